@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: MIT
+//
+// The room page. Order of events:
+//   1. GET /api/rooms/{id}: 404 → "Room not found"; else show the title and
+//      the join form (password field when hasPassword).
+//   2. On submit, open the signalling socket; every `socket:open` (the first
+//      one and each reconnect) sends `join` while the user wants to be in.
+//   3. initialState → participants + chat history; then viewersUpdated and
+//      chat keep them current. roomClosed ends the page.
+// The cleanup sends `leave` and closes the socket for good.
+
+import { h, icon } from './dom.js';
+import { getRoom, deleteRoom } from '../api.js';
+import { Signalling } from '../signalling.js';
+import { getDisplayName, setDisplayName, getOwnerToken, forgetOwnerToken } from '../storage.js';
+import { setStatus, clearStatus, describeError } from './status.js';
+import { createJoinForm } from './join-form.js';
+import { createParticipants } from './participants.js';
+import { createChat } from './chat.js';
+import { mountNotFound } from './not-found.js';
+
+export function mountRoom(container, [roomId]) {
+  const session = {
+    roomId,
+    name: '',
+    password: '',
+    wanted: false,   // the user asked to be in the room: (re)join on every socket open
+    joined: false,
+    joining: false,
+    you: null,
+    closed: false,
+  };
+  let disposed = false;
+  let sig = null;
+  let joinForm = null;
+  const controller = new AbortController();
+  const offs = [];
+
+  // -- static parts, built once -------------------------------------------
+  const title = h('h1', { class: 'room-title', dataset: { testid: 'room-title' } });
+  const lock = h('span', { class: 'lock', title: 'Password protected', hidden: true }, icon('lock'),
+    h('span', { class: 'sr-only', text: 'password protected' }));
+  const copyButton = h('button', { type: 'button', class: 'ghost', dataset: { testid: 'copy-link' }, onclick: copyLink },
+    icon('link'), h('span', { class: 'label', text: 'Copy link' }));
+  const deleteButton = h('button', { type: 'button', class: 'danger', hidden: true, dataset: { testid: 'delete-room' }, onclick: onDelete },
+    icon('trash'), h('span', { class: 'label', text: 'Delete room' }));
+  const leaveLink = h('a', { class: 'button ghost', href: '/', 'data-link': true }, icon('exit'), h('span', { class: 'label', text: 'Leave' }));
+
+  const header = h('header', { class: 'room-head' },
+    h('div', { class: 'room-heading' },
+      h('p', { class: 'eyebrow', text: 'Listening room' }),
+      h('div', { class: 'title-row' }, title, lock)),
+    h('div', { class: 'room-actions' }, copyButton, deleteButton, leaveLink));
+
+  const participants = createParticipants();
+  const chat = createChat({ onSend: sendChat });
+  const roomGrid = h('div', { class: 'room-grid', hidden: true }, participants.node, chat.node);
+  const body = h('div', { class: 'room-body' });
+  const page = h('section', { class: 'room', hidden: true }, header, body, roomGrid);
+  const loading = h('p', { class: 'muted center loading', text: 'Opening room…' });
+  container.append(loading, page);
+
+  load();
+
+  // -- loading and joining ------------------------------------------------
+  async function load() {
+    let room;
+    try {
+      room = await getRoom(roomId, { signal: controller.signal });
+    } catch (err) {
+      if (disposed || err.name === 'AbortError') return;
+      loading.remove();
+      if (err.status === 404 || err.code === 4200) {
+        showGone('Room not found', 'It may have been closed, or the link is wrong.');
+        return;
+      }
+      setStatus(`Could not open the room: ${describeError(err)}`, 'error');
+      const retry = h('p', { class: 'center' }, h('button', {
+        type: 'button', class: 'primary', text: 'Try again',
+        onclick: () => { retry.remove(); clearStatus(); container.prepend(loading); load(); },
+      }));
+      container.append(retry);
+      return;
+    }
+    if (disposed) return;
+    loading.remove();
+    showRoomInfo(room);
+    joinForm = createJoinForm({
+      roomName: String(room.name ?? ''),
+      // The owner gets in with the owner token; if the server still wants
+      // the password, wrong_password brings the field back.
+      needsPassword: Boolean(room.hasPassword) && !getOwnerToken(roomId),
+      defaultName: getDisplayName(),
+      onSubmit: onJoinSubmit,
+    });
+    body.append(joinForm.node);
+    page.hidden = false;
+    joinForm.focusFirst();
+  }
+
+  function showRoomInfo(room) {
+    title.textContent = String(room.name ?? '');
+    lock.hidden = !room.hasPassword;
+    document.title = `${room.name} · roomcast`;
+  }
+
+  function onJoinSubmit({ name, password }) {
+    if (!name) {
+      setStatus('Enter a name so others know who you are.', 'warn');
+      joinForm.focusName();
+      return;
+    }
+    setDisplayName(name);
+    session.name = name;
+    session.password = password;
+    session.wanted = true;
+    clearStatus();
+    joinForm.setBusy(true);
+    if (!sig) {
+      sig = new Signalling();
+      listen(sig);
+      sig.start(); // join happens on socket:open
+    } else if (sig.connected) {
+      join();
+    } else {
+      setStatus('Connecting…', 'info');
+    }
+  }
+
+  function listen(s) {
+    offs.push(
+      s.on('socket:open', ({ reconnect }) => {
+        if (reconnect && !session.wanted) clearStatus();
+        if (session.wanted) join({ reconnect });
+      }),
+      s.on('socket:close', () => {
+        if (session.closed) return;
+        const wasJoined = session.joined;
+        session.joined = false;
+        chat.setEnabled(false);
+        setStatus(wasJoined ? 'Connection lost. Reconnecting…' : 'Cannot reach the server. Retrying…', 'warn');
+      }),
+      s.on('viewersUpdated', (msg) => participants.update(msg.participants, session.you?.id)),
+      s.on('chat', (msg) => { if (session.joined) chat.add(msg); }),
+      s.on('roomClosed', (msg) => {
+        if (msg.roomId === undefined || String(msg.roomId) === String(roomId)) {
+          if (session.you && session.you.isOwner) roomClosed('Room deleted', 'You closed this room. Everyone in it has been told.');
+          else roomClosed('This room was closed', 'The owner ended the room.');
+        }
+      }),
+      s.on('error', (msg) => setStatus(describeError(msg), 'error')),
+    );
+  }
+
+  async function join({ reconnect = false } = {}) {
+    if (session.joining || session.closed) return;
+    session.joining = true;
+    const message = { type: 'join', roomId, name: session.name };
+    if (session.password) message.password = session.password;
+    const ownerToken = getOwnerToken(roomId);
+    if (ownerToken) message.ownerToken = ownerToken;
+    try {
+      const state = await sig.request(message);
+      if (disposed) return;
+      enterRoom(state, reconnect);
+    } catch (err) {
+      if (disposed) return;
+      onJoinError(err);
+    } finally {
+      session.joining = false;
+      if (joinForm) joinForm.setBusy(false);
+    }
+  }
+
+  function enterRoom(state, reconnect) {
+    session.joined = true;
+    session.you = state.you || null;
+    if (state.room) showRoomInfo(state.room);
+    if (joinForm) {
+      joinForm.node.remove();
+      joinForm = null;
+    }
+    roomGrid.hidden = false;
+    deleteButton.hidden = !(session.you && session.you.isOwner && getOwnerToken(roomId));
+    participants.update(state.participants, session.you?.id);
+    chat.reset(state.chat, session.you?.id);
+    chat.setEnabled(true);
+    if (reconnect) setStatus('Reconnected.', 'ok', 2500);
+    else clearStatus();
+    chat.input.focus();
+  }
+
+  function onJoinError(err) {
+    switch (err.name) {
+      case 'disconnected':
+      case 'timeout':
+        // The socket is (re)connecting; socket:open will try again.
+        setStatus('Connection problem. Retrying…', 'warn');
+        if (err.name === 'timeout' && sig) sig.restart();
+        return;
+      case 'not_found':
+        roomClosed('Room not found', 'It may have been closed, or the link is wrong.');
+        return;
+      case 'wrong_password':
+      case 'unauthorized':
+        session.wanted = false;
+        backToForm();
+        setStatus(err.name === 'wrong_password' ? 'Wrong password. Please try again.' : 'This room needs a password.', 'error');
+        joinForm.retryPassword();
+        return;
+      case 'room_full':
+        session.wanted = false;
+        backToForm();
+        setStatus('This room is full. Try again later.', 'error');
+        return;
+      case 'already_in_room':
+        // A join we thought lost did go through: start over cleanly.
+        sig.send({ type: 'leave' });
+        setTimeout(() => { if (!disposed && session.wanted) join(); }, 300);
+        return;
+      default:
+        session.wanted = false;
+        backToForm();
+        setStatus(describeError(err), 'error');
+    }
+  }
+
+  /** After a failed join, including a failed rejoin: show the form again. */
+  function backToForm() {
+    session.joined = false;
+    if (!roomGrid.hidden) roomGrid.hidden = true;
+    if (!joinForm) {
+      joinForm = createJoinForm({
+        roomName: title.textContent, needsPassword: !lock.hidden && !getOwnerToken(roomId),
+        defaultName: session.name, onSubmit: onJoinSubmit,
+      });
+      body.append(joinForm.node);
+    }
+    joinForm.setBusy(false);
+  }
+
+  // -- in the room --------------------------------------------------------
+  async function sendChat(text) {
+    if (!sig || !session.joined) return false;
+    try {
+      await sig.request({ type: 'chat', text });
+      return true;
+    } catch (err) {
+      if (disposed) return false;
+      if (err.name !== 'disconnected') setStatus(describeError(err), 'error');
+      return false;
+    }
+  }
+
+  async function copyLink() {
+    const url = `${window.location.origin}/room/${encodeURIComponent(roomId)}`;
+    if (await copyText(url)) {
+      setStatus('Link copied. Share it to invite people.', 'ok', 2500);
+    } else {
+      setStatus(`Copy this link: ${url}`, 'info');
+    }
+  }
+
+  let deleteArmed = 0;
+  async function onDelete() {
+    const label = deleteButton.querySelector('.label');
+    if (!deleteArmed) {
+      // Two clicks instead of a confirm() dialog.
+      label.textContent = 'Click again to delete';
+      deleteButton.classList.add('armed');
+      deleteArmed = setTimeout(() => {
+        deleteArmed = 0;
+        label.textContent = 'Delete room';
+        deleteButton.classList.remove('armed');
+      }, 4000);
+      return;
+    }
+    clearTimeout(deleteArmed);
+    deleteArmed = 0;
+    deleteButton.disabled = true;
+    try {
+      await deleteRoom(roomId, getOwnerToken(roomId));
+      forgetOwnerToken(roomId);
+      roomClosed('Room deleted', 'You closed this room. Everyone in it has been told.');
+    } catch (err) {
+      if (disposed) return;
+      setStatus(`Could not delete the room: ${describeError(err)}`, 'error');
+      deleteButton.disabled = false;
+      label.textContent = 'Delete room';
+      deleteButton.classList.remove('armed');
+    }
+  }
+
+  // -- endings ------------------------------------------------------------
+  function roomClosed(heading, detail) {
+    if (session.closed || disposed) return;
+    session.closed = true;
+    session.wanted = false;
+    session.joined = false;
+    stopSocket(false);
+    showGone(heading, detail);
+  }
+
+  function showGone(heading, detail) {
+    container.replaceChildren();
+    clearStatus();
+    document.title = `${heading} · roomcast`;
+    mountNotFound(container, heading, detail);
+    const node = container.querySelector('[data-testid="not-found"]');
+    if (node && heading !== 'Room not found') node.dataset.testid = 'room-closed';
+  }
+
+  function stopSocket(sayLeave) {
+    if (!sig) return;
+    if (sayLeave && session.joined) sig.send({ type: 'leave' });
+    offs.splice(0).forEach((off) => off());
+    sig.stop();
+    sig = null;
+  }
+
+  return () => {
+    disposed = true;
+    controller.abort();
+    clearTimeout(deleteArmed);
+    stopSocket(true);
+  };
+}
+
+async function copyText(text) {
+  try {
+    if (navigator.clipboard && window.isSecureContext) {
+      await navigator.clipboard.writeText(text);
+      return true;
+    }
+  } catch { /* fall back below */ }
+  const area = h('textarea', { class: 'offscreen', readonly: true, 'aria-hidden': 'true' });
+  area.value = text;
+  document.body.append(area);
+  area.select();
+  let ok = false;
+  try { ok = document.execCommand('copy'); } catch { ok = false; }
+  area.remove();
+  return ok;
+}

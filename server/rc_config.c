@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One table drives flags, environment variables, the config file and
+ * --help, so an option cannot exist in one place and be missing from another.
+ * tests/test_config.c checks the table against --help and against
+ * docs/roomcast.conf.sample.
+ */
+#include "rc_config.h"
+#include "rc_build_config.h"
+#include "rc_error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define OPT(name, env, type, field, def, lo, hi, arg, desc) \
+  { name, "ROOMCAST_" env, RC_OPTION_##type, G_STRUCT_OFFSET (RcConfig, field), def, lo, hi, arg, desc }
+
+static const RcOption options[] = {
+  OPT ("config", "CONFIG", STRING, config_file, "", 0, 0, "FILE",
+       "Read KEY=VALUE settings (ROOMCAST_* names) from FILE"),
+  OPT ("host", "HOST", STRING, host, "127.0.0.1", 0, 0, "ADDR",
+       "Address to listen on"),
+  OPT ("port", "PORT", INT, port, "8080", 0, 65535, "PORT",
+       "TCP port to listen on; 0 picks a free one"),
+  OPT ("store", "STORE", STRING, store, "memory", 0, 0, "URI",
+       "Where rooms and chat are kept: memory, or redis://host:port/db"),
+  OPT ("music-dir", "MUSIC_DIR", STRING, music_dir, "", 0, 0, "DIR",
+       "Folder of music files offered to rooms"),
+  OPT ("client-dir", "CLIENT_DIR", STRING, client_dir, ROOMCAST_CLIENT_DIR, 0, 0, "DIR",
+       "Folder of the browser client served at /"),
+  OPT ("demo-room", "DEMO_ROOM", STRING, demo_room, "", 0, 0, "NAME",
+       "Create a public room with this name at start if none has it"),
+  OPT ("max-rooms", "MAX_ROOMS", INT, max_rooms, "1000", 1, 1000000, "N",
+       "Most rooms the server keeps"),
+  OPT ("max-guests", "MAX_GUESTS", INT, max_guests, "100", 1, 100000, "N",
+       "Most guests in one room"),
+  OPT ("max-message-bytes", "MAX_MESSAGE_BYTES", INT, max_message_bytes, "16384", 256,
+       1048576, "BYTES", "Largest WebSocket message or REST body accepted"),
+  OPT ("rate-limit", "RATE_LIMIT", DOUBLE, rate_limit, "20", 0, 100000, "N",
+       "Requests per second allowed per connection (0: unlimited)"),
+  OPT ("rate-burst", "RATE_BURST", DOUBLE, rate_burst, "40", 1, 100000, "N",
+       "Requests a connection may send at once before the rate applies"),
+  OPT ("chat-rate-limit", "CHAT_RATE_LIMIT", DOUBLE, chat_rate_limit, "2", 0, 100000, "N",
+       "Chat messages per second allowed per guest (0: unlimited)"),
+  OPT ("chat-burst", "CHAT_BURST", DOUBLE, chat_burst, "8", 1, 100000, "N",
+       "Chat messages a guest may send at once before the rate applies"),
+  OPT ("chat-history", "CHAT_HISTORY", INT, chat_history, "100", 1, 10000, "N",
+       "Chat messages kept per room and sent to a guest who joins"),
+  OPT ("ping-interval", "PING_INTERVAL", INT, ping_interval, "10", 1, 3600, "SECONDS",
+       "Seconds between WebSocket pings"),
+  OPT ("idle-timeout", "IDLE_TIMEOUT", INT, idle_timeout, "25", 2, 86400, "SECONDS",
+       "Drop a WebSocket that has sent nothing (not even a pong) for this long"),
+  OPT ("store-timeout", "STORE_TIMEOUT", INT, store_timeout_ms, "3000", 100, 60000, "MS",
+       "How long to wait for the store at start before giving up"),
+  { NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL },
+};
+
+const RcOption *
+rc_config_options (void)
+{
+  return options;
+}
+
+static const RcOption *
+find_option (const char *long_name)
+{
+  for (const RcOption *o = options; o->long_name; o++)
+    if (g_str_equal (o->long_name, long_name))
+      return o;
+  return NULL;
+}
+
+static gboolean
+apply (RcConfig *config, const RcOption *o, const char *value, GError **error)
+{
+  gpointer field = G_STRUCT_MEMBER_P (config, o->offset);
+  char *end = NULL;
+  double d;
+
+  switch (o->type)
+    {
+    case RC_OPTION_STRING:
+      g_free (*(char **) field);
+      *(char **) field = g_strdup (value);
+      return TRUE;
+    case RC_OPTION_INT:
+    case RC_OPTION_DOUBLE:
+      d = g_ascii_strtod (value, &end);
+      if (end == value || *end != '\0' || d < o->min || d > o->max
+          || (o->type == RC_OPTION_INT && (gint64) d != d))
+        {
+          g_set_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
+                       "--%s (%s): \"%s\" is not %s between %g and %g", o->long_name,
+                       o->env_name, value, o->type == RC_OPTION_INT ? "an integer" : "a number",
+                       o->min, o->max);
+          return FALSE;
+        }
+      if (o->type == RC_OPTION_INT)
+        *(gint64 *) field = (gint64) d;
+      else
+        *(double *) field = d;
+      return TRUE;
+    }
+  return FALSE;
+}
+
+RcConfig *
+rc_config_new (void)
+{
+  RcConfig *config = g_new0 (RcConfig, 1);
+
+  for (const RcOption *o = options; o->long_name; o++)
+    if (!apply (config, o, o->default_value, NULL))
+      g_error ("bad default for --%s", o->long_name);
+  return config;
+}
+
+void
+rc_config_free (RcConfig *config)
+{
+  if (config == NULL)
+    return;
+  for (const RcOption *o = options; o->long_name; o++)
+    if (o->type == RC_OPTION_STRING)
+      g_free (G_STRUCT_MEMBER (char *, config, o->offset));
+  g_free (config);
+}
+
+gboolean
+rc_config_set (RcConfig *config, const char *long_name, const char *value, GError **error)
+{
+  const RcOption *o = find_option (long_name);
+
+  if (o == NULL)
+    {
+      g_set_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM, "Unknown option --%s", long_name);
+      return FALSE;
+    }
+  return apply (config, o, value, error);
+}
+
+static const RcOption *
+find_env (const char *env_name)
+{
+  for (const RcOption *o = options; o->long_name; o++)
+    if (g_str_equal (o->env_name, env_name))
+      return o;
+  return NULL;
+}
+
+gboolean
+rc_config_load_file (RcConfig *config, const char *path, GError **error)
+{
+  g_autofree char *contents = NULL;
+  g_auto (GStrv) lines = NULL;
+
+  if (!g_file_get_contents (path, &contents, NULL, error))
+    return FALSE;
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      char *line = g_strstrip (lines[i]);
+      char *eq;
+      const RcOption *o;
+      g_autofree char *value = NULL;
+
+      if (*line == '\0' || *line == '#')
+        continue;
+      eq = strchr (line, '=');
+      if (eq == NULL)
+        {
+          g_set_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
+                       "%s:%u: expected KEY=VALUE", path, i + 1);
+          return FALSE;
+        }
+      *eq = '\0';
+      o = find_env (g_strstrip (line));
+      if (o == NULL)
+        {
+          g_set_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM, "%s:%u: unknown setting %s",
+                       path, i + 1, line);
+          return FALSE;
+        }
+      value = g_strdup (g_strstrip (eq + 1));
+      /* Allow VALUE in double quotes, as shell-style env files write it. */
+      if (strlen (value) >= 2 && value[0] == '"' && value[strlen (value) - 1] == '"')
+        {
+          value[strlen (value) - 1] = '\0';
+          memmove (value, value + 1, strlen (value));
+        }
+      if (!apply (config, o, value, error))
+        {
+          g_prefix_error (error, "%s:%u: ", path, i + 1);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+gboolean
+rc_config_load_env (RcConfig *config, char **envp, GError **error)
+{
+  g_auto (GStrv) own = envp ? NULL : g_get_environ ();
+  char **env = envp ? envp : own;
+
+  for (const RcOption *o = options; o->long_name; o++)
+    {
+      const char *value = g_environ_getenv (env, o->env_name);
+
+      if (o->type != RC_OPTION_STRING && value != NULL && *value == '\0')
+        continue;
+      if (value != NULL && !apply (config, o, value, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+typedef struct
+{
+  RcConfig *config;
+} ParseData;
+
+static gboolean
+on_option (const char *option_name, const char *value, gpointer data, GError **error)
+{
+  ParseData *pd = data;
+  const char *name = option_name + 2; /* skip "--" */
+
+  return rc_config_set (pd->config, name, value, error);
+}
+
+/* The config file path must be known before flags override its contents. */
+static const char *
+prescan_config_path (int argc, char **argv)
+{
+  const char *path = g_getenv ("ROOMCAST_CONFIG");
+
+  for (int i = 1; i < argc; i++)
+    {
+      if (g_str_equal (argv[i], "--config") && i + 1 < argc)
+        path = argv[i + 1];
+      else if (g_str_has_prefix (argv[i], "--config="))
+        path = argv[i] + strlen ("--config=");
+    }
+  return path;
+}
+
+RcConfig *
+rc_config_parse (int *argc, char ***argv, GError **error)
+{
+  g_autoptr (RcConfig) config = rc_config_new ();
+  g_autoptr (GOptionContext) context = NULL;
+  g_autoptr (GArray) entries = g_array_new (TRUE, TRUE, sizeof (GOptionEntry));
+  g_autoptr (GPtrArray) strings = g_ptr_array_new_with_free_func (g_free);
+  GOptionGroup *group;
+  ParseData pd = { NULL };
+  const char *path = prescan_config_path (*argc, *argv);
+
+  if (path != NULL && *path != '\0' && !rc_config_load_file (config, path, error))
+    return NULL;
+  if (!rc_config_load_env (config, NULL, error))
+    return NULL;
+
+  pd.config = config;
+  for (const RcOption *o = options; o->long_name; o++)
+    {
+      char *desc = g_strdup_printf ("%s [%s, default: %s]", o->description, o->env_name,
+                                    *o->default_value ? o->default_value : "none");
+      GOptionEntry e = { o->long_name, 0, 0, G_OPTION_ARG_CALLBACK, (gpointer) on_option,
+                         desc, o->arg_description };
+
+      g_ptr_array_add (strings, desc);
+      g_array_append_val (entries, e);
+    }
+
+  context = g_option_context_new ("- roomcast, a listen-together media server");
+  g_option_context_set_summary (context,
+                                "Every option can also be set by its ROOMCAST_* environment "
+                                "variable or in a --config file.\nPrecedence: flag > "
+                                "environment > config file > default.");
+  group = g_option_group_new ("roomcast", "roomcast options", "roomcast options", &pd, NULL);
+  g_option_group_add_entries (group, (const GOptionEntry *) entries->data);
+  g_option_context_set_main_group (context, group);
+  if (!g_option_context_parse (context, argc, argv, error))
+    return NULL;
+  if (*argc > 1)
+    {
+      g_set_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM, "Unexpected argument \"%s\"",
+                   (*argv)[1]);
+      return NULL;
+    }
+  return g_steal_pointer (&config);
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/*
+ * Server options. Each one is a row of the option table in rc_config.c and
+ * can be set, from lowest to highest precedence, by its default, a config
+ * file (KEY=VALUE lines using the environment names), a ROOMCAST_*
+ * environment variable, or a command-line flag.
+ */
+typedef struct
+{
+  char *config_file;
+  char *host;
+  gint64 port;
+  char *store;
+  char *music_dir;
+  char *client_dir;
+  char *demo_room;
+  gint64 max_rooms;
+  gint64 max_guests;
+  gint64 max_message_bytes;
+  double rate_limit;
+  double rate_burst;
+  double chat_rate_limit;
+  double chat_burst;
+  gint64 chat_history;
+  gint64 ping_interval;
+  gint64 idle_timeout;
+  gint64 store_timeout_ms;
+} RcConfig;
+
+typedef enum
+{
+  RC_OPTION_STRING,
+  RC_OPTION_INT,
+  RC_OPTION_DOUBLE,
+} RcOptionType;
+
+typedef struct
+{
+  const char *long_name; /* "max-guests" → --max-guests */
+  const char *env_name;  /* "ROOMCAST_MAX_GUESTS" */
+  RcOptionType type;
+  gsize offset;          /* into RcConfig */
+  const char *default_value;
+  double min, max;       /* numeric bounds, inclusive */
+  const char *arg_description;
+  const char *description;
+} RcOption;
+
+/* The option table, terminated by a row whose long_name is NULL. */
+const RcOption *rc_config_options (void);
+
+RcConfig *rc_config_new (void); /* all defaults */
+void rc_config_free (RcConfig *config);
+
+/* Applies one option given by long name, checking its type and bounds. */
+gboolean rc_config_set (RcConfig *config, const char *long_name, const char *value,
+                        GError **error);
+
+/* Reads KEY=VALUE lines (environment names; '#' comments) into @config. */
+gboolean rc_config_load_file (RcConfig *config, const char *path, GError **error);
+
+/* Every ROOMCAST_* variable in @envp (NULL: the process environment). */
+gboolean rc_config_load_env (RcConfig *config, char **envp, GError **error);
+
+/*
+ * The whole chain: defaults, --config/ROOMCAST_CONFIG file, environment, then
+ * @argv flags (consumed). --help prints every option and exits.
+ */
+RcConfig *rc_config_parse (int *argc, char ***argv, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcConfig, rc_config_free)
+
+G_END_DECLS

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <libsoup/soup.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/* Response helpers shared by every REST route. */
+void rc_http_send_json (SoupServerMessage *msg, guint status, JsonNode *body);
+/* An error body is the same object a WebSocket error carries. */
+void rc_http_send_error (SoupServerMessage *msg, int code, const char *message);
+void rc_http_send_gerror (SoupServerMessage *msg, const GError *error);
+
+/* The token of "Authorization: Bearer <token>", or NULL. */
+char *rc_http_get_bearer (SoupServerMessage *msg);
+
+/* The request body parsed as a JSON object (empty body: error). */
+JsonObject *rc_http_read_json_object (SoupServerMessage *msg, gsize max_bytes, GError **error);
+
+/* "ip:port" of the client, for logs and per-client limits. */
+char *rc_http_peer (SoupServerMessage *msg, gboolean with_port);
+
+G_END_DECLS

@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * RcRoom keeps the live view of a room on the main context: who is in it and
+ * the recent chat. The store is written through on every change, so a
+ * restart (with Redis) finds the room and its chat again; who was in the
+ * room is not restored, because their sockets died with the process.
+ *
+ * Store keys: room:{id}:state (JSON), room:{id}:chat (capped list of chat
+ * message JSON), room:{id}:viewers (set of guest ids), and the index set
+ * "rooms".
+ */
+#include "rc_room.h"
+#include "rc_error.h"
+#include "rc_json.h"
+#include "rc_secret.h"
+
+struct _RcRoom
+{
+  gint ref_count;
+  RcStore *store;
+  char *id;
+  char *name;
+  char *password_hash;    /* NULL: open room */
+  char *owner_token_hash;
+  gint64 created_at;      /* ms since the epoch */
+  guint chat_cap;
+  GPtrArray *guests;      /* RcGuest*, borrowed from sessions, join order */
+  GQueue chat;            /* JsonNode*, oldest first, at most chat_cap */
+};
+
+RcGuest *
+rc_guest_new (const char *name, gboolean is_owner, RcGuestSendFunc send, gpointer send_data)
+{
+  RcGuest *guest = g_new0 (RcGuest, 1);
+
+  guest->id = rc_secret_random_id (12);
+  guest->name = g_strdup (name);
+  guest->is_owner = is_owner;
+  guest->send = send;
+  guest->send_data = send_data;
+  return guest;
+}
+
+void
+rc_guest_free (RcGuest *guest)
+{
+  if (guest == NULL)
+    return;
+  g_free (guest->id);
+  g_free (guest->name);
+  g_free (guest);
+}
+
+JsonNode *
+rc_guest_to_json (RcGuest *guest)
+{
+  JsonObject *o;
+  JsonNode *node = rc_json_message_new (NULL, &o);
+
+  json_object_set_string_member (o, "id", guest->id);
+  json_object_set_string_member (o, "name", guest->name);
+  json_object_set_boolean_member (o, "isOwner", guest->is_owner);
+  return node;
+}
+
+static char *
+key (RcRoom *room, const char *suffix)
+{
+  return g_strdup_printf ("room:%s:%s", room->id, suffix);
+}
+
+static RcRoom *
+room_alloc (RcStore *store, guint chat_cap)
+{
+  RcRoom *room = g_new0 (RcRoom, 1);
+
+  room->ref_count = 1;
+  room->store = rc_store_ref (store);
+  room->chat_cap = MAX (chat_cap, 1);
+  room->guests = g_ptr_array_new ();
+  g_queue_init (&room->chat);
+  return room;
+}
+
+RcRoom *
+rc_room_new (RcStore *store, const char *id, const char *name, const char *password,
+             const char *owner_token, guint chat_cap)
+{
+  RcRoom *room = room_alloc (store, chat_cap);
+
+  room->id = g_strdup (id);
+  room->name = g_strdup (name);
+  if (password != NULL && *password != '\0')
+    room->password_hash = rc_secret_hash_password (password);
+  room->owner_token_hash = rc_secret_hash_token (owner_token);
+  room->created_at = g_get_real_time () / 1000;
+  return room;
+}
+
+RcRoom *
+rc_room_new_from_state (RcStore *store, const char *state_json, guint chat_cap, GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  JsonObject *o;
+  RcRoom *room;
+  const char *id, *name, *owner;
+
+  if (!json_parser_load_from_data (parser, state_json, -1, error))
+    return NULL;
+  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    goto bad;
+  o = json_node_get_object (json_parser_get_root (parser));
+  id = json_object_get_string_member_with_default (o, "id", NULL);
+  name = json_object_get_string_member_with_default (o, "name", NULL);
+  owner = json_object_get_string_member_with_default (o, "ownerTokenHash", NULL);
+  if (id == NULL || name == NULL || owner == NULL)
+    goto bad;
+
+  room = room_alloc (store, chat_cap);
+  room->id = g_strdup (id);
+  room->name = g_strdup (name);
+  room->owner_token_hash = g_strdup (owner);
+  room->password_hash =
+    g_strdup (json_object_get_string_member_with_default (o, "passwordHash", NULL));
+  room->created_at = json_object_get_int_member_with_default (o, "createdAt", 0);
+  return room;
+
+bad:
+  g_set_error_literal (error, RC_ERROR, RC_ERROR_INTERNAL,
+                       "Stored room state lacks id, name or ownerTokenHash");
+  return NULL;
+}
+
+RcRoom *
+rc_room_ref (RcRoom *room)
+{
+  room->ref_count++;
+  return room;
+}
+
+void
+rc_room_unref (RcRoom *room)
+{
+  if (room == NULL || --room->ref_count > 0)
+    return;
+  g_ptr_array_unref (room->guests);
+  g_queue_clear_full (&room->chat, (GDestroyNotify) json_node_unref);
+  rc_store_unref (room->store);
+  g_free (room->id);
+  g_free (room->name);
+  g_free (room->password_hash);
+  g_free (room->owner_token_hash);
+  g_free (room);
+}
+
+const char *
+rc_room_get_id (RcRoom *room)
+{
+  return room->id;
+}
+
+const char *
+rc_room_get_name (RcRoom *room)
+{
+  return room->name;
+}
+
+gboolean
+rc_room_has_password (RcRoom *room)
+{
+  return room->password_hash != NULL;
+}
+
+gint64
+rc_room_get_created_at (RcRoom *room)
+{
+  return room->created_at;
+}
+
+guint
+rc_room_get_guest_count (RcRoom *room)
+{
+  return room->guests->len;
+}
+
+GPtrArray *
+rc_room_get_guests (RcRoom *room)
+{
+  return room->guests;
+}
+
+gboolean
+rc_room_check_password (RcRoom *room, const char *password)
+{
+  if (room->password_hash == NULL)
+    return TRUE;
+  return rc_secret_check_password (room->password_hash, password);
+}
+
+gboolean
+rc_room_check_owner_token (RcRoom *room, const char *token)
+{
+  return token != NULL && rc_secret_check_token (room->owner_token_hash, token);
+}
+
+JsonNode *
+rc_room_to_json (RcRoom *room)
+{
+  JsonObject *o;
+  JsonNode *node = rc_json_message_new (NULL, &o);
+
+  json_object_set_string_member (o, "id", room->id);
+  json_object_set_string_member (o, "name", room->name);
+  json_object_set_boolean_member (o, "hasPassword", room->password_hash != NULL);
+  json_object_set_int_member (o, "guests", room->guests->len);
+  json_object_set_int_member (o, "createdAt", room->created_at);
+  return node;
+}
+
+char *
+rc_room_to_state_json (RcRoom *room)
+{
+  JsonObject *o;
+  g_autoptr (JsonNode) node = rc_json_message_new (NULL, &o);
+
+  json_object_set_string_member (o, "id", room->id);
+  json_object_set_string_member (o, "name", room->name);
+  json_object_set_string_member (o, "ownerTokenHash", room->owner_token_hash);
+  if (room->password_hash != NULL)
+    json_object_set_string_member (o, "passwordHash", room->password_hash);
+  json_object_set_int_member (o, "createdAt", room->created_at);
+  return rc_json_to_string (node);
+}
+
+void
+rc_room_save (RcRoom *room)
+{
+  g_autofree char *state_key = key (room, "state");
+  g_autofree char *state = rc_room_to_state_json (room);
+
+  rc_store_set (room->store, state_key, state);
+  rc_store_set_add (room->store, "rooms", room->id);
+}
+
+void
+rc_room_erase (RcRoom *room)
+{
+  static const char *const suffixes[] = { "state", "chat", "viewers" };
+
+  rc_store_set_remove (room->store, "rooms", room->id);
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *k = key (room, suffixes[i]);
+      rc_store_del (room->store, k);
+    }
+}
+
+void
+rc_room_add_guest (RcRoom *room, RcGuest *guest)
+{
+  g_autofree char *viewers = key (room, "viewers");
+
+  guest->room = room;
+  g_ptr_array_add (room->guests, guest);
+  rc_store_set_add (room->store, viewers, guest->id);
+}
+
+void
+rc_room_remove_guest (RcRoom *room, RcGuest *guest)
+{
+  g_autofree char *viewers = key (room, "viewers");
+
+  rc_store_set_remove (room->store, viewers, guest->id);
+  guest->room = NULL;
+  g_ptr_array_remove (room->guests, guest);
+}
+
+JsonNode *
+rc_room_participants_json (RcRoom *room)
+{
+  JsonArray *array = json_array_sized_new (room->guests->len);
+  JsonNode *node = json_node_new (JSON_NODE_ARRAY);
+
+  for (guint i = 0; i < room->guests->len; i++)
+    json_array_add_element (array, rc_guest_to_json (room->guests->pdata[i]));
+  json_node_take_array (node, array);
+  return node;
+}
+
+void
+rc_room_broadcast (RcRoom *room, JsonNode *message, RcGuest *except)
+{
+  /* A send may drop a guest (dead socket); walk a snapshot. */
+  g_autoptr (GPtrArray) snapshot = g_ptr_array_copy (room->guests, NULL, NULL);
+
+  rc_room_ref (room);
+  for (guint i = 0; i < snapshot->len; i++)
+    {
+      RcGuest *g = snapshot->pdata[i];
+
+      if (g != except && g->send != NULL && g_ptr_array_find (room->guests, g, NULL))
+        g->send (g, message, g->send_data);
+    }
+  rc_room_unref (room);
+}
+
+JsonNode *
+rc_room_chat_json (RcRoom *room)
+{
+  JsonArray *array = json_array_sized_new (room->chat.length);
+  JsonNode *node = json_node_new (JSON_NODE_ARRAY);
+
+  for (GList *l = room->chat.head; l != NULL; l = l->next)
+    json_array_add_element (array, json_node_copy (l->data));
+  json_node_take_array (node, array);
+  return node;
+}
+
+static void
+cache_chat (RcRoom *room, JsonNode *message)
+{
+  g_queue_push_tail (&room->chat, message);
+  while (room->chat.length > room->chat_cap)
+    json_node_unref (g_queue_pop_head (&room->chat));
+}
+
+void
+rc_room_append_chat (RcRoom *room, JsonNode *message)
+{
+  g_autofree char *chat_key = key (room, "chat");
+  g_autofree char *text = rc_json_to_string (message);
+
+  cache_chat (room, json_node_copy (message));
+  rc_store_list_push (room->store, chat_key, text, room->chat_cap);
+}
+
+void
+rc_room_restore_chat (RcRoom *room, GPtrArray *messages)
+{
+  for (guint i = 0; i < messages->len; i++)
+    {
+      JsonNode *node = json_from_string (messages->pdata[i], NULL);
+
+      if (node != NULL && JSON_NODE_HOLDS_OBJECT (node))
+        cache_chat (room, node);
+      else if (node != NULL)
+        json_node_unref (node);
+    }
+}

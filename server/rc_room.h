@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <json-glib/json-glib.h>
+#include "rc_store.h"
+
+G_BEGIN_DECLS
+
+typedef struct _RcRoom RcRoom;
+typedef struct _RcGuest RcGuest;
+
+/*
+ * How a room reaches one guest. The signalling layer supplies a function that
+ * writes to the guest's WebSocket; tests and later transports supply others.
+ * @message is borrowed.
+ */
+typedef void (*RcGuestSendFunc) (RcGuest *guest, JsonNode *message, gpointer user_data);
+
+struct _RcGuest
+{
+  char *id;
+  char *name;
+  gboolean is_owner;
+  RcGuestSendFunc send;
+  /* Called after the room dropped the guest on its own (room deleted). */
+  void (*evicted) (RcGuest *guest, gpointer user_data);
+  gpointer send_data;
+  RcRoom *room; /* weak: set while the guest is in a room */
+};
+
+RcGuest *rc_guest_new (const char *name, gboolean is_owner, RcGuestSendFunc send,
+                       gpointer send_data);
+void rc_guest_free (RcGuest *guest);
+JsonNode *rc_guest_to_json (RcGuest *guest);
+
+/*
+ * RcRoom: one listening room. Owns its guests list (join order) and the
+ * recent chat, and writes through to the store under room:{id}:*.
+ * Lives on the main context.
+ */
+RcRoom *rc_room_new (RcStore *store, const char *id, const char *name, const char *password,
+                     const char *owner_token, guint chat_cap);
+/* From the JSON written by rc_room_to_state_json(); NULL if it is unusable. */
+RcRoom *rc_room_new_from_state (RcStore *store, const char *state_json, guint chat_cap,
+                                GError **error);
+RcRoom *rc_room_ref (RcRoom *room);
+void rc_room_unref (RcRoom *room);
+
+const char *rc_room_get_id (RcRoom *room);
+const char *rc_room_get_name (RcRoom *room);
+gboolean rc_room_has_password (RcRoom *room);
+gint64 rc_room_get_created_at (RcRoom *room);
+guint rc_room_get_guest_count (RcRoom *room);
+GPtrArray *rc_room_get_guests (RcRoom *room); /* RcGuest*, transfer none */
+
+gboolean rc_room_check_password (RcRoom *room, const char *password);
+gboolean rc_room_check_owner_token (RcRoom *room, const char *token);
+
+/* Public view: {id, name, hasPassword, guests, createdAt}. Never secrets. */
+JsonNode *rc_room_to_json (RcRoom *room);
+/* What the store keeps in room:{id}:state (hashes, not secrets). */
+char *rc_room_to_state_json (RcRoom *room);
+/* Writes state and the room index (rooms set). */
+void rc_room_save (RcRoom *room);
+/* Removes every key of the room from the store. */
+void rc_room_erase (RcRoom *room);
+
+/* Guests belong to their session; the room only borrows them while joined. */
+void rc_room_add_guest (RcRoom *room, RcGuest *guest);
+void rc_room_remove_guest (RcRoom *room, RcGuest *guest);
+JsonNode *rc_room_participants_json (RcRoom *room);
+
+/* Sends @message to every guest except @except (may be NULL). */
+void rc_room_broadcast (RcRoom *room, JsonNode *message, RcGuest *except);
+
+/* Chat: the recent messages (oldest first) and appending one (cached + stored). */
+JsonNode *rc_room_chat_json (RcRoom *room);
+void rc_room_append_chat (RcRoom *room, JsonNode *message);
+/* Fills the cache from stored JSON strings (used when loading). */
+void rc_room_restore_chat (RcRoom *room, GPtrArray *messages);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcRoom, rc_room_unref)
+
+G_END_DECLS

@@ -1,0 +1,976 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Redis backend of RcStore: each store call becomes one to four Redis
+ * commands on a single hiredis async connection driven by the main context
+ * (rc_redis_source.c). Why it is built the way it is:
+ *
+ *  - Order. All commands share one connection, so Redis applies them in call
+ *    order and a read's reply comes after every earlier write. While the link
+ *    is down, writes wait in `backlog`; a new link replays the backlog before
+ *    anything issued later.
+ *  - At-least-once. A write stays in `sent` until Redis has answered each of
+ *    its commands. If the link dies first, it goes back to the head of the
+ *    backlog and is replayed. SET, DEL, SADD, SREM, ZADD and list_replace are
+ *    idempotent; list_push (RPUSH) is not, so a push whose reply was lost
+ *    with the link can appear twice (the LTRIM cap still bounds the list).
+ *  - Handshake. A new link carries PING then SELECT. Only when PING answered
+ *    PONG (a server still loading its data answers -LOADING: we drop the link
+ *    and retry) and SELECT succeeded is the backlog replayed.
+ *  - Lifetime. Each pending read or sync holds a reference on the store, as in
+ *    the memory backend, so its callback runs exactly once, from an idle on
+ *    the store's main context, never inside the call. Writes hold none:
+ *    dropping the last reference discards writes Redis has not acknowledged;
+ *    a caller that cares calls rc_store_sync() and unrefs in its callback.
+ *    hiredis callbacks never run caller code, so the store is never finalized
+ *    from inside hiredis.
+ */
+#include "rc_store-private.h"
+#include "rc_redis_source.h"
+#include "rc_error.h"
+
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define MAX_CMDS 4 /* list_replace: MULTI, DEL, RPUSH, EXEC */
+#define MAX_BUFFERED_WRITES 100000
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+#define DEFAULT_CONNECT_TIMEOUT_MS 5000
+#define ERROR_LOG_INTERVAL_US (10 * G_USEC_PER_SEC)
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (redisReply, freeReplyObject)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (redisContext, redisFree)
+
+typedef enum
+{
+  LINK_DOWN,      /* no connection; a reconnect is scheduled */
+  LINK_HANDSHAKE, /* connecting; PING and SELECT in flight */
+  LINK_UP,
+} LinkState;
+
+typedef enum
+{
+  REQ_WRITE,
+  REQ_GET,
+  REQ_LIST,    /* LRANGE, ZREVRANGE: order as Redis gives it */
+  REQ_MEMBERS, /* SMEMBERS: sorted bytewise before delivery */
+  REQ_SYNC,
+} RequestKind;
+
+typedef struct
+{
+  RequestKind kind;
+  guint n_cmds;
+  guint n_replies; /* replies received on the current link */
+  gsize lens[MAX_CMDS];
+  char *buf; /* n_cmds RESP-encoded commands, back to back */
+
+  /* Reads and syncs only. */
+  RcStore *store; /* strong reference, dropped with the request */
+  RcStoreStringFunc string_func;
+  RcStoreListFunc list_func;
+  RcStoreSyncFunc sync_func;
+  gpointer user_data;
+  char *string;
+  GPtrArray *list;
+  GError *error;
+} Request;
+
+typedef struct
+{
+  RcStore parent;
+  GMainContext *context;
+  char *host;
+  guint port;
+  guint db;
+  guint timeout_ms;
+  char *address; /* "host:port", for messages */
+
+  redisAsyncContext *ac; /* NULL while LINK_DOWN */
+  LinkState state;
+  gboolean starting;   /* no link has failed since _new(): reads wait instead of failing */
+  gboolean pinged;     /* handshake: PING answered */
+  gboolean outage;     /* a loss was logged and no link has come up since */
+  gboolean finalizing; /* hiredis callbacks run during redisAsyncFree() in finalize */
+  char *handshake_error;
+  GSource *reconnect_source;
+  GSource *handshake_timeout_source;
+  guint backoff_ms;
+
+  GQueue backlog; /* Request*, not sent yet, in call order */
+  guint backlog_writes;
+  GQueue sent;      /* Request* (writes only), sent on ac, not fully answered */
+  guint64 dropped;  /* writes dropped from a full backlog since the last link came up */
+
+  gint64 last_error_log; /* rate limit for "Redis rejected a write" */
+  guint suppressed_errors;
+} RcStoreRedis;
+
+#define REDIS(store) ((RcStoreRedis *) (store))
+
+static void link_start (RcStoreRedis *self);
+
+/* ---- requests ---------------------------------------------------------- */
+
+static Request *
+request_new (RcStoreRedis *self, RequestKind kind)
+{
+  Request *req = g_new0 (Request, 1);
+
+  req->kind = kind;
+  if (kind != REQ_WRITE)
+    req->store = rc_store_ref (&self->parent);
+  return req;
+}
+
+static void
+request_free (gpointer data)
+{
+  Request *req = data;
+
+  g_free (req->buf);
+  g_free (req->string);
+  g_clear_pointer (&req->list, g_ptr_array_unref);
+  g_clear_error (&req->error);
+  if (req->store != NULL)
+    rc_store_unref (req->store);
+  g_free (req);
+}
+
+/* Appends one binary-safe command (explicit lengths, like hiredis' %b). */
+static void
+request_add (Request *req, GString *out, int argc, const char **argv)
+{
+  g_autofree size_t *lens = g_new (size_t, argc);
+  char *cmd = NULL;
+  int len;
+
+  g_return_if_fail (req->n_cmds < MAX_CMDS);
+  for (int i = 0; i < argc; i++)
+    lens[i] = strlen (argv[i]);
+  len = redisFormatCommandArgv (&cmd, argc, argv, lens);
+  if (len < 0)
+    g_error ("Out of memory formatting a Redis command");
+  g_string_append_len (out, cmd, len);
+  redisFreeCommand (cmd);
+  req->lens[req->n_cmds++] = (gsize) len;
+}
+
+static void
+request_seal (Request *req, GString *out)
+{
+  req->buf = g_string_free (out, FALSE);
+}
+
+static gboolean
+request_dispatch (gpointer data)
+{
+  Request *req = data;
+  const GError *error = req->error;
+
+  switch (req->kind)
+    {
+    case REQ_GET:
+      req->string_func (req->store, error ? NULL : req->string, error, req->user_data);
+      break;
+    case REQ_LIST:
+    case REQ_MEMBERS:
+      if (error == NULL && req->list == NULL)
+        req->list = g_ptr_array_new_with_free_func (g_free);
+      req->list_func (req->store, error ? NULL : req->list, error, req->user_data);
+      break;
+    case REQ_SYNC:
+      req->sync_func (req->store, error, req->user_data);
+      break;
+    case REQ_WRITE:
+      g_assert_not_reached ();
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/* Delivers a read or sync result from an idle: never inside the caller. */
+static void
+complete_later (RcStoreRedis *self, Request *req)
+{
+  GSource *idle = g_idle_source_new ();
+
+  g_source_set_static_name (idle, "rc_store_redis reply");
+  g_source_set_priority (idle, G_PRIORITY_DEFAULT);
+  g_source_set_callback (idle, request_dispatch, req, request_free);
+  g_source_attach (idle, self->context);
+  g_source_unref (idle);
+}
+
+static void
+fail_later (RcStoreRedis *self, Request *req, const char *reason)
+{
+  g_clear_error (&req->error);
+  req->error = g_error_new (RC_ERROR, RC_ERROR_STORE_UNAVAILABLE,
+                            "Redis at %s is unavailable: %s", self->address, reason);
+  complete_later (self, req);
+}
+
+static int
+str_ptr_cmp (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* Fills req->string / req->list / req->error from a non-NULL reply. */
+static void
+request_take_reply (RcStoreRedis *self, Request *req, const redisReply *reply)
+{
+  if (reply->type == REDIS_REPLY_ERROR)
+    {
+      req->error = g_error_new (RC_ERROR, RC_ERROR_STORE_UNAVAILABLE,
+                                "Redis at %s answered: %s", self->address, reply->str);
+      return;
+    }
+  switch (req->kind)
+    {
+    case REQ_GET:
+      if (reply->type == REDIS_REPLY_STRING)
+        req->string = g_strndup (reply->str, reply->len);
+      else if (reply->type != REDIS_REPLY_NIL)
+        goto unexpected;
+      return;
+    case REQ_LIST:
+    case REQ_MEMBERS:
+      if (reply->type != REDIS_REPLY_ARRAY)
+        goto unexpected;
+      req->list = g_ptr_array_new_full (reply->elements, g_free);
+      for (size_t i = 0; i < reply->elements; i++)
+        {
+          const redisReply *e = reply->element[i];
+
+          if (e->type != REDIS_REPLY_STRING)
+            goto unexpected;
+          g_ptr_array_add (req->list, g_strndup (e->str, e->len));
+        }
+      if (req->kind == REQ_MEMBERS)
+        g_ptr_array_sort (req->list, str_ptr_cmp);
+      return;
+    case REQ_SYNC:
+      return;
+    case REQ_WRITE:
+      break;
+    }
+unexpected:
+  g_clear_pointer (&req->list, g_ptr_array_unref);
+  req->error = g_error_new (RC_ERROR, RC_ERROR_STORE_UNAVAILABLE,
+                            "Redis at %s sent an unexpected reply (type %d)", self->address,
+                            reply->type);
+}
+
+/* ---- writes ------------------------------------------------------------ */
+
+static void
+log_rejected_write (RcStoreRedis *self, const char *message)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (self->last_error_log != 0 && now - self->last_error_log < ERROR_LOG_INTERVAL_US)
+    {
+      self->suppressed_errors++;
+      return;
+    }
+  g_warning ("Redis at %s rejected a write: %s (%u similar errors not shown)", self->address,
+             message, self->suppressed_errors);
+  self->last_error_log = now;
+  self->suppressed_errors = 0;
+}
+
+static void
+on_write_reply (RcStoreRedis *self, Request *req, const redisReply *reply)
+{
+  /* NULL: the link died or the store is being freed. The write stays in
+   * `sent`; link_lost() puts it back in the backlog for replay. */
+  if (reply == NULL)
+    return;
+
+  if (reply->type == REDIS_REPLY_ERROR)
+    log_rejected_write (self, reply->str);
+  else if (reply->type == REDIS_REPLY_ARRAY) /* EXEC: one reply per queued command */
+    for (size_t i = 0; i < reply->elements; i++)
+      if (reply->element[i]->type == REDIS_REPLY_ERROR)
+        log_rejected_write (self, reply->element[i]->str);
+
+  if (++req->n_replies < req->n_cmds)
+    return;
+  /* Replies come in order, so this is the head of `sent`. */
+  g_queue_remove (&self->sent, req);
+  request_free (req);
+}
+
+static void
+on_reply (redisAsyncContext *ac, void *reply_data, void *privdata)
+{
+  RcStoreRedis *self = ac->data;
+  Request *req = privdata;
+  const redisReply *reply = reply_data;
+
+  if (req->kind == REQ_WRITE)
+    {
+      on_write_reply (self, req, reply);
+      return;
+    }
+  if (reply == NULL)
+    {
+      fail_later (self, req, "connection lost before the reply");
+      return;
+    }
+  request_take_reply (self, req, reply);
+  complete_later (self, req);
+}
+
+static void
+send_request (RcStoreRedis *self, Request *req)
+{
+  gsize offset = 0;
+
+  req->n_replies = 0;
+  if (req->kind == REQ_WRITE)
+    g_queue_push_tail (&self->sent, req);
+  for (guint i = 0; i < req->n_cmds; i++)
+    {
+      if (redisAsyncFormattedCommand (self->ac, on_reply, req, req->buf + offset, req->lens[i])
+          != REDIS_OK)
+        {
+          /* hiredis refuses only while tearing the link down. A write is
+           * already in `sent` and gets replayed; a read has one command. */
+          if (req->kind != REQ_WRITE)
+            fail_later (self, req, "connection closing");
+          return;
+        }
+      offset += req->lens[i];
+    }
+}
+
+/* Drops the oldest buffered writes beyond the cap. */
+static void
+backlog_trim (RcStoreRedis *self)
+{
+  while (self->backlog_writes > MAX_BUFFERED_WRITES)
+    {
+      GList *l = self->backlog.head;
+
+      while (l != NULL && ((Request *) l->data)->kind != REQ_WRITE)
+        l = l->next;
+      if (l == NULL)
+        break;
+      request_free (l->data);
+      g_queue_delete_link (&self->backlog, l);
+      self->backlog_writes--;
+      if (self->dropped++ == 0)
+        g_warning ("Redis at %s still unreachable with %u writes buffered: dropping the oldest",
+                   self->address, (guint) MAX_BUFFERED_WRITES);
+    }
+}
+
+static void
+submit (RcStoreRedis *self, Request *req)
+{
+  if (self->state == LINK_UP)
+    send_request (self, req);
+  else if (req->kind == REQ_WRITE)
+    {
+      g_queue_push_tail (&self->backlog, req);
+      self->backlog_writes++;
+      backlog_trim (self);
+    }
+  else if (self->starting)
+    g_queue_push_tail (&self->backlog, req); /* answered once the first link is up */
+  else
+    fail_later (self, req, "not connected");
+}
+
+/* ---- the link ---------------------------------------------------------- */
+
+static void
+clear_source (GSource **source)
+{
+  if (*source == NULL)
+    return;
+  g_source_destroy (*source);
+  g_clear_pointer (source, g_source_unref);
+}
+
+static GSource *
+add_timeout (RcStoreRedis *self, guint ms, GSourceFunc func, const char *name)
+{
+  GSource *source = g_timeout_source_new (ms);
+
+  g_source_set_static_name (source, name);
+  g_source_set_callback (source, func, self, NULL);
+  g_source_attach (source, self->context);
+  return source;
+}
+
+static gboolean
+on_reconnect_timeout (gpointer data)
+{
+  RcStoreRedis *self = data;
+
+  clear_source (&self->reconnect_source);
+  link_start (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The link is gone (or never came up): keep its unanswered writes, retry. */
+static void
+link_lost (RcStoreRedis *self, const char *reason)
+{
+  guint requeued = 0;
+  Request *req;
+
+  self->ac = NULL;
+  self->state = LINK_DOWN;
+  clear_source (&self->handshake_timeout_source);
+
+  /* Unanswered writes go back in front of newer ones, in their order. */
+  while ((req = g_queue_pop_tail (&self->sent)) != NULL)
+    {
+      g_queue_push_head (&self->backlog, req);
+      self->backlog_writes++;
+      requeued++;
+    }
+  backlog_trim (self);
+
+  /* Reads that waited for the first link fail now; later ones never wait. */
+  if (self->starting)
+    for (GList *l = self->backlog.head, *next; l != NULL; l = next)
+      {
+        next = l->next;
+        req = l->data;
+        if (req->kind == REQ_WRITE)
+          continue;
+        g_queue_delete_link (&self->backlog, l);
+        fail_later (self, req, reason);
+      }
+  self->starting = FALSE;
+
+  if (!self->outage)
+    {
+      self->outage = TRUE;
+      g_warning ("Lost connection to Redis at %s (%s); buffering writes and reconnecting",
+                 self->address, reason);
+    }
+  else
+    g_debug ("Redis at %s: reconnect failed (%s), next try in %u ms", self->address, reason,
+             self->backoff_ms);
+  if (requeued > 0)
+    g_debug ("Redis at %s: %u unanswered writes queued for replay", self->address, requeued);
+
+  self->reconnect_source =
+    add_timeout (self, self->backoff_ms, on_reconnect_timeout, "rc_store_redis reconnect");
+  self->backoff_ms = MIN (self->backoff_ms * 2, BACKOFF_MAX_MS);
+}
+
+static void
+on_link_closed (redisAsyncContext *ac, gpointer user_data)
+{
+  RcStoreRedis *self = user_data;
+  const char *reason;
+
+  if (self->finalizing || ac != self->ac)
+    return;
+  if (ac->errstr[0] != '\0')
+    reason = ac->errstr;
+  else if (self->handshake_error != NULL)
+    reason = self->handshake_error;
+  else
+    reason = "connection closed";
+  link_lost (self, reason);
+}
+
+/* Handshake done: replay the backlog, then new calls go straight out. */
+static void
+link_up (RcStoreRedis *self)
+{
+  gboolean reconnected = self->outage;
+  guint replayed = 0;
+  Request *req;
+
+  clear_source (&self->handshake_timeout_source);
+  self->state = LINK_UP;
+  self->starting = FALSE;
+  self->outage = FALSE;
+  self->backoff_ms = BACKOFF_MIN_MS;
+
+  while ((req = g_queue_pop_head (&self->backlog)) != NULL)
+    {
+      if (req->kind == REQ_WRITE)
+        {
+          self->backlog_writes--;
+          replayed++;
+        }
+      send_request (self, req);
+    }
+
+  if (reconnected && self->dropped > 0)
+    g_message ("Redis reconnected, replayed %u writes, dropped %" G_GUINT64_FORMAT
+               " (buffer full) (%s)", replayed, self->dropped, self->address);
+  else if (reconnected)
+    g_message ("Redis reconnected, replayed %u writes (%s)", replayed, self->address);
+  self->dropped = 0;
+}
+
+/* Called from a hiredis callback: hiredis frees @ac once it returns. */
+static void
+handshake_abort (RcStoreRedis *self, redisAsyncContext *ac, const char *why)
+{
+  g_free (self->handshake_error);
+  self->handshake_error = g_strdup (why);
+  redisAsyncFree (ac);
+}
+
+static void
+on_handshake_ping (redisAsyncContext *ac, void *reply_data, void *privdata)
+{
+  RcStoreRedis *self = privdata;
+  const redisReply *reply = reply_data;
+
+  if (reply == NULL || self->finalizing)
+    return;
+  if (reply->type == REDIS_REPLY_ERROR)
+    handshake_abort (self, ac, reply->str); /* e.g. LOADING: try again later */
+  else
+    self->pinged = TRUE;
+}
+
+static void
+on_handshake_select (redisAsyncContext *ac, void *reply_data, void *privdata)
+{
+  RcStoreRedis *self = privdata;
+  const redisReply *reply = reply_data;
+
+  if (reply == NULL || self->finalizing || !self->pinged)
+    return;
+  if (reply->type == REDIS_REPLY_ERROR)
+    handshake_abort (self, ac, reply->str);
+  else
+    link_up (self);
+}
+
+static gboolean
+on_handshake_timeout (gpointer data)
+{
+  RcStoreRedis *self = data;
+  redisAsyncContext *ac = self->ac;
+
+  clear_source (&self->handshake_timeout_source);
+  g_free (self->handshake_error);
+  self->handshake_error = g_strdup_printf ("no answer within %u ms", self->timeout_ms);
+  /* Not inside hiredis: frees now, and on_link_closed() runs from inside. */
+  redisAsyncFree (ac);
+  return G_SOURCE_REMOVE;
+}
+
+/* Lets the kernel notice a peer that vanished without closing the link. */
+static void
+enable_keepalive (int fd)
+{
+  int on = 1;
+
+  (void) setsockopt (fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+#ifdef TCP_KEEPIDLE
+  {
+    int idle = 15, interval = 5, count = 3;
+
+    (void) setsockopt (fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    (void) setsockopt (fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+    (void) setsockopt (fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+  }
+#endif
+}
+
+static void
+link_start (RcStoreRedis *self)
+{
+  g_autofree char *db = g_strdup_printf ("%u", self->db);
+  const char *select[] = { "SELECT", db };
+  const size_t select_lens[] = { strlen ("SELECT"), strlen (db) };
+  redisAsyncContext *ac;
+
+  /* Resolving a host name blocks; an address or /etc/hosts name does not. */
+  ac = redisAsyncConnect (self->host, (int) self->port);
+  if (ac == NULL || ac->err)
+    {
+      g_autofree char *why = g_strdup (ac ? ac->errstr : "out of memory");
+
+      if (ac != NULL)
+        redisAsyncFree (ac);
+      link_lost (self, why);
+      return;
+    }
+  enable_keepalive (ac->c.fd);
+  ac->data = self;
+  self->ac = ac;
+  self->state = LINK_HANDSHAKE;
+  self->pinged = FALSE;
+  g_clear_pointer (&self->handshake_error, g_free);
+  rc_redis_source_attach (ac, self->context, on_link_closed, self);
+
+  redisAsyncCommand (ac, on_handshake_ping, self, "PING");
+  redisAsyncCommandArgv (ac, on_handshake_select, self, 2, select, select_lens);
+  self->handshake_timeout_source = add_timeout (self, self->timeout_ms, on_handshake_timeout,
+                                                "rc_store_redis handshake");
+}
+
+/* ---- the vtable -------------------------------------------------------- */
+
+static void
+redis_finalize (RcStore *store)
+{
+  RcStoreRedis *self = REDIS (store);
+  guint unacked = g_queue_get_length (&self->sent) + self->backlog_writes;
+
+  self->finalizing = TRUE;
+  clear_source (&self->reconnect_source);
+  clear_source (&self->handshake_timeout_source);
+  if (self->ac != NULL)
+    redisAsyncFree (g_steal_pointer (&self->ac));
+  if (unacked > 0)
+    g_debug ("Redis at %s: store freed with %u writes not acknowledged", self->address,
+             unacked);
+
+  /* Pending reads hold references, so only writes are left here. */
+  g_queue_clear_full (&self->sent, request_free);
+  g_queue_clear_full (&self->backlog, request_free);
+  g_free (self->handshake_error);
+  g_free (self->address);
+  g_free (self->host);
+  g_main_context_unref (self->context);
+  g_free (self);
+}
+
+static gboolean
+redis_is_connected (RcStore *store)
+{
+  RcStoreRedis *self = REDIS (store);
+
+  return self->state == LINK_UP || self->starting;
+}
+
+static guint
+redis_pending_writes (RcStore *store)
+{
+  RcStoreRedis *self = REDIS (store);
+
+  return self->backlog_writes + g_queue_get_length (&self->sent);
+}
+
+static void
+submit_write1 (RcStoreRedis *self, int argc, const char **argv)
+{
+  Request *req = request_new (self, REQ_WRITE);
+  GString *out = g_string_new (NULL);
+
+  request_add (req, out, argc, argv);
+  request_seal (req, out);
+  submit (self, req);
+}
+
+static void
+redis_set (RcStore *store, const char *key, const char *value)
+{
+  const char *argv[] = { "SET", key, value };
+
+  submit_write1 (REDIS (store), G_N_ELEMENTS (argv), argv);
+}
+
+static void
+redis_del (RcStore *store, const char *key)
+{
+  const char *argv[] = { "DEL", key };
+
+  submit_write1 (REDIS (store), G_N_ELEMENTS (argv), argv);
+}
+
+static void
+redis_list_push (RcStore *store, const char *key, const char *value, guint cap)
+{
+  RcStoreRedis *self = REDIS (store);
+  Request *req = request_new (self, REQ_WRITE);
+  GString *out = g_string_new (NULL);
+  g_autofree char *first = g_strdup_printf ("-%u", cap);
+  const char *push[] = { "RPUSH", key, value };
+  const char *trim[] = { "LTRIM", key, first, "-1" };
+
+  /* Pipelined on one link, so nothing of ours runs in between. */
+  request_add (req, out, G_N_ELEMENTS (push), push);
+  if (cap > 0)
+    request_add (req, out, G_N_ELEMENTS (trim), trim);
+  request_seal (req, out);
+  submit (self, req);
+}
+
+static void
+redis_list_replace (RcStore *store, const char *key, const char *const *values, guint n_values)
+{
+  RcStoreRedis *self = REDIS (store);
+  Request *req;
+  GString *out;
+  g_autofree const char **push = NULL;
+  const char *multi[] = { "MULTI" };
+  const char *del[] = { "DEL", key };
+  const char *exec[] = { "EXEC" };
+
+  if (n_values == 0)
+    {
+      submit_write1 (self, G_N_ELEMENTS (del), del);
+      return;
+    }
+  push = g_new (const char *, n_values + 2);
+  push[0] = "RPUSH";
+  push[1] = key;
+  memcpy (push + 2, values, n_values * sizeof (char *));
+
+  req = request_new (self, REQ_WRITE);
+  out = g_string_new (NULL);
+  request_add (req, out, G_N_ELEMENTS (multi), multi);
+  request_add (req, out, G_N_ELEMENTS (del), del);
+  request_add (req, out, (int) n_values + 2, push);
+  request_add (req, out, G_N_ELEMENTS (exec), exec);
+  request_seal (req, out);
+  submit (self, req);
+}
+
+static void
+redis_set_add (RcStore *store, const char *key, const char *member)
+{
+  const char *argv[] = { "SADD", key, member };
+
+  submit_write1 (REDIS (store), G_N_ELEMENTS (argv), argv);
+}
+
+static void
+redis_set_remove (RcStore *store, const char *key, const char *member)
+{
+  const char *argv[] = { "SREM", key, member };
+
+  submit_write1 (REDIS (store), G_N_ELEMENTS (argv), argv);
+}
+
+static void
+redis_zset_add (RcStore *store, const char *key, double score, const char *member, guint cap)
+{
+  RcStoreRedis *self = REDIS (store);
+  Request *req = request_new (self, REQ_WRITE);
+  GString *out = g_string_new (NULL);
+  char score_str[G_ASCII_DTOSTR_BUF_SIZE];
+  g_autofree char *last = g_strdup_printf ("-%" G_GUINT64_FORMAT, (guint64) cap + 1);
+  const char *add[] = { "ZADD", key, score_str, member };
+  const char *trim[] = { "ZREMRANGEBYRANK", key, "0", last };
+
+  g_ascii_dtostr (score_str, sizeof score_str, score); /* round-trips exactly */
+  request_add (req, out, G_N_ELEMENTS (add), add);
+  if (cap > 0)
+    request_add (req, out, G_N_ELEMENTS (trim), trim);
+  request_seal (req, out);
+  submit (self, req);
+}
+
+static Request *
+read_request (RcStoreRedis *self, RequestKind kind, gpointer user_data, int argc,
+              const char **argv)
+{
+  Request *req = request_new (self, kind);
+  GString *out = g_string_new (NULL);
+
+  req->user_data = user_data;
+  request_add (req, out, argc, argv);
+  request_seal (req, out);
+  return req;
+}
+
+static void
+redis_get (RcStore *store, const char *key, RcStoreStringFunc func, gpointer user_data)
+{
+  const char *argv[] = { "GET", key };
+  Request *req = read_request (REDIS (store), REQ_GET, user_data, G_N_ELEMENTS (argv), argv);
+
+  req->string_func = func;
+  submit (REDIS (store), req);
+}
+
+static void
+redis_list_range (RcStore *store, const char *key, gint64 start, gint64 stop,
+                  RcStoreListFunc func, gpointer user_data)
+{
+  g_autofree char *from = g_strdup_printf ("%" G_GINT64_FORMAT, start);
+  g_autofree char *to = g_strdup_printf ("%" G_GINT64_FORMAT, stop);
+  const char *argv[] = { "LRANGE", key, from, to };
+  Request *req = read_request (REDIS (store), REQ_LIST, user_data, G_N_ELEMENTS (argv), argv);
+
+  req->list_func = func;
+  submit (REDIS (store), req);
+}
+
+static void
+redis_set_members (RcStore *store, const char *key, RcStoreListFunc func, gpointer user_data)
+{
+  const char *argv[] = { "SMEMBERS", key };
+  Request *req =
+    read_request (REDIS (store), REQ_MEMBERS, user_data, G_N_ELEMENTS (argv), argv);
+
+  req->list_func = func;
+  submit (REDIS (store), req);
+}
+
+static void
+redis_zset_range_rev (RcStore *store, const char *key, gint64 start, gint64 stop,
+                      RcStoreListFunc func, gpointer user_data)
+{
+  g_autofree char *from = g_strdup_printf ("%" G_GINT64_FORMAT, start);
+  g_autofree char *to = g_strdup_printf ("%" G_GINT64_FORMAT, stop);
+  const char *argv[] = { "ZREVRANGE", key, from, to };
+  Request *req = read_request (REDIS (store), REQ_LIST, user_data, G_N_ELEMENTS (argv), argv);
+
+  req->list_func = func;
+  submit (REDIS (store), req);
+}
+
+/* PING is answered after every command sent before it on the link. */
+static void
+redis_sync (RcStore *store, RcStoreSyncFunc func, gpointer user_data)
+{
+  const char *argv[] = { "PING" };
+  Request *req = read_request (REDIS (store), REQ_SYNC, user_data, G_N_ELEMENTS (argv), argv);
+
+  req->sync_func = func;
+  submit (REDIS (store), req);
+}
+
+static const RcStoreClass redis_class = {
+  .backend = RC_STORE_BACKEND_REDIS,
+  .name = "redis",
+  .finalize = redis_finalize,
+  .is_connected = redis_is_connected,
+  .pending_writes = redis_pending_writes,
+  .set = redis_set,
+  .del = redis_del,
+  .list_push = redis_list_push,
+  .list_replace = redis_list_replace,
+  .set_add = redis_set_add,
+  .set_remove = redis_set_remove,
+  .zset_add = redis_zset_add,
+  .get = redis_get,
+  .list_range = redis_list_range,
+  .set_members = redis_set_members,
+  .zset_range_rev = redis_zset_range_rev,
+  .sync = redis_sync,
+};
+
+/* ---- construction ------------------------------------------------------ */
+
+/*
+ * hiredis writes with write(2), so a Redis that dies under us would kill the
+ * process with SIGPIPE. Ignore it unless the program installed a handler.
+ */
+static void
+ignore_sigpipe (void)
+{
+  struct sigaction old;
+
+  if (sigaction (SIGPIPE, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO)
+      && old.sa_handler == SIG_DFL)
+    {
+      struct sigaction ign;
+
+      memset (&ign, 0, sizeof ign);
+      ign.sa_handler = SIG_IGN;
+      sigemptyset (&ign.sa_mask);
+      sigaction (SIGPIPE, &ign, NULL);
+    }
+}
+
+static gboolean
+probe_command (redisContext *c, const char *address, int argc, const char **argv,
+               GError **error)
+{
+  g_autoptr (redisReply) reply = redisCommandArgv (c, argc, argv, NULL);
+
+  if (reply == NULL)
+    {
+      g_set_error (error, RC_ERROR, RC_ERROR_STORE_UNAVAILABLE,
+                   "Cannot reach Redis at %s: %s", address, c->errstr);
+      return FALSE;
+    }
+  if (reply->type == REDIS_REPLY_ERROR)
+    {
+      g_set_error (error, RC_ERROR, RC_ERROR_STORE_UNAVAILABLE,
+                   "Redis at %s refused %s: %s", address, argv[0], reply->str);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* A blocking check at start-up, so a wrong address fails the server at once. */
+static gboolean
+probe (const char *host, guint port, guint db, guint timeout_ms, const char *address,
+       GError **error)
+{
+  struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+  g_autoptr (redisContext) c = redisConnectWithTimeout (host, (int) port, tv);
+  g_autofree char *db_str = g_strdup_printf ("%u", db);
+  const char *ping[] = { "PING" };
+  const char *select[] = { "SELECT", db_str };
+
+  if (c == NULL || c->err)
+    {
+      g_set_error (error, RC_ERROR, RC_ERROR_STORE_UNAVAILABLE, "Cannot reach Redis at %s: %s",
+                   address, c ? c->errstr : "out of memory");
+      return FALSE;
+    }
+  if (redisSetTimeout (c, tv) != REDIS_OK)
+    {
+      g_set_error (error, RC_ERROR, RC_ERROR_STORE_UNAVAILABLE, "Cannot reach Redis at %s: %s",
+                   address, c->errstr);
+      return FALSE;
+    }
+  return probe_command (c, address, G_N_ELEMENTS (ping), ping, error)
+         && probe_command (c, address, G_N_ELEMENTS (select), select, error);
+}
+
+RcStore *
+rc_store_redis_new (const char *host, guint port, guint db, guint connect_timeout_ms,
+                    GError **error)
+{
+  g_autofree char *address = NULL;
+  RcStoreRedis *self;
+
+  g_return_val_if_fail (host != NULL && port > 0 && port <= 65535, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (connect_timeout_ms == 0)
+    connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
+  address = strchr (host, ':') ? g_strdup_printf ("[%s]:%u", host, port)
+                               : g_strdup_printf ("%s:%u", host, port);
+  if (!probe (host, port, db, connect_timeout_ms, address, error))
+    return NULL;
+  ignore_sigpipe ();
+
+  self = g_new0 (RcStoreRedis, 1);
+  self->parent.klass = &redis_class;
+  self->parent.ref_count = 1;
+  self->context = g_main_context_ref_thread_default ();
+  self->host = g_strdup (host);
+  self->port = port;
+  self->db = db;
+  self->timeout_ms = connect_timeout_ms;
+  self->address = g_steal_pointer (&address);
+  self->state = LINK_DOWN;
+  self->starting = TRUE;
+  self->backoff_ms = BACKOFF_MIN_MS;
+  g_queue_init (&self->backlog);
+  g_queue_init (&self->sent);
+
+  link_start (self);
+  return &self->parent;
+}

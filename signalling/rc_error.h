@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/*
+ * One table of numbered error codes for REST bodies and WebSocket `error`
+ * messages alike. The numbers are part of the protocol (docs/protocol.md):
+ * never renumber, only append. Ranges: 4000-4099 bad requests, 4100-4199
+ * authentication and permission, 4200-4299 room and resource state,
+ * 4300-4399 limits, 5000+ server side.
+ */
+typedef enum
+{
+  RC_ERROR_INVALID_MESSAGE = 4000,
+  RC_ERROR_UNKNOWN_TYPE = 4001,
+  RC_ERROR_INVALID_PARAM = 4002,
+
+  RC_ERROR_UNAUTHORIZED = 4100,
+  RC_ERROR_WRONG_PASSWORD = 4101,
+  RC_ERROR_NOT_OWNER = 4102,
+
+  RC_ERROR_NOT_FOUND = 4200,
+  RC_ERROR_NOT_IN_ROOM = 4201,
+  RC_ERROR_ALREADY_IN_ROOM = 4202,
+  RC_ERROR_ROOM_FULL = 4203,
+  RC_ERROR_METHOD_NOT_ALLOWED = 4204,
+
+  RC_ERROR_RATE_LIMITED = 4300,
+  RC_ERROR_TOO_LARGE = 4301,
+  RC_ERROR_TOO_MANY_ROOMS = 4302,
+
+  RC_ERROR_INTERNAL = 5000,
+  RC_ERROR_STORE_UNAVAILABLE = 5001,
+} RcErrorCode;
+
+#define RC_ERROR (rc_error_quark ())
+GQuark rc_error_quark (void);
+
+typedef struct
+{
+  RcErrorCode code;
+  guint http_status;
+  const char *name;    /* stable snake_case name, e.g. "room_full" */
+  const char *message; /* default human message */
+} RcErrorInfo;
+
+/* The whole table, in code order, terminated by an entry with code 0. */
+const RcErrorInfo *rc_error_table (void);
+
+/* Lookup; unknown codes map to the RC_ERROR_INTERNAL entry. */
+const RcErrorInfo *rc_error_info (int code);
+
+guint rc_error_http_status (int code);
+const char *rc_error_name (int code);
+const char *rc_error_default_message (int code);
+
+/* Sets @error to (RC_ERROR, code) with the table's default message. */
+void rc_error_set (GError **error, RcErrorCode code);
+
+/*
+ * Builds `{"type":"error","code","message","id"?}`. @request_id, when not
+ * NULL, is the JSON node of the request's `id` field and is copied as-is.
+ */
+JsonNode *rc_error_to_json (int code, const char *message, JsonNode *request_id);
+
+/* Same for a GError from any domain (non-RC_ERROR errors become internal). */
+JsonNode *rc_error_from_gerror (const GError *error, JsonNode *request_id);
+
+G_END_DECLS

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The dispatch table of /ws requests. Each entry names its parameter table;
+ * by the time a handler runs, those parameters have the right JSON types and
+ * bounds, so handlers only apply meaning (room exists, password, ...).
+ */
+#include "rc_session-private.h"
+#include "rc_error.h"
+#include "rc_json.h"
+#include "rc_text.h"
+
+#define MAX_NAME_CHARS 32
+#define MAX_CHAT_CHARS 500
+
+static void
+guest_send (RcGuest *guest, JsonNode *message, gpointer user_data)
+{
+  rc_session_send (user_data, message);
+}
+
+/* The room was deleted under the guest: forget it, the session stays open. */
+static void
+guest_evicted (RcGuest *guest, gpointer user_data)
+{
+  RcSession *session = user_data;
+
+  if (session->guest == guest)
+    session->guest = NULL;
+  rc_guest_free (guest);
+}
+
+static void
+broadcast_viewers (RcRoom *room, RcGuest *except)
+{
+  JsonObject *o;
+  g_autoptr (JsonNode) update = rc_json_message_new ("viewersUpdated", &o);
+
+  json_object_set_member (o, "participants", rc_room_participants_json (room));
+  rc_room_broadcast (room, update, except);
+}
+
+static const RcParam join_params[] = {
+  { "roomId", RC_PARAM_STRING, TRUE, 1, 64 },
+  { "name", RC_PARAM_STRING, TRUE, 1, 200 },
+  { "password", RC_PARAM_STRING, FALSE, 0, 256 },
+  { "ownerToken", RC_PARAM_STRING, FALSE, 0, 256 },
+  RC_PARAMS_END,
+};
+
+static gboolean
+handle_join (RcSession *session, JsonObject *request, JsonNode *request_id, GError **error)
+{
+  const RcConfig *config = session->host->config;
+  RcRoom *room;
+  g_autofree char *name = NULL;
+  gboolean is_owner;
+  JsonObject *o;
+  g_autoptr (JsonNode) reply = NULL;
+  RcGuest *guest;
+
+  if (session->guest != NULL)
+    {
+      rc_error_set (error, RC_ERROR_ALREADY_IN_ROOM);
+      return FALSE;
+    }
+  room = rc_registry_lookup (session->host->registry, rc_json_get_string (request, "roomId"));
+  if (room == NULL)
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_NOT_FOUND, "No room with that id");
+      return FALSE;
+    }
+  name = rc_text_sanitize (rc_json_get_string (request, "name"), MAX_NAME_CHARS);
+  if (*name == '\0')
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
+                           "\"name\" must contain visible characters");
+      return FALSE;
+    }
+  /* The owner gets in without the password and even when the room is full. */
+  is_owner = rc_room_check_owner_token (room, rc_json_get_string (request, "ownerToken"));
+  if (!is_owner && !rc_room_check_password (room, rc_json_get_string (request, "password")))
+    {
+      rc_error_set (error, RC_ERROR_WRONG_PASSWORD);
+      return FALSE;
+    }
+  if (!is_owner && rc_room_get_guest_count (room) >= (guint) config->max_guests)
+    {
+      rc_error_set (error, RC_ERROR_ROOM_FULL);
+      return FALSE;
+    }
+
+  guest = rc_guest_new (name, is_owner, guest_send, session);
+  guest->evicted = guest_evicted;
+  session->guest = guest;
+  rc_room_add_guest (room, guest);
+
+  reply = rc_json_message_new ("initialState", &o);
+  json_object_set_member (o, "room", rc_room_to_json (room));
+  json_object_set_member (o, "you", rc_guest_to_json (guest));
+  json_object_set_member (o, "participants", rc_room_participants_json (room));
+  json_object_set_member (o, "chat", rc_room_chat_json (room));
+  rc_session_reply (session, reply, request_id);
+  broadcast_viewers (room, guest);
+  return TRUE;
+}
+
+static gboolean
+handle_leave (RcSession *session, JsonObject *request, JsonNode *request_id, GError **error)
+{
+  g_autoptr (JsonNode) reply = rc_json_message_new ("left", NULL);
+
+  rc_session_leave_room (session);
+  rc_session_reply (session, reply, request_id);
+  return TRUE;
+}
+
+static const RcParam chat_params[] = {
+  { "text", RC_PARAM_STRING, TRUE, 1, 20000 },
+  RC_PARAMS_END,
+};
+
+static gboolean
+handle_chat (RcSession *session, JsonObject *request, JsonNode *request_id, GError **error)
+{
+  RcGuest *guest = session->guest;
+  g_autofree char *text = rc_text_sanitize (rc_json_get_string (request, "text"), MAX_CHAT_CHARS);
+  JsonObject *o;
+  g_autoptr (JsonNode) message = NULL;
+
+  if (*text == '\0')
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
+                           "\"text\" must contain visible characters");
+      return FALSE;
+    }
+  message = rc_json_message_new ("chat", &o);
+  json_object_set_member (o, "from", rc_guest_to_json (guest));
+  json_object_set_string_member (o, "text", text);
+  json_object_set_int_member (o, "ts", g_get_real_time () / 1000);
+  rc_room_append_chat (guest->room, message);
+
+  rc_room_broadcast (guest->room, message, guest);
+  rc_session_reply (session, message, request_id);
+  return TRUE;
+}
+
+static gboolean
+handle_ping (RcSession *session, JsonObject *request, JsonNode *request_id, GError **error)
+{
+  g_autoptr (JsonNode) reply = rc_json_message_new ("pong", NULL);
+
+  rc_session_reply (session, reply, request_id);
+  return TRUE;
+}
+
+static const RcHandler handlers[] = {
+  { "join", join_params, FALSE, FALSE, handle_join },
+  { "leave", NULL, TRUE, FALSE, handle_leave },
+  { "chat", chat_params, TRUE, TRUE, handle_chat },
+  { "ping", NULL, FALSE, FALSE, handle_ping },
+};
+
+const RcHandler *
+rc_handlers_lookup (const char *type)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (handlers); i++)
+    if (g_str_equal (handlers[i].type, type))
+      return &handlers[i];
+  return NULL;
+}

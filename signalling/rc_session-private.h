@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Session internals shared by rc_session.c and the handlers in rc_handlers.c. */
+#include "rc_session.h"
+#include "rc_rate_limit.h"
+#include "rc_room.h"
+#include "rc_validate.h"
+
+G_BEGIN_DECLS
+
+struct _RcSession
+{
+  const RcSessionHost *host;
+  SoupWebsocketConnection *conn;
+  RcActivityStream *activity;
+  char *peer;
+  RcSessionClosedFunc closed;
+  gpointer closed_data;
+
+  RcRateLimit requests;
+  RcRateLimit chat;
+  guint64 last_bytes;
+  gint64 last_activity_us;
+
+  RcGuest *guest; /* owned; in guest->room while joined */
+};
+
+/*
+ * A request handler. @request_id is the request's "id" (or NULL) to echo in
+ * the reply. Returning FALSE with @error set sends an error reply.
+ */
+typedef gboolean (*RcHandlerFunc) (RcSession *session, JsonObject *request, JsonNode *request_id,
+                                   GError **error);
+
+typedef struct
+{
+  const char *type;
+  const RcParam *params;
+  gboolean needs_room; /* refused with not_in_room outside a room */
+  gboolean is_chat;    /* also counted against the chat rate limit */
+  RcHandlerFunc func;
+} RcHandler;
+
+const RcHandler *rc_handlers_lookup (const char *type);
+
+/* Leaves the room if in one: tells the others, frees the guest. */
+void rc_session_leave_room (RcSession *session);
+
+/* Sends @message with "id" set to @request_id (when not NULL). */
+void rc_session_reply (RcSession *session, JsonNode *message, JsonNode *request_id);
+
+G_END_DECLS

@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The edge of the signalling protocol. Every inbound frame passes, in this
+ * order: request rate limit, size limit, JSON parse, "type" and "id" checks,
+ * handler lookup, the handler's parameter table, the in-a-room check, the
+ * chat rate limit. Anything that fails gets one `error` reply and the
+ * connection carries on; nothing from the network can stop the session.
+ */
+#include "rc_session-private.h"
+#include "rc_error.h"
+#include "rc_json.h"
+
+#include <string.h>
+
+#define MAX_ID_CHARS 128
+
+static void
+send_error (RcSession *session, int code, const char *message, JsonNode *request_id)
+{
+  g_autoptr (JsonNode) reply = rc_error_to_json (code, message, request_id);
+
+  rc_session_send (session, reply);
+}
+
+void
+rc_session_send (RcSession *session, JsonNode *message)
+{
+  g_autofree char *text = NULL;
+
+  if (soup_websocket_connection_get_state (session->conn) != SOUP_WEBSOCKET_STATE_OPEN)
+    return;
+  text = rc_json_to_string (message);
+  soup_websocket_connection_send_text (session->conn, text);
+}
+
+void
+rc_session_reply (RcSession *session, JsonNode *message, JsonNode *request_id)
+{
+  if (request_id != NULL)
+    json_object_set_member (json_node_get_object (message), "id", json_node_copy (request_id));
+  rc_session_send (session, message);
+}
+
+void
+rc_session_leave_room (RcSession *session)
+{
+  RcGuest *guest = g_steal_pointer (&session->guest);
+  RcRoom *room;
+
+  if (guest == NULL)
+    return;
+  room = guest->room;
+  if (room != NULL)
+    {
+      JsonObject *o;
+      g_autoptr (JsonNode) update = rc_json_message_new ("viewersUpdated", &o);
+
+      rc_room_remove_guest (room, guest);
+      json_object_set_member (o, "participants", rc_room_participants_json (room));
+      rc_room_broadcast (room, update, NULL);
+    }
+  rc_guest_free (guest);
+}
+
+/* A request id may be a string or a number, small enough to echo back. */
+static gboolean
+check_request_id (JsonNode *id, GError **error)
+{
+  if (JSON_NODE_HOLDS_VALUE (id))
+    {
+      GType t = json_node_get_value_type (id);
+
+      if (t == G_TYPE_INT64 || t == G_TYPE_DOUBLE)
+        return TRUE;
+      if (t == G_TYPE_STRING && g_utf8_strlen (json_node_get_string (id), -1) <= MAX_ID_CHARS)
+        return TRUE;
+    }
+  g_set_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
+               "\"id\" must be a number or a string of at most %d characters", MAX_ID_CHARS);
+  return FALSE;
+}
+
+static void
+dispatch (RcSession *session, const char *data, gsize length, gint64 now_us)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) request = NULL;
+  JsonNode *request_id = NULL;
+  const RcHandler *handler;
+  const char *type;
+
+  request = rc_validate_parse_object (data, length, &error);
+  if (request == NULL)
+    goto fail;
+
+  request_id = json_object_get_member (request, "id");
+  if (request_id != NULL && JSON_NODE_HOLDS_NULL (request_id))
+    request_id = NULL;
+  if (request_id != NULL && !check_request_id (request_id, &error))
+    {
+      request_id = NULL;
+      goto fail;
+    }
+
+  type = rc_json_get_string (request, "type");
+  if (type == NULL)
+    {
+      g_set_error_literal (&error, RC_ERROR, RC_ERROR_INVALID_MESSAGE,
+                           "Every message needs a string \"type\"");
+      goto fail;
+    }
+  handler = rc_handlers_lookup (type);
+  if (handler == NULL)
+    {
+      g_autofree char *shown = g_utf8_substring (type, 0, MIN (g_utf8_strlen (type, -1), 40));
+      g_set_error (&error, RC_ERROR, RC_ERROR_UNKNOWN_TYPE, "Unknown message type \"%s\"", shown);
+      goto fail;
+    }
+  if (handler->params != NULL && !rc_validate_object (request, handler->params, &error))
+    goto fail;
+  if (handler->needs_room && (session->guest == NULL || session->guest->room == NULL))
+    {
+      rc_error_set (&error, RC_ERROR_NOT_IN_ROOM);
+      goto fail;
+    }
+  if (handler->is_chat && !rc_rate_limit_take (&session->chat, now_us))
+    {
+      g_set_error_literal (&error, RC_ERROR, RC_ERROR_RATE_LIMITED,
+                           "Too many chat messages; slow down");
+      goto fail;
+    }
+  if (handler->func (session, request, request_id, &error))
+    return;
+
+fail:
+  {
+    g_autoptr (JsonNode) reply = rc_error_from_gerror (error, request_id);
+    rc_session_send (session, reply);
+  }
+}
+
+static void
+on_message (SoupWebsocketConnection *conn, gint type, GBytes *message, gpointer user_data)
+{
+  RcSession *session = user_data;
+  gint64 now_us = g_get_monotonic_time ();
+  gsize length;
+  const char *data = g_bytes_get_data (message, &length);
+
+  session->last_activity_us = now_us;
+  if (!rc_rate_limit_take (&session->requests, now_us))
+    {
+      send_error (session, RC_ERROR_RATE_LIMITED, NULL, NULL);
+      return;
+    }
+  if (length > (gsize) session->host->config->max_message_bytes)
+    {
+      g_autofree char *msg =
+        g_strdup_printf ("Message of %" G_GSIZE_FORMAT " bytes exceeds the limit of %" G_GINT64_FORMAT,
+                         length, session->host->config->max_message_bytes);
+      send_error (session, RC_ERROR_TOO_LARGE, msg, NULL);
+      return;
+    }
+  if (type != SOUP_WEBSOCKET_DATA_TEXT)
+    {
+      send_error (session, RC_ERROR_INVALID_MESSAGE, "Binary messages are not accepted", NULL);
+      return;
+    }
+  dispatch (session, data, length, now_us);
+}
+
+static void
+on_closed (SoupWebsocketConnection *conn, gpointer user_data)
+{
+  RcSession *session = user_data;
+
+  rc_session_leave_room (session);
+  if (session->closed != NULL)
+    session->closed (session, session->closed_data);
+}
+
+static void
+on_error (SoupWebsocketConnection *conn, GError *error, gpointer user_data)
+{
+  RcSession *session = user_data;
+
+  g_debug ("WebSocket %s: %s", session->peer, error->message);
+}
+
+RcSession *
+rc_session_new (const RcSessionHost *host, SoupWebsocketConnection *conn,
+                RcActivityStream *activity, const char *peer, RcSessionClosedFunc closed,
+                gpointer user_data)
+{
+  RcSession *session = g_new0 (RcSession, 1);
+  gint64 now = g_get_monotonic_time ();
+  const RcConfig *config = host->config;
+
+  session->host = host;
+  session->conn = g_object_ref (conn);
+  session->activity = activity ? g_object_ref (activity) : NULL;
+  session->peer = g_strdup (peer ? peer : "unknown");
+  session->closed = closed;
+  session->closed_data = user_data;
+  session->last_activity_us = now;
+  rc_rate_limit_init (&session->requests, config->rate_limit, config->rate_burst, now);
+  rc_rate_limit_init (&session->chat, config->chat_rate_limit, config->chat_burst, now);
+
+  /* Oversized frames up to 4x the limit are read and refused with an error
+   * (the connection lives on); beyond that libsoup closes with 1009. */
+  soup_websocket_connection_set_max_incoming_payload_size (
+    conn, (guint64) MAX (config->max_message_bytes * 4, 4 * 1024 * 1024));
+  soup_websocket_connection_set_keepalive_interval (conn, (guint) config->ping_interval);
+  g_signal_connect (conn, "message", G_CALLBACK (on_message), session);
+  g_signal_connect (conn, "closed", G_CALLBACK (on_closed), session);
+  g_signal_connect (conn, "error", G_CALLBACK (on_error), session);
+  return session;
+}
+
+void
+rc_session_free (RcSession *session)
+{
+  if (session == NULL)
+    return;
+  rc_session_leave_room (session);
+  g_signal_handlers_disconnect_by_data (session->conn, session);
+  if (soup_websocket_connection_get_state (session->conn) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (session->conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
+  g_object_unref (session->conn);
+  g_clear_object (&session->activity);
+  g_free (session->peer);
+  g_free (session);
+}
+
+void
+rc_session_close (RcSession *session, gushort code, const char *reason)
+{
+  rc_session_leave_room (session);
+  if (soup_websocket_connection_get_state (session->conn) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (session->conn, code, reason);
+}
+
+void
+rc_session_check_idle (RcSession *session, gint64 now_us)
+{
+  gint64 timeout_us = session->host->config->idle_timeout * G_USEC_PER_SEC;
+
+  if (session->activity != NULL)
+    {
+      guint64 bytes = rc_activity_stream_get_bytes_read (session->activity);
+
+      if (bytes != session->last_bytes)
+        {
+          session->last_bytes = bytes;
+          session->last_activity_us = now_us;
+        }
+    }
+  if (session->guest == NULL && soup_websocket_connection_get_state (session->conn)
+                                  != SOUP_WEBSOCKET_STATE_OPEN)
+    return;
+  if (now_us - session->last_activity_us > timeout_us)
+    {
+      g_message ("Dropping WebSocket %s: nothing received for %" G_GINT64_FORMAT " s",
+                 session->peer, session->host->config->idle_timeout);
+      rc_session_close (session, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "idle timeout");
+    }
+}
+
+const char *
+rc_session_get_peer (RcSession *session)
+{
+  return session->peer;
+}

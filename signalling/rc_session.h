@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <libsoup/soup.h>
+#include <json-glib/json-glib.h>
+
+#include "rc_activity_stream.h"
+#include "rc_config.h"
+#include "rc_registry.h"
+
+G_BEGIN_DECLS
+
+/*
+ * RcSession: one WebSocket connection on /ws. It owns the per-connection
+ * limits, turns each text frame into a validated request, dispatches it
+ * through the handler table (rc_handlers.c), and holds the guest while the
+ * connection is in a room. Main context only.
+ */
+typedef struct _RcSession RcSession;
+
+/* What a session needs from the server; borrowed, outlives every session. */
+typedef struct
+{
+  const RcConfig *config;
+  RcRegistry *registry;
+} RcSessionHost;
+
+typedef void (*RcSessionClosedFunc) (RcSession *session, gpointer user_data);
+
+/* @activity counts bytes received on @conn (pongs included); may be NULL. */
+RcSession *rc_session_new (const RcSessionHost *host, SoupWebsocketConnection *conn,
+                           RcActivityStream *activity, const char *peer,
+                           RcSessionClosedFunc closed, gpointer user_data);
+void rc_session_free (RcSession *session);
+
+void rc_session_send (RcSession *session, JsonNode *message);
+void rc_session_close (RcSession *session, gushort code, const char *reason);
+
+/* Drops the session (leaving its room first) if it has been silent too long. */
+void rc_session_check_idle (RcSession *session, gint64 now_us);
+
+const char *rc_session_get_peer (RcSession *session);
+
+G_END_DECLS

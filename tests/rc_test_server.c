@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Runs the real roomcast binary for integration tests. The port comes from
+ * the URL the server prints on start, which is also what a user reads.
+ */
+#include "rc_test_server.h"
+#include "rc_test_util.h"
+
+#include <libsoup/soup.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+typedef struct
+{
+  RcTestServer public;
+  GCancellable *cancellable;
+  GDataInputStream *stdout_stream;
+  SoupSession *http;
+} Server;
+
+static const char *
+roomcast_bin (void)
+{
+  const char *bin = g_getenv ("ROOMCAST_BIN");
+
+  g_assert_nonnull (bin); /* set by tests/meson.build */
+  return bin;
+}
+
+static void
+on_line (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *line =
+    g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result, NULL, &error);
+  Server *s = user_data;
+  const char *url;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (line == NULL)
+    return; /* end of output */
+  g_string_append_printf (s->public.output, "%s\n", line);
+  url = strstr (line, "listening on http://127.0.0.1:");
+  if (url != NULL && s->public.port == 0)
+    {
+      s->public.port = (guint) g_ascii_strtoull (url + strlen ("listening on http://127.0.0.1:"),
+                                                 NULL, 10);
+      s->public.base_url = g_strdup_printf ("http://127.0.0.1:%u", s->public.port);
+    }
+  g_data_input_stream_read_line_async (s->stdout_stream, G_PRIORITY_DEFAULT, s->cancellable,
+                                       on_line, s);
+}
+
+static void
+on_process_exit (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Server *s = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!g_subprocess_wait_finish (G_SUBPROCESS (source), result, &error)
+      && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  s->public.exited = TRUE;
+  s->public.exit_status = g_subprocess_get_if_exited (G_SUBPROCESS (source))
+                            ? g_subprocess_get_exit_status (G_SUBPROCESS (source))
+                            : -1;
+}
+
+/* A test that aborts must not leave a server behind holding its pipes. */
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+RcTestServer *
+rc_test_server_try_start (const char *const *args, GError **error)
+{
+  Server *s = g_new0 (Server, 1);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GSubprocessLauncher) launcher =
+    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+
+  g_ptr_array_add (argv, (gpointer) roomcast_bin ());
+  g_ptr_array_add (argv, "--host");
+  g_ptr_array_add (argv, "127.0.0.1");
+  g_ptr_array_add (argv, "--port");
+  g_ptr_array_add (argv, "0");
+  for (guint i = 0; args != NULL && args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+
+  s->public.output = g_string_new (NULL);
+  s->cancellable = g_cancellable_new ();
+  s->http = soup_session_new ();
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  s->public.process =
+    g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, error);
+  if (s->public.process == NULL)
+    {
+      rc_test_server_free (&s->public);
+      return NULL;
+    }
+  s->stdout_stream = g_data_input_stream_new (g_subprocess_get_stdout_pipe (s->public.process));
+  g_data_input_stream_read_line_async (s->stdout_stream, G_PRIORITY_DEFAULT, s->cancellable,
+                                       on_line, s);
+  g_subprocess_wait_async (s->public.process, s->cancellable, on_process_exit, s);
+
+  /* Ready once the whole banner (URL, then "Open ...") is out. */
+  if (!RC_WAIT_UNTIL (strstr (s->public.output->str, "\nOpen ") || s->public.exited, 20000)
+      || s->public.port == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "roomcast did not print its URL (exited: %d, status %d); output:\n%s",
+                   s->public.exited, s->public.exit_status, s->public.output->str);
+      rc_test_server_stop (&s->public);
+      rc_test_server_free (&s->public);
+      return NULL;
+    }
+  return &s->public;
+}
+
+RcTestServer *
+rc_test_server_start (const char *const *args)
+{
+  g_autoptr (GError) error = NULL;
+  RcTestServer *server = rc_test_server_try_start (args, &error);
+
+  g_assert_no_error (error);
+  return server;
+}
+
+int
+rc_test_server_stop (RcTestServer *server)
+{
+  if (server->process == NULL)
+    return -1;
+  if (!server->exited)
+    {
+      g_subprocess_send_signal (server->process, SIGTERM);
+      if (!RC_WAIT_UNTIL (server->exited, 10000))
+        {
+          g_subprocess_force_exit (server->process);
+          RC_WAIT_UNTIL (server->exited, 5000);
+          return -1;
+        }
+    }
+  return server->exit_status;
+}
+
+void
+rc_test_server_free (RcTestServer *server)
+{
+  Server *s = (Server *) server;
+
+  if (server == NULL)
+    return;
+  if (server->process != NULL && !server->exited)
+    {
+      g_subprocess_force_exit (server->process);
+      RC_WAIT_UNTIL (server->exited, 5000);
+    }
+  g_cancellable_cancel (s->cancellable);
+  g_clear_object (&s->stdout_stream);
+  g_clear_object (&server->process);
+  g_clear_object (&s->cancellable);
+  g_clear_object (&s->http);
+  g_string_free (server->output, TRUE);
+  g_free (server->base_url);
+  g_free (s);
+}
+
+int
+rc_test_run_roomcast (const char *const *args, const char *const *env, char **output)
+{
+  g_autoptr (GSubprocessLauncher) launcher =
+    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GSubprocess) process = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  for (guint i = 0; env != NULL && env[i] != NULL; i++)
+    {
+      g_auto (GStrv) kv = g_strsplit (env[i], "=", 2);
+      g_subprocess_launcher_setenv (launcher, kv[0], kv[1] ? kv[1] : "", TRUE);
+    }
+  g_ptr_array_add (argv, (gpointer) roomcast_bin ());
+  for (guint i = 0; args != NULL && args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  process = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, NULL, NULL, output, NULL, &error);
+  g_assert_no_error (error);
+  return g_subprocess_get_if_exited (process) ? g_subprocess_get_exit_status (process) : -1;
+}
+
+JsonNode *
+rc_test_http (RcTestServer *server, const char *method, const char *path, const char *body,
+              const char *bearer, guint *status)
+{
+  Server *s = (Server *) server;
+  g_autofree char *url = g_strconcat (server->base_url, path, NULL);
+  g_autoptr (SoupMessage) msg = soup_message_new (method, url);
+  g_autoptr (GBytes) reply = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_nonnull (msg);
+  if (body != NULL)
+    {
+      g_autoptr (GBytes) bytes = g_bytes_new (body, strlen (body));
+      soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+    }
+  if (bearer != NULL)
+    {
+      g_autofree char *auth = g_strdup_printf ("Bearer %s", bearer);
+      soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", auth);
+    }
+  reply = soup_session_send_and_read (s->http, msg, NULL, &error);
+  g_assert_no_error (error);
+  if (status != NULL)
+    *status = soup_message_get_status (msg);
+  if (g_bytes_get_size (reply) == 0)
+    return NULL;
+  {
+    g_autofree char *text = g_strndup (g_bytes_get_data (reply, NULL), g_bytes_get_size (reply));
+    return json_from_string (text, NULL);
+  }
+}
+
+JsonObject *
+rc_test_create_room (RcTestServer *server, const char *name, const char *password)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) request = NULL;
+  g_autofree char *body = NULL;
+  g_autoptr (JsonNode) reply = NULL;
+  guint status = 0;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, name);
+  if (password != NULL)
+    {
+      json_builder_set_member_name (b, "password");
+      json_builder_add_string_value (b, password);
+    }
+  json_builder_end_object (b);
+  request = json_builder_get_root (b);
+  body = json_to_string (request, FALSE);
+  reply = rc_test_http (server, "POST", "/api/rooms", body, NULL, &status);
+  g_assert_cmpuint (status, ==, 201);
+  g_assert_nonnull (reply);
+  return json_object_ref (json_node_get_object (reply));
+}

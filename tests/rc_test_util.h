@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/*
+ * Spins the main context (never sleeps blindly) until @cond holds or
+ * @timeout_ms passes; evaluates to the final value of @cond.
+ */
+#define RC_WAIT_UNTIL(cond, timeout_ms)                                                       \
+  ({                                                                                       \
+    gint64 rc_deadline_ = g_get_monotonic_time () + (gint64) (timeout_ms) * 1000;             \
+    while (!(cond) && g_get_monotonic_time () < rc_deadline_)                                 \
+      rc_test_iterate (10);                                                                   \
+    (cond);                                                                                   \
+  })
+
+/* g_test_init plus quiet library debug output (it floods the TAP log). */
+void rc_test_init (int *argc, char ***argv);
+
+/* One blocking main-context iteration that returns after at most @max_ms. */
+void rc_test_iterate (guint max_ms);
+
+/* Runs the main context for @ms (for "nothing else arrives" checks). */
+void rc_test_run_for (guint ms);
+
+/* A TCP port on 127.0.0.1 that was free a moment ago. */
+guint rc_test_free_port (void);
+
+/* Parses @text as JSON; fails the test when it is not JSON. */
+JsonNode *rc_test_parse (const char *text);
+
+/* A string member of an object, or NULL. */
+const char *rc_test_str (JsonObject *o, const char *name);
+
+G_END_DECLS

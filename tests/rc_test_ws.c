@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/* libsoup WebSocket client for integration tests: a real client on loopback. */
+#include "rc_test_ws.h"
+#include "rc_test_util.h"
+
+#include <stdarg.h>
+
+static void
+on_message (SoupWebsocketConnection *conn, gint type, GBytes *message, gpointer user_data)
+{
+  RcTestWs *ws = user_data;
+  g_autofree char *text = g_strndup (g_bytes_get_data (message, NULL), g_bytes_get_size (message));
+
+  g_queue_push_tail (&ws->messages, rc_test_parse (text));
+}
+
+static void
+on_closed (SoupWebsocketConnection *conn, gpointer user_data)
+{
+  RcTestWs *ws = user_data;
+
+  ws->closed = TRUE;
+  ws->close_code = soup_websocket_connection_get_close_code (conn);
+}
+
+static void
+on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  RcTestWs *ws = user_data;
+  g_autoptr (GError) error = NULL;
+
+  ws->conn = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
+  g_assert_no_error (error);
+}
+
+RcTestWs *
+rc_test_ws_connect (RcTestServer *server)
+{
+  RcTestWs *ws = g_new0 (RcTestWs, 1);
+  g_autofree char *url = g_strdup_printf ("ws://127.0.0.1:%u/ws", server->port);
+  g_autoptr (SoupMessage) msg = soup_message_new ("GET", url);
+
+  g_queue_init (&ws->messages);
+  ws->session = soup_session_new ();
+  soup_session_websocket_connect_async (ws->session, msg, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
+                                        on_connected, ws);
+  g_assert_true (RC_WAIT_UNTIL (ws->conn != NULL, 5000));
+  /* Tests send large frames on purpose; let the client side carry them. */
+  soup_websocket_connection_set_max_incoming_payload_size (ws->conn, 64 * 1024 * 1024);
+  g_signal_connect (ws->conn, "message", G_CALLBACK (on_message), ws);
+  g_signal_connect (ws->conn, "closed", G_CALLBACK (on_closed), ws);
+  return ws;
+}
+
+void
+rc_test_ws_free (RcTestWs *ws)
+{
+  if (ws == NULL)
+    return;
+  if (ws->conn != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (ws->conn, ws);
+      if (soup_websocket_connection_get_state (ws->conn) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close (ws->conn, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+      g_object_unref (ws->conn);
+    }
+  g_queue_clear_full (&ws->messages, (GDestroyNotify) json_node_unref);
+  g_clear_object (&ws->session);
+  g_free (ws);
+}
+
+void
+rc_test_ws_send (RcTestWs *ws, const char *text)
+{
+  soup_websocket_connection_send_text (ws->conn, text);
+}
+
+void
+rc_test_ws_sendf (RcTestWs *ws, const char *format, ...)
+{
+  va_list args;
+  g_autofree char *text = NULL;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  rc_test_ws_send (ws, text);
+}
+
+/* Hands the caller a reference to the message object; the node goes. */
+static JsonObject *
+take_object (JsonNode *node)
+{
+  JsonObject *o = json_object_ref (json_node_get_object (node));
+
+  json_node_unref (node);
+  return o;
+}
+
+JsonObject *
+rc_test_ws_next (RcTestWs *ws, guint timeout_ms)
+{
+  if (!RC_WAIT_UNTIL (!g_queue_is_empty (&ws->messages), timeout_ms))
+    return NULL;
+  return take_object (g_queue_pop_head (&ws->messages));
+}
+
+JsonObject *
+rc_test_ws_expect (RcTestWs *ws, const char *type, guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      JsonObject *o = rc_test_ws_next (ws, 50);
+
+      if (o == NULL)
+        continue;
+      if (g_strcmp0 (rc_test_str (o, "type"), type) == 0)
+        return o;
+      json_object_unref (o);
+    }
+  g_error ("timed out after %u ms waiting for a \"%s\" message", timeout_ms, type);
+  return NULL;
+}
+
+JsonObject *
+rc_test_ws_expect_error (RcTestWs *ws, int code, guint timeout_ms)
+{
+  JsonObject *o = rc_test_ws_expect (ws, "error", timeout_ms);
+
+  g_assert_cmpint (json_object_get_int_member (o, "code"), ==, code);
+  g_assert_nonnull (rc_test_str (o, "message"));
+  return o;
+}
+
+RcTestWs *
+rc_test_ws_join (RcTestServer *server, const char *room_id, const char *name,
+                 const char *password, const char *owner_token, JsonObject **initial_state)
+{
+  RcTestWs *ws = rc_test_ws_connect (server);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) node = NULL;
+  g_autofree char *text = NULL;
+  JsonObject *state;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "join");
+  json_builder_set_member_name (b, "roomId");
+  json_builder_add_string_value (b, room_id);
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, name);
+  if (password != NULL)
+    {
+      json_builder_set_member_name (b, "password");
+      json_builder_add_string_value (b, password);
+    }
+  if (owner_token != NULL)
+    {
+      json_builder_set_member_name (b, "ownerToken");
+      json_builder_add_string_value (b, owner_token);
+    }
+  json_builder_end_object (b);
+  node = json_builder_get_root (b);
+  text = json_to_string (node, FALSE);
+  rc_test_ws_send (ws, text);
+  state = rc_test_ws_expect (ws, "initialState", 5000);
+  if (initial_state != NULL)
+    *initial_state = state;
+  else
+    json_object_unref (state);
+  return ws;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <libsoup/soup.h>
+#include <json-glib/json-glib.h>
+
+#include "rc_test_server.h"
+
+G_BEGIN_DECLS
+
+/* A WebSocket client on /ws that queues every JSON message it receives. */
+typedef struct
+{
+  SoupSession *session;
+  SoupWebsocketConnection *conn;
+  GQueue messages; /* JsonNode* in arrival order */
+  gboolean closed;
+  gushort close_code;
+} RcTestWs;
+
+RcTestWs *rc_test_ws_connect (RcTestServer *server);
+void rc_test_ws_free (RcTestWs *ws);
+
+void rc_test_ws_send (RcTestWs *ws, const char *text);
+/* printf-style JSON text. */
+void rc_test_ws_sendf (RcTestWs *ws, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+/* The next message (any type), waiting up to @timeout_ms; NULL on timeout. */
+JsonObject *rc_test_ws_next (RcTestWs *ws, guint timeout_ms);
+/* Drops messages until one of @type arrives; fails the test on timeout. */
+JsonObject *rc_test_ws_expect (RcTestWs *ws, const char *type, guint timeout_ms);
+/* Expects an error with @code next (skipping other types); returns it. */
+JsonObject *rc_test_ws_expect_error (RcTestWs *ws, int code, guint timeout_ms);
+
+/* Connects and joins; returns the initialState object. */
+RcTestWs *rc_test_ws_join (RcTestServer *server, const char *room_id, const char *name,
+                           const char *password, const char *owner_token,
+                           JsonObject **initial_state);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcTestWs, rc_test_ws_free)
+
+G_END_DECLS
