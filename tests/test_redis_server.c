@@ -168,10 +168,12 @@ test_outage_while_running (void)
 
   /* It keeps serving: chat flows, rooms can be created. */
   rc_test_ws_send (b, "{\"type\":\"chat\",\"text\":\"storm 2\"}");
-  {
-    g_autoptr (JsonObject) m = rc_test_ws_expect (a, "chat", 5000);
-    g_assert_cmpstr (rc_test_str (m, "text"), ==, "storm 2");
-  }
+  for (;;) /* A's queue also holds its own earlier messages */
+    {
+      g_autoptr (JsonObject) m = rc_test_ws_expect (a, "chat", 5000);
+      if (g_strcmp0 (rc_test_str (m, "text"), "storm 2") == 0)
+        break;
+    }
   made_offline = rc_test_create_room (server, "Made offline", NULL);
   store_connected (server, &pending);
   g_assert_cmpint (pending, >, 0);

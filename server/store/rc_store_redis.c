@@ -279,8 +279,11 @@ log_rejected_write (RcStoreRedis *self, const char *message)
       self->suppressed_errors++;
       return;
     }
-  g_warning ("Redis at %s rejected a write: %s (%u similar errors not shown)", self->address,
-             message, self->suppressed_errors);
+  if (self->suppressed_errors > 0)
+    g_warning ("Redis at %s rejected a write: %s (and %u more in the last %d s)", self->address,
+               message, self->suppressed_errors, (int) (ERROR_LOG_INTERVAL_US / G_USEC_PER_SEC));
+  else
+    g_warning ("Redis at %s rejected a write: %s", self->address, message);
   self->last_error_log = now;
   self->suppressed_errors = 0;
 }
@@ -564,6 +567,8 @@ on_handshake_timeout (gpointer data)
   redisAsyncContext *ac = self->ac;
 
   clear_source (&self->handshake_timeout_source);
+  if (ac == NULL)
+    return G_SOURCE_REMOVE;
   g_free (self->handshake_error);
   self->handshake_error = g_strdup_printf ("no answer within %u ms", self->timeout_ms);
   /* Not inside hiredis: frees now, and on_link_closed() runs from inside. */
@@ -593,7 +598,7 @@ static void
 link_start (RcStoreRedis *self)
 {
   g_autofree char *db = g_strdup_printf ("%u", self->db);
-  const char *select[] = { "SELECT", db };
+  const char *select_argv[] = { "SELECT", db };
   const size_t select_lens[] = { strlen ("SELECT"), strlen (db) };
   redisAsyncContext *ac;
 
@@ -617,7 +622,7 @@ link_start (RcStoreRedis *self)
   rc_redis_source_attach (ac, self->context, on_link_closed, self);
 
   redisAsyncCommand (ac, on_handshake_ping, self, "PING");
-  redisAsyncCommandArgv (ac, on_handshake_select, self, 2, select, select_lens);
+  redisAsyncCommandArgv (ac, on_handshake_select, self, 2, select_argv, select_lens);
   self->handshake_timeout_source = add_timeout (self, self->timeout_ms, on_handshake_timeout,
                                                 "rc_store_redis handshake");
 }
@@ -920,7 +925,7 @@ probe (const char *host, guint port, guint db, guint timeout_ms, const char *add
   g_autoptr (redisContext) c = redisConnectWithTimeout (host, (int) port, tv);
   g_autofree char *db_str = g_strdup_printf ("%u", db);
   const char *ping[] = { "PING" };
-  const char *select[] = { "SELECT", db_str };
+  const char *select_argv[] = { "SELECT", db_str };
 
   if (c == NULL || c->err)
     {
@@ -935,7 +940,7 @@ probe (const char *host, guint port, guint db, guint timeout_ms, const char *add
       return FALSE;
     }
   return probe_command (c, address, G_N_ELEMENTS (ping), ping, error)
-         && probe_command (c, address, G_N_ELEMENTS (select), select, error);
+         && probe_command (c, address, G_N_ELEMENTS (select_argv), select_argv, error);
 }
 
 RcStore *
