@@ -860,6 +860,28 @@ test_redis_buffer_cap (Fixture *f, gconstpointer data)
   assert_list (tail, value, NULL);
 }
 
+/* A write Redis refuses (here: wrong type, a caller bug) is logged and
+ * dropped, not retried; the store carries on. The memory backend would
+ * replace the value instead. */
+static void
+test_redis_rejected_write (Fixture *f, gconstpointer data)
+{
+  g_autofree char *value = NULL;
+  g_autofree char *after = NULL;
+
+  rc_store_set (f->store, "rw:key", "a string");
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "*rejected a write: WRONGTYPE*");
+  rc_store_set_add (f->store, "rw:key", "member");
+  sync_store (f->store);
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (rc_store_get_pending_writes (f->store), ==, 0);
+  value = get_value (f->store, "rw:key");
+  g_assert_cmpstr (value, ==, "a string");
+  rc_store_set (f->store, "rw:other", "fine");
+  after = get_value (f->store, "rw:other");
+  g_assert_cmpstr (after, ==, "fine");
+}
+
 /* Accepts what is queued on @listener and keeps it open, never answering. */
 static guint
 accept_all (GSocket *listener, GPtrArray *accepted)
@@ -1019,6 +1041,7 @@ main (int argc, char **argv)
   add_redis ("outage-buffers-and-replays", test_redis_outage);
   add_redis ("in-flight-on-loss", test_redis_in_flight_on_loss);
   add_redis ("buffer-cap", test_redis_buffer_cap);
+  add_redis ("rejected-write", test_redis_rejected_write);
   add_redis ("hung-server", test_redis_hung_server);
   add_redis ("free-while-down", test_redis_free_while_down);
   g_test_add_func ("/store/redis/unreachable", test_redis_unreachable);

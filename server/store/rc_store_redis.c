@@ -13,6 +13,12 @@
  *    backlog and is replayed. SET, DEL, SADD, SREM, ZADD and list_replace are
  *    idempotent; list_push (RPUSH) is not, so a push whose reply was lost
  *    with the link can appear twice (the LTRIM cap still bounds the list).
+ *  - Outage. Writes are kept up to MAX_BUFFERED_WRITES (then the oldest are
+ *    dropped and counted); reads and syncs fail at once, from an idle, with
+ *    RC_ERROR_STORE_UNAVAILABLE. Reconnects back off 100 ms to 5 s. A link
+ *    whose handshake does not finish within the connect timeout is dropped;
+ *    commands on a live link have no timeout (TCP keepalive catches a peer
+ *    that vanished, not one that hangs).
  *  - Handshake. A new link carries PING then SELECT. Only when PING answered
  *    PONG (a server still loading its data answers -LOADING: we drop the link
  *    and retry) and SELECT succeeded is the backlog replayed.
@@ -104,8 +110,8 @@ typedef struct
 
   GQueue backlog; /* Request*, not sent yet, in call order */
   guint backlog_writes;
-  GQueue sent;      /* Request* (writes only), sent on ac, not fully answered */
-  guint64 dropped;  /* writes dropped from a full backlog since the last link came up */
+  GQueue sent;     /* Request* (writes only), sent on ac, not fully answered */
+  guint64 dropped; /* writes dropped from a full backlog since the last link came up */
 
   gint64 last_error_log; /* rate limit for "Redis rejected a write" */
   guint suppressed_errors;
@@ -280,8 +286,8 @@ log_rejected_write (RcStoreRedis *self, const char *message)
       return;
     }
   if (self->suppressed_errors > 0)
-    g_warning ("Redis at %s rejected a write: %s (and %u more in the last %d s)", self->address,
-               message, self->suppressed_errors, (int) (ERROR_LOG_INTERVAL_US / G_USEC_PER_SEC));
+    g_warning ("Redis at %s rejected a write: %s (%u more since the last report)",
+               self->address, message, self->suppressed_errors);
   else
     g_warning ("Redis at %s rejected a write: %s", self->address, message);
   self->last_error_log = now;
