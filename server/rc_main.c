@@ -7,6 +7,7 @@
 #include <glib-unix.h>
 #include <gst/gst.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 
 #include "rc_build_config.h"
@@ -64,6 +65,8 @@ main (int argc, char **argv)
   RcServer *server;
 
   setlocale (LC_ALL, "");
+  /* A peer (Redis, a browser) that vanishes mid-write must not kill us. */
+  signal (SIGPIPE, SIG_IGN);
   config = rc_config_parse (&argc, &argv, &error);
   if (config == NULL)
     {

@@ -111,8 +111,13 @@ reply_free (gpointer data)
 static void
 reply_later (RcStore *store, Reply *r)
 {
+  g_autoptr (GSource) idle = g_idle_source_new ();
+  g_autoptr (GMainContext) context = g_main_context_ref_thread_default ();
+
   r->store = rc_store_ref (store);
-  g_idle_add_full (G_PRIORITY_DEFAULT, reply_dispatch, r, reply_free);
+  g_source_set_priority (idle, G_PRIORITY_DEFAULT);
+  g_source_set_callback (idle, reply_dispatch, r, reply_free);
+  g_source_attach (idle, context);
 }
 
 static void
