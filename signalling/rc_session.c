@@ -36,9 +36,24 @@ rc_session_send (RcSession *session, JsonNode *message)
 void
 rc_session_reply (RcSession *session, JsonNode *message, JsonNode *request_id)
 {
-  if (request_id != NULL)
-    json_object_set_member (json_node_get_object (message), "id", json_node_copy (request_id));
-  rc_session_send (session, message);
+  JsonObject *source = json_node_get_object (message);
+  JsonObject *copy;
+  g_autoptr (JsonNode) reply = NULL;
+  g_autoptr (GList) members = NULL;
+
+  if (request_id == NULL)
+    {
+      rc_session_send (session, message);
+      return;
+    }
+  /* @message may be shared (stored chat, a broadcast): json_node_copy would
+   * share its object too, so the id goes on a new object of our own. */
+  reply = rc_json_message_new (NULL, &copy);
+  members = json_object_get_members (source);
+  for (GList *l = members; l != NULL; l = l->next)
+    json_object_set_member (copy, l->data, json_node_copy (json_object_get_member (source, l->data)));
+  json_object_set_member (copy, "id", json_node_copy (request_id));
+  rc_session_send (session, reply);
 }
 
 void

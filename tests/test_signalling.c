@@ -134,6 +134,10 @@ test_chat_order_and_hygiene (void)
   c = rc_test_ws_join (server, id, "Cy", NULL, NULL, &state_c);
   history = json_object_get_array_member (state_c, "chat");
   g_assert_cmpuint (json_array_get_length (history), ==, 12);
+  /* The requester's id was for its reply only, not part of the stored chat. */
+  g_assert_false (json_object_has_member (json_array_get_object_element (history, 10), "id"));
+  g_assert_cmpstr (rc_test_str (json_array_get_object_element (history, 10), "text"), ==,
+                   "<img src=x onerror=alert(1)>");
   for (guint i = 0; i < 10; i++)
     g_assert_cmpstr (rc_test_str (json_array_get_object_element (history, i), "text"), ==,
                      seen_a->pdata[i]);

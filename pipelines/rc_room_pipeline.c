@@ -1,0 +1,680 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The room pipeline. Why it is built this way:
+ *
+ * - The timeline belongs to the mixer, driven by a live silence source, so it
+ *   runs from start to teardown without a gap: guests' RTP timestamps and
+ *   sequence numbers never jump when the music changes.
+ * - A track is a short-lived decode bin. To start one at position P it is
+ *   added unlinked with a blocking probe on its output; when the first
+ *   buffer blocks, a flushing seek to P is sent (if P > 0), and when data
+ *   from P blocks, the bin is linked to a fresh mixer pad with a pad offset
+ *   equal to the pipeline's running time now (plus a small lead). Seeking,
+ *   pausing and skipping all reduce to "remove this bin, maybe add another".
+ * - Removal happens in an IDLE probe (never unlink while a buffer is in
+ *   flight) and the bin is set to NULL on the main context.
+ * - Track EOS is caught on the bin's output and never reaches the mixer, so
+ *   the mixer stays live; errors from a track bin skip that track only.
+ *
+ * Ordering rule: streaming-thread callbacks only hand work to the main
+ * context (g_main_context_invoke_full, holding a reference); all state below
+ * is touched on the main context only.
+ */
+#include "rc_room_pipeline.h"
+
+GST_DEBUG_CATEGORY_STATIC (rc_room_pipeline_debug);
+#define GST_CAT_DEFAULT rc_room_pipeline_debug
+
+#define MIX_CAPS "audio/x-raw,format=S16LE,layout=interleaved,rate=48000,channels=2"
+/* How far ahead of "now" a new track is placed on the timeline. */
+#define TRACK_LEAD (60 * GST_MSECOND)
+
+typedef struct _Track Track;
+
+struct _RcRoomPipeline
+{
+  gint ref_count;
+  char *room_id;
+  RcRoomPipelineCallbacks callbacks;
+  gpointer user_data;
+  GMainContext *context;
+  gboolean disposed;
+
+  GstElement *pipeline;
+  GstElement *mixer;
+  GstElement *tee;
+  guint bus_watch;
+  guint track_serial;
+
+  Track *track; /* the current track, or NULL (silence) */
+};
+
+struct _Track
+{
+  gint ref_count;        /* one for being alive, one per pending main-context call */
+  RcRoomPipeline *owner; /* strong */
+  GstElement *bin;
+  GstPad *ghost;
+  GstPad *mixer_pad;
+  gulong block_probe;
+  gint64 start_ms;
+  GstClockTime start_running_time;
+  gboolean seek_sent; /* streaming thread only */
+  gboolean linked;
+};
+
+/*
+ * RcTrackBin: a bin whose ERROR messages reach the pipeline as element
+ * messages named "rc-track-error". GstBin treats an ERROR from a child as a
+ * failure of any asynchronous state change in progress, which would strand
+ * a guest branch that is still prerolling; a bad file must only skip itself.
+ */
+#define RC_TYPE_TRACK_BIN (rc_track_bin_get_type ())
+G_DECLARE_FINAL_TYPE (RcTrackBin, rc_track_bin, RC, TRACK_BIN, GstBin)
+
+struct _RcTrackBin
+{
+  GstBin parent;
+};
+
+G_DEFINE_FINAL_TYPE (RcTrackBin, rc_track_bin, GST_TYPE_BIN)
+
+static void
+rc_track_bin_handle_message (GstBin *bin, GstMessage *message)
+{
+  if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *debug = NULL;
+      GstStructure *s;
+
+      gst_message_parse_error (message, &error, &debug);
+      s = gst_structure_new ("rc-track-error", "error", G_TYPE_ERROR, error, "debug",
+                             G_TYPE_STRING, debug, NULL);
+      gst_message_unref (message);
+      message = gst_message_new_element (GST_OBJECT (bin), s);
+    }
+  GST_BIN_CLASS (rc_track_bin_parent_class)->handle_message (bin, message);
+}
+
+static void
+rc_track_bin_class_init (RcTrackBinClass *klass)
+{
+  GST_BIN_CLASS (klass)->handle_message = rc_track_bin_handle_message;
+}
+
+static void
+rc_track_bin_init (RcTrackBin *self)
+{
+}
+
+static RcRoomPipeline *
+pipeline_ref (RcRoomPipeline *self)
+{
+  g_atomic_int_inc (&self->ref_count);
+  return self;
+}
+
+static void
+pipeline_unref (RcRoomPipeline *self)
+{
+  if (!g_atomic_int_dec_and_test (&self->ref_count))
+    return;
+  g_main_context_unref (self->context);
+  g_free (self->room_id);
+  g_free (self);
+}
+
+static Track *
+track_ref (Track *t)
+{
+  g_atomic_int_inc (&t->ref_count);
+  return t;
+}
+
+static void
+track_unref (Track *t)
+{
+  if (!g_atomic_int_dec_and_test (&t->ref_count))
+    return;
+  gst_clear_object (&t->mixer_pad);
+  gst_clear_object (&t->ghost);
+  gst_clear_object (&t->bin);
+  pipeline_unref (t->owner);
+  g_free (t);
+}
+
+/* Queues @func(@data) on @context. Never runs it right away, even on the
+ * context's own thread: probes may fire synchronously inside
+ * gst_pad_add_probe, where tearing the element down is not allowed. */
+static void
+defer_to (GMainContext *context, GSourceFunc func, gpointer data, GDestroyNotify destroy)
+{
+  g_autoptr (GSource) source = g_idle_source_new ();
+
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, func, data, destroy);
+  g_source_attach (source, context);
+}
+
+/* Runs @func(@t) on the main context, holding a reference to the track. */
+static void
+invoke_on_main (Track *t, GSourceFunc func)
+{
+  defer_to (t->owner->context, func, track_ref (t), (GDestroyNotify) track_unref);
+}
+
+static GstClockTime
+running_time_now (RcRoomPipeline *self)
+{
+  g_autoptr (GstClock) clock = gst_element_get_clock (self->pipeline);
+
+  if (clock == NULL)
+    return 0;
+  return gst_clock_get_time (clock) - gst_element_get_base_time (self->pipeline);
+}
+
+static void
+set_null (const GValue *item, gpointer user_data)
+{
+  gst_element_set_state (g_value_get_object (item), GST_STATE_NULL);
+}
+
+static void
+finish_removal (Track *t)
+{
+  RcRoomPipeline *self = t->owner;
+  g_autoptr (GstIterator) it = gst_bin_iterate_recurse (GST_BIN (t->bin));
+
+  /* A bin whose start failed can be stuck half-way: its own change to NULL
+   * may fail on a broken child, or be a no-op while children are READY.
+   * Take every element down first, then the bin. */
+  while (gst_iterator_foreach (it, set_null, NULL) == GST_ITERATOR_RESYNC)
+    gst_iterator_resync (it);
+  if (gst_element_set_state (t->bin, GST_STATE_NULL) == GST_STATE_CHANGE_FAILURE)
+    GST_WARNING ("room %s: %s would not stop cleanly", self->room_id, GST_OBJECT_NAME (t->bin));
+  if (GST_OBJECT_PARENT (t->bin) == GST_OBJECT (self->pipeline))
+    gst_bin_remove (GST_BIN (self->pipeline), t->bin);
+  track_unref (t);
+}
+
+static gboolean
+finish_removal_on_main (gpointer data)
+{
+  finish_removal (data);
+  return G_SOURCE_REMOVE;
+}
+
+static GstPadProbeReturn
+on_idle_unlink (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Track *t = data;
+
+  /* Runs once: guard against a second call while the pad stays blocked. */
+  if (t->mixer_pad == NULL)
+    return GST_PAD_PROBE_OK;
+  gst_pad_unlink (t->ghost, t->mixer_pad);
+  gst_element_release_request_pad (t->owner->mixer, t->mixer_pad);
+  gst_clear_object (&t->mixer_pad);
+  invoke_on_main (t, finish_removal_on_main);
+  /* Keep the pad blocked: the bin is about to be shut down. */
+  return GST_PAD_PROBE_OK;
+}
+
+/* Takes @t away from the mixer and destroys it. Main context only. */
+static void
+remove_track (Track *t)
+{
+  if (t->linked && t->mixer_pad != NULL)
+    gst_pad_add_probe (t->ghost, GST_PAD_PROBE_TYPE_IDLE, on_idle_unlink, t, NULL);
+  else
+    finish_removal (t);
+}
+
+static gboolean
+link_track_on_main (gpointer data)
+{
+  Track *t = data;
+  RcRoomPipeline *self = t->owner;
+  GstClockTime offset;
+
+  if (self->disposed || self->track != t || t->linked)
+    return G_SOURCE_REMOVE;
+  t->mixer_pad = gst_element_request_pad_simple (self->mixer, "sink_%u");
+  offset = running_time_now (self) + TRACK_LEAD;
+  gst_pad_set_offset (t->ghost, (gint64) offset);
+  if (gst_pad_link (t->ghost, t->mixer_pad) != GST_PAD_LINK_OK)
+    {
+      g_autoptr (GError) error = g_error_new (GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
+                                              "Could not link the track to the mixer");
+      self->track = NULL;
+      gst_element_release_request_pad (self->mixer, t->mixer_pad);
+      gst_clear_object (&t->mixer_pad);
+      finish_removal (t);
+      if (self->callbacks.track_failed)
+        self->callbacks.track_failed (self, error, self->user_data);
+      return G_SOURCE_REMOVE;
+    }
+  t->linked = TRUE;
+  t->start_running_time = offset;
+  GST_INFO ("room %s: track linked at %" GST_TIME_FORMAT " from %" G_GINT64_FORMAT " ms",
+            self->room_id, GST_TIME_ARGS (offset), t->start_ms);
+  gst_pad_remove_probe (t->ghost, t->block_probe);
+  t->block_probe = 0;
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+seek_track_on_main (gpointer data)
+{
+  Track *t = data;
+
+  if (t->owner->disposed || t->owner->track != t)
+    return G_SOURCE_REMOVE;
+  if (!gst_pad_send_event (t->ghost,
+                           gst_event_new_seek (1.0, GST_FORMAT_TIME,
+                                               GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE,
+                                               GST_SEEK_TYPE_SET, t->start_ms * GST_MSECOND,
+                                               GST_SEEK_TYPE_NONE, GST_CLOCK_TIME_NONE)))
+    {
+      /* Not seekable (e.g. some streams): play from where it is. */
+      GST_WARNING ("room %s: seek to %" G_GINT64_FORMAT " ms refused", t->owner->room_id,
+                   t->start_ms);
+      t->start_ms = 0;
+      return link_track_on_main (data);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/* Streaming thread: the track's first data is waiting at the bin's output. */
+static GstPadProbeReturn
+on_track_blocked (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Track *t = data;
+
+  if (t->start_ms > 0 && !t->seek_sent)
+    {
+      t->seek_sent = TRUE;
+      invoke_on_main (t, seek_track_on_main);
+    }
+  else
+    invoke_on_main (t, link_track_on_main);
+  return GST_PAD_PROBE_OK;
+}
+
+static gboolean
+track_ended_on_main (gpointer data)
+{
+  Track *t = data;
+  RcRoomPipeline *self = t->owner;
+
+  if (self->disposed || self->track != t)
+    return G_SOURCE_REMOVE;
+  self->track = NULL;
+  remove_track (t);
+  if (self->callbacks.track_ended)
+    self->callbacks.track_ended (self, self->user_data);
+  return G_SOURCE_REMOVE;
+}
+
+static GstPadProbeReturn
+on_track_event (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Track *t = data;
+
+  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) != GST_EVENT_EOS)
+    return GST_PAD_PROBE_OK;
+  invoke_on_main (t, track_ended_on_main);
+  return GST_PAD_PROBE_DROP;
+}
+
+static void
+on_decoder_pad (GstElement *decoder, GstPad *pad, gpointer data)
+{
+  GstElement *convert = data;
+  g_autoptr (GstPad) sink = gst_element_get_static_pad (convert, "sink");
+  g_autoptr (GstCaps) caps = gst_pad_get_current_caps (pad);
+  GstStructure *s;
+
+  if (caps == NULL)
+    caps = gst_pad_query_caps (pad, NULL);
+  s = gst_caps_get_structure (caps, 0);
+  if (!g_str_has_prefix (gst_structure_get_name (s), "audio/") || gst_pad_is_linked (sink))
+    return; /* video or a second audio stream: not ours */
+  gst_pad_link (pad, sink);
+}
+
+static Track *
+make_track (RcRoomPipeline *self, const char *uri, gint64 position_ms)
+{
+  Track *t = g_new0 (Track, 1);
+  g_autofree char *name = g_strdup_printf ("track-%u", ++self->track_serial);
+  GstElement *decoder = gst_element_factory_make ("uridecodebin", NULL);
+  GstElement *convert = gst_element_factory_make ("audioconvert", NULL);
+  GstElement *resample = gst_element_factory_make ("audioresample", NULL);
+  GstElement *filter = gst_element_factory_make ("capsfilter", NULL);
+  GstElement *volume = gst_element_factory_make ("volume", "volume");
+  g_autoptr (GstCaps) caps = gst_caps_from_string (MIX_CAPS);
+  g_autoptr (GstPad) src = NULL;
+
+  t->ref_count = 1;
+  t->owner = pipeline_ref (self);
+  t->start_ms = MAX (position_ms, 0);
+  t->bin = gst_object_ref_sink (g_object_new (RC_TYPE_TRACK_BIN, "name", name, NULL));
+  g_object_set (decoder, "uri", uri, NULL);
+  g_object_set (filter, "caps", caps, NULL);
+  gst_bin_add_many (GST_BIN (t->bin), decoder, convert, resample, filter, volume, NULL);
+  gst_element_link_many (convert, resample, filter, volume, NULL);
+  g_signal_connect_object (decoder, "pad-added", G_CALLBACK (on_decoder_pad), convert, 0);
+
+  src = gst_element_get_static_pad (volume, "src");
+  t->ghost = gst_object_ref (gst_ghost_pad_new ("src", src));
+  gst_pad_set_active (t->ghost, TRUE);
+  gst_element_add_pad (t->bin, t->ghost);
+  t->block_probe = gst_pad_add_probe (t->ghost,
+                                      GST_PAD_PROBE_TYPE_BLOCK | GST_PAD_PROBE_TYPE_BUFFER
+                                        | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                                      on_track_blocked, t, NULL);
+  gst_pad_add_probe (t->ghost, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_track_event, t, NULL);
+  return t;
+}
+
+void
+rc_room_pipeline_play (RcRoomPipeline *self, const char *uri, gint64 position_ms)
+{
+  Track *t;
+
+  rc_room_pipeline_stop_track (self);
+  t = make_track (self, uri, position_ms);
+  self->track = t;
+  /* A track runs its own state: a file that fails to open must not drag the
+   * pipeline (and guest branches mid-way through their own state change)
+   * into a failed state change. Its error arrives on the bus as a skip. */
+  gst_element_set_locked_state (t->bin, TRUE);
+  gst_bin_add (GST_BIN (self->pipeline), t->bin);
+  if (gst_element_set_state (t->bin, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
+    GST_INFO ("room %s: track bin failed to start; its error will skip it", self->room_id);
+}
+
+void
+rc_room_pipeline_stop_track (RcRoomPipeline *self)
+{
+  Track *t = g_steal_pointer (&self->track);
+
+  if (t != NULL)
+    remove_track (t);
+}
+
+gint64
+rc_room_pipeline_get_position_ms (RcRoomPipeline *self)
+{
+  Track *t = self->track;
+  GstClockTime now;
+
+  if (t == NULL)
+    return -1;
+  if (!t->linked)
+    return t->start_ms;
+  now = running_time_now (self);
+  if (now <= t->start_running_time)
+    return t->start_ms;
+  return t->start_ms + (gint64) ((now - t->start_running_time) / GST_MSECOND);
+}
+
+gboolean
+rc_room_pipeline_has_track (RcRoomPipeline *self)
+{
+  return self->track != NULL;
+}
+
+/* Is @element inside the current track's bin? */
+static gboolean
+from_current_track (RcRoomPipeline *self, GstObject *element)
+{
+  return self->track != NULL && element != NULL
+         && (element == GST_OBJECT (self->track->bin)
+             || gst_object_has_as_ancestor (element, GST_OBJECT (self->track->bin)));
+}
+
+/* From a track bin, or from an element no longer in the pipeline at all
+ * (a removed track's decoder drops its source on failure)? The mixer, encoder
+ * and tee are never removed, so neither case is a room-wide fault. */
+static gboolean
+from_any_track (RcRoomPipeline *self, GstObject *element)
+{
+  for (GstObject *o = element; o != NULL; o = GST_OBJECT_PARENT (o))
+    if (GST_IS_BIN (o) && g_str_has_prefix (GST_OBJECT_NAME (o), "track-"))
+      return TRUE;
+  return element != NULL && !gst_object_has_as_ancestor (element, GST_OBJECT (self->pipeline));
+}
+
+static void
+handle_error (RcRoomPipeline *self, GstMessage *msg)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *debug = NULL;
+
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
+    gst_message_parse_error (msg, &error, &debug);
+  else
+    gst_structure_get (gst_message_get_structure (msg), "error", G_TYPE_ERROR, &error, "debug",
+                       G_TYPE_STRING, &debug, NULL);
+  if (error == NULL)
+    return;
+  if (from_current_track (self, GST_MESSAGE_SRC (msg)))
+    {
+      GST_WARNING ("room %s: track failed: %s (%s)", self->room_id, error->message, debug);
+      rc_room_pipeline_stop_track (self);
+      if (self->callbacks.track_failed)
+        self->callbacks.track_failed (self, error, self->user_data);
+    }
+  else if (from_any_track (self, GST_MESSAGE_SRC (msg)))
+    GST_DEBUG ("room %s: error from a track being removed: %s", self->room_id, error->message);
+  else
+    {
+      GST_ERROR ("room %s: pipeline error: %s (%s)", self->room_id, error->message, debug);
+      GST_DEBUG_BIN_TO_DOT_FILE_WITH_TS (GST_BIN (self->pipeline), GST_DEBUG_GRAPH_SHOW_ALL,
+                                         "roomcast-error");
+    }
+}
+
+static gboolean
+on_bus (GstBus *bus, GstMessage *msg, gpointer data)
+{
+  RcRoomPipeline *self = data;
+
+  switch (GST_MESSAGE_TYPE (msg))
+    {
+    case GST_MESSAGE_ERROR:
+      handle_error (self, msg);
+      break;
+    case GST_MESSAGE_ELEMENT:
+      if (gst_message_has_name (msg, "rc-track-error"))
+        handle_error (self, msg);
+      break;
+    case GST_MESSAGE_TAG:
+      if (from_current_track (self, GST_MESSAGE_SRC (msg)) && self->callbacks.track_tags)
+        {
+          g_autoptr (GstTagList) tags = NULL;
+          gst_message_parse_tag (msg, &tags);
+          self->callbacks.track_tags (self, tags, self->user_data);
+        }
+      break;
+    case GST_MESSAGE_WARNING:
+      {
+        g_autoptr (GError) error = NULL;
+        gst_message_parse_warning (msg, &error, NULL);
+        GST_WARNING ("room %s: %s", self->room_id, error->message);
+      }
+      break;
+    default:
+      break;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+build (RcRoomPipeline *self, GError **error)
+{
+  g_autofree char *name = g_strdup_printf ("room-%s", self->room_id);
+  g_autoptr (GstCaps) caps = gst_caps_from_string (MIX_CAPS);
+  GstElement *silence, *silence_caps, *mix_caps, *encoder, *payloader, *keepalive;
+  g_autoptr (GstBus) bus = NULL;
+
+  self->pipeline = gst_pipeline_new (name);
+  silence = gst_element_factory_make ("audiotestsrc", "silence");
+  silence_caps = gst_element_factory_make ("capsfilter", NULL);
+  self->mixer = gst_element_factory_make ("audiomixer", "mixer");
+  mix_caps = gst_element_factory_make ("capsfilter", NULL);
+  encoder = gst_element_factory_make ("opusenc", "encoder");
+  payloader = gst_element_factory_make ("rtpopuspay", "payloader");
+  self->tee = gst_element_factory_make ("tee", "rtp");
+  keepalive = gst_element_factory_make ("fakesink", NULL);
+  if (!silence || !self->mixer || !encoder || !payloader || !self->tee || !keepalive)
+    {
+      g_set_error_literal (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+                           "GStreamer elements are missing (base, good plugins and opus)");
+      gst_clear_object (&self->pipeline);
+      return FALSE;
+    }
+  g_object_set (silence, "wave", 4 /* silence */, "is-live", TRUE, "samplesperbuffer", 960, NULL);
+  g_object_set (silence_caps, "caps", caps, NULL);
+  g_object_set (mix_caps, "caps", caps, NULL);
+  g_object_set (self->mixer, "latency", 50 * GST_MSECOND, NULL);
+  g_object_set (encoder, "bitrate", 128000, "frame-size", 20, NULL);
+  g_object_set (self->tee, "allow-not-linked", TRUE, NULL);
+  g_object_set (keepalive, "sync", FALSE, "async", FALSE, NULL);
+
+  gst_bin_add_many (GST_BIN (self->pipeline), silence, silence_caps, self->mixer, mix_caps,
+                    encoder, payloader, self->tee, keepalive, NULL);
+  if (!gst_element_link_many (silence, silence_caps, self->mixer, mix_caps, encoder, payloader,
+                              self->tee, keepalive, NULL))
+    {
+      g_set_error_literal (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
+                           "Could not link the room pipeline");
+      gst_clear_object (&self->pipeline);
+      return FALSE;
+    }
+  /* Every room runs on the monotonic system clock (shared by all rooms). */
+  {
+    g_autoptr (GstClock) clock = gst_system_clock_obtain ();
+    gst_pipeline_use_clock (GST_PIPELINE (self->pipeline), clock);
+  }
+  bus = gst_pipeline_get_bus (GST_PIPELINE (self->pipeline));
+  self->bus_watch = gst_bus_add_watch (bus, on_bus, self);
+  return TRUE;
+}
+
+RcRoomPipeline *
+rc_room_pipeline_new (const char *room_id, const RcRoomPipelineCallbacks *callbacks,
+                      gpointer user_data, GError **error)
+{
+  RcRoomPipeline *self = g_new0 (RcRoomPipeline, 1);
+
+  if (rc_room_pipeline_debug == NULL)
+    GST_DEBUG_CATEGORY_INIT (rc_room_pipeline_debug, "rc-room-pipeline", 0, "room pipeline");
+  self->ref_count = 1;
+  self->room_id = g_strdup (room_id);
+  if (callbacks != NULL)
+    self->callbacks = *callbacks;
+  self->user_data = user_data;
+  self->context = g_main_context_ref_thread_default ();
+  if (!build (self, error))
+    {
+      pipeline_unref (self);
+      return NULL;
+    }
+  /* Tracks are placed on the timeline by the pipeline's running time, so
+   * return only once it runs (a live pipeline reaches PLAYING quickly). */
+  if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE
+      || gst_element_get_state (self->pipeline, NULL, NULL, 5 * GST_SECOND)
+           == GST_STATE_CHANGE_FAILURE)
+    {
+      g_set_error_literal (error, GST_CORE_ERROR, GST_CORE_ERROR_STATE_CHANGE,
+                           "The room pipeline would not start");
+      rc_room_pipeline_free (self);
+      return NULL;
+    }
+  return self;
+}
+
+void
+rc_room_pipeline_free (RcRoomPipeline *self)
+{
+  Track *t;
+
+  if (self == NULL)
+    return;
+  self->disposed = TRUE;
+  t = g_steal_pointer (&self->track);
+  gst_element_set_state (self->pipeline, GST_STATE_NULL);
+  if (t != NULL)
+    finish_removal (t);
+  g_clear_handle_id (&self->bus_watch, g_source_remove);
+  gst_clear_object (&self->pipeline);
+  pipeline_unref (self);
+}
+
+static GstPadProbeReturn
+on_idle_unlink_branch (GstPad *teepad, GstPadProbeInfo *info, gpointer data);
+
+static gboolean
+remove_branch_on_main (gpointer data)
+{
+  GstElement *branch = data;
+  GstObject *parent = gst_object_get_parent (GST_OBJECT (branch));
+
+  gst_element_set_state (branch, GST_STATE_NULL);
+  if (parent != NULL)
+    {
+      gst_bin_remove (GST_BIN (parent), branch);
+      gst_object_unref (parent);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static GstPadProbeReturn
+on_idle_unlink_branch (GstPad *teepad, GstPadProbeInfo *info, gpointer data)
+{
+  GstElement *branch = data;
+  GstElement *tee = gst_pad_get_parent_element (teepad);
+  g_autoptr (GstPad) sink = gst_element_get_static_pad (branch, "sink");
+  RcRoomPipeline *self = g_object_get_data (G_OBJECT (branch), "rc-room-pipeline");
+
+  gst_pad_unlink (teepad, sink);
+  gst_element_release_request_pad (tee, teepad);
+  gst_object_unref (tee);
+  defer_to (self->context, remove_branch_on_main, gst_object_ref (branch), gst_object_unref);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+void
+rc_room_pipeline_add_branch (RcRoomPipeline *self, GstElement *branch)
+{
+  GstPad *teepad = gst_element_request_pad_simple (self->tee, "src_%u");
+  g_autoptr (GstPad) sink = NULL;
+
+  gst_bin_add (GST_BIN (self->pipeline), branch);
+  sink = gst_element_get_static_pad (branch, "sink");
+  g_object_set_data_full (G_OBJECT (branch), "rc-tee-pad", teepad, gst_object_unref);
+  g_object_set_data (G_OBJECT (branch), "rc-room-pipeline", self);
+  gst_element_sync_state_with_parent (branch);
+  if (gst_pad_link (teepad, sink) != GST_PAD_LINK_OK)
+    GST_ERROR ("room %s: could not link branch %s", self->room_id, GST_OBJECT_NAME (branch));
+}
+
+void
+rc_room_pipeline_remove_branch (RcRoomPipeline *self, GstElement *branch)
+{
+  GstPad *teepad = g_object_get_data (G_OBJECT (branch), "rc-tee-pad");
+
+  if (teepad == NULL)
+    return;
+  gst_pad_add_probe (teepad, GST_PAD_PROBE_TYPE_IDLE, on_idle_unlink_branch, branch, NULL);
+}
+
+GstPipeline *
+rc_room_pipeline_get_gst (RcRoomPipeline *self)
+{
+  return GST_PIPELINE (self->pipeline);
+}

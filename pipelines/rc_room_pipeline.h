@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+/*
+ * RcRoomPipeline: one room's GStreamer pipeline. A live silence source keeps
+ * the mixer's timeline running from the moment the pipeline starts; the
+ * current track is a decode bin mixed in at an offset. Playing, pausing,
+ * seeking or changing track adds or removes a decode bin and never touches
+ * the timeline, the encoder or the guests' branches.
+ *
+ *   audiotestsrc(silence, live) ─┐
+ *   uridecodebin ─ convert ─ vol ┴─ audiomixer ─ opusenc ─ rtpopuspay ─ tee ─ branches
+ *
+ * All calls are made on the main context; callbacks arrive there too.
+ */
+typedef struct _RcRoomPipeline RcRoomPipeline;
+
+typedef struct
+{
+  /* The current track played to its end. */
+  void (*track_ended) (RcRoomPipeline *pipeline, gpointer user_data);
+  /* The current track failed (unreadable, 404, decode error); it is gone. */
+  void (*track_failed) (RcRoomPipeline *pipeline, const GError *error, gpointer user_data);
+  /* Tags of the current track (title, artist...) as they arrive. */
+  void (*track_tags) (RcRoomPipeline *pipeline, const GstTagList *tags, gpointer user_data);
+} RcRoomPipelineCallbacks;
+
+RcRoomPipeline *rc_room_pipeline_new (const char *room_id, const RcRoomPipelineCallbacks *callbacks,
+                                      gpointer user_data, GError **error);
+void rc_room_pipeline_free (RcRoomPipeline *pipeline);
+
+/* Plays @uri from @position_ms, replacing whatever played. */
+void rc_room_pipeline_play (RcRoomPipeline *pipeline, const char *uri, gint64 position_ms);
+/* Removes the current track: the room goes silent, the timeline runs on. */
+void rc_room_pipeline_stop_track (RcRoomPipeline *pipeline);
+
+/* Where the current track is, in ms (or -1 without a track). */
+gint64 rc_room_pipeline_get_position_ms (RcRoomPipeline *pipeline);
+gboolean rc_room_pipeline_has_track (RcRoomPipeline *pipeline);
+
+/*
+ * Guest branches hang off the RTP tee. @branch must have one always sink
+ * pad; it is added, linked and synced to the pipeline's state. Removal
+ * unlinks inside an IDLE probe so the other branches never see a gap.
+ */
+void rc_room_pipeline_add_branch (RcRoomPipeline *pipeline, GstElement *branch);
+void rc_room_pipeline_remove_branch (RcRoomPipeline *pipeline, GstElement *branch);
+
+GstPipeline *rc_room_pipeline_get_gst (RcRoomPipeline *pipeline);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcRoomPipeline, rc_room_pipeline_free)
+
+G_END_DECLS
