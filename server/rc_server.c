@@ -22,6 +22,7 @@ struct _RcServer
   const RcConfig *config;
   RcStore *store;
   RcRegistry *registry;
+  RcLibrary *library;
   RcSessionHost host;
   SoupServer *soup;
   GHashTable *sessions;    /* RcSession* set (owned) */
@@ -59,7 +60,10 @@ static void
 on_api (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
         gpointer user_data)
 {
-  rc_api_rooms_handle (user_data, msg, path);
+  if (g_str_has_prefix (path, "/api/library") || g_str_has_prefix (path, "/api/search/"))
+    rc_api_library_handle (user_data, msg, path, query);
+  else
+    rc_api_rooms_handle (user_data, msg, path);
 }
 
 /* Refuse large REST bodies from their headers, before libsoup buffers them. */
@@ -198,6 +202,7 @@ rc_server_new (const RcConfig *config, RcStore *store)
   server->store = rc_store_ref (store);
   server->registry =
     rc_registry_new (store, (guint) config->max_rooms, (guint) config->chat_history);
+  server->library = rc_library_new (store, config->music_dir);
   server->host.config = config;
   server->host.registry = server->registry;
   server->sessions = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) rc_session_free, NULL);
@@ -215,6 +220,7 @@ rc_server_free (RcServer *server)
   g_hash_table_unref (server->sessions);
   g_hash_table_unref (server->rest_limits);
   g_clear_object (&server->soup);
+  rc_library_free (server->library);
   rc_registry_free (server->registry);
   rc_store_unref (server->store);
   g_free (server);
@@ -284,6 +290,7 @@ rc_server_start (RcServer *server, GError **error)
   if (!load_rooms (server, error))
     return FALSE;
   ensure_demo_room (server);
+  rc_library_start (server->library);
 
   addr = resolve_host (server->config->host, error);
   if (addr == NULL)
@@ -365,4 +372,10 @@ RcStore *
 rc_server_get_store (RcServer *server)
 {
   return server->store;
+}
+
+RcLibrary *
+rc_server_get_library (RcServer *server)
+{
+  return server->library;
 }

@@ -4,6 +4,7 @@
 #include <libsoup/soup.h>
 
 #include "rc_config.h"
+#include "rc_library.h"
 #include "rc_registry.h"
 #include "rc_store.h"
 
@@ -31,12 +32,15 @@ char *rc_server_get_url (RcServer *server); /* "http://host:port/" */
 const RcConfig *rc_server_get_config (RcServer *server);
 RcRegistry *rc_server_get_registry (RcServer *server);
 RcStore *rc_server_get_store (RcServer *server);
+RcLibrary *rc_server_get_library (RcServer *server);
 
 /* Per-client budget for REST writes; FALSE (and a 429 sent) when spent. */
 gboolean rc_server_allow_rest_write (RcServer *server, SoupServerMessage *msg);
 
 /* Route handlers living in their own files. */
 void rc_api_rooms_handle (RcServer *server, SoupServerMessage *msg, const char *path);
+void rc_api_library_handle (RcServer *server, SoupServerMessage *msg, const char *path,
+                            GHashTable *query);
 void rc_static_handle (const char *root, SoupServerMessage *msg, const char *path);
 
 G_END_DECLS
