@@ -74,6 +74,15 @@ job_fail (LoadJob *job, const GError *error)
     job->error = g_error_copy (error);
 }
 
+/* One room's load is over (loaded, skipped or failed). */
+static void
+room_load_done (RoomLoad *load)
+{
+  job_step_done (load->job);
+  g_free (load->id);
+  g_free (load);
+}
+
 static void
 on_chat_loaded (RcStore *store, GPtrArray *values, const GError *error, gpointer user_data)
 {
@@ -84,9 +93,7 @@ on_chat_loaded (RcStore *store, GPtrArray *values, const GError *error, gpointer
     job_fail (load->job, error);
   else if (room != NULL)
     rc_room_restore_chat (room, values);
-  job_step_done (load->job);
-  g_free (load->id);
-  g_free (load);
+  room_load_done (load);
 }
 
 static void
@@ -103,18 +110,14 @@ on_state_loaded (RcStore *store, const char *value, const GError *error, gpointe
         job_fail (job, error);
       else
         g_warning ("Room %s is in the rooms index but has no state; skipped", load->id);
-      job_step_done (job);
-      g_free (load->id);
-      g_free (load);
+      room_load_done (load);
       return;
     }
   room = rc_room_new_from_state (store, value, job->registry->chat_cap, &local);
   if (room == NULL)
     {
       g_warning ("Room %s has unreadable state (%s); skipped", load->id, local->message);
-      job_step_done (job);
-      g_free (load->id);
-      g_free (load);
+      room_load_done (load);
       return;
     }
   g_hash_table_replace (job->registry->rooms, g_strdup (rc_room_get_id (room)), room);

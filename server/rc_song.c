@@ -6,6 +6,7 @@
  * file gives a new id. Clients never see a path, only the id.
  */
 #include "rc_song.h"
+#include "rc_validate.h"
 #include "rc_search.h"
 
 #include <string.h>
@@ -132,28 +133,17 @@ rc_song_to_cache (const RcSong *song)
   return o;
 }
 
-static const char *
-cache_string (JsonObject *o, const char *name)
-{
-  JsonNode *node = json_object_get_member (o, name);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node)
-      || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
-}
-
 RcSong *
 rc_song_new_from_cache (const char *music_dir, const char *rel_path, JsonObject *entry)
 {
-  const char *title = cache_string (entry, "title");
+  const char *title = rc_json_get_string (entry, "title");
 
   if (title == NULL || !json_object_has_member (entry, "mtime"))
     return NULL;
-  return rc_song_new (music_dir, rel_path, title, cache_string (entry, "artist"),
-                      cache_string (entry, "album"),
+  return rc_song_new (music_dir, rel_path, title, rc_json_get_string (entry, "artist"),
+                      rc_json_get_string (entry, "album"),
                       json_object_get_int_member_with_default (entry, "durationMs", 0),
-                      cache_string (entry, "lyrics"),
+                      rc_json_get_string (entry, "lyrics"),
                       json_object_get_int_member_with_default (entry, "mtime", 0),
                       json_object_get_int_member_with_default (entry, "size", 0));
 }

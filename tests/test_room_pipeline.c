@@ -6,6 +6,7 @@
  * itself never breaks while tracks change or other branches leave.
  */
 #include "rc_room_pipeline.h"
+#include "rc_test_music.h"
 #include "rc_test_util.h"
 
 #include <glib/gstdio.h>
@@ -25,26 +26,14 @@ typedef struct
 
 static char *tmpdir;
 
+/* A Vorbis tone file in the temp dir; returns its file:// URI. */
 static char *
 make_tone (const char *name, int freq, double seconds)
 {
   g_autofree char *path = g_build_filename (tmpdir, name, NULL);
-  g_autofree char *desc = g_strdup_printf (
-    "audiotestsrc wave=sine freq=%d volume=0.5 samplesperbuffer=1024 num-buffers=%d "
-    "! audio/x-raw,rate=48000,channels=2 ! audioconvert ! vorbisenc ! oggmux "
-    "! filesink location=\"%s\"", freq, (int) (seconds * 48000 / 1024), path);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GstElement) p = gst_parse_launch (desc, &error);
-  g_autoptr (GstBus) bus = NULL;
-  g_autoptr (GstMessage) msg = NULL;
 
-  g_assert_no_error (error);
-  bus = gst_element_get_bus (p);
-  gst_element_set_state (p, GST_STATE_PLAYING);
-  msg = gst_bus_timed_pop_filtered (bus, 30 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-  g_assert_nonnull (msg);
-  g_assert_cmpint (GST_MESSAGE_TYPE (msg), ==, GST_MESSAGE_EOS);
-  gst_element_set_state (p, GST_STATE_NULL);
+  rc_test_music_write (path, RC_TEST_MUSIC_VORBIS, freq, (guint) (seconds * 1000), NULL, NULL,
+                       NULL, NULL);
   return gst_filename_to_uri (path, NULL);
 }
 
