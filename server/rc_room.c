@@ -46,7 +46,10 @@ rc_guest_free (RcGuest *guest)
 {
   if (guest == NULL)
     return;
+  if (guest->media != NULL)
+    guest->media_free (g_steal_pointer (&guest->media));
   g_free (guest->id);
+  g_free (guest->user_id);
   g_free (guest->name);
   g_free (guest);
 }
@@ -270,6 +273,8 @@ rc_room_remove_guest (RcRoom *room, RcGuest *guest)
 {
   g_autofree char *viewers = key (room, "viewers");
 
+  if (guest->media != NULL)
+    guest->media_free (g_steal_pointer (&guest->media));
   rc_store_set_remove (room->store, viewers, guest->id);
   guest->room = NULL;
   g_ptr_array_remove (room->guests, guest);

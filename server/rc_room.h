@@ -3,6 +3,7 @@
 
 #include <json-glib/json-glib.h>
 #include "rc_store.h"
+#include "rc_room_pipeline.h"
 
 G_BEGIN_DECLS
 
@@ -26,6 +27,11 @@ struct _RcGuest
   void (*evicted) (RcGuest *guest, gpointer user_data);
   gpointer send_data;
   RcRoom *room; /* weak: set while the guest is in a room */
+  char *user_id; /* whose listening history this is (join's userId, else id) */
+  /* The guest's audio session, owned by the media handlers; the room stops
+   * it (media_free) when the guest leaves, before anything else. */
+  gpointer media;
+  void (*media_free) (gpointer media);
 };
 
 RcGuest *rc_guest_new (const char *name, gboolean is_owner, RcGuestSendFunc send,
@@ -72,6 +78,15 @@ JsonNode *rc_room_participants_json (RcRoom *room);
 
 /* Sends @message to every guest except @except (may be NULL). */
 void rc_room_broadcast (RcRoom *room, JsonNode *message, RcGuest *except);
+
+/*
+ * Audio. A media session takes the room's pipeline (built on first use) and
+ * gives it back when it ends; the room tears the pipeline down once nobody
+ * listens and nothing plays. NULL with @error (RC_ERROR_MEDIA_FAILED) when
+ * the pipeline cannot be built. Transfer none.
+ */
+RcRoomPipeline *rc_room_acquire_pipeline (RcRoom *room, GError **error);
+void rc_room_release_pipeline (RcRoom *room);
 
 /* Chat: the recent messages (oldest first) and appending one (cached + stored). */
 JsonNode *rc_room_chat_json (RcRoom *room);

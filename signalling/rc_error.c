@@ -20,11 +20,15 @@ static const RcErrorInfo error_table[] = {
   { RC_ERROR_ALREADY_IN_ROOM, 409, "already_in_room", "Already in a room; leave it first" },
   { RC_ERROR_ROOM_FULL, 409, "room_full", "The room is full" },
   { RC_ERROR_METHOD_NOT_ALLOWED, 405, "method_not_allowed", "Method not allowed" },
+  { RC_ERROR_NOTHING_PLAYING, 409, "nothing_playing", "No song is playing" },
+  { RC_ERROR_NO_MEDIA, 409, "no_media", "No media session; send startMedia first" },
   { RC_ERROR_RATE_LIMITED, 429, "rate_limited", "Too many requests; slow down" },
   { RC_ERROR_TOO_LARGE, 413, "too_large", "Message too large" },
   { RC_ERROR_TOO_MANY_ROOMS, 503, "too_many_rooms", "The server has reached its room limit" },
+  { RC_ERROR_QUEUE_FULL, 409, "queue_full", "The queue is full" },
   { RC_ERROR_INTERNAL, 500, "internal", "Internal server error" },
   { RC_ERROR_STORE_UNAVAILABLE, 503, "store_unavailable", "The store is unavailable" },
+  { RC_ERROR_MEDIA_FAILED, 500, "media_failed", "Audio could not be started" },
   { 0, 0, NULL, NULL },
 };
 

@@ -153,18 +153,22 @@ handle_ping (RcSession *session, JsonObject *request, JsonNode *request_id, GErr
   return TRUE;
 }
 
-static const RcHandler handlers[] = {
+static const RcHandler room_handlers[] = {
   { "join", join_params, FALSE, FALSE, handle_join },
   { "leave", NULL, TRUE, FALSE, handle_leave },
   { "chat", chat_params, TRUE, TRUE, handle_chat },
   { "ping", NULL, FALSE, FALSE, handle_ping },
+  { NULL },
 };
 
 const RcHandler *
 rc_handlers_lookup (const char *type)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (handlers); i++)
-    if (g_str_equal (handlers[i].type, type))
-      return &handlers[i];
+  static const RcHandler *const tables[] = { room_handlers, rc_queue_handlers, rc_media_handlers };
+
+  for (guint t = 0; t < G_N_ELEMENTS (tables); t++)
+    for (const RcHandler *h = tables[t]; h->type != NULL; h++)
+      if (g_str_equal (h->type, type))
+        return h;
   return NULL;
 }

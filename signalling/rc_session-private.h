@@ -42,6 +42,14 @@ typedef struct
   RcHandlerFunc func;
 } RcHandler;
 
+/*
+ * The handler tables rc_handlers_lookup() searches, each ended by an entry
+ * whose type is NULL: rooms and chat (rc_handlers.c), queue and playback
+ * (rc_handlers_queue.c), audio (rc_handlers_media.c).
+ */
+extern const RcHandler rc_queue_handlers[];
+extern const RcHandler rc_media_handlers[];
+
 const RcHandler *rc_handlers_lookup (const char *type);
 
 /* Leaves the room if in one: tells the others, frees the guest. */

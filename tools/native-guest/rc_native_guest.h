@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <gst/gst.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/*
+ * RcNativeGuest: a guest that is a program, not a browser. It joins a room
+ * over /ws (libsoup), asks for audio (startMedia, transport webrtc), answers
+ * the server's offer with a recvonly webrtcbin, and decodes the Opus it
+ * receives to PCM: S16LE, 48 kHz, stereo, interleaved.
+ *
+ * It keeps everything it has heard in memory (tests read it back) and can
+ * stream it to a WAV file. It also keeps receive figures: RTP packets, lost
+ * packets (sequence gaps) and the longest gap between arriving packets.
+ *
+ * Runs on the thread-default main context of the thread that created it;
+ * callbacks arrive there. Used by tools/native-guest/main.c (the
+ * roomcast-guest program), by tests and by benchmarks.
+ */
+typedef struct _RcNativeGuest RcNativeGuest;
+
+typedef struct
+{
+  const char *server_url;  /* "http://127.0.0.1:8080" */
+  const char *room_id;
+  const char *name;
+  const char *password;    /* may be NULL */
+  const char *owner_token; /* may be NULL */
+  const char *record_path; /* WAV file written as audio arrives; may be NULL */
+  gboolean keep_pcm;       /* keep all decoded PCM in memory (tests) */
+  /* Every message from the server except offer/ice (initialState,
+   * stateUpdate, errors...), borrowed. May be NULL. */
+  void (*on_message) (RcNativeGuest *guest, JsonObject *message, gpointer user_data);
+  gpointer user_data;
+} RcNativeGuestOptions;
+
+typedef struct
+{
+  gboolean joined;        /* initialState received */
+  gboolean connected;     /* ICE + DTLS connected */
+  guint64 packets;        /* RTP packets received */
+  guint64 lost;           /* RTP packets missing from the sequence */
+  gint64 max_gap_us;      /* longest time between two packets since the last reset */
+  guint64 frames;         /* PCM frames (one sample per channel) decoded */
+  gint64 first_audio_us;  /* g_get_monotonic_time() of the first decoded audio, or 0 */
+} RcNativeGuestStats;
+
+/* Copies @options; starts connecting at once. */
+RcNativeGuest *rc_native_guest_new (const RcNativeGuestOptions *options);
+/* Stops media, leaves, closes the socket and the WAV file (header fixed up). */
+void rc_native_guest_free (RcNativeGuest *guest);
+
+/* Sends one request (JSON text) on the guest's socket. */
+void rc_native_guest_send (RcNativeGuest *guest, const char *json);
+
+void rc_native_guest_get_stats (RcNativeGuest *guest, RcNativeGuestStats *stats);
+/* Starts a new max_gap_us measurement window. */
+void rc_native_guest_reset_gap (RcNativeGuest *guest);
+
+/* With keep_pcm: the last @ms milliseconds heard (interleaved S16 stereo),
+ * or fewer if less has arrived; @n_frames receives the frame count. */
+gint16 *rc_native_guest_get_recent_pcm (RcNativeGuest *guest, guint ms, gsize *n_frames);
+
+/* Set when the guest failed for good (socket closed, join refused, media
+ * failed); NULL while all is well. */
+const char *rc_native_guest_get_failure (RcNativeGuest *guest);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcNativeGuest, rc_native_guest_free)
+
+G_END_DECLS
