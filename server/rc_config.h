@@ -28,6 +28,7 @@ typedef struct
   double chat_rate_limit;
   double chat_burst;
   gint64 chat_history;
+  gint64 empty_room_pause;
   gint64 ping_interval;
   gint64 idle_timeout;
   gint64 store_timeout_ms;

@@ -622,6 +622,12 @@ rc_library_rescan (RcLibrary *library)
     scan_begin (library);
 }
 
+const char *
+rc_library_get_music_dir (RcLibrary *library)
+{
+  return library->music_dir;
+}
+
 gboolean
 rc_library_is_ready (RcLibrary *library)
 {

@@ -25,6 +25,9 @@ void rc_library_start (RcLibrary *library);
 /* Scans again (after the current scan when one is running). */
 void rc_library_rescan (RcLibrary *library);
 
+/* The music dir as an absolute path, or NULL without one. */
+const char *rc_library_get_music_dir (RcLibrary *library);
+
 /* TRUE once the first scan has finished (at once without a music dir). */
 gboolean rc_library_is_ready (RcLibrary *library);
 /* TRUE while a scan (walk or discovery) runs or is about to. */

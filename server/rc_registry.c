@@ -13,17 +13,22 @@
 struct _RcRegistry
 {
   RcStore *store;
+  RcLibrary *library;
+  guint empty_pause_s;
   guint max_rooms;
   guint chat_cap;
   GHashTable *rooms; /* id -> RcRoom* (owned) */
 };
 
 RcRegistry *
-rc_registry_new (RcStore *store, guint max_rooms, guint chat_cap)
+rc_registry_new (RcStore *store, RcLibrary *library, guint max_rooms, guint chat_cap,
+                 guint empty_pause_s)
 {
   RcRegistry *registry = g_new0 (RcRegistry, 1);
 
   registry->store = rc_store_ref (store);
+  registry->library = library;
+  registry->empty_pause_s = empty_pause_s;
   registry->max_rooms = max_rooms;
   registry->chat_cap = chat_cap;
   registry->rooms =
@@ -84,16 +89,52 @@ room_load_done (RoomLoad *load)
 }
 
 static void
-on_chat_loaded (RcStore *store, GPtrArray *values, const GError *error, gpointer user_data)
+on_player_loaded (RcStore *store, const char *value, const GError *error, gpointer user_data)
 {
   RoomLoad *load = user_data;
   RcRoom *room = rc_registry_lookup (load->job->registry, load->id);
 
   if (error != NULL)
     job_fail (load->job, error);
-  else if (room != NULL)
-    rc_room_restore_chat (room, values);
+  else if (room != NULL && value != NULL)
+    rc_player_restore (rc_room_get_player (room), value);
   room_load_done (load);
+}
+
+static void
+on_recent_loaded (RcStore *store, GPtrArray *values, const GError *error, gpointer user_data)
+{
+  RoomLoad *load = user_data;
+  RcRoom *room = rc_registry_lookup (load->job->registry, load->id);
+  g_autofree char *player = g_strdup_printf ("room:%s:player", load->id);
+
+  if (error != NULL)
+    {
+      job_fail (load->job, error);
+      room_load_done (load);
+      return;
+    }
+  if (room != NULL)
+    rc_player_restore_recent (rc_room_get_player (room), values);
+  rc_store_get (store, player, on_player_loaded, load);
+}
+
+static void
+on_chat_loaded (RcStore *store, GPtrArray *values, const GError *error, gpointer user_data)
+{
+  RoomLoad *load = user_data;
+  RcRoom *room = rc_registry_lookup (load->job->registry, load->id);
+  g_autofree char *recent = g_strdup_printf ("room:%s:recent", load->id);
+
+  if (error != NULL)
+    {
+      job_fail (load->job, error);
+      room_load_done (load);
+      return;
+    }
+  if (room != NULL)
+    rc_room_restore_chat (room, values);
+  rc_store_list_range (store, recent, 0, -1, on_recent_loaded, load);
 }
 
 static void
@@ -120,6 +161,7 @@ on_state_loaded (RcStore *store, const char *value, const GError *error, gpointe
       room_load_done (load);
       return;
     }
+  rc_room_start_player (room, job->registry->library, job->registry->empty_pause_s);
   g_hash_table_replace (job->registry->rooms, g_strdup (rc_room_get_id (room)), room);
   {
     /* Nobody is connected to a freshly started server. */
@@ -187,6 +229,7 @@ rc_registry_create_room (RcRegistry *registry, const char *name, const char *pas
 
   token = rc_secret_random_token ();
   room = rc_room_new (registry->store, id, name, password, token, registry->chat_cap);
+  rc_room_start_player (room, registry->library, registry->empty_pause_s);
   g_hash_table_insert (registry->rooms, g_strdup (id), room);
   rc_room_save (room);
   if (owner_token_out != NULL)

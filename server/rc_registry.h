@@ -16,10 +16,13 @@ typedef struct _RcRegistry RcRegistry;
 typedef void (*RcRegistryLoadedFunc) (RcRegistry *registry, const GError *error,
                                       gpointer user_data);
 
-RcRegistry *rc_registry_new (RcStore *store, guint max_rooms, guint chat_cap);
+/* @library (may be NULL) is what rooms' players take songs from; borrowed. */
+RcRegistry *rc_registry_new (RcStore *store, RcLibrary *library, guint max_rooms,
+                             guint chat_cap, guint empty_pause_s);
 void rc_registry_free (RcRegistry *registry);
 
-/* Reads the rooms index, each room's state and recent chat. */
+/* Reads the rooms index, each room's state, recent chat and player state
+ * (a room that was playing resumes). */
 void rc_registry_load (RcRegistry *registry, RcRegistryLoadedFunc func, gpointer user_data);
 
 /* @owner_token_out receives the new owner token (the only time it is known). */

@@ -10,6 +10,7 @@
  * "rooms".
  */
 #include "rc_room.h"
+#include "rc_player.h"
 #include "rc_error.h"
 #include "rc_json.h"
 #include "rc_secret.h"
@@ -26,6 +27,7 @@ struct _RcRoom
   guint chat_cap;
   GPtrArray *guests;      /* RcGuest*, borrowed from sessions, join order */
   GQueue chat;            /* JsonNode*, oldest first, at most chat_cap */
+  RcPlayer *player;       /* what the room plays; NULL until rc_room_start_player */
 };
 
 RcGuest *
@@ -34,6 +36,7 @@ rc_guest_new (const char *name, gboolean is_owner, RcGuestSendFunc send, gpointe
   RcGuest *guest = g_new0 (RcGuest, 1);
 
   guest->id = rc_secret_random_id (12);
+  guest->user_id = g_strdup (guest->id);
   guest->name = g_strdup (name);
   guest->is_owner = is_owner;
   guest->send = send;
@@ -146,6 +149,7 @@ rc_room_unref (RcRoom *room)
 {
   if (room == NULL || --room->ref_count > 0)
     return;
+  rc_player_free (room->player);
   g_ptr_array_unref (room->guests);
   g_queue_clear_full (&room->chat, (GDestroyNotify) json_node_unref);
   rc_store_unref (room->store);
@@ -250,6 +254,8 @@ rc_room_erase (RcRoom *room)
 {
   static const char *const suffixes[] = { "state", "chat", "viewers" };
 
+  if (room->player != NULL)
+    rc_player_erase (room->player);
   rc_store_set_remove (room->store, "rooms", room->id);
   for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
     {
@@ -266,6 +272,8 @@ rc_room_add_guest (RcRoom *room, RcGuest *guest)
   guest->room = room;
   g_ptr_array_add (room->guests, guest);
   rc_store_set_add (room->store, viewers, guest->id);
+  if (room->player != NULL)
+    rc_player_guests_changed (room->player);
 }
 
 void
@@ -278,6 +286,39 @@ rc_room_remove_guest (RcRoom *room, RcGuest *guest)
   rc_store_set_remove (room->store, viewers, guest->id);
   guest->room = NULL;
   g_ptr_array_remove (room->guests, guest);
+  if (room->player != NULL)
+    rc_player_guests_changed (room->player);
+}
+
+void
+rc_room_start_player (RcRoom *room, RcLibrary *library, guint empty_pause_s)
+{
+  if (room->player == NULL)
+    room->player = rc_player_new (room, room->store, library, empty_pause_s);
+}
+
+RcPlayer *
+rc_room_get_player (RcRoom *room)
+{
+  return room->player;
+}
+
+RcRoomPipeline *
+rc_room_acquire_pipeline (RcRoom *room, GError **error)
+{
+  if (room->player == NULL)
+    {
+      g_set_error (error, RC_ERROR, RC_ERROR_MEDIA_FAILED, "This room has no player");
+      return NULL;
+    }
+  return rc_player_acquire_pipeline (room->player, error);
+}
+
+void
+rc_room_release_pipeline (RcRoom *room)
+{
+  if (room->player != NULL)
+    rc_player_release_pipeline (room->player);
 }
 
 JsonNode *

@@ -4,6 +4,8 @@
 #include <json-glib/json-glib.h>
 #include "rc_store.h"
 #include "rc_room_pipeline.h"
+#include "rc_library.h"
+#include "rc_player.h"
 
 G_BEGIN_DECLS
 
@@ -78,6 +80,11 @@ JsonNode *rc_room_participants_json (RcRoom *room);
 
 /* Sends @message to every guest except @except (may be NULL). */
 void rc_room_broadcast (RcRoom *room, JsonNode *message, RcGuest *except);
+
+/* The room's player (@library may be NULL: URLs only); a playing room that
+ * nobody is in pauses after @empty_pause_s. */
+void rc_room_start_player (RcRoom *room, RcLibrary *library, guint empty_pause_s);
+RcPlayer *rc_room_get_player (RcRoom *room);
 
 /*
  * Audio. A media session takes the room's pipeline (built on first use) and

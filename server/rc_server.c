@@ -200,9 +200,10 @@ rc_server_new (const RcConfig *config, RcStore *store)
 
   server->config = config;
   server->store = rc_store_ref (store);
-  server->registry =
-    rc_registry_new (store, (guint) config->max_rooms, (guint) config->chat_history);
   server->library = rc_library_new (store, config->music_dir);
+  server->registry = rc_registry_new (store, server->library, (guint) config->max_rooms,
+                                      (guint) config->chat_history,
+                                      (guint) config->empty_room_pause);
   server->host.config = config;
   server->host.registry = server->registry;
   server->sessions = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) rc_session_free, NULL);
@@ -220,8 +221,8 @@ rc_server_free (RcServer *server)
   g_hash_table_unref (server->sessions);
   g_hash_table_unref (server->rest_limits);
   g_clear_object (&server->soup);
-  rc_library_free (server->library);
   rc_registry_free (server->registry);
+  rc_library_free (server->library);
   rc_store_unref (server->store);
   g_free (server);
 }

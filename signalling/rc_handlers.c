@@ -44,8 +44,29 @@ static const RcParam join_params[] = {
   { "name", RC_PARAM_STRING, TRUE, 1, 200 },
   { "password", RC_PARAM_STRING, FALSE, 0, 256 },
   { "ownerToken", RC_PARAM_STRING, FALSE, 0, 256 },
+  { "userId", RC_PARAM_STRING, FALSE, 8, 64 },
   RC_PARAMS_END,
 };
+
+static gboolean
+valid_user_id (const char *user_id)
+{
+  for (const char *p = user_id; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_')
+      return FALSE;
+  return TRUE;
+}
+
+void
+rc_handlers_notify (RcRoom *room, const char *kind, const char *text)
+{
+  JsonObject *o;
+  g_autoptr (JsonNode) message = rc_json_message_new ("notification", &o);
+
+  json_object_set_string_member (o, "kind", kind);
+  json_object_set_string_member (o, "text", text);
+  rc_room_broadcast (room, message, NULL);
+}
 
 static gboolean
 handle_join (RcSession *session, JsonObject *request, JsonNode *request_id, GError **error)
@@ -53,6 +74,8 @@ handle_join (RcSession *session, JsonObject *request, JsonNode *request_id, GErr
   const RcConfig *config = session->host->config;
   RcRoom *room;
   g_autofree char *name = NULL;
+  g_autofree char *joined = NULL;
+  const char *user_id;
   gboolean is_owner;
   JsonObject *o;
   g_autoptr (JsonNode) reply = NULL;
@@ -76,6 +99,13 @@ handle_join (RcSession *session, JsonObject *request, JsonNode *request_id, GErr
                            "\"name\" must contain visible characters");
       return FALSE;
     }
+  user_id = rc_json_get_string (request, "userId");
+  if (user_id != NULL && !valid_user_id (user_id))
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
+                           "\"userId\" may only hold letters, digits, '-' and '_'");
+      return FALSE;
+    }
   /* The owner gets in without the password and even when the room is full. */
   is_owner = rc_room_check_owner_token (room, rc_json_get_string (request, "ownerToken"));
   if (!is_owner && !rc_room_check_password (room, rc_json_get_string (request, "password")))
@@ -91,6 +121,11 @@ handle_join (RcSession *session, JsonObject *request, JsonNode *request_id, GErr
 
   guest = rc_guest_new (name, is_owner, guest_send, session);
   guest->evicted = guest_evicted;
+  if (user_id != NULL)
+    {
+      g_free (guest->user_id);
+      guest->user_id = g_strdup (user_id);
+    }
   session->guest = guest;
   rc_room_add_guest (room, guest);
 
@@ -99,8 +134,13 @@ handle_join (RcSession *session, JsonObject *request, JsonNode *request_id, GErr
   json_object_set_member (o, "you", rc_guest_to_json (guest));
   json_object_set_member (o, "participants", rc_room_participants_json (room));
   json_object_set_member (o, "chat", rc_room_chat_json (room));
+  json_object_set_member (o, "state", rc_player_state_json (rc_room_get_player (room)));
+  json_object_set_member (o, "queue", rc_player_queue_json (rc_room_get_player (room)));
   rc_session_reply (session, reply, request_id);
   broadcast_viewers (room, guest);
+  joined = g_strdup_printf ("%s joined", guest->name);
+  rc_handlers_notify (room, "join", joined);
+  rc_player_send_history (rc_room_get_player (room), guest);
   return TRUE;
 }
 

@@ -55,6 +55,9 @@ const RcHandler *rc_handlers_lookup (const char *type);
 /* Leaves the room if in one: tells the others, frees the guest. */
 void rc_session_leave_room (RcSession *session);
 
+/* Sends {"type":"notification","kind","text"} to everyone in @room. */
+void rc_handlers_notify (RcRoom *room, const char *kind, const char *text);
+
 /* Sends @message with "id" set to @request_id (when not NULL). */
 void rc_session_reply (RcSession *session, JsonNode *message, JsonNode *request_id);
 

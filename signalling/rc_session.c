@@ -70,9 +70,12 @@ rc_session_leave_room (RcSession *session)
       JsonObject *o;
       g_autoptr (JsonNode) update = rc_json_message_new ("viewersUpdated", &o);
 
+      g_autofree char *left = g_strdup_printf ("%s left", guest->name);
+
       rc_room_remove_guest (room, guest);
       json_object_set_member (o, "participants", rc_room_participants_json (room));
       rc_room_broadcast (room, update, NULL);
+      rc_handlers_notify (room, "leave", left);
     }
   rc_guest_free (guest);
 }
