@@ -71,3 +71,16 @@ export function createRoom(name, password) {
 export const deleteRoom = (id, ownerToken) => request('DELETE', roomPath(id), { token: ownerToken });
 
 export const health = () => request('GET', '/health');
+
+/** → [{id, title, artist, album, durationMs, hasLyrics}] matching q (1-200 characters). */
+export async function searchSongs(q, { limit = 10, signal } = {}) {
+  const params = new URLSearchParams({ q, limit: String(limit) });
+  const data = await request('GET', `/api/search/songs?${params}`, { signal });
+  return Array.isArray(data.songs) ? data.songs : [];
+}
+
+/** → {songs, total, offset, limit, scanning}: one page of the server's music library. */
+export function listLibrary({ offset = 0, limit = 50, signal } = {}) {
+  const params = new URLSearchParams({ offset: String(offset), limit: String(limit) });
+  return request('GET', `/api/library?${params}`, { signal });
+}

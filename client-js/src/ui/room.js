@@ -5,18 +5,27 @@
 //      the join form (password field when hasPassword).
 //   2. On submit, open the signalling socket; every `socket:open` (the first
 //      one and each reconnect) sends `join` while the user wants to be in.
-//   3. initialState → participants + chat history; then viewersUpdated and
-//      chat keep them current. roomClosed ends the page.
+//   3. initialState → participants, chat history, player state and queue;
+//      then viewersUpdated, chat, stateUpdate and queueUpdated keep them
+//      current. roomClosed ends the page.
+//   4. After every (re)join the media session asks for the room's audio;
+//      a dropped socket ends it (the server forgets the guest) until the
+//      rejoin.
 // The cleanup sends `leave` and closes the socket for good.
 
 import { h, icon } from './dom.js';
 import { getRoom, deleteRoom } from '../api.js';
 import { Signalling } from '../signalling.js';
-import { getDisplayName, setDisplayName, getOwnerToken, forgetOwnerToken } from '../storage.js';
+import { MediaSession, MEDIA_ERROR_CODES } from '../media.js';
+import { getDisplayName, setDisplayName, getOwnerToken, forgetOwnerToken, getUserId } from '../storage.js';
 import { setStatus, clearStatus, describeError } from './status.js';
 import { createJoinForm } from './join-form.js';
 import { createParticipants } from './participants.js';
 import { createChat } from './chat.js';
+import { createPlayer } from './player.js';
+import { createQueue } from './queue.js';
+import { createSearch } from './search.js';
+import { createToasts } from './toast.js';
 import { mountNotFound } from './not-found.js';
 
 export function mountRoom(container, [roomId]) {
@@ -32,6 +41,7 @@ export function mountRoom(container, [roomId]) {
   };
   let disposed = false;
   let sig = null;
+  let media = null;
   let joinForm = null;
   const controller = new AbortController();
   const offs = [];
@@ -54,7 +64,18 @@ export function mountRoom(container, [roomId]) {
 
   const participants = createParticipants();
   const chat = createChat({ onSend: sendChat });
-  const roomGrid = h('div', { class: 'room-grid', hidden: true }, participants.node, chat.node);
+  const audio = h('audio', { class: 'room-audio', dataset: { testid: 'room-audio' } });
+  const player = createPlayer({ audio, onCommand: sendCommand, onListen: () => media && media.resume() });
+  const queue = createQueue({ onCommand: sendCommand });
+  const search = createSearch({
+    onAddSong: (songId) => sendCommand({ type: 'addSong', songId }),
+    onAddUrl: (url) => sendCommand({ type: 'addSong', url }),
+  });
+  const toasts = createToasts();
+  document.body.append(toasts.node);
+  const roomGrid = h('div', { class: 'room-grid', hidden: true },
+    h('div', { class: 'room-main' }, player.node, search.node, queue.node),
+    h('div', { class: 'room-side' }, participants.node, chat.node));
   const body = h('div', { class: 'room-body' });
   const page = h('section', { class: 'room', hidden: true }, header, body, roomGrid);
   const loading = h('p', { class: 'muted center loading', text: 'Opening room…' });
@@ -118,6 +139,7 @@ export function mountRoom(container, [roomId]) {
     joinForm.setBusy(true);
     if (!sig) {
       sig = new Signalling();
+      media = new MediaSession(sig, { audio, onStatus: (status, detail) => player.setAudioStatus(status, detail) });
       listen(sig);
       sig.start(); // join happens on socket:open
     } else if (sig.connected) {
@@ -137,25 +159,41 @@ export function mountRoom(container, [roomId]) {
         if (session.closed) return;
         const wasJoined = session.joined;
         session.joined = false;
+        if (media) media.stop();
         chat.setEnabled(false);
         setStatus(wasJoined ? 'Connection lost. Reconnecting…' : 'Cannot reach the server. Retrying…', 'warn');
       }),
       s.on('viewersUpdated', (msg) => participants.update(msg.participants, session.you?.id)),
       s.on('chat', (msg) => { if (session.joined) chat.add(msg); }),
+      s.on('stateUpdate', (msg) => {
+        if (!session.joined) return;
+        player.setState(msg);
+        queue.setIndex(msg.index);
+        queue.setPlaying(msg.playing);
+      }),
+      s.on('queueUpdated', (msg) => {
+        if (!session.joined) return;
+        queue.update(msg.queue, msg.index);
+        player.setQueueLength(queue.length);
+      }),
+      s.on('notification', (msg) => { if (session.joined) toasts.show(msg.text, msg.kind); }),
       s.on('roomClosed', (msg) => {
         if (msg.roomId === undefined || String(msg.roomId) === String(roomId)) {
           if (session.you && session.you.isOwner) roomClosed('Room deleted', 'You closed this room. Everyone in it has been told.');
           else roomClosed('This room was closed', 'The owner ended the room.');
         }
       }),
-      s.on('error', (msg) => setStatus(describeError(msg), 'error')),
+      s.on('error', (msg) => {
+        // Media errors belong to the media session, which retries and shows them as the audio status.
+        if (!MEDIA_ERROR_CODES.has(msg.code)) setStatus(describeError(msg), 'error');
+      }),
     );
   }
 
   async function join({ reconnect = false } = {}) {
     if (session.joining || session.closed) return;
     session.joining = true;
-    const message = { type: 'join', roomId, name: session.name };
+    const message = { type: 'join', roomId, name: session.name, userId: getUserId() };
     if (session.password) message.password = session.password;
     const ownerToken = getOwnerToken(roomId);
     if (ownerToken) message.ownerToken = ownerToken;
@@ -185,9 +223,17 @@ export function mountRoom(container, [roomId]) {
     participants.update(state.participants, session.you?.id);
     chat.reset(state.chat, session.you?.id);
     chat.setEnabled(true);
+    const playback = state.state && typeof state.state === 'object' ? state.state : { song: null, index: -1 };
+    player.setState(playback, { fresh: true });
+    queue.setOwner(Boolean(session.you && session.you.isOwner));
+    queue.update(state.queue, playback.index);
+    queue.setPlaying(playback.playing);
+    player.setQueueLength(queue.length);
+    if (!reconnect) search.refresh();
+    media.start();
     if (reconnect) setStatus('Reconnected.', 'ok', 2500);
     else clearStatus();
-    chat.input.focus();
+    if (!reconnect) search.input.focus({ preventScroll: true });
   }
 
   function onJoinError(err) {
@@ -240,6 +286,23 @@ export function mountRoom(container, [roomId]) {
   }
 
   // -- in the room --------------------------------------------------------
+  /** Sends a queue or playback command; resolves true when the server took it. */
+  async function sendCommand(message) {
+    if (!sig || !session.joined) {
+      setStatus('Not connected to the room right now.', 'warn', 3000);
+      return false;
+    }
+    try {
+      await sig.request(message);
+      return true;
+    } catch (err) {
+      if (disposed) return false;
+      if (err.name === 'not_found') setStatus(err.message || 'Not found.', 'error', 6000);
+      else if (err.name !== 'disconnected') setStatus(describeError(err), 'error', 6000);
+      return false;
+    }
+  }
+
   async function sendChat(text) {
     if (!sig || !session.joined) return false;
     try {
@@ -311,6 +374,8 @@ export function mountRoom(container, [roomId]) {
   }
 
   function stopSocket(sayLeave) {
+    if (media) media.dispose();
+    media = null;
     if (!sig) return;
     if (sayLeave && session.joined) sig.send({ type: 'leave' });
     offs.splice(0).forEach((off) => off());
@@ -323,6 +388,9 @@ export function mountRoom(container, [roomId]) {
     controller.abort();
     clearTimeout(deleteArmed);
     stopSocket(true);
+    player.dispose();
+    search.dispose();
+    toasts.dispose();
   };
 }
 

@@ -41,6 +41,10 @@ export function describeError(err) {
     case 'too_many_rooms': return 'Too many rooms are open right now. Try again later.';
     case 'store_unavailable': return 'The server cannot reach its store right now. Try again shortly.';
     case 'network': return 'Cannot reach the server.';
+    case 'not_owner': return 'Only the room owner can do that.';
+    case 'queue_full': return 'The queue is full: wait for some songs to play first.';
+    case 'nothing_playing': return 'Nothing is playing right now.';
+    case 'not_in_room': return 'You are not in the room right now.';
     default: return err.message || 'Something went wrong.';
   }
 }

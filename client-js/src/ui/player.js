@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: MIT
+//
+// The player card: what plays now, the progress bar, the transport controls
+// and the audio status. It draws only what the server says: every control
+// sends a command (onCommand) and nothing changes until the stateUpdate that
+// command causes comes back.
+//
+// Progress: `position` is the seconds into the song at `serverTime` (the
+// server's wall clock). Between updates, while playing, the bar advances by
+// the time elapsed since serverTime. The offset between this machine's clock
+// and the server's is estimated as the smallest (arrival - serverTime) seen
+// lately (true offset + the quickest delivery), so a wrong local clock does
+// not make the bar jump.
+//
+// Volume and mute are local to this browser (the <audio> element).
+
+import { h, icon } from './dom.js';
+
+const LOOP_NEXT = { off: 'queue', queue: 'track', track: 'off' };
+const LOOP_LABEL = { off: 'Loop off', queue: 'Loop queue', track: 'Loop this song' };
+const AUDIO_LABEL = {
+  off: 'Audio off',
+  connecting: 'Connecting audio…',
+  listening: 'Listening',
+  blocked: 'Audio paused by the browser',
+  failed: 'Audio interrupted, retrying…',
+  unavailable: 'No audio on this server',
+};
+const OFFSET_SAMPLES = 20;
+const SEEK_STEP_S = 5;
+
+export function createPlayer({ audio, onCommand, onListen }) {
+  let state = { song: null, index: -1, position: 0, duration: 0, playing: false, loop: 'off', autoplay: false, serverTime: 0 };
+  let queueLength = 0;
+  let offsets = [];
+  let frame = 0;
+
+  // -- nodes ---------------------------------------------------------------
+  const art = h('div', { class: 'np-art', 'aria-hidden': 'true' },
+    icon('music', 'icon np-art-icon'),
+    h('span', { class: 'eq' }, h('i'), h('i'), h('i'), h('i')));
+  const title = h('h2', { class: 'np-title', dataset: { testid: 'now-playing-title' } });
+  const artist = h('p', { class: 'np-artist', dataset: { testid: 'now-playing-artist' } });
+  const album = h('span', { class: 'np-album', dataset: { testid: 'now-playing-album' } });
+  const addedBy = h('span', { class: 'np-added', dataset: { testid: 'now-playing-added-by' } });
+  const meta = h('p', { class: 'np-meta muted' }, album, addedBy);
+
+  const audioDot = h('span', { class: 'audio-dot', 'aria-hidden': 'true' });
+  const audioText = h('span', { class: 'audio-text' });
+  const audioStatus = h('span', { class: 'audio-status', dataset: { testid: 'audio-status', state: 'off' }, role: 'status' },
+    audioDot, audioText);
+  const listenButton = h('button', {
+    type: 'button', class: 'primary listen-button', hidden: true, dataset: { testid: 'listen-button' },
+    onclick: () => onListen(),
+  }, icon('headphones'), 'Click to listen');
+
+  const fill = h('div', { class: 'progress-fill' });
+  const knob = h('div', { class: 'progress-knob' });
+  const bar = h('div', {
+    class: 'progress', role: 'slider', tabindex: 0, 'aria-label': 'Seek',
+    'aria-valuemin': 0, 'aria-valuemax': 0, 'aria-valuenow': 0,
+    dataset: { testid: 'progress' }, onclick: onBarClick, onkeydown: onBarKey,
+  }, h('div', { class: 'progress-track' }, fill, knob));
+  const elapsed = h('span', { class: 'time', dataset: { testid: 'progress-time' }, text: '0:00' });
+  const total = h('span', { class: 'time', dataset: { testid: 'progress-duration' }, text: '0:00' });
+
+  const button = (testid, label, iconName, onclick, extra = '') => h('button', {
+    type: 'button', class: `icon-button ${extra}`.trim(), 'aria-label': label, title: label, dataset: { testid }, onclick,
+  }, icon(iconName));
+  const loopBadge = h('span', { class: 'loop-badge', 'aria-hidden': 'true', text: '1' });
+  const loopButton = button('loop-toggle', 'Loop off', 'repeat', () => onCommand({ type: 'setLoop', mode: LOOP_NEXT[state.loop] || 'off' }), 'toggle');
+  loopButton.append(loopBadge);
+  const prevButton = button('previous', 'Previous', 'previous', () => onCommand({ type: 'previous' }));
+  const playButton = button('play-toggle', 'Play', 'play', () => onCommand({ type: state.playing ? 'pause' : 'play' }), 'play-button');
+  const skipButton = button('skip', 'Skip', 'next', () => onCommand({ type: 'skip' }));
+  const autoplayButton = button('autoplay-toggle', 'Autoplay', 'autoplay', () => onCommand({ type: 'setAutoplay', enabled: !state.autoplay }), 'toggle');
+
+  const muteButton = button('mute-toggle', 'Mute', 'volume', toggleMute, 'small');
+  const volume = h('input', {
+    type: 'range', class: 'volume', min: 0, max: 100, value: 100, 'aria-label': 'Volume',
+    dataset: { testid: 'volume' }, oninput: () => { audio.volume = Number(volume.value) / 100; audio.muted = false; drawVolume(); },
+  });
+
+  const node = h('section', { class: 'card player', 'aria-label': 'Now playing', dataset: { testid: 'player' } },
+    h('div', { class: 'player-top' },
+      h('p', { class: 'eyebrow', text: 'Now playing' }),
+      audioStatus),
+    h('div', { class: 'np' }, art, h('div', { class: 'np-text' }, title, artist, meta)),
+    listenButton,
+    h('div', { class: 'progress-row' }, elapsed, bar, total),
+    h('div', { class: 'controls' },
+      loopButton, prevButton, playButton, skipButton, autoplayButton),
+    h('div', { class: 'volume-row' }, muteButton, volume),
+    audio);
+
+  // -- drawing -------------------------------------------------------------
+  function currentPosition() {
+    let pos = Number(state.position) || 0;
+    if (state.playing && state.serverTime) {
+      pos += Math.max(0, Date.now() - clockOffset() - state.serverTime) / 1000;
+    }
+    const dur = Number(state.duration) || 0;
+    return dur > 0 ? Math.min(pos, dur) : pos;
+  }
+
+  function clockOffset() {
+    return offsets.length ? Math.min(...offsets) : 0;
+  }
+
+  function drawProgress() {
+    const dur = Number(state.duration) || 0;
+    const pos = currentPosition();
+    const pct = dur > 0 ? Math.min(100, (pos / dur) * 100) : 0;
+    fill.style.width = `${pct}%`;
+    knob.style.left = `${pct}%`;
+    elapsed.textContent = formatDuration(pos);
+    total.textContent = dur > 0 ? formatDuration(dur) : (state.song ? 'live' : '0:00');
+    bar.setAttribute('aria-valuenow', String(Math.floor(pos)));
+    bar.setAttribute('aria-valuetext', `${formatDuration(pos)} of ${formatDuration(dur)}`);
+    bar.dataset.position = pos.toFixed(2);
+  }
+
+  function tick() {
+    frame = 0;
+    drawProgress();
+    if (state.playing && node.isConnected) frame = requestAnimationFrame(tick);
+  }
+
+  function draw() {
+    const song = state.song;
+    title.textContent = song ? String(song.title ?? 'Untitled') : 'Nothing playing';
+    artist.textContent = song ? String(song.artist ?? song.url ?? '') : 'Add a song below to start the room.';
+    album.textContent = song && song.album ? String(song.album) : '';
+    const by = song && song.addedBy ? String(song.addedBy.name ?? '') : '';
+    addedBy.textContent = by ? `added by ${by}` : '';
+    node.classList.toggle('idle', !song);
+    node.classList.toggle('playing', Boolean(state.playing && song));
+
+    const dur = Number(state.duration) || 0;
+    bar.setAttribute('aria-valuemax', String(Math.floor(dur)));
+    bar.classList.toggle('disabled', !song || dur <= 0);
+
+    playButton.replaceChildren(icon(state.playing ? 'pause' : 'play'));
+    playButton.setAttribute('aria-label', state.playing ? 'Pause' : 'Play');
+    playButton.title = state.playing ? 'Pause' : 'Play';
+    playButton.dataset.playing = String(Boolean(state.playing));
+    playButton.disabled = !song && queueLength === 0;
+    prevButton.disabled = !song;
+    skipButton.disabled = !song && queueLength === 0 && !state.autoplay;
+
+    const loop = LOOP_LABEL[state.loop] ? state.loop : 'off';
+    loopButton.dataset.mode = loop;
+    loopButton.setAttribute('aria-label', LOOP_LABEL[loop]);
+    loopButton.title = `${LOOP_LABEL[loop]} (click for ${LOOP_LABEL[LOOP_NEXT[loop]].toLowerCase()})`;
+    loopButton.setAttribute('aria-pressed', String(loop !== 'off'));
+    loopBadge.hidden = loop !== 'track';
+    autoplayButton.setAttribute('aria-pressed', String(Boolean(state.autoplay)));
+    autoplayButton.title = state.autoplay ? 'Autoplay on: a library song follows the queue' : 'Autoplay off';
+
+    drawProgress();
+    cancelAnimationFrame(frame);
+    frame = 0;
+    if (state.playing) frame = requestAnimationFrame(tick);
+  }
+
+  function drawVolume() {
+    const muted = audio.muted || audio.volume === 0;
+    muteButton.replaceChildren(icon(muted ? 'mute' : 'volume'));
+    muteButton.setAttribute('aria-label', muted ? 'Unmute' : 'Mute');
+    muteButton.title = muted ? 'Unmute' : 'Mute';
+  }
+
+  function toggleMute() {
+    audio.muted = !audio.muted;
+    drawVolume();
+  }
+
+  // -- seeking -------------------------------------------------------------
+  function seekTo(seconds) {
+    const dur = Number(state.duration) || 0;
+    if (!state.song || dur <= 0) return;
+    const pos = Math.max(0, Math.min(seconds, dur - 0.1));
+    onCommand({ type: 'seek', position: Math.round(pos * 100) / 100 });
+  }
+
+  function onBarClick(event) {
+    const rect = bar.getBoundingClientRect();
+    if (rect.width <= 0) return;
+    const fraction = Math.max(0, Math.min(1, (event.clientX - rect.left) / rect.width));
+    seekTo(fraction * (Number(state.duration) || 0));
+  }
+
+  function onBarKey(event) {
+    const keys = { ArrowLeft: -SEEK_STEP_S, ArrowDown: -SEEK_STEP_S, ArrowRight: SEEK_STEP_S, ArrowUp: SEEK_STEP_S };
+    if (event.key in keys) seekTo(currentPosition() + keys[event.key]);
+    else if (event.key === 'Home') seekTo(0);
+    else return;
+    event.preventDefault();
+  }
+
+  draw();
+  drawVolume();
+
+  return {
+    node,
+    /** A stateUpdate (or initialState.state). */
+    setState(next, { fresh = false } = {}) {
+      if (!next || typeof next !== 'object') return;
+      if (fresh) offsets = [];
+      if (typeof next.serverTime === 'number' && Number.isFinite(next.serverTime)) {
+        offsets.push(Date.now() - next.serverTime);
+        if (offsets.length > OFFSET_SAMPLES) offsets.shift();
+      }
+      state = { ...state, ...next };
+      draw();
+    },
+    setQueueLength(n) {
+      queueLength = n;
+      draw();
+    },
+    setAudioStatus(status, detail) {
+      audioStatus.dataset.state = status;
+      audioText.textContent = AUDIO_LABEL[status] || status;
+      audioStatus.title = detail || '';
+      listenButton.hidden = status !== 'blocked';
+    },
+    /** Seconds into the song as now shown. */
+    position: currentPosition,
+    dispose() {
+      cancelAnimationFrame(frame);
+      frame = 0;
+    },
+  };
+}
+
+/** 75.3 → "1:15"; 3725 → "1:02:05". */
+export function formatDuration(seconds) {
+  const s = Math.max(0, Math.floor(Number(seconds) || 0));
+  const hours = Math.floor(s / 3600);
+  const minutes = Math.floor((s % 3600) / 60);
+  const secs = String(s % 60).padStart(2, '0');
+  return hours > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${secs}` : `${minutes}:${secs}`;
+}

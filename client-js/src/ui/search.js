@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: MIT
+//
+// "Add music": one box. Typing searches the library (GET /api/search/songs,
+// debounced, the previous request aborted); an empty box shows the first
+// songs of the library; a pasted http(s) link offers "Add link". Adding goes
+// through onAddSong(songId) / onAddUrl(url), which send `addSong` and
+// resolve true when the server took it (errors are shown by the caller).
+
+import { h, icon, replaceChildren } from './dom.js';
+import { searchSongs, listLibrary } from '../api.js';
+import { describeError } from './status.js';
+import { formatDuration } from './player.js';
+
+const DEBOUNCE_MS = 250;
+const RESULT_LIMIT = 10;
+const LIBRARY_LIMIT = 20;
+const MAX_QUERY = 200;
+const URL_RE = /^https?:\/\/[^\s/$.?#][^\s]*$/i;
+
+export function createSearch({ onAddSong, onAddUrl }) {
+  let timer = 0;
+  let controller = null;
+  let lastQuery = null;
+  let disposed = false;
+
+  const input = h('input', {
+    id: 'search-input', type: 'search', autocomplete: 'off', spellcheck: 'false', maxlength: 2048,
+    placeholder: 'Search songs, artists, albums — or paste a link',
+    dataset: { testid: 'search-input' }, 'aria-controls': 'search-results',
+    oninput: () => schedule(DEBOUNCE_MS),
+    onkeydown: onKey,
+  });
+  const heading = h('p', { class: 'search-heading muted', dataset: { testid: 'search-heading' } });
+  const list = h('ul', { id: 'search-results', class: 'search-results', dataset: { testid: 'search-results' }, 'aria-live': 'polite' });
+  const node = h('section', { class: 'card panel search', 'aria-labelledby': 'search-label' },
+    h('h2', { class: 'panel-title' }, icon('plus'), h('label', { id: 'search-label', for: 'search-input', text: 'Add music' })),
+    h('div', { class: 'search-box' }, icon('search', 'icon search-icon'), input),
+    heading, list);
+
+  function onKey(event) {
+    if (event.key === 'Enter') {
+      event.preventDefault();
+      const value = input.value.trim();
+      if (URL_RE.test(value)) addUrl(value, list.querySelector('[data-testid="search-add-url"]'));
+      else schedule(0);
+    } else if (event.key === 'Escape' && input.value) {
+      event.preventDefault();
+      input.value = '';
+      schedule(0);
+    }
+  }
+
+  function schedule(delay) {
+    clearTimeout(timer);
+    timer = setTimeout(run, delay);
+  }
+
+  function run() {
+    const value = input.value.trim();
+    if (value === lastQuery) return;
+    lastQuery = value;
+    if (controller) controller.abort();
+    controller = null;
+    if (!value) {
+      showLibrary();
+    } else if (URL_RE.test(value)) {
+      showUrl(value);
+    } else {
+      showResults(value.slice(0, MAX_QUERY));
+    }
+  }
+
+  async function fetchInto(label, load) {
+    controller = new AbortController();
+    const mine = controller;
+    heading.textContent = label;
+    list.setAttribute('aria-busy', 'true');
+    try {
+      const songs = await load(mine.signal);
+      if (disposed || mine !== controller) return null;
+      return songs;
+    } catch (err) {
+      if (disposed || err.name === 'AbortError' || mine !== controller) return null;
+      heading.textContent = `Search failed: ${describeError(err)}`;
+      list.replaceChildren();
+      return null;
+    } finally {
+      if (mine === controller) list.removeAttribute('aria-busy');
+    }
+  }
+
+  async function showResults(q) {
+    const songs = await fetchInto('Searching…', (signal) => searchSongs(q, { limit: RESULT_LIMIT, signal }));
+    if (!songs) return;
+    heading.textContent = songs.length ? `${songs.length === RESULT_LIMIT ? 'Top' : ''} ${songs.length} result${songs.length === 1 ? '' : 's'}`.trim()
+      : `No songs match “${q}”.`;
+    replaceChildren(list, songs.map(songRow));
+  }
+
+  async function showLibrary() {
+    const page = await fetchInto('Loading the library…', (signal) => listLibrary({ limit: LIBRARY_LIMIT, signal }));
+    if (!page) return;
+    const songs = Array.isArray(page.songs) ? page.songs : [];
+    const total = Number(page.total) || songs.length;
+    if (!songs.length) {
+      heading.textContent = page.scanning ? 'The library is still being read…' : 'The library is empty. Paste a link to a song to add it.';
+    } else {
+      heading.textContent = total > songs.length ? `From the library (${songs.length} of ${total}) — type to search` : 'From the library';
+    }
+    replaceChildren(list, songs.map(songRow));
+  }
+
+  function showUrl(url) {
+    heading.textContent = 'A link';
+    const add = h('button', {
+      type: 'button', class: 'primary small-button', dataset: { testid: 'search-add-url' },
+      onclick: () => addUrl(url, add),
+    }, icon('plus'), 'Add link');
+    replaceChildren(list, h('li', { class: 'search-result url', dataset: { testid: 'search-url' } },
+      h('span', { class: 'result-art', 'aria-hidden': 'true' }, icon('globe')),
+      h('div', { class: 'result-text' },
+        h('span', { class: 'result-title', text: url }),
+        h('span', { class: 'result-meta', text: 'The server fetches and plays it' })),
+      add));
+  }
+
+  function songRow(song) {
+    const title = String(song.title ?? 'Untitled');
+    const meta = [song.artist, song.album].filter(Boolean).map(String).join(' · ');
+    const add = h('button', {
+      type: 'button', class: 'small-button', dataset: { testid: 'search-result-add' }, 'aria-label': `Add ${title}`,
+      onclick: () => addWith(add, () => onAddSong(String(song.id))),
+    }, icon('plus'), h('span', { class: 'label', text: 'Add' }));
+    return h('li', { class: 'search-result', dataset: { testid: 'search-result', songId: String(song.id) } },
+      h('span', { class: 'result-art', 'aria-hidden': 'true' }, icon('music')),
+      h('div', { class: 'result-text' },
+        h('span', { class: 'result-title', dataset: { testid: 'search-result-title' }, text: title }),
+        meta && h('span', { class: 'result-meta', text: meta })),
+      h('span', { class: 'time result-duration', text: song.durationMs > 0 ? formatDuration(song.durationMs / 1000) : '' }),
+      add);
+  }
+
+  function addUrl(url, button) {
+    return addWith(button, async () => {
+      const ok = await onAddUrl(url);
+      if (ok && input.value.trim() === url) {
+        input.value = '';
+        schedule(0);
+      }
+      return ok;
+    });
+  }
+
+  async function addWith(button, send) {
+    if (button && button.disabled) return;
+    if (button) button.disabled = true;
+    let ok = false;
+    try {
+      ok = await send();
+    } finally {
+      if (button && !disposed) {
+        button.disabled = false;
+        if (ok) {
+          button.classList.add('added');
+          setTimeout(() => button.classList.remove('added'), 1500);
+        }
+      }
+    }
+  }
+
+  return {
+    node,
+    input,
+    /** Shows the library (first call) or refreshes the current view. */
+    refresh() {
+      lastQuery = null;
+      schedule(0);
+    },
+    dispose() {
+      disposed = true;
+      clearTimeout(timer);
+      if (controller) controller.abort();
+    },
+  };
+}
