@@ -7,9 +7,11 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser } from './helpers.mjs';
+import {
+  startServer, launchBrowser, tid, withPeople as withPeopleIn, createRoomViaForm as createRoomIn,
+  submitJoin, join, waitForParticipants,
+} from './helpers.mjs';
 
-const STEP_TIMEOUT_MS = 15000;
 const TEST_TIMEOUT_MS = 60000;
 
 let server;
@@ -28,68 +30,9 @@ after(async () => {
   }
 });
 
-const id = (testid) => `[data-testid="${testid}"]`;
-
-/** A fresh browser context (own localStorage) with one page that records dialogs and errors. */
-async function newPerson() {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  page.setDefaultTimeout(STEP_TIMEOUT_MS);
-  page.setDefaultNavigationTimeout(STEP_TIMEOUT_MS);
-  const dialogs = [];
-  const pageErrors = [];
-  page.on('dialog', (dialog) => {
-    dialogs.push(dialog.message());
-    dialog.dismiss().catch(() => {});
-  });
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-  return { context, page, dialogs, pageErrors };
-}
-
-/** Runs body with n people, closing their contexts whatever happens. */
-async function withPeople(n, body) {
-  const people = [];
-  try {
-    for (let i = 0; i < n; i++) people.push(await newPerson());
-    await body(...people);
-    for (const p of people) assert.deepEqual(p.pageErrors, [], 'no uncaught errors in the page');
-  } finally {
-    await Promise.allSettled(people.map((p) => p.context.close()));
-  }
-}
-
-/** On the home page, creates a room through the form; returns the room page URL. */
-async function createRoomViaForm(page, name, password = '') {
-  await page.goto(`${server.url}/`);
-  await page.fill(id('create-name'), name);
-  if (password) await page.fill(id('create-password'), password);
-  await page.click(id('create-submit'));
-  await page.waitForURL(/\/room\/[^/?#]+$/);
-  return page.url();
-}
-
-/** Fills the join form; does not wait for the outcome. */
-async function submitJoin(page, name, password) {
-  await page.fill(id('join-name'), name);
-  if (password !== undefined) await page.fill(id('join-password'), password);
-  await page.click(id('join-submit'));
-}
-
-async function join(page, name, password) {
-  await submitJoin(page, name, password);
-  await page.locator(id('participants')).waitFor({ state: 'visible' });
-  await waitForParticipants(page, [name]);
-}
-
-/** Waits until the participants list holds (at least) these names. */
-async function waitForParticipants(page, names) {
-  await page.waitForFunction(([sel, wanted]) => {
-    const list = document.querySelector(sel);
-    if (!list) return false;
-    const shown = [...list.querySelectorAll('.participant-name')].map((n) => n.textContent);
-    return wanted.every((w) => shown.includes(w));
-  }, [id('participants'), names]);
-}
+const id = tid;
+const withPeople = (n, body) => withPeopleIn(browser, n, body);
+const createRoomViaForm = (page, name, password) => createRoomIn(page, server.url, name, password);
 
 async function participantNames(page) {
   return page.locator(`${id('participants')} .participant-name`).allTextContents();

@@ -1,15 +1,21 @@
 // SPDX-License-Identifier: MIT
 //
 // Shared plumbing for the browser end-to-end tests: a real roomcast server on
-// 127.0.0.1 with a free port, and Debian's Chromium driven by playwright-core
-// (never a downloaded browser). playwright-core is a devDependency of
+// 127.0.0.1 with a free port (optionally with the demo music library), and
+// Debian's Chromium driven by playwright-core (never a downloaded browser),
+// plus the steps every test repeats: a person (browser context), creating
+// and joining a room. playwright-core is a devDependency of
 // client-js/, so it is loaded with a require anchored there: these tests live
 // outside client-js/ and a bare ESM import would not resolve.
 
-import { spawn } from 'node:child_process';
+import assert from 'node:assert/strict';
+import { spawn, execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -28,6 +34,15 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
+// For pages that play the room's audio: no click needed to start it, and
+// plain IP host candidates (not mDNS names, which the server cannot resolve).
+// Headless Chromium renders audio to a fake output when there is no sound
+// device, so inbound-rtp's totalAudioEnergy still counts what was played.
+export const AUDIO_ARGS = [
+  '--autoplay-policy=no-user-gesture-required',
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
+];
+
 function loadPlaywright() {
   const require = createRequire(path.join(repoRoot, 'client-js', 'package.json'));
   try {
@@ -40,9 +55,9 @@ function loadPlaywright() {
 /**
  * Starts the server binary ($ROOMCAST_BIN, default build/roomcast under the
  * repo root) on 127.0.0.1 with port 0 and waits for the URL it prints.
- * Returns { url, stop(), logs() }.
+ * options.musicDir adds `--music-dir`. Returns { url, stop(), logs() }.
  */
-export async function startServer(extraArgs = []) {
+export async function startServer(extraArgs = [], { musicDir } = {}) {
   const bin = process.env.ROOMCAST_BIN
     ? path.resolve(process.env.ROOMCAST_BIN)
     : path.join(repoRoot, 'build', 'roomcast');
@@ -50,7 +65,7 @@ export async function startServer(extraArgs = []) {
     throw new Error(`server binary not found at ${bin}: build it (meson setup build && ninja -C build) or set ROOMCAST_BIN`);
   }
 
-  const args = ['--host', '127.0.0.1', '--port', '0', ...extraArgs];
+  const args = ['--host', '127.0.0.1', '--port', '0', ...(musicDir ? ['--music-dir', musicDir] : []), ...extraArgs];
   const child = spawn(bin, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const record = (chunk) => {
@@ -111,8 +126,41 @@ export async function startServer(extraArgs = []) {
   };
 }
 
-/** Launches headless Chromium ($CHROMIUM, default /usr/bin/chromium). */
-export async function launchBrowser() {
+/**
+ * Writes the four demo tracks of tools/make-demo-music (220, 330, 440 and
+ * 550 Hz, 20 s, tagged "Demo 440 Hz — Concert A" etc.) into a new temporary
+ * folder. Returns { dir, remove() }.
+ */
+export async function makeDemoMusic() {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'roomcast-music-'));
+  try {
+    await promisify(execFile)(path.join(repoRoot, 'tools', 'make-demo-music'), [dir], { timeout: 60000 });
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw new Error(`tools/make-demo-music failed: ${err.message}`);
+  }
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Waits until the server's library scan is over and holds at least `count` songs. */
+export async function waitForLibrary(baseUrl, count, timeoutMs = 20000) {
+  const deadline = Date.now() + timeoutMs;
+  let last = null;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`${baseUrl}/api/library?limit=100`);
+      last = await response.json();
+      if (!last.scanning && last.total >= count) return last.songs;
+    } catch (err) {
+      last = err.message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`library not ready within ${timeoutMs} ms: ${JSON.stringify(last)}`);
+}
+
+/** Launches headless Chromium ($CHROMIUM, default /usr/bin/chromium); args are added to CHROMIUM_ARGS. */
+export async function launchBrowser({ args = [] } = {}) {
   const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
   if (!existsSync(executablePath)) {
     throw new Error(`Chromium not found at ${executablePath}: apt-get install chromium, or set CHROMIUM`);
@@ -121,7 +169,76 @@ export async function launchBrowser() {
   return chromium.launch({
     executablePath,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...args],
     timeout: STARTUP_TIMEOUT_MS,
   });
+}
+
+// -- people and pages ------------------------------------------------------
+
+export const STEP_TIMEOUT_MS = 15000;
+
+/** A CSS selector for a data-testid. */
+export const tid = (testid) => `[data-testid="${testid}"]`;
+
+/** A fresh browser context (own localStorage) with one page that records dialogs and errors. */
+export async function newPerson(browser) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_TIMEOUT_MS);
+  page.setDefaultNavigationTimeout(STEP_TIMEOUT_MS);
+  const dialogs = [];
+  const pageErrors = [];
+  page.on('dialog', (dialog) => {
+    dialogs.push(dialog.message());
+    dialog.dismiss().catch(() => {});
+  });
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  return { context, page, dialogs, pageErrors };
+}
+
+/** Runs body with n people, closing their contexts whatever happens; no page may throw. */
+export async function withPeople(browser, n, body) {
+  const people = [];
+  try {
+    for (let i = 0; i < n; i++) people.push(await newPerson(browser));
+    await body(...people);
+    for (const p of people) assert.deepEqual(p.pageErrors, [], 'no uncaught errors in the page');
+  } finally {
+    await Promise.allSettled(people.map((p) => p.context.close()));
+  }
+}
+
+/** On the home page, creates a room through the form; returns the room page URL. */
+export async function createRoomViaForm(page, baseUrl, name, password = '') {
+  await page.goto(`${baseUrl}/`);
+  await page.fill(tid('create-name'), name);
+  if (password) await page.fill(tid('create-password'), password);
+  await page.click(tid('create-submit'));
+  await page.waitForURL(/\/room\/[^/?#]+$/);
+  return page.url();
+}
+
+/** Fills the join form; does not wait for the outcome. */
+export async function submitJoin(page, name, password) {
+  await page.fill(tid('join-name'), name);
+  if (password !== undefined) await page.fill(tid('join-password'), password);
+  await page.click(tid('join-submit'));
+}
+
+/** Waits until the participants list holds (at least) these names. */
+export async function waitForParticipants(page, names) {
+  await page.waitForFunction(([sel, wanted]) => {
+    const list = document.querySelector(sel);
+    if (!list) return false;
+    const shown = [...list.querySelectorAll('.participant-name')].map((n) => n.textContent);
+    return wanted.every((w) => shown.includes(w));
+  }, [tid('participants'), names]);
+}
+
+/** Joins from the room page and waits until this guest is in. */
+export async function join(page, name, password) {
+  await submitJoin(page, name, password);
+  await page.locator(tid('participants')).waitFor({ state: 'visible' });
+  await waitForParticipants(page, [name]);
 }

@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: MIT
+//
+// Browser end-to-end for the room's player against a real roomcast server
+// with the demo library (tools/make-demo-music): two people in one room.
+// What a user would notice: a song found by search and added plays for
+// both, the progress bar moves, the audio really arrives over WebRTC
+// (inbound-rtp packets keep coming and carry energy), the queue shows who
+// added what, and skip, pause, seek, loop and autoplay change what both see.
+// Chromium autoplays (AUDIO_ARGS), so no click is needed to hear the room.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startServer, launchBrowser, makeDemoMusic, waitForLibrary, AUDIO_ARGS,
+  tid, withPeople, createRoomViaForm, join, waitForParticipants,
+} from './helpers.mjs';
+
+const TEST_TIMEOUT_MS = 120000;
+
+let music;
+let server;
+let browser;
+
+before(async () => {
+  music = await makeDemoMusic();
+  server = await startServer([], { musicDir: music.dir });
+  await waitForLibrary(server.url, 4);
+  browser = await launchBrowser({ args: AUDIO_ARGS });
+});
+
+after(async () => {
+  try {
+    if (browser) await browser.close();
+  } finally {
+    try {
+      if (server) await server.stop();
+    } finally {
+      if (music) await music.remove();
+    }
+  }
+});
+
+// -- steps -----------------------------------------------------------------
+
+/** Searches and presses Add on the result whose title contains `title`. */
+async function addBySearch(page, query, title) {
+  await page.fill(tid('search-input'), query);
+  const result = page.locator(tid('search-result'), { hasText: title });
+  await result.waitFor();
+  await result.locator(tid('search-result-add')).click();
+}
+
+async function waitForNowPlaying(page, title) {
+  await page.waitForFunction(([sel, wanted]) =>
+    (document.querySelector(sel)?.textContent ?? '').includes(wanted), [tid('now-playing-title'), title]);
+}
+
+async function waitForPlaying(page, playing) {
+  await page.waitForFunction(([sel, wanted]) =>
+    document.querySelector(sel)?.dataset.playing === String(wanted), [tid('play-toggle'), playing]);
+}
+
+/** Seconds into the song the progress bar shows now. */
+const shownPosition = async (page) => Number(await page.getAttribute(tid('progress'), 'data-position'));
+
+/** The queue as shown: [{title, addedBy, current, played}], played ones included. */
+async function shownQueue(page) {
+  const toggle = page.locator(tid('queue-show-played'));
+  if (await toggle.isVisible() && (await toggle.getAttribute('aria-expanded')) === 'false') await toggle.click();
+  return page.$$eval(tid('queue-item'), (rows) => rows.map((row) => ({
+    title: row.querySelector('[data-testid="queue-item-title"]')?.textContent ?? '',
+    addedBy: row.querySelector('[data-testid="queue-item-added-by"]')?.textContent ?? '',
+    current: row.classList.contains('current'),
+    played: row.classList.contains('played'),
+  })));
+}
+
+async function waitForAudio(page) {
+  await page.waitForFunction((sel) => document.querySelector(sel)?.dataset.state === 'listening',
+    tid('audio-status'), { timeout: 30000 });
+}
+
+/** inbound-rtp audio stats of the page's live RTCPeerConnection (window.__roomcast.pc). */
+async function inboundAudio(page) {
+  return page.evaluate(async () => {
+    const pc = window.__roomcast && window.__roomcast.pc;
+    if (!pc) return null;
+    let found = null;
+    (await pc.getStats()).forEach((report) => {
+      if (report.type === 'inbound-rtp' && report.kind === 'audio') {
+        found = { packetsReceived: report.packetsReceived, totalAudioEnergy: report.totalAudioEnergy ?? 0 };
+      }
+    });
+    return found;
+  });
+}
+
+/** Asserts that audio packets keep arriving and carry sound. */
+async function assertHearsAudio(page, who) {
+  const first = await inboundAudio(page);
+  assert.ok(first, `${who}: an inbound audio stream`);
+  const energyFrom = first.totalAudioEnergy;
+  await page.waitForTimeout(1500);
+  const later = await inboundAudio(page);
+  assert.ok(later.packetsReceived > first.packetsReceived + 30,
+    `${who}: packets keep arriving (${first.packetsReceived} → ${later.packetsReceived})`);
+  // The tone plays at 0.25 of full scale: energy grows by far more than silence's.
+  await page.waitForFunction(async (from) => {
+    let energy = 0;
+    (await window.__roomcast.pc.getStats()).forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.kind === 'audio') energy = r.totalAudioEnergy ?? 0;
+    });
+    return energy > from + 0.01;
+  }, energyFrom, { timeout: 10000 });
+}
+
+// -- tests -------------------------------------------------------------------
+
+test('a song added by one guest plays for both, over WebRTC, and skip changes it for both', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withPeople(browser, 2, async (alice, bob) => {
+    const roomUrl = await createRoomViaForm(alice.page, server.url, `Player ${Date.now()}`);
+    await join(alice.page, 'Alice');
+    await bob.page.goto(roomUrl);
+    await join(bob.page, 'Bob');
+    await waitForParticipants(alice.page, ['Alice', 'Bob']);
+
+    for (const { page } of [alice, bob]) {
+      assert.equal(await page.textContent(tid('now-playing-title')), 'Nothing playing');
+    }
+
+    await addBySearch(alice.page, '440', 'Demo 440 Hz');
+    await waitForNowPlaying(alice.page, 'Demo 440 Hz');
+    // addSong starts a song when nothing plays; press play if it did not.
+    if ((await alice.page.getAttribute(tid('play-toggle'), 'data-playing')) !== 'true') {
+      await alice.page.click(tid('play-toggle'));
+    }
+    for (const { page } of [alice, bob]) {
+      await waitForNowPlaying(page, 'Demo 440 Hz');
+      await waitForPlaying(page, true);
+      assert.equal(await page.textContent(tid('now-playing-artist')), 'roomcast demo');
+      assert.equal(await page.textContent(tid('now-playing-album')), 'Demo');
+    }
+    assert.deepEqual(await shownQueue(bob.page),
+      [{ title: 'Demo 440 Hz — Concert A', addedBy: 'added by Alice', current: true, played: false }]);
+
+    // The progress bar follows the song between stateUpdates.
+    const p0 = await shownPosition(bob.page);
+    await bob.page.waitForTimeout(1500);
+    const p1 = await shownPosition(bob.page);
+    assert.ok(p1 - p0 > 0.8 && p1 - p0 < 3, `progress advances with time (${p0} → ${p1})`);
+
+    // Both hear it: WebRTC delivers packets with sound in them.
+    await waitForAudio(alice.page);
+    await waitForAudio(bob.page);
+    await assertHearsAudio(alice.page, 'Alice');
+    await assertHearsAudio(bob.page, 'Bob');
+
+    // Bob queues another song; Alice sees it, attributed to Bob.
+    await addBySearch(bob.page, 'C sharp', 'Demo 550 Hz');
+    await alice.page.waitForFunction((sel) => document.querySelectorAll(sel).length === 2, tid('queue-item'));
+    assert.deepEqual((await shownQueue(alice.page)).map((i) => [i.title, i.addedBy]), [
+      ['Demo 440 Hz — Concert A', 'added by Alice'],
+      ['Demo 550 Hz — C sharp', 'added by Bob'],
+    ]);
+
+    await alice.page.click(tid('skip'));
+    for (const { page } of [alice, bob]) {
+      await waitForNowPlaying(page, 'Demo 550 Hz');
+      const queue = await shownQueue(page);
+      assert.deepEqual(queue.map((i) => [i.played, i.current]), [[true, false], [false, true]]);
+    }
+    await assertHearsAudio(bob.page, 'Bob after skip');
+  });
+});
+
+test('pause, seek, loop and autoplay are drawn from what the server says', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withPeople(browser, 2, async (alice, bob) => {
+    const roomUrl = await createRoomViaForm(alice.page, server.url, `Controls ${Date.now()}`);
+    await join(alice.page, 'Alice');
+    await bob.page.goto(roomUrl);
+    await join(bob.page, 'Bob');
+
+    await addBySearch(alice.page, 'Low A', 'Demo 220 Hz');
+    await waitForNowPlaying(bob.page, 'Demo 220 Hz');
+    if ((await bob.page.getAttribute(tid('play-toggle'), 'data-playing')) !== 'true') {
+      await bob.page.click(tid('play-toggle'));
+    }
+    await waitForPlaying(alice.page, true);
+
+    // Pause from Bob: both stop, and the bar stops with them.
+    await bob.page.click(tid('play-toggle'));
+    for (const { page } of [alice, bob]) await waitForPlaying(page, false);
+    const stopped = await shownPosition(alice.page);
+    await alice.page.waitForTimeout(700);
+    assert.equal(await shownPosition(alice.page), stopped, 'a paused bar stays still');
+
+    // Seek by clicking three quarters along the bar (the song is 20 s).
+    const box = await alice.page.locator(tid('progress')).boundingBox();
+    await alice.page.mouse.click(box.x + box.width * 0.75, box.y + box.height / 2);
+    for (const { page } of [alice, bob]) {
+      await page.waitForFunction((sel) => Math.abs(Number(document.querySelector(sel).dataset.position) - 15) < 1,
+        tid('progress'));
+    }
+
+    // Loop cycles off → queue → track, for everyone.
+    assert.equal(await bob.page.getAttribute(tid('loop-toggle'), 'data-mode'), 'off');
+    await alice.page.click(tid('loop-toggle'));
+    await bob.page.waitForFunction((sel) => document.querySelector(sel).dataset.mode === 'queue', tid('loop-toggle'));
+    await bob.page.click(tid('loop-toggle'));
+    await alice.page.waitForFunction((sel) => document.querySelector(sel).dataset.mode === 'track', tid('loop-toggle'));
+
+    const autoplayWas = await alice.page.getAttribute(tid('autoplay-toggle'), 'aria-pressed');
+    await bob.page.click(tid('autoplay-toggle'));
+    const flipped = autoplayWas === 'true' ? 'false' : 'true';
+    await alice.page.waitForFunction(([sel, want]) => document.querySelector(sel).getAttribute('aria-pressed') === want,
+      [tid('autoplay-toggle'), flipped]);
+  });
+});
+
+test('only the owner removes songs; anyone reorders the upcoming ones', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withPeople(browser, 2, async (alice, bob) => {
+    const roomUrl = await createRoomViaForm(alice.page, server.url, `Queue ${Date.now()}`);
+    await join(alice.page, 'Alice');
+    await bob.page.goto(roomUrl);
+    await join(bob.page, 'Bob');
+
+    await addBySearch(alice.page, 'Low A', 'Demo 220 Hz');
+    await waitForNowPlaying(alice.page, 'Demo 220 Hz');
+    await addBySearch(alice.page, 'E', 'Demo 330 Hz');
+    await addBySearch(bob.page, 'Concert', 'Demo 440 Hz');
+    const titles = async (page) => (await shownQueue(page)).map((i) => i.title.slice(0, 11));
+    await bob.page.waitForFunction((sel) => document.querySelectorAll(sel).length === 3, tid('queue-item'));
+    assert.deepEqual(await titles(bob.page), ['Demo 220 Hz', 'Demo 330 Hz', 'Demo 440 Hz']);
+
+    // Bob moves the last song up; both see the new order.
+    await bob.page.locator(tid('queue-item'), { hasText: 'Demo 440 Hz' }).locator(tid('queue-move-up')).click();
+    await alice.page.waitForFunction((sel) => document.querySelectorAll(sel)[1]?.textContent.includes('Demo 440 Hz'), tid('queue-item'));
+    assert.deepEqual(await titles(alice.page), ['Demo 220 Hz', 'Demo 440 Hz', 'Demo 330 Hz']);
+
+    assert.equal(await bob.page.locator(tid('queue-remove')).count(), 0, 'a guest has no remove buttons');
+    assert.equal(await alice.page.locator(tid('queue-remove')).count(), 3, 'the owner has one per song');
+    await alice.page.locator(tid('queue-item'), { hasText: 'Demo 330 Hz' }).locator(tid('queue-remove')).click();
+    await bob.page.waitForFunction((sel) => document.querySelectorAll(sel).length === 2, tid('queue-item'));
+    assert.deepEqual(await titles(bob.page), ['Demo 220 Hz', 'Demo 440 Hz']);
+  });
+});
