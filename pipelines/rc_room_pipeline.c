@@ -615,13 +615,37 @@ rc_room_pipeline_free (RcRoomPipeline *self)
   pipeline_unref (self);
 }
 
-static GstPadProbeReturn
-on_idle_unlink_branch (GstPad *teepad, GstPadProbeInfo *info, gpointer data);
-
-static gboolean
-remove_branch_on_main (gpointer data)
+/*
+ * Guest branches. A branch joins the tee only once it has reached the
+ * pipeline's state (a webrtcbin gets there at once; a branch that must
+ * preroll, ending in a plain sink, can only get there with data, so it is
+ * linked while on its way). It leaves in an IDLE probe on its tee pad:
+ * unlinked between two buffers, so the other branches never miss one, and
+ * stopped later on the main context, where taking a webrtcbin down may
+ * take a while without holding up the stream.
+ */
+typedef struct
 {
-  GstElement *branch = data;
+  RcRoomPipeline *owner; /* strong */
+  GstElement *branch;    /* strong */
+  GstPad *teepad;        /* owned request pad */
+  gboolean done;         /* streaming thread */
+} BranchRemoval;
+
+static void
+branch_removal_free (gpointer data)
+{
+  BranchRemoval *r = data;
+
+  gst_object_unref (r->teepad);
+  gst_object_unref (r->branch);
+  pipeline_unref (r->owner);
+  g_free (r);
+}
+
+static void
+stop_branch (GstElement *branch)
+{
   GstObject *parent = gst_object_get_parent (GST_OBJECT (branch));
 
   gst_element_set_state (branch, GST_STATE_NULL);
@@ -630,47 +654,100 @@ remove_branch_on_main (gpointer data)
       gst_bin_remove (GST_BIN (parent), branch);
       gst_object_unref (parent);
     }
+}
+
+static gboolean
+stop_branch_on_main (gpointer data)
+{
+  stop_branch (data);
   return G_SOURCE_REMOVE;
 }
 
 static GstPadProbeReturn
 on_idle_unlink_branch (GstPad *teepad, GstPadProbeInfo *info, gpointer data)
 {
-  GstElement *branch = data;
-  GstElement *tee = gst_pad_get_parent_element (teepad);
-  g_autoptr (GstPad) sink = gst_element_get_static_pad (branch, "sink");
-  RcRoomPipeline *self = g_object_get_data (G_OBJECT (branch), "rc-room-pipeline");
+  BranchRemoval *r = data;
+  GstElement *tee;
+  GstPad *peer;
 
-  gst_pad_unlink (teepad, sink);
-  gst_element_release_request_pad (tee, teepad);
-  gst_object_unref (tee);
-  defer_to (self->context, remove_branch_on_main, gst_object_ref (branch), gst_object_unref);
+  /* Runs once: guard against a second call before the probe is gone. */
+  if (r->done)
+    return GST_PAD_PROBE_REMOVE;
+  r->done = TRUE;
+  peer = gst_pad_get_peer (teepad);
+  if (peer != NULL)
+    {
+      gst_pad_unlink (teepad, peer);
+      gst_object_unref (peer);
+    }
+  tee = gst_pad_get_parent_element (teepad);
+  if (tee != NULL)
+    {
+      gst_element_release_request_pad (tee, teepad);
+      gst_object_unref (tee);
+    }
+  defer_to (r->owner->context, stop_branch_on_main, gst_object_ref (r->branch), gst_object_unref);
   return GST_PAD_PROBE_REMOVE;
 }
 
-void
+gboolean
 rc_room_pipeline_add_branch (RcRoomPipeline *self, GstElement *branch)
 {
-  GstPad *teepad = gst_element_request_pad_simple (self->tee, "src_%u");
-  g_autoptr (GstPad) sink = NULL;
+  g_autoptr (GstPad) sink = gst_element_get_static_pad (branch, "sink");
+  GstPad *teepad;
 
-  gst_bin_add (GST_BIN (self->pipeline), branch);
-  sink = gst_element_get_static_pad (branch, "sink");
-  g_object_set_data_full (G_OBJECT (branch), "rc-tee-pad", teepad, gst_object_unref);
-  g_object_set_data (G_OBJECT (branch), "rc-room-pipeline", self);
-  gst_element_sync_state_with_parent (branch);
+  if (sink == NULL)
+    {
+      GST_ERROR ("room %s: branch %s has no sink pad", self->room_id, GST_OBJECT_NAME (branch));
+      return FALSE;
+    }
+  gst_object_ref_sink (branch);
+  if (!gst_bin_add (GST_BIN (self->pipeline), branch))
+    {
+      gst_object_unref (branch);
+      return FALSE;
+    }
+  if (gst_element_sync_state_with_parent (branch) == GST_STATE_CHANGE_FAILURE)
+    {
+      GST_ERROR ("room %s: branch %s would not start", self->room_id, GST_OBJECT_NAME (branch));
+      stop_branch (branch);
+      gst_object_unref (branch);
+      return FALSE;
+    }
+  teepad = gst_element_request_pad_simple (self->tee, "src_%u");
   if (gst_pad_link (teepad, sink) != GST_PAD_LINK_OK)
-    GST_ERROR ("room %s: could not link branch %s", self->room_id, GST_OBJECT_NAME (branch));
+    {
+      GST_ERROR ("room %s: could not link branch %s", self->room_id, GST_OBJECT_NAME (branch));
+      gst_element_release_request_pad (self->tee, teepad);
+      gst_object_unref (teepad);
+      stop_branch (branch);
+      gst_object_unref (branch);
+      return FALSE;
+    }
+  g_object_set_data_full (G_OBJECT (branch), "rc-tee-pad", teepad, gst_object_unref);
+  gst_object_unref (branch);
+  return TRUE;
 }
 
 void
 rc_room_pipeline_remove_branch (RcRoomPipeline *self, GstElement *branch)
 {
-  GstPad *teepad = g_object_get_data (G_OBJECT (branch), "rc-tee-pad");
+  GstPad *teepad = g_object_steal_data (G_OBJECT (branch), "rc-tee-pad");
+  BranchRemoval *r;
 
   if (teepad == NULL)
-    return;
-  gst_pad_add_probe (teepad, GST_PAD_PROBE_TYPE_IDLE, on_idle_unlink_branch, branch, NULL);
+    {
+      /* Never linked: nothing flows into it. */
+      if (GST_OBJECT_PARENT (branch) == GST_OBJECT (self->pipeline))
+        stop_branch (branch);
+      return;
+    }
+  r = g_new0 (BranchRemoval, 1);
+  r->owner = pipeline_ref (self);
+  r->branch = gst_object_ref (branch);
+  r->teepad = teepad;
+  gst_pad_add_probe (teepad, GST_PAD_PROBE_TYPE_IDLE, on_idle_unlink_branch, r,
+                     branch_removal_free);
 }
 
 GstPipeline *

@@ -44,10 +44,12 @@ gboolean rc_room_pipeline_has_track (RcRoomPipeline *pipeline);
 
 /*
  * Guest branches hang off the RTP tee. @branch must have one always sink
- * pad; it is added, linked and synced to the pipeline's state. Removal
- * unlinks inside an IDLE probe so the other branches never see a gap.
+ * pad; it is added, brought to the pipeline's state and only then linked
+ * (FALSE, and @branch is gone from the pipeline, when it cannot start).
+ * Removal unlinks inside an IDLE probe so the other branches never see a
+ * gap, and stops the branch later on the main context.
  */
-void rc_room_pipeline_add_branch (RcRoomPipeline *pipeline, GstElement *branch);
+gboolean rc_room_pipeline_add_branch (RcRoomPipeline *pipeline, GstElement *branch);
 void rc_room_pipeline_remove_branch (RcRoomPipeline *pipeline, GstElement *branch);
 
 GstPipeline *rc_room_pipeline_get_gst (RcRoomPipeline *pipeline);

@@ -6,20 +6,18 @@
  * itself never breaks while tracks change or other branches leave.
  */
 #include "rc_room_pipeline.h"
+#include "rc_test_audio.h"
 #include "rc_test_music.h"
 #include "rc_test_util.h"
 
 #include <glib/gstdio.h>
-#include <gst/app/gstappsink.h>
-#include <gst/rtp/gstrtpbuffer.h>
 #include <math.h>
 #include <string.h>
 
+/* One listening branch's ear plus what the room told it. */
 typedef struct
 {
-  GMutex lock;
-  GArray *pcm;    /* float mono 48 kHz, as decoded */
-  GArray *seqs;   /* guint16 RTP sequence numbers, as received */
+  RcTestEar *ear;
   guint ended;
   guint failed;
 } Ear;
@@ -37,119 +35,53 @@ make_tone (const char *name, int freq, double seconds)
   return gst_filename_to_uri (path, NULL);
 }
 
-static GstFlowReturn
-on_pcm (GstAppSink *sink, gpointer data)
-{
-  Ear *ear = data;
-  g_autoptr (GstSample) sample = gst_app_sink_pull_sample (sink);
-  GstBuffer *buf = gst_sample_get_buffer (sample);
-  GstMapInfo map;
-
-  if (gst_buffer_map (buf, &map, GST_MAP_READ))
-    {
-      g_mutex_lock (&ear->lock);
-      g_array_append_vals (ear->pcm, map.data, map.size / sizeof (float));
-      g_mutex_unlock (&ear->lock);
-      gst_buffer_unmap (buf, &map);
-    }
-  return GST_FLOW_OK;
-}
-
-static GstFlowReturn
-on_rtp (GstAppSink *sink, gpointer data)
-{
-  Ear *ear = data;
-  g_autoptr (GstSample) sample = gst_app_sink_pull_sample (sink);
-  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
-
-  if (gst_rtp_buffer_map (gst_sample_get_buffer (sample), GST_MAP_READ, &rtp))
-    {
-      guint16 seq = gst_rtp_buffer_get_seq (&rtp);
-      g_mutex_lock (&ear->lock);
-      g_array_append_val (ear->seqs, seq);
-      g_mutex_unlock (&ear->lock);
-      gst_rtp_buffer_unmap (&rtp);
-    }
-  return GST_FLOW_OK;
-}
-
+/* Decodes the room's RTP back to PCM for @ear. */
 static GstElement *
-make_branch (const char *description, GCallback on_sample, Ear *ear)
+listening_branch (Ear *ear)
 {
   g_autoptr (GError) error = NULL;
-  GstElement *bin = gst_parse_bin_from_description (description, TRUE, &error);
+  GstElement *bin = gst_parse_bin_from_description ("queue ! " RC_TEST_EAR_DECODER, TRUE, &error);
   g_autoptr (GstElement) sink = NULL;
 
   g_assert_no_error (error);
   sink = gst_bin_get_by_name (GST_BIN (bin), "sink");
-  g_signal_connect (sink, "new-sample", on_sample, ear);
+  g_signal_connect (sink, "new-sample", G_CALLBACK (rc_test_ear_on_sample), ear->ear);
   return bin;
 }
 
+/* Only records the room's RTP packets for @ear. */
 static GstElement *
-listening_branch (Ear *ear)
+rtp_branch (Ear *ear)
 {
-  return make_branch ("queue ! rtpopusdepay ! opusdec ! audioconvert ! audioresample "
-                      "! audio/x-raw,format=F32LE,channels=1,rate=48000 "
-                      "! appsink name=sink emit-signals=true sync=false",
-                      G_CALLBACK (on_pcm), ear);
+  g_autoptr (GError) error = NULL;
+  GstElement *bin = gst_parse_bin_from_description ("queue ! fakesink name=sink sync=false",
+                                                    TRUE, &error);
+  g_autoptr (GstElement) sink = NULL;
+  g_autoptr (GstPad) pad = NULL;
+
+  g_assert_no_error (error);
+  sink = gst_bin_get_by_name (GST_BIN (bin), "sink");
+  pad = gst_element_get_static_pad (sink, "sink");
+  rc_test_ear_watch_rtp (ear->ear, pad);
+  return bin;
 }
 
 static guint
 pcm_len (Ear *ear)
 {
-  guint n;
-
-  g_mutex_lock (&ear->lock);
-  n = ear->pcm->len;
-  g_mutex_unlock (&ear->lock);
-  return n;
-}
-
-/* Pitch by zero crossings and RMS over the last @ms of what was heard. */
-static void
-analyse (Ear *ear, guint ms, double *freq, double *rms)
-{
-  guint n = 48 * ms, crossings = 0;
-  double sum = 0;
-
-  g_mutex_lock (&ear->lock);
-  if (ear->pcm->len < n)
-    {
-      *freq = *rms = 0;
-      g_mutex_unlock (&ear->lock);
-      return;
-    }
-  {
-    const float *x = &g_array_index (ear->pcm, float, ear->pcm->len - n);
-    for (guint i = 0; i < n; i++)
-      {
-        sum += x[i] * x[i];
-        if (i > 0 && ((x[i - 1] < 0) != (x[i] < 0)))
-          crossings++;
-      }
-  }
-  g_mutex_unlock (&ear->lock);
-  *freq = crossings / 2.0 / (ms / 1000.0);
-  *rms = sqrt (sum / n);
+  return rc_test_ear_pcm_len (ear->ear);
 }
 
 static gboolean
 hears (Ear *ear, double want_hz)
 {
-  double f, rms;
-
-  analyse (ear, 200, &f, &rms);
-  return rms > 0.1 && fabs (f - want_hz) < 8;
+  return rc_test_ear_hears (ear->ear, want_hz);
 }
 
 static gboolean
 hears_silence (Ear *ear)
 {
-  double f, rms;
-
-  analyse (ear, 200, &f, &rms);
-  return pcm_len (ear) > 48 * 200 && rms < 0.005;
+  return rc_test_ear_hears_silence (ear->ear);
 }
 
 static void
@@ -171,18 +103,14 @@ ear_new (void)
 {
   Ear *ear = g_new0 (Ear, 1);
 
-  g_mutex_init (&ear->lock);
-  ear->pcm = g_array_new (FALSE, FALSE, sizeof (float));
-  ear->seqs = g_array_new (FALSE, FALSE, sizeof (guint16));
+  ear->ear = rc_test_ear_new ();
   return ear;
 }
 
 static void
 ear_free (Ear *ear)
 {
-  g_array_unref (ear->pcm);
-  g_array_unref (ear->seqs);
-  g_mutex_clear (&ear->lock);
+  rc_test_ear_free (ear->ear);
   g_free (ear);
 }
 
@@ -198,7 +126,7 @@ test_tracks_pitch_silence_and_continuity (void)
   gint64 t0;
 
   g_assert_no_error (error);
-  rc_room_pipeline_add_branch (p, listening_branch (ear));
+  g_assert_true (rc_room_pipeline_add_branch (p, listening_branch (ear)));
   /* Silence first: the timeline runs without a track. */
   g_assert_true (RC_WAIT_UNTIL (hears_silence (ear), 3000));
 
@@ -241,7 +169,7 @@ test_seek_position_and_end (void)
   gint64 started, pos;
 
   g_assert_no_error (error);
-  rc_room_pipeline_add_branch (p, listening_branch (ear));
+  g_assert_true (rc_room_pipeline_add_branch (p, listening_branch (ear)));
   rc_room_pipeline_play (p, a, 5000);
   g_assert_true (RC_WAIT_UNTIL (hears (ear, 440), 3000));
   started = g_get_monotonic_time ();
@@ -276,7 +204,7 @@ test_bad_track_skips_and_room_lives (void)
   g_file_set_contents (junk_path, "\xff\xfb this is not an mp3 at all, sorry", -1, &error);
   g_assert_no_error (error);
   junk = gst_filename_to_uri (junk_path, NULL);
-  rc_room_pipeline_add_branch (p, listening_branch (ear));
+  g_assert_true (rc_room_pipeline_add_branch (p, listening_branch (ear)));
 
   /* Straight away, before anything was heard: a room's first command may be. */
   rc_room_pipeline_play (p, "file:///nonexistent/nothing.ogg", 0);
@@ -303,26 +231,25 @@ test_branch_leaving_leaves_no_gap (void)
   guint16 prev;
 
   g_assert_no_error (error);
-  rc_room_pipeline_add_branch (p, make_branch ("queue ! appsink name=sink emit-signals=true sync=false",
-                                               G_CALLBACK (on_rtp), stay));
+  g_assert_true (rc_room_pipeline_add_branch (p, rtp_branch (stay)));
   leaving = listening_branch (go);
-  rc_room_pipeline_add_branch (p, leaving);
+  g_assert_true (rc_room_pipeline_add_branch (p, leaving));
   rc_room_pipeline_play (p, a, 0);
   g_assert_true (RC_WAIT_UNTIL (hears (go, 440), 3000));
   rc_room_pipeline_remove_branch (p, leaving);
   rc_test_run_for (1000);
 
   /* The staying branch got every packet, in order, across the removal. */
-  g_mutex_lock (&stay->lock);
-  g_assert_cmpuint (stay->seqs->len, >, 50);
-  prev = g_array_index (stay->seqs, guint16, 0);
-  for (guint i = 1; i < stay->seqs->len; i++)
+  g_mutex_lock (&stay->ear->lock);
+  g_assert_cmpuint (stay->ear->seqs->len, >, 50);
+  prev = g_array_index (stay->ear->seqs, guint16, 0);
+  for (guint i = 1; i < stay->ear->seqs->len; i++)
     {
-      guint16 s = g_array_index (stay->seqs, guint16, i);
+      guint16 s = g_array_index (stay->ear->seqs, guint16, i);
       g_assert_cmpuint ((guint16) (s - prev), ==, 1);
       prev = s;
     }
-  g_mutex_unlock (&stay->lock);
+  g_mutex_unlock (&stay->ear->lock);
   rc_room_pipeline_free (p);
   ear_free (stay);
   ear_free (go);

@@ -75,6 +75,16 @@ async function shownQueue(page) {
   })));
 }
 
+/** Waits for a queue row holding `text`, unfolding the played songs if needed. */
+async function waitForQueueItem(page, text) {
+  await page.waitForFunction(([itemSel, toggleSel, wanted]) => {
+    if ([...document.querySelectorAll(itemSel)].some((row) => row.textContent.includes(wanted))) return true;
+    const toggle = document.querySelector(toggleSel);
+    if (toggle && !toggle.hidden && toggle.getAttribute('aria-expanded') === 'false') toggle.click();
+    return false;
+  }, [tid('queue-item'), tid('queue-show-played'), text]);
+}
+
 async function waitForAudio(page) {
   await page.waitForFunction((sel) => document.querySelector(sel)?.dataset.state === 'listening',
     tid('audio-status'), { timeout: 30000 });
@@ -242,5 +252,30 @@ test('only the owner removes songs; anyone reorders the upcoming ones', { timeou
     await alice.page.locator(tid('queue-item'), { hasText: 'Demo 330 Hz' }).locator(tid('queue-remove')).click();
     await bob.page.waitForFunction((sel) => document.querySelectorAll(sel).length === 2, tid('queue-item'));
     assert.deepEqual(await titles(bob.page), ['Demo 220 Hz', 'Demo 440 Hz']);
+  });
+});
+
+test('a pasted link is added; markup in its title stays text; a dead link is reported', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const markup = '<img src=x onerror=alert(1)>';
+  // Port 9 (discard) refuses: the song cannot be played and is skipped.
+  const url = `http://127.0.0.1:9/${encodeURIComponent(markup)}.ogg`;
+  await withPeople(browser, 2, async (alice, bob) => {
+    const roomUrl = await createRoomViaForm(alice.page, server.url, `Links ${Date.now()}`);
+    await join(alice.page, 'Alice');
+    await bob.page.goto(roomUrl);
+    await join(bob.page, 'Bob');
+
+    await alice.page.fill(tid('search-input'), url);
+    await alice.page.click(tid('search-add-url'));
+    for (const { page } of [alice, bob]) {
+      await waitForQueueItem(page, markup);
+      const error = page.locator(`${tid('notification')}[data-kind="error"]`);
+      await error.first().waitFor({ state: 'attached' });
+      assert.equal(await page.locator('main img, .toasts img').count(), 0, 'no img element anywhere');
+    }
+    assert.equal(await alice.page.inputValue(tid('search-input')), '', 'the box is cleared once the link is in');
+    await alice.page.waitForTimeout(300);
+    assert.deepEqual(alice.dialogs, []);
+    assert.deepEqual(bob.dialogs, []);
   });
 });

@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SDP helpers for the WebRTC audio path. Why they exist:
+ *
+ * - webrtcbin writes the Opus fmtp from caps and leaves out `stereo=1`, and
+ *   browsers downmix to mono without it; both ends set it by editing the SDP
+ *   text they send (the protocol asks for `stereo=1;sprop-stereo=1` in the
+ *   offer and `stereo=1` in the answer).
+ * - An answer or candidate from a guest is untrusted input. webrtcbin checks
+ *   it too, but only asynchronously, on its own thread; these checks refuse
+ *   what cannot work at the edge, with a message for the client, so that a
+ *   bad request gets an error reply instead of a dead session.
+ */
+#include "rc_sdp.h"
+#include "rc_error.h"
+
+#include <string.h>
+
+static gboolean
+is_opus_rtpmap (const char *rtpmap, int *pt)
+{
+  char *end;
+  long value;
+
+  /* "111 opus/48000/2" */
+  value = strtol (rtpmap, &end, 10);
+  if (end == rtpmap || *end != ' ' || value < 0 || value > 127)
+    return FALSE;
+  while (*end == ' ')
+    end++;
+  if (g_ascii_strncasecmp (end, "opus/48000", 10) != 0)
+    return FALSE;
+  *pt = (int) value;
+  return TRUE;
+}
+
+/* Index of @media's "fmtp" attribute for @pt, or -1. */
+static int
+find_fmtp (const GstSDPMedia *media, int pt)
+{
+  for (guint i = 0; i < gst_sdp_media_attributes_len (media); i++)
+    {
+      const GstSDPAttribute *a = gst_sdp_media_get_attribute (media, i);
+      char *end;
+
+      if (g_strcmp0 (a->key, "fmtp") != 0 || a->value == NULL)
+        continue;
+      if (strtol (a->value, &end, 10) == pt && end != a->value && (*end == ' ' || *end == '\0'))
+        return (int) i;
+    }
+  return -1;
+}
+
+/* The fmtp parameters after the payload type, "a=1;b=2", or "". */
+static const char *
+fmtp_params (const char *value)
+{
+  const char *p = strchr (value, ' ');
+
+  if (p == NULL)
+    return "";
+  while (*p == ' ')
+    p++;
+  return p;
+}
+
+/* Splits "a=1; b=2" into trimmed "a=1", "b=2", dropping empties. */
+static GPtrArray *
+split_params (const char *params)
+{
+  g_auto (GStrv) parts = g_strsplit (params, ";", -1);
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; parts[i] != NULL; i++)
+    {
+      char *p = g_strstrip (parts[i]);
+
+      if (*p != '\0')
+        g_ptr_array_add (out, g_strdup (p));
+    }
+  return out;
+}
+
+static gboolean
+same_key (const char *a, const char *b)
+{
+  gsize la = strcspn (a, "="), lb = strcspn (b, "=");
+
+  return la == lb && g_ascii_strncasecmp (a, b, la) == 0;
+}
+
+static char *
+merge_params (const char *old_params, const char *params)
+{
+  g_autoptr (GPtrArray) have = split_params (old_params);
+  g_autoptr (GPtrArray) want = split_params (params);
+  g_autoptr (GString) out = g_string_new (NULL);
+
+  for (guint w = 0; w < want->len; w++)
+    {
+      gboolean replaced = FALSE;
+
+      for (guint h = 0; h < have->len && !replaced; h++)
+        if (same_key (have->pdata[h], want->pdata[w]))
+          {
+            g_free (have->pdata[h]);
+            have->pdata[h] = g_strdup (want->pdata[w]);
+            replaced = TRUE;
+          }
+      if (!replaced)
+        g_ptr_array_add (have, g_strdup (want->pdata[w]));
+    }
+  for (guint h = 0; h < have->len; h++)
+    g_string_append_printf (out, "%s%s", h > 0 ? ";" : "", (char *) have->pdata[h]);
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+guint
+rc_sdp_set_opus_fmtp (GstSDPMessage *sdp, const char *params)
+{
+  guint found = 0;
+
+  for (guint m = 0; m < gst_sdp_message_medias_len (sdp); m++)
+    {
+      GstSDPMedia *media = (GstSDPMedia *) gst_sdp_message_get_media (sdp, m);
+
+      if (g_strcmp0 (gst_sdp_media_get_media (media), "audio") != 0)
+        continue;
+      for (guint i = 0; i < gst_sdp_media_attributes_len (media); i++)
+        {
+          const GstSDPAttribute *a = gst_sdp_media_get_attribute (media, i);
+          g_autofree char *value = NULL, *merged = NULL;
+          GstSDPAttribute attr;
+          int pt, at;
+
+          if (g_strcmp0 (a->key, "rtpmap") != 0 || a->value == NULL
+              || !is_opus_rtpmap (a->value, &pt))
+            continue;
+          found++;
+          at = find_fmtp (media, pt);
+          merged = merge_params (at >= 0 ? fmtp_params (gst_sdp_media_get_attribute (media, at)->value)
+                                         : "",
+                                 params);
+          value = g_strdup_printf ("%d %s", pt, merged);
+          if (at >= 0)
+            {
+              /* replace_attribute takes what attr holds */
+              gst_sdp_attribute_set (&attr, "fmtp", value);
+              gst_sdp_media_replace_attribute (media, at, &attr);
+            }
+          else
+            gst_sdp_media_add_attribute (media, "fmtp", value);
+        }
+    }
+  return found;
+}
+
+char *
+rc_sdp_get_opus_fmtp (const GstSDPMessage *sdp, const char *key)
+{
+  for (guint m = 0; m < gst_sdp_message_medias_len (sdp); m++)
+    {
+      const GstSDPMedia *media = gst_sdp_message_get_media (sdp, m);
+
+      for (guint i = 0; i < gst_sdp_media_attributes_len (media); i++)
+        {
+          const GstSDPAttribute *a = gst_sdp_media_get_attribute (media, i);
+          g_autoptr (GPtrArray) params = NULL;
+          int pt, at;
+
+          if (g_strcmp0 (a->key, "rtpmap") != 0 || a->value == NULL
+              || !is_opus_rtpmap (a->value, &pt))
+            continue;
+          at = find_fmtp (media, pt);
+          if (at < 0)
+            return NULL;
+          params = split_params (fmtp_params (gst_sdp_media_get_attribute (media, at)->value));
+          for (guint p = 0; p < params->len; p++)
+            if (same_key (params->pdata[p], key))
+              {
+                const char *eq = strchr (params->pdata[p], '=');
+                return g_strdup (eq != NULL ? eq + 1 : "");
+              }
+          return NULL;
+        }
+    }
+  return NULL;
+}
+
+static const char *
+media_or_session (const GstSDPMessage *sdp, const GstSDPMedia *media, const char *key)
+{
+  const char *value = gst_sdp_media_get_attribute_val (media, key);
+
+  if (value == NULL)
+    value = gst_sdp_message_get_attribute_val (sdp, key);
+  return value != NULL && *value != '\0' ? value : NULL;
+}
+
+static gboolean
+has_opus (const GstSDPMedia *media)
+{
+  for (guint i = 0; i < gst_sdp_media_attributes_len (media); i++)
+    {
+      const GstSDPAttribute *a = gst_sdp_media_get_attribute (media, i);
+      int pt;
+
+      if (g_strcmp0 (a->key, "rtpmap") == 0 && a->value != NULL && is_opus_rtpmap (a->value, &pt))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+fail (GError **error, guint m, const char *what)
+{
+  g_set_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM, "\"sdp\" section %u %s", m, what);
+  return FALSE;
+}
+
+gboolean
+rc_sdp_check_answer (const GstSDPMessage *sdp, guint n_media, GError **error)
+{
+  if (gst_sdp_message_medias_len (sdp) != n_media)
+    {
+      g_set_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
+                   "\"sdp\" must answer the offer's %u audio section(s); it has %u", n_media,
+                   gst_sdp_message_medias_len (sdp));
+      return FALSE;
+    }
+  for (guint m = 0; m < n_media; m++)
+    {
+      const GstSDPMedia *media = gst_sdp_message_get_media (sdp, m);
+      const char *setup = media_or_session (sdp, media, "setup");
+
+      if (g_strcmp0 (gst_sdp_media_get_media (media), "audio") != 0)
+        return fail (error, m, "is not audio");
+      if (gst_sdp_media_get_port (media) == 0)
+        return fail (error, m, "is rejected (port 0)");
+      if (gst_sdp_media_get_proto (media) == NULL
+          || strstr (gst_sdp_media_get_proto (media), "SAVPF") == NULL)
+        return fail (error, m, "is not DTLS-SRTP (UDP/TLS/RTP/SAVPF)");
+      if (gst_sdp_media_get_attribute_val (media, "mid") == NULL)
+        return fail (error, m, "has no a=mid");
+      if (gst_sdp_media_get_attribute_val (media, "recvonly") == NULL)
+        return fail (error, m, "must be recvonly (the server only sends)");
+      if (media_or_session (sdp, media, "ice-ufrag") == NULL
+          || media_or_session (sdp, media, "ice-pwd") == NULL)
+        return fail (error, m, "has no ICE credentials");
+      if (media_or_session (sdp, media, "fingerprint") == NULL)
+        return fail (error, m, "has no DTLS fingerprint");
+      if (g_strcmp0 (setup, "active") != 0 && g_strcmp0 (setup, "passive") != 0)
+        return fail (error, m, "needs a=setup:active or passive");
+      if (!has_opus (media))
+        return fail (error, m, "does not accept Opus at 48 kHz");
+    }
+  return TRUE;
+}
+
+static gboolean
+all_chars (const char *s, const char *allowed_extra)
+{
+  if (*s == '\0')
+    return FALSE;
+  for (; *s != '\0'; s++)
+    if (!g_ascii_isalnum (*s) && strchr (allowed_extra, *s) == NULL)
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+is_number (const char *s, guint64 max)
+{
+  guint64 value;
+
+  return all_chars (s, "") && g_ascii_string_to_unsigned (s, 10, 0, max, &value, NULL);
+}
+
+gboolean
+rc_sdp_check_candidate (const char *candidate, GError **error)
+{
+  g_auto (GStrv) t = NULL;
+  static const char *const types[] = { "host", "srflx", "prflx", "relay", NULL };
+
+  if (!g_str_has_prefix (candidate, "candidate:"))
+    goto bad;
+  for (const char *c = candidate; *c != '\0'; c++)
+    if ((guchar) *c < 0x20 || (guchar) *c > 0x7e)
+      goto bad;
+  t = g_strsplit (candidate + strlen ("candidate:"), " ", -1);
+  if (g_strv_length (t) < 8)
+    goto bad;
+  if (!all_chars (t[0], "+/") || !is_number (t[1], 256)
+      || (g_ascii_strcasecmp (t[2], "udp") != 0 && g_ascii_strcasecmp (t[2], "tcp") != 0)
+      || !is_number (t[3], G_MAXUINT32) || !all_chars (t[4], ".:-_%") || !is_number (t[5], 65535)
+      || g_strcmp0 (t[6], "typ") != 0 || !g_strv_contains (types, t[7]))
+    goto bad;
+  return TRUE;
+
+bad:
+  g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
+                       "\"candidate\" is not an ICE candidate (\"candidate:... typ host\")");
+  return FALSE;
+}
+
+const char *
+rc_sdp_get_fingerprint (const GstSDPMessage *sdp)
+{
+  const char *value = gst_sdp_message_get_attribute_val (sdp, "fingerprint");
+
+  if (value == NULL && gst_sdp_message_medias_len (sdp) > 0)
+    value = gst_sdp_media_get_attribute_val (gst_sdp_message_get_media (sdp, 0), "fingerprint");
+  return value;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <gst/sdp/sdp.h>
+
+G_BEGIN_DECLS
+
+/*
+ * SDP helpers shared by the server's WebRTC branch and the native guest:
+ * the Opus fmtp munging both sides need, and the checks an SDP answer or an
+ * ICE candidate from the network passes before it reaches webrtcbin.
+ * Errors are RC_ERROR_INVALID_PARAM with a message fit for the client.
+ */
+
+/* Sets each "key=value" of @params ("stereo=1;sprop-stereo=1") in the fmtp
+ * of every Opus payload of @sdp's audio sections, replacing a value the key
+ * had and adding the fmtp line where there is none. Returns how many Opus
+ * payloads it found. */
+guint rc_sdp_set_opus_fmtp (GstSDPMessage *sdp, const char *params);
+
+/* The value of @key in the fmtp of @sdp's first Opus payload, or NULL. */
+char *rc_sdp_get_opus_fmtp (const GstSDPMessage *sdp, const char *key);
+
+/* Checks that @sdp can answer our offer of @n_media sendonly Opus audio
+ * sections: as many sections, each audio, not rejected, recvonly, with a
+ * mid, ICE credentials, a DTLS fingerprint and role, and Opus at 48 kHz. */
+gboolean rc_sdp_check_answer (const GstSDPMessage *sdp, guint n_media, GError **error);
+
+/* Checks the grammar of an ICE candidate attribute value,
+ * "candidate:<foundation> <component> <udp|tcp> <priority> <address> <port> typ <type> ...". */
+gboolean rc_sdp_check_candidate (const char *candidate, GError **error);
+
+/* The a=fingerprint value (session level, else the first section's), or NULL. */
+const char *rc_sdp_get_fingerprint (const GstSDPMessage *sdp);
+
+G_END_DECLS

@@ -1,0 +1,641 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One guest's WebRTC audio: a bin (leaky queue ─ webrtcbin) on the room
+ * pipeline's RTP tee. Why it is built this way:
+ *
+ * - The room encodes and payloads once; a guest costs a queue and a
+ *   webrtcbin. The queue is leaky (200 ms, no buffer or byte limit) because
+ *   webrtcbin holds its sink pad blocked until it has negotiated and DTLS is
+ *   up: the guest's own thread waits, the tee and the other guests never do.
+ * - The offer is made once the first RTP buffer has reached webrtcbin, so
+ *   the payload type, ssrc and `sprop-stereo` come from the room's
+ *   payloader caps. webrtcbin leaves `stereo=1` out of the Opus fmtp, so
+ *   the SDP is edited before it is set as the local description.
+ * - One DTLS certificate for the whole process: the dtls elements of
+ *   GStreamer 1.22 generate one key pair (RSA 2048) per process and hand it
+ *   to every dtlssrtpdec that is given no `pem`, and webrtcbin gives none.
+ *   So the first offer of the process waits for that key (a few hundred ms,
+ *   on webrtcbin's thread) and every later one reuses it; nothing here may
+ *   set a certificate, or each guest would pay for a key of its own.
+ * - Candidates: no STUN; host candidates on every local address, loopback
+ *   included (libnice leaves 127.0.0.1 out on its own, and a loopback-only
+ *   machine must still connect). UDP only.
+ * - A guest's failure stays the guest's: an ERROR inside the branch is
+ *   caught by RcBranchBin and becomes this branch's `failed`, never a
+ *   pipeline error (a GstBin treats a child's ERROR as a failure of any
+ *   state change in progress).
+ *
+ * Ordering rule: webrtcbin's signals, promises and pad probes arrive on
+ * streaming threads. They only queue an event (holding a reference) for
+ * the main context, where all state below lives, and it is never run
+ * synchronously, so no callback fires from inside a call into this API.
+ */
+#define GST_USE_UNSTABLE_API
+#include "rc_webrtc_branch.h"
+#include "rc_error.h"
+#include "rc_sdp.h"
+
+#include <gst/sdp/sdp.h>
+#include <gst/webrtc/webrtc.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+GST_DEBUG_CATEGORY_STATIC (rc_webrtc_branch_debug);
+#define GST_CAT_DEFAULT rc_webrtc_branch_debug
+
+/* What webrtcbin must offer: Opus, 48 kHz, two channels. The payload type
+ * comes from the payloader's caps. */
+#define OPUS_PREFERENCES                                                                          \
+  "application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,encoding-params=(string)2"
+#define OPUS_OFFER_FMTP "stereo=1;sprop-stereo=1"
+#define QUEUE_TIME (200 * GST_MSECOND)
+/* A guest who has not connected by then never will. */
+#define SETUP_TIMEOUT_S 30
+
+struct _RcWebrtcBranch
+{
+  gint ref_count; /* one for being alive, one per pending event, handler, promise */
+  RcRoomPipeline *pipeline; /* borrowed: outlives the branch */
+  char *name;
+  RcWebrtcBranchCallbacks callbacks;
+  gpointer user_data;
+  GMainContext *context;
+
+  GstElement *bin;    /* RcBranchBin, in the pipeline until removed */
+  GstElement *webrtc; /* inside bin */
+  GSource *setup_timeout;
+
+  /* main context only */
+  gboolean disposed;
+  gboolean offer_requested;
+  gboolean offer_sent;
+  gboolean answer_given;
+  gboolean connected;
+  gboolean failed;
+};
+
+static RcWebrtcBranch *
+branch_ref (RcWebrtcBranch *self)
+{
+  g_atomic_int_inc (&self->ref_count);
+  return self;
+}
+
+static void
+branch_unref (RcWebrtcBranch *self)
+{
+  if (!g_atomic_int_dec_and_test (&self->ref_count))
+    return;
+  g_main_context_unref (self->context);
+  g_free (self->name);
+  g_free (self);
+}
+
+static void
+branch_unref_closure (gpointer data, GClosure *closure)
+{
+  branch_unref (data);
+}
+
+/*
+ * RcBranchBin: catches ERROR messages from the guest's elements (DTLS,
+ * ICE, SRTP) and turns them into the branch's `failed`, so that one guest's
+ * broken connection is never an error of the room pipeline.
+ */
+#define RC_TYPE_BRANCH_BIN (rc_branch_bin_get_type ())
+G_DECLARE_FINAL_TYPE (RcBranchBin, rc_branch_bin, RC, BRANCH_BIN, GstBin)
+
+struct _RcBranchBin
+{
+  GstBin parent;
+  GMutex lock;
+  RcWebrtcBranch *owner; /* protected by lock; cleared when the branch is freed */
+};
+
+G_DEFINE_FINAL_TYPE (RcBranchBin, rc_branch_bin, GST_TYPE_BIN)
+
+static void post_failure (RcWebrtcBranch *self, const char *reason);
+
+static void
+rc_branch_bin_handle_message (GstBin *bin, GstMessage *message)
+{
+  RcBranchBin *self = RC_BRANCH_BIN (bin);
+
+  if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *debug = NULL;
+      g_autofree char *reason = NULL;
+
+      gst_message_parse_error (message, &error, &debug);
+      GST_WARNING_OBJECT (bin, "%s: %s (%s)", GST_MESSAGE_SRC_NAME (message), error->message,
+                          debug);
+      reason = g_strdup_printf ("%s: %s", GST_MESSAGE_SRC_NAME (message), error->message);
+      g_mutex_lock (&self->lock);
+      if (self->owner != NULL)
+        post_failure (self->owner, reason);
+      g_mutex_unlock (&self->lock);
+      gst_message_unref (message);
+      return;
+    }
+  GST_BIN_CLASS (rc_branch_bin_parent_class)->handle_message (bin, message);
+}
+
+static void
+rc_branch_bin_finalize (GObject *object)
+{
+  g_mutex_clear (&RC_BRANCH_BIN (object)->lock);
+  G_OBJECT_CLASS (rc_branch_bin_parent_class)->finalize (object);
+}
+
+static void
+rc_branch_bin_class_init (RcBranchBinClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = rc_branch_bin_finalize;
+  GST_BIN_CLASS (klass)->handle_message = rc_branch_bin_handle_message;
+}
+
+static void
+rc_branch_bin_init (RcBranchBin *self)
+{
+  g_mutex_init (&self->lock);
+}
+
+/* Events from streaming threads, run on the main context. */
+typedef enum
+{
+  EV_FIRST_BUFFER,
+  EV_OFFER,
+  EV_CANDIDATE,
+  EV_CONNECTION_STATE,
+  EV_ICE_STATE,
+  EV_FAILED,
+} EventKind;
+
+typedef struct
+{
+  RcWebrtcBranch *branch; /* strong */
+  EventKind kind;
+  guint number; /* mline index, or a state */
+  char *text;   /* candidate or failure reason */
+  GstWebRTCSessionDescription *offer;
+} Event;
+
+static void
+event_free (gpointer data)
+{
+  Event *ev = data;
+
+  branch_unref (ev->branch);
+  g_free (ev->text);
+  g_clear_pointer (&ev->offer, gst_webrtc_session_description_free);
+  g_free (ev);
+}
+
+static gboolean dispatch_event (gpointer data);
+
+/* Queues @ev for the main context; never runs it right away. */
+static void
+post (RcWebrtcBranch *self, EventKind kind, guint number, char *text,
+      GstWebRTCSessionDescription *offer)
+{
+  Event *ev = g_new0 (Event, 1);
+  g_autoptr (GSource) source = g_idle_source_new ();
+
+  ev->branch = branch_ref (self);
+  ev->kind = kind;
+  ev->number = number;
+  ev->text = text;
+  ev->offer = offer;
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, dispatch_event, ev, event_free);
+  g_source_attach (source, self->context);
+}
+
+static void
+post_failure (RcWebrtcBranch *self, const char *reason)
+{
+  post (self, EV_FAILED, 0, g_strdup (reason), NULL);
+}
+
+/* Main context: the branch is dead; tell the owner once. */
+static void
+fail (RcWebrtcBranch *self, const char *reason)
+{
+  if (self->disposed || self->failed)
+    return;
+  self->failed = TRUE;
+  GST_WARNING_OBJECT (self->bin, "guest %s: media failed: %s", self->name, reason);
+  if (self->callbacks.failed != NULL)
+    self->callbacks.failed (self, reason, self->user_data);
+}
+
+/* Streaming thread: a promise reply's error, or NULL. */
+static char *
+promise_error (GstPromise *promise, const char *what)
+{
+  const GstStructure *reply;
+  g_autoptr (GError) error = NULL;
+
+  if (gst_promise_wait (promise) != GST_PROMISE_RESULT_REPLIED)
+    return g_strdup_printf ("%s: no reply from webrtcbin", what);
+  reply = gst_promise_get_reply (promise);
+  if (reply != NULL && gst_structure_has_field (reply, "error"))
+    {
+      gst_structure_get (reply, "error", G_TYPE_ERROR, &error, NULL);
+      return g_strdup_printf ("%s: %s", what, error != NULL ? error->message : "failed");
+    }
+  return NULL;
+}
+
+static void
+on_offer_created (GstPromise *promise, gpointer data)
+{
+  RcWebrtcBranch *self = data;
+  GstWebRTCSessionDescription *offer = NULL;
+  char *error = promise_error (promise, "could not make an offer");
+
+  if (error == NULL)
+    {
+      gst_structure_get (gst_promise_get_reply (promise), "offer",
+                         GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, NULL);
+      if (offer == NULL)
+        error = g_strdup ("could not make an offer: webrtcbin gave none");
+    }
+  if (error != NULL)
+    post (self, EV_FAILED, 0, error, NULL);
+  else
+    post (self, EV_OFFER, 0, NULL, offer);
+  gst_promise_unref (promise);
+}
+
+static void
+on_description_set (GstPromise *promise, gpointer data)
+{
+  RcWebrtcBranch *self = data;
+  char *error = promise_error (promise, "SDP refused");
+
+  if (error != NULL)
+    post (self, EV_FAILED, 0, error, NULL);
+  gst_promise_unref (promise);
+}
+
+static GstPromise *
+promise_new (RcWebrtcBranch *self, GstPromiseChangeFunc func)
+{
+  return gst_promise_new_with_change_func (func, branch_ref (self), (GDestroyNotify) branch_unref);
+}
+
+static void
+create_offer (RcWebrtcBranch *self)
+{
+  if (self->offer_requested)
+    return;
+  self->offer_requested = TRUE;
+  g_signal_emit_by_name (self->webrtc, "create-offer", NULL,
+                         promise_new (self, on_offer_created));
+}
+
+static void
+send_offer (RcWebrtcBranch *self, GstWebRTCSessionDescription *offer)
+{
+  g_autofree char *text = NULL;
+
+  if (rc_sdp_set_opus_fmtp (offer->sdp, OPUS_OFFER_FMTP) == 0)
+    {
+      fail (self, "the offer has no Opus payload");
+      return;
+    }
+  g_signal_emit_by_name (self->webrtc, "set-local-description", offer,
+                         promise_new (self, on_description_set));
+  text = gst_sdp_message_as_text (offer->sdp);
+  self->offer_sent = TRUE;
+  GST_DEBUG_OBJECT (self->bin, "guest %s: offer\n%s", self->name, text);
+  if (self->callbacks.offer != NULL)
+    self->callbacks.offer (self, text, self->user_data);
+}
+
+static void
+connection_state_changed (RcWebrtcBranch *self, GstWebRTCPeerConnectionState state)
+{
+  GST_INFO_OBJECT (self->bin, "guest %s: connection state %d", self->name, state);
+  if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED && !self->connected)
+    {
+      self->connected = TRUE;
+      if (self->setup_timeout != NULL)
+        {
+          g_source_destroy (self->setup_timeout);
+          g_clear_pointer (&self->setup_timeout, g_source_unref);
+        }
+    }
+  else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED)
+    fail (self, "the connection failed");
+}
+
+static gboolean
+dispatch_event (gpointer data)
+{
+  Event *ev = data;
+  RcWebrtcBranch *self = ev->branch;
+
+  if (self->disposed)
+    return G_SOURCE_REMOVE;
+  switch (ev->kind)
+    {
+    case EV_FIRST_BUFFER:
+      create_offer (self);
+      break;
+    case EV_OFFER:
+      send_offer (self, ev->offer);
+      break;
+    case EV_CANDIDATE:
+      if (!self->failed && self->callbacks.ice != NULL)
+        self->callbacks.ice (self, ev->number, ev->text, self->user_data);
+      break;
+    case EV_CONNECTION_STATE:
+      connection_state_changed (self, ev->number);
+      break;
+    case EV_ICE_STATE:
+      if (ev->number == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED)
+        fail (self, "ICE failed");
+      break;
+    case EV_FAILED:
+      fail (self, ev->text);
+      break;
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_ice_candidate (GstElement *webrtc, guint mline_index, const char *candidate, gpointer data)
+{
+  if (candidate != NULL && *candidate != '\0')
+    post (data, EV_CANDIDATE, mline_index, g_strdup (candidate), NULL);
+}
+
+static void
+on_connection_state (GObject *webrtc, GParamSpec *pspec, gpointer data)
+{
+  GstWebRTCPeerConnectionState state;
+
+  g_object_get (webrtc, "connection-state", &state, NULL);
+  post (data, EV_CONNECTION_STATE, state, NULL, NULL);
+}
+
+static void
+on_ice_state (GObject *webrtc, GParamSpec *pspec, gpointer data)
+{
+  GstWebRTCICEConnectionState state;
+
+  g_object_get (webrtc, "ice-connection-state", &state, NULL);
+  post (data, EV_ICE_STATE, state, NULL, NULL);
+}
+
+/* The first RTP buffer is on its way into webrtcbin, after the caps: the
+ * offer can be made from what the payloader really sends. */
+static GstPadProbeReturn
+on_first_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  post (data, EV_FIRST_BUFFER, 0, NULL, NULL);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+static gboolean
+on_setup_timeout (gpointer data)
+{
+  RcWebrtcBranch *self = data;
+
+  g_clear_pointer (&self->setup_timeout, g_source_unref);
+  fail (self, "not connected after " G_STRINGIFY (SETUP_TIMEOUT_S) " s");
+  return G_SOURCE_REMOVE;
+}
+
+/* Host candidates on every address of every interface that is up,
+ * loopback included; IPv6 link-local addresses need a scope and are left out. */
+static void
+add_local_addresses (RcWebrtcBranch *self, GstWebRTCICE *ice)
+{
+  struct ifaddrs *list = NULL;
+
+  if (getifaddrs (&list) != 0)
+    {
+      GST_WARNING ("guest %s: cannot list local addresses; gathering on defaults", self->name);
+      return;
+    }
+  for (struct ifaddrs *i = list; i != NULL; i = i->ifa_next)
+    {
+      char text[INET6_ADDRSTRLEN];
+      gboolean added = FALSE;
+
+      if (i->ifa_addr == NULL || !(i->ifa_flags & IFF_UP))
+        continue;
+      if (i->ifa_addr->sa_family == AF_INET)
+        inet_ntop (AF_INET, &((struct sockaddr_in *) i->ifa_addr)->sin_addr, text, sizeof text);
+      else if (i->ifa_addr->sa_family == AF_INET6
+               && !IN6_IS_ADDR_LINKLOCAL (&((struct sockaddr_in6 *) i->ifa_addr)->sin6_addr))
+        inet_ntop (AF_INET6, &((struct sockaddr_in6 *) i->ifa_addr)->sin6_addr, text, sizeof text);
+      else
+        continue;
+      g_signal_emit_by_name (ice, "add-local-ip-address", text, &added);
+      if (!added)
+        GST_WARNING ("guest %s: could not gather on %s", self->name, text);
+    }
+  freeifaddrs (list);
+}
+
+static gboolean
+build (RcWebrtcBranch *self, GError **error)
+{
+  static gint serial;
+  g_autofree char *bin_name = NULL;
+  GstElement *queue;
+  g_autoptr (GstPad) queue_src = NULL;
+  g_autoptr (GstPad) queue_sink = NULL;
+  g_autoptr (GstPad) webrtc_sink = NULL;
+  g_autoptr (GstWebRTCRTPTransceiver) transceiver = NULL;
+  g_autoptr (GstWebRTCICE) ice = NULL;
+  g_autoptr (GstCaps) preferences = gst_caps_from_string (OPUS_PREFERENCES);
+  GstPad *ghost;
+
+  queue = gst_element_factory_make ("queue", "queue");
+  self->webrtc = gst_element_factory_make ("webrtcbin", "webrtcbin");
+  if (queue == NULL || self->webrtc == NULL)
+    {
+      g_clear_pointer (&queue, gst_object_unref);
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_MEDIA_FAILED,
+                           "webrtcbin is missing (gst-plugins-bad, gstreamer1.0-nice)");
+      return FALSE;
+    }
+  gst_object_ref_sink (self->webrtc);
+  /* A guest removed a moment ago may still be in the pipeline by its name. */
+  bin_name = g_strdup_printf ("webrtc-%s-%d", self->name, g_atomic_int_add (&serial, 1));
+  self->bin = gst_object_ref_sink (g_object_new (RC_TYPE_BRANCH_BIN, "name", bin_name, NULL));
+  RC_BRANCH_BIN (self->bin)->owner = self;
+
+  g_object_set (queue, "leaky", 2 /* downstream */, "max-size-time", QUEUE_TIME,
+                "max-size-buffers", 0, "max-size-bytes", 0, NULL);
+  g_object_set (self->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
+  g_object_get (self->webrtc, "ice-agent", &ice, NULL);
+  if (ice != NULL)
+    {
+      if (g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "ice-tcp") != NULL)
+        g_object_set (ice, "ice-tcp", FALSE, NULL);
+      add_local_addresses (self, ice);
+    }
+  gst_bin_add_many (GST_BIN (self->bin), queue, self->webrtc, NULL);
+
+  webrtc_sink = gst_element_request_pad_simple (self->webrtc, "sink_%u");
+  if (webrtc_sink == NULL)
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_MEDIA_FAILED,
+                           "webrtcbin gave no sink pad (are the nice and dtls plugins there?)");
+      return FALSE;
+    }
+  g_object_get (webrtc_sink, "transceiver", &transceiver, NULL);
+  g_object_set (transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
+                "codec-preferences", preferences, NULL);
+  queue_src = gst_element_get_static_pad (queue, "src");
+  if (gst_pad_link (queue_src, webrtc_sink) != GST_PAD_LINK_OK)
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_MEDIA_FAILED,
+                           "Could not link the queue to webrtcbin");
+      return FALSE;
+    }
+  queue_sink = gst_element_get_static_pad (queue, "sink");
+  ghost = gst_ghost_pad_new ("sink", queue_sink);
+  gst_pad_set_active (ghost, TRUE);
+  gst_element_add_pad (self->bin, ghost);
+  gst_pad_add_probe (queue_src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                     on_first_buffer, branch_ref (self), (GDestroyNotify) branch_unref);
+
+  g_signal_connect_data (self->webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate),
+                         branch_ref (self), branch_unref_closure, 0);
+  g_signal_connect_data (self->webrtc, "notify::connection-state",
+                         G_CALLBACK (on_connection_state), branch_ref (self),
+                         branch_unref_closure, 0);
+  g_signal_connect_data (self->webrtc, "notify::ice-connection-state", G_CALLBACK (on_ice_state),
+                         branch_ref (self), branch_unref_closure, 0);
+  return TRUE;
+}
+
+RcWebrtcBranch *
+rc_webrtc_branch_new (RcRoomPipeline *pipeline, const char *name,
+                      const RcWebrtcBranchCallbacks *callbacks, gpointer user_data,
+                      GError **error)
+{
+  RcWebrtcBranch *self = g_new0 (RcWebrtcBranch, 1);
+
+  if (rc_webrtc_branch_debug == NULL)
+    GST_DEBUG_CATEGORY_INIT (rc_webrtc_branch_debug, "rc-webrtc-branch", 0, "guest WebRTC");
+  self->ref_count = 1;
+  self->pipeline = pipeline;
+  self->name = g_strdup (name);
+  if (callbacks != NULL)
+    self->callbacks = *callbacks;
+  self->user_data = user_data;
+  self->context = g_main_context_ref_thread_default ();
+
+  if (!build (self, error))
+    {
+      rc_webrtc_branch_free (self);
+      return NULL;
+    }
+  if (!rc_room_pipeline_add_branch (pipeline, self->bin))
+    {
+      g_set_error (error, RC_ERROR, RC_ERROR_MEDIA_FAILED,
+                   "Could not start the WebRTC branch of guest %s", name);
+      rc_webrtc_branch_free (self);
+      return NULL;
+    }
+  self->setup_timeout = g_timeout_source_new_seconds (SETUP_TIMEOUT_S);
+  g_source_set_callback (self->setup_timeout, on_setup_timeout, self, NULL);
+  g_source_attach (self->setup_timeout, self->context);
+  GST_INFO_OBJECT (self->bin, "guest %s: WebRTC branch added", name);
+  return self;
+}
+
+void
+rc_webrtc_branch_free (RcWebrtcBranch *self)
+{
+  if (self == NULL)
+    return;
+  self->disposed = TRUE;
+  if (self->setup_timeout != NULL)
+    {
+      g_source_destroy (self->setup_timeout);
+      g_clear_pointer (&self->setup_timeout, g_source_unref);
+    }
+  if (self->webrtc != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->webrtc, self);
+      gst_clear_object (&self->webrtc);
+    }
+  if (self->bin != NULL)
+    {
+      RcBranchBin *bin = RC_BRANCH_BIN (self->bin);
+
+      g_mutex_lock (&bin->lock);
+      bin->owner = NULL;
+      g_mutex_unlock (&bin->lock);
+      /* Unlinks in an IDLE probe and stops the bin later, on the main context. */
+      rc_room_pipeline_remove_branch (self->pipeline, self->bin);
+      gst_clear_object (&self->bin);
+    }
+  branch_unref (self);
+}
+
+gboolean
+rc_webrtc_branch_set_answer (RcWebrtcBranch *self, const char *sdp, GError **error)
+{
+  g_autoptr (GstSDPMessage) message = NULL;
+  GstWebRTCSessionDescription *answer;
+
+  if (!self->offer_sent)
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
+                           "No offer has been sent yet; wait for it");
+      return FALSE;
+    }
+  if (self->answer_given)
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
+                           "This offer has been answered already; send startMedia for a new one");
+      return FALSE;
+    }
+  if (gst_sdp_message_new_from_text (sdp, &message) != GST_SDP_OK || message == NULL)
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM, "\"sdp\" is not SDP");
+      return FALSE;
+    }
+  if (!rc_sdp_check_answer (message, 1, error))
+    return FALSE;
+  self->answer_given = TRUE;
+  answer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER,
+                                                g_steal_pointer (&message));
+  g_signal_emit_by_name (self->webrtc, "set-remote-description", answer,
+                         promise_new (self, on_description_set));
+  gst_webrtc_session_description_free (answer);
+  return TRUE;
+}
+
+gboolean
+rc_webrtc_branch_add_ice (RcWebrtcBranch *self, guint mline_index, const char *candidate,
+                          GError **error)
+{
+  if (candidate == NULL || *candidate == '\0')
+    return TRUE; /* end of candidates: nothing to do */
+  if (g_str_has_prefix (candidate, "a="))
+    candidate += 2;
+  if (!rc_sdp_check_candidate (candidate, error))
+    return FALSE;
+  g_signal_emit_by_name (self->webrtc, "add-ice-candidate", mline_index, candidate);
+  return TRUE;
+}
+
+gboolean
+rc_webrtc_branch_is_connected (RcWebrtcBranch *self)
+{
+  return self->connected;
+}

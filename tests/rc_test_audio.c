@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What a guest hears, measured: decoded PCM for pitch and level, RTP arrival
+ * for continuity. Shared by the pipeline, branch and end-to-end tests so
+ * that "hears 440 Hz" means the same thing in each.
+ */
+#include "rc_test_audio.h"
+
+#include <gst/app/gstappsink.h>
+#include <gst/rtp/gstrtpbuffer.h>
+#include <math.h>
+
+RcTestEar *
+rc_test_ear_new (void)
+{
+  RcTestEar *ear = g_new0 (RcTestEar, 1);
+
+  g_mutex_init (&ear->lock);
+  ear->pcm = g_array_new (FALSE, FALSE, sizeof (float));
+  ear->seqs = g_array_new (FALSE, FALSE, sizeof (guint16));
+  ear->arrivals = g_array_new (FALSE, FALSE, sizeof (gint64));
+  return ear;
+}
+
+void
+rc_test_ear_free (RcTestEar *ear)
+{
+  if (ear == NULL)
+    return;
+  g_array_unref (ear->pcm);
+  g_array_unref (ear->seqs);
+  g_array_unref (ear->arrivals);
+  g_mutex_clear (&ear->lock);
+  g_free (ear);
+}
+
+GstFlowReturn
+rc_test_ear_on_sample (GstElement *appsink, RcTestEar *ear)
+{
+  g_autoptr (GstSample) sample = gst_app_sink_pull_sample (GST_APP_SINK (appsink));
+  GstBuffer *buf;
+  GstMapInfo map;
+
+  if (sample == NULL)
+    return GST_FLOW_EOS;
+  buf = gst_sample_get_buffer (sample);
+  if (gst_buffer_map (buf, &map, GST_MAP_READ))
+    {
+      g_mutex_lock (&ear->lock);
+      g_array_append_vals (ear->pcm, map.data, map.size / sizeof (float));
+      g_mutex_unlock (&ear->lock);
+      gst_buffer_unmap (buf, &map);
+    }
+  return GST_FLOW_OK;
+}
+
+static void
+note_packet (RcTestEar *ear, GstBuffer *buf, gint64 now)
+{
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  guint16 seq;
+
+  if (!gst_rtp_buffer_map (buf, GST_MAP_READ, &rtp))
+    return;
+  seq = gst_rtp_buffer_get_seq (&rtp);
+  gst_rtp_buffer_unmap (&rtp);
+  g_mutex_lock (&ear->lock);
+  g_array_append_val (ear->seqs, seq);
+  g_array_append_val (ear->arrivals, now);
+  g_mutex_unlock (&ear->lock);
+}
+
+static GstPadProbeReturn
+on_rtp (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
+    note_packet (data, GST_PAD_PROBE_INFO_BUFFER (info), now);
+  else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
+    {
+      GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST (info);
+
+      for (guint i = 0; i < gst_buffer_list_length (list); i++)
+        note_packet (data, gst_buffer_list_get (list, i), now);
+    }
+  return GST_PAD_PROBE_OK;
+}
+
+void
+rc_test_ear_watch_rtp (RcTestEar *ear, GstPad *pad)
+{
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, on_rtp, ear,
+                     NULL);
+}
+
+guint
+rc_test_ear_pcm_len (RcTestEar *ear)
+{
+  guint n;
+
+  g_mutex_lock (&ear->lock);
+  n = ear->pcm->len;
+  g_mutex_unlock (&ear->lock);
+  return n;
+}
+
+guint
+rc_test_ear_packets (RcTestEar *ear)
+{
+  guint n;
+
+  g_mutex_lock (&ear->lock);
+  n = ear->seqs->len;
+  g_mutex_unlock (&ear->lock);
+  return n;
+}
+
+void
+rc_test_audio_analyse_float (const float *x, gsize n, double *freq, double *rms)
+{
+  guint crossings = 0;
+  double sum = 0;
+
+  if (n == 0)
+    {
+      *freq = *rms = 0;
+      return;
+    }
+  for (gsize i = 0; i < n; i++)
+    {
+      sum += x[i] * x[i];
+      if (i > 0 && ((x[i - 1] < 0) != (x[i] < 0)))
+        crossings++;
+    }
+  *freq = crossings / 2.0 / (n / 48000.0);
+  *rms = sqrt (sum / n);
+}
+
+void
+rc_test_audio_analyse_s16 (const gint16 *x, gsize n_frames, double *freq, double *rms)
+{
+  g_autofree float *left = g_new (float, MAX (n_frames, 1));
+
+  for (gsize i = 0; i < n_frames; i++)
+    left[i] = x[2 * i] / 32768.0f;
+  rc_test_audio_analyse_float (left, n_frames, freq, rms);
+}
+
+gboolean
+rc_test_audio_is_tone (double freq, double rms, double want_hz)
+{
+  return rms > 0.1 && fabs (freq - want_hz) < 8;
+}
+
+void
+rc_test_ear_analyse (RcTestEar *ear, guint ms, double *freq, double *rms)
+{
+  guint n = 48 * ms;
+
+  g_mutex_lock (&ear->lock);
+  if (ear->pcm->len < n)
+    *freq = *rms = 0;
+  else
+    rc_test_audio_analyse_float (&g_array_index (ear->pcm, float, ear->pcm->len - n), n, freq,
+                                 rms);
+  g_mutex_unlock (&ear->lock);
+}
+
+gboolean
+rc_test_ear_hears (RcTestEar *ear, double hz)
+{
+  double f, rms;
+
+  rc_test_ear_analyse (ear, 200, &f, &rms);
+  return rc_test_audio_is_tone (f, rms, hz);
+}
+
+gboolean
+rc_test_ear_hears_silence (RcTestEar *ear)
+{
+  double f, rms;
+
+  rc_test_ear_analyse (ear, 200, &f, &rms);
+  return rc_test_ear_pcm_len (ear) > 48 * 200 && rms < 0.005;
+}
+
+gint64
+rc_test_ear_max_gap_us (RcTestEar *ear, gint64 since_us)
+{
+  gint64 max = 0, prev = -1;
+
+  g_mutex_lock (&ear->lock);
+  for (guint i = 0; i < ear->arrivals->len; i++)
+    {
+      gint64 t = g_array_index (ear->arrivals, gint64, i);
+
+      if (t < since_us)
+        continue;
+      if (prev >= 0)
+        max = MAX (max, t - prev);
+      prev = t;
+    }
+  g_mutex_unlock (&ear->lock);
+  return max;
+}
+
+guint
+rc_test_ear_lost (RcTestEar *ear, gint64 since_us)
+{
+  guint lost = 0;
+  gboolean have_prev = FALSE;
+  guint16 prev = 0;
+
+  g_mutex_lock (&ear->lock);
+  for (guint i = 0; i < ear->seqs->len; i++)
+    {
+      guint16 s = g_array_index (ear->seqs, guint16, i);
+
+      if (g_array_index (ear->arrivals, gint64, i) < since_us)
+        continue;
+      if (have_prev && (guint16) (s - prev) > 1 && (guint16) (s - prev) < 0x8000)
+        lost += (guint16) (s - prev) - 1;
+      prev = s;
+      have_prev = TRUE;
+    }
+  g_mutex_unlock (&ear->lock);
+  return lost;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+/*
+ * Listening to what a guest would hear, for tests. An RcTestEar collects
+ * decoded audio (float, mono, 48 kHz) from an appsink and the RTP packets
+ * (sequence numbers and arrival times) seen by a pad probe, from streaming
+ * threads; the checks read them on the main thread.
+ *
+ * Pitch is measured by zero crossings over the last 200 ms: the test tones
+ * are pure sines, so this is exact to a few Hz and needs no FFT.
+ */
+typedef struct
+{
+  GMutex lock;
+  GArray *pcm;      /* float mono 48 kHz, as decoded */
+  GArray *seqs;     /* guint16 RTP sequence numbers, as received */
+  GArray *arrivals; /* gint64 g_get_monotonic_time() of each RTP packet */
+} RcTestEar;
+
+RcTestEar *rc_test_ear_new (void);
+void rc_test_ear_free (RcTestEar *ear);
+
+/* For an appsink (emit-signals=true) whose caps are
+ * audio/x-raw,format=F32LE,channels=1,rate=48000: connect to "new-sample". */
+GstFlowReturn rc_test_ear_on_sample (GstElement *appsink, RcTestEar *ear);
+/* The decoding chain that feeds an ear, as a parse-launch fragment that
+ * takes RTP Opus in and ends in an appsink named "sink". */
+#define RC_TEST_EAR_DECODER                                                                        \
+  "rtpopusdepay name=depay ! opusdec ! audioconvert ! audioresample "                            \
+  "! audio/x-raw,format=F32LE,channels=1,rate=48000 "                                            \
+  "! appsink name=sink emit-signals=true sync=false"
+/* Records every RTP buffer passing @pad (sequence number, arrival time). */
+void rc_test_ear_watch_rtp (RcTestEar *ear, GstPad *pad);
+
+guint rc_test_ear_pcm_len (RcTestEar *ear);
+guint rc_test_ear_packets (RcTestEar *ear);
+/* Pitch (Hz, by zero crossings) and RMS (full scale 1) of the last @ms heard. */
+void rc_test_ear_analyse (RcTestEar *ear, guint ms, double *freq, double *rms);
+/* The last 200 ms are a clear tone of @hz (within 8 Hz). */
+gboolean rc_test_ear_hears (RcTestEar *ear, double hz);
+/* More than 200 ms arrived and the last 200 ms are silent. */
+gboolean rc_test_ear_hears_silence (RcTestEar *ear);
+/* The longest time between two RTP packets that arrived after @since_us
+ * (a g_get_monotonic_time() value), in µs; 0 with fewer than two. */
+gint64 rc_test_ear_max_gap_us (RcTestEar *ear, gint64 since_us);
+/* RTP sequence numbers missing from what arrived after @since_us. */
+guint rc_test_ear_lost (RcTestEar *ear, gint64 since_us);
+
+/* The same measures on plain buffers. */
+void rc_test_audio_analyse_float (const float *x, gsize n, double *freq, double *rms);
+/* Left channel of interleaved S16 stereo. */
+void rc_test_audio_analyse_s16 (const gint16 *x, gsize n_frames, double *freq, double *rms);
+gboolean rc_test_audio_is_tone (double freq, double rms, double want_hz);
+
+G_END_DECLS

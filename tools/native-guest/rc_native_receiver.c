@@ -1,0 +1,647 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The receiving end of a guest's WebRTC audio, as a browser would be:
+ *
+ *   webrtcbin (recvonly) ─ rtpopusdepay ─ opusdec ─ audioconvert ─ audioresample
+ *     ─ S16LE 48 kHz stereo ─ appsink ─ memory and/or WAV file
+ *
+ * Why it is built this way:
+ * - It is the measuring instrument of the tests and benchmarks, so what it
+ *   counts is taken where a player would see it: packets on the
+ *   depayloader's sink pad (after SRTP and the jitter buffer), PCM out of
+ *   the decoder.
+ * - The answer gets `stereo=1` in its Opus fmtp, as the protocol asks of
+ *   every client (webrtcbin does not write it).
+ * - Against a server on this machine it gathers and accepts loopback
+ *   candidates only, so tests never send a packet off 127.0.0.1.
+ *
+ * Ordering rule: webrtcbin's signals and promises and the streaming threads
+ * only queue events (holding a reference) for the main context, where the
+ * callbacks run; the figures are under a mutex.
+ */
+#define GST_USE_UNSTABLE_API
+#include "rc_native_receiver.h"
+#include "rc_sdp.h"
+
+#include <gst/app/gstappsink.h>
+#include <gst/rtp/gstrtpbuffer.h>
+#include <gst/sdp/sdp.h>
+#include <gst/webrtc/webrtc.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define PCM_CAPS "audio/x-raw,format=S16LE,layout=interleaved,rate=48000,channels=2"
+#define BYTES_PER_FRAME 4
+#define OPUS_ANSWER_FMTP "stereo=1"
+
+struct _RcNativeReceiver
+{
+  gint ref_count; /* one for being alive, one per pending event, handler, promise */
+  char *name;
+  gboolean loopback_only;
+  gboolean keep_pcm;
+  RcNativeReceiverCallbacks callbacks;
+  gpointer user_data;
+  GMainContext *context;
+
+  GstElement *pipeline;
+  GstElement *webrtc;
+  guint bus_watch;
+
+  /* main context only */
+  gboolean disposed;
+  gboolean offer_set;
+  gboolean connected;
+  gboolean failed;
+
+  GMutex lock; /* protects everything below; taken on streaming threads */
+  gboolean decoding;
+  guint64 packets;
+  guint64 lost;
+  gint64 max_gap_us;
+  gint64 last_arrival_us; /* -1: none since the last reset */
+  guint16 last_seq;
+  gboolean have_seq;
+  guint64 frames;
+  gint64 first_audio_us;
+  GByteArray *pcm; /* with keep_pcm: everything decoded */
+  FILE *wav;
+  guint64 wav_bytes;
+};
+
+static RcNativeReceiver *
+receiver_ref (RcNativeReceiver *self)
+{
+  g_atomic_int_inc (&self->ref_count);
+  return self;
+}
+
+static void
+receiver_unref (RcNativeReceiver *self)
+{
+  if (!g_atomic_int_dec_and_test (&self->ref_count))
+    return;
+  g_mutex_clear (&self->lock);
+  if (self->pcm != NULL)
+    g_byte_array_unref (self->pcm);
+  g_main_context_unref (self->context);
+  g_free (self->name);
+  g_free (self);
+}
+
+static void
+receiver_unref_closure (gpointer data, GClosure *closure)
+{
+  receiver_unref (data);
+}
+
+typedef enum
+{
+  EV_ANSWER,
+  EV_CANDIDATE,
+  EV_CONNECTION_STATE,
+  EV_FAILED,
+} EventKind;
+
+typedef struct
+{
+  RcNativeReceiver *receiver; /* strong */
+  EventKind kind;
+  guint number;
+  char *text;
+  GstWebRTCSessionDescription *answer;
+} Event;
+
+static void
+event_free (gpointer data)
+{
+  Event *ev = data;
+
+  receiver_unref (ev->receiver);
+  g_free (ev->text);
+  g_clear_pointer (&ev->answer, gst_webrtc_session_description_free);
+  g_free (ev);
+}
+
+static gboolean dispatch_event (gpointer data);
+
+static void
+post (RcNativeReceiver *self, EventKind kind, guint number, char *text,
+      GstWebRTCSessionDescription *answer)
+{
+  Event *ev = g_new0 (Event, 1);
+  g_autoptr (GSource) source = g_idle_source_new ();
+
+  ev->receiver = receiver_ref (self);
+  ev->kind = kind;
+  ev->number = number;
+  ev->text = text;
+  ev->answer = answer;
+  g_source_set_callback (source, dispatch_event, ev, event_free);
+  g_source_attach (source, self->context);
+}
+
+static void
+fail (RcNativeReceiver *self, const char *reason)
+{
+  if (self->disposed || self->failed)
+    return;
+  self->failed = TRUE;
+  g_debug ("%s: media failed: %s", self->name, reason);
+  if (self->callbacks.failed != NULL)
+    self->callbacks.failed (self, reason, self->user_data);
+}
+
+static void
+send_answer (RcNativeReceiver *self, GstWebRTCSessionDescription *answer)
+{
+  g_autofree char *text = NULL;
+
+  rc_sdp_set_opus_fmtp (answer->sdp, OPUS_ANSWER_FMTP);
+  g_signal_emit_by_name (self->webrtc, "set-local-description", answer, NULL);
+  text = gst_sdp_message_as_text (answer->sdp);
+  if (self->callbacks.answer != NULL)
+    self->callbacks.answer (self, text, self->user_data);
+}
+
+static gboolean
+dispatch_event (gpointer data)
+{
+  Event *ev = data;
+  RcNativeReceiver *self = ev->receiver;
+
+  if (self->disposed)
+    return G_SOURCE_REMOVE;
+  switch (ev->kind)
+    {
+    case EV_ANSWER:
+      send_answer (self, ev->answer);
+      break;
+    case EV_CANDIDATE:
+      if (!self->failed && self->callbacks.ice != NULL)
+        self->callbacks.ice (self, ev->number, ev->text, self->user_data);
+      break;
+    case EV_CONNECTION_STATE:
+      if (ev->number == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED && !self->connected)
+        {
+          self->connected = TRUE;
+          if (self->callbacks.connected != NULL)
+            self->callbacks.connected (self, self->user_data);
+        }
+      else if (ev->number == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED)
+        fail (self, "the connection failed");
+      break;
+    case EV_FAILED:
+      fail (self, ev->text);
+      break;
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/* Streaming thread: a promise reply's error, or NULL. */
+static char *
+promise_error (GstPromise *promise, const char *what)
+{
+  const GstStructure *reply;
+  g_autoptr (GError) error = NULL;
+
+  if (gst_promise_wait (promise) != GST_PROMISE_RESULT_REPLIED)
+    return g_strdup_printf ("%s: no reply from webrtcbin", what);
+  reply = gst_promise_get_reply (promise);
+  if (reply != NULL && gst_structure_has_field (reply, "error"))
+    {
+      gst_structure_get (reply, "error", G_TYPE_ERROR, &error, NULL);
+      return g_strdup_printf ("%s: %s", what, error != NULL ? error->message : "failed");
+    }
+  return NULL;
+}
+
+static GstPromise *
+promise_new (RcNativeReceiver *self, GstPromiseChangeFunc func)
+{
+  return gst_promise_new_with_change_func (func, receiver_ref (self),
+                                           (GDestroyNotify) receiver_unref);
+}
+
+static void
+on_answer_created (GstPromise *promise, gpointer data)
+{
+  RcNativeReceiver *self = data;
+  GstWebRTCSessionDescription *answer = NULL;
+  char *error = promise_error (promise, "could not answer");
+
+  if (error == NULL)
+    {
+      gst_structure_get (gst_promise_get_reply (promise), "answer",
+                         GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, NULL);
+      if (answer == NULL)
+        error = g_strdup ("could not answer: webrtcbin gave no answer");
+    }
+  if (error != NULL)
+    post (self, EV_FAILED, 0, error, NULL);
+  else
+    post (self, EV_ANSWER, 0, NULL, answer);
+  gst_promise_unref (promise);
+}
+
+/* webrtcbin's thread: the offer is in; answer it from here (it queues). */
+static void
+on_offer_set (GstPromise *promise, gpointer data)
+{
+  RcNativeReceiver *self = data;
+  char *error = promise_error (promise, "offer refused");
+
+  if (error != NULL)
+    post (self, EV_FAILED, 0, error, NULL);
+  else
+    g_signal_emit_by_name (self->webrtc, "create-answer", NULL,
+                           promise_new (self, on_answer_created));
+  gst_promise_unref (promise);
+}
+
+static void
+on_ice_candidate (GstElement *webrtc, guint mline_index, const char *candidate, gpointer data)
+{
+  if (candidate != NULL && *candidate != '\0')
+    post (data, EV_CANDIDATE, mline_index, g_strdup (candidate), NULL);
+}
+
+static void
+on_connection_state (GObject *webrtc, GParamSpec *pspec, gpointer data)
+{
+  GstWebRTCPeerConnectionState state;
+
+  g_object_get (webrtc, "connection-state", &state, NULL);
+  post (data, EV_CONNECTION_STATE, state, NULL, NULL);
+}
+
+static void
+note_packet (RcNativeReceiver *self, GstBuffer *buf, gint64 now)
+{
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  guint16 seq;
+
+  if (!gst_rtp_buffer_map (buf, GST_MAP_READ, &rtp))
+    return;
+  seq = gst_rtp_buffer_get_seq (&rtp);
+  gst_rtp_buffer_unmap (&rtp);
+  g_mutex_lock (&self->lock);
+  self->packets++;
+  if (self->have_seq)
+    {
+      guint16 step = seq - self->last_seq;
+
+      /* Forward jumps are losses; a packet from the past is a reorder. */
+      if (step > 1 && step < 0x8000)
+        self->lost += step - 1;
+    }
+  if (!self->have_seq || (guint16) (seq - self->last_seq) < 0x8000)
+    self->last_seq = seq;
+  self->have_seq = TRUE;
+  if (self->last_arrival_us >= 0)
+    self->max_gap_us = MAX (self->max_gap_us, now - self->last_arrival_us);
+  self->last_arrival_us = now;
+  g_mutex_unlock (&self->lock);
+}
+
+static GstPadProbeReturn
+on_rtp (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
+    note_packet (data, GST_PAD_PROBE_INFO_BUFFER (info), now);
+  else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
+    {
+      GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST (info);
+
+      for (guint i = 0; i < gst_buffer_list_length (list); i++)
+        note_packet (data, gst_buffer_list_get (list, i), now);
+    }
+  return GST_PAD_PROBE_OK;
+}
+
+static GstFlowReturn
+on_pcm (GstAppSink *sink, gpointer data)
+{
+  RcNativeReceiver *self = data;
+  g_autoptr (GstSample) sample = gst_app_sink_pull_sample (sink);
+  GstMapInfo map;
+
+  if (sample == NULL)
+    return GST_FLOW_EOS;
+  if (!gst_buffer_map (gst_sample_get_buffer (sample), &map, GST_MAP_READ))
+    return GST_FLOW_OK;
+  g_mutex_lock (&self->lock);
+  if (self->first_audio_us == 0)
+    self->first_audio_us = g_get_monotonic_time ();
+  self->frames += map.size / BYTES_PER_FRAME;
+  if (self->pcm != NULL)
+    g_byte_array_append (self->pcm, map.data, map.size);
+  if (self->wav != NULL && fwrite (map.data, 1, map.size, self->wav) == map.size)
+    self->wav_bytes += map.size;
+  g_mutex_unlock (&self->lock);
+  gst_buffer_unmap (gst_sample_get_buffer (sample), &map);
+  return GST_FLOW_OK;
+}
+
+/* Streaming thread: webrtcbin has a stream for us; decode it. */
+static void
+on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
+{
+  RcNativeReceiver *self = data;
+  g_autoptr (GError) error = NULL;
+  GstElement *decoder;
+  g_autoptr (GstElement) depay = NULL;
+  g_autoptr (GstElement) sink = NULL;
+  g_autoptr (GstPad) depay_sink = NULL;
+  GstAppSinkCallbacks callbacks = { .new_sample = on_pcm };
+
+  if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC)
+    return;
+  g_mutex_lock (&self->lock);
+  if (self->decoding)
+    {
+      g_mutex_unlock (&self->lock);
+      return; /* one stream is all we asked for */
+    }
+  self->decoding = TRUE;
+  g_mutex_unlock (&self->lock);
+
+  decoder = gst_parse_bin_from_description ("rtpopusdepay name=depay ! opusdec ! audioconvert "
+                                            "! audioresample ! " PCM_CAPS " "
+                                            "! appsink name=sink sync=false",
+                                            TRUE, &error);
+  if (decoder == NULL)
+    {
+      post (self, EV_FAILED, 0, g_strdup_printf ("no decoder: %s", error->message), NULL);
+      return;
+    }
+  depay = gst_bin_get_by_name (GST_BIN (decoder), "depay");
+  depay_sink = gst_element_get_static_pad (depay, "sink");
+  gst_pad_add_probe (depay_sink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                     on_rtp, receiver_ref (self), (GDestroyNotify) receiver_unref);
+  sink = gst_bin_get_by_name (GST_BIN (decoder), "sink");
+  gst_app_sink_set_callbacks (GST_APP_SINK (sink), &callbacks, receiver_ref (self),
+                              (GDestroyNotify) receiver_unref);
+  gst_bin_add (GST_BIN (self->pipeline), decoder);
+  gst_element_sync_state_with_parent (decoder);
+  {
+    g_autoptr (GstPad) decoder_sink = gst_element_get_static_pad (decoder, "sink");
+    if (gst_pad_link (pad, decoder_sink) != GST_PAD_LINK_OK)
+      post (self, EV_FAILED, 0, g_strdup ("could not link the decoder"), NULL);
+  }
+}
+
+static gboolean
+on_bus (GstBus *bus, GstMessage *message, gpointer data)
+{
+  RcNativeReceiver *self = data;
+
+  if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *debug = NULL;
+      g_autofree char *reason = NULL;
+
+      gst_message_parse_error (message, &error, &debug);
+      g_debug ("%s: %s (%s)", self->name, error->message, debug);
+      reason = g_strdup_printf ("%s: %s", GST_MESSAGE_SRC_NAME (message), error->message);
+      fail (self, reason);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* Writes a RIFF/WAVE header for S16LE 48 kHz stereo holding @data_bytes. */
+static void
+write_wav_header (FILE *f, guint64 data_bytes)
+{
+  guint32 data = (guint32) MIN (data_bytes, G_MAXUINT32 - 36);
+  guint8 h[44];
+
+  memcpy (h, "RIFF", 4);
+  GST_WRITE_UINT32_LE (h + 4, 36 + data);
+  memcpy (h + 8, "WAVEfmt ", 8);
+  GST_WRITE_UINT32_LE (h + 16, 16);
+  GST_WRITE_UINT16_LE (h + 20, 1);      /* PCM */
+  GST_WRITE_UINT16_LE (h + 22, 2);      /* channels */
+  GST_WRITE_UINT32_LE (h + 24, 48000);  /* rate */
+  GST_WRITE_UINT32_LE (h + 28, 48000 * BYTES_PER_FRAME);
+  GST_WRITE_UINT16_LE (h + 32, BYTES_PER_FRAME);
+  GST_WRITE_UINT16_LE (h + 34, 16);     /* bits */
+  memcpy (h + 36, "data", 4);
+  GST_WRITE_UINT32_LE (h + 40, data);
+  fwrite (h, 1, sizeof h, f);
+}
+
+static gboolean
+build (RcNativeReceiver *self, GError **error)
+{
+  g_autoptr (GstWebRTCICE) ice = NULL;
+  g_autoptr (GstWebRTCRTPTransceiver) transceiver = NULL;
+  g_autoptr (GstCaps) caps = gst_caps_from_string (
+    "application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000");
+  g_autoptr (GstBus) bus = NULL;
+  g_autofree char *name = g_strdup_printf ("guest-%s", self->name);
+
+  self->pipeline = gst_pipeline_new (name);
+  self->webrtc = gst_element_factory_make ("webrtcbin", "webrtc");
+  if (self->webrtc == NULL)
+    {
+      g_set_error_literal (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+                           "webrtcbin is missing (gst-plugins-bad, gstreamer1.0-nice)");
+      return FALSE;
+    }
+  gst_object_ref (self->webrtc);
+  g_object_set (self->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
+  g_object_get (self->webrtc, "ice-agent", &ice, NULL);
+  if (ice != NULL)
+    {
+      if (g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "ice-tcp") != NULL)
+        g_object_set (ice, "ice-tcp", FALSE, NULL);
+      if (self->loopback_only)
+        {
+          gboolean added = FALSE;
+          g_signal_emit_by_name (ice, "add-local-ip-address", "127.0.0.1", &added);
+        }
+    }
+  gst_bin_add (GST_BIN (self->pipeline), self->webrtc);
+  g_signal_emit_by_name (self->webrtc, "add-transceiver",
+                         GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps, &transceiver);
+
+  g_signal_connect_data (self->webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate),
+                         receiver_ref (self), receiver_unref_closure, 0);
+  g_signal_connect_data (self->webrtc, "notify::connection-state",
+                         G_CALLBACK (on_connection_state), receiver_ref (self),
+                         receiver_unref_closure, 0);
+  g_signal_connect_data (self->webrtc, "pad-added", G_CALLBACK (on_pad_added),
+                         receiver_ref (self), receiver_unref_closure, 0);
+  bus = gst_pipeline_get_bus (GST_PIPELINE (self->pipeline));
+  self->bus_watch = gst_bus_add_watch (bus, on_bus, self);
+  if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
+    {
+      g_set_error_literal (error, GST_CORE_ERROR, GST_CORE_ERROR_STATE_CHANGE,
+                           "The guest's pipeline would not start");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+RcNativeReceiver *
+rc_native_receiver_new (const RcNativeReceiverOptions *options,
+                        const RcNativeReceiverCallbacks *callbacks, gpointer user_data,
+                        GError **error)
+{
+  RcNativeReceiver *self = g_new0 (RcNativeReceiver, 1);
+
+  self->ref_count = 1;
+  self->name = g_strdup (options->name != NULL ? options->name : "guest");
+  self->loopback_only = options->loopback_only;
+  self->keep_pcm = options->keep_pcm;
+  if (callbacks != NULL)
+    self->callbacks = *callbacks;
+  self->user_data = user_data;
+  self->context = g_main_context_ref_thread_default ();
+  g_mutex_init (&self->lock);
+  self->last_arrival_us = -1;
+  if (options->keep_pcm)
+    self->pcm = g_byte_array_new ();
+  if (options->record_path != NULL)
+    {
+      self->wav = fopen (options->record_path, "wb");
+      if (self->wav == NULL)
+        {
+          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
+                       "Cannot write %s: %s", options->record_path, g_strerror (errno));
+          rc_native_receiver_free (self);
+          return NULL;
+        }
+      write_wav_header (self->wav, 0);
+    }
+  if (!build (self, error))
+    {
+      rc_native_receiver_free (self);
+      return NULL;
+    }
+  return self;
+}
+
+void
+rc_native_receiver_free (RcNativeReceiver *self)
+{
+  if (self == NULL)
+    return;
+  self->disposed = TRUE;
+  if (self->webrtc != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->webrtc, self);
+      gst_clear_object (&self->webrtc);
+    }
+  if (self->pipeline != NULL)
+    {
+      gst_element_set_state (self->pipeline, GST_STATE_NULL);
+      g_clear_handle_id (&self->bus_watch, g_source_remove);
+      gst_clear_object (&self->pipeline);
+    }
+  g_mutex_lock (&self->lock);
+  if (self->wav != NULL)
+    {
+      /* The sizes are known only now. */
+      if (fseek (self->wav, 0, SEEK_SET) == 0)
+        write_wav_header (self->wav, self->wav_bytes);
+      fclose (self->wav);
+      self->wav = NULL;
+    }
+  g_mutex_unlock (&self->lock);
+  receiver_unref (self);
+}
+
+gboolean
+rc_native_receiver_set_offer (RcNativeReceiver *self, const char *sdp, GError **error)
+{
+  g_autoptr (GstSDPMessage) message = NULL;
+  GstWebRTCSessionDescription *offer;
+
+  if (self->offer_set)
+    {
+      g_set_error_literal (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
+                           "This receiver has an offer already");
+      return FALSE;
+    }
+  if (gst_sdp_message_new_from_text (sdp, &message) != GST_SDP_OK
+      || gst_sdp_message_medias_len (message) == 0)
+    {
+      g_set_error_literal (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
+                           "The offer is not SDP with media");
+      return FALSE;
+    }
+  self->offer_set = TRUE;
+  offer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER,
+                                               g_steal_pointer (&message));
+  g_signal_emit_by_name (self->webrtc, "set-remote-description", offer,
+                         promise_new (self, on_offer_set));
+  gst_webrtc_session_description_free (offer);
+  return TRUE;
+}
+
+static gboolean
+is_loopback_candidate (const char *candidate)
+{
+  g_auto (GStrv) t = g_strsplit (candidate, " ", -1);
+
+  return g_strv_length (t) > 4 && (g_str_has_prefix (t[4], "127.") || g_str_equal (t[4], "::1"));
+}
+
+void
+rc_native_receiver_add_ice (RcNativeReceiver *self, guint mline_index, const char *candidate)
+{
+  if (candidate == NULL || *candidate == '\0')
+    return;
+  if (self->loopback_only && !is_loopback_candidate (candidate))
+    return;
+  g_signal_emit_by_name (self->webrtc, "add-ice-candidate", mline_index, candidate);
+}
+
+void
+rc_native_receiver_get_stats (RcNativeReceiver *self, RcNativeGuestStats *stats)
+{
+  stats->connected = self->connected;
+  g_mutex_lock (&self->lock);
+  stats->packets = self->packets;
+  stats->lost = self->lost;
+  stats->max_gap_us = self->max_gap_us;
+  stats->frames = self->frames;
+  stats->first_audio_us = self->first_audio_us;
+  g_mutex_unlock (&self->lock);
+}
+
+void
+rc_native_receiver_reset_gap (RcNativeReceiver *self)
+{
+  g_mutex_lock (&self->lock);
+  self->max_gap_us = 0;
+  self->last_arrival_us = -1;
+  g_mutex_unlock (&self->lock);
+}
+
+gint16 *
+rc_native_receiver_get_recent_pcm (RcNativeReceiver *self, guint ms, gsize *n_frames)
+{
+  gint16 *out;
+  gsize frames;
+
+  g_mutex_lock (&self->lock);
+  if (self->pcm == NULL)
+    {
+      g_mutex_unlock (&self->lock);
+      *n_frames = 0;
+      return NULL;
+    }
+  frames = MIN ((gsize) ms * 48, self->pcm->len / BYTES_PER_FRAME);
+  out = g_memdup2 (self->pcm->data + self->pcm->len - frames * BYTES_PER_FRAME,
+                   frames * BYTES_PER_FRAME);
+  g_mutex_unlock (&self->lock);
+  *n_frames = frames;
+  return out;
+}
