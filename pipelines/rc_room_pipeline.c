@@ -186,6 +186,11 @@ finish_removal (Track *t)
   RcRoomPipeline *self = t->owner;
   g_autoptr (GstIterator) it = gst_bin_iterate_recurse (GST_BIN (t->bin));
 
+  /* A streaming thread may be parked in a probe on the bin's output (the
+   * block before linking, or the IDLE probe that keeps the pad blocked),
+   * holding the stream locks of every pad upstream of it. Flushing the
+   * output wakes it, so taking elements down cannot wait on those locks. */
+  gst_pad_set_active (t->ghost, FALSE);
   /* A bin whose start failed can be stuck half-way: its own change to NULL
    * may fail on a broken child, or be a no-op while children are READY.
    * Take every element down first, then the bin. */

@@ -1,0 +1,557 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The queue and playback commands over /ws against a real roomcast with a
+ * music dir: what every guest is told (queueUpdated, stateUpdate,
+ * notification), who may do what, the error each bad request gets, songs
+ * that cannot play being skipped, autoplay, and the empty-room pause.
+ * What the guests hear is checked by test_media (native guests).
+ */
+#include "rc_error.h"
+#include "rc_test_music.h"
+#include "rc_test_server.h"
+#include "rc_test_util.h"
+#include "rc_test_ws.h"
+
+#include <glib/gstdio.h>
+#include <gst/gst.h>
+#include <math.h>
+#include <string.h>
+
+typedef struct
+{
+  char *dir;
+  RcTestServer *server;
+  char *room_id;
+  char *owner_token;
+} Fixture;
+
+/* Tones: two by "Alpha" (one of them long), one by "Beta", one short. */
+static void
+write_music (const char *dir)
+{
+  g_autofree char *a1 = g_build_filename (dir, "alpha-one.ogg", NULL);
+  g_autofree char *a2 = g_build_filename (dir, "alpha-two.ogg", NULL);
+  g_autofree char *b1 = g_build_filename (dir, "beta-one.ogg", NULL);
+  g_autofree char *s1 = g_build_filename (dir, "short.ogg", NULL);
+  g_autofree char *broken = g_build_filename (dir, "broken.ogg", NULL);
+
+  rc_test_music_write (a1, RC_TEST_MUSIC_VORBIS, 330, 20000, "Alpha One", "Alpha", "A", NULL);
+  rc_test_music_write (a2, RC_TEST_MUSIC_VORBIS, 440, 20000, "Alpha Two", "Alpha", "A", NULL);
+  rc_test_music_write (b1, RC_TEST_MUSIC_VORBIS, 550, 20000, "Beta One", "Beta", "B", NULL);
+  rc_test_music_write (s1, RC_TEST_MUSIC_VORBIS, 660, 1500, "Short One", "Gamma", "C", NULL);
+  /* Looks like Ogg by name only. */
+  g_assert_true (g_file_set_contents (broken, "OggS but not really, just garbage bytes", -1, NULL));
+}
+
+static gboolean
+library_ready (RcTestServer *server)
+{
+  guint status = 0;
+  g_autoptr (JsonNode) body = rc_test_http (server, "GET", "/api/library", NULL, NULL, &status);
+
+  return status == 200 && !json_object_get_boolean_member (json_node_get_object (body), "scanning")
+         && json_object_get_int_member (json_node_get_object (body), "total") == 4;
+}
+
+static void
+fixture_start (Fixture *f, const char *const *extra_args)
+{
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  g_autoptr (JsonObject) room = NULL;
+
+  f->dir = g_dir_make_tmp ("rc-queue-XXXXXX", NULL);
+  write_music (f->dir);
+  g_ptr_array_add (args, (gpointer) "--music-dir");
+  g_ptr_array_add (args, f->dir);
+  for (guint i = 0; extra_args != NULL && extra_args[i] != NULL; i++)
+    g_ptr_array_add (args, (gpointer) extra_args[i]);
+  g_ptr_array_add (args, NULL);
+  f->server = rc_test_server_start ((const char *const *) args->pdata);
+  g_assert_true (RC_WAIT_UNTIL (library_ready (f->server), 30000));
+  room = rc_test_create_room (f->server, "Queue room", NULL);
+  f->room_id = g_strdup (rc_test_str (room, "id"));
+  f->owner_token = g_strdup (rc_test_str (room, "ownerToken"));
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  fixture_start (f, data);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  g_assert_cmpint (rc_test_server_stop (f->server), ==, 0);
+  rc_test_server_free (f->server);
+  rc_test_music_remove_tree (f->dir);
+  g_free (f->dir);
+  g_free (f->room_id);
+  g_free (f->owner_token);
+}
+
+/* The library id of the song titled @title. */
+static char *
+song_id (Fixture *f, const char *title)
+{
+  g_autofree char *escaped = g_uri_escape_string (title, NULL, FALSE);
+  g_autofree char *path = g_strdup_printf ("/api/search/songs?q=%s", escaped);
+  guint status = 0;
+  g_autoptr (JsonNode) body = rc_test_http (f->server, "GET", path, NULL, NULL, &status);
+  JsonArray *songs = json_object_get_array_member (json_node_get_object (body), "songs");
+
+  g_assert_cmpuint (status, ==, 200);
+  for (guint i = 0; i < json_array_get_length (songs); i++)
+    {
+      JsonObject *song = json_array_get_object_element (songs, i);
+
+      if (g_strcmp0 (rc_test_str (song, "title"), title) == 0)
+        return g_strdup (rc_test_str (song, "id"));
+    }
+  g_error ("no song titled %s", title);
+  return NULL;
+}
+
+static void
+add_song (Fixture *f, RcTestWs *ws, const char *title)
+{
+  g_autofree char *id = song_id (f, title);
+  g_autoptr (JsonObject) reply = NULL;
+
+  rc_test_ws_sendf (ws, "{\"type\":\"addSong\",\"id\":\"add\",\"songId\":\"%s\"}", id);
+  reply = rc_test_ws_expect (ws, "queueUpdated", 5000);
+  while (g_strcmp0 (rc_test_str (reply, "id"), "add") != 0)
+    {
+      json_object_unref (reply);
+      reply = rc_test_ws_expect (ws, "queueUpdated", 5000);
+    }
+}
+
+/* Sends @request and returns the direct reply (the message echoing "cmd"). */
+static JsonObject *
+command (RcTestWs *ws, const char *request)
+{
+  g_autofree char *with_id = g_strdup_printf ("{\"id\":\"cmd\",%s", request + 1);
+
+  rc_test_ws_send (ws, with_id);
+  for (;;)
+    {
+      JsonObject *o = rc_test_ws_next (ws, 5000);
+
+      if (o == NULL)
+        g_error ("no reply to %s", request);
+      if (g_strcmp0 (rc_test_str (o, "id"), "cmd") == 0)
+        return o;
+      json_object_unref (o);
+    }
+}
+
+static void
+expect_command_error (RcTestWs *ws, const char *request, int code)
+{
+  g_autoptr (JsonObject) reply = command (ws, request);
+
+  g_assert_cmpstr (rc_test_str (reply, "type"), ==, "error");
+  g_assert_cmpint (json_object_get_int_member (reply, "code"), ==, code);
+  g_assert_nonnull (rc_test_str (reply, "message"));
+}
+
+static const char *
+song_title (JsonObject *state)
+{
+  JsonNode *song = json_object_get_member (state, "song");
+
+  if (song == NULL || JSON_NODE_HOLDS_NULL (song))
+    return NULL;
+  return rc_test_str (json_node_get_object (song), "title");
+}
+
+/* The next stateUpdate for which @check holds, within @timeout_ms. */
+typedef gboolean (*StateCheck) (JsonObject *state, gconstpointer data);
+
+static JsonObject *
+wait_state (RcTestWs *ws, StateCheck check, gconstpointer data, guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      JsonObject *o = rc_test_ws_next (ws, 100);
+
+      if (o == NULL)
+        continue;
+      if (g_strcmp0 (rc_test_str (o, "type"), "stateUpdate") == 0 && check (o, data))
+        return o;
+      json_object_unref (o);
+    }
+  return NULL;
+}
+
+static gboolean
+is_playing_title (JsonObject *state, gconstpointer title)
+{
+  return json_object_get_boolean_member (state, "playing") &&
+         g_strcmp0 (song_title (state), title) == 0;
+}
+
+static gboolean
+is_stopped (JsonObject *state, gconstpointer data)
+{
+  return !json_object_get_boolean_member (state, "playing");
+}
+
+static guint
+queue_length (JsonObject *update)
+{
+  return json_array_get_length (json_object_get_array_member (update, "queue"));
+}
+
+static const char *
+queue_title (JsonObject *update, guint i)
+{
+  JsonArray *queue = json_object_get_array_member (update, "queue");
+
+  return rc_test_str (json_array_get_object_element (queue, i), "title");
+}
+
+static void
+test_commands_and_what_everyone_sees (Fixture *f, gconstpointer data)
+{
+  g_autoptr (RcTestWs) owner = rc_test_ws_join (f->server, f->room_id, "Olga", NULL, f->owner_token, NULL);
+  g_autoptr (JsonObject) initial = NULL;
+  g_autoptr (RcTestWs) guest = rc_test_ws_join (f->server, f->room_id, "Gus", NULL, NULL, &initial);
+  g_autoptr (JsonObject) added = NULL;
+  g_autoptr (JsonObject) note = NULL;
+  g_autoptr (JsonObject) state = NULL;
+  g_autoptr (JsonObject) reply = NULL;
+  g_autoptr (JsonObject) seen = NULL;
+  JsonObject *item;
+  double paused_at;
+
+  /* A new room: nothing playing, empty queue, autoplay on. */
+  g_assert_true (JSON_NODE_HOLDS_NULL (
+    json_object_get_member (json_object_get_object_member (initial, "state"), "song")));
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (initial, "queue")), ==, 0);
+  g_assert_true (json_object_get_boolean_member (
+    json_object_get_object_member (initial, "state"), "autoplay"));
+
+  /* Gus adds a song: it is attributed to him, starts at once, and the owner
+   * sees the queue, the notification and the playing state. */
+  add_song (f, guest, "Alpha One");
+  note = rc_test_ws_expect (owner, "notification", 5000);
+  while (g_strcmp0 (rc_test_str (note, "kind"), "add") != 0)
+    {
+      json_object_unref (note);
+      note = rc_test_ws_expect (owner, "notification", 5000);
+    }
+  g_assert_cmpstr (rc_test_str (note, "text"), ==, "Gus added Alpha One");
+  added = rc_test_ws_expect (owner, "queueUpdated", 5000);
+  g_assert_cmpuint (queue_length (added), ==, 1);
+  item = json_array_get_object_element (json_object_get_array_member (added, "queue"), 0);
+  g_assert_cmpstr (rc_test_str (item, "title"), ==, "Alpha One");
+  g_assert_cmpstr (rc_test_str (item, "artist"), ==, "Alpha");
+  g_assert_cmpstr (rc_test_str (json_object_get_object_member (item, "addedBy"), "name"), ==, "Gus");
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (item, "duration"), 20.0, 0.2);
+  g_assert_null (rc_test_str (item, "uri"));
+  state = wait_state (owner, is_playing_title, "Alpha One", 5000);
+  g_assert_nonnull (state);
+  g_assert_cmpint (json_object_get_int_member (state, "index"), ==, 0);
+
+  add_song (f, guest, "Alpha Two");
+  add_song (f, guest, "Beta One");
+
+  /* Move Beta One before Alpha Two; the current song stays current. */
+  reply = command (guest, "{\"type\":\"moveSong\",\"from\":2,\"to\":1}");
+  g_assert_cmpstr (rc_test_str (reply, "type"), ==, "queueUpdated");
+  g_assert_cmpstr (queue_title (reply, 1), ==, "Beta One");
+  g_assert_cmpstr (queue_title (reply, 2), ==, "Alpha Two");
+  g_assert_cmpint (json_object_get_int_member (reply, "index"), ==, 0);
+  g_clear_pointer (&reply, json_object_unref);
+
+  /* Only the owner removes. */
+  expect_command_error (guest, "{\"type\":\"removeSong\",\"index\":2}", RC_ERROR_NOT_OWNER);
+  reply = command (owner, "{\"type\":\"removeSong\",\"index\":2}");
+  g_assert_cmpuint (queue_length (reply), ==, 2);
+  g_clear_pointer (&reply, json_object_unref);
+  seen = rc_test_ws_expect (guest, "queueUpdated", 5000);
+  while (queue_length (seen) != 2)
+    {
+      json_object_unref (seen);
+      seen = rc_test_ws_expect (guest, "queueUpdated", 5000);
+    }
+
+  /* Skip: both see Beta One. Previous (early in the song): Alpha One again. */
+  reply = command (guest, "{\"type\":\"skip\"}");
+  g_assert_cmpstr (song_title (reply), ==, "Beta One");
+  g_clear_pointer (&reply, json_object_unref);
+  g_clear_pointer (&state, json_object_unref);
+  state = wait_state (owner, is_playing_title, "Beta One", 5000);
+  g_assert_nonnull (state);
+  reply = command (guest, "{\"type\":\"previous\"}");
+  g_assert_cmpstr (song_title (reply), ==, "Alpha One");
+  g_assert_cmpfloat (json_object_get_double_member (reply, "position"), <, 0.5);
+  g_clear_pointer (&reply, json_object_unref);
+
+  /* Seek: the position follows within 0.25 s and keeps running. */
+  reply = command (owner, "{\"type\":\"seek\",\"position\":12.5}");
+  g_assert_cmpfloat (fabs (json_object_get_double_member (reply, "position") - 12.5), <, 0.25);
+  g_clear_pointer (&reply, json_object_unref);
+  rc_test_run_for (1500);
+  reply = command (owner, "{\"type\":\"play\"}");
+  g_assert_cmpfloat (json_object_get_double_member (reply, "position"), >, 13.5);
+  g_assert_cmpfloat (json_object_get_double_member (reply, "position"), <, 14.5);
+  g_clear_pointer (&reply, json_object_unref);
+
+  /* Pause holds the position; play resumes from it. */
+  reply = command (guest, "{\"type\":\"pause\"}");
+  g_assert_false (json_object_get_boolean_member (reply, "playing"));
+  paused_at = json_object_get_double_member (reply, "position");
+  g_clear_pointer (&reply, json_object_unref);
+  rc_test_run_for (1200);
+  reply = command (guest, "{\"type\":\"play\"}");
+  g_assert_true (json_object_get_boolean_member (reply, "playing"));
+  g_assert_cmpfloat (fabs (json_object_get_double_member (reply, "position") - paused_at), <, 0.25);
+  g_clear_pointer (&reply, json_object_unref);
+
+  /* Modes. */
+  reply = command (guest, "{\"type\":\"setLoop\",\"mode\":\"queue\"}");
+  g_assert_cmpstr (rc_test_str (reply, "loop"), ==, "queue");
+  g_clear_pointer (&reply, json_object_unref);
+  reply = command (guest, "{\"type\":\"setAutoplay\",\"enabled\":false}");
+  g_assert_false (json_object_get_boolean_member (reply, "autoplay"));
+}
+
+static void
+test_bad_requests_get_coded_errors (Fixture *f, gconstpointer data)
+{
+  g_autoptr (RcTestWs) outsider = rc_test_ws_connect (f->server);
+  g_autoptr (RcTestWs) ws = rc_test_ws_join (f->server, f->room_id, "Bea", NULL, NULL, NULL);
+  g_autofree char *outside_dir = g_dir_make_tmp ("rc-outside-XXXXXX", NULL);
+  g_autofree char *outside = g_build_filename (outside_dir, "x.ogg", NULL);
+  g_autofree char *outside_url = g_filename_to_uri (outside, NULL, NULL);
+  g_autofree char *escape_url = g_strdup_printf ("file://%s/../%s/x.ogg", f->dir,
+                                                 strrchr (outside_dir, '/') + 1);
+  g_autofree char *request = NULL;
+  g_autoptr (JsonObject) reply = NULL;
+
+  rc_test_music_write (outside, RC_TEST_MUSIC_VORBIS, 440, 1000, "Outside", NULL, NULL, NULL);
+
+  /* Not in a room yet. */
+  expect_command_error (outsider, "{\"type\":\"play\"}", RC_ERROR_NOT_IN_ROOM);
+  expect_command_error (outsider, "{\"type\":\"addSong\",\"songId\":\"abc\"}", RC_ERROR_NOT_IN_ROOM);
+
+  /* Nothing to seek in. */
+  expect_command_error (ws, "{\"type\":\"seek\",\"position\":1}", RC_ERROR_NOTHING_PLAYING);
+
+  /* addSong: unknown id, both or neither field, bad URLs. */
+  expect_command_error (ws, "{\"type\":\"addSong\",\"songId\":\"000000000000\"}", RC_ERROR_NOT_FOUND);
+  expect_command_error (ws, "{\"type\":\"addSong\"}", RC_ERROR_INVALID_PARAM);
+  expect_command_error (ws, "{\"type\":\"addSong\",\"songId\":\"a\",\"url\":\"http://x/\"}",
+                        RC_ERROR_INVALID_PARAM);
+  expect_command_error (ws, "{\"type\":\"addSong\",\"url\":\"ftp://127.0.0.1/a.mp3\"}",
+                        RC_ERROR_INVALID_PARAM);
+  expect_command_error (ws, "{\"type\":\"addSong\",\"url\":\"not a url\"}", RC_ERROR_INVALID_PARAM);
+  expect_command_error (ws, "{\"type\":\"addSong\",\"url\":\"http://\"}", RC_ERROR_INVALID_PARAM);
+  expect_command_error (ws, "{\"type\":\"addSong\",\"url\":\"javascript:alert(1)\"}",
+                        RC_ERROR_INVALID_PARAM);
+  expect_command_error (ws, "{\"type\":\"addSong\",\"url\":\"file:///etc/passwd\"}",
+                        RC_ERROR_INVALID_PARAM);
+  request = g_strdup_printf ("{\"type\":\"addSong\",\"url\":\"%s\"}", outside_url);
+  expect_command_error (ws, request, RC_ERROR_INVALID_PARAM);
+  g_free (request);
+  request = g_strdup_printf ("{\"type\":\"addSong\",\"url\":\"%s\"}", escape_url);
+  expect_command_error (ws, request, RC_ERROR_INVALID_PARAM);
+  expect_command_error (ws, "{\"type\":\"addSong\",\"songId\":42}", RC_ERROR_INVALID_PARAM);
+
+  /* Indexes out of range, bad modes, seek outside the song. */
+  add_song (f, ws, "Alpha One");
+  expect_command_error (ws, "{\"type\":\"removeSong\",\"index\":0}", RC_ERROR_NOT_OWNER);
+  expect_command_error (ws, "{\"type\":\"moveSong\",\"from\":0,\"to\":5}", RC_ERROR_INVALID_PARAM);
+  expect_command_error (ws, "{\"type\":\"moveSong\",\"from\":-1,\"to\":0}", RC_ERROR_INVALID_PARAM);
+  expect_command_error (ws, "{\"type\":\"seek\",\"position\":-1}", RC_ERROR_INVALID_PARAM);
+  expect_command_error (ws, "{\"type\":\"seek\",\"position\":25}", RC_ERROR_INVALID_PARAM);
+  expect_command_error (ws, "{\"type\":\"seek\",\"position\":1e300}", RC_ERROR_INVALID_PARAM);
+  expect_command_error (ws, "{\"type\":\"seek\",\"position\":\"5\"}", RC_ERROR_INVALID_PARAM);
+  expect_command_error (ws, "{\"type\":\"setLoop\",\"mode\":\"forever\"}", RC_ERROR_INVALID_PARAM);
+  expect_command_error (ws, "{\"type\":\"setAutoplay\",\"enabled\":\"yes\"}", RC_ERROR_INVALID_PARAM);
+
+  /* After all that the room still plays and answers. */
+  reply = command (ws, "{\"type\":\"seek\",\"position\":5}");
+  g_assert_true (json_object_get_boolean_member (reply, "playing"));
+  g_assert_cmpstr (song_title (reply), ==, "Alpha One");
+  g_remove (outside);
+  g_rmdir (outside_dir);
+}
+
+static gboolean
+is_error_note (JsonObject *o)
+{
+  return g_strcmp0 (rc_test_str (o, "type"), "notification") == 0 &&
+         g_strcmp0 (rc_test_str (o, "kind"), "error") == 0;
+}
+
+/* A broken file and a 404 URL in the middle of the queue are skipped with a
+ * notification each, and the next good song plays. */
+static void
+test_unplayable_songs_are_skipped (Fixture *f, gconstpointer data)
+{
+  g_autoptr (RcTestWs) ws = rc_test_ws_join (f->server, f->room_id, "Cy", NULL, NULL, NULL);
+  g_autofree char *broken = g_build_filename (f->dir, "broken.ogg", NULL);
+  g_autofree char *broken_url = g_filename_to_uri (broken, NULL, NULL);
+  g_autofree char *request = NULL;
+  g_autoptr (JsonObject) reply = NULL;
+  g_autoptr (JsonObject) state = NULL;
+  guint errors = 0;
+  gint64 deadline;
+
+  add_song (f, ws, "Alpha One");
+  request = g_strdup_printf ("{\"type\":\"addSong\",\"url\":\"%s\"}", broken_url);
+  reply = command (ws, request);
+  g_assert_cmpstr (rc_test_str (reply, "type"), ==, "queueUpdated");
+  /* Until tags arrive, a URL's title is its last path segment. */
+  g_assert_cmpstr (queue_title (reply, 1), ==, "broken.ogg");
+  g_clear_pointer (&reply, json_object_unref);
+  g_free (request);
+  request = g_strdup_printf ("{\"type\":\"addSong\",\"url\":\"%s/missing/song.ogg\"}",
+                             f->server->base_url);
+  reply = command (ws, request);
+  g_assert_cmpuint (queue_length (reply), ==, 3);
+  g_clear_pointer (&reply, json_object_unref);
+  add_song (f, ws, "Beta One");
+
+  reply = command (ws, "{\"type\":\"skip\"}");
+  g_clear_pointer (&reply, json_object_unref);
+  deadline = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < deadline && state == NULL)
+    {
+      JsonObject *o = rc_test_ws_next (ws, 100);
+
+      if (o == NULL)
+        continue;
+      if (is_error_note (o))
+        errors++;
+      else if (g_strcmp0 (rc_test_str (o, "type"), "stateUpdate") == 0 &&
+               is_playing_title (o, "Beta One"))
+        {
+          state = o;
+          continue;
+        }
+      json_object_unref (o);
+    }
+  g_assert_nonnull (state);
+  g_assert_cmpuint (errors, ==, 2);
+  g_assert_cmpint (json_object_get_int_member (state, "index"), ==, 3);
+  /* And it keeps playing. */
+  rc_test_run_for (1500);
+  g_clear_pointer (&reply, json_object_unref);
+  reply = command (ws, "{\"type\":\"play\"}");
+  g_assert_cmpstr (song_title (reply), ==, "Beta One");
+  g_assert_cmpfloat (json_object_get_double_member (reply, "position"), >, 1.0);
+}
+
+/* A short song ends; with autoplay the room goes on with another song by
+ * the same artist, credited to autoplay; without, it stops at the end. */
+static void
+test_end_of_queue_and_autoplay (Fixture *f, gconstpointer data)
+{
+  g_autoptr (RcTestWs) ws = rc_test_ws_join (f->server, f->room_id, "Di", NULL, NULL, NULL);
+  g_autoptr (JsonObject) reply = NULL;
+  g_autoptr (JsonObject) state = NULL;
+  g_autoptr (JsonObject) queue = NULL;
+  JsonObject *picked;
+
+  /* Without autoplay, the end of the queue is silence with no song. */
+  reply = command (ws, "{\"type\":\"setAutoplay\",\"enabled\":false}");
+  g_clear_pointer (&reply, json_object_unref);
+  add_song (f, ws, "Short One");
+  state = wait_state (ws, is_stopped, NULL, 8000);
+  g_assert_nonnull (state);
+  g_assert_null (song_title (state));
+  g_assert_cmpint (json_object_get_int_member (state, "index"), ==, -1);
+  g_clear_pointer (&state, json_object_unref);
+
+  /* Loop track: the short song plays again from the start. */
+  reply = command (ws, "{\"type\":\"setLoop\",\"mode\":\"track\"}");
+  g_clear_pointer (&reply, json_object_unref);
+  reply = command (ws, "{\"type\":\"previous\"}");
+  g_assert_cmpstr (song_title (reply), ==, "Short One");
+  g_clear_pointer (&reply, json_object_unref);
+  reply = command (ws, "{\"type\":\"play\"}");
+  g_assert_true (json_object_get_boolean_member (reply, "playing"));
+  g_clear_pointer (&reply, json_object_unref);
+  rc_test_run_for (2500);
+  reply = command (ws, "{\"type\":\"play\"}");
+  g_assert_cmpstr (song_title (reply), ==, "Short One");
+  g_assert_true (json_object_get_boolean_member (reply, "playing"));
+  g_clear_pointer (&reply, json_object_unref);
+
+  /* Autoplay after Alpha One: Alpha Two (same artist, not played lately). */
+  reply = command (ws, "{\"type\":\"setLoop\",\"mode\":\"off\"}");
+  g_clear_pointer (&reply, json_object_unref);
+  reply = command (ws, "{\"type\":\"setAutoplay\",\"enabled\":true}");
+  g_clear_pointer (&reply, json_object_unref);
+  add_song (f, ws, "Alpha One");
+  reply = command (ws, "{\"type\":\"skip\"}");
+  g_clear_pointer (&reply, json_object_unref);
+  reply = command (ws, "{\"type\":\"skip\"}");
+  g_assert_cmpstr (song_title (reply), ==, "Alpha Two");
+  picked = json_object_get_object_member (reply, "song");
+  g_assert_cmpstr (rc_test_str (json_object_get_object_member (picked, "addedBy"), "id"), ==,
+                   "autoplay");
+  g_assert_true (json_object_get_boolean_member (reply, "playing"));
+}
+
+/* Everyone leaves a playing room; it pauses itself (here after 2 s). */
+static void
+test_empty_room_pauses (Fixture *f, gconstpointer data)
+{
+  g_autoptr (JsonObject) initial = NULL;
+  JsonObject *state;
+
+  {
+    g_autoptr (RcTestWs) ws = rc_test_ws_join (f->server, f->room_id, "Ed", NULL, NULL, NULL);
+    g_autoptr (JsonObject) reply = NULL;
+
+    add_song (f, ws, "Alpha One");
+    reply = command (ws, "{\"type\":\"play\"}");
+    g_assert_true (json_object_get_boolean_member (reply, "playing"));
+  }
+  rc_test_run_for (1000);
+  {
+    /* Someone dropping by restarts the countdown; it still comes. */
+    g_autoptr (RcTestWs) ws = rc_test_ws_join (f->server, f->room_id, "Flo", NULL, NULL, &initial);
+
+    g_assert_true (json_object_get_boolean_member (
+      json_object_get_object_member (initial, "state"), "playing"));
+    g_clear_pointer (&initial, json_object_unref);
+  }
+  rc_test_run_for (3500);
+  {
+    g_autoptr (RcTestWs) ws = rc_test_ws_join (f->server, f->room_id, "Gil", NULL, NULL, &initial);
+
+    state = json_object_get_object_member (initial, "state");
+    g_assert_false (json_object_get_boolean_member (state, "playing"));
+    g_assert_cmpstr (song_title (state), ==, "Alpha One");
+    g_assert_cmpfloat (json_object_get_double_member (state, "position"), >, 2.0);
+  }
+}
+
+int
+main (int argc, char **argv)
+{
+  static const char *const short_pause[] = { "--empty-room-pause", "2", NULL };
+
+  rc_test_init (&argc, &argv);
+  gst_init (&argc, &argv);
+  g_test_add ("/queue/commands-and-what-everyone-sees", Fixture, NULL, fixture_setup,
+              test_commands_and_what_everyone_sees, fixture_teardown);
+  g_test_add ("/queue/bad-requests-get-coded-errors", Fixture, NULL, fixture_setup,
+              test_bad_requests_get_coded_errors, fixture_teardown);
+  g_test_add ("/queue/unplayable-songs-are-skipped", Fixture, NULL, fixture_setup,
+              test_unplayable_songs_are_skipped, fixture_teardown);
+  g_test_add ("/queue/end-of-queue-and-autoplay", Fixture, NULL, fixture_setup,
+              test_end_of_queue_and_autoplay, fixture_teardown);
+  g_test_add ("/queue/empty-room-pauses", Fixture, short_pause, fixture_setup,
+              test_empty_room_pauses, fixture_teardown);
+  return g_test_run ();
+}
