@@ -5,7 +5,8 @@
 // What a user would notice: a song found by search and added plays for
 // both, the progress bar moves, the audio really arrives over WebRTC
 // (inbound-rtp packets keep coming and carry energy), the queue shows who
-// added what, and skip, pause, seek, loop and autoplay change what both see.
+// added what, skip, pause, seek, loop and autoplay change what both see, and
+// the listening history follows a guest who comes back (join's userId).
 // Chromium autoplays (AUDIO_ARGS), so no click is needed to hear the room.
 
 import { test, before, after } from 'node:test';
@@ -252,6 +253,12 @@ test('only the owner removes songs; anyone reorders the upcoming ones', { timeou
     await alice.page.locator(tid('queue-item'), { hasText: 'Demo 330 Hz' }).locator(tid('queue-remove')).click();
     await bob.page.waitForFunction((sel) => document.querySelectorAll(sel).length === 2, tid('queue-item'));
     assert.deepEqual(await titles(bob.page), ['Demo 220 Hz', 'Demo 440 Hz']);
+
+    // Alice comes back (a new guest id, the same stored userId): her history followed her.
+    await alice.page.reload();
+    await join(alice.page, 'Alice');
+    const recent = alice.page.locator(tid('history-item-title'), { hasText: 'Demo 220 Hz' });
+    await recent.waitFor();
   });
 });
 

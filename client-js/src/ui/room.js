@@ -177,6 +177,7 @@ export function mountRoom(container, [roomId]) {
         player.setQueueLength(queue.length);
       }),
       s.on('notification', (msg) => { if (session.joined) toasts.show(msg.text, msg.kind); }),
+      s.on('historyUpdate', (msg) => { if (session.joined) search.setHistory(msg.history); }),
       s.on('roomClosed', (msg) => {
         if (msg.roomId === undefined || String(msg.roomId) === String(roomId)) {
           if (session.you && session.you.isOwner) roomClosed('Room deleted', 'You closed this room. Everyone in it has been told.');

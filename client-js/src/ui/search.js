@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 //
 // "Add music": one box. Typing searches the library (GET /api/search/songs,
-// debounced, the previous request aborted); an empty box shows the first
-// songs of the library; a pasted http(s) link offers "Add link". Adding goes
+// debounced, the previous request aborted); an empty box shows this guest's
+// recent songs (historyUpdate) and the first songs of the library; a pasted
+// http(s) link offers "Add link". Adding goes
 // through onAddSong(songId) / onAddUrl(url), which send `addSong` and
 // resolve true when the server took it (errors are shown by the caller).
 
@@ -14,6 +15,7 @@ import { formatDuration } from './player.js';
 const DEBOUNCE_MS = 250;
 const RESULT_LIMIT = 10;
 const LIBRARY_LIMIT = 20;
+const HISTORY_SHOWN = 5;
 const MAX_QUERY = 200;
 const URL_RE = /^https?:\/\/[^\s/$.?#][^\s]*$/i;
 
@@ -30,12 +32,15 @@ export function createSearch({ onAddSong, onAddUrl }) {
     oninput: () => schedule(DEBOUNCE_MS),
     onkeydown: onKey,
   });
+  const historyList = h('ul', { class: 'search-results', dataset: { testid: 'history' } });
+  const history = h('div', { class: 'history', hidden: true },
+    h('p', { class: 'search-heading muted', text: 'Recently played by you' }), historyList);
   const heading = h('p', { class: 'search-heading muted', dataset: { testid: 'search-heading' } });
   const list = h('ul', { id: 'search-results', class: 'search-results', dataset: { testid: 'search-results' }, 'aria-live': 'polite' });
   const node = h('section', { class: 'card panel search', 'aria-labelledby': 'search-label' },
     h('h2', { class: 'panel-title' }, icon('plus'), h('label', { id: 'search-label', for: 'search-input', text: 'Add music' })),
     h('div', { class: 'search-box' }, icon('search', 'icon search-icon'), input),
-    heading, list);
+    history, heading, list);
 
   function onKey(event) {
     if (event.key === 'Enter') {
@@ -59,6 +64,7 @@ export function createSearch({ onAddSong, onAddUrl }) {
     const value = input.value.trim();
     if (value === lastQuery) return;
     lastQuery = value;
+    history.hidden = Boolean(value) || historyList.childElementCount === 0;
     if (controller) controller.abort();
     controller = null;
     if (!value) {
@@ -94,7 +100,7 @@ export function createSearch({ onAddSong, onAddUrl }) {
     if (!songs) return;
     heading.textContent = songs.length ? `${songs.length === RESULT_LIMIT ? 'Top' : ''} ${songs.length} result${songs.length === 1 ? '' : 's'}`.trim()
       : `No songs match “${q}”.`;
-    replaceChildren(list, songs.map(songRow));
+    replaceChildren(list, songs.map((song) => songRow(song)));
   }
 
   async function showLibrary() {
@@ -107,7 +113,7 @@ export function createSearch({ onAddSong, onAddUrl }) {
     } else {
       heading.textContent = total > songs.length ? `From the library (${songs.length} of ${total}) — type to search` : 'From the library';
     }
-    replaceChildren(list, songs.map(songRow));
+    replaceChildren(list, songs.map((song) => songRow(song)));
   }
 
   function showUrl(url) {
@@ -124,17 +130,18 @@ export function createSearch({ onAddSong, onAddUrl }) {
       add));
   }
 
-  function songRow(song) {
-    const title = String(song.title ?? 'Untitled');
+  function songRow(song, testid = 'search-result') {
+    const title = String(song.title ?? song.url ?? 'Untitled');
     const meta = [song.artist, song.album].filter(Boolean).map(String).join(' · ');
+    const isUrl = !song.id && !song.songId && typeof song.url === 'string';
     const add = h('button', {
-      type: 'button', class: 'small-button', dataset: { testid: 'search-result-add' }, 'aria-label': `Add ${title}`,
-      onclick: () => addWith(add, () => onAddSong(String(song.id))),
+      type: 'button', class: 'small-button', dataset: { testid: `${testid}-add` }, 'aria-label': `Add ${title}`,
+      onclick: () => addWith(add, () => (isUrl ? onAddUrl(song.url) : onAddSong(String(song.id ?? song.songId)))),
     }, icon('plus'), h('span', { class: 'label', text: 'Add' }));
-    return h('li', { class: 'search-result', dataset: { testid: 'search-result', songId: String(song.id) } },
-      h('span', { class: 'result-art', 'aria-hidden': 'true' }, icon('music')),
+    return h('li', { class: 'search-result', dataset: { testid } },
+      h('span', { class: 'result-art', 'aria-hidden': 'true' }, icon(isUrl ? 'globe' : 'music')),
       h('div', { class: 'result-text' },
-        h('span', { class: 'result-title', dataset: { testid: 'search-result-title' }, text: title }),
+        h('span', { class: 'result-title', dataset: { testid: `${testid}-title` }, text: title }),
         meta && h('span', { class: 'result-meta', text: meta })),
       h('span', { class: 'time result-duration', text: song.durationMs > 0 ? formatDuration(song.durationMs / 1000) : '' }),
       add);
@@ -171,6 +178,12 @@ export function createSearch({ onAddSong, onAddUrl }) {
   return {
     node,
     input,
+    /** historyUpdate: this guest's songs, newest first. */
+    setHistory(songs) {
+      const shown = (Array.isArray(songs) ? songs : []).filter((song) => song && (song.songId || song.url)).slice(0, HISTORY_SHOWN);
+      replaceChildren(historyList, shown.map((song) => songRow(song, 'history-item')));
+      history.hidden = shown.length === 0 || input.value.trim() !== '';
+    },
     /** Shows the library (first call) or refreshes the current view. */
     refresh() {
       lastQuery = null;
