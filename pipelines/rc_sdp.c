@@ -89,6 +89,8 @@ same_key (const char *a, const char *b)
   return la == lb && g_ascii_strncasecmp (a, b, la) == 0;
 }
 
+/* @params first, in their order, then what @old_params had besides them:
+ * "stereo=1;sprop-stereo=1;sprop-maxcapturerate=48000". */
 static char *
 merge_params (const char *old_params, const char *params)
 {
@@ -97,21 +99,16 @@ merge_params (const char *old_params, const char *params)
   g_autoptr (GString) out = g_string_new (NULL);
 
   for (guint w = 0; w < want->len; w++)
+    g_string_append_printf (out, "%s%s", w > 0 ? ";" : "", (char *) want->pdata[w]);
+  for (guint h = 0; h < have->len; h++)
     {
       gboolean replaced = FALSE;
 
-      for (guint h = 0; h < have->len && !replaced; h++)
-        if (same_key (have->pdata[h], want->pdata[w]))
-          {
-            g_free (have->pdata[h]);
-            have->pdata[h] = g_strdup (want->pdata[w]);
-            replaced = TRUE;
-          }
+      for (guint w = 0; w < want->len && !replaced; w++)
+        replaced = same_key (have->pdata[h], want->pdata[w]);
       if (!replaced)
-        g_ptr_array_add (have, g_strdup (want->pdata[w]));
+        g_string_append_printf (out, "%s%s", out->len > 0 ? ";" : "", (char *) have->pdata[h]);
     }
-  for (guint h = 0; h < have->len; h++)
-    g_string_append_printf (out, "%s%s", h > 0 ? ";" : "", (char *) have->pdata[h]);
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
@@ -131,6 +128,7 @@ rc_sdp_set_opus_fmtp (GstSDPMessage *sdp, const char *params)
           const GstSDPAttribute *a = gst_sdp_media_get_attribute (media, i);
           g_autofree char *value = NULL, *merged = NULL;
           GstSDPAttribute attr;
+          const char *old;
           int pt, at;
 
           if (g_strcmp0 (a->key, "rtpmap") != 0 || a->value == NULL
@@ -138,9 +136,8 @@ rc_sdp_set_opus_fmtp (GstSDPMessage *sdp, const char *params)
             continue;
           found++;
           at = find_fmtp (media, pt);
-          merged = merge_params (at >= 0 ? fmtp_params (gst_sdp_media_get_attribute (media, at)->value)
-                                         : "",
-                                 params);
+          old = at >= 0 ? fmtp_params (gst_sdp_media_get_attribute (media, at)->value) : "";
+          merged = merge_params (old, params);
           value = g_strdup_printf ("%d %s", pt, merged);
           if (at >= 0)
             {
@@ -311,4 +308,69 @@ rc_sdp_get_fingerprint (const GstSDPMessage *sdp)
   if (value == NULL && gst_sdp_message_medias_len (sdp) > 0)
     value = gst_sdp_media_get_attribute_val (gst_sdp_message_get_media (sdp, 0), "fingerprint");
   return value;
+}
+
+/* The DER bytes of the first certificate in @pem. */
+static GBytes *
+pem_to_der (const char *pem)
+{
+  const char *begin = strstr (pem, "-----BEGIN CERTIFICATE-----");
+  const char *end;
+  g_autofree char *body = NULL;
+  guchar *der;
+  gsize len;
+
+  if (begin == NULL)
+    return NULL;
+  begin += strlen ("-----BEGIN CERTIFICATE-----");
+  end = strstr (begin, "-----END CERTIFICATE-----");
+  if (end == NULL)
+    return NULL;
+  body = g_strndup (begin, end - begin);
+  der = g_base64_decode (g_strstrip (body), &len);
+  if (len == 0)
+    {
+      g_free (der);
+      return NULL;
+    }
+  return g_bytes_new_take (der, len);
+}
+
+gboolean
+rc_sdp_fingerprint_matches (const char *fingerprint, const char *pem)
+{
+  static const struct
+  {
+    const char *name;
+    GChecksumType type;
+  } hashes[] = {
+    { "sha-1", G_CHECKSUM_SHA1 },
+    { "sha-256", G_CHECKSUM_SHA256 },
+    { "sha-384", G_CHECKSUM_SHA384 },
+    { "sha-512", G_CHECKSUM_SHA512 },
+  };
+  g_auto (GStrv) parts = NULL;
+  g_autofree char *copy = NULL;
+  g_autoptr (GBytes) der = NULL;
+  g_autoptr (GChecksum) checksum = NULL;
+  g_autoptr (GString) expected = NULL;
+  const char *hex;
+
+  if (fingerprint == NULL || pem == NULL)
+    return FALSE;
+  copy = g_strstrip (g_strdup (fingerprint));
+  parts = g_strsplit (copy, " ", 2);
+  if (g_strv_length (parts) != 2 || (der = pem_to_der (pem)) == NULL)
+    return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (hashes) && checksum == NULL; i++)
+    if (g_ascii_strcasecmp (parts[0], hashes[i].name) == 0)
+      checksum = g_checksum_new (hashes[i].type);
+  if (checksum == NULL)
+    return FALSE;
+  g_checksum_update (checksum, g_bytes_get_data (der, NULL), g_bytes_get_size (der));
+  hex = g_checksum_get_string (checksum);
+  expected = g_string_new (NULL);
+  for (const char *c = hex; *c != '\0'; c += 2)
+    g_string_append_printf (expected, "%s%c%c", c == hex ? "" : ":", c[0], c[1]);
+  return g_ascii_strcasecmp (g_strstrip (parts[1]), expected->str) == 0;
 }

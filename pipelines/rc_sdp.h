@@ -33,4 +33,9 @@ gboolean rc_sdp_check_candidate (const char *candidate, GError **error);
 /* The a=fingerprint value (session level, else the first section's), or NULL. */
 const char *rc_sdp_get_fingerprint (const GstSDPMessage *sdp);
 
+/* Whether @fingerprint (an a=fingerprint value, "sha-256 AB:CD:...") is the
+ * digest of the certificate in @pem (PEM text, as the dtls elements give
+ * it). FALSE for an unknown hash or unreadable input. */
+gboolean rc_sdp_fingerprint_matches (const char *fingerprint, const char *pem);
+
 G_END_DECLS

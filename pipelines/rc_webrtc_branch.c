@@ -20,6 +20,10 @@
  * - Candidates: no STUN; host candidates on every local address, loopback
  *   included (libnice leaves 127.0.0.1 out on its own, and a loopback-only
  *   machine must still connect). UDP only.
+ * - The guest's DTLS certificate must be the one its answer named.
+ *   webrtcbin 1.22 does not check it (any certificate completes the
+ *   handshake), so the branch does, when dtlsdec reports it, and no RTP
+ *   enters webrtcbin before it has passed; a mismatch is a `failed`.
  * - A guest's failure stays the guest's: an ERROR inside the branch is
  *   caught by RcBranchBin and becomes this branch's `failed`, never a
  *   pipeline error (a GstBin treats a child's ERROR as a failure of any
@@ -67,6 +71,13 @@ struct _RcWebrtcBranch
   GstElement *webrtc; /* inside bin */
   GSource *setup_timeout;
 
+  /* Media flows into webrtcbin only once the guest's DTLS certificate is
+   * the one its answer named: webrtcbin 1.22 accepts any certificate. */
+  GMutex lock;
+  char *remote_fingerprint; /* protected by lock: the answer's a=fingerprint */
+  gint cert_ok;             /* atomic */
+  gint saw_buffer;          /* atomic */
+
   /* main context only */
   gboolean disposed;
   gboolean offer_requested;
@@ -89,6 +100,8 @@ branch_unref (RcWebrtcBranch *self)
   if (!g_atomic_int_dec_and_test (&self->ref_count))
     return;
   g_main_context_unref (self->context);
+  g_mutex_clear (&self->lock);
+  g_free (self->remote_fingerprint);
   g_free (self->name);
   g_free (self);
 }
@@ -393,13 +406,40 @@ on_ice_state (GObject *webrtc, GParamSpec *pspec, gpointer data)
   post (data, EV_ICE_STATE, state, NULL, NULL);
 }
 
-/* The first RTP buffer is on its way into webrtcbin, after the caps: the
- * offer can be made from what the payloader really sends. */
+/* Streaming thread, every RTP buffer on its way into webrtcbin. The first
+ * one comes after the caps: the offer can be made from what the payloader
+ * really sends. None goes in before the guest's certificate is checked. */
 static GstPadProbeReturn
-on_first_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+on_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
-  post (data, EV_FIRST_BUFFER, 0, NULL, NULL);
-  return GST_PAD_PROBE_REMOVE;
+  RcWebrtcBranch *self = data;
+
+  if (!g_atomic_int_get (&self->saw_buffer)
+      && g_atomic_int_compare_and_exchange (&self->saw_buffer, 0, 1))
+    post (self, EV_FIRST_BUFFER, 0, NULL, NULL);
+  return g_atomic_int_get (&self->cert_ok) ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+}
+
+/* DTLS thread, during the handshake: the guest showed its certificate.
+ * It must be the one whose fingerprint the answer carried. */
+static void
+on_peer_certificate (GstObject *webrtc, GstObject *origin, GParamSpec *pspec, gpointer data)
+{
+  RcWebrtcBranch *self = data;
+  g_autofree char *pem = NULL;
+  g_autofree char *expected = NULL;
+
+  g_object_get (origin, "peer-pem", &pem, NULL);
+  g_mutex_lock (&self->lock);
+  expected = g_strdup (self->remote_fingerprint);
+  g_mutex_unlock (&self->lock);
+  if (pem != NULL && rc_sdp_fingerprint_matches (expected, pem))
+    {
+      g_atomic_int_set (&self->cert_ok, 1);
+      return;
+    }
+  g_atomic_int_set (&self->cert_ok, 0);
+  post_failure (self, "the DTLS certificate is not the one the answer named");
 }
 
 static gboolean
@@ -445,6 +485,20 @@ add_local_addresses (RcWebrtcBranch *self, GstWebRTCICE *ice)
   freeifaddrs (list);
 }
 
+/* libnice looks for a UPnP router to open ports on by default: pointless
+ * for host candidates, slow, and noisy where there is none. */
+static void
+no_upnp (GstWebRTCICE *ice)
+{
+  g_autoptr (GObject) agent = NULL;
+
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "agent") == NULL)
+    return;
+  g_object_get (ice, "agent", &agent, NULL);
+  if (agent != NULL && g_object_class_find_property (G_OBJECT_GET_CLASS (agent), "upnp") != NULL)
+    g_object_set (agent, "upnp", FALSE, NULL);
+}
+
 static gboolean
 build (RcWebrtcBranch *self, GError **error)
 {
@@ -482,6 +536,7 @@ build (RcWebrtcBranch *self, GError **error)
     {
       if (g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "ice-tcp") != NULL)
         g_object_set (ice, "ice-tcp", FALSE, NULL);
+      no_upnp (ice);
       add_local_addresses (self, ice);
     }
   gst_bin_add_many (GST_BIN (self->bin), queue, self->webrtc, NULL);
@@ -508,7 +563,7 @@ build (RcWebrtcBranch *self, GError **error)
   gst_pad_set_active (ghost, TRUE);
   gst_element_add_pad (self->bin, ghost);
   gst_pad_add_probe (queue_src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-                     on_first_buffer, branch_ref (self), (GDestroyNotify) branch_unref);
+                     on_buffer, branch_ref (self), (GDestroyNotify) branch_unref);
 
   g_signal_connect_data (self->webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate),
                          branch_ref (self), branch_unref_closure, 0);
@@ -516,6 +571,9 @@ build (RcWebrtcBranch *self, GError **error)
                          G_CALLBACK (on_connection_state), branch_ref (self),
                          branch_unref_closure, 0);
   g_signal_connect_data (self->webrtc, "notify::ice-connection-state", G_CALLBACK (on_ice_state),
+                         branch_ref (self), branch_unref_closure, 0);
+  /* dtlsdec's notify::peer-pem, seen from the top of its hierarchy. */
+  g_signal_connect_data (self->webrtc, "deep-notify::peer-pem", G_CALLBACK (on_peer_certificate),
                          branch_ref (self), branch_unref_closure, 0);
   return TRUE;
 }
@@ -536,6 +594,7 @@ rc_webrtc_branch_new (RcRoomPipeline *pipeline, const char *name,
     self->callbacks = *callbacks;
   self->user_data = user_data;
   self->context = g_main_context_ref_thread_default ();
+  g_mutex_init (&self->lock);
 
   if (!build (self, error))
     {
@@ -612,6 +671,10 @@ rc_webrtc_branch_set_answer (RcWebrtcBranch *self, const char *sdp, GError **err
   if (!rc_sdp_check_answer (message, 1, error))
     return FALSE;
   self->answer_given = TRUE;
+  g_mutex_lock (&self->lock);
+  g_free (self->remote_fingerprint);
+  self->remote_fingerprint = g_strdup (rc_sdp_get_fingerprint (message));
+  g_mutex_unlock (&self->lock);
   answer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER,
                                                 g_steal_pointer (&message));
   g_signal_emit_by_name (self->webrtc, "set-remote-description", answer,

@@ -49,10 +49,14 @@ on_message (RcNativeGuest *guest, JsonObject *message, gpointer data)
 
   if (g_str_equal (type, "initialState"))
     {
-      JsonObject *room = json_object_get_object_member (message, "room");
-      say (app, "joined room %s (\"%s\")",
-           json_object_get_string_member_with_default (room, "id", "?"),
-           json_object_get_string_member_with_default (room, "name", "?"));
+      JsonNode *room = json_object_get_member (message, "room");
+
+      if (room != NULL && JSON_NODE_HOLDS_OBJECT (room))
+        say (app, "joined room %s (\"%s\")",
+             json_object_get_string_member_with_default (json_node_get_object (room), "id", "?"),
+             json_object_get_string_member_with_default (json_node_get_object (room), "name", "?"));
+      else
+        say (app, "joined");
     }
   else if (g_str_equal (type, "mediaStopped"))
     say (app, "audio stopped by the server (%s)",

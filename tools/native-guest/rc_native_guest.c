@@ -163,6 +163,7 @@ handle_message (RcNativeGuest *self, JsonObject *message)
   const char *id = NULL;
 
   if (json_object_has_member (message, "id")
+      && JSON_NODE_HOLDS_VALUE (json_object_get_member (message, "id"))
       && json_node_get_value_type (json_object_get_member (message, "id")) == G_TYPE_STRING)
     id = json_object_get_string_member (message, "id");
 
@@ -173,9 +174,11 @@ handle_message (RcNativeGuest *self, JsonObject *message)
     }
   if (g_str_equal (type, "ice"))
     {
-      if (self->receiver != NULL)
+      gint64 mline = json_object_get_int_member_with_default (message, "sdpMLineIndex", 0);
+
+      if (self->receiver != NULL && mline >= 0 && mline < 16)
         rc_native_receiver_add_ice (
-          self->receiver, (guint) json_object_get_int_member_with_default (message, "sdpMLineIndex", 0),
+          self->receiver, (guint) mline,
           json_object_get_string_member_with_default (message, "candidate", NULL));
       return;
     }

@@ -435,6 +435,20 @@ write_wav_header (FILE *f, guint64 data_bytes)
   fwrite (h, 1, sizeof h, f);
 }
 
+/* libnice looks for a UPnP router to open ports on by default: pointless
+ * for host candidates, slow, and noisy where there is none. */
+static void
+no_upnp (GstWebRTCICE *ice)
+{
+  g_autoptr (GObject) agent = NULL;
+
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "agent") == NULL)
+    return;
+  g_object_get (ice, "agent", &agent, NULL);
+  if (agent != NULL && g_object_class_find_property (G_OBJECT_GET_CLASS (agent), "upnp") != NULL)
+    g_object_set (agent, "upnp", FALSE, NULL);
+}
+
 static gboolean
 build (RcNativeReceiver *self, GError **error)
 {
@@ -460,6 +474,7 @@ build (RcNativeReceiver *self, GError **error)
     {
       if (g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "ice-tcp") != NULL)
         g_object_set (ice, "ice-tcp", FALSE, NULL);
+      no_upnp (ice);
       if (self->loopback_only)
         {
           gboolean added = FALSE;
