@@ -8,14 +8,16 @@ G_BEGIN_DECLS
 
 /*
  * Spins the main context (never sleeps blindly) until @cond holds or
- * @timeout_ms passes; evaluates to the final value of @cond.
+ * @timeout_ms passes; evaluates to the last value of @cond (evaluated once
+ * per turn, so a condition with side effects is not re-run at the end).
  */
 #define RC_WAIT_UNTIL(cond, timeout_ms)                                                       \
-  ({                                                                                       \
+  ({                                                                                          \
     gint64 rc_deadline_ = g_get_monotonic_time () + (gint64) (timeout_ms) * 1000;             \
-    while (!(cond) && g_get_monotonic_time () < rc_deadline_)                                 \
+    gboolean rc_ok_;                                                                          \
+    while (!(rc_ok_ = !!(cond)) && g_get_monotonic_time () < rc_deadline_)                    \
       rc_test_iterate (10);                                                                   \
-    (cond);                                                                                   \
+    rc_ok_;                                                                                   \
   })
 
 /* g_test_init plus quiet library debug output (it floods the TAP log). */
