@@ -1046,10 +1046,15 @@ rc_player_remove (RcPlayer *self, gint64 index, GError **error)
 {
   gboolean was_current;
 
+  if (self->queue->len == 0)
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM, "The queue is empty");
+      return FALSE;
+    }
   if (index < 0 || index >= self->queue->len)
     {
-      g_set_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
-                   "\"index\" must be from 0 to %u", self->queue->len ? self->queue->len - 1 : 0);
+      g_set_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM, "\"index\" must be from 0 to %u",
+                   self->queue->len - 1);
       return FALSE;
     }
   was_current = (guint) index == self->index;
@@ -1080,11 +1085,15 @@ rc_player_move (RcPlayer *self, gint64 from, gint64 to, GError **error)
   gpointer item;
   Item *playing_item = current (self);
 
+  if (self->queue->len == 0)
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM, "The queue is empty");
+      return FALSE;
+    }
   if (from < 0 || from >= self->queue->len || to < 0 || to >= self->queue->len)
     {
       g_set_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
-                   "\"from\" and \"to\" must be from 0 to %u",
-                   self->queue->len ? self->queue->len - 1 : 0);
+                   "\"from\" and \"to\" must be from 0 to %u", self->queue->len - 1);
       return FALSE;
     }
   item = g_ptr_array_steal_index (self->queue, (guint) from);

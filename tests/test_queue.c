@@ -340,8 +340,9 @@ test_bad_requests_get_coded_errors (Fixture *f, gconstpointer data)
   expect_command_error (outsider, "{\"type\":\"play\"}", RC_ERROR_NOT_IN_ROOM);
   expect_command_error (outsider, "{\"type\":\"addSong\",\"songId\":\"abc\"}", RC_ERROR_NOT_IN_ROOM);
 
-  /* Nothing to seek in. */
+  /* Nothing to seek in or move. */
   expect_command_error (ws, "{\"type\":\"seek\",\"position\":1}", RC_ERROR_NOTHING_PLAYING);
+  expect_command_error (ws, "{\"type\":\"moveSong\",\"from\":0,\"to\":0}", RC_ERROR_INVALID_PARAM);
 
   /* addSong: unknown id, both or neither field, bad URLs. */
   expect_command_error (ws, "{\"type\":\"addSong\",\"songId\":\"000000000000\"}", RC_ERROR_NOT_FOUND);
