@@ -144,7 +144,7 @@ export function createPlayer({ audio, onCommand, onListen }) {
     playButton.setAttribute('aria-label', state.playing ? 'Pause' : 'Play');
     playButton.title = state.playing ? 'Pause' : 'Play';
     playButton.dataset.playing = String(Boolean(state.playing));
-    playButton.disabled = !song && queueLength === 0;
+    playButton.disabled = !song && queueLength === 0 && !state.autoplay;
     prevButton.disabled = !song;
     skipButton.disabled = !song && queueLength === 0 && !state.autoplay;
 
