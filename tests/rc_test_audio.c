@@ -5,6 +5,7 @@
  * that "hears 440 Hz" means the same thing in each.
  */
 #include "rc_test_audio.h"
+#include "rc_test_util.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/rtp/gstrtpbuffer.h>
@@ -226,4 +227,57 @@ rc_test_ear_lost (RcTestEar *ear, gint64 since_us)
     }
   g_mutex_unlock (&ear->lock);
   return lost;
+}
+
+/* Packets come every 20 ms; on a machine with time to spare no gap between
+ * two of them reaches this. Above it, 60 ms cannot be judged fairly. */
+#define CALM_GAP_US (40 * 1000)
+#define MAX_GAP_US (60 * 1000)
+
+void
+rc_test_audio_time_leaving (const RcTestLeaving *ops, gpointer data, guint n, guint attempts)
+{
+  guint suspect = 0, busy = 0;
+
+  g_assert_cmpuint (attempts, <, n);
+  for (guint attempt = 0; attempt < attempts; attempt++)
+    {
+      guint stay = n - 1 - attempt; /* guests [0, stay) stay */
+      guint64 lost_start, lost_before, lost_during, lost_after;
+      gint64 before, during, after;
+
+      ops->worst_gap (data, stay, &lost_start);
+      ops->reset_gaps (data, stay);
+      rc_test_run_for (1000);
+      before = ops->worst_gap (data, stay, &lost_before);
+
+      ops->reset_gaps (data, stay);
+      ops->leave (data, stay);
+      rc_test_run_for (1500);
+      during = ops->worst_gap (data, stay, &lost_during);
+
+      ops->reset_gaps (data, stay);
+      rc_test_run_for (1000);
+      after = ops->worst_gap (data, stay, &lost_after);
+
+      g_test_message ("%u guests stay; longest gap before %.1f ms, while one left %.1f ms "
+                      "(%" G_GUINT64_FORMAT " lost), after %.1f ms",
+                      stay, before / 1000.0, during / 1000.0, lost_during - lost_before,
+                      after / 1000.0);
+      if (during < MAX_GAP_US && lost_during == lost_before)
+        return;
+      if (before < CALM_GAP_US && after < CALM_GAP_US && lost_before == lost_start
+          && lost_after == lost_during)
+        suspect++;
+      else
+        busy++;
+    }
+  if (busy == 0)
+    {
+      /* Every time, on a calm machine: the leaving did it. */
+      g_test_fail_printf ("another guest leaving cost the others their packets %u times of %u",
+                          suspect, attempts);
+      return;
+    }
+  g_test_skip ("the machine was too busy to time 60 ms gaps (see the messages above)");
 }

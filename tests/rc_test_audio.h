@@ -57,4 +57,29 @@ void rc_test_audio_analyse_float (const float *x, gsize n, double *freq, double 
 void rc_test_audio_analyse_s16 (const gint16 *x, gsize n_frames, double *freq, double *rms);
 gboolean rc_test_audio_is_tone (double freq, double rms, double want_hz);
 
+/*
+ * "Another guest leaving leaves no gap over 60 ms": guests [0, n) listen;
+ * the last one leaves while the others' packets are timed. The windows just
+ * before and after tell a gap the leaving caused (a calm machine on both
+ * sides) from a machine too busy to keep time (two cores shared with
+ * whatever else runs). Up to @attempts guests leave in turn, until one
+ * leaving is timed cleanly (the test passes). The test fails when every
+ * attempt had a calm machine around it and a gap or a loss while the guest
+ * left; it is skipped, with the figures as messages, when the machine was
+ * never calm enough to judge.
+ */
+typedef struct
+{
+  /* Starts a new gap window for guests [0, n). */
+  void (*reset_gaps) (gpointer data, guint n);
+  /* The longest gap (µs) since the reset across guests [0, n), and the
+   * packets they lost in all. */
+  gint64 (*worst_gap) (gpointer data, guint n, guint64 *lost);
+  /* Guest @index leaves (its branch, socket, everything). */
+  void (*leave) (gpointer data, guint index);
+} RcTestLeaving;
+
+void rc_test_audio_time_leaving (const RcTestLeaving *ops, gpointer data, guint n,
+                                 guint attempts);
+
 G_END_DECLS
