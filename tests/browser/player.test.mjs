@@ -181,6 +181,16 @@ test('a song added by one guest plays for both, over WebRTC, and skip changes it
       assert.deepEqual(queue.map((i) => [i.played, i.current]), [[true, false], [false, true]]);
     }
     await assertHearsAudio(bob.page, 'Bob after skip');
+
+    // Pause is silence: what arrives carries no more energy.
+    await bob.page.click(tid('play-toggle'));
+    await waitForPlaying(alice.page, false);
+    await alice.page.waitForTimeout(500);
+    const before = await inboundAudio(alice.page);
+    await alice.page.waitForTimeout(1000);
+    const after = await inboundAudio(alice.page);
+    assert.ok(after.totalAudioEnergy - before.totalAudioEnergy < 0.003,
+      `no sound while paused (energy ${before.totalAudioEnergy} → ${after.totalAudioEnergy})`);
   });
 });
 
