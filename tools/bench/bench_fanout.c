@@ -1,0 +1,1603 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench-fanout: how many WebRTC guests one room holds, and what each costs.
+ *
+ *   bench-fanout [--levels 10,50,100,200] [--window 10] [--batch 10] ...
+ *
+ * It starts a real roomcast on 127.0.0.1 (a free port, a generated track in
+ * a temporary music folder, no rate limit, a high --max-guests), creates a
+ * room and plays the track in it from one control connection, then adds
+ * WebRTC guests level by level (cumulatively) from a few receiver processes
+ * (this same program with --receiver; see rc_bench_receiver.h). At each
+ * level it measures, over a steady window, the server's CPU (utime+stime
+ * from /proc), RSS and thread count, and every guest's packets, lost and
+ * late packets; while guests join it measures the server CPU spent per
+ * join. It prints Markdown tables, and stops by itself.
+ *
+ * Why it is built this way:
+ * - The server is a separate process so its figures are its own; the
+ *   receivers are separate processes so their CPU is counted apart (they
+ *   share the machine's cores with the server: the tables say how much
+ *   they took, and how much the rest of the machine took).
+ * - Levels are cumulative: the guests of level 50 are those of level 10
+ *   plus 40. Joins go in batches, each waited for (first RTP, failure or
+ *   timeout), so that a join is never timed out by the joins queued ahead
+ *   of it.
+ * - Every child gets PR_SET_PDEATHSIG (SIGKILL), the whole run has a time
+ *   budget (--max-seconds) and an alarm beyond it, and SIGINT/SIGTERM end
+ *   the run early with what has been measured.
+ */
+#include "rc_bench_guest.h"
+#include "rc_bench_proc.h"
+#include "rc_bench_receiver.h"
+
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <gst/gst.h>
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+/* ---- options ---- */
+
+typedef struct
+{
+  char *levels;
+  double window_s;
+  double settle_s;
+  guint batch;
+  guint per_receiver;
+  guint join_timeout_s;
+  double late_ms;
+  guint max_seconds;
+  guint track_seconds;
+  char *roomcast;
+  char *music_dir;
+  char *output;
+  gboolean native;
+  gboolean decode;
+  gboolean keep;
+  gboolean no_leave_check;
+  guint top_threads;
+} Options;
+
+/* ---- state ---- */
+
+typedef struct
+{
+  char *name;
+  GSubprocess *proc;
+  GPid pid;
+  GOutputStream *in;
+  GDataInputStream *out;
+  GQueue lines; /* char *, unread replies */
+  gboolean eof;
+  guint guests;
+} Receiver;
+
+typedef struct
+{
+  guint n;            /* guests asked for, in total */
+  guint present;      /* guests asked for so far when measured (n unless joins stopped) */
+  guint added;        /* guests asked for in this level */
+  guint join_ok, join_failed, join_timed_out;
+  double join_wall_s;
+  double join_cpu_s;
+  double setup_sum_ms, setup_max_ms;
+  gboolean measured;
+  double window_s;
+  double server_pct, client_pct, other_pct;
+  double server_cpu_per_s; /* CPU seconds per second: for the net join figure */
+  guint64 rss_kib;
+  guint threads;
+  guint with_audio, failed, waiting;
+  double pkts_mean;
+  double lost_mean, late_mean;
+  guint64 lost_max, late_max;
+  guint lost_guests, late_guests;
+  double worst_gap_ms, worst_late_ms;
+  double kbps_mean;
+  GPtrArray *thread_groups; /* RcBenchThreadGroup, busiest first */
+  char *note;
+} Level;
+
+typedef struct
+{
+  Options *o;
+  char *self_exe;
+  char *tmp_dir;
+  char *music_dir;
+  gint64 started_us;
+  gint64 deadline_us;
+  gboolean interrupted;
+  gboolean failed;
+
+  GSubprocess *server;
+  GPid server_pid;
+  GDataInputStream *server_out;
+  FILE *server_log;
+  char *server_log_path;
+  char *base_url;
+  gboolean server_exited;
+  gboolean server_stopping; /* we sent SIGTERM: an exit now is no crash */
+  gboolean server_died;     /* it exited before we stopped it */
+  int server_status;
+  guint server_warnings;
+  guint server_media_failures;
+  GCancellable *cancellable;
+
+  SoupSession *http;
+  SoupWebsocketConnection *control;
+  char *room_id;
+  char *owner_token;
+  char *song_id;
+  char *song_title;
+  gboolean playing;
+  char *control_error;
+
+  GPtrArray *receivers;
+  guint guests;
+  GPtrArray *guest_failures; /* char *, "name reason", first ones */
+  guint guest_failure_count;
+
+  RcBenchProc baseline;
+  double baseline_pct;
+  GPtrArray *levels; /* Level */
+  RcBenchProc after_leave;
+  guint after_leave_guests;
+  gboolean left;
+  gboolean leave_done;
+} Bench;
+
+static void
+progress (Bench *b, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+progress (Bench *b, const char *format, ...)
+{
+  va_list args;
+  g_autofree char *text = NULL;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_printerr ("[%6.1f s] %s\n", (g_get_monotonic_time () - b->started_us) / 1e6, text);
+}
+
+/* ---- waiting on the main context ---- */
+
+static gboolean
+tick (gpointer data)
+{
+  return G_SOURCE_CONTINUE; /* only wakes the context up */
+}
+
+typedef gboolean (*Cond) (Bench *b, gpointer data);
+
+/* Runs the main context until @cond holds, @timeout_ms pass or the run is
+ * interrupted; returns whether @cond held. */
+static gboolean
+wait_for (Bench *b, Cond cond, gpointer data, double timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) (timeout_ms * 1000);
+
+  while (!cond (b, data))
+    {
+      if (b->interrupted || g_get_monotonic_time () >= end)
+        return cond (b, data);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  return TRUE;
+}
+
+static gboolean
+never (Bench *b, gpointer data)
+{
+  return FALSE;
+}
+
+/* Sleeps while the main context runs (pongs, server output). */
+static void
+pause_for (Bench *b, double seconds)
+{
+  wait_for (b, never, NULL, seconds * 1000);
+}
+
+/* ---- children ---- */
+
+static void
+die_with_parent (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static GPid
+pid_of (GSubprocess *proc)
+{
+  const char *id = g_subprocess_get_identifier (proc);
+
+  return id != NULL ? (GPid) atoi (id) : 0;
+}
+
+/* ---- the server ---- */
+
+static void
+on_server_line (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Bench *b = data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *line =
+    g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result, NULL, &error);
+  const char *url;
+
+  if (line == NULL)
+    return; /* end of output or cancelled */
+  if (b->server_log != NULL)
+    {
+      fprintf (b->server_log, "%s\n", line);
+      fflush (b->server_log);
+    }
+  url = strstr (line, "listening on http://");
+  if (url != NULL && b->base_url == NULL)
+    {
+      const char *start = url + strlen ("listening on ");
+      const char *end = strchr (start, ' ');
+
+      b->base_url = end != NULL ? g_strndup (start, end - start) : g_strdup (start);
+      if (g_str_has_suffix (b->base_url, "/"))
+        b->base_url[strlen (b->base_url) - 1] = '\0';
+    }
+  if (strstr (line, "WARNING") != NULL || strstr (line, "CRITICAL") != NULL)
+    b->server_warnings++;
+  if (strstr (line, "audio for guest") != NULL && strstr (line, "failed") != NULL)
+    b->server_media_failures++;
+  g_data_input_stream_read_line_async (b->server_out, G_PRIORITY_DEFAULT, b->cancellable,
+                                       on_server_line, b);
+}
+
+static void
+on_server_exit (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Bench *b = data;
+  GSubprocess *proc = G_SUBPROCESS (source);
+
+  if (!g_subprocess_wait_finish (proc, result, NULL))
+    return; /* cancelled: b may be gone */
+  b->server_exited = TRUE;
+  b->server_died = !b->server_stopping;
+  if (g_subprocess_get_if_signaled (proc))
+    b->server_status = -g_subprocess_get_term_sig (proc);
+  else
+    b->server_status = g_subprocess_get_exit_status (proc);
+}
+
+static gboolean
+server_ready (Bench *b, gpointer data)
+{
+  return b->base_url != NULL || b->server_exited;
+}
+
+static gboolean
+start_server (Bench *b, GError **error)
+{
+  g_autoptr (GSubprocessLauncher) launcher =
+    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  const char *argv[] = {
+    b->o->roomcast, "--host", "127.0.0.1", "--port", "0", "--store", "memory",
+    "--music-dir", b->music_dir, "--max-guests", "100000", "--max-rooms", "10",
+    "--rate-limit", "0", "--empty-room-pause", "86400", NULL,
+  };
+
+  b->server_log_path = g_build_filename (b->tmp_dir, "server.log", NULL);
+  b->server_log = fopen (b->server_log_path, "w");
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  b->server = g_subprocess_launcher_spawnv (launcher, argv, error);
+  if (b->server == NULL)
+    return FALSE;
+  b->server_pid = pid_of (b->server);
+  b->server_out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (b->server));
+  g_data_input_stream_read_line_async (b->server_out, G_PRIORITY_DEFAULT, b->cancellable,
+                                       on_server_line, b);
+  g_subprocess_wait_async (b->server, b->cancellable, on_server_exit, b);
+  if (!wait_for (b, server_ready, NULL, 20000) || b->base_url == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "roomcast did not print its URL within 20 s (exited: %d); see %s",
+                   b->server_exited, b->server_log_path);
+      return FALSE;
+    }
+  if (!g_str_has_prefix (b->base_url, "http://127.0.0.1:"))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "roomcast listens on %s, not 127.0.0.1",
+                   b->base_url);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+stop_server (Bench *b)
+{
+  if (b->server == NULL)
+    return;
+  if (!b->server_exited)
+    {
+      gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+      b->server_stopping = TRUE;
+      g_subprocess_send_signal (b->server, SIGTERM);
+      while (!b->server_exited && g_get_monotonic_time () < end)
+        g_main_context_iteration (NULL, TRUE);
+      if (!b->server_exited)
+        {
+          progress (b, "roomcast did not stop within 10 s of SIGTERM: killing it");
+          g_subprocess_force_exit (b->server);
+          g_subprocess_wait (b->server, NULL, NULL);
+        }
+    }
+}
+
+/* ---- REST ---- */
+
+static JsonNode *
+http_json (Bench *b, const char *method, const char *path, const char *body, guint *status,
+           GError **error)
+{
+  g_autofree char *url = g_strconcat (b->base_url, path, NULL);
+  g_autoptr (SoupMessage) msg = soup_message_new (method, url);
+  g_autoptr (GBytes) reply = NULL;
+  g_autofree char *text = NULL;
+
+  if (body != NULL)
+    {
+      g_autoptr (GBytes) bytes = g_bytes_new (body, strlen (body));
+      soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+    }
+  reply = soup_session_send_and_read (b->http, msg, NULL, error);
+  if (reply == NULL)
+    return NULL;
+  *status = soup_message_get_status (msg);
+  text = g_strndup (g_bytes_get_data (reply, NULL), g_bytes_get_size (reply));
+  return json_from_string (text, error);
+}
+
+/* The first song of the library, once the scan has finished. */
+static gboolean
+find_song (Bench *b, GError **error)
+{
+  gint64 end = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+  while (g_get_monotonic_time () < end && !b->interrupted)
+    {
+      guint status = 0;
+      g_autoptr (JsonNode) reply = http_json (b, "GET", "/api/library?limit=1", NULL, &status,
+                                              error);
+      JsonObject *o;
+      JsonArray *songs;
+
+      if (reply == NULL)
+        return FALSE;
+      o = JSON_NODE_HOLDS_OBJECT (reply) ? json_node_get_object (reply) : NULL;
+      songs = o != NULL && json_object_has_member (o, "songs")
+                ? json_object_get_array_member (o, "songs")
+                : NULL;
+      if (songs != NULL && json_array_get_length (songs) > 0
+          && !json_object_get_boolean_member_with_default (o, "scanning", TRUE))
+        {
+          JsonObject *song = json_array_get_object_element (songs, 0);
+
+          b->song_id = g_strdup (json_object_get_string_member (song, "id"));
+          b->song_title = g_strdup (json_object_get_string_member_with_default (song, "title",
+                                                                                "?"));
+          return TRUE;
+        }
+      pause_for (b, 0.2);
+    }
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+               "the library has no song after 30 s (music dir %s)", b->music_dir);
+  return FALSE;
+}
+
+static gboolean
+create_room (Bench *b, GError **error)
+{
+  guint status = 0;
+  g_autoptr (JsonNode) reply =
+    http_json (b, "POST", "/api/rooms", "{\"name\": \"bench-fanout\"}", &status, error);
+  JsonObject *o;
+
+  if (reply == NULL)
+    return FALSE;
+  o = JSON_NODE_HOLDS_OBJECT (reply) ? json_node_get_object (reply) : NULL;
+  if (status != 201 || o == NULL || !json_object_has_member (o, "id"))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "POST /api/rooms answered %u", status);
+      return FALSE;
+    }
+  b->room_id = g_strdup (json_object_get_string_member (o, "id"));
+  b->owner_token = g_strdup (json_object_get_string_member (o, "ownerToken"));
+  return TRUE;
+}
+
+/* ---- the control connection ---- */
+
+static void
+control_send (Bench *b, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+control_send (Bench *b, const char *format, ...)
+{
+  va_list args;
+  g_autofree char *text = NULL;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  if (b->control != NULL
+      && soup_websocket_connection_get_state (b->control) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_send_text (b->control, text);
+}
+
+static void
+on_control_message (SoupWebsocketConnection *conn, gint type, GBytes *data, gpointer user_data)
+{
+  Bench *b = user_data;
+  gsize size;
+  const char *text = g_bytes_get_data (data, &size);
+  g_autoptr (JsonParser) parser = NULL;
+  JsonObject *o;
+  const char *kind;
+
+  /* viewersUpdated (the whole list, on every join) and the rest: not read. */
+  if (size > 10 && !g_str_has_prefix (text, "{\"type\":\"initialState\"")
+      && !g_str_has_prefix (text, "{\"type\":\"stateUpdate\"")
+      && !g_str_has_prefix (text, "{\"type\":\"error\""))
+    return;
+  parser = json_parser_new ();
+  if (!json_parser_load_from_data (parser, text, (gssize) size, NULL)
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return;
+  o = json_node_get_object (json_parser_get_root (parser));
+  kind = json_object_get_string_member_with_default (o, "type", "");
+  if (g_str_equal (kind, "initialState"))
+    {
+      control_send (b, "{\"type\":\"addSong\",\"id\":\"c-add\",\"songId\":\"%s\"}", b->song_id);
+      control_send (b, "{\"type\":\"setLoop\",\"id\":\"c-loop\",\"mode\":\"track\"}");
+      control_send (b, "{\"type\":\"play\",\"id\":\"c-play\"}");
+    }
+  else if (g_str_equal (kind, "stateUpdate"))
+    b->playing = json_object_get_boolean_member_with_default (o, "playing", FALSE);
+  else if (g_str_equal (kind, "error") && b->control_error == NULL)
+    b->control_error =
+      g_strdup_printf ("%s (%" G_GINT64_FORMAT ")",
+                       json_object_get_string_member_with_default (o, "message", "?"),
+                       json_object_get_int_member_with_default (o, "code", 0));
+}
+
+static void
+on_control_closed (SoupWebsocketConnection *conn, gpointer user_data)
+{
+  Bench *b = user_data;
+
+  if (b->control_error == NULL)
+    b->control_error = g_strdup ("the control connection closed");
+  b->playing = FALSE;
+}
+
+static void
+on_control_connected (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Bench *b = user_data;
+  g_autoptr (GError) error = NULL;
+  SoupWebsocketConnection *conn =
+    soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
+
+  if (conn == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        b->control_error = g_strdup_printf ("cannot connect: %s", error->message);
+      return;
+    }
+  b->control = conn;
+  soup_websocket_connection_set_max_incoming_payload_size (conn, 64 * 1024 * 1024);
+  g_signal_connect (conn, "message", G_CALLBACK (on_control_message), b);
+  g_signal_connect (conn, "closed", G_CALLBACK (on_control_closed), b);
+  control_send (b,
+                "{\"type\":\"join\",\"id\":\"c-join\",\"roomId\":\"%s\",\"name\":\"control\","
+                "\"ownerToken\":\"%s\"}",
+                b->room_id, b->owner_token);
+}
+
+static gboolean
+playing_or_error (Bench *b, gpointer data)
+{
+  return b->playing || b->control_error != NULL || b->server_exited;
+}
+
+static gboolean
+start_playing (Bench *b, GError **error)
+{
+  g_autofree char *ws = g_strdup_printf ("ws%s/ws", b->base_url + strlen ("http"));
+  g_autoptr (SoupMessage) msg = soup_message_new ("GET", ws);
+
+  soup_session_websocket_connect_async (b->http, msg, NULL, NULL, G_PRIORITY_DEFAULT,
+                                        b->cancellable, on_control_connected, b);
+  if (!wait_for (b, playing_or_error, NULL, 15000) || !b->playing)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the room did not start playing: %s",
+                   b->control_error != NULL ? b->control_error : "no stateUpdate within 15 s");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- the track ---- */
+
+/* A tone over quiet pink noise, Opus in Ogg: something the room's encoder
+ * must spend its bitrate on, as on music (a pure tone would make packets
+ * smaller than music does). */
+static gboolean
+make_track (Bench *b, const char *path, GError **error)
+{
+  guint buffers = b->o->track_seconds * 10;
+  g_autofree char *description = g_strdup_printf (
+    "audiotestsrc wave=pink-noise volume=0.08 samplesperbuffer=4800 num-buffers=%u "
+    "! audio/x-raw,rate=48000,channels=2 ! mix. "
+    "audiotestsrc wave=sine freq=440 volume=0.2 samplesperbuffer=4800 num-buffers=%u "
+    "! audio/x-raw,rate=48000,channels=2 ! mix. "
+    "audiomixer name=mix ! audioconvert ! opusenc bitrate=128000 "
+    "! oggmux "
+    "! filesink name=out",
+    buffers, buffers);
+  g_autoptr (GstElement) pipeline = gst_parse_launch (description, error);
+  g_autoptr (GstElement) sink = NULL;
+  g_autoptr (GstBus) bus = NULL;
+  g_autoptr (GstMessage) message = NULL;
+
+  if (pipeline == NULL)
+    return FALSE;
+  sink = gst_bin_get_by_name (GST_BIN (pipeline), "out");
+  g_object_set (sink, "location", path, NULL);
+  bus = gst_element_get_bus (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  message = gst_bus_timed_pop_filtered (bus, 120 * GST_SECOND,
+                                        GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  if (message == NULL || GST_MESSAGE_TYPE (message) != GST_MESSAGE_EOS)
+    {
+      g_autoptr (GError) e = NULL;
+
+      if (message != NULL)
+        gst_message_parse_error (message, &e, NULL);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "could not write the track: %s",
+                   e != NULL ? e->message : "timed out");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- receivers ---- */
+
+static void
+on_receiver_line (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Receiver *r = data;
+  g_autoptr (GError) error = NULL;
+  char *line =
+    g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result, NULL, &error);
+
+  if (line == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        r->eof = TRUE;
+      return;
+    }
+  g_queue_push_tail (&r->lines, line);
+  g_data_input_stream_read_line_async (r->out, G_PRIORITY_DEFAULT, NULL, on_receiver_line, r);
+}
+
+/* Takes failure reports out of the queue into the bench's list. */
+static void
+collect_failures (Bench *b, Receiver *r)
+{
+  for (GList *l = r->lines.head; l != NULL;)
+    {
+      GList *next = l->next;
+      char *line = l->data;
+
+      if (g_str_has_prefix (line, "fail "))
+        {
+          b->guest_failure_count++;
+          if (b->guest_failures->len < 10)
+            g_ptr_array_add (b->guest_failures, g_strdup (line + 5));
+          g_free (line);
+          g_queue_delete_link (&r->lines, l);
+        }
+      l = next;
+    }
+}
+
+typedef struct
+{
+  Receiver *r;
+  const char *prefix;
+} LineWait;
+
+static gboolean
+has_line (Bench *b, gpointer data)
+{
+  LineWait *w = data;
+
+  collect_failures (b, w->r);
+  for (GList *l = w->r->lines.head; l != NULL; l = l->next)
+    if (g_str_has_prefix (l->data, w->prefix))
+      return TRUE;
+  return w->r->eof;
+}
+
+/* The first reply of @r starting with @prefix (lines before it are
+ * dropped), or NULL on timeout or when the receiver is gone. */
+static char *
+receiver_wait (Bench *b, Receiver *r, const char *prefix, double timeout_ms)
+{
+  LineWait w = { r, prefix };
+
+  if (!wait_for (b, has_line, &w, timeout_ms))
+    return NULL;
+  while (!g_queue_is_empty (&r->lines))
+    {
+      char *line = g_queue_pop_head (&r->lines);
+
+      if (g_str_has_prefix (line, prefix))
+        return line;
+      g_free (line);
+    }
+  return NULL;
+}
+
+static gboolean
+receiver_send (Receiver *r, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static gboolean
+receiver_send (Receiver *r, const char *format, ...)
+{
+  va_list args;
+  g_autofree char *text = NULL;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  return g_output_stream_write_all (r->in, text, strlen (text), NULL, NULL, NULL)
+         && g_output_stream_flush (r->in, NULL, NULL);
+}
+
+static Receiver *
+spawn_receiver (Bench *b, GError **error)
+{
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (
+    G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  Receiver *r = g_new0 (Receiver, 1);
+  g_autofree char *late = g_strdup_printf ("%g", b->o->late_ms);
+  g_autofree char *timeout = g_strdup_printf ("%u", b->o->join_timeout_s);
+  g_autofree char *log = NULL;
+  g_autofree char *line = NULL;
+  GPtrArray *argv = g_ptr_array_new ();
+
+  r->name = g_strdup_printf ("r%u", b->receivers->len);
+  log = g_strdup_printf ("%s/receiver-%s.log", b->tmp_dir, r->name);
+  g_subprocess_launcher_set_stderr_file_path (launcher, log);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_ptr_array_add (argv, b->self_exe);
+  g_ptr_array_add (argv, "--receiver");
+  g_ptr_array_add (argv, "--server");
+  g_ptr_array_add (argv, b->base_url);
+  g_ptr_array_add (argv, "--room");
+  g_ptr_array_add (argv, b->room_id);
+  g_ptr_array_add (argv, "--prefix");
+  g_ptr_array_add (argv, r->name);
+  g_ptr_array_add (argv, "--late-ms");
+  g_ptr_array_add (argv, late);
+  g_ptr_array_add (argv, "--join-timeout");
+  g_ptr_array_add (argv, timeout);
+  if (b->o->native)
+    g_ptr_array_add (argv, "--native");
+  if (b->o->decode)
+    g_ptr_array_add (argv, "--decode");
+  g_ptr_array_add (argv, NULL);
+  r->proc = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, error);
+  g_ptr_array_free (argv, TRUE);
+  if (r->proc == NULL)
+    {
+      g_free (r->name);
+      g_free (r);
+      return NULL;
+    }
+  r->pid = pid_of (r->proc);
+  r->in = g_subprocess_get_stdin_pipe (r->proc);
+  r->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (r->proc));
+  g_data_input_stream_read_line_async (r->out, G_PRIORITY_DEFAULT, NULL, on_receiver_line, r);
+  g_ptr_array_add (b->receivers, r);
+  line = receiver_wait (b, r, "ready", 10000);
+  if (line == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "receiver %s did not start (see %s)",
+                   r->name, log);
+      return NULL;
+    }
+  return r;
+}
+
+static void
+stop_receivers (Bench *b)
+{
+  for (guint i = 0; i < b->receivers->len; i++)
+    {
+      Receiver *r = g_ptr_array_index (b->receivers, i);
+
+      receiver_send (r, "quit\n");
+      g_output_stream_close (r->in, NULL, NULL);
+    }
+  for (guint i = 0; i < b->receivers->len; i++)
+    {
+      Receiver *r = g_ptr_array_index (b->receivers, i);
+      gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+      while (g_get_monotonic_time () < end && !r->eof)
+        g_main_context_iteration (NULL, TRUE);
+      g_subprocess_force_exit (r->proc);
+      g_subprocess_wait (r->proc, NULL, NULL);
+    }
+}
+
+/* ---- measuring ---- */
+
+typedef struct
+{
+  gint64 at_us;
+  RcBenchProc server;
+  GHashTable *threads;
+  guint64 client_ticks; /* receivers and this process */
+  guint64 machine_busy;
+  guint64 machine_total;
+} Snap;
+
+static void
+snap_take (Bench *b, Snap *s, gboolean with_threads)
+{
+  RcBenchProc p;
+
+  s->at_us = g_get_monotonic_time ();
+  rc_bench_proc_read (b->server_pid, &s->server);
+  s->threads = with_threads ? rc_bench_threads_read (b->server_pid) : NULL;
+  s->client_ticks = 0;
+  for (guint i = 0; i < b->receivers->len; i++)
+    {
+      Receiver *r = g_ptr_array_index (b->receivers, i);
+
+      if (rc_bench_proc_read (r->pid, &p))
+        s->client_ticks += p.cpu_ticks;
+    }
+  if (rc_bench_proc_read (getpid (), &p))
+    s->client_ticks += p.cpu_ticks;
+  rc_bench_machine_read (&s->machine_busy, &s->machine_total);
+}
+
+static void
+snap_clear (Snap *s)
+{
+  g_clear_pointer (&s->threads, g_hash_table_unref);
+}
+
+/* Percent of one core over the span between two snaps. */
+static double
+pct (guint64 ticks, const Snap *a, const Snap *z)
+{
+  double wall = (z->at_us - a->at_us) / 1e6;
+
+  return wall > 0 ? 100.0 * rc_bench_ticks_to_s (ticks) / wall : 0;
+}
+
+static gboolean
+server_alive (Bench *b)
+{
+  return !b->server_exited;
+}
+
+/* Collects every receiver's per-guest figures into @level. */
+static void
+gather_stats (Bench *b, Level *level)
+{
+  guint guests = 0;
+  double lost_sum = 0, late_sum = 0, pkts_sum = 0;
+
+  for (guint i = 0; i < b->receivers->len; i++)
+    {
+      Receiver *r = g_ptr_array_index (b->receivers, i);
+      g_autofree char *first = NULL;
+
+      if (!receiver_send (r, "stats\n"))
+        continue;
+      /* The lines up to "end" are the guests. */
+      first = receiver_wait (b, r, "g ", 30000);
+      for (char *line = g_steal_pointer (&first); line != NULL && !g_str_equal (line, "end");)
+        {
+          g_auto (GStrv) f = g_strsplit (line, " ", -1);
+
+          if (g_strv_length (f) == 8 && g_str_equal (f[0], "g"))
+            {
+              guint64 pkts = g_ascii_strtoull (f[3], NULL, 10);
+              guint64 lost = g_ascii_strtoull (f[4], NULL, 10);
+              gint64 late = g_ascii_strtoll (f[5], NULL, 10);
+              gint64 gap = g_ascii_strtoll (f[6], NULL, 10);
+              gint64 max_late = g_ascii_strtoll (f[7], NULL, 10);
+
+              guests++;
+              if (g_str_equal (f[2], "failed"))
+                level->failed++;
+              else if (pkts == 0)
+                level->waiting++;
+              if (pkts > 0)
+                {
+                  level->with_audio++;
+                  pkts_sum += (double) pkts;
+                  lost_sum += (double) lost;
+                  level->lost_max = MAX (level->lost_max, lost);
+                  level->lost_guests += lost > 0;
+                  if (late >= 0)
+                    {
+                      late_sum += (double) late;
+                      level->late_max = MAX (level->late_max, (guint64) late);
+                      level->late_guests += late > 0;
+                    }
+                  level->worst_gap_ms = MAX (level->worst_gap_ms, gap / 1000.0);
+                  level->worst_late_ms = MAX (level->worst_late_ms, max_late / 1000.0);
+                }
+            }
+          g_free (line);
+          line = NULL;
+          if (!g_queue_is_empty (&r->lines))
+            line = g_queue_pop_head (&r->lines);
+          else
+            {
+              LineWait w = { r, "" };
+              if (wait_for (b, has_line, &w, 10000) && !g_queue_is_empty (&r->lines))
+                line = g_queue_pop_head (&r->lines);
+            }
+        }
+    }
+  if (level->with_audio > 0)
+    {
+      level->pkts_mean = pkts_sum / level->with_audio;
+      level->lost_mean = lost_sum / level->with_audio;
+      level->late_mean = b->o->native ? -1 : late_sum / level->with_audio;
+    }
+  (void) guests;
+}
+
+static void
+send_marks (Bench *b)
+{
+  for (guint i = 0; i < b->receivers->len; i++)
+    receiver_send (g_ptr_array_index (b->receivers, i), "mark\n");
+  for (guint i = 0; i < b->receivers->len; i++)
+    g_free (receiver_wait (b, g_ptr_array_index (b->receivers, i), "marked", 10000));
+}
+
+/* ---- one level ---- */
+
+static Receiver *
+least_loaded (Bench *b, GError **error)
+{
+  Receiver *best = NULL;
+
+  for (guint i = 0; i < b->receivers->len; i++)
+    {
+      Receiver *r = g_ptr_array_index (b->receivers, i);
+
+      if (r->guests < b->o->per_receiver && (best == NULL || r->guests < best->guests))
+        best = r;
+    }
+  if (best == NULL)
+    best = spawn_receiver (b, error);
+  return best;
+}
+
+/* Adds @count guests as one batch, spread over the receivers; waits for
+ * every one to settle. FALSE when the run cannot go on. */
+static gboolean
+join_batch (Bench *b, Level *level, guint count, GError **error)
+{
+  g_autoptr (GHashTable) asked = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_autoptr (GHashTable) share = g_hash_table_new (g_direct_hash, g_direct_equal);
+  GHashTableIter iter;
+  gpointer key, value;
+
+  /* Who takes how many: fill the least loaded receivers first. */
+  for (guint i = 0; i < count; i++)
+    {
+      Receiver *r = least_loaded (b, error);
+
+      if (r == NULL)
+        return FALSE;
+      r->guests++;
+      g_hash_table_insert (share, r,
+                           GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (share, r)) + 1));
+    }
+  g_hash_table_iter_init (&iter, share);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      Receiver *r = key;
+      guint n = GPOINTER_TO_UINT (value);
+
+      receiver_send (r, "add %u %u\n", n, r->guests - n);
+      g_hash_table_add (asked, r);
+    }
+  g_hash_table_iter_init (&iter, asked);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      Receiver *r = key;
+      g_autofree char *line =
+        receiver_wait (b, r, "added ", (b->o->join_timeout_s + 15) * 1000.0);
+      guint ok = 0, failed = 0, timed_out = 0;
+      double sum = 0, max = 0;
+
+      if (line == NULL)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                       b->interrupted ? "interrupted" : "receiver %s did not answer \"add\"%s",
+                       r->name, r->eof ? " (it exited)" : "");
+          return FALSE;
+        }
+      if (sscanf (line, "added %u %u %u %lf %lf", &ok, &failed, &timed_out, &sum, &max) != 5)
+        continue;
+      level->join_ok += ok;
+      level->join_failed += failed;
+      level->join_timed_out += timed_out;
+      level->setup_sum_ms += sum;
+      level->setup_max_ms = MAX (level->setup_max_ms, max);
+    }
+  b->guests += count;
+  return TRUE;
+}
+
+static void
+note (Level *level, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+note (Level *level, const char *format, ...)
+{
+  va_list args;
+  g_autofree char *text = NULL;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  if (level->note == NULL)
+    level->note = g_steal_pointer (&text);
+  else
+    {
+      char *joined = g_strdup_printf ("%s; %s", level->note, text);
+
+      g_free (level->note);
+      level->note = joined;
+    }
+}
+
+/* Joins up to @n guests and measures. FALSE when the run must stop. */
+static gboolean
+run_level (Bench *b, Level *level, const Level *previous)
+{
+  g_autoptr (GError) error = NULL;
+  Snap j0 = { 0 }, j1 = { 0 }, w0 = { 0 }, w1 = { 0 };
+  guint to_add = level->n > b->guests ? level->n - b->guests : 0;
+  gboolean go_on = TRUE;
+  guint failures_before = b->guest_failure_count;
+
+  progress (b, "N=%u: joining %u guests in batches of %u", level->n, to_add, b->o->batch);
+  /* Receivers that this level needs are started before the join is timed. */
+  while (b->receivers->len * b->o->per_receiver < level->n)
+    if (spawn_receiver (b, &error) == NULL)
+      {
+        note (level, "%s", error->message);
+        return FALSE;
+      }
+
+  snap_take (b, &j0, FALSE);
+  level->added = to_add;
+  for (guint done = 0; done < to_add;)
+    {
+      guint count = MIN (b->o->batch, to_add - done);
+      guint bad_before = level->join_failed + level->join_timed_out;
+
+      if (g_get_monotonic_time () > b->deadline_us)
+        {
+          note (level, "time budget spent after %u of %u joins", done, to_add);
+          go_on = FALSE;
+          break;
+        }
+      if (!join_batch (b, level, count, &error))
+        {
+          note (level, "%s", error->message);
+          go_on = FALSE;
+          break;
+        }
+      done += count;
+      if (!server_alive (b))
+        break;
+      /* Most of a batch failing: the server is past what it can take. */
+      if ((level->join_failed + level->join_timed_out) - bad_before > count / 2)
+        {
+          note (level, "more than half of a batch failed to get audio; joins stopped at %u",
+                b->guests);
+          go_on = FALSE;
+          break;
+        }
+    }
+  snap_take (b, &j1, FALSE);
+  level->join_wall_s = (j1.at_us - j0.at_us) / 1e6;
+  level->join_cpu_s = rc_bench_ticks_to_s (j1.server.cpu_ticks - j0.server.cpu_ticks);
+  if (level->join_failed + level->join_timed_out > 0)
+    note (level, "%u joins failed, %u timed out (no RTP within %u s)", level->join_failed,
+          level->join_timed_out, b->o->join_timeout_s);
+  if (!server_alive (b))
+    {
+      note (level, "roomcast exited (status %d) while guests joined", b->server_status);
+      return FALSE;
+    }
+  progress (b, "N=%u: %u joined with audio in %.1f s; settling %.0f s, measuring %.0f s",
+            level->n, level->join_ok, level->join_wall_s, b->o->settle_s, b->o->window_s);
+
+  pause_for (b, b->o->settle_s);
+  send_marks (b);
+  snap_take (b, &w0, TRUE);
+  pause_for (b, b->o->window_s);
+  snap_take (b, &w1, TRUE);
+  if (!server_alive (b) || !w1.server.ok)
+    {
+      note (level, "roomcast exited (status %d) during the window", b->server_status);
+      snap_clear (&w0);
+      snap_clear (&w1);
+      return FALSE;
+    }
+  level->measured = TRUE;
+  level->present = b->guests;
+  level->window_s = (w1.at_us - w0.at_us) / 1e6;
+  level->server_pct = pct (w1.server.cpu_ticks - w0.server.cpu_ticks, &w0, &w1);
+  level->server_cpu_per_s = level->server_pct / 100.0;
+  level->client_pct = pct (w1.client_ticks - w0.client_ticks, &w0, &w1);
+  level->other_pct = pct (w1.machine_busy - w0.machine_busy, &w0, &w1) - level->server_pct
+                     - level->client_pct;
+  level->rss_kib = w1.server.rss_kib;
+  level->threads = w1.server.threads;
+  level->thread_groups = rc_bench_threads_diff (w0.threads, w1.threads);
+  gather_stats (b, level);
+  if (b->guest_failure_count > failures_before)
+    note (level, "%u guest failures reported so far (first: %s)", b->guest_failure_count,
+          (const char *) g_ptr_array_index (b->guest_failures, 0));
+  progress (b, "N=%u: server %.1f%% CPU, %.1f MiB, %u threads; %u/%u guests with audio, "
+            "lost %.2f/guest, late %.2f/guest",
+            level->n, level->server_pct, level->rss_kib / 1024.0, level->threads,
+            level->with_audio, b->guests, level->lost_mean, level->late_mean);
+  snap_clear (&w0);
+  snap_clear (&w1);
+  (void) previous;
+  return go_on;
+}
+
+/* ---- output ---- */
+
+static char *
+machine_line (void)
+{
+  g_autofree char *cpuinfo = NULL;
+  g_autofree char *meminfo = NULL;
+  g_autofree char *model = NULL;
+  guint64 mem_kib = 0;
+  struct utsname u;
+
+  if (g_file_get_contents ("/proc/cpuinfo", &cpuinfo, NULL, NULL))
+    {
+      const char *m = strstr (cpuinfo, "model name");
+      const char *colon = m != NULL ? strchr (m, ':') : NULL;
+      const char *eol = colon != NULL ? strchr (colon, '\n') : NULL;
+
+      if (eol != NULL)
+        model = g_strstrip (g_strndup (colon + 1, eol - colon - 1));
+    }
+  if (g_file_get_contents ("/proc/meminfo", &meminfo, NULL, NULL)
+      && g_str_has_prefix (meminfo, "MemTotal:"))
+    mem_kib = g_ascii_strtoull (meminfo + 9, NULL, 10);
+  uname (&u);
+  return g_strdup_printf ("%ld CPUs (%s), %.1f GiB RAM, Linux %s, %s",
+                          sysconf (_SC_NPROCESSORS_ONLN), model != NULL ? model : "?",
+                          mem_kib / 1048576.0, u.release, gst_version_string ());
+}
+
+static char *
+loadavg (void)
+{
+  g_autofree char *text = NULL;
+
+  if (!g_file_get_contents ("/proc/loadavg", &text, NULL, NULL))
+    return g_strdup ("?");
+  return g_strstrip (g_strdup (text));
+}
+
+static double
+per_guest (double value, double baseline, const Level *l)
+{
+  return l->present > 0 ? (value - baseline) / l->present : 0;
+}
+
+static void
+report (Bench *b, GString *out, const char *command_line)
+{
+  g_autofree char *machine = machine_line ();
+  g_autofree char *load = loadavg ();
+  const Level *prev = NULL;
+
+  g_string_append_printf (out, "## bench-fanout results\n\n");
+  g_string_append_printf (out, "- command: `%s`\n", command_line);
+  g_string_append_printf (out, "- machine: %s\n", machine);
+  g_string_append_printf (out, "- load average at the end: %s\n", load);
+  g_string_append_printf (out,
+                          "- guests: %s, %u per receiver process, joined in batches of %u; "
+                          "window %.0f s after %.0f s of settling; late = more than %.0f ms "
+                          "behind the guest's best transit\n",
+                          b->o->native ? "RcNativeGuest (webrtcbin + Opus decode to PCM)"
+                          : b->o->decode ? "light (webrtcbin + rtpopusdepay ! opusdec ! fakesink)"
+                                         : "light (webrtcbin ! fakesink, no decode)",
+                          b->o->per_receiver, b->o->batch, b->o->window_s, b->o->settle_s,
+                          b->o->late_ms);
+  g_string_append_printf (out, "- track: \"%s\" (tone over pink noise, Opus 128 kb/s in Ogg), "
+                               "loop track\n",
+                          b->song_title != NULL ? b->song_title : "?");
+  g_string_append_printf (out,
+                          "- empty room (playing, control connection only): %.1f%% CPU, "
+                          "%.1f MiB RSS, %u threads\n\n",
+                          b->baseline_pct, b->baseline.rss_kib / 1024.0, b->baseline.threads);
+
+  g_string_append (out, "CPU is percent of one core (the machine has 200%). RSS and threads "
+                        "per guest are the growth over the empty room divided by N. "
+                        "CPU/join is the server CPU spent while a level's guests joined, "
+                        "divided by them; \"net\" subtracts the streaming cost of the guests "
+                        "already there (the mean of the steady rates before and after).\n\n");
+  g_string_append (out, "| N | server CPU % | CPU %/guest | RSS MiB | RSS KiB/guest | threads "
+                        "| threads/guest | join s | CPU/join ms | net CPU/join ms |\n");
+  g_string_append (out, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  for (guint i = 0; i < b->levels->len; i++)
+    {
+      const Level *l = g_ptr_array_index (b->levels, i);
+      double prev_rate = prev != NULL ? prev->server_cpu_per_s : b->baseline_pct / 100.0;
+      double net = l->added > 0 && l->measured
+                     ? (l->join_cpu_s - (prev_rate + l->server_cpu_per_s) / 2 * l->join_wall_s)
+                         / l->added * 1000
+                     : 0;
+
+      if (!l->measured)
+        {
+          g_string_append_printf (out, "| %u | — | — | — | — | — | — | %.1f | %s | — |\n", l->n,
+                                  l->join_wall_s, l->added > 0 ? "—" : "—");
+          continue;
+        }
+      g_string_append_printf (
+        out, "| %u | %.1f | %.2f | %.1f | %.0f | %u | %.1f | %.1f | %.0f | %.0f |\n", l->n,
+        l->server_pct, per_guest (l->server_pct, b->baseline_pct, l), l->rss_kib / 1024.0,
+        per_guest ((double) l->rss_kib, (double) b->baseline.rss_kib, l), l->threads,
+        per_guest ((double) l->threads, (double) b->baseline.threads, l), l->join_wall_s,
+        l->added > 0 ? l->join_cpu_s / l->added * 1000 : 0, net);
+      prev = l;
+    }
+
+  g_string_append_printf (
+    out,
+    "\nPer guest over the %.0f s window (%.0f packets expected each). Lost = sequence gaps; "
+    "late = packets more than %.0f ms behind; mean and max are across the guests that "
+    "received audio. \"clients\" is the receivers' CPU plus this program's; \"other\" is "
+    "everything else the machine ran.\n\n",
+    b->o->window_s, b->o->window_s / 0.020, b->o->late_ms);
+  g_string_append (out, "| N | with audio | setup ms mean / max | packets/guest | lost mean / "
+                        "max (guests) | late mean / max (guests) | worst late ms | worst gap ms "
+                        "| clients CPU % | other CPU % |\n");
+  g_string_append (out, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  for (guint i = 0; i < b->levels->len; i++)
+    {
+      const Level *l = g_ptr_array_index (b->levels, i);
+      g_autofree char *late = NULL;
+      g_autofree char *worst_late = NULL;
+
+      if (!l->measured)
+        {
+          g_string_append_printf (out, "| %u | not measured | | | | | | | | |\n", l->n);
+          continue;
+        }
+      late = b->o->native ? g_strdup ("n/a")
+                          : g_strdup_printf ("%.2f / %" G_GUINT64_FORMAT " (%u)", l->late_mean,
+                                             l->late_max, l->late_guests);
+      worst_late = b->o->native ? g_strdup ("n/a") : g_strdup_printf ("%.0f", l->worst_late_ms);
+      g_string_append_printf (out,
+                              "| %u | %u / %u | %.0f / %.0f | %.1f | %.2f / %" G_GUINT64_FORMAT
+                              " (%u) | %s | %s | %.0f | %.0f | %.0f |\n",
+                              l->n, l->with_audio, l->present,
+                              l->join_ok > 0 ? l->setup_sum_ms / l->join_ok : 0, l->setup_max_ms,
+                              l->pkts_mean, l->lost_mean, l->lost_max, l->lost_guests, late,
+                              worst_late, l->worst_gap_ms, l->client_pct, l->other_pct);
+    }
+
+  g_string_append (out, "\nWhere the server's CPU went during each window (threads grouped by "
+                        "name, digits folded to #; % of one core):\n\n");
+  for (guint i = 0; i < b->levels->len; i++)
+    {
+      const Level *l = g_ptr_array_index (b->levels, i);
+
+      if (!l->measured || l->thread_groups == NULL)
+        continue;
+      g_string_append_printf (out, "- N=%u:", l->n);
+      for (guint k = 0; k < l->thread_groups->len && k < b->o->top_threads; k++)
+        {
+          const RcBenchThreadGroup *g = g_ptr_array_index (l->thread_groups, k);
+
+          g_string_append_printf (out, "%s `%s` ×%u %.1f%%", k == 0 ? "" : ",", g->name,
+                                  g->threads,
+                                  100.0 * rc_bench_ticks_to_s (g->cpu_ticks) / l->window_s);
+        }
+      g_string_append (out, "\n");
+    }
+
+  g_string_append (out, "\nNotes:\n\n");
+  for (guint i = 0; i < b->levels->len; i++)
+    {
+      const Level *l = g_ptr_array_index (b->levels, i);
+
+      if (l->note != NULL)
+        g_string_append_printf (out, "- N=%u: %s\n", l->n, l->note);
+    }
+  if (b->left)
+    g_string_append_printf (
+      out, "- after every guest left (%.0f s later): %.1f MiB RSS (empty room: %.1f), "
+           "%u threads (empty room: %u), /health guests %u\n",
+      5.0, b->after_leave.rss_kib / 1024.0, b->baseline.rss_kib / 1024.0, b->after_leave.threads,
+      b->baseline.threads, b->after_leave_guests);
+  g_string_append_printf (out, "- server log: %u WARNING/CRITICAL lines, %u \"audio for guest "
+                               "... failed\" lines%s\n",
+                          b->server_warnings, b->server_media_failures,
+                          b->server_died ? " — roomcast exited before the end of the run" : "");
+  if (b->guest_failure_count > 0)
+    {
+      g_string_append_printf (out, "- %u guest failures; the first:\n", b->guest_failure_count);
+      for (guint i = 0; i < b->guest_failures->len; i++)
+        g_string_append_printf (out, "  - %s\n",
+                                (const char *) g_ptr_array_index (b->guest_failures, i));
+    }
+}
+
+/* ---- leave check ---- */
+
+static guint
+health_guests (Bench *b)
+{
+  guint status = 0;
+  g_autoptr (JsonNode) reply = http_json (b, "GET", "/health", NULL, &status, NULL);
+
+  if (reply == NULL || !JSON_NODE_HOLDS_OBJECT (reply))
+    return G_MAXUINT;
+  return (guint) json_object_get_int_member_with_default (json_node_get_object (reply), "guests",
+                                                          -1);
+}
+
+static void
+leave_check (Bench *b)
+{
+  progress (b, "every guest leaves; reading the server 5 s later");
+  for (guint i = 0; i < b->receivers->len; i++)
+    receiver_send (g_ptr_array_index (b->receivers, i), "leave\n");
+  for (guint i = 0; i < b->receivers->len; i++)
+    g_free (receiver_wait (b, g_ptr_array_index (b->receivers, i), "left", 60000));
+  pause_for (b, 5);
+  if (!server_alive (b))
+    return;
+  rc_bench_proc_read (b->server_pid, &b->after_leave);
+  b->after_leave_guests = health_guests (b);
+  b->left = TRUE;
+}
+
+/* ---- main ---- */
+
+/* Our temporary folder: files and one level of folders (music/). */
+static void
+remove_tree (const char *path)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
+static gboolean
+on_signal (gpointer data)
+{
+  Bench *b = data;
+
+  b->interrupted = TRUE;
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+parse_levels (const char *text, GArray *levels)
+{
+  g_auto (GStrv) parts = g_strsplit (text, ",", -1);
+  guint last = 0;
+
+  for (guint i = 0; parts[i] != NULL; i++)
+    {
+      guint64 v;
+
+      if (!g_ascii_string_to_unsigned (g_strstrip (parts[i]), 10, 1, 100000, &v, NULL) || v <= last)
+        return FALSE;
+      last = (guint) v;
+      g_array_append_val (levels, last);
+    }
+  return levels->len > 0;
+}
+
+static int
+run_receiver (int argc, char **argv)
+{
+  g_autofree char *server = NULL, *room = NULL, *prefix = NULL;
+  gboolean native = FALSE, decode = FALSE, receiver = FALSE;
+  double late_ms = 60;
+  int join_timeout = 40;
+  GOptionEntry entries[] = {
+    { "receiver", 0, 0, G_OPTION_ARG_NONE, &receiver, "", NULL },
+    { "server", 0, 0, G_OPTION_ARG_STRING, &server, "", NULL },
+    { "room", 0, 0, G_OPTION_ARG_STRING, &room, "", NULL },
+    { "prefix", 0, 0, G_OPTION_ARG_STRING, &prefix, "", NULL },
+    { "native", 0, 0, G_OPTION_ARG_NONE, &native, "", NULL },
+    { "decode", 0, 0, G_OPTION_ARG_NONE, &decode, "", NULL },
+    { "late-ms", 0, 0, G_OPTION_ARG_DOUBLE, &late_ms, "", NULL },
+    { "join-timeout", 0, 0, G_OPTION_ARG_INT, &join_timeout, "", NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new (NULL);
+  g_autoptr (GError) error = NULL;
+  RcBenchReceiverOptions options = { 0 };
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error) || server == NULL || room == NULL)
+    {
+      g_printerr ("bench-fanout --receiver: %s\n",
+                  error != NULL ? error->message : "--server and --room are required");
+      return 2;
+    }
+  gst_init (NULL, NULL);
+  options.server_url = server;
+  options.room_id = room;
+  options.prefix = prefix != NULL ? prefix : "g";
+  options.native = native;
+  options.decode = decode;
+  options.late_us = (gint64) (late_ms * 1000);
+  options.join_timeout_s = (guint) MAX (join_timeout, 1);
+  return rc_bench_receiver_run (&options);
+}
+
+int
+main (int argc, char **argv)
+{
+  Options o = {
+    .window_s = 10,
+    .settle_s = 3,
+    .batch = 10,
+    .per_receiver = 50,
+    .join_timeout_s = 40,
+    .late_ms = 60,
+    .max_seconds = 600,
+    .track_seconds = 900,
+    .top_threads = 6,
+  };
+  int window = 10, settle = 3, batch = 10, per_receiver = 50, join_timeout = 40;
+  int max_seconds = 600, track_seconds = 900, top_threads = 6;
+  gboolean receiver = FALSE;
+  GOptionEntry entries[] = {
+    { "levels", 'n', 0, G_OPTION_ARG_STRING, &o.levels,
+      "Guest counts to measure, rising (default 10,50,100,200)", "N,N,..." },
+    { "window", 'w', 0, G_OPTION_ARG_INT, &window, "Seconds of steady measuring per level (10)",
+      "S" },
+    { "settle", 0, 0, G_OPTION_ARG_INT, &settle, "Seconds to wait after joins before measuring (3)",
+      "S" },
+    { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Guests joining at once (10)", "N" },
+    { "guests-per-receiver", 0, 0, G_OPTION_ARG_INT, &per_receiver,
+      "Guests per receiver process (50)", "N" },
+    { "join-timeout", 0, 0, G_OPTION_ARG_INT, &join_timeout,
+      "Seconds a guest may take to get its first packet (40)", "S" },
+    { "late-ms", 0, 0, G_OPTION_ARG_DOUBLE, &o.late_ms,
+      "A packet this much behind its slot is late (60)", "MS" },
+    { "max-seconds", 0, 0, G_OPTION_ARG_INT, &max_seconds,
+      "Time budget: no new joins after this (600)", "S" },
+    { "track-seconds", 0, 0, G_OPTION_ARG_INT, &track_seconds,
+      "Length of the generated track; it loops (900)", "S" },
+    { "roomcast", 0, 0, G_OPTION_ARG_FILENAME, &o.roomcast,
+      "The server binary (default: roomcast beside this program's build dir)", "PATH" },
+    { "music-dir", 0, 0, G_OPTION_ARG_FILENAME, &o.music_dir,
+      "Use this folder's first song instead of generating a track", "DIR" },
+    { "native", 0, 0, G_OPTION_ARG_NONE, &o.native,
+      "Guests are RcNativeGuest (decode to PCM; no late count)", NULL },
+    { "decode", 0, 0, G_OPTION_ARG_NONE, &o.decode, "Light guests decode the Opus too", NULL },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &o.output, "Also write the tables to FILE", "FILE" },
+    { "keep", 0, 0, G_OPTION_ARG_NONE, &o.keep, "Keep the temporary folder (logs, track)", NULL },
+    { "no-leave-check", 0, 0, G_OPTION_ARG_NONE, &o.no_leave_check,
+      "Skip reading the server after every guest has left", NULL },
+    { "top-threads", 0, 0, G_OPTION_ARG_INT, &top_threads, "Thread groups listed per level (6)",
+      "N" },
+    { "receiver", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &receiver, "", NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) context = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) levels = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autofree char *command_line = NULL;
+  g_autoptr (GString) out = g_string_new (NULL);
+  Bench bench = { 0 }, *b = &bench;
+  guint tick_id;
+
+  setlocale (LC_ALL, "");
+  signal (SIGPIPE, SIG_IGN);
+  for (int i = 1; i < argc; i++)
+    if (g_str_equal (argv[i], "--receiver"))
+      return run_receiver (argc, argv);
+
+  command_line = g_strjoinv (" ", argv);
+  context = g_option_context_new ("- WebRTC fan-out benchmark of one roomcast room");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("bench-fanout: %s\n", error->message);
+      return 2;
+    }
+  o.window_s = MAX (window, 1);
+  o.settle_s = MAX (settle, 0);
+  o.batch = (guint) MAX (batch, 1);
+  o.per_receiver = (guint) MAX (per_receiver, 1);
+  o.join_timeout_s = (guint) MAX (join_timeout, 5);
+  o.max_seconds = (guint) MAX (max_seconds, 30);
+  o.track_seconds = (guint) MAX (track_seconds, 30);
+  o.top_threads = (guint) MAX (top_threads, 1);
+  if (!parse_levels (o.levels != NULL ? o.levels : "10,50,100,200", levels))
+    {
+      g_printerr ("bench-fanout: --levels wants rising numbers, e.g. 10,50,100,200\n");
+      return 2;
+    }
+  gst_init (NULL, NULL);
+
+  b->o = &o;
+  b->started_us = g_get_monotonic_time ();
+  b->deadline_us = b->started_us + (gint64) o.max_seconds * G_USEC_PER_SEC;
+  b->cancellable = g_cancellable_new ();
+  b->receivers = g_ptr_array_new ();
+  b->levels = g_ptr_array_new ();
+  b->guest_failures = g_ptr_array_new_with_free_func (g_free);
+  b->self_exe = g_file_read_link ("/proc/self/exe", NULL);
+  b->http = soup_session_new_with_options ("timeout", 30, NULL);
+  tick_id = g_timeout_add (20, tick, NULL);
+  g_unix_signal_add (SIGINT, on_signal, b);
+  g_unix_signal_add (SIGTERM, on_signal, b);
+  g_unix_signal_add (SIGHUP, on_signal, b);
+  /* Whatever happens, the run ends: the default action of SIGALRM kills
+   * us, and PR_SET_PDEATHSIG takes the children along. */
+  alarm (o.max_seconds + 240);
+
+  if (o.roomcast == NULL)
+    {
+      g_autofree char *tools = g_path_get_dirname (b->self_exe);
+      g_autofree char *build = g_path_get_dirname (tools);
+
+      o.roomcast = g_build_filename (build, "roomcast", NULL);
+    }
+  if (!g_file_test (o.roomcast, G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_printerr ("bench-fanout: no roomcast at %s (use --roomcast PATH)\n", o.roomcast);
+      return 2;
+    }
+  b->tmp_dir = g_dir_make_tmp ("bench-fanout-XXXXXX", &error);
+  if (b->tmp_dir == NULL)
+    {
+      g_printerr ("bench-fanout: %s\n", error->message);
+      return 1;
+    }
+
+  if (o.music_dir != NULL)
+    b->music_dir = g_strdup (o.music_dir);
+  else
+    {
+      g_autofree char *track = NULL;
+
+      b->music_dir = g_build_filename (b->tmp_dir, "music", NULL);
+      g_mkdir (b->music_dir, 0700);
+      track = g_build_filename (b->music_dir, "bench-tone.opus", NULL);
+      progress (b, "writing a %u s track to %s", o.track_seconds, track);
+      if (!make_track (b, track, &error))
+        goto fail;
+    }
+  progress (b, "starting %s", o.roomcast);
+  if (!start_server (b, &error) || !find_song (b, &error) || !create_room (b, &error)
+      || !start_playing (b, &error))
+    goto fail;
+  progress (b, "roomcast pid %d at %s, room %s playing \"%s\"", (int) b->server_pid,
+            b->base_url, b->room_id, b->song_title);
+
+  /* The empty room: playing, nobody listening. */
+  {
+    Snap a = { 0 }, z = { 0 };
+
+    pause_for (b, 2);
+    snap_take (b, &a, FALSE);
+    pause_for (b, MIN (o.window_s, 5));
+    snap_take (b, &z, FALSE);
+    b->baseline = z.server;
+    b->baseline_pct = pct (z.server.cpu_ticks - a.server.cpu_ticks, &a, &z);
+    progress (b, "empty room: %.1f%% CPU, %.1f MiB, %u threads", b->baseline_pct,
+              b->baseline.rss_kib / 1024.0, b->baseline.threads);
+  }
+
+  for (guint i = 0; i < levels->len && !b->interrupted; i++)
+    {
+      Level *level = g_new0 (Level, 1);
+      const Level *previous = i > 0 ? g_ptr_array_index (b->levels, i - 1) : NULL;
+
+      level->n = g_array_index (levels, guint, i);
+      g_ptr_array_add (b->levels, level);
+      if (g_get_monotonic_time () > b->deadline_us)
+        {
+          note (level, "skipped: the time budget (--max-seconds %u) was spent", o.max_seconds);
+          break;
+        }
+      if (!run_level (b, level, previous))
+        {
+          b->failed = TRUE;
+          break;
+        }
+    }
+  if (b->interrupted && b->levels->len > 0)
+    note (g_ptr_array_index (b->levels, b->levels->len - 1), "interrupted (signal)");
+  if (!o.no_leave_check && !b->interrupted && server_alive (b) && b->guests > 0)
+    leave_check (b);
+  goto done;
+
+fail:
+  progress (b, "failed: %s", error->message);
+  b->failed = TRUE;
+
+done:
+  stop_receivers (b);
+  stop_server (b);
+  if (b->base_url != NULL)
+    {
+      report (b, out, command_line);
+      g_print ("\n%s", out->str);
+      if (o.output != NULL && !g_file_set_contents (o.output, out->str, -1, &error))
+        g_printerr ("bench-fanout: %s\n", error->message);
+    }
+  if (b->server_log != NULL)
+    fclose (b->server_log);
+  if (o.keep || b->failed || b->server_died)
+    g_printerr ("bench-fanout: logs kept in %s\n", b->tmp_dir);
+  else
+    remove_tree (b->tmp_dir);
+  g_source_remove (tick_id);
+  return b->failed ? 1 : 0;
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/*
+ * What the fan-out benchmark reads from /proc: a process's CPU time (all its
+ * threads, utime + stime), resident memory and thread count, the CPU time of
+ * each of its threads by name, and the whole machine's busy time. Figures
+ * are kernel clock ticks (sysconf (_SC_CLK_TCK), 100 per second here) so
+ * windows subtract exactly; rc_bench_ticks_to_s() converts.
+ */
+typedef struct
+{
+  gboolean ok;         /* FALSE when the process is gone */
+  guint64 cpu_ticks;   /* utime + stime of every thread, live and exited */
+  guint64 rss_kib;     /* VmRSS */
+  guint threads;       /* Threads */
+} RcBenchProc;
+
+gboolean rc_bench_proc_read (GPid pid, RcBenchProc *out);
+
+/* Every thread of @pid: tid (GINT_TO_POINTER) → RcBenchThread. */
+typedef struct
+{
+  char name[32];     /* comm, digits folded to '#' so "queue12:src" groups with its kind */
+  guint64 cpu_ticks;
+} RcBenchThread;
+
+GHashTable *rc_bench_threads_read (GPid pid);
+
+/* Groups the CPU spent between two thread readings by name; returns a
+ * GPtrArray of RcBenchThreadGroup, busiest first. Threads that started
+ * inside the window count from zero; threads that ended are not seen. */
+typedef struct
+{
+  char name[32];
+  guint threads;
+  guint64 cpu_ticks;
+} RcBenchThreadGroup;
+
+GPtrArray *rc_bench_threads_diff (GHashTable *before, GHashTable *after);
+
+/* Busy and total ticks of all CPUs together (/proc/stat "cpu" line). */
+gboolean rc_bench_machine_read (guint64 *busy, guint64 *total);
+
+double rc_bench_ticks_to_s (guint64 ticks);
+
+G_END_DECLS
