@@ -236,9 +236,14 @@ export async function waitForParticipants(page, names) {
   }, [tid('participants'), names]);
 }
 
+/** Waits until the room page shows this guest in the room. */
+export async function waitForJoined(page, name) {
+  await page.locator(tid('participants')).waitFor({ state: 'visible' });
+  await waitForParticipants(page, [name]);
+}
+
 /** Joins from the room page and waits until this guest is in. */
 export async function join(page, name, password) {
   await submitJoin(page, name, password);
-  await page.locator(tid('participants')).waitFor({ state: 'visible' });
-  await waitForParticipants(page, [name]);
+  await waitForJoined(page, name);
 }

@@ -5,9 +5,11 @@
 // What a user would notice: a song found by search and added plays for
 // both, the progress bar moves, the audio really arrives over WebRTC
 // (inbound-rtp packets keep coming and carry energy), the queue shows who
-// added what, skip, pause, seek, loop and autoplay change what both see, and
-// the listening history follows a guest who comes back (join's userId).
-// Chromium autoplays (AUDIO_ARGS), so no click is needed to hear the room.
+// added what, skip, pause, seek, loop and autoplay change what both see, the
+// listening history follows a guest who comes back (join's userId), audio
+// comes back after the server stops it or the socket drops, and a browser
+// that refuses to autoplay gets a "Click to listen" button that works.
+// Chromium autoplays (AUDIO_ARGS) except in that last test.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -108,8 +110,12 @@ async function inboundAudio(page) {
 
 /** Asserts that audio packets keep arriving and carry sound. */
 async function assertHearsAudio(page, who) {
-  const first = await inboundAudio(page);
-  assert.ok(first, `${who}: an inbound audio stream`);
+  let first = null;
+  for (let tries = 0; tries < 50 && !(first && first.packetsReceived > 0); tries++) {
+    if (tries) await page.waitForTimeout(100);
+    first = await inboundAudio(page);
+  }
+  assert.ok(first && first.packetsReceived > 0, `${who}: an inbound audio stream`);
   const energyFrom = first.totalAudioEnergy;
   await page.waitForTimeout(1500);
   const later = await inboundAudio(page);
@@ -295,4 +301,73 @@ test('a pasted link is added; markup in its title stays text; a dead link is rep
     assert.deepEqual(alice.dialogs, []);
     assert.deepEqual(bob.dialogs, []);
   });
+});
+
+test('audio comes back after the server stops it and after the socket drops', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withPeople(browser, 1, async (alice) => {
+    const { page } = alice;
+    await createRoomViaForm(page, server.url, `Reconnect ${Date.now()}`);
+    await join(page, 'Alice');
+    await addBySearch(page, 'Concert', 'Demo 440 Hz');
+    await waitForPlaying(page, true);
+    await waitForAudio(page);
+
+    /** Makes the page drop its session some way, then waits for a new, working one. */
+    async function dropAndRecover(how) {
+      await page.evaluate(() => { window.__oldPc = window.__roomcast.pc; });
+      await page.evaluate(how);
+      await page.waitForFunction(() => window.__roomcast.pc !== window.__oldPc
+        && window.__oldPc.connectionState === 'closed', null, { timeout: 30000 });
+      await waitForAudio(page);
+      await assertHearsAudio(page, 'Alice');
+    }
+
+    // The server ends the session (mediaStopped): the client asks again.
+    await dropAndRecover(() => window.__roomcast.media.sig.send({ type: 'stopMedia' }));
+    // The socket drops: the client rejoins, then asks for audio again.
+    await dropAndRecover(() => window.__roomcast.media.sig.ws.close());
+    await waitForNowPlaying(page, 'Demo 440 Hz');
+  });
+});
+
+test('when the browser refuses to autoplay, "Click to listen" starts the audio', { timeout: TEST_TIMEOUT_MS }, async () => {
+  // Chromium's default policy (sound needs a gesture in the page first) and
+  // a page that never had one: every Playwright evaluate counts as a user
+  // gesture, so the page joins by itself from an init script (the name from
+  // storage, a synthetic click), and the test only waits, without looking,
+  // until the audio has had its chance to start.
+  const strict = await launchBrowser({
+    args: ['--autoplay-policy=document-user-activation-required', '--disable-features=WebRtcHideLocalIpsWithMdns'],
+  });
+  try {
+    await withPeople(strict, 1, async ({ page }) => {
+      const response = await fetch(`${server.url}/api/rooms`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: `Autoplay ${Date.now()}` }),
+      });
+      const room = await response.json();
+      await page.addInitScript((sel) => {
+        localStorage.setItem('roomcast.displayName', 'Quiet');
+        const timer = setInterval(() => {
+          const button = document.querySelector(sel);
+          if (button && !button.disabled) {
+            clearInterval(timer);
+            button.click();
+          }
+        }, 50);
+      }, tid('join-submit'));
+      await page.goto(`${server.url}${room.url}`);
+      await page.waitForTimeout(6000);
+
+      assert.equal(await page.getAttribute(tid('audio-status'), 'data-state'), 'blocked');
+      assert.equal(await page.evaluate(() => document.querySelector('audio').paused), true);
+      const listen = page.locator(tid('listen-button'));
+      assert.equal(await listen.isVisible(), true, 'a visible "Click to listen" button');
+      await listen.click();
+      await waitForAudio(page);
+      assert.equal(await listen.isVisible(), false, 'the button goes once the audio plays');
+      assert.equal(await page.evaluate(() => document.querySelector('audio').paused), false);
+    });
+  } finally {
+    await strict.close();
+  }
 });
