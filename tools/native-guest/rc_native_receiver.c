@@ -82,6 +82,7 @@ receiver_unref (RcNativeReceiver *self)
 {
   if (!g_atomic_int_dec_and_test (&self->ref_count))
     return;
+  gst_clear_object (&self->webrtc);
   g_mutex_clear (&self->lock);
   if (self->pcm != NULL)
     g_byte_array_unref (self->pcm);
@@ -548,11 +549,10 @@ rc_native_receiver_free (RcNativeReceiver *self)
   if (self == NULL)
     return;
   self->disposed = TRUE;
+  /* webrtcbin itself stays until the last reference: a promise callback
+   * on its thread may still be answering through it. */
   if (self->webrtc != NULL)
-    {
-      g_signal_handlers_disconnect_by_data (self->webrtc, self);
-      gst_clear_object (&self->webrtc);
-    }
+    g_signal_handlers_disconnect_by_data (self->webrtc, self);
   if (self->pipeline != NULL)
     {
       gst_element_set_state (self->pipeline, GST_STATE_NULL);
