@@ -9,11 +9,13 @@ G_BEGIN_DECLS
  * RcWebrtcBranch: one guest's WebRTC audio, hung off a room pipeline's RTP
  * tee: leaky queue ─ webrtcbin (one sendonly Opus stereo transceiver).
  *
- * The branch makes the offer; the guest answers; both trickle ICE. The
- * branch joins the tee only once its webrtcbin has reached the pipeline's
- * state, and leaves it in an IDLE probe (rc_room_pipeline_add_branch and
- * _remove_branch), so no other guest ever hears it come or go. Every
- * webrtcbin in the process presents the same DTLS certificate.
+ * The branch makes the offer (its Opus fmtp carries stereo=1;sprop-stereo=1);
+ * the guest answers; both trickle ICE. The branch joins the tee only once
+ * its webrtcbin has reached the pipeline's state, and leaves it in an IDLE
+ * probe (rc_room_pipeline_add_branch and _remove_branch), so no other guest
+ * ever hears it come or go. Every webrtcbin in the process presents the same
+ * DTLS certificate; the guest's must match the answer's fingerprint before
+ * any audio is sent to it.
  *
  * Main context only; callbacks arrive on the main context, never from inside
  * a call into this API.
@@ -27,8 +29,11 @@ typedef struct
   /* A local candidate to trickle as {"type":"ice","candidate","sdpMLineIndex"}. */
   void (*ice) (RcWebrtcBranch *branch, guint mline_index, const char *candidate,
                gpointer user_data);
-  /* The connection failed or could not be set up; the branch is dead and
-   * should be freed. @reason is for the log. */
+  /* The connection failed or could not be set up (webrtcbin refused the
+   * answer, ICE or DTLS failed, the guest's certificate is not the one its
+   * answer named, or nothing connected within 30 s); the branch is dead and
+   * should be freed, which may be done from this callback. @reason is for
+   * the log. */
   void (*failed) (RcWebrtcBranch *branch, const char *reason, gpointer user_data);
 } RcWebrtcBranchCallbacks;
 
@@ -40,7 +45,10 @@ RcWebrtcBranch *rc_webrtc_branch_new (RcRoomPipeline *pipeline, const char *name
 void rc_webrtc_branch_free (RcWebrtcBranch *branch);
 
 /* The guest's answer. FALSE with @error (RC_ERROR_INVALID_PARAM) if it is not
- * a usable SDP answer to our offer, or if an answer was already given. */
+ * a usable SDP answer to our offer (one recvonly audio section with Opus,
+ * ICE credentials, a fingerprint and an active or passive DTLS role), if the
+ * offer has not gone out yet, or if an answer was already given. What
+ * webrtcbin refuses after these checks arrives as `failed`. */
 gboolean rc_webrtc_branch_set_answer (RcWebrtcBranch *branch, const char *sdp, GError **error);
 /* A remote candidate; an empty @candidate (end of candidates) is ignored.
  * FALSE with @error (RC_ERROR_INVALID_PARAM) when it cannot be a candidate. */

@@ -16,6 +16,11 @@ G_BEGIN_DECLS
  * stream it to a WAV file. It also keeps receive figures: RTP packets, lost
  * packets (sequence gaps) and the longest gap between arriving packets.
  *
+ * Against a server on a loopback address it gathers and accepts loopback
+ * ICE candidates only. Its own join and startMedia carry the ids "join" and
+ * "media"; an error to either is a failure. The media half is
+ * RcNativeReceiver (rc_native_receiver.h), usable without signalling.
+ *
  * Runs on the thread-default main context of the thread that created it;
  * callbacks arrive there. Used by tools/native-guest/main.c (the
  * roomcast-guest program), by tests and by benchmarks.
