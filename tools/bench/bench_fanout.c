@@ -64,7 +64,8 @@ typedef struct
   gboolean native;
   gboolean decode;
   gboolean keep;
-  gboolean no_leave_check;
+  guint leave_cycles;
+  int receiver_nice;
   guint top_threads;
 } Options;
 
@@ -99,12 +100,15 @@ typedef struct
   guint threads;
   guint with_audio, failed, waiting;
   double pkts_mean;
+  double delivered_pct; /* packets received / packets due over the receivers' windows */
+  double expected_per_guest;
   double lost_mean, late_mean;
   guint64 lost_max, late_max;
   guint lost_guests, late_guests;
   double worst_gap_ms, worst_late_ms;
   double kbps_mean;
-  GPtrArray *thread_groups; /* RcBenchThreadGroup, busiest first */
+  GPtrArray *thread_groups;        /* the server's, RcBenchThreadGroup, busiest first */
+  GPtrArray *client_thread_groups; /* the receivers', likewise */
   char *note;
 } Level;
 
@@ -149,12 +153,19 @@ typedef struct
 
   RcBenchProc baseline;
   double baseline_pct;
+  double busy_before_pct; /* the machine's busy CPU before the run began */
   GPtrArray *levels; /* Level */
-  RcBenchProc after_leave;
-  guint after_leave_guests;
-  gboolean left;
-  gboolean leave_done;
+  GArray *cycles; /* Cycle: the server after every guest left, cycle by cycle */
 } Bench;
+
+typedef struct
+{
+  guint guests;        /* how many had joined before they all left */
+  guint threads_at_5s; /* the server's threads 5 s after the last "left" */
+  double drain_s;      /* until its threads were back to the empty room's (+2), or -1 */
+  RcBenchProc after;   /* the server when drained (or at the timeout), 2 s later */
+  guint health_guests; /* /health "guests" then (the control connection is one) */
+} Cycle;
 
 static void
 progress (Bench *b, const char *format, ...) G_GNUC_PRINTF (2, 3);
@@ -216,6 +227,17 @@ static void
 die_with_parent (gpointer data)
 {
   prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+/* Receivers: die with us, and yield the CPU to the server if asked. */
+static void
+receiver_setup (gpointer data)
+{
+  int n = GPOINTER_TO_INT (data);
+
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+  if (n > 0 && nice (n) == -1)
+    _exit (127);
 }
 
 static GPid
@@ -693,7 +715,8 @@ spawn_receiver (Bench *b, GError **error)
   r->name = g_strdup_printf ("r%u", b->receivers->len);
   log = g_strdup_printf ("%s/receiver-%s.log", b->tmp_dir, r->name);
   g_subprocess_launcher_set_stderr_file_path (launcher, log);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, receiver_setup,
+                                         GINT_TO_POINTER (b->o->receiver_nice), NULL);
   g_ptr_array_add (argv, b->self_exe);
   g_ptr_array_add (argv, "--receiver");
   g_ptr_array_add (argv, "--server");
@@ -763,7 +786,8 @@ typedef struct
   gint64 at_us;
   RcBenchProc server;
   GHashTable *threads;
-  guint64 client_ticks; /* receivers and this process */
+  GHashTable *client_threads; /* every receiver's threads (tids are unique) */
+  guint64 client_ticks;       /* receivers and this process */
   guint64 machine_busy;
   guint64 machine_total;
 } Snap;
@@ -776,6 +800,8 @@ snap_take (Bench *b, Snap *s, gboolean with_threads)
   s->at_us = g_get_monotonic_time ();
   rc_bench_proc_read (b->server_pid, &s->server);
   s->threads = with_threads ? rc_bench_threads_read (b->server_pid) : NULL;
+  s->client_threads =
+    with_threads ? g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free) : NULL;
   s->client_ticks = 0;
   for (guint i = 0; i < b->receivers->len; i++)
     {
@@ -783,6 +809,19 @@ snap_take (Bench *b, Snap *s, gboolean with_threads)
 
       if (rc_bench_proc_read (r->pid, &p))
         s->client_ticks += p.cpu_ticks;
+      if (with_threads)
+        {
+          g_autoptr (GHashTable) t = rc_bench_threads_read (r->pid);
+          GHashTableIter iter;
+          gpointer key, value;
+
+          g_hash_table_iter_init (&iter, t);
+          while (g_hash_table_iter_next (&iter, &key, &value))
+            {
+              g_hash_table_iter_steal (&iter);
+              g_hash_table_insert (s->client_threads, key, value);
+            }
+        }
     }
   if (rc_bench_proc_read (getpid (), &p))
     s->client_ticks += p.cpu_ticks;
@@ -793,6 +832,7 @@ static void
 snap_clear (Snap *s)
 {
   g_clear_pointer (&s->threads, g_hash_table_unref);
+  g_clear_pointer (&s->client_threads, g_hash_table_unref);
 }
 
 /* Percent of one core over the span between two snaps. */
@@ -810,75 +850,84 @@ server_alive (Bench *b)
   return !b->server_exited;
 }
 
-/* Collects every receiver's per-guest figures into @level. */
+/* The next reply of @r (failure reports aside), or NULL. */
+static char *
+receiver_next (Bench *b, Receiver *r, double timeout_ms)
+{
+  return receiver_wait (b, r, "", timeout_ms);
+}
+
+/* Collects every receiver's per-guest figures into @level. All are asked
+ * at once, so that their windows end together. */
 static void
 gather_stats (Bench *b, Level *level)
 {
+  double lost_sum = 0, late_sum = 0, pkts_sum = 0, due_sum = 0;
   guint guests = 0;
-  double lost_sum = 0, late_sum = 0, pkts_sum = 0;
 
+  for (guint i = 0; i < b->receivers->len; i++)
+    receiver_send (g_ptr_array_index (b->receivers, i), "stats\n");
   for (guint i = 0; i < b->receivers->len; i++)
     {
       Receiver *r = g_ptr_array_index (b->receivers, i);
-      g_autofree char *first = NULL;
+      guint here = 0;
+      char *line;
 
-      if (!receiver_send (r, "stats\n"))
-        continue;
-      /* The lines up to "end" are the guests. */
-      first = receiver_wait (b, r, "g ", 30000);
-      for (char *line = g_steal_pointer (&first); line != NULL && !g_str_equal (line, "end");)
+      while ((line = receiver_next (b, r, 30000)) != NULL)
         {
           g_auto (GStrv) f = g_strsplit (line, " ", -1);
 
-          if (g_strv_length (f) == 8 && g_str_equal (f[0], "g"))
-            {
-              guint64 pkts = g_ascii_strtoull (f[3], NULL, 10);
-              guint64 lost = g_ascii_strtoull (f[4], NULL, 10);
-              gint64 late = g_ascii_strtoll (f[5], NULL, 10);
-              gint64 gap = g_ascii_strtoll (f[6], NULL, 10);
-              gint64 max_late = g_ascii_strtoll (f[7], NULL, 10);
-
-              guests++;
-              if (g_str_equal (f[2], "failed"))
-                level->failed++;
-              else if (pkts == 0)
-                level->waiting++;
-              if (pkts > 0)
-                {
-                  level->with_audio++;
-                  pkts_sum += (double) pkts;
-                  lost_sum += (double) lost;
-                  level->lost_max = MAX (level->lost_max, lost);
-                  level->lost_guests += lost > 0;
-                  if (late >= 0)
-                    {
-                      late_sum += (double) late;
-                      level->late_max = MAX (level->late_max, (guint64) late);
-                      level->late_guests += late > 0;
-                    }
-                  level->worst_gap_ms = MAX (level->worst_gap_ms, gap / 1000.0);
-                  level->worst_late_ms = MAX (level->worst_late_ms, max_late / 1000.0);
-                }
-            }
           g_free (line);
-          line = NULL;
-          if (!g_queue_is_empty (&r->lines))
-            line = g_queue_pop_head (&r->lines);
-          else
+          if (g_str_equal (f[0], "end"))
             {
-              LineWait w = { r, "" };
-              if (wait_for (b, has_line, &w, 10000) && !g_queue_is_empty (&r->lines))
-                line = g_queue_pop_head (&r->lines);
+              double window_us = f[1] != NULL ? g_ascii_strtod (f[1], NULL) : 0;
+
+              due_sum += here * window_us / 20000.0;
+              break;
             }
+          if (g_strv_length (f) != 8 || !g_str_equal (f[0], "g"))
+            continue;
+          {
+            guint64 pkts = g_ascii_strtoull (f[3], NULL, 10);
+            guint64 lost = g_ascii_strtoull (f[4], NULL, 10);
+            gint64 late = g_ascii_strtoll (f[5], NULL, 10);
+            gint64 gap = g_ascii_strtoll (f[6], NULL, 10);
+            gint64 max_late = g_ascii_strtoll (f[7], NULL, 10);
+
+            here++;
+            if (g_str_equal (f[2], "failed"))
+              level->failed++;
+            else if (pkts == 0)
+              level->waiting++;
+            if (pkts == 0)
+              continue;
+            level->with_audio++;
+            pkts_sum += (double) pkts;
+            lost_sum += (double) lost;
+            level->lost_max = MAX (level->lost_max, lost);
+            level->lost_guests += lost > 0;
+            if (late >= 0)
+              {
+                late_sum += (double) late;
+                level->late_max = MAX (level->late_max, (guint64) late);
+                level->late_guests += late > 0;
+              }
+            level->worst_gap_ms = MAX (level->worst_gap_ms, gap / 1000.0);
+            level->worst_late_ms = MAX (level->worst_late_ms, max_late / 1000.0);
+          }
         }
+      guests += here;
     }
+  if (guests > 0)
+    level->expected_per_guest = due_sum / guests;
+  if (due_sum > 0)
+    level->delivered_pct = 100.0 * pkts_sum / due_sum;
   if (level->with_audio > 0)
     {
       level->pkts_mean = pkts_sum / level->with_audio;
       level->lost_mean = lost_sum / level->with_audio;
       level->late_mean = b->o->native ? -1 : late_sum / level->with_audio;
     }
-  (void) guests;
 }
 
 static void
@@ -1077,6 +1126,7 @@ run_level (Bench *b, Level *level, const Level *previous)
   level->rss_kib = w1.server.rss_kib;
   level->threads = w1.server.threads;
   level->thread_groups = rc_bench_threads_diff (w0.threads, w1.threads);
+  level->client_thread_groups = rc_bench_threads_diff (w0.client_threads, w1.client_threads);
   gather_stats (b, level);
   if (b->guest_failure_count > failures_before)
     note (level, "%u guest failures reported so far (first: %s)", b->guest_failure_count,
@@ -1146,7 +1196,9 @@ report (Bench *b, GString *out, const char *command_line)
   g_string_append_printf (out, "## bench-fanout results\n\n");
   g_string_append_printf (out, "- command: `%s`\n", command_line);
   g_string_append_printf (out, "- machine: %s\n", machine);
-  g_string_append_printf (out, "- load average at the end: %s\n", load);
+  g_string_append_printf (out, "- machine busy before the run (3 s): %.0f%% of one core; load "
+                               "average at the end: %s\n",
+                          b->busy_before_pct, load);
   g_string_append_printf (out,
                           "- guests: %s, %u per receiver process, joined in batches of %u; "
                           "window %.0f s after %.0f s of settling; late = more than %.0f ms "
@@ -1198,12 +1250,14 @@ report (Bench *b, GString *out, const char *command_line)
 
   g_string_append_printf (
     out,
-    "\nPer guest over the %.0f s window (%.0f packets expected each). Lost = sequence gaps; "
-    "late = packets more than %.0f ms behind; mean and max are across the guests that "
-    "received audio. \"clients\" is the receivers' CPU plus this program's; \"other\" is "
-    "everything else the machine ran.\n\n",
-    b->o->window_s, b->o->window_s / 0.020, b->o->late_ms);
-  g_string_append (out, "| N | with audio | setup ms mean / max | packets/guest | lost mean / "
+    "\nPer guest over the %.0f s window. Delivered = packets received / packets due (one per "
+    "20 ms of each receiver's window) over all guests; lost = sequence gaps; late = packets "
+    "more than %.0f ms behind their slot; mean and max are across the guests that received "
+    "audio, (n) = how many guests had any. Setup = from creating a guest to its first RTP "
+    "packet. \"clients\" is the receivers' CPU plus this program's; \"other\" is everything "
+    "else the machine ran (other users' work included).\n\n",
+    b->o->window_s, b->o->late_ms);
+  g_string_append (out, "| N | with audio | setup ms mean / max | delivered % | lost mean / "
                         "max (guests) | late mean / max (guests) | worst late ms | worst gap ms "
                         "| clients CPU % | other CPU % |\n");
   g_string_append (out, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
@@ -1227,7 +1281,7 @@ report (Bench *b, GString *out, const char *command_line)
                               " (%u) | %s | %s | %.0f | %.0f | %.0f |\n",
                               l->n, l->with_audio, l->present,
                               l->join_ok > 0 ? l->setup_sum_ms / l->join_ok : 0, l->setup_max_ms,
-                              l->pkts_mean, l->lost_mean, l->lost_max, l->lost_guests, late,
+                              l->delivered_pct, l->lost_mean, l->lost_max, l->lost_guests, late,
                               worst_late, l->worst_gap_ms, l->client_pct, l->other_pct);
     }
 
@@ -1249,6 +1303,19 @@ report (Bench *b, GString *out, const char *command_line)
                                   100.0 * rc_bench_ticks_to_s (g->cpu_ticks) / l->window_s);
         }
       g_string_append (out, "\n");
+      if (l->client_thread_groups != NULL && l->client_thread_groups->len > 0)
+        {
+          g_string_append (out, "  - receivers:");
+          for (guint k = 0; k < l->client_thread_groups->len && k < 4; k++)
+            {
+              const RcBenchThreadGroup *g = g_ptr_array_index (l->client_thread_groups, k);
+
+              g_string_append_printf (out, "%s `%s` ×%u %.1f%%", k == 0 ? "" : ",", g->name,
+                                      g->threads,
+                                      100.0 * rc_bench_ticks_to_s (g->cpu_ticks) / l->window_s);
+            }
+          g_string_append (out, "\n");
+        }
     }
 
   g_string_append (out, "\nNotes:\n\n");
@@ -1259,12 +1326,24 @@ report (Bench *b, GString *out, const char *command_line)
       if (l->note != NULL)
         g_string_append_printf (out, "- N=%u: %s\n", l->n, l->note);
     }
-  if (b->left)
-    g_string_append_printf (
-      out, "- after every guest left (%.0f s later): %.1f MiB RSS (empty room: %.1f), "
-           "%u threads (empty room: %u), /health guests %u\n",
-      5.0, b->after_leave.rss_kib / 1024.0, b->baseline.rss_kib / 1024.0, b->after_leave.threads,
-      b->baseline.threads, b->after_leave_guests);
+  for (guint i = 0; i < b->cycles->len; i++)
+    {
+      const Cycle *c = &g_array_index (b->cycles, Cycle, i);
+
+      g_autofree char *drain =
+        c->drain_s >= 0 ? g_strdup_printf ("back to the empty room's count (+2) after %.1f s",
+                                           c->drain_s)
+                        : g_strdup ("NOT back to the empty room's count after 60 s");
+
+      g_string_append_printf (out,
+                              "- leave cycle %u: after %u guests left, the server had %u threads "
+                              "5 s later, %s; then %.1f MiB RSS (empty room: %.1f), %u threads "
+                              "(empty room: %u), /health guests %u (the control connection is "
+                              "one)\n",
+                              i + 1, c->guests, c->threads_at_5s, drain,
+                              c->after.rss_kib / 1024.0, b->baseline.rss_kib / 1024.0,
+                              c->after.threads, b->baseline.threads, c->health_guests);
+    }
   g_string_append_printf (out, "- server log: %u WARNING/CRITICAL lines, %u \"audio for guest "
                                "... failed\" lines%s\n",
                           b->server_warnings, b->server_media_failures,
@@ -1292,20 +1371,74 @@ health_guests (Bench *b)
                                                           -1);
 }
 
+/* Every guest leaves; the server is read 5 s later. Then, for the next
+ * cycle, as many guests join again. A server that gives back what guests
+ * took shows the same RSS and threads after every cycle; one that leaks
+ * grows by about the same amount each time. */
 static void
-leave_check (Bench *b)
+leave_cycles (Bench *b)
 {
-  progress (b, "every guest leaves; reading the server 5 s later");
-  for (guint i = 0; i < b->receivers->len; i++)
-    receiver_send (g_ptr_array_index (b->receivers, i), "leave\n");
-  for (guint i = 0; i < b->receivers->len; i++)
-    g_free (receiver_wait (b, g_ptr_array_index (b->receivers, i), "left", 60000));
-  pause_for (b, 5);
-  if (!server_alive (b))
-    return;
-  rc_bench_proc_read (b->server_pid, &b->after_leave);
-  b->after_leave_guests = health_guests (b);
-  b->left = TRUE;
+  guint count = b->guests;
+
+  for (guint c = 0; c < b->o->leave_cycles && !b->interrupted && server_alive (b); c++)
+    {
+      Cycle cycle = { .guests = b->guests };
+
+      progress (b, "cycle %u/%u: %u guests leave; reading the server 5 s later", c + 1,
+                b->o->leave_cycles, b->guests);
+      for (guint i = 0; i < b->receivers->len; i++)
+        receiver_send (g_ptr_array_index (b->receivers, i), "leave\n");
+      for (guint i = 0; i < b->receivers->len; i++)
+        {
+          Receiver *r = g_ptr_array_index (b->receivers, i);
+
+          g_free (receiver_wait (b, r, "left", 60000));
+          r->guests = 0;
+        }
+      b->guests = 0;
+      {
+        gint64 left_us = g_get_monotonic_time ();
+        RcBenchProc now;
+
+        cycle.drain_s = -1;
+        while (server_alive (b) && !b->interrupted
+               && g_get_monotonic_time () - left_us < (gint64) 60 * G_USEC_PER_SEC)
+          {
+            double since = (g_get_monotonic_time () - left_us) / 1e6;
+
+            if (!rc_bench_proc_read (b->server_pid, &now))
+              break;
+            if (since >= 5 && cycle.threads_at_5s == 0)
+              cycle.threads_at_5s = now.threads;
+            if (cycle.drain_s < 0 && now.threads <= b->baseline.threads + 2)
+              cycle.drain_s = since;
+            if (cycle.drain_s >= 0 && cycle.threads_at_5s > 0)
+              break;
+            pause_for (b, 0.25);
+          }
+      }
+      pause_for (b, 2);
+      if (!server_alive (b))
+        break;
+      rc_bench_proc_read (b->server_pid, &cycle.after);
+      cycle.health_guests = health_guests (b);
+      g_array_append_val (b->cycles, cycle);
+      if (c + 1 < b->o->leave_cycles)
+        {
+          Level scratch = { 0 };
+          g_autoptr (GError) error = NULL;
+
+          progress (b, "cycle %u/%u: %u guests join again", c + 2, b->o->leave_cycles, count);
+          for (guint done = 0; done < count; done += b->o->batch)
+            if (!join_batch (b, &scratch, MIN (b->o->batch, count - done), &error))
+              {
+                progress (b, "rejoining failed: %s", error->message);
+                return;
+              }
+          pause_for (b, b->o->settle_s);
+          g_free (scratch.note);
+        }
+    }
 }
 
 /* ---- main ---- */
@@ -1411,7 +1544,7 @@ main (int argc, char **argv)
     .top_threads = 6,
   };
   int window = 10, settle = 3, batch = 10, per_receiver = 50, join_timeout = 40;
-  int max_seconds = 600, track_seconds = 900, top_threads = 6;
+  int max_seconds = 600, track_seconds = 900, top_threads = 6, n_cycles = 2;
   gboolean receiver = FALSE;
   GOptionEntry entries[] = {
     { "levels", 'n', 0, G_OPTION_ARG_STRING, &o.levels,
@@ -1440,8 +1573,11 @@ main (int argc, char **argv)
     { "decode", 0, 0, G_OPTION_ARG_NONE, &o.decode, "Light guests decode the Opus too", NULL },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &o.output, "Also write the tables to FILE", "FILE" },
     { "keep", 0, 0, G_OPTION_ARG_NONE, &o.keep, "Keep the temporary folder (logs, track)", NULL },
-    { "no-leave-check", 0, 0, G_OPTION_ARG_NONE, &o.no_leave_check,
-      "Skip reading the server after every guest has left", NULL },
+    { "leave-cycles", 0, 0, G_OPTION_ARG_INT, &n_cycles,
+      "After the levels: times every guest leaves (and, but the last, joins again), "
+      "reading the server each time (2; 0 skips it)", "N" },
+    { "receiver-nice", 0, 0, G_OPTION_ARG_INT, &o.receiver_nice,
+      "Nice value of the receiver processes (0; 10 gives the server the CPU first)", "N" },
     { "top-threads", 0, 0, G_OPTION_ARG_INT, &top_threads, "Thread groups listed per level (6)",
       "N" },
     { "receiver", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &receiver, "", NULL },
@@ -1477,6 +1613,8 @@ main (int argc, char **argv)
   o.max_seconds = (guint) MAX (max_seconds, 30);
   o.track_seconds = (guint) MAX (track_seconds, 30);
   o.top_threads = (guint) MAX (top_threads, 1);
+  o.leave_cycles = (guint) CLAMP (n_cycles, 0, 10);
+  o.receiver_nice = CLAMP (o.receiver_nice, 0, 19);
   if (!parse_levels (o.levels != NULL ? o.levels : "10,50,100,200", levels))
     {
       g_printerr ("bench-fanout: --levels wants rising numbers, e.g. 10,50,100,200\n");
@@ -1491,6 +1629,7 @@ main (int argc, char **argv)
   b->receivers = g_ptr_array_new ();
   b->levels = g_ptr_array_new ();
   b->guest_failures = g_ptr_array_new_with_free_func (g_free);
+  b->cycles = g_array_new (FALSE, TRUE, sizeof (Cycle));
   b->self_exe = g_file_read_link ("/proc/self/exe", NULL);
   b->http = soup_session_new_with_options ("timeout", 30, NULL);
   tick_id = g_timeout_add (20, tick, NULL);
@@ -1520,6 +1659,16 @@ main (int argc, char **argv)
       return 1;
     }
 
+  {
+    Snap a = { 0 }, z = { 0 };
+
+    snap_take (b, &a, FALSE);
+    g_usleep (3 * G_USEC_PER_SEC);
+    snap_take (b, &z, FALSE);
+    b->busy_before_pct = pct (z.machine_busy - a.machine_busy, &a, &z);
+    progress (b, "the machine was %.0f%% busy (of one core; 200%% is all) before the run",
+              b->busy_before_pct);
+  }
   if (o.music_dir != NULL)
     b->music_dir = g_strdup (o.music_dir);
   else
@@ -1574,8 +1723,8 @@ main (int argc, char **argv)
     }
   if (b->interrupted && b->levels->len > 0)
     note (g_ptr_array_index (b->levels, b->levels->len - 1), "interrupted (signal)");
-  if (!o.no_leave_check && !b->interrupted && server_alive (b) && b->guests > 0)
-    leave_check (b);
+  if (!b->interrupted && server_alive (b) && b->guests > 0)
+    leave_cycles (b);
   goto done;
 
 fail:

@@ -56,6 +56,7 @@ struct _Receiver
   GPtrArray *batches; /* Batch, in the order they were asked for */
   GMainLoop *loop;
   GDataInputStream *input;
+  gint64 mark_us; /* when the window began */
   int status;
 };
 
@@ -230,6 +231,7 @@ mark (Receiver *r)
       else if (slot->native != NULL)
         rc_native_guest_reset_gap (slot->native);
     }
+  r->mark_us = g_get_monotonic_time ();
   say ("marked");
 }
 
@@ -250,7 +252,7 @@ stats (Receiver *r)
            l.late < 0 ? (gint64) -1 : l.late - (gint64) slot->mark_late, l.max_gap_us,
            l.max_late_us);
     }
-  say ("end");
+  say ("end %" G_GINT64_FORMAT, r->mark_us > 0 ? g_get_monotonic_time () - r->mark_us : 0);
 }
 
 static void

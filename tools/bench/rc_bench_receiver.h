@@ -17,9 +17,9 @@ G_BEGIN_DECLS
  *                     "added OK FAILED TIMED_OUT SETUP_MS_SUM SETUP_MS_MAX"
  *   mark              start a measuring window: "marked"
  *   stats             per guest, since the mark: "g NAME STATE PACKETS LOST
- *                     LATE MAX_GAP_US MAX_LATE_US", then "end" (LATE and
- *                     MAX_LATE_US are -1 for native guests, which do not
- *                     count them)
+ *                     LATE MAX_GAP_US MAX_LATE_US", then "end WINDOW_US"
+ *                     (LATE and MAX_LATE_US are -1 for native guests,
+ *                     which do not count them)
  *   leave             every guest leaves and closes: "left"
  *   quit              exits
  *
