@@ -18,8 +18,7 @@
  *   on webrtcbin's thread) and every later one reuses it; nothing here may
  *   set a certificate, or each guest would pay for a key of its own.
  * - Candidates: no STUN; host candidates on every local address, loopback
- *   included (libnice leaves 127.0.0.1 out on its own, and a loopback-only
- *   machine must still connect). UDP only.
+ *   included (rc_webrtc_util.c says why). UDP only.
  * - The guest's DTLS certificate must be the one its answer named.
  *   webrtcbin 1.22 does not check it (any certificate completes the
  *   handshake), so the branch does, when dtlsdec reports it, and no RTP
@@ -38,13 +37,10 @@
 #include "rc_webrtc_branch.h"
 #include "rc_error.h"
 #include "rc_sdp.h"
+#include "rc_webrtc_util.h"
 
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
-#include <ifaddrs.h>
-#include <net/if.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
 GST_DEBUG_CATEGORY_STATIC (rc_webrtc_branch_debug);
 #define GST_CAT_DEFAULT rc_webrtc_branch_debug
@@ -245,30 +241,12 @@ fail (RcWebrtcBranch *self, const char *reason)
     self->callbacks.failed (self, reason, self->user_data);
 }
 
-/* Streaming thread: a promise reply's error, or NULL. */
-static char *
-promise_error (GstPromise *promise, const char *what)
-{
-  const GstStructure *reply;
-  g_autoptr (GError) error = NULL;
-
-  if (gst_promise_wait (promise) != GST_PROMISE_RESULT_REPLIED)
-    return g_strdup_printf ("%s: no reply from webrtcbin", what);
-  reply = gst_promise_get_reply (promise);
-  if (reply != NULL && gst_structure_has_field (reply, "error"))
-    {
-      gst_structure_get (reply, "error", G_TYPE_ERROR, &error, NULL);
-      return g_strdup_printf ("%s: %s", what, error != NULL ? error->message : "failed");
-    }
-  return NULL;
-}
-
 static void
 on_offer_created (GstPromise *promise, gpointer data)
 {
   RcWebrtcBranch *self = data;
   GstWebRTCSessionDescription *offer = NULL;
-  char *error = promise_error (promise, "could not make an offer");
+  char *error = rc_webrtc_promise_error (promise, "could not make an offer");
 
   if (error == NULL)
     {
@@ -288,7 +266,7 @@ static void
 on_description_set (GstPromise *promise, gpointer data)
 {
   RcWebrtcBranch *self = data;
-  char *error = promise_error (promise, "SDP refused");
+  char *error = rc_webrtc_promise_error (promise, "SDP refused");
 
   if (error != NULL)
     post (self, EV_FAILED, 0, error, NULL);
@@ -452,53 +430,6 @@ on_setup_timeout (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* Host candidates on every address of every interface that is up,
- * loopback included; IPv6 link-local addresses need a scope and are left out. */
-static void
-add_local_addresses (RcWebrtcBranch *self, GstWebRTCICE *ice)
-{
-  struct ifaddrs *list = NULL;
-
-  if (getifaddrs (&list) != 0)
-    {
-      GST_WARNING ("guest %s: cannot list local addresses; gathering on defaults", self->name);
-      return;
-    }
-  for (struct ifaddrs *i = list; i != NULL; i = i->ifa_next)
-    {
-      char text[INET6_ADDRSTRLEN];
-      gboolean added = FALSE;
-
-      if (i->ifa_addr == NULL || !(i->ifa_flags & IFF_UP))
-        continue;
-      if (i->ifa_addr->sa_family == AF_INET)
-        inet_ntop (AF_INET, &((struct sockaddr_in *) i->ifa_addr)->sin_addr, text, sizeof text);
-      else if (i->ifa_addr->sa_family == AF_INET6
-               && !IN6_IS_ADDR_LINKLOCAL (&((struct sockaddr_in6 *) i->ifa_addr)->sin6_addr))
-        inet_ntop (AF_INET6, &((struct sockaddr_in6 *) i->ifa_addr)->sin6_addr, text, sizeof text);
-      else
-        continue;
-      g_signal_emit_by_name (ice, "add-local-ip-address", text, &added);
-      if (!added)
-        GST_WARNING ("guest %s: could not gather on %s", self->name, text);
-    }
-  freeifaddrs (list);
-}
-
-/* libnice looks for a UPnP router to open ports on by default: pointless
- * for host candidates, slow, and noisy where there is none. */
-static void
-no_upnp (GstWebRTCICE *ice)
-{
-  g_autoptr (GObject) agent = NULL;
-
-  if (g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "agent") == NULL)
-    return;
-  g_object_get (ice, "agent", &agent, NULL);
-  if (agent != NULL && g_object_class_find_property (G_OBJECT_GET_CLASS (agent), "upnp") != NULL)
-    g_object_set (agent, "upnp", FALSE, NULL);
-}
-
 static gboolean
 build (RcWebrtcBranch *self, GError **error)
 {
@@ -509,7 +440,6 @@ build (RcWebrtcBranch *self, GError **error)
   g_autoptr (GstPad) queue_sink = NULL;
   g_autoptr (GstPad) webrtc_sink = NULL;
   g_autoptr (GstWebRTCRTPTransceiver) transceiver = NULL;
-  g_autoptr (GstWebRTCICE) ice = NULL;
   g_autoptr (GstCaps) preferences = gst_caps_from_string (OPUS_PREFERENCES);
   GstPad *ghost;
 
@@ -531,14 +461,7 @@ build (RcWebrtcBranch *self, GError **error)
   g_object_set (queue, "leaky", 2 /* downstream */, "max-size-time", QUEUE_TIME,
                 "max-size-buffers", 0, "max-size-bytes", 0, NULL);
   g_object_set (self->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
-  g_object_get (self->webrtc, "ice-agent", &ice, NULL);
-  if (ice != NULL)
-    {
-      if (g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "ice-tcp") != NULL)
-        g_object_set (ice, "ice-tcp", FALSE, NULL);
-      no_upnp (ice);
-      add_local_addresses (self, ice);
-    }
+  rc_webrtc_setup_ice (self->webrtc, FALSE);
   gst_bin_add_many (GST_BIN (self->bin), queue, self->webrtc, NULL);
 
   webrtc_sink = gst_element_request_pad_simple (self->webrtc, "sink_%u");

@@ -22,6 +22,7 @@
 #define GST_USE_UNSTABLE_API
 #include "rc_native_receiver.h"
 #include "rc_sdp.h"
+#include "rc_webrtc_util.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/rtp/gstrtpbuffer.h>
@@ -200,24 +201,6 @@ dispatch_event (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* Streaming thread: a promise reply's error, or NULL. */
-static char *
-promise_error (GstPromise *promise, const char *what)
-{
-  const GstStructure *reply;
-  g_autoptr (GError) error = NULL;
-
-  if (gst_promise_wait (promise) != GST_PROMISE_RESULT_REPLIED)
-    return g_strdup_printf ("%s: no reply from webrtcbin", what);
-  reply = gst_promise_get_reply (promise);
-  if (reply != NULL && gst_structure_has_field (reply, "error"))
-    {
-      gst_structure_get (reply, "error", G_TYPE_ERROR, &error, NULL);
-      return g_strdup_printf ("%s: %s", what, error != NULL ? error->message : "failed");
-    }
-  return NULL;
-}
-
 static GstPromise *
 promise_new (RcNativeReceiver *self, GstPromiseChangeFunc func)
 {
@@ -230,7 +213,7 @@ on_answer_created (GstPromise *promise, gpointer data)
 {
   RcNativeReceiver *self = data;
   GstWebRTCSessionDescription *answer = NULL;
-  char *error = promise_error (promise, "could not answer");
+  char *error = rc_webrtc_promise_error (promise, "could not answer");
 
   if (error == NULL)
     {
@@ -251,7 +234,7 @@ static void
 on_offer_set (GstPromise *promise, gpointer data)
 {
   RcNativeReceiver *self = data;
-  char *error = promise_error (promise, "offer refused");
+  char *error = rc_webrtc_promise_error (promise, "offer refused");
 
   if (error != NULL)
     post (self, EV_FAILED, 0, error, NULL);
@@ -436,24 +419,9 @@ write_wav_header (FILE *f, guint64 data_bytes)
   fwrite (h, 1, sizeof h, f);
 }
 
-/* libnice looks for a UPnP router to open ports on by default: pointless
- * for host candidates, slow, and noisy where there is none. */
-static void
-no_upnp (GstWebRTCICE *ice)
-{
-  g_autoptr (GObject) agent = NULL;
-
-  if (g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "agent") == NULL)
-    return;
-  g_object_get (ice, "agent", &agent, NULL);
-  if (agent != NULL && g_object_class_find_property (G_OBJECT_GET_CLASS (agent), "upnp") != NULL)
-    g_object_set (agent, "upnp", FALSE, NULL);
-}
-
 static gboolean
 build (RcNativeReceiver *self, GError **error)
 {
-  g_autoptr (GstWebRTCICE) ice = NULL;
   g_autoptr (GstWebRTCRTPTransceiver) transceiver = NULL;
   g_autoptr (GstCaps) caps = gst_caps_from_string (
     "application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000");
@@ -470,18 +438,7 @@ build (RcNativeReceiver *self, GError **error)
     }
   gst_object_ref (self->webrtc);
   g_object_set (self->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
-  g_object_get (self->webrtc, "ice-agent", &ice, NULL);
-  if (ice != NULL)
-    {
-      if (g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "ice-tcp") != NULL)
-        g_object_set (ice, "ice-tcp", FALSE, NULL);
-      no_upnp (ice);
-      if (self->loopback_only)
-        {
-          gboolean added = FALSE;
-          g_signal_emit_by_name (ice, "add-local-ip-address", "127.0.0.1", &added);
-        }
-    }
+  rc_webrtc_setup_ice (self->webrtc, self->loopback_only);
   gst_bin_add (GST_BIN (self->pipeline), self->webrtc);
   g_signal_emit_by_name (self->webrtc, "add-transceiver",
                          GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps, &transceiver);
