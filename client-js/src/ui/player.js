@@ -113,11 +113,16 @@ export function createPlayer({ audio, onCommand, onListen }) {
     const pct = dur > 0 ? Math.min(100, (pos / dur) * 100) : 0;
     fill.style.width = `${pct}%`;
     knob.style.left = `${pct}%`;
-    elapsed.textContent = formatDuration(pos);
-    total.textContent = dur > 0 ? formatDuration(dur) : (state.song ? 'live' : '0:00');
-    bar.setAttribute('aria-valuenow', String(Math.floor(pos)));
-    bar.setAttribute('aria-valuetext', `${formatDuration(pos)} of ${formatDuration(dur)}`);
     bar.dataset.position = pos.toFixed(2);
+    // The rest changes once a second: touch it (and assistive tech) only then.
+    const now = formatDuration(pos);
+    if (elapsed.textContent !== now) {
+      elapsed.textContent = now;
+      bar.setAttribute('aria-valuenow', String(Math.floor(pos)));
+      bar.setAttribute('aria-valuetext', `${now} of ${formatDuration(dur)}`);
+    }
+    const end = dur > 0 ? formatDuration(dur) : (state.song ? 'live' : '0:00');
+    if (total.textContent !== end) total.textContent = end;
   }
 
   function tick() {

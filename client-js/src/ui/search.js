@@ -16,6 +16,7 @@ const DEBOUNCE_MS = 250;
 const RESULT_LIMIT = 10;
 const LIBRARY_LIMIT = 20;
 const HISTORY_SHOWN = 5;
+const SCAN_POLL_MS = 2000;
 const MAX_QUERY = 200;
 const URL_RE = /^https?:\/\/[^\s/$.?#][^\s]*$/i;
 
@@ -108,6 +109,11 @@ export function createSearch({ onAddSong, onAddUrl }) {
     if (!page) return;
     const songs = Array.isArray(page.songs) ? page.songs : [];
     const total = Number(page.total) || songs.length;
+    if (page.scanning) {
+      // Look again while the server is still reading its music folder.
+      clearTimeout(timer);
+      timer = setTimeout(() => { if (!input.value.trim()) { lastQuery = null; run(); } }, SCAN_POLL_MS);
+    }
     if (!songs.length) {
       heading.textContent = page.scanning ? 'The library is still being read…' : 'The library is empty. Paste a link to a song to add it.';
     } else {
