@@ -22,6 +22,8 @@
 
 #define TONE_HZ 440
 #define CROWD 20
+/* With the native guest's own id, so an error to it counts as its failure. */
+#define START_MEDIA "{\"type\":\"startMedia\",\"id\":\"media\",\"transport\":\"webrtc\"}"
 
 /* One folder with the tone, shared by every test's server. */
 static char *music_dir;
@@ -199,6 +201,17 @@ test_guest_hears_the_room (Fixture *f, gconstpointer data)
   rc_test_run_for (500);
   g_assert_cmpuint (stats_of (l).packets, ==, packets);
   assert_not_failed (l);
+
+  /* Asking again brings the audio back; asking while it plays replaces the
+   * session with a new offer, and the audio carries on. */
+  rc_native_guest_send (l->guest, START_MEDIA);
+  g_assert_true (RC_WAIT_UNTIL (hears_tone (l) || rc_native_guest_get_failure (l->guest), 15000));
+  assert_not_failed (l);
+  rc_native_guest_send (l->guest, START_MEDIA);
+  g_assert_true (RC_WAIT_UNTIL (stats_of (l).packets == 0, 5000)); /* the new session's receiver */
+  g_assert_true (RC_WAIT_UNTIL (hears_tone (l) || rc_native_guest_get_failure (l->guest), 15000));
+  assert_not_failed (l);
+  g_assert_true (stats_of (l).connected);
   listener_free (l);
 }
 
