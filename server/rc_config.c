@@ -46,6 +46,8 @@ static const RcOption options[] = {
        "Chat messages a guest may send at once before the rate applies"),
   OPT ("chat-history", "CHAT_HISTORY", INT, chat_history, "100", 1, 10000, "N",
        "Chat messages kept per room and sent to a guest who joins"),
+  OPT ("clock-port", "CLOCK_PORT", INT, clock_port, "0", 0, 65535, "PORT",
+       "UDP port publishing the server clock to native guests (0: any free port)"),
   OPT ("empty-room-pause", "EMPTY_ROOM_PAUSE", INT, empty_room_pause, "30", 1, 86400, "SECONDS",
        "A playing room that nobody is in pauses itself after this long"),
   OPT ("ping-interval", "PING_INTERVAL", INT, ping_interval, "10", 1, 3600, "SECONDS",

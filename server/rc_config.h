@@ -29,6 +29,7 @@ typedef struct
   double chat_burst;
   gint64 chat_history;
   gint64 empty_room_pause;
+  gint64 clock_port;
   gint64 ping_interval;
   gint64 idle_timeout;
   gint64 store_timeout_ms;

@@ -242,6 +242,7 @@ fill_state (RcPlayer *self, JsonObject *o)
     pos = CLAMP (pos, 0, item->duration_ms);
   json_object_set_member (o, "song", item != NULL ? item_to_json (item) : json_node_new (JSON_NODE_NULL));
   json_object_set_int_member (o, "index", item != NULL ? (gint64) self->index : -1);
+  json_object_set_int_member (o, "played", MIN (self->index, self->queue->len));
   json_object_set_double_member (o, "position", pos / 1000.0);
   json_object_set_double_member (o, "duration", item != NULL ? item->duration_ms / 1000.0 : 0.0);
   json_object_set_boolean_member (o, "playing", self->playing);
@@ -279,6 +280,7 @@ rc_player_queue_message (RcPlayer *self)
 
   json_object_set_member (o, "queue", rc_player_queue_json (self));
   json_object_set_int_member (o, "index", item != NULL ? (gint64) self->index : -1);
+  json_object_set_int_member (o, "played", MIN (self->index, self->queue->len));
   return node;
 }
 

@@ -24,6 +24,7 @@ struct _RcServer
   RcRegistry *registry;
   RcLibrary *library;
   RcSessionHost host;
+  RcClock *clock;
   SoupServer *soup;
   GHashTable *sessions;    /* RcSession* set (owned) */
   GHashTable *rest_limits; /* client ip -> RcRateLimit* */
@@ -221,6 +222,7 @@ rc_server_free (RcServer *server)
   g_hash_table_unref (server->sessions);
   g_hash_table_unref (server->rest_limits);
   g_clear_object (&server->soup);
+  g_clear_pointer (&server->clock, rc_clock_free);
   rc_registry_free (server->registry);
   rc_library_free (server->library);
   rc_store_unref (server->store);
@@ -297,6 +299,14 @@ rc_server_start (RcServer *server, GError **error)
   if (addr == NULL)
     return FALSE;
   sockaddr = g_inet_socket_address_new (addr, (guint16) server->config->port);
+  {
+    g_autofree char *address = g_inet_address_to_string (addr);
+
+    server->clock = rc_clock_new (address, (guint) server->config->clock_port, error);
+    if (server->clock == NULL)
+      return FALSE;
+    server->host.clock = server->clock;
+  }
 
   server->soup = soup_server_new ("server-header", "roomcast/" ROOMCAST_VERSION, NULL);
   soup_server_add_early_handler (server->soup, "/api", on_api_early, server, NULL);

@@ -58,14 +58,14 @@ valid_user_id (const char *user_id)
 }
 
 void
-rc_handlers_notify (RcRoom *room, const char *kind, const char *text)
+rc_handlers_notify (RcRoom *room, const char *kind, const char *text, RcGuest *except)
 {
   JsonObject *o;
   g_autoptr (JsonNode) message = rc_json_message_new ("notification", &o);
 
   json_object_set_string_member (o, "kind", kind);
   json_object_set_string_member (o, "text", text);
-  rc_room_broadcast (room, message, NULL);
+  rc_room_broadcast (room, message, except);
 }
 
 static gboolean
@@ -136,10 +136,11 @@ handle_join (RcSession *session, JsonObject *request, JsonNode *request_id, GErr
   json_object_set_member (o, "chat", rc_room_chat_json (room));
   json_object_set_member (o, "state", rc_player_state_json (rc_room_get_player (room)));
   json_object_set_member (o, "queue", rc_player_queue_json (rc_room_get_player (room)));
+  json_object_set_member (o, "clock", rc_handlers_clock_json (session));
   rc_session_reply (session, reply, request_id);
   broadcast_viewers (room, guest);
   joined = g_strdup_printf ("%s joined", guest->name);
-  rc_handlers_notify (room, "join", joined);
+  rc_handlers_notify (room, "join", joined, guest);
   rc_player_send_history (rc_room_get_player (room), guest);
   return TRUE;
 }
@@ -204,7 +205,8 @@ static const RcHandler room_handlers[] = {
 const RcHandler *
 rc_handlers_lookup (const char *type)
 {
-  static const RcHandler *const tables[] = { room_handlers, rc_queue_handlers, rc_media_handlers };
+  static const RcHandler *const tables[] = { room_handlers, rc_queue_handlers, rc_media_handlers,
+                                             rc_sync_handlers };
 
   for (guint t = 0; t < G_N_ELEMENTS (tables); t++)
     for (const RcHandler *h = tables[t]; h->type != NULL; h++)

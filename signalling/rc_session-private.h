@@ -22,6 +22,7 @@ struct _RcSession
   RcRateLimit chat;
   guint64 last_bytes;
   gint64 last_activity_us;
+  double received_ms; /* server clock when the message being handled arrived */
 
   RcGuest *guest; /* owned; in guest->room while joined */
 };
@@ -45,9 +46,11 @@ typedef struct
 /*
  * The handler tables rc_handlers_lookup() searches, each ended by an entry
  * whose type is NULL: rooms and chat (rc_handlers.c), queue and playback
- * (rc_handlers_queue.c), audio (rc_handlers_media.c).
+ * (rc_handlers_queue.c), audio (rc_handlers_media.c), clock and sync
+ * (rc_handlers_sync.c).
  */
 extern const RcHandler rc_queue_handlers[];
+extern const RcHandler rc_sync_handlers[];
 extern const RcHandler rc_media_handlers[];
 
 const RcHandler *rc_handlers_lookup (const char *type);
@@ -55,8 +58,11 @@ const RcHandler *rc_handlers_lookup (const char *type);
 /* Leaves the room if in one: tells the others, frees the guest. */
 void rc_session_leave_room (RcSession *session);
 
-/* Sends {"type":"notification","kind","text"} to everyone in @room. */
-void rc_handlers_notify (RcRoom *room, const char *kind, const char *text);
+/* initialState.clock: {port, now}. */
+JsonNode *rc_handlers_clock_json (RcSession *session);
+
+/* Sends {"type":"notification","kind","text"} to everyone in @room but @except. */
+void rc_handlers_notify (RcRoom *room, const char *kind, const char *text, RcGuest *except);
 
 /* Sends @message with "id" set to @request_id (when not NULL). */
 void rc_session_reply (RcSession *session, JsonNode *message, JsonNode *request_id);

@@ -75,7 +75,7 @@ rc_session_leave_room (RcSession *session)
       rc_room_remove_guest (room, guest);
       json_object_set_member (o, "participants", rc_room_participants_json (room));
       rc_room_broadcast (room, update, NULL);
-      rc_handlers_notify (room, "leave", left);
+      rc_handlers_notify (room, "leave", left, NULL);
     }
   rc_guest_free (guest);
 }
@@ -165,6 +165,7 @@ on_message (SoupWebsocketConnection *conn, gint type, GBytes *message, gpointer 
   gsize length;
   const char *data = g_bytes_get_data (message, &length);
 
+  session->received_ms = rc_clock_now_ms ();
   session->last_activity_us = now_us;
   if (!rc_rate_limit_take (&session->requests, now_us))
     {

@@ -6,6 +6,7 @@
 
 #include "rc_activity_stream.h"
 #include "rc_config.h"
+#include "rc_clock.h"
 #include "rc_registry.h"
 
 G_BEGIN_DECLS
@@ -23,6 +24,7 @@ typedef struct
 {
   const RcConfig *config;
   RcRegistry *registry;
+  RcClock *clock;
 } RcSessionHost;
 
 typedef void (*RcSessionClosedFunc) (RcSession *session, gpointer user_data);
