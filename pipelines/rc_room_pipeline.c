@@ -22,6 +22,8 @@
  */
 #include "rc_room_pipeline.h"
 
+#include <gst/rtp/gstrtpbuffer.h>
+
 GST_DEBUG_CATEGORY_STATIC (rc_room_pipeline_debug);
 #define GST_CAT_DEFAULT rc_room_pipeline_debug
 
@@ -47,6 +49,14 @@ struct _RcRoomPipeline
   guint track_serial;
 
   Track *track; /* the current track, or NULL (silence) */
+
+  /* The latest RTP packet's timestamp and server time (streaming thread
+   * writes, main context reads). */
+  GMutex timeline_lock;
+  GstSegment rtp_segment;
+  guint32 timeline_rtp;
+  GstClockTime timeline_time;
+  gboolean timeline_valid;
 };
 
 struct _Track
@@ -121,6 +131,7 @@ pipeline_unref (RcRoomPipeline *self)
   if (!g_atomic_int_dec_and_test (&self->ref_count))
     return;
   g_main_context_unref (self->context);
+  g_mutex_clear (&self->timeline_lock);
   g_free (self->room_id);
   g_free (self);
 }
@@ -518,6 +529,58 @@ on_bus (GstBus *bus, GstMessage *msg, gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Streaming thread: every RTP packet entering the tee. Its server time C is
+ * the clock time of its first sample on the mixer's timeline. */
+static GstPadProbeReturn
+on_rtp_packet (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  RcRoomPipeline *self = data;
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  GstBuffer *buffer;
+  GstClockTime running;
+
+  if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM)
+    {
+      GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+
+      if (GST_EVENT_TYPE (event) == GST_EVENT_SEGMENT)
+        {
+          g_mutex_lock (&self->timeline_lock);
+          gst_event_copy_segment (event, &self->rtp_segment);
+          g_mutex_unlock (&self->timeline_lock);
+        }
+      return GST_PAD_PROBE_OK;
+    }
+  buffer = GST_PAD_PROBE_INFO_BUFFER (info);
+  if (!GST_BUFFER_PTS_IS_VALID (buffer) || !gst_rtp_buffer_map (buffer, GST_MAP_READ, &rtp))
+    return GST_PAD_PROBE_OK;
+  g_mutex_lock (&self->timeline_lock);
+  running = gst_segment_to_running_time (&self->rtp_segment, GST_FORMAT_TIME, GST_BUFFER_PTS (buffer));
+  if (GST_CLOCK_TIME_IS_VALID (running))
+    {
+      self->timeline_rtp = gst_rtp_buffer_get_timestamp (&rtp);
+      self->timeline_time = gst_element_get_base_time (self->pipeline) + running;
+      self->timeline_valid = TRUE;
+    }
+  g_mutex_unlock (&self->timeline_lock);
+  gst_rtp_buffer_unmap (&rtp);
+  return GST_PAD_PROBE_OK;
+}
+
+gboolean
+rc_room_pipeline_get_timeline (RcRoomPipeline *self, guint32 *rtp_timestamp,
+                               GstClockTime *server_time)
+{
+  gboolean valid;
+
+  g_mutex_lock (&self->timeline_lock);
+  valid = self->timeline_valid;
+  *rtp_timestamp = self->timeline_rtp;
+  *server_time = self->timeline_time;
+  g_mutex_unlock (&self->timeline_lock);
+  return valid;
+}
+
 static gboolean
 build (RcRoomPipeline *self, GError **error)
 {
@@ -560,6 +623,13 @@ build (RcRoomPipeline *self, GError **error)
       gst_clear_object (&self->pipeline);
       return FALSE;
     }
+  {
+    g_autoptr (GstPad) tee_sink = gst_element_get_static_pad (self->tee, "sink");
+
+    gst_segment_init (&self->rtp_segment, GST_FORMAT_TIME);
+    gst_pad_add_probe (tee_sink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+                       on_rtp_packet, self, NULL);
+  }
   /* Every room runs on the monotonic system clock (shared by all rooms). */
   {
     g_autoptr (GstClock) clock = gst_system_clock_obtain ();
@@ -579,6 +649,7 @@ rc_room_pipeline_new (const char *room_id, const RcRoomPipelineCallbacks *callba
   if (rc_room_pipeline_debug == NULL)
     GST_DEBUG_CATEGORY_INIT (rc_room_pipeline_debug, "rc-room-pipeline", 0, "room pipeline");
   self->ref_count = 1;
+  g_mutex_init (&self->timeline_lock);
   self->room_id = g_strdup (room_id);
   if (callbacks != NULL)
     self->callbacks = *callbacks;

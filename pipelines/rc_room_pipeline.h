@@ -54,6 +54,16 @@ void rc_room_pipeline_remove_branch (RcRoomPipeline *pipeline, GstElement *branc
 
 GstPipeline *rc_room_pipeline_get_gst (RcRoomPipeline *pipeline);
 
+/*
+ * The room's timeline: the RTP timestamp and the server time (clock time of
+ * its first sample, see server/rc_clock.h) of the latest packet. RTP time is
+ * linear in server time at 48 kHz, so one pair maps every packet. FALSE
+ * until the first packet.
+ */
+#define RC_ROOM_PIPELINE_CLOCK_RATE 48000
+gboolean rc_room_pipeline_get_timeline (RcRoomPipeline *pipeline, guint32 *rtp_timestamp,
+                                        GstClockTime *server_time);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcRoomPipeline, rc_room_pipeline_free)
 
 G_END_DECLS

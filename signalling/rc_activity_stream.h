@@ -17,8 +17,11 @@ G_DECLARE_FINAL_TYPE (RcActivityStream, rc_activity_stream, RC, ACTIVITY_STREAM,
 
 GInputStream *rc_activity_stream_new (GInputStream *base);
 guint64 rc_activity_stream_get_bytes_read (RcActivityStream *self);
+/* Bytes written to the peer through the stream made by
+ * rc_activity_io_stream_new (what reached the socket, not what was queued). */
+guint64 rc_activity_stream_get_bytes_written (RcActivityStream *self);
 
-/* Wraps the input side of @stream; the output side is used as is. */
+/* Wraps both sides of @stream: reads and writes are counted in @counter_out. */
 GIOStream *rc_activity_io_stream_new (GIOStream *stream, RcActivityStream **counter_out);
 
 G_END_DECLS

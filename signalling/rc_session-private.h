@@ -23,6 +23,7 @@ struct _RcSession
   guint64 last_bytes;
   gint64 last_activity_us;
   double received_ms; /* server clock when the message being handled arrived */
+  guint64 sent_bytes;  /* WebSocket bytes handed to libsoup (frames included) */
 
   RcGuest *guest; /* owned; in guest->room while joined */
 };

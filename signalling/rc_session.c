@@ -22,15 +22,54 @@ send_error (RcSession *session, int code, const char *message, JsonNode *request
   rc_session_send (session, reply);
 }
 
+static guint64 ws_frame_size (gsize payload);
+
 void
 rc_session_send (RcSession *session, JsonNode *message)
 {
   g_autofree char *text = NULL;
+  gsize length;
 
   if (soup_websocket_connection_get_state (session->conn) != SOUP_WEBSOCKET_STATE_OPEN)
     return;
   text = rc_json_to_string (message);
+  length = strlen (text);
+  session->sent_bytes += ws_frame_size (length);
   soup_websocket_connection_send_text (session->conn, text);
+}
+
+/* A server frame on the wire: 2 header bytes, the extended length, no mask. */
+static guint64
+ws_frame_size (gsize payload)
+{
+  return payload + 2 + (payload < 126 ? 0 : payload <= G_MAXUINT16 ? 2 : 8);
+}
+
+guint64
+rc_session_get_queued_bytes (RcSession *session)
+{
+  guint64 written;
+
+  if (session->activity == NULL)
+    return 0;
+  written = rc_activity_stream_get_bytes_written (session->activity);
+  return session->sent_bytes > written ? session->sent_bytes - written : 0;
+}
+
+gboolean
+rc_session_send_binary (RcSession *session, GBytes *data, guint64 max_queued)
+{
+  gsize length;
+  gconstpointer bytes;
+
+  if (soup_websocket_connection_get_state (session->conn) != SOUP_WEBSOCKET_STATE_OPEN)
+    return FALSE;
+  if (rc_session_get_queued_bytes (session) > max_queued)
+    return FALSE;
+  bytes = g_bytes_get_data (data, &length);
+  session->sent_bytes += ws_frame_size (length);
+  soup_websocket_connection_send_binary (session->conn, bytes, length);
+  return TRUE;
 }
 
 void

@@ -36,6 +36,12 @@ RcSession *rc_session_new (const RcSessionHost *host, SoupWebsocketConnection *c
 void rc_session_free (RcSession *session);
 
 void rc_session_send (RcSession *session, JsonNode *message);
+/* Sends a binary frame unless more than @max_queued bytes are still waiting
+ * to reach the peer's socket (a guest that cannot keep up loses frames, the
+ * server never buffers without bound). FALSE when the frame was dropped. */
+gboolean rc_session_send_binary (RcSession *session, GBytes *data, guint64 max_queued);
+/* Bytes sent on this socket that the kernel has not yet taken. */
+guint64 rc_session_get_queued_bytes (RcSession *session);
 void rc_session_close (RcSession *session, gushort code, const char *reason);
 
 /* Drops the session (leaving its room first) if it has been silent too long. */
