@@ -12,6 +12,9 @@
 // (the room view) rejoins its room there, since the server forgets a guest
 // when its socket closes. Requests in flight when the socket drops are
 // rejected with name `disconnected`.
+//
+// Binary messages (the room's audio when it comes over the WebSocket) are
+// emitted as `binary` with an ArrayBuffer.
 
 export class SignallingError extends Error {
   constructor(code, name, message, request = null) {
@@ -122,6 +125,7 @@ export class Signalling {
       return;
     }
     this.ws = ws;
+    ws.binaryType = 'arraybuffer'; // the room's audio over the WebSocket (media.js)
     ws.onopen = () => {
       const reconnect = this.everOpened;
       this.everOpened = true;

@@ -45,3 +45,11 @@ export function getUserId() {
   set(USER_ID_KEY, sessionUserId);
   return sessionUserId;
 }
+
+// The output latency offset (ms) the user set for this browser's speakers.
+const LATENCY_OFFSET_KEY = 'roomcast.latencyOffset';
+export function getLatencyOffset() {
+  const value = Number(get(LATENCY_OFFSET_KEY));
+  return Number.isFinite(value) && Math.abs(value) <= 500 ? Math.round(value) : 0;
+}
+export const setLatencyOffset = (ms) => set(LATENCY_OFFSET_KEY, String(ms));

@@ -12,7 +12,10 @@
 // lately (true offset + the quickest delivery), so a wrong local clock does
 // not make the bar jump.
 //
-// Volume and mute are local to this browser (the <audio> element).
+// Volume and mute are local to this browser (the playout engine's gain), and
+// so is the output latency offset (for Bluetooth or HDMI outputs that add
+// delay the browser does not know about; kept in localStorage). The sync
+// badge shows this guest's own sync state: transport and playout error.
 
 import { h, icon } from './dom.js';
 
@@ -29,7 +32,17 @@ const AUDIO_LABEL = {
 const OFFSET_SAMPLES = 20;
 const SEEK_STEP_S = 5;
 
-export function createPlayer({ audio, onCommand, onListen }) {
+const SYNC_LABEL = { webrtc: 'WebRTC', ws: 'WebSocket' };
+export const LATENCY_OFFSET_MIN = -500;
+export const LATENCY_OFFSET_MAX = 500;
+
+/**
+ * output: { setVolume(0..1), setMuted(bool), setLatencyOffset(ms) } (the engine);
+ * latencyOffset: the stored offset (ms); onLatencyOffset(ms): the user changed it.
+ */
+export function createPlayer({ output, latencyOffset = 0, onCommand, onListen, onLatencyOffset = () => {} }) {
+  let volumeLevel = 1;
+  let muted = false;
   let state = { song: null, index: -1, position: 0, duration: 0, playing: false, loop: 'off', autoplay: false, serverTime: 0 };
   let queueLength = 0;
   let offsets = [];
@@ -49,6 +62,10 @@ export function createPlayer({ audio, onCommand, onListen }) {
   const audioText = h('span', { class: 'audio-text' });
   const audioStatus = h('span', { class: 'audio-status', dataset: { testid: 'audio-status', state: 'off' }, role: 'status' },
     audioDot, audioText);
+  const syncBadge = h('span', {
+    class: 'sync-badge', hidden: true, role: 'status',
+    dataset: { testid: 'sync-badge', state: 'off' },
+  });
   const listenButton = h('button', {
     type: 'button', class: 'primary listen-button', hidden: true, dataset: { testid: 'listen-button' },
     onclick: () => onListen(),
@@ -78,20 +95,33 @@ export function createPlayer({ audio, onCommand, onListen }) {
   const muteButton = button('mute-toggle', 'Mute', 'volume', toggleMute, 'small');
   const volume = h('input', {
     type: 'range', class: 'volume', min: 0, max: 100, value: 100, 'aria-label': 'Volume',
-    dataset: { testid: 'volume' }, oninput: () => { audio.volume = Number(volume.value) / 100; audio.muted = false; drawVolume(); },
+    dataset: { testid: 'volume' }, oninput: () => {
+      volumeLevel = Number(volume.value) / 100;
+      muted = false;
+      output.setVolume(volumeLevel);
+      output.setMuted(false);
+      drawVolume();
+    },
   });
+  const offsetInput = h('input', {
+    type: 'number', class: 'latency-offset', min: LATENCY_OFFSET_MIN, max: LATENCY_OFFSET_MAX, step: 5,
+    value: latencyOffset, id: 'latency-offset', inputmode: 'numeric',
+    title: 'Extra delay of your speakers or headphones (Bluetooth, HDMI): the room plays that much earlier for you',
+    dataset: { testid: 'latency-offset' }, onchange: onOffsetChange,
+  });
+  const offsetField = h('label', { class: 'latency-field', for: 'latency-offset' },
+    h('span', { class: 'latency-label', text: 'Output delay' }), offsetInput, h('span', { class: 'muted', text: 'ms' }));
 
   const node = h('section', { class: 'card player', 'aria-label': 'Now playing', dataset: { testid: 'player' } },
     h('div', { class: 'player-top' },
       h('p', { class: 'eyebrow', text: 'Now playing' }),
-      audioStatus),
+      h('div', { class: 'player-badges' }, syncBadge, audioStatus)),
     h('div', { class: 'np' }, art, h('div', { class: 'np-text' }, title, artist, meta)),
     listenButton,
     h('div', { class: 'progress-row' }, elapsed, bar, total),
     h('div', { class: 'controls' },
       loopButton, prevButton, playButton, skipButton, autoplayButton),
-    h('div', { class: 'volume-row' }, muteButton, volume),
-    audio);
+    h('div', { class: 'volume-row' }, muteButton, volume, offsetField));
 
   // -- drawing -------------------------------------------------------------
   function currentPosition() {
@@ -169,15 +199,25 @@ export function createPlayer({ audio, onCommand, onListen }) {
   }
 
   function drawVolume() {
-    const muted = audio.muted || audio.volume === 0;
-    muteButton.replaceChildren(icon(muted ? 'mute' : 'volume'));
-    muteButton.setAttribute('aria-label', muted ? 'Unmute' : 'Mute');
-    muteButton.title = muted ? 'Unmute' : 'Mute';
+    const silent = muted || volumeLevel === 0;
+    muteButton.replaceChildren(icon(silent ? 'mute' : 'volume'));
+    muteButton.setAttribute('aria-label', silent ? 'Unmute' : 'Mute');
+    muteButton.title = silent ? 'Unmute' : 'Mute';
   }
 
   function toggleMute() {
-    audio.muted = !audio.muted;
+    muted = !muted;
+    output.setMuted(muted);
     drawVolume();
+  }
+
+  function onOffsetChange() {
+    let ms = Math.round(Number(offsetInput.value));
+    if (!Number.isFinite(ms)) ms = 0;
+    ms = Math.max(LATENCY_OFFSET_MIN, Math.min(LATENCY_OFFSET_MAX, ms));
+    offsetInput.value = String(ms);
+    output.setLatencyOffset(ms);
+    onLatencyOffset(ms);
   }
 
   // -- seeking -------------------------------------------------------------
@@ -228,6 +268,23 @@ export function createPlayer({ audio, onCommand, onListen }) {
       audioText.textContent = AUDIO_LABEL[status] || status;
       audioStatus.title = detail || '';
       listenButton.hidden = status !== 'blocked';
+    },
+    /** This guest's sync state: {transport, error (ms or null), inSync}; null hides the badge. */
+    setSync(sync) {
+      if (!sync || !sync.transport) {
+        syncBadge.hidden = true;
+        syncBadge.dataset.state = 'off';
+        return;
+      }
+      const name = SYNC_LABEL[sync.transport] || sync.transport;
+      const state = sync.inSync ? 'in-sync' : 'syncing';
+      const error = Number.isFinite(sync.error) ? `${sync.error >= 0 ? '+' : '−'}${Math.abs(sync.error).toFixed(1)} ms` : '';
+      syncBadge.hidden = false;
+      syncBadge.dataset.state = state;
+      syncBadge.dataset.transport = sync.transport;
+      syncBadge.dataset.error = Number.isFinite(sync.error) ? sync.error.toFixed(2) : '';
+      syncBadge.textContent = [name, error, sync.inSync ? 'in sync' : 'syncing'].filter(Boolean).join(' · ');
+      syncBadge.title = 'How far this browser plays from the room\'s time (positive: late)';
     },
     /** Seconds into the song as now shown. */
     position: currentPosition,

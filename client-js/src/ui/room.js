@@ -16,8 +16,12 @@
 import { h, icon } from './dom.js';
 import { getRoom, deleteRoom } from '../api.js';
 import { Signalling } from '../signalling.js';
-import { MediaSession, MEDIA_ERROR_CODES } from '../media.js';
-import { getDisplayName, setDisplayName, getOwnerToken, forgetOwnerToken, getUserId } from '../storage.js';
+import { MediaSession, MEDIA_ERROR_CODES, transportFromUrl } from '../media.js';
+import { ServerClock } from '../clock.js';
+import { PlayoutEngine } from '../engine/engine.js';
+import {
+  getDisplayName, setDisplayName, getOwnerToken, forgetOwnerToken, getUserId, getLatencyOffset, setLatencyOffset,
+} from '../storage.js';
 import { setStatus, clearStatus, describeError } from './status.js';
 import { createJoinForm } from './join-form.js';
 import { createParticipants } from './participants.js';
@@ -42,6 +46,8 @@ export function mountRoom(container, [roomId]) {
   let disposed = false;
   let sig = null;
   let media = null;
+  let clock = null;
+  let engine = null;
   let joinForm = null;
   const controller = new AbortController();
   const offs = [];
@@ -64,8 +70,17 @@ export function mountRoom(container, [roomId]) {
 
   const participants = createParticipants();
   const chat = createChat({ onSend: sendChat });
-  const audio = h('audio', { class: 'room-audio', dataset: { testid: 'room-audio' } });
-  const player = createPlayer({ audio, onCommand: sendCommand, onListen: () => media && media.resume() });
+  // The engine is made with the socket; until then the controls only remember.
+  const output = {
+    volume: 1, muted: false, latencyOffset: getLatencyOffset(),
+    setVolume(v) { this.volume = v; if (engine) engine.setVolume(v); },
+    setMuted(m) { this.muted = m; if (engine) engine.setMuted(m); },
+    setLatencyOffset(ms) { this.latencyOffset = ms; if (engine) engine.setLatencyOffset(ms); },
+  };
+  const player = createPlayer({
+    output, latencyOffset: output.latencyOffset, onCommand: sendCommand, onListen: () => media && media.resume(),
+    onLatencyOffset: setLatencyOffset,
+  });
   const queue = createQueue({ onCommand: sendCommand });
   const search = createSearch({
     onAddSong: (songId) => sendCommand({ type: 'addSong', songId }),
@@ -139,7 +154,24 @@ export function mountRoom(container, [roomId]) {
     joinForm.setBusy(true);
     if (!sig) {
       sig = new Signalling();
-      media = new MediaSession(sig, { audio, onStatus: (status, detail) => player.setAudioStatus(status, detail) });
+      clock = new ServerClock(sig, { onChange: () => engine && engine.sendClock() });
+      const params = new URLSearchParams(window.location.search);
+      engine = new PlayoutEngine(clock, {
+        decoder: params.get('decoder') === 'wasm' ? 'wasm' : 'auto',
+        latencyOffset: output.latencyOffset,
+        onChange: () => media && media.refreshStatus(),
+      });
+      engine.setVolume(output.volume);
+      engine.setMuted(output.muted);
+      media = new MediaSession(sig, {
+        engine,
+        transport: transportFromUrl(),
+        onStatus: (status, detail) => {
+          player.setAudioStatus(status, detail);
+          if (status !== 'listening') player.setSync(null);
+        },
+        onSync: (sync) => player.setSync(sync),
+      });
       listen(sig);
       sig.start(); // join happens on socket:open
     } else if (sig.connected) {
@@ -231,6 +263,7 @@ export function mountRoom(container, [roomId]) {
     queue.setPlaying(playback.playing);
     player.setQueueLength(queue.length);
     if (!reconnect) search.refresh();
+    if (state.clock && Number.isFinite(state.clock.now)) clock.seed(state.clock.now);
     media.start();
     if (reconnect) setStatus('Reconnected.', 'ok', 2500);
     else clearStatus();
@@ -377,6 +410,10 @@ export function mountRoom(container, [roomId]) {
   function stopSocket(sayLeave) {
     if (media) media.dispose();
     media = null;
+    if (engine) engine.close();
+    engine = null;
+    if (clock) clock.dispose();
+    clock = null;
     if (!sig) return;
     if (sayLeave && session.joined) sig.send({ type: 'leave' });
     offs.splice(0).forEach((off) => off());
