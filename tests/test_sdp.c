@@ -76,7 +76,8 @@ test_opus_fmtp (void)
   /* An existing value is replaced; the others are kept, after ours. */
   g_assert_cmpuint (rc_sdp_set_opus_fmtp (sdp, "stereo=1;sprop-stereo=1"), ==, 1);
   text = gst_sdp_message_as_text (sdp);
-  g_assert_nonnull (strstr (text, "a=fmtp:96 stereo=1;sprop-stereo=1;minptime=10;useinbandfec=1\r\n"));
+  g_assert_nonnull (
+    strstr (text, "a=fmtp:96 stereo=1;sprop-stereo=1;minptime=10;useinbandfec=1\r\n"));
   stereo = rc_sdp_get_opus_fmtp (sdp, "stereo");
   g_assert_cmpstr (stereo, ==, "1");
 
