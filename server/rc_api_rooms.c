@@ -141,6 +141,23 @@ rc_api_rooms_handle (RcServer *server, SoupServerMessage *msg, const char *path)
       return;
     }
   rest = path + strlen ("/api/rooms/");
+  if (g_str_has_suffix (rest, "/stats"))
+    {
+      g_autofree char *id = g_strndup (rest, strlen (rest) - strlen ("/stats"));
+
+      room = strchr (id, '/') ? NULL : rc_registry_lookup (rc_server_get_registry (server), id);
+      if (room == NULL)
+        rc_http_send_error (msg, RC_ERROR_NOT_FOUND, "No room with that id");
+      else if (!g_str_equal (method, "GET") && !g_str_equal (method, "HEAD"))
+        method_not_allowed (msg, "GET, HEAD");
+      else
+        {
+          g_autoptr (JsonNode) body = rc_sync_stats_json (rc_room_get_sync (room));
+
+          rc_http_send_json (msg, SOUP_STATUS_OK, body);
+        }
+      return;
+    }
   room = strchr (rest, '/') ? NULL : rc_registry_lookup (rc_server_get_registry (server), rest);
   if (room == NULL)
     {

@@ -30,6 +30,9 @@ typedef struct
   gint64 chat_history;
   gint64 empty_room_pause;
   gint64 clock_port;
+  gint64 playout_delay;
+  gint64 playout_delay_min;
+  gint64 playout_delay_max;
   gint64 ping_interval;
   gint64 idle_timeout;
   gint64 store_timeout_ms;

@@ -506,6 +506,12 @@ rc_player_release_pipeline (RcPlayer *self)
   maybe_linger (self);
 }
 
+RcRoomPipeline *
+rc_player_get_pipeline (RcPlayer *self)
+{
+  return self->pipeline;
+}
+
 gboolean
 rc_player_has_pipeline (RcPlayer *self)
 {

@@ -79,5 +79,7 @@ void rc_player_send_history (RcPlayer *player, RcGuest *guest);
 RcRoomPipeline *rc_player_acquire_pipeline (RcPlayer *player, GError **error);
 void rc_player_release_pipeline (RcPlayer *player);
 gboolean rc_player_has_pipeline (RcPlayer *player);
+/* The pipeline if the room has one now (transfer none). */
+RcRoomPipeline *rc_player_get_pipeline (RcPlayer *player);
 
 G_END_DECLS

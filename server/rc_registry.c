@@ -14,7 +14,7 @@ struct _RcRegistry
 {
   RcStore *store;
   RcLibrary *library;
-  guint empty_pause_s;
+  RcRoomSettings settings;
   guint max_rooms;
   guint chat_cap;
   GHashTable *rooms; /* id -> RcRoom* (owned) */
@@ -22,13 +22,13 @@ struct _RcRegistry
 
 RcRegistry *
 rc_registry_new (RcStore *store, RcLibrary *library, guint max_rooms, guint chat_cap,
-                 guint empty_pause_s)
+                 const RcRoomSettings *settings)
 {
   RcRegistry *registry = g_new0 (RcRegistry, 1);
 
   registry->store = rc_store_ref (store);
   registry->library = library;
-  registry->empty_pause_s = empty_pause_s;
+  registry->settings = *settings;
   registry->max_rooms = max_rooms;
   registry->chat_cap = chat_cap;
   registry->rooms =
@@ -161,7 +161,7 @@ on_state_loaded (RcStore *store, const char *value, const GError *error, gpointe
       room_load_done (load);
       return;
     }
-  rc_room_start_player (room, job->registry->library, job->registry->empty_pause_s);
+  rc_room_start_player (room, job->registry->library, &job->registry->settings);
   g_hash_table_replace (job->registry->rooms, g_strdup (rc_room_get_id (room)), room);
   {
     /* Nobody is connected to a freshly started server. */
@@ -229,7 +229,7 @@ rc_registry_create_room (RcRegistry *registry, const char *name, const char *pas
 
   token = rc_secret_random_token ();
   room = rc_room_new (registry->store, id, name, password, token, registry->chat_cap);
-  rc_room_start_player (room, registry->library, registry->empty_pause_s);
+  rc_room_start_player (room, registry->library, &registry->settings);
   g_hash_table_insert (registry->rooms, g_strdup (id), room);
   rc_room_save (room);
   if (owner_token_out != NULL)

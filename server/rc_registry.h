@@ -18,7 +18,7 @@ typedef void (*RcRegistryLoadedFunc) (RcRegistry *registry, const GError *error,
 
 /* @library (may be NULL) is what rooms' players take songs from; borrowed. */
 RcRegistry *rc_registry_new (RcStore *store, RcLibrary *library, guint max_rooms,
-                             guint chat_cap, guint empty_pause_s);
+                             guint chat_cap, const RcRoomSettings *settings);
 void rc_registry_free (RcRegistry *registry);
 
 /* Reads the rooms index, each room's state, recent chat and player state

@@ -28,6 +28,7 @@ struct _RcRoom
   GPtrArray *guests;      /* RcGuest*, borrowed from sessions, join order */
   GQueue chat;            /* JsonNode*, oldest first, at most chat_cap */
   RcPlayer *player;       /* what the room plays; NULL until rc_room_start_player */
+  RcSync *sync;           /* its timeline as guests see it; idem */
 };
 
 RcGuest *
@@ -149,6 +150,7 @@ rc_room_unref (RcRoom *room)
 {
   if (room == NULL || --room->ref_count > 0)
     return;
+  rc_sync_free (room->sync);
   rc_player_free (room->player);
   g_ptr_array_unref (room->guests);
   g_queue_clear_full (&room->chat, (GDestroyNotify) json_node_unref);
@@ -283,6 +285,8 @@ rc_room_remove_guest (RcRoom *room, RcGuest *guest)
 
   if (guest->media != NULL)
     guest->media_free (g_steal_pointer (&guest->media));
+  if (room->sync != NULL)
+    rc_sync_forget (room->sync, guest);
   rc_store_set_remove (room->store, viewers, guest->id);
   guest->room = NULL;
   g_ptr_array_remove (room->guests, guest);
@@ -291,10 +295,19 @@ rc_room_remove_guest (RcRoom *room, RcGuest *guest)
 }
 
 void
-rc_room_start_player (RcRoom *room, RcLibrary *library, guint empty_pause_s)
+rc_room_start_player (RcRoom *room, RcLibrary *library, const RcRoomSettings *settings)
 {
   if (room->player == NULL)
-    room->player = rc_player_new (room, room->store, library, empty_pause_s);
+    room->player = rc_player_new (room, room->store, library, settings->empty_pause_s);
+  if (room->sync == NULL)
+    room->sync = rc_sync_new (room, settings->delay_min_ms, settings->delay_initial_ms,
+                              settings->delay_max_ms);
+}
+
+RcSync *
+rc_room_get_sync (RcRoom *room)
+{
+  return room->sync;
 }
 
 RcPlayer *

@@ -6,6 +6,7 @@
 #include "rc_room_pipeline.h"
 #include "rc_library.h"
 #include "rc_player.h"
+#include "rc_sync.h"
 
 G_BEGIN_DECLS
 
@@ -18,6 +19,9 @@ typedef struct _RcGuest RcGuest;
  * @message is borrowed.
  */
 typedef void (*RcGuestSendFunc) (RcGuest *guest, JsonNode *message, gpointer user_data);
+/* Binary audio frames; FALSE when dropped (more than @max_queued bytes wait). */
+typedef gboolean (*RcGuestSendBinaryFunc) (RcGuest *guest, GBytes *data, guint64 max_queued,
+                                          gpointer user_data);
 
 struct _RcGuest
 {
@@ -25,6 +29,7 @@ struct _RcGuest
   char *name;
   gboolean is_owner;
   RcGuestSendFunc send;
+  RcGuestSendBinaryFunc send_binary; /* may be NULL */
   /* Called after the room dropped the guest on its own (room deleted). */
   void (*evicted) (RcGuest *guest, gpointer user_data);
   gpointer send_data;
@@ -81,10 +86,19 @@ JsonNode *rc_room_participants_json (RcRoom *room);
 /* Sends @message to every guest except @except (may be NULL). */
 void rc_room_broadcast (RcRoom *room, JsonNode *message, RcGuest *except);
 
-/* The room's player (@library may be NULL: URLs only); a playing room that
- * nobody is in pauses after @empty_pause_s. */
-void rc_room_start_player (RcRoom *room, RcLibrary *library, guint empty_pause_s);
+/* What every room of a server shares (from the options). */
+typedef struct
+{
+  guint empty_pause_s;     /* a playing room nobody is in pauses after this */
+  double delay_min_ms;     /* playout delay bounds and start */
+  double delay_initial_ms;
+  double delay_max_ms;
+} RcRoomSettings;
+
+/* The room's player (@library may be NULL: URLs only) and sync state. */
+void rc_room_start_player (RcRoom *room, RcLibrary *library, const RcRoomSettings *settings);
 RcPlayer *rc_room_get_player (RcRoom *room);
+RcSync *rc_room_get_sync (RcRoom *room);
 
 /*
  * Audio. A media session takes the room's pipeline (built on first use) and

@@ -202,9 +202,17 @@ rc_server_new (const RcConfig *config, RcStore *store)
   server->config = config;
   server->store = rc_store_ref (store);
   server->library = rc_library_new (store, config->music_dir);
-  server->registry = rc_registry_new (store, server->library, (guint) config->max_rooms,
-                                      (guint) config->chat_history,
-                                      (guint) config->empty_room_pause);
+  {
+    RcRoomSettings settings = {
+      .empty_pause_s = (guint) config->empty_room_pause,
+      .delay_min_ms = (double) config->playout_delay_min,
+      .delay_initial_ms = (double) config->playout_delay,
+      .delay_max_ms = (double) config->playout_delay_max,
+    };
+
+    server->registry = rc_registry_new (store, server->library, (guint) config->max_rooms,
+                                        (guint) config->chat_history, &settings);
+  }
   server->host.config = config;
   server->host.registry = server->registry;
   server->sessions = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) rc_session_free, NULL);

@@ -18,6 +18,12 @@ guest_send (RcGuest *guest, JsonNode *message, gpointer user_data)
   rc_session_send (user_data, message);
 }
 
+static gboolean
+guest_send_binary (RcGuest *guest, GBytes *data, guint64 max_queued, gpointer user_data)
+{
+  return rc_session_send_binary (user_data, data, max_queued);
+}
+
 /* The room was deleted under the guest: forget it, the session stays open. */
 static void
 guest_evicted (RcGuest *guest, gpointer user_data)
@@ -121,6 +127,7 @@ handle_join (RcSession *session, JsonObject *request, JsonNode *request_id, GErr
 
   guest = rc_guest_new (name, is_owner, guest_send, session);
   guest->evicted = guest_evicted;
+  guest->send_binary = guest_send_binary;
   if (user_id != NULL)
     {
       g_free (guest->user_id);

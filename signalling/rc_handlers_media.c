@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Audio requests: startMedia, answer, ice, stopMedia. A guest's media
- * session is an RcWebrtcBranch on the room's pipeline; it hangs on
+ * session is an RcWebrtcBranch on the room's pipeline (transport webrtc), or
+ * a place among the room's WebSocket listeners (transport ws, see
+ * server/rc_sync.c); either way it gets the room's timeline. It hangs on
  * RcGuest.media so that the room ends it (media_free) whenever the guest
  * leaves, is dropped or the room is deleted, and it holds the room's
  * pipeline (rc_room_acquire_pipeline) for as long as it lives.
@@ -20,7 +22,8 @@ typedef struct
   RcSession *session; /* borrowed: owns the guest, which owns this */
   RcGuest *guest;     /* borrowed */
   RcRoom *room;       /* strong, for giving the pipeline back */
-  RcWebrtcBranch *branch;
+  RcWebrtcBranch *branch; /* webrtc */
+  gboolean ws;             /* ws */
   JsonNode *request_id; /* startMedia's id until the offer has gone out */
 } RcMedia;
 
@@ -30,6 +33,8 @@ media_free (gpointer data)
   RcMedia *media = data;
 
   g_clear_pointer (&media->branch, rc_webrtc_branch_free);
+  if (media->ws)
+    rc_sync_remove_ws_listener (rc_room_get_sync (media->room), media->guest);
   rc_room_release_pipeline (media->room);
   rc_room_unref (media->room);
   g_clear_pointer (&media->request_id, json_node_unref);
@@ -67,6 +72,7 @@ on_offer (RcWebrtcBranch *branch, const char *sdp, gpointer data)
 
   json_object_set_string_member (o, "sdp", sdp);
   rc_session_reply (media->session, reply, request_id);
+  rc_sync_send_timeline (rc_room_get_sync (media->room), media->guest);
 }
 
 static void
@@ -105,6 +111,29 @@ static const RcWebrtcBranchCallbacks branch_callbacks = {
   .failed = on_failed,
 };
 
+/* The WebSocket transport: frames start at once, then the timeline. */
+static gboolean
+start_ws (RcMedia *media, JsonNode *request_id, GError **error)
+{
+  RcGuest *guest = media->guest;
+  JsonObject *o;
+  g_autoptr (JsonNode) reply = NULL;
+
+  if (!rc_sync_add_ws_listener (rc_room_get_sync (media->room), guest, error))
+    {
+      media_free (media);
+      return FALSE;
+    }
+  media->ws = TRUE;
+  guest->media = media;
+  guest->media_free = media_free;
+  reply = rc_json_message_new ("mediaStarted", &o);
+  json_object_set_string_member (o, "transport", "ws");
+  rc_session_reply (media->session, reply, request_id);
+  rc_sync_send_timeline (rc_room_get_sync (media->room), guest);
+  return TRUE;
+}
+
 static const RcParam start_media_params[] = {
   { "transport", RC_PARAM_STRING, TRUE, 1, 64 },
   RC_PARAMS_END,
@@ -120,10 +149,13 @@ handle_start_media (RcSession *session, JsonObject *request, JsonNode *request_i
   RcRoomPipeline *pipeline;
   RcMedia *media;
 
-  if (!g_str_equal (rc_json_get_string (request, "transport"), "webrtc"))
+  const char *transport = rc_json_get_string (request, "transport");
+  gboolean ws = g_str_equal (transport, "ws");
+
+  if (!ws && !g_str_equal (transport, "webrtc"))
     {
       g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
-                           "\"transport\" must be \"webrtc\"");
+                           "\"transport\" must be \"webrtc\" or \"ws\"");
       return FALSE;
     }
   /* A new startMedia replaces the session: the old branch goes first, so
@@ -141,6 +173,8 @@ handle_start_media (RcSession *session, JsonObject *request, JsonNode *request_i
   media->session = session;
   media->guest = guest;
   media->room = rc_room_ref (room);
+  if (ws)
+    return start_ws (media, request_id, error);
   media->branch = rc_webrtc_branch_new (pipeline, guest->id, &branch_callbacks, media, &local);
   if (media->branch == NULL)
     {
@@ -167,6 +201,12 @@ handle_answer (RcSession *session, JsonObject *request, JsonNode *request_id, GE
 {
   RcMedia *media = media_of (session, error);
 
+  if (media != NULL && media->branch == NULL)
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_NO_MEDIA,
+                           "This media session is on the WebSocket; it takes no answer");
+      return FALSE;
+    }
   return media != NULL
          && rc_webrtc_branch_set_answer (media->branch, rc_json_get_string (request, "sdp"), error);
 }
@@ -182,6 +222,12 @@ handle_ice (RcSession *session, JsonObject *request, JsonNode *request_id, GErro
 {
   RcMedia *media = media_of (session, error);
 
+  if (media != NULL && media->branch == NULL)
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_NO_MEDIA,
+                           "This media session is on the WebSocket; it takes no candidates");
+      return FALSE;
+    }
   return media != NULL
          && rc_webrtc_branch_add_ice (media->branch,
                                       (guint) rc_json_get_int (request, "sdpMLineIndex", 0),

@@ -8,6 +8,7 @@
  */
 #include "rc_session-private.h"
 #include "rc_clock.h"
+#include "rc_error.h"
 #include "rc_json.h"
 
 JsonNode *
@@ -41,7 +42,42 @@ handle_time_sync (RcSession *session, JsonObject *request, JsonNode *request_id,
   return TRUE;
 }
 
+static const RcParam sync_report_params[] = {
+  { "transport", RC_PARAM_STRING, TRUE, 1, 16 },
+  { "error", RC_PARAM_NUMBER, TRUE, -10000, 10000 },
+  { "arrival", RC_PARAM_NUMBER, TRUE, -10000, 10000 },
+  { "jitter", RC_PARAM_NUMBER, TRUE, 0, 10000 },
+  { "latencyOffset", RC_PARAM_NUMBER, FALSE, -10000, 10000 },
+  { "underruns", RC_PARAM_INT, FALSE, 0, G_MAXINT32 },
+  RC_PARAMS_END,
+};
+
+static gboolean
+handle_sync_report (RcSession *session, JsonObject *request, JsonNode *request_id,
+                    GError **error)
+{
+  const char *transport = rc_json_get_string (request, "transport");
+  RcSyncReport report = { 0 };
+
+  if (!g_str_equal (transport, "webrtc") && !g_str_equal (transport, "ws")
+      && !g_str_equal (transport, "native"))
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
+                           "\"transport\" must be \"webrtc\", \"ws\" or \"native\"");
+      return FALSE;
+    }
+  g_strlcpy (report.transport, transport, sizeof report.transport);
+  report.error = rc_json_get_number (request, "error", 0);
+  report.arrival = rc_json_get_number (request, "arrival", 0);
+  report.jitter = rc_json_get_number (request, "jitter", 0);
+  report.latency_offset = rc_json_get_number (request, "latencyOffset", 0);
+  report.underruns = rc_json_get_int (request, "underruns", 0);
+  rc_sync_report (rc_room_get_sync (session->guest->room), session->guest, &report);
+  return TRUE;
+}
+
 const RcHandler rc_sync_handlers[] = {
   { "timeSync", time_sync_params, FALSE, FALSE, handle_time_sync },
+  { "syncReport", sync_report_params, TRUE, FALSE, handle_sync_report },
   { NULL },
 };

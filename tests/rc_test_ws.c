@@ -9,8 +9,14 @@ static void
 on_message (SoupWebsocketConnection *conn, gint type, GBytes *message, gpointer user_data)
 {
   RcTestWs *ws = user_data;
-  g_autofree char *text = g_strndup (g_bytes_get_data (message, NULL), g_bytes_get_size (message));
+  g_autofree char *text = NULL;
 
+  if (type == SOUP_WEBSOCKET_DATA_BINARY)
+    {
+      g_queue_push_tail (&ws->binary, g_bytes_ref (message));
+      return;
+    }
+  text = g_strndup (g_bytes_get_data (message, NULL), g_bytes_get_size (message));
   g_queue_push_tail (&ws->messages, rc_test_parse (text));
 }
 
@@ -41,6 +47,7 @@ rc_test_ws_connect (RcTestServer *server)
   g_autoptr (SoupMessage) msg = soup_message_new ("GET", url);
 
   g_queue_init (&ws->messages);
+  g_queue_init (&ws->binary);
   ws->session = soup_session_new ();
   soup_session_websocket_connect_async (ws->session, msg, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
                                         on_connected, ws);
@@ -65,6 +72,7 @@ rc_test_ws_free (RcTestWs *ws)
       g_object_unref (ws->conn);
     }
   g_queue_clear_full (&ws->messages, (GDestroyNotify) json_node_unref);
+  g_queue_clear_full (&ws->binary, (GDestroyNotify) g_bytes_unref);
   g_clear_object (&ws->session);
   g_free (ws);
 }

@@ -14,6 +14,7 @@ typedef struct
   SoupSession *session;
   SoupWebsocketConnection *conn;
   GQueue messages; /* JsonNode* in arrival order */
+  GQueue binary;   /* GBytes* of binary frames, in arrival order */
   gboolean closed;
   gushort close_code;
 } RcTestWs;

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct _RcRoom RcRoom;
+typedef struct _RcGuest RcGuest;
+
+/*
+ * RcSync: one room's shared timeline as guests see it. It owns the playout
+ * delay D (every guest renders the packet of server time C at C + D), keeps
+ * each guest's latest syncReport, moves D to cover the latest arrivals, and
+ * tells guests with media the timeline (RTP timestamp ↔ server time, D)
+ * when they start and whenever D changes. It also carries the room's
+ * WebSocket audio: one RcWsBranch on the room pipeline while any guest
+ * listens that way, its frames sent to each of them.
+ * Main context only.
+ */
+typedef struct _RcSync RcSync;
+
+typedef struct
+{
+  gboolean valid;
+  char transport[8]; /* "webrtc", "ws", "native" */
+  double error;      /* ms, rendered minus C + D */
+  double arrival;    /* ms after C, 99th percentile */
+  double jitter;     /* ms */
+  double latency_offset;
+  gint64 underruns;
+  gint64 reported_at; /* ms since the epoch */
+} RcSyncReport;
+
+/* Delays in ms: D starts at @initial_ms and stays within [@min_ms, @max_ms]. */
+RcSync *rc_sync_new (RcRoom *room, double min_ms, double initial_ms, double max_ms);
+void rc_sync_free (RcSync *sync);
+
+double rc_sync_get_delay (RcSync *sync);
+
+/* Sends @guest the timeline as soon as the room's pipeline has one. */
+void rc_sync_send_timeline (RcSync *sync, RcGuest *guest);
+
+/* A guest's report; may move D (then every guest with media hears of it). */
+void rc_sync_report (RcSync *sync, RcGuest *guest, const RcSyncReport *report);
+/* The guest's media ended or it left: its report no longer counts. */
+void rc_sync_forget (RcSync *sync, RcGuest *guest);
+
+/* WebSocket audio for @guest on or off. FALSE with @error when the room's
+ * pipeline cannot be had. */
+gboolean rc_sync_add_ws_listener (RcSync *sync, RcGuest *guest, GError **error);
+void rc_sync_remove_ws_listener (RcSync *sync, RcGuest *guest);
+
+/* GET /api/rooms/{id}/stats. */
+JsonNode *rc_sync_stats_json (RcSync *sync);
+
+G_END_DECLS
