@@ -66,6 +66,7 @@ typedef struct
   gboolean keep;
   guint leave_cycles;
   int receiver_nice;
+  int wait_quiet_s;
   guint top_threads;
 } Options;
 
@@ -109,6 +110,8 @@ typedef struct
   double kbps_mean;
   GPtrArray *thread_groups;        /* the server's, RcBenchThreadGroup, busiest first */
   GPtrArray *client_thread_groups; /* the receivers', likewise */
+  GPtrArray *join_thread_groups;   /* the server's while the level's guests joined */
+  RcBenchUdp udp;                  /* the machine's UDP counters over the window */
   char *note;
 } Level;
 
@@ -790,6 +793,7 @@ typedef struct
   guint64 client_ticks;       /* receivers and this process */
   guint64 machine_busy;
   guint64 machine_total;
+  RcBenchUdp udp;
 } Snap;
 
 static void
@@ -826,6 +830,7 @@ snap_take (Bench *b, Snap *s, gboolean with_threads)
   if (rc_bench_proc_read (getpid (), &p))
     s->client_ticks += p.cpu_ticks;
   rc_bench_machine_read (&s->machine_busy, &s->machine_total);
+  rc_bench_udp_read (&s->udp);
 }
 
 static void
@@ -1058,7 +1063,7 @@ run_level (Bench *b, Level *level, const Level *previous)
         return FALSE;
       }
 
-  snap_take (b, &j0, FALSE);
+  snap_take (b, &j0, TRUE);
   level->added = to_add;
   for (guint done = 0; done < to_add;)
     {
@@ -1089,7 +1094,10 @@ run_level (Bench *b, Level *level, const Level *previous)
           break;
         }
     }
-  snap_take (b, &j1, FALSE);
+  snap_take (b, &j1, TRUE);
+  level->join_thread_groups = rc_bench_threads_diff (j0.threads, j1.threads);
+  snap_clear (&j0);
+  snap_clear (&j1);
   level->join_wall_s = (j1.at_us - j0.at_us) / 1e6;
   level->join_cpu_s = rc_bench_ticks_to_s (j1.server.cpu_ticks - j0.server.cpu_ticks);
   if (level->join_failed + level->join_timed_out > 0)
@@ -1108,6 +1116,13 @@ run_level (Bench *b, Level *level, const Level *previous)
   snap_take (b, &w0, TRUE);
   pause_for (b, b->o->window_s);
   snap_take (b, &w1, TRUE);
+  if (b->interrupted)
+    {
+      note (level, "interrupted during the window: not measured");
+      snap_clear (&w0);
+      snap_clear (&w1);
+      return FALSE;
+    }
   if (!server_alive (b) || !w1.server.ok)
     {
       note (level, "roomcast exited (status %d) during the window", b->server_status);
@@ -1127,14 +1142,25 @@ run_level (Bench *b, Level *level, const Level *previous)
   level->threads = w1.server.threads;
   level->thread_groups = rc_bench_threads_diff (w0.threads, w1.threads);
   level->client_thread_groups = rc_bench_threads_diff (w0.client_threads, w1.client_threads);
+  level->udp.in_datagrams = w1.udp.in_datagrams - w0.udp.in_datagrams;
+  level->udp.out_datagrams = w1.udp.out_datagrams - w0.udp.out_datagrams;
+  level->udp.no_ports = w1.udp.no_ports - w0.udp.no_ports;
+  level->udp.in_errors = w1.udp.in_errors - w0.udp.in_errors;
+  level->udp.rcvbuf_errors = w1.udp.rcvbuf_errors - w0.udp.rcvbuf_errors;
+  level->udp.sndbuf_errors = w1.udp.sndbuf_errors - w0.udp.sndbuf_errors;
   gather_stats (b, level);
   if (b->guest_failure_count > failures_before)
     note (level, "%u guest failures reported so far (first: %s)", b->guest_failure_count,
           (const char *) g_ptr_array_index (b->guest_failures, 0));
-  progress (b, "N=%u: server %.1f%% CPU, %.1f MiB, %u threads; %u/%u guests with audio, "
-            "lost %.2f/guest, late %.2f/guest",
-            level->n, level->server_pct, level->rss_kib / 1024.0, level->threads,
-            level->with_audio, b->guests, level->lost_mean, level->late_mean);
+  {
+    g_autofree char *late = b->o->native ? g_strdup ("n/a")
+                                         : g_strdup_printf ("%.2f", level->late_mean);
+
+    progress (b, "N=%u: server %.1f%% CPU, %.1f MiB, %u threads; %u/%u guests with audio, "
+              "lost %.2f/guest, late %s/guest",
+              level->n, level->server_pct, level->rss_kib / 1024.0, level->threads,
+              level->with_audio, b->guests, level->lost_mean, late);
+  }
   snap_clear (&w0);
   snap_clear (&w1);
   (void) previous;
@@ -1254,13 +1280,15 @@ report (Bench *b, GString *out, const char *command_line)
     "20 ms of each receiver's window) over all guests; lost = sequence gaps; late = packets "
     "more than %.0f ms behind their slot; mean and max are across the guests that received "
     "audio, (n) = how many guests had any. Setup = from creating a guest to its first RTP "
-    "packet. \"clients\" is the receivers' CPU plus this program's; \"other\" is everything "
+    "packet. UDP drops are the kernel's RcvbufErrors and SndbufErrors over the window "
+    "(/proc/net/snmp, the whole machine): a full socket buffer, as opposed to a packet the "
+    "server never sent. \"clients\" is the receivers' CPU plus this program's; \"other\" is everything "
     "else the machine ran (other users' work included).\n\n",
     b->o->window_s, b->o->late_ms);
   g_string_append (out, "| N | with audio | setup ms mean / max | delivered % | lost mean / "
                         "max (guests) | late mean / max (guests) | worst late ms | worst gap ms "
-                        "| clients CPU % | other CPU % |\n");
-  g_string_append (out, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+                        "| UDP drops rcv / snd | clients CPU % | other CPU % |\n");
+  g_string_append (out, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (guint i = 0; i < b->levels->len; i++)
     {
       const Level *l = g_ptr_array_index (b->levels, i);
@@ -1269,7 +1297,7 @@ report (Bench *b, GString *out, const char *command_line)
 
       if (!l->measured)
         {
-          g_string_append_printf (out, "| %u | not measured | | | | | | | | |\n", l->n);
+          g_string_append_printf (out, "| %u | not measured | | | | | | | | | |\n", l->n);
           continue;
         }
       late = b->o->native ? g_strdup ("n/a")
@@ -1278,11 +1306,13 @@ report (Bench *b, GString *out, const char *command_line)
       worst_late = b->o->native ? g_strdup ("n/a") : g_strdup_printf ("%.0f", l->worst_late_ms);
       g_string_append_printf (out,
                               "| %u | %u / %u | %.0f / %.0f | %.1f | %.2f / %" G_GUINT64_FORMAT
-                              " (%u) | %s | %s | %.0f | %.0f | %.0f |\n",
+                              " (%u) | %s | %s | %.0f | %" G_GUINT64_FORMAT " / %" G_GUINT64_FORMAT
+                              " | %.0f | %.0f |\n",
                               l->n, l->with_audio, l->present,
                               l->join_ok > 0 ? l->setup_sum_ms / l->join_ok : 0, l->setup_max_ms,
                               l->delivered_pct, l->lost_mean, l->lost_max, l->lost_guests, late,
-                              worst_late, l->worst_gap_ms, l->client_pct, l->other_pct);
+                              worst_late, l->worst_gap_ms, l->udp.rcvbuf_errors,
+                              l->udp.sndbuf_errors, l->client_pct, l->other_pct);
     }
 
   g_string_append (out, "\nWhere the server's CPU went during each window (threads grouped by "
@@ -1303,6 +1333,19 @@ report (Bench *b, GString *out, const char *command_line)
                                   100.0 * rc_bench_ticks_to_s (g->cpu_ticks) / l->window_s);
         }
       g_string_append (out, "\n");
+      if (l->join_thread_groups != NULL && l->added > 0)
+        {
+          g_string_append_printf (out, "  - while its %u guests joined (ms of server CPU per join):",
+                                  l->added);
+          for (guint k = 0; k < l->join_thread_groups->len && k < 5; k++)
+            {
+              const RcBenchThreadGroup *g = g_ptr_array_index (l->join_thread_groups, k);
+
+              g_string_append_printf (out, "%s `%s` %.1f", k == 0 ? "" : ",", g->name,
+                                      1000.0 * rc_bench_ticks_to_s (g->cpu_ticks) / l->added);
+            }
+          g_string_append (out, "\n");
+        }
       if (l->client_thread_groups != NULL && l->client_thread_groups->len > 0)
         {
           g_string_append (out, "  - receivers:");
@@ -1578,6 +1621,8 @@ main (int argc, char **argv)
       "reading the server each time (2; 0 skips it)", "N" },
     { "receiver-nice", 0, 0, G_OPTION_ARG_INT, &o.receiver_nice,
       "Nice value of the receiver processes (0; 10 gives the server the CPU first)", "N" },
+    { "wait-quiet", 0, 0, G_OPTION_ARG_INT, &o.wait_quiet_s,
+      "Before starting, wait up to S seconds for the machine to be under 25% busy (0)", "S" },
     { "top-threads", 0, 0, G_OPTION_ARG_INT, &top_threads, "Thread groups listed per level (6)",
       "N" },
     { "receiver", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &receiver, "", NULL },
@@ -1638,7 +1683,7 @@ main (int argc, char **argv)
   g_unix_signal_add (SIGHUP, on_signal, b);
   /* Whatever happens, the run ends: the default action of SIGALRM kills
    * us, and PR_SET_PDEATHSIG takes the children along. */
-  alarm (o.max_seconds + 240);
+  alarm (o.max_seconds + MAX (o.wait_quiet_s, 0) + 240);
 
   if (o.roomcast == NULL)
     {
@@ -1659,16 +1704,26 @@ main (int argc, char **argv)
       return 1;
     }
 
-  {
-    Snap a = { 0 }, z = { 0 };
+  /* How busy the machine is without us; with --wait-quiet, wait for a
+   * quieter moment (other people's builds and tests share it). */
+  for (gint64 give_up = g_get_monotonic_time () + (gint64) o.wait_quiet_s * G_USEC_PER_SEC;;)
+    {
+      Snap a = { 0 }, z = { 0 };
 
-    snap_take (b, &a, FALSE);
-    g_usleep (3 * G_USEC_PER_SEC);
-    snap_take (b, &z, FALSE);
-    b->busy_before_pct = pct (z.machine_busy - a.machine_busy, &a, &z);
-    progress (b, "the machine was %.0f%% busy (of one core; 200%% is all) before the run",
-              b->busy_before_pct);
-  }
+      snap_take (b, &a, FALSE);
+      pause_for (b, 3);
+      snap_take (b, &z, FALSE);
+      b->busy_before_pct = pct (z.machine_busy - a.machine_busy, &a, &z);
+      if (b->busy_before_pct < 25 || g_get_monotonic_time () >= give_up || b->interrupted)
+        break;
+      progress (b, "the machine is %.0f%% busy (of one core); waiting for a quieter moment",
+                b->busy_before_pct);
+    }
+  progress (b, "the machine was %.0f%% busy (of one core; 200%% is all) before the run",
+            b->busy_before_pct);
+  b->started_us = g_get_monotonic_time ();
+  b->deadline_us = b->started_us + (gint64) o.max_seconds * G_USEC_PER_SEC;
+  alarm (o.max_seconds + 240);
   if (o.music_dir != NULL)
     b->music_dir = g_strdup (o.music_dir);
   else

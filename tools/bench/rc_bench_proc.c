@@ -195,3 +195,45 @@ rc_bench_machine_read (guint64 *busy, guint64 *total)
   *total = sum;
   return TRUE;
 }
+
+gboolean
+rc_bench_udp_read (RcBenchUdp *out)
+{
+  g_autofree char *text = NULL;
+  g_auto (GStrv) lines = NULL;
+
+  memset (out, 0, sizeof *out);
+  if (!g_file_get_contents ("/proc/net/snmp", &text, NULL, NULL))
+    return FALSE;
+  lines = g_strsplit (text, "\n", -1);
+  /* "Udp: Name Name ..." then "Udp: value value ..." */
+  for (guint i = 0; lines[i] != NULL && lines[i + 1] != NULL; i++)
+    {
+      g_auto (GStrv) names = NULL;
+      g_auto (GStrv) values = NULL;
+
+      if (!g_str_has_prefix (lines[i], "Udp: ") || !g_str_has_prefix (lines[i + 1], "Udp: "))
+        continue;
+      names = g_strsplit (lines[i] + 5, " ", -1);
+      values = g_strsplit (lines[i + 1] + 5, " ", -1);
+      for (guint k = 0; names[k] != NULL && values[k] != NULL; k++)
+        {
+          guint64 v = g_ascii_strtoull (values[k], NULL, 10);
+
+          if (g_str_equal (names[k], "InDatagrams"))
+            out->in_datagrams = v;
+          else if (g_str_equal (names[k], "OutDatagrams"))
+            out->out_datagrams = v;
+          else if (g_str_equal (names[k], "NoPorts"))
+            out->no_ports = v;
+          else if (g_str_equal (names[k], "InErrors"))
+            out->in_errors = v;
+          else if (g_str_equal (names[k], "RcvbufErrors"))
+            out->rcvbuf_errors = v;
+          else if (g_str_equal (names[k], "SndbufErrors"))
+            out->sndbuf_errors = v;
+        }
+      return TRUE;
+    }
+  return FALSE;
+}

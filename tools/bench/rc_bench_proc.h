@@ -46,6 +46,20 @@ GPtrArray *rc_bench_threads_diff (GHashTable *before, GHashTable *after);
 /* Busy and total ticks of all CPUs together (/proc/stat "cpu" line). */
 gboolean rc_bench_machine_read (guint64 *busy, guint64 *total);
 
+/* The kernel's UDP counters (/proc/net/snmp), for the whole network
+ * namespace: every socket on the machine, ours and others'. */
+typedef struct
+{
+  guint64 in_datagrams;
+  guint64 out_datagrams;
+  guint64 no_ports;
+  guint64 in_errors;
+  guint64 rcvbuf_errors; /* dropped: a receiving socket's buffer was full */
+  guint64 sndbuf_errors; /* dropped: a sending socket's buffer was full */
+} RcBenchUdp;
+
+gboolean rc_bench_udp_read (RcBenchUdp *out);
+
 double rc_bench_ticks_to_s (guint64 ticks);
 
 G_END_DECLS
