@@ -247,3 +247,56 @@ export async function join(page, name, password) {
   await submitJoin(page, name, password);
   await waitForJoined(page, name);
 }
+
+// -- the playout engine (client-js/src/engine) -------------------------------
+
+/** The page's playout engine state (window.__roomcast.engine.snapshot()), or null. */
+export async function engineSnapshot(page) {
+  return page.evaluate(() => (window.__roomcast && window.__roomcast.engine ? window.__roomcast.engine.snapshot() : null));
+}
+
+/** The transport the page's media session uses now (`webrtc`, `ws` or null). */
+export async function mediaTransport(page) {
+  return page.evaluate(() => (window.__roomcast && window.__roomcast.media ? window.__roomcast.media.transport : null));
+}
+
+/** Waits until the audio status says the page is listening. */
+export async function waitForListening(page, timeout = 30000) {
+  await page.waitForFunction((sel) => document.querySelector(sel)?.dataset.state === 'listening',
+    tid('audio-status'), { timeout });
+}
+
+const packetsOf = (snap) => (snap && snap.frames ? snap.frames.webrtc + snap.frames.ws : 0);
+
+/**
+ * Asserts what a listener would notice: packets keep arriving (over the
+ * transport named, when one is), and the engine's output carries sound. The
+ * energy is the worklet's own Σx² over what it rendered (channel 0, before
+ * the volume): a 0.25 full-scale tone adds about 1500 a second, silence 0.
+ */
+export async function assertHearsAudio(page, who, { transport } = {}) {
+  await page.waitForFunction(() => {
+    const s = window.__roomcast?.engine?.snapshot();
+    return s && s.frames && s.frames.decoded > 0 && s.rendered;
+  }, null, { timeout: 20000 });
+  const first = await engineSnapshot(page);
+  await page.waitForTimeout(1500);
+  const later = await engineSnapshot(page);
+  const packets = packetsOf(later) - packetsOf(first);
+  assert.ok(packets > 30, `${who}: packets keep arriving (${packets} in 1.5 s)`);
+  if (transport) {
+    const over = later.frames[transport] - first.frames[transport];
+    assert.ok(over > 30, `${who}: over ${transport} (${over} of ${packets})`);
+  }
+  assert.ok(later.frames.decoded - first.frames.decoded > 30, `${who}: packets are decoded`);
+  const energy = later.rendered.energy - first.rendered.energy;
+  assert.ok(energy > 100, `${who}: the engine's output carries sound (energy ${energy.toFixed(1)} in 1.5 s)`);
+}
+
+/** Output energy the engine renders over `ms`. */
+export async function renderedEnergy(page, ms) {
+  const first = await engineSnapshot(page);
+  await page.waitForTimeout(ms);
+  const later = await engineSnapshot(page);
+  return later.rendered.energy - first.rendered.energy;
+}

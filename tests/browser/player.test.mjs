@@ -4,7 +4,8 @@
 // with the demo library (tools/make-demo-music): two people in one room.
 // What a user would notice: a song found by search and added plays for
 // both, the progress bar moves, the audio really arrives over WebRTC
-// (inbound-rtp packets keep coming and carry energy), the queue shows who
+// (inbound-rtp packets keep coming, and the playout engine the encoded frames
+// go to renders sound from them), the queue shows who
 // added what, skip, pause, seek, loop and autoplay change what both see, the
 // listening history follows a guest who comes back (join's userId), audio
 // comes back after the server stops it or the socket drops, and a browser
@@ -16,6 +17,7 @@ import assert from 'node:assert/strict';
 import {
   startServer, launchBrowser, makeDemoMusic, waitForLibrary, AUDIO_ARGS,
   tid, withPeople, createRoomViaForm, join, waitForParticipants,
+  assertHearsAudio, renderedEnergy, mediaTransport,
 } from './helpers.mjs';
 
 const TEST_TIMEOUT_MS = 120000;
@@ -100,35 +102,29 @@ async function inboundAudio(page) {
     if (!pc) return null;
     let found = null;
     (await pc.getStats()).forEach((report) => {
-      if (report.type === 'inbound-rtp' && report.kind === 'audio') {
-        found = { packetsReceived: report.packetsReceived, totalAudioEnergy: report.totalAudioEnergy ?? 0 };
-      }
+      if (report.type === 'inbound-rtp' && report.kind === 'audio') found = { packetsReceived: report.packetsReceived };
     });
     return found;
   });
 }
 
-/** Asserts that audio packets keep arriving and carry sound. */
-async function assertHearsAudio(page, who) {
+/**
+ * The room's audio comes over WebRTC: inbound-rtp packets keep arriving on
+ * the page's RTCPeerConnection, and the engine (which takes the receiver's
+ * encoded frames) hears them.
+ */
+async function assertHearsOverWebRTC(page, who) {
+  assert.equal(await mediaTransport(page), 'webrtc', `${who}: the audio comes over WebRTC`);
   let first = null;
   for (let tries = 0; tries < 50 && !(first && first.packetsReceived > 0); tries++) {
     if (tries) await page.waitForTimeout(100);
     first = await inboundAudio(page);
   }
   assert.ok(first && first.packetsReceived > 0, `${who}: an inbound audio stream`);
-  const energyFrom = first.totalAudioEnergy;
-  await page.waitForTimeout(1500);
+  await assertHearsAudio(page, who, { transport: 'webrtc' });
   const later = await inboundAudio(page);
   assert.ok(later.packetsReceived > first.packetsReceived + 30,
-    `${who}: packets keep arriving (${first.packetsReceived} → ${later.packetsReceived})`);
-  // The tone plays at 0.25 of full scale: energy grows by far more than silence's.
-  await page.waitForFunction(async (from) => {
-    let energy = 0;
-    (await window.__roomcast.pc.getStats()).forEach((r) => {
-      if (r.type === 'inbound-rtp' && r.kind === 'audio') energy = r.totalAudioEnergy ?? 0;
-    });
-    return energy > from + 0.01;
-  }, energyFrom, { timeout: 10000 });
+    `${who}: RTP packets keep arriving (${first.packetsReceived} → ${later.packetsReceived})`);
 }
 
 // -- tests -------------------------------------------------------------------
@@ -166,11 +162,11 @@ test('a song added by one guest plays for both, over WebRTC, and skip changes it
     const p1 = await shownPosition(bob.page);
     assert.ok(p1 - p0 > 0.8 && p1 - p0 < 3, `progress advances with time (${p0} → ${p1})`);
 
-    // Both hear it: WebRTC delivers packets with sound in them.
+    // Both hear it: WebRTC delivers packets and the engine plays sound from them.
     await waitForAudio(alice.page);
     await waitForAudio(bob.page);
-    await assertHearsAudio(alice.page, 'Alice');
-    await assertHearsAudio(bob.page, 'Bob');
+    await assertHearsOverWebRTC(alice.page, 'Alice');
+    await assertHearsOverWebRTC(bob.page, 'Bob');
 
     // Bob queues another song; Alice sees it, attributed to Bob.
     await addBySearch(bob.page, 'C sharp', 'Demo 550 Hz');
@@ -188,15 +184,12 @@ test('a song added by one guest plays for both, over WebRTC, and skip changes it
     }
     await assertHearsAudio(bob.page, 'Bob after skip');
 
-    // Pause is silence: what arrives carries no more energy.
+    // Pause is silence: what the engine plays carries no more energy.
     await bob.page.click(tid('play-toggle'));
     await waitForPlaying(alice.page, false);
-    await alice.page.waitForTimeout(500);
-    const before = await inboundAudio(alice.page);
-    await alice.page.waitForTimeout(1000);
-    const after = await inboundAudio(alice.page);
-    assert.ok(after.totalAudioEnergy - before.totalAudioEnergy < 0.003,
-      `no sound while paused (energy ${before.totalAudioEnergy} → ${after.totalAudioEnergy})`);
+    await alice.page.waitForTimeout(700); // the playout delay and the fade
+    const paused = await renderedEnergy(alice.page, 1000);
+    assert.ok(paused < 0.5, `no sound while paused (energy ${paused.toFixed(3)} in 1 s)`);
   });
 });
 
@@ -319,7 +312,7 @@ test('audio comes back after the server stops it and after the socket drops', { 
       await page.waitForFunction(() => window.__roomcast.pc !== window.__oldPc
         && window.__oldPc.connectionState === 'closed', null, { timeout: 30000 });
       await waitForAudio(page);
-      await assertHearsAudio(page, 'Alice');
+      await assertHearsOverWebRTC(page, 'Alice');
     }
 
     // The server ends the session (mediaStopped): the client asks again.
@@ -359,13 +352,14 @@ test('when the browser refuses to autoplay, "Click to listen" starts the audio',
       await page.waitForTimeout(6000);
 
       assert.equal(await page.getAttribute(tid('audio-status'), 'data-state'), 'blocked');
-      assert.equal(await page.evaluate(() => document.querySelector('audio').paused), true);
+      assert.equal(await page.evaluate(() => window.__roomcast.engine.snapshot().state), 'suspended',
+        'the audio output is held by the browser');
       const listen = page.locator(tid('listen-button'));
       assert.equal(await listen.isVisible(), true, 'a visible "Click to listen" button');
       await listen.click();
       await waitForAudio(page);
       assert.equal(await listen.isVisible(), false, 'the button goes once the audio plays');
-      assert.equal(await page.evaluate(() => document.querySelector('audio').paused), false);
+      assert.equal(await page.evaluate(() => window.__roomcast.engine.snapshot().state), 'running');
     });
   } finally {
     await strict.close();

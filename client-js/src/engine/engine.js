@@ -26,7 +26,7 @@ import { SAMPLES_PER_MS } from './timeline.js';
 
 const MAP_INTERVAL_MS = 250;
 const OUTPUT_FIT_KEEP = 40;       // 10 s of getOutputTimestamp samples
-const OUTPUT_FIT_MIN_SPAN_S = 2;
+const OUTPUT_FIT_MIN_SPAN_S = 8;     // a shorter span gives a rate noisier than the clocks really differ
 const IN_SYNC_MS = 5;
 const RECENT_ERRORS = 16;         // ≈ 1 s of worklet reports
 
@@ -205,7 +205,7 @@ export class PlayoutEngine {
         sxx += (s.c - mc) ** 2;
         sxy += (s.c - mc) * (s.p - mp);
       }
-      k = Math.max(0.998, Math.min(1.002, sxy / sxx / 1000));
+      k = Math.max(0.9997, Math.min(1.0003, sxy / sxx / 1000));
     }
     return mp + (t - mc) * 1000 * k;
   }
