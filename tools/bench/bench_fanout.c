@@ -1149,6 +1149,9 @@ run_level (Bench *b, Level *level, const Level *previous)
   level->udp.rcvbuf_errors = w1.udp.rcvbuf_errors - w0.udp.rcvbuf_errors;
   level->udp.sndbuf_errors = w1.udp.sndbuf_errors - w0.udp.sndbuf_errors;
   gather_stats (b, level);
+  if (level->other_pct > 25)
+    note (level, "other processes took %.0f%% of one core during the window: the figures are "
+          "disturbed", level->other_pct);
   if (b->guest_failure_count > failures_before)
     note (level, "%u guest failures reported so far (first: %s)", b->guest_failure_count,
           (const char *) g_ptr_array_index (b->guest_failures, 0));
