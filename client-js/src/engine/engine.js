@@ -340,8 +340,10 @@ export class PlayoutEngine {
 
   /**
    * Records the next `frames` output frames (channel 0, before the volume).
-   * Resolves {samples, startFrame, heardAt(i)}: heardAt gives the server time
-   * at which sample i was heard.
+   * Resolves {samples, startFrame, sampleRate, heard0, msPerFrame,
+   * latencyOffset}: sample i is heard at server time heard0 + i·msPerFrame
+   * (the latency offset included: it leaves the browser latencyOffset ms
+   * earlier).
    */
   async capture(frames) {
     await this.start();
@@ -353,7 +355,10 @@ export class PlayoutEngine {
     const sr = this.ctx.sampleRate;
     const heard0 = this.heardAt(msg.startFrame / sr);
     const heard1 = this.heardAt((msg.startFrame + sr) / sr);
-    return { samples: msg.samples, startFrame: msg.startFrame, sampleRate: sr, heard0, msPerFrame: (heard1 - heard0) / sr };
+    return {
+      samples: msg.samples, startFrame: msg.startFrame, sampleRate: sr, heard0, msPerFrame: (heard1 - heard0) / sr,
+      latencyOffset: this.latencyOffset,
+    };
   }
 
   changed() {
