@@ -80,27 +80,35 @@ create_room (RcServer *server, SoupServerMessage *msg)
   rc_http_send_json (msg, SOUP_STATUS_CREATED, body);
 }
 
-static void
-delete_room (RcServer *server, SoupServerMessage *msg, RcRoom *room)
+/* The request carries @room's owner token, or it has been answered 401/403. */
+static gboolean
+require_owner (SoupServerMessage *msg, RcRoom *room)
 {
   g_autofree char *token = rc_http_get_bearer (msg);
-  g_autofree char *id = g_strdup (rc_room_get_id (room));
-  JsonObject *o;
-  g_autoptr (JsonNode) body = NULL;
 
-  if (!rc_server_allow_rest_write (server, msg))
-    return;
   if (token == NULL)
     {
       rc_http_send_error (msg, RC_ERROR_UNAUTHORIZED,
                           "Send the owner token as \"Authorization: Bearer <token>\"");
-      return;
+      return FALSE;
     }
   if (!rc_room_check_owner_token (room, token))
     {
       rc_http_send_error (msg, RC_ERROR_NOT_OWNER, NULL);
-      return;
+      return FALSE;
     }
+  return TRUE;
+}
+
+static void
+delete_room (RcServer *server, SoupServerMessage *msg, RcRoom *room)
+{
+  g_autofree char *id = g_strdup (rc_room_get_id (room));
+  JsonObject *o;
+  g_autoptr (JsonNode) body = NULL;
+
+  if (!rc_server_allow_rest_write (server, msg) || !require_owner (msg, room))
+    return;
   rc_registry_delete_room (rc_server_get_registry (server), room);
   g_message ("Room %s deleted by its owner", id);
 
@@ -115,6 +123,114 @@ method_not_allowed (SoupServerMessage *msg, const char *allow)
 {
   soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow", allow);
   rc_http_send_error (msg, RC_ERROR_METHOD_NOT_ALLOWED, NULL);
+}
+
+static JsonNode *
+key_to_json (RcPublishKey *pk)
+{
+  JsonObject *o;
+  JsonNode *node = rc_json_message_new (NULL, &o);
+
+  json_object_set_string_member (o, "id", pk->id);
+  if (pk->label != NULL)
+    json_object_set_string_member (o, "label", pk->label);
+  else
+    json_object_set_null_member (o, "label");
+  json_object_set_int_member (o, "createdAt", pk->created_at);
+  return node;
+}
+
+static const RcParam key_params[] = {
+  { "label", RC_PARAM_STRING, FALSE, 0, 256 },
+  RC_PARAMS_END,
+};
+
+/* /api/rooms/{id}/keys[/{keyId}]: the owner's publish keys. */
+static void
+handle_keys (RcServer *server, SoupServerMessage *msg, RcRoom *room, const char *key_id)
+{
+  const char *method = soup_server_message_get_method (msg);
+  gboolean is_get = g_str_equal (method, "GET") || g_str_equal (method, "HEAD");
+
+  if (key_id == NULL && !is_get && !g_str_equal (method, "POST"))
+    {
+      method_not_allowed (msg, "GET, HEAD, POST");
+      return;
+    }
+  if (key_id != NULL && !g_str_equal (method, "DELETE"))
+    {
+      method_not_allowed (msg, "DELETE");
+      return;
+    }
+  if ((!is_get && !rc_server_allow_rest_write (server, msg)) || !require_owner (msg, room))
+    return;
+
+  if (key_id != NULL)
+    {
+      JsonObject *o;
+      g_autoptr (JsonNode) body = NULL;
+
+      if (!rc_room_remove_publish_key (room, key_id))
+        {
+          rc_http_send_error (msg, RC_ERROR_NOT_FOUND, "No publish key with that id");
+          return;
+        }
+      g_message ("Room %s: publish key %s revoked", rc_room_get_id (room), key_id);
+      /* A host live with that key is cut off. */
+      rc_room_end_publisher (room, key_id);
+      body = rc_json_message_new (NULL, &o);
+      json_object_set_string_member (o, "id", key_id);
+      json_object_set_boolean_member (o, "deleted", TRUE);
+      rc_http_send_json (msg, SOUP_STATUS_OK, body);
+    }
+  else if (is_get)
+    {
+      GPtrArray *keys = rc_room_get_publish_keys (room);
+      JsonObject *o;
+      g_autoptr (JsonNode) body = rc_json_message_new (NULL, &o);
+      JsonArray *array = json_array_sized_new (keys->len);
+
+      for (guint i = 0; i < keys->len; i++)
+        json_array_add_element (array, key_to_json (keys->pdata[i]));
+      json_object_set_array_member (o, "keys", array);
+      rc_http_send_json (msg, SOUP_STATUS_OK, body);
+    }
+  else
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (JsonObject) request = NULL;
+      g_autofree char *label = NULL;
+      g_autofree char *secret = NULL;
+      g_autoptr (JsonNode) body = NULL;
+      RcPublishKey *pk;
+      goffset length = soup_message_headers_get_content_length (
+        soup_server_message_get_request_headers (msg));
+      SoupMessageBody *request_body = soup_server_message_get_request_body (msg);
+
+      /* The body is optional: no body, no label. */
+      if (length > 0 || (request_body != NULL && request_body->length > 0))
+        {
+          request = rc_http_read_json_object (
+            msg, rc_server_get_config (server)->max_message_bytes, &error);
+          if (request == NULL || !rc_validate_object (request, key_params, &error))
+            {
+              rc_http_send_gerror (msg, error);
+              return;
+            }
+          if (rc_json_get_string (request, "label") != NULL)
+            label = rc_text_sanitize (rc_json_get_string (request, "label"), 64);
+        }
+      pk = rc_room_add_publish_key (room, label && *label ? label : NULL, &secret, &error);
+      if (pk == NULL)
+        {
+          rc_http_send_gerror (msg, error);
+          return;
+        }
+      g_message ("Room %s: publish key %s created", rc_room_get_id (room), pk->id);
+      body = key_to_json (pk);
+      json_object_set_string_member (json_node_get_object (body), "key", secret);
+      rc_http_send_json (msg, SOUP_STATUS_CREATED, body);
+    }
 }
 
 void
@@ -158,6 +274,20 @@ rc_api_rooms_handle (RcServer *server, SoupServerMessage *msg, const char *path)
         }
       return;
     }
+  {
+    g_auto (GStrv) parts = g_strsplit (rest, "/", 4);
+
+    if (parts[0] != NULL && parts[1] != NULL && g_str_equal (parts[1], "keys")
+        && (parts[2] == NULL || (parts[3] == NULL && *parts[2] != '\0')))
+      {
+        room = rc_registry_lookup (rc_server_get_registry (server), parts[0]);
+        if (room == NULL)
+          rc_http_send_error (msg, RC_ERROR_NOT_FOUND, "No room with that id");
+        else
+          handle_keys (server, msg, room, parts[2]);
+        return;
+      }
+  }
   room = strchr (rest, '/') ? NULL : rc_registry_lookup (rc_server_get_registry (server), rest);
   if (room == NULL)
     {

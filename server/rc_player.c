@@ -67,6 +67,8 @@ struct _RcPlayer
 
   GQueue recent; /* char* song keys, newest first, at most RECENT_MAX */
 
+  gboolean resume_after_live;
+
   guint tick_id;
   guint empty_pause_id;
   guint empty_pause_s;
@@ -1117,6 +1119,23 @@ rc_player_move (RcPlayer *self, gint64 from, gint64 to, GError **error)
   broadcast_queue (self);
   broadcast_state (self);
   return TRUE;
+}
+
+void
+rc_player_set_live (RcPlayer *self, gboolean live)
+{
+  if (live)
+    {
+      self->resume_after_live = self->playing;
+      if (self->playing)
+        rc_player_pause (self);
+      return;
+    }
+  if (self->resume_after_live)
+    {
+      self->resume_after_live = FALSE;
+      rc_player_play (self);
+    }
 }
 
 /* ---- room membership and life cycle ------------------------------------------- */

@@ -70,6 +70,13 @@ JsonNode *rc_player_queue_message (RcPlayer *player);
 JsonNode *rc_player_state_json (RcPlayer *player);
 JsonNode *rc_player_queue_json (RcPlayer *player);
 
+/*
+ * A live host started (@live TRUE) or stopped. With the takeover policy
+ * the queue pauses while the host is on and resumes after, if it was
+ * playing; guests may still press play meanwhile (then both are heard).
+ */
+void rc_player_set_live (RcPlayer *player, gboolean live);
+
 /* The room's guests changed (auto-pause when it empties). */
 void rc_player_guests_changed (RcPlayer *player);
 /* Reads @guest's listening history and sends it a historyUpdate. */

@@ -274,6 +274,7 @@ rc_registry_delete_room (RcRegistry *registry, RcRoom *room)
       if (guest->evicted != NULL)
         guest->evicted (guest, guest->send_data);
     }
+  rc_room_end_publisher (room, NULL);
   rc_room_erase (room);
   g_hash_table_remove (registry->rooms, rc_room_get_id (room));
 }

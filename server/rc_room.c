@@ -29,6 +29,10 @@ struct _RcRoom
   GQueue chat;            /* JsonNode*, oldest first, at most chat_cap */
   RcPlayer *player;       /* what the room plays; NULL until rc_room_start_player */
   RcSync *sync;           /* its timeline as guests see it; idem */
+  GPtrArray *keys;        /* RcPublishKey*, oldest first */
+  char *publisher_key;    /* the live publisher's key id, or NULL */
+  RcPublisherEndFunc publisher_end;
+  gpointer publisher_data;
 };
 
 RcGuest *
@@ -70,6 +74,15 @@ rc_guest_to_json (RcGuest *guest)
   return node;
 }
 
+static void
+publish_key_free (RcPublishKey *k)
+{
+  g_free (k->id);
+  g_free (k->label);
+  g_free (k->hash);
+  g_free (k);
+}
+
 static char *
 key (RcRoom *room, const char *suffix)
 {
@@ -85,6 +98,7 @@ room_alloc (RcStore *store, guint chat_cap)
   room->store = rc_store_ref (store);
   room->chat_cap = MAX (chat_cap, 1);
   room->guests = g_ptr_array_new ();
+  room->keys = g_ptr_array_new_with_free_func ((GDestroyNotify) publish_key_free);
   g_queue_init (&room->chat);
   return room;
 }
@@ -130,6 +144,28 @@ rc_room_new_from_state (RcStore *store, const char *state_json, guint chat_cap, 
   room->password_hash =
     g_strdup (json_object_get_string_member_with_default (o, "passwordHash", NULL));
   room->created_at = json_object_get_int_member_with_default (o, "createdAt", 0);
+  if (json_object_has_member (o, "keys") && JSON_NODE_HOLDS_ARRAY (json_object_get_member (o, "keys")))
+    {
+      JsonArray *keys = json_object_get_array_member (o, "keys");
+
+      for (guint i = 0; i < json_array_get_length (keys); i++)
+        {
+          JsonNode *n = json_array_get_element (keys, i);
+          JsonObject *k = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+          const char *kid = k ? json_object_get_string_member_with_default (k, "id", NULL) : NULL;
+          const char *hash = k ? json_object_get_string_member_with_default (k, "hash", NULL) : NULL;
+          RcPublishKey *pk;
+
+          if (kid == NULL || hash == NULL)
+            continue;
+          pk = g_new0 (RcPublishKey, 1);
+          pk->id = g_strdup (kid);
+          pk->hash = g_strdup (hash);
+          pk->label = g_strdup (json_object_get_string_member_with_default (k, "label", NULL));
+          pk->created_at = json_object_get_int_member_with_default (k, "createdAt", 0);
+          g_ptr_array_add (room->keys, pk);
+        }
+    }
   return room;
 
 bad:
@@ -150,6 +186,8 @@ rc_room_unref (RcRoom *room)
 {
   if (room == NULL || --room->ref_count > 0)
     return;
+  g_ptr_array_unref (room->keys);
+  g_free (room->publisher_key);
   rc_sync_free (room->sync);
   rc_player_free (room->player);
   g_ptr_array_unref (room->guests);
@@ -238,7 +276,127 @@ rc_room_to_state_json (RcRoom *room)
   if (room->password_hash != NULL)
     json_object_set_string_member (o, "passwordHash", room->password_hash);
   json_object_set_int_member (o, "createdAt", room->created_at);
+  if (room->keys->len > 0)
+    {
+      JsonArray *keys = json_array_new ();
+
+      for (guint i = 0; i < room->keys->len; i++)
+        {
+          RcPublishKey *pk = room->keys->pdata[i];
+          JsonObject *k = json_object_new ();
+
+          json_object_set_string_member (k, "id", pk->id);
+          json_object_set_string_member (k, "hash", pk->hash);
+          if (pk->label != NULL)
+            json_object_set_string_member (k, "label", pk->label);
+          json_object_set_int_member (k, "createdAt", pk->created_at);
+          json_array_add_object_element (keys, k);
+        }
+      json_object_set_array_member (o, "keys", keys);
+    }
   return rc_json_to_string (node);
+}
+
+RcPublishKey *
+rc_room_add_publish_key (RcRoom *room, const char *label, char **secret_out, GError **error)
+{
+  RcPublishKey *pk;
+  g_autofree char *token = NULL;
+
+  if (room->keys->len >= RC_ROOM_MAX_PUBLISH_KEYS)
+    {
+      rc_error_set (error, RC_ERROR_TOO_MANY_KEYS);
+      return NULL;
+    }
+  token = rc_secret_random_token ();
+  pk = g_new0 (RcPublishKey, 1);
+  pk->id = rc_secret_random_id (8);
+  pk->label = g_strdup (label);
+  pk->hash = rc_secret_hash_token (token);
+  pk->created_at = g_get_real_time () / 1000;
+  g_ptr_array_add (room->keys, pk);
+  rc_room_save (room);
+  *secret_out = g_strconcat ("rk_", token, NULL);
+  return pk;
+}
+
+GPtrArray *
+rc_room_get_publish_keys (RcRoom *room)
+{
+  return room->keys;
+}
+
+gboolean
+rc_room_remove_publish_key (RcRoom *room, const char *key_id)
+{
+  for (guint i = 0; i < room->keys->len; i++)
+    if (g_str_equal (((RcPublishKey *) room->keys->pdata[i])->id, key_id))
+      {
+        g_ptr_array_remove_index (room->keys, i);
+        rc_room_save (room);
+        return TRUE;
+      }
+  return FALSE;
+}
+
+gboolean
+rc_room_has_publisher (RcRoom *room)
+{
+  return room->publisher_key != NULL;
+}
+
+const char *
+rc_room_get_publisher_key (RcRoom *room)
+{
+  return room->publisher_key;
+}
+
+void
+rc_room_set_publisher (RcRoom *room, const char *key_id, RcPublisherEndFunc end, gpointer data)
+{
+  g_free (room->publisher_key);
+  room->publisher_key = g_strdup (key_id);
+  room->publisher_end = end;
+  room->publisher_data = data;
+}
+
+void
+rc_room_clear_publisher (RcRoom *room)
+{
+  g_clear_pointer (&room->publisher_key, g_free);
+  room->publisher_end = NULL;
+  room->publisher_data = NULL;
+}
+
+void
+rc_room_end_publisher (RcRoom *room, const char *key_id)
+{
+  RcPublisherEndFunc end = room->publisher_end;
+
+  if (room->publisher_key == NULL || end == NULL
+      || (key_id != NULL && !g_str_equal (key_id, room->publisher_key)))
+    return;
+  end (room, room->publisher_data);
+  /* The end function clears it; make sure. */
+  rc_room_clear_publisher (room);
+}
+
+RcPublishKey *
+rc_room_check_publish_key (RcRoom *room, const char *secret)
+{
+  g_autofree char *hash = NULL;
+
+  if (secret == NULL || !g_str_has_prefix (secret, "rk_"))
+    return NULL;
+  hash = rc_secret_hash_token (secret + 3);
+  for (guint i = 0; i < room->keys->len; i++)
+    {
+      RcPublishKey *pk = room->keys->pdata[i];
+
+      if (rc_secret_equal (pk->hash, hash))
+        return pk;
+    }
+  return NULL;
 }
 
 void

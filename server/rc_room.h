@@ -86,6 +86,42 @@ JsonNode *rc_room_participants_json (RcRoom *room);
 /* Sends @message to every guest except @except (may be NULL). */
 void rc_room_broadcast (RcRoom *room, JsonNode *message, RcGuest *except);
 
+/*
+ * Publish keys: secrets a host pushes live audio with (WHIP, SRT). The room
+ * keeps only their SHA-256 hashes, in its stored state; the secret
+ * ("rk_" + 43 base64url characters) is known once, when it is made.
+ */
+typedef struct
+{
+  char *id;    /* 8 base62 characters, names the key in the API */
+  char *label; /* the owner's name for it, or NULL */
+  char *hash;
+  gint64 created_at;
+} RcPublishKey;
+
+#define RC_ROOM_MAX_PUBLISH_KEYS 20
+
+RcPublishKey *rc_room_add_publish_key (RcRoom *room, const char *label, char **secret_out,
+                                       GError **error);
+GPtrArray *rc_room_get_publish_keys (RcRoom *room); /* RcPublishKey*, transfer none */
+gboolean rc_room_remove_publish_key (RcRoom *room, const char *key_id);
+/* The key @secret is, or NULL. */
+RcPublishKey *rc_room_check_publish_key (RcRoom *room, const char *secret);
+
+/*
+ * The room's live publisher (a host pushing over WHIP or SRT): at most one.
+ * The ingest code sets it while the host is on; revoking its key or
+ * deleting the room calls @end, which must clear it.
+ */
+typedef void (*RcPublisherEndFunc) (RcRoom *room, gpointer data);
+
+gboolean rc_room_has_publisher (RcRoom *room);
+const char *rc_room_get_publisher_key (RcRoom *room); /* the key's id, or NULL */
+void rc_room_set_publisher (RcRoom *room, const char *key_id, RcPublisherEndFunc end, gpointer data);
+void rc_room_clear_publisher (RcRoom *room);
+/* Ends the publisher if it uses @key_id (NULL: whatever key). */
+void rc_room_end_publisher (RcRoom *room, const char *key_id);
+
 /* What every room of a server shares (from the options). */
 typedef struct
 {

@@ -26,6 +26,7 @@ static const RcErrorInfo error_table[] = {
   { RC_ERROR_TOO_LARGE, 413, "too_large", "Message too large" },
   { RC_ERROR_TOO_MANY_ROOMS, 503, "too_many_rooms", "The server has reached its room limit" },
   { RC_ERROR_QUEUE_FULL, 409, "queue_full", "The queue is full" },
+  { RC_ERROR_TOO_MANY_KEYS, 409, "too_many_keys", "The room has its maximum of publish keys" },
   { RC_ERROR_INTERNAL, 500, "internal", "Internal server error" },
   { RC_ERROR_STORE_UNAVAILABLE, 503, "store_unavailable", "The store is unavailable" },
   { RC_ERROR_MEDIA_FAILED, 500, "media_failed", "Audio could not be started" },
