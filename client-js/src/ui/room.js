@@ -32,6 +32,13 @@ import { createSearch } from './search.js';
 import { createToasts } from './toast.js';
 import { mountNotFound } from './not-found.js';
 
+// Where the queue stands: the current index, or once the end was reached
+// (index -1) the count of played items, so they still show as played.
+function queuePosition(msg) {
+  if (Number.isInteger(msg.index) && msg.index >= 0) return msg.index;
+  return Number.isInteger(msg.played) ? msg.played : -1;
+}
+
 export function mountRoom(container, [roomId]) {
   const session = {
     roomId,
@@ -200,12 +207,12 @@ export function mountRoom(container, [roomId]) {
       s.on('stateUpdate', (msg) => {
         if (!session.joined) return;
         player.setState(msg);
-        queue.setIndex(msg.index);
+        queue.setIndex(queuePosition(msg));
         queue.setPlaying(msg.playing);
       }),
       s.on('queueUpdated', (msg) => {
         if (!session.joined) return;
-        queue.update(msg.queue, msg.index);
+        queue.update(msg.queue, queuePosition(msg));
         player.setQueueLength(queue.length);
       }),
       s.on('notification', (msg) => { if (session.joined) toasts.show(msg.text, msg.kind); }),
@@ -259,7 +266,7 @@ export function mountRoom(container, [roomId]) {
     const playback = state.state && typeof state.state === 'object' ? state.state : { song: null, index: -1 };
     player.setState(playback, { fresh: true });
     queue.setOwner(Boolean(session.you && session.you.isOwner));
-    queue.update(state.queue, playback.index);
+    queue.update(state.queue, queuePosition(playback));
     queue.setPlaying(playback.playing);
     player.setQueueLength(queue.length);
     if (!reconnect) search.refresh();
