@@ -256,3 +256,39 @@ rc_test_create_room (RcTestServer *server, const char *name, const char *passwor
   g_assert_nonnull (reply);
   return json_object_ref (json_node_get_object (reply));
 }
+
+gboolean
+rc_test_library_has (RcTestServer *server, gint64 total)
+{
+  guint status = 0;
+  g_autoptr (JsonNode) body = rc_test_http (server, "GET", "/api/library", NULL, NULL, &status);
+  JsonObject *o;
+
+  if (status != 200 || body == NULL)
+    return FALSE;
+  o = json_node_get_object (body);
+  return !json_object_get_boolean_member (o, "scanning")
+         && json_object_get_int_member (o, "total") == total;
+}
+
+char *
+rc_test_song_id (RcTestServer *server, const char *title)
+{
+  g_autofree char *escaped = g_uri_escape_string (title, NULL, FALSE);
+  g_autofree char *path = g_strdup_printf ("/api/search/songs?q=%s", escaped);
+  guint status = 0;
+  g_autoptr (JsonNode) body = rc_test_http (server, "GET", path, NULL, NULL, &status);
+  JsonArray *songs;
+
+  g_assert_cmpuint (status, ==, 200);
+  songs = json_object_get_array_member (json_node_get_object (body), "songs");
+  for (guint i = 0; i < json_array_get_length (songs); i++)
+    {
+      JsonObject *song = json_array_get_object_element (songs, i);
+
+      if (g_strcmp0 (rc_test_str (song, "title"), title) == 0)
+        return g_strdup (rc_test_str (song, "id"));
+    }
+  g_error ("no library song titled \"%s\"", title);
+  return NULL;
+}

@@ -42,6 +42,12 @@ JsonNode *rc_test_http (RcTestServer *server, const char *method, const char *pa
 /* POST /api/rooms; returns the response object (id, ownerToken, ...). */
 JsonObject *rc_test_create_room (RcTestServer *server, const char *name, const char *password);
 
+/* The library has finished scanning and holds @total songs. */
+gboolean rc_test_library_has (RcTestServer *server, gint64 total);
+/* The id of the library song titled @title (searched for; fails the test
+ * when there is none). */
+char *rc_test_song_id (RcTestServer *server, const char *title);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcTestServer, rc_test_server_free)
 
 G_END_DECLS

@@ -180,3 +180,23 @@ rc_test_ws_join (RcTestServer *server, const char *room_id, const char *name,
     json_object_unref (state);
   return ws;
 }
+
+JsonObject *
+rc_test_ws_command (RcTestWs *ws, const char *request)
+{
+  g_autofree char *with_id = NULL;
+
+  g_assert_true (request[0] == '{');
+  with_id = g_strdup_printf ("{\"id\":\"rc-test-command\",%s", request + 1);
+  rc_test_ws_send (ws, with_id);
+  for (;;)
+    {
+      JsonObject *o = rc_test_ws_next (ws, 5000);
+
+      if (o == NULL)
+        g_error ("no reply to %s", request);
+      if (g_strcmp0 (rc_test_str (o, "id"), "rc-test-command") == 0)
+        return o;
+      json_object_unref (o);
+    }
+}

@@ -32,6 +32,9 @@ JsonObject *rc_test_ws_next (RcTestWs *ws, guint timeout_ms);
 JsonObject *rc_test_ws_expect (RcTestWs *ws, const char *type, guint timeout_ms);
 /* Expects an error with @code next (skipping other types); returns it. */
 JsonObject *rc_test_ws_expect_error (RcTestWs *ws, int code, guint timeout_ms);
+/* Sends @request (a JSON object without "id") with an id, and returns the
+ * direct reply to it (its result or its error), skipping broadcasts. */
+JsonObject *rc_test_ws_command (RcTestWs *ws, const char *request);
 
 /* Connects and joins; returns the initialState object. */
 RcTestWs *rc_test_ws_join (RcTestServer *server, const char *room_id, const char *name,

@@ -42,16 +42,6 @@ typedef struct
   GQueue messages; /* JsonNode* */
 } Listener;
 
-static gboolean
-library_ready (RcTestServer *server)
-{
-  guint status = 0;
-  g_autoptr (JsonNode) body = rc_test_http (server, "GET", "/api/library", NULL, NULL, &status);
-
-  return status == 200 && !json_object_get_boolean_member (json_node_get_object (body), "scanning")
-         && json_object_get_int_member (json_node_get_object (body), "total") == 1;
-}
-
 static char *
 tone_song_id (RcTestServer *server)
 {
@@ -72,7 +62,7 @@ fixture_setup (Fixture *f, gconstpointer data)
   JsonObject *reply;
 
   f->server = rc_test_server_start ((const char *const[]){ "--music-dir", music_dir, NULL });
-  g_assert_true (RC_WAIT_UNTIL (library_ready (f->server), 30000));
+  g_assert_true (RC_WAIT_UNTIL (rc_test_library_has (f->server, 1), 30000));
   room = rc_test_create_room (f->server, "Media room", NULL);
   f->room_id = g_strdup (rc_test_str (room, "id"));
 

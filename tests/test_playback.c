@@ -73,15 +73,6 @@ typedef struct
   char *owner_token;
 } Fixture;
 
-static gboolean
-library_ready (RcTestServer *server)
-{
-  guint status = 0;
-  g_autoptr (JsonNode) body = rc_test_http (server, "GET", "/api/library", NULL, NULL, &status);
-
-  return status == 200 && json_object_get_int_member (json_node_get_object (body), "total") == 3;
-}
-
 static RcTestServer *
 start_server (Fixture *f)
 {
@@ -89,7 +80,7 @@ start_server (Fixture *f)
                          f->redis ? rc_test_redis_get_uri (f->redis) : "memory", NULL };
   RcTestServer *server = rc_test_server_start (args);
 
-  g_assert_true (RC_WAIT_UNTIL (library_ready (server), 30000));
+  g_assert_true (RC_WAIT_UNTIL (rc_test_library_has (server, 3), 30000));
   return server;
 }
 
@@ -134,43 +125,12 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_free (f->owner_token);
 }
 
-static char *
-song_id (Fixture *f, const char *title)
-{
-  g_autofree char *path = g_strdup_printf ("/api/search/songs?q=%s", title);
-  guint status = 0;
-  g_autoptr (JsonNode) body = rc_test_http (f->server, "GET", path, NULL, NULL, &status);
-  JsonArray *songs = json_object_get_array_member (json_node_get_object (body), "songs");
-
-  g_assert_cmpuint (json_array_get_length (songs), >=, 1);
-  return g_strdup (rc_test_str (json_array_get_object_element (songs, 0), "id"));
-}
-
-/* Sends @request with an id and returns the reply carrying it. */
-static JsonObject *
-command (RcTestWs *ws, const char *request)
-{
-  g_autofree char *with_id = g_strdup_printf ("{\"id\":\"cmd\",%s", request + 1);
-
-  rc_test_ws_send (ws, with_id);
-  for (;;)
-    {
-      JsonObject *o = rc_test_ws_next (ws, 5000);
-
-      if (o == NULL)
-        g_error ("no reply to %s", request);
-      if (g_strcmp0 (rc_test_str (o, "id"), "cmd") == 0)
-        return o;
-      json_object_unref (o);
-    }
-}
-
 static void
 add (Fixture *f, RcTestWs *ws, const char *title)
 {
-  g_autofree char *id = song_id (f, title);
+  g_autofree char *id = rc_test_song_id (f->server, title);
   g_autofree char *request = g_strdup_printf ("{\"type\":\"addSong\",\"songId\":\"%s\"}", id);
-  g_autoptr (JsonObject) reply = command (ws, request);
+  g_autoptr (JsonObject) reply = rc_test_ws_command (ws, request);
 
   g_assert_cmpstr (rc_test_str (reply, "type"), ==, "queueUpdated");
 }
@@ -263,7 +223,7 @@ test_hears_play_seek_pause_skip (Fixture *f, gconstpointer data)
   /* It hears the staircase where the room says the song is (a step may
    * straddle the 200 ms window, hence one step of slack). */
   g_assert_true (RC_WAIT_UNTIL ((step = heard_step (guest)) >= 0, 5000));
-  reply = command (ws, "{\"type\":\"play\"}");
+  reply = rc_test_ws_command (ws, "{\"type\":\"play\"}");
   position = json_object_get_double_member (reply, "position");
   g_clear_pointer (&reply, json_object_unref);
   step = heard_step (guest);
@@ -272,19 +232,19 @@ test_hears_play_seek_pause_skip (Fixture *f, gconstpointer data)
   g_assert_cmpint (step, <=, (int) position);
 
   /* Seek: the reported position is within 0.25 s, and the audio follows. */
-  reply = command (ws, "{\"type\":\"seek\",\"position\":12.3}");
+  reply = rc_test_ws_command (ws, "{\"type\":\"seek\",\"position\":12.3}");
   g_assert_cmpfloat (fabs (json_object_get_double_member (reply, "position") - 12.3), <, 0.25);
   g_clear_pointer (&reply, json_object_unref);
   g_assert_true (RC_WAIT_UNTIL ((step = heard_step (guest)) >= 12 && step <= 13, 2000));
 
   /* Pause: silence within half a second; play: the song again, where it was. */
-  reply = command (ws, "{\"type\":\"pause\"}");
+  reply = rc_test_ws_command (ws, "{\"type\":\"pause\"}");
   position = json_object_get_double_member (reply, "position");
   g_clear_pointer (&reply, json_object_unref);
   g_assert_true (RC_WAIT_UNTIL (hears_silence (guest), 1000));
   rc_test_run_for (1000);
   g_assert_true (hears_silence (guest));
-  reply = command (ws, "{\"type\":\"play\"}");
+  reply = rc_test_ws_command (ws, "{\"type\":\"play\"}");
   g_clear_pointer (&reply, json_object_unref);
   /* (A window half silence, half tone reads as a lower pitch: wait for the
    * step where the song was paused, and fail if it never comes.) */
@@ -293,7 +253,7 @@ test_hears_play_seek_pause_skip (Fixture *f, gconstpointer data)
                                 2000));
 
   /* Skip: the next song's pitch. */
-  reply = command (ws, "{\"type\":\"skip\"}");
+  reply = rc_test_ws_command (ws, "{\"type\":\"skip\"}");
   g_assert_cmpstr (rc_test_str (json_object_get_object_member (reply, "song"), "title"), ==,
                    "Steady");
   g_assert_true (RC_WAIT_UNTIL (hears (guest, NEXT_HZ), 2000));
@@ -318,10 +278,10 @@ test_restart_resumes (Fixture *f, gconstpointer data)
     add (f, ws, "staircase");
     add (f, ws, "Steady");
     add (f, ws, "Third");
-    reply = command (ws, "{\"type\":\"seek\",\"position\":8}");
+    reply = rc_test_ws_command (ws, "{\"type\":\"seek\",\"position\":8}");
     g_clear_pointer (&reply, json_object_unref);
     rc_test_run_for (1500);
-    reply = command (ws, "{\"type\":\"play\"}");
+    reply = rc_test_ws_command (ws, "{\"type\":\"play\"}");
     before = json_object_get_double_member (reply, "position");
     g_assert_cmpfloat (before, >, 9.0);
   }

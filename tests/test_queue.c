@@ -43,16 +43,6 @@ write_music (const char *dir)
   g_assert_true (g_file_set_contents (broken, "OggS but not really, just garbage bytes", -1, NULL));
 }
 
-static gboolean
-library_ready (RcTestServer *server)
-{
-  guint status = 0;
-  g_autoptr (JsonNode) body = rc_test_http (server, "GET", "/api/library", NULL, NULL, &status);
-
-  return status == 200 && !json_object_get_boolean_member (json_node_get_object (body), "scanning")
-         && json_object_get_int_member (json_node_get_object (body), "total") == 4;
-}
-
 static void
 fixture_start (Fixture *f, const char *const *extra_args)
 {
@@ -67,7 +57,7 @@ fixture_start (Fixture *f, const char *const *extra_args)
     g_ptr_array_add (args, (gpointer) extra_args[i]);
   g_ptr_array_add (args, NULL);
   f->server = rc_test_server_start ((const char *const *) args->pdata);
-  g_assert_true (RC_WAIT_UNTIL (library_ready (f->server), 30000));
+  g_assert_true (RC_WAIT_UNTIL (rc_test_library_has (f->server, 4), 30000));
   room = rc_test_create_room (f->server, "Queue room", NULL);
   f->room_id = g_strdup (rc_test_str (room, "id"));
   f->owner_token = g_strdup (rc_test_str (room, "ownerToken"));
@@ -90,32 +80,10 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_free (f->owner_token);
 }
 
-/* The library id of the song titled @title. */
-static char *
-song_id (Fixture *f, const char *title)
-{
-  g_autofree char *escaped = g_uri_escape_string (title, NULL, FALSE);
-  g_autofree char *path = g_strdup_printf ("/api/search/songs?q=%s", escaped);
-  guint status = 0;
-  g_autoptr (JsonNode) body = rc_test_http (f->server, "GET", path, NULL, NULL, &status);
-  JsonArray *songs = json_object_get_array_member (json_node_get_object (body), "songs");
-
-  g_assert_cmpuint (status, ==, 200);
-  for (guint i = 0; i < json_array_get_length (songs); i++)
-    {
-      JsonObject *song = json_array_get_object_element (songs, i);
-
-      if (g_strcmp0 (rc_test_str (song, "title"), title) == 0)
-        return g_strdup (rc_test_str (song, "id"));
-    }
-  g_error ("no song titled %s", title);
-  return NULL;
-}
-
 static void
 add_song (Fixture *f, RcTestWs *ws, const char *title)
 {
-  g_autofree char *id = song_id (f, title);
+  g_autofree char *id = rc_test_song_id (f->server, title);
   g_autoptr (JsonObject) reply = NULL;
 
   rc_test_ws_sendf (ws, "{\"type\":\"addSong\",\"id\":\"add\",\"songId\":\"%s\"}", id);
@@ -127,29 +95,10 @@ add_song (Fixture *f, RcTestWs *ws, const char *title)
     }
 }
 
-/* Sends @request and returns the direct reply (the message echoing "cmd"). */
-static JsonObject *
-command (RcTestWs *ws, const char *request)
-{
-  g_autofree char *with_id = g_strdup_printf ("{\"id\":\"cmd\",%s", request + 1);
-
-  rc_test_ws_send (ws, with_id);
-  for (;;)
-    {
-      JsonObject *o = rc_test_ws_next (ws, 5000);
-
-      if (o == NULL)
-        g_error ("no reply to %s", request);
-      if (g_strcmp0 (rc_test_str (o, "id"), "cmd") == 0)
-        return o;
-      json_object_unref (o);
-    }
-}
-
 static void
 expect_command_error (RcTestWs *ws, const char *request, int code)
 {
-  g_autoptr (JsonObject) reply = command (ws, request);
+  g_autoptr (JsonObject) reply = rc_test_ws_command (ws, request);
 
   g_assert_cmpstr (rc_test_str (reply, "type"), ==, "error");
   g_assert_cmpint (json_object_get_int_member (reply, "code"), ==, code);
@@ -261,7 +210,7 @@ test_commands_and_what_everyone_sees (Fixture *f, gconstpointer data)
   add_song (f, guest, "Beta One");
 
   /* Move Beta One before Alpha Two; the current song stays current. */
-  reply = command (guest, "{\"type\":\"moveSong\",\"from\":2,\"to\":1}");
+  reply = rc_test_ws_command (guest, "{\"type\":\"moveSong\",\"from\":2,\"to\":1}");
   g_assert_cmpstr (rc_test_str (reply, "type"), ==, "queueUpdated");
   g_assert_cmpstr (queue_title (reply, 1), ==, "Beta One");
   g_assert_cmpstr (queue_title (reply, 2), ==, "Alpha Two");
@@ -270,7 +219,7 @@ test_commands_and_what_everyone_sees (Fixture *f, gconstpointer data)
 
   /* Only the owner removes. */
   expect_command_error (guest, "{\"type\":\"removeSong\",\"index\":2}", RC_ERROR_NOT_OWNER);
-  reply = command (owner, "{\"type\":\"removeSong\",\"index\":2}");
+  reply = rc_test_ws_command (owner, "{\"type\":\"removeSong\",\"index\":2}");
   g_assert_cmpuint (queue_length (reply), ==, 2);
   g_clear_pointer (&reply, json_object_unref);
   seen = rc_test_ws_expect (guest, "queueUpdated", 5000);
@@ -281,43 +230,43 @@ test_commands_and_what_everyone_sees (Fixture *f, gconstpointer data)
     }
 
   /* Skip: both see Beta One. Previous (early in the song): Alpha One again. */
-  reply = command (guest, "{\"type\":\"skip\"}");
+  reply = rc_test_ws_command (guest, "{\"type\":\"skip\"}");
   g_assert_cmpstr (song_title (reply), ==, "Beta One");
   g_clear_pointer (&reply, json_object_unref);
   g_clear_pointer (&state, json_object_unref);
   state = wait_state (owner, is_playing_title, "Beta One", 5000);
   g_assert_nonnull (state);
-  reply = command (guest, "{\"type\":\"previous\"}");
+  reply = rc_test_ws_command (guest, "{\"type\":\"previous\"}");
   g_assert_cmpstr (song_title (reply), ==, "Alpha One");
   g_assert_cmpfloat (json_object_get_double_member (reply, "position"), <, 0.5);
   g_clear_pointer (&reply, json_object_unref);
 
   /* Seek: the position follows within 0.25 s and keeps running. */
-  reply = command (owner, "{\"type\":\"seek\",\"position\":12.5}");
+  reply = rc_test_ws_command (owner, "{\"type\":\"seek\",\"position\":12.5}");
   g_assert_cmpfloat (fabs (json_object_get_double_member (reply, "position") - 12.5), <, 0.25);
   g_clear_pointer (&reply, json_object_unref);
   rc_test_run_for (1500);
-  reply = command (owner, "{\"type\":\"play\"}");
+  reply = rc_test_ws_command (owner, "{\"type\":\"play\"}");
   g_assert_cmpfloat (json_object_get_double_member (reply, "position"), >, 13.5);
   g_assert_cmpfloat (json_object_get_double_member (reply, "position"), <, 14.5);
   g_clear_pointer (&reply, json_object_unref);
 
   /* Pause holds the position; play resumes from it. */
-  reply = command (guest, "{\"type\":\"pause\"}");
+  reply = rc_test_ws_command (guest, "{\"type\":\"pause\"}");
   g_assert_false (json_object_get_boolean_member (reply, "playing"));
   paused_at = json_object_get_double_member (reply, "position");
   g_clear_pointer (&reply, json_object_unref);
   rc_test_run_for (1200);
-  reply = command (guest, "{\"type\":\"play\"}");
+  reply = rc_test_ws_command (guest, "{\"type\":\"play\"}");
   g_assert_true (json_object_get_boolean_member (reply, "playing"));
   g_assert_cmpfloat (fabs (json_object_get_double_member (reply, "position") - paused_at), <, 0.25);
   g_clear_pointer (&reply, json_object_unref);
 
   /* Modes. */
-  reply = command (guest, "{\"type\":\"setLoop\",\"mode\":\"queue\"}");
+  reply = rc_test_ws_command (guest, "{\"type\":\"setLoop\",\"mode\":\"queue\"}");
   g_assert_cmpstr (rc_test_str (reply, "loop"), ==, "queue");
   g_clear_pointer (&reply, json_object_unref);
-  reply = command (guest, "{\"type\":\"setAutoplay\",\"enabled\":false}");
+  reply = rc_test_ws_command (guest, "{\"type\":\"setAutoplay\",\"enabled\":false}");
   g_assert_false (json_object_get_boolean_member (reply, "autoplay"));
 }
 
@@ -377,7 +326,7 @@ test_bad_requests_get_coded_errors (Fixture *f, gconstpointer data)
   expect_command_error (ws, "{\"type\":\"setAutoplay\",\"enabled\":\"yes\"}", RC_ERROR_INVALID_PARAM);
 
   /* After all that the room still plays and answers. */
-  reply = command (ws, "{\"type\":\"seek\",\"position\":5}");
+  reply = rc_test_ws_command (ws, "{\"type\":\"seek\",\"position\":5}");
   g_assert_true (json_object_get_boolean_member (reply, "playing"));
   g_assert_cmpstr (song_title (reply), ==, "Alpha One");
   g_remove (outside);
@@ -407,7 +356,7 @@ test_unplayable_songs_are_skipped (Fixture *f, gconstpointer data)
 
   add_song (f, ws, "Alpha One");
   request = g_strdup_printf ("{\"type\":\"addSong\",\"url\":\"%s\"}", broken_url);
-  reply = command (ws, request);
+  reply = rc_test_ws_command (ws, request);
   g_assert_cmpstr (rc_test_str (reply, "type"), ==, "queueUpdated");
   /* Until tags arrive, a URL's title is its last path segment. */
   g_assert_cmpstr (queue_title (reply, 1), ==, "broken.ogg");
@@ -415,12 +364,12 @@ test_unplayable_songs_are_skipped (Fixture *f, gconstpointer data)
   g_free (request);
   request = g_strdup_printf ("{\"type\":\"addSong\",\"url\":\"%s/missing/song.ogg\"}",
                              f->server->base_url);
-  reply = command (ws, request);
+  reply = rc_test_ws_command (ws, request);
   g_assert_cmpuint (queue_length (reply), ==, 3);
   g_clear_pointer (&reply, json_object_unref);
   add_song (f, ws, "Beta One");
 
-  reply = command (ws, "{\"type\":\"skip\"}");
+  reply = rc_test_ws_command (ws, "{\"type\":\"skip\"}");
   g_clear_pointer (&reply, json_object_unref);
   deadline = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
   while (g_get_monotonic_time () < deadline && state == NULL)
@@ -445,7 +394,7 @@ test_unplayable_songs_are_skipped (Fixture *f, gconstpointer data)
   /* And it keeps playing. */
   rc_test_run_for (1500);
   g_clear_pointer (&reply, json_object_unref);
-  reply = command (ws, "{\"type\":\"play\"}");
+  reply = rc_test_ws_command (ws, "{\"type\":\"play\"}");
   g_assert_cmpstr (song_title (reply), ==, "Beta One");
   g_assert_cmpfloat (json_object_get_double_member (reply, "position"), >, 1.0);
 }
@@ -462,7 +411,7 @@ test_end_of_queue_and_autoplay (Fixture *f, gconstpointer data)
   JsonObject *picked;
 
   /* Without autoplay, the end of the queue is silence with no song. */
-  reply = command (ws, "{\"type\":\"setAutoplay\",\"enabled\":false}");
+  reply = rc_test_ws_command (ws, "{\"type\":\"setAutoplay\",\"enabled\":false}");
   g_clear_pointer (&reply, json_object_unref);
   add_song (f, ws, "Short One");
   state = wait_state (ws, is_stopped, NULL, 8000);
@@ -472,29 +421,29 @@ test_end_of_queue_and_autoplay (Fixture *f, gconstpointer data)
   g_clear_pointer (&state, json_object_unref);
 
   /* Loop track: the short song plays again from the start. */
-  reply = command (ws, "{\"type\":\"setLoop\",\"mode\":\"track\"}");
+  reply = rc_test_ws_command (ws, "{\"type\":\"setLoop\",\"mode\":\"track\"}");
   g_clear_pointer (&reply, json_object_unref);
-  reply = command (ws, "{\"type\":\"previous\"}");
+  reply = rc_test_ws_command (ws, "{\"type\":\"previous\"}");
   g_assert_cmpstr (song_title (reply), ==, "Short One");
   g_clear_pointer (&reply, json_object_unref);
-  reply = command (ws, "{\"type\":\"play\"}");
+  reply = rc_test_ws_command (ws, "{\"type\":\"play\"}");
   g_assert_true (json_object_get_boolean_member (reply, "playing"));
   g_clear_pointer (&reply, json_object_unref);
   rc_test_run_for (2500);
-  reply = command (ws, "{\"type\":\"play\"}");
+  reply = rc_test_ws_command (ws, "{\"type\":\"play\"}");
   g_assert_cmpstr (song_title (reply), ==, "Short One");
   g_assert_true (json_object_get_boolean_member (reply, "playing"));
   g_clear_pointer (&reply, json_object_unref);
 
   /* Autoplay after Alpha One: Alpha Two (same artist, not played lately). */
-  reply = command (ws, "{\"type\":\"setLoop\",\"mode\":\"off\"}");
+  reply = rc_test_ws_command (ws, "{\"type\":\"setLoop\",\"mode\":\"off\"}");
   g_clear_pointer (&reply, json_object_unref);
-  reply = command (ws, "{\"type\":\"setAutoplay\",\"enabled\":true}");
+  reply = rc_test_ws_command (ws, "{\"type\":\"setAutoplay\",\"enabled\":true}");
   g_clear_pointer (&reply, json_object_unref);
   add_song (f, ws, "Alpha One");
-  reply = command (ws, "{\"type\":\"skip\"}");
+  reply = rc_test_ws_command (ws, "{\"type\":\"skip\"}");
   g_clear_pointer (&reply, json_object_unref);
-  reply = command (ws, "{\"type\":\"skip\"}");
+  reply = rc_test_ws_command (ws, "{\"type\":\"skip\"}");
   g_assert_cmpstr (song_title (reply), ==, "Alpha Two");
   picked = json_object_get_object_member (reply, "song");
   g_assert_cmpstr (rc_test_str (json_object_get_object_member (picked, "addedBy"), "id"), ==,
@@ -514,7 +463,7 @@ test_empty_room_pauses (Fixture *f, gconstpointer data)
     g_autoptr (JsonObject) reply = NULL;
 
     add_song (f, ws, "Alpha One");
-    reply = command (ws, "{\"type\":\"play\"}");
+    reply = rc_test_ws_command (ws, "{\"type\":\"play\"}");
     g_assert_true (json_object_get_boolean_member (reply, "playing"));
   }
   rc_test_run_for (1000);

@@ -104,15 +104,6 @@ typedef struct
   RcTestWs *ws;
 } Room;
 
-static gboolean
-library_ready (RcTestServer *server)
-{
-  guint status = 0;
-  g_autoptr (JsonNode) body = rc_test_http (server, "GET", "/api/library", NULL, NULL, &status);
-
-  return status == 200 && json_object_get_int_member (json_node_get_object (body), "total") == 1;
-}
-
 /* A room playing a 440 Hz tone, and a guest in it. */
 static void
 room_start (Room *r)
@@ -128,7 +119,7 @@ room_start (Room *r)
   tone = g_build_filename (r->dir, "a440.ogg", NULL);
   rc_test_music_write (tone, RC_TEST_MUSIC_VORBIS, 440, 30000, "A440", "Tones", NULL, NULL);
   r->server = rc_test_server_start ((const char *const[]){ "--music-dir", r->dir, NULL });
-  g_assert_true (RC_WAIT_UNTIL (library_ready (r->server), 30000));
+  g_assert_true (RC_WAIT_UNTIL (rc_test_library_has (r->server, 1), 30000));
   room = rc_test_create_room (r->server, "Synced", NULL);
   r->room_id = g_strdup (rc_test_str (room, "id"));
   r->ws = rc_test_ws_join (r->server, r->room_id, "Wes", NULL, NULL, NULL);
