@@ -59,7 +59,7 @@ export class PlayoutEngine {
     this.workerStats = null;  // last worker stats
     this.recentErrors = [];
     this.period = this.newPeriod();
-    this.offClock = null;
+    this.closed = false;
   }
 
   newPeriod() {
@@ -81,6 +81,7 @@ export class PlayoutEngine {
     this.ctx = ctx;
     ctx.onstatechange = () => this.changed();
     await ctx.audioWorklet.addModule(new URL('./worklet.js', import.meta.url));
+    if (this.closed) throw new Error('the player was closed');
     this.node = new AudioWorkletNode(ctx, 'roomcast-playout', {
       numberOfInputs: 0, numberOfOutputs: 1, outputChannelCount: [2],
     });
@@ -366,6 +367,7 @@ export class PlayoutEngine {
   }
 
   close() {
+    this.closed = true;
     clearInterval(this.mapTimer);
     this.mapTimer = 0;
     if (this.worker) this.worker.terminate();

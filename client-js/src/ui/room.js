@@ -8,9 +8,11 @@
 //   3. initialState → participants, chat history, player state and queue;
 //      then viewersUpdated, chat, stateUpdate and queueUpdated keep them
 //      current. roomClosed ends the page.
-//   4. After every (re)join the media session asks for the room's audio;
-//      a dropped socket ends it (the server forgets the guest) until the
-//      rejoin.
+//   4. After every (re)join the media session asks for the room's audio
+//      (media.js: WebRTC or the WebSocket, both feeding the playout engine
+//      in engine/, which the server clock of clock.js schedules); a dropped
+//      socket ends it (the server forgets the guest) until the rejoin. The
+//      engine and the clock live as long as the socket.
 // The cleanup sends `leave` and closes the socket for good.
 
 import { h, icon } from './dom.js';
