@@ -1,11 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * roomcast-guest: one native guest from the command line. It joins a room,
- * listens over WebRTC, prints a line each time its state changes and a
- * final line of receive figures, and can record what it hears to a WAV file.
+ * follows the server clock and renders the room's audio at C + D (over
+ * WebRTC or the WebSocket), reports how well it keeps time, prints a line
+ * each time its state changes and a final line of figures, and can record
+ * what it rendered, placed by render time, to a WAV file with a JSON
+ * sidecar (out.wav.json) giving the server time of its first sample.
  *
  *   roomcast-guest --server http://127.0.0.1:8080 --room ID --name Ann \
+ *                  [--transport webrtc|ws] [--latency-offset MS] [--sink DESC] \
  *                  [--password P] [--owner-token T] [--record out.wav] [--duration 10]
+ *
+ * --no-playout is the plain listener of earlier versions: WebRTC audio
+ * decoded as it arrives (and recorded so), no clock, no reports.
  *
  * Exit status: 0 when audio arrived and nothing failed, 1 on a failure
  * (the message says which), 2 on bad usage.
@@ -81,7 +88,7 @@ watch (gpointer data)
   if (now.packets > 0 && app->shown.packets == 0)
     say (app, "RTP arriving");
   if (now.first_audio_us != 0 && app->shown.first_audio_us == 0)
-    say (app, "audio decoding (48 kHz stereo)");
+    say (app, "audio out (48 kHz stereo)");
   app->shown = now;
   if (failure != NULL)
     {
@@ -105,15 +112,29 @@ main (int argc, char **argv)
 {
   g_autofree char *server = NULL, *room = NULL, *name = NULL, *password = NULL;
   g_autofree char *owner_token = NULL, *record = NULL;
-  double duration = 0;
+  g_autofree char *transport = NULL, *sink = NULL;
+  double duration = 0, latency_offset = 0, report_interval = 3;
+  gboolean no_playout = FALSE;
   GOptionEntry entries[] = {
     { "server", 's', 0, G_OPTION_ARG_STRING, &server, "roomcast URL (http://host:port)", "URL" },
     { "room", 'r', 0, G_OPTION_ARG_STRING, &room, "Room id", "ID" },
     { "name", 'n', 0, G_OPTION_ARG_STRING, &name, "Guest name", "NAME" },
     { "password", 'p', 0, G_OPTION_ARG_STRING, &password, "Room password", "P" },
     { "owner-token", 't', 0, G_OPTION_ARG_STRING, &owner_token, "Join as the owner", "T" },
-    { "record", 'o', 0, G_OPTION_ARG_FILENAME, &record, "Write what is heard to a WAV file",
+    { "record", 'o', 0, G_OPTION_ARG_FILENAME, &record,
+      "Write what is rendered to a WAV file, placed by render time, with FILE.json beside it",
       "FILE" },
+    { "transport", 'T', 0, G_OPTION_ARG_STRING, &transport,
+      "How the audio comes: webrtc (default) or ws", "webrtc|ws" },
+    { "latency-offset", 'l', 0, G_OPTION_ARG_DOUBLE, &latency_offset,
+      "Output delay after the sink to make up for, ms (rendered this much earlier)", "MS" },
+    { "sink", 0, 0, G_OPTION_ARG_STRING, &sink,
+      "Audio sink (gst-launch description; default autoaudiosink, or the measuring "
+      "appsink when recording)", "DESC" },
+    { "report-interval", 0, 0, G_OPTION_ARG_DOUBLE, &report_interval,
+      "Seconds between syncReports (default 3)", "SECONDS" },
+    { "no-playout", 0, 0, G_OPTION_ARG_NONE, &no_playout,
+      "Decode WebRTC audio as it arrives (no clock, no C + D, no reports)", NULL },
     { "duration", 'd', 0, G_OPTION_ARG_DOUBLE, &duration,
       "Listen this long, then leave (default: until Ctrl-C)", "SECONDS" },
     { NULL },
@@ -139,6 +160,14 @@ main (int argc, char **argv)
                   "(and --duration is not negative); see --help\n");
       return 2;
     }
+  if ((transport != NULL && !g_str_equal (transport, "webrtc") && !g_str_equal (transport, "ws"))
+      || (no_playout && transport != NULL && g_str_equal (transport, "ws"))
+      || report_interval < 0.1 || report_interval > 3600 || (record != NULL && sink != NULL))
+    {
+      g_printerr ("roomcast-guest: --transport is webrtc or ws (ws needs the playout), "
+                  "--report-interval 0.1-3600, and a recording uses its own sink; see --help\n");
+      return 2;
+    }
   gst_init (NULL, NULL);
 
   app.started_us = g_get_monotonic_time ();
@@ -151,6 +180,11 @@ main (int argc, char **argv)
   options.record_path = record;
   options.on_message = on_message;
   options.user_data = &app;
+  options.playout = !no_playout;
+  options.transport = transport;
+  options.latency_offset_ms = latency_offset;
+  options.sink = sink;
+  options.report_interval_ms = (guint) (report_interval * 1000);
   say (&app, "connecting to %s", server);
   app.guest = rc_native_guest_new (&options);
 
@@ -171,6 +205,18 @@ main (int argc, char **argv)
              " max_gap_ms=%.1f audio_s=%.2f%s%s",
        stats.packets, stats.lost, stats.max_gap_us / 1000.0, stats.frames / 48000.0,
        record != NULL ? " recorded=" : "", record != NULL ? record : "");
+  {
+    RcNativePlayoutStats p;
+
+    if (rc_native_guest_get_playout_stats (app.guest, &p))
+      say (&app,
+           "playout: clock_synced=%s delay_ms=%.1f rendered_s=%.2f render_error_ms p50=%.3f "
+           "p95=%.3f max=%.3f underruns=%" G_GUINT64_FORMAT " early_drops=%" G_GUINT64_FORMAT
+           " resyncs=%" G_GUINT64_FORMAT " reports=%u",
+           p.clock_synced ? "yes" : "no", p.delay_ms, p.rendered_frames / 48000.0, p.error_p50,
+           p.error_p95, p.error_max, p.underruns, p.early_drops, p.resyncs,
+           rc_native_guest_get_reports_sent (app.guest));
+  }
   if (!app.failed && stats.packets == 0)
     {
       say (&app, "failed: no audio arrived");

@@ -11,14 +11,29 @@
  * Requests it makes carry the ids "join" and "media", so an error reply to
  * either is known as this guest's failure; errors to requests the user sent
  * with rc_native_guest_send() are only passed on.
+ *
+ * With playout, an RcNativePlayout is made as soon as initialState names the
+ * server's clock port, before media is asked for, so the network clock has
+ * the time the offer takes to sync. Its packets come from the receiver's
+ * RTP callback (webrtcbin's thread) or from the binary WebSocket frames
+ * (this context); its timeline from `timeline` messages.
  */
 #include "rc_native_guest.h"
 #include "rc_native_receiver.h"
+#include "rc_ws_branch.h"
 
+#include <gst/rtp/gstrtpbuffer.h>
 #include <libsoup/soup.h>
+#include <math.h>
+#include <string.h>
 
 #define JOIN_ID "join"
 #define MEDIA_ID "media"
+#define DEFAULT_REPORT_INTERVAL_MS 3000
+/* Below any playout delay the server allows (--playout-delay-min ≥ 10 ms
+ * is the floor, 60 ms its default): a packet webrtcbin waits for longer
+ * than this is late anyway. */
+#define PLAYOUT_JITTERBUFFER_MS 50
 
 struct _RcNativeGuest
 {
@@ -43,6 +58,24 @@ struct _RcNativeGuest
   RcNativeReceiver *receiver;
   guint receivers; /* how many were made: the second records no WAV */
   RcNativeGuestStats last; /* of the last receiver, once it is gone */
+
+  /* synced playout */
+  gboolean playout;
+  gboolean ws;
+  double latency_offset_ms;
+  char *sink;
+  guint report_interval_ms;
+  char *host; /* of the server: its clock is there too */
+  RcNativePlayout *player;
+  guint report_id;
+  guint reports_sent;
+  gboolean ws_media; /* mediaStarted received, no mediaStopped since */
+  guint64 ws_packets;
+  guint64 ws_lost;
+  guint32 ws_last_seq;
+  gboolean ws_have_seq;
+  gint64 ws_last_arrival_us;
+  gint64 ws_max_gap_us;
 };
 
 static void
@@ -128,6 +161,21 @@ static const RcNativeReceiverCallbacks receiver_callbacks = {
   .failed = on_media_failed,
 };
 
+/* webrtcbin's streaming thread: a packet for the player (which outlives
+ * the receiver: see drop_receiver and rc_native_guest_free). */
+static void
+on_rtp_packet (GstBuffer *packet, gpointer data)
+{
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+
+  if (!gst_rtp_buffer_map (packet, GST_MAP_READ, &rtp))
+    return;
+  rc_native_playout_push_rtp (data, gst_rtp_buffer_get_timestamp (&rtp),
+                              gst_rtp_buffer_get_payload (&rtp),
+                              gst_rtp_buffer_get_payload_len (&rtp));
+  gst_rtp_buffer_unmap (&rtp);
+}
+
 static void
 handle_offer (RcNativeGuest *self, JsonObject *message)
 {
@@ -138,7 +186,10 @@ handle_offer (RcNativeGuest *self, JsonObject *message)
     .loopback_only = self->loopback,
     .keep_pcm = self->keep_pcm,
     /* A second session (startMedia again) must not truncate the recording. */
-    .record_path = self->receivers == 0 ? self->record_path : NULL,
+    .record_path = self->receivers == 0 && self->player == NULL ? self->record_path : NULL,
+    .rtp = self->player != NULL ? on_rtp_packet : NULL,
+    .rtp_data = self->player,
+    .jitterbuffer_ms = self->player != NULL ? PLAYOUT_JITTERBUFFER_MS : 0,
   };
 
   drop_receiver (self);
@@ -154,6 +205,110 @@ handle_offer (RcNativeGuest *self, JsonObject *message)
       set_failure (self, "bad offer: %s", error != NULL ? error->message : "no sdp");
       drop_receiver (self);
     }
+}
+
+static gboolean
+send_report (gpointer data)
+{
+  RcNativeGuest *self = data;
+  RcNativeSyncReport r;
+  g_autoptr (JsonObject) o = NULL;
+
+  if (self->player == NULL)
+    return G_SOURCE_CONTINUE;
+  rc_native_playout_take_report (self->player, &r);
+  if (r.rendered == 0 || !self->joined)
+    return G_SOURCE_CONTINUE;
+  o = request_new ("syncReport", NULL);
+  json_object_set_string_member (o, "transport", "native");
+  json_object_set_double_member (o, "error", CLAMP (r.error, -10000, 10000));
+  json_object_set_double_member (o, "arrival", CLAMP (r.arrival, -10000, 10000));
+  json_object_set_double_member (o, "jitter", CLAMP (r.jitter, 0, 10000));
+  json_object_set_double_member (o, "latencyOffset", CLAMP (self->latency_offset_ms, -10000, 10000));
+  json_object_set_int_member (o, "underruns", (gint64) MIN (r.underruns, G_MAXINT32));
+  send_object (self, o);
+  self->reports_sent++;
+  g_debug ("%s: syncReport error %.3f ms (max %.3f, %u rendered), arrival p99 %.1f ms over %u "
+           "packets, jitter %.2f ms, underruns %" G_GUINT64_FORMAT,
+           self->name, r.error, r.error_max, r.rendered, r.arrival, r.received, r.jitter,
+           r.underruns);
+  return G_SOURCE_CONTINUE;
+}
+
+/* initialState: follow the server clock now, render once media comes. */
+static gboolean
+start_playout (RcNativeGuest *self, JsonObject *initial)
+{
+  JsonNode *clock = json_object_get_member (initial, "clock");
+  gint64 port = 0;
+  g_autoptr (GError) error = NULL;
+  RcNativePlayoutOptions options = {
+    .name = self->name,
+    .clock_address = self->host,
+    .latency_offset_ms = self->latency_offset_ms,
+    .sink = self->sink,
+    .record_path = self->record_path,
+    .keep_pcm = self->keep_pcm,
+    .transport = self->ws ? "ws" : "webrtc",
+  };
+
+  if (self->player != NULL)
+    return TRUE; /* a second join keeps the clock */
+  if (clock != NULL && JSON_NODE_HOLDS_OBJECT (clock))
+    port = json_object_get_int_member_with_default (json_node_get_object (clock), "port", 0);
+  if (port <= 0 || port > 65535)
+    {
+      set_failure (self, "the server publishes no clock (initialState.clock.port)");
+      return FALSE;
+    }
+  options.clock_port = (guint) port;
+  self->player = rc_native_playout_new (&options, &error);
+  if (self->player == NULL)
+    {
+      set_failure (self, "cannot play out: %s", error->message);
+      return FALSE;
+    }
+  self->report_id = g_timeout_add (self->report_interval_ms, send_report, self);
+  return TRUE;
+}
+
+static void
+handle_timeline (RcNativeGuest *self, JsonObject *m)
+{
+  if (self->player == NULL || !json_object_has_member (m, "rtpTimestamp")
+      || !json_object_has_member (m, "serverTime") || !json_object_has_member (m, "playoutDelay"))
+    return;
+  rc_native_playout_set_timeline (
+    self->player, (guint32) json_object_get_int_member (m, "rtpTimestamp"),
+    json_object_get_double_member (m, "serverTime"),
+    (guint) json_object_get_int_member_with_default (m, "clockRate", 48000),
+    json_object_get_double_member (m, "playoutDelay"));
+}
+
+/* A binary WebSocket frame: one Opus packet and its C. */
+static void
+handle_frame (RcNativeGuest *self, GBytes *bytes)
+{
+  gsize size;
+  const guint8 *data = g_bytes_get_data (bytes, &size);
+  guint32 rtp, seq;
+  double c;
+  const guint8 *payload;
+  gsize length;
+  gint64 now = g_get_monotonic_time ();
+
+  if (!self->ws || self->player == NULL
+      || !rc_ws_frame_parse (data, size, &rtp, &c, &seq, &payload, &length))
+    return;
+  self->ws_packets++;
+  if (self->ws_have_seq && seq - self->ws_last_seq > 1 && seq - self->ws_last_seq < 0x80000000u)
+    self->ws_lost += seq - self->ws_last_seq - 1;
+  self->ws_last_seq = seq;
+  self->ws_have_seq = TRUE;
+  if (self->ws_last_arrival_us > 0)
+    self->ws_max_gap_us = MAX (self->ws_max_gap_us, now - self->ws_last_arrival_us);
+  self->ws_last_arrival_us = now;
+  rc_native_playout_push (self->player, c, payload, length);
 }
 
 static void
@@ -187,14 +342,22 @@ handle_message (RcNativeGuest *self, JsonObject *message)
       g_autoptr (JsonObject) start = request_new ("startMedia", MEDIA_ID);
 
       self->joined = TRUE;
-      json_object_set_string_member (start, "transport", "webrtc");
-      send_object (self, start);
+      if (!self->playout || start_playout (self, message))
+        {
+          json_object_set_string_member (start, "transport", self->ws ? "ws" : "webrtc");
+          send_object (self, start);
+        }
     }
+  else if (g_str_equal (type, "timeline"))
+    handle_timeline (self, message);
+  else if (g_str_equal (type, "mediaStarted"))
+    self->ws_media = self->ws;
   else if (g_str_equal (type, "mediaStopped"))
     {
       const char *reason = json_object_get_string_member_with_default (message, "reason", "");
 
       drop_receiver (self);
+      self->ws_media = FALSE;
       if (g_str_equal (reason, "failed"))
         set_failure (self, "the server stopped the audio: it failed");
     }
@@ -222,6 +385,11 @@ on_ws_message (SoupWebsocketConnection *conn, gint type, GBytes *data, gpointer 
   gsize size;
   const char *text = g_bytes_get_data (data, &size);
 
+  if (type == SOUP_WEBSOCKET_DATA_BINARY)
+    {
+      handle_frame (self, data);
+      return;
+    }
   if (type != SOUP_WEBSOCKET_DATA_TEXT
       || !json_parser_load_from_data (parser, text, (gssize) size, NULL)
       || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
@@ -279,7 +447,7 @@ on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
 
 /* "http://host:port/..." → "ws://host:port/ws"; NULL when it is no such URL. */
 static char *
-websocket_url (const char *server_url, gboolean *loopback)
+websocket_url (const char *server_url, gboolean *loopback, char **host_out)
 {
   g_autoptr (GUri) uri = g_uri_parse (server_url, G_URI_FLAGS_NONE, NULL);
   const char *scheme, *host;
@@ -294,6 +462,7 @@ websocket_url (const char *server_url, gboolean *loopback)
   else
     return NULL;
   host = g_uri_get_host (uri);
+  *host_out = g_strdup (host);
   *loopback = g_str_has_prefix (host, "127.") || g_str_equal (host, "::1")
               || g_ascii_strcasecmp (host, "localhost") == 0;
   return g_uri_join (G_URI_FLAGS_NONE, scheme, NULL, host, g_uri_get_port (uri), "/ws", NULL,
@@ -324,7 +493,21 @@ rc_native_guest_new (const RcNativeGuestOptions *options)
   self->user_data = options->user_data;
   self->cancellable = g_cancellable_new ();
 
-  url = self->server_url != NULL ? websocket_url (self->server_url, &self->loopback) : NULL;
+  self->playout = options->playout || g_strcmp0 (options->transport, "ws") == 0;
+  self->ws = g_strcmp0 (options->transport, "ws") == 0;
+  self->latency_offset_ms = options->latency_offset_ms;
+  self->sink = g_strdup (options->sink);
+  self->report_interval_ms =
+    options->report_interval_ms > 0 ? options->report_interval_ms : DEFAULT_REPORT_INTERVAL_MS;
+  if (options->transport != NULL && !self->ws && !g_str_equal (options->transport, "webrtc"))
+    {
+      set_failure (self, "unknown transport %s (webrtc or ws)", options->transport);
+      return self;
+    }
+
+  url = self->server_url != NULL
+          ? websocket_url (self->server_url, &self->loopback, &self->host)
+          : NULL;
   if (url == NULL || self->room_id == NULL)
     {
       set_failure (self, "need an http(s) server URL and a room id (got %s)",
@@ -357,7 +540,7 @@ rc_native_guest_free (RcNativeGuest *self)
         {
           g_autoptr (JsonObject) leave = request_new ("leave", NULL);
 
-          if (self->receiver != NULL)
+          if (self->receiver != NULL || self->ws_media)
             {
               g_autoptr (JsonObject) stop = request_new ("stopMedia", NULL);
               send_object (self, stop);
@@ -372,6 +555,9 @@ rc_native_guest_free (RcNativeGuest *self)
       g_clear_object (&self->conn);
     }
   drop_receiver (self);
+  /* After the receiver: its streaming threads pushed into the player. */
+  g_clear_handle_id (&self->report_id, g_source_remove);
+  g_clear_pointer (&self->player, rc_native_playout_free);
   g_clear_object (&self->session);
   g_clear_object (&self->cancellable);
   g_free (self->server_url);
@@ -381,6 +567,8 @@ rc_native_guest_free (RcNativeGuest *self)
   g_free (self->owner_token);
   g_free (self->record_path);
   g_free (self->failure);
+  g_free (self->sink);
+  g_free (self->host);
   g_free (self);
 }
 
@@ -395,16 +583,35 @@ rc_native_guest_send (RcNativeGuest *self, const char *json)
 void
 rc_native_guest_get_stats (RcNativeGuest *self, RcNativeGuestStats *stats)
 {
-  if (self->receiver != NULL)
+  if (self->ws)
+    {
+      memset (stats, 0, sizeof *stats);
+      stats->connected = self->ws_media;
+      stats->packets = self->ws_packets;
+      stats->lost = self->ws_lost;
+      stats->max_gap_us = self->ws_max_gap_us;
+    }
+  else if (self->receiver != NULL)
     rc_native_receiver_get_stats (self->receiver, stats);
   else
     *stats = self->last;
+  if (self->player != NULL)
+    {
+      RcNativePlayoutStats p;
+
+      /* What was rendered, not what was decoded. */
+      rc_native_playout_get_stats (self->player, &p);
+      stats->frames = p.rendered_frames;
+      stats->first_audio_us = p.first_render_us;
+    }
   stats->joined = self->joined;
 }
 
 void
 rc_native_guest_reset_gap (RcNativeGuest *self)
 {
+  self->ws_max_gap_us = 0;
+  self->ws_last_arrival_us = 0;
   if (self->receiver != NULL)
     rc_native_receiver_reset_gap (self->receiver);
 }
@@ -413,13 +620,35 @@ gint16 *
 rc_native_guest_get_recent_pcm (RcNativeGuest *self, guint ms, gsize *n_frames)
 {
   *n_frames = 0;
+  if (self->player != NULL)
+    return rc_native_playout_get_recent_pcm (self->player, ms, n_frames);
   if (self->receiver == NULL)
     return NULL;
   return rc_native_receiver_get_recent_pcm (self->receiver, ms, n_frames);
 }
 
+gboolean
+rc_native_guest_get_playout_stats (RcNativeGuest *self, RcNativePlayoutStats *stats)
+{
+  if (self->player == NULL)
+    {
+      memset (stats, 0, sizeof *stats);
+      return FALSE;
+    }
+  rc_native_playout_get_stats (self->player, stats);
+  return TRUE;
+}
+
+guint
+rc_native_guest_get_reports_sent (RcNativeGuest *self)
+{
+  return self->reports_sent;
+}
+
 const char *
 rc_native_guest_get_failure (RcNativeGuest *self)
 {
+  if (self->failure == NULL && self->player != NULL)
+    return rc_native_playout_get_failure (self->player);
   return self->failure;
 }

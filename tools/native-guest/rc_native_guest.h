@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include "rc_native_playout.h"
+
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
 
@@ -21,6 +23,14 @@ G_BEGIN_DECLS
  * "media"; an error to either is a failure. The media half is
  * RcNativeReceiver (rc_native_receiver.h), usable without signalling.
  *
+ * With `playout` it is a synced listener (rc_native_playout.h): it follows
+ * the server clock (initialState.clock.port), renders each packet of server
+ * time C at C + D (the room's timeline messages), over WebRTC or over the
+ * WebSocket (`transport` "ws": binary frames carrying C, decoded here), and
+ * sends a syncReport (transport "native") every `report_interval_ms`. Its
+ * PCM, WAV file and frame count are then what was rendered, when it was
+ * rendered. Without `playout` it decodes WebRTC audio as it arrives.
+ *
  * Runs on the thread-default main context of the thread that created it;
  * callbacks arrive there. Used by tools/native-guest/main.c (the
  * roomcast-guest program), by tests and by benchmarks.
@@ -40,6 +50,12 @@ typedef struct
    * stateUpdate, errors...), borrowed. May be NULL. */
   void (*on_message) (RcNativeGuest *guest, JsonObject *message, gpointer user_data);
   gpointer user_data;
+  /* Synced playout (all zero: the plain WebRTC listener above). */
+  gboolean playout;          /* render at C + D on the server clock */
+  const char *transport;     /* "webrtc" (default) or "ws" (implies playout) */
+  double latency_offset_ms;  /* output delay after the sink, rendered ahead of (see playout) */
+  const char *sink;          /* playout sink description; NULL: see RcNativePlayoutOptions */
+  guint report_interval_ms;  /* syncReport period; 0: 3000 */
 } RcNativeGuestOptions;
 
 typedef struct
@@ -68,6 +84,11 @@ void rc_native_guest_reset_gap (RcNativeGuest *guest);
 /* With keep_pcm: the last @ms milliseconds heard (interleaved S16 stereo),
  * or fewer if less has arrived; @n_frames receives the frame count. */
 gint16 *rc_native_guest_get_recent_pcm (RcNativeGuest *guest, guint ms, gsize *n_frames);
+
+/* With playout: its figures (FALSE before the guest has joined). */
+gboolean rc_native_guest_get_playout_stats (RcNativeGuest *guest, RcNativePlayoutStats *stats);
+/* With playout: syncReports sent so far. */
+guint rc_native_guest_get_reports_sent (RcNativeGuest *guest);
 
 /* Set when the guest failed for good (socket closed, join refused, media
  * failed); NULL while all is well. */

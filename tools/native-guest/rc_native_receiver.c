@@ -14,6 +14,10 @@
  *   every client (webrtcbin does not write it).
  * - Against a server on this machine it gathers and accepts loopback
  *   candidates only, so tests never send a packet off 127.0.0.1.
+ * - A player that schedules packets by their RTP timestamp (the native
+ *   guest's playout at C + D) takes the RTP packets instead of PCM: then the
+ *   chain is only an appsink after webrtcbin, whose jitter buffer latency
+ *   can be lowered below the room's playout delay.
  *
  * Ordering rule: webrtcbin's signals and promises and the streaming threads
  * only queue events (holding a reference) for the main context, where the
@@ -42,6 +46,9 @@ struct _RcNativeReceiver
   char *name;
   gboolean loopback_only;
   gboolean keep_pcm;
+  void (*rtp) (GstBuffer *packet, gpointer rtp_data);
+  gpointer rtp_data;
+  guint jitterbuffer_ms;
   RcNativeReceiverCallbacks callbacks;
   gpointer user_data;
   GMainContext *context;
@@ -330,7 +337,27 @@ on_pcm (GstAppSink *sink, gpointer data)
   return GST_FLOW_OK;
 }
 
-/* Streaming thread: webrtcbin has a stream for us; decode it. */
+/* With an rtp callback: the packets themselves, for a player of its own. */
+static GstFlowReturn
+on_rtp_sample (GstAppSink *sink, gpointer data)
+{
+  RcNativeReceiver *self = data;
+  g_autoptr (GstSample) sample = gst_app_sink_pull_sample (sink);
+  GstBufferList *list;
+
+  if (sample == NULL)
+    return GST_FLOW_EOS;
+  list = gst_sample_get_buffer_list (sample);
+  if (list != NULL)
+    for (guint i = 0; i < gst_buffer_list_length (list); i++)
+      self->rtp (gst_buffer_list_get (list, i), self->rtp_data);
+  else if (gst_sample_get_buffer (sample) != NULL)
+    self->rtp (gst_sample_get_buffer (sample), self->rtp_data);
+  return GST_FLOW_OK;
+}
+
+/* Streaming thread: webrtcbin has a stream for us; decode it (or hand its
+ * packets over). */
 static void
 on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
 {
@@ -340,7 +367,11 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
   g_autoptr (GstElement) depay = NULL;
   g_autoptr (GstElement) sink = NULL;
   g_autoptr (GstPad) depay_sink = NULL;
-  GstAppSinkCallbacks callbacks = { .new_sample = on_pcm };
+  GstAppSinkCallbacks callbacks = { .new_sample = self->rtp != NULL ? on_rtp_sample : on_pcm };
+  const char *chain = self->rtp != NULL
+                        ? "appsink name=sink sync=false buffer-list=true"
+                        : "rtpopusdepay name=depay ! opusdec ! audioconvert "
+                          "! audioresample ! " PCM_CAPS " ! appsink name=sink sync=false";
 
   if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC)
     return;
@@ -353,16 +384,14 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
   self->decoding = TRUE;
   g_mutex_unlock (&self->lock);
 
-  decoder = gst_parse_bin_from_description ("rtpopusdepay name=depay ! opusdec ! audioconvert "
-                                            "! audioresample ! " PCM_CAPS " "
-                                            "! appsink name=sink sync=false",
-                                            TRUE, &error);
+  decoder = gst_parse_bin_from_description (chain, TRUE, &error);
   if (decoder == NULL)
     {
       post (self, EV_FAILED, 0, g_strdup_printf ("no decoder: %s", error->message), NULL);
       return;
     }
-  depay = gst_bin_get_by_name (GST_BIN (decoder), "depay");
+  /* The packets are counted where a player takes them. */
+  depay = gst_bin_get_by_name (GST_BIN (decoder), self->rtp != NULL ? "sink" : "depay");
   depay_sink = gst_element_get_static_pad (depay, "sink");
   gst_pad_add_probe (depay_sink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
                      on_rtp, receiver_ref (self), (GDestroyNotify) receiver_unref);
@@ -438,6 +467,8 @@ build (RcNativeReceiver *self, GError **error)
     }
   gst_object_ref (self->webrtc);
   g_object_set (self->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
+  if (self->jitterbuffer_ms > 0)
+    g_object_set (self->webrtc, "latency", self->jitterbuffer_ms, NULL);
   rc_webrtc_setup_ice (self->webrtc, self->loopback_only);
   gst_bin_add (GST_BIN (self->pipeline), self->webrtc);
   g_signal_emit_by_name (self->webrtc, "add-transceiver",
@@ -471,16 +502,19 @@ rc_native_receiver_new (const RcNativeReceiverOptions *options,
   self->ref_count = 1;
   self->name = g_strdup (options->name != NULL ? options->name : "guest");
   self->loopback_only = options->loopback_only;
-  self->keep_pcm = options->keep_pcm;
+  self->keep_pcm = options->keep_pcm && options->rtp == NULL;
+  self->rtp = options->rtp;
+  self->rtp_data = options->rtp_data;
+  self->jitterbuffer_ms = options->jitterbuffer_ms;
   if (callbacks != NULL)
     self->callbacks = *callbacks;
   self->user_data = user_data;
   self->context = g_main_context_ref_thread_default ();
   g_mutex_init (&self->lock);
   self->last_arrival_us = -1;
-  if (options->keep_pcm)
+  if (self->keep_pcm)
     self->pcm = g_byte_array_new ();
-  if (options->record_path != NULL)
+  if (options->record_path != NULL && options->rtp == NULL)
     {
       self->wav = fopen (options->record_path, "wb");
       if (self->wav == NULL)

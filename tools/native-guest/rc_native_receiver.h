@@ -41,6 +41,15 @@ typedef struct
   gboolean loopback_only;
   gboolean keep_pcm;
   const char *record_path; /* may be NULL */
+  /* When set, nothing is decoded here: every RTP packet webrtcbin delivers
+   * (after SRTP and its jitter buffer) is handed to @rtp on a streaming
+   * thread, borrowed (a player that schedules by RTP timestamp). The
+   * packet figures are kept as before; keep_pcm and record_path do nothing. */
+  void (*rtp) (GstBuffer *packet, gpointer rtp_data);
+  gpointer rtp_data;
+  /* webrtcbin's jitter buffer latency, ms (how long it waits for a missing
+   * packet); 0 keeps its default (200). */
+  guint jitterbuffer_ms;
 } RcNativeReceiverOptions;
 
 RcNativeReceiver *rc_native_receiver_new (const RcNativeReceiverOptions *options,

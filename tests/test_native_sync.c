@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Two native guests in one room hear the same click at the same instant:
+ * one listens over WebRTC, the other over the WebSocket, both follow the
+ * server clock and render packet C at C + D. Each records what its sink
+ * rendered, placed by render time; cross-correlating the recordings around
+ * each click gives the skew between them, read from the audio and not from
+ * what the guests say about themselves.
+ *
+ * The guests run in this process but each has its own pipeline, its own
+ * network clock object and its own sink thread; the server is a separate
+ * process on 127.0.0.1. Server and guests share the machine's monotonic
+ * clock, which is the server clock, so the recordings are placed by it
+ * (the guests' network-clock error included).
+ *
+ * Bound: 2 ms at the 95th percentile between the two guests, and 2 ms
+ * median of each guest from the ideal C + D. What goes into the skew is
+ * each sink thread's wake-up lateness (tens of µs on an idle machine,
+ * milliseconds when the two cores are shared with a busy test suite) and
+ * each network clock's error against the server (tens of µs over
+ * loopback). Browsers aim at a few ms; 2 ms is what a listener between two
+ * devices would not hear as an echo, and far above the figures of a calm
+ * machine (docs/benchmarks.md), so the test fails on a real fault (a wrong
+ * mapping of RTP to C, a stale D, a clock not followed: tens of ms), not on
+ * a busy machine. A third listener, the test itself, takes the WebSocket
+ * frames as the server sent them and decodes them at C + D: the ideal.
+ *
+ * It also checks what the room shows: GET /api/rooms/{id}/stats lists both
+ * guests with transport "native" and their reports. Then the room's D
+ * moves (a report asks for more): both guests take the new D (a hard
+ * resync) and are in step again, at the new C + D.
+ *
+ * D starts at 250 ms and cannot fall (--playout-delay-min 250), so a slow
+ * report from a busy machine does not move it by itself during the
+ * recording: the ideal is at one known D on each side of the change.
+ */
+#include "rc_native_guest.h"
+#include "rc_recording.h"
+#include "rc_test_server.h"
+#include "rc_test_util.h"
+#include "rc_test_ws.h"
+#include "rc_ws_branch.h"
+
+#include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+#define RECORD_MS 5000
+#define AFTER_CHANGE_MS 2500
+#define DELAY_MS 250.0
+#define ASKED_ARRIVAL_MS 400.0
+#define MARGIN_MS 25.0 /* what the server adds to the arrival a report asks for */
+#define MAX_SKEW_P95_MS 2.0
+#define MAX_ERROR_P50_MS 2.0
+#define CLICK_THRESHOLD 0.1
+
+typedef struct
+{
+  char *dir;
+  RcTestServer *server;
+  char *room_id;
+  RcTestWs *control;
+} Room;
+
+static gboolean
+library_ready (RcTestServer *server)
+{
+  guint status = 0;
+  g_autoptr (JsonNode) body = rc_test_http (server, "GET", "/api/library", NULL, NULL, &status);
+
+  return status == 200 && json_object_get_int_member (json_node_get_object (body), "total") == 1;
+}
+
+/* A room playing the click track; its control guest listens over the
+ * WebSocket (the frames as sent, the test's reference). */
+static void
+room_start (Room *r, JsonObject **timeline)
+{
+  g_autofree char *track = NULL;
+  g_autoptr (JsonObject) room = NULL;
+  g_autoptr (JsonNode) body = NULL;
+  g_autoptr (JsonObject) reply = NULL;
+  g_autoptr (GError) error = NULL;
+  guint status = 0;
+  JsonArray *songs;
+
+  r->dir = g_dir_make_tmp ("rc-native-sync-XXXXXX", NULL);
+  track = g_build_filename (r->dir, "clicks.wav", NULL);
+  g_assert_true (rc_click_track_write (track, 60, &error));
+  r->server = rc_test_server_start ((const char *const[]){
+    "--music-dir", r->dir, "--playout-delay", "250", "--playout-delay-min", "250",
+    "--playout-delay-max", "1000", NULL });
+  g_assert_true (RC_WAIT_UNTIL (library_ready (r->server), 30000));
+  room = rc_test_create_room (r->server, "Clicks", NULL);
+  r->room_id = g_strdup (rc_test_str (room, "id"));
+  r->control = rc_test_ws_join (r->server, r->room_id, "Control", NULL, NULL, NULL);
+  body = rc_test_http (r->server, "GET", "/api/library", NULL, NULL, &status);
+  songs = json_object_get_array_member (json_node_get_object (body), "songs");
+  rc_test_ws_sendf (r->control, "{\"type\":\"addSong\",\"id\":1,\"songId\":\"%s\"}",
+                    rc_test_str (json_array_get_object_element (songs, 0), "id"));
+  reply = rc_test_ws_expect (r->control, "queueUpdated", 5000);
+  rc_test_ws_send (r->control, "{\"type\":\"startMedia\",\"id\":\"m\",\"transport\":\"ws\"}");
+  json_object_unref (rc_test_ws_expect (r->control, "mediaStarted", 5000));
+  *timeline = rc_test_ws_expect (r->control, "timeline", 5000);
+}
+
+static void
+room_stop (Room *r)
+{
+  rc_test_ws_free (r->control);
+  g_assert_cmpint (rc_test_server_stop (r->server), ==, 0);
+  rc_test_server_free (r->server);
+  g_free (r->room_id);
+}
+
+static RcNativeGuest *
+guest_new (Room *r, const char *name, const char *transport, const char *record)
+{
+  RcNativeGuestOptions options = {
+    .server_url = r->server->base_url,
+    .room_id = r->room_id,
+    .name = name,
+    .record_path = record,
+    .playout = TRUE,
+    .transport = transport,
+    .report_interval_ms = 1000,
+  };
+
+  return rc_native_guest_new (&options);
+}
+
+static gboolean
+rendering (RcNativeGuest *guest)
+{
+  RcNativeGuestStats s;
+
+  rc_native_guest_get_stats (guest, &s);
+  return s.frames > 48000 / 2 || rc_native_guest_get_failure (guest) != NULL;
+}
+
+/* The frames the server sent, decoded and placed at C + @delay_ms: what
+ * every guest should have rendered, when. */
+static RcRecording *
+ideal_recording (GQueue *frames, double delay_ms)
+{
+  g_autoptr (GstElement) pipeline = gst_parse_launch (
+    "appsrc name=src format=time caps=\"audio/x-opus,rate=48000,channels=2,"
+    "channel-mapping-family=0,stream-count=1,coupled-count=1\" ! opusdec ! audioconvert "
+    "! audio/x-raw,format=F32LE,channels=1,rate=48000,layout=interleaved "
+    "! appsink name=sink sync=false",
+    NULL);
+  g_autoptr (GstElement) src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+  g_autoptr (GstElement) sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  g_autoptr (GArray) x = g_array_new (FALSE, TRUE, sizeof (float));
+  double c0 = -1;
+  GstSample *sample;
+
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  for (GList *l = frames->head; l != NULL; l = l->next)
+    {
+      gsize size, length;
+      const guint8 *data = g_bytes_get_data (l->data, &size), *payload;
+      guint32 rtp, seq;
+      double c;
+      GstBuffer *buffer;
+
+      if (!rc_ws_frame_parse (data, size, &rtp, &c, &seq, &payload, &length) || length == 0)
+        continue;
+      if (c0 < 0)
+        c0 = c;
+      buffer = gst_buffer_new_memdup (payload, length);
+      GST_BUFFER_PTS (buffer) = (GstClockTime) llround ((c - c0) * GST_MSECOND);
+      GST_BUFFER_DURATION (buffer) = 20 * GST_MSECOND;
+      gst_app_src_push_buffer (GST_APP_SRC (src), buffer);
+    }
+  gst_app_src_end_of_stream (GST_APP_SRC (src));
+  while ((sample = gst_app_sink_pull_sample (GST_APP_SINK (sink))) != NULL)
+    {
+      GstBuffer *buffer = gst_sample_get_buffer (sample);
+      GstMapInfo map;
+      gsize at = (gsize) llround ((double) GST_BUFFER_PTS (buffer) * 48000 / GST_SECOND);
+
+      if (gst_buffer_map (buffer, &map, GST_MAP_READ))
+        {
+          gsize n = map.size / sizeof (float);
+
+          if (x->len < at + n)
+            g_array_set_size (x, at + n);
+          memcpy (&g_array_index (x, float, at), map.data, map.size);
+          gst_buffer_unmap (buffer, &map);
+        }
+      gst_sample_unref (sample);
+    }
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  g_assert_cmpfloat (c0, >, 0);
+  return rc_recording_new ("ideal", (const float *) x->data, x->len, 48000, c0 + delay_ms);
+}
+
+/* Skews of @b against @a for the clicks @a has in [@from, @to) (host
+ * clock, ms), with a message. */
+static void
+measure (RcRecording *a, RcRecording *b, double from, double to, RcSkewStats *stats)
+{
+  g_autoptr (GArray) skews =
+    rc_recording_compare (a, b, RC_RECORDING_HOST, CLICK_THRESHOLD, 20, 0.8);
+
+  rc_skew_stats (skews, from, to, stats);
+  g_test_message ("%s vs %s: %u clicks, mean %+.3f ms, |skew| p50 %.3f p95 %.3f max %.3f ms",
+                  rc_recording_get_name (a), rc_recording_get_name (b), stats->n, stats->mean,
+                  stats->p50, stats->p95, stats->max);
+}
+
+static void
+check_in_step (RcRecording *a, RcRecording *b, RcRecording *ideal, double from, double to)
+{
+  RcSkewStats between, ea, eb;
+
+  measure (a, b, from, to, &between);
+  measure (ideal, a, from, to, &ea);
+  measure (ideal, b, from, to, &eb);
+  /* Clicks come every 250-370 ms: a few seconds give ten or more. */
+  g_assert_cmpuint (between.n, >=, 6);
+  g_assert_cmpuint (ea.n, >=, 6);
+  g_assert_cmpuint (eb.n, >=, 6);
+  g_assert_cmpfloat (between.p95, <, MAX_SKEW_P95_MS);
+  g_assert_cmpfloat (ea.p50, <, MAX_ERROR_P50_MS);
+  g_assert_cmpfloat (eb.p50, <, MAX_ERROR_P50_MS);
+}
+
+static gboolean
+has_delay (RcNativeGuest *guest, double delay)
+{
+  RcNativePlayoutStats p;
+
+  return rc_native_guest_get_playout_stats (guest, &p) && p.delay_ms == delay;
+}
+
+static double
+now_ms (void)
+{
+  return g_get_monotonic_time () / 1000.0;
+}
+
+static JsonObject *
+native_stats (Room *r)
+{
+  g_autofree char *path = g_strdup_printf ("/api/rooms/%s/stats", r->room_id);
+  guint status = 0;
+  g_autoptr (JsonNode) body = rc_test_http (r->server, "GET", path, NULL, NULL, &status);
+  JsonArray *guests;
+  guint natives = 0;
+
+  if (status != 200)
+    return NULL;
+  guests = json_object_get_array_member (json_node_get_object (body), "guests");
+  for (guint i = 0; i < json_array_get_length (guests); i++)
+    if (g_strcmp0 (rc_test_str (json_array_get_object_element (guests, i), "transport"),
+                   "native") == 0)
+      natives++;
+  return natives == 2 ? json_object_ref (json_node_get_object (body)) : NULL;
+}
+
+static void
+check_stats (JsonObject *stats)
+{
+  JsonArray *guests = json_object_get_array_member (stats, "guests");
+  gboolean seen[2] = { FALSE, FALSE };
+
+  for (guint i = 0; i < json_array_get_length (guests); i++)
+    {
+      JsonObject *g = json_array_get_object_element (guests, i);
+      const char *name = rc_test_str (g, "name");
+      double error = json_object_get_double_member (g, "error");
+      double arrival = json_object_get_double_member (g, "arrival");
+
+      if (g_strcmp0 (rc_test_str (g, "transport"), "native") != 0)
+        continue;
+      g_test_message ("stats: %s error %.3f ms, arrival p99 %.1f ms, jitter %.2f ms, underruns %"
+                      G_GINT64_FORMAT,
+                      name, error, arrival, json_object_get_double_member (g, "jitter"),
+                      json_object_get_int_member (g, "underruns"));
+      if (g_str_equal (name, "Rita"))
+        seen[0] = TRUE;
+      else if (g_str_equal (name, "Wes"))
+        seen[1] = TRUE;
+      /* Rendered on time, from packets that came well before C + D. */
+      g_assert_cmpfloat (fabs (error), <, 5);
+      g_assert_cmpfloat (arrival, >, 0);
+      g_assert_cmpfloat (arrival, <, json_object_get_double_member (stats, "playoutDelay"));
+    }
+  g_assert_true (seen[0] && seen[1]);
+}
+
+static void
+test_two_transports_in_step (void)
+{
+  Room r = { 0 };
+  g_autoptr (JsonObject) timeline = NULL;
+  g_autoptr (JsonObject) moved = NULL;
+  g_autoptr (JsonObject) stats = NULL;
+  g_autofree char *wav_a = NULL, *wav_b = NULL;
+  g_autoptr (RcRecording) a = NULL;
+  g_autoptr (RcRecording) b = NULL;
+  g_autoptr (RcRecording) before = NULL;
+  g_autoptr (RcRecording) after = NULL;
+  g_autoptr (GError) error = NULL;
+  RcNativeGuest *rita, *wes;
+  RcNativePlayoutStats pa, pb;
+  double start, change, end, new_delay = ASKED_ARRIVAL_MS + MARGIN_MS;
+
+  room_start (&r, &timeline);
+  g_assert_cmpfloat (json_object_get_double_member (timeline, "playoutDelay"), ==, DELAY_MS);
+  wav_a = g_build_filename (r.dir, "rita.wav", NULL);
+  wav_b = g_build_filename (r.dir, "wes.wav", NULL);
+  rita = guest_new (&r, "Rita", "webrtc", wav_a);
+  wes = guest_new (&r, "Wes", "ws", wav_b);
+
+  g_assert_true (RC_WAIT_UNTIL (rendering (rita) && rendering (wes), 30000));
+  g_assert_null (rc_native_guest_get_failure (rita));
+  g_assert_null (rc_native_guest_get_failure (wes));
+  g_queue_clear_full (&r.control->binary, (GDestroyNotify) g_bytes_unref);
+  start = now_ms ();
+  rc_test_run_for (RECORD_MS);
+  g_assert_true (RC_WAIT_UNTIL ((stats = native_stats (&r)) != NULL, 10000));
+  check_stats (stats);
+
+  /* Someone needs more time: D rises for the whole room. */
+  rc_test_ws_sendf (r.control,
+                    "{\"type\":\"syncReport\",\"transport\":\"ws\",\"error\":0,"
+                    "\"arrival\":%.0f,\"jitter\":0}",
+                    ASKED_ARRIVAL_MS);
+  moved = rc_test_ws_expect (r.control, "timeline", 5000);
+  change = now_ms ();
+  g_assert_cmpfloat (json_object_get_double_member (moved, "playoutDelay"), ==, new_delay);
+  g_assert_true (RC_WAIT_UNTIL (has_delay (rita, new_delay) && has_delay (wes, new_delay), 3000));
+  rc_test_run_for (AFTER_CHANGE_MS);
+  end = now_ms ();
+
+  g_assert_true (rc_native_guest_get_playout_stats (rita, &pa));
+  g_assert_true (rc_native_guest_get_playout_stats (wes, &pb));
+  g_test_message ("sinks: Rita (WebRTC) render error p50 %.3f p95 %.3f max %.3f ms, "
+                  "Wes (WS) p50 %.3f p95 %.3f max %.3f ms; resyncs %" G_GUINT64_FORMAT
+                  " and %" G_GUINT64_FORMAT,
+                  pa.error_p50, pa.error_p95, pa.error_max, pb.error_p50, pb.error_p95,
+                  pb.error_max, pa.resyncs, pb.resyncs);
+  g_assert_cmpuint (pa.resyncs, ==, 1);
+  g_assert_cmpuint (pb.resyncs, ==, 1);
+  rc_native_guest_free (rita);
+  rc_native_guest_free (wes);
+
+  a = rc_recording_load (wav_a, &error);
+  g_assert_no_error (error);
+  b = rc_recording_load (wav_b, &error);
+  g_assert_no_error (error);
+  /* Before the change: what was rendered before anyone heard of it. After:
+   * what was sent after it, once rendered at the new D. */
+  before = ideal_recording (&r.control->binary, DELAY_MS);
+  after = ideal_recording (&r.control->binary, new_delay);
+  g_test_message ("at D = %.0f ms:", DELAY_MS);
+  check_in_step (a, b, before, start, change);
+  g_test_message ("after the change to D = %.0f ms:", new_delay);
+  check_in_step (a, b, after, change + new_delay, end);
+
+  room_stop (&r);
+  for (guint i = 0; i < 2; i++)
+    {
+      const char *wav = i == 0 ? wav_a : wav_b;
+      g_autofree char *sidecar = g_strconcat (wav, ".json", NULL);
+
+      g_unlink (wav);
+      g_unlink (sidecar);
+    }
+  {
+    g_autofree char *track = g_build_filename (r.dir, "clicks.wav", NULL);
+
+    g_unlink (track);
+    g_rmdir (r.dir);
+  }
+  g_free (r.dir);
+}
+
+int
+main (int argc, char **argv)
+{
+  rc_test_init (&argc, &argv);
+  gst_init (&argc, &argv);
+  g_test_add_func ("/native-sync/two-transports-in-step", test_two_transports_in_step);
+  return g_test_run ();
+}
