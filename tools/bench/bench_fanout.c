@@ -47,6 +47,9 @@
 
 /* ---- options ---- */
 
+/* Other processes taking more than this (% of one core) disturb a window. */
+#define DISTURBED_PCT 25
+
 typedef struct
 {
   char *levels;
@@ -67,6 +70,7 @@ typedef struct
   guint leave_cycles;
   int receiver_nice;
   int wait_quiet_s;
+  guint retries;
   guint top_threads;
 } Options;
 
@@ -84,16 +88,11 @@ typedef struct
   guint guests;
 } Receiver;
 
+/* One steady window of a level. */
 typedef struct
 {
-  guint n;            /* guests asked for, in total */
-  guint present;      /* guests asked for so far when measured (n unless joins stopped) */
-  guint added;        /* guests asked for in this level */
-  guint join_ok, join_failed, join_timed_out;
-  double join_wall_s;
-  double join_cpu_s;
-  double setup_sum_ms, setup_max_ms;
   gboolean measured;
+  guint present;      /* guests asked for so far (the level's n unless joins stopped) */
   double window_s;
   double server_pct, client_pct, other_pct;
   double server_cpu_per_s; /* CPU seconds per second: for the net join figure */
@@ -107,11 +106,30 @@ typedef struct
   guint64 lost_max, late_max;
   guint lost_guests, late_guests;
   double worst_gap_ms, worst_late_ms;
-  double kbps_mean;
   GPtrArray *thread_groups;        /* the server's, RcBenchThreadGroup, busiest first */
   GPtrArray *client_thread_groups; /* the receivers', likewise */
-  GPtrArray *join_thread_groups;   /* the server's while the level's guests joined */
   RcBenchUdp udp;                  /* the machine's UDP counters over the window */
+} Window;
+
+static void
+window_clear (Window *w)
+{
+  g_clear_pointer (&w->thread_groups, g_ptr_array_unref);
+  g_clear_pointer (&w->client_thread_groups, g_ptr_array_unref);
+  memset (w, 0, sizeof *w);
+}
+
+typedef struct
+{
+  guint n;            /* guests asked for, in total */
+  guint added;        /* guests asked for in this level */
+  guint join_ok, join_failed, join_timed_out;
+  double join_wall_s;
+  double join_cpu_s;
+  double setup_sum_ms, setup_max_ms;
+  GPtrArray *join_thread_groups; /* the server's while the level's guests joined */
+  Window w;                      /* the steady window (the least disturbed attempt) */
+  guint attempts;                /* windows measured */
   char *note;
 } Level;
 
@@ -865,7 +883,7 @@ receiver_next (Bench *b, Receiver *r, double timeout_ms)
 /* Collects every receiver's per-guest figures into @level. All are asked
  * at once, so that their windows end together. */
 static void
-gather_stats (Bench *b, Level *level)
+gather_stats (Bench *b, Window *w)
 {
   double lost_sum = 0, late_sum = 0, pkts_sum = 0, due_sum = 0;
   guint guests = 0;
@@ -901,37 +919,37 @@ gather_stats (Bench *b, Level *level)
 
             here++;
             if (g_str_equal (f[2], "failed"))
-              level->failed++;
+              w->failed++;
             else if (pkts == 0)
-              level->waiting++;
+              w->waiting++;
             if (pkts == 0)
               continue;
-            level->with_audio++;
+            w->with_audio++;
             pkts_sum += (double) pkts;
             lost_sum += (double) lost;
-            level->lost_max = MAX (level->lost_max, lost);
-            level->lost_guests += lost > 0;
+            w->lost_max = MAX (w->lost_max, lost);
+            w->lost_guests += lost > 0;
             if (late >= 0)
               {
                 late_sum += (double) late;
-                level->late_max = MAX (level->late_max, (guint64) late);
-                level->late_guests += late > 0;
+                w->late_max = MAX (w->late_max, (guint64) late);
+                w->late_guests += late > 0;
               }
-            level->worst_gap_ms = MAX (level->worst_gap_ms, gap / 1000.0);
-            level->worst_late_ms = MAX (level->worst_late_ms, max_late / 1000.0);
+            w->worst_gap_ms = MAX (w->worst_gap_ms, gap / 1000.0);
+            w->worst_late_ms = MAX (w->worst_late_ms, max_late / 1000.0);
           }
         }
       guests += here;
     }
   if (guests > 0)
-    level->expected_per_guest = due_sum / guests;
+    w->expected_per_guest = due_sum / guests;
   if (due_sum > 0)
-    level->delivered_pct = 100.0 * pkts_sum / due_sum;
-  if (level->with_audio > 0)
+    w->delivered_pct = 100.0 * pkts_sum / due_sum;
+  if (w->with_audio > 0)
     {
-      level->pkts_mean = pkts_sum / level->with_audio;
-      level->lost_mean = lost_sum / level->with_audio;
-      level->late_mean = b->o->native ? -1 : late_sum / level->with_audio;
+      w->pkts_mean = pkts_sum / w->with_audio;
+      w->lost_mean = lost_sum / w->with_audio;
+      w->late_mean = b->o->native ? -1 : late_sum / w->with_audio;
     }
 }
 
@@ -1044,12 +1062,61 @@ note (Level *level, const char *format, ...)
     }
 }
 
+/* One steady window: marks the receivers, reads the server and the
+ * machine before and after, collects the guests' figures. FALSE (with a
+ * note) when the run cannot go on. */
+static gboolean
+measure_window (Bench *b, Level *level, Window *w)
+{
+  Snap w0 = { 0 }, w1 = { 0 };
+
+  send_marks (b);
+  snap_take (b, &w0, TRUE);
+  pause_for (b, b->o->window_s);
+  snap_take (b, &w1, TRUE);
+  if (b->interrupted)
+    {
+      note (level, "interrupted during the window: not measured");
+      snap_clear (&w0);
+      snap_clear (&w1);
+      return FALSE;
+    }
+  if (!server_alive (b) || !w1.server.ok)
+    {
+      note (level, "roomcast exited (status %d) during the window", b->server_status);
+      snap_clear (&w0);
+      snap_clear (&w1);
+      return FALSE;
+    }
+  w->measured = TRUE;
+  w->present = b->guests;
+  w->window_s = (w1.at_us - w0.at_us) / 1e6;
+  w->server_pct = pct (w1.server.cpu_ticks - w0.server.cpu_ticks, &w0, &w1);
+  w->server_cpu_per_s = w->server_pct / 100.0;
+  w->client_pct = pct (w1.client_ticks - w0.client_ticks, &w0, &w1);
+  w->other_pct = pct (w1.machine_busy - w0.machine_busy, &w0, &w1) - w->server_pct - w->client_pct;
+  w->rss_kib = w1.server.rss_kib;
+  w->threads = w1.server.threads;
+  w->thread_groups = rc_bench_threads_diff (w0.threads, w1.threads);
+  w->client_thread_groups = rc_bench_threads_diff (w0.client_threads, w1.client_threads);
+  w->udp.in_datagrams = w1.udp.in_datagrams - w0.udp.in_datagrams;
+  w->udp.out_datagrams = w1.udp.out_datagrams - w0.udp.out_datagrams;
+  w->udp.no_ports = w1.udp.no_ports - w0.udp.no_ports;
+  w->udp.in_errors = w1.udp.in_errors - w0.udp.in_errors;
+  w->udp.rcvbuf_errors = w1.udp.rcvbuf_errors - w0.udp.rcvbuf_errors;
+  w->udp.sndbuf_errors = w1.udp.sndbuf_errors - w0.udp.sndbuf_errors;
+  snap_clear (&w0);
+  snap_clear (&w1);
+  gather_stats (b, w);
+  return TRUE;
+}
+
 /* Joins up to @n guests and measures. FALSE when the run must stop. */
 static gboolean
 run_level (Bench *b, Level *level, const Level *previous)
 {
   g_autoptr (GError) error = NULL;
-  Snap j0 = { 0 }, j1 = { 0 }, w0 = { 0 }, w1 = { 0 };
+  Snap j0 = { 0 }, j1 = { 0 };
   guint to_add = level->n > b->guests ? level->n - b->guests : 0;
   gboolean go_on = TRUE;
   guint failures_before = b->guest_failure_count;
@@ -1112,60 +1179,48 @@ run_level (Bench *b, Level *level, const Level *previous)
             level->n, level->join_ok, level->join_wall_s, b->o->settle_s, b->o->window_s);
 
   pause_for (b, b->o->settle_s);
-  send_marks (b);
-  snap_take (b, &w0, TRUE);
-  pause_for (b, b->o->window_s);
-  snap_take (b, &w1, TRUE);
-  if (b->interrupted)
+  /* Other people's work shares the machine: a disturbed window is
+   * measured again (the guests stay), and the least disturbed one kept. */
+  for (guint attempt = 0; attempt <= b->o->retries; attempt++)
     {
-      note (level, "interrupted during the window: not measured");
-      snap_clear (&w0);
-      snap_clear (&w1);
-      return FALSE;
+      Window w = { 0 };
+
+      if (attempt > 0)
+        {
+          if (g_get_monotonic_time () > b->deadline_us)
+            break;
+          progress (b, "N=%u: other processes took %.0f%% of one core; measuring again",
+                    level->n, level->w.other_pct);
+          pause_for (b, 5);
+        }
+      if (!measure_window (b, level, &w))
+        return FALSE;
+      level->attempts++;
+      if (!level->w.measured || w.other_pct < level->w.other_pct)
+        {
+          window_clear (&level->w);
+          level->w = w;
+        }
+      else
+        window_clear (&w);
+      if (level->w.other_pct <= DISTURBED_PCT)
+        break;
     }
-  if (!server_alive (b) || !w1.server.ok)
-    {
-      note (level, "roomcast exited (status %d) during the window", b->server_status);
-      snap_clear (&w0);
-      snap_clear (&w1);
-      return FALSE;
-    }
-  level->measured = TRUE;
-  level->present = b->guests;
-  level->window_s = (w1.at_us - w0.at_us) / 1e6;
-  level->server_pct = pct (w1.server.cpu_ticks - w0.server.cpu_ticks, &w0, &w1);
-  level->server_cpu_per_s = level->server_pct / 100.0;
-  level->client_pct = pct (w1.client_ticks - w0.client_ticks, &w0, &w1);
-  level->other_pct = pct (w1.machine_busy - w0.machine_busy, &w0, &w1) - level->server_pct
-                     - level->client_pct;
-  level->rss_kib = w1.server.rss_kib;
-  level->threads = w1.server.threads;
-  level->thread_groups = rc_bench_threads_diff (w0.threads, w1.threads);
-  level->client_thread_groups = rc_bench_threads_diff (w0.client_threads, w1.client_threads);
-  level->udp.in_datagrams = w1.udp.in_datagrams - w0.udp.in_datagrams;
-  level->udp.out_datagrams = w1.udp.out_datagrams - w0.udp.out_datagrams;
-  level->udp.no_ports = w1.udp.no_ports - w0.udp.no_ports;
-  level->udp.in_errors = w1.udp.in_errors - w0.udp.in_errors;
-  level->udp.rcvbuf_errors = w1.udp.rcvbuf_errors - w0.udp.rcvbuf_errors;
-  level->udp.sndbuf_errors = w1.udp.sndbuf_errors - w0.udp.sndbuf_errors;
-  gather_stats (b, level);
-  if (level->other_pct > 25)
-    note (level, "other processes took %.0f%% of one core during the window: the figures are "
-          "disturbed", level->other_pct);
+  if (level->w.other_pct > DISTURBED_PCT)
+    note (level, "other processes took %.0f%% of one core during the window (the least of %u "
+          "attempts): the figures are disturbed", level->w.other_pct, level->attempts);
   if (b->guest_failure_count > failures_before)
     note (level, "%u guest failures reported so far (first: %s)", b->guest_failure_count,
           (const char *) g_ptr_array_index (b->guest_failures, 0));
   {
     g_autofree char *late = b->o->native ? g_strdup ("n/a")
-                                         : g_strdup_printf ("%.2f", level->late_mean);
+                                         : g_strdup_printf ("%.2f", level->w.late_mean);
 
     progress (b, "N=%u: server %.1f%% CPU, %.1f MiB, %u threads; %u/%u guests with audio, "
               "lost %.2f/guest, late %s/guest",
-              level->n, level->server_pct, level->rss_kib / 1024.0, level->threads,
-              level->with_audio, b->guests, level->lost_mean, late);
+              level->n, level->w.server_pct, level->w.rss_kib / 1024.0, level->w.threads,
+              level->w.with_audio, b->guests, level->w.lost_mean, late);
   }
-  snap_clear (&w0);
-  snap_clear (&w1);
   (void) previous;
   return go_on;
 }
@@ -1212,7 +1267,7 @@ loadavg (void)
 static double
 per_guest (double value, double baseline, const Level *l)
 {
-  return l->present > 0 ? (value - baseline) / l->present : 0;
+  return l->w.present > 0 ? (value - baseline) / l->w.present : 0;
 }
 
 static void
@@ -1256,13 +1311,13 @@ report (Bench *b, GString *out, const char *command_line)
   for (guint i = 0; i < b->levels->len; i++)
     {
       const Level *l = g_ptr_array_index (b->levels, i);
-      double prev_rate = prev != NULL ? prev->server_cpu_per_s : b->baseline_pct / 100.0;
-      double net = l->added > 0 && l->measured
-                     ? (l->join_cpu_s - (prev_rate + l->server_cpu_per_s) / 2 * l->join_wall_s)
+      double prev_rate = prev != NULL ? prev->w.server_cpu_per_s : b->baseline_pct / 100.0;
+      double net = l->added > 0 && l->w.measured
+                     ? (l->join_cpu_s - (prev_rate + l->w.server_cpu_per_s) / 2 * l->join_wall_s)
                          / l->added * 1000
                      : 0;
 
-      if (!l->measured)
+      if (!l->w.measured)
         {
           g_string_append_printf (out, "| %u | — | — | — | — | — | — | %.1f | %s | — |\n", l->n,
                                   l->join_wall_s, l->added > 0 ? "—" : "—");
@@ -1270,9 +1325,9 @@ report (Bench *b, GString *out, const char *command_line)
         }
       g_string_append_printf (
         out, "| %u | %.1f | %.2f | %.1f | %.0f | %u | %.1f | %.1f | %.0f | %.0f |\n", l->n,
-        l->server_pct, per_guest (l->server_pct, b->baseline_pct, l), l->rss_kib / 1024.0,
-        per_guest ((double) l->rss_kib, (double) b->baseline.rss_kib, l), l->threads,
-        per_guest ((double) l->threads, (double) b->baseline.threads, l), l->join_wall_s,
+        l->w.server_pct, per_guest (l->w.server_pct, b->baseline_pct, l), l->w.rss_kib / 1024.0,
+        per_guest ((double) l->w.rss_kib, (double) b->baseline.rss_kib, l), l->w.threads,
+        per_guest ((double) l->w.threads, (double) b->baseline.threads, l), l->join_wall_s,
         l->added > 0 ? l->join_cpu_s / l->added * 1000 : 0, net);
       prev = l;
     }
@@ -1298,24 +1353,24 @@ report (Bench *b, GString *out, const char *command_line)
       g_autofree char *late = NULL;
       g_autofree char *worst_late = NULL;
 
-      if (!l->measured)
+      if (!l->w.measured)
         {
           g_string_append_printf (out, "| %u | not measured | | | | | | | | | |\n", l->n);
           continue;
         }
       late = b->o->native ? g_strdup ("n/a")
-                          : g_strdup_printf ("%.2f / %" G_GUINT64_FORMAT " (%u)", l->late_mean,
-                                             l->late_max, l->late_guests);
-      worst_late = b->o->native ? g_strdup ("n/a") : g_strdup_printf ("%.0f", l->worst_late_ms);
+                          : g_strdup_printf ("%.2f / %" G_GUINT64_FORMAT " (%u)", l->w.late_mean,
+                                             l->w.late_max, l->w.late_guests);
+      worst_late = b->o->native ? g_strdup ("n/a") : g_strdup_printf ("%.0f", l->w.worst_late_ms);
       g_string_append_printf (out,
                               "| %u | %u / %u | %.0f / %.0f | %.1f | %.2f / %" G_GUINT64_FORMAT
                               " (%u) | %s | %s | %.0f | %" G_GUINT64_FORMAT " / %" G_GUINT64_FORMAT
                               " | %.0f | %.0f |\n",
-                              l->n, l->with_audio, l->present,
+                              l->n, l->w.with_audio, l->w.present,
                               l->join_ok > 0 ? l->setup_sum_ms / l->join_ok : 0, l->setup_max_ms,
-                              l->delivered_pct, l->lost_mean, l->lost_max, l->lost_guests, late,
-                              worst_late, l->worst_gap_ms, l->udp.rcvbuf_errors,
-                              l->udp.sndbuf_errors, l->client_pct, l->other_pct);
+                              l->w.delivered_pct, l->w.lost_mean, l->w.lost_max, l->w.lost_guests, late,
+                              worst_late, l->w.worst_gap_ms, l->w.udp.rcvbuf_errors,
+                              l->w.udp.sndbuf_errors, l->w.client_pct, l->w.other_pct);
     }
 
   g_string_append (out, "\nWhere the server's CPU went during each window (threads grouped by "
@@ -1324,16 +1379,16 @@ report (Bench *b, GString *out, const char *command_line)
     {
       const Level *l = g_ptr_array_index (b->levels, i);
 
-      if (!l->measured || l->thread_groups == NULL)
+      if (!l->w.measured || l->w.thread_groups == NULL)
         continue;
       g_string_append_printf (out, "- N=%u:", l->n);
-      for (guint k = 0; k < l->thread_groups->len && k < b->o->top_threads; k++)
+      for (guint k = 0; k < l->w.thread_groups->len && k < b->o->top_threads; k++)
         {
-          const RcBenchThreadGroup *g = g_ptr_array_index (l->thread_groups, k);
+          const RcBenchThreadGroup *g = g_ptr_array_index (l->w.thread_groups, k);
 
           g_string_append_printf (out, "%s `%s` ×%u %.1f%%", k == 0 ? "" : ",", g->name,
                                   g->threads,
-                                  100.0 * rc_bench_ticks_to_s (g->cpu_ticks) / l->window_s);
+                                  100.0 * rc_bench_ticks_to_s (g->cpu_ticks) / l->w.window_s);
         }
       g_string_append (out, "\n");
       if (l->join_thread_groups != NULL && l->added > 0)
@@ -1349,16 +1404,16 @@ report (Bench *b, GString *out, const char *command_line)
             }
           g_string_append (out, "\n");
         }
-      if (l->client_thread_groups != NULL && l->client_thread_groups->len > 0)
+      if (l->w.client_thread_groups != NULL && l->w.client_thread_groups->len > 0)
         {
           g_string_append (out, "  - receivers:");
-          for (guint k = 0; k < l->client_thread_groups->len && k < 4; k++)
+          for (guint k = 0; k < l->w.client_thread_groups->len && k < 4; k++)
             {
-              const RcBenchThreadGroup *g = g_ptr_array_index (l->client_thread_groups, k);
+              const RcBenchThreadGroup *g = g_ptr_array_index (l->w.client_thread_groups, k);
 
               g_string_append_printf (out, "%s `%s` ×%u %.1f%%", k == 0 ? "" : ",", g->name,
                                       g->threads,
-                                      100.0 * rc_bench_ticks_to_s (g->cpu_ticks) / l->window_s);
+                                      100.0 * rc_bench_ticks_to_s (g->cpu_ticks) / l->w.window_s);
             }
           g_string_append (out, "\n");
         }
@@ -1590,7 +1645,7 @@ main (int argc, char **argv)
     .top_threads = 6,
   };
   int window = 10, settle = 3, batch = 10, per_receiver = 50, join_timeout = 40;
-  int max_seconds = 600, track_seconds = 900, top_threads = 6, n_cycles = 2;
+  int max_seconds = 600, track_seconds = 900, top_threads = 6, n_cycles = 2, retries = 2;
   gboolean receiver = FALSE;
   GOptionEntry entries[] = {
     { "levels", 'n', 0, G_OPTION_ARG_STRING, &o.levels,
@@ -1624,6 +1679,8 @@ main (int argc, char **argv)
       "reading the server each time (2; 0 skips it)", "N" },
     { "receiver-nice", 0, 0, G_OPTION_ARG_INT, &o.receiver_nice,
       "Nice value of the receiver processes (0; 10 gives the server the CPU first)", "N" },
+    { "retries", 0, 0, G_OPTION_ARG_INT, &retries,
+      "Measure a window again, up to N times, when other processes disturbed it (2)", "N" },
     { "wait-quiet", 0, 0, G_OPTION_ARG_INT, &o.wait_quiet_s,
       "Before starting, wait up to S seconds for the machine to be under 25% busy (0)", "S" },
     { "top-threads", 0, 0, G_OPTION_ARG_INT, &top_threads, "Thread groups listed per level (6)",
@@ -1662,6 +1719,7 @@ main (int argc, char **argv)
   o.track_seconds = (guint) MAX (track_seconds, 30);
   o.top_threads = (guint) MAX (top_threads, 1);
   o.leave_cycles = (guint) CLAMP (n_cycles, 0, 10);
+  o.retries = (guint) CLAMP (retries, 0, 10);
   o.receiver_nice = CLAMP (o.receiver_nice, 0, 19);
   if (!parse_levels (o.levels != NULL ? o.levels : "10,50,100,200", levels))
     {
