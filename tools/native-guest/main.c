@@ -114,7 +114,7 @@ main (int argc, char **argv)
   g_autofree char *owner_token = NULL, *record = NULL;
   g_autofree char *transport = NULL, *sink = NULL;
   double duration = 0, latency_offset = 0, report_interval = 3;
-  gboolean no_playout = FALSE;
+  gboolean no_playout = FALSE, no_realtime = FALSE;
   GOptionEntry entries[] = {
     { "server", 's', 0, G_OPTION_ARG_STRING, &server, "roomcast URL (http://host:port)", "URL" },
     { "room", 'r', 0, G_OPTION_ARG_STRING, &room, "Room id", "ID" },
@@ -133,6 +133,8 @@ main (int argc, char **argv)
       "appsink when recording)", "DESC" },
     { "report-interval", 0, 0, G_OPTION_ARG_DOUBLE, &report_interval,
       "Seconds between syncReports (default 3)", "SECONDS" },
+    { "no-realtime", 0, 0, G_OPTION_ARG_NONE, &no_realtime,
+      "Leave the rendering thread at normal priority (default: SCHED_FIFO when allowed)", NULL },
     { "no-playout", 0, 0, G_OPTION_ARG_NONE, &no_playout,
       "Decode WebRTC audio as it arrives (no clock, no C + D, no reports)", NULL },
     { "duration", 'd', 0, G_OPTION_ARG_DOUBLE, &duration,
@@ -185,6 +187,7 @@ main (int argc, char **argv)
   options.latency_offset_ms = latency_offset;
   options.sink = sink;
   options.report_interval_ms = (guint) (report_interval * 1000);
+  options.realtime = !no_realtime;
   say (&app, "connecting to %s", server);
   app.guest = rc_native_guest_new (&options);
 
@@ -210,10 +213,10 @@ main (int argc, char **argv)
 
     if (rc_native_guest_get_playout_stats (app.guest, &p))
       say (&app,
-           "playout: clock_synced=%s delay_ms=%.1f rendered_s=%.2f render_error_ms p50=%.3f "
+           "playout: clock_synced=%s realtime=%s delay_ms=%.1f rendered_s=%.2f render_error_ms p50=%.3f "
            "p95=%.3f max=%.3f underruns=%" G_GUINT64_FORMAT " early_drops=%" G_GUINT64_FORMAT
            " resyncs=%" G_GUINT64_FORMAT " reports=%u",
-           p.clock_synced ? "yes" : "no", p.delay_ms, p.rendered_frames / 48000.0, p.error_p50,
+           p.clock_synced ? "yes" : "no", p.realtime ? "yes" : "no", p.delay_ms, p.rendered_frames / 48000.0, p.error_p50,
            p.error_p95, p.error_max, p.underruns, p.early_drops, p.resyncs,
            rc_native_guest_get_reports_sent (app.guest));
   }

@@ -65,6 +65,7 @@ struct _RcNativeGuest
   double latency_offset_ms;
   char *sink;
   guint report_interval_ms;
+  gboolean realtime;
   char *host; /* of the server: its clock is there too */
   RcNativePlayout *player;
   guint report_id;
@@ -250,6 +251,7 @@ start_playout (RcNativeGuest *self, JsonObject *initial)
     .record_path = self->record_path,
     .keep_pcm = self->keep_pcm,
     .transport = self->ws ? "ws" : "webrtc",
+    .realtime = self->realtime,
   };
 
   if (self->player != NULL)
@@ -496,6 +498,7 @@ rc_native_guest_new (const RcNativeGuestOptions *options)
   self->playout = options->playout || g_strcmp0 (options->transport, "ws") == 0;
   self->ws = g_strcmp0 (options->transport, "ws") == 0;
   self->latency_offset_ms = options->latency_offset_ms;
+  self->realtime = options->realtime;
   self->sink = g_strdup (options->sink);
   self->report_interval_ms =
     options->report_interval_ms > 0 ? options->report_interval_ms : DEFAULT_REPORT_INTERVAL_MS;

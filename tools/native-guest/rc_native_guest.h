@@ -56,6 +56,7 @@ typedef struct
   double latency_offset_ms;  /* output delay after the sink, rendered ahead of (see playout) */
   const char *sink;          /* playout sink description; NULL: see RcNativePlayoutOptions */
   guint report_interval_ms;  /* syncReport period; 0: 3000 */
+  gboolean realtime;         /* see RcNativePlayoutOptions */
 } RcNativeGuestOptions;
 
 typedef struct

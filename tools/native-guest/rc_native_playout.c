@@ -20,6 +20,10 @@
  *   the position of that time, so it shows what was late and by how much;
  *   nothing is aligned after the fact. Other sinks are sampled by position
  *   query (what the sink says it outputs now, against the clock).
+ * - The one streaming thread (appsrc's: it decodes, waits on the clock and
+ *   hands over) may run at SCHED_FIFO, as audio clients' threads do, so a
+ *   busy machine delays the wake-up less; it asks on the STREAM_STATUS
+ *   "enter" message, which that thread posts itself.
  * - The recording's sidecar also keeps, every second, the net clock minus
  *   this machine's monotonic clock: on the server's own machine the server
  *   clock *is* the monotonic clock, so a benchmark can see the network
@@ -38,6 +42,8 @@
 #include <json-glib/json-glib.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,6 +57,8 @@
 /* How often a sink other than the appsink is asked where it is. */
 #define POSITION_SAMPLE_MS 100
 #define CLOCK_OFFSET_EVERY (GST_SECOND)
+/* Low among real-time audio threads (PipeWire's data loop asks 88). */
+#define REALTIME_PRIORITY 10
 /* Arrivals in the first second of packets are not reported: they include
  * what the server queued while the connection was being made (its WebRTC
  * branch holds up to 200 ms before DTLS is up), which says nothing of the
@@ -74,6 +82,8 @@ struct _RcNativePlayout
   char *failure; /* owner's thread */
   gint64 created_local_us;
   gboolean started; /* the pipeline was built and set going */
+  gboolean want_realtime;
+  gint realtime; /* atomic: the streaming thread got SCHED_FIFO */
 
   GMutex lock; /* protects everything below */
   gboolean have_timeline;
@@ -267,6 +277,27 @@ on_bus (GstBus *bus, GstMessage *message, gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Posted by a streaming thread as it starts: raise that thread. */
+static GstBusSyncReply
+on_bus_sync (GstBus *bus, GstMessage *message, gpointer data)
+{
+  RcNativePlayout *self = data;
+  GstStreamStatusType type;
+  GstElement *owner = NULL;
+  struct sched_param param = { .sched_priority = REALTIME_PRIORITY };
+
+  if (GST_MESSAGE_TYPE (message) != GST_MESSAGE_STREAM_STATUS || !self->want_realtime)
+    return GST_BUS_PASS;
+  gst_message_parse_stream_status (message, &type, &owner);
+  if (type != GST_STREAM_STATUS_TYPE_ENTER)
+    return GST_BUS_PASS;
+  if (pthread_setschedparam (pthread_self (), SCHED_FIFO, &param) == 0)
+    g_atomic_int_set (&self->realtime, 1);
+  else
+    g_debug ("%s: no real-time priority for %s's thread", self->name, GST_ELEMENT_NAME (owner));
+  return GST_BUS_PASS;
+}
+
 static gboolean
 build (RcNativePlayout *self, const RcNativePlayoutOptions *options, GError **error)
 {
@@ -323,6 +354,8 @@ build (RcNativePlayout *self, const RcNativePlayoutOptions *options, GError **er
   gst_element_set_start_time (self->pipeline, GST_CLOCK_TIME_NONE);
   gst_element_set_base_time (self->pipeline, 0);
   bus = gst_pipeline_get_bus (GST_PIPELINE (self->pipeline));
+  self->want_realtime = options->realtime;
+  gst_bus_set_sync_handler (bus, on_bus_sync, self, NULL);
   self->bus_watch = gst_bus_add_watch (bus, on_bus, self);
   if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     {
@@ -479,6 +512,8 @@ write_sidecar (RcNativePlayout *self)
   json_builder_add_string_value (b, "render time on the server clock (net client clock)");
   json_builder_set_member_name (b, "latencyOffset");
   json_builder_add_double_value (b, self->latency_offset_ms);
+  json_builder_set_member_name (b, "realtime");
+  json_builder_add_boolean_value (b, g_atomic_int_get (&self->realtime));
   add_pairs (b, "clockOffsets", self->clock_offsets);
   add_pairs (b, "delays", self->delays);
   json_builder_set_member_name (b, "render");
@@ -716,6 +751,7 @@ rc_native_playout_get_stats (RcNativePlayout *self, RcNativePlayoutStats *stats)
 
   memset (stats, 0, sizeof *stats);
   stats->clock_synced = gst_clock_is_synced (self->clock);
+  stats->realtime = g_atomic_int_get (&self->realtime);
   g_mutex_lock (&self->lock);
   errors = g_array_copy (self->all_errors);
   stats->delay_ms = self->have_timeline ? self->delay_ms : -1;

@@ -51,6 +51,10 @@ typedef struct
   const char *record_path;   /* WAV of what was rendered, placed by render time; may be NULL */
   gboolean keep_pcm;         /* keep what was rendered in memory, in render order */
   const char *transport;     /* "webrtc" or "ws": written into the recording's sidecar */
+  /* Run the streaming thread that waits on the clock and hands buffers to
+   * the sink at SCHED_FIFO priority, as audio clients do (silently not, if
+   * the system refuses). */
+  gboolean realtime;
 } RcNativePlayoutOptions;
 
 /* One report period (since the last rc_native_playout_take_report). */
@@ -78,6 +82,7 @@ typedef struct
   guint64 rendered_buffers;
   guint64 rendered_frames;
   gint64 first_render_us;    /* g_get_monotonic_time() of the first render, 0 before */
+  gboolean realtime;         /* the streaming thread runs at SCHED_FIFO */
   double error_p50;          /* |render error| over the whole run, ms */
   double error_p95;
   double error_max;

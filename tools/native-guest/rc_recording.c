@@ -34,6 +34,7 @@ struct _RcRecording
   gsize n;
   guint rate;
   double server_time; /* ms, sample 0 by the guest's clock */
+  double ms_per_sample;
   double delay;       /* first playout delay, or -1 */
   GArray *offsets;    /* double pairs: guest server time ms, guest − host ms */
   JsonObject *events;
@@ -43,8 +44,16 @@ RcRecording *
 rc_recording_new (const char *name, const float *samples, gsize n, guint rate,
                   double server_time_ms)
 {
+  return rc_recording_new_timed (name, samples, n, rate, server_time_ms, 1000.0 / rate);
+}
+
+RcRecording *
+rc_recording_new_timed (const char *name, const float *samples, gsize n, guint rate,
+                        double server_time_ms, double ms_per_sample)
+{
   RcRecording *self = g_new0 (RcRecording, 1);
 
+  self->ms_per_sample = ms_per_sample;
   self->name = g_strdup (name);
   self->x = g_memdup2 (samples, n * sizeof (float));
   self->n = n;
@@ -164,6 +173,7 @@ rc_recording_load (const char *wav_path, GError **error)
   self->delay = -1;
   if (!read_wav (wav_path, &self->x, &self->n, &self->rate, error))
     return NULL;
+  self->ms_per_sample = 1000.0 / self->rate;
   if (!json_parser_load_from_file (parser, sidecar, error))
     return NULL;
   if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
@@ -261,7 +271,7 @@ offset_at (RcRecording *self, double t)
 double
 rc_recording_time_of (RcRecording *self, double index, RcRecordingClock clock)
 {
-  double t = self->server_time + index * 1000.0 / self->rate;
+  double t = self->server_time + index * self->ms_per_sample;
 
   return clock == RC_RECORDING_HOST ? t - offset_at (self, t) : t;
 }
@@ -275,7 +285,7 @@ rc_recording_index_of (RcRecording *self, double time_ms, RcRecordingClock clock
   if (clock == RC_RECORDING_HOST)
     for (int i = 0; i < 3; i++)
       t = time_ms + offset_at (self, t);
-  return (t - self->server_time) * self->rate / 1000.0;
+  return (t - self->server_time) / self->ms_per_sample;
 }
 
 GArray *

@@ -40,6 +40,10 @@ RcRecording *rc_recording_load (const char *wav_path, GError **error);
 /* @samples (full scale 1) at @rate, the first at server time @server_time_ms. */
 RcRecording *rc_recording_new (const char *name, const float *samples, gsize n, guint rate,
                                double server_time_ms);
+/* Same, for an output clock that is not quite @rate: sample i is at
+ * @server_time_ms + i × @ms_per_sample (a browser engine's measured rate). */
+RcRecording *rc_recording_new_timed (const char *name, const float *samples, gsize n, guint rate,
+                                     double server_time_ms, double ms_per_sample);
 void rc_recording_free (RcRecording *recording);
 
 const char *rc_recording_get_name (RcRecording *recording);

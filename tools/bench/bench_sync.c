@@ -1,0 +1,1171 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench-sync: how closely a room's guests render the same sample at the
+ * same instant, read from what they rendered.
+ *
+ *   bench-sync [--natives 4] [--browsers 2] [--seconds 30] [--jitter-ms 80] ...
+ *
+ * It starts a real roomcast on 127.0.0.1 (a free port, a click track it
+ * writes into a temporary music folder), creates a room and plays the track
+ * from a control connection, which also listens over the WebSocket: the
+ * frames as the server sent them, decoded and placed at C + D, are the
+ * ideal every guest is compared with. Then:
+ *
+ * - native guests (roomcast-guest processes, WebRTC and WebSocket by turns)
+ *   record what their sink rendered, placed by render time;
+ * - browser guests (headless Chromium pages, bench-sync-browser.mjs) record
+ *   their playout engine's output in back-to-back captures;
+ * - one more native guest listens over the WebSocket through a relay that
+ *   adds 0..--jitter-ms per read (this kernel has no sch_netem);
+ * - a third of the way in, one native and one browser guest join (the join
+ *   convergence); two thirds in, the room seeks (the seek convergence).
+ *
+ * At the end every pair's skew comes from cross-correlating the recordings
+ * around each click (rc_bench_sync_report.c), printed as Markdown.
+ *
+ * Bounded and clean: every child gets PR_SET_PDEATHSIG, the run has a time
+ * budget (--max-seconds) with an alarm beyond it, SIGINT/SIGTERM end it,
+ * and the temporary folder goes unless --keep. Only 127.0.0.1 is used.
+ */
+#include "rc_bench_delay_proxy.h"
+#include "rc_bench_proc.h"
+#include "rc_bench_sync_run.h"
+#include "rc_build_config.h"
+#include "rc_recording.h"
+#include "rc_ws_branch.h"
+
+#include <gio/gio.h>
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
+#include <gst/gst.h>
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+#include <locale.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+typedef struct
+{
+  guint natives;
+  guint browsers;
+  double seconds;
+  double warmup;
+  double jitter_ms;
+  double capture_seconds;
+  gboolean no_late;
+  gboolean no_seek;
+  gboolean no_realtime;
+  guint max_seconds;
+  char *roomcast;
+  char *guest;
+  char *node;
+  char *output;
+  gboolean keep;
+} Options;
+
+typedef struct
+{
+  RcBenchSyncGuest *g; /* owned by run.guests */
+  GSubprocess *proc;
+  GDataInputStream *out;
+  char *wav;
+  gboolean exited;
+  char *last_line;
+} Native;
+
+typedef struct
+{
+  double c, d;
+  GBytes *payload;
+} Frame;
+
+typedef struct
+{
+  Options *o;
+  gint64 started_us;
+  gboolean interrupted;
+  GCancellable *cancellable;
+  char *dir;
+  RcBenchSyncRun run;
+
+  GSubprocess *server;
+  GDataInputStream *server_out;
+  FILE *server_log;
+  gboolean server_exited;
+  char *base_url;
+  guint port;
+  SoupSession *http;
+  char *room_id, *owner_token, *song_id;
+
+  SoupWebsocketConnection *control;
+  gboolean control_joined, control_playing, control_media;
+  double delay;
+  GPtrArray *frames; /* Frame* */
+
+  GPtrArray *natives; /* Native* */
+  RcBenchDelayProxy *proxy;
+
+  GSubprocess *driver;
+  GOutputStream *driver_in;
+  GDataInputStream *driver_out;
+  gboolean driver_stopped;
+  guint browsers_joined;
+  char *driver_error;
+} Bench;
+
+static void
+progress (Bench *b, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+progress (Bench *b, const char *format, ...)
+{
+  va_list args;
+  g_autofree char *text = NULL;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_printerr ("[%6.1f s] %s\n", (g_get_monotonic_time () - b->started_us) / 1e6, text);
+}
+
+static double
+now_ms (void)
+{
+  return g_get_monotonic_time () / 1000.0;
+}
+
+/* ---- waiting on the main context ---- */
+
+typedef gboolean (*Cond) (Bench *b);
+
+static gboolean
+tick (gpointer data)
+{
+  return G_SOURCE_CONTINUE; /* only wakes the context up */
+}
+
+/* Runs the main context until @cond holds (never, when NULL), @timeout_ms
+ * pass or the run is interrupted; returns whether @cond held. */
+static gboolean
+wait_for (Bench *b, Cond cond, double timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) (timeout_ms * 1000);
+
+  while (cond == NULL || !cond (b))
+    {
+      if (b->interrupted || g_get_monotonic_time () >= end)
+        return cond != NULL && cond (b);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  return TRUE;
+}
+
+static void
+pause_for (Bench *b, double seconds)
+{
+  wait_for (b, NULL, seconds * 1000);
+}
+
+/* ---- children ---- */
+
+static void
+die_with_parent (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static GSubprocessLauncher *
+launcher_new (GSubprocessFlags flags)
+{
+  GSubprocessLauncher *l = g_subprocess_launcher_new (flags);
+
+  g_subprocess_launcher_set_child_setup (l, die_with_parent, NULL, NULL);
+  return l;
+}
+
+/* SIGTERM, then SIGKILL after @grace_s; the main context runs meanwhile. */
+static void
+stop_child (GSubprocess *proc, double grace_s)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) (grace_s * G_USEC_PER_SEC);
+
+  if (proc == NULL || g_subprocess_get_identifier (proc) == NULL)
+    return;
+  g_subprocess_send_signal (proc, SIGTERM);
+  while (g_subprocess_get_identifier (proc) != NULL && g_get_monotonic_time () < end)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (5000);
+  if (g_subprocess_get_identifier (proc) != NULL)
+    {
+      g_subprocess_force_exit (proc);
+      g_subprocess_wait (proc, NULL, NULL);
+    }
+}
+
+/* ---- the server ---- */
+
+static void
+on_server_line (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Bench *b = data;
+  g_autofree char *line =
+    g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result, NULL, NULL);
+  const char *url;
+
+  if (line == NULL)
+    {
+      b->server_exited = TRUE;
+      return;
+    }
+  fprintf (b->server_log, "%s\n", line);
+  fflush (b->server_log);
+  url = strstr (line, "listening on http://127.0.0.1:");
+  if (url != NULL && b->port == 0)
+    {
+      b->port = (guint) g_ascii_strtoull (url + strlen ("listening on http://127.0.0.1:"), NULL, 10);
+      b->base_url = g_strdup_printf ("http://127.0.0.1:%u", b->port);
+    }
+  g_data_input_stream_read_line_async (b->server_out, G_PRIORITY_DEFAULT, b->cancellable,
+                                       on_server_line, b);
+}
+
+static gboolean
+server_ready (Bench *b)
+{
+  return b->port != 0 || b->server_exited;
+}
+
+static gboolean
+start_server (Bench *b, GError **error)
+{
+  g_autoptr (GSubprocessLauncher) launcher =
+    launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  g_autofree char *log = g_build_filename (b->dir, "server.log", NULL);
+  const char *argv[] = { b->o->roomcast, "--host", "127.0.0.1", "--port", "0",
+                         "--store", "memory", "--music-dir", b->dir, "--rate-limit", "0",
+                         "--empty-room-pause", "86400", NULL };
+
+  b->server_log = fopen (log, "w");
+  if (b->server_log == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot write %s", log);
+      return FALSE;
+    }
+  b->server = g_subprocess_launcher_spawnv (launcher, argv, error);
+  if (b->server == NULL)
+    return FALSE;
+  b->server_out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (b->server));
+  g_data_input_stream_read_line_async (b->server_out, G_PRIORITY_DEFAULT, b->cancellable,
+                                       on_server_line, b);
+  if (!wait_for (b, server_ready, 20000) || b->port == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "roomcast did not print its URL within 20 s; see %s", log);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static JsonNode *
+http_json (Bench *b, const char *method, const char *path, const char *body, guint *status,
+           GError **error)
+{
+  g_autofree char *url = g_strconcat (b->base_url, path, NULL);
+  g_autoptr (SoupMessage) msg = soup_message_new (method, url);
+  g_autoptr (GBytes) reply = NULL;
+  g_autofree char *text = NULL;
+
+  if (body != NULL)
+    {
+      g_autoptr (GBytes) bytes = g_bytes_new (body, strlen (body));
+
+      soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+    }
+  reply = soup_session_send_and_read (b->http, msg, NULL, error);
+  if (reply == NULL)
+    return NULL;
+  *status = soup_message_get_status (msg);
+  text = g_strndup (g_bytes_get_data (reply, NULL), g_bytes_get_size (reply));
+  return json_from_string (text, error);
+}
+
+static gboolean
+find_song_and_room (Bench *b, GError **error)
+{
+  gint64 end = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  guint status = 0;
+  g_autoptr (JsonNode) room = NULL;
+  JsonObject *o;
+
+  while (b->song_id == NULL && g_get_monotonic_time () < end && !b->interrupted)
+    {
+      g_autoptr (JsonNode) lib = http_json (b, "GET", "/api/library?limit=1", NULL, &status, error);
+      JsonArray *songs;
+
+      if (lib == NULL || !JSON_NODE_HOLDS_OBJECT (lib))
+        return FALSE;
+      o = json_node_get_object (lib);
+      songs = json_object_has_member (o, "songs") ? json_object_get_array_member (o, "songs") : NULL;
+      if (songs != NULL && json_array_get_length (songs) > 0)
+        b->song_id = g_strdup (
+          json_object_get_string_member (json_array_get_object_element (songs, 0), "id"));
+      else
+        pause_for (b, 0.2);
+    }
+  if (b->song_id == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "no song in the library");
+      return FALSE;
+    }
+  room = http_json (b, "POST", "/api/rooms", "{\"name\": \"bench-sync\"}", &status, error);
+  if (room == NULL || status != 201 || !JSON_NODE_HOLDS_OBJECT (room))
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "POST /api/rooms answered %u", status);
+      return FALSE;
+    }
+  o = json_node_get_object (room);
+  b->room_id = g_strdup (json_object_get_string_member (o, "id"));
+  b->owner_token = g_strdup (json_object_get_string_member (o, "ownerToken"));
+  return TRUE;
+}
+
+/* ---- the control connection: commands, and the ideal as sent ---- */
+
+static void
+control_send (Bench *b, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+control_send (Bench *b, const char *format, ...)
+{
+  va_list args;
+  g_autofree char *text = NULL;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  if (b->control != NULL
+      && soup_websocket_connection_get_state (b->control) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_send_text (b->control, text);
+}
+
+static void
+frame_free (gpointer data)
+{
+  Frame *f = data;
+
+  g_bytes_unref (f->payload);
+  g_free (f);
+}
+
+static void
+on_control_message (SoupWebsocketConnection *conn, gint type, GBytes *data, gpointer user_data)
+{
+  Bench *b = user_data;
+  g_autoptr (JsonNode) node = NULL;
+  JsonObject *o;
+  const char *kind, *id;
+
+  if (type == SOUP_WEBSOCKET_DATA_BINARY)
+    {
+      gsize size, length;
+      const guint8 *bytes = g_bytes_get_data (data, &size), *payload;
+      guint32 rtp, seq;
+      double c;
+      Frame *f;
+
+      if (b->delay <= 0 || !rc_ws_frame_parse (bytes, size, &rtp, &c, &seq, &payload, &length)
+          || length == 0)
+        return;
+      f = g_new0 (Frame, 1);
+      f->c = c;
+      f->d = b->delay;
+      f->payload = g_bytes_new (payload, length);
+      g_ptr_array_add (b->frames, f);
+      return;
+    }
+  node = json_from_string (g_bytes_get_data (data, NULL), NULL);
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return;
+  o = json_node_get_object (node);
+  kind = json_object_get_string_member_with_default (o, "type", "");
+  id = json_object_has_member (o, "id") && JSON_NODE_HOLDS_VALUE (json_object_get_member (o, "id"))
+           && json_node_get_value_type (json_object_get_member (o, "id")) == G_TYPE_STRING
+         ? json_object_get_string_member (o, "id")
+         : "";
+  if (g_str_equal (kind, "initialState"))
+    b->control_joined = TRUE;
+  else if (g_str_equal (kind, "queueUpdated") && g_str_equal (id, "add"))
+    b->control_playing = TRUE;
+  else if (g_str_equal (kind, "mediaStarted"))
+    b->control_media = TRUE;
+  else if (g_str_equal (kind, "timeline"))
+    {
+      double d = json_object_get_double_member_with_default (o, "playoutDelay", 0);
+
+      if (d != b->delay)
+        {
+          double pair[2] = { now_ms (), d };
+
+          g_array_append_vals (b->run.delays, pair, 2);
+          if (b->delay > 0)
+            progress (b, "playout delay %.0f -> %.0f ms", b->delay, d);
+          b->delay = d;
+        }
+    }
+  else if (g_str_equal (kind, "stateUpdate") && g_str_equal (id, "seek"))
+    b->run.seek_done_at = now_ms ();
+  else if (g_str_equal (kind, "error"))
+    progress (b, "control: error %" G_GINT64_FORMAT " %s",
+              json_object_get_int_member_with_default (o, "code", 0),
+              json_object_get_string_member_with_default (o, "message", ""));
+}
+
+static void
+on_control_connected (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Bench *b = user_data;
+  g_autoptr (GError) error = NULL;
+
+  b->control = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
+  if (b->control == NULL)
+    {
+      progress (b, "control connection failed: %s", error->message);
+      return;
+    }
+  soup_websocket_connection_set_max_incoming_payload_size (b->control, 16 * 1024 * 1024);
+  g_signal_connect (b->control, "message", G_CALLBACK (on_control_message), b);
+  control_send (b, "{\"type\":\"join\",\"id\":\"join\",\"roomId\":\"%s\",\"name\":\"bench\","
+                   "\"ownerToken\":\"%s\"}",
+                b->room_id, b->owner_token);
+}
+
+static gboolean
+control_joined (Bench *b)
+{
+  return b->control_joined;
+}
+
+static gboolean
+control_ready (Bench *b)
+{
+  return b->control_playing && b->control_media && b->delay > 0;
+}
+
+static gboolean
+start_room (Bench *b, GError **error)
+{
+  g_autofree char *url = g_strdup_printf ("ws://127.0.0.1:%u/ws", b->port);
+  g_autoptr (SoupMessage) msg = soup_message_new ("GET", url);
+
+  soup_session_websocket_connect_async (b->http, msg, NULL, NULL, G_PRIORITY_DEFAULT,
+                                        b->cancellable, on_control_connected, b);
+  if (!wait_for (b, control_joined, 10000))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the control guest did not join");
+      return FALSE;
+    }
+  control_send (b, "{\"type\":\"addSong\",\"id\":\"add\",\"songId\":\"%s\"}", b->song_id);
+  control_send (b, "{\"type\":\"startMedia\",\"id\":\"media\",\"transport\":\"ws\"}");
+  if (!wait_for (b, control_ready, 10000))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                           "the room did not start playing with a timeline");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- native guests ---- */
+
+static void read_native_line (Native *n, Bench *b);
+
+typedef struct
+{
+  Native *n;
+  Bench *b;
+} NativeRef;
+
+static void
+on_native_line (GObject *source, GAsyncResult *result, gpointer data)
+{
+  NativeRef *ref = data;
+  g_autofree char *line =
+    g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result, NULL, NULL);
+  Native *n = ref->n;
+  Bench *b = ref->b;
+
+  g_free (ref);
+  if (line == NULL)
+    {
+      n->exited = TRUE;
+      return;
+    }
+  if (strstr (line, "audio out") != NULL && n->g->listening_at == 0)
+    n->g->listening_at = now_ms ();
+  if (strstr (line, "failed:") != NULL && n->g->failure == NULL)
+    {
+      n->g->failure = g_strdup (strstr (line, "failed:") + 8);
+      progress (b, "%s %s", n->g->name, line);
+    }
+  g_free (n->last_line);
+  n->last_line = g_strdup (line);
+  read_native_line (n, b);
+}
+
+static void
+read_native_line (Native *n, Bench *b)
+{
+  NativeRef *ref = g_new (NativeRef, 1);
+
+  ref->n = n;
+  ref->b = b;
+  g_data_input_stream_read_line_async (n->out, G_PRIORITY_DEFAULT, b->cancellable, on_native_line,
+                                       ref);
+}
+
+static RcBenchSyncGuest *
+guest_new (Bench *b, const char *name, RcBenchGuestKind kind, const char *transport)
+{
+  RcBenchSyncGuest *g = g_new0 (RcBenchSyncGuest, 1);
+
+  g->name = g_strdup (name);
+  g->kind = kind;
+  g->transport = g_strdup (transport);
+  g->recordings = g_ptr_array_new_with_free_func ((GDestroyNotify) rc_recording_free);
+  g->self_errors = g_array_new (FALSE, FALSE, sizeof (double));
+  g->sink_error_p50 = -1;
+  g_ptr_array_add (b->run.guests, g);
+  return g;
+}
+
+static gboolean
+spawn_native (Bench *b, const char *name, const char *transport, guint port, gboolean late,
+              gboolean jittered, GError **error)
+{
+  g_autoptr (GSubprocessLauncher) launcher =
+    launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  g_autofree char *server = g_strdup_printf ("http://127.0.0.1:%u", port);
+  g_autofree char *wav_name = g_strdup_printf ("%s.wav", name);
+  Native *n = g_new0 (Native, 1);
+  const char *argv[] = { b->o->guest, "--server", server, "--room", b->room_id,
+                         "--name", name, "--transport", transport, "--record", NULL,
+                         b->o->no_realtime ? "--no-realtime" : NULL, NULL };
+
+  n->wav = g_build_filename (b->dir, wav_name, NULL);
+  argv[10] = n->wav;
+  n->g = guest_new (b, name, RC_BENCH_NATIVE, transport);
+  n->g->late = late;
+  n->g->jittered = jittered;
+  n->g->joined_at = now_ms ();
+  g_ptr_array_add (b->natives, n);
+  n->proc = g_subprocess_launcher_spawnv (launcher, argv, error);
+  if (n->proc == NULL)
+    return FALSE;
+  n->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (n->proc));
+  read_native_line (n, b);
+  return TRUE;
+}
+
+static gboolean
+natives_listening (Bench *b)
+{
+  for (guint i = 0; i < b->natives->len; i++)
+    {
+      Native *n = b->natives->pdata[i];
+
+      if (n->g->listening_at == 0 && n->g->failure == NULL && !n->exited)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* The sidecar's own figure for the guest's sink, for the table. */
+static double
+sink_error_p50 (const char *wav)
+{
+  g_autofree char *path = g_strconcat (wav, ".json", NULL);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *o;
+
+  if (!json_parser_load_from_file (parser, path, NULL)
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return -1;
+  o = json_node_get_object (json_parser_get_root (parser));
+  if (!json_object_has_member (o, "render"))
+    return -1;
+  return json_object_get_double_member_with_default (json_object_get_object_member (o, "render"),
+                                                     "errorP50", -1);
+}
+
+static void
+collect_natives (Bench *b)
+{
+  for (guint i = 0; i < b->natives->len; i++)
+    {
+      Native *n = b->natives->pdata[i];
+      g_autoptr (GError) error = NULL;
+      RcRecording *r;
+
+      stop_child (n->proc, 10);
+      r = rc_recording_load (n->wav, &error);
+      if (r == NULL)
+        {
+          if (n->g->failure == NULL)
+            n->g->failure = g_strdup_printf ("no recording: %s (last line: %s)", error->message,
+                                             n->last_line != NULL ? n->last_line : "none");
+          continue;
+        }
+      g_ptr_array_add (n->g->recordings, r);
+      n->g->sink_error_p50 = sink_error_p50 (n->wav);
+    }
+}
+
+/* ---- browser guests (the node driver) ---- */
+
+static RcBenchSyncGuest *
+guest_by_name (Bench *b, const char *name)
+{
+  for (guint i = 0; i < b->run.guests->len; i++)
+    {
+      RcBenchSyncGuest *g = b->run.guests->pdata[i];
+
+      if (g_str_equal (g->name, name))
+        return g;
+    }
+  return NULL;
+}
+
+static void
+load_capture (Bench *b, RcBenchSyncGuest *g, JsonObject *o)
+{
+  const char *file = json_object_get_string_member_with_default (o, "file", NULL);
+  g_autofree char *bytes = NULL;
+  gsize size = 0;
+
+  if (file == NULL || !g_file_get_contents (file, &bytes, &size, NULL) || size < 4)
+    return;
+  g_ptr_array_add (g->recordings,
+                   rc_recording_new_timed (g->name, (const float *) bytes, size / sizeof (float),
+                                           48000, json_object_get_double_member (o, "serverTime"),
+                                           json_object_get_double_member (o, "msPerFrame")));
+  if (!b->o->keep)
+    g_unlink (file);
+}
+
+static void read_driver_line (Bench *b);
+
+static void
+on_driver_line (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Bench *b = data;
+  g_autofree char *line =
+    g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result, NULL, NULL);
+  g_autoptr (JsonNode) node = NULL;
+  JsonObject *o;
+  const char *event, *name;
+  RcBenchSyncGuest *g;
+
+  if (line == NULL)
+    {
+      b->driver_stopped = TRUE;
+      return;
+    }
+  node = json_from_string (line, NULL);
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    {
+      progress (b, "browser driver: %s", line);
+      read_driver_line (b);
+      return;
+    }
+  o = json_node_get_object (node);
+  event = json_object_get_string_member_with_default (o, "event", "");
+  name = json_object_get_string_member_with_default (o, "name", "");
+  g = guest_by_name (b, name);
+  if (g_str_equal (event, "joining") && g != NULL)
+    g->joined_at = now_ms ();
+  else if (g_str_equal (event, "joined") && g != NULL)
+    {
+      g->listening_at = now_ms ();
+      b->browsers_joined++;
+      progress (b, "%s (browser, %s) listening", name, g->transport);
+    }
+  else if (g_str_equal (event, "capture") && g != NULL)
+    load_capture (b, g, o);
+  else if (g_str_equal (event, "report") && g != NULL
+           && json_object_has_member (o, "report")
+           && now_ms () >= b->run.start && b->run.start > 0)
+    {
+      JsonObject *r = json_object_get_object_member (o, "report");
+      double e = json_object_get_double_member_with_default (r, "error", NAN);
+
+      if (!isnan (e))
+        g_array_append_val (g->self_errors, e);
+    }
+  else if (g_str_equal (event, "error"))
+    {
+      const char *message = json_object_get_string_member_with_default (o, "message", "?");
+
+      progress (b, "browser driver error (%s): %s", name, message);
+      if (g != NULL && g->failure == NULL)
+        g->failure = g_strdup (message);
+      else if (g == NULL && b->driver_error == NULL)
+        b->driver_error = g_strdup (message);
+    }
+  else if (g_str_equal (event, "stopped"))
+    b->driver_stopped = TRUE;
+  read_driver_line (b);
+}
+
+static void
+read_driver_line (Bench *b)
+{
+  g_data_input_stream_read_line_async (b->driver_out, G_PRIORITY_DEFAULT, b->cancellable,
+                                       on_driver_line, b);
+}
+
+static void
+driver_command (Bench *b, const char *command)
+{
+  g_autofree char *line = g_strconcat (command, "\n", NULL);
+
+  if (b->driver_in != NULL)
+    g_output_stream_write_all (b->driver_in, line, strlen (line), NULL, NULL, NULL);
+}
+
+static gboolean
+spawn_driver (Bench *b, guint early, gboolean late, GError **error)
+{
+  g_autoptr (GSubprocessLauncher) launcher =
+    launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autofree char *script = NULL;
+  g_autofree char *client_dir = g_path_get_dirname (ROOMCAST_CLIENT_DIR "/x");
+  g_autofree char *root = g_path_get_dirname (client_dir);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *capture = g_strdup_printf ("%g", b->o->capture_seconds);
+
+  script = g_build_filename (root, "tools", "bench", "bench-sync-browser.mjs", NULL);
+  g_ptr_array_add (argv, g_strdup (b->o->node));
+  g_ptr_array_add (argv, g_strdup (script));
+  g_ptr_array_add (argv, g_strdup ("--url"));
+  g_ptr_array_add (argv, g_strdup (b->base_url));
+  g_ptr_array_add (argv, g_strdup ("--room"));
+  g_ptr_array_add (argv, g_strdup (b->room_id));
+  g_ptr_array_add (argv, g_strdup ("--out"));
+  g_ptr_array_add (argv, g_strdup (b->dir));
+  g_ptr_array_add (argv, g_strdup ("--capture-seconds"));
+  g_ptr_array_add (argv, g_strdup (capture));
+  for (guint i = 0; i < early + (late ? 1 : 0); i++)
+    {
+      const char *transport = i % 2 == 0 ? "webrtc" : "ws";
+      g_autofree char *name = g_strdup_printf ("browser-%u", i + 1);
+      RcBenchSyncGuest *g = guest_new (b, name, RC_BENCH_BROWSER, transport);
+
+      g->late = i >= early;
+      g->joined_at = now_ms ();
+      g_ptr_array_add (argv, g_strdup (g->late ? "--late" : "--page"));
+      g_ptr_array_add (argv, g_strdup_printf ("%s:%s", name, transport));
+    }
+  g_ptr_array_add (argv, NULL);
+  g_subprocess_launcher_set_cwd (launcher, root);
+  b->driver = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, error);
+  if (b->driver == NULL)
+    return FALSE;
+  b->driver_in = g_subprocess_get_stdin_pipe (b->driver);
+  b->driver_out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (b->driver));
+  read_driver_line (b);
+  return TRUE;
+}
+
+static gboolean
+browsers_listening (Bench *b)
+{
+  return b->browsers_joined >= b->o->browsers || b->driver_stopped || b->driver_error != NULL;
+}
+
+static gboolean
+driver_done (Bench *b)
+{
+  return b->driver_stopped;
+}
+
+/* ---- the ideal: the stream as sent, decoded and placed at C + D ---- */
+
+static RcRecording *
+decode_ideal (Bench *b)
+{
+  g_autoptr (GstElement) pipeline = NULL;
+  g_autoptr (GstElement) src = NULL;
+  g_autoptr (GstElement) sink = NULL;
+  g_autoptr (GArray) x = g_array_new (FALSE, TRUE, sizeof (float));
+  double base;
+  GstSample *sample;
+
+  if (b->frames->len == 0)
+    return NULL;
+  pipeline = gst_parse_launch (
+    "appsrc name=src format=time caps=\"audio/x-opus,rate=48000,channels=2,"
+    "channel-mapping-family=0,stream-count=1,coupled-count=1\" ! opusdec ! audioconvert "
+    "! audio/x-raw,format=F32LE,channels=1,rate=48000,layout=interleaved "
+    "! appsink name=sink sync=false",
+    NULL);
+  src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+  sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  base = ((Frame *) b->frames->pdata[0])->c + ((Frame *) b->frames->pdata[0])->d - 1000;
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  for (guint i = 0; i < b->frames->len; i++)
+    {
+      Frame *f = b->frames->pdata[i];
+      GstBuffer *buffer = gst_buffer_new_memdup (g_bytes_get_data (f->payload, NULL),
+                                                 g_bytes_get_size (f->payload));
+
+      GST_BUFFER_PTS (buffer) = (GstClockTime) llround ((f->c + f->d - base) * GST_MSECOND);
+      GST_BUFFER_DURATION (buffer) = 20 * GST_MSECOND;
+      gst_app_src_push_buffer (GST_APP_SRC (src), buffer);
+    }
+  gst_app_src_end_of_stream (GST_APP_SRC (src));
+  while ((sample = gst_app_sink_pull_sample (GST_APP_SINK (sink))) != NULL)
+    {
+      GstBuffer *buffer = gst_sample_get_buffer (sample);
+      GstMapInfo map;
+      gsize at = (gsize) llround ((double) GST_BUFFER_PTS (buffer) * 48000 / GST_SECOND);
+
+      if (gst_buffer_map (buffer, &map, GST_MAP_READ))
+        {
+          if (x->len < at + map.size / sizeof (float))
+            g_array_set_size (x, at + map.size / sizeof (float));
+          memcpy (&g_array_index (x, float, at), map.data, map.size);
+          gst_buffer_unmap (buffer, &map);
+        }
+      gst_sample_unref (sample);
+    }
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  return rc_recording_new ("ideal", (const float *) x->data, x->len, 48000, base);
+}
+
+/* ---- the run ---- */
+
+static gboolean
+alive (Bench *b, GError **error)
+{
+  if (b->server_exited)
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "roomcast exited during the run");
+  else if (b->interrupted)
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "interrupted");
+  return !b->server_exited && !b->interrupted;
+}
+
+static gboolean
+bring_guests_in (Bench *b, GError **error)
+{
+  for (guint i = 0; i < b->o->natives; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("native-%u", i + 1);
+
+      if (!spawn_native (b, name, i % 2 == 0 ? "webrtc" : "ws", b->port, FALSE, FALSE, error))
+        return FALSE;
+    }
+  if (b->o->jitter_ms > 0)
+    {
+      b->proxy = rc_bench_delay_proxy_new (b->port, b->o->jitter_ms, error);
+      if (b->proxy == NULL
+          || !spawn_native (b, "native-jittered", "ws", rc_bench_delay_proxy_get_port (b->proxy),
+                            FALSE, TRUE, error))
+        return FALSE;
+    }
+  if (b->o->browsers > 0
+      && !spawn_driver (b, b->o->browsers, !b->o->no_late, error))
+    return FALSE;
+  progress (b, "%u native guests%s and %u browser pages joining", b->o->natives,
+            b->o->jitter_ms > 0 ? " (+1 jittered)" : "", b->o->browsers);
+  if (!wait_for (b, natives_listening, 30000))
+    progress (b, "not every native guest renders after 30 s");
+  if (b->o->browsers > 0 && !wait_for (b, browsers_listening, 90000))
+    progress (b, "only %u of %u browser pages listen after 90 s", b->browsers_joined,
+              b->o->browsers);
+  if (b->driver_error != NULL)
+    progress (b, "browsers: %s", b->driver_error);
+  return alive (b, error);
+}
+
+static gboolean
+measure (Bench *b, GError **error)
+{
+  RcBenchProc p0 = { 0 }, p1 = { 0 };
+  guint64 busy0 = 0, total0 = 0, busy1 = 0, total1 = 0;
+  GPid server_pid = (GPid) atoi (g_subprocess_get_identifier (b->server));
+  double third = b->o->seconds * 1000 / 3;
+
+  progress (b, "warming up for %.0f s", b->o->warmup);
+  pause_for (b, b->o->warmup);
+  if (!alive (b, error))
+    return FALSE;
+  rc_bench_proc_read (server_pid, &p0);
+  rc_bench_machine_read (&busy0, &total0);
+  b->run.start = now_ms ();
+  progress (b, "measuring for %.0f s", b->o->seconds);
+  pause_for (b, third / 1000);
+  if (!b->o->no_late)
+    {
+      b->run.join_at = now_ms ();
+      progress (b, "a native and a browser guest join");
+      if (!spawn_native (b, "native-late", "ws", b->port, TRUE, FALSE, error))
+        return FALSE;
+      if (b->driver != NULL)
+        driver_command (b, "join");
+    }
+  pause_for (b, third / 1000);
+  if (!b->o->no_seek)
+    {
+      b->run.seek_at = now_ms ();
+      progress (b, "the room seeks to 5 s");
+      control_send (b, "{\"type\":\"seek\",\"id\":\"seek\",\"position\":5}");
+    }
+  pause_for (b, third / 1000);
+  b->run.end = now_ms ();
+  rc_bench_proc_read (server_pid, &p1);
+  rc_bench_machine_read (&busy1, &total1);
+  if (p0.ok && p1.ok)
+    b->run.server_cpu_pct =
+      100 * rc_bench_ticks_to_s (p1.cpu_ticks - p0.cpu_ticks) / ((b->run.end - b->run.start) / 1000);
+  if (total1 > total0)
+    b->run.machine_busy_pct = 100.0 * (double) (busy1 - busy0) / (double) (total1 - total0);
+  return alive (b, error);
+}
+
+static void
+finish (Bench *b)
+{
+  progress (b, "stopping the guests");
+  if (b->driver != NULL)
+    {
+      driver_command (b, "stop");
+      if (!wait_for (b, driver_done, 30000))
+        progress (b, "the browser driver did not stop in 30 s");
+      stop_child (b->driver, 5);
+    }
+  collect_natives (b);
+  if (b->proxy != NULL)
+    {
+      rc_bench_delay_proxy_get_stats (b->proxy, &b->run.proxy_chunks, &b->run.proxy_mean_ms,
+                                      &b->run.proxy_max_ms);
+      g_clear_pointer (&b->proxy, rc_bench_delay_proxy_free);
+    }
+  b->run.ideal = decode_ideal (b);
+}
+
+static void
+native_free (Native *n)
+{
+  g_clear_object (&n->proc);
+  g_clear_object (&n->out);
+  g_free (n->wav);
+  g_free (n->last_line);
+  g_free (n);
+}
+
+static void
+cleanup (Bench *b)
+{
+  for (guint i = 0; i < b->natives->len; i++)
+    stop_child (((Native *) b->natives->pdata[i])->proc, 5);
+  stop_child (b->driver, 5);
+  g_clear_pointer (&b->proxy, rc_bench_delay_proxy_free);
+  if (b->control != NULL)
+    {
+      if (soup_websocket_connection_get_state (b->control) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close (b->control, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+      g_clear_object (&b->control);
+    }
+  stop_child (b->server, 10);
+  g_cancellable_cancel (b->cancellable);
+  /* Line readers end on the cancellation; let them. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  for (guint i = 0; i < b->natives->len; i++)
+    native_free (b->natives->pdata[i]);
+  g_ptr_array_set_size (b->natives, 0);
+  if (b->server_log != NULL)
+    fclose (b->server_log);
+  if (!b->o->keep && b->dir != NULL)
+    {
+      g_autoptr (GDir) dir = g_dir_open (b->dir, 0, NULL);
+      const char *entry;
+
+      while (dir != NULL && (entry = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *path = g_build_filename (b->dir, entry, NULL);
+
+          g_unlink (path);
+        }
+      g_rmdir (b->dir);
+    }
+  else if (b->dir != NULL)
+    progress (b, "recordings and logs kept in %s", b->dir);
+}
+
+static gboolean
+on_signal (gpointer data)
+{
+  ((Bench *) data)->interrupted = TRUE;
+  return G_SOURCE_CONTINUE;
+}
+
+static char *
+machine_line (void)
+{
+  g_autofree char *cpuinfo = NULL;
+  g_autofree char *model = NULL;
+  struct utsname u;
+
+  if (g_file_get_contents ("/proc/cpuinfo", &cpuinfo, NULL, NULL))
+    {
+      const char *m = strstr (cpuinfo, "model name");
+      const char *colon = m != NULL ? strchr (m, ':') : NULL;
+      const char *eol = colon != NULL ? strchr (colon, '\n') : NULL;
+
+      if (eol != NULL)
+        model = g_strstrip (g_strndup (colon + 1, eol - colon - 1));
+    }
+  uname (&u);
+  return g_strdup_printf ("%ld CPUs (%s), Linux %s, %s", sysconf (_SC_NPROCESSORS_ONLN),
+                          model != NULL ? model : "?", u.release, gst_version_string ());
+}
+
+static char *
+loadavg (void)
+{
+  g_autofree char *text = NULL;
+  g_auto (GStrv) f = NULL;
+
+  if (!g_file_get_contents ("/proc/loadavg", &text, NULL, NULL))
+    return g_strdup ("?");
+  f = g_strsplit (text, " ", 4);
+  return g_strv_length (f) >= 3 ? g_strjoin (" ", f[0], f[1], f[2], NULL) : g_strdup ("?");
+}
+
+static gboolean
+run (Bench *b, GError **error)
+{
+  g_autofree char *track = g_build_filename (b->dir, "clicks.wav", NULL);
+
+  if (!rc_click_track_write (track, (guint) (b->o->warmup + b->o->seconds + 120), error)
+      || !start_server (b, error) || !find_song_and_room (b, error) || !start_room (b, error))
+    return FALSE;
+  progress (b, "roomcast at %s, room %s playing the click track (D %.0f ms)", b->base_url,
+            b->room_id, b->delay);
+  if (!bring_guests_in (b, error) || !measure (b, error))
+    return FALSE;
+  finish (b);
+  return TRUE;
+}
+
+int
+main (int argc, char **argv)
+{
+  Options o = { .natives = 4, .browsers = 2, .seconds = 30, .warmup = 8, .jitter_ms = 80,
+                .capture_seconds = 4, .max_seconds = 300 };
+  GOptionEntry entries[] = {
+    { "natives", 'n', 0, G_OPTION_ARG_INT, &o.natives, "Native guests (WebRTC and WebSocket by turns; default 4)", "N" },
+    { "browsers", 'b', 0, G_OPTION_ARG_INT, &o.browsers, "Browser guests (default 2; 0: none)", "M" },
+    { "seconds", 's', 0, G_OPTION_ARG_DOUBLE, &o.seconds, "Measured seconds (default 30)", "T" },
+    { "warmup", 0, 0, G_OPTION_ARG_DOUBLE, &o.warmup, "Seconds after everyone listens before measuring (default 8)", "S" },
+    { "jitter-ms", 'j', 0, G_OPTION_ARG_DOUBLE, &o.jitter_ms, "One more WebSocket guest behind 0..MS of jitter (default 80; 0: none)", "MS" },
+    { "capture-seconds", 0, 0, G_OPTION_ARG_DOUBLE, &o.capture_seconds, "Length of each browser capture (default 4)", "S" },
+    { "no-late", 0, 0, G_OPTION_ARG_NONE, &o.no_late, "No guests joining during the run", NULL },
+    { "no-seek", 0, 0, G_OPTION_ARG_NONE, &o.no_seek, "No seek during the run", NULL },
+    { "no-realtime", 0, 0, G_OPTION_ARG_NONE, &o.no_realtime, "Native guests render at normal priority (roomcast-guest --no-realtime)", NULL },
+    { "max-seconds", 0, 0, G_OPTION_ARG_INT, &o.max_seconds, "Time budget of the whole run (default 300)", "S" },
+    { "roomcast", 0, 0, G_OPTION_ARG_FILENAME, &o.roomcast, "The server (default: the build dir's)", "PATH" },
+    { "guest", 0, 0, G_OPTION_ARG_FILENAME, &o.guest, "roomcast-guest (default: beside this program)", "PATH" },
+    { "node", 0, 0, G_OPTION_ARG_FILENAME, &o.node, "node (default: node on PATH)", "PATH" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &o.output, "Also write the Markdown here", "FILE" },
+    { "keep", 0, 0, G_OPTION_ARG_NONE, &o.keep, "Keep the recordings and logs", NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("- how closely a room's guests render the same sample at the same instant");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *tools = exe != NULL ? g_path_get_dirname (exe) : g_strdup (".");
+  g_autofree char *build = g_path_get_dirname (tools);
+  g_autoptr (GString) out = g_string_new (NULL);
+  g_autoptr (GString) command = g_string_new (NULL);
+  Bench b = { 0 };
+  gboolean ok;
+
+  setlocale (LC_ALL, "");
+  for (int i = 0; i < argc; i++)
+    g_string_append_printf (command, "%s%s", i ? " " : "", i == 0 ? "bench-sync" : argv[i]);
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("bench-sync: %s\n", error->message);
+      return 2;
+    }
+  if (o.natives < 2 || o.natives > 32 || o.browsers > 8 || o.seconds < 9 || o.seconds > 3600
+      || o.warmup < 0 || o.jitter_ms < 0 || o.capture_seconds < 1 || o.capture_seconds > 30)
+    {
+      g_printerr ("bench-sync: --natives 2-32, --browsers 0-8, --seconds 9-3600, "
+                  "--capture-seconds 1-30; see --help\n");
+      return 2;
+    }
+  gst_init (NULL, NULL);
+  if (o.roomcast == NULL)
+    o.roomcast = g_build_filename (build, "roomcast", NULL);
+  if (o.guest == NULL)
+    o.guest = g_build_filename (tools, "roomcast-guest", NULL);
+  if (o.node == NULL)
+    o.node = g_find_program_in_path ("node");
+  if (o.browsers > 0 && o.node == NULL)
+    {
+      g_printerr ("bench-sync: no node on PATH: running native guests only\n");
+      o.browsers = 0;
+    }
+  /* Whatever happens, the run ends: SIGALRM's default action kills us, and
+   * the children follow (PR_SET_PDEATHSIG). */
+  alarm (o.max_seconds + 60);
+
+  b.o = &o;
+  b.started_us = g_get_monotonic_time ();
+  b.cancellable = g_cancellable_new ();
+  b.http = soup_session_new ();
+  b.frames = g_ptr_array_new_with_free_func (frame_free);
+  b.natives = g_ptr_array_new ();
+  b.run.guests = g_ptr_array_new_with_free_func ((GDestroyNotify) rc_bench_sync_guest_free);
+  b.run.delays = g_array_new (FALSE, FALSE, sizeof (double));
+  b.run.command_line = g_strdup (command->str);
+  b.run.machine = machine_line ();
+  b.run.load_before = loadavg ();
+  b.run.jitter_ms = o.jitter_ms;
+  b.dir = g_dir_make_tmp ("rc-bench-sync-XXXXXX", &error);
+  if (o.keep)
+    b.run.dump_dir = b.dir;
+  g_timeout_add (20, tick, NULL);
+  g_unix_signal_add (SIGINT, on_signal, &b);
+  g_unix_signal_add (SIGTERM, on_signal, &b);
+  ok = b.dir != NULL && run (&b, &error);
+  if (ok)
+    {
+      b.run.load_after = loadavg ();
+      progress (&b, "analysing the recordings");
+      rc_bench_sync_report (&b.run, out);
+    }
+  cleanup (&b);
+  if (!ok)
+    {
+      g_printerr ("bench-sync: %s\n", error != NULL ? error->message : "failed");
+      return 1;
+    }
+  g_print ("%s", out->str);
+  if (o.output != NULL && !g_file_set_contents (o.output, out->str, -1, &error))
+    g_printerr ("bench-sync: %s\n", error->message);
+  return 0;
+}
