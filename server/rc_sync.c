@@ -44,7 +44,8 @@ struct _RcSync
 
   GHashTable *reports; /* RcGuest* -> RcSyncReport* (guests borrowed) */
 
-  GPtrArray *ws_listeners; /* RcGuest*, borrowed */
+  GPtrArray *ws_listeners; /* RcGuest*, borrowed: frames go to these */
+  GPtrArray *ws_pending;   /* RcGuest*, borrowed: listeners still waiting for the timeline */
   RcWsBranch *ws_branch;
   guint64 ws_dropped;
 
@@ -64,6 +65,7 @@ rc_sync_new (RcRoom *room, double min_ms, double initial_ms, double max_ms)
   self->delay_ms = CLAMP (initial_ms, self->min_ms, self->max_ms);
   self->reports = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   self->ws_listeners = g_ptr_array_new ();
+  self->ws_pending = g_ptr_array_new ();
   self->timeline_waiting = g_ptr_array_new_with_free_func (g_free);
   return self;
 }
@@ -76,6 +78,7 @@ rc_sync_free (RcSync *self)
   g_clear_handle_id (&self->timeline_retry_id, g_source_remove);
   g_clear_pointer (&self->ws_branch, rc_ws_branch_free);
   g_ptr_array_unref (self->ws_listeners);
+  g_ptr_array_unref (self->ws_pending);
   g_ptr_array_unref (self->timeline_waiting);
   g_hash_table_unref (self->reports);
   g_free (self);
@@ -114,6 +117,16 @@ timeline_message (RcSync *self)
   return node;
 }
 
+/* Sends @message (a timeline) to @guest; a WebSocket listener gets frames
+ * from then on, so it never has frames it cannot place. */
+static void
+deliver_timeline (RcSync *self, RcGuest *guest, JsonNode *message)
+{
+  guest->send (guest, message, guest->send_data);
+  if (g_ptr_array_remove (self->ws_pending, guest))
+    g_ptr_array_add (self->ws_listeners, guest);
+}
+
 static RcGuest *
 guest_by_id (RcSync *self, const char *id)
 {
@@ -142,7 +155,7 @@ on_timeline_retry (gpointer data)
       RcGuest *guest = guest_by_id (self, self->timeline_waiting->pdata[i]);
 
       if (guest != NULL && guest->media != NULL)
-        guest->send (guest, message, guest->send_data);
+        deliver_timeline (self, guest, message);
     }
   g_ptr_array_set_size (self->timeline_waiting, 0);
   self->timeline_retry_id = 0;
@@ -156,7 +169,7 @@ rc_sync_send_timeline (RcSync *self, RcGuest *guest)
 
   if (message != NULL)
     {
-      guest->send (guest, message, guest->send_data);
+      deliver_timeline (self, guest, message);
       return;
     }
   /* A pipeline that has just been built has no packet yet. */
@@ -181,7 +194,7 @@ broadcast_timeline (RcSync *self)
       RcGuest *guest = guests->pdata[i];
 
       if (guest->media != NULL)
-        guest->send (guest, message, guest->send_data);
+        deliver_timeline (self, guest, message);
     }
 }
 
@@ -199,8 +212,10 @@ needed_delay (RcSync *self)
     {
       RcSyncReport *r = value;
 
+      /* A guest that plays early to make up for its own output delay
+       * (latencyOffset L > 0) needs each packet L sooner. */
       if ((now - r->reported_at * 1000) < REPORT_STALE_US)
-        worst = MAX (worst, r->arrival + r->jitter);
+        worst = MAX (worst, r->arrival + r->jitter + MAX (r->latency_offset, 0));
     }
   return CLAMP (worst + DELAY_MARGIN_MS, self->min_ms, self->max_ms);
 }
@@ -286,8 +301,9 @@ rc_sync_add_ws_listener (RcSync *self, RcGuest *guest, GError **error)
       g_set_error_literal (error, RC_ERROR, RC_ERROR_MEDIA_FAILED, "The room has no pipeline");
       return FALSE;
     }
-  if (!g_ptr_array_find (self->ws_listeners, guest, NULL))
-    g_ptr_array_add (self->ws_listeners, guest);
+  if (!g_ptr_array_find (self->ws_listeners, guest, NULL)
+      && !g_ptr_array_find (self->ws_pending, guest, NULL))
+    g_ptr_array_add (self->ws_pending, guest);
   if (self->ws_branch == NULL)
     self->ws_branch = rc_ws_branch_new (pipeline, on_ws_frame, self);
   return TRUE;
@@ -296,9 +312,9 @@ rc_sync_add_ws_listener (RcSync *self, RcGuest *guest, GError **error)
 void
 rc_sync_remove_ws_listener (RcSync *self, RcGuest *guest)
 {
-  if (!g_ptr_array_remove (self->ws_listeners, guest))
+  if (!g_ptr_array_remove (self->ws_listeners, guest) && !g_ptr_array_remove (self->ws_pending, guest))
     return;
-  if (self->ws_listeners->len == 0)
+  if (self->ws_listeners->len == 0 && self->ws_pending->len == 0)
     g_clear_pointer (&self->ws_branch, rc_ws_branch_free);
 }
 
@@ -336,7 +352,7 @@ rc_sync_stats_json (RcSync *self)
   json_object_set_string_member (o, "roomId", rc_room_get_id (self->room));
   json_object_set_double_member (o, "playoutDelay", self->delay_ms);
   json_object_set_int_member (o, "clockRate", RC_ROOM_PIPELINE_CLOCK_RATE);
-  json_object_set_int_member (o, "wsListeners", self->ws_listeners->len);
+  json_object_set_int_member (o, "wsListeners", self->ws_listeners->len + self->ws_pending->len);
   json_object_set_int_member (o, "wsDropped", (gint64) self->ws_dropped);
   /* In join order, like the participants list. */
   for (guint i = 0; i < members->len; i++)

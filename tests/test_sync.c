@@ -323,6 +323,14 @@ test_reports_move_the_delay (void)
   g_assert_cmpfloat (json_object_get_double_member (timeline, "playoutDelay"), ==, 150);
   g_clear_pointer (&timeline, json_object_unref);
 
+  /* A guest that plays 200 ms early (its own output delay) needs packets
+   * that much sooner: D covers arrival + offset + margin. */
+  rc_test_ws_send (r.ws, "{\"type\":\"syncReport\",\"transport\":\"webrtc\",\"error\":0,"
+                         "\"arrival\":40,\"jitter\":0,\"latencyOffset\":200}");
+  timeline = rc_test_ws_expect (r.ws, "timeline", 5000);
+  g_assert_cmpfloat (json_object_get_double_member (timeline, "playoutDelay"), ==, 265);
+  g_clear_pointer (&timeline, json_object_unref);
+
   /* A guest whose packets come 300 ms after C: D rises at once to cover it,
    * and every guest with media is told. */
   rc_test_ws_send (r.ws, "{\"type\":\"syncReport\",\"transport\":\"webrtc\",\"error\":-2.5,"
