@@ -26,6 +26,10 @@
 #define DELAY_MARGIN_MS 25.0
 /* D changes only by more than this. */
 #define DELAY_STEP_MS 5.0
+/* A rise goes this far past what is needed, rounded up to whole steps of
+ * DELAY_STEP_MS: every change of D makes each guest jump (an audible
+ * resync), so a slowly growing need should cost one rise, not many. */
+#define DELAY_HEADROOM_MS 15.0
 /* D falls only after this long of reports asking for less. */
 #define DELAY_FALL_AFTER_US (20 * G_USEC_PER_SEC)
 /* A report older than this no longer counts toward D. */
@@ -229,19 +233,23 @@ update_delay (RcSync *self)
 
   if (needed > self->delay_ms + 0.5)
     {
-      /* Late packets are dropped audio: rise at once. */
-      self->delay_ms = needed;
+      /* Late packets are dropped audio: rise at once, with headroom. */
+      double target = ceil ((needed + DELAY_HEADROOM_MS) / DELAY_STEP_MS) * DELAY_STEP_MS;
+
+      self->delay_ms = MIN (target, self->max_ms);
       self->wants_less_since_us = 0;
     }
-  else if (needed < self->delay_ms - DELAY_STEP_MS)
+  else if (needed + DELAY_HEADROOM_MS < self->delay_ms - DELAY_STEP_MS)
     {
       if (self->wants_less_since_us == 0)
         self->wants_less_since_us = now;
       else if (now - self->wants_less_since_us >= DELAY_FALL_AFTER_US)
         {
           /* Halfway down each time: a few steps to settle, none too big. */
-          self->delay_ms = MAX (needed, self->delay_ms - MAX ((self->delay_ms - needed) / 2,
-                                                              DELAY_STEP_MS));
+          double floor_ms = MAX (needed + DELAY_HEADROOM_MS, self->min_ms);
+
+          self->delay_ms = MAX (floor_ms, self->delay_ms - MAX ((self->delay_ms - floor_ms) / 2,
+                                                                DELAY_STEP_MS));
           self->wants_less_since_us = now;
         }
     }
