@@ -14,6 +14,7 @@
 #include "rc_json.h"
 #include "rc_rate_limit.h"
 #include "rc_session.h"
+#include "rc_api_user.h"
 
 #include <string.h>
 
@@ -63,6 +64,8 @@ on_api (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *
 {
   if (g_str_has_prefix (path, "/api/library") || g_str_has_prefix (path, "/api/search/"))
     rc_api_library_handle (user_data, msg, path, query);
+  else if (g_str_has_prefix (path, "/api/lyrics/") || g_str_equal (path, "/api/playlist"))
+    rc_api_user_handle (user_data, msg, path, query);
   else
     rc_api_rooms_handle (user_data, msg, path);
 }
