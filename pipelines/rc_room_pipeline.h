@@ -52,6 +52,27 @@ gboolean rc_room_pipeline_has_track (RcRoomPipeline *pipeline);
 gboolean rc_room_pipeline_add_branch (RcRoomPipeline *pipeline, GstElement *branch);
 void rc_room_pipeline_remove_branch (RcRoomPipeline *pipeline, GstElement *branch);
 
+/*
+ * Live inputs (a host's stream) are mixed in beside the track. @input has
+ * one always "src" pad giving S16LE 48 kHz stereo stamped with the
+ * pipeline's running time, as live sources are (a jitter buffer's output);
+ * its ERRORs must stay its own (catch them in its bin). It is added and
+ * started at once and linked to a new mixer pad when its first buffer comes
+ * out, with a pad offset of how late that buffer was plus @lead: later
+ * buffers arrive as late, so all reach the mixer before its deadline. Its
+ * latency is not reported to the mixer, so a host with a deep jitter buffer
+ * never delays the room; its EOS never reaches the mixer. FALSE (and @input
+ * is gone from the pipeline) when it cannot start.
+ *
+ * Removal unlinks in an IDLE probe and stops @input later on the main
+ * context, as for branches.
+ */
+gboolean rc_room_pipeline_add_input (RcRoomPipeline *pipeline, GstElement *input,
+                                     GstClockTime lead);
+void rc_room_pipeline_remove_input (RcRoomPipeline *pipeline, GstElement *input);
+/* Whether @input's first buffer has reached the mixer. */
+gboolean rc_room_pipeline_input_is_linked (RcRoomPipeline *pipeline, GstElement *input);
+
 GstPipeline *rc_room_pipeline_get_gst (RcRoomPipeline *pipeline);
 
 /*

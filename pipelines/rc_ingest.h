@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include "rc_room_pipeline.h"
+
+#include <gst/sdp/sdp.h>
+
+G_BEGIN_DECLS
+
+/*
+ * RcIngest: a live host's audio over WebRTC (WHIP), mixed into a room:
+ *
+ *   webrtcbin (recvonly Opus; video and extra audio answered inactive)
+ *     ─ rtpopusdepay ─ opusdec ─ audioconvert ─ audioresample ─ S16LE 48 kHz stereo
+ *     ─ volume ─ a new mixer pad (rc_room_pipeline_add_input)
+ *
+ * The host's offer is answered once ICE gathering is complete, so the answer
+ * carries every server candidate (OBS does not trickle, and since 30.2 its
+ * offer has no candidates at all). The host's DTLS certificate must be the
+ * one its offer named before any of its audio is mixed.
+ *
+ * Main context only; callbacks arrive on the main context, never from inside
+ * a call into this API.
+ */
+typedef struct _RcIngest RcIngest;
+
+#define RC_INGEST_DEFAULT_LATENCY_MS 50
+#define RC_INGEST_DEFAULT_SILENCE_TIMEOUT_MS 2000
+#define RC_INGEST_DEFAULT_SETUP_TIMEOUT_MS 15000
+
+typedef struct
+{
+  /* The jitter buffer (0: RC_INGEST_DEFAULT_LATENCY_MS). */
+  guint latency_ms;
+  /* No RTP for this long once audio flowed ends the ingest (0: default). */
+  guint silence_timeout_ms;
+  /* No audio this long after the answer ends the ingest (0: default). */
+  guint setup_timeout_ms;
+} RcIngestOptions;
+
+typedef struct
+{
+  /* The answer SDP, with every local candidate and a=end-of-candidates. Once. */
+  void (*answer) (RcIngest *ingest, const char *sdp, gpointer user_data);
+  /* The host's first audio is on its way into the mixer. Once. */
+  void (*live) (RcIngest *ingest, gpointer user_data);
+  /* It is over and should be freed (which may be done from here): the offer
+   * was refused (RC_ERROR_INVALID_PARAM, or RC_ERROR_UNSUPPORTED_OFFER when
+   * the answer takes no audio), or the connection failed, DTLS showed
+   * another certificate, or no audio came (RC_ERROR_MEDIA_FAILED). */
+  void (*ended) (RcIngest *ingest, const GError *error, gpointer user_data);
+} RcIngestCallbacks;
+
+typedef struct
+{
+  gboolean connected;    /* ICE and DTLS up */
+  gboolean live;         /* audio has arrived */
+  guint64 packets;       /* RTP packets of the host's audio */
+  guint64 bytes;         /* their bytes */
+  gint64 lost;           /* packets lost, as the RTP session counts them */
+  double jitter_ms;      /* interarrival jitter (RFC 3550) */
+  double bitrate;        /* bits/s over the last second or so */
+  gint64 last_packet_us; /* g_get_monotonic_time() of the latest packet, 0: none */
+} RcIngestStats;
+
+/*
+ * Reads and checks a WHIP offer from the network. NULL with @error:
+ * RC_ERROR_INVALID_PARAM when it is not usable SDP for WebRTC (not text, no
+ * v=0, no media, a section without mid, ICE credentials, DTLS fingerprint
+ * or role), RC_ERROR_UNSUPPORTED_OFFER when it has no section sending Opus
+ * audio over DTLS-SRTP (a video-only offer). The message returned has its
+ * session-level ICE and DTLS attributes copied into every section, as
+ * webrtcbin 1.22 wants them.
+ */
+GstSDPMessage *rc_ingest_parse_offer (const char *text, gsize length, GError **error);
+
+/* Builds the ingest in @pipeline (borrowed: it must outlive the ingest)
+ * and starts answering @offer (from rc_ingest_parse_offer; taken). */
+RcIngest *rc_ingest_new (RcRoomPipeline *pipeline, const char *name, GstSDPMessage *offer,
+                         const RcIngestOptions *options, const RcIngestCallbacks *callbacks,
+                         gpointer user_data, GError **error);
+/* Takes the host out of the mix (no gap for the room) and frees the ingest. */
+void rc_ingest_free (RcIngest *ingest);
+
+void rc_ingest_get_stats (RcIngest *ingest, RcIngestStats *stats);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcIngest, rc_ingest_free)
+
+G_END_DECLS
