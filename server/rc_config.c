@@ -62,6 +62,13 @@ static const RcOption options[] = {
        "Drop a WebSocket that has sent nothing (not even a pong) for this long"),
   OPT ("store-timeout", "STORE_TIMEOUT", INT, store_timeout_ms, "3000", 100, 60000, "MS",
        "How long to wait for the store at start before giving up"),
+  OPT ("max-publishers", "MAX_PUBLISHERS", INT, max_publishers, "8", 0, 1000, "N",
+       "Most hosts live at once on the server (WHIP); 0 turns live ingest off"),
+  OPT ("whip-latency", "WHIP_LATENCY", INT, whip_latency, "50", 10, 1000, "MS",
+       "Jitter buffer for a live host's audio: more survives a worse network, later"),
+  OPT ("whip-ice-server", "WHIP_ICE_SERVER", STRING, whip_ice_server, "", 0, 0, "URLS",
+       "STUN/TURN servers offered to WHIP hosts in Link headers, comma-separated "
+       "(turn:user:pass@host:port carries credentials)"),
   { NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL },
 };
 

@@ -36,6 +36,9 @@ typedef struct
   gint64 ping_interval;
   gint64 idle_timeout;
   gint64 store_timeout_ms;
+  gint64 max_publishers;
+  gint64 whip_latency;
+  char *whip_ice_server;
 } RcConfig;
 
 typedef enum

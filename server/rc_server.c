@@ -15,6 +15,7 @@
 #include "rc_rate_limit.h"
 #include "rc_session.h"
 #include "rc_api_user.h"
+#include "rc_whip.h"
 
 #include <string.h>
 
@@ -26,6 +27,7 @@ struct _RcServer
   RcLibrary *library;
   RcSessionHost host;
   RcClock *clock;
+  RcWhip *whip; /* live hosts; ended before the registry goes */
   SoupServer *soup;
   GHashTable *sessions;    /* RcSession* set (owned) */
   GHashTable *rest_limits; /* client ip -> RcRateLimit* */
@@ -81,6 +83,20 @@ on_api_early (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashT
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH
       && soup_message_headers_get_content_length (headers) > (goffset) server->config->max_message_bytes)
     rc_http_send_error (msg, RC_ERROR_TOO_LARGE, NULL);
+}
+
+static void
+on_whip (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
+         gpointer user_data)
+{
+  rc_whip_handle (((RcServer *) user_data)->whip, msg, path);
+}
+
+static void
+on_whip_early (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
+               gpointer user_data)
+{
+  rc_whip_handle_early (((RcServer *) user_data)->whip, msg);
 }
 
 static void
@@ -318,12 +334,17 @@ rc_server_start (RcServer *server, GError **error)
       return FALSE;
     server->host.clock = server->clock;
   }
+  server->whip = rc_whip_new (server, error);
+  if (server->whip == NULL)
+    return FALSE;
 
   server->soup = soup_server_new ("server-header", "roomcast/" ROOMCAST_VERSION, NULL);
   soup_server_add_early_handler (server->soup, "/api", on_api_early, server, NULL);
   soup_server_add_handler (server->soup, "/api", on_api, server, NULL);
   soup_server_add_handler (server->soup, "/health", on_health, server, NULL);
   soup_server_add_handler (server->soup, "/ws", on_ws, server, NULL);
+  soup_server_add_early_handler (server->soup, "/whip", on_whip_early, server, NULL);
+  soup_server_add_handler (server->soup, "/whip", on_whip, server, NULL);
   soup_server_add_handler (server->soup, NULL, on_static, server, NULL);
   if (!soup_server_listen (server->soup, sockaddr, 0, error))
     {
@@ -349,6 +370,8 @@ rc_server_stop (RcServer *server)
   g_autoptr (GPtrArray) sessions = NULL;
 
   g_clear_handle_id (&server->sweep_id, g_source_remove);
+  /* Hosts first: they hold rooms' pipelines and pause their players. */
+  g_clear_pointer (&server->whip, rc_whip_free);
   sessions = sessions_snapshot (server);
   for (guint i = 0; i < sessions->len; i++)
     rc_session_close (sessions->pdata[i], SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "server shutting down");

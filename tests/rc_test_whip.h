@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <gst/gst.h>
+#include <libsoup/soup.h>
+
+G_BEGIN_DECLS
+
+/*
+ * A WHIP client for tests, shaped like OBS: webrtcbin sending an
+ * audiotestsrc tone as Opus (payload 111) and offering an H264 video
+ * section (payload 96) beside it, non-trickle. The offer is made as
+ * libdatachannel writes it (session-level fingerprint, ice-options
+ * ice2,trickle, a=group:LS), either after ICE gathering with every
+ * candidate (OBS before 30.2) or with none at all (OBS 30.2 and later:
+ * the server's answer must carry everything). Loopback candidates only.
+ *
+ * Runs on the thread-default main context; the test spins it.
+ */
+typedef struct _RcTestWhip RcTestWhip;
+
+typedef struct
+{
+  const char *base_url; /* "http://127.0.0.1:PORT" */
+  const char *room_id;
+  const char *key;      /* the Bearer token, or NULL */
+  double freq;          /* the tone, Hz */
+  gboolean strip_candidates; /* OBS 30.2+: the offer carries none */
+  gboolean send_video;  /* encode a small H264 picture for the video section (x264enc) */
+} RcTestWhipOptions;
+
+RcTestWhip *rc_test_whip_new (const RcTestWhipOptions *options);
+void rc_test_whip_free (RcTestWhip *whip);
+
+/* Waits for the POST's answer; its HTTP status (0 if none came in time). */
+guint rc_test_whip_wait_answer (RcTestWhip *whip, guint timeout_ms);
+guint rc_test_whip_get_status (RcTestWhip *whip);
+const char *rc_test_whip_get_offer (RcTestWhip *whip);    /* as sent */
+const char *rc_test_whip_get_answer (RcTestWhip *whip);   /* the response body */
+const char *rc_test_whip_get_location (RcTestWhip *whip); /* NULL without one */
+gboolean rc_test_whip_is_connected (RcTestWhip *whip);
+/* The host's failure (its webrtcbin refused the answer, the connection
+ * failed), or NULL. */
+const char *rc_test_whip_get_failure (RcTestWhip *whip);
+
+/* DELETE on the Location, with the key; the HTTP status. */
+guint rc_test_whip_delete (RcTestWhip *whip);
+/* The host dies without a word: its pipeline goes to NULL, no DELETE. */
+void rc_test_whip_kill (RcTestWhip *whip);
+
+/*
+ * One plain HTTP request (synchronous). @content_type and @body may be
+ * NULL, @bearer too. Returns the status; @headers (may be NULL) receives
+ * the response headers, @body_out (may be NULL) the body as text.
+ */
+guint rc_test_whip_request (const char *base_url, const char *method, const char *path,
+                            const char *content_type, const char *body, const char *bearer,
+                            SoupMessageHeaders **headers, char **body_out);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcTestWhip, rc_test_whip_free)
+
+G_END_DECLS
