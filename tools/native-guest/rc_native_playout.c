@@ -230,6 +230,19 @@ on_rendered (GstAppSink *sink, gpointer data)
   return GST_FLOW_OK;
 }
 
+/* Sinks that render on their own: what reaches them (their render is theirs). */
+static GstPadProbeReturn
+on_sink_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  RcNativePlayout *self = data;
+  GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
+
+  g_mutex_lock (&self->lock);
+  self->rendered_frames += gst_buffer_get_size (buffer) / BYTES_PER_FRAME;
+  g_mutex_unlock (&self->lock);
+  return GST_PAD_PROBE_OK;
+}
+
 /* Sinks that render on their own (audio sinks): where they are now. */
 static gboolean
 sample_position (gpointer data)
@@ -344,6 +357,10 @@ build (RcNativePlayout *self, const RcNativePlayoutOptions *options, GError **er
     }
   else
     {
+      g_autoptr (GstPad) pad = gst_element_get_static_pad (self->sink, "sink");
+
+      if (pad != NULL)
+        gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, on_sink_buffer, self, NULL);
       self->position_source = g_timeout_source_new (POSITION_SAMPLE_MS);
       g_source_set_callback (self->position_source, sample_position, self, NULL);
       g_source_attach (self->position_source, self->context);

@@ -37,6 +37,7 @@ struct _RcRecording
   double ms_per_sample;
   double delay;       /* first playout delay, or -1 */
   GArray *offsets;    /* double pairs: guest server time ms, guest − host ms */
+  GArray *delays;     /* double pairs: server time ms, D ms */
   JsonObject *events;
 };
 
@@ -61,6 +62,7 @@ rc_recording_new_timed (const char *name, const float *samples, gsize n, guint r
   self->server_time = server_time_ms;
   self->delay = -1;
   self->offsets = g_array_new (FALSE, FALSE, sizeof (double));
+  self->delays = g_array_new (FALSE, FALSE, sizeof (double));
   return self;
 }
 
@@ -73,6 +75,8 @@ rc_recording_free (RcRecording *self)
   g_free (self->transport);
   g_free (self->x);
   g_array_unref (self->offsets);
+  if (self->delays != NULL)
+    g_array_unref (self->delays);
   if (self->events != NULL)
     json_object_unref (self->events);
   g_free (self);
@@ -165,11 +169,11 @@ rc_recording_load (const char *wav_path, GError **error)
   g_autofree char *sidecar = g_strconcat (wav_path, ".json", NULL);
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (RcRecording) self = g_new0 (RcRecording, 1);
-  g_autoptr (GArray) delays = g_array_new (FALSE, FALSE, sizeof (double));
   JsonObject *o;
   double local;
 
   self->offsets = g_array_new (FALSE, FALSE, sizeof (double));
+  self->delays = g_array_new (FALSE, FALSE, sizeof (double));
   self->delay = -1;
   if (!read_wav (wav_path, &self->x, &self->n, &self->rate, error))
     return NULL;
@@ -192,9 +196,9 @@ rc_recording_load (const char *wav_path, GError **error)
   self->name = g_strdup (json_object_get_string_member_with_default (o, "name", wav_path));
   self->transport = g_strdup (json_object_get_string_member_with_default (o, "transport", NULL));
   read_pairs (o, "clockOffsets", self->offsets);
-  read_pairs (o, "delays", delays);
-  if (delays->len >= 2)
-    self->delay = g_array_index (delays, double, 1);
+  read_pairs (o, "delays", self->delays);
+  if (self->delays->len >= 2)
+    self->delay = g_array_index (self->delays, double, 1);
   /* Without a series, the one offset of the first sample. */
   local = number_or (o, "localTime", NAN);
   if (self->offsets->len == 0 && !isnan (local))
@@ -237,6 +241,12 @@ double
 rc_recording_get_delay (RcRecording *self)
 {
   return self->delay;
+}
+
+GArray *
+rc_recording_get_delays (RcRecording *self)
+{
+  return self->delays;
 }
 
 double

@@ -52,6 +52,9 @@ gsize rc_recording_get_length (RcRecording *recording);
 guint rc_recording_get_rate (RcRecording *recording);
 /* The sidecar's first playout delay (ms), or -1. */
 double rc_recording_get_delay (RcRecording *recording);
+/* The sidecar's playout delays: double pairs (server time it was taken, ms;
+ * D, ms), oldest first; borrowed, empty without a sidecar. */
+GArray *rc_recording_get_delays (RcRecording *recording);
 /* The sidecar's events (ms on this machine's monotonic clock), or -1. */
 double rc_recording_get_event (RcRecording *recording, const char *name);
 
