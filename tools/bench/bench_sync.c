@@ -63,6 +63,7 @@ typedef struct
   gboolean no_late;
   gboolean no_seek;
   gboolean no_realtime;
+  double wait_quiet;
   guint max_seconds;
   char *roomcast;
   char *guest;
@@ -366,6 +367,44 @@ frame_free (gpointer data)
   g_free (f);
 }
 
+static JsonNode *http_json (Bench *b, const char *method, const char *path, const char *body,
+                            guint *status, GError **error);
+
+/* Who asked for the new D: the room's stats, the guest whose latest report
+ * needs the most (arrival + jitter). */
+static void
+log_delay_cause (Bench *b)
+{
+  g_autofree char *path = g_strdup_printf ("/api/rooms/%s/stats", b->room_id);
+  guint status = 0;
+  g_autoptr (JsonNode) stats = http_json (b, "GET", path, NULL, &status, NULL);
+  JsonArray *guests;
+  JsonObject *worst = NULL;
+  double need = -1;
+
+  if (stats == NULL || status != 200 || !JSON_NODE_HOLDS_OBJECT (stats))
+    return;
+  guests = json_object_get_array_member (json_node_get_object (stats), "guests");
+  for (guint i = 0; guests != NULL && i < json_array_get_length (guests); i++)
+    {
+      JsonObject *g = json_array_get_object_element (guests, i);
+      double n = json_object_get_double_member_with_default (g, "arrival", 0)
+                 + json_object_get_double_member_with_default (g, "jitter", 0);
+
+      if (n > need)
+        {
+          need = n;
+          worst = g;
+        }
+    }
+  if (worst != NULL)
+    progress (b, "  (largest need: %s, %s, arrival %.1f + jitter %.1f ms)",
+              json_object_get_string_member_with_default (worst, "name", "?"),
+              json_object_get_string_member_with_default (worst, "transport", "?"),
+              json_object_get_double_member_with_default (worst, "arrival", 0),
+              json_object_get_double_member_with_default (worst, "jitter", 0));
+}
+
 static void
 on_control_message (SoupWebsocketConnection *conn, gint type, GBytes *data, gpointer user_data)
 {
@@ -419,6 +458,8 @@ on_control_message (SoupWebsocketConnection *conn, gint type, GBytes *data, gpoi
           if (b->delay > 0)
             progress (b, "playout delay %.0f -> %.0f ms", b->delay, d);
           b->delay = d;
+          if (g_array_index (b->run.delays, double, 0) < now_ms () - 1)
+            log_delay_cause (b);
         }
     }
   else if (g_str_equal (kind, "stateUpdate") && g_str_equal (id, "seek"))
@@ -896,11 +937,29 @@ bring_guests_in (Bench *b, GError **error)
   return alive (b, error);
 }
 
+/* The machine's steal ticks (/proc/stat "cpu", 8th value): time the
+ * hypervisor ran something else while this VM wanted its cores. */
+static guint64
+steal_ticks (void)
+{
+  g_autofree char *text = NULL;
+  g_auto (GStrv) f = NULL;
+  guint n = 0;
+
+  if (!g_file_get_contents ("/proc/stat", &text, NULL, NULL) || !g_str_has_prefix (text, "cpu "))
+    return 0;
+  f = g_strsplit_set (text + 4, " \n", 12);
+  for (guint i = 0; f[i] != NULL; i++)
+    if (*f[i] != '\0' && ++n == 8)
+      return g_ascii_strtoull (f[i], NULL, 10);
+  return 0;
+}
+
 static gboolean
 measure (Bench *b, GError **error)
 {
   RcBenchProc p0 = { 0 }, p1 = { 0 };
-  guint64 busy0 = 0, total0 = 0, busy1 = 0, total1 = 0;
+  guint64 busy0 = 0, total0 = 0, busy1 = 0, total1 = 0, steal0, steal1;
   GPid server_pid = (GPid) atoi (g_subprocess_get_identifier (b->server));
   double third = b->o->seconds * 1000 / 3;
 
@@ -910,6 +969,7 @@ measure (Bench *b, GError **error)
     return FALSE;
   rc_bench_proc_read (server_pid, &p0);
   rc_bench_machine_read (&busy0, &total0);
+  steal0 = steal_ticks ();
   b->run.start = now_ms ();
   progress (b, "measuring for %.0f s", b->o->seconds);
   pause_for (b, third / 1000);
@@ -933,11 +993,15 @@ measure (Bench *b, GError **error)
   b->run.end = now_ms ();
   rc_bench_proc_read (server_pid, &p1);
   rc_bench_machine_read (&busy1, &total1);
+  steal1 = steal_ticks ();
   if (p0.ok && p1.ok)
     b->run.server_cpu_pct =
       100 * rc_bench_ticks_to_s (p1.cpu_ticks - p0.cpu_ticks) / ((b->run.end - b->run.start) / 1000);
   if (total1 > total0)
-    b->run.machine_busy_pct = 100.0 * (double) (busy1 - busy0) / (double) (total1 - total0);
+    {
+      b->run.machine_busy_pct = 100.0 * (double) (busy1 - busy0) / (double) (total1 - total0);
+      b->run.steal_pct = 100.0 * (double) (steal1 - steal0) / (double) (total1 - total0);
+    }
   return alive (b, error);
 }
 
@@ -1052,11 +1116,38 @@ loadavg (void)
   return g_strv_length (f) >= 3 ? g_strjoin (" ", f[0], f[1], f[2], NULL) : g_strdup ("?");
 }
 
+/* Up to @seconds for the machine to be under 25 % busy over 2 s. */
+static void
+wait_quiet (Bench *b, double seconds)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
+  double busy = 100;
+
+  while (g_get_monotonic_time () < end && !b->interrupted)
+    {
+      guint64 b0, t0, b1, t1;
+
+      rc_bench_machine_read (&b0, &t0);
+      pause_for (b, 2);
+      rc_bench_machine_read (&b1, &t1);
+      busy = t1 > t0 ? 100.0 * (double) (b1 - b0) / (double) (t1 - t0) : 100;
+      if (busy < 25)
+        {
+          progress (b, "machine %.0f %% busy: starting", busy);
+          return;
+        }
+    }
+  progress (b, "machine still %.0f %% busy after %.0f s: starting anyway", busy, seconds);
+}
+
 static gboolean
 run (Bench *b, GError **error)
 {
   g_autofree char *track = g_build_filename (b->dir, "clicks.wav", NULL);
 
+  if (b->o->wait_quiet > 0)
+    wait_quiet (b, b->o->wait_quiet);
+  b->run.load_before = loadavg ();
   if (!rc_click_track_write (track, (guint) (b->o->warmup + b->o->seconds + 120), error)
       || !start_server (b, error) || !find_song_and_room (b, error) || !start_room (b, error))
     return FALSE;
@@ -1082,6 +1173,7 @@ main (int argc, char **argv)
     { "capture-seconds", 0, 0, G_OPTION_ARG_DOUBLE, &o.capture_seconds, "Length of each browser capture (default 4)", "S" },
     { "no-late", 0, 0, G_OPTION_ARG_NONE, &o.no_late, "No guests joining during the run", NULL },
     { "no-seek", 0, 0, G_OPTION_ARG_NONE, &o.no_seek, "No seek during the run", NULL },
+    { "wait-quiet", 0, 0, G_OPTION_ARG_DOUBLE, &o.wait_quiet, "Wait up to S seconds for the machine to be under 25% busy before starting", "S" },
     { "no-realtime", 0, 0, G_OPTION_ARG_NONE, &o.no_realtime, "Native guests render at normal priority (roomcast-guest --no-realtime)", NULL },
     { "max-seconds", 0, 0, G_OPTION_ARG_INT, &o.max_seconds, "Time budget of the whole run (default 300)", "S" },
     { "roomcast", 0, 0, G_OPTION_ARG_FILENAME, &o.roomcast, "The server (default: the build dir's)", "PATH" },
@@ -1143,7 +1235,6 @@ main (int argc, char **argv)
   b.run.delays = g_array_new (FALSE, FALSE, sizeof (double));
   b.run.command_line = g_strdup (command->str);
   b.run.machine = machine_line ();
-  b.run.load_before = loadavg ();
   b.run.jitter_ms = o.jitter_ms;
   b.dir = g_dir_make_tmp ("rc-bench-sync-XXXXXX", &error);
   if (o.keep)

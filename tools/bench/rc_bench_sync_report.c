@@ -405,8 +405,10 @@ rc_bench_sync_report (RcBenchSyncRun *run, GString *out)
   g_string_append_printf (out, "- command: `%s`\n- machine: %s\n", run->command_line, run->machine);
   g_string_append_printf (out, "- load average before / after: %s / %s\n", run->load_before,
                           run->load_after);
-  g_string_append_printf (out, "- server CPU %.1f %% of a core, machine %.1f %% busy over the window\n",
-                          run->server_cpu_pct, run->machine_busy_pct);
+  g_string_append_printf (out,
+                          "- over the window: server CPU %.1f %% of a core; machine %.1f %% busy, "
+                          "of which %.1f %% stolen by the hypervisor\n",
+                          run->server_cpu_pct, run->machine_busy_pct, run->steal_pct);
   g_string_append_printf (out, "- playout delay D: %.0f ms at the start, %.0f ms at the end (%u changes)\n",
                           d0, d1, run->delays->len / 2 > 0 ? run->delays->len / 2 - 1 : 0);
   if (run->jitter_ms > 0)

@@ -48,7 +48,8 @@ typedef struct
   char *machine;
   char *load_before, *load_after;
   double server_cpu_pct;  /* of one core, over the window */
-  double machine_busy_pct;
+  double machine_busy_pct; /* of all cores, steal included */
+  double steal_pct;
   double jitter_ms;
   guint64 proxy_chunks;
   double proxy_mean_ms, proxy_max_ms;
