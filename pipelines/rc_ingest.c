@@ -613,6 +613,16 @@ send_answer (RcIngest *self)
       return;
     }
   sdp = self->answer->sdp;
+  /* No trickle here (PATCH is refused): say nothing of it. */
+  remove_session_attribute (sdp, "ice-options");
+  for (guint m = 0; m < gst_sdp_message_medias_len (sdp); m++)
+    {
+      GstSDPMedia *media = (GstSDPMedia *) gst_sdp_message_get_media (sdp, m);
+
+      for (guint i = gst_sdp_media_attributes_len (media); i > 0; i--)
+        if (g_strcmp0 (gst_sdp_media_get_attribute (media, i - 1)->key, "ice-options") == 0)
+          gst_sdp_media_remove_attribute (media, i - 1);
+    }
   for (guint i = 0; i < self->candidates->len; i++)
     {
       const char *line = self->candidates->pdata[i];

@@ -41,6 +41,7 @@ struct _RcTestWhip
   char *room_id;
   char *key;
   gboolean strip_candidates;
+  gboolean forge_fingerprint;
   GMainContext *context;
 
   GstElement *pipeline;
@@ -57,6 +58,7 @@ struct _RcTestWhip
   char *offer;
   char *answer;
   char *location;
+  SoupMessageHeaders *headers;
   char *failure;
 };
 
@@ -80,6 +82,7 @@ whip_unref (RcTestWhip *self)
   g_free (self->offer);
   g_free (self->answer);
   g_free (self->location);
+  g_clear_pointer (&self->headers, soup_message_headers_unref);
   g_free (self->failure);
   g_free (self);
 }
@@ -221,7 +224,15 @@ shape_offer (RcTestWhip *self, const GstSDPMessage *gathered)
         fingerprint = gst_sdp_media_get_attribute_val (media, "fingerprint");
       g_string_append_printf (mids, " %s", gst_sdp_media_get_attribute_val (media, "mid"));
     }
-  if (fingerprint != NULL)
+  if (self->forge_fingerprint)
+    {
+      g_autoptr (GString) forged = g_string_new ("sha-256 ");
+
+      for (int i = 0; i < 32; i++)
+        g_string_append_printf (forged, "%s%02X", i > 0 ? ":" : "", g_random_int_range (0, 256));
+      gst_sdp_message_add_attribute (sdp, "fingerprint", forged->str);
+    }
+  else if (fingerprint != NULL)
     gst_sdp_message_add_attribute (sdp, "fingerprint", fingerprint);
   gst_sdp_message_add_attribute (sdp, "ice-options", "ice2,trickle");
   {
@@ -278,8 +289,8 @@ on_posted (GObject *source, GAsyncResult *result, gpointer data)
     }
   self->status = soup_message_get_status (msg);
   self->answer = g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
-  self->location = g_strdup (
-    soup_message_headers_get_one (soup_message_get_response_headers (msg), "Location"));
+  self->headers = soup_message_headers_ref (soup_message_get_response_headers (msg));
+  self->location = g_strdup (soup_message_headers_get_one (self->headers, "Location"));
   if (self->status == SOUP_STATUS_CREATED)
     {
       if (gst_sdp_message_new_from_text (self->answer, &sdp) != GST_SDP_OK)
@@ -412,6 +423,7 @@ rc_test_whip_new (const RcTestWhipOptions *options)
   self->room_id = g_strdup (options->room_id);
   self->key = g_strdup (options->key);
   self->strip_candidates = options->strip_candidates;
+  self->forge_fingerprint = options->forge_fingerprint;
   self->context = g_main_context_ref_thread_default ();
   self->http = soup_session_new ();
   self->cancellable = g_cancellable_new ();
@@ -517,6 +529,12 @@ const char *
 rc_test_whip_get_location (RcTestWhip *self)
 {
   return self->location;
+}
+
+SoupMessageHeaders *
+rc_test_whip_get_headers (RcTestWhip *self)
+{
+  return self->headers;
 }
 
 gboolean

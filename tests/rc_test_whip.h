@@ -27,6 +27,9 @@ typedef struct
   double freq;          /* the tone, Hz */
   gboolean strip_candidates; /* OBS 30.2+: the offer carries none */
   gboolean send_video;  /* encode a small H264 picture for the video section (x264enc) */
+  /* Name another certificate's fingerprint in the offer than the one DTLS
+   * will show (a man in the middle, as the server sees it). */
+  gboolean forge_fingerprint;
 } RcTestWhipOptions;
 
 RcTestWhip *rc_test_whip_new (const RcTestWhipOptions *options);
@@ -38,6 +41,8 @@ guint rc_test_whip_get_status (RcTestWhip *whip);
 const char *rc_test_whip_get_offer (RcTestWhip *whip);    /* as sent */
 const char *rc_test_whip_get_answer (RcTestWhip *whip);   /* the response body */
 const char *rc_test_whip_get_location (RcTestWhip *whip); /* NULL without one */
+/* The POST's response headers (NULL before it is answered). */
+SoupMessageHeaders *rc_test_whip_get_headers (RcTestWhip *whip);
 gboolean rc_test_whip_is_connected (RcTestWhip *whip);
 /* The host's failure (its webrtcbin refused the answer, the connection
  * failed), or NULL. */

@@ -11,6 +11,7 @@
  * live input is also heard in-process, without WebRTC.
  */
 #include "rc_error.h"
+#include "rc_ingest.h"
 #include "rc_native_guest.h"
 #include "rc_room_pipeline.h"
 #include "rc_test_audio.h"
@@ -76,12 +77,18 @@ fixture_setup (Fixture *f, gconstpointer data)
 {
   g_autofree char *song = NULL;
   g_autoptr (JsonObject) room = NULL;
-  const char *args[] = { "--music-dir", NULL, "--max-publishers", "1", NULL };
+  /* @data: a --whip-ice-server value, or NULL. */
+  const char *args[] = { "--music-dir", NULL, "--max-publishers", "1", NULL, NULL, NULL };
 
   f->dir = g_dir_make_tmp ("rc-whip-XXXXXX", NULL);
   song = g_build_filename (f->dir, "tone.ogg", NULL);
   rc_test_music_write (song, RC_TEST_MUSIC_VORBIS, SONG_HZ, 120000, "Tone", "Tests", NULL, NULL);
   args[1] = f->dir;
+  if (data != NULL)
+    {
+      args[4] = "--whip-ice-server";
+      args[5] = data;
+    }
   f->server = rc_test_server_start (args);
   g_assert_true (RC_WAIT_UNTIL (library_ready (f->server), 30000));
   room = rc_test_create_room (f->server, "Live room", NULL);
@@ -218,7 +225,8 @@ expect_live_change (Fixture *f, const char *text, gboolean playing, guint timeou
 }
 
 static RcTestWhip *
-go_live (Fixture *f, const char *key, gboolean strip_candidates, gboolean send_video)
+host_new (Fixture *f, const char *key, gboolean strip_candidates, gboolean send_video,
+          gboolean forge_fingerprint)
 {
   RcTestWhipOptions options = {
     .base_url = f->server->base_url,
@@ -227,8 +235,16 @@ go_live (Fixture *f, const char *key, gboolean strip_candidates, gboolean send_v
     .freq = HOST_HZ,
     .strip_candidates = strip_candidates,
     .send_video = send_video,
+    .forge_fingerprint = forge_fingerprint,
   };
-  RcTestWhip *whip = rc_test_whip_new (&options);
+
+  return rc_test_whip_new (&options);
+}
+
+static RcTestWhip *
+go_live (Fixture *f, const char *key, gboolean strip_candidates, gboolean send_video)
+{
+  RcTestWhip *whip = host_new (f, key, strip_candidates, send_video, FALSE);
 
   g_assert_cmpuint (rc_test_whip_wait_answer (whip, 15000), ==, 201);
   return whip;
@@ -258,6 +274,13 @@ check_answer (Fixture *f, RcTestWhip *whip)
   g_assert_nonnull (strstr (text, "a=candidate:"));
   g_assert_nonnull (strstr (text, " 127.0.0.1 "));
   g_assert_nonnull (strstr (text, "a=end-of-candidates"));
+  /* It does not trickle, and says so by not saying it does. */
+  g_assert_null (strstr (text, "a=ice-options"));
+  g_assert_cmpstr (soup_message_headers_get_content_type (rc_test_whip_get_headers (whip), NULL),
+                   ==, "application/sdp");
+  g_assert_cmpstr (
+    soup_message_headers_get_one (rc_test_whip_get_headers (whip), "Access-Control-Allow-Origin"),
+    ==, "*");
 }
 
 /* The whole takeover: the queue's song, the host over it, the song back. */
@@ -275,6 +298,7 @@ test_live_and_leave (Fixture *f, gconstpointer data)
   /* OBS 30.2+: no candidates in the offer, a real H264 stream offered. */
   whip = go_live (f, key, TRUE, TRUE);
   check_answer (f, whip);
+  g_assert_null (soup_message_headers_get_one (rc_test_whip_get_headers (whip), "Link"));
   expect_live_change (f, "Host is live", FALSE, 10000);
   g_assert_true (RC_WAIT_UNTIL (hears (guest, HOST_HZ), 5000));
   g_assert_true (keeps_hearing (guest, HOST_HZ, SONG_HZ));
@@ -363,6 +387,11 @@ test_bad_requests (Fixture *f, gconstpointer data)
                        NULL);
   expect_post_error (f, path, "application/sdp", offer, key, 422, RC_ERROR_UNSUPPORTED_OFFER,
                      NULL);
+  {
+    g_autofree char *huge = g_strnfill (70000, 'a');
+
+    expect_post_error (f, path, "application/sdp", huge, key, 413, RC_ERROR_TOO_LARGE, NULL);
+  }
   /* Methods. */
   g_clear_pointer (&h, soup_message_headers_unref);
   g_assert_cmpuint (rc_test_whip_request (f->server->base_url, "PATCH", resource,
@@ -411,6 +440,14 @@ test_conflicts_revoke_and_drop (Fixture *f, gconstpointer data)
 
   /* OBS before 30.2: every candidate in the offer. */
   host = go_live (f, key, FALSE, FALSE);
+  {
+    const char *links = soup_message_headers_get_list (rc_test_whip_get_headers (host), "Link");
+
+    g_assert_nonnull (strstr (links, "<stun:stun.example.net:3478>; rel=\"ice-server\""));
+    g_assert_nonnull (strstr (links, "<turn:turn.example.net:3478?transport=udp>; "
+                                     "rel=\"ice-server\"; username=\"ann\"; "
+                                     "credential=\"s3cret\"; credential-type=\"password\""));
+  }
   expect_live_change (f, "Host is live", FALSE, 10000);
   g_assert_true (RC_WAIT_UNTIL (hears (guest, HOST_HZ), 5000));
 
@@ -449,6 +486,223 @@ test_conflicts_revoke_and_drop (Fixture *f, gconstpointer data)
   g_assert_true (RC_WAIT_UNTIL (hears (guest, SONG_HZ), 3000));
   g_assert_true (keeps_hearing (guest, SONG_HZ, HOST_HZ));
   g_assert_null (rc_native_guest_get_failure (guest));
+
+  /* The server stops with a host live (the teardown wants exit status 0). */
+  g_clear_pointer (&host, rc_test_whip_free);
+  host = go_live (f, second, TRUE, FALSE);
+  expect_live_change (f, "Host is live", FALSE, 10000);
+}
+
+/* A host whose DTLS certificate is not the one its offer named (a man in
+ * the middle) is answered but never mixed in: no "live", the song plays on,
+ * and an honest host gets the room right after. */
+static void
+test_forged_certificate (Fixture *f, gconstpointer data)
+{
+  g_autofree char *key = make_key (f, f->room_id, f->owner_token, NULL);
+  g_autoptr (RcNativeGuest) guest = NULL;
+  g_autoptr (RcTestWhip) forged = NULL;
+  g_autoptr (RcTestWhip) honest = NULL;
+  gint64 deadline;
+
+  play_song (f);
+  guest = listen (f);
+  forged = host_new (f, key, TRUE, FALSE, TRUE);
+  g_assert_cmpuint (rc_test_whip_wait_answer (forged, 15000), ==, 201);
+  /* The slot frees once DTLS has shown the wrong certificate. */
+  deadline = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
+  while (honest == NULL && g_get_monotonic_time () < deadline)
+    {
+      g_autoptr (JsonObject) o = rc_test_ws_next (f->ws, 200);
+      RcTestWhip *attempt;
+
+      g_assert_false (o != NULL && g_strcmp0 (rc_test_str (o, "type"), "notification") == 0
+                      && g_strcmp0 (rc_test_str (o, "kind"), "live") == 0);
+      g_assert_true (hears (guest, SONG_HZ));
+      attempt = host_new (f, key, TRUE, FALSE, FALSE);
+      if (rc_test_whip_wait_answer (attempt, 15000) == 201)
+        honest = attempt;
+      else
+        {
+          g_assert_cmpuint (rc_test_whip_get_status (attempt), ==, 409);
+          rc_test_whip_free (attempt);
+        }
+    }
+  g_assert_nonnull (honest);
+  g_assert_cmpuint (rc_test_whip_delete (forged), ==, 404);
+  expect_live_change (f, "Host is live", FALSE, 10000);
+  g_assert_true (RC_WAIT_UNTIL (hears (guest, HOST_HZ), 5000));
+}
+
+/* An unusable --whip-ice-server keeps the server from starting. */
+static void
+test_bad_ice_server_option (void)
+{
+  const char *args[] = { "--port", "0", "--whip-ice-server", "http://stun.example.net", NULL };
+  g_autofree char *output = NULL;
+
+  g_assert_cmpint (rc_test_run_roomcast (args, NULL, &output), ==, 1);
+  g_assert_nonnull (strstr (output, "--whip-ice-server"));
+}
+
+/* ---- in process: WHIP offers as the edge reads them ---------------------- */
+
+/* An OBS 30.2 offer, as libdatachannel writes it: session-level
+ * fingerprint, media-level role and credentials, no candidates. */
+#define OBS_OFFER                                                                                 \
+  "v=0\r\no=rtc 3506283711 0 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"                            \
+  "a=group:BUNDLE 0 1\r\na=group:LS 0 1\r\na=msid-semantic:WMS *\r\n"                           \
+  "a=ice-options:ice2,trickle\r\n"                                                               \
+  "a=fingerprint:sha-256 "                                                                        \
+  "4C:ED:78:83:F2:AA:6E:5E:B5:80:44:55:C3:DD:D9:53:CE:B2:E2:8F:8B:35:6D:D9:8B:FF:FA:CD:4C:27:81:6B" \
+  "\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendonly\r\n"      \
+  "a=ssrc:1234 cname:obs\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n"                        \
+  "a=fmtp:111 minptime=10;maxaveragebitrate=96000;stereo=1;sprop-stereo=1;useinbandfec=1\r\n"     \
+  "a=setup:actpass\r\na=ice-ufrag:Hk2P\r\na=ice-pwd:Zr0bQ2x8MmVq1c7Yf3LnTg\r\n"                 \
+  "m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na=sendonly\r\n"            \
+  "a=ssrc:1235 cname:obs\r\na=rtcp-mux\r\na=rtpmap:96 H264/90000\r\n"                           \
+  "a=rtcp-fb:96 nack\r\na=rtcp-fb:96 nack pli\r\na=rtcp-fb:96 goog-remb\r\n"                     \
+  "a=fmtp:96 profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1\r\n"        \
+  "a=setup:actpass\r\na=ice-ufrag:Hk2P\r\na=ice-pwd:Zr0bQ2x8MmVq1c7Yf3LnTg\r\n"
+
+static GstSDPMessage *
+parse (const char *text, int want_code)
+{
+  g_autoptr (GError) error = NULL;
+  GstSDPMessage *sdp = rc_ingest_parse_offer (text, strlen (text), &error);
+
+  if (want_code == 0)
+    {
+      g_assert_no_error (error);
+      g_assert_nonnull (sdp);
+    }
+  else
+    {
+      g_assert_error (error, RC_ERROR, want_code);
+      g_assert_null (sdp);
+      g_assert_nonnull (error->message);
+    }
+  return sdp;
+}
+
+/* @offer with the first @from replaced by @to. */
+static char *
+edit (const char *offer, const char *from, const char *to)
+{
+  const char *at = strstr (offer, from);
+
+  g_assert_nonnull (at);
+  return g_strdup_printf ("%.*s%s%s", (int) (at - offer), offer, to, at + strlen (from));
+}
+
+static void
+test_offer_edge (void)
+{
+  g_autoptr (GstSDPMessage) obs = parse (OBS_OFFER, 0);
+  const char *fingerprint = NULL;
+  struct
+  {
+    const char *from, *to;
+    int code;
+  } cases[] = {
+    /* Refusals webrtcbin would make later, with a reason now. */
+    { "a=mid:0\r\n", "", RC_ERROR_INVALID_PARAM },
+    { "a=ice-ufrag:Hk2P\r\n", "", RC_ERROR_INVALID_PARAM },
+    { "a=setup:actpass", "a=setup:sideways", RC_ERROR_INVALID_PARAM },
+    { "a=fingerprint:sha-256 ", "a=fingerprint:md5 ", RC_ERROR_INVALID_PARAM },
+    { "t=0 0\r\n", "t=0 0\r\nk=clear:secret\r\n", RC_ERROR_INVALID_PARAM },
+    { "a=rtcp-mux\r\na=rtpmap:111", "a=fingerprint:sha-256 AB:CD\r\na=rtpmap:111",
+      RC_ERROR_INVALID_PARAM },
+    /* Audio the room cannot take. */
+    { "a=rtpmap:111 opus/48000/2", "a=rtpmap:111 PCMU/8000", RC_ERROR_UNSUPPORTED_OFFER },
+    { "a=mid:0\r\na=sendonly", "a=mid:0\r\na=recvonly", RC_ERROR_UNSUPPORTED_OFFER },
+    { "m=audio 9 UDP/TLS/RTP/SAVPF", "m=audio 0 UDP/TLS/RTP/SAVPF", RC_ERROR_UNSUPPORTED_OFFER },
+    { "m=audio 9 UDP/TLS/RTP/SAVPF", "m=audio 9 RTP/AVP", RC_ERROR_UNSUPPORTED_OFFER },
+  };
+
+  /* Session-level fingerprint now in every section, and only there. */
+  g_assert_null (gst_sdp_message_get_attribute_val (obs, "fingerprint"));
+  for (guint m = 0; m < gst_sdp_message_medias_len (obs); m++)
+    {
+      const char *fp = gst_sdp_media_get_attribute_val (gst_sdp_message_get_media (obs, m),
+                                                        "fingerprint");
+
+      g_assert_true (g_str_has_prefix (fp, "sha-256 4C:ED"));
+      g_assert_true (fingerprint == NULL || g_str_equal (fp, fingerprint));
+      fingerprint = fp;
+    }
+  /* A session-level role and credentials are spread too. */
+  {
+    g_autofree char *a = edit (OBS_OFFER, "a=setup:actpass\r\na=ice-ufrag:Hk2P\r\n", "");
+    g_autofree char *b = edit (a, "a=setup:actpass\r\na=ice-ufrag:Hk2P\r\n", "");
+    g_autofree char *c = edit (b, "t=0 0\r\n", "t=0 0\r\na=setup:actpass\r\na=ice-ufrag:Hk2P\r\n");
+    g_autoptr (GstSDPMessage) spread = parse (c, 0);
+
+    g_assert_cmpstr (gst_sdp_media_get_attribute_val (gst_sdp_message_get_media (spread, 1),
+                                                      "setup"),
+                     ==, "actpass");
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *offer = edit (OBS_OFFER, cases[i].from, cases[i].to);
+      g_autoptr (GstSDPMessage) sdp = parse (offer, cases[i].code);
+    }
+  parse ("", RC_ERROR_INVALID_PARAM);
+  parse ("hello", RC_ERROR_INVALID_PARAM);
+  parse ("v=0\r\ns=-\r\n", RC_ERROR_INVALID_PARAM);
+  {
+    static const char bytes[] = "v=0\r\n\xff\xfe\r\n";
+    g_autoptr (GError) error = NULL;
+
+    g_assert_null (rc_ingest_parse_offer (bytes, sizeof bytes - 1, &error));
+    g_assert_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM);
+  }
+}
+
+/* 3000 rounds of noise through the offer reader: cut, flipped, doubled,
+ * shuffled lines. It answers or refuses; it never crashes or takes an
+ * offer without a sending Opus section. */
+static void
+test_offer_noise (void)
+{
+  g_auto (GStrv) lines = g_strsplit (OBS_OFFER, "\r\n", -1);
+  guint n = g_strv_length (lines);
+  GRand *rand = g_rand_new_with_seed (20250725);
+  guint taken = 0;
+
+  for (int round = 0; round < 3000; round++)
+    {
+      g_autoptr (GString) text = g_string_new (NULL);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GstSDPMessage) sdp = NULL;
+
+      for (guint i = 0; i < n; i++)
+        {
+          guint pick = g_rand_int_range (rand, 0, 10) == 0 ? (guint) g_rand_int_range (rand, 0, (gint32) n)
+                                                           : i;
+
+          if (g_rand_int_range (rand, 0, 12) == 0)
+            continue; /* a line lost */
+          g_string_append_printf (text, "%s\r\n", lines[pick]);
+        }
+      for (int k = g_rand_int_range (rand, 0, 4); k > 0 && text->len > 0; k--)
+        text->str[g_rand_int_range (rand, 0, (gint32) text->len)] =
+          (char) g_rand_int_range (rand, 1, 256);
+      if (g_rand_int_range (rand, 0, 5) == 0)
+        g_string_truncate (text, g_rand_int_range (rand, 0, (gint32) text->len + 1));
+      sdp = rc_ingest_parse_offer (text->str, text->len, &error);
+      g_assert_true ((sdp == NULL) != (error == NULL));
+      if (sdp != NULL)
+        {
+          taken++;
+          g_assert_nonnull (strstr (text->str, "opus/48000"));
+        }
+      else
+        g_assert_true (error->code == RC_ERROR_INVALID_PARAM
+                       || error->code == RC_ERROR_UNSUPPORTED_OFFER);
+    }
+  g_test_message ("%u of 3000 noisy offers were still usable", taken);
+  g_rand_free (rand);
 }
 
 /* ---- in process: the room pipeline's live input, without WebRTC -------- */
@@ -548,12 +802,18 @@ main (int argc, char **argv)
 {
   rc_test_init (&argc, &argv);
   gst_init (&argc, &argv);
+  g_test_add_func ("/whip/offer-edge", test_offer_edge);
+  g_test_add_func ("/whip/offer-noise", test_offer_noise);
   g_test_add_func ("/whip/pipeline-input", test_pipeline_input);
+  g_test_add_func ("/whip/bad-ice-server-option", test_bad_ice_server_option);
   g_test_add ("/whip/live-and-leave", Fixture, NULL, fixture_setup, test_live_and_leave,
               fixture_teardown);
   g_test_add ("/whip/bad-requests", Fixture, NULL, fixture_setup, test_bad_requests,
               fixture_teardown);
-  g_test_add ("/whip/conflicts-revoke-and-drop", Fixture, NULL, fixture_setup,
-              test_conflicts_revoke_and_drop, fixture_teardown);
+  g_test_add ("/whip/conflicts-revoke-and-drop", Fixture,
+              "stun:stun.example.net:3478, turn:ann:s3cret@turn.example.net:3478?transport=udp",
+              fixture_setup, test_conflicts_revoke_and_drop, fixture_teardown);
+  g_test_add ("/whip/forged-certificate", Fixture, NULL, fixture_setup, test_forged_certificate,
+              fixture_teardown);
   return g_test_run ();
 }
