@@ -221,11 +221,21 @@ session_end (Session *s, int code, const char *why)
   g_free (s);
 }
 
-/* The room ends its publisher: key revoked, or the room deleted. */
+/* The room ends its publisher: its key was revoked (it is gone from the
+ * room already), or the room is being deleted (the key is still there). */
 static void
 on_publisher_end (RcRoom *room, gpointer data)
 {
-  session_end (data, RC_ERROR_UNAUTHORIZED, "The publish key was revoked or the room closed");
+  Session *s = data;
+  GPtrArray *keys = rc_room_get_publish_keys (room);
+
+  for (guint i = 0; i < keys->len; i++)
+    if (g_str_equal (((RcPublishKey *) keys->pdata[i])->id, s->key_id))
+      {
+        session_end (s, RC_ERROR_NOT_FOUND, "The room was closed");
+        return;
+      }
+  session_end (s, RC_ERROR_UNAUTHORIZED, "The publish key was revoked");
 }
 
 /* The POST's client went away before its answer. */

@@ -495,7 +495,8 @@ test_conflicts_revoke_and_drop (Fixture *f, gconstpointer data)
 
 /* A host whose DTLS certificate is not the one its offer named (a man in
  * the middle) is answered but never mixed in: no "live", the song plays on,
- * and an honest host gets the room right after. */
+ * and an honest host gets the room right after; deleting the room ends
+ * that host too. */
 static void
 test_forged_certificate (Fixture *f, gconstpointer data)
 {
@@ -532,6 +533,31 @@ test_forged_certificate (Fixture *f, gconstpointer data)
   g_assert_cmpuint (rc_test_whip_delete (forged), ==, 404);
   expect_live_change (f, "Host is live", FALSE, 10000);
   g_assert_true (RC_WAIT_UNTIL (hears (guest, HOST_HZ), 5000));
+
+  /* The owner deletes the room while the host is live: the session ends
+   * with it, and the server's one publisher slot (--max-publishers 1) is
+   * free for another room. */
+  {
+    g_autofree char *path = g_strdup_printf ("/api/rooms/%s", f->room_id);
+    g_autoptr (JsonNode) deleted = NULL;
+    g_autoptr (JsonObject) other = rc_test_create_room (f->server, "Next room", NULL);
+    g_autofree char *other_key = make_key (f, rc_test_str (other, "id"),
+                                           rc_test_str (other, "ownerToken"), NULL);
+    RcTestWhipOptions options = {
+      .base_url = f->server->base_url,
+      .room_id = rc_test_str (other, "id"),
+      .key = other_key,
+      .freq = HOST_HZ,
+    };
+    g_autoptr (RcTestWhip) next = NULL;
+    guint status = 0;
+
+    deleted = rc_test_http (f->server, "DELETE", path, NULL, f->owner_token, &status);
+    g_assert_cmpuint (status, ==, 200);
+    g_assert_cmpuint (rc_test_whip_delete (honest), ==, 404);
+    next = rc_test_whip_new (&options);
+    g_assert_cmpuint (rc_test_whip_wait_answer (next, 15000), ==, 201);
+  }
 }
 
 /* An unusable --whip-ice-server keeps the server from starting. */
@@ -813,7 +839,7 @@ main (int argc, char **argv)
   g_test_add ("/whip/conflicts-revoke-and-drop", Fixture,
               "stun:stun.example.net:3478, turn:ann:s3cret@turn.example.net:3478?transport=udp",
               fixture_setup, test_conflicts_revoke_and_drop, fixture_teardown);
-  g_test_add ("/whip/forged-certificate", Fixture, NULL, fixture_setup, test_forged_certificate,
-              fixture_teardown);
+  g_test_add ("/whip/forged-certificate-and-room-deleted", Fixture, NULL, fixture_setup,
+              test_forged_certificate, fixture_teardown);
   return g_test_run ();
 }
