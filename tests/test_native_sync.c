@@ -434,11 +434,56 @@ test_two_transports_in_step (void)
   g_free (r.dir);
 }
 
+/* The instrument itself: a recording against a copy of itself that plays
+ * 35 samples (0.729 ms) later and is stamped 0.3 ms later reads as
+ * +1.029 ms on every click, and a copy whose sample 0 lies (stamped 5 ms
+ * early, played on time) reads -5 ms. */
+static void
+test_measurement (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("rc-native-sync-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "clicks.wav", NULL);
+  g_autofree char *bytes = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree float *x = NULL, *y = NULL;
+  gsize size, n;
+  const gsize shift = 35;
+  double expected = 0.3 + shift * 1000.0 / 48000;
+
+  g_assert_true (rc_click_track_write (path, 10, &error));
+  g_assert_true (g_file_get_contents (path, &bytes, &size, &error));
+  n = (size - 44) / 4;
+  x = g_new0 (float, n);
+  y = g_new0 (float, n);
+  for (gsize i = 0; i < n; i++)
+    x[i] = (gint16) GST_READ_UINT16_LE (bytes + 44 + 4 * i) / 32768.0f;
+  memcpy (y + shift, x, (n - shift) * sizeof (float));
+  {
+    g_autoptr (RcRecording) a = rc_recording_new ("a", x, n, 48000, 1000.0);
+    g_autoptr (RcRecording) late = rc_recording_new ("late", y, n, 48000, 1000.3);
+    g_autoptr (RcRecording) lying = rc_recording_new ("lying", x, n, 48000, 995.0);
+    g_autoptr (GArray) s1 = rc_recording_compare (a, late, RC_RECORDING_HOST, 0.1, 20, 0.8);
+    g_autoptr (GArray) s2 = rc_recording_compare (a, lying, RC_RECORDING_GUEST, 0.1, 20, 0.8);
+    RcSkewStats st;
+
+    rc_skew_stats (s1, -INFINITY, INFINITY, &st);
+    g_assert_cmpuint (st.n, >=, 25);
+    g_assert_cmpfloat (fabs (st.mean - expected), <, 0.001);
+    g_assert_cmpfloat (st.max - st.p50, <, 0.001);
+    rc_skew_stats (s2, -INFINITY, INFINITY, &st);
+    g_assert_cmpuint (st.n, >=, 25);
+    g_assert_cmpfloat (fabs (st.mean + 5.0), <, 0.001);
+  }
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
   rc_test_init (&argc, &argv);
   gst_init (&argc, &argv);
+  g_test_add_func ("/native-sync/measurement", test_measurement);
   g_test_add_func ("/native-sync/two-transports-in-step", test_two_transports_in_step);
   return g_test_run ();
 }
