@@ -317,9 +317,15 @@ join_rows (RcBenchSyncRun *run, GString *out)
       g_string_append_printf (out, "| join: %s (%s, %s) | ", g->name,
                               is_native (g) ? "native" : "browser", g->transport);
       if (g->listening_at > 0)
-        g_string_append_printf (out, "%.0f ms | ", g->listening_at - g->joined_at);
+        g_string_append_printf (out, "%.0f ms", g->listening_at - g->joined_at);
       else
-        g_string_append (out, "– | ");
+        g_string_append (out, "–");
+      if (is_native (g) && g->recordings->len > 0
+          && rc_recording_get_event (g->recordings->pdata[0], "clockSynced") > 0)
+        g_string_append_printf (
+          out, " (clock synced at %.0f ms)",
+          rc_recording_get_event (g->recordings->pdata[0], "clockSynced") - g->joined_at);
+      g_string_append (out, " | ");
       if (t > 0)
         g_string_append_printf (out, "%.0f ms | within %.0f ms |\n", t - g->joined_at, bound);
       else
