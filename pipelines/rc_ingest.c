@@ -317,6 +317,8 @@ struct _RcIngest
   gint first_packet; /* atomic */
 
   GMutex lock; /* the figures below; taken on streaming threads */
+  GstPad *rtp_pad; /* webrtcbin's audio output and its probe, which holds a */
+  gulong rtp_probe; /* reference: removed when the ingest is freed */
   guint64 packets;
   guint64 bytes;
   gint64 last_packet_us;
@@ -352,6 +354,7 @@ ingest_unref (RcIngest *self)
 {
   if (!g_atomic_int_dec_and_test (&self->ref_count))
     return;
+  GST_DEBUG ("host %s: ingest finalized", self->name);
   g_main_context_unref (self->context);
   g_mutex_clear (&self->lock);
   gst_clear_object (&self->webrtc);
@@ -850,8 +853,12 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
       return;
     }
   depay_sink = gst_element_get_static_pad (self->depay, "sink");
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, on_rtp,
-                     ingest_ref (self), (GDestroyNotify) ingest_unref);
+  g_mutex_lock (&self->lock);
+  self->rtp_pad = gst_object_ref (pad);
+  self->rtp_probe = gst_pad_add_probe (pad,
+                                       GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                                       on_rtp, ingest_ref (self), (GDestroyNotify) ingest_unref);
+  g_mutex_unlock (&self->lock);
   if (gst_pad_link (pad, depay_sink) != GST_PAD_LINK_OK)
     post_failure (self, RC_ERROR_MEDIA_FAILED,
                   g_strdup ("could not link the host's audio to its decoder"));
@@ -1150,6 +1157,21 @@ rc_ingest_free (RcIngest *self)
     }
   if (self->webrtc != NULL)
     g_signal_handlers_disconnect_by_data (self->webrtc, self);
+  {
+    GstPad *pad;
+    gulong probe;
+
+    /* The probe's reference would keep the ingest, and so webrtcbin, alive. */
+    g_mutex_lock (&self->lock);
+    pad = g_steal_pointer (&self->rtp_pad);
+    probe = self->rtp_probe;
+    g_mutex_unlock (&self->lock);
+    if (pad != NULL)
+      {
+        gst_pad_remove_probe (pad, probe);
+        gst_object_unref (pad);
+      }
+  }
   if (self->bin != NULL)
     {
       RcIngestBin *bin = RC_INGEST_BIN (self->bin);
