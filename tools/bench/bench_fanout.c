@@ -27,6 +27,7 @@
  *   budget (--max-seconds) and an alarm beyond it, and SIGINT/SIGTERM end
  *   the run early with what has been measured.
  */
+#define _GNU_SOURCE /* sched_setaffinity, CPU_SET */
 #include "rc_bench_guest.h"
 #include "rc_bench_proc.h"
 #include "rc_bench_receiver.h"
@@ -41,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -71,6 +73,8 @@ typedef struct
   int receiver_nice;
   int wait_quiet_s;
   guint retries;
+  char *server_cpus;   /* CPU list the server is pinned to, or NULL */
+  char *receiver_cpus; /* likewise for the receivers */
   guint top_threads;
 } Options;
 
@@ -245,20 +249,49 @@ pause_for (Bench *b, double seconds)
 
 /* ---- children ---- */
 
-static void
-die_with_parent (gpointer data)
+/* "0", "1-3", "0,2": a CPU set; FALSE when it is not one. */
+static gboolean
+parse_cpus (const char *text, cpu_set_t *set)
 {
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
+  g_auto (GStrv) parts = g_strsplit (text, ",", -1);
+
+  CPU_ZERO (set);
+  for (guint i = 0; parts[i] != NULL; i++)
+    {
+      g_auto (GStrv) range = g_strsplit (parts[i], "-", 2);
+      guint64 lo, hi;
+
+      if (!g_ascii_string_to_unsigned (range[0], 10, 0, CPU_SETSIZE - 1, &lo, NULL))
+        return FALSE;
+      hi = lo;
+      if (range[1] != NULL
+          && !g_ascii_string_to_unsigned (range[1], 10, lo, CPU_SETSIZE - 1, &hi, NULL))
+        return FALSE;
+      for (guint64 c = lo; c <= hi; c++)
+        CPU_SET (c, set);
+    }
+  return CPU_COUNT (set) > 0;
 }
 
-/* Receivers: die with us, and yield the CPU to the server if asked. */
-static void
-receiver_setup (gpointer data)
+typedef struct
 {
-  int n = GPOINTER_TO_INT (data);
+  int nice;
+  gboolean pin;
+  cpu_set_t cpus;
+} ChildSetup;
+
+static ChildSetup server_setup_data, receiver_setup_data;
+
+/* In the child, before exec: die with us; take the nice value and CPUs asked for. */
+static void
+child_setup (gpointer data)
+{
+  const ChildSetup *setup = data;
 
   prctl (PR_SET_PDEATHSIG, SIGKILL);
-  if (n > 0 && nice (n) == -1)
+  if (setup->nice > 0 && nice (setup->nice) == -1)
+    _exit (127);
+  if (setup->pin && sched_setaffinity (0, sizeof setup->cpus, &setup->cpus) != 0)
     _exit (127);
 }
 
@@ -341,7 +374,7 @@ start_server (Bench *b, GError **error)
 
   b->server_log_path = g_build_filename (b->tmp_dir, "server.log", NULL);
   b->server_log = fopen (b->server_log_path, "w");
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, child_setup, &server_setup_data, NULL);
   b->server = g_subprocess_launcher_spawnv (launcher, argv, error);
   if (b->server == NULL)
     return FALSE;
@@ -737,8 +770,7 @@ spawn_receiver (Bench *b, GError **error)
   r->name = g_strdup_printf ("r%u", b->receivers->len);
   log = g_strdup_printf ("%s/receiver-%s.log", b->tmp_dir, r->name);
   g_subprocess_launcher_set_stderr_file_path (launcher, log);
-  g_subprocess_launcher_set_child_setup (launcher, receiver_setup,
-                                         GINT_TO_POINTER (b->o->receiver_nice), NULL);
+  g_subprocess_launcher_set_child_setup (launcher, child_setup, &receiver_setup_data, NULL);
   g_ptr_array_add (argv, b->self_exe);
   g_ptr_array_add (argv, "--receiver");
   g_ptr_array_add (argv, "--server");
@@ -1294,6 +1326,11 @@ report (Bench *b, GString *out, const char *command_line)
                                          : "light (webrtcbin ! fakesink, no decode)",
                           b->o->per_receiver, b->o->batch, b->o->window_s, b->o->settle_s,
                           b->o->late_ms);
+  if (b->o->server_cpus != NULL || b->o->receiver_cpus != NULL || b->o->receiver_nice > 0)
+    g_string_append_printf (out, "- server pinned to CPUs %s; receivers pinned to CPUs %s, nice %d\n",
+                            b->o->server_cpus != NULL ? b->o->server_cpus : "(any)",
+                            b->o->receiver_cpus != NULL ? b->o->receiver_cpus : "(any)",
+                            b->o->receiver_nice);
   g_string_append_printf (out, "- track: \"%s\" (tone over pink noise, Opus 128 kb/s in Ogg), "
                                "loop track\n",
                           b->song_title != NULL ? b->song_title : "?");
@@ -1688,6 +1725,10 @@ main (int argc, char **argv)
       "reading the server each time (2; 0 skips it)", "N" },
     { "receiver-nice", 0, 0, G_OPTION_ARG_INT, &o.receiver_nice,
       "Nice value of the receiver processes (0; 10 gives the server the CPU first)", "N" },
+    { "server-cpus", 0, 0, G_OPTION_ARG_STRING, &o.server_cpus,
+      "Pin the server to these CPUs (e.g. 0)", "LIST" },
+    { "receiver-cpus", 0, 0, G_OPTION_ARG_STRING, &o.receiver_cpus,
+      "Pin the receivers to these CPUs (e.g. 1)", "LIST" },
     { "retries", 0, 0, G_OPTION_ARG_INT, &retries,
       "Measure a window again, up to N times, when other processes disturbed it (2)", "N" },
     { "wait-quiet", 0, 0, G_OPTION_ARG_INT, &o.wait_quiet_s,
@@ -1729,6 +1770,15 @@ main (int argc, char **argv)
   o.top_threads = (guint) MAX (top_threads, 1);
   o.leave_cycles = (guint) CLAMP (n_cycles, 0, 10);
   o.retries = (guint) CLAMP (retries, 0, 10);
+  receiver_setup_data.nice = o.receiver_nice;
+  if ((o.server_cpus != NULL
+       && !(server_setup_data.pin = parse_cpus (o.server_cpus, &server_setup_data.cpus)))
+      || (o.receiver_cpus != NULL
+          && !(receiver_setup_data.pin = parse_cpus (o.receiver_cpus, &receiver_setup_data.cpus))))
+    {
+      g_printerr ("bench-fanout: --server-cpus and --receiver-cpus want CPU lists, e.g. 0 or 0-1\n");
+      return 2;
+    }
   o.receiver_nice = CLAMP (o.receiver_nice, 0, 19);
   if (!parse_levels (o.levels != NULL ? o.levels : "10,50,100,200", levels))
     {
