@@ -84,3 +84,28 @@ export function listLibrary({ offset = 0, limit = 50, signal } = {}) {
   const params = new URLSearchParams({ offset: String(offset), limit: String(limit) });
   return request('GET', `/api/library?${params}`, { signal });
 }
+
+/**
+ * → {songId, synced: true, lines: [{time, text}]} or {songId, synced: false, text};
+ * null when the song has no lyrics (404).
+ */
+export async function getLyrics(songId, { signal } = {}) {
+  try {
+    return await request('GET', `/api/lyrics/${encodeURIComponent(songId)}`, { signal });
+  } catch (err) {
+    if (err.status === 404) return null;
+    throw err;
+  }
+}
+
+/** → [song]: this listener's saved playlist, newest first. */
+export async function getPlaylist(userId, { signal } = {}) {
+  const data = await request('GET', `/api/playlist?${new URLSearchParams({ userId })}`, { signal });
+  return Array.isArray(data.songs) ? data.songs : [];
+}
+
+/** Saves a library song to the front of the playlist → the whole list, newest first. */
+export async function saveToPlaylist(userId, songId) {
+  const data = await request('POST', '/api/playlist', { body: { userId, songId } });
+  return Array.isArray(data.songs) ? data.songs : [];
+}

@@ -11,6 +11,7 @@ import { mountHome } from './ui/home.js';
 import { mountRoom } from './ui/room.js';
 import { mountNotFound } from './ui/not-found.js';
 import { clearStatus } from './ui/status.js';
+import { mountThemeToggle } from './theme.js';
 
 const routes = [
   { pattern: /^\/$/, mount: mountHome, title: () => 'roomcast' },
@@ -72,6 +73,7 @@ class Router {
   }
 }
 
+mountThemeToggle(document.getElementById('theme-toggle'));
 const router = new Router(document.getElementById('app'));
 // Leave the room when the tab goes away; re-render if it comes back from the back/forward cache.
 window.addEventListener('pagehide', () => {

@@ -53,3 +53,12 @@ export function getLatencyOffset() {
   return Number.isFinite(value) && Math.abs(value) <= 500 ? Math.round(value) : 0;
 }
 export const setLatencyOffset = (ms) => set(LATENCY_OFFSET_KEY, String(ms));
+
+// The colour theme the user picked with the toggle (`light` or `dark`); none
+// means "follow the system" (src/theme-boot.js applies it before first paint).
+export const THEME_KEY = 'roomcast.theme';
+export const getTheme = () => {
+  const value = get(THEME_KEY);
+  return value === 'light' || value === 'dark' ? value : null;
+};
+export const setTheme = (theme) => set(THEME_KEY, theme);

@@ -13,6 +13,7 @@ import { spawn, execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -142,6 +143,72 @@ export async function makeDemoMusic() {
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * Writes one more tagged tone (Ogg Vorbis, `seconds` long) into a music
+ * folder, e.g. a song whose title is markup. Tags go through taginject, so
+ * a title may hold any characters but a double quote or a backslash.
+ */
+export async function addTaggedTrack(dir, file, { title, artist = 'roomcast test', album = 'Tests', freq = 660, seconds = 20 }) {
+  const quote = (text) => String(text).replace(/["\\]/g, '');
+  const tags = `tags="title=\\"${quote(title)}\\",artist=\\"${quote(artist)}\\",album=\\"${quote(album)}\\""`;
+  await promisify(execFile)('gst-launch-1.0', ['-q',
+    'audiotestsrc', 'wave=sine', `freq=${freq}`, 'volume=0.2', 'samplesperbuffer=4800', `num-buffers=${seconds * 10}`,
+    '!', 'audio/x-raw,rate=48000,channels=2', '!', 'audioconvert', '!', 'taginject', tags,
+    '!', 'vorbisenc', 'quality=0.2', '!', 'oggmux', '!', 'filesink', `location=${path.join(dir, file)}`], { timeout: 60000 });
+}
+
+/**
+ * A TCP relay in front of the server, for pages that must lose the server:
+ * cut() drops every connection through it and refuses new ones (what a page
+ * sees when the server side drops its socket and cannot be reached), restore()
+ * lets connections through again. Returns { url, cut(), restore(), close() }.
+ */
+export async function startRelay(targetUrl) {
+  const target = new URL(targetUrl);
+  const sockets = new Set();
+  let refusing = false;
+  const server = net.createServer((client) => {
+    if (refusing) {
+      client.destroy();
+      return;
+    }
+    const upstream = net.connect(Number(target.port), target.hostname);
+    const pair = [client, upstream];
+    const drop = () => {
+      for (const s of pair) {
+        s.destroy();
+        sockets.delete(s);
+      }
+    };
+    for (const s of pair) {
+      sockets.add(s);
+      s.on('error', drop);
+      s.on('close', drop);
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    cut() {
+      refusing = true;
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+    },
+    restore() {
+      refusing = false;
+    },
+    close() {
+      this.cut();
+      return new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
 /** Waits until the server's library scan is over and holds at least `count` songs. */
 export async function waitForLibrary(baseUrl, count, timeoutMs = 20000) {
   const deadline = Date.now() + timeoutMs;
@@ -182,8 +249,8 @@ export const STEP_TIMEOUT_MS = 15000;
 export const tid = (testid) => `[data-testid="${testid}"]`;
 
 /** A fresh browser context (own localStorage) with one page that records dialogs and errors. */
-export async function newPerson(browser) {
-  const context = await browser.newContext();
+export async function newPerson(browser, contextOptions = {}) {
+  const context = await browser.newContext(contextOptions);
   const page = await context.newPage();
   page.setDefaultTimeout(STEP_TIMEOUT_MS);
   page.setDefaultNavigationTimeout(STEP_TIMEOUT_MS);
@@ -197,11 +264,14 @@ export async function newPerson(browser) {
   return { context, page, dialogs, pageErrors };
 }
 
-/** Runs body with n people, closing their contexts whatever happens; no page may throw. */
-export async function withPeople(browser, n, body) {
+/**
+ * Runs body with n people, closing their contexts whatever happens; no page
+ * may throw. contextOptions go to browser.newContext (viewport, permissions…).
+ */
+export async function withPeople(browser, n, body, contextOptions = {}) {
   const people = [];
   try {
-    for (let i = 0; i < n; i++) people.push(await newPerson(browser));
+    for (let i = 0; i < n; i++) people.push(await newPerson(browser, contextOptions));
     await body(...people);
     for (const p of people) assert.deepEqual(p.pageErrors, [], 'no uncaught errors in the page');
   } finally {

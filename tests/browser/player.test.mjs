@@ -90,6 +90,19 @@ async function waitForQueueItem(page, text) {
   }, [tid('queue-item'), tid('queue-show-played'), text]);
 }
 
+/** Drags the queue row holding `title` by its handle onto the row holding `onto`, in small pointer steps. */
+async function dragQueueItem(page, title, onto) {
+  await page.locator(tid('queue')).scrollIntoViewIfNeeded();
+  const handle = await page.locator(tid('queue-item'), { hasText: title }).locator(tid('queue-drag-handle')).boundingBox();
+  const target = await page.locator(tid('queue-item'), { hasText: onto }).boundingBox();
+  const x = handle.x + handle.width / 2;
+  const y = handle.y + handle.height / 2;
+  await page.mouse.move(x, y);
+  await page.mouse.down();
+  await page.mouse.move(x, target.y + target.height * 0.3, { steps: 8 });
+  await page.mouse.up();
+}
+
 async function waitForAudio(page) {
   await page.waitForFunction((sel) => document.querySelector(sel)?.dataset.state === 'listening',
     tid('audio-status'), { timeout: 30000 });
@@ -215,10 +228,24 @@ test('pause, seek, loop and autoplay are drawn from what the server says', { tim
     assert.equal(await shownPosition(alice.page), stopped, 'a paused bar stays still');
 
     // Seek by clicking three quarters along the bar (the song is 20 s).
+    await alice.page.locator(tid('progress')).scrollIntoViewIfNeeded();
     const box = await alice.page.locator(tid('progress')).boundingBox();
     await alice.page.mouse.click(box.x + box.width * 0.75, box.y + box.height / 2);
     for (const { page } of [alice, bob]) {
       await page.waitForFunction((sel) => Math.abs(Number(document.querySelector(sel).dataset.position) - 15) < 1,
+        tid('progress'));
+    }
+
+    // Seek by dragging the knob back to a quarter: the bar follows the pointer,
+    // the room moves only on release.
+    await alice.page.mouse.move(box.x + box.width * 0.75, box.y + box.height / 2);
+    await alice.page.mouse.down();
+    await alice.page.mouse.move(box.x + box.width * 0.25, box.y + box.height / 2, { steps: 10 });
+    assert.ok(Math.abs(await shownPosition(alice.page) - 5) < 1, 'the bar follows the drag');
+    assert.ok(Math.abs(await shownPosition(bob.page) - 15) < 1, 'the room has not moved yet');
+    await alice.page.mouse.up();
+    for (const { page } of [alice, bob]) {
+      await page.waitForFunction((sel) => Math.abs(Number(document.querySelector(sel).dataset.position) - 5) < 1,
         tid('progress'));
     }
 
@@ -237,7 +264,7 @@ test('pause, seek, loop and autoplay are drawn from what the server says', { tim
   });
 });
 
-test('only the owner removes songs; anyone reorders the upcoming ones', { timeout: TEST_TIMEOUT_MS }, async () => {
+test('only the owner removes songs; anyone drags the upcoming ones into a new order; history adds again', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withPeople(browser, 2, async (alice, bob) => {
     const roomUrl = await createRoomViaForm(alice.page, server.url, `Queue ${Date.now()}`);
     await join(alice.page, 'Alice');
@@ -252,22 +279,36 @@ test('only the owner removes songs; anyone reorders the upcoming ones', { timeou
     await bob.page.waitForFunction((sel) => document.querySelectorAll(sel).length === 3, tid('queue-item'));
     assert.deepEqual(await titles(bob.page), ['Demo 220 Hz', 'Demo 330 Hz', 'Demo 440 Hz']);
 
-    // Bob moves the last song up; both see the new order.
-    await bob.page.locator(tid('queue-item'), { hasText: 'Demo 440 Hz' }).locator(tid('queue-move-up')).click();
-    await alice.page.waitForFunction((sel) => document.querySelectorAll(sel)[1]?.textContent.includes('Demo 440 Hz'), tid('queue-item'));
-    assert.deepEqual(await titles(alice.page), ['Demo 220 Hz', 'Demo 440 Hz', 'Demo 330 Hz']);
+    // Bob drags the last song above the one before it (moveSong 2 → 1); both see the new order.
+    await dragQueueItem(bob.page, 'Demo 440 Hz', 'Demo 330 Hz');
+    for (const { page } of [alice, bob]) {
+      await page.waitForFunction((sel) => document.querySelectorAll(sel)[1]?.textContent.includes('Demo 440 Hz'), tid('queue-item'));
+      assert.deepEqual(await titles(page), ['Demo 220 Hz', 'Demo 440 Hz', 'Demo 330 Hz']);
+    }
+    // The handle also moves a song with the keyboard: 440 back down.
+    await bob.page.locator(tid('queue-item'), { hasText: 'Demo 440 Hz' }).locator(tid('queue-drag-handle')).press('ArrowDown');
+    await alice.page.waitForFunction((sel) => document.querySelectorAll(sel)[2]?.textContent.includes('Demo 440 Hz'), tid('queue-item'));
+    assert.equal(await bob.page.locator(tid('queue-drag-handle')).count(), 2, 'only upcoming songs can be dragged');
 
     assert.equal(await bob.page.locator(tid('queue-remove')).count(), 0, 'a guest has no remove buttons');
     assert.equal(await alice.page.locator(tid('queue-remove')).count(), 3, 'the owner has one per song');
-    await alice.page.locator(tid('queue-item'), { hasText: 'Demo 330 Hz' }).locator(tid('queue-remove')).click();
+    await alice.page.locator(tid('queue-item'), { hasText: 'Demo 440 Hz' }).locator(tid('queue-remove')).click();
     await bob.page.waitForFunction((sel) => document.querySelectorAll(sel).length === 2, tid('queue-item'));
-    assert.deepEqual(await titles(bob.page), ['Demo 220 Hz', 'Demo 440 Hz']);
+    assert.deepEqual(await titles(bob.page), ['Demo 220 Hz', 'Demo 330 Hz']);
 
     // Alice comes back (a new guest id, the same stored userId): her history followed her.
     await alice.page.reload();
     await join(alice.page, 'Alice');
+    await alice.page.click(tid('tab-history'));
     const recent = alice.page.locator(tid('history-item-title'), { hasText: 'Demo 220 Hz' });
     await recent.waitFor();
+    // One click puts it in the queue again.
+    await alice.page.locator(tid('history-item'), { hasText: 'Demo 220 Hz' }).locator(tid('history-item-add')).click();
+    await bob.page.waitForFunction(([itemSel, toggleSel]) => {
+      const toggle = document.querySelector(toggleSel);
+      if (toggle && !toggle.hidden && toggle.getAttribute('aria-expanded') === 'false') toggle.click();
+      return [...document.querySelectorAll(itemSel)].filter((row) => row.textContent.includes('Demo 220 Hz')).length === 2;
+    }, [tid('queue-item'), tid('queue-show-played')]);
   });
 });
 

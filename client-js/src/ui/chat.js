@@ -2,15 +2,18 @@
 //
 // The chat panel: the log (history from initialState, live `chat` messages
 // appended, auto-scrolled while the reader is at the bottom) and the input.
-// Messages are text only: names and text go in through textContent.
+// Messages are text only: names and text go in through textContent. The
+// log is an ARIA live region (role=log): screen readers read new messages.
+// The owner's messages carry a crown badge; Enter sends (it is a form).
 
 import { h, icon } from './dom.js';
+import { avatar } from './cover.js';
 
 const STICK_PX = 48; // within this distance of the bottom, follow new messages
 
 export function createChat({ onSend }) {
   const log = h('ol', {
-    class: 'chat-log', role: 'log', 'aria-live': 'polite', 'aria-label': 'Chat messages',
+    class: 'chat-log', role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-label': 'Chat messages',
     dataset: { testid: 'chat-log' }, tabindex: 0,
   });
   const empty = h('p', { class: 'muted chat-empty', text: 'No messages yet. Say hello!' });
@@ -58,10 +61,14 @@ export function createChat({ onSend }) {
       class: `chat-message${mine ? ' mine' : ''}${from.isOwner ? ' owner' : ''}`,
       dataset: { testid: 'chat-message' },
     },
-    h('div', { class: 'chat-meta' },
-      h('span', { class: 'chat-from', text: String(from.name ?? 'unknown') }),
-      time && h('time', { class: 'chat-time', datetime: new Date(msg.ts).toISOString(), text: time })),
-    h('p', { class: 'chat-text', text: String(msg.text ?? '') }));
+    avatar(String(from.name ?? '')),
+    h('div', { class: 'chat-body' },
+      h('div', { class: 'chat-meta' },
+        h('span', { class: 'chat-from', text: String(from.name ?? 'unknown') }),
+        from.isOwner && h('span', { class: 'tag owner-tag', title: 'Room owner', dataset: { testid: 'chat-owner-badge' } },
+          icon('crown', 'icon small'), h('span', { text: 'owner' })),
+        time && h('time', { class: 'chat-time', datetime: new Date(msg.ts).toISOString(), text: time })),
+      h('p', { class: 'chat-text', text: String(msg.text ?? '') })));
   }
 
   return {

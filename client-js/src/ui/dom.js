@@ -42,6 +42,12 @@ export function replaceChildren(parent, ...children) {
   return append(parent, children);
 }
 
+/** A short "done" mark on a button (class `added` for 1.5 s). */
+export function flash(button) {
+  button.classList.add('added');
+  setTimeout(() => button.classList.remove('added'), 1500);
+}
+
 /** A labelled input: <label for>…</label><input id>; returns { field, input }. */
 export function labelledInput(id, label, inputProps = {}, hint = null) {
   const input = h('input', { id, name: id, ...inputProps });
@@ -86,6 +92,20 @@ const ICONS = {
   headphones: [['path', { d: 'M3 18v-6a9 9 0 0 1 18 0v6' }],
     ['path', { d: 'M21 19a2 2 0 0 1-2 2h-1v-7h3zM3 19a2 2 0 0 0 2 2h1v-7H3z' }]],
   globe: [['circle', { cx: 12, cy: 12, r: 9 }], ['path', { d: 'M3 12h18M12 3a14 14 0 0 1 0 18M12 3a14 14 0 0 0 0 18' }]],
+  sun: [['circle', { cx: 12, cy: 12, r: 4 }],
+    ['path', { d: 'M12 2v2M12 20v2M4.9 4.9l1.4 1.4M17.7 17.7l1.4 1.4M2 12h2M20 12h2M4.9 19.1l1.4-1.4M17.7 6.3l1.4-1.4' }]],
+  moon: [['path', { d: 'M20 14.5A8 8 0 1 1 9.5 4a6.5 6.5 0 0 0 10.5 10.5z' }]],
+  grip: [['circle', { cx: 9, cy: 6, r: 1.3, fill: 'currentColor', stroke: 'none' }], ['circle', { cx: 15, cy: 6, r: 1.3, fill: 'currentColor', stroke: 'none' }],
+    ['circle', { cx: 9, cy: 12, r: 1.3, fill: 'currentColor', stroke: 'none' }], ['circle', { cx: 15, cy: 12, r: 1.3, fill: 'currentColor', stroke: 'none' }],
+    ['circle', { cx: 9, cy: 18, r: 1.3, fill: 'currentColor', stroke: 'none' }], ['circle', { cx: 15, cy: 18, r: 1.3, fill: 'currentColor', stroke: 'none' }]],
+  heart: [['path', { d: 'M12 20s-7.5-4.6-9.3-9.2C1.5 7.6 3.6 4.5 7 4.5c2 0 3.6 1.1 5 3 1.4-1.9 3-3 5-3 3.4 0 5.5 3.1 4.3 6.3C19.5 15.4 12 20 12 20z' }]],
+  history: [['path', { d: 'M3 12a9 9 0 1 0 3-6.7L3 8' }], ['path', { d: 'M3 3v5h5' }], ['path', { d: 'M12 7v5l3 2' }]],
+  lyrics: [['path', { d: 'M4 6h16M4 10h10M4 14h16M4 18h8' }]],
+  wifiOff: [['path', { d: 'M2 2l20 20' }], ['path', { d: 'M8.5 16.5a5 5 0 0 1 7 0M5 12.5a10 10 0 0 1 5.2-2.7M19 12.5a10 10 0 0 0-2.1-1.6M2 8.8a15 15 0 0 1 4.2-2.6M22 8.8A15 15 0 0 0 11 5' }],
+    ['circle', { cx: 12, cy: 20, r: 0.8, fill: 'currentColor' }]],
+  check: [['path', { d: 'M5 12.5l4.5 4.5L19 7.5' }]],
+  share: [['circle', { cx: 18, cy: 5, r: 3 }], ['circle', { cx: 6, cy: 12, r: 3 }], ['circle', { cx: 18, cy: 19, r: 3 }],
+    ['path', { d: 'M8.6 13.5l6.8 4M15.4 6.5l-6.8 4' }]],
 };
 
 export function icon(name, className = 'icon') {

@@ -4,6 +4,7 @@
 // Rebuilt whole on every initialState / viewersUpdated (rooms are small).
 
 import { h, icon, replaceChildren } from './dom.js';
+import { avatar } from './cover.js';
 
 export function createParticipants() {
   const count = h('span', { class: 'count', text: '0' });
@@ -24,7 +25,7 @@ export function createParticipants() {
         class: `participant${p.isOwner ? ' owner' : ''}${p.id === youId ? ' you' : ''}`,
         dataset: { testid: 'participant', participantId: String(p.id) },
       },
-      h('span', { class: 'avatar', 'aria-hidden': 'true', text: initial(name) }),
+      avatar(name),
       h('span', { class: 'participant-name', text: name }),
       p.id === youId && h('span', { class: 'tag', text: 'you' }),
       p.isOwner && h('span', { class: 'tag owner-tag', title: 'Room owner', dataset: { testid: 'owner-mark' } },
@@ -33,9 +34,4 @@ export function createParticipants() {
   }
 
   return { node, update };
-}
-
-function initial(name) {
-  const first = [...name.trim()][0];
-  return first ? first.toUpperCase() : '?';
 }

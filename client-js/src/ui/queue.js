@@ -1,22 +1,45 @@
 // SPDX-License-Identifier: MIT
 //
-// The queue card: one list as the server keeps it. Items before `index` are
-// played (dimmed, folded away behind a toggle), the one at `index` plays now,
-// the rest are up next. Up/down buttons move an upcoming item within the
-// upcoming part (`moveSong {from, to}`); the owner also gets a remove button
-// (`removeSong {index}`). Rebuilt whole on every queueUpdated (at most 500
-// items); stateUpdate moves the current index without a new list.
+// The queue card, with two tabs:
+//   - "Up next": the room's one list as the server keeps it. Items before
+//     `index` are played (dimmed, folded away behind a toggle), the one at
+//     `index` plays now, the rest are up next. Upcoming items are reordered
+//     by dragging their handle (or ArrowUp/ArrowDown on it), which sends
+//     `moveSong {from, to}`; the owner also gets a remove button
+//     (`removeSong {index}`). Rebuilt whole on every queueUpdated (at most
+//     500 items), except while a row is being dragged: the redraw waits for
+//     the drop. stateUpdate moves the current index without a new list.
+//   - "History": this guest's own listening history (historyUpdate), each
+//     song one click from the queue again.
 
-import { h, icon, replaceChildren } from './dom.js';
+import { h, icon, replaceChildren, flash } from './dom.js';
 import { formatDuration } from './player.js';
+import { cover } from './cover.js';
+import { attachDragSort } from './drag-sort.js';
 
-export function createQueue({ onCommand }) {
+export function createQueue({ onCommand, onAddSong, onAddUrl }) {
   let items = [];
   let index = -1;
   let isOwner = false;
   let showPlayed = false;
+  let redrawLater = false;
+  let focusItemId = null; // after a keyboard move: give the focus back to that row's handle
+  let history = [];
 
+  // -- tabs ----------------------------------------------------------------
   const count = h('span', { class: 'count', dataset: { testid: 'queue-count' }, text: '0' });
+  const tabQueue = h('button', {
+    type: 'button', role: 'tab', id: 'tab-queue', class: 'tab', 'aria-selected': 'true', 'aria-controls': 'panel-queue',
+    dataset: { testid: 'tab-queue' }, onclick: () => select('queue'),
+  }, icon('list'), 'Up next', count);
+  const tabHistory = h('button', {
+    type: 'button', role: 'tab', id: 'tab-history', class: 'tab', 'aria-selected': 'false', 'aria-controls': 'panel-history',
+    tabindex: -1, dataset: { testid: 'tab-history' }, onclick: () => select('history'),
+  }, icon('history'), 'History');
+  const tabs = h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Queue and history', onkeydown: onTabKey },
+    tabQueue, tabHistory);
+
+  // -- up next -------------------------------------------------------------
   const list = h('ol', { class: 'queue-list', dataset: { testid: 'queue' }, 'aria-label': 'Queue' });
   const empty = h('p', { class: 'muted queue-empty', dataset: { testid: 'queue-empty' },
     text: 'The queue is empty. Search for a song to add it.' });
@@ -25,9 +48,49 @@ export function createQueue({ onCommand }) {
     dataset: { testid: 'queue-show-played' }, 'aria-expanded': 'false',
     onclick: () => { showPlayed = !showPlayed; draw(); },
   });
-  const node = h('section', { class: 'card panel queue', 'aria-labelledby': 'queue-heading' },
-    h('h2', { id: 'queue-heading', class: 'panel-title' }, icon('list'), 'Queue ', count),
+  const queuePanel = h('div', { role: 'tabpanel', id: 'panel-queue', 'aria-labelledby': 'tab-queue', class: 'tab-panel' },
     playedToggle, empty, list);
+
+  // -- history -------------------------------------------------------------
+  const historyList = h('ul', { class: 'search-results history-list', dataset: { testid: 'history' } });
+  const historyEmpty = h('p', { class: 'muted queue-empty', dataset: { testid: 'history-empty' },
+    text: 'Songs you hear in rooms show up here.' });
+  const historyPanel = h('div', {
+    role: 'tabpanel', id: 'panel-history', 'aria-labelledby': 'tab-history', class: 'tab-panel', hidden: true,
+  }, historyEmpty, historyList);
+
+  const node = h('section', { class: 'card panel queue', 'aria-label': 'Queue' }, tabs, queuePanel, historyPanel);
+
+  const sorter = attachDragSort(list, {
+    handle: '[data-testid="queue-drag-handle"]',
+    item: '.queue-item.upcoming',
+    onDrop: (from, to) => {
+      // Positions among the upcoming rows → queue indices (they are contiguous after `index`).
+      const base = Math.max(0, index + 1);
+      const moved = items[base + from];
+      focusItemId = moved && document.activeElement && document.activeElement.closest('.queue-item') ? moved.id : null;
+      onCommand({ type: 'moveSong', from: base + from, to: base + to }).then((ok) => { if (!ok) draw(); });
+    },
+    onEnd: () => { if (redrawLater) draw(); },
+  });
+
+  function select(which) {
+    const queueOn = which === 'queue';
+    tabQueue.setAttribute('aria-selected', String(queueOn));
+    tabHistory.setAttribute('aria-selected', String(!queueOn));
+    tabQueue.tabIndex = queueOn ? 0 : -1;
+    tabHistory.tabIndex = queueOn ? -1 : 0;
+    queuePanel.hidden = !queueOn;
+    historyPanel.hidden = queueOn;
+  }
+
+  function onTabKey(event) {
+    if (event.key !== 'ArrowLeft' && event.key !== 'ArrowRight') return;
+    event.preventDefault();
+    const next = tabQueue.getAttribute('aria-selected') === 'true' ? 'history' : 'queue';
+    select(next);
+    (next === 'queue' ? tabQueue : tabHistory).focus();
+  }
 
   function row(item, i) {
     const played = i < index;
@@ -36,39 +99,39 @@ export function createQueue({ onCommand }) {
     const by = item.addedBy && item.addedBy.name ? String(item.addedBy.name) : '';
     const duration = Number(item.duration) || 0;
     const name = String(item.title ?? item.url ?? 'Untitled');
-    const li = h('li', {
-      class: `queue-item${current ? ' current' : ''}${played ? ' played' : ''}`,
+    const lead = upcoming
+      ? h('button', {
+        type: 'button', class: 'drag-handle', dataset: { testid: 'queue-drag-handle' },
+        'aria-label': `Move ${name}: drag, or press the up and down arrows`, title: 'Drag to reorder',
+      }, icon('grip'))
+      : h('span', { class: 'queue-pos', 'aria-hidden': 'true' },
+        current ? h('span', { class: 'eq small' }, h('i'), h('i'), h('i')) : String(i + 1));
+    return h('li', {
+      class: `queue-item${current ? ' current' : ''}${played ? ' played' : ''}${upcoming ? ' upcoming' : ''}`,
       dataset: { testid: 'queue-item', index: String(i), itemId: String(item.id ?? '') },
       'aria-current': current ? 'true' : null,
     },
-    h('span', { class: 'queue-pos', 'aria-hidden': 'true' },
-      current ? h('span', { class: 'eq small' }, h('i'), h('i'), h('i')) : String(i + 1)),
+    lead,
+    cover(name, item.artist ?? '', 'small'),
     h('div', { class: 'queue-text' },
       h('span', { class: 'queue-title', dataset: { testid: 'queue-item-title' }, text: name }),
       h('span', { class: 'queue-meta' },
         item.artist && h('span', { class: 'queue-artist', text: String(item.artist) }),
         by && h('span', { class: 'queue-added-by', dataset: { testid: 'queue-item-added-by' }, text: `added by ${by}` }))),
     h('span', { class: 'queue-duration time', text: duration > 0 ? formatDuration(duration) : '' }),
-    h('span', { class: 'queue-actions' },
-      upcoming && h('button', {
-        type: 'button', class: 'icon-button small', 'aria-label': `Move ${name} up`, title: 'Move up',
-        dataset: { testid: 'queue-move-up' }, disabled: i <= index + 1 || i === 0,
-        onclick: () => onCommand({ type: 'moveSong', from: i, to: i - 1 }),
-      }, icon('up')),
-      upcoming && h('button', {
-        type: 'button', class: 'icon-button small', 'aria-label': `Move ${name} down`, title: 'Move down',
-        dataset: { testid: 'queue-move-down' }, disabled: i >= items.length - 1,
-        onclick: () => onCommand({ type: 'moveSong', from: i, to: i + 1 }),
-      }, icon('down')),
-      isOwner && h('button', {
-        type: 'button', class: 'icon-button small remove', 'aria-label': `Remove ${name}`, title: 'Remove',
-        dataset: { testid: 'queue-remove' },
-        onclick: () => onCommand({ type: 'removeSong', index: i }),
-      }, icon('close'))));
-    return li;
+    isOwner ? h('button', {
+      type: 'button', class: 'icon-button small remove', 'aria-label': `Remove ${name}`, title: 'Remove',
+      dataset: { testid: 'queue-remove' },
+      onclick: () => onCommand({ type: 'removeSong', index: i }),
+    }, icon('close')) : h('span', { class: 'queue-actions-spacer' }));
   }
 
   function draw() {
+    if (sorter.isDragging()) {
+      redrawLater = true;
+      return;
+    }
+    redrawLater = false;
     const playedCount = Math.max(0, Math.min(index, items.length));
     const upcoming = items.length - Math.max(0, index + 1);
     count.textContent = String(Math.max(0, upcoming));
@@ -79,6 +142,12 @@ export function createQueue({ onCommand }) {
     playedToggle.setAttribute('aria-expanded', String(showPlayed));
     const first = showPlayed ? 0 : playedCount;
     replaceChildren(list, items.slice(first).map((item, k) => row(item, first + k)));
+    if (focusItemId !== null) {
+      const handle = [...list.querySelectorAll('.queue-item')].find((li) => li.dataset.itemId === String(focusItemId))
+        ?.querySelector('[data-testid="queue-drag-handle"]');
+      focusItemId = null;
+      if (handle) handle.focus({ preventScroll: true });
+    }
     // Keep the current song in view inside the list (the list is
     // position: relative, so offsetTop is within it); never scroll the page.
     const current = list.querySelector('.queue-item.current');
@@ -88,6 +157,26 @@ export function createQueue({ onCommand }) {
         list.scrollTop = Math.max(0, top - 8);
       }
     }
+  }
+
+  function historyRow(song) {
+    const title = String(song.title ?? song.url ?? 'Untitled');
+    const isUrl = !song.songId && typeof song.url === 'string';
+    const add = h('button', {
+      type: 'button', class: 'small-button', dataset: { testid: 'history-item-add' }, 'aria-label': `Add ${title} to the queue`,
+      onclick: async () => {
+        add.disabled = true;
+        const ok = await (isUrl ? onAddUrl(song.url) : onAddSong(String(song.songId)));
+        add.disabled = false;
+        if (ok) flash(add);
+      },
+    }, icon('plus'), h('span', { class: 'label', text: 'Add' }));
+    return h('li', { class: 'search-result', dataset: { testid: 'history-item' } },
+      cover(title, song.artist ?? '', 'small'),
+      h('div', { class: 'result-text' },
+        h('span', { class: 'result-title', dataset: { testid: 'history-item-title' }, text: title }),
+        h('span', { class: 'result-meta', text: song.artist ? String(song.artist) : (isUrl ? 'Link' : '') })),
+      add);
   }
 
   return {
@@ -113,6 +202,13 @@ export function createQueue({ onCommand }) {
       isOwner = Boolean(owner);
       draw();
     },
+    /** historyUpdate: this guest's songs, newest first. */
+    setHistory(songs) {
+      history = (Array.isArray(songs) ? songs : []).filter((song) => song && (song.songId || song.url));
+      historyEmpty.hidden = history.length > 0;
+      replaceChildren(historyList, history.map(historyRow));
+    },
+    showTab: select,
     get length() { return items.length; },
   };
 }

@@ -13,10 +13,16 @@
 //      in engine/, which the server clock of clock.js schedules); a dropped
 //      socket ends it (the server forgets the guest) until the rejoin. The
 //      engine and the clock live as long as the socket.
+//   5. While the socket is down the offline indicator (connection.js) says
+//      when the next attempt is; the rejoin's initialState redraws
+//      everything, and the indicator goes.
+// The panels: player (now playing, progress, controls), lyrics (following
+// the player's position), queue (+ history), search (+ saved playlist),
+// participants, chat, toasts; keyboard.js adds the shortcuts.
 // The cleanup sends `leave` and closes the socket for good.
 
 import { h, icon } from './dom.js';
-import { getRoom, deleteRoom } from '../api.js';
+import { getRoom, deleteRoom, getPlaylist, saveToPlaylist } from '../api.js';
 import { Signalling } from '../signalling.js';
 import { MediaSession, MEDIA_ERROR_CODES, transportFromUrl } from '../media.js';
 import { ServerClock } from '../clock.js';
@@ -32,6 +38,10 @@ import { createPlayer } from './player.js';
 import { createQueue } from './queue.js';
 import { createSearch } from './search.js';
 import { createToasts } from './toast.js';
+import { createLyrics } from './lyrics.js';
+import { createConnectionIndicator } from './connection.js';
+import { attachShortcuts } from './keyboard.js';
+import { copyText, roomLink } from './share.js';
 import { mountNotFound } from './not-found.js';
 
 // Where the queue stands: the current index, or once the end was reached
@@ -60,13 +70,15 @@ export function mountRoom(container, [roomId]) {
   let joinForm = null;
   const controller = new AbortController();
   const offs = [];
+  let savedSongs = [];
 
   // -- static parts, built once -------------------------------------------
   const title = h('h1', { class: 'room-title', dataset: { testid: 'room-title' } });
   const lock = h('span', { class: 'lock', title: 'Password protected', hidden: true }, icon('lock'),
     h('span', { class: 'sr-only', text: 'password protected' }));
-  const copyButton = h('button', { type: 'button', class: 'ghost', dataset: { testid: 'copy-link' }, onclick: copyLink },
-    icon('link'), h('span', { class: 'label', text: 'Copy link' }));
+  const copyButton = h('button', { type: 'button', class: 'primary', dataset: { testid: 'copy-link' }, onclick: copyLink },
+    icon('share'), h('span', { class: 'label', text: 'Share' }));
+  const guestCount = h('span', { class: 'room-guests muted', dataset: { testid: 'room-guest-count' } });
   const deleteButton = h('button', { type: 'button', class: 'danger', hidden: true, dataset: { testid: 'delete-room' }, onclick: onDelete },
     icon('trash'), h('span', { class: 'label', text: 'Delete room' }));
   const leaveLink = h('a', { class: 'button ghost', href: '/', 'data-link': true }, icon('exit'), h('span', { class: 'label', text: 'Leave' }));
@@ -74,7 +86,8 @@ export function mountRoom(container, [roomId]) {
   const header = h('header', { class: 'room-head' },
     h('div', { class: 'room-heading' },
       h('p', { class: 'eyebrow', text: 'Listening room' }),
-      h('div', { class: 'title-row' }, title, lock)),
+      h('div', { class: 'title-row' }, title, lock),
+      guestCount),
     h('div', { class: 'room-actions' }, copyButton, deleteButton, leaveLink));
 
   const participants = createParticipants();
@@ -86,20 +99,33 @@ export function mountRoom(container, [roomId]) {
     setMuted(m) { this.muted = m; if (engine) engine.setMuted(m); },
     setLatencyOffset(ms) { this.latencyOffset = ms; if (engine) engine.setLatencyOffset(ms); },
   };
+  const lyrics = createLyrics();
   const player = createPlayer({
     output, latencyOffset: output.latencyOffset, onCommand: sendCommand, onListen: () => media && media.resume(),
-    onLatencyOffset: setLatencyOffset,
+    onLatencyOffset: setLatencyOffset, onProgress: (seconds) => lyrics.setPosition(seconds), onSave: saveSong,
   });
-  const queue = createQueue({ onCommand: sendCommand });
-  const search = createSearch({
-    onAddSong: (songId) => sendCommand({ type: 'addSong', songId }),
-    onAddUrl: (url) => sendCommand({ type: 'addSong', url }),
-  });
+  const addSong = (songId) => sendCommand({ type: 'addSong', songId });
+  const addUrl = (url) => sendCommand({ type: 'addSong', url });
+  const queue = createQueue({ onCommand: sendCommand, onAddSong: addSong, onAddUrl: addUrl });
+  const search = createSearch({ onAddSong: addSong, onAddUrl: addUrl });
   const toasts = createToasts();
-  document.body.append(toasts.node);
+  const connection = createConnectionIndicator({ onRetry: retryNow });
+  document.body.append(toasts.node, connection.node);
   const roomGrid = h('div', { class: 'room-grid', hidden: true },
-    h('div', { class: 'room-main' }, player.node, search.node, queue.node),
+    h('div', { class: 'room-main' },
+      player.node,
+      h('div', { class: 'room-pair' }, lyrics.node, queue.node),
+      search.node),
     h('div', { class: 'room-side' }, participants.node, chat.node));
+  const offShortcuts = attachShortcuts({
+    player,
+    focusSearch: () => search.input.focus(),
+    enabled: () => session.joined && !roomGrid.hidden,
+  });
+  const onBrowserOffline = () => { if (session.wanted) connection.setOffline({ why: 'You are offline.' }); };
+  const onBrowserOnline = () => { if (session.wanted && sig && !sig.connected) retryNow(); };
+  window.addEventListener('offline', onBrowserOffline);
+  window.addEventListener('online', onBrowserOnline);
   const body = h('div', { class: 'room-body' });
   const page = h('section', { class: 'room', hidden: true }, header, body, roomGrid);
   const loading = h('p', { class: 'muted center loading', text: 'Opening room…' });
@@ -202,15 +228,24 @@ export function mountRoom(container, [roomId]) {
         session.joined = false;
         if (media) media.stop();
         chat.setEnabled(false);
-        setStatus(wasJoined ? 'Connection lost. Reconnecting…' : 'Cannot reach the server. Retrying…', 'warn');
+        connection.setOffline({ why: wasJoined ? 'Connection lost.' : 'Cannot reach the server.' });
       }),
-      s.on('viewersUpdated', (msg) => participants.update(msg.participants, session.you?.id)),
+      s.on('socket:retry', ({ delay }) => {
+        if (session.closed || !session.wanted) return;
+        connection.setOffline({ why: connection.offline ? 'Still offline.' : 'Connection lost.', retryIn: delay });
+      }),
+      s.on('viewersUpdated', (msg) => {
+        participants.update(msg.participants, session.you?.id);
+        drawGuestCount(msg.participants);
+      }),
       s.on('chat', (msg) => { if (session.joined) chat.add(msg); }),
       s.on('stateUpdate', (msg) => {
         if (!session.joined) return;
+        lyrics.setSong(msg.song || null);
         player.setState(msg);
         queue.setIndex(queuePosition(msg));
         queue.setPlaying(msg.playing);
+        drawSaved();
       }),
       s.on('queueUpdated', (msg) => {
         if (!session.joined) return;
@@ -218,7 +253,7 @@ export function mountRoom(container, [roomId]) {
         player.setQueueLength(queue.length);
       }),
       s.on('notification', (msg) => { if (session.joined) toasts.show(msg.text, msg.kind); }),
-      s.on('historyUpdate', (msg) => { if (session.joined) search.setHistory(msg.history); }),
+      s.on('historyUpdate', (msg) => { if (session.joined) queue.setHistory(msg.history); }),
       s.on('roomClosed', (msg) => {
         if (msg.roomId === undefined || String(msg.roomId) === String(roomId)) {
           if (session.you && session.you.isOwner) roomClosed('Room deleted', 'You closed this room. Everyone in it has been told.');
@@ -227,7 +262,7 @@ export function mountRoom(container, [roomId]) {
       }),
       s.on('error', (msg) => {
         // Media errors belong to the media session, which retries and shows them as the audio status.
-        if (!MEDIA_ERROR_CODES.has(msg.code)) setStatus(describeError(msg), 'error');
+        if (!MEDIA_ERROR_CODES.has(msg.code)) toasts.show(describeError(msg), 'error');
       }),
     );
   }
@@ -263,20 +298,37 @@ export function mountRoom(container, [roomId]) {
     roomGrid.hidden = false;
     deleteButton.hidden = !(session.you && session.you.isOwner && getOwnerToken(roomId));
     participants.update(state.participants, session.you?.id);
+    drawGuestCount(state.participants);
     chat.reset(state.chat, session.you?.id);
     chat.setEnabled(true);
     const playback = state.state && typeof state.state === 'object' ? state.state : { song: null, index: -1 };
+    lyrics.setSong(playback.song || null);
     player.setState(playback, { fresh: true });
     queue.setOwner(Boolean(session.you && session.you.isOwner));
     queue.update(state.queue, queuePosition(playback));
     queue.setPlaying(playback.playing);
     player.setQueueLength(queue.length);
     if (!reconnect) search.refresh();
+    loadSaved();
     if (state.clock && Number.isFinite(state.clock.now)) clock.seed(state.clock.now);
     media.start();
-    if (reconnect) setStatus('Reconnected.', 'ok', 2500);
-    else clearStatus();
-    if (!reconnect) search.input.focus({ preventScroll: true });
+    clearStatus();
+    if (connection.offline) {
+      connection.setOnline();
+      toasts.show('Back online: the room is in sync again.', 'ok');
+    }
+  }
+
+  function drawGuestCount(list) {
+    const n = Array.isArray(list) ? list.length : 0;
+    guestCount.textContent = `${n} ${n === 1 ? 'listener' : 'listeners'}`;
+  }
+
+  /** The reconnect backoff is too slow for the user: try now. */
+  function retryNow() {
+    if (!sig || sig.connected) return;
+    connection.setOffline({ why: 'Connection lost.' });
+    sig.restart();
   }
 
   function onJoinError(err) {
@@ -284,7 +336,7 @@ export function mountRoom(container, [roomId]) {
       case 'disconnected':
       case 'timeout':
         // The socket is (re)connecting; socket:open will try again.
-        setStatus('Connection problem. Retrying…', 'warn');
+        connection.setOffline({ why: 'Connection problem.' });
         if (err.name === 'timeout' && sig) sig.restart();
         return;
       case 'not_found':
@@ -317,6 +369,7 @@ export function mountRoom(container, [roomId]) {
   /** After a failed join, including a failed rejoin: show the form again. */
   function backToForm() {
     session.joined = false;
+    connection.setOnline();
     if (!roomGrid.hidden) roomGrid.hidden = true;
     if (!joinForm) {
       joinForm = createJoinForm({
@@ -332,7 +385,7 @@ export function mountRoom(container, [roomId]) {
   /** Sends a queue or playback command; resolves true when the server took it. */
   async function sendCommand(message) {
     if (!sig || !session.joined) {
-      setStatus('Not connected to the room right now.', 'warn', 3000);
+      toasts.show('Not connected to the room right now.', 'error');
       return false;
     }
     try {
@@ -340,9 +393,37 @@ export function mountRoom(container, [roomId]) {
       return true;
     } catch (err) {
       if (disposed) return false;
-      if (err.name === 'not_found') setStatus(err.message || 'Not found.', 'error', 6000);
-      else if (err.name !== 'disconnected') setStatus(describeError(err), 'error', 6000);
+      if (err.name === 'not_found') toasts.show(err.message || 'Not found.', 'error');
+      else if (err.name !== 'disconnected') toasts.show(describeError(err), 'error');
       return false;
+    }
+  }
+
+  // -- the saved playlist (GET/POST /api/playlist, by the stable userId) ---
+  async function loadSaved() {
+    try {
+      savedSongs = await getPlaylist(getUserId(), { signal: controller.signal });
+    } catch (err) {
+      if (disposed || err.name === 'AbortError') return;
+      savedSongs = [];
+    }
+    drawSaved();
+  }
+
+  function drawSaved() {
+    search.setSaved(savedSongs);
+    const songId = player.song && player.song.songId;
+    player.setSaved(Boolean(songId) && savedSongs.some((song) => song.id === songId));
+  }
+
+  async function saveSong(song) {
+    try {
+      savedSongs = await saveToPlaylist(getUserId(), String(song.songId));
+      if (disposed) return;
+      drawSaved();
+      toasts.show(`Saved “${song.title ?? 'this song'}” to your playlist.`, 'ok');
+    } catch (err) {
+      if (!disposed) toasts.show(`Could not save: ${describeError(err)}`, 'error');
     }
   }
 
@@ -353,15 +434,17 @@ export function mountRoom(container, [roomId]) {
       return true;
     } catch (err) {
       if (disposed) return false;
-      if (err.name !== 'disconnected') setStatus(describeError(err), 'error');
+      if (err.name !== 'disconnected') toasts.show(describeError(err), 'error');
       return false;
     }
   }
 
   async function copyLink() {
-    const url = `${window.location.origin}/room/${encodeURIComponent(roomId)}`;
+    const url = roomLink(roomId);
     if (await copyText(url)) {
-      setStatus('Link copied. Share it to invite people.', 'ok', 2500);
+      toasts.show('Link copied. Send it to invite people.', 'ok');
+      copyButton.querySelector('.label').textContent = 'Copied';
+      setTimeout(() => { copyButton.querySelector('.label').textContent = 'Share'; }, 2000);
     } else {
       setStatus(`Copy this link: ${url}`, 'info');
     }
@@ -403,6 +486,7 @@ export function mountRoom(container, [roomId]) {
     session.closed = true;
     session.wanted = false;
     session.joined = false;
+    connection.setOnline();
     stopSocket(false);
     showGone(heading, detail);
   }
@@ -435,25 +519,13 @@ export function mountRoom(container, [roomId]) {
     controller.abort();
     clearTimeout(deleteArmed);
     stopSocket(true);
+    offShortcuts();
+    window.removeEventListener('offline', onBrowserOffline);
+    window.removeEventListener('online', onBrowserOnline);
     player.dispose();
+    lyrics.dispose();
     search.dispose();
     toasts.dispose();
+    connection.dispose();
   };
-}
-
-async function copyText(text) {
-  try {
-    if (navigator.clipboard && window.isSecureContext) {
-      await navigator.clipboard.writeText(text);
-      return true;
-    }
-  } catch { /* fall back below */ }
-  const area = h('textarea', { class: 'offscreen', readonly: true, 'aria-hidden': 'true' });
-  area.value = text;
-  document.body.append(area);
-  area.select();
-  let ok = false;
-  try { ok = document.execCommand('copy'); } catch { ok = false; }
-  area.remove();
-  return ok;
 }

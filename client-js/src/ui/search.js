@@ -1,21 +1,24 @@
 // SPDX-License-Identifier: MIT
 //
-// "Add music": one box. Typing searches the library (GET /api/search/songs,
-// debounced, the previous request aborted); an empty box shows this guest's
-// recent songs (historyUpdate) and the first songs of the library; a pasted
-// http(s) link offers "Add link". Adding goes
-// through onAddSong(songId) / onAddUrl(url), which send `addSong` and
-// resolve true when the server took it (errors are shown by the caller).
+// "Add music": one box and two tabs. Typing searches the library (GET
+// /api/search/songs, debounced, the previous request aborted) in the
+// "Library" tab, which shows the first songs of the library while the box is
+// empty; a pasted http(s) link offers "Add link" (Enter adds it). The
+// "Saved" tab is this listener's saved playlist (GET/POST /api/playlist,
+// kept by the room view and handed in with setSaved). Every row adds its
+// song in one click through onAddSong(songId) / onAddUrl(url), which send
+// `addSong` and resolve true when the server took it (errors are shown by
+// the caller).
 
-import { h, icon, replaceChildren } from './dom.js';
+import { h, icon, replaceChildren, flash } from './dom.js';
 import { searchSongs, listLibrary } from '../api.js';
 import { describeError } from './status.js';
 import { formatDuration } from './player.js';
+import { cover } from './cover.js';
 
 const DEBOUNCE_MS = 250;
 const RESULT_LIMIT = 10;
 const LIBRARY_LIMIT = 20;
-const HISTORY_SHOWN = 5;
 const SCAN_POLL_MS = 2000;
 const MAX_QUERY = 200;
 const URL_RE = /^https?:\/\/[^\s/$.?#][^\s]*$/i;
@@ -30,18 +33,54 @@ export function createSearch({ onAddSong, onAddUrl }) {
     id: 'search-input', type: 'search', autocomplete: 'off', spellcheck: 'false', maxlength: 2048,
     placeholder: 'Search songs, artists, albums — or paste a link',
     dataset: { testid: 'search-input' }, 'aria-controls': 'search-results',
-    oninput: () => schedule(DEBOUNCE_MS),
+    oninput: () => { select('library'); schedule(DEBOUNCE_MS); },
     onkeydown: onKey,
   });
-  const historyList = h('ul', { class: 'search-results', dataset: { testid: 'history' } });
-  const history = h('div', { class: 'history', hidden: true },
-    h('p', { class: 'search-heading muted', text: 'Recently played by you' }), historyList);
-  const heading = h('p', { class: 'search-heading muted', dataset: { testid: 'search-heading' } });
-  const list = h('ul', { id: 'search-results', class: 'search-results', dataset: { testid: 'search-results' }, 'aria-live': 'polite' });
+  const heading = h('p', { class: 'search-heading muted', dataset: { testid: 'search-heading' }, 'aria-live': 'polite' });
+  const list = h('ul', { id: 'search-results', class: 'search-results', dataset: { testid: 'search-results' } });
+
+  const savedCount = h('span', { class: 'count', dataset: { testid: 'saved-count' }, text: '0' });
+  const tabLibrary = h('button', {
+    type: 'button', role: 'tab', id: 'tab-library', class: 'tab', 'aria-selected': 'true', 'aria-controls': 'panel-library',
+    dataset: { testid: 'tab-library' }, onclick: () => select('library'),
+  }, icon('search'), 'Library');
+  const tabSaved = h('button', {
+    type: 'button', role: 'tab', id: 'tab-saved', class: 'tab', 'aria-selected': 'false', 'aria-controls': 'panel-saved',
+    tabindex: -1, dataset: { testid: 'tab-saved' }, onclick: () => select('saved'),
+  }, icon('heart'), 'Saved', savedCount);
+  const tabs = h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Library and saved songs', onkeydown: onTabKey },
+    tabLibrary, tabSaved);
+  const libraryPanel = h('div', { role: 'tabpanel', id: 'panel-library', 'aria-labelledby': 'tab-library', class: 'tab-panel' },
+    heading, list);
+  const savedList = h('ul', { class: 'search-results', dataset: { testid: 'saved' } });
+  const savedEmpty = h('p', { class: 'muted search-heading', dataset: { testid: 'saved-empty' },
+    text: 'Nothing saved yet. Press the heart beside the song that plays to keep it here.' });
+  const savedPanel = h('div', {
+    role: 'tabpanel', id: 'panel-saved', 'aria-labelledby': 'tab-saved', class: 'tab-panel', hidden: true,
+  }, savedEmpty, savedList);
+
   const node = h('section', { class: 'card panel search', 'aria-labelledby': 'search-label' },
     h('h2', { class: 'panel-title' }, icon('plus'), h('label', { id: 'search-label', for: 'search-input', text: 'Add music' })),
     h('div', { class: 'search-box' }, icon('search', 'icon search-icon'), input),
-    history, heading, list);
+    tabs, libraryPanel, savedPanel);
+
+  function select(which) {
+    const libraryOn = which === 'library';
+    tabLibrary.setAttribute('aria-selected', String(libraryOn));
+    tabSaved.setAttribute('aria-selected', String(!libraryOn));
+    tabLibrary.tabIndex = libraryOn ? 0 : -1;
+    tabSaved.tabIndex = libraryOn ? -1 : 0;
+    libraryPanel.hidden = !libraryOn;
+    savedPanel.hidden = libraryOn;
+  }
+
+  function onTabKey(event) {
+    if (event.key !== 'ArrowLeft' && event.key !== 'ArrowRight') return;
+    event.preventDefault();
+    const next = tabLibrary.getAttribute('aria-selected') === 'true' ? 'saved' : 'library';
+    select(next);
+    (next === 'library' ? tabLibrary : tabSaved).focus();
+  }
 
   function onKey(event) {
     if (event.key === 'Enter') {
@@ -65,7 +104,6 @@ export function createSearch({ onAddSong, onAddUrl }) {
     const value = input.value.trim();
     if (value === lastQuery) return;
     lastQuery = value;
-    history.hidden = Boolean(value) || historyList.childElementCount === 0;
     if (controller) controller.abort();
     controller = null;
     if (!value) {
@@ -145,7 +183,7 @@ export function createSearch({ onAddSong, onAddUrl }) {
       onclick: () => addWith(add, () => (isUrl ? onAddUrl(song.url) : onAddSong(String(song.id ?? song.songId)))),
     }, icon('plus'), h('span', { class: 'label', text: 'Add' }));
     return h('li', { class: 'search-result', dataset: { testid } },
-      h('span', { class: 'result-art', 'aria-hidden': 'true' }, icon(isUrl ? 'globe' : 'music')),
+      isUrl ? h('span', { class: 'result-art', 'aria-hidden': 'true' }, icon('globe')) : cover(title, song.artist ?? '', 'small'),
       h('div', { class: 'result-text' },
         h('span', { class: 'result-title', dataset: { testid: `${testid}-title` }, text: title }),
         meta && h('span', { class: 'result-meta', text: meta })),
@@ -173,10 +211,7 @@ export function createSearch({ onAddSong, onAddUrl }) {
     } finally {
       if (button && !disposed) {
         button.disabled = false;
-        if (ok) {
-          button.classList.add('added');
-          setTimeout(() => button.classList.remove('added'), 1500);
-        }
+        if (ok) flash(button);
       }
     }
   }
@@ -184,12 +219,14 @@ export function createSearch({ onAddSong, onAddUrl }) {
   return {
     node,
     input,
-    /** historyUpdate: this guest's songs, newest first. */
-    setHistory(songs) {
-      const shown = (Array.isArray(songs) ? songs : []).filter((song) => song && (song.songId || song.url)).slice(0, HISTORY_SHOWN);
-      replaceChildren(historyList, shown.map((song) => songRow(song, 'history-item')));
-      history.hidden = shown.length === 0 || input.value.trim() !== '';
+    /** The saved playlist: library songs, newest first. */
+    setSaved(songs) {
+      const shown = (Array.isArray(songs) ? songs : []).filter((song) => song && song.id);
+      savedCount.textContent = String(shown.length);
+      savedEmpty.hidden = shown.length > 0;
+      replaceChildren(savedList, shown.map((song) => songRow(song, 'saved-item')));
     },
+    showTab: select,
     /** Shows the library (first call) or refreshes the current view. */
     refresh() {
       lastQuery = null;

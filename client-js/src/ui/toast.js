@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: MIT
 //
-// Short-lived notes in a corner (the room's `notification` messages: who
-// joined, who added what, a song that could not be played). Text only; at
-// most a few at once, each gone after a few seconds. The page-wide status
-// line (status.js) stays for errors and connection state.
+// Short-lived notes in a corner: the room's `notification` messages (who
+// joined or left, who added what, skips, a song that could not be played),
+// the errors of this guest's own commands, and confirmations. Text only; at
+// most a few at once, each gone after a few seconds (errors stay longer), or
+// at a click. The region is polite live: screen readers read them.
 
-import { h } from './dom.js';
+import { h, icon } from './dom.js';
 
 const SHOW_MS = 5000;
 const ERROR_SHOW_MS = 8000;
 const MAX_TOASTS = 4;
+const KIND_ICON = {
+  join: 'users', leave: 'exit', add: 'plus', skip: 'next', pause: 'pause', error: 'close', ok: 'check', info: 'music',
+};
 
 export function createToasts() {
   const node = h('div', { class: 'toasts', role: 'status', 'aria-live': 'polite', dataset: { testid: 'toasts' } });
@@ -22,13 +26,16 @@ export function createToasts() {
 
   return {
     node,
-    /** kind: the notification kind (join, leave, add, skip, pause, error) or 'info'. */
+    /** kind: a notification kind (join, leave, add, skip, pause, error) or 'info' / 'ok'. */
     show(text, kind = 'info') {
       if (!text) return;
-      const toast = h('div', { class: 'toast', dataset: { testid: 'notification', kind: String(kind) }, text: String(text) });
+      const k = String(kind);
+      const toast = h('div', { class: 'toast', dataset: { testid: 'notification', kind: k } },
+        icon(KIND_ICON[k] || 'music', 'icon toast-icon'),
+        h('span', { class: 'toast-text', text: String(text) }));
       node.append(toast);
       while (node.childElementCount > MAX_TOASTS) node.firstElementChild.remove();
-      const timer = setTimeout(() => remove(toast, timer), kind === 'error' ? ERROR_SHOW_MS : SHOW_MS);
+      const timer = setTimeout(() => remove(toast, timer), k === 'error' ? ERROR_SHOW_MS : SHOW_MS);
       timers.add(timer);
       toast.addEventListener('click', () => { clearTimeout(timer); remove(toast, timer); });
     },
