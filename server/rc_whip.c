@@ -200,10 +200,10 @@ session_end (Session *s, int code, const char *why)
   if (s->ingest != NULL)
     rc_ingest_get_stats (s->ingest, &stats);
   g_message ("Room %s: host %s ended after %.1f s: %s (%" G_GUINT64_FORMAT " packets, "
-             "%" G_GINT64_FORMAT " lost, jitter %.1f ms)",
+             "%" G_GINT64_FORMAT " lost, jitter %.1f ms, %.0f kb/s)",
              rc_room_get_id (s->room), s->id,
              (g_get_monotonic_time () - s->started_us) / (double) G_USEC_PER_SEC, why,
-             stats.packets, stats.lost, stats.jitter_ms);
+             stats.packets, stats.lost, stats.jitter_ms, stats.bitrate / 1000.0);
   /* The slot is this session's: nobody else can hold it while it lives. */
   rc_room_clear_publisher (s->room);
   g_clear_pointer (&s->ingest, rc_ingest_free);
@@ -471,8 +471,25 @@ leave (RcWhip *whip, SoupServerMessage *msg, const char *room_id, const char *se
       unauthorized (msg, TRUE, "That is not the publish key this session was started with");
       return;
     }
-  session_end (s, RC_ERROR_NOT_FOUND, "the host left (DELETE)");
-  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  {
+    RcIngestStats stats = { 0 };
+    JsonObject *o, *figures = json_object_new ();
+    g_autoptr (JsonNode) body = rc_json_message_new (NULL, &o);
+
+    if (s->ingest != NULL)
+      rc_ingest_get_stats (s->ingest, &stats);
+    json_object_set_string_member (o, "id", s->id);
+    json_object_set_boolean_member (o, "deleted", TRUE);
+    json_object_set_int_member (figures, "durationMs",
+                                (g_get_monotonic_time () - s->started_us) / 1000);
+    json_object_set_int_member (figures, "packets", (gint64) stats.packets);
+    json_object_set_int_member (figures, "lost", stats.lost);
+    json_object_set_double_member (figures, "jitter", stats.jitter_ms);
+    json_object_set_int_member (figures, "bitrate", (gint64) stats.bitrate);
+    json_object_set_object_member (o, "stats", figures);
+    session_end (s, RC_ERROR_NOT_FOUND, "the host left (DELETE)");
+    rc_http_send_json (msg, SOUP_STATUS_OK, body);
+  }
 }
 
 static gboolean

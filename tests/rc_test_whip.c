@@ -550,11 +550,11 @@ rc_test_whip_get_failure (RcTestWhip *self)
 }
 
 guint
-rc_test_whip_delete (RcTestWhip *self)
+rc_test_whip_delete (RcTestWhip *self, char **body_out)
 {
   g_assert_nonnull (self->location);
   return rc_test_whip_request (self->base_url, "DELETE", self->location, NULL, NULL, self->key,
-                               NULL, NULL);
+                               NULL, body_out);
 }
 
 guint

@@ -48,8 +48,9 @@ gboolean rc_test_whip_is_connected (RcTestWhip *whip);
  * failed), or NULL. */
 const char *rc_test_whip_get_failure (RcTestWhip *whip);
 
-/* DELETE on the Location, with the key; the HTTP status. */
-guint rc_test_whip_delete (RcTestWhip *whip);
+/* DELETE on the Location, with the key; the HTTP status. @body_out (may
+ * be NULL) receives the response body. */
+guint rc_test_whip_delete (RcTestWhip *whip, char **body_out);
 /* The host dies without a word: its pipeline goes to NULL, no DELETE. */
 void rc_test_whip_kill (RcTestWhip *whip);
 

@@ -283,6 +283,26 @@ check_answer (Fixture *f, RcTestWhip *whip)
     ==, "*");
 }
 
+/* The DELETE's answer: the session's figures. It counted the host's
+ * packets (50 a second, for more than two seconds) and its bitrate (96 kb/s
+ * of Opus, plus headers). */
+static void
+check_host_figures (const char *text)
+{
+  g_autoptr (JsonNode) body = rc_test_parse (text);
+  JsonObject *o = json_node_get_object (body);
+  JsonObject *stats = json_object_get_object_member (o, "stats");
+
+  g_test_message ("host figures: %s", text);
+  g_assert_true (json_object_get_boolean_member (o, "deleted"));
+  g_assert_cmpint (json_object_get_int_member (stats, "durationMs"), >, 2000);
+  g_assert_cmpint (json_object_get_int_member (stats, "packets"), >, 100);
+  g_assert_cmpint (json_object_get_int_member (stats, "lost"), >=, 0);
+  g_assert_cmpfloat (json_object_get_double_member (stats, "jitter"), >=, 0);
+  g_assert_cmpint (json_object_get_int_member (stats, "bitrate"), >, 40000);
+  g_assert_cmpint (json_object_get_int_member (stats, "bitrate"), <, 400000);
+}
+
 /* The whole takeover: the queue's song, the host over it, the song back. */
 static void
 test_live_and_leave (Fixture *f, gconstpointer data)
@@ -290,6 +310,7 @@ test_live_and_leave (Fixture *f, gconstpointer data)
   g_autofree char *key = make_key (f, f->room_id, f->owner_token, NULL);
   g_autoptr (RcNativeGuest) guest = NULL;
   g_autoptr (RcTestWhip) whip = NULL;
+  g_autofree char *figures = NULL;
 
   play_song (f);
   guest = listen (f);
@@ -306,11 +327,12 @@ test_live_and_leave (Fixture *f, gconstpointer data)
   g_assert_null (rc_test_whip_get_failure (whip));
 
   /* The host leaves: the queue comes back. */
-  g_assert_cmpuint (rc_test_whip_delete (whip), ==, 200);
+  g_assert_cmpuint (rc_test_whip_delete (whip, &figures), ==, 200);
+  check_host_figures (figures);
   expect_live_change (f, "Host has left", TRUE, 5000);
   g_assert_true (RC_WAIT_UNTIL (hears (guest, SONG_HZ), 5000));
   g_assert_true (keeps_hearing (guest, SONG_HZ, HOST_HZ));
-  g_assert_cmpuint (rc_test_whip_delete (whip), ==, 404);
+  g_assert_cmpuint (rc_test_whip_delete (whip, NULL), ==, 404);
 }
 
 /* A POST with @key, @content_type and @body; checks status and error code. */
@@ -530,7 +552,7 @@ test_forged_certificate (Fixture *f, gconstpointer data)
         }
     }
   g_assert_nonnull (honest);
-  g_assert_cmpuint (rc_test_whip_delete (forged), ==, 404);
+  g_assert_cmpuint (rc_test_whip_delete (forged, NULL), ==, 404);
   expect_live_change (f, "Host is live", FALSE, 10000);
   g_assert_true (RC_WAIT_UNTIL (hears (guest, HOST_HZ), 5000));
 
@@ -554,7 +576,7 @@ test_forged_certificate (Fixture *f, gconstpointer data)
 
     deleted = rc_test_http (f->server, "DELETE", path, NULL, f->owner_token, &status);
     g_assert_cmpuint (status, ==, 200);
-    g_assert_cmpuint (rc_test_whip_delete (honest), ==, 404);
+    g_assert_cmpuint (rc_test_whip_delete (honest, NULL), ==, 404);
     next = rc_test_whip_new (&options);
     g_assert_cmpuint (rc_test_whip_wait_answer (next, 15000), ==, 201);
   }
