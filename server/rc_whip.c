@@ -194,7 +194,8 @@ session_end (Session *s, int code, const char *why)
   g_hash_table_remove (whip->sessions, s->id);
   if (s->pending != NULL)
     {
-      rc_http_send_error (s->pending, code, why);
+      /* Server faults are detailed in the log, not to the client. */
+      rc_http_send_error (s->pending, code, code >= 5000 ? NULL : why);
       release_pending (s);
     }
   if (s->ingest != NULL)
@@ -244,8 +245,8 @@ on_pending_gone (SoupServerMessage *msg, gpointer data)
 {
   Session *s = data;
 
-  g_clear_object (&s->pending);
   g_signal_handlers_disconnect_by_func (msg, on_pending_gone, s);
+  g_clear_object (&s->pending);
   session_end (s, RC_ERROR_MEDIA_FAILED, "The client went away before the answer");
 }
 
@@ -435,7 +436,7 @@ publish (RcWhip *whip, SoupServerMessage *msg, const char *room_id)
   if (s->ingest == NULL)
     {
       g_warning ("Room %s: could not take a host: %s", room_id, error->message);
-      rc_http_send_gerror (msg, error);
+      rc_http_send_error (msg, RC_ERROR_MEDIA_FAILED, NULL);
       session_end (s, RC_ERROR_MEDIA_FAILED, error->message);
       return;
     }
