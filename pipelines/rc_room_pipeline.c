@@ -15,6 +15,9 @@
  *   flight) and the bin is set to NULL on the main context.
  * - Track EOS is caught on the bin's output and never reaches the mixer, so
  *   the mixer stays live; errors from a track bin skip that track only.
+ * - Live inputs (a host over WHIP) are mixed in the same way, but their data
+ *   already carries running times: their pad offset is how late their first
+ *   buffer arrives, plus a lead (see "Live inputs" below).
  *
  * Ordering rule: streaming-thread callbacks only hand work to the main
  * context (g_main_context_invoke_full, holding a reference); all state below

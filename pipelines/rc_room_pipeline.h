@@ -13,7 +13,8 @@ G_BEGIN_DECLS
  * the timeline, the encoder or the guests' branches.
  *
  *   audiotestsrc(silence, live) ─┐
- *   uridecodebin ─ convert ─ vol ┴─ audiomixer ─ opusenc ─ rtpopuspay ─ tee ─ branches
+ *   uridecodebin ─ convert ─ vol ┼─ audiomixer ─ opusenc ─ rtpopuspay ─ tee ─ branches
+ *   live inputs (hosts) ─────────┘
  *
  * All calls are made on the main context; callbacks arrive there too.
  */
