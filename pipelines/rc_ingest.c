@@ -60,10 +60,14 @@ GST_DEBUG_CATEGORY_STATIC (rc_ingest_debug);
 
 /* ---- the offer ---------------------------------------------------------- */
 
+/* Port 0 rejects a section, unless it is bundle-only (RFC 8843: it rides
+ * on the bundle's transport; webrtcbin offers every section but the first
+ * that way with max-bundle). */
 static gboolean
 media_is_rejected (const GstSDPMedia *media)
 {
-  return gst_sdp_media_get_port (media) == 0;
+  return gst_sdp_media_get_port (media) == 0
+         && gst_sdp_media_get_attribute_val (media, "bundle-only") == NULL;
 }
 
 static gboolean

@@ -409,6 +409,29 @@ link_to_webrtc (RcTestWhip *self, GstElement *branch, const char *caps_text)
   g_assert_cmpint (gst_pad_link (src, sink), ==, GST_PAD_LINK_OK);
 }
 
+static void
+add_video (RcTestWhip *self, gboolean send_video)
+{
+  if (send_video)
+    {
+      GstElement *video = make_branch (
+        "videotestsrc is-live=true pattern=ball ! video/x-raw,width=160,height=120,framerate=10/1 "
+        "! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=10 bitrate=100 "
+        "! video/x-h264,profile=constrained-baseline ! rtph264pay pt=96 config-interval=-1");
+
+      gst_bin_add (GST_BIN (self->pipeline), video);
+      link_to_webrtc (self, video, H264_CAPS);
+    }
+  else
+    {
+      g_autoptr (GstCaps) caps = gst_caps_from_string (H264_CAPS);
+      g_autoptr (GstWebRTCRTPTransceiver) transceiver = NULL;
+
+      g_signal_emit_by_name (self->webrtc, "add-transceiver",
+                             GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, caps, &transceiver);
+    }
+}
+
 RcTestWhip *
 rc_test_whip_new (const RcTestWhipOptions *options)
 {
@@ -436,6 +459,8 @@ rc_test_whip_new (const RcTestWhipOptions *options)
   rc_webrtc_setup_ice (self->webrtc, TRUE);
   gst_bin_add (GST_BIN (self->pipeline), self->webrtc);
 
+  if (options->video_first)
+    add_video (self, options->send_video);
   audio_text = g_strdup_printf ("audiotestsrc is-live=true wave=sine volume=0.4 freq=%g "
                                 "samplesperbuffer=960 ! audioconvert ! audioresample "
                                 "! audio/x-raw,rate=48000,channels=2 "
@@ -450,24 +475,8 @@ rc_test_whip_new (const RcTestWhipOptions *options)
   gst_pad_add_probe (pay_src, GST_PAD_PROBE_TYPE_BUFFER, on_first_audio, whip_ref (self),
                      (GDestroyNotify) whip_unref);
 
-  if (options->send_video)
-    {
-      GstElement *video = make_branch (
-        "videotestsrc is-live=true pattern=ball ! video/x-raw,width=160,height=120,framerate=10/1 "
-        "! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=10 bitrate=100 "
-        "! video/x-h264,profile=constrained-baseline ! rtph264pay pt=96 config-interval=-1");
-
-      gst_bin_add (GST_BIN (self->pipeline), video);
-      link_to_webrtc (self, video, H264_CAPS);
-    }
-  else
-    {
-      g_autoptr (GstCaps) caps = gst_caps_from_string (H264_CAPS);
-      g_autoptr (GstWebRTCRTPTransceiver) transceiver = NULL;
-
-      g_signal_emit_by_name (self->webrtc, "add-transceiver",
-                             GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, caps, &transceiver);
-    }
+  if (!options->video_first)
+    add_video (self, options->send_video);
 
   g_signal_connect_data (self->webrtc, "notify::ice-gathering-state",
                          G_CALLBACK (on_gathering_state), whip_ref (self), whip_unref_closure, 0);

@@ -30,6 +30,9 @@ typedef struct
   /* Name another certificate's fingerprint in the offer than the one DTLS
    * will show (a man in the middle, as the server sees it). */
   gboolean forge_fingerprint;
+  /* Video first, audio second: with max-bundle, webrtcbin then offers the
+   * audio section bundle-only (port 0), as GStreamer's own WHIP clients do. */
+  gboolean video_first;
 } RcTestWhipOptions;
 
 RcTestWhip *rc_test_whip_new (const RcTestWhipOptions *options);
