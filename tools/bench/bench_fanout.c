@@ -1570,6 +1570,11 @@ leave_cycles (Bench *b)
       rc_bench_proc_read (b->server_pid, &cycle.after);
       cycle.health_guests = health_guests (b);
       g_array_append_val (b->cycles, cycle);
+      if (c + 1 < b->o->leave_cycles && g_get_monotonic_time () > b->deadline_us)
+        {
+          progress (b, "the time budget is spent: no more leave cycles");
+          break;
+        }
       if (c + 1 < b->o->leave_cycles)
         {
           Level scratch = { 0 };
