@@ -3,7 +3,7 @@
  * Rendering sample C at server time C + D on a native guest.
  *
  *   appsrc (Opus, PTS = C + D − L) ─ opusdec ─ audioconvert ─ audioresample
- *     ─ S16LE 48 kHz stereo ─ appsink sync=true | autoaudiosink | any sink
+ *     ─ S16LE 48 kHz stereo ─ queue ─ appsink sync=true | autoaudiosink | any sink
  *
  * Why it is built this way:
  * - The pipeline's clock is a GstNetClientClock on the server's clock port,
@@ -20,10 +20,12 @@
  *   the position of that time, so it shows what was late and by how much;
  *   nothing is aligned after the fact. Other sinks are sampled by position
  *   query (what the sink says it outputs now, against the clock).
- * - The one streaming thread (appsrc's: it decodes, waits on the clock and
- *   hands over) may run at SCHED_FIFO, as audio clients' threads do, so a
- *   busy machine delays the wake-up less; it asks on the STREAM_STATUS
- *   "enter" message, which that thread posts itself.
+ * - Decoding runs ahead of rendering (appsrc's thread, up to the queue);
+ *   the queue's thread only waits on the clock and hands over, so waking
+ *   at C + D costs microseconds even when many guests share the machine
+ *   and all wake at the same instant. Both threads may run at SCHED_FIFO,
+ *   as audio clients' threads do, so a busy machine delays the wake-up
+ *   less; each asks on the STREAM_STATUS "enter" message it posts itself.
  * - The recording's sidecar also keeps, every second, the net clock minus
  *   this machine's monotonic clock: on the server's own machine the server
  *   clock *is* the monotonic clock, so a benchmark can see the network
@@ -323,8 +325,11 @@ build (RcNativePlayout *self, const RcNativePlayoutOptions *options, GError **er
     sink = "appsink name=sink sync=true max-buffers=0 drop=false qos=false";
   else if (sink == NULL)
     sink = "autoaudiosink name=sink";
+  /* The queue (unbounded: it holds up to D of PCM) decodes ahead in its own
+   * thread, so the thread that wakes at C + D only hands over. */
   description = g_strdup_printf ("appsrc name=src format=time is-live=false caps=\"" OPUS_CAPS
                                  "\" ! opusdec ! audioconvert ! audioresample ! " PCM_CAPS
+                                 " ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=0"
                                  " ! %s",
                                  sink);
   self->pipeline = gst_parse_launch_full (description, NULL, GST_PARSE_FLAG_FATAL_ERRORS, error);
