@@ -411,6 +411,8 @@ export function createPlayer({
       setVolume(volumeLevel + steps * VOLUME_STEP);
     },
     get song() { return state.song; },
+    get duration() { return Number(state.duration) || 0; },
+    get index() { return Number.isInteger(state.index) ? state.index : -1; },
     dispose() {
       cancelAnimationFrame(frame);
       frame = 0;

@@ -71,6 +71,8 @@ export function mountRoom(container, [roomId]) {
   const controller = new AbortController();
   const offs = [];
   let savedSongs = [];
+  let lastServerSkip = -Infinity;
+  let skipTimer = 0;
 
   // -- static parts, built once -------------------------------------------
   const title = h('h1', { class: 'room-title', dataset: { testid: 'room-title' } });
@@ -241,6 +243,7 @@ export function mountRoom(container, [roomId]) {
       s.on('chat', (msg) => { if (session.joined) chat.add(msg); }),
       s.on('stateUpdate', (msg) => {
         if (!session.joined) return;
+        noteSkip(msg);
         lyrics.setSong(msg.song || null);
         player.setState(msg);
         queue.setIndex(queuePosition(msg));
@@ -252,7 +255,11 @@ export function mountRoom(container, [roomId]) {
         queue.update(msg.queue, queuePosition(msg));
         player.setQueueLength(queue.length);
       }),
-      s.on('notification', (msg) => { if (session.joined) toasts.show(msg.text, msg.kind); }),
+      s.on('notification', (msg) => {
+        if (!session.joined) return;
+        if (msg.kind === 'skip') lastServerSkip = performance.now();
+        toasts.show(msg.text, msg.kind);
+      }),
       s.on('historyUpdate', (msg) => { if (session.joined) queue.setHistory(msg.history); }),
       s.on('roomClosed', (msg) => {
         if (msg.roomId === undefined || String(msg.roomId) === String(roomId)) {
@@ -317,6 +324,24 @@ export function mountRoom(container, [roomId]) {
       connection.setOnline();
       toasts.show('Back online: the room is in sync again.', 'ok');
     }
+  }
+
+  // The server names skips in a `notification` (kind skip) only sometimes;
+  // when the song changes before its end and no such note comes within a
+  // moment, say it here, so a listener knows why the music jumped.
+  function noteSkip(msg) {
+    const before = player.song;
+    const next = msg.song;
+    if (!before || !next || before.id === next.id) return;
+    const duration = player.duration;
+    if (duration > 0 && player.position() >= duration - 1.5) return; // it ended by itself
+    const back = Number.isInteger(msg.index) && msg.index < player.index;
+    const text = `${back ? 'Back to' : 'Skipped to'} “${String(next.title ?? next.url ?? 'the next song')}”`;
+    const asked = performance.now();
+    clearTimeout(skipTimer);
+    skipTimer = setTimeout(() => {
+      if (!disposed && lastServerSkip < asked - 1500) toasts.show(text, 'skip');
+    }, 400);
   }
 
   function drawGuestCount(list) {
@@ -518,6 +543,7 @@ export function mountRoom(container, [roomId]) {
     disposed = true;
     controller.abort();
     clearTimeout(deleteArmed);
+    clearTimeout(skipTimer);
     stopSocket(true);
     offShortcuts();
     window.removeEventListener('offline', onBrowserOffline);
