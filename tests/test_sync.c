@@ -60,7 +60,9 @@ test_time_sync_exchange (void)
     }
   g_test_message ("best round trip %.3f ms, offset %.3f ms", best_rtt, best_offset);
   g_assert_cmpfloat (best_rtt, <, 50);
-  g_assert_cmpfloat (fabs (best_offset), <, 2);
+  /* Same clock on both sides: the estimate can only be off by the
+   * asymmetry of the round trip, at most half of it. */
+  g_assert_cmpfloat (fabs (best_offset), <=, MAX (best_rtt / 2, 0.5) + 0.5);
 
   rc_test_ws_send (ws, "{\"type\":\"timeSync\"}");
   json_object_unref (rc_test_ws_expect_error (ws, RC_ERROR_INVALID_PARAM, 5000));
@@ -93,7 +95,9 @@ test_network_clock (void)
   c = gst_clock_get_time (local);
   g_test_message ("network clock - local clock: %.3f ms",
                   ((double) b - (double) (a + c) / 2) / GST_MSECOND);
-  g_assert_cmpfloat (fabs ((double) b - (double) (a + c) / 2) / GST_MSECOND, <, 2);
+  /* Within 2 ms, plus however long the two local readings took apart. */
+  g_assert_cmpfloat (fabs ((double) b - (double) (a + c) / 2) / GST_MSECOND, <,
+                     2 + (double) (c - a) / GST_MSECOND);
 }
 
 typedef struct
