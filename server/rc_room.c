@@ -15,6 +15,8 @@
 #include "rc_json.h"
 #include "rc_secret.h"
 
+#include <string.h>
+
 struct _RcRoom
 {
   gint ref_count;
@@ -26,6 +28,7 @@ struct _RcRoom
   gint64 created_at;      /* ms since the epoch */
   guint chat_cap;
   GPtrArray *guests;      /* RcGuest*, borrowed from sessions, join order */
+  guint64 removals;       /* guests removed so far (broadcasts watch it) */
   GQueue chat;            /* JsonNode*, oldest first, at most chat_cap */
   RcPlayer *player;       /* what the room plays; NULL until rc_room_start_player */
   RcSync *sync;           /* its timeline as guests see it; idem */
@@ -448,6 +451,7 @@ rc_room_remove_guest (RcRoom *room, RcGuest *guest)
   rc_store_set_remove (room->store, viewers, guest->id);
   guest->room = NULL;
   g_ptr_array_remove (room->guests, guest);
+  room->removals++;
   if (room->player != NULL)
     rc_player_guests_changed (room->player);
 }
@@ -507,15 +511,33 @@ rc_room_participants_json (RcRoom *room)
 void
 rc_room_broadcast (RcRoom *room, JsonNode *message, RcGuest *except)
 {
-  /* A send may drop a guest (dead socket); walk a snapshot. */
+  /* A send may drop a guest (dead socket); walk a snapshot, and once anyone
+   * has left during the walk, check each guest is still here before using
+   * it. The message is serialised once for everyone (a big room's join
+   * sends the whole participant list to every guest). */
   g_autoptr (GPtrArray) snapshot = g_ptr_array_copy (room->guests, NULL, NULL);
+  g_autofree char *text = NULL;
+  gsize length = 0;
+  guint64 removals = room->removals;
 
   rc_room_ref (room);
   for (guint i = 0; i < snapshot->len; i++)
     {
       RcGuest *g = snapshot->pdata[i];
 
-      if (g != except && g->send != NULL && g_ptr_array_find (room->guests, g, NULL))
+      if (g == except
+          || (room->removals != removals && !g_ptr_array_find (room->guests, g, NULL)))
+        continue;
+      if (g->send_text != NULL)
+        {
+          if (text == NULL)
+            {
+              text = rc_json_to_string (message);
+              length = strlen (text);
+            }
+          g->send_text (g, text, length, g->send_data);
+        }
+      else if (g->send != NULL)
         g->send (g, message, g->send_data);
     }
   rc_room_unref (room);

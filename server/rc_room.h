@@ -30,6 +30,9 @@ struct _RcGuest
   gboolean is_owner;
   RcGuestSendFunc send;
   RcGuestSendBinaryFunc send_binary; /* may be NULL */
+  /* Optional: the same as send for a message already serialised (@text is
+   * the JSON of @length bytes), so a broadcast serialises once. */
+  void (*send_text) (RcGuest *guest, const char *text, gsize length, gpointer user_data);
   /* Called after the room dropped the guest on its own (room deleted). */
   void (*evicted) (RcGuest *guest, gpointer user_data);
   gpointer send_data;

@@ -18,6 +18,12 @@ guest_send (RcGuest *guest, JsonNode *message, gpointer user_data)
   rc_session_send (user_data, message);
 }
 
+static void
+guest_send_text (RcGuest *guest, const char *text, gsize length, gpointer user_data)
+{
+  rc_session_send_text (user_data, text, length);
+}
+
 static gboolean
 guest_send_binary (RcGuest *guest, GBytes *data, guint64 max_queued, gpointer user_data)
 {
@@ -128,6 +134,7 @@ handle_join (RcSession *session, JsonObject *request, JsonNode *request_id, GErr
   guest = rc_guest_new (name, is_owner, guest_send, session);
   guest->evicted = guest_evicted;
   guest->send_binary = guest_send_binary;
+  guest->send_text = guest_send_text;
   if (user_id != NULL)
     {
       g_free (guest->user_id);

@@ -25,17 +25,23 @@ send_error (RcSession *session, int code, const char *message, JsonNode *request
 static guint64 ws_frame_size (gsize payload);
 
 void
+rc_session_send_text (RcSession *session, const char *text, gsize length)
+{
+  if (soup_websocket_connection_get_state (session->conn) != SOUP_WEBSOCKET_STATE_OPEN)
+    return;
+  session->sent_bytes += ws_frame_size (length);
+  soup_websocket_connection_send_text (session->conn, text);
+}
+
+void
 rc_session_send (RcSession *session, JsonNode *message)
 {
   g_autofree char *text = NULL;
-  gsize length;
 
   if (soup_websocket_connection_get_state (session->conn) != SOUP_WEBSOCKET_STATE_OPEN)
     return;
   text = rc_json_to_string (message);
-  length = strlen (text);
-  session->sent_bytes += ws_frame_size (length);
-  soup_websocket_connection_send_text (session->conn, text);
+  rc_session_send_text (session, text, strlen (text));
 }
 
 /* A server frame on the wire: 2 header bytes, the extended length, no mask. */

@@ -36,6 +36,8 @@ RcSession *rc_session_new (const RcSessionHost *host, SoupWebsocketConnection *c
 void rc_session_free (RcSession *session);
 
 void rc_session_send (RcSession *session, JsonNode *message);
+/* @text: a serialised message of @length bytes (NUL-terminated). */
+void rc_session_send_text (RcSession *session, const char *text, gsize length);
 /* Sends a binary frame unless more than @max_queued bytes are still waiting
  * to reach the peer's socket (a guest that cannot keep up loses frames, the
  * server never buffers without bound). FALSE when the frame was dropped. */
