@@ -268,7 +268,7 @@ test('when the server drops the socket the page shows it is offline, then is bac
       relay.cut();
       await indicator.waitFor({ state: 'visible' });
       // It says when the next attempt is, and attempts fail while the server cannot be reached.
-      await page.waitForFunction((sel) => /Reconnecting in \d+ s/.test(document.querySelector(sel).textContent), tid('offline-text'));
+      await page.waitForFunction((sel) => /reconnecting in \d+ s/.test(document.querySelector(sel).textContent), tid('offline-text'));
       assert.equal(await page.locator(tid('chat-input')).isDisabled(), true, 'chat is off while offline');
 
       relay.restore();

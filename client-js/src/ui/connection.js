@@ -26,7 +26,8 @@ export function createConnectionIndicator({ onRetry }) {
   function draw() {
     const left = Math.ceil((retryAt - Date.now()) / 1000);
     text.textContent = navigator.onLine === false ? 'You are offline. Waiting for the network…'
-      : left > 0 ? `${reason} Reconnecting in ${left} s…` : `${reason} Reconnecting…`;
+      : left > 0 ? `Offline · reconnecting in ${left} s` : 'Offline · reconnecting…';
+    node.title = reason;
   }
 
   function tick() {

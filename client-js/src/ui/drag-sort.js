@@ -3,8 +3,8 @@
 // Reordering a list by dragging a handle, with pointer events so a mouse, a
 // pen and a finger all work (HTML5 drag and drop does not on touch screens).
 // The dragged row follows the pointer; the rows it passes slide aside to
-// show where it will land. On release onDrop(from, to) gets positions among
-// the sortable rows; the DOM is reordered at once so nothing jumps back
+// show where it will land. On release onDrop(from, to, rows) gets positions
+// among the sortable rows and the rows as they were; the DOM is reordered at once so nothing jumps back
 // while the owner of the list asks the server (it redraws from the reply).
 // The handle also takes ArrowUp/ArrowDown (one step) for keyboards. While a
 // drag is on, isDragging() is true: the owner holds back redraws.
@@ -76,7 +76,7 @@ export function attachDragSort(list, { handle, item, onDrop, onEnd = () => {} })
     if (drop && to !== from) {
       if (to > from) rows[to].after(row);
       else rows[to].before(row);
-      onDrop(from, to);
+      onDrop(from, to, rows);
     }
     onEnd();
   }
@@ -91,7 +91,7 @@ export function attachDragSort(list, { handle, item, onDrop, onEnd = () => {} })
     const from = rows.indexOf(grip.closest(item));
     const to = from + step;
     if (from < 0 || to < 0 || to >= rows.length) return;
-    onDrop(from, to);
+    onDrop(from, to, rows);
   }
 
   list.addEventListener('pointerdown', onDown);

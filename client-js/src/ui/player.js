@@ -235,6 +235,7 @@ export function createPlayer({
 
   function drawSaved() {
     const savable = Boolean(state.song && state.song.songId);
+    saveButton.hidden = !onSave || !state.song;
     saveButton.disabled = !savable;
     saveButton.classList.toggle('saved', savable && saved);
     saveButton.setAttribute('aria-pressed', String(savable && saved));

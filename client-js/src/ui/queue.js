@@ -64,12 +64,23 @@ export function createQueue({ onCommand, onAddSong, onAddUrl }) {
   const sorter = attachDragSort(list, {
     handle: '[data-testid="queue-drag-handle"]',
     item: '.queue-item.upcoming',
-    onDrop: (from, to) => {
-      // Positions among the upcoming rows → queue indices (they are contiguous after `index`).
-      const base = Math.max(0, index + 1);
-      const moved = items[base + from];
-      focusItemId = moved && document.activeElement && document.activeElement.closest('.queue-item') ? moved.id : null;
-      onCommand({ type: 'moveSong', from: base + from, to: base + to }).then((ok) => { if (!ok) draw(); });
+    onDrop: (from, to, rows) => {
+      // The rows carry the queue index they were drawn with; if the queue
+      // changed under the drag (a song ended, someone added one), find both
+      // items again by their ids.
+      const key = (row) => row.dataset.itemId;
+      let fromIndex = Number(rows[from].dataset.index);
+      let toIndex = Number(rows[to].dataset.index);
+      if (String(items[fromIndex]?.id) !== key(rows[from]) || String(items[toIndex]?.id) !== key(rows[to])) {
+        fromIndex = items.findIndex((item) => String(item.id) === key(rows[from]));
+        toIndex = items.findIndex((item) => String(item.id) === key(rows[to]));
+        if (fromIndex < 0 || toIndex < 0 || fromIndex === toIndex) {
+          draw();
+          return;
+        }
+      }
+      focusItemId = document.activeElement && document.activeElement.closest('.queue-item') ? key(rows[from]) : null;
+      onCommand({ type: 'moveSong', from: fromIndex, to: toIndex }).then((ok) => { if (!ok) draw(); });
     },
     onEnd: () => { if (redrawLater) draw(); },
   });
@@ -143,7 +154,7 @@ export function createQueue({ onCommand, onAddSong, onAddUrl }) {
     const first = showPlayed ? 0 : playedCount;
     replaceChildren(list, items.slice(first).map((item, k) => row(item, first + k)));
     if (focusItemId !== null) {
-      const handle = [...list.querySelectorAll('.queue-item')].find((li) => li.dataset.itemId === String(focusItemId))
+      const handle = [...list.querySelectorAll('.queue-item')].find((li) => li.dataset.itemId === focusItemId)
         ?.querySelector('[data-testid="queue-drag-handle"]');
       focusItemId = null;
       if (handle) handle.focus({ preventScroll: true });

@@ -230,11 +230,11 @@ export function mountRoom(container, [roomId]) {
         session.joined = false;
         if (media) media.stop();
         chat.setEnabled(false);
-        connection.setOffline({ why: wasJoined ? 'Connection lost.' : 'Cannot reach the server.' });
+        connection.setOffline({ why: wasJoined ? 'The connection to the server was lost.' : 'Cannot reach the server.' });
       }),
       s.on('socket:retry', ({ delay }) => {
         if (session.closed || !session.wanted) return;
-        connection.setOffline({ why: connection.offline ? 'Still offline.' : 'Connection lost.', retryIn: delay });
+        connection.setOffline({ why: 'The connection to the server was lost.', retryIn: delay });
       }),
       s.on('viewersUpdated', (msg) => {
         participants.update(msg.participants, session.you?.id);
@@ -352,7 +352,7 @@ export function mountRoom(container, [roomId]) {
   /** The reconnect backoff is too slow for the user: try now. */
   function retryNow() {
     if (!sig || sig.connected) return;
-    connection.setOffline({ why: 'Connection lost.' });
+    connection.setOffline({ why: 'The connection to the server was lost.' });
     sig.restart();
   }
 
@@ -361,7 +361,7 @@ export function mountRoom(container, [roomId]) {
       case 'disconnected':
       case 'timeout':
         // The socket is (re)connecting; socket:open will try again.
-        connection.setOffline({ why: 'Connection problem.' });
+        connection.setOffline({ why: 'The server did not answer.' });
         if (err.name === 'timeout' && sig) sig.restart();
         return;
       case 'not_found':
