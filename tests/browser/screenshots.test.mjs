@@ -52,7 +52,7 @@ async function addBySearch(page, query, title) {
   const result = page.locator(tid('search-result'), { hasText: title });
   await result.waitFor();
   await result.locator(tid('search-result-add')).click();
-  await result.locator(`${tid('search-result-add')}.added`).waitFor();
+  await page.locator(tid('queue-item-title'), { hasText: title }).waitFor();
 }
 
 async function createRoom(name, password) {
