@@ -55,10 +55,6 @@ export function getLatencyOffset() {
 export const setLatencyOffset = (ms) => set(LATENCY_OFFSET_KEY, String(ms));
 
 // The colour theme the user picked with the toggle (`light` or `dark`); none
-// means "follow the system" (src/theme-boot.js applies it before first paint).
-export const THEME_KEY = 'roomcast.theme';
-export const getTheme = () => {
-  const value = get(THEME_KEY);
-  return value === 'light' || value === 'dark' ? value : null;
-};
-export const setTheme = (theme) => set(THEME_KEY, theme);
+// means "follow the system". src/theme-boot.js reads the same key before
+// the first paint.
+export const setTheme = (theme) => set('roomcast.theme', theme);

@@ -413,6 +413,7 @@ export function createPlayer({
     },
     get song() { return state.song; },
     get duration() { return Number(state.duration) || 0; },
+    get playing() { return Boolean(state.playing); },
     get index() { return Number.isInteger(state.index) ? state.index : -1; },
     dispose() {
       cancelAnimationFrame(frame);

@@ -174,7 +174,15 @@ export function mountRoom(container, [roomId]) {
   function showRoomInfo(room) {
     title.textContent = String(room.name ?? '');
     lock.hidden = !room.hasPassword;
-    document.title = `${room.name} · roomcast`;
+    drawTitle();
+  }
+
+  /** The tab's title: what plays (while it plays), then the room. */
+  function drawTitle() {
+    if (disposed || session.closed) return;
+    const song = session.joined && player.song;
+    const playing = song && player.playing;
+    document.title = `${playing ? `♪ ${String(song.title ?? song.url ?? '')} · ` : ''}${title.textContent} · roomcast`;
   }
 
   function onJoinSubmit({ name, password }) {
@@ -249,6 +257,7 @@ export function mountRoom(container, [roomId]) {
         queue.setIndex(queuePosition(msg));
         queue.setPlaying(msg.playing);
         drawSaved();
+        drawTitle();
       }),
       s.on('queueUpdated', (msg) => {
         if (!session.joined) return;
@@ -315,6 +324,7 @@ export function mountRoom(container, [roomId]) {
     queue.update(state.queue, queuePosition(playback));
     queue.setPlaying(playback.playing);
     player.setQueueLength(queue.length);
+    drawTitle();
     if (!reconnect) search.refresh();
     loadSaved();
     if (state.clock && Number.isFinite(state.clock.now)) clock.seed(state.clock.now);
