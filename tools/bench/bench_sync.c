@@ -424,6 +424,12 @@ on_control_message (SoupWebsocketConnection *conn, gint type, GBytes *data, gpoi
       if (b->delay <= 0 || !rc_ws_frame_parse (bytes, size, &rtp, &c, &seq, &payload, &length)
           || length == 0)
         return;
+      if (b->run.start > 0 && now_ms () < b->run.end_or_now)
+        {
+          double transit = now_ms () - c;
+
+          g_array_append_val (b->run.control_arrivals, transit);
+        }
       f = g_new0 (Frame, 1);
       f->c = c;
       f->d = b->delay;
@@ -990,7 +996,7 @@ measure (Bench *b, GError **error)
       control_send (b, "{\"type\":\"seek\",\"id\":\"seek\",\"position\":5}");
     }
   pause_for (b, third / 1000);
-  b->run.end = now_ms ();
+  b->run.end = b->run.end_or_now = now_ms ();
   rc_bench_proc_read (server_pid, &p1);
   rc_bench_machine_read (&busy1, &total1);
   steal1 = steal_ticks ();
@@ -1233,6 +1239,8 @@ main (int argc, char **argv)
   b.natives = g_ptr_array_new ();
   b.run.guests = g_ptr_array_new_with_free_func ((GDestroyNotify) rc_bench_sync_guest_free);
   b.run.delays = g_array_new (FALSE, FALSE, sizeof (double));
+  b.run.control_arrivals = g_array_new (FALSE, FALSE, sizeof (double));
+  b.run.end_or_now = INFINITY;
   b.run.command_line = g_strdup (command->str);
   b.run.machine = machine_line ();
   b.run.jitter_ms = o.jitter_ms;

@@ -44,6 +44,14 @@ rc_bench_sync_guest_free (RcBenchSyncGuest *g)
   g_free (g);
 }
 
+static int
+compare_double (gconstpointer x, gconstpointer y)
+{
+  double a = *(const double *) x, b = *(const double *) y;
+
+  return (a > b) - (a < b);
+}
+
 static gboolean
 is_native (const RcBenchSyncGuest *g)
 {
@@ -417,6 +425,21 @@ rc_bench_sync_report (RcBenchSyncRun *run, GString *out)
                           run->server_cpu_pct, run->machine_busy_pct, run->steal_pct);
   g_string_append_printf (out, "- playout delay D: %.0f ms at the start, %.0f ms at the end (%u changes)\n",
                           d0, d1, run->delays->len / 2 > 0 ? run->delays->len / 2 - 1 : 0);
+  if (run->control_arrivals->len > 0)
+    {
+      g_autoptr (GArray) a = g_array_copy (run->control_arrivals);
+      guint late = 0;
+
+      for (guint i = 0; i < a->len; i++)
+        late += g_array_index (a, double, i) > 100;
+      g_array_sort (a, compare_double);
+      g_string_append_printf (
+        out,
+        "- frames as the benchmark's own WebSocket listener got them (receive − C): p50 %.1f, "
+        "p99 %.1f, max %.1f ms; %u of %u over 100 ms\n",
+        g_array_index (a, double, a->len / 2), g_array_index (a, double, (a->len * 99) / 100),
+        g_array_index (a, double, a->len - 1), late, a->len);
+    }
   if (run->jitter_ms > 0)
     g_string_append_printf (out,
                             "- jittered guest: WebSocket through a relay adding 0-%.0f ms per read, "

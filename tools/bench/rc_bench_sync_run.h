@@ -43,6 +43,8 @@ typedef struct
   double seek_at;      /* when the seek was sent, or 0 */
   double seek_done_at; /* its reply */
   GArray *delays;      /* double pairs: ms, D ms (as the control connection heard them) */
+  GArray *control_arrivals; /* double ms: receive − C of the control's frames in the window */
+  double end_or_now;   /* the window's end once known, else +inf */
   /* figures of the run, printed as they are */
   char *command_line;
   char *machine;
