@@ -12,7 +12,10 @@
  *   Browser captures are placed by their engine's own server-time estimate:
  *   that is all a browser can say (no physical output to record here).
  * - The steady window leaves out the seek (from the seek to D + 3 s after
- *   its reply) and the late joiners; those have rows of their own.
+ *   its reply), each change of D (from 200 ms before the control connection
+ *   heard of it to 500 ms after the new D: guests take a new D at their own
+ *   packet, a hard resync), and the late joiners; those have rows of their
+ *   own.
  * - "In step" means |skew against the ideal| under the bound for every
  *   click of the following 3 s (1 ms for native guests, 5 ms for browsers,
  *   the client's own "in sync" threshold).
@@ -30,6 +33,8 @@
 #define BROWSER_BOUND_MS 5.0
 #define HOLD_MS 3000.0
 #define SEEK_SETTLE_MS 3000.0
+#define RESYNC_BEFORE_MS 200.0
+#define RESYNC_AFTER_MS 500.0
 
 void
 rc_bench_sync_guest_free (RcBenchSyncGuest *g)
@@ -96,6 +101,15 @@ steady (RcBenchSyncRun *run, double t)
   if (run->seek_at > 0 && t >= run->seek_at
       && t < run->seek_done_at + delay_at (run, run->seek_done_at) + SEEK_SETTLE_MS)
     return FALSE;
+  /* A new D is a hard resync: each guest moves at its own packet, so for a
+   * moment they differ by the change itself. */
+  for (guint i = 2; i + 1 < run->delays->len; i += 2)
+    {
+      double at = g_array_index (run->delays, double, i);
+
+      if (t >= at - RESYNC_BEFORE_MS && t < at + g_array_index (run->delays, double, i + 1) + RESYNC_AFTER_MS)
+        return FALSE;
+    }
   return TRUE;
 }
 
