@@ -254,6 +254,30 @@ fill_state (RcPlayer *self, JsonObject *o)
 }
 
 JsonNode *
+rc_player_now_playing_json (RcPlayer *self)
+{
+  Item *item = current (self);
+  JsonObject *o;
+  JsonNode *node;
+
+  if (item == NULL)
+    return json_node_new (JSON_NODE_NULL);
+  node = rc_json_message_new (NULL, &o);
+  json_object_set_string_member (o, "title", item->title);
+  set_nullable (o, "artist", item->artist);
+  json_object_set_boolean_member (o, "playing", self->playing);
+  return node;
+}
+
+const char *
+rc_player_get_current_title (RcPlayer *self)
+{
+  Item *item = current (self);
+
+  return item ? item->title : NULL;
+}
+
+JsonNode *
 rc_player_state_json (RcPlayer *self)
 {
   JsonObject *o;

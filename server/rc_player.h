@@ -66,6 +66,11 @@ gboolean rc_player_parse_loop (const char *name, RcLoopMode *mode);
 /* {"type":"stateUpdate",...} and {"type":"queueUpdated",...}, new nodes. */
 JsonNode *rc_player_state_message (RcPlayer *player);
 JsonNode *rc_player_queue_message (RcPlayer *player);
+/* {title, artist, playing} of the current song, or a JSON null (room lists). */
+JsonNode *rc_player_now_playing_json (RcPlayer *player);
+/* The current song's title, or NULL. */
+const char *rc_player_get_current_title (RcPlayer *player);
+
 /* The state's fields without "type" (initialState.state), and the queue array. */
 JsonNode *rc_player_state_json (RcPlayer *player);
 JsonNode *rc_player_queue_json (RcPlayer *player);

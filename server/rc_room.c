@@ -264,6 +264,8 @@ rc_room_to_json (RcRoom *room)
   json_object_set_boolean_member (o, "hasPassword", room->password_hash != NULL);
   json_object_set_int_member (o, "guests", room->guests->len);
   json_object_set_int_member (o, "createdAt", room->created_at);
+  json_object_set_member (o, "nowPlaying", room->player ? rc_player_now_playing_json (room->player)
+                                                         : json_node_new (JSON_NODE_NULL));
   return node;
 }
 

@@ -113,7 +113,13 @@ handle_pause (RcSession *session, JsonObject *request, JsonNode *request_id, GEr
 static gboolean
 handle_skip (RcSession *session, JsonObject *request, JsonNode *request_id, GError **error)
 {
+  const char *title = rc_player_get_current_title (player_of (session));
+  g_autofree char *text = title ? g_strdup_printf ("%s skipped %s", session->guest->name, title)
+                                : NULL;
+
   rc_player_skip (player_of (session));
+  if (text != NULL)
+    rc_handlers_notify (session->guest->room, "skip", text, NULL);
   reply_state (session, request_id);
   return TRUE;
 }

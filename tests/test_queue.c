@@ -229,13 +229,33 @@ test_commands_and_what_everyone_sees (Fixture *f, gconstpointer data)
       seen = rc_test_ws_expect (guest, "queueUpdated", 5000);
     }
 
-  /* Skip: both see Beta One. Previous (early in the song): Alpha One again. */
+  /* Skip: both see Beta One, the owner is told who skipped, and the room
+   * list says what plays. Previous (early in the song): Alpha One again. */
   reply = rc_test_ws_command (guest, "{\"type\":\"skip\"}");
   g_assert_cmpstr (song_title (reply), ==, "Beta One");
   g_clear_pointer (&reply, json_object_unref);
+  g_clear_pointer (&note, json_object_unref);
+  note = rc_test_ws_expect (owner, "notification", 5000);
+  while (g_strcmp0 (rc_test_str (note, "kind"), "skip") != 0)
+    {
+      json_object_unref (note);
+      note = rc_test_ws_expect (owner, "notification", 5000);
+    }
+  g_assert_cmpstr (rc_test_str (note, "text"), ==, "Gus skipped Alpha One");
   g_clear_pointer (&state, json_object_unref);
   state = wait_state (owner, is_playing_title, "Beta One", 5000);
   g_assert_nonnull (state);
+  {
+    guint status = 0;
+    g_autoptr (JsonNode) rooms = rc_test_http (f->server, "GET", "/api/rooms", NULL, NULL, &status);
+    JsonObject *listed = json_array_get_object_element (
+      json_object_get_array_member (json_node_get_object (rooms), "rooms"), 0);
+    JsonObject *now = json_object_get_object_member (listed, "nowPlaying");
+
+    g_assert_cmpstr (rc_test_str (now, "title"), ==, "Beta One");
+    g_assert_cmpstr (rc_test_str (now, "artist"), ==, "Beta");
+    g_assert_true (json_object_get_boolean_member (now, "playing"));
+  }
   reply = rc_test_ws_command (guest, "{\"type\":\"previous\"}");
   g_assert_cmpstr (song_title (reply), ==, "Alpha One");
   g_assert_cmpfloat (json_object_get_double_member (reply, "position"), <, 0.5);
