@@ -141,9 +141,9 @@ test('the shared link brings a second guest to the same song; toasts tell of the
       await page.locator(tid('queue-item'), { hasText: 'Demo 550 Hz' }).locator(tid('queue-item-added-by'), { hasText: 'Bob' }).waitFor();
     }
 
-    // A skip (the server names no one for it: the page says where the music jumped).
+    // A skip: the server tells the room who skipped which song.
     await alice.page.click(tid('skip'));
-    await waitForToast(bob.page, 'skip', ['Demo 550 Hz']);
+    await waitForToast(bob.page, 'skip', ['Alice', 'skipped', 'Demo 440 Hz']);
     await waitForNowPlaying(bob.page, 'Demo 550 Hz');
 
     // Chat: Enter sends; the owner's messages carry the owner badge, Bob's do not.

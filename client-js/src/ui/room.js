@@ -336,9 +336,9 @@ export function mountRoom(container, [roomId]) {
     }
   }
 
-  // The server names skips in a `notification` (kind skip) only sometimes;
-  // when the song changes before its end and no such note comes within a
-  // moment, say it here, so a listener knows why the music jumped.
+  // The server names a guest's skip in a `notification` (kind skip); a
+  // change it does not announce (previous, a song removed, a failed song)
+  // gets a note from here, so a listener knows why the music jumped.
   function noteSkip(msg) {
     const before = player.song;
     const next = msg.song;
