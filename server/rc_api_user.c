@@ -78,19 +78,6 @@ get_lyrics (RcServer *server, SoupServerMessage *msg, const char *song_id)
 
 /* ---- playlist ------------------------------------------------------------------ */
 
-static gboolean
-valid_user_id (const char *user_id)
-{
-  gsize n = user_id ? strlen (user_id) : 0;
-
-  if (n < 8 || n > 64)
-    return FALSE;
-  for (const char *p = user_id; *p != '\0'; p++)
-    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_')
-      return FALSE;
-  return TRUE;
-}
-
 typedef struct
 {
   RcServer *server;
@@ -168,7 +155,7 @@ save_song (RcServer *server, SoupServerMessage *msg)
     }
   user_id = rc_json_get_string (request, "userId");
   song_id = rc_json_get_string (request, "songId");
-  if (!valid_user_id (user_id))
+  if (!rc_validate_user_id (user_id))
     {
       rc_http_send_error (msg, RC_ERROR_INVALID_PARAM,
                           "\"userId\" may only hold letters, digits, '-' and '_'");
@@ -220,7 +207,7 @@ rc_api_user_handle (RcServer *server, SoupServerMessage *msg, const char *path,
                                         "GET, HEAD, POST");
           rc_http_send_error (msg, RC_ERROR_METHOD_NOT_ALLOWED, NULL);
         }
-      else if (!valid_user_id (user_id))
+      else if (!rc_validate_user_id (user_id))
         rc_http_send_error (msg, RC_ERROR_INVALID_PARAM,
                             "\"userId\" is required: 8-64 letters, digits, '-' or '_'");
       else

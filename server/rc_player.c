@@ -414,52 +414,36 @@ on_track_failed (RcRoomPipeline *pipeline, const GError *error, gpointer data)
   broadcast_state (self);
 }
 
+/* Takes the tag @name from @tags into *@field when it says something new. */
+static gboolean
+take_tag (const GstTagList *tags, const char *name, char **field)
+{
+  g_autofree char *value = NULL;
+  g_autofree char *clean = NULL;
+
+  if (!gst_tag_list_get_string (tags, name, &value))
+    return FALSE;
+  clean = rc_text_sanitize (value, TITLE_CHARS);
+  if (*clean == '\0' || g_strcmp0 (clean, *field) == 0)
+    return FALSE;
+  g_free (*field);
+  *field = g_steal_pointer (&clean);
+  return TRUE;
+}
+
 static void
 on_track_tags (RcRoomPipeline *pipeline, const GstTagList *tags, gpointer data)
 {
   RcPlayer *self = data;
   Item *item = current (self);
-  g_autofree char *title = NULL;
-  g_autofree char *artist = NULL;
-  g_autofree char *album = NULL;
   gboolean changed = FALSE;
 
   /* Library songs have their tags already; URLs learn theirs as they play. */
   if (item == NULL || item->url == NULL)
     return;
-  if (gst_tag_list_get_string (tags, GST_TAG_TITLE, &title))
-    {
-      g_autofree char *clean = rc_text_sanitize (title, TITLE_CHARS);
-
-      if (*clean != '\0' && g_strcmp0 (clean, item->title) != 0)
-        {
-          g_free (item->title);
-          item->title = g_steal_pointer (&clean);
-          changed = TRUE;
-        }
-    }
-  if (gst_tag_list_get_string (tags, GST_TAG_ARTIST, &artist))
-    {
-      g_autofree char *clean = rc_text_sanitize (artist, TITLE_CHARS);
-
-      if (*clean != '\0' && g_strcmp0 (clean, item->artist) != 0)
-        {
-          g_free (item->artist);
-          item->artist = g_steal_pointer (&clean);
-          changed = TRUE;
-        }
-    }
-  if (gst_tag_list_get_string (tags, GST_TAG_ALBUM, &album))
-    {
-      g_autofree char *clean = rc_text_sanitize (album, TITLE_CHARS);
-
-      if (*clean != '\0' && g_strcmp0 (clean, item->album) != 0)
-        {
-          g_free (item->album);
-          item->album = g_steal_pointer (&clean);
-          changed = TRUE;
-        }
-    }
+  changed |= take_tag (tags, GST_TAG_TITLE, &item->title);
+  changed |= take_tag (tags, GST_TAG_ARTIST, &item->artist);
+  changed |= take_tag (tags, GST_TAG_ALBUM, &item->album);
   if (!changed)
     return;
   save (self);

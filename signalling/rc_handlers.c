@@ -60,15 +60,6 @@ static const RcParam join_params[] = {
   RC_PARAMS_END,
 };
 
-static gboolean
-valid_user_id (const char *user_id)
-{
-  for (const char *p = user_id; *p != '\0'; p++)
-    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_')
-      return FALSE;
-  return TRUE;
-}
-
 void
 rc_handlers_notify (RcRoom *room, const char *kind, const char *text, RcGuest *except)
 {
@@ -112,7 +103,7 @@ handle_join (RcSession *session, JsonObject *request, JsonNode *request_id, GErr
       return FALSE;
     }
   user_id = rc_json_get_string (request, "userId");
-  if (user_id != NULL && !valid_user_id (user_id))
+  if (user_id != NULL && !rc_validate_user_id (user_id))
     {
       g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
                            "\"userId\" may only hold letters, digits, '-' and '_'");

@@ -5,6 +5,8 @@
  * and docs/protocol.md can be read straight off the tables.
  */
 #include "rc_validate.h"
+
+#include <string.h>
 #include "rc_error.h"
 
 #include <math.h>
@@ -202,4 +204,17 @@ rc_json_get_boolean (JsonObject *object, const char *name, gboolean fallback)
       || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
     return fallback;
   return json_node_get_boolean (node);
+}
+
+gboolean
+rc_validate_user_id (const char *user_id)
+{
+  gsize n = user_id != NULL ? strlen (user_id) : 0;
+
+  if (n < 8 || n > 64)
+    return FALSE;
+  for (const char *p = user_id; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_')
+      return FALSE;
+  return TRUE;
 }

@@ -43,6 +43,9 @@ gboolean rc_validate_object (JsonObject *object, const RcParam *params, GError *
 /* Parses @data as JSON and requires an object. RC_ERROR_INVALID_MESSAGE otherwise. */
 JsonObject *rc_validate_parse_object (const char *data, gsize length, GError **error);
 
+/* A client's stable userId: 8-64 characters of [A-Za-z0-9_-]. */
+gboolean rc_validate_user_id (const char *user_id);
+
 /* Convenience accessors for validated objects: NULL / default when absent or null. */
 const char *rc_json_get_string (JsonObject *object, const char *name);
 gint64 rc_json_get_int (JsonObject *object, const char *name, gint64 fallback);
