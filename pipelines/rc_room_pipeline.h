@@ -74,6 +74,32 @@ void rc_room_pipeline_remove_input (RcRoomPipeline *pipeline, GstElement *input)
 /* Whether @input's first buffer has reached the mixer. */
 gboolean rc_room_pipeline_input_is_linked (RcRoomPipeline *pipeline, GstElement *input);
 
+/*
+ * Talk-over: the track is ducked under a live input. While @input's level
+ * (RMS of each buffer, dBFS) is above @threshold_db, the track's gain ramps
+ * down to @duck_db over @attack_ms; once the input has stayed below the
+ * threshold for @hold_ms, it ramps back to 0 dB over @release_ms. Ramps are
+ * applied sample by sample (no clicks) and carry over from track to track.
+ * @input NULL (or @ducking NULL) turns ducking off, ramping back up.
+ */
+typedef struct
+{
+  double duck_db;      /* e.g. -12 */
+  double threshold_db; /* e.g. -40 */
+  guint attack_ms;     /* e.g. 50 */
+  guint hold_ms;       /* e.g. 500 */
+  guint release_ms;    /* e.g. 400 */
+} RcDucking;
+
+#define RC_DUCKING_DEFAULT { -12.0, -40.0, 50, 500, 400 }
+
+void rc_room_pipeline_set_ducking (RcRoomPipeline *pipeline, GstElement *input,
+                                   const RcDucking *ducking);
+/* The track's gain now, in dB (0 when not ducked), and @input's latest
+ * level in dBFS (-inf without ducking); for stats and tests. */
+double rc_room_pipeline_get_duck_gain_db (RcRoomPipeline *pipeline);
+double rc_room_pipeline_get_input_level_db (RcRoomPipeline *pipeline);
+
 GstPipeline *rc_room_pipeline_get_gst (RcRoomPipeline *pipeline);
 
 /*
