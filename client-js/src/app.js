@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 //
 // Entry point and router. The server serves index.html for `/` and
-// `/room/*`, so the path decides the view: `/` → home, `/room/{id}` → room.
+// `/room/*`, so the path decides the view: `/` → home, `/room/{id}` → room,
+// `/room/{id}/host` → the host page (going live into the room).
 // A view is `mount(container, params, router) → cleanup`; the router calls
 // the cleanup (stop timers, leave the room, close the socket) before
 // mounting the next one. Same-origin links marked `data-link` navigate
@@ -9,6 +10,7 @@
 
 import { mountHome } from './ui/home.js';
 import { mountRoom } from './ui/room.js';
+import { mountHost } from './ui/host.js';
 import { mountNotFound } from './ui/not-found.js';
 import { clearStatus } from './ui/status.js';
 import { mountThemeToggle } from './theme.js';
@@ -16,6 +18,7 @@ import { mountThemeToggle } from './theme.js';
 const routes = [
   { pattern: /^\/$/, mount: mountHome, title: () => 'roomcast' },
   { pattern: /^\/room\/([^/]+)\/?$/, mount: mountRoom, title: () => 'Room · roomcast' },
+  { pattern: /^\/room\/([^/]+)\/host\/?$/, mount: mountHost, title: () => 'Go live · roomcast' },
 ];
 
 class Router {

@@ -128,6 +128,21 @@ export async function startServer(extraArgs = [], { musicDir } = {}) {
 }
 
 /**
+ * The native guest (tools/native-guest, `roomcast-guest`) of the build the
+ * server comes from: $ROOMCAST_GUEST, else tools/roomcast-guest beside
+ * $ROOMCAST_BIN (default build/).
+ */
+export function nativeGuestBin() {
+  if (process.env.ROOMCAST_GUEST) return path.resolve(process.env.ROOMCAST_GUEST);
+  const server = process.env.ROOMCAST_BIN
+    ? path.resolve(process.env.ROOMCAST_BIN)
+    : path.join(repoRoot, 'build', 'roomcast');
+  const bin = path.join(path.dirname(server), 'tools', 'roomcast-guest');
+  if (!existsSync(bin)) throw new Error(`native guest not found at ${bin}: build it (ninja -C <build dir>) or set ROOMCAST_GUEST`);
+  return bin;
+}
+
+/**
  * Writes the four demo tracks of tools/make-demo-music (220, 330, 440 and
  * 550 Hz, 20 s, tagged "Demo 440 Hz — Concert A" etc.) into a new temporary
  * folder. Returns { dir, remove() }.

@@ -18,7 +18,9 @@
 //      everything, and the indicator goes.
 // The panels: player (now playing, progress, controls), lyrics (following
 // the player's position), queue (+ history), search (+ saved playlist),
-// participants, chat, toasts; keyboard.js adds the shortcuts.
+// participants, chat, toasts; keyboard.js adds the shortcuts. The owner
+// also gets "Go live", which opens the host page (host.js) in a new tab, so
+// the room stays open here.
 // The cleanup sends `leave` and closes the socket for good.
 
 import { h, icon } from './dom.js';
@@ -43,6 +45,7 @@ import { createConnectionIndicator } from './connection.js';
 import { attachShortcuts } from './keyboard.js';
 import { copyText, roomLink } from './share.js';
 import { mountNotFound } from './not-found.js';
+import { micIcon, hostPath } from './host.js';
 
 // Where the queue stands: the current index, or once the end was reached
 // (index -1) the count of played items, so they still show as played.
@@ -83,6 +86,10 @@ export function mountRoom(container, [roomId]) {
   const guestCount = h('span', { class: 'room-guests muted', dataset: { testid: 'room-guest-count' } });
   const deleteButton = h('button', { type: 'button', class: 'danger', hidden: true, dataset: { testid: 'delete-room' }, onclick: onDelete },
     icon('trash'), h('span', { class: 'label', text: 'Delete room' }));
+  const goLiveLink = h('a', {
+    class: 'button ghost', href: hostPath(roomId), target: '_blank', rel: 'noopener', hidden: true,
+    dataset: { testid: 'go-live' },
+  }, micIcon(), h('span', { class: 'label', text: 'Go live' }));
   const leaveLink = h('a', { class: 'button ghost', href: '/', 'data-link': true }, icon('exit'), h('span', { class: 'label', text: 'Leave' }));
 
   const header = h('header', { class: 'room-head' },
@@ -90,7 +97,7 @@ export function mountRoom(container, [roomId]) {
       h('p', { class: 'eyebrow', text: 'Listening room' }),
       h('div', { class: 'title-row' }, title, lock),
       guestCount),
-    h('div', { class: 'room-actions' }, copyButton, deleteButton, leaveLink));
+    h('div', { class: 'room-actions' }, copyButton, goLiveLink, deleteButton, leaveLink));
 
   const participants = createParticipants();
   const chat = createChat({ onSend: sendChat });
@@ -313,6 +320,7 @@ export function mountRoom(container, [roomId]) {
     }
     roomGrid.hidden = false;
     deleteButton.hidden = !(session.you && session.you.isOwner && getOwnerToken(roomId));
+    goLiveLink.hidden = deleteButton.hidden;
     participants.update(state.participants, session.you?.id);
     drawGuestCount(state.participants);
     chat.reset(state.chat, session.you?.id);
