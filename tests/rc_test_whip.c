@@ -15,6 +15,14 @@
  * - libdatachannel writes the fingerprint and ice-options at session level
  *   and a=group:LS beside the bundle; the offer is rewritten that way.
  *
+ * For latency measurements the tone can be timed bursts instead
+ * (RcTestBursts): written into the source's buffers by a probe, by their
+ * running time, with the pipeline on the system clock, so the moment each
+ * burst starts is known exactly on the machine's monotonic clock. The
+ * source is live and pushes each buffer when the clock reaches its first
+ * sample; bursts start on a buffer's first sample, so a burst leaves the
+ * source at its onset, as a capture of no length would.
+ *
  * Ordering rule: webrtcbin's signals, promises and probes only queue work
  * for the main context (holding a reference); everything else runs there.
  */
@@ -25,6 +33,7 @@
 
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
+#include <math.h>
 #include <string.h>
 
 #define OPUS_CAPS                                                                                 \
@@ -385,6 +394,83 @@ on_first_audio (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   return GST_PAD_PROBE_REMOVE;
 }
 
+/* ---- timed bursts ---- */
+
+double
+rc_test_bursts_length_ms (const RcTestBursts *bursts, guint64 k)
+{
+  return bursts->burst_ms + 10.0 * (double) (k % 4);
+}
+
+/* The first sample of burst @k at @rate. */
+static gint64
+burst_onset (const RcTestBursts *bursts, gint64 k, gint rate)
+{
+  return llround ((double) k * bursts->period_ms * rate / 1000.0);
+}
+
+/* Streaming thread: the buffer's samples become silence and bursts, by
+ * the running time of its first sample. */
+static GstPadProbeReturn
+on_burst_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  const RcTestBursts *bursts = data;
+  GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
+  g_autoptr (GstCaps) caps = gst_pad_get_current_caps (pad);
+  g_autoptr (GstEvent) segment_event = gst_pad_get_sticky_event (pad, GST_EVENT_SEGMENT, 0);
+  const GstStructure *s;
+  const GstSegment *segment;
+  gint rate = 0, channels = 0;
+  GstClockTime running;
+  GstMapInfo map;
+  gint64 first, k;
+  gsize frames;
+
+  if (caps == NULL || segment_event == NULL || !GST_BUFFER_PTS_IS_VALID (buffer))
+    return GST_PAD_PROBE_OK;
+  s = gst_caps_get_structure (caps, 0);
+  if (!gst_structure_get_int (s, "rate", &rate) || !gst_structure_get_int (s, "channels", &channels)
+      || rate <= 0 || channels <= 0)
+    return GST_PAD_PROBE_OK;
+  gst_event_parse_segment (segment_event, &segment);
+  running = gst_segment_to_running_time (segment, GST_FORMAT_TIME, GST_BUFFER_PTS (buffer));
+  if (!GST_CLOCK_TIME_IS_VALID (running))
+    return GST_PAD_PROBE_OK;
+  buffer = gst_buffer_make_writable (buffer);
+  GST_PAD_PROBE_INFO_DATA (info) = buffer;
+  if (!gst_buffer_map (buffer, &map, GST_MAP_WRITE))
+    return GST_PAD_PROBE_OK;
+  first = (gint64) gst_util_uint64_scale_round (running, rate, GST_SECOND);
+  frames = map.size / (sizeof (gint16) * channels);
+  k = (gint64) floor ((double) first * 1000.0 / (bursts->period_ms * rate));
+  for (gsize i = 0; i < frames; i++)
+    {
+      gint64 n = first + (gint64) i;
+      gint64 at, length;
+      double v = 0;
+
+      while (burst_onset (bursts, k + 1, rate) <= n)
+        k++;
+      while (k > 0 && burst_onset (bursts, k, rate) > n)
+        k--;
+      at = n - burst_onset (bursts, k, rate);
+      length = llround (rc_test_bursts_length_ms (bursts, (guint64) k) * rate / 1000.0);
+      if (at >= 0 && at < length)
+        v = bursts->amplitude * sin (2 * G_PI * bursts->freq * (double) at / rate);
+      for (gint c = 0; c < channels; c++)
+        ((gint16 *) map.data)[i * channels + c] = (gint16) lrint (CLAMP (v, -1.0, 1.0) * 32767);
+    }
+  gst_buffer_unmap (buffer, &map);
+  return GST_PAD_PROBE_OK;
+}
+
+void
+rc_test_bursts_attach (GstPad *pad, const RcTestBursts *bursts)
+{
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, on_burst_buffer,
+                     g_memdup2 (bursts, sizeof *bursts), g_free);
+}
+
 static GstElement *
 make_branch (const char *description)
 {
@@ -461,14 +547,35 @@ rc_test_whip_new (const RcTestWhipOptions *options)
 
   if (options->video_first)
     add_video (self, options->send_video);
-  audio_text = g_strdup_printf ("audiotestsrc is-live=true wave=sine volume=0.4 freq=%g "
-                                "samplesperbuffer=960 ! audioconvert ! audioresample "
-                                "! audio/x-raw,rate=48000,channels=2 "
-                                "! opusenc bitrate=96000 frame-size=20 "
-                                "! rtpopuspay name=pay pt=111",
-                                options->freq);
+  if (options->bursts != NULL)
+    {
+      g_autoptr (GstClock) clock = gst_system_clock_obtain ();
+
+      gst_pipeline_use_clock (GST_PIPELINE (self->pipeline), clock);
+      audio_text = g_strdup ("audiotestsrc name=tone is-live=true wave=silence "
+                             "samplesperbuffer=960 "
+                             "! audio/x-raw,format=S16LE,layout=interleaved,rate=48000,channels=2 "
+                             "! audioconvert ! audioresample "
+                             "! audio/x-raw,rate=48000,channels=2 "
+                             "! opusenc bitrate=96000 frame-size=20 "
+                             "! rtpopuspay name=pay pt=111");
+    }
+  else
+    audio_text = g_strdup_printf ("audiotestsrc is-live=true wave=sine volume=0.4 freq=%g "
+                                  "samplesperbuffer=960 ! audioconvert ! audioresample "
+                                  "! audio/x-raw,rate=48000,channels=2 "
+                                  "! opusenc bitrate=96000 frame-size=20 "
+                                  "! rtpopuspay name=pay pt=111",
+                                  options->freq);
   audio = make_branch (audio_text);
   gst_bin_add (GST_BIN (self->pipeline), audio);
+  if (options->bursts != NULL)
+    {
+      g_autoptr (GstElement) tone = gst_bin_get_by_name (GST_BIN (audio), "tone");
+      g_autoptr (GstPad) tone_src = gst_element_get_static_pad (tone, "src");
+
+      rc_test_bursts_attach (tone_src, options->bursts);
+    }
   link_to_webrtc (self, audio, OPUS_CAPS);
   pay = gst_bin_get_by_name (GST_BIN (audio), "pay");
   pay_src = gst_element_get_static_pad (pay, "src");
@@ -514,6 +621,14 @@ rc_test_whip_wait_answer (RcTestWhip *self, guint timeout_ms)
 {
   RC_WAIT_UNTIL (self->status != 0, timeout_ms);
   return self->status;
+}
+
+GstClockTime
+rc_test_whip_get_base_time (RcTestWhip *self)
+{
+  if (self->pipeline == NULL || GST_STATE (self->pipeline) != GST_STATE_PLAYING)
+    return GST_CLOCK_TIME_NONE;
+  return gst_element_get_base_time (self->pipeline);
 }
 
 guint

@@ -19,6 +19,27 @@ G_BEGIN_DECLS
  */
 typedef struct _RcTestWhip RcTestWhip;
 
+/*
+ * Timed tone bursts, for latency measurements (tools/bench-latency): a
+ * source of silence in which burst k (k = 0, 1, ...) is a sine of `freq`
+ * starting at phase 0 exactly at running time k × period_ms, lasting
+ * burst_ms + 10 × (k mod 4) ms, so that a burst's length says which of
+ * four it is (a listener can tell burst k from k ± 1..3 however late it
+ * comes). Works on S16LE interleaved audio of any rate and channels.
+ */
+typedef struct
+{
+  double freq;      /* Hz */
+  double amplitude; /* full scale 1 */
+  double burst_ms;  /* length of bursts 0, 4, 8, ... */
+  double period_ms; /* from one onset to the next */
+} RcTestBursts;
+
+/* Rewrites every buffer leaving @pad (raw S16LE audio) into the bursts. */
+void rc_test_bursts_attach (GstPad *pad, const RcTestBursts *bursts);
+/* The length of burst @k, ms. */
+double rc_test_bursts_length_ms (const RcTestBursts *bursts, guint64 k);
+
 typedef struct
 {
   const char *base_url; /* "http://127.0.0.1:PORT" */
@@ -33,6 +54,11 @@ typedef struct
   /* Video first, audio second: with max-bundle, webrtcbin then offers the
    * audio section bundle-only (port 0), as GStreamer's own WHIP clients do. */
   gboolean video_first;
+  /* Send these bursts instead of a steady tone of `freq` (NULL: the tone).
+   * The host's pipeline then runs on the system clock, so that a burst's
+   * onset is at rc_test_whip_get_base_time () + k × period_ms on the
+   * monotonic clock (the server's clock on the same machine). */
+  const RcTestBursts *bursts;
 } RcTestWhipOptions;
 
 RcTestWhip *rc_test_whip_new (const RcTestWhipOptions *options);
@@ -50,6 +76,10 @@ gboolean rc_test_whip_is_connected (RcTestWhip *whip);
 /* The host's failure (its webrtcbin refused the answer, the connection
  * failed), or NULL. */
 const char *rc_test_whip_get_failure (RcTestWhip *whip);
+
+/* The host pipeline's base time (ns on its clock), or GST_CLOCK_TIME_NONE
+ * before it plays. Running time 0 of what it sends is this clock time. */
+GstClockTime rc_test_whip_get_base_time (RcTestWhip *whip);
 
 /* DELETE on the Location, with the key; the HTTP status. @body_out (may
  * be NULL) receives the response body. */

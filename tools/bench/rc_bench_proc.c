@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 double
@@ -236,4 +237,38 @@ rc_bench_udp_read (RcBenchUdp *out)
       return TRUE;
     }
   return FALSE;
+}
+
+char *
+rc_bench_machine_describe (void)
+{
+  g_autofree char *cpuinfo = NULL;
+  g_autofree char *model = NULL;
+  struct utsname u;
+
+  if (g_file_get_contents ("/proc/cpuinfo", &cpuinfo, NULL, NULL))
+    {
+      const char *m = strstr (cpuinfo, "model name");
+      const char *colon = m != NULL ? strchr (m, ':') : NULL;
+      const char *eol = colon != NULL ? strchr (colon, '\n') : NULL;
+
+      if (eol != NULL)
+        model = g_strstrip (g_strndup (colon + 1, eol - colon - 1));
+    }
+  if (uname (&u) != 0)
+    g_strlcpy (u.release, "?", sizeof u.release);
+  return g_strdup_printf ("%ld CPUs (%s), Linux %s", sysconf (_SC_NPROCESSORS_ONLN),
+                          model != NULL ? model : "?", u.release);
+}
+
+char *
+rc_bench_loadavg (void)
+{
+  g_autofree char *text = NULL;
+  g_auto (GStrv) f = NULL;
+
+  if (!g_file_get_contents ("/proc/loadavg", &text, NULL, NULL))
+    return g_strdup ("?");
+  f = g_strsplit (text, " ", 4);
+  return g_strv_length (f) >= 3 ? g_strjoin (" ", f[0], f[1], f[2], NULL) : g_strdup ("?");
 }

@@ -62,4 +62,9 @@ gboolean rc_bench_udp_read (RcBenchUdp *out);
 
 double rc_bench_ticks_to_s (guint64 ticks);
 
+/* "2 CPUs (model name), Linux release", for a report's machine line. */
+char *rc_bench_machine_describe (void);
+/* The 1, 5 and 15 minute load averages, "1.90 1.96 3.90" ("?" unknown). */
+char *rc_bench_loadavg (void);
+
 G_END_DECLS

@@ -1,0 +1,679 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A roomcast, its REST API, a control WebSocket and native guest processes
+ * for benchmarks (rc_bench_server.h). Why it is built this way:
+ *
+ * - The server and the guests are processes of their own, as in a real
+ *   deployment: their CPU is theirs, and the benchmark's own work (a WHIP
+ *   host, analysis) cannot delay their threads except through the cores.
+ * - REST is synchronous: a benchmark asks, then measures; nothing of its
+ *   own runs on the main context while the server answers.
+ * - Asynchronous reads (the children's lines, the WebSocket) finish on the
+ *   main context. Each object has a cancellable, cancelled when it is
+ *   freed; a callback that sees the cancellation returns without touching
+ *   its object (GTask reports a cancellation even for a read that
+ *   completed just before), so freeing never waits for them.
+ */
+#include "rc_bench_server.h"
+
+#include <glib-unix.h>
+#include <libsoup/soup.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+/* ---- waiting and children ---- */
+
+static gboolean interrupted;
+
+static gboolean
+on_signal (gpointer data)
+{
+  interrupted = TRUE;
+  return G_SOURCE_CONTINUE;
+}
+
+void
+rc_bench_catch_signals (void)
+{
+  g_unix_signal_add (SIGINT, on_signal, NULL);
+  g_unix_signal_add (SIGTERM, on_signal, NULL);
+}
+
+gboolean
+rc_bench_interrupted (void)
+{
+  return interrupted;
+}
+
+static gboolean
+wake (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+gboolean
+rc_bench_wait (gboolean (*cond) (gpointer data), gpointer data, double timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) (timeout_ms * 1000);
+
+  while (cond == NULL || !cond (data))
+    {
+      gint64 left = end - g_get_monotonic_time ();
+      gboolean fired = FALSE;
+      guint id;
+
+      if (interrupted || left <= 0)
+        return cond != NULL && cond (data);
+      /* Never block past the deadline (or 50 ms, to see an interrupt). */
+      id = g_timeout_add ((guint) MIN (left / 1000 + 1, 50), wake, &fired);
+      g_main_context_iteration (NULL, TRUE);
+      if (!fired)
+        g_source_remove (id);
+    }
+  return TRUE;
+}
+
+static void
+die_with_parent (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+GSubprocessLauncher *
+rc_bench_launcher_new (GSubprocessFlags flags)
+{
+  GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
+
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  return launcher;
+}
+
+void
+rc_bench_child_stop (GSubprocess *proc, double grace_s)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) (grace_s * G_USEC_PER_SEC);
+
+  if (proc == NULL || g_subprocess_get_identifier (proc) == NULL)
+    return;
+  g_subprocess_send_signal (proc, SIGTERM);
+  while (g_subprocess_get_identifier (proc) != NULL && g_get_monotonic_time () < end)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (5000);
+  if (g_subprocess_get_identifier (proc) != NULL)
+    {
+      g_subprocess_force_exit (proc);
+      g_subprocess_wait (proc, NULL, NULL);
+    }
+}
+
+guint
+rc_bench_free_udp_port (void)
+{
+  g_autoptr (GSocket) socket =
+    g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, NULL);
+  g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr (GSocketAddress) bound = NULL;
+
+  if (socket == NULL || !g_socket_bind (socket, any, FALSE, NULL))
+    return 0;
+  bound = g_socket_get_local_address (socket, NULL);
+  return bound != NULL ? g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)) : 0;
+}
+
+/* ---- the server ---- */
+
+struct _RcBenchServer
+{
+  GSubprocess *proc;
+  GDataInputStream *out;
+  GCancellable *cancellable;
+  FILE *log;
+  char *log_path;
+  char *url;
+  gboolean exited;
+  SoupSession *http;
+};
+
+static void
+on_server_line (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *line =
+    g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result, NULL, &error);
+  RcBenchServer *self = data;
+  const char *url;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return; /* freed */
+  if (line == NULL)
+    {
+      self->exited = TRUE;
+      return;
+    }
+  if (self->log != NULL)
+    {
+      fprintf (self->log, "%s\n", line);
+      fflush (self->log);
+    }
+  url = strstr (line, "listening on http://127.0.0.1:");
+  if (url != NULL && self->url == NULL)
+    {
+      const char *start = url + strlen ("listening on ");
+      const char *end = start + strspn (start, "htp:/.0123456789");
+
+      self->url = g_strndup (start, end - start);
+      if (g_str_has_suffix (self->url, "/"))
+        self->url[strlen (self->url) - 1] = '\0';
+    }
+  g_data_input_stream_read_line_async (self->out, G_PRIORITY_DEFAULT, self->cancellable,
+                                       on_server_line, self);
+}
+
+static gboolean
+server_ready (gpointer data)
+{
+  RcBenchServer *self = data;
+
+  return self->url != NULL || self->exited;
+}
+
+RcBenchServer *
+rc_bench_server_start (const char *roomcast, const char *const *extra_args, const char *log_path,
+                       GError **error)
+{
+  g_autoptr (GSubprocessLauncher) launcher =
+    rc_bench_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  const char *fixed[] = { roomcast, "--host", "127.0.0.1", "--port", "0", "--store", "memory",
+                          "--rate-limit", "0", "--empty-room-pause", "86400" };
+  g_autoptr (RcBenchServer) self = g_new0 (RcBenchServer, 1);
+
+  for (guint i = 0; i < G_N_ELEMENTS (fixed); i++)
+    g_ptr_array_add (argv, (gpointer) fixed[i]);
+  for (guint i = 0; extra_args != NULL && extra_args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) extra_args[i]);
+  g_ptr_array_add (argv, NULL);
+
+  self->cancellable = g_cancellable_new ();
+  self->http = soup_session_new ();
+  self->log_path = g_strdup (log_path);
+  self->log = fopen (log_path, "w");
+  if (self->log == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot write %s", log_path);
+      return NULL;
+    }
+  self->proc = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, error);
+  if (self->proc == NULL)
+    return NULL;
+  self->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (self->proc));
+  g_data_input_stream_read_line_async (self->out, G_PRIORITY_DEFAULT, self->cancellable,
+                                       on_server_line, self);
+  if (!rc_bench_wait (server_ready, self, 20000) || self->url == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "roomcast did not print its URL within 20 s (exited: %s); see %s",
+                   self->exited ? "yes" : "no", log_path);
+      return NULL;
+    }
+  return g_steal_pointer (&self);
+}
+
+void
+rc_bench_server_free (RcBenchServer *self)
+{
+  if (self == NULL)
+    return;
+  rc_bench_child_stop (self->proc, 10);
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->proc);
+  g_clear_object (&self->out);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->http);
+  if (self->log != NULL)
+    fclose (self->log);
+  g_free (self->log_path);
+  g_free (self->url);
+  g_free (self);
+}
+
+const char *
+rc_bench_server_get_url (RcBenchServer *self)
+{
+  return self->url;
+}
+
+GPid
+rc_bench_server_get_pid (RcBenchServer *self)
+{
+  const char *id = g_subprocess_get_identifier (self->proc);
+
+  return id != NULL ? (GPid) atoi (id) : 0;
+}
+
+gboolean
+rc_bench_server_has_exited (RcBenchServer *self)
+{
+  return self->exited || g_subprocess_get_identifier (self->proc) == NULL;
+}
+
+JsonNode *
+rc_bench_server_request (RcBenchServer *self, const char *method, const char *path,
+                         const char *bearer, const char *body, guint *status, GError **error)
+{
+  g_autofree char *url = g_strconcat (self->url, path, NULL);
+  g_autoptr (SoupMessage) msg = soup_message_new (method, url);
+  g_autoptr (GBytes) reply = NULL;
+  g_autofree char *text = NULL;
+
+  *status = 0;
+  if (msg == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "bad URL %s", url);
+      return NULL;
+    }
+  if (body != NULL)
+    {
+      g_autoptr (GBytes) bytes = g_bytes_new (body, strlen (body));
+
+      soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+    }
+  if (bearer != NULL)
+    {
+      g_autofree char *auth = g_strdup_printf ("Bearer %s", bearer);
+
+      soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", auth);
+    }
+  reply = soup_session_send_and_read (self->http, msg, NULL, error);
+  if (reply == NULL)
+    return NULL;
+  *status = soup_message_get_status (msg);
+  text = g_strndup (g_bytes_get_data (reply, NULL), g_bytes_get_size (reply));
+  return json_from_string (text, error);
+}
+
+/* @node's object when @status is @want, else an error naming the request. */
+static JsonObject *
+expect_object (JsonNode *node, guint status, guint want, const char *what, GError **error)
+{
+  if (node != NULL && status == want && JSON_NODE_HOLDS_OBJECT (node))
+    return json_node_get_object (node);
+  if (error != NULL && *error == NULL)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s answered %u", what, status);
+  return NULL;
+}
+
+gboolean
+rc_bench_server_create_room (RcBenchServer *self, const char *name, char **room_id,
+                             char **owner_token, GError **error)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  g_autoptr (JsonNode) request = NULL;
+  g_autofree char *body = NULL;
+  g_autoptr (JsonNode) reply = NULL;
+  guint status = 0;
+  JsonObject *o;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "name");
+  json_builder_add_string_value (builder, name);
+  json_builder_end_object (builder);
+  request = json_builder_get_root (builder);
+  body = json_to_string (request, FALSE);
+  reply = rc_bench_server_request (self, "POST", "/api/rooms", NULL, body, &status, error);
+  o = expect_object (reply, status, 201, "POST /api/rooms", error);
+  if (o == NULL)
+    return FALSE;
+  *room_id = g_strdup (json_object_get_string_member_with_default (o, "id", ""));
+  *owner_token = g_strdup (json_object_get_string_member_with_default (o, "ownerToken", ""));
+  return TRUE;
+}
+
+char *
+rc_bench_server_create_key (RcBenchServer *self, const char *room_id, const char *owner_token,
+                            GError **error)
+{
+  g_autofree char *path = g_strdup_printf ("/api/rooms/%s/keys", room_id);
+  guint status = 0;
+  g_autoptr (JsonNode) reply = rc_bench_server_request (self, "POST", path, owner_token,
+                                                        "{\"label\":\"bench\"}", &status, error);
+  JsonObject *o = expect_object (reply, status, 201, "POST /api/rooms/{id}/keys", error);
+
+  return o != NULL ? g_strdup (json_object_get_string_member_with_default (o, "key", NULL))
+                   : NULL;
+}
+
+JsonArray *
+rc_bench_server_wait_library (RcBenchServer *self, guint count, double timeout_s, GError **error)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
+
+  while (!rc_bench_interrupted ())
+    {
+      guint status = 0;
+      g_autoptr (JsonNode) reply =
+        rc_bench_server_request (self, "GET", "/api/library?limit=100", NULL, NULL, &status, error);
+      JsonObject *o = expect_object (reply, status, 200, "GET /api/library", error);
+      JsonArray *songs;
+
+      if (o == NULL)
+        return NULL;
+      songs = json_object_has_member (o, "songs") ? json_object_get_array_member (o, "songs")
+                                                  : NULL;
+      if (songs != NULL && json_array_get_length (songs) >= count
+          && !json_object_get_boolean_member_with_default (o, "scanning", FALSE))
+        return json_array_ref (songs);
+      if (g_get_monotonic_time () >= end)
+        break;
+      rc_bench_wait (NULL, NULL, 200);
+    }
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "the library did not list %u songs", count);
+  return NULL;
+}
+
+JsonObject *
+rc_bench_server_room_stats (RcBenchServer *self, const char *room_id)
+{
+  g_autofree char *path = g_strdup_printf ("/api/rooms/%s/stats", room_id);
+  guint status = 0;
+  g_autoptr (JsonNode) reply = rc_bench_server_request (self, "GET", path, NULL, NULL, &status,
+                                                        NULL);
+  JsonObject *o = expect_object (reply, status, 200, "stats", NULL);
+
+  return o != NULL ? json_object_ref (o) : NULL;
+}
+
+/* ---- the control connection ---- */
+
+struct _RcBenchControl
+{
+  SoupSession *http;
+  GCancellable *cancellable;
+  SoupWebsocketConnection *ws;
+  char *room_id;
+  char *owner_token;
+  RcBenchControlFunc on_message;
+  gpointer user_data;
+  gboolean joined;
+  char *failure;
+};
+
+static void
+control_fail (RcBenchControl *self, char *why)
+{
+  if (self->failure == NULL)
+    self->failure = why;
+  else
+    g_free (why);
+}
+
+static void
+on_control_message (SoupWebsocketConnection *ws, gint type, GBytes *data, gpointer user_data)
+{
+  RcBenchControl *self = user_data;
+  gsize size;
+  const char *text = g_bytes_get_data (data, &size);
+  g_autoptr (JsonParser) parser = NULL;
+  JsonObject *o;
+  const char *kind;
+
+  if (type != SOUP_WEBSOCKET_DATA_TEXT)
+    return;
+  parser = json_parser_new ();
+  if (!json_parser_load_from_data (parser, text, (gssize) size, NULL)
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return;
+  o = json_node_get_object (json_parser_get_root (parser));
+  kind = json_object_get_string_member_with_default (o, "type", "");
+  if (g_str_equal (kind, "initialState"))
+    self->joined = TRUE;
+  else if (g_str_equal (kind, "error"))
+    control_fail (self, g_strdup_printf ("error %" G_GINT64_FORMAT ": %s",
+                                         json_object_get_int_member_with_default (o, "code", 0),
+                                         json_object_get_string_member_with_default (o, "message",
+                                                                                     "?")));
+  if (self->on_message != NULL)
+    self->on_message (o, self->user_data);
+}
+
+static void
+on_control_closed (SoupWebsocketConnection *ws, gpointer user_data)
+{
+  control_fail (user_data, g_strdup ("the control connection closed"));
+}
+
+static void
+on_control_connected (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  SoupWebsocketConnection *ws =
+    soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
+  RcBenchControl *self = user_data;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return; /* freed */
+  if (ws == NULL)
+    {
+      control_fail (self, g_strdup_printf ("cannot connect: %s", error->message));
+      return;
+    }
+  self->ws = ws;
+  soup_websocket_connection_set_max_incoming_payload_size (ws, 16 * 1024 * 1024);
+  g_signal_connect (ws, "message", G_CALLBACK (on_control_message), self);
+  g_signal_connect (ws, "closed", G_CALLBACK (on_control_closed), self);
+  if (self->owner_token != NULL)
+    rc_bench_control_send (self,
+                           "{\"type\":\"join\",\"id\":\"join\",\"roomId\":\"%s\","
+                           "\"name\":\"bench\",\"ownerToken\":\"%s\"}",
+                           self->room_id, self->owner_token);
+  else
+    rc_bench_control_send (self,
+                           "{\"type\":\"join\",\"id\":\"join\",\"roomId\":\"%s\",\"name\":\"bench\"}",
+                           self->room_id);
+}
+
+RcBenchControl *
+rc_bench_control_new (RcBenchServer *server, const char *room_id, const char *owner_token,
+                      RcBenchControlFunc on_message, gpointer user_data)
+{
+  RcBenchControl *self = g_new0 (RcBenchControl, 1);
+  g_autofree char *ws_url = g_strdup_printf ("ws%s/ws", server->url + strlen ("http"));
+  g_autoptr (SoupMessage) msg = soup_message_new ("GET", ws_url);
+
+  self->http = soup_session_new ();
+  self->cancellable = g_cancellable_new ();
+  self->room_id = g_strdup (room_id);
+  self->owner_token = g_strdup (owner_token);
+  self->on_message = on_message;
+  self->user_data = user_data;
+  soup_session_websocket_connect_async (self->http, msg, NULL, NULL, G_PRIORITY_DEFAULT,
+                                        self->cancellable, on_control_connected, self);
+  return self;
+}
+
+static gboolean
+control_joined_or_failed (gpointer data)
+{
+  RcBenchControl *self = data;
+
+  return self->joined || self->failure != NULL;
+}
+
+gboolean
+rc_bench_control_wait_joined (RcBenchControl *self, double timeout_ms, GError **error)
+{
+  if (rc_bench_wait (control_joined_or_failed, self, timeout_ms) && self->joined)
+    return TRUE;
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the control connection did not join: %s",
+               self->failure != NULL ? self->failure : "no initialState in time");
+  return FALSE;
+}
+
+void
+rc_bench_control_send (RcBenchControl *self, const char *format, ...)
+{
+  va_list args;
+  g_autofree char *text = NULL;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  if (self->ws != NULL && soup_websocket_connection_get_state (self->ws) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_send_text (self->ws, text);
+}
+
+const char *
+rc_bench_control_get_failure (RcBenchControl *self)
+{
+  return self->failure;
+}
+
+void
+rc_bench_control_free (RcBenchControl *self)
+{
+  if (self == NULL)
+    return;
+  g_cancellable_cancel (self->cancellable);
+  if (self->ws != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->ws, self);
+      if (soup_websocket_connection_get_state (self->ws) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close (self->ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+      g_clear_object (&self->ws);
+    }
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->http);
+  g_free (self->room_id);
+  g_free (self->owner_token);
+  g_free (self->failure);
+  g_free (self);
+}
+
+/* ---- native guests ---- */
+
+struct _RcBenchNative
+{
+  GSubprocess *proc;
+  GDataInputStream *out;
+  GCancellable *cancellable;
+  char *name;
+  gboolean listening;
+  gboolean exited;
+  gboolean stopping;
+  char *failure;
+  char *last_line;
+};
+
+static void
+on_native_line (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *line =
+    g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result, NULL, &error);
+  RcBenchNative *self = data;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return; /* freed */
+  if (line == NULL)
+    {
+      self->exited = TRUE;
+      if (self->failure == NULL && !self->stopping)
+        self->failure = g_strdup_printf ("%s exited (last line: %s)", self->name,
+                                         self->last_line != NULL ? self->last_line : "none");
+      return;
+    }
+  if (strstr (line, "audio out") != NULL)
+    self->listening = TRUE;
+  if (strstr (line, "failed:") != NULL && self->failure == NULL)
+    self->failure = g_strdup_printf ("%s %s", self->name, strstr (line, "failed:"));
+  g_free (self->last_line);
+  self->last_line = g_steal_pointer (&line);
+  g_data_input_stream_read_line_async (self->out, G_PRIORITY_DEFAULT, self->cancellable,
+                                       on_native_line, self);
+}
+
+RcBenchNative *
+rc_bench_native_spawn (const RcBenchNativeOptions *options, GError **error)
+{
+  g_autoptr (GSubprocessLauncher) launcher =
+    rc_bench_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (RcBenchNative) self = g_new0 (RcBenchNative, 1);
+
+  g_ptr_array_add (argv, (gpointer) options->guest);
+  g_ptr_array_add (argv, "--server");
+  g_ptr_array_add (argv, (gpointer) options->server_url);
+  g_ptr_array_add (argv, "--room");
+  g_ptr_array_add (argv, (gpointer) options->room_id);
+  g_ptr_array_add (argv, "--name");
+  g_ptr_array_add (argv, (gpointer) options->name);
+  g_ptr_array_add (argv, "--transport");
+  g_ptr_array_add (argv, (gpointer) (options->transport != NULL ? options->transport : "webrtc"));
+  if (options->record_path != NULL)
+    {
+      g_ptr_array_add (argv, "--record");
+      g_ptr_array_add (argv, (gpointer) options->record_path);
+    }
+  if (options->no_realtime)
+    g_ptr_array_add (argv, "--no-realtime");
+  g_ptr_array_add (argv, NULL);
+
+  self->name = g_strdup (options->name);
+  self->cancellable = g_cancellable_new ();
+  self->proc = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, error);
+  if (self->proc == NULL)
+    return NULL;
+  self->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (self->proc));
+  g_data_input_stream_read_line_async (self->out, G_PRIORITY_DEFAULT, self->cancellable,
+                                       on_native_line, self);
+  return g_steal_pointer (&self);
+}
+
+gboolean
+rc_bench_native_is_listening (RcBenchNative *self)
+{
+  return self->listening;
+}
+
+const char *
+rc_bench_native_get_failure (RcBenchNative *self)
+{
+  return self->failure;
+}
+
+const char *
+rc_bench_native_get_last_line (RcBenchNative *self)
+{
+  return self->last_line;
+}
+
+void
+rc_bench_native_stop (RcBenchNative *self, double grace_s)
+{
+  self->stopping = TRUE;
+  rc_bench_child_stop (self->proc, grace_s);
+}
+
+void
+rc_bench_native_free (RcBenchNative *self)
+{
+  if (self == NULL)
+    return;
+  if (self->proc != NULL)
+    rc_bench_native_stop (self, 5);
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->proc);
+  g_clear_object (&self->out);
+  g_clear_object (&self->cancellable);
+  g_free (self->name);
+  g_free (self->failure);
+  g_free (self->last_line);
+  g_free (self);
+}
