@@ -76,11 +76,18 @@ gboolean rc_room_pipeline_input_is_linked (RcRoomPipeline *pipeline, GstElement 
 
 /*
  * Talk-over: the track is ducked under a live input. While @input's level
- * (RMS of each buffer, dBFS) is above @threshold_db, the track's gain ramps
- * down to @duck_db over @attack_ms; once the input has stayed below the
- * threshold for @hold_ms, it ramps back to 0 dB over @release_ms. Ramps are
- * applied sample by sample (no clicks) and carry over from track to track.
- * @input NULL (or @ducking NULL) turns ducking off, ramping back up.
+ * (RMS of each buffer, dBFS: a full-scale sine is -3) is above
+ * @threshold_db, the track's gain ramps down to @duck_db over @attack_ms;
+ * once the input has stayed below the threshold for @hold_ms, it ramps back
+ * to 0 dB over @release_ms. Ramps move linearly in dB, sample by sample (no
+ * clicks), on the track only (never on live inputs), and carry over from
+ * track to track (a skip or seek while ducked starts the next one ducked).
+ * @duck_db is kept within -96..0.
+ *
+ * @input must have been added (it need not be linked yet). Calling again
+ * with the same @input only changes the settings; another input replaces
+ * it. @input NULL (or @ducking NULL) turns ducking off, ramping back up
+ * over @release_ms, as removing @input does.
  */
 typedef struct
 {
@@ -95,8 +102,10 @@ typedef struct
 
 void rc_room_pipeline_set_ducking (RcRoomPipeline *pipeline, GstElement *input,
                                    const RcDucking *ducking);
-/* The track's gain now, in dB (0 when not ducked), and @input's latest
- * level in dBFS (-inf without ducking); for stats and tests. */
+/* The track's gain now, in dB (0 when not ducked; it moves with the
+ * track's samples, and catches up when none flow), and @input's latest
+ * level in dBFS (-inf without ducking, or before its first buffer); for
+ * stats and tests. */
 double rc_room_pipeline_get_duck_gain_db (RcRoomPipeline *pipeline);
 double rc_room_pipeline_get_input_level_db (RcRoomPipeline *pipeline);
 

@@ -4,6 +4,12 @@
  * back to PCM and the test checks what a guest would hear (a track's pitch,
  * silence after stop, the position after a seek) and that the RTP stream
  * itself never breaks while tracks change or other branches leave.
+ *
+ * Talk-over is heard the same way: the track and a host's input play tones
+ * of different pitches, and the level of each pitch in what the room sends
+ * is read with a Goertzel filter, in 100 ms blocks found from the host's
+ * tone itself (so a busy machine, which delays what the test hears but not
+ * the room's timeline, cannot shift the windows).
  */
 #include "rc_room_pipeline.h"
 #include "rc_test_audio.h"
@@ -255,6 +261,307 @@ test_branch_leaving_leaves_no_gap (void)
   ear_free (go);
 }
 
+/* ---- talk-over ------------------------------------------------------------ */
+
+#define TRACK_HZ 440
+#define NEXT_TRACK_HZ 660
+#define HOST_HZ 1000
+/* The host's tone, amplitude 0.15: with the track's 0.8 it never clips. */
+#define HOST_VOLUME 0.15
+/* 100 ms at 48 kHz: a whole number of periods of every tone here, so none
+ * leaks into another's Goertzel bin. */
+#define BLOCK 4800
+/* A host's tone is there (its amplitude is -16.5 dB). */
+#define HOST_HEARD_DB (-30.0)
+
+/* A host's stream for the room: a live tone on the pipeline's clock, S16LE
+ * 48 kHz stereo, silent until @tone's volume is raised. */
+static GstElement *
+host_input (GstElement **tone)
+{
+  g_autoptr (GError) error = NULL;
+  GstElement *bin = gst_parse_bin_from_description (
+    "audiotestsrc name=tone is-live=true freq=1000 volume=0 samplesperbuffer=480 "
+    "! capsfilter caps=audio/x-raw,format=S16LE,layout=interleaved,rate=48000,channels=2",
+    TRUE, &error);
+
+  g_assert_no_error (error);
+  *tone = gst_bin_get_by_name (GST_BIN (bin), "tone");
+  return bin;
+}
+
+static void
+host_talks (GstElement *tone, gboolean talking)
+{
+  g_object_set (tone, "volume", talking ? HOST_VOLUME : 0.0, NULL);
+}
+
+/* Amplitude of the @hz component of @x in dB (a full-scale sine is 0 dB),
+ * by a Goertzel filter. */
+static double
+tone_db (const float *x, gsize n, double hz)
+{
+  double coeff = 2.0 * cos (2.0 * G_PI * hz / 48000.0);
+  double s1 = 0, s2 = 0, power;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      double s0 = x[i] + coeff * s1 - s2;
+      s2 = s1;
+      s1 = s0;
+    }
+  power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
+  return 10.0 * log10 (MAX (power, 1e-20)) - 20.0 * log10 (n / 2.0);
+}
+
+/* The level of @hz in each whole block heard from sample @from on. */
+static GArray *
+block_levels (Ear *ear, guint from, double hz)
+{
+  GArray *levels = g_array_new (FALSE, FALSE, sizeof (double));
+
+  g_mutex_lock (&ear->ear->lock);
+  for (guint i = from; i + BLOCK <= ear->ear->pcm->len; i += BLOCK)
+    {
+      double db = tone_db (&g_array_index (ear->ear->pcm, float, i), BLOCK, hz);
+      g_array_append_val (levels, db);
+    }
+  g_mutex_unlock (&ear->ear->lock);
+  return levels;
+}
+
+static int
+compare_double (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+/* The median of blocks [@first, @last] of @levels: a block the machine was
+ * too busy to fill (a late track buffer left out of the mix) moves it not. */
+static double
+median (GArray *levels, int first, int last)
+{
+  g_autoptr (GArray) part = g_array_new (FALSE, FALSE, sizeof (double));
+
+  g_assert_cmpint (first, >=, 0);
+  g_assert_cmpint (last, <, (int) levels->len);
+  g_assert_cmpint (first, <=, last);
+  g_array_append_vals (part, &g_array_index (levels, double, first), last - first + 1);
+  g_array_sort (part, compare_double);
+  return g_array_index (part, double, part->len / 2);
+}
+
+/* The level of @hz over the last half second heard. */
+static double
+recent_level (Ear *ear, double hz)
+{
+  guint len = pcm_len (ear);
+  g_autoptr (GArray) levels = block_levels (ear, len - MIN (len, 5 * BLOCK), hz);
+
+  return median (levels, 0, levels->len - 1);
+}
+
+typedef struct
+{
+  double before, during, after;      /* the track's level, dB */
+  double gain_during, level_during;  /* the getters while the host talked */
+  double gain_after;
+} Burst;
+
+/*
+ * Heard from sample @from on: the track alone (a second at least), the host
+ * talking for 1.5 s, then 2.2 s of the track alone again. The track's level
+ * is taken before (0.8 s to 0.2 s before the host is heard), during (from
+ * 0.4 s in to 0.2 s before the end, well after the attack) and after (1.2 s
+ * to 1.6 s after the host stops, past the default hold and release).
+ */
+static void
+burst (RcRoomPipeline *p, Ear *ear, GstElement *tone, guint from, Burst *b)
+{
+  g_autoptr (GArray) track = NULL;
+  g_autoptr (GArray) host = NULL;
+  int onset = -1, end = -1;
+
+  host_talks (tone, TRUE);
+  rc_test_run_for (1000);
+  b->gain_during = rc_room_pipeline_get_duck_gain_db (p);
+  b->level_during = rc_room_pipeline_get_input_level_db (p);
+  rc_test_run_for (500);
+  host_talks (tone, FALSE);
+  rc_test_run_for (2200);
+  b->gain_after = rc_room_pipeline_get_duck_gain_db (p);
+
+  track = block_levels (ear, from, TRACK_HZ);
+  host = block_levels (ear, from, HOST_HZ);
+  for (guint i = 0; i < host->len; i++)
+    if (g_array_index (host, double, i) > HOST_HEARD_DB)
+      {
+        if (onset < 0)
+          onset = i;
+        end = i;
+      }
+  g_test_message ("host heard in blocks %d..%d of %u", onset, end, host->len);
+  g_assert_cmpint (onset, >=, 9);
+  g_assert_cmpint (end - onset, >=, 12); /* 1.5 s, give or take the main loop's timing */
+  b->before = median (track, onset - 8, onset - 2);
+  b->during = median (track, onset + 4, end - 2);
+  b->after = median (track, end + 12, end + 16);
+  g_test_message ("track %.2f dB before, %.2f while the host talks, %.2f after; "
+                  "gain %.2f dB, host %.2f dBFS",
+                  b->before, b->during, b->after, b->gain_during, b->level_during);
+}
+
+static void
+test_talkover_ducks_the_track (void)
+{
+  g_autofree char *a = make_tone ("duck440.ogg", TRACK_HZ, 20);
+  Ear *ear = ear_new ();
+  g_autoptr (GError) error = NULL;
+  RcRoomPipeline *p = rc_room_pipeline_new ("t5", &callbacks, ear, &error);
+  const RcDucking ducking = RC_DUCKING_DEFAULT;
+  g_autoptr (GstElement) tone = NULL;
+  GstElement *input = gst_object_ref (host_input (&tone));
+  /* A sine's RMS is 3 dB under its amplitude. */
+  double host_dbfs = 20.0 * log10 (HOST_VOLUME) - 10.0 * log10 (2.0);
+  Burst b;
+  guint from;
+
+  g_assert_no_error (error);
+  g_assert_true (rc_room_pipeline_add_branch (p, listening_branch (ear)));
+  rc_room_pipeline_play (p, a, 0);
+  g_assert_true (rc_room_pipeline_add_input (p, input, 20 * GST_MSECOND));
+  /* Set before the input reaches the mixer, as a host's may be. */
+  g_assert_false (rc_room_pipeline_input_is_linked (p, input));
+  rc_room_pipeline_set_ducking (p, input, &ducking);
+  g_assert_true (RC_WAIT_UNTIL (
+    hears (ear, TRACK_HZ) && rc_room_pipeline_input_is_linked (p, input), 5000));
+  from = pcm_len (ear);
+  rc_test_run_for (1000);
+  /* A silent host ducks nothing. */
+  g_assert_cmpfloat (rc_room_pipeline_get_duck_gain_db (p), ==, 0.0);
+  g_assert_cmpfloat (rc_room_pipeline_get_input_level_db (p), <, -90.0);
+
+  /* The host talks: the track goes 12 dB down, and comes back after. */
+  burst (p, ear, tone, from, &b);
+  g_assert_cmpfloat (b.before, >, -6.0); /* the track was heard */
+  g_assert_cmpfloat (b.during - b.before, >, -14.0);
+  g_assert_cmpfloat (b.during - b.before, <, -10.0);
+  g_assert_cmpfloat (fabs (b.after - b.before), <, 1.0);
+  g_assert_cmpfloat (fabs (b.gain_during - ducking.duck_db), <, 0.5);
+  g_assert_cmpfloat (fabs (b.level_during - host_dbfs), <, 1.5);
+  g_assert_cmpfloat (b.gain_after, ==, 0.0);
+
+  /* Ducking off: the host talks over the track, which stays as it was. */
+  rc_room_pipeline_set_ducking (p, NULL, NULL);
+  from = pcm_len (ear);
+  rc_test_run_for (1000);
+  burst (p, ear, tone, from, &b);
+  g_assert_cmpfloat (b.before, >, -6.0);
+  g_assert_cmpfloat (fabs (b.during - b.before), <, 1.0);
+  g_assert_cmpfloat (fabs (b.after - b.before), <, 1.0);
+  g_assert_cmpfloat (b.gain_during, ==, 0.0);
+  g_assert_cmpfloat (b.level_during, <, -90.0);
+  g_assert_cmpuint (ear->failed, ==, 0);
+
+  rc_room_pipeline_free (p);
+  gst_object_unref (input);
+  ear_free (ear);
+}
+
+/* The gain getter stays at the duck for @ms; returns the highest it read. */
+static double
+highest_gain_for (RcRoomPipeline *p, guint ms)
+{
+  gint64 deadline = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
+  double highest = -G_MAXDOUBLE;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      highest = MAX (highest, rc_room_pipeline_get_duck_gain_db (p));
+      rc_test_iterate (10);
+    }
+  return highest;
+}
+
+static void
+test_talkover_next_track_and_host_leaving (void)
+{
+  g_autofree char *a = make_tone ("duck440-b.ogg", TRACK_HZ, 20);
+  g_autofree char *next = make_tone ("duck660.ogg", NEXT_TRACK_HZ, 20);
+  Ear *ear = ear_new ();
+  g_autoptr (GError) error = NULL;
+  RcRoomPipeline *p = rc_room_pipeline_new ("t6", &callbacks, ear, &error);
+  const RcDucking ducking = RC_DUCKING_DEFAULT;
+  g_autoptr (GstElement) tone = NULL;
+  g_autoptr (GstElement) tone2 = NULL;
+  GstElement *input = gst_object_ref (host_input (&tone));
+  GstElement *input2;
+  double full, ducked, back;
+  guint change;
+  g_autoptr (GArray) levels = NULL;
+  int onset = -1;
+
+  g_assert_no_error (error);
+  g_assert_true (rc_room_pipeline_add_branch (p, listening_branch (ear)));
+  rc_room_pipeline_play (p, a, 0);
+  g_assert_true (rc_room_pipeline_add_input (p, input, 20 * GST_MSECOND));
+  g_assert_true (RC_WAIT_UNTIL (
+    hears (ear, TRACK_HZ) && rc_room_pipeline_input_is_linked (p, input), 5000));
+  rc_room_pipeline_set_ducking (p, input, &ducking);
+  rc_test_run_for (600);
+  full = recent_level (ear, TRACK_HZ);
+  g_assert_cmpfloat (full, >, -6.0);
+
+  /* The next song starts while the host talks: it comes in ducked, never
+   * at full level for a moment. */
+  host_talks (tone, TRUE);
+  g_assert_true (RC_WAIT_UNTIL (rc_room_pipeline_get_duck_gain_db (p) < ducking.duck_db + 0.1,
+                                3000));
+  change = pcm_len (ear);
+  rc_room_pipeline_play (p, next, 0);
+  g_assert_cmpfloat (highest_gain_for (p, 1200), <, ducking.duck_db + 0.5);
+  levels = block_levels (ear, change, NEXT_TRACK_HZ);
+  for (guint i = 0; i < levels->len && onset < 0; i++)
+    if (g_array_index (levels, double, i) > full - 30.0)
+      onset = i;
+  g_assert_cmpint (onset, >=, 0);
+  g_assert_cmpint (onset + 2, <, (int) levels->len);
+  g_test_message ("next track's first blocks: %.2f %.2f %.2f dB (full level %.2f)",
+                  g_array_index (levels, double, onset), g_array_index (levels, double, onset + 1),
+                  g_array_index (levels, double, onset + 2), full);
+  for (int i = onset; i <= onset + 2; i++)
+    g_assert_cmpfloat (g_array_index (levels, double, i), <, full - 10.5);
+  ducked = recent_level (ear, NEXT_TRACK_HZ);
+  g_test_message ("next track %.2f dB under the host", ducked);
+  g_assert_cmpfloat (ducked - full, >, -14.0);
+  g_assert_cmpfloat (ducked - full, <, -10.0);
+
+  /* The host's input goes while it talks: ducking stops, the track comes
+   * back up. */
+  rc_room_pipeline_remove_input (p, input);
+  g_assert_cmpfloat (rc_room_pipeline_get_input_level_db (p), <, -90.0);
+  g_assert_true (RC_WAIT_UNTIL (rc_room_pipeline_get_duck_gain_db (p) == 0.0, 2000));
+  rc_test_run_for (800);
+  back = recent_level (ear, NEXT_TRACK_HZ);
+  g_test_message ("next track %.2f dB once the host left", back);
+  g_assert_cmpfloat (fabs (back - full), <, 1.0);
+  g_assert_null (GST_OBJECT_PARENT (input));
+
+  /* The room goes while a host talks over its ducked track. */
+  input2 = host_input (&tone2);
+  g_assert_true (rc_room_pipeline_add_input (p, input2, 20 * GST_MSECOND));
+  rc_room_pipeline_set_ducking (p, input2, &ducking);
+  host_talks (tone2, TRUE);
+  g_assert_true (RC_WAIT_UNTIL (rc_room_pipeline_get_duck_gain_db (p) < ducking.duck_db + 0.1,
+                                3000));
+  g_assert_cmpuint (ear->failed, ==, 0);
+  rc_room_pipeline_free (p);
+  gst_object_unref (input);
+  ear_free (ear);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -268,6 +575,9 @@ main (int argc, char **argv)
   g_test_add_func ("/room-pipeline/seek-position-end", test_seek_position_and_end);
   g_test_add_func ("/room-pipeline/bad-track", test_bad_track_skips_and_room_lives);
   g_test_add_func ("/room-pipeline/branch-leaving", test_branch_leaving_leaves_no_gap);
+  g_test_add_func ("/room-pipeline/talkover-ducks-the-track", test_talkover_ducks_the_track);
+  g_test_add_func ("/room-pipeline/talkover-next-track-and-host-leaving",
+                   test_talkover_next_track_and_host_leaving);
   status = g_test_run ();
   {
     g_autoptr (GDir) dir = g_dir_open (tmpdir, 0, NULL);
