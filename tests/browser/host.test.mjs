@@ -20,7 +20,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -38,11 +38,14 @@ const SONG_TITLE = 'Queue tone';
 const RATE = 48000;
 const HEAR_TIMEOUT_MS = 20000;
 
-let dir;
+let dir;      // the fake microphones' WAVs and the native guests' recordings
+let musicDir; // the server's library: the queue's song only
 
 before(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'roomcast-host-'));
-  await addTaggedTrack(dir, 'queue.ogg', { title: SONG_TITLE, freq: SONG_HZ, seconds: 120 });
+  musicDir = path.join(dir, 'music');
+  await mkdir(musicDir);
+  await addTaggedTrack(musicDir, 'queue.ogg', { title: SONG_TITLE, freq: SONG_HZ, seconds: 120 });
   await writeToneWav(path.join(dir, `mic-${MIC_HZ}.wav`), MIC_HZ);
   await writeToneWav(path.join(dir, `mic-${LIBRARY_HZ}.wav`), LIBRARY_HZ);
 });
@@ -196,6 +199,7 @@ async function roomPlayingSong(page, baseUrl) {
   const result = page.locator(tid('search-result'), { hasText: SONG_TITLE });
   await result.waitFor();
   await result.locator(tid('search-result-add')).click();
+  await page.locator(tid('queue-item'), { hasText: SONG_TITLE }).waitFor();
   await waitForPlaying(page, true);
   return roomId;
 }
@@ -232,7 +236,7 @@ const logsOnFailure = (server) => (err) => {
 
 test('the host page goes live with the microphone: the meter moves, guests hear it, Stop gives the room back', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withCleanup(async (defer) => {
-    const server = await startServer([], { musicDir: dir });
+    const server = await startServer([], { musicDir });
     defer(() => server.stop());
     await waitForLibrary(server.url, 1);
     const browser = await launchWithMicrophone(path.join(dir, `mic-${MIC_HZ}.wav`));
@@ -371,7 +375,7 @@ async function startPublisherSite() {
 
 test('a third-party WHIP client (whip-whep) in Chromium: a wrong key fails with 401, a right one is heard', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withCleanup(async (defer) => {
-    const server = await startServer([], { musicDir: dir });
+    const server = await startServer([], { musicDir });
     defer(() => server.stop());
     await waitForLibrary(server.url, 1);
     const site = await startPublisherSite();
