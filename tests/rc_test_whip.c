@@ -438,6 +438,8 @@ on_burst_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer data)
     return GST_PAD_PROBE_OK;
   buffer = gst_buffer_make_writable (buffer);
   GST_PAD_PROBE_INFO_DATA (info) = buffer;
+  /* audiotestsrc marks its silence as a gap, which converters skip. */
+  GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_GAP);
   if (!gst_buffer_map (buffer, &map, GST_MAP_WRITE))
     return GST_PAD_PROBE_OK;
   first = (gint64) gst_util_uint64_scale_round (running, rate, GST_SECOND);
