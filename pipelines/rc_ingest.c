@@ -1206,3 +1206,9 @@ rc_ingest_get_stats (RcIngest *self, RcIngestStats *stats)
   stats->last_packet_us = self->last_packet_us;
   g_mutex_unlock (&self->lock);
 }
+
+GstElement *
+rc_ingest_get_input (RcIngest *ingest)
+{
+  return ingest->bin;
+}

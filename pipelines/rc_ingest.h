@@ -83,6 +83,8 @@ RcIngest *rc_ingest_new (RcRoomPipeline *pipeline, const char *name, GstSDPMessa
 void rc_ingest_free (RcIngest *ingest);
 
 void rc_ingest_get_stats (RcIngest *ingest, RcIngestStats *stats);
+/* The element mixed in (rc_room_pipeline_add_input); transfer none. */
+GstElement *rc_ingest_get_input (RcIngest *ingest);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcIngest, rc_ingest_free)
 

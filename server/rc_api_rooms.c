@@ -8,6 +8,7 @@
 #include "rc_error.h"
 #include "rc_http.h"
 #include "rc_json.h"
+#include "rc_live.h"
 #include "rc_text.h"
 #include "rc_validate.h"
 
@@ -269,7 +270,10 @@ rc_api_rooms_handle (RcServer *server, SoupServerMessage *msg, const char *path)
       else
         {
           g_autoptr (JsonNode) body = rc_sync_stats_json (rc_room_get_sync (room));
+          JsonNode *broadcast = rc_live_stats_json (room);
 
+          json_object_remove_member (json_node_get_object (broadcast), "type");
+          json_object_set_member (json_node_get_object (body), "broadcast", broadcast);
           rc_http_send_json (msg, SOUP_STATUS_OK, body);
         }
       return;

@@ -78,7 +78,4 @@ JsonNode *rc_live_stats_json (RcRoom *room);
  * host on air. */
 void rc_live_policy_changed (RcRoom *room);
 
-/* Hosts on or being set up, server-wide. */
-guint rc_live_get_count (RcServer *server);
-
 G_END_DECLS

@@ -36,6 +36,7 @@ struct _RcRoom
   char *publisher_key;    /* the live publisher's key id, or NULL */
   RcPublisherEndFunc publisher_end;
   gpointer publisher_data;
+  RcMixPolicy mix;
 };
 
 RcGuest *
@@ -103,6 +104,7 @@ room_alloc (RcStore *store, guint chat_cap)
   room->guests = g_ptr_array_new ();
   room->keys = g_ptr_array_new_with_free_func ((GDestroyNotify) publish_key_free);
   g_queue_init (&room->chat);
+  room->mix = (RcMixPolicy) { RC_MIX_TAKEOVER, RC_MIX_DEFAULT_DUCK_DB, RC_MIX_DEFAULT_THRESHOLD_DB };
   return room;
 }
 
@@ -168,6 +170,20 @@ rc_room_new_from_state (RcStore *store, const char *state_json, guint chat_cap, 
           pk->created_at = json_object_get_int_member_with_default (k, "createdAt", 0);
           g_ptr_array_add (room->keys, pk);
         }
+    }
+  if (json_object_has_member (o, "mix") && JSON_NODE_HOLDS_OBJECT (json_object_get_member (o, "mix")))
+    {
+      JsonObject *m = json_object_get_object_member (o, "mix");
+      RcMixPolicy mix = room->mix;
+
+      rc_mix_mode_from_string (json_object_get_string_member_with_default (m, "mode", NULL),
+                               &mix.mode);
+      mix.duck_db = CLAMP (json_object_get_double_member_with_default (m, "duckDb", mix.duck_db),
+                           RC_MIX_DUCK_MIN_DB, 0.0);
+      mix.threshold_db =
+        CLAMP (json_object_get_double_member_with_default (m, "thresholdDb", mix.threshold_db),
+               RC_MIX_THRESHOLD_MIN_DB, 0.0);
+      room->mix = mix;
     }
   return room;
 
@@ -266,6 +282,8 @@ rc_room_to_json (RcRoom *room)
   json_object_set_int_member (o, "createdAt", room->created_at);
   json_object_set_member (o, "nowPlaying", room->player ? rc_player_now_playing_json (room->player)
                                                          : json_node_new (JSON_NODE_NULL));
+  json_object_set_boolean_member (o, "live", room->publisher_key != NULL);
+  json_object_set_member (o, "mix", rc_mix_policy_to_json (&room->mix));
   return node;
 }
 
@@ -299,6 +317,7 @@ rc_room_to_state_json (RcRoom *room)
         }
       json_object_set_array_member (o, "keys", keys);
     }
+  json_object_set_member (o, "mix", rc_mix_policy_to_json (&room->mix));
   return rc_json_to_string (node);
 }
 
@@ -384,6 +403,55 @@ rc_room_end_publisher (RcRoom *room, const char *key_id)
   end (room, room->publisher_data);
   /* The end function clears it; make sure. */
   rc_room_clear_publisher (room);
+}
+
+gpointer
+rc_room_get_publisher_data (RcRoom *room)
+{
+  return room->publisher_key != NULL ? room->publisher_data : NULL;
+}
+
+const RcMixPolicy *
+rc_room_get_mix_policy (RcRoom *room)
+{
+  return &room->mix;
+}
+
+void
+rc_room_set_mix_policy (RcRoom *room, const RcMixPolicy *policy)
+{
+  room->mix = *policy;
+  rc_room_save (room);
+}
+
+const char *
+rc_mix_mode_to_string (RcMixMode mode)
+{
+  return mode == RC_MIX_TALKOVER ? "talkover" : "takeover";
+}
+
+gboolean
+rc_mix_mode_from_string (const char *text, RcMixMode *mode)
+{
+  if (g_strcmp0 (text, "takeover") == 0)
+    *mode = RC_MIX_TAKEOVER;
+  else if (g_strcmp0 (text, "talkover") == 0)
+    *mode = RC_MIX_TALKOVER;
+  else
+    return FALSE;
+  return TRUE;
+}
+
+JsonNode *
+rc_mix_policy_to_json (const RcMixPolicy *policy)
+{
+  JsonObject *o;
+  JsonNode *node = rc_json_message_new (NULL, &o);
+
+  json_object_set_string_member (o, "mode", rc_mix_mode_to_string (policy->mode));
+  json_object_set_double_member (o, "duckDb", policy->duck_db);
+  json_object_set_double_member (o, "thresholdDb", policy->threshold_db);
+  return node;
 }
 
 RcPublishKey *

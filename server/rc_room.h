@@ -124,6 +124,41 @@ void rc_room_set_publisher (RcRoom *room, const char *key_id, RcPublisherEndFunc
 void rc_room_clear_publisher (RcRoom *room);
 /* Ends the publisher if it uses @key_id (NULL: whatever key). */
 void rc_room_end_publisher (RcRoom *room, const char *key_id);
+/* The @data given to rc_room_set_publisher, or NULL. */
+gpointer rc_room_get_publisher_data (RcRoom *room);
+
+/*
+ * How a live host's audio meets the queue, set by the owner and kept in the
+ * room's stored state. Takeover (the default) pauses the queue while the
+ * host is on air; talkover keeps it playing, ducked by @duck_db while the
+ * host's level is above @threshold_db (dBFS).
+ */
+typedef enum
+{
+  RC_MIX_TAKEOVER,
+  RC_MIX_TALKOVER,
+} RcMixMode;
+
+typedef struct
+{
+  RcMixMode mode;
+  double duck_db;      /* RC_MIX_DUCK_MIN_DB..0 */
+  double threshold_db; /* RC_MIX_THRESHOLD_MIN_DB..0 */
+} RcMixPolicy;
+
+#define RC_MIX_DEFAULT_DUCK_DB -12.0
+#define RC_MIX_DEFAULT_THRESHOLD_DB -40.0
+#define RC_MIX_DUCK_MIN_DB -60.0
+#define RC_MIX_THRESHOLD_MIN_DB -80.0
+
+const RcMixPolicy *rc_room_get_mix_policy (RcRoom *room);
+/* Saves it; the caller tells a host on air (rc_live_policy_changed). */
+void rc_room_set_mix_policy (RcRoom *room, const RcMixPolicy *policy);
+const char *rc_mix_mode_to_string (RcMixMode mode);
+/* FALSE when @text is neither "takeover" nor "talkover". */
+gboolean rc_mix_mode_from_string (const char *text, RcMixMode *mode);
+/* {mode, duckDb, thresholdDb} */
+JsonNode *rc_mix_policy_to_json (const RcMixPolicy *policy);
 
 /* What every room of a server shares (from the options). */
 typedef struct

@@ -32,6 +32,7 @@ struct _RcServer
   GHashTable *sessions;    /* RcSession* set (owned) */
   GHashTable *rest_limits; /* client ip -> RcRateLimit* */
   guint sweep_id;
+  guint live_hosts;
   gint64 started_us;
   guint port;
 };
@@ -423,4 +424,17 @@ RcLibrary *
 rc_server_get_library (RcServer *server)
 {
   return server->library;
+}
+
+guint
+rc_server_get_live_hosts (RcServer *server)
+{
+  return server->live_hosts;
+}
+
+void
+rc_server_count_live_host (RcServer *server, int delta)
+{
+  g_return_if_fail (delta >= 0 || server->live_hosts >= (guint) -delta);
+  server->live_hosts += delta;
 }

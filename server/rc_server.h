@@ -34,6 +34,10 @@ RcRegistry *rc_server_get_registry (RcServer *server);
 RcStore *rc_server_get_store (RcServer *server);
 RcLibrary *rc_server_get_library (RcServer *server);
 
+/* Live hosts (server/rc_live.c) on or being set up, against --max-publishers. */
+guint rc_server_get_live_hosts (RcServer *server);
+void rc_server_count_live_host (RcServer *server, int delta);
+
 /* Per-client budget for REST writes; FALSE (and a 429 sent) when spent. */
 gboolean rc_server_allow_rest_write (RcServer *server, SoupServerMessage *msg);
 

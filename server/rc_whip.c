@@ -9,14 +9,13 @@
  *   (soup_server_message_pause), so the main loop serves everyone else.
  * - No trickle, no ICE restart: PATCH is 405 (RFC 9725 lets a resource say
  *   so). A host that loses its network ends, and comes back with a new POST.
- * - The room's publisher slot is taken at the POST, before the answer, so
- *   a second host gets 409 at once and revoking the key or deleting the
- *   room ends a host still being answered. The queue pauses (takeover)
- *   only when the host's audio arrives, so a host that never connects
- *   costs the room nothing.
+ * - The room's side (publisher slot, limit, mixing policy, notifications,
+ *   stats) is an RcLive, begun at the POST before the answer, so a second
+ *   host gets 409 at once and revoking the key or deleting the room ends a
+ *   host still being answered.
  * - Every way out goes through session_end: DELETE, the ingest ending (ICE
- *   or DTLS failure, no audio for 2 s, no audio at all), the room's end
- *   function (key revoked, room deleted), the POST's client going away,
+ *   or DTLS failure, no audio for 2 s, no audio at all), the room ending
+ *   the host (key revoked, room deleted), the POST's client going away,
  *   and the server stopping. It undoes what the session did, in reverse.
  * - Errors are the protocol's JSON error bodies; CORS headers go on every
  *   answer so a browser page can publish and read Location.
@@ -29,7 +28,7 @@
 #include "rc_http.h"
 #include "rc_ingest.h"
 #include "rc_json.h"
-#include "rc_player.h"
+#include "rc_live.h"
 #include "rc_room.h"
 #include "rc_secret.h"
 
@@ -49,7 +48,6 @@ struct _RcWhip
   RcServer *server; /* borrowed: owns this */
   GHashTable *sessions; /* id -> Session* (owned by the table's user: session_end frees) */
   GPtrArray *links;     /* Link header values for the ICE servers */
-  guint max_sessions;
   guint latency_ms;
 };
 
@@ -57,13 +55,10 @@ struct _Session
 {
   RcWhip *whip;
   char *id;
-  RcRoom *room; /* strong */
-  char *key_id;
+  RcLive *live; /* the room's side: its room and key */
   RcIngest *ingest;
   SoupServerMessage *pending; /* the paused POST until it is answered (strong) */
   gint64 started_us;
-  gboolean holds_pipeline;
-  gboolean live;
   gboolean ended;
 };
 
@@ -155,17 +150,6 @@ parse_ice_servers (RcWhip *whip, const char *option, GError **error)
 
 /* ---- sessions ------------------------------------------------------------ */
 
-static void
-notify_room (RcRoom *room, const char *text)
-{
-  JsonObject *o;
-  g_autoptr (JsonNode) message = rc_json_message_new ("notification", &o);
-
-  json_object_set_string_member (o, "kind", "live");
-  json_object_set_string_member (o, "text", text);
-  rc_room_broadcast (room, message, NULL);
-}
-
 static void on_pending_gone (SoupServerMessage *msg, gpointer data);
 
 /* Answers the paused POST (status set by the caller) and lets it go. */
@@ -185,7 +169,6 @@ static void
 session_end (Session *s, int code, const char *why)
 {
   RcWhip *whip = s->whip;
-  RcPlayer *player = rc_room_get_player (s->room);
   RcIngestStats stats = { 0 };
 
   if (s->ended)
@@ -202,42 +185,42 @@ session_end (Session *s, int code, const char *why)
     rc_ingest_get_stats (s->ingest, &stats);
   g_message ("Room %s: host %s ended after %.1f s: %s (%" G_GUINT64_FORMAT " packets, "
              "%" G_GINT64_FORMAT " lost, jitter %.1f ms, %.0f kb/s)",
-             rc_room_get_id (s->room), s->id,
+             rc_room_get_id (rc_live_get_room (s->live)), s->id,
              (g_get_monotonic_time () - s->started_us) / (double) G_USEC_PER_SEC, why,
              stats.packets, stats.lost, stats.jitter_ms, stats.bitrate / 1000.0);
-  /* The slot is this session's: nobody else can hold it while it lives. */
-  rc_room_clear_publisher (s->room);
+  /* Out of the mix first: the pipeline is the live's until it ends. */
   g_clear_pointer (&s->ingest, rc_ingest_free);
-  if (s->live)
-    {
-      if (player != NULL)
-        rc_player_set_live (player, FALSE);
-      notify_room (s->room, "Host has left");
-    }
-  if (s->holds_pipeline)
-    rc_room_release_pipeline (s->room);
-  rc_room_unref (s->room);
-  g_free (s->key_id);
+  rc_live_end (s->live, why);
   g_free (s->id);
   g_free (s);
 }
 
-/* The room ends its publisher: its key was revoked (it is gone from the
- * room already), or the room is being deleted (the key is still there). */
+/* The room ends its host (key revoked, room closed). */
 static void
-on_publisher_end (RcRoom *room, gpointer data)
+on_live_end (RcLive *live, int code, const char *why, gpointer data)
+{
+  session_end (data, code, why);
+}
+
+static void
+on_live_stats (RcLive *live, RcLiveStats *out, gpointer data)
 {
   Session *s = data;
-  GPtrArray *keys = rc_room_get_publish_keys (room);
+  RcIngestStats stats = { 0 };
 
-  for (guint i = 0; i < keys->len; i++)
-    if (g_str_equal (((RcPublishKey *) keys->pdata[i])->id, s->key_id))
-      {
-        session_end (s, RC_ERROR_NOT_FOUND, "The room was closed");
-        return;
-      }
-  session_end (s, RC_ERROR_UNAUTHORIZED, "The publish key was revoked");
+  if (s->ingest == NULL)
+    return;
+  rc_ingest_get_stats (s->ingest, &stats);
+  out->packets = stats.packets;
+  out->bytes = stats.bytes;
+  out->lost = stats.lost;
+  out->jitter_ms = stats.jitter_ms;
+  out->bitrate = stats.bitrate;
+  out->rtt_ms = -1;
+  out->buffer_ms = s->whip->latency_ms;
 }
+
+static const RcLiveTransport live_transport = { on_live_end, on_live_stats };
 
 /* The POST's client went away before its answer. */
 static void
@@ -262,14 +245,15 @@ on_answer (RcIngest *ingest, const char *sdp, gpointer data)
   if (msg == NULL)
     return;
   h = soup_server_message_get_response_headers (msg);
-  location = g_strdup_printf ("/whip/%s/%s", rc_room_get_id (s->room), s->id);
+  location = g_strdup_printf ("/whip/%s/%s", rc_room_get_id (rc_live_get_room (s->live)), s->id);
   soup_message_headers_replace (h, "Location", location);
   soup_message_headers_replace (h, "Cache-Control", "no-store");
   for (guint i = 0; i < whip->links->len; i++)
     soup_message_headers_append (h, "Link", whip->links->pdata[i]);
   soup_server_message_set_status (msg, SOUP_STATUS_CREATED, NULL);
   soup_server_message_set_response (msg, "application/sdp", SOUP_MEMORY_COPY, sdp, strlen (sdp));
-  g_message ("Room %s: host %s answered (%s)", rc_room_get_id (s->room), s->id, location);
+  g_message ("Room %s: host %s answered (%s)", rc_room_get_id (rc_live_get_room (s->live)), s->id,
+             location);
   release_pending (s);
 }
 
@@ -277,13 +261,9 @@ static void
 on_live (RcIngest *ingest, gpointer data)
 {
   Session *s = data;
-  RcPlayer *player = rc_room_get_player (s->room);
 
-  s->live = TRUE;
-  g_message ("Room %s: host %s is live", rc_room_get_id (s->room), s->id);
-  if (player != NULL)
-    rc_player_set_live (player, TRUE);
-  notify_room (s->room, "Host is live");
+  g_message ("Room %s: host %s is live", rc_room_get_id (rc_live_get_room (s->live)), s->id);
+  rc_live_on_air (s->live, rc_ingest_get_input (ingest));
 }
 
 static void
@@ -373,7 +353,6 @@ publish (RcWhip *whip, SoupServerMessage *msg, const char *room_id)
   g_autoptr (GstSDPMessage) offer = NULL;
   RcIngestOptions ingest_options = { .latency_ms = whip->latency_ms };
   RcPublishKey *key = NULL;
-  RcRoomPipeline *pipeline;
   RcRoom *room;
   Session *s;
 
@@ -401,38 +380,29 @@ publish (RcWhip *whip, SoupServerMessage *msg, const char *room_id)
       rc_http_send_gerror (msg, error);
       return;
     }
-  if (rc_room_has_publisher (room))
-    {
-      rc_http_send_error (msg, RC_ERROR_ALREADY_LIVE, NULL);
-      return;
-    }
-  if (g_hash_table_size (whip->sessions) >= whip->max_sessions)
-    {
-      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Retry-After",
-                                    RETRY_AFTER_S);
-      rc_http_send_error (msg, RC_ERROR_TOO_MANY_PUBLISHERS,
-                          whip->max_sessions == 0 ? "Live ingest is turned off on this server"
-                                                  : NULL);
-      return;
-    }
-  pipeline = rc_room_acquire_pipeline (room, &error);
-  if (pipeline == NULL)
-    {
-      g_warning ("Room %s: no pipeline for a host: %s", room_id, error->message);
-      rc_http_send_error (msg, RC_ERROR_MEDIA_FAILED, NULL);
-      return;
-    }
   s = g_new0 (Session, 1);
+  s->live = rc_live_begin (whip->server, room, key->id, "whip", &live_transport, s, &error);
+  if (s->live == NULL)
+    {
+      g_free (s);
+      if (g_error_matches (error, RC_ERROR, RC_ERROR_TOO_MANY_PUBLISHERS))
+        soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                      "Retry-After", RETRY_AFTER_S);
+      if (g_error_matches (error, RC_ERROR, RC_ERROR_MEDIA_FAILED))
+        {
+          g_warning ("Room %s: no pipeline for a host: %s", room_id, error->message);
+          rc_http_send_error (msg, RC_ERROR_MEDIA_FAILED, NULL);
+        }
+      else
+        rc_http_send_gerror (msg, error);
+      return;
+    }
   s->whip = whip;
   s->id = rc_secret_random_id (SESSION_ID_LENGTH);
-  s->room = rc_room_ref (room);
-  s->key_id = g_strdup (key->id);
-  s->holds_pipeline = TRUE;
   s->started_us = g_get_monotonic_time ();
   g_hash_table_insert (whip->sessions, s->id, s);
-  rc_room_set_publisher (room, key->id, on_publisher_end, s);
-  s->ingest = rc_ingest_new (pipeline, s->id, g_steal_pointer (&offer), &ingest_options,
-                             &ingest_callbacks, s, &error);
+  s->ingest = rc_ingest_new (rc_live_get_pipeline (s->live), s->id, g_steal_pointer (&offer),
+                             &ingest_options, &ingest_callbacks, s, &error);
   if (s->ingest == NULL)
     {
       g_warning ("Room %s: could not take a host: %s", room_id, error->message);
@@ -440,7 +410,7 @@ publish (RcWhip *whip, SoupServerMessage *msg, const char *room_id)
       session_end (s, RC_ERROR_MEDIA_FAILED, error->message);
       return;
     }
-  g_message ("Room %s: host %s offers with key %s", room_id, s->id, s->key_id);
+  g_message ("Room %s: host %s offers with key %s", room_id, s->id, key->id);
   s->pending = g_object_ref (msg);
   g_signal_connect (msg, "disconnected", G_CALLBACK (on_pending_gone), s);
   g_signal_connect (msg, "finished", G_CALLBACK (on_pending_gone), s);
@@ -461,13 +431,13 @@ leave (RcWhip *whip, SoupServerMessage *msg, const char *room_id, const char *se
       unauthorized (msg, FALSE, "Authorization: Bearer <publish key> is required");
       return;
     }
-  if (s == NULL || !g_str_equal (rc_room_get_id (s->room), room_id))
+  if (s == NULL || !g_str_equal (rc_room_get_id (rc_live_get_room (s->live)), room_id))
     {
       rc_http_send_error (msg, RC_ERROR_NOT_FOUND, "No such WHIP session (it may have ended)");
       return;
     }
-  key = rc_room_check_publish_key (s->room, token);
-  if (key == NULL || !g_str_equal (key->id, s->key_id))
+  key = rc_room_check_publish_key (rc_live_get_room (s->live), token);
+  if (key == NULL || !g_str_equal (key->id, rc_live_get_key_id (s->live)))
     {
       unauthorized (msg, TRUE, "That is not the publish key this session was started with");
       return;
@@ -572,7 +542,6 @@ rc_whip_new (RcServer *server, GError **error)
   whip->server = server;
   whip->sessions = g_hash_table_new (g_str_hash, g_str_equal);
   whip->links = g_ptr_array_new_with_free_func (g_free);
-  whip->max_sessions = (guint) config->max_publishers;
   whip->latency_ms = (guint) config->whip_latency;
   if (!parse_ice_servers (whip, config->whip_ice_server, error))
     {

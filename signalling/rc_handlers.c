@@ -5,6 +5,7 @@
  * bounds, so handlers only apply meaning (room exists, password, ...).
  */
 #include "rc_session-private.h"
+#include "rc_live.h"
 #include "rc_error.h"
 #include "rc_json.h"
 #include "rc_text.h"
@@ -142,6 +143,7 @@ handle_join (RcSession *session, JsonObject *request, JsonNode *request_id, GErr
   json_object_set_member (o, "state", rc_player_state_json (rc_room_get_player (room)));
   json_object_set_member (o, "queue", rc_player_queue_json (rc_room_get_player (room)));
   json_object_set_member (o, "clock", rc_handlers_clock_json (session));
+  json_object_set_member (o, "broadcast", rc_live_stats_json (room));
   rc_session_reply (session, reply, request_id);
   broadcast_viewers (room, guest);
   joined = g_strdup_printf ("%s joined", guest->name);
@@ -211,7 +213,7 @@ const RcHandler *
 rc_handlers_lookup (const char *type)
 {
   static const RcHandler *const tables[] = { room_handlers, rc_queue_handlers, rc_media_handlers,
-                                             rc_sync_handlers };
+                                             rc_sync_handlers, rc_live_handlers };
 
   for (guint t = 0; t < G_N_ELEMENTS (tables); t++)
     for (const RcHandler *h = tables[t]; h->type != NULL; h++)

@@ -53,6 +53,9 @@ typedef struct
 extern const RcHandler rc_queue_handlers[];
 extern const RcHandler rc_sync_handlers[];
 extern const RcHandler rc_media_handlers[];
+extern const RcHandler rc_live_handlers[];
+/* {type: "mixPolicy", mode, duckDb, thresholdDb} for @room. */
+JsonNode *rc_handlers_mix_policy_message (RcRoom *room);
 
 const RcHandler *rc_handlers_lookup (const char *type);
 

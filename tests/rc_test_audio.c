@@ -148,6 +148,28 @@ rc_test_audio_analyse_s16 (const gint16 *x, gsize n_frames, double *freq, double
   rc_test_audio_analyse_float (left, n_frames, freq, rms);
 }
 
+double
+rc_test_audio_tone_level_s16 (const gint16 *x, gsize n_frames, double hz)
+{
+  double w = 2 * G_PI * hz / 48000.0, coeff = 2 * cos (w);
+  double s1 = 0, s2 = 0, window_sum = 0, power;
+
+  if (n_frames < 2)
+    return 0;
+  for (gsize i = 0; i < n_frames; i++)
+    {
+      double window = 0.5 - 0.5 * cos (2 * G_PI * i / (n_frames - 1));
+      double s0 = x[2 * i] / 32768.0 * window + coeff * s1 - s2;
+
+      window_sum += window;
+      s2 = s1;
+      s1 = s0;
+    }
+  power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
+  /* |X| = A * sum(window) / 2 for a sine of amplitude A; its RMS is A/√2. */
+  return sqrt (MAX (power, 0)) * 2 / window_sum / G_SQRT2;
+}
+
 gboolean
 rc_test_audio_is_tone (double freq, double rms, double want_hz)
 {

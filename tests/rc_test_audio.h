@@ -56,6 +56,10 @@ void rc_test_audio_analyse_float (const float *x, gsize n, double *freq, double 
 /* Left channel of interleaved S16 stereo. */
 void rc_test_audio_analyse_s16 (const gint16 *x, gsize n_frames, double *freq, double *rms);
 gboolean rc_test_audio_is_tone (double freq, double rms, double want_hz);
+/* The RMS (full scale 1) of the @hz component of the left channel of
+ * interleaved S16 stereo (Goertzel over the whole buffer, Hann window):
+ * one tone's level in a mix of several. */
+double rc_test_audio_tone_level_s16 (const gint16 *x, gsize n_frames, double hz);
 
 /*
  * "Another guest leaving leaves no gap over 60 ms": guests [0, n) listen;

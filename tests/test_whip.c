@@ -23,6 +23,7 @@
 
 #include <gst/gst.h>
 #include <gst/sdp/sdp.h>
+#include <math.h>
 #include <string.h>
 
 #define SONG_HZ 440.0
@@ -343,6 +344,186 @@ test_live_and_leave (Fixture *f, gconstpointer data)
   g_assert_true (RC_WAIT_UNTIL (hears (guest, SONG_HZ), 5000));
   g_assert_true (keeps_hearing (guest, SONG_HZ, HOST_HZ));
   g_assert_cmpuint (rc_test_whip_delete (whip, NULL), ==, 404);
+}
+
+/* The song's level (dB, RMS of its 440 Hz) in what the guest heard over
+ * the last 200 ms, averaged over @windows windows 200 ms apart; -200 when
+ * too little came. */
+static double
+song_level_db (RcNativeGuest *guest, guint windows)
+{
+  double sum = 0;
+  guint n = 0;
+
+  for (guint i = 0; i < windows; i++)
+    {
+      gsize frames = 0;
+      g_autofree gint16 *pcm = rc_native_guest_get_recent_pcm (guest, 200, &frames);
+
+      if (frames >= 48000 / 5 - 960)
+        {
+          sum += 20 * log10 (MAX (rc_test_audio_tone_level_s16 (pcm, frames, SONG_HZ), 1e-9));
+          n++;
+        }
+      rc_test_run_for (200);
+    }
+  return n > 0 ? sum / n : -200;
+}
+
+/* The next stateUpdate whose "playing" is @playing, within 5 s. */
+static void
+expect_playing (Fixture *f, gboolean playing)
+{
+  for (int i = 0; i < 20; i++)
+    {
+      g_autoptr (JsonObject) state = rc_test_ws_expect (f->ws, "stateUpdate", 5000);
+
+      if (json_object_get_boolean_member (state, "playing") == playing)
+        return;
+    }
+  g_error ("no stateUpdate with playing=%d", playing);
+}
+
+/* The latest broadcastStats on @ws whose "live" is @live: waits for one,
+ * then takes any newer ones already there. */
+static JsonObject *
+expect_broadcast_stats (RcTestWs *ws, gboolean live)
+{
+  JsonObject *found = NULL;
+
+  for (int i = 0; i < 8 && found == NULL; i++)
+    {
+      g_autoptr (JsonObject) o = rc_test_ws_expect (ws, "broadcastStats", 5000);
+
+      if (json_object_get_boolean_member (o, "live") == live)
+        found = g_steal_pointer (&o);
+    }
+  if (found == NULL)
+    g_error ("no broadcastStats with live=%d", live);
+  for (;;)
+    {
+      g_autoptr (JsonObject) o = rc_test_ws_next (ws, 50);
+
+      if (o == NULL)
+        return found;
+      if (g_strcmp0 (rc_test_str (o, "type"), "broadcastStats") == 0
+          && json_object_get_boolean_member (o, "live") == live)
+        {
+          json_object_unref (found);
+          found = g_steal_pointer (&o);
+        }
+    }
+}
+
+static void
+set_mix_policy (RcTestWs *owner, const char *mode)
+{
+  g_autofree char *request = g_strdup_printf ("{\"type\":\"setMixPolicy\",\"mode\":\"%s\"}", mode);
+  g_autoptr (JsonObject) reply = rc_test_ws_command (owner, request);
+
+  g_assert_cmpstr (rc_test_str (reply, "type"), ==, "mixPolicy");
+  g_assert_cmpstr (rc_test_str (reply, "mode"), ==, mode);
+}
+
+/* Talk-over: the owner keeps the music under the host. The song plays on,
+ * 12 dB down while the host talks, back to its level when the host leaves;
+ * a switch to takeover mid-broadcast pauses it. Every guest sees the
+ * policy and the broadcast's figures (over /ws and REST). */
+static void
+test_talkover_and_stats (Fixture *f, gconstpointer data)
+{
+  g_autofree char *key = make_key (f, f->room_id, f->owner_token, NULL);
+  g_autofree char *path = g_strdup_printf ("/api/rooms/%s/stats", f->room_id);
+  g_autoptr (RcTestWs) owner = rc_test_ws_join (f->server, f->room_id, "Owner", NULL,
+                                                f->owner_token, NULL);
+  g_autoptr (RcNativeGuest) guest = NULL;
+  g_autoptr (RcTestWhip) whip = NULL;
+  g_autoptr (JsonObject) policy = NULL, stats = NULL, err = NULL, last = NULL;
+  g_autoptr (JsonNode) rest = NULL;
+  JsonObject *broadcast;
+  double before, ducked, after;
+  guint status = 0;
+
+  /* Only the owner sets it, and only to a known mode. */
+  rc_test_ws_send (f->ws, "{\"type\":\"setMixPolicy\",\"mode\":\"talkover\"}");
+  err = rc_test_ws_expect_error (f->ws, RC_ERROR_NOT_OWNER, 5000);
+  g_clear_pointer (&err, json_object_unref);
+  rc_test_ws_send (owner, "{\"type\":\"setMixPolicy\",\"mode\":\"karaoke\"}");
+  err = rc_test_ws_expect_error (owner, RC_ERROR_INVALID_PARAM, 5000);
+  g_clear_pointer (&err, json_object_unref);
+  rc_test_ws_send (owner, "{\"type\":\"setMixPolicy\",\"mode\":\"talkover\",\"duckDb\":-90}");
+  err = rc_test_ws_expect_error (owner, RC_ERROR_INVALID_PARAM, 5000);
+  set_mix_policy (owner, "talkover");
+  policy = rc_test_ws_expect (f->ws, "mixPolicy", 5000);
+  g_assert_cmpstr (rc_test_str (policy, "mode"), ==, "talkover");
+  g_assert_cmpfloat (json_object_get_double_member (policy, "duckDb"), ==, -12);
+
+  play_song (f);
+  guest = listen (f);
+  g_assert_true (RC_WAIT_UNTIL (hears (guest, SONG_HZ), 5000));
+  before = song_level_db (guest, 5);
+
+  whip = go_live (f, key, TRUE, FALSE);
+  stats = expect_broadcast_stats (f->ws, TRUE);
+  g_assert_cmpstr (rc_test_str (stats, "protocol"), ==, "whip");
+  g_assert_cmpstr (rc_test_str (stats, "mixMode"), ==, "talkover");
+  g_assert_cmpint (json_object_get_int_member (stats, "guests"), >=, 3);
+  /* The song never paused. */
+  {
+    g_autoptr (JsonObject) state = rc_test_ws_expect (f->ws, "stateUpdate", 5000);
+
+    g_assert_true (json_object_get_boolean_member (state, "playing"));
+  }
+  g_assert_true (RC_WAIT_UNTIL (
+    ({
+      gsize frames = 0;
+      g_autofree gint16 *pcm = rc_native_guest_get_recent_pcm (guest, 200, &frames);
+      frames > 0 && rc_test_audio_tone_level_s16 (pcm, frames, HOST_HZ) > 0.1;
+    }),
+    5000));
+  rc_test_run_for (500); /* past the attack */
+  ducked = song_level_db (guest, 8);
+  g_test_message ("song level: %.1f dB before the host, %.1f dB under it", before, ducked);
+  g_assert_cmpfloat (ducked - before, <, -9);
+  g_assert_cmpfloat (ducked - before, >, -15);
+
+  /* A few seconds in, the figures are the stream's. */
+  g_clear_pointer (&stats, json_object_unref);
+  rc_test_run_for (2500);
+  stats = expect_broadcast_stats (f->ws, TRUE);
+  g_test_message ("broadcastStats: packets %" G_GINT64_FORMAT ", bitrate %" G_GINT64_FORMAT
+                  ", jitter %.2f ms, delay %.1f ms, duck %.1f dB",
+                  json_object_get_int_member (stats, "packets"),
+                  json_object_get_int_member (stats, "bitrate"),
+                  json_object_get_double_member (stats, "jitterMs"),
+                  json_object_get_double_member (stats, "delayMs"),
+                  json_object_get_double_member (stats, "duckDb"));
+  g_assert_cmpint (json_object_get_int_member (stats, "packets"), >, 100);
+  g_assert_cmpint (json_object_get_int_member (stats, "bitrate"), >, 40000);
+  g_assert_cmpfloat (json_object_get_double_member (stats, "packetLoss"), <, 0.05);
+  g_assert_cmpfloat (json_object_get_double_member (stats, "delayMs"), >, 0);
+  g_assert_cmpfloat (json_object_get_double_member (stats, "duckDb"), <, -9);
+  rest = rc_test_http (f->server, "GET", path, NULL, NULL, &status);
+  g_assert_cmpuint (status, ==, 200);
+  broadcast = json_object_get_object_member (json_node_get_object (rest), "broadcast");
+  g_assert_true (json_object_get_boolean_member (broadcast, "live"));
+  g_assert_cmpint (json_object_get_int_member (broadcast, "packets"), >, 100);
+
+  /* Takeover mid-broadcast: the song pauses; talk-over again: it plays. */
+  set_mix_policy (owner, "takeover");
+  expect_playing (f, FALSE);
+  g_assert_true (RC_WAIT_UNTIL (hears (guest, HOST_HZ), 5000));
+  set_mix_policy (owner, "talkover");
+  expect_playing (f, TRUE);
+
+  /* The host leaves: the song comes back up. */
+  g_assert_cmpuint (rc_test_whip_delete (whip, NULL), ==, 200);
+  last = expect_broadcast_stats (f->ws, FALSE);
+  g_assert_true (RC_WAIT_UNTIL (hears (guest, SONG_HZ), 5000));
+  rc_test_run_for (1000); /* past the release */
+  after = song_level_db (guest, 5);
+  g_test_message ("song level after the host: %.1f dB", after);
+  g_assert_cmpfloat (fabs (after - before), <, 1.5);
 }
 
 /* A POST with @key, @content_type and @body; checks status and error code. */
@@ -869,6 +1050,8 @@ main (int argc, char **argv)
   g_test_add_func ("/whip/pipeline-input", test_pipeline_input);
   g_test_add_func ("/whip/bad-ice-server-option", test_bad_ice_server_option);
   g_test_add ("/whip/live-and-leave", Fixture, NULL, fixture_setup, test_live_and_leave,
+              fixture_teardown);
+  g_test_add ("/whip/talkover-and-stats", Fixture, NULL, fixture_setup, test_talkover_and_stats,
               fixture_teardown);
   g_test_add ("/whip/bad-requests", Fixture, NULL, fixture_setup, test_bad_requests,
               fixture_teardown);
