@@ -74,6 +74,7 @@ typedef struct
   guint skips;
   double skip_gap_ms;
   double settle_ms;
+  double wait_quiet;
   int srt_latency;
   int whip_latency;
   guint max_seconds;
@@ -195,6 +196,19 @@ range_text (GArray *values)
   if (f.max - f.min < 0.5)
     return g_strdup_printf ("%.0f ms", f.p50);
   return g_strdup_printf ("%.0f-%.0f ms", f.min, f.max);
+}
+
+/* "target ≤ D + 60 = 210 ms: met" (the sum only when D held still). */
+static char *
+target_text (GArray *d_seen, double target, double over_p95)
+{
+  Figures d;
+
+  figures_of (d_seen, &d);
+  if (d.n > 0 && d.max - d.min < 0.5)
+    return g_strdup_printf ("target ≤ D + %.0f = %.0f ms: %s", target, d.p50 + target,
+                            over_p95 <= target ? "met" : "missed");
+  return g_strdup_printf ("target ≤ D + %.0f ms: %s", target, over_p95 <= target ? "met" : "missed");
 }
 
 /* ---- the tones of the command measurement ---- */
@@ -526,6 +540,7 @@ report_bursts (Bench *b, Room *r, BurstRun *run)
   Figures lat, ov;
   g_autofree char *d_text = NULL;
   g_autofree char *host_text = NULL;
+  g_autofree char *target = NULL;
   g_autoptr (GString) csv = g_string_new ("onset_ms,length_ms,burst,emitted_ms,latency_ms,d_ms\n");
 
   if (rec == NULL)
@@ -592,10 +607,9 @@ report_bursts (Bench *b, Room *r, BurstRun *run)
            run->label, sent, unnamed);
       return;
     }
-  say (b,
-       "%s host→guest: n=%u/%u p50=%.1f ms p95=%.1f ms max=%.1f ms (D=%s, target ≤ D + %.0f ms: %s)",
-       run->label, lat.n, sent, lat.p50, lat.p95, lat.max, d_text, HOST_TARGET_MS,
-       ov.p95 <= HOST_TARGET_MS ? "met" : "missed");
+  target = target_text (d_seen, HOST_TARGET_MS, ov.p95);
+  say (b, "%s host→guest: n=%u/%u p50=%.1f ms p95=%.1f ms max=%.1f ms (D=%s, %s)", run->label,
+       lat.n, sent, lat.p50, lat.p95, lat.max, d_text, target);
   say (b, "  over D: p50=%.1f p95=%.1f max=%.1f ms; server's host delayMs %s; "
           "guest render error p50 %.3f ms, underruns %" G_GINT64_FORMAT,
        ov.p50, ov.p95, ov.max, host_text, err_p50, underruns);
@@ -872,6 +886,7 @@ report_skips (Bench *b, Room *r, SkipRun *s)
   g_autoptr (GArray) d_seen = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr (GArray) answer = g_array_new (FALSE, FALSE, sizeof (double));
   g_autofree char *d_text = NULL;
+  g_autofree char *target = NULL;
   g_autoptr (GString) csv = g_string_new ("sent_ms,replied_ms,heard_ms,latency_ms,d_ms\n");
   Figures lat, ov, ans;
   double err_p50;
@@ -918,10 +933,9 @@ report_skips (Bench *b, Room *r, SkipRun *s)
       say (b, "skip command→heard: the new song was never heard (%u skips)", s->sent->len);
       return;
     }
-  say (b,
-       "skip command→heard: n=%u/%u p50=%.1f ms p95=%.1f ms max=%.1f ms (D=%s, target ≤ D + %.0f ms: %s)",
-       lat.n, s->sent->len, lat.p50, lat.p95, lat.max, d_text, COMMAND_TARGET_MS,
-       ov.p95 <= COMMAND_TARGET_MS ? "met" : "missed");
+  target = target_text (d_seen, COMMAND_TARGET_MS, ov.p95);
+  say (b, "skip command→heard: n=%u/%u p50=%.1f ms p95=%.1f ms max=%.1f ms (D=%s, %s)", lat.n,
+       s->sent->len, lat.p50, lat.p95, lat.max, d_text, target);
   say (b, "  over D: p50=%.1f p95=%.1f max=%.1f ms; the server's reply came after p50 %.1f ms "
           "(max %.1f); guest render error p50 %.3f ms, underruns %" G_GINT64_FORMAT,
        ov.p50, ov.p95, ov.max, ans.p50, ans.max, err_p50, underruns);
@@ -1109,6 +1123,7 @@ main (int argc, char **argv)
     { "skip-gap-ms", 0, 0, G_OPTION_ARG_DOUBLE, &o.skip_gap_ms, "At least this long between skips (default 1200; D + 700 when longer)", "MS" },
     { "srt-latency", 0, 0, G_OPTION_ARG_INT, &o.srt_latency, "The SRT sender's latency (default 20)", "MS" },
     { "whip-latency", 0, 0, G_OPTION_ARG_INT, &o.whip_latency, "Start the server with this --whip-latency (default: the server's)", "MS" },
+    { "wait-quiet", 0, 0, G_OPTION_ARG_DOUBLE, &o.wait_quiet, "First wait up to S seconds for the machine to be under 25% busy (not counted in --max-seconds)", "S" },
     { "no-realtime", 0, 0, G_OPTION_ARG_NONE, &o.no_realtime, "The guests render at normal priority", NULL },
     { "max-seconds", 0, 0, G_OPTION_ARG_INT, &o.max_seconds, "No measurement starts after this (default 110); an alarm ends the run 30 s later", "S" },
     { "roomcast", 0, 0, G_OPTION_ARG_FILENAME, &o.roomcast, "The server (default: the build dir's)", "PATH" },
@@ -1148,7 +1163,7 @@ main (int argc, char **argv)
        && !g_str_equal (o.transport, "all") && !g_str_equal (o.transport, "none"))
       || o.bursts < 1 || o.bursts > 200 || o.skips > 100 || o.period_ms < 200
       || o.period_ms > 5000 || o.burst_ms < 10 || o.burst_ms + 30 > o.period_ms / 2
-      || o.srt_latency < 0 || o.settle_ms < 0 || o.settle_ms > 30000 || o.whip_latency < 0 || o.max_seconds < 10)
+      || o.srt_latency < 0 || o.wait_quiet < 0 || o.wait_quiet > 3600 || o.settle_ms < 0 || o.settle_ms > 30000 || o.whip_latency < 0 || o.max_seconds < 10)
     {
       g_printerr ("bench-latency: --transport whip|srt|all|none, --bursts 1-200, --skips 0-100, "
                   "--period-ms 200-5000, --burst-ms 10 up to a sixth of the period; see --help\n");
@@ -1159,12 +1174,14 @@ main (int argc, char **argv)
     o.roomcast = g_build_filename (build, "roomcast", NULL);
   if (o.guest == NULL)
     o.guest = g_build_filename (tools, "roomcast-guest", NULL);
+  rc_bench_catch_signals ();
+  b.o = &o;
+  b.started_us = g_get_monotonic_time ();
+  if (o.wait_quiet > 0)
+    progress (&b, "machine %.0f%% busy: starting", rc_bench_wait_quiet (o.wait_quiet, 25));
   /* Whatever happens, the run ends: SIGALRM's default action kills us, and
    * the children follow (PR_SET_PDEATHSIG). */
   alarm (o.max_seconds + 30);
-  rc_bench_catch_signals ();
-
-  b.o = &o;
   b.started_us = g_get_monotonic_time ();
   b.out = g_string_new (NULL);
   machine = rc_bench_machine_describe ();

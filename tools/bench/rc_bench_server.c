@@ -15,6 +15,7 @@
  *   completed just before), so freeing never waits for them.
  */
 #include "rc_bench_server.h"
+#include "rc_bench_proc.h"
 
 #include <glib-unix.h>
 #include <libsoup/soup.h>
@@ -76,6 +77,26 @@ rc_bench_wait (gboolean (*cond) (gpointer data), gpointer data, double timeout_m
         g_source_remove (id);
     }
   return TRUE;
+}
+
+double
+rc_bench_wait_quiet (double seconds, double busy_pct)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
+  double busy = 100;
+
+  while (!interrupted)
+    {
+      guint64 b0 = 0, t0 = 0, b1 = 0, t1 = 0;
+
+      rc_bench_machine_read (&b0, &t0);
+      rc_bench_wait (NULL, NULL, 2000);
+      rc_bench_machine_read (&b1, &t1);
+      busy = t1 > t0 ? 100.0 * (double) (b1 - b0) / (double) (t1 - t0) : 100;
+      if (busy < busy_pct || g_get_monotonic_time () >= end)
+        break;
+    }
+  return busy;
 }
 
 static void

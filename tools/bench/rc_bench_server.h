@@ -41,6 +41,10 @@ gboolean rc_bench_interrupted (void);
  * held. */
 gboolean rc_bench_wait (gboolean (*cond) (gpointer data), gpointer data, double timeout_ms);
 
+/* Waits up to @seconds for the whole machine to be under @busy_pct busy
+ * over 2 s; returns the last reading (%). */
+double rc_bench_wait_quiet (double seconds, double busy_pct);
+
 /* A launcher whose children die with this process. */
 GSubprocessLauncher *rc_bench_launcher_new (GSubprocessFlags flags);
 /* SIGTERM, then SIGKILL after @grace_s; the main context runs meanwhile. */
