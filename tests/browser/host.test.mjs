@@ -12,6 +12,9 @@
 //   song, and a guest's room page gets the "Host is live" toast; Stop sends
 //   the DELETE (200), the room page says "Host has left", its player plays
 //   again and the native guest hears the song again;
+// - a host whose key the owner revokes while live is told so within
+//   seconds (the page's new offer gets 401), though WHIP has no way for the
+//   server to say it;
 // - a third-party WHIP client (the `whip-whep` npm package, unchanged, on a
 //   page of another origin served by this test) with a wrong key fails with
 //   401 while the room plays on; with a right key the native guest hears
@@ -299,6 +302,39 @@ test('the host page goes live with the microphone: the meter moves, guests hear 
 
       assert.deepEqual(hostErrors, [], 'no uncaught errors on the host page');
       assert.deepEqual(owner.pageErrors, [], 'no uncaught errors on the room page');
+    })().catch(logsOnFailure(server));
+  });
+});
+
+test('a host cut off by the owner (key revoked) is told why', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withCleanup(async (defer) => {
+    const server = await startServer([]);
+    defer(() => server.stop());
+    const browser = await launchWithMicrophone(path.join(dir, `mic-${MIC_HZ}.wav`));
+    defer(() => browser.close());
+    const owner = await newPerson(browser);
+    defer(() => owner.context.close());
+
+    await (async () => {
+      const { page } = owner;
+      const url = await createRoomViaForm(page, server.url, 'Cut off');
+      const roomId = decodeURIComponent(new URL(url).pathname.split('/')[2]);
+      await page.goto(`${url}/host`);
+      await page.click(tid('host-create-key'));
+      await page.click(tid('host-go-live'));
+      await page.waitForFunction((sel) => document.querySelector(sel)?.dataset.state === 'live', tid('host-state'), { timeout: 20000 });
+
+      const ownerToken = await page.evaluate((id) => localStorage.getItem(`roomcast.ownerToken.${id}`), roomId);
+      const auth = { Authorization: `Bearer ${ownerToken}` };
+      const { keys } = await (await fetch(`${server.url}/api/rooms/${roomId}/keys`, { headers: auth })).json();
+      assert.equal(keys.length, 1);
+      const revoked = await fetch(`${server.url}/api/rooms/${roomId}/keys/${keys[0].id}`, { method: 'DELETE', headers: auth });
+      assert.equal(revoked.status, 200);
+
+      await page.waitForFunction((sel) => document.querySelector(sel)?.dataset.state === 'ended', tid('host-state'), { timeout: 20000 });
+      assert.equal(await page.getAttribute(tid('host-state'), 'data-status'), '401', 'the new offer is refused: 401');
+      assert.match(await page.textContent(tid('host-state-text')), /lost.*revoked/);
+      assert.deepEqual(owner.pageErrors, [], 'no uncaught errors on the host page');
     })().catch(logsOnFailure(server));
   });
 });

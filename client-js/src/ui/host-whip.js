@@ -20,8 +20,16 @@
 // - stop() DELETEs the session resource (the answer's Location) with the
 //   same key and closes the connection. A page being left sends the DELETE
 //   with `keepalive`, so it goes out after the page is gone.
+// - WHIP gives the server no way to tell the browser that it ended the
+//   session (key revoked, room deleted, 2 s without the host's audio): the
+//   browser only sees its ICE checks go unanswered ('disconnected'), and
+//   takes some 15 s more to call it 'failed'. A connection disconnected for
+//   LOST_AFTER_MS is taken as lost: by then the server has dropped the
+//   session anyway. The page may then POST a new offer (host.js does, once).
 
 const GATHER_TIMEOUT_MS = 1500;
+const LOST_AFTER_MS = 2500;
+const LOST_DELETE_TIMEOUT_MS = 2000;
 
 export class WhipError extends Error {
   constructor(status, code, name, message, retryAfter = 0) {
@@ -137,7 +145,7 @@ function opusOnly(transceiver) {
 /**
  * One WHIP session. onState(state, info): 'connecting' (POST or ICE under
  * way), 'live' (connected), 'unstable' (the connection wobbles), 'ended'
- * ({reason, error} when the connection was lost; not called after stop()).
+ * ({reason, lost: true}: the connection was lost; not called after stop()).
  */
 export class WhipPublisher {
   constructor(roomId, key, { onState = () => {} } = {}) {
@@ -149,6 +157,7 @@ export class WhipPublisher {
     this.location = null;
     this.state = 'idle';
     this.controller = new AbortController();
+    this.lostTimer = 0;
   }
 
   setState(state, info = {}) {
@@ -196,19 +205,28 @@ export class WhipPublisher {
   onConnectionState() {
     const pc = this.pc;
     if (!pc) return;
+    clearTimeout(this.lostTimer);
     switch (pc.connectionState) {
       case 'connected': this.setState('live'); break;
-      case 'disconnected': this.setState('unstable'); break;
-      case 'failed':
-      case 'closed': {
-        const location = this.location;
-        this.close();
-        if (location) this.remove(location, { keepalive: false }).catch(() => {});
-        this.setState('ended', { reason: 'The connection to the server was lost.' });
+      case 'disconnected':
+        this.setState('unstable');
+        this.lostTimer = setTimeout(() => { if (this.pc === pc) this.lost(); }, LOST_AFTER_MS);
         break;
-      }
+      case 'failed':
+      case 'closed': this.lost(); break;
       default: break;
     }
+  }
+
+  async lost() {
+    const location = this.location;
+    this.close();
+    // Before anyone POSTs again (a session still held would get 409);
+    // harmless when the server already ended it (404).
+    if (location) {
+      await this.remove(location, { keepalive: false, signal: AbortSignal.timeout(LOST_DELETE_TIMEOUT_MS) }).catch(() => {});
+    }
+    this.setState('ended', { reason: 'The connection to the server was lost.', lost: true });
   }
 
   /** Swaps the source while live (another microphone, a tab). */
@@ -228,14 +246,12 @@ export class WhipPublisher {
     return found;
   }
 
-  async remove(location, { keepalive }) {
-    const response = await send(location, {
-      method: 'DELETE', headers: { Authorization: `Bearer ${this.key}` }, keepalive,
-    });
-    return response;
+  remove(location, { keepalive, signal }) {
+    return send(location, { method: 'DELETE', headers: { Authorization: `Bearer ${this.key}` }, keepalive, signal });
   }
 
   close() {
+    clearTimeout(this.lostTimer);
     const pc = this.pc;
     this.pc = null;
     this.sender = null;

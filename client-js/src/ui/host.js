@@ -14,6 +14,10 @@
 // the page (another view, or the tab closed: the router's cleanup runs on
 // pagehide) ends a broadcast with its DELETE.
 // Changing the source while live swaps the track, without a new session.
+// A connection lost (host-whip.js tells within a few seconds) goes live
+// again with a new offer, at most once a minute; when the server ended the
+// session on purpose, its answer to that offer says why (401 key revoked,
+// 404 room deleted).
 
 import { h, icon, labelledInput } from './dom.js';
 import { getRoom } from '../api.js';
@@ -33,6 +37,7 @@ const STATE_LABEL = {
   ended: 'Not live',
 };
 const STATS_EVERY_MS = 1000;
+const RETRY_EVERY_MS = 60000;
 
 /** A microphone mark (the "Go live" entry of the room page uses it too). */
 export function micIcon(className = 'icon') {
@@ -68,6 +73,7 @@ export function mountHost(container, [roomId]) {
   let liveSince = 0;
   let statsTimer = 0;
   let lastSent = null;
+  let retriedAt = -Infinity; // when this broadcast last went live again after a lost connection
   const controller = new AbortController();
   const ownerToken = getOwnerToken(roomId);
 
@@ -301,16 +307,24 @@ export function mountHost(container, [roomId]) {
     key.input.removeAttribute('aria-invalid');
     if (!source.track && !(await openSource())) return;
     if (disposed || publisher) return;
+    retriedAt = -Infinity;
+    publish(secret, 'Sending the offer to the server…', 'Could not go live');
+  }
+
+  /** A new WHIP session with the open source (going live, or again after a lost connection). */
+  async function publish(secret, saying, failure) {
     const mine = new WhipPublisher(roomId, secret, { onState: (state, info) => onPublisherState(mine, state, info) });
     publisher = mine;
-    drawState('connecting', 'Sending the offer to the server…');
+    lastSent = null;
+    drawState('connecting', saying);
     try {
       await mine.start(source.track, source.stream);
       if (publisher === mine && mine.state === 'connecting') drawState('connecting', 'Connecting the audio…');
     } catch (err) {
       if (publisher !== mine || disposed) return;
       publisher = null;
-      drawState('ended', `Could not go live: ${describeWhipError(err)}`, { status: err.status, code: err.code || undefined });
+      stopStats();
+      drawState('ended', `${failure}: ${describeWhipError(err)}`, { status: err.status, code: err.code || undefined });
     }
   }
 
@@ -318,12 +332,20 @@ export function mountHost(container, [roomId]) {
     if (publisher !== mine || disposed) return;
     if (state === 'live') {
       if (!liveSince) liveSince = performance.now();
-      drawState('live', 'You are live: the room hears you.');
+      drawState('live', retriedAt > 0 ? 'You are live again: the room hears you.' : 'You are live: the room hears you.');
       startStats();
     } else if (state === 'unstable') {
       drawState('unstable', 'The connection wobbles; it may recover.');
     } else if (state === 'ended') {
       publisher = null;
+      // Lost (a network change, the server ended the session): a new offer,
+      // at most once a minute. The server's answer to it says why when it
+      // was ended on purpose (the key revoked: 401; the room deleted: 404).
+      if (info.lost && source.track && performance.now() - retriedAt > RETRY_EVERY_MS) {
+        retriedAt = performance.now();
+        publish(mine.key, 'The connection was lost; going live again…', 'The connection was lost, and going live again failed');
+        return;
+      }
       stopStats();
       drawState('ended', `The broadcast ended: ${info.reason || 'the server ended it.'}`);
     }
