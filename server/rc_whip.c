@@ -40,6 +40,10 @@
 #define RETRY_AFTER_S "10"
 #define ENDPOINT_METHODS "POST, OPTIONS"
 #define RESOURCE_METHODS "DELETE, OPTIONS"
+/* A browser page may PATCH (to trickle) only if the preflight lets it: it
+ * is let through to get the resource's 405, which WHIP clients take as
+ * "no trickle here", rather than a CORS failure. */
+#define RESOURCE_CORS_METHODS "DELETE, PATCH, OPTIONS"
 
 typedef struct _Session Session;
 
@@ -296,12 +300,12 @@ method_not_allowed (SoupServerMessage *msg, const char *allow, const char *messa
 }
 
 static void
-options (SoupServerMessage *msg, const char *methods)
+options (SoupServerMessage *msg, const char *methods, const char *cors_methods)
 {
   SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
 
   soup_message_headers_replace (h, "Allow", methods);
-  soup_message_headers_replace (h, "Access-Control-Allow-Methods", methods);
+  soup_message_headers_replace (h, "Access-Control-Allow-Methods", cors_methods);
   soup_message_headers_replace (h, "Access-Control-Allow-Headers",
                                 "Authorization, Content-Type, If-Match");
   soup_message_headers_replace (h, "Access-Control-Max-Age", "86400");
@@ -501,7 +505,7 @@ rc_whip_handle (RcWhip *whip, SoupServerMessage *msg, const char *path)
   if (n == 1)
     {
       if (g_str_equal (method, "OPTIONS"))
-        options (msg, ENDPOINT_METHODS);
+        options (msg, ENDPOINT_METHODS, ENDPOINT_METHODS);
       else if (g_str_equal (method, "POST"))
         publish (whip, msg, parts[0]);
       else
@@ -509,7 +513,7 @@ rc_whip_handle (RcWhip *whip, SoupServerMessage *msg, const char *path)
       return;
     }
   if (g_str_equal (method, "OPTIONS"))
-    options (msg, RESOURCE_METHODS);
+    options (msg, RESOURCE_METHODS, RESOURCE_CORS_METHODS);
   else if (g_str_equal (method, "DELETE"))
     leave (whip, msg, parts[0], parts[1]);
   else if (g_str_equal (method, "PATCH"))
