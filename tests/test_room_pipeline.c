@@ -186,9 +186,10 @@ test_seek_position_and_end (void)
   pos = rc_room_pipeline_get_position_ms (p);
   g_assert_cmpint (pos, >=, 5900);
   g_assert_cmpint (pos, <, 6600);
-  /* Three seconds were left: the end comes then, not at eight. */
-  g_assert_true (RC_WAIT_UNTIL (ear->ended == 1, 4000));
-  g_assert_cmpint (g_get_monotonic_time () - started, <, 3 * G_USEC_PER_SEC);
+  /* Under three seconds were left: the end comes then (with room for a
+   * busy machine's late EOS), not five seconds later at eight. */
+  g_assert_true (RC_WAIT_UNTIL (ear->ended == 1, 5000));
+  g_assert_cmpint (g_get_monotonic_time () - started, <, 4500 * G_TIME_SPAN_MILLISECOND);
   g_assert_false (rc_room_pipeline_has_track (p));
   g_assert_true (RC_WAIT_UNTIL (hears_silence (ear), 2000));
   rc_room_pipeline_free (p);
