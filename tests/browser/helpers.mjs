@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
@@ -385,3 +385,94 @@ export async function renderedEnergy(page, ms) {
   const later = await engineSnapshot(page);
   return later.rendered.energy - first.rendered.energy;
 }
+
+// -- live hosts ---------------------------------------------------------------
+
+const WAV_RATE = 48000;
+
+/** One second of a sine (a whole number of cycles, so Chromium's loop of the file is seamless), 16-bit mono 48 kHz. */
+export async function writeToneWav(file, hz, amplitude = 0.5) {
+  const n = WAV_RATE;
+  const wav = Buffer.alloc(44 + n * 2);
+  wav.write('RIFF', 0, 'ascii');
+  wav.writeUInt32LE(36 + n * 2, 4);
+  wav.write('WAVEfmt ', 8, 'ascii');
+  wav.writeUInt32LE(16, 16);
+  wav.writeUInt16LE(1, 20);        // PCM
+  wav.writeUInt16LE(1, 22);        // mono
+  wav.writeUInt32LE(WAV_RATE, 24);
+  wav.writeUInt32LE(WAV_RATE * 2, 28);
+  wav.writeUInt16LE(2, 32);
+  wav.writeUInt16LE(16, 34);
+  wav.write('data', 36, 'ascii');
+  wav.writeUInt32LE(n * 2, 40);
+  for (let i = 0; i < n; i++) wav.writeInt16LE(Math.round(amplitude * 32767 * Math.sin((2 * Math.PI * hz * i) / WAV_RATE)), 44 + i * 2);
+  await writeFile(file, wav);
+}
+
+/** Chromium whose fake microphone plays `wav` (granted without asking), and which plays audio without a click. */
+export function launchWithMicrophone(wav) {
+  return launchBrowser({
+    args: [...AUDIO_ARGS, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+      `--use-file-for-fake-audio-capture=${wav}`],
+  });
+}
+
+/** Waits until the room page's play button says the room plays (or not). */
+export async function waitForPlaying(page, playing) {
+  await page.waitForFunction(([sel, wanted]) =>
+    document.querySelector(sel)?.dataset.playing === String(wanted), [tid('play-toggle'), playing]);
+}
+
+/**
+ * The owner makes a room (roomName) through the home page, joins it as
+ * ownerName and adds the library song found by `query` whose title is
+ * `title`; waits until it plays. Returns the room id.
+ */
+export async function roomWithSong(page, baseUrl, { query, title, roomName = 'Live night', ownerName = 'Olive' }) {
+  const url = await createRoomViaForm(page, baseUrl, roomName);
+  const roomId = decodeURIComponent(new URL(url).pathname.split('/')[2]);
+  await join(page, ownerName);
+  await page.fill(tid('search-input'), query);
+  const result = page.locator(tid('search-result'), { hasText: title });
+  await result.waitFor();
+  await result.locator(tid('search-result-add')).click();
+  await page.locator(tid('queue-item'), { hasText: title }).waitFor();
+  await waitForPlaying(page, true);
+  return roomId;
+}
+
+/**
+ * The owner's "Go live" in the room page: the host page opens in a new tab,
+ * makes a publish key and goes live with the (fake) microphone. Returns the
+ * host page, live.
+ */
+export async function goLiveFromRoom(roomPage, roomId) {
+  const [host] = await Promise.all([roomPage.context().waitForEvent('page'), roomPage.click(tid('go-live'))]);
+  host.setDefaultTimeout(STEP_TIMEOUT_MS);
+  await host.waitForURL(new RegExp(`/room/${roomId}/host$`));
+  await host.locator(tid('host-page')).waitFor();
+  await host.click(tid('host-create-key'));
+  await host.waitForFunction((sel) => document.querySelector(sel)?.value.startsWith('rk_'), tid('host-key'));
+  await host.click(tid('host-go-live'));
+  await host.waitForFunction((sel) => document.querySelector(sel)?.dataset.state === 'live', tid('host-state'), { timeout: 20000 });
+  return host;
+}
+
+/** Runs body(defer), then what was deferred, in reverse, whatever happened. */
+export async function withCleanup(body) {
+  const cleanups = [];
+  try {
+    await body((fn) => cleanups.push(fn));
+  } finally {
+    for (const fn of cleanups.reverse()) {
+      try { await fn(); } catch (err) { console.error('cleanup failed:', err); }
+    }
+  }
+}
+
+/** A .catch() that adds the tail of the server's log to a failure. */
+export const logsOnFailure = (server) => (err) => {
+  err.message += `\n--- roomcast log (tail) ---\n${server.logs().slice(-6000)}`;
+  throw err;
+};

@@ -23,14 +23,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  startServer, launchBrowser, addTaggedTrack, waitForLibrary, nativeGuestBin, repoRoot, AUDIO_ARGS,
-  tid, newPerson, createRoomViaForm, join, STEP_TIMEOUT_MS,
+  startServer, addTaggedTrack, waitForLibrary, nativeGuestBin, repoRoot,
+  tid, newPerson, createRoomViaForm, STEP_TIMEOUT_MS,
+  writeToneWav, launchWithMicrophone, waitForPlaying, withCleanup, logsOnFailure, roomWithSong,
 } from './helpers.mjs';
 
 const TEST_TIMEOUT_MS = 90000;
@@ -58,26 +59,6 @@ after(async () => {
 });
 
 // -- sound --------------------------------------------------------------------
-
-/** One second of a sine (a whole number of cycles, so Chromium's loop of the file is seamless), 16-bit mono. */
-async function writeToneWav(file, hz, amplitude = 0.5) {
-  const n = RATE;
-  const wav = Buffer.alloc(44 + n * 2);
-  wav.write('RIFF', 0, 'ascii');
-  wav.writeUInt32LE(36 + n * 2, 4);
-  wav.write('WAVEfmt ', 8, 'ascii');
-  wav.writeUInt32LE(16, 16);
-  wav.writeUInt16LE(1, 20);        // PCM
-  wav.writeUInt16LE(1, 22);        // mono
-  wav.writeUInt32LE(RATE, 24);
-  wav.writeUInt32LE(RATE * 2, 28);
-  wav.writeUInt16LE(2, 32);
-  wav.writeUInt16LE(16, 34);
-  wav.write('data', 36, 'ascii');
-  wav.writeUInt32LE(n * 2, 40);
-  for (let i = 0; i < n; i++) wav.writeInt16LE(Math.round(amplitude * 32767 * Math.sin((2 * Math.PI * hz * i) / RATE)), 44 + i * 2);
-  await writeFile(file, wav);
-}
 
 /**
  * What a signal is: RMS (full scale 1), pitch by zero crossings, and how
@@ -185,55 +166,14 @@ function startEar(serverUrl, roomId, wavPath) {
 
 // -- the room -----------------------------------------------------------------
 
-/** Chromium whose fake microphone plays `wav` (granted without asking), and which plays audio without a click. */
-function launchWithMicrophone(wav) {
-  return launchBrowser({
-    args: [...AUDIO_ARGS, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-      `--use-file-for-fake-audio-capture=${wav}`],
-  });
-}
-
 /** The owner makes a room, joins it and starts the 330 Hz song; returns the room id. */
-async function roomPlayingSong(page, baseUrl) {
-  const url = await createRoomViaForm(page, baseUrl, 'Live night');
-  const roomId = decodeURIComponent(new URL(url).pathname.split('/')[2]);
-  await join(page, 'Olive');
-  await page.fill(tid('search-input'), 'Queue');
-  const result = page.locator(tid('search-result'), { hasText: SONG_TITLE });
-  await result.waitFor();
-  await result.locator(tid('search-result-add')).click();
-  await page.locator(tid('queue-item'), { hasText: SONG_TITLE }).waitFor();
-  await waitForPlaying(page, true);
-  return roomId;
-}
-
-async function waitForPlaying(page, playing) {
-  await page.waitForFunction(([sel, wanted]) =>
-    document.querySelector(sel)?.dataset.playing === String(wanted), [tid('play-toggle'), playing]);
-}
+const roomPlayingSong = (page, baseUrl) => roomWithSong(page, baseUrl, { query: 'Queue', title: SONG_TITLE });
 
 async function waitForToast(page, kind, text) {
   await page.waitForFunction(([sel, k, t]) =>
     [...document.querySelectorAll(sel)].some((n) => n.dataset.kind === k && n.textContent.includes(t)),
   [tid('notification'), kind, text]);
 }
-
-/** Runs body, then stops whatever was started, in reverse, whatever happened. */
-async function withCleanup(body) {
-  const cleanups = [];
-  try {
-    await body((fn) => cleanups.push(fn));
-  } finally {
-    for (const fn of cleanups.reverse()) {
-      try { await fn(); } catch (err) { console.error('cleanup failed:', err); }
-    }
-  }
-}
-
-const logsOnFailure = (server) => (err) => {
-  err.message += `\n--- roomcast log (tail) ---\n${server.logs().slice(-6000)}`;
-  throw err;
-};
 
 // -- our host page ------------------------------------------------------------
 

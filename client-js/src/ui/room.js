@@ -20,7 +20,11 @@
 // the player's position), queue (+ history), search (+ saved playlist),
 // participants, chat, toasts; keyboard.js adds the shortcuts. The owner
 // also gets "Go live", which opens the host page (host.js) in a new tab, so
-// the room stays open here.
+// the room stays open here, and beside it "Live mix", what the music does
+// while a host is live (live.js: setMixPolicy, drawn from initialState's
+// room.mix and mixPolicy). While a host is on air the header says so to
+// everyone (initialState's broadcast, then broadcastStats), with the
+// broadcast's health for the owner.
 // The cleanup sends `leave` and closes the socket for good.
 
 import { h, icon } from './dom.js';
@@ -46,6 +50,7 @@ import { attachShortcuts } from './keyboard.js';
 import { copyText, roomLink } from './share.js';
 import { mountNotFound } from './not-found.js';
 import { micIcon, hostPath } from './host.js';
+import { createLiveIndicator, createMixControl } from './live.js';
 
 // Where the queue stands: the current index, or once the end was reached
 // (index -1) the count of played items, so they still show as played.
@@ -91,13 +96,19 @@ export function mountRoom(container, [roomId]) {
     dataset: { testid: 'go-live' },
   }, micIcon(), h('span', { class: 'label', text: 'Go live' }));
   const leaveLink = h('a', { class: 'button ghost', href: '/', 'data-link': true }, icon('exit'), h('span', { class: 'label', text: 'Leave' }));
+  const liveIndicator = createLiveIndicator();
+  const mixControl = createMixControl({
+    onChange: ({ mode, duckDb }) => sendCommand({ type: 'setMixPolicy', mode, ...(duckDb !== undefined ? { duckDb } : {}) }),
+  });
 
   const header = h('header', { class: 'room-head' },
     h('div', { class: 'room-heading' },
       h('p', { class: 'eyebrow', text: 'Listening room' }),
       h('div', { class: 'title-row' }, title, lock),
-      guestCount),
-    h('div', { class: 'room-actions' }, copyButton, goLiveLink, deleteButton, leaveLink));
+      guestCount,
+      liveIndicator.node),
+    h('div', { class: 'room-actions' }, copyButton, goLiveLink, mixControl.toggle, deleteButton, leaveLink),
+    mixControl.panel);
 
   const participants = createParticipants();
   const chat = createChat({ onSend: sendChat });
@@ -244,6 +255,7 @@ export function mountRoom(container, [roomId]) {
         const wasJoined = session.joined;
         session.joined = false;
         if (media) media.stop();
+        liveIndicator.set(null); // unknown until the rejoin's initialState
         chat.setEnabled(false);
         connection.setOffline({ why: wasJoined ? 'The connection to the server was lost.' : 'Cannot reach the server.' });
       }),
@@ -277,6 +289,8 @@ export function mountRoom(container, [roomId]) {
         toasts.show(msg.text, msg.kind);
       }),
       s.on('historyUpdate', (msg) => { if (session.joined) queue.setHistory(msg.history); }),
+      s.on('broadcastStats', (msg) => { if (session.joined) liveIndicator.set(msg); }),
+      s.on('mixPolicy', (msg) => { if (session.joined) mixControl.setPolicy(msg); }),
       s.on('roomClosed', (msg) => {
         if (msg.roomId === undefined || String(msg.roomId) === String(roomId)) {
           if (session.you && session.you.isOwner) roomClosed('Room deleted', 'You closed this room. Everyone in it has been told.');
@@ -321,6 +335,11 @@ export function mountRoom(container, [roomId]) {
     roomGrid.hidden = false;
     deleteButton.hidden = !(session.you && session.you.isOwner && getOwnerToken(roomId));
     goLiveLink.hidden = deleteButton.hidden;
+    const isOwner = Boolean(session.you && session.you.isOwner);
+    mixControl.setOwner(isOwner);
+    mixControl.setPolicy(state.room && state.room.mix);
+    liveIndicator.setOwner(isOwner);
+    liveIndicator.set(state.broadcast || null);
     participants.update(state.participants, session.you?.id);
     drawGuestCount(state.participants);
     chat.reset(state.chat, session.you?.id);
@@ -413,6 +432,8 @@ export function mountRoom(container, [roomId]) {
   function backToForm() {
     session.joined = false;
     connection.setOnline();
+    mixControl.setOwner(false);
+    liveIndicator.set(null);
     if (!roomGrid.hidden) roomGrid.hidden = true;
     if (!joinForm) {
       joinForm = createJoinForm({
@@ -568,6 +589,7 @@ export function mountRoom(container, [roomId]) {
     window.removeEventListener('online', onBrowserOnline);
     player.dispose();
     lyrics.dispose();
+    liveIndicator.dispose();
     search.dispose();
     toasts.dispose();
     connection.dispose();
