@@ -133,7 +133,7 @@ export function mountHost(container, [roomId]) {
   const stateLabel = h('span', { text: STATE_LABEL.idle });
   const statePill = h('span', { class: 'host-state', dataset: { testid: 'host-state', state: 'idle' } }, stateDot, stateLabel);
   const stateText = h('p', { class: 'host-state-text muted', role: 'status', 'aria-live': 'polite', dataset: { testid: 'host-state-text' },
-    text: 'Guests hear you once you are live; the queue pauses meanwhile, and plays on when you stop.' });
+    text: 'Guests hear you once you are live.' });
   const sentText = h('p', { class: 'host-sent muted', dataset: { testid: 'host-sent' }, hidden: true });
   const goLiveButton = h('button', { type: 'button', class: 'primary', dataset: { testid: 'host-go-live' }, onclick: goLive },
     micIcon(), 'Go live');
@@ -181,6 +181,9 @@ export function mountHost(container, [roomId]) {
     loading.remove();
     title.textContent = String(room.name ?? '');
     document.title = `Go live · ${title.textContent} · roomcast`;
+    stateText.textContent = room.mix?.mode === 'talkover'
+      ? `Guests hear you once you are live; the music keeps playing, ${Math.abs(room.mix.duckDb ?? 12)} dB down while you speak.`
+      : 'Guests hear you once you are live; the queue pauses meanwhile, and plays on when you stop.';
     if (room.live) {
       roomNote.textContent = 'Someone is live in this room right now.';
       roomNote.hidden = false;
