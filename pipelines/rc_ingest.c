@@ -24,6 +24,15 @@
  * - webrtcbin 1.22 completes DTLS with any certificate: the host's must be
  *   the one its offer named, checked when dtlsdec reports it; until then no
  *   RTP goes past webrtcbin.
+ * - Settling: the host's first packets reach us in a heap (those sent while
+ *   our side of DTLS was still finishing), so the jitter buffer's first
+ *   output is late by the heap, and its clock-skew estimate then walks its
+ *   timestamps back over a second or two. Placed by that first buffer, the
+ *   host would be heard late and then cut. The decoded audio is therefore
+ *   held back (dropped) until its lateness stays put: two windows of
+ *   250 ms whose least lateness agree within 5 ms (at most 3 s). The mixer
+ *   places the host by the first buffer let through, so the placement is
+ *   the steady one, and the host is on air from then.
  * - The end is detected here: webrtcbin refusing the offer, ICE or DTLS
  *   failure, an ERROR inside the bin (RcIngestBin turns it into ours, never
  *   a room pipeline error), no RTP for the silence timeout once audio
@@ -50,8 +59,11 @@ GST_DEBUG_CATEGORY_STATIC (rc_ingest_debug);
 #define OPUS_CAPS "application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000"
 #define MIX_CAPS "audio/x-raw,format=S16LE,layout=interleaved,rate=48000,channels=2"
 #define OPUS_ANSWER_FMTP "stereo=1"
-/* Ahead of how late the host's audio comes out of the jitter buffer. */
-#define INPUT_LEAD (20 * GST_MSECOND)
+/* Settling: windows of output compared, the tolerance between two, and the
+ * longest wait before the host is let in anyway. */
+#define SETTLE_WINDOW (250 * GST_MSECOND)
+#define SETTLE_TOLERANCE (5 * GST_MSECOND)
+#define SETTLE_MAX (3 * GST_SECOND)
 /* How long ICE gathering may take before the answer goes with what it has. */
 #define GATHER_TIMEOUT_US (3 * G_USEC_PER_SEC)
 #define WATCHDOG_MS 250
@@ -1003,6 +1015,60 @@ add_transceivers (RcIngest *self)
     }
 }
 
+/* Streaming thread of the decoded audio only. */
+typedef struct
+{
+  gboolean settled;
+  GstClockTime first;          /* running time of the first buffer */
+  GstClockTime window_end;     /* running time the current window closes */
+  GstClockTimeDiff window_min; /* its least lateness */
+  GstClockTimeDiff last_min;   /* the previous window's */
+  gboolean have_last;
+} Settle;
+
+static GstPadProbeReturn
+on_decoded (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Settle *st = data;
+  GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
+  GstElement *element = GST_ELEMENT (GST_OBJECT_PARENT (pad));
+  g_autoptr (GstClock) clock = NULL;
+  GstClockTime now;
+  GstClockTimeDiff lateness;
+
+  if (st->settled)
+    return GST_PAD_PROBE_OK;
+  clock = element != NULL ? gst_element_get_clock (element) : NULL;
+  if (clock == NULL || !GST_BUFFER_PTS_IS_VALID (buffer))
+    return GST_PAD_PROBE_DROP;
+  now = gst_clock_get_time (clock) - gst_element_get_base_time (element);
+  lateness = GST_CLOCK_DIFF (GST_BUFFER_PTS (buffer), now);
+  if (!GST_CLOCK_TIME_IS_VALID (st->first))
+    {
+      st->first = now;
+      st->window_end = now + SETTLE_WINDOW;
+      st->window_min = lateness;
+      return GST_PAD_PROBE_DROP;
+    }
+  st->window_min = MIN (st->window_min, lateness);
+  if (now < st->window_end)
+    return GST_PAD_PROBE_DROP;
+  if ((st->have_last && ABS (st->window_min - st->last_min) <= SETTLE_TOLERANCE)
+      || now - st->first >= SETTLE_MAX)
+    {
+      GST_INFO_OBJECT (pad, "settled %" G_GINT64_FORMAT " ms after the first audio, "
+                       "%" G_GINT64_FORMAT " ms late",
+                       (gint64) ((now - st->first) / GST_MSECOND), st->window_min / GST_MSECOND);
+      st->settled = TRUE;
+      return GST_PAD_PROBE_OK;
+    }
+  st->last_min = st->window_min;
+  st->have_last = TRUE;
+  st->window_min = lateness;
+  st->window_end = now + SETTLE_WINDOW;
+  return GST_PAD_PROBE_DROP;
+}
+
 static gboolean
 build (RcIngest *self, GError **error)
 {
@@ -1054,6 +1120,12 @@ build (RcIngest *self, GError **error)
       return FALSE;
     }
   volume_src = gst_element_get_static_pad (volume, "src");
+  {
+    Settle *st = g_new0 (Settle, 1);
+
+    st->first = GST_CLOCK_TIME_NONE;
+    gst_pad_add_probe (volume_src, GST_PAD_PROBE_TYPE_BUFFER, on_decoded, st, g_free);
+  }
   ghost = gst_ghost_pad_new ("src", volume_src);
   gst_pad_set_active (ghost, TRUE);
   gst_element_add_pad (self->bin, ghost);
@@ -1123,7 +1195,12 @@ rc_ingest_new (RcRoomPipeline *pipeline, const char *name, GstSDPMessage *offer,
       rc_ingest_free (self);
       return NULL;
     }
-  if (!rc_room_pipeline_add_input (pipeline, self->bin, INPUT_LEAD))
+  /* In order, the jitter buffer lets a packet through as it arrives; it
+   * waits its latency only for a missing one. The same latency is the
+   * host's lead at the mixer: a packet that much later than the earliest
+   * (plus the mixer's own latency) is still mixed. */
+  if (!rc_room_pipeline_add_input (pipeline, self->bin,
+                                   self->options.latency_ms * GST_MSECOND))
     {
       g_set_error (error, RC_ERROR, RC_ERROR_MEDIA_FAILED, "Could not start the ingest of %s",
                    name);
@@ -1189,6 +1266,12 @@ rc_ingest_free (RcIngest *self)
       gst_clear_object (&self->bin);
     }
   ingest_unref (self);
+}
+
+GstClockTime
+rc_ingest_get_mix_delay (RcIngest *ingest)
+{
+  return rc_room_pipeline_get_input_offset (ingest->pipeline, ingest->bin);
 }
 
 void

@@ -24,13 +24,14 @@ G_BEGIN_DECLS
  */
 typedef struct _RcIngest RcIngest;
 
-#define RC_INGEST_DEFAULT_LATENCY_MS 50
+#define RC_INGEST_DEFAULT_LATENCY_MS 30
 #define RC_INGEST_DEFAULT_SILENCE_TIMEOUT_MS 2000
 #define RC_INGEST_DEFAULT_SETUP_TIMEOUT_MS 15000
 
 typedef struct
 {
-  /* The jitter buffer (0: RC_INGEST_DEFAULT_LATENCY_MS). */
+  /* The jitter buffer's wait for a missing packet, and as much again of
+   * lead at the mixer for a late one (0: RC_INGEST_DEFAULT_LATENCY_MS). */
   guint latency_ms;
   /* No RTP for this long once audio flowed ends the ingest (0: default). */
   guint silence_timeout_ms;
@@ -83,6 +84,9 @@ RcIngest *rc_ingest_new (RcRoomPipeline *pipeline, const char *name, GstSDPMessa
 void rc_ingest_free (RcIngest *ingest);
 
 void rc_ingest_get_stats (RcIngest *ingest, RcIngestStats *stats);
+/* How long the host's audio waits between leaving the jitter buffer and
+ * the mix (GST_CLOCK_TIME_NONE before it is mixed). */
+GstClockTime rc_ingest_get_mix_delay (RcIngest *ingest);
 /* The element mixed in (rc_room_pipeline_add_input); transfer none. */
 GstElement *rc_ingest_get_input (RcIngest *ingest);
 

@@ -37,8 +37,11 @@ GST_DEBUG_CATEGORY_STATIC (rc_room_pipeline_debug);
 #define GST_CAT_DEFAULT rc_room_pipeline_debug
 
 #define MIX_CAPS "audio/x-raw,format=S16LE,layout=interleaved,rate=48000,channels=2"
-/* How far ahead of "now" a new track is placed on the timeline. */
-#define TRACK_LEAD (60 * GST_MSECOND)
+/* How far ahead of "now" a new track is placed on the timeline, once its
+ * first buffer is decoded: on top of the mixer's latency (50 ms), the time
+ * that buffer may take from the link to the mixer on a busy machine. What
+ * a skip or a seek costs a listener beyond D. */
+#define TRACK_LEAD (20 * GST_MSECOND)
 
 typedef struct _Track Track;
 typedef struct _Input Input;
@@ -900,6 +903,7 @@ struct _Input
   /* Written by the streaming thread before it hands over to the main
    * context (attaching the source orders the write before the read). */
   GstClockTimeDiff lateness;
+  GstClockTime offset; /* main context: its pad offset once linked */
   gboolean linked;   /* main context */
   gboolean removed;  /* main context: being taken out */
   gboolean stopped;  /* main context: out, and off the pipeline's list */
@@ -1005,6 +1009,7 @@ link_input_on_main (gpointer data)
   offset = (GstClockTime) MAX (in->lateness, 0) + in->lead;
   in->mixer_pad = gst_element_request_pad_simple (self->mixer, "sink_%u");
   gst_pad_set_offset (in->src, (gint64) offset);
+  in->offset = offset;
   if (gst_pad_link (in->src, in->mixer_pad) != GST_PAD_LINK_OK)
     {
       GST_ERROR ("room %s: could not link input %s to the mixer", self->room_id,
@@ -1164,6 +1169,14 @@ rc_room_pipeline_input_is_linked (RcRoomPipeline *self, GstElement *input)
   Input *in = find_input (self, input);
 
   return in != NULL && in->linked;
+}
+
+GstClockTime
+rc_room_pipeline_get_input_offset (RcRoomPipeline *self, GstElement *input)
+{
+  Input *in = find_input (self, input);
+
+  return in != NULL && in->linked ? in->offset : GST_CLOCK_TIME_NONE;
 }
 
 /* The pipeline is going: its inputs go down with it, removed or not. */

@@ -73,6 +73,10 @@ gboolean rc_room_pipeline_add_input (RcRoomPipeline *pipeline, GstElement *input
 void rc_room_pipeline_remove_input (RcRoomPipeline *pipeline, GstElement *input);
 /* Whether @input's first buffer has reached the mixer. */
 gboolean rc_room_pipeline_input_is_linked (RcRoomPipeline *pipeline, GstElement *input);
+/* How much later than its own timestamps @input is mixed (how late its
+ * first buffer came plus @lead): how long its audio waits at the server
+ * beyond its own path. GST_CLOCK_TIME_NONE until it is linked. */
+GstClockTime rc_room_pipeline_get_input_offset (RcRoomPipeline *pipeline, GstElement *input);
 
 /*
  * Talk-over: the track is ducked under a live input. While @input's level

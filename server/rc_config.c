@@ -64,7 +64,7 @@ static const RcOption options[] = {
        "How long to wait for the store at start before giving up"),
   OPT ("max-publishers", "MAX_PUBLISHERS", INT, max_publishers, "8", 0, 1000, "N",
        "Most hosts live at once on the server (WHIP); 0 turns live ingest off"),
-  OPT ("whip-latency", "WHIP_LATENCY", INT, whip_latency, "50", 10, 1000, "MS",
+  OPT ("whip-latency", "WHIP_LATENCY", INT, whip_latency, "30", 10, 1000, "MS",
        "Jitter buffer for a live host's audio: more survives a worse network, later"),
   OPT ("whip-ice-server", "WHIP_ICE_SERVER", STRING, whip_ice_server, "", 0, 0, "URLS",
        "STUN/TURN servers offered to WHIP hosts in Link headers, comma-separated "

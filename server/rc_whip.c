@@ -221,7 +221,12 @@ on_live_stats (RcLive *live, RcLiveStats *out, gpointer data)
   out->jitter_ms = stats.jitter_ms;
   out->bitrate = stats.bitrate;
   out->rtt_ms = -1;
-  out->buffer_ms = s->whip->latency_ms;
+  {
+    GstClockTime delay = rc_ingest_get_mix_delay (s->ingest);
+
+    out->buffer_ms = GST_CLOCK_TIME_IS_VALID (delay) ? delay / (double) GST_MSECOND
+                                                     : s->whip->latency_ms;
+  }
 }
 
 static const RcLiveTransport live_transport = { on_live_end, on_live_stats };
