@@ -69,6 +69,10 @@ static const RcOption options[] = {
   OPT ("whip-ice-server", "WHIP_ICE_SERVER", STRING, whip_ice_server, "", 0, 0, "URLS",
        "STUN/TURN servers offered to WHIP hosts in Link headers, comma-separated "
        "(turn:user:pass@host:port carries credentials)"),
+  OPT ("srt-port", "SRT_PORT", INT, srt_port, "0", 0, 65535, "PORT",
+       "UDP port taking live hosts over SRT (OBS: srt://host:PORT?streamid=ROOM/KEY); 0: no SRT"),
+  OPT ("srt-latency", "SRT_LATENCY", INT, srt_latency, "120", 20, 8000, "MS",
+       "SRT receive latency: time to retransmit what the network lost; the room hears the host that much later"),
   { NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL },
 };
 

@@ -39,6 +39,8 @@ typedef struct
   gint64 max_publishers;
   gint64 whip_latency;
   char *whip_ice_server;
+  gint64 srt_port;
+  gint64 srt_latency;
 } RcConfig;
 
 typedef enum

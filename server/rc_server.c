@@ -15,6 +15,7 @@
 #include "rc_rate_limit.h"
 #include "rc_session.h"
 #include "rc_api_user.h"
+#include "rc_srt.h"
 #include "rc_whip.h"
 
 #include <string.h>
@@ -28,6 +29,7 @@ struct _RcServer
   RcSessionHost host;
   RcClock *clock;
   RcWhip *whip; /* live hosts; ended before the registry goes */
+  RcSrt *srt;   /* live hosts over SRT (--srt-port), likewise; NULL when off */
   SoupServer *soup;
   GHashTable *sessions;    /* RcSession* set (owned) */
   GHashTable *rest_limits; /* client ip -> RcRateLimit* */
@@ -338,6 +340,8 @@ rc_server_start (RcServer *server, GError **error)
   server->whip = rc_whip_new (server, error);
   if (server->whip == NULL)
     return FALSE;
+  if (server->config->srt_port > 0 && (server->srt = rc_srt_new (server, error)) == NULL)
+    return FALSE;
 
   server->soup = soup_server_new ("server-header", "roomcast/" ROOMCAST_VERSION, NULL);
   soup_server_add_early_handler (server->soup, "/api", on_api_early, server, NULL);
@@ -372,6 +376,7 @@ rc_server_stop (RcServer *server)
 
   g_clear_handle_id (&server->sweep_id, g_source_remove);
   /* Hosts first: they hold rooms' pipelines and pause their players. */
+  g_clear_pointer (&server->srt, rc_srt_free);
   g_clear_pointer (&server->whip, rc_whip_free);
   sessions = sessions_snapshot (server);
   for (guint i = 0; i < sessions->len; i++)
