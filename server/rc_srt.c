@@ -799,7 +799,7 @@ accept_callers (RcSrt *srt)
           return;
         }
       conn = g_new0 (Conn, 1);
-      conn->ref_count = 1;
+      conn->ref_count = 1; /* this function's, until the end of the turn */
       conn->srt = srt_ref (srt);
       conn->sock = sock;
       conn->id = rc_secret_random_id (CONN_ID_LENGTH);
@@ -807,19 +807,19 @@ accept_callers (RcSrt *srt)
       conn->peer = address_text ((struct sockaddr *) &peer);
       conn->started_us = g_get_monotonic_time ();
       g_mutex_lock (&srt->lock);
-      g_hash_table_insert (srt->conns, GINT_TO_POINTER (sock), conn); /* the table's reference */
+      g_hash_table_insert (srt->conns, GINT_TO_POINTER (sock), conn_ref (conn));
       g_mutex_unlock (&srt->lock);
+      /* A caller that is gone already (it closed right after its
+       * handshake) cannot be watched: closed at once, the main context
+       * still hears of it (and frees its room's reservation). */
       if (srt_setsockflag (sock, SRTO_RCVSYN, &no, sizeof no) == SRT_ERROR
           || srt_epoll_add_usock (srt->eid, sock, &events) == SRT_ERROR)
         {
-          char *why = g_strdup_printf ("Could not watch the connection: %s",
-                                       srt_getlasterror_str ());
-
+          g_debug ("SRT host %s: cannot be watched: %s", conn->id, srt_getlasterror_str ());
           close_socket (srt, conn);
-          post_conn_event (conn, why);
-          continue;
         }
       post_conn_event (conn, NULL);
+      conn_unref (conn);
     }
 }
 
