@@ -514,6 +514,56 @@ bursts_window (Bench *b, Room *r, BurstRun *run)
   room_run_for (b, r, room_last_delay (r) + 800);
 }
 
+/*
+ * The bursts in @x, as pairs of doubles (first sample, end) in samples:
+ * where the mean square over a 2 ms window rises through half a burst's
+ * (A²/2) and falls back. At either crossing half the window is tone, so
+ * the window's middle is the burst's edge. Not a level on single samples:
+ * AAC spreads a sharp onset as noise up to a frame (21 ms) before it, loud
+ * enough to be taken for the onset; and not a pitch: where the guest
+ * rendered a buffer off its place the recording jumps in phase, which a
+ * narrow-band measure reads as a hole. Edges less than 5 ms apart are one
+ * burst (a late buffer's gap), and anything shorter than 5 ms is left out.
+ */
+static GArray *
+find_bursts (const float *x, gsize n)
+{
+  const gsize window = RATE / 500, near = RATE / 200;
+  const double threshold = 0.5 * BURST_AMPLITUDE * BURST_AMPLITUDE / 2;
+  g_autofree double *sum = g_new (double, n + 1);
+  g_autoptr (GArray) edges = g_array_new (FALSE, FALSE, sizeof (double));
+  GArray *found = g_array_new (FALSE, FALSE, sizeof (double));
+  gboolean in = FALSE;
+
+  sum[0] = 0;
+  for (gsize i = 0; i < n; i++)
+    sum[i + 1] = sum[i] + (double) x[i] * x[i];
+  for (gsize at = 0; at + window <= n; at++)
+    {
+      gboolean loud = (sum[at + window] - sum[at]) / window >= threshold;
+      double mid = (double) at + window / 2.0;
+
+      if (loud != in)
+        g_array_append_val (edges, mid);
+      in = loud;
+    }
+  for (guint i = 0; i + 1 < edges->len; i += 2)
+    {
+      double on = g_array_index (edges, double, i), off = g_array_index (edges, double, i + 1);
+
+      while (i + 3 < edges->len && g_array_index (edges, double, i + 2) - off < near)
+        {
+          off = g_array_index (edges, double, i + 3);
+          i += 2;
+        }
+      if (off - on < near)
+        continue;
+      g_array_append_val (found, on);
+      g_array_append_val (found, off);
+    }
+  return found;
+}
+
 /* Detects the bursts in @r's recording and prints the line of @run. */
 static void
 report_bursts (Bench *b, Room *r, BurstRun *run)
@@ -522,14 +572,12 @@ report_bursts (Bench *b, Room *r, BurstRun *run)
   g_autofree float *x = NULL;
   gsize n = 0;
   g_autoptr (RcRecording) rec = room_recording (r, &x, &n, &error);
-  g_autoptr (GArray) onsets = NULL;
+  g_autoptr (GArray) found = NULL;
   g_autoptr (GArray) latency = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr (GArray) over = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr (GArray) d_seen = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr (GArray) early = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr (GHashTable) seen = g_hash_table_new (g_direct_hash, g_direct_equal);
-  const double threshold = 0.25 * BURST_AMPLITUDE;
-  gsize quiet = RATE / 100; /* 10 ms under the threshold ends a burst */
   gint64 k_air = (gint64) ceil ((run->on_air_ms - run->base_ms) / run->bursts.period_ms);
   gint64 k_first = (gint64) ceil ((run->from_ms - run->base_ms) / run->bursts.period_ms);
   gint64 k_last = (gint64) floor ((run->to_ms - run->base_ms) / run->bursts.period_ms);
@@ -548,19 +596,16 @@ report_bursts (Bench *b, Room *r, BurstRun *run)
       say (b, "%s host→guest: no recording (%s)", run->label, error->message);
       return;
     }
-  onsets = rc_recording_find_onsets (rec, threshold, 100);
-  for (guint i = 0; i < onsets->len; i++)
+  found = find_bursts (x, n);
+  for (guint i = 0; i + 1 < found->len; i += 2)
     {
-      gsize at = (gsize) g_array_index (onsets, double, i), last = at, j;
-      double length, rendered, emitted, d;
+      double at = g_array_index (found, double, i);
+      double length = (g_array_index (found, double, i + 1) - at) * 1000.0 / RATE;
+      double rendered, emitted, d;
       gint64 m, k;
 
-      for (j = at; j < n && j - last < quiet; j++)
-        if (fabsf (x[j]) >= threshold)
-          last = j;
-      length = (double) (last - at) * 1000.0 / RATE;
       m = lround ((length - run->bursts.burst_ms) / 10);
-      rendered = rc_recording_time_of (rec, (double) at, RC_RECORDING_HOST);
+      rendered = rc_recording_time_of (rec, at, RC_RECORDING_HOST);
       if (m < 0 || m > 3 || fabs (length - rc_test_bursts_length_ms (&run->bursts, (guint64) m)) > 4)
         {
           g_string_append_printf (csv, "%.3f,%.1f,,,,\n", rendered, length);
