@@ -853,6 +853,17 @@ test_refusals_and_garbage (Fixture *f, gconstpointer data)
   stop_publisher (host, SIGKILL);
   g_assert_true (comes_to_hear (guest, SONG_HZ, 3000));
   g_assert_null (rc_native_guest_get_failure (guest));
+
+  /* The server stops cleanly with a host live. */
+  g_clear_object (&host);
+  {
+    g_autofree char *other = stream_id (f, second);
+
+    host = publish (f, OPUS_TONE, NULL, other);
+  }
+  expect_live_change (f, "Host is live", FALSE, 10000);
+  g_assert_cmpint (rc_test_server_stop (f->server), ==, 0);
+  stop_publisher (host, SIGKILL);
   for (guint i = 0; i < 3; i++)
     {
       json_object_unref (rooms[i]);
