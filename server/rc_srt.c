@@ -1013,8 +1013,10 @@ listen_on (RcSrt *srt, const RcConfig *config, GError **error)
       || srt_listen_callback (srt->listener, on_listen, srt) == SRT_ERROR
       || srt_listen (srt->listener, 16) == SRT_ERROR)
     {
-      g_set_error (error, RC_ERROR, RC_ERROR_INTERNAL, "Cannot listen for SRT on %s:%" G_GINT64_FORMAT
-                   " (UDP): %s", config->host, config->srt_port, srt_getlasterror_str ());
+      g_set_error (error, RC_ERROR, RC_ERROR_INTERNAL,
+                   "--srt-port: cannot listen for SRT on %s port %" G_GINT64_FORMAT
+                   " (UDP; in use?): %s",
+                   config->host, config->srt_port, srt_getlasterror_str ());
       return FALSE;
     }
   if (srt_getsockname (srt->listener, (struct sockaddr *) &bound, &bound_length) != SRT_ERROR)
@@ -1066,8 +1068,10 @@ rc_srt_new (RcServer *server, GError **error)
       return NULL;
     }
   srt->thread = g_thread_new ("rc-srt", reader_thread, srt);
-  g_message ("SRT ingest listening on udp://%s:%u (latency %u ms)", config->host, srt->port,
-             srt->latency_ms);
+  g_message (strchr (config->host, ':') != NULL
+               ? "SRT ingest listening on udp://[%s]:%u (latency %u ms)"
+               : "SRT ingest listening on udp://%s:%u (latency %u ms)",
+             config->host, srt->port, srt->latency_ms);
   return srt;
 }
 

@@ -871,6 +871,28 @@ test_refusals_and_garbage (Fixture *f, gconstpointer data)
     }
 }
 
+/* A --srt-port already in use keeps the server from starting, saying so. */
+static void
+test_port_in_use (void)
+{
+  g_autoptr (GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                             G_SOCKET_PROTOCOL_UDP, NULL);
+  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) addr = g_inet_socket_address_new (lo, 0);
+  g_autoptr (GSocketAddress) bound = NULL;
+  g_autofree char *port = NULL;
+  g_autofree char *output = NULL;
+  const char *args[] = { "--host", "127.0.0.1", "--port", "0", "--srt-port", NULL, NULL };
+
+  g_assert_true (g_socket_bind (socket, addr, FALSE, NULL));
+  bound = g_socket_get_local_address (socket, NULL);
+  port = g_strdup_printf ("%u", g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+  args[5] = port;
+  g_assert_cmpint (rc_test_run_roomcast (args, NULL, &output), ==, 1);
+  g_assert_nonnull (strstr (output, "--srt-port"));
+  g_assert_nonnull (strstr (output, port));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -881,6 +903,7 @@ main (int argc, char **argv)
   srt_startup ();
   srt_setloglevel (LOG_CRIT);
   g_test_add_func ("/srt/stream-id", test_stream_id);
+  g_test_add_func ("/srt/port-in-use", test_port_in_use);
   g_test_add ("/srt/aac-and-opus", Fixture, NULL, fixture_setup, test_aac_and_opus,
               fixture_teardown);
   g_test_add ("/srt/refusals-and-garbage", Fixture, NULL, fixture_setup,
