@@ -21,11 +21,12 @@
  *   have to follow every key made or revoked; the round trip is exact and
  *   takes microseconds on a main context that is never blocked. While the
  *   callback waits, libsrt receives nothing on this port, and it holds
- *   libsrt's listener lock: so the main context never calls libsrt at all
- *   (any libsrt call may wait, through libsrt's own threads, for that
- *   lock). The reader thread accepts, reads, closes, and takes every
- *   connection's figures (srt_bstats) once a second for the main context
- *   to read. Stopping wakes a waiting callback first.
+ *   libsrt's listener lock: so once the listener is open the main context
+ *   never calls libsrt (any libsrt call may wait, through libsrt's own
+ *   threads, for that lock) until it has stopped the reader thread. The
+ *   reader thread accepts, reads, closes, and takes every connection's
+ *   figures (srt_bstats) once a second for the main context to read.
+ *   Stopping wakes a waiting callback first.
  * - A caller let in holds a reservation for its room until its accept
  *   reaches the main context (or for RESERVATION_US, if its handshake never
  *   completes): the handshake ends on libsrt's thread, the accept comes
