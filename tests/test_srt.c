@@ -14,6 +14,7 @@
 #include "rc_native_guest.h"
 #include "rc_srt.h"
 #include "rc_test_audio.h"
+#include "rc_test_live.h"
 #include "rc_test_music.h"
 #include "rc_test_server.h"
 #include "rc_test_util.h"
@@ -36,12 +37,8 @@
 
 typedef struct
 {
-  char *dir;
-  RcTestServer *server;
+  RcTestLiveRoom live;
   guint srt_port;
-  char *room_id;
-  char *owner_token;
-  RcTestWs *ws; /* a guest in the room who reads its messages */
 } Fixture;
 
 /* A UDP port on 127.0.0.1 that was free a moment ago. */
@@ -60,149 +57,29 @@ free_udp_port (void)
   return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
 }
 
-/* A new publish key of @room_id: its secret (and its id in @key_id). */
-static char *
-make_key (Fixture *f, const char *room_id, const char *owner_token, char **key_id)
-{
-  g_autofree char *path = g_strdup_printf ("/api/rooms/%s/keys", room_id);
-  guint status = 0;
-  g_autoptr (JsonNode) reply = rc_test_http (f->server, "POST", path, "{\"label\":\"OBS\"}",
-                                             owner_token, &status);
-
-  g_assert_cmpuint (status, ==, 201);
-  if (key_id != NULL)
-    *key_id = g_strdup (rc_test_str (json_node_get_object (reply), "id"));
-  return g_strdup (rc_test_str (json_node_get_object (reply), "key"));
-}
-
-static gboolean
-library_ready (RcTestServer *server)
-{
-  guint status = 0;
-  g_autoptr (JsonNode) body = rc_test_http (server, "GET", "/api/library", NULL, NULL, &status);
-
-  return status == 200 && json_object_get_int_member (json_node_get_object (body), "total") == 1;
-}
-
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-  g_autofree char *song = NULL;
   g_autofree char *port = NULL;
-  g_autoptr (JsonObject) room = NULL;
-  const char *args[] = { "--music-dir", NULL, "--srt-port", NULL, "--max-publishers", "3", NULL };
+  const char *args[] = { "--srt-port", NULL, "--max-publishers", "3", NULL };
 
-  f->dir = g_dir_make_tmp ("rc-srt-XXXXXX", NULL);
-  song = g_build_filename (f->dir, "tone.ogg", NULL);
-  rc_test_music_write (song, RC_TEST_MUSIC_VORBIS, SONG_HZ, 120000, "Tone", "Tests", NULL, NULL);
   f->srt_port = free_udp_port ();
   port = g_strdup_printf ("%u", f->srt_port);
-  args[1] = f->dir;
-  args[3] = port;
-  f->server = rc_test_server_start (args);
-  g_assert_true (RC_WAIT_UNTIL (library_ready (f->server), 30000));
-  room = rc_test_create_room (f->server, "Live room", NULL);
-  f->room_id = g_strdup (rc_test_str (room, "id"));
-  f->owner_token = g_strdup (rc_test_str (room, "ownerToken"));
-  f->ws = rc_test_ws_join (f->server, f->room_id, "Remote", NULL, NULL, NULL);
+  args[1] = port;
+  rc_test_live_room_start (&f->live, SONG_HZ, args);
 }
 
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
-  rc_test_ws_free (f->ws);
-  g_assert_cmpint (rc_test_server_stop (f->server), ==, 0);
-  rc_test_server_free (f->server);
-  rc_test_music_remove_tree (f->dir);
-  g_free (f->dir);
-  g_free (f->room_id);
-  g_free (f->owner_token);
+  rc_test_live_room_stop (&f->live);
 }
 
-/* The room plays its song: added over /ws, it starts at once. */
-static void
-play_song (Fixture *f)
-{
-  guint status = 0;
-  g_autoptr (JsonNode) found = rc_test_http (f->server, "GET", "/api/search/songs?q=Tone", NULL,
-                                             NULL, &status);
-  JsonArray *songs = json_object_get_array_member (json_node_get_object (found), "songs");
-  g_autoptr (JsonObject) state = NULL;
-
-  g_assert_cmpuint (json_array_get_length (songs), ==, 1);
-  rc_test_ws_sendf (f->ws, "{\"type\":\"addSong\",\"songId\":\"%s\"}",
-                    rc_test_str (json_array_get_object_element (songs, 0), "id"));
-  do
-    {
-      g_clear_pointer (&state, json_object_unref);
-      state = rc_test_ws_expect (f->ws, "stateUpdate", 5000);
-    }
-  while (!json_object_get_boolean_member (state, "playing"));
-}
-
-static RcNativeGuest *
-join_ear (Fixture *f)
-{
-  RcNativeGuestOptions options = {
-    .server_url = f->server->base_url,
-    .room_id = f->room_id,
-    .name = "Native ear",
-    .keep_pcm = TRUE,
-  };
-  RcNativeGuest *guest = rc_native_guest_new (&options);
-  RcNativeGuestStats stats = { 0 };
-
-  g_assert_true (RC_WAIT_UNTIL ((rc_native_guest_get_stats (guest, &stats), stats.frames > RATE)
-                                  || rc_native_guest_get_failure (guest) != NULL,
-                                20000));
-  g_assert_null (rc_native_guest_get_failure (guest));
-  return guest;
-}
-
-/* The amplitude (full scale 1) of the @hz component of the left channel of
- * interleaved S16 stereo: Goertzel over a Hann window. One tone's level in
- * a mix of several. */
+/* The amplitude (full scale 1) of the @hz component of the left channel. */
 static double
-level_at (const gint16 *x, gsize frames, double hz)
+amplitude_at (const gint16 *x, gsize frames, double hz)
 {
-  double coeff = 2.0 * cos (2.0 * G_PI * hz / RATE);
-  double s1 = 0, s2 = 0, window_sum = 0, power;
-
-  if (frames < 2)
-    return 0;
-  for (gsize i = 0; i < frames; i++)
-    {
-      double w = 0.5 - 0.5 * cos (2.0 * G_PI * (double) i / (double) (frames - 1));
-      double s0 = x[2 * i] / 32768.0 * w + coeff * s1 - s2;
-
-      window_sum += w;
-      s2 = s1;
-      s1 = s0;
-    }
-  power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
-  return 2.0 * sqrt (MAX (power, 0)) / window_sum;
-}
-
-/* Pitch and level of the last 200 ms the guest heard; FALSE if less came. */
-static gboolean
-heard (RcNativeGuest *guest, double *freq, double *rms)
-{
-  gsize frames = 0;
-  g_autofree gint16 *pcm = rc_native_guest_get_recent_pcm (guest, 200, &frames);
-
-  if (frames < RATE / 5 - 960)
-    return FALSE;
-  rc_test_audio_analyse_s16 (pcm, frames, freq, rms);
-  return TRUE;
-}
-
-/* The last 200 ms the guest heard are a clear tone of @hz. */
-static gboolean
-hears (RcNativeGuest *guest, double hz)
-{
-  double freq, rms;
-
-  return heard (guest, &freq, &rms) && rc_test_audio_is_tone (freq, rms, hz);
+  return G_SQRT2 * rc_test_audio_tone_level_s16 (x, frames, hz);
 }
 
 /* The guest comes to hear a clear tone of @hz within @timeout_ms; if not,
@@ -212,9 +89,9 @@ comes_to_hear (RcNativeGuest *guest, double hz, guint timeout_ms)
 {
   double freq = 0, rms = 0;
 
-  if (RC_WAIT_UNTIL (hears (guest, hz), timeout_ms))
+  if (RC_WAIT_UNTIL (rc_test_guest_hears (guest, hz), timeout_ms))
     return TRUE;
-  heard (guest, &freq, &rms);
+  rc_test_guest_heard (guest, &freq, &rms);
   g_test_message ("after %u ms: %.1f Hz at %.3f, wanted %.0f Hz", timeout_ms, freq, rms, hz);
   return FALSE;
 }
@@ -227,84 +104,8 @@ hears_in_mix (RcNativeGuest *guest, double hz, double other_hz)
   gsize frames = 0;
   g_autofree gint16 *pcm = rc_native_guest_get_recent_pcm (guest, 200, &frames);
 
-  return frames >= RATE / 5 - 960 && level_at (pcm, frames, hz) > 0.1
-         && level_at (pcm, frames, other_hz) < 0.02;
-}
-
-/* It keeps hearing @hz: ten windows over two seconds, and never the other
- * tone. Three windows may be off (a late packet concealed on a loaded
- * machine); a host still mixed in, or a song still paused, fails them all. */
-static gboolean
-keeps_hearing (RcNativeGuest *guest, double hz, double other_hz)
-{
-  guint good = 0;
-
-  for (int i = 0; i < 10; i++)
-    {
-      double freq = 0, rms = 0;
-
-      if (heard (guest, &freq, &rms) && rc_test_audio_is_tone (freq, rms, hz))
-        good++;
-      else
-        g_test_message ("window %d: %.1f Hz at %.3f, wanted %.0f Hz", i, freq, rms, hz);
-      if (rc_test_audio_is_tone (freq, rms, other_hz))
-        return FALSE;
-      rc_test_run_for (200);
-    }
-  return good >= 7;
-}
-
-/* Reads the room's messages until both a notification of kind "live"
- * with @text and a stateUpdate with "playing": @playing have come, in any
- * order; fails the test after @timeout_ms. Returns when the notification
- * came (g_get_monotonic_time). */
-static gint64
-expect_live_change (Fixture *f, const char *text, gboolean playing, guint timeout_ms)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-  gint64 notified = 0;
-  gboolean state = FALSE;
-
-  while ((notified == 0 || !state) && g_get_monotonic_time () < deadline)
-    {
-      g_autoptr (JsonObject) o = rc_test_ws_next (f->ws, 20);
-      const char *type = o != NULL ? rc_test_str (o, "type") : NULL;
-
-      if (g_strcmp0 (type, "notification") == 0 && g_strcmp0 (rc_test_str (o, "kind"), "live") == 0
-          && g_strcmp0 (rc_test_str (o, "text"), text) == 0)
-        notified = g_get_monotonic_time ();
-      else if (g_strcmp0 (type, "stateUpdate") == 0
-               && json_object_get_boolean_member (o, "playing") == playing)
-        state = TRUE;
-    }
-  if (notified == 0 || !state)
-    g_error ("within %u ms: notification \"%s\" %s, stateUpdate playing=%d %s", timeout_ms,
-             text, notified ? "came" : "did not come", playing, state ? "came" : "did not come");
-  return notified;
-}
-
-/* The latest broadcastStats with "live": true the guest has had (it comes
- * every 2 s), reading everything that came. */
-static JsonObject *
-latest_broadcast_stats (Fixture *f)
-{
-  JsonObject *found = NULL;
-
-  for (;;)
-    {
-      g_autoptr (JsonObject) o = rc_test_ws_next (f->ws, found != NULL ? 50 : 5000);
-
-      if (o == NULL)
-        break;
-      if (g_strcmp0 (rc_test_str (o, "type"), "broadcastStats") == 0
-          && json_object_get_boolean_member (o, "live"))
-        {
-          g_clear_pointer (&found, json_object_unref);
-          found = g_steal_pointer (&o);
-        }
-    }
-  g_assert_nonnull (found);
-  return found;
+  return frames >= RATE / 5 - 960 && amplitude_at (pcm, frames, hz) > 0.1
+         && amplitude_at (pcm, frames, other_hz) < 0.02;
 }
 
 /* ---- callers ------------------------------------------------------------- */
@@ -355,7 +156,7 @@ publish (Fixture *f, const char *chain, const char *extra, const char *stream_id
 static char *
 stream_id (Fixture *f, const char *key)
 {
-  return g_strdup_printf ("%s/%s", f->room_id, key);
+  return g_strdup_printf ("%s/%s", f->live.room_id, key);
 }
 
 /* Waits for @process to exit; its status, or -1 when it did not in time. */
@@ -517,7 +318,7 @@ scan_ticks (RcNativeGuest *guest, Ticks *t)
     t->scanned = (first + BLOCK - 1) / BLOCK * BLOCK;
   for (; t->scanned + BLOCK <= after.frames; t->scanned += BLOCK)
     {
-      double level = level_at (pcm + 2 * (t->scanned - first), BLOCK, TICK_HZ);
+      double level = amplitude_at (pcm + 2 * (t->scanned - first), BLOCK, TICK_HZ);
 
       if (!t->in_tick && level > 0.12)
         {
@@ -543,7 +344,7 @@ scan_ticks (RcNativeGuest *guest, Ticks *t)
 
       t->next_window_us = now + 200000;
       t->windows++;
-      if (level_at (pcm + 2 * (n - frames), frames, HOST_HZ) > 0.08)
+      if (amplitude_at (pcm + 2 * (n - frames), frames, HOST_HZ) > 0.08)
         t->tone_windows++;
     }
 }
@@ -664,19 +465,19 @@ test_stream_id (void)
 static void
 test_aac_and_opus (Fixture *f, gconstpointer data)
 {
-  g_autofree char *key = make_key (f, f->room_id, f->owner_token, NULL);
+  g_autofree char *key = rc_test_live_room_make_key (&f->live, NULL, NULL, NULL);
   g_autofree char *id = stream_id (f, key);
   g_autoptr (RcNativeGuest) guest = NULL;
   g_autoptr (GSubprocess) host = NULL;
   gint64 killed_us, back_us, started_us;
 
-  play_song (f);
-  guest = join_ear (f);
+  rc_test_live_room_play_song (&f->live);
+  guest = rc_test_live_room_listen (&f->live);
   g_assert_true (comes_to_hear (guest, SONG_HZ, 5000));
 
   started_us = g_get_monotonic_time ();
   host = publish (f, AAC_TICKS, TICKS_BRANCH, id);
-  back_us = expect_live_change (f, "Host is live", FALSE, 10000);
+  back_us = rc_test_live_room_expect_change (&f->live, "Host is live", FALSE, 10000);
   g_test_message ("on air %.2f s after the caller started",
                   (back_us - started_us) / (double) G_USEC_PER_SEC);
   g_assert_true (RC_WAIT_UNTIL (hears_in_mix (guest, HOST_HZ, SONG_HZ), 5000));
@@ -684,8 +485,8 @@ test_aac_and_opus (Fixture *f, gconstpointer data)
 
   /* The guests' figures are SRT's own. */
   {
-    g_autoptr (JsonObject) stats = latest_broadcast_stats (f);
-    g_autofree char *path = g_strdup_printf ("/api/rooms/%s/stats", f->room_id);
+    g_autoptr (JsonObject) stats = rc_test_live_room_broadcast_stats (&f->live, TRUE);
+    g_autofree char *path = g_strdup_printf ("/api/rooms/%s/stats", f->live.room_id);
     g_autoptr (JsonNode) rest = NULL;
     guint status = 0;
 
@@ -705,7 +506,7 @@ test_aac_and_opus (Fixture *f, gconstpointer data)
     /* SRT's 120 ms, the wait at the mixer, half the round trip. */
     g_assert_cmpfloat (json_object_get_double_member (stats, "delayMs"), >=, 120 + 40);
     g_assert_cmpfloat (json_object_get_double_member (stats, "delayMs"), <, 400);
-    rest = rc_test_http (f->server, "GET", path, NULL, NULL, &status);
+    rest = rc_test_http (f->live.server, "GET", path, NULL, NULL, &status);
     g_assert_cmpuint (status, ==, 200);
     g_assert_cmpstr (rc_test_str (json_object_get_object_member (json_node_get_object (rest),
                                                                  "broadcast"),
@@ -716,22 +517,22 @@ test_aac_and_opus (Fixture *f, gconstpointer data)
   /* Killed: no goodbye, the connection just stops. */
   g_subprocess_send_signal (host, SIGKILL);
   killed_us = g_get_monotonic_time ();
-  back_us = expect_live_change (f, "Host has left", TRUE, 6000);
+  back_us = rc_test_live_room_expect_change (&f->live, "Host has left", TRUE, 6000);
   g_test_message ("the room noticed the host was gone after %.2f s",
                   (back_us - killed_us) / (double) G_USEC_PER_SEC);
   g_assert_cmpint (back_us - killed_us, <, 3 * G_USEC_PER_SEC);
   g_assert_true (comes_to_hear (guest, SONG_HZ, 3000));
-  g_assert_true (keeps_hearing (guest, SONG_HZ, HOST_HZ));
+  g_assert_true (rc_test_guest_keeps_hearing (guest, SONG_HZ, HOST_HZ));
   g_subprocess_wait (host, NULL, NULL);
   g_clear_object (&host);
 
   /* Opus in MPEG-TS; the host stops (EOS, the socket closed). */
   host = publish (f, OPUS_TONE, NULL, id);
-  expect_live_change (f, "Host is live", FALSE, 10000);
+  rc_test_live_room_expect_change (&f->live, "Host is live", FALSE, 10000);
   g_assert_true (comes_to_hear (guest, HOST_HZ, 5000));
-  g_assert_true (keeps_hearing (guest, HOST_HZ, SONG_HZ));
+  g_assert_true (rc_test_guest_keeps_hearing (guest, HOST_HZ, SONG_HZ));
   stop_publisher (host, SIGINT);
-  expect_live_change (f, "Host has left", TRUE, 3000);
+  rc_test_live_room_expect_change (&f->live, "Host has left", TRUE, 3000);
   g_assert_true (comes_to_hear (guest, SONG_HZ, 3000));
   g_assert_null (rc_native_guest_get_failure (guest));
 }
@@ -745,11 +546,11 @@ static void
 test_refusals_and_garbage (Fixture *f, gconstpointer data)
 {
   g_autofree char *key_id = NULL;
-  g_autofree char *key = make_key (f, f->room_id, f->owner_token, &key_id);
-  g_autofree char *second = make_key (f, f->room_id, f->owner_token, NULL);
-  g_autofree char *revoke = g_strdup_printf ("/api/rooms/%s/keys/%s", f->room_id, key_id);
+  g_autofree char *key = rc_test_live_room_make_key (&f->live, NULL, NULL, &key_id);
+  g_autofree char *second = rc_test_live_room_make_key (&f->live, NULL, NULL, NULL);
+  g_autofree char *revoke = g_strdup_printf ("/api/rooms/%s/keys/%s", f->live.room_id, key_id);
   g_autofree char *id = stream_id (f, key);
-  g_autofree char *wrong = g_strdup_printf ("%s/rk_not-a-key", f->room_id);
+  g_autofree char *wrong = g_strdup_printf ("%s/rk_not-a-key", f->live.room_id);
   g_autoptr (RcNativeGuest) guest = NULL;
   g_autoptr (GSubprocess) host = NULL;
   g_autoptr (GSubprocess) refused = NULL;
@@ -765,12 +566,12 @@ test_refusals_and_garbage (Fixture *f, gconstpointer data)
     {
       g_autofree char *name = g_strdup_printf ("Room %u", i);
 
-      rooms[i] = rc_test_create_room (f->server, name, NULL);
-      keys[i] = make_key (f, rc_test_str (rooms[i], "id"), rc_test_str (rooms[i], "ownerToken"),
+      rooms[i] = rc_test_create_room (f->live.server, name, NULL);
+      keys[i] = rc_test_live_room_make_key (&f->live, rc_test_str (rooms[i], "id"), rc_test_str (rooms[i], "ownerToken"),
                           NULL);
     }
-  play_song (f);
-  guest = join_ear (f);
+  rc_test_live_room_play_song (&f->live);
+  guest = rc_test_live_room_listen (&f->live);
   g_assert_true (comes_to_hear (guest, SONG_HZ, 5000));
 
   /* Nobody gets in with a wrong key: srtsink fails, libsrt reads why. */
@@ -780,21 +581,21 @@ test_refusals_and_garbage (Fixture *f, gconstpointer data)
   {
     g_autofree char *other = g_strdup_printf ("%s/%s", rc_test_str (rooms[0], "id"), key);
     g_autofree char *none = g_strdup_printf ("NoSuchRoom/%s", key);
-    g_autofree char *mode = g_strdup_printf ("#!::r=%s,s=%s,m=request", f->room_id, key);
+    g_autofree char *mode = g_strdup_printf ("#!::r=%s,s=%s,m=request", f->live.room_id, key);
 
     g_assert_cmpint (srt_call (f, other, NULL), ==, SRT_REJX_UNAUTHORIZED);
     g_assert_cmpint (srt_call (f, none, NULL), ==, SRT_REJX_NOTFOUND);
     g_assert_cmpint (srt_call (f, "hello", NULL), ==, SRT_REJX_BAD_REQUEST);
     g_assert_cmpint (srt_call (f, mode, NULL), ==, SRT_REJX_BAD_MODE);
   }
-  g_assert_true (keeps_hearing (guest, SONG_HZ, HOST_HZ));
+  g_assert_true (rc_test_guest_keeps_hearing (guest, SONG_HZ, HOST_HZ));
 
   /* The host is on; a second one in the room is refused. */
   host = publish (f, AAC_TONE, NULL, id);
-  expect_live_change (f, "Host is live", FALSE, 10000);
+  rc_test_live_room_expect_change (&f->live, "Host is live", FALSE, 10000);
   g_assert_true (comes_to_hear (guest, HOST_HZ, 5000));
   {
-    g_autofree char *other = g_strdup_printf ("#!::r=%s,s=%s,m=publish", f->room_id, second);
+    g_autofree char *other = g_strdup_printf ("#!::r=%s,s=%s,m=publish", f->live.room_id, second);
 
     g_assert_cmpint (srt_call (f, other, NULL), ==, SRT_REJX_CONFLICT);
   }
@@ -818,7 +619,7 @@ test_refusals_and_garbage (Fixture *f, gconstpointer data)
     g_test_message ("the silent caller was dropped after %.2f s",
                     (g_get_monotonic_time () - connected_us) / (double) G_USEC_PER_SEC);
     g_assert_cmpint (g_get_monotonic_time () - connected_us, >, 1500000);
-    g_assert_true (keeps_hearing (guest, HOST_HZ, SONG_HZ));
+    g_assert_true (rc_test_guest_keeps_hearing (guest, HOST_HZ, SONG_HZ));
     g_assert_true (RC_WAIT_UNTIL (is_over (garbage), 8000));
     g_test_message ("the garbage was dropped after %.2f s",
                     (g_get_monotonic_time () - connected_us) / (double) G_USEC_PER_SEC);
@@ -842,13 +643,13 @@ test_refusals_and_garbage (Fixture *f, gconstpointer data)
       ts_caller_free (mp3);
     }
   }
-  g_assert_true (keeps_hearing (guest, HOST_HZ, SONG_HZ));
+  g_assert_true (rc_test_guest_keeps_hearing (guest, HOST_HZ, SONG_HZ));
 
   /* The owner revokes the host's key: it is cut off (and refused when it
    * calls again, as srtsink does), the song is back. */
-  revoked = rc_test_http (f->server, "DELETE", revoke, NULL, f->owner_token, &status);
+  revoked = rc_test_http (f->live.server, "DELETE", revoke, NULL, f->live.owner_token, &status);
   g_assert_cmpuint (status, ==, 200);
-  expect_live_change (f, "Host has left", TRUE, 3000);
+  rc_test_live_room_expect_change (&f->live, "Host has left", TRUE, 3000);
   g_assert_cmpint (srt_call (f, id, NULL), ==, SRT_REJX_UNAUTHORIZED);
   stop_publisher (host, SIGKILL);
   g_assert_true (comes_to_hear (guest, SONG_HZ, 3000));
@@ -861,8 +662,8 @@ test_refusals_and_garbage (Fixture *f, gconstpointer data)
 
     host = publish (f, OPUS_TONE, NULL, other);
   }
-  expect_live_change (f, "Host is live", FALSE, 10000);
-  g_assert_cmpint (rc_test_server_stop (f->server), ==, 0);
+  rc_test_live_room_expect_change (&f->live, "Host is live", FALSE, 10000);
+  g_assert_cmpint (rc_test_server_stop (f->live.server), ==, 0);
   stop_publisher (host, SIGKILL);
   for (guint i = 0; i < 3; i++)
     {

@@ -15,6 +15,7 @@
 #include "rc_native_guest.h"
 #include "rc_room_pipeline.h"
 #include "rc_test_audio.h"
+#include "rc_test_live.h"
 #include "rc_test_music.h"
 #include "rc_test_server.h"
 #include "rc_test_util.h"
@@ -38,191 +39,26 @@
   "a=setup:actpass\r\na=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"                 \
   "a=rtcp-mux\r\na=rtpmap:96 H264/90000\r\n"
 
-typedef struct
-{
-  char *dir;
-  RcTestServer *server;
-  char *room_id;
-  char *owner_token;
-  RcTestWs *ws; /* a guest in the room who reads its messages */
-} Fixture;
-
-/* A new publish key of @room_id: its secret, and its id in @key_id. */
-static char *
-make_key (Fixture *f, const char *room_id, const char *owner_token, char **key_id)
-{
-  g_autofree char *path = g_strdup_printf ("/api/rooms/%s/keys", room_id);
-  guint status = 0;
-  g_autoptr (JsonNode) reply = rc_test_http (f->server, "POST", path, "{\"label\":\"OBS\"}",
-                                             owner_token, &status);
-  JsonObject *o;
-
-  g_assert_cmpuint (status, ==, 201);
-  o = json_node_get_object (reply);
-  if (key_id != NULL)
-    *key_id = g_strdup (rc_test_str (o, "id"));
-  return g_strdup (rc_test_str (o, "key"));
-}
-
-static gboolean
-library_ready (RcTestServer *server)
-{
-  guint status = 0;
-  g_autoptr (JsonNode) body = rc_test_http (server, "GET", "/api/library", NULL, NULL, &status);
-
-  return status == 200 && json_object_get_int_member (json_node_get_object (body), "total") == 1;
-}
+typedef RcTestLiveRoom Fixture;
 
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-  g_autofree char *song = NULL;
-  g_autoptr (JsonObject) room = NULL;
   /* @data: a --whip-ice-server value, or NULL. */
-  const char *args[] = { "--music-dir", NULL, "--max-publishers", "1", NULL, NULL, NULL };
+  const char *args[] = { "--max-publishers", "1", NULL, NULL, NULL };
 
-  f->dir = g_dir_make_tmp ("rc-whip-XXXXXX", NULL);
-  song = g_build_filename (f->dir, "tone.ogg", NULL);
-  rc_test_music_write (song, RC_TEST_MUSIC_VORBIS, SONG_HZ, 120000, "Tone", "Tests", NULL, NULL);
-  args[1] = f->dir;
   if (data != NULL)
     {
-      args[4] = "--whip-ice-server";
-      args[5] = data;
+      args[2] = "--whip-ice-server";
+      args[3] = data;
     }
-  f->server = rc_test_server_start (args);
-  g_assert_true (RC_WAIT_UNTIL (library_ready (f->server), 30000));
-  room = rc_test_create_room (f->server, "Live room", NULL);
-  f->room_id = g_strdup (rc_test_str (room, "id"));
-  f->owner_token = g_strdup (rc_test_str (room, "ownerToken"));
-  f->ws = rc_test_ws_join (f->server, f->room_id, "Remote", NULL, NULL, NULL);
+  rc_test_live_room_start (f, SONG_HZ, args);
 }
 
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
-  rc_test_ws_free (f->ws);
-  g_assert_cmpint (rc_test_server_stop (f->server), ==, 0);
-  rc_test_server_free (f->server);
-  rc_test_music_remove_tree (f->dir);
-  g_free (f->dir);
-  g_free (f->room_id);
-  g_free (f->owner_token);
-}
-
-/* The room plays its song: added over /ws, it starts at once. */
-static void
-play_song (Fixture *f)
-{
-  guint status = 0;
-  g_autoptr (JsonNode) found = rc_test_http (f->server, "GET", "/api/search/songs?q=Tone", NULL,
-                                             NULL, &status);
-  JsonArray *songs = json_object_get_array_member (json_node_get_object (found), "songs");
-  g_autoptr (JsonObject) state = NULL;
-
-  g_assert_cmpuint (json_array_get_length (songs), ==, 1);
-  rc_test_ws_sendf (f->ws, "{\"type\":\"addSong\",\"songId\":\"%s\"}",
-                    rc_test_str (json_array_get_object_element (songs, 0), "id"));
-  do
-    {
-      g_clear_pointer (&state, json_object_unref);
-      state = rc_test_ws_expect (f->ws, "stateUpdate", 5000);
-    }
-  while (!json_object_get_boolean_member (state, "playing"));
-}
-
-static RcNativeGuest *
-listen (Fixture *f)
-{
-  RcNativeGuestOptions options = {
-    .server_url = f->server->base_url,
-    .room_id = f->room_id,
-    .name = "Native ear",
-    .keep_pcm = TRUE,
-  };
-  RcNativeGuest *guest = rc_native_guest_new (&options);
-  RcNativeGuestStats stats = { 0 };
-
-  g_assert_true (RC_WAIT_UNTIL ((rc_native_guest_get_stats (guest, &stats), stats.frames > 48000)
-                                  || rc_native_guest_get_failure (guest) != NULL,
-                                20000));
-  g_assert_null (rc_native_guest_get_failure (guest));
-  return guest;
-}
-
-/* Pitch and level of the last 200 ms the guest heard; FALSE if less came. */
-static gboolean
-heard (RcNativeGuest *guest, double *freq, double *rms)
-{
-  gsize frames = 0;
-  g_autofree gint16 *pcm = rc_native_guest_get_recent_pcm (guest, 200, &frames);
-
-  if (frames < 48000 / 5 - 960)
-    return FALSE;
-  rc_test_audio_analyse_s16 (pcm, frames, freq, rms);
-  return TRUE;
-}
-
-/* The last 200 ms the guest heard are a clear tone of @hz. */
-static gboolean
-hears (RcNativeGuest *guest, double hz)
-{
-  double freq, rms;
-
-  return heard (guest, &freq, &rms) && rc_test_audio_is_tone (freq, rms, hz);
-}
-
-/* It keeps hearing @hz: ten windows over two seconds, and never the other
- * tone. Three windows may be off: on a machine loaded by other work a
- * late packet is concealed, and a window holding it is no clean tone. A
- * host still mixed in, or the song still paused, fails every window. */
-static gboolean
-keeps_hearing (RcNativeGuest *guest, double hz, double other_hz)
-{
-  guint good = 0;
-
-  for (int i = 0; i < 10; i++)
-    {
-      double freq = 0, rms = 0;
-
-      if (heard (guest, &freq, &rms) && rc_test_audio_is_tone (freq, rms, hz))
-        good++;
-      else
-        g_test_message ("window %d: %.1f Hz at %.3f, wanted %.0f Hz", i, freq, rms, hz);
-      if (rc_test_audio_is_tone (freq, rms, other_hz))
-        return FALSE;
-      rc_test_run_for (200);
-    }
-  return good >= 7;
-}
-
-/* Reads the room's messages until both a notification of kind "live"
- * with @text and a stateUpdate with "playing": @playing have come, in any
- * order; fails the test after @timeout_ms. Returns when the notification
- * came (g_get_monotonic_time). */
-static gint64
-expect_live_change (Fixture *f, const char *text, gboolean playing, guint timeout_ms)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-  gint64 notified = 0;
-  gboolean state = FALSE;
-
-  while ((notified == 0 || !state) && g_get_monotonic_time () < deadline)
-    {
-      g_autoptr (JsonObject) o = rc_test_ws_next (f->ws, 20);
-      const char *type = o != NULL ? rc_test_str (o, "type") : NULL;
-
-      if (g_strcmp0 (type, "notification") == 0 && g_strcmp0 (rc_test_str (o, "kind"), "live") == 0
-          && g_strcmp0 (rc_test_str (o, "text"), text) == 0)
-        notified = g_get_monotonic_time ();
-      else if (g_strcmp0 (type, "stateUpdate") == 0
-               && json_object_get_boolean_member (o, "playing") == playing)
-        state = TRUE;
-    }
-  if (notified == 0 || !state)
-    g_error ("within %u ms: notification \"%s\" %s, stateUpdate playing=%d %s", timeout_ms,
-             text, notified ? "came" : "did not come", playing, state ? "came" : "did not come");
-  return notified;
+  rc_test_live_room_stop (f);
 }
 
 static RcTestWhip *
@@ -318,31 +154,31 @@ check_host_figures (const char *text)
 static void
 test_live_and_leave (Fixture *f, gconstpointer data)
 {
-  g_autofree char *key = make_key (f, f->room_id, f->owner_token, NULL);
+  g_autofree char *key = rc_test_live_room_make_key (f, NULL, NULL, NULL);
   g_autoptr (RcNativeGuest) guest = NULL;
   g_autoptr (RcTestWhip) whip = NULL;
   g_autofree char *figures = NULL;
 
-  play_song (f);
-  guest = listen (f);
-  g_assert_true (RC_WAIT_UNTIL (hears (guest, SONG_HZ), 5000));
+  rc_test_live_room_play_song (f);
+  guest = rc_test_live_room_listen (f);
+  g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (guest, SONG_HZ), 5000));
 
   /* OBS 30.2+: no candidates in the offer, a real H264 stream offered. */
   whip = go_live (f, key, TRUE, TRUE);
   check_answer (f, whip);
   g_assert_null (soup_message_headers_get_one (rc_test_whip_get_headers (whip), "Link"));
-  expect_live_change (f, "Host is live", FALSE, 10000);
-  g_assert_true (RC_WAIT_UNTIL (hears (guest, HOST_HZ), 5000));
-  g_assert_true (keeps_hearing (guest, HOST_HZ, SONG_HZ));
+  rc_test_live_room_expect_change (f, "Host is live", FALSE, 10000);
+  g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (guest, HOST_HZ), 5000));
+  g_assert_true (rc_test_guest_keeps_hearing (guest, HOST_HZ, SONG_HZ));
   g_assert_true (rc_test_whip_is_connected (whip));
   g_assert_null (rc_test_whip_get_failure (whip));
 
   /* The host leaves: the queue comes back. */
   g_assert_cmpuint (rc_test_whip_delete (whip, &figures), ==, 200);
   check_host_figures (figures);
-  expect_live_change (f, "Host has left", TRUE, 5000);
-  g_assert_true (RC_WAIT_UNTIL (hears (guest, SONG_HZ), 5000));
-  g_assert_true (keeps_hearing (guest, SONG_HZ, HOST_HZ));
+  rc_test_live_room_expect_change (f, "Host has left", TRUE, 5000);
+  g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (guest, SONG_HZ), 5000));
+  g_assert_true (rc_test_guest_keeps_hearing (guest, SONG_HZ, HOST_HZ));
   g_assert_cmpuint (rc_test_whip_delete (whip, NULL), ==, 404);
 }
 
@@ -384,37 +220,6 @@ expect_playing (Fixture *f, gboolean playing)
   g_error ("no stateUpdate with playing=%d", playing);
 }
 
-/* The latest broadcastStats on @ws whose "live" is @live: waits for one,
- * then takes any newer ones already there. */
-static JsonObject *
-expect_broadcast_stats (RcTestWs *ws, gboolean live)
-{
-  JsonObject *found = NULL;
-
-  for (int i = 0; i < 8 && found == NULL; i++)
-    {
-      g_autoptr (JsonObject) o = rc_test_ws_expect (ws, "broadcastStats", 5000);
-
-      if (json_object_get_boolean_member (o, "live") == live)
-        found = g_steal_pointer (&o);
-    }
-  if (found == NULL)
-    g_error ("no broadcastStats with live=%d", live);
-  for (;;)
-    {
-      g_autoptr (JsonObject) o = rc_test_ws_next (ws, 50);
-
-      if (o == NULL)
-        return found;
-      if (g_strcmp0 (rc_test_str (o, "type"), "broadcastStats") == 0
-          && json_object_get_boolean_member (o, "live") == live)
-        {
-          json_object_unref (found);
-          found = g_steal_pointer (&o);
-        }
-    }
-}
-
 static void
 set_mix_policy (RcTestWs *owner, const char *mode)
 {
@@ -432,7 +237,7 @@ set_mix_policy (RcTestWs *owner, const char *mode)
 static void
 test_talkover_and_stats (Fixture *f, gconstpointer data)
 {
-  g_autofree char *key = make_key (f, f->room_id, f->owner_token, NULL);
+  g_autofree char *key = rc_test_live_room_make_key (f, NULL, NULL, NULL);
   g_autofree char *path = g_strdup_printf ("/api/rooms/%s/stats", f->room_id);
   g_autoptr (RcTestWs) owner = rc_test_ws_join (f->server, f->room_id, "Owner", NULL,
                                                 f->owner_token, NULL);
@@ -458,13 +263,13 @@ test_talkover_and_stats (Fixture *f, gconstpointer data)
   g_assert_cmpstr (rc_test_str (policy, "mode"), ==, "talkover");
   g_assert_cmpfloat (json_object_get_double_member (policy, "duckDb"), ==, -12);
 
-  play_song (f);
-  guest = listen (f);
-  g_assert_true (RC_WAIT_UNTIL (hears (guest, SONG_HZ), 5000));
+  rc_test_live_room_play_song (f);
+  guest = rc_test_live_room_listen (f);
+  g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (guest, SONG_HZ), 5000));
   before = song_level_db (guest, 5);
 
   whip = go_live (f, key, TRUE, FALSE);
-  stats = expect_broadcast_stats (f->ws, TRUE);
+  stats = rc_test_live_room_broadcast_stats (f, TRUE);
   g_assert_cmpstr (rc_test_str (stats, "protocol"), ==, "whip");
   g_assert_cmpstr (rc_test_str (stats, "mixMode"), ==, "talkover");
   g_assert_cmpint (json_object_get_int_member (stats, "guests"), >=, 3);
@@ -490,7 +295,7 @@ test_talkover_and_stats (Fixture *f, gconstpointer data)
   /* A few seconds in, the figures are the stream's. */
   g_clear_pointer (&stats, json_object_unref);
   rc_test_run_for (2500);
-  stats = expect_broadcast_stats (f->ws, TRUE);
+  stats = rc_test_live_room_broadcast_stats (f, TRUE);
   g_test_message ("broadcastStats: packets %" G_GINT64_FORMAT ", bitrate %" G_GINT64_FORMAT
                   ", jitter %.2f ms, delay %.1f ms, duck %.1f dB",
                   json_object_get_int_member (stats, "packets"),
@@ -512,14 +317,14 @@ test_talkover_and_stats (Fixture *f, gconstpointer data)
   /* Takeover mid-broadcast: the song pauses; talk-over again: it plays. */
   set_mix_policy (owner, "takeover");
   expect_playing (f, FALSE);
-  g_assert_true (RC_WAIT_UNTIL (hears (guest, HOST_HZ), 5000));
+  g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (guest, HOST_HZ), 5000));
   set_mix_policy (owner, "talkover");
   expect_playing (f, TRUE);
 
   /* The host leaves: the song comes back up. */
   g_assert_cmpuint (rc_test_whip_delete (whip, NULL), ==, 200);
-  last = expect_broadcast_stats (f->ws, FALSE);
-  g_assert_true (RC_WAIT_UNTIL (hears (guest, SONG_HZ), 5000));
+  last = rc_test_live_room_broadcast_stats (f, FALSE);
+  g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (guest, SONG_HZ), 5000));
   rc_test_run_for (1000); /* past the release */
   after = song_level_db (guest, 5);
   g_test_message ("song level after the host: %.1f dB", after);
@@ -563,15 +368,15 @@ check_options (Fixture *f, const char *path, const char *method)
 static void
 test_bad_requests (Fixture *f, gconstpointer data)
 {
-  g_autofree char *key = make_key (f, f->room_id, f->owner_token, NULL);
+  g_autofree char *key = rc_test_live_room_make_key (f, NULL, NULL, NULL);
   g_autofree char *path = g_strdup_printf ("/whip/%s", f->room_id);
   g_autofree char *resource = g_strdup_printf ("/whip/%s/NoSuchSession", f->room_id);
   g_autoptr (RcNativeGuest) guest = NULL;
   g_autoptr (SoupMessageHeaders) h = NULL;
   g_autofree char *offer = NULL;
 
-  play_song (f);
-  guest = listen (f);
+  rc_test_live_room_play_song (f);
+  guest = rc_test_live_room_listen (f);
 
   /* Keys. */
   expect_post_error (f, path, "application/sdp", "v=0", NULL, 401, RC_ERROR_UNAUTHORIZED, &h);
@@ -625,8 +430,8 @@ test_bad_requests (Fixture *f, gconstpointer data)
   check_options (f, resource, "PATCH");
 
   /* None of it touched the room. */
-  g_assert_true (RC_WAIT_UNTIL (hears (guest, SONG_HZ), 3000));
-  g_assert_true (keeps_hearing (guest, SONG_HZ, HOST_HZ));
+  g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (guest, SONG_HZ), 3000));
+  g_assert_true (rc_test_guest_keeps_hearing (guest, SONG_HZ, HOST_HZ));
 }
 
 /* One host per room, --max-publishers per server; a revoked key cuts the
@@ -635,10 +440,10 @@ static void
 test_conflicts_revoke_and_drop (Fixture *f, gconstpointer data)
 {
   g_autofree char *key_id = NULL;
-  g_autofree char *key = make_key (f, f->room_id, f->owner_token, &key_id);
-  g_autofree char *second = make_key (f, f->room_id, f->owner_token, NULL);
+  g_autofree char *key = rc_test_live_room_make_key (f, NULL, NULL, &key_id);
+  g_autofree char *second = rc_test_live_room_make_key (f, NULL, NULL, NULL);
   g_autoptr (JsonObject) other = rc_test_create_room (f->server, "Other room", NULL);
-  g_autofree char *other_key = make_key (f, rc_test_str (other, "id"),
+  g_autofree char *other_key = rc_test_live_room_make_key (f, rc_test_str (other, "id"),
                                          rc_test_str (other, "ownerToken"), NULL);
   g_autofree char *path = g_strdup_printf ("/whip/%s", f->room_id);
   g_autofree char *other_path = g_strdup_printf ("/whip/%s", rc_test_str (other, "id"));
@@ -650,8 +455,8 @@ test_conflicts_revoke_and_drop (Fixture *f, gconstpointer data)
   guint status = 0;
   gint64 killed_us, back_us;
 
-  play_song (f);
-  guest = listen (f);
+  rc_test_live_room_play_song (f);
+  guest = rc_test_live_room_listen (f);
 
   /* OBS before 30.2: every candidate in the offer. */
   host = go_live (f, key, FALSE, FALSE);
@@ -663,8 +468,8 @@ test_conflicts_revoke_and_drop (Fixture *f, gconstpointer data)
                                      "rel=\"ice-server\"; username=\"ann\"; "
                                      "credential=\"s3cret\"; credential-type=\"password\""));
   }
-  expect_live_change (f, "Host is live", FALSE, 10000);
-  g_assert_true (RC_WAIT_UNTIL (hears (guest, HOST_HZ), 5000));
+  rc_test_live_room_expect_change (f, "Host is live", FALSE, 10000);
+  g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (guest, HOST_HZ), 5000));
 
   /* A second host in the room: 409. Another room, over the server's one
    * publisher: 503 with Retry-After. The offers are real ones. */
@@ -682,30 +487,30 @@ test_conflicts_revoke_and_drop (Fixture *f, gconstpointer data)
   /* The owner revokes the key: the host is cut off, the queue is back. */
   revoked = rc_test_http (f->server, "DELETE", revoke, NULL, f->owner_token, &status);
   g_assert_cmpuint (status, ==, 200);
-  expect_live_change (f, "Host has left", TRUE, 5000);
-  g_assert_true (RC_WAIT_UNTIL (hears (guest, SONG_HZ), 5000));
+  rc_test_live_room_expect_change (f, "Host has left", TRUE, 5000);
+  g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (guest, SONG_HZ), 5000));
   expect_post_error (f, path, "application/sdp", rc_test_whip_get_offer (host), key, 401,
                      RC_ERROR_UNAUTHORIZED, NULL);
   g_clear_pointer (&host, rc_test_whip_free);
 
   /* A host that dies without DELETE: within 3 s the room is its queue again. */
   host = go_live (f, second, TRUE, FALSE);
-  expect_live_change (f, "Host is live", FALSE, 10000);
-  g_assert_true (RC_WAIT_UNTIL (hears (guest, HOST_HZ), 5000));
+  rc_test_live_room_expect_change (f, "Host is live", FALSE, 10000);
+  g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (guest, HOST_HZ), 5000));
   rc_test_whip_kill (host);
   killed_us = g_get_monotonic_time ();
-  back_us = expect_live_change (f, "Host has left", TRUE, 6000);
+  back_us = rc_test_live_room_expect_change (f, "Host has left", TRUE, 6000);
   g_test_message ("the room noticed the host was gone after %.2f s",
                   (back_us - killed_us) / (double) G_USEC_PER_SEC);
   g_assert_cmpint (back_us - killed_us, <, 3 * G_USEC_PER_SEC);
-  g_assert_true (RC_WAIT_UNTIL (hears (guest, SONG_HZ), 3000));
-  g_assert_true (keeps_hearing (guest, SONG_HZ, HOST_HZ));
+  g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (guest, SONG_HZ), 3000));
+  g_assert_true (rc_test_guest_keeps_hearing (guest, SONG_HZ, HOST_HZ));
   g_assert_null (rc_native_guest_get_failure (guest));
 
   /* The server stops with a host live (the teardown wants exit status 0). */
   g_clear_pointer (&host, rc_test_whip_free);
   host = go_live (f, second, TRUE, FALSE);
-  expect_live_change (f, "Host is live", FALSE, 10000);
+  rc_test_live_room_expect_change (f, "Host is live", FALSE, 10000);
 }
 
 /* A host whose DTLS certificate is not the one its offer named (a man in
@@ -715,14 +520,14 @@ test_conflicts_revoke_and_drop (Fixture *f, gconstpointer data)
 static void
 test_forged_certificate (Fixture *f, gconstpointer data)
 {
-  g_autofree char *key = make_key (f, f->room_id, f->owner_token, NULL);
+  g_autofree char *key = rc_test_live_room_make_key (f, NULL, NULL, NULL);
   g_autoptr (RcNativeGuest) guest = NULL;
   g_autoptr (RcTestWhip) forged = NULL;
   g_autoptr (RcTestWhip) honest = NULL;
   gint64 deadline;
 
-  play_song (f);
-  guest = listen (f);
+  rc_test_live_room_play_song (f);
+  guest = rc_test_live_room_listen (f);
   forged = host_new (f, key, TRUE, FALSE, TRUE);
   g_assert_cmpuint (rc_test_whip_wait_answer (forged, 15000), ==, 201);
   /* The slot frees once DTLS has shown the wrong certificate. */
@@ -734,7 +539,7 @@ test_forged_certificate (Fixture *f, gconstpointer data)
 
       g_assert_false (o != NULL && g_strcmp0 (rc_test_str (o, "type"), "notification") == 0
                       && g_strcmp0 (rc_test_str (o, "kind"), "live") == 0);
-      g_assert_false (hears (guest, HOST_HZ));
+      g_assert_false (rc_test_guest_hears (guest, HOST_HZ));
       attempt = host_new (f, key, TRUE, FALSE, FALSE);
       if (rc_test_whip_wait_answer (attempt, 15000) == 201)
         honest = attempt;
@@ -746,8 +551,8 @@ test_forged_certificate (Fixture *f, gconstpointer data)
     }
   g_assert_nonnull (honest);
   g_assert_cmpuint (rc_test_whip_delete (forged, NULL), ==, 404);
-  expect_live_change (f, "Host is live", FALSE, 10000);
-  g_assert_true (RC_WAIT_UNTIL (hears (guest, HOST_HZ), 5000));
+  rc_test_live_room_expect_change (f, "Host is live", FALSE, 10000);
+  g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (guest, HOST_HZ), 5000));
 
   /* The owner deletes the room while the host is live: the session ends
    * with it, and the server's one publisher slot (--max-publishers 1) is
@@ -756,7 +561,7 @@ test_forged_certificate (Fixture *f, gconstpointer data)
     g_autofree char *path = g_strdup_printf ("/api/rooms/%s", f->room_id);
     g_autoptr (JsonNode) deleted = NULL;
     g_autoptr (JsonObject) other = rc_test_create_room (f->server, "Next room", NULL);
-    g_autofree char *other_key = make_key (f, rc_test_str (other, "id"),
+    g_autofree char *other_key = rc_test_live_room_make_key (f, rc_test_str (other, "id"),
                                            rc_test_str (other, "ownerToken"), NULL);
     RcTestWhipOptions options = {
       .base_url = f->server->base_url,
