@@ -19,9 +19,22 @@
  *   and every later buffer is moved earlier by the least earliness seen,
  *   less PLACE_MARGIN: over its first seconds tsdemux's skew estimate
  *   settles and the earliness shrinks, by up to ~50 ms (measured with
- *   mpegtsmux, AAC and Opus), and decoded audio comes in bursts. Too little
- *   moved costs latency; too much would make audio late at the mixer,
- *   which drops it. INPUT_LEAD covers what is left.
+ *   mpegtsmux, AAC and Opus; with AAC over SRT on loopback since on_parsed,
+ *   from 120-140 ms in the first second to 20-55 ms from the second on,
+ *   while the first decoded buffer comes ~60 ms less early than the next,
+ *   so the move stays 0 there). Too little moved costs latency; too much
+ *   would make audio late at the mixer, which drops it. INPUT_LEAD covers
+ *   what is left.
+ * - aacparse is told, after every frame it hands out, that it needs no
+ *   more than a byte to look for the next one (on_parsed). Left alone it
+ *   keeps the minimum frame size it set while gaining sync (the second
+ *   frame's size plus a header, some 300-400 bytes at 128 kb/s) and waits
+ *   for that many bytes before parsing: every frame waited for the next
+ *   one, and frames of quiet audio (13 bytes of silence) waited for 20-30
+ *   more: decoded audio came out 300-400 ms after its timestamps, and the
+ *   host was placed that much later (bench-latency: 607 ms over D before,
+ *   349 after). In sync it needs only the frame's own header; when it loses
+ *   sync it sets its own minimum again until the next frame.
  * - One audio stream is decoded: the first AAC (ADTS or LATM) or Opus one.
  *   Video (OBS always sends some), data and further audio streams go to
  *   fakesinks, so tsdemux never stops on not-linked.
@@ -40,6 +53,7 @@
 #include "rc_error.h"
 
 #include <gst/app/gstappsrc.h>
+#include <gst/base/gstbaseparse.h>
 #include <string.h>
 
 GST_DEBUG_CATEGORY_STATIC (rc_srt_ingest_debug);
@@ -411,6 +425,15 @@ codec_of (const GstStructure *s)
   return CODEC_NONE;
 }
 
+/* Streaming thread, aacparse's: a frame is out, so aacparse is in sync;
+ * its minimum frame size goes back to the least (see the header comment). */
+static GstPadProbeReturn
+on_parsed (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  gst_base_parse_set_min_frame_size (GST_BASE_PARSE (data), 1);
+  return GST_PAD_PROBE_OK;
+}
+
 /* Streaming thread: parser and decoder for @codec, linked from @pad to
  * convert. FALSE when an element is missing or will not link. */
 static gboolean
@@ -455,6 +478,12 @@ decode_pad (RcSrtIngest *self, GstPad *pad, Codec codec)
       return FALSE;
   if (!gst_element_link (chain[n - 1], self->convert))
     return FALSE;
+  if (GST_IS_BASE_PARSE (chain[0]))
+    {
+      g_autoptr (GstPad) parsed = gst_element_get_static_pad (chain[0], "src");
+
+      gst_pad_add_probe (parsed, GST_PAD_PROBE_TYPE_BUFFER, on_parsed, chain[0], NULL);
+    }
   for (guint i = n; i > 0; i--)
     gst_element_sync_state_with_parent (chain[i - 1]);
   first_sink = gst_element_get_static_pad (chain[0], "sink");
