@@ -31,12 +31,11 @@
 #include "rc_bench_guest.h"
 #include "rc_bench_proc.h"
 #include "rc_bench_receiver.h"
+#include "rc_bench_server.h"
 
-#include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
-#include <libsoup/soup.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
@@ -44,7 +43,6 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/prctl.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 /* ---- options ---- */
@@ -145,31 +143,20 @@ typedef struct
   char *music_dir;
   gint64 started_us;
   gint64 deadline_us;
-  gboolean interrupted;
   gboolean failed;
 
-  GSubprocess *server;
+  RcBenchServer *server;
   GPid server_pid;
-  GDataInputStream *server_out;
-  FILE *server_log;
-  char *server_log_path;
-  char *base_url;
-  gboolean server_exited;
-  gboolean server_stopping; /* we sent SIGTERM: an exit now is no crash */
-  gboolean server_died;     /* it exited before we stopped it */
-  int server_status;
+  const char *base_url;
   guint server_warnings;
   guint server_media_failures;
-  GCancellable *cancellable;
 
-  SoupSession *http;
-  SoupWebsocketConnection *control;
+  RcBenchControl *control;
   char *room_id;
   char *owner_token;
   char *song_id;
   char *song_title;
   gboolean playing;
-  char *control_error;
 
   GPtrArray *receivers;
   guint guests;
@@ -192,60 +179,6 @@ typedef struct
   RcBenchProc after;   /* the server when drained (or at the timeout), 2 s later */
   guint health_guests; /* /health "guests" then (the control connection is one) */
 } Cycle;
-
-static void
-progress (Bench *b, const char *format, ...) G_GNUC_PRINTF (2, 3);
-
-static void
-progress (Bench *b, const char *format, ...)
-{
-  va_list args;
-  g_autofree char *text = NULL;
-
-  va_start (args, format);
-  text = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_printerr ("[%6.1f s] %s\n", (g_get_monotonic_time () - b->started_us) / 1e6, text);
-}
-
-/* ---- waiting on the main context ---- */
-
-static gboolean
-tick (gpointer data)
-{
-  return G_SOURCE_CONTINUE; /* only wakes the context up */
-}
-
-typedef gboolean (*Cond) (Bench *b, gpointer data);
-
-/* Runs the main context until @cond holds, @timeout_ms pass or the run is
- * interrupted; returns whether @cond held. */
-static gboolean
-wait_for (Bench *b, Cond cond, gpointer data, double timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) (timeout_ms * 1000);
-
-  while (!cond (b, data))
-    {
-      if (b->interrupted || g_get_monotonic_time () >= end)
-        return cond (b, data);
-      g_main_context_iteration (NULL, TRUE);
-    }
-  return TRUE;
-}
-
-static gboolean
-never (Bench *b, gpointer data)
-{
-  return FALSE;
-}
-
-/* Sleeps while the main context runs (pongs, server output). */
-static void
-pause_for (Bench *b, double seconds)
-{
-  wait_for (b, never, NULL, seconds * 1000);
-}
 
 /* ---- children ---- */
 
@@ -305,311 +238,113 @@ pid_of (GSubprocess *proc)
 
 /* ---- the server ---- */
 
+/* ---- the server ---- */
+
 static void
-on_server_line (GObject *source, GAsyncResult *result, gpointer data)
+on_server_line (const char *line, gpointer data)
 {
   Bench *b = data;
-  g_autoptr (GError) error = NULL;
-  g_autofree char *line =
-    g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result, NULL, &error);
-  const char *url;
 
-  if (line == NULL)
-    return; /* end of output or cancelled */
-  if (b->server_log != NULL)
-    {
-      fprintf (b->server_log, "%s\n", line);
-      fflush (b->server_log);
-    }
-  url = strstr (line, "listening on http://");
-  if (url != NULL && b->base_url == NULL)
-    {
-      const char *start = url + strlen ("listening on ");
-      const char *end = strchr (start, ' ');
-
-      b->base_url = end != NULL ? g_strndup (start, end - start) : g_strdup (start);
-      if (g_str_has_suffix (b->base_url, "/"))
-        b->base_url[strlen (b->base_url) - 1] = '\0';
-    }
   if (strstr (line, "WARNING") != NULL || strstr (line, "CRITICAL") != NULL)
     b->server_warnings++;
   if (strstr (line, "audio for guest") != NULL && strstr (line, "failed") != NULL)
     b->server_media_failures++;
-  g_data_input_stream_read_line_async (b->server_out, G_PRIORITY_DEFAULT, b->cancellable,
-                                       on_server_line, b);
-}
-
-static void
-on_server_exit (GObject *source, GAsyncResult *result, gpointer data)
-{
-  Bench *b = data;
-  GSubprocess *proc = G_SUBPROCESS (source);
-
-  if (!g_subprocess_wait_finish (proc, result, NULL))
-    return; /* cancelled: b may be gone */
-  b->server_exited = TRUE;
-  b->server_died = !b->server_stopping;
-  if (g_subprocess_get_if_signaled (proc))
-    b->server_status = -g_subprocess_get_term_sig (proc);
-  else
-    b->server_status = g_subprocess_get_exit_status (proc);
-}
-
-static gboolean
-server_ready (Bench *b, gpointer data)
-{
-  return b->base_url != NULL || b->server_exited;
 }
 
 static gboolean
 start_server (Bench *b, GError **error)
 {
-  g_autoptr (GSubprocessLauncher) launcher =
-    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
-  const char *argv[] = {
-    b->o->roomcast, "--host", "127.0.0.1", "--port", "0", "--store", "memory",
-    "--music-dir", b->music_dir, "--max-guests", "100000", "--max-rooms", "10",
-    "--rate-limit", "0", "--empty-room-pause", "86400", NULL,
+  g_autofree char *log = g_build_filename (b->tmp_dir, "server.log", NULL);
+  const char *args[] = { "--music-dir", b->music_dir, "--max-guests", "100000",
+                         "--max-rooms", "10", NULL };
+  RcBenchServerOptions options = {
+    .roomcast = b->o->roomcast, .extra_args = args, .log_path = log,
+    .child_setup = child_setup, .child_setup_data = &server_setup_data,
+    .on_line = on_server_line, .user_data = b,
   };
 
-  b->server_log_path = g_build_filename (b->tmp_dir, "server.log", NULL);
-  b->server_log = fopen (b->server_log_path, "w");
-  g_subprocess_launcher_set_child_setup (launcher, child_setup, &server_setup_data, NULL);
-  b->server = g_subprocess_launcher_spawnv (launcher, argv, error);
+  b->server = rc_bench_server_start_with (&options, error);
   if (b->server == NULL)
     return FALSE;
-  b->server_pid = pid_of (b->server);
-  b->server_out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (b->server));
-  g_data_input_stream_read_line_async (b->server_out, G_PRIORITY_DEFAULT, b->cancellable,
-                                       on_server_line, b);
-  g_subprocess_wait_async (b->server, b->cancellable, on_server_exit, b);
-  if (!wait_for (b, server_ready, NULL, 20000) || b->base_url == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   "roomcast did not print its URL within 20 s (exited: %d); see %s",
-                   b->server_exited, b->server_log_path);
-      return FALSE;
-    }
-  if (!g_str_has_prefix (b->base_url, "http://127.0.0.1:"))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "roomcast listens on %s, not 127.0.0.1",
-                   b->base_url);
-      return FALSE;
-    }
+  b->server_pid = rc_bench_server_get_pid (b->server);
+  b->base_url = rc_bench_server_get_url (b->server);
   return TRUE;
 }
 
 static void
 stop_server (Bench *b)
 {
-  if (b->server == NULL)
-    return;
-  if (!b->server_exited)
-    {
-      gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-
-      b->server_stopping = TRUE;
-      g_subprocess_send_signal (b->server, SIGTERM);
-      while (!b->server_exited && g_get_monotonic_time () < end)
-        g_main_context_iteration (NULL, TRUE);
-      if (!b->server_exited)
-        {
-          progress (b, "roomcast did not stop within 10 s of SIGTERM: killing it");
-          g_subprocess_force_exit (b->server);
-          g_subprocess_wait (b->server, NULL, NULL);
-        }
-    }
-}
-
-/* ---- REST ---- */
-
-static JsonNode *
-http_json (Bench *b, const char *method, const char *path, const char *body, guint *status,
-           GError **error)
-{
-  g_autofree char *url = g_strconcat (b->base_url, path, NULL);
-  g_autoptr (SoupMessage) msg = soup_message_new (method, url);
-  g_autoptr (GBytes) reply = NULL;
-  g_autofree char *text = NULL;
-
-  if (body != NULL)
-    {
-      g_autoptr (GBytes) bytes = g_bytes_new (body, strlen (body));
-      soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
-    }
-  reply = soup_session_send_and_read (b->http, msg, NULL, error);
-  if (reply == NULL)
-    return NULL;
-  *status = soup_message_get_status (msg);
-  text = g_strndup (g_bytes_get_data (reply, NULL), g_bytes_get_size (reply));
-  return json_from_string (text, error);
+  if (b->server != NULL && !rc_bench_server_stop (b->server, 10))
+    rc_bench_progress ("roomcast did not stop within 10 s of SIGTERM: killing it");
 }
 
 /* The first song of the library, once the scan has finished. */
 static gboolean
 find_song (Bench *b, GError **error)
 {
-  gint64 end = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  g_autoptr (JsonArray) songs = rc_bench_server_wait_library (b->server, 1, 30, error);
+  JsonObject *song;
 
-  while (g_get_monotonic_time () < end && !b->interrupted)
+  if (songs == NULL)
     {
-      guint status = 0;
-      g_autoptr (JsonNode) reply = http_json (b, "GET", "/api/library?limit=1", NULL, &status,
-                                              error);
-      JsonObject *o;
-      JsonArray *songs;
-
-      if (reply == NULL)
-        return FALSE;
-      o = JSON_NODE_HOLDS_OBJECT (reply) ? json_node_get_object (reply) : NULL;
-      songs = o != NULL && json_object_has_member (o, "songs")
-                ? json_object_get_array_member (o, "songs")
-                : NULL;
-      if (songs != NULL && json_array_get_length (songs) > 0
-          && !json_object_get_boolean_member_with_default (o, "scanning", TRUE))
+      if (g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
         {
-          JsonObject *song = json_array_get_object_element (songs, 0);
-
-          b->song_id = g_strdup (json_object_get_string_member (song, "id"));
-          b->song_title = g_strdup (json_object_get_string_member_with_default (song, "title",
-                                                                                "?"));
-          return TRUE;
+          g_clear_error (error);
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                       "the library has no song after 30 s (music dir %s)", b->music_dir);
         }
-      pause_for (b, 0.2);
-    }
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-               "the library has no song after 30 s (music dir %s)", b->music_dir);
-  return FALSE;
-}
-
-static gboolean
-create_room (Bench *b, GError **error)
-{
-  guint status = 0;
-  g_autoptr (JsonNode) reply =
-    http_json (b, "POST", "/api/rooms", "{\"name\": \"bench-fanout\"}", &status, error);
-  JsonObject *o;
-
-  if (reply == NULL)
-    return FALSE;
-  o = JSON_NODE_HOLDS_OBJECT (reply) ? json_node_get_object (reply) : NULL;
-  if (status != 201 || o == NULL || !json_object_has_member (o, "id"))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "POST /api/rooms answered %u", status);
       return FALSE;
     }
-  b->room_id = g_strdup (json_object_get_string_member (o, "id"));
-  b->owner_token = g_strdup (json_object_get_string_member (o, "ownerToken"));
+  song = json_array_get_object_element (songs, 0);
+  b->song_id = g_strdup (json_object_get_string_member (song, "id"));
+  b->song_title = g_strdup (json_object_get_string_member_with_default (song, "title", "?"));
   return TRUE;
 }
 
 /* ---- the control connection ---- */
 
 static void
-control_send (Bench *b, const char *format, ...) G_GNUC_PRINTF (2, 3);
-
-static void
-control_send (Bench *b, const char *format, ...)
-{
-  va_list args;
-  g_autofree char *text = NULL;
-
-  va_start (args, format);
-  text = g_strdup_vprintf (format, args);
-  va_end (args);
-  if (b->control != NULL
-      && soup_websocket_connection_get_state (b->control) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_send_text (b->control, text);
-}
-
-static void
-on_control_message (SoupWebsocketConnection *conn, gint type, GBytes *data, gpointer user_data)
+on_control_message (JsonObject *o, gpointer user_data)
 {
   Bench *b = user_data;
-  gsize size;
-  const char *text = g_bytes_get_data (data, &size);
-  g_autoptr (JsonParser) parser = NULL;
-  JsonObject *o;
-  const char *kind;
+  const char *kind = json_object_get_string_member_with_default (o, "type", "");
 
-  /* viewersUpdated (the whole list, on every join) and the rest: not read. */
-  if (size > 10 && !g_str_has_prefix (text, "{\"type\":\"initialState\"")
-      && !g_str_has_prefix (text, "{\"type\":\"stateUpdate\"")
-      && !g_str_has_prefix (text, "{\"type\":\"error\""))
-    return;
-  parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, text, (gssize) size, NULL)
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    return;
-  o = json_node_get_object (json_parser_get_root (parser));
-  kind = json_object_get_string_member_with_default (o, "type", "");
   if (g_str_equal (kind, "initialState"))
     {
-      control_send (b, "{\"type\":\"addSong\",\"id\":\"c-add\",\"songId\":\"%s\"}", b->song_id);
-      control_send (b, "{\"type\":\"setLoop\",\"id\":\"c-loop\",\"mode\":\"track\"}");
-      control_send (b, "{\"type\":\"play\",\"id\":\"c-play\"}");
+      rc_bench_control_send (b->control,
+                             "{\"type\":\"addSong\",\"id\":\"c-add\",\"songId\":\"%s\"}",
+                             b->song_id);
+      rc_bench_control_send (b->control,
+                             "{\"type\":\"setLoop\",\"id\":\"c-loop\",\"mode\":\"track\"}");
+      rc_bench_control_send (b->control, "{\"type\":\"play\",\"id\":\"c-play\"}");
     }
   else if (g_str_equal (kind, "stateUpdate"))
     b->playing = json_object_get_boolean_member_with_default (o, "playing", FALSE);
-  else if (g_str_equal (kind, "error") && b->control_error == NULL)
-    b->control_error =
-      g_strdup_printf ("%s (%" G_GINT64_FORMAT ")",
-                       json_object_get_string_member_with_default (o, "message", "?"),
-                       json_object_get_int_member_with_default (o, "code", 0));
-}
-
-static void
-on_control_closed (SoupWebsocketConnection *conn, gpointer user_data)
-{
-  Bench *b = user_data;
-
-  if (b->control_error == NULL)
-    b->control_error = g_strdup ("the control connection closed");
-  b->playing = FALSE;
-}
-
-static void
-on_control_connected (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  Bench *b = user_data;
-  g_autoptr (GError) error = NULL;
-  SoupWebsocketConnection *conn =
-    soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
-
-  if (conn == NULL)
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        b->control_error = g_strdup_printf ("cannot connect: %s", error->message);
-      return;
-    }
-  b->control = conn;
-  soup_websocket_connection_set_max_incoming_payload_size (conn, 64 * 1024 * 1024);
-  g_signal_connect (conn, "message", G_CALLBACK (on_control_message), b);
-  g_signal_connect (conn, "closed", G_CALLBACK (on_control_closed), b);
-  control_send (b,
-                "{\"type\":\"join\",\"id\":\"c-join\",\"roomId\":\"%s\",\"name\":\"control\","
-                "\"ownerToken\":\"%s\"}",
-                b->room_id, b->owner_token);
 }
 
 static gboolean
-playing_or_error (Bench *b, gpointer data)
+playing_or_error (gpointer data)
 {
-  return b->playing || b->control_error != NULL || b->server_exited;
+  Bench *b = data;
+
+  return b->playing || rc_bench_control_get_failure (b->control) != NULL
+         || rc_bench_server_has_exited (b->server);
 }
 
 static gboolean
 start_playing (Bench *b, GError **error)
 {
-  g_autofree char *ws = g_strdup_printf ("ws%s/ws", b->base_url + strlen ("http"));
-  g_autoptr (SoupMessage) msg = soup_message_new ("GET", ws);
+  /* viewersUpdated (the whole list, on every join) and the rest: not read. */
+  const char *types[] = { "stateUpdate", NULL };
+  const char *failure;
 
-  soup_session_websocket_connect_async (b->http, msg, NULL, NULL, G_PRIORITY_DEFAULT,
-                                        b->cancellable, on_control_connected, b);
-  if (!wait_for (b, playing_or_error, NULL, 15000) || !b->playing)
+  b->control = rc_bench_control_new (b->server, b->room_id, b->owner_token, on_control_message, b);
+  rc_bench_control_only (b->control, types);
+  if (!rc_bench_wait (playing_or_error, b, 15000) || !b->playing)
     {
+      failure = rc_bench_control_get_failure (b->control);
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the room did not start playing: %s",
-                   b->control_error != NULL ? b->control_error : "no stateUpdate within 15 s");
+                   failure != NULL ? failure : "no stateUpdate within 15 s");
       return FALSE;
     }
   return TRUE;
@@ -703,16 +438,17 @@ collect_failures (Bench *b, Receiver *r)
 
 typedef struct
 {
+  Bench *b;
   Receiver *r;
   const char *prefix;
 } LineWait;
 
 static gboolean
-has_line (Bench *b, gpointer data)
+has_line (gpointer data)
 {
   LineWait *w = data;
 
-  collect_failures (b, w->r);
+  collect_failures (w->b, w->r);
   for (GList *l = w->r->lines.head; l != NULL; l = l->next)
     if (g_str_has_prefix (l->data, w->prefix))
       return TRUE;
@@ -724,9 +460,9 @@ has_line (Bench *b, gpointer data)
 static char *
 receiver_wait (Bench *b, Receiver *r, const char *prefix, double timeout_ms)
 {
-  LineWait w = { r, prefix };
+  LineWait w = { b, r, prefix };
 
-  if (!wait_for (b, has_line, &w, timeout_ms))
+  if (!rc_bench_wait (has_line, &w, timeout_ms))
     return NULL;
   while (!g_queue_is_empty (&r->lines))
     {
@@ -774,7 +510,7 @@ spawn_receiver (Bench *b, GError **error)
   g_ptr_array_add (argv, b->self_exe);
   g_ptr_array_add (argv, "--receiver");
   g_ptr_array_add (argv, "--server");
-  g_ptr_array_add (argv, b->base_url);
+  g_ptr_array_add (argv, (gpointer) b->base_url);
   g_ptr_array_add (argv, "--room");
   g_ptr_array_add (argv, b->room_id);
   g_ptr_array_add (argv, "--prefix");
@@ -811,6 +547,12 @@ spawn_receiver (Bench *b, GError **error)
   return r;
 }
 
+static gboolean
+receiver_ended (gpointer data)
+{
+  return ((Receiver *) data)->eof;
+}
+
 static void
 stop_receivers (Bench *b)
 {
@@ -824,10 +566,7 @@ stop_receivers (Bench *b)
   for (guint i = 0; i < b->receivers->len; i++)
     {
       Receiver *r = g_ptr_array_index (b->receivers, i);
-      gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-
-      while (g_get_monotonic_time () < end && !r->eof)
-        g_main_context_iteration (NULL, TRUE);
+      rc_bench_wait (receiver_ended, r, 5000);
       g_subprocess_force_exit (r->proc);
       g_subprocess_wait (r->proc, NULL, NULL);
     }
@@ -903,7 +642,7 @@ pct (guint64 ticks, const Snap *a, const Snap *z)
 static gboolean
 server_alive (Bench *b)
 {
-  return !b->server_exited;
+  return !rc_bench_server_has_exited (b->server);
 }
 
 /* The next reply of @r (failure reports aside), or NULL. */
@@ -1056,7 +795,8 @@ join_batch (Bench *b, Level *level, guint count, GError **error)
       if (line == NULL)
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                       b->interrupted ? "interrupted" : "receiver %s did not answer \"add\"%s",
+                       rc_bench_interrupted () ? "interrupted"
+                                               : "receiver %s did not answer \"add\"%s",
                        r->name, r->eof ? " (it exited)" : "");
           return FALSE;
         }
@@ -1105,9 +845,9 @@ measure_window (Bench *b, Level *level, Window *w)
 
   send_marks (b);
   snap_take (b, &w0, TRUE);
-  pause_for (b, b->o->window_s);
+  rc_bench_wait (NULL, NULL, b->o->window_s * 1000);
   snap_take (b, &w1, TRUE);
-  if (b->interrupted)
+  if (rc_bench_interrupted ())
     {
       note (level, "interrupted during the window: not measured");
       snap_clear (&w0);
@@ -1116,7 +856,8 @@ measure_window (Bench *b, Level *level, Window *w)
     }
   if (!server_alive (b) || !w1.server.ok)
     {
-      note (level, "roomcast exited (status %d) during the window", b->server_status);
+      note (level, "roomcast exited (status %d) during the window",
+            rc_bench_server_get_status (b->server));
       snap_clear (&w0);
       snap_clear (&w1);
       return FALSE;
@@ -1154,7 +895,7 @@ run_level (Bench *b, Level *level, const Level *previous)
   gboolean go_on = TRUE;
   guint failures_before = b->guest_failure_count;
 
-  progress (b, "N=%u: joining %u guests in batches of %u", level->n, to_add, b->o->batch);
+  rc_bench_progress ("N=%u: joining %u guests in batches of %u", level->n, to_add, b->o->batch);
   /* Receivers that this level needs are started before the join is timed. */
   while (b->receivers->len * b->o->per_receiver < level->n)
     if (spawn_receiver (b, &error) == NULL)
@@ -1205,13 +946,14 @@ run_level (Bench *b, Level *level, const Level *previous)
           level->join_timed_out, b->o->join_timeout_s);
   if (!server_alive (b))
     {
-      note (level, "roomcast exited (status %d) while guests joined", b->server_status);
+      note (level, "roomcast exited (status %d) while guests joined",
+            rc_bench_server_get_status (b->server));
       return FALSE;
     }
-  progress (b, "N=%u: %u joined with audio in %.1f s; settling %.0f s, measuring %.0f s",
-            level->n, level->join_ok, level->join_wall_s, b->o->settle_s, b->o->window_s);
+  rc_bench_progress ("N=%u: %u joined with audio in %.1f s; settling %.0f s, measuring %.0f s",
+                     level->n, level->join_ok, level->join_wall_s, b->o->settle_s, b->o->window_s);
 
-  pause_for (b, b->o->settle_s);
+  rc_bench_wait (NULL, NULL, b->o->settle_s * 1000);
   /* Other people's work shares the machine: a disturbed window is
    * measured again (the guests stay), and the least disturbed one kept. */
   for (guint attempt = 0; attempt <= b->o->retries; attempt++)
@@ -1222,13 +964,13 @@ run_level (Bench *b, Level *level, const Level *previous)
         {
           if (g_get_monotonic_time () > b->deadline_us)
             break;
-          pause_for (b, 5);
+          rc_bench_wait (NULL, NULL, 5000);
         }
       if (!measure_window (b, level, &w))
         return FALSE;
       if (w.other_pct > DISTURBED_PCT && attempt < b->o->retries)
-        progress (b, "N=%u: other processes took %.0f%% of one core; measuring again", level->n,
-                  w.other_pct);
+        rc_bench_progress ("N=%u: other processes took %.0f%% of one core; measuring again",
+                           level->n, w.other_pct);
       level->attempts++;
       if (!level->w.measured || w.other_pct < level->w.other_pct)
         {
@@ -1250,43 +992,16 @@ run_level (Bench *b, Level *level, const Level *previous)
     g_autofree char *late = b->o->native ? g_strdup ("n/a")
                                          : g_strdup_printf ("%.2f", level->w.late_mean);
 
-    progress (b, "N=%u: server %.1f%% CPU, %.1f MiB, %u threads; %u/%u guests with audio, "
-              "lost %.2f/guest, late %s/guest",
-              level->n, level->w.server_pct, level->w.rss_kib / 1024.0, level->w.threads,
-              level->w.with_audio, b->guests, level->w.lost_mean, late);
+    rc_bench_progress ("N=%u: server %.1f%% CPU, %.1f MiB, %u threads; %u/%u guests with audio, "
+                       "lost %.2f/guest, late %s/guest",
+                       level->n, level->w.server_pct, level->w.rss_kib / 1024.0, level->w.threads,
+                       level->w.with_audio, b->guests, level->w.lost_mean, late);
   }
   (void) previous;
   return go_on;
 }
 
 /* ---- output ---- */
-
-static char *
-machine_line (void)
-{
-  g_autofree char *cpuinfo = NULL;
-  g_autofree char *meminfo = NULL;
-  g_autofree char *model = NULL;
-  guint64 mem_kib = 0;
-  struct utsname u;
-
-  if (g_file_get_contents ("/proc/cpuinfo", &cpuinfo, NULL, NULL))
-    {
-      const char *m = strstr (cpuinfo, "model name");
-      const char *colon = m != NULL ? strchr (m, ':') : NULL;
-      const char *eol = colon != NULL ? strchr (colon, '\n') : NULL;
-
-      if (eol != NULL)
-        model = g_strstrip (g_strndup (colon + 1, eol - colon - 1));
-    }
-  if (g_file_get_contents ("/proc/meminfo", &meminfo, NULL, NULL)
-      && g_str_has_prefix (meminfo, "MemTotal:"))
-    mem_kib = g_ascii_strtoull (meminfo + 9, NULL, 10);
-  uname (&u);
-  return g_strdup_printf ("%ld CPUs (%s), %.1f GiB RAM, Linux %s, %s",
-                          sysconf (_SC_NPROCESSORS_ONLN), model != NULL ? model : "?",
-                          mem_kib / 1048576.0, u.release, gst_version_string ());
-}
 
 static char *
 loadavg (void)
@@ -1307,7 +1022,7 @@ per_guest (double value, double baseline, const Level *l)
 static void
 report (Bench *b, GString *out, const char *command_line)
 {
-  g_autofree char *machine = machine_line ();
+  g_autofree char *machine = rc_bench_machine_describe_full (TRUE, gst_version_string ());
   g_autofree char *load = loadavg ();
   const Level *prev = NULL;
 
@@ -1487,7 +1202,9 @@ report (Bench *b, GString *out, const char *command_line)
   g_string_append_printf (out, "- server log: %u WARNING/CRITICAL lines, %u \"audio for guest "
                                "... failed\" lines%s\n",
                           b->server_warnings, b->server_media_failures,
-                          b->server_died ? " — roomcast exited before the end of the run" : "");
+                          rc_bench_server_died (b->server)
+                            ? " — roomcast exited before the end of the run"
+                            : "");
   if (b->guest_failure_count > 0)
     {
       g_string_append_printf (out, "- %u guest failures; the first:\n", b->guest_failure_count);
@@ -1503,7 +1220,8 @@ static guint
 health_guests (Bench *b)
 {
   guint status = 0;
-  g_autoptr (JsonNode) reply = http_json (b, "GET", "/health", NULL, &status, NULL);
+  g_autoptr (JsonNode) reply =
+    rc_bench_server_request (b->server, "GET", "/health", NULL, NULL, &status, NULL);
 
   if (reply == NULL || !JSON_NODE_HOLDS_OBJECT (reply))
     return G_MAXUINT;
@@ -1520,12 +1238,12 @@ leave_cycles (Bench *b)
 {
   guint count = b->guests;
 
-  for (guint c = 0; c < b->o->leave_cycles && !b->interrupted && server_alive (b); c++)
+  for (guint c = 0; c < b->o->leave_cycles && !rc_bench_interrupted () && server_alive (b); c++)
     {
       Cycle cycle = { .guests = b->guests };
 
-      progress (b, "cycle %u/%u: %u guests leave; reading the server 5 s later", c + 1,
-                b->o->leave_cycles, b->guests);
+      rc_bench_progress ("cycle %u/%u: %u guests leave; reading the server 5 s later", c + 1,
+                         b->o->leave_cycles, b->guests);
       for (guint i = 0; i < b->receivers->len; i++)
         receiver_send (g_ptr_array_index (b->receivers, i), "leave\n");
       for (guint i = 0; i < b->receivers->len; i++)
@@ -1541,7 +1259,7 @@ leave_cycles (Bench *b)
         RcBenchProc now;
 
         cycle.drain_s = -1;
-        while (server_alive (b) && !b->interrupted
+        while (server_alive (b) && !rc_bench_interrupted ()
                && g_get_monotonic_time () - left_us < (gint64) 60 * G_USEC_PER_SEC)
           {
             double since = (g_get_monotonic_time () - left_us) / 1e6;
@@ -1561,10 +1279,10 @@ leave_cycles (Bench *b)
               cycle.drain_s = since;
             if (cycle.drain_s >= 0 && cycle.threads_at_5s > 0)
               break;
-            pause_for (b, 0.25);
+            rc_bench_wait (NULL, NULL, 250);
           }
       }
-      pause_for (b, 2);
+      rc_bench_wait (NULL, NULL, 2000);
       if (!server_alive (b))
         break;
       rc_bench_proc_read (b->server_pid, &cycle.after);
@@ -1572,7 +1290,7 @@ leave_cycles (Bench *b)
       g_array_append_val (b->cycles, cycle);
       if (c + 1 < b->o->leave_cycles && g_get_monotonic_time () > b->deadline_us)
         {
-          progress (b, "the time budget is spent: no more leave cycles");
+          rc_bench_progress ("the time budget is spent: no more leave cycles");
           break;
         }
       if (c + 1 < b->o->leave_cycles)
@@ -1580,14 +1298,14 @@ leave_cycles (Bench *b)
           Level scratch = { 0 };
           g_autoptr (GError) error = NULL;
 
-          progress (b, "cycle %u/%u: %u guests join again", c + 2, b->o->leave_cycles, count);
+          rc_bench_progress ("cycle %u/%u: %u guests join again", c + 2, b->o->leave_cycles, count);
           for (guint done = 0; done < count; done += b->o->batch)
             if (!join_batch (b, &scratch, MIN (b->o->batch, count - done), &error))
               {
-                progress (b, "rejoining failed: %s", error->message);
+                rc_bench_progress ("rejoining failed: %s", error->message);
                 return;
               }
-          pause_for (b, b->o->settle_s);
+          rc_bench_wait (NULL, NULL, b->o->settle_s * 1000);
           g_free (scratch.note);
         }
     }
@@ -1612,15 +1330,6 @@ remove_tree (const char *path)
         g_unlink (child);
     }
   g_rmdir (path);
-}
-
-static gboolean
-on_signal (gpointer data)
-{
-  Bench *b = data;
-
-  b->interrupted = TRUE;
-  return G_SOURCE_CONTINUE;
 }
 
 static gboolean
@@ -1749,7 +1458,6 @@ main (int argc, char **argv)
   g_autofree char *command_line = NULL;
   g_autoptr (GString) out = g_string_new (NULL);
   Bench bench = { 0 }, *b = &bench;
-  guint tick_id;
 
   setlocale (LC_ALL, "");
   signal (SIGPIPE, SIG_IGN);
@@ -1795,17 +1503,13 @@ main (int argc, char **argv)
   b->o = &o;
   b->started_us = g_get_monotonic_time ();
   b->deadline_us = b->started_us + (gint64) o.max_seconds * G_USEC_PER_SEC;
-  b->cancellable = g_cancellable_new ();
   b->receivers = g_ptr_array_new ();
   b->levels = g_ptr_array_new ();
   b->guest_failures = g_ptr_array_new_with_free_func (g_free);
   b->cycles = g_array_new (FALSE, TRUE, sizeof (Cycle));
   b->self_exe = g_file_read_link ("/proc/self/exe", NULL);
-  b->http = soup_session_new_with_options ("timeout", 30, NULL);
-  tick_id = g_timeout_add (20, tick, NULL);
-  g_unix_signal_add (SIGINT, on_signal, b);
-  g_unix_signal_add (SIGTERM, on_signal, b);
-  g_unix_signal_add (SIGHUP, on_signal, b);
+  rc_bench_progress_restart ();
+  rc_bench_catch_signals ();
   /* Whatever happens, the run ends: the default action of SIGALRM kills
    * us, and PR_SET_PDEATHSIG takes the children along. */
   alarm (o.max_seconds + MAX (o.wait_quiet_s, 0) + 240);
@@ -1836,18 +1540,19 @@ main (int argc, char **argv)
       Snap a = { 0 }, z = { 0 };
 
       snap_take (b, &a, FALSE);
-      pause_for (b, 3);
+      rc_bench_wait (NULL, NULL, 3000);
       snap_take (b, &z, FALSE);
       b->busy_before_pct = pct (z.machine_busy - a.machine_busy, &a, &z);
-      if (b->busy_before_pct < 25 || g_get_monotonic_time () >= give_up || b->interrupted)
+      if (b->busy_before_pct < 25 || g_get_monotonic_time () >= give_up || rc_bench_interrupted ())
         break;
-      progress (b, "the machine is %.0f%% busy (of one core); waiting for a quieter moment",
-                b->busy_before_pct);
+      rc_bench_progress ("the machine is %.0f%% busy (of one core); waiting for a quieter moment",
+                         b->busy_before_pct);
     }
-  progress (b, "the machine was %.0f%% busy (of one core; 200%% is all) before the run",
-            b->busy_before_pct);
+  rc_bench_progress ("the machine was %.0f%% busy (of one core; 200%% is all) before the run",
+                     b->busy_before_pct);
   b->started_us = g_get_monotonic_time ();
   b->deadline_us = b->started_us + (gint64) o.max_seconds * G_USEC_PER_SEC;
+  rc_bench_progress_restart ();
   alarm (o.max_seconds + 240);
   if (o.music_dir != NULL)
     b->music_dir = g_strdup (o.music_dir);
@@ -1858,32 +1563,34 @@ main (int argc, char **argv)
       b->music_dir = g_build_filename (b->tmp_dir, "music", NULL);
       g_mkdir (b->music_dir, 0700);
       track = g_build_filename (b->music_dir, "bench-tone.opus", NULL);
-      progress (b, "writing a %u s track to %s", o.track_seconds, track);
+      rc_bench_progress ("writing a %u s track to %s", o.track_seconds, track);
       if (!make_track (b, track, &error))
         goto fail;
     }
-  progress (b, "starting %s", o.roomcast);
-  if (!start_server (b, &error) || !find_song (b, &error) || !create_room (b, &error)
+  rc_bench_progress ("starting %s", o.roomcast);
+  if (!start_server (b, &error) || !find_song (b, &error)
+      || !rc_bench_server_create_room (b->server, "bench-fanout", &b->room_id, &b->owner_token,
+                                       &error)
       || !start_playing (b, &error))
     goto fail;
-  progress (b, "roomcast pid %d at %s, room %s playing \"%s\"", (int) b->server_pid,
-            b->base_url, b->room_id, b->song_title);
+  rc_bench_progress ("roomcast pid %d at %s, room %s playing \"%s\"", (int) b->server_pid,
+                     b->base_url, b->room_id, b->song_title);
 
   /* The empty room: playing, nobody listening. */
   {
     Snap a = { 0 }, z = { 0 };
 
-    pause_for (b, 2);
+    rc_bench_wait (NULL, NULL, 2000);
     snap_take (b, &a, FALSE);
-    pause_for (b, MIN (o.window_s, 5));
+    rc_bench_wait (NULL, NULL, MIN (o.window_s, 5) * 1000);
     snap_take (b, &z, FALSE);
     b->baseline = z.server;
     b->baseline_pct = pct (z.server.cpu_ticks - a.server.cpu_ticks, &a, &z);
-    progress (b, "empty room: %.1f%% CPU, %.1f MiB, %u threads", b->baseline_pct,
-              b->baseline.rss_kib / 1024.0, b->baseline.threads);
+    rc_bench_progress ("empty room: %.1f%% CPU, %.1f MiB, %u threads", b->baseline_pct,
+                       b->baseline.rss_kib / 1024.0, b->baseline.threads);
   }
 
-  for (guint i = 0; i < levels->len && !b->interrupted; i++)
+  for (guint i = 0; i < levels->len && !rc_bench_interrupted (); i++)
     {
       Level *level = g_new0 (Level, 1);
       const Level *previous = i > 0 ? g_ptr_array_index (b->levels, i - 1) : NULL;
@@ -1901,32 +1608,31 @@ main (int argc, char **argv)
           break;
         }
     }
-  if (b->interrupted && b->levels->len > 0)
+  if (rc_bench_interrupted () && b->levels->len > 0)
     note (g_ptr_array_index (b->levels, b->levels->len - 1), "interrupted (signal)");
-  if (!b->interrupted && server_alive (b) && b->guests > 0)
+  if (!rc_bench_interrupted () && server_alive (b) && b->guests > 0)
     leave_cycles (b);
   goto done;
 
 fail:
-  progress (b, "failed: %s", error->message);
+  rc_bench_progress ("failed: %s", error->message);
   b->failed = TRUE;
 
 done:
   stop_receivers (b);
+  g_clear_pointer (&b->control, rc_bench_control_free);
   stop_server (b);
-  if (b->base_url != NULL)
+  if (b->server != NULL)
     {
       report (b, out, command_line);
       g_print ("\n%s", out->str);
       if (o.output != NULL && !g_file_set_contents (o.output, out->str, -1, &error))
         g_printerr ("bench-fanout: %s\n", error->message);
     }
-  if (b->server_log != NULL)
-    fclose (b->server_log);
-  if (o.keep || b->failed || b->server_died)
+  g_clear_pointer (&b->server, rc_bench_server_free);
+  if (o.keep || b->failed || (b->server != NULL && rc_bench_server_died (b->server)))
     g_printerr ("bench-fanout: logs kept in %s\n", b->tmp_dir);
   else
     remove_tree (b->tmp_dir);
-  g_source_remove (tick_id);
   return b->failed ? 1 : 0;
 }

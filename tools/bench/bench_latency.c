@@ -111,21 +111,6 @@ typedef struct
 } Room;
 
 static void
-progress (Bench *b, const char *format, ...) G_GNUC_PRINTF (2, 3);
-
-static void
-progress (Bench *b, const char *format, ...)
-{
-  va_list args;
-  g_autofree char *text = NULL;
-
-  va_start (args, format);
-  text = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_printerr ("[%6.1f s] %s\n", (g_get_monotonic_time () - b->started_us) / 1e6, text);
-}
-
-static void
 say (Bench *b, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
 /* A line of the result (stdout, and --output). */
@@ -709,7 +694,7 @@ run_whip (Bench *b)
       say (b, "whip host→guest: not measured (%s)", error->message);
       return;
     }
-  progress (b, "whip: room %s, the guest renders; the host goes live", r->id);
+  rc_bench_progress ("whip: room %s, the guest renders; the host goes live", r->id);
   options.base_url = rc_bench_server_get_url (b->server);
   options.room_id = r->id;
   options.key = r->key;
@@ -727,10 +712,10 @@ run_whip (Bench *b)
       return;
     }
   run.base_ms = rc_test_whip_get_base_time (whip) / 1e6;
-  progress (b, "whip: on air; %u bursts", b->o->bursts);
+  rc_bench_progress ("whip: on air; %u bursts", b->o->bursts);
   bursts_window (b, r, &run);
   if (rc_test_whip_get_failure (whip) != NULL)
-    progress (b, "whip: the host failed: %s", rc_test_whip_get_failure (whip));
+    rc_bench_progress ("whip: the host failed: %s", rc_test_whip_get_failure (whip));
   /* (The tests' request helper asserts that the server answers.) */
   if (rc_test_whip_get_location (whip) != NULL && !rc_bench_server_has_exited (b->server))
     rc_test_whip_delete (whip, NULL);
@@ -822,7 +807,8 @@ run_srt (Bench *b)
       say (b, "srt host→guest: not measured (%s)", error->message);
       return;
     }
-  progress (b, "srt: room %s, the guest renders; the sender calls port %u", r->id, b->srt_port);
+  rc_bench_progress ("srt: room %s, the guest renders; the sender calls port %u", r->id,
+                     b->srt_port);
   sender = srt_sender_new (b, r, &run.bursts, &error);
   if (sender == NULL)
     {
@@ -838,11 +824,11 @@ run_srt (Bench *b)
       return;
     }
   run.base_ms = gst_element_get_base_time (sender) / 1e6;
-  progress (b, "srt: on air; %u bursts", b->o->bursts);
+  rc_bench_progress ("srt: on air; %u bursts", b->o->bursts);
   bursts_window (b, r, &run);
   failure = sender_error (sender);
   if (failure != NULL)
-    progress (b, "srt: the sender failed: %s", failure);
+    rc_bench_progress ("srt: the sender failed: %s", failure);
   gst_element_set_state (sender, GST_STATE_NULL);
   report_bursts (b, r, &run);
 }
@@ -1016,8 +1002,8 @@ run_skips (Bench *b)
     }
   if (!room_listen (b, r, "guest-skip", &error))
     goto failed;
-  progress (b, "skip: room %s plays %.0f Hz then %.0f Hz; %u skips", r->id, LOW_HZ, HIGH_HZ,
-            b->o->skips);
+  rc_bench_progress ("skip: room %s plays %.0f Hz then %.0f Hz; %u skips", r->id, LOW_HZ, HIGH_HZ,
+                     b->o->skips);
   room_run_for (b, r, 1500);
   for (guint i = 0; i < b->o->skips && !rc_bench_interrupted (); i++)
     {
@@ -1030,7 +1016,7 @@ run_skips (Bench *b)
     }
   room_run_for (b, r, 500);
   if (rc_bench_control_get_failure (control) != NULL)
-    progress (b, "skip: control: %s", rc_bench_control_get_failure (control));
+    rc_bench_progress ("skip: control: %s", rc_bench_control_get_failure (control));
   report_skips (b, r, &s);
   g_array_unref (s.sent);
   g_array_unref (s.replied);
@@ -1111,8 +1097,8 @@ prepare (Bench *b, GError **error)
                            "the library does not list the two tones");
       return FALSE;
     }
-  progress (b, "roomcast at %s%s", rc_bench_server_get_url (b->server),
-            b->srt_port != 0 ? " (SRT on the same port number, UDP)" : "");
+  rc_bench_progress ("roomcast at %s%s", rc_bench_server_get_url (b->server),
+                     b->srt_port != 0 ? " (SRT on the same port number, UDP)" : "");
   return TRUE;
 }
 
@@ -1224,12 +1210,14 @@ main (int argc, char **argv)
   rc_bench_catch_signals ();
   b.o = &o;
   b.started_us = g_get_monotonic_time ();
+  rc_bench_progress_restart ();
   if (o.wait_quiet > 0)
-    progress (&b, "machine %.0f%% busy: starting", rc_bench_wait_quiet (o.wait_quiet, 25));
+    rc_bench_progress ("machine %.0f%% busy: starting", rc_bench_wait_quiet (o.wait_quiet, 25));
   /* Whatever happens, the run ends: SIGALRM's default action kills us, and
    * the children follow (PR_SET_PDEATHSIG). */
   alarm (o.max_seconds + 30);
   b.started_us = g_get_monotonic_time ();
+  rc_bench_progress_restart ();
   b.out = g_string_new (NULL);
   machine = rc_bench_machine_describe ();
   load_before = rc_bench_loadavg ();

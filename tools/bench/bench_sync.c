@@ -29,6 +29,7 @@
  */
 #include "rc_bench_delay_proxy.h"
 #include "rc_bench_proc.h"
+#include "rc_bench_server.h"
 #include "rc_bench_sync_run.h"
 #include "rc_build_config.h"
 #include "rc_recording.h"
@@ -41,15 +42,12 @@
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
-#include <libsoup/soup.h>
 #include <locale.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 typedef struct
@@ -91,23 +89,17 @@ typedef struct
 typedef struct
 {
   Options *o;
-  gint64 started_us;
-  gboolean interrupted;
   GCancellable *cancellable;
   char *dir;
   RcBenchSyncRun run;
 
-  GSubprocess *server;
-  GDataInputStream *server_out;
-  FILE *server_log;
-  gboolean server_exited;
+  RcBenchServer *server;
   char *base_url;
   guint port;
-  SoupSession *http;
   char *room_id, *owner_token, *song_id;
 
-  SoupWebsocketConnection *control;
-  gboolean control_joined, control_playing, control_media;
+  RcBenchControl *control;
+  gboolean control_playing, control_media;
   double delay;
   GPtrArray *frames; /* Frame* */
 
@@ -122,241 +114,42 @@ typedef struct
   char *driver_error;
 } Bench;
 
-static void
-progress (Bench *b, const char *format, ...) G_GNUC_PRINTF (2, 3);
-
-static void
-progress (Bench *b, const char *format, ...)
-{
-  va_list args;
-  g_autofree char *text = NULL;
-
-  va_start (args, format);
-  text = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_printerr ("[%6.1f s] %s\n", (g_get_monotonic_time () - b->started_us) / 1e6, text);
-}
-
 static double
 now_ms (void)
 {
   return g_get_monotonic_time () / 1000.0;
 }
 
-/* ---- waiting on the main context ---- */
-
-typedef gboolean (*Cond) (Bench *b);
-
-static gboolean
-tick (gpointer data)
-{
-  return G_SOURCE_CONTINUE; /* only wakes the context up */
-}
-
-/* Runs the main context until @cond holds (never, when NULL), @timeout_ms
- * pass or the run is interrupted; returns whether @cond held. */
-static gboolean
-wait_for (Bench *b, Cond cond, double timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) (timeout_ms * 1000);
-
-  while (cond == NULL || !cond (b))
-    {
-      if (b->interrupted || g_get_monotonic_time () >= end)
-        return cond != NULL && cond (b);
-      g_main_context_iteration (NULL, TRUE);
-    }
-  return TRUE;
-}
-
-static void
-pause_for (Bench *b, double seconds)
-{
-  wait_for (b, NULL, seconds * 1000);
-}
-
-/* ---- children ---- */
-
-static void
-die_with_parent (gpointer data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
-static GSubprocessLauncher *
-launcher_new (GSubprocessFlags flags)
-{
-  GSubprocessLauncher *l = g_subprocess_launcher_new (flags);
-
-  g_subprocess_launcher_set_child_setup (l, die_with_parent, NULL, NULL);
-  return l;
-}
-
-/* SIGTERM, then SIGKILL after @grace_s; the main context runs meanwhile. */
-static void
-stop_child (GSubprocess *proc, double grace_s)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) (grace_s * G_USEC_PER_SEC);
-
-  if (proc == NULL || g_subprocess_get_identifier (proc) == NULL)
-    return;
-  g_subprocess_send_signal (proc, SIGTERM);
-  while (g_subprocess_get_identifier (proc) != NULL && g_get_monotonic_time () < end)
-    if (!g_main_context_iteration (NULL, FALSE))
-      g_usleep (5000);
-  if (g_subprocess_get_identifier (proc) != NULL)
-    {
-      g_subprocess_force_exit (proc);
-      g_subprocess_wait (proc, NULL, NULL);
-    }
-}
-
 /* ---- the server ---- */
-
-static void
-on_server_line (GObject *source, GAsyncResult *result, gpointer data)
-{
-  Bench *b = data;
-  g_autofree char *line =
-    g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result, NULL, NULL);
-  const char *url;
-
-  if (line == NULL)
-    {
-      b->server_exited = TRUE;
-      return;
-    }
-  fprintf (b->server_log, "%s\n", line);
-  fflush (b->server_log);
-  url = strstr (line, "listening on http://127.0.0.1:");
-  if (url != NULL && b->port == 0)
-    {
-      b->port = (guint) g_ascii_strtoull (url + strlen ("listening on http://127.0.0.1:"), NULL, 10);
-      b->base_url = g_strdup_printf ("http://127.0.0.1:%u", b->port);
-    }
-  g_data_input_stream_read_line_async (b->server_out, G_PRIORITY_DEFAULT, b->cancellable,
-                                       on_server_line, b);
-}
-
-static gboolean
-server_ready (Bench *b)
-{
-  return b->port != 0 || b->server_exited;
-}
 
 static gboolean
 start_server (Bench *b, GError **error)
 {
-  g_autoptr (GSubprocessLauncher) launcher =
-    launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
   g_autofree char *log = g_build_filename (b->dir, "server.log", NULL);
-  const char *argv[] = { b->o->roomcast, "--host", "127.0.0.1", "--port", "0",
-                         "--store", "memory", "--music-dir", b->dir, "--rate-limit", "0",
-                         "--empty-room-pause", "86400", NULL };
+  const char *args[] = { "--music-dir", b->dir, NULL };
 
-  b->server_log = fopen (log, "w");
-  if (b->server_log == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot write %s", log);
-      return FALSE;
-    }
-  b->server = g_subprocess_launcher_spawnv (launcher, argv, error);
+  b->server = rc_bench_server_start (b->o->roomcast, args, log, error);
   if (b->server == NULL)
     return FALSE;
-  b->server_out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (b->server));
-  g_data_input_stream_read_line_async (b->server_out, G_PRIORITY_DEFAULT, b->cancellable,
-                                       on_server_line, b);
-  if (!wait_for (b, server_ready, 20000) || b->port == 0)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   "roomcast did not print its URL within 20 s; see %s", log);
-      return FALSE;
-    }
+  b->base_url = g_strdup (rc_bench_server_get_url (b->server));
+  b->port = rc_bench_server_get_port (b->server);
   return TRUE;
-}
-
-static JsonNode *
-http_json (Bench *b, const char *method, const char *path, const char *body, guint *status,
-           GError **error)
-{
-  g_autofree char *url = g_strconcat (b->base_url, path, NULL);
-  g_autoptr (SoupMessage) msg = soup_message_new (method, url);
-  g_autoptr (GBytes) reply = NULL;
-  g_autofree char *text = NULL;
-
-  if (body != NULL)
-    {
-      g_autoptr (GBytes) bytes = g_bytes_new (body, strlen (body));
-
-      soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
-    }
-  reply = soup_session_send_and_read (b->http, msg, NULL, error);
-  if (reply == NULL)
-    return NULL;
-  *status = soup_message_get_status (msg);
-  text = g_strndup (g_bytes_get_data (reply, NULL), g_bytes_get_size (reply));
-  return json_from_string (text, error);
 }
 
 static gboolean
 find_song_and_room (Bench *b, GError **error)
 {
-  gint64 end = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
-  guint status = 0;
-  g_autoptr (JsonNode) room = NULL;
-  JsonObject *o;
+  g_autoptr (JsonArray) songs = rc_bench_server_wait_library (b->server, 1, 30, error);
 
-  while (b->song_id == NULL && g_get_monotonic_time () < end && !b->interrupted)
-    {
-      g_autoptr (JsonNode) lib = http_json (b, "GET", "/api/library?limit=1", NULL, &status, error);
-      JsonArray *songs;
-
-      if (lib == NULL || !JSON_NODE_HOLDS_OBJECT (lib))
-        return FALSE;
-      o = json_node_get_object (lib);
-      songs = json_object_has_member (o, "songs") ? json_object_get_array_member (o, "songs") : NULL;
-      if (songs != NULL && json_array_get_length (songs) > 0)
-        b->song_id = g_strdup (
-          json_object_get_string_member (json_array_get_object_element (songs, 0), "id"));
-      else
-        pause_for (b, 0.2);
-    }
-  if (b->song_id == NULL)
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "no song in the library");
-      return FALSE;
-    }
-  room = http_json (b, "POST", "/api/rooms", "{\"name\": \"bench-sync\"}", &status, error);
-  if (room == NULL || status != 201 || !JSON_NODE_HOLDS_OBJECT (room))
-    {
-      if (error != NULL && *error == NULL)
-        g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "POST /api/rooms answered %u", status);
-      return FALSE;
-    }
-  o = json_node_get_object (room);
-  b->room_id = g_strdup (json_object_get_string_member (o, "id"));
-  b->owner_token = g_strdup (json_object_get_string_member (o, "ownerToken"));
-  return TRUE;
+  if (songs == NULL)
+    return FALSE;
+  b->song_id = g_strdup (
+    json_object_get_string_member (json_array_get_object_element (songs, 0), "id"));
+  return rc_bench_server_create_room (b->server, "bench-sync", &b->room_id, &b->owner_token,
+                                      error);
 }
 
 /* ---- the control connection: commands, and the ideal as sent ---- */
-
-static void
-control_send (Bench *b, const char *format, ...) G_GNUC_PRINTF (2, 3);
-
-static void
-control_send (Bench *b, const char *format, ...)
-{
-  va_list args;
-  g_autofree char *text = NULL;
-
-  va_start (args, format);
-  text = g_strdup_vprintf (format, args);
-  va_end (args);
-  if (b->control != NULL
-      && soup_websocket_connection_get_state (b->control) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_send_text (b->control, text);
-}
 
 static void
 frame_free (gpointer data)
@@ -367,24 +160,19 @@ frame_free (gpointer data)
   g_free (f);
 }
 
-static JsonNode *http_json (Bench *b, const char *method, const char *path, const char *body,
-                            guint *status, GError **error);
-
 /* Who asked for the new D: the room's stats, the guest whose latest report
  * needs the most (arrival + jitter). */
 static void
 log_delay_cause (Bench *b)
 {
-  g_autofree char *path = g_strdup_printf ("/api/rooms/%s/stats", b->room_id);
-  guint status = 0;
-  g_autoptr (JsonNode) stats = http_json (b, "GET", path, NULL, &status, NULL);
+  g_autoptr (JsonObject) stats = rc_bench_server_room_stats (b->server, b->room_id);
   JsonArray *guests;
   JsonObject *worst = NULL;
   double need = -1;
 
-  if (stats == NULL || status != 200 || !JSON_NODE_HOLDS_OBJECT (stats))
+  if (stats == NULL)
     return;
-  guests = json_object_get_array_member (json_node_get_object (stats), "guests");
+  guests = json_object_get_array_member (stats, "guests");
   for (guint i = 0; guests != NULL && i < json_array_get_length (guests); i++)
     {
       JsonObject *g = json_array_get_object_element (guests, i);
@@ -398,57 +186,52 @@ log_delay_cause (Bench *b)
         }
     }
   if (worst != NULL)
-    progress (b, "  (largest need: %s, %s, arrival %.1f + jitter %.1f ms)",
-              json_object_get_string_member_with_default (worst, "name", "?"),
-              json_object_get_string_member_with_default (worst, "transport", "?"),
-              json_object_get_double_member_with_default (worst, "arrival", 0),
-              json_object_get_double_member_with_default (worst, "jitter", 0));
+    rc_bench_progress ("  (largest need: %s, %s, arrival %.1f + jitter %.1f ms)",
+                       json_object_get_string_member_with_default (worst, "name", "?"),
+                       json_object_get_string_member_with_default (worst, "transport", "?"),
+                       json_object_get_double_member_with_default (worst, "arrival", 0),
+                       json_object_get_double_member_with_default (worst, "jitter", 0));
+}
+
+/* The media as the server sent it: each frame placed at C + D. */
+static void
+on_control_frame (GBytes *data, gpointer user_data)
+{
+  Bench *b = user_data;
+  gsize size, length;
+  const guint8 *bytes = g_bytes_get_data (data, &size), *payload;
+  guint32 rtp, seq;
+  double c;
+  Frame *f;
+
+  if (b->delay <= 0 || !rc_ws_frame_parse (bytes, size, &rtp, &c, &seq, &payload, &length)
+      || length == 0)
+    return;
+  if (b->run.start > 0 && now_ms () < b->run.end_or_now)
+    {
+      double transit = now_ms () - c;
+
+      g_array_append_val (b->run.control_arrivals, transit);
+    }
+  f = g_new0 (Frame, 1);
+  f->c = c;
+  f->d = b->delay;
+  f->payload = g_bytes_new (payload, length);
+  g_ptr_array_add (b->frames, f);
 }
 
 static void
-on_control_message (SoupWebsocketConnection *conn, gint type, GBytes *data, gpointer user_data)
+on_control_message (JsonObject *o, gpointer user_data)
 {
   Bench *b = user_data;
-  g_autoptr (JsonNode) node = NULL;
-  JsonObject *o;
   const char *kind, *id;
 
-  if (type == SOUP_WEBSOCKET_DATA_BINARY)
-    {
-      gsize size, length;
-      const guint8 *bytes = g_bytes_get_data (data, &size), *payload;
-      guint32 rtp, seq;
-      double c;
-      Frame *f;
-
-      if (b->delay <= 0 || !rc_ws_frame_parse (bytes, size, &rtp, &c, &seq, &payload, &length)
-          || length == 0)
-        return;
-      if (b->run.start > 0 && now_ms () < b->run.end_or_now)
-        {
-          double transit = now_ms () - c;
-
-          g_array_append_val (b->run.control_arrivals, transit);
-        }
-      f = g_new0 (Frame, 1);
-      f->c = c;
-      f->d = b->delay;
-      f->payload = g_bytes_new (payload, length);
-      g_ptr_array_add (b->frames, f);
-      return;
-    }
-  node = json_from_string (g_bytes_get_data (data, NULL), NULL);
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    return;
-  o = json_node_get_object (node);
   kind = json_object_get_string_member_with_default (o, "type", "");
   id = json_object_has_member (o, "id") && JSON_NODE_HOLDS_VALUE (json_object_get_member (o, "id"))
            && json_node_get_value_type (json_object_get_member (o, "id")) == G_TYPE_STRING
          ? json_object_get_string_member (o, "id")
          : "";
-  if (g_str_equal (kind, "initialState"))
-    b->control_joined = TRUE;
-  else if (g_str_equal (kind, "queueUpdated") && g_str_equal (id, "add"))
+  if (g_str_equal (kind, "queueUpdated") && g_str_equal (id, "add"))
     b->control_playing = TRUE;
   else if (g_str_equal (kind, "mediaStarted"))
     b->control_media = TRUE;
@@ -462,7 +245,7 @@ on_control_message (SoupWebsocketConnection *conn, gint type, GBytes *data, gpoi
 
           g_array_append_vals (b->run.delays, pair, 2);
           if (b->delay > 0)
-            progress (b, "playout delay %.0f -> %.0f ms", b->delay, d);
+            rc_bench_progress ("playout delay %.0f -> %.0f ms", b->delay, d);
           b->delay = d;
           if (g_array_index (b->run.delays, double, 0) < now_ms () - 1)
             log_delay_cause (b);
@@ -471,58 +254,37 @@ on_control_message (SoupWebsocketConnection *conn, gint type, GBytes *data, gpoi
   else if (g_str_equal (kind, "stateUpdate") && g_str_equal (id, "seek"))
     b->run.seek_done_at = now_ms ();
   else if (g_str_equal (kind, "error"))
-    progress (b, "control: error %" G_GINT64_FORMAT " %s",
-              json_object_get_int_member_with_default (o, "code", 0),
-              json_object_get_string_member_with_default (o, "message", ""));
-}
-
-static void
-on_control_connected (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  Bench *b = user_data;
-  g_autoptr (GError) error = NULL;
-
-  b->control = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
-  if (b->control == NULL)
-    {
-      progress (b, "control connection failed: %s", error->message);
-      return;
-    }
-  soup_websocket_connection_set_max_incoming_payload_size (b->control, 16 * 1024 * 1024);
-  g_signal_connect (b->control, "message", G_CALLBACK (on_control_message), b);
-  control_send (b, "{\"type\":\"join\",\"id\":\"join\",\"roomId\":\"%s\",\"name\":\"bench\","
-                   "\"ownerToken\":\"%s\"}",
-                b->room_id, b->owner_token);
+    rc_bench_progress ("control: error %" G_GINT64_FORMAT " %s",
+                       json_object_get_int_member_with_default (o, "code", 0),
+                       json_object_get_string_member_with_default (o, "message", ""));
 }
 
 static gboolean
-control_joined (Bench *b)
+control_ready (gpointer data)
 {
-  return b->control_joined;
-}
+  Bench *b = data;
 
-static gboolean
-control_ready (Bench *b)
-{
   return b->control_playing && b->control_media && b->delay > 0;
 }
 
 static gboolean
 start_room (Bench *b, GError **error)
 {
-  g_autofree char *url = g_strdup_printf ("ws://127.0.0.1:%u/ws", b->port);
-  g_autoptr (SoupMessage) msg = soup_message_new ("GET", url);
-
-  soup_session_websocket_connect_async (b->http, msg, NULL, NULL, G_PRIORITY_DEFAULT,
-                                        b->cancellable, on_control_connected, b);
-  if (!wait_for (b, control_joined, 10000))
+  b->control = rc_bench_control_new (b->server, b->room_id, b->owner_token, on_control_message, b);
+  rc_bench_control_set_binary_func (b->control, on_control_frame, b);
+  if (!rc_bench_control_wait_joined (b->control, 10000, NULL))
     {
+      if (rc_bench_control_get_failure (b->control) != NULL)
+        rc_bench_progress ("control connection failed: %s",
+                           rc_bench_control_get_failure (b->control));
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the control guest did not join");
       return FALSE;
     }
-  control_send (b, "{\"type\":\"addSong\",\"id\":\"add\",\"songId\":\"%s\"}", b->song_id);
-  control_send (b, "{\"type\":\"startMedia\",\"id\":\"media\",\"transport\":\"ws\"}");
-  if (!wait_for (b, control_ready, 10000))
+  rc_bench_control_send (b->control, "{\"type\":\"addSong\",\"id\":\"add\",\"songId\":\"%s\"}",
+                         b->song_id);
+  rc_bench_control_send (b->control,
+                         "{\"type\":\"startMedia\",\"id\":\"media\",\"transport\":\"ws\"}");
+  if (!rc_bench_wait (control_ready, b, 10000))
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED,
                            "the room did not start playing with a timeline");
@@ -561,7 +323,7 @@ on_native_line (GObject *source, GAsyncResult *result, gpointer data)
   if (strstr (line, "failed:") != NULL && n->g->failure == NULL)
     {
       n->g->failure = g_strdup (strstr (line, "failed:") + 8);
-      progress (b, "%s %s", n->g->name, line);
+      rc_bench_progress ("%s %s", n->g->name, line);
     }
   g_free (n->last_line);
   n->last_line = g_strdup (line);
@@ -599,7 +361,7 @@ spawn_native (Bench *b, const char *name, const char *transport, guint port, gbo
               gboolean jittered, GError **error)
 {
   g_autoptr (GSubprocessLauncher) launcher =
-    launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+    rc_bench_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
   g_autofree char *server = g_strdup_printf ("http://127.0.0.1:%u", port);
   g_autofree char *wav_name = g_strdup_printf ("%s.wav", name);
   Native *n = g_new0 (Native, 1);
@@ -623,8 +385,9 @@ spawn_native (Bench *b, const char *name, const char *transport, guint port, gbo
 }
 
 static gboolean
-natives_listening (Bench *b)
+natives_listening (gpointer data)
 {
+  Bench *b = data;
   for (guint i = 0; i < b->natives->len; i++)
     {
       Native *n = b->natives->pdata[i];
@@ -662,7 +425,7 @@ collect_natives (Bench *b)
       g_autoptr (GError) error = NULL;
       RcRecording *r;
 
-      stop_child (n->proc, 10);
+      rc_bench_child_stop (n->proc, 10);
       r = rc_recording_load (n->wav, &error);
       if (r == NULL)
         {
@@ -729,7 +492,7 @@ on_driver_line (GObject *source, GAsyncResult *result, gpointer data)
   node = json_from_string (line, NULL);
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     {
-      progress (b, "browser driver: %s", line);
+      rc_bench_progress ("browser driver: %s", line);
       read_driver_line (b);
       return;
     }
@@ -743,7 +506,7 @@ on_driver_line (GObject *source, GAsyncResult *result, gpointer data)
     {
       g->listening_at = now_ms ();
       b->browsers_joined++;
-      progress (b, "%s (browser, %s) listening", name, g->transport);
+      rc_bench_progress ("%s (browser, %s) listening", name, g->transport);
     }
   else if (g_str_equal (event, "capture") && g != NULL)
     load_capture (b, g, o);
@@ -761,7 +524,7 @@ on_driver_line (GObject *source, GAsyncResult *result, gpointer data)
     {
       const char *message = json_object_get_string_member_with_default (o, "message", "?");
 
-      progress (b, "browser driver error (%s): %s", name, message);
+      rc_bench_progress ("browser driver error (%s): %s", name, message);
       if (g != NULL && g->failure == NULL)
         g->failure = g_strdup (message);
       else if (g == NULL && b->driver_error == NULL)
@@ -792,7 +555,7 @@ static gboolean
 spawn_driver (Bench *b, guint early, gboolean late, GError **error)
 {
   g_autoptr (GSubprocessLauncher) launcher =
-    launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+    rc_bench_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_autofree char *script = NULL;
   g_autofree char *client_dir = g_path_get_dirname (ROOMCAST_CLIENT_DIR "/x");
   g_autofree char *root = g_path_get_dirname (client_dir);
@@ -833,14 +596,16 @@ spawn_driver (Bench *b, guint early, gboolean late, GError **error)
 }
 
 static gboolean
-browsers_listening (Bench *b)
+browsers_listening (gpointer data)
 {
+  Bench *b = data;
   return b->browsers_joined >= b->o->browsers || b->driver_stopped || b->driver_error != NULL;
 }
 
 static gboolean
-driver_done (Bench *b)
+driver_done (gpointer data)
 {
+  Bench *b = data;
   return b->driver_stopped;
 }
 
@@ -903,11 +668,13 @@ decode_ideal (Bench *b)
 static gboolean
 alive (Bench *b, GError **error)
 {
-  if (b->server_exited)
+  gboolean exited = rc_bench_server_has_exited (b->server);
+
+  if (exited)
     g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "roomcast exited during the run");
-  else if (b->interrupted)
+  else if (rc_bench_interrupted ())
     g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "interrupted");
-  return !b->server_exited && !b->interrupted;
+  return !exited && !rc_bench_interrupted ();
 }
 
 static gboolean
@@ -931,15 +698,15 @@ bring_guests_in (Bench *b, GError **error)
   if (b->o->browsers > 0
       && !spawn_driver (b, b->o->browsers, !b->o->no_late, error))
     return FALSE;
-  progress (b, "%u native guests%s and %u browser pages joining", b->o->natives,
-            b->o->jitter_ms > 0 ? " (+1 jittered)" : "", b->o->browsers);
-  if (!wait_for (b, natives_listening, 30000))
-    progress (b, "not every native guest renders after 30 s");
-  if (b->o->browsers > 0 && !wait_for (b, browsers_listening, 90000))
-    progress (b, "only %u of %u browser pages listen after 90 s", b->browsers_joined,
-              b->o->browsers);
+  rc_bench_progress ("%u native guests%s and %u browser pages joining", b->o->natives,
+                     b->o->jitter_ms > 0 ? " (+1 jittered)" : "", b->o->browsers);
+  if (!rc_bench_wait (natives_listening, b, 30000))
+    rc_bench_progress ("not every native guest renders after 30 s");
+  if (b->o->browsers > 0 && !rc_bench_wait (browsers_listening, b, 90000))
+    rc_bench_progress ("only %u of %u browser pages listen after 90 s", b->browsers_joined,
+                       b->o->browsers);
   if (b->driver_error != NULL)
-    progress (b, "browsers: %s", b->driver_error);
+    rc_bench_progress ("browsers: %s", b->driver_error);
   return alive (b, error);
 }
 
@@ -966,36 +733,36 @@ measure (Bench *b, GError **error)
 {
   RcBenchProc p0 = { 0 }, p1 = { 0 };
   guint64 busy0 = 0, total0 = 0, busy1 = 0, total1 = 0, steal0, steal1;
-  GPid server_pid = (GPid) atoi (g_subprocess_get_identifier (b->server));
+  GPid server_pid = rc_bench_server_get_pid (b->server);
   double third = b->o->seconds * 1000 / 3;
 
-  progress (b, "warming up for %.0f s", b->o->warmup);
-  pause_for (b, b->o->warmup);
+  rc_bench_progress ("warming up for %.0f s", b->o->warmup);
+  rc_bench_wait (NULL, NULL, b->o->warmup * 1000);
   if (!alive (b, error))
     return FALSE;
   rc_bench_proc_read (server_pid, &p0);
   rc_bench_machine_read (&busy0, &total0);
   steal0 = steal_ticks ();
   b->run.start = now_ms ();
-  progress (b, "measuring for %.0f s", b->o->seconds);
-  pause_for (b, third / 1000);
+  rc_bench_progress ("measuring for %.0f s", b->o->seconds);
+  rc_bench_wait (NULL, NULL, third);
   if (!b->o->no_late)
     {
       b->run.join_at = now_ms ();
-      progress (b, "a native and a browser guest join");
+      rc_bench_progress ("a native and a browser guest join");
       if (!spawn_native (b, "native-late", "ws", b->port, TRUE, FALSE, error))
         return FALSE;
       if (b->driver != NULL)
         driver_command (b, "join");
     }
-  pause_for (b, third / 1000);
+  rc_bench_wait (NULL, NULL, third);
   if (!b->o->no_seek)
     {
       b->run.seek_at = now_ms ();
-      progress (b, "the room seeks to 5 s");
-      control_send (b, "{\"type\":\"seek\",\"id\":\"seek\",\"position\":5}");
+      rc_bench_progress ("the room seeks to 5 s");
+      rc_bench_control_send (b->control, "{\"type\":\"seek\",\"id\":\"seek\",\"position\":5}");
     }
-  pause_for (b, third / 1000);
+  rc_bench_wait (NULL, NULL, third);
   b->run.end = b->run.end_or_now = now_ms ();
   rc_bench_proc_read (server_pid, &p1);
   rc_bench_machine_read (&busy1, &total1);
@@ -1014,13 +781,13 @@ measure (Bench *b, GError **error)
 static void
 finish (Bench *b)
 {
-  progress (b, "stopping the guests");
+  rc_bench_progress ("stopping the guests");
   if (b->driver != NULL)
     {
       driver_command (b, "stop");
-      if (!wait_for (b, driver_done, 30000))
-        progress (b, "the browser driver did not stop in 30 s");
-      stop_child (b->driver, 5);
+      if (!rc_bench_wait (driver_done, b, 30000))
+        rc_bench_progress ("the browser driver did not stop in 30 s");
+      rc_bench_child_stop (b->driver, 5);
     }
   collect_natives (b);
   if (b->proxy != NULL)
@@ -1046,16 +813,11 @@ static void
 cleanup (Bench *b)
 {
   for (guint i = 0; i < b->natives->len; i++)
-    stop_child (((Native *) b->natives->pdata[i])->proc, 5);
-  stop_child (b->driver, 5);
+    rc_bench_child_stop (((Native *) b->natives->pdata[i])->proc, 5);
+  rc_bench_child_stop (b->driver, 5);
   g_clear_pointer (&b->proxy, rc_bench_delay_proxy_free);
-  if (b->control != NULL)
-    {
-      if (soup_websocket_connection_get_state (b->control) == SOUP_WEBSOCKET_STATE_OPEN)
-        soup_websocket_connection_close (b->control, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
-      g_clear_object (&b->control);
-    }
-  stop_child (b->server, 10);
+  g_clear_pointer (&b->control, rc_bench_control_free);
+  g_clear_pointer (&b->server, rc_bench_server_free);
   g_cancellable_cancel (b->cancellable);
   /* Line readers end on the cancellation; let them. */
   while (g_main_context_iteration (NULL, FALSE))
@@ -1063,8 +825,6 @@ cleanup (Bench *b)
   for (guint i = 0; i < b->natives->len; i++)
     native_free (b->natives->pdata[i]);
   g_ptr_array_set_size (b->natives, 0);
-  if (b->server_log != NULL)
-    fclose (b->server_log);
   if (!b->o->keep && b->dir != NULL)
     {
       g_autoptr (GDir) dir = g_dir_open (b->dir, 0, NULL);
@@ -1079,71 +839,7 @@ cleanup (Bench *b)
       g_rmdir (b->dir);
     }
   else if (b->dir != NULL)
-    progress (b, "recordings and logs kept in %s", b->dir);
-}
-
-static gboolean
-on_signal (gpointer data)
-{
-  ((Bench *) data)->interrupted = TRUE;
-  return G_SOURCE_CONTINUE;
-}
-
-static char *
-machine_line (void)
-{
-  g_autofree char *cpuinfo = NULL;
-  g_autofree char *model = NULL;
-  struct utsname u;
-
-  if (g_file_get_contents ("/proc/cpuinfo", &cpuinfo, NULL, NULL))
-    {
-      const char *m = strstr (cpuinfo, "model name");
-      const char *colon = m != NULL ? strchr (m, ':') : NULL;
-      const char *eol = colon != NULL ? strchr (colon, '\n') : NULL;
-
-      if (eol != NULL)
-        model = g_strstrip (g_strndup (colon + 1, eol - colon - 1));
-    }
-  uname (&u);
-  return g_strdup_printf ("%ld CPUs (%s), Linux %s, %s", sysconf (_SC_NPROCESSORS_ONLN),
-                          model != NULL ? model : "?", u.release, gst_version_string ());
-}
-
-static char *
-loadavg (void)
-{
-  g_autofree char *text = NULL;
-  g_auto (GStrv) f = NULL;
-
-  if (!g_file_get_contents ("/proc/loadavg", &text, NULL, NULL))
-    return g_strdup ("?");
-  f = g_strsplit (text, " ", 4);
-  return g_strv_length (f) >= 3 ? g_strjoin (" ", f[0], f[1], f[2], NULL) : g_strdup ("?");
-}
-
-/* Up to @seconds for the machine to be under 25 % busy over 2 s. */
-static void
-wait_quiet (Bench *b, double seconds)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
-  double busy = 100;
-
-  while (g_get_monotonic_time () < end && !b->interrupted)
-    {
-      guint64 b0, t0, b1, t1;
-
-      rc_bench_machine_read (&b0, &t0);
-      pause_for (b, 2);
-      rc_bench_machine_read (&b1, &t1);
-      busy = t1 > t0 ? 100.0 * (double) (b1 - b0) / (double) (t1 - t0) : 100;
-      if (busy < 25)
-        {
-          progress (b, "machine %.0f %% busy: starting", busy);
-          return;
-        }
-    }
-  progress (b, "machine still %.0f %% busy after %.0f s: starting anyway", busy, seconds);
+    rc_bench_progress ("recordings and logs kept in %s", b->dir);
 }
 
 static gboolean
@@ -1152,13 +848,22 @@ run (Bench *b, GError **error)
   g_autofree char *track = g_build_filename (b->dir, "clicks.wav", NULL);
 
   if (b->o->wait_quiet > 0)
-    wait_quiet (b, b->o->wait_quiet);
-  b->run.load_before = loadavg ();
+    {
+      /* Up to --wait-quiet seconds for the machine to be under 25 % busy over 2 s. */
+      double busy = rc_bench_wait_quiet (b->o->wait_quiet, 25);
+
+      if (busy < 25)
+        rc_bench_progress ("machine %.0f %% busy: starting", busy);
+      else
+        rc_bench_progress ("machine still %.0f %% busy after %.0f s: starting anyway", busy,
+                           b->o->wait_quiet);
+    }
+  b->run.load_before = rc_bench_loadavg ();
   if (!rc_click_track_write (track, (guint) (b->o->warmup + b->o->seconds + 120), error)
       || !start_server (b, error) || !find_song_and_room (b, error) || !start_room (b, error))
     return FALSE;
-  progress (b, "roomcast at %s, room %s playing the click track (D %.0f ms)", b->base_url,
-            b->room_id, b->delay);
+  rc_bench_progress ("roomcast at %s, room %s playing the click track (D %.0f ms)", b->base_url,
+                     b->room_id, b->delay);
   if (!bring_guests_in (b, error) || !measure (b, error))
     return FALSE;
   finish (b);
@@ -1232,9 +937,8 @@ main (int argc, char **argv)
   alarm (o.max_seconds + 60);
 
   b.o = &o;
-  b.started_us = g_get_monotonic_time ();
+  rc_bench_progress_restart ();
   b.cancellable = g_cancellable_new ();
-  b.http = soup_session_new ();
   b.frames = g_ptr_array_new_with_free_func (frame_free);
   b.natives = g_ptr_array_new ();
   b.run.guests = g_ptr_array_new_with_free_func ((GDestroyNotify) rc_bench_sync_guest_free);
@@ -1242,19 +946,17 @@ main (int argc, char **argv)
   b.run.control_arrivals = g_array_new (FALSE, FALSE, sizeof (double));
   b.run.end_or_now = INFINITY;
   b.run.command_line = g_strdup (command->str);
-  b.run.machine = machine_line ();
+  b.run.machine = rc_bench_machine_describe_full (FALSE, gst_version_string ());
   b.run.jitter_ms = o.jitter_ms;
   b.dir = g_dir_make_tmp ("rc-bench-sync-XXXXXX", &error);
   if (o.keep)
     b.run.dump_dir = b.dir;
-  g_timeout_add (20, tick, NULL);
-  g_unix_signal_add (SIGINT, on_signal, &b);
-  g_unix_signal_add (SIGTERM, on_signal, &b);
+  rc_bench_catch_signals ();
   ok = b.dir != NULL && run (&b, &error);
   if (ok)
     {
-      b.run.load_after = loadavg ();
-      progress (&b, "analysing the recordings");
+      b.run.load_after = rc_bench_loadavg ();
+      rc_bench_progress ("analysing the recordings");
       rc_bench_sync_report (&b.run, out);
     }
   cleanup (&b);

@@ -240,10 +240,12 @@ rc_bench_udp_read (RcBenchUdp *out)
 }
 
 char *
-rc_bench_machine_describe (void)
+rc_bench_machine_describe_full (gboolean with_memory, const char *software)
 {
   g_autofree char *cpuinfo = NULL;
+  g_autofree char *meminfo = NULL;
   g_autofree char *model = NULL;
+  g_autofree char *memory = NULL;
   struct utsname u;
 
   if (g_file_get_contents ("/proc/cpuinfo", &cpuinfo, NULL, NULL))
@@ -255,10 +257,26 @@ rc_bench_machine_describe (void)
       if (eol != NULL)
         model = g_strstrip (g_strndup (colon + 1, eol - colon - 1));
     }
+  if (with_memory)
+    {
+      guint64 mem_kib = 0;
+
+      if (g_file_get_contents ("/proc/meminfo", &meminfo, NULL, NULL)
+          && g_str_has_prefix (meminfo, "MemTotal:"))
+        mem_kib = g_ascii_strtoull (meminfo + 9, NULL, 10);
+      memory = g_strdup_printf (", %.1f GiB RAM", mem_kib / 1048576.0);
+    }
   if (uname (&u) != 0)
     g_strlcpy (u.release, "?", sizeof u.release);
-  return g_strdup_printf ("%ld CPUs (%s), Linux %s", sysconf (_SC_NPROCESSORS_ONLN),
-                          model != NULL ? model : "?", u.release);
+  return g_strdup_printf ("%ld CPUs (%s)%s, Linux %s%s%s", sysconf (_SC_NPROCESSORS_ONLN),
+                          model != NULL ? model : "?", memory != NULL ? memory : "", u.release,
+                          software != NULL ? ", " : "", software != NULL ? software : "");
+}
+
+char *
+rc_bench_machine_describe (void)
+{
+  return rc_bench_machine_describe_full (FALSE, NULL);
 }
 
 char *

@@ -64,6 +64,9 @@ double rc_bench_ticks_to_s (guint64 ticks);
 
 /* "2 CPUs (model name), Linux release", for a report's machine line. */
 char *rc_bench_machine_describe (void);
+/* The same with ", 7.7 GiB RAM" after the CPUs when @with_memory, and
+ * ", @software" at the end when it is not NULL. */
+char *rc_bench_machine_describe_full (gboolean with_memory, const char *software);
 /* The 1, 5 and 15 minute load averages, "1.90 1.96 3.90" ("?" unknown). */
 char *rc_bench_loadavg (void);
 

@@ -42,12 +42,35 @@ rc_bench_catch_signals (void)
 {
   g_unix_signal_add (SIGINT, on_signal, NULL);
   g_unix_signal_add (SIGTERM, on_signal, NULL);
+  g_unix_signal_add (SIGHUP, on_signal, NULL);
 }
 
 gboolean
 rc_bench_interrupted (void)
 {
   return interrupted;
+}
+
+static gint64 progress_start_us;
+
+void
+rc_bench_progress_restart (void)
+{
+  progress_start_us = g_get_monotonic_time ();
+}
+
+void
+rc_bench_progress (const char *format, ...)
+{
+  va_list args;
+  g_autofree char *text = NULL;
+
+  if (progress_start_us == 0)
+    rc_bench_progress_restart ();
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_printerr ("[%6.1f s] %s\n", (g_get_monotonic_time () - progress_start_us) / 1e6, text);
 }
 
 static gboolean
@@ -157,9 +180,43 @@ struct _RcBenchServer
   FILE *log;
   char *log_path;
   char *url;
-  gboolean exited;
+  gboolean exited;  /* its output ended, or it was reaped */
+  gboolean stopping; /* we sent SIGTERM: an exit now is no crash */
+  gboolean died;     /* it exited before we stopped it */
+  int status;
+  GSpawnChildSetupFunc child_setup;
+  gpointer child_setup_data;
+  RcBenchLineFunc on_line;
+  gpointer user_data;
   SoupSession *http;
 };
+
+/* In the child, before exec: die with us, then the caller's setup. */
+static void
+server_child_setup (gpointer data)
+{
+  RcBenchServer *self = data;
+
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+  if (self->child_setup != NULL)
+    self->child_setup (self->child_setup_data);
+}
+
+static void
+on_server_exit (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GSubprocess *proc = G_SUBPROCESS (source);
+  RcBenchServer *self = data;
+
+  if (!g_subprocess_wait_finish (proc, result, NULL))
+    return; /* cancelled: freed */
+  self->exited = TRUE;
+  self->died = !self->stopping;
+  if (g_subprocess_get_if_signaled (proc))
+    self->status = -g_subprocess_get_term_sig (proc);
+  else
+    self->status = g_subprocess_get_exit_status (proc);
+}
 
 static void
 on_server_line (GObject *source, GAsyncResult *result, gpointer data)
@@ -192,6 +249,8 @@ on_server_line (GObject *source, GAsyncResult *result, gpointer data)
       if (g_str_has_suffix (self->url, "/"))
         self->url[strlen (self->url) - 1] = '\0';
     }
+  if (self->on_line != NULL)
+    self->on_line (line, self->user_data);
   g_data_input_stream_read_line_async (self->out, G_PRIORITY_DEFAULT, self->cancellable,
                                        on_server_line, self);
 }
@@ -205,24 +264,30 @@ server_ready (gpointer data)
 }
 
 RcBenchServer *
-rc_bench_server_start (const char *roomcast, const char *const *extra_args, const char *log_path,
-                       GError **error)
+rc_bench_server_start_with (const RcBenchServerOptions *options, GError **error)
 {
   g_autoptr (GSubprocessLauncher) launcher =
-    rc_bench_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  const char *fixed[] = { roomcast, "--host", "127.0.0.1", "--port", "0", "--store", "memory",
-                          "--rate-limit", "0", "--empty-room-pause", "86400" };
+  const char *fixed[] = { options->roomcast, "--host", "127.0.0.1", "--port", "0",
+                          "--store", "memory", "--rate-limit", "0", "--empty-room-pause", "86400" };
+  const char *log_path = options->log_path;
   g_autoptr (RcBenchServer) self = g_new0 (RcBenchServer, 1);
 
   for (guint i = 0; i < G_N_ELEMENTS (fixed); i++)
     g_ptr_array_add (argv, (gpointer) fixed[i]);
-  for (guint i = 0; extra_args != NULL && extra_args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) extra_args[i]);
+  for (guint i = 0; options->extra_args != NULL && options->extra_args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) options->extra_args[i]);
   g_ptr_array_add (argv, NULL);
 
+  self->child_setup = options->child_setup;
+  self->child_setup_data = options->child_setup_data;
+  self->on_line = options->on_line;
+  self->user_data = options->user_data;
+  g_subprocess_launcher_set_child_setup (launcher, server_child_setup, self, NULL);
   self->cancellable = g_cancellable_new ();
-  self->http = soup_session_new ();
+  /* A request that takes this long is a failure, not a figure. */
+  self->http = soup_session_new_with_options ("timeout", 30, NULL);
   self->log_path = g_strdup (log_path);
   self->log = fopen (log_path, "w");
   if (self->log == NULL)
@@ -236,6 +301,7 @@ rc_bench_server_start (const char *roomcast, const char *const *extra_args, cons
   self->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (self->proc));
   g_data_input_stream_read_line_async (self->out, G_PRIORITY_DEFAULT, self->cancellable,
                                        on_server_line, self);
+  g_subprocess_wait_async (self->proc, self->cancellable, on_server_exit, self);
   if (!rc_bench_wait (server_ready, self, 20000) || self->url == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
@@ -246,12 +312,42 @@ rc_bench_server_start (const char *roomcast, const char *const *extra_args, cons
   return g_steal_pointer (&self);
 }
 
+RcBenchServer *
+rc_bench_server_start (const char *roomcast, const char *const *extra_args, const char *log_path,
+                       GError **error)
+{
+  RcBenchServerOptions options = {
+    .roomcast = roomcast, .extra_args = extra_args, .log_path = log_path,
+  };
+
+  return rc_bench_server_start_with (&options, error);
+}
+
+gboolean
+rc_bench_server_stop (RcBenchServer *self, double grace_s)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) (grace_s * G_USEC_PER_SEC);
+
+  if (self->proc == NULL || g_subprocess_get_identifier (self->proc) == NULL)
+    return TRUE;
+  self->stopping = TRUE;
+  g_subprocess_send_signal (self->proc, SIGTERM);
+  while (g_subprocess_get_identifier (self->proc) != NULL && g_get_monotonic_time () < end)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (5000);
+  if (g_subprocess_get_identifier (self->proc) == NULL)
+    return TRUE;
+  g_subprocess_force_exit (self->proc);
+  g_subprocess_wait (self->proc, NULL, NULL);
+  return FALSE;
+}
+
 void
 rc_bench_server_free (RcBenchServer *self)
 {
   if (self == NULL)
     return;
-  rc_bench_child_stop (self->proc, 10);
+  rc_bench_server_stop (self, 10);
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->proc);
   g_clear_object (&self->out);
@@ -270,6 +366,14 @@ rc_bench_server_get_url (RcBenchServer *self)
   return self->url;
 }
 
+guint
+rc_bench_server_get_port (RcBenchServer *self)
+{
+  const char *colon = strrchr (self->url, ':');
+
+  return colon != NULL ? (guint) g_ascii_strtoull (colon + 1, NULL, 10) : 0;
+}
+
 GPid
 rc_bench_server_get_pid (RcBenchServer *self)
 {
@@ -282,6 +386,18 @@ gboolean
 rc_bench_server_has_exited (RcBenchServer *self)
 {
   return self->exited || g_subprocess_get_identifier (self->proc) == NULL;
+}
+
+gboolean
+rc_bench_server_died (RcBenchServer *self)
+{
+  return self->died;
+}
+
+int
+rc_bench_server_get_status (RcBenchServer *self)
+{
+  return self->status;
 }
 
 JsonNode *
@@ -421,6 +537,9 @@ struct _RcBenchControl
   char *owner_token;
   RcBenchControlFunc on_message;
   gpointer user_data;
+  RcBenchControlBinaryFunc on_binary;
+  gpointer binary_data;
+  GStrv prefixes; /* '{"type":"T"' of the types read, or NULL: all */
   gboolean joined;
   char *failure;
 };
@@ -445,7 +564,22 @@ on_control_message (SoupWebsocketConnection *ws, gint type, GBytes *data, gpoint
   const char *kind;
 
   if (type != SOUP_WEBSOCKET_DATA_TEXT)
-    return;
+    {
+      if (self->on_binary != NULL)
+        self->on_binary (data, self->binary_data);
+      return;
+    }
+  if (self->prefixes != NULL && size > 10)
+    {
+      guint i;
+
+      for (i = 0; self->prefixes[i] != NULL; i++)
+        if (size >= strlen (self->prefixes[i])
+            && strncmp (text, self->prefixes[i], strlen (self->prefixes[i])) == 0)
+          break;
+      if (self->prefixes[i] == NULL)
+        return;
+    }
   parser = json_parser_new ();
   if (!json_parser_load_from_data (parser, text, (gssize) size, NULL)
       || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
@@ -485,7 +619,7 @@ on_control_connected (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   self->ws = ws;
-  soup_websocket_connection_set_max_incoming_payload_size (ws, 16 * 1024 * 1024);
+  soup_websocket_connection_set_max_incoming_payload_size (ws, 64 * 1024 * 1024);
   g_signal_connect (ws, "message", G_CALLBACK (on_control_message), self);
   g_signal_connect (ws, "closed", G_CALLBACK (on_control_closed), self);
   if (self->owner_token != NULL)
@@ -516,6 +650,28 @@ rc_bench_control_new (RcBenchServer *server, const char *room_id, const char *ow
   soup_session_websocket_connect_async (self->http, msg, NULL, NULL, G_PRIORITY_DEFAULT,
                                         self->cancellable, on_control_connected, self);
   return self;
+}
+
+void
+rc_bench_control_set_binary_func (RcBenchControl *self, RcBenchControlBinaryFunc func,
+                                  gpointer user_data)
+{
+  self->on_binary = func;
+  self->binary_data = user_data;
+}
+
+void
+rc_bench_control_only (RcBenchControl *self, const char *const *types)
+{
+  g_autoptr (GPtrArray) prefixes = g_ptr_array_new ();
+
+  g_ptr_array_add (prefixes, g_strdup ("{\"type\":\"initialState\""));
+  g_ptr_array_add (prefixes, g_strdup ("{\"type\":\"error\""));
+  for (guint i = 0; types != NULL && types[i] != NULL; i++)
+    g_ptr_array_add (prefixes, g_strdup_printf ("{\"type\":\"%s\"", types[i]));
+  g_ptr_array_add (prefixes, NULL);
+  g_strfreev (self->prefixes);
+  self->prefixes = (GStrv) g_ptr_array_free (g_steal_pointer (&prefixes), FALSE);
 }
 
 static gboolean
@@ -572,6 +728,7 @@ rc_bench_control_free (RcBenchControl *self)
   g_clear_object (&self->http);
   g_free (self->room_id);
   g_free (self->owner_token);
+  g_strfreev (self->prefixes);
   g_free (self->failure);
   g_free (self);
 }

@@ -23,8 +23,8 @@ G_BEGIN_DECLS
  * Every child gets PR_SET_PDEATHSIG (SIGKILL): it dies with the benchmark,
  * however that ends. Sockets and children's output are served by the
  * thread-default main context of the thread that made them; the benchmark
- * spins it with rc_bench_wait(), which also ends early once SIGINT or
- * SIGTERM came (rc_bench_catch_signals).
+ * spins it with rc_bench_wait(), which also ends early once SIGINT,
+ * SIGTERM or SIGHUP came (rc_bench_catch_signals).
  */
 typedef struct _RcBenchServer RcBenchServer;
 typedef struct _RcBenchControl RcBenchControl;
@@ -32,9 +32,14 @@ typedef struct _RcBenchNative RcBenchNative;
 
 /* ---- waiting and children ---- */
 
-/* SIGINT and SIGTERM set the flag rc_bench_interrupted() reads. */
+/* SIGINT, SIGTERM and SIGHUP set the flag rc_bench_interrupted() reads. */
 void rc_bench_catch_signals (void);
 gboolean rc_bench_interrupted (void);
+
+/* Progress lines on stderr, "[  12.3 s] text", counted from the last
+ * rc_bench_progress_restart() (from the first line, when never called). */
+void rc_bench_progress_restart (void);
+void rc_bench_progress (const char *format, ...) G_GNUC_PRINTF (1, 2);
 
 /* Spins the thread-default main context until @cond (@data) holds (never,
  * when NULL), @timeout_ms pass, or an interrupt; returns whether @cond
@@ -55,16 +60,41 @@ guint rc_bench_free_udp_port (void);
 
 /* ---- the server ---- */
 
-/* Starts @roomcast with the arguments above and @extra_args (NULL-ended,
- * may be NULL); waits up to 20 s for its URL. Its output goes to @log_path. */
+typedef void (*RcBenchLineFunc) (const char *line, gpointer user_data);
+
+typedef struct
+{
+  const char *roomcast;
+  const char *const *extra_args; /* NULL-ended, may be NULL */
+  const char *log_path;          /* its output */
+  /* Run in the child before exec, after PR_SET_PDEATHSIG (nice, CPU
+   * pinning); may be NULL. */
+  GSpawnChildSetupFunc child_setup;
+  gpointer child_setup_data;
+  /* Every line it prints, on the main context; may be NULL. */
+  RcBenchLineFunc on_line;
+  gpointer user_data;
+} RcBenchServerOptions;
+
+/* Starts the server with the arguments above and @options->extra_args;
+ * waits up to 20 s for its URL. */
+RcBenchServer *rc_bench_server_start_with (const RcBenchServerOptions *options, GError **error);
+/* The same with no child setup and no line callback. */
 RcBenchServer *rc_bench_server_start (const char *roomcast, const char *const *extra_args,
                                       const char *log_path, GError **error);
-/* SIGTERM (SIGKILL after 10 s) and frees. */
+/* SIGTERM, SIGKILL after @grace_s; FALSE when it had to be killed. */
+gboolean rc_bench_server_stop (RcBenchServer *server, double grace_s);
+/* Stops it (10 s grace) and frees. */
 void rc_bench_server_free (RcBenchServer *server);
 
 const char *rc_bench_server_get_url (RcBenchServer *server); /* http://127.0.0.1:PORT */
+guint rc_bench_server_get_port (RcBenchServer *server);
 GPid rc_bench_server_get_pid (RcBenchServer *server);
 gboolean rc_bench_server_has_exited (RcBenchServer *server);
+/* It exited before rc_bench_server_stop() asked it to. */
+gboolean rc_bench_server_died (RcBenchServer *server);
+/* Its exit status, or minus the signal that ended it (0 while it runs). */
+int rc_bench_server_get_status (RcBenchServer *server);
 
 /* One REST request, synchronous; the JSON answer (NULL when there was no
  * answer or it was not JSON, with @error). @bearer and @body may be NULL. */
@@ -87,6 +117,7 @@ JsonObject *rc_bench_server_room_stats (RcBenchServer *server, const char *room_
 /* ---- the control connection ---- */
 
 typedef void (*RcBenchControlFunc) (JsonObject *message, gpointer user_data);
+typedef void (*RcBenchControlBinaryFunc) (GBytes *frame, gpointer user_data);
 
 /* Connects to /ws and joins @room_id as "bench" (the owner with
  * @owner_token, may be NULL); @on_message (may be NULL) gets every text
@@ -94,6 +125,15 @@ typedef void (*RcBenchControlFunc) (JsonObject *message, gpointer user_data);
 RcBenchControl *rc_bench_control_new (RcBenchServer *server, const char *room_id,
                                       const char *owner_token, RcBenchControlFunc on_message,
                                       gpointer user_data);
+/* Binary frames (the WebSocket media) go to @func; unset, they are dropped.
+ * Call it before the main context runs again. */
+void rc_bench_control_set_binary_func (RcBenchControl *control, RcBenchControlBinaryFunc func,
+                                       gpointer user_data);
+/* Only text messages of these types (NULL-ended; initialState and error
+ * always) are parsed and passed on; the rest (a room's viewersUpdated
+ * grows with every guest) are dropped unread. Call it before the main
+ * context runs again. */
+void rc_bench_control_only (RcBenchControl *control, const char *const *types);
 /* Waits for initialState; FALSE with @error on a failure or after @timeout_ms. */
 gboolean rc_bench_control_wait_joined (RcBenchControl *control, double timeout_ms,
                                        GError **error);
