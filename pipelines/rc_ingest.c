@@ -318,6 +318,7 @@ struct _RcIngest
   RcIngestCallbacks callbacks;
   gpointer user_data;
   GMainContext *context;
+  RcWebrtcEvents events; /* queued to the main context, run by dispatch_event */
 
   GstElement *bin;    /* RcIngestBin, in the pipeline until removed */
   gboolean in_pipeline;
@@ -455,53 +456,21 @@ rc_ingest_bin_init (RcIngestBin *self)
 /* Events from webrtcbin's threads, run on the main context. */
 typedef enum
 {
-  EV_ANSWER,
-  EV_CANDIDATE,
-  EV_GATHERING_STATE,
-  EV_CONNECTION_STATE,
-  EV_ICE_STATE,
+  EV_CANDIDATE = RC_WEBRTC_EV_CANDIDATE,
+  EV_GATHERING_STATE = RC_WEBRTC_EV_GATHERING_STATE,
+  EV_CONNECTION_STATE = RC_WEBRTC_EV_CONNECTION_STATE,
+  EV_ICE_STATE = RC_WEBRTC_EV_ICE_STATE,
+  EV_ANSWER = RC_WEBRTC_EV_OWN,
   EV_FIRST_PACKET,
   EV_FAILED,
 } EventKind;
-
-typedef struct
-{
-  RcIngest *ingest; /* strong */
-  EventKind kind;
-  guint number; /* a state, an mline, an error code */
-  char *text;
-  GstWebRTCSessionDescription *answer;
-} Event;
-
-static void
-event_free (gpointer data)
-{
-  Event *ev = data;
-
-  ingest_unref (ev->ingest);
-  g_free (ev->text);
-  g_clear_pointer (&ev->answer, gst_webrtc_session_description_free);
-  g_free (ev);
-}
-
-static gboolean dispatch_event (gpointer data);
 
 /* Queues an event for the main context; never runs it right away. */
 static void
 post (RcIngest *self, EventKind kind, guint number, char *text,
       GstWebRTCSessionDescription *answer)
 {
-  Event *ev = g_new0 (Event, 1);
-  g_autoptr (GSource) source = g_idle_source_new ();
-
-  ev->ingest = ingest_ref (self);
-  ev->kind = kind;
-  ev->number = number;
-  ev->text = text;
-  ev->answer = answer;
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_callback (source, dispatch_event, ev, event_free);
-  g_source_attach (source, self->context);
+  rc_webrtc_post (&self->events, kind, number, text, answer);
 }
 
 static void
@@ -697,18 +666,17 @@ connection_state_changed (RcIngest *self, GstWebRTCPeerConnectionState state)
     end (self, RC_ERROR_MEDIA_FAILED, "The connection failed (ICE or DTLS)");
 }
 
-static gboolean
-dispatch_event (gpointer data)
+static void
+dispatch_event (gpointer owner, const RcWebrtcEvent *ev)
 {
-  Event *ev = data;
-  RcIngest *self = ev->ingest;
+  RcIngest *self = owner;
 
   if (self->disposed || self->ended)
-    return G_SOURCE_REMOVE;
-  switch (ev->kind)
+    return;
+  switch ((EventKind) ev->kind)
     {
     case EV_ANSWER:
-      set_answer (self, ev->answer);
+      set_answer (self, ev->sdp);
       break;
     case EV_CANDIDATE:
       add_candidate (self, ev->number, ev->text);
@@ -738,42 +706,8 @@ dispatch_event (gpointer data)
       end (self, (int) ev->number, ev->text);
       break;
     }
-  return G_SOURCE_REMOVE;
 }
 
-static void
-on_ice_candidate (GstElement *webrtc, guint mline, const char *candidate, gpointer data)
-{
-  if (candidate != NULL && *candidate != '\0')
-    post (data, EV_CANDIDATE, mline, g_strdup (candidate), NULL);
-}
-
-static void
-on_gathering_state (GObject *webrtc, GParamSpec *pspec, gpointer data)
-{
-  GstWebRTCICEGatheringState state;
-
-  g_object_get (webrtc, "ice-gathering-state", &state, NULL);
-  post (data, EV_GATHERING_STATE, state, NULL, NULL);
-}
-
-static void
-on_connection_state (GObject *webrtc, GParamSpec *pspec, gpointer data)
-{
-  GstWebRTCPeerConnectionState state;
-
-  g_object_get (webrtc, "connection-state", &state, NULL);
-  post (data, EV_CONNECTION_STATE, state, NULL, NULL);
-}
-
-static void
-on_ice_state (GObject *webrtc, GParamSpec *pspec, gpointer data)
-{
-  GstWebRTCICEConnectionState state;
-
-  g_object_get (webrtc, "ice-connection-state", &state, NULL);
-  post (data, EV_ICE_STATE, state, NULL, NULL);
-}
 
 /* DTLS thread, during the handshake: the host showed its certificate. */
 static void
@@ -1131,16 +1065,7 @@ build (RcIngest *self, GError **error)
   gst_element_add_pad (self->bin, ghost);
   add_transceivers (self);
 
-  g_signal_connect_data (self->webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate),
-                         ingest_ref (self), ingest_unref_closure, 0);
-  g_signal_connect_data (self->webrtc, "notify::ice-gathering-state",
-                         G_CALLBACK (on_gathering_state), ingest_ref (self),
-                         ingest_unref_closure, 0);
-  g_signal_connect_data (self->webrtc, "notify::connection-state",
-                         G_CALLBACK (on_connection_state), ingest_ref (self),
-                         ingest_unref_closure, 0);
-  g_signal_connect_data (self->webrtc, "notify::ice-connection-state", G_CALLBACK (on_ice_state),
-                         ingest_ref (self), ingest_unref_closure, 0);
+  rc_webrtc_forward_signals (self->webrtc, &self->events);
   g_signal_connect_data (self->webrtc, "pad-added", G_CALLBACK (on_pad_added), ingest_ref (self),
                          ingest_unref_closure, 0);
   /* dtlsdec's notify::peer-pem, seen from the top of its hierarchy. */
@@ -1176,6 +1101,8 @@ rc_ingest_new (RcRoomPipeline *pipeline, const char *name, GstSDPMessage *offer,
     self->callbacks = *callbacks;
   self->user_data = user_data;
   self->context = g_main_context_ref_thread_default ();
+  self->events = (RcWebrtcEvents) { self->context, self, (gpointer (*) (gpointer)) ingest_ref,
+                                    (void (*) (gpointer)) ingest_unref, dispatch_event };
   self->candidates = g_ptr_array_new_with_free_func (g_free);
   self->created_us = g_get_monotonic_time ();
   g_mutex_init (&self->lock);

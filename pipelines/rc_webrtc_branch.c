@@ -62,6 +62,7 @@ struct _RcWebrtcBranch
   RcWebrtcBranchCallbacks callbacks;
   gpointer user_data;
   GMainContext *context;
+  RcWebrtcEvents events; /* queued to the main context, run by dispatch_event */
 
   GstElement *bin;    /* RcBranchBin, in the pipeline until removed */
   GstElement *webrtc; /* inside bin */
@@ -175,52 +176,21 @@ rc_branch_bin_init (RcBranchBin *self)
 /* Events from streaming threads, run on the main context. */
 typedef enum
 {
-  EV_FIRST_BUFFER,
+  EV_CANDIDATE = RC_WEBRTC_EV_CANDIDATE,
+  EV_GATHERING_STATE = RC_WEBRTC_EV_GATHERING_STATE,
+  EV_CONNECTION_STATE = RC_WEBRTC_EV_CONNECTION_STATE,
+  EV_ICE_STATE = RC_WEBRTC_EV_ICE_STATE,
+  EV_FIRST_BUFFER = RC_WEBRTC_EV_OWN,
   EV_OFFER,
-  EV_CANDIDATE,
-  EV_CONNECTION_STATE,
-  EV_ICE_STATE,
   EV_FAILED,
 } EventKind;
 
-typedef struct
-{
-  RcWebrtcBranch *branch; /* strong */
-  EventKind kind;
-  guint number; /* mline index, or a state */
-  char *text;   /* candidate or failure reason */
-  GstWebRTCSessionDescription *offer;
-} Event;
-
-static void
-event_free (gpointer data)
-{
-  Event *ev = data;
-
-  branch_unref (ev->branch);
-  g_free (ev->text);
-  g_clear_pointer (&ev->offer, gst_webrtc_session_description_free);
-  g_free (ev);
-}
-
-static gboolean dispatch_event (gpointer data);
-
-/* Queues @ev for the main context; never runs it right away. */
+/* Queues an event for the main context; never runs it right away. */
 static void
 post (RcWebrtcBranch *self, EventKind kind, guint number, char *text,
       GstWebRTCSessionDescription *offer)
 {
-  Event *ev = g_new0 (Event, 1);
-  g_autoptr (GSource) source = g_idle_source_new ();
-
-  ev->branch = branch_ref (self);
-  ev->kind = kind;
-  ev->number = number;
-  ev->text = text;
-  ev->offer = offer;
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_callback (source, dispatch_event, ev, event_free);
-  g_source_attach (source, self->context);
+  rc_webrtc_post (&self->events, kind, number, text, offer);
 }
 
 static void
@@ -325,21 +295,20 @@ connection_state_changed (RcWebrtcBranch *self, GstWebRTCPeerConnectionState sta
     fail (self, "the connection failed");
 }
 
-static gboolean
-dispatch_event (gpointer data)
+static void
+dispatch_event (gpointer owner, const RcWebrtcEvent *ev)
 {
-  Event *ev = data;
-  RcWebrtcBranch *self = ev->branch;
+  RcWebrtcBranch *self = owner;
 
   if (self->disposed)
-    return G_SOURCE_REMOVE;
-  switch (ev->kind)
+    return;
+  switch ((EventKind) ev->kind)
     {
     case EV_FIRST_BUFFER:
       create_offer (self);
       break;
     case EV_OFFER:
-      send_offer (self, ev->offer);
+      send_offer (self, ev->sdp);
       break;
     case EV_CANDIDATE:
       if (!self->failed && self->callbacks.ice != NULL)
@@ -355,34 +324,11 @@ dispatch_event (gpointer data)
     case EV_FAILED:
       fail (self, ev->text);
       break;
+    case EV_GATHERING_STATE:
+      break; /* trickled: each candidate goes as it comes */
     }
-  return G_SOURCE_REMOVE;
 }
 
-static void
-on_ice_candidate (GstElement *webrtc, guint mline_index, const char *candidate, gpointer data)
-{
-  if (candidate != NULL && *candidate != '\0')
-    post (data, EV_CANDIDATE, mline_index, g_strdup (candidate), NULL);
-}
-
-static void
-on_connection_state (GObject *webrtc, GParamSpec *pspec, gpointer data)
-{
-  GstWebRTCPeerConnectionState state;
-
-  g_object_get (webrtc, "connection-state", &state, NULL);
-  post (data, EV_CONNECTION_STATE, state, NULL, NULL);
-}
-
-static void
-on_ice_state (GObject *webrtc, GParamSpec *pspec, gpointer data)
-{
-  GstWebRTCICEConnectionState state;
-
-  g_object_get (webrtc, "ice-connection-state", &state, NULL);
-  post (data, EV_ICE_STATE, state, NULL, NULL);
-}
 
 /* Streaming thread, every RTP buffer on its way into webrtcbin. The first
  * one comes after the caps: the offer can be made from what the payloader
@@ -488,13 +434,7 @@ build (RcWebrtcBranch *self, GError **error)
   gst_pad_add_probe (queue_src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
                      on_buffer, branch_ref (self), (GDestroyNotify) branch_unref);
 
-  g_signal_connect_data (self->webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate),
-                         branch_ref (self), branch_unref_closure, 0);
-  g_signal_connect_data (self->webrtc, "notify::connection-state",
-                         G_CALLBACK (on_connection_state), branch_ref (self),
-                         branch_unref_closure, 0);
-  g_signal_connect_data (self->webrtc, "notify::ice-connection-state", G_CALLBACK (on_ice_state),
-                         branch_ref (self), branch_unref_closure, 0);
+  rc_webrtc_forward_signals (self->webrtc, &self->events);
   /* dtlsdec's notify::peer-pem, seen from the top of its hierarchy. */
   g_signal_connect_data (self->webrtc, "deep-notify::peer-pem", G_CALLBACK (on_peer_certificate),
                          branch_ref (self), branch_unref_closure, 0);
@@ -517,6 +457,8 @@ rc_webrtc_branch_new (RcRoomPipeline *pipeline, const char *name,
     self->callbacks = *callbacks;
   self->user_data = user_data;
   self->context = g_main_context_ref_thread_default ();
+  self->events = (RcWebrtcEvents) { self->context, self, (gpointer (*) (gpointer)) branch_ref,
+                                    (void (*) (gpointer)) branch_unref, dispatch_event };
   g_mutex_init (&self->lock);
 
   if (!build (self, error))

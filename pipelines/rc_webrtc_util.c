@@ -95,3 +95,114 @@ rc_webrtc_promise_error (GstPromise *promise, const char *what)
     }
   return NULL;
 }
+
+/* ---- events for the main context ------------------------------------------ */
+
+typedef struct
+{
+  const RcWebrtcEvents *events; /* its owner held */
+  RcWebrtcEvent event;
+} Queued;
+
+static void
+queued_free (gpointer data)
+{
+  Queued *q = data;
+
+  g_free (q->event.text);
+  g_clear_pointer (&q->event.sdp, gst_webrtc_session_description_free);
+  q->events->unref (q->events->owner);
+  g_free (q);
+}
+
+static gboolean
+queued_dispatch (gpointer data)
+{
+  Queued *q = data;
+
+  q->events->dispatch (q->events->owner, &q->event);
+  return G_SOURCE_REMOVE;
+}
+
+void
+rc_webrtc_post (const RcWebrtcEvents *events, int kind, guint number, char *text,
+                GstWebRTCSessionDescription *sdp)
+{
+  Queued *q = g_new0 (Queued, 1);
+  g_autoptr (GSource) source = g_idle_source_new ();
+
+  events->ref (events->owner);
+  q->events = events;
+  q->event.kind = kind;
+  q->event.number = number;
+  q->event.text = text;
+  q->event.sdp = sdp;
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, queued_dispatch, q, queued_free);
+  g_source_attach (source, events->context);
+}
+
+static void
+on_candidate (GstElement *webrtc, guint mline, const char *candidate, gpointer data)
+{
+  if (candidate != NULL && *candidate != '\0')
+    rc_webrtc_post (data, RC_WEBRTC_EV_CANDIDATE, mline, g_strdup (candidate), NULL);
+}
+
+/* notify::<state>: the state's new value as an event of @kind. */
+static void
+post_state (GObject *webrtc, const char *property, RcWebrtcEventKind kind, gpointer data)
+{
+  gint state = 0;
+
+  g_object_get (webrtc, property, &state, NULL);
+  rc_webrtc_post (data, kind, (guint) state, NULL, NULL);
+}
+
+static void
+on_gathering_state (GObject *webrtc, GParamSpec *pspec, gpointer data)
+{
+  post_state (webrtc, "ice-gathering-state", RC_WEBRTC_EV_GATHERING_STATE, data);
+}
+
+static void
+on_connection_state (GObject *webrtc, GParamSpec *pspec, gpointer data)
+{
+  post_state (webrtc, "connection-state", RC_WEBRTC_EV_CONNECTION_STATE, data);
+}
+
+static void
+on_ice_state (GObject *webrtc, GParamSpec *pspec, gpointer data)
+{
+  post_state (webrtc, "ice-connection-state", RC_WEBRTC_EV_ICE_STATE, data);
+}
+
+static void
+release_owner (gpointer data, GClosure *closure)
+{
+  const RcWebrtcEvents *events = data;
+
+  events->unref (events->owner);
+}
+
+void
+rc_webrtc_forward_signals (GstElement *webrtcbin, const RcWebrtcEvents *events)
+{
+  const struct
+  {
+    const char *signal;
+    GCallback callback;
+  } signals[] = {
+    { "on-ice-candidate", G_CALLBACK (on_candidate) },
+    { "notify::ice-gathering-state", G_CALLBACK (on_gathering_state) },
+    { "notify::connection-state", G_CALLBACK (on_connection_state) },
+    { "notify::ice-connection-state", G_CALLBACK (on_ice_state) },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (signals); i++)
+    {
+      events->ref (events->owner);
+      g_signal_connect_data (webrtcbin, signals[i].signal, signals[i].callback, (gpointer) events,
+                             release_owner, 0);
+    }
+}

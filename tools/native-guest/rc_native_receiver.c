@@ -52,6 +52,7 @@ struct _RcNativeReceiver
   RcNativeReceiverCallbacks callbacks;
   gpointer user_data;
   GMainContext *context;
+  RcWebrtcEvents events; /* queued to the main context, run by dispatch_event */
 
   GstElement *pipeline;
   GstElement *webrtc;
@@ -107,48 +108,19 @@ receiver_unref_closure (gpointer data, GClosure *closure)
 
 typedef enum
 {
-  EV_ANSWER,
-  EV_CANDIDATE,
-  EV_CONNECTION_STATE,
+  EV_CANDIDATE = RC_WEBRTC_EV_CANDIDATE,
+  EV_GATHERING_STATE = RC_WEBRTC_EV_GATHERING_STATE,
+  EV_CONNECTION_STATE = RC_WEBRTC_EV_CONNECTION_STATE,
+  EV_ICE_STATE = RC_WEBRTC_EV_ICE_STATE,
+  EV_ANSWER = RC_WEBRTC_EV_OWN,
   EV_FAILED,
 } EventKind;
-
-typedef struct
-{
-  RcNativeReceiver *receiver; /* strong */
-  EventKind kind;
-  guint number;
-  char *text;
-  GstWebRTCSessionDescription *answer;
-} Event;
-
-static void
-event_free (gpointer data)
-{
-  Event *ev = data;
-
-  receiver_unref (ev->receiver);
-  g_free (ev->text);
-  g_clear_pointer (&ev->answer, gst_webrtc_session_description_free);
-  g_free (ev);
-}
-
-static gboolean dispatch_event (gpointer data);
 
 static void
 post (RcNativeReceiver *self, EventKind kind, guint number, char *text,
       GstWebRTCSessionDescription *answer)
 {
-  Event *ev = g_new0 (Event, 1);
-  g_autoptr (GSource) source = g_idle_source_new ();
-
-  ev->receiver = receiver_ref (self);
-  ev->kind = kind;
-  ev->number = number;
-  ev->text = text;
-  ev->answer = answer;
-  g_source_set_callback (source, dispatch_event, ev, event_free);
-  g_source_attach (source, self->context);
+  rc_webrtc_post (&self->events, kind, number, text, answer);
 }
 
 static void
@@ -174,18 +146,17 @@ send_answer (RcNativeReceiver *self, GstWebRTCSessionDescription *answer)
     self->callbacks.answer (self, text, self->user_data);
 }
 
-static gboolean
-dispatch_event (gpointer data)
+static void
+dispatch_event (gpointer owner, const RcWebrtcEvent *ev)
 {
-  Event *ev = data;
-  RcNativeReceiver *self = ev->receiver;
+  RcNativeReceiver *self = owner;
 
   if (self->disposed)
-    return G_SOURCE_REMOVE;
-  switch (ev->kind)
+    return;
+  switch ((EventKind) ev->kind)
     {
     case EV_ANSWER:
-      send_answer (self, ev->answer);
+      send_answer (self, ev->sdp);
       break;
     case EV_CANDIDATE:
       if (!self->failed && self->callbacks.ice != NULL)
@@ -204,8 +175,10 @@ dispatch_event (gpointer data)
     case EV_FAILED:
       fail (self, ev->text);
       break;
+    case EV_GATHERING_STATE:
+    case EV_ICE_STATE:
+      break; /* the connection state says it all */
     }
-  return G_SOURCE_REMOVE;
 }
 
 static GstPromise *
@@ -249,22 +222,6 @@ on_offer_set (GstPromise *promise, gpointer data)
     g_signal_emit_by_name (self->webrtc, "create-answer", NULL,
                            promise_new (self, on_answer_created));
   gst_promise_unref (promise);
-}
-
-static void
-on_ice_candidate (GstElement *webrtc, guint mline_index, const char *candidate, gpointer data)
-{
-  if (candidate != NULL && *candidate != '\0')
-    post (data, EV_CANDIDATE, mline_index, g_strdup (candidate), NULL);
-}
-
-static void
-on_connection_state (GObject *webrtc, GParamSpec *pspec, gpointer data)
-{
-  GstWebRTCPeerConnectionState state;
-
-  g_object_get (webrtc, "connection-state", &state, NULL);
-  post (data, EV_CONNECTION_STATE, state, NULL, NULL);
 }
 
 static void
@@ -474,11 +431,7 @@ build (RcNativeReceiver *self, GError **error)
   g_signal_emit_by_name (self->webrtc, "add-transceiver",
                          GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps, &transceiver);
 
-  g_signal_connect_data (self->webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate),
-                         receiver_ref (self), receiver_unref_closure, 0);
-  g_signal_connect_data (self->webrtc, "notify::connection-state",
-                         G_CALLBACK (on_connection_state), receiver_ref (self),
-                         receiver_unref_closure, 0);
+  rc_webrtc_forward_signals (self->webrtc, &self->events);
   g_signal_connect_data (self->webrtc, "pad-added", G_CALLBACK (on_pad_added),
                          receiver_ref (self), receiver_unref_closure, 0);
   bus = gst_pipeline_get_bus (GST_PIPELINE (self->pipeline));
@@ -510,6 +463,8 @@ rc_native_receiver_new (const RcNativeReceiverOptions *options,
     self->callbacks = *callbacks;
   self->user_data = user_data;
   self->context = g_main_context_ref_thread_default ();
+  self->events = (RcWebrtcEvents) { self->context, self, (gpointer (*) (gpointer)) receiver_ref,
+                                    (void (*) (gpointer)) receiver_unref, dispatch_event };
   g_mutex_init (&self->lock);
   self->last_arrival_us = -1;
   if (self->keep_pcm)
