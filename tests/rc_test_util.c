@@ -38,19 +38,30 @@ rc_test_run_for (guint ms)
     rc_test_iterate (10);
 }
 
-guint
-rc_test_free_port (void)
+static guint
+free_port (GSocketType type, GSocketProtocol protocol)
 {
-  g_autoptr (GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                                             G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr (GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, type, protocol, NULL);
   g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
   g_autoptr (GSocketAddress) addr = g_inet_socket_address_new (lo, 0);
   g_autoptr (GSocketAddress) bound = NULL;
 
   g_assert_nonnull (socket);
-  g_assert_true (g_socket_bind (socket, addr, TRUE, NULL));
+  g_assert_true (g_socket_bind (socket, addr, type == G_SOCKET_TYPE_STREAM, NULL));
   bound = g_socket_get_local_address (socket, NULL);
   return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+guint
+rc_test_free_port (void)
+{
+  return free_port (G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP);
+}
+
+guint
+rc_test_free_udp_port (void)
+{
+  return free_port (G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP);
 }
 
 JsonNode *

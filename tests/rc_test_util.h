@@ -31,6 +31,8 @@ void rc_test_run_for (guint ms);
 
 /* A TCP port on 127.0.0.1 that was free a moment ago. */
 guint rc_test_free_port (void);
+/* The same for UDP. */
+guint rc_test_free_udp_port (void);
 
 /* Parses @text as JSON; fails the test when it is not JSON. */
 JsonNode *rc_test_parse (const char *text);

@@ -41,29 +41,13 @@ typedef struct
   guint srt_port;
 } Fixture;
 
-/* A UDP port on 127.0.0.1 that was free a moment ago. */
-static guint
-free_udp_port (void)
-{
-  g_autoptr (GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
-                                             G_SOCKET_PROTOCOL_UDP, NULL);
-  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr (GSocketAddress) addr = g_inet_socket_address_new (lo, 0);
-  g_autoptr (GSocketAddress) bound = NULL;
-
-  g_assert_nonnull (socket);
-  g_assert_true (g_socket_bind (socket, addr, FALSE, NULL));
-  bound = g_socket_get_local_address (socket, NULL);
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-}
-
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
   g_autofree char *port = NULL;
   const char *args[] = { "--srt-port", NULL, "--max-publishers", "3", NULL };
 
-  f->srt_port = free_udp_port ();
+  f->srt_port = rc_test_free_udp_port ();
   port = g_strdup_printf ("%u", f->srt_port);
   args[1] = port;
   rc_test_live_room_start (&f->live, SONG_HZ, args);
