@@ -32,8 +32,8 @@
  *   for that many bytes before parsing: every frame waited for the next
  *   one, and frames of quiet audio (13 bytes of silence) waited for 20-30
  *   more: decoded audio came out 300-400 ms after its timestamps, and the
- *   host was placed that much later (bench-latency: 607 ms over D before,
- *   349 after). In sync it needs only the frame's own header; when it loses
+ *   host was placed that much later (bench-latency: 650 ms over D before,
+ *   350 after). In sync it needs only the frame's own header; when it loses
  *   sync it sets its own minimum again until the next frame.
  * - One audio stream is decoded: the first AAC (ADTS or LATM) or Opus one.
  *   Video (OBS always sends some), data and further audio streams go to
