@@ -18,7 +18,7 @@
  *   the first PLACE_WINDOW of decoded audio is measured (and not played)
  *   and every later buffer is moved earlier by the least earliness seen,
  *   less PLACE_MARGIN: over its first seconds tsdemux's skew estimate
- *   settles and the earliness shrinks, by up to ~50 ms (measured with
+ *   settles and the earliness shrinks, by up to ~100 ms (measured with
  *   mpegtsmux, AAC and Opus; with AAC over SRT on loopback since on_parsed,
  *   from 120-140 ms in the first second to 20-55 ms from the second on,
  *   while the first decoded buffer comes ~60 ms less early than the next,
@@ -66,7 +66,7 @@ GST_DEBUG_CATEGORY_STATIC (rc_srt_ingest_debug);
 /* How much decoded audio is measured for its placement before any plays,
  * and how much of the least earliness seen then is kept. */
 #define PLACE_WINDOW (500 * GST_MSECOND)
-#define PLACE_MARGIN (60 * GST_MSECOND)
+#define PLACE_MARGIN (100 * GST_MSECOND)
 /* More than this waiting in the appsrc (seconds of a video stream) and the
  * oldest bytes go: the ingest never holds the reader thread. */
 #define MAX_QUEUED_BYTES (4 * 1024 * 1024)
