@@ -34,7 +34,7 @@
  *   places the host by the first buffer let through, so the placement is
  *   the steady one, and the host is on air from then.
  * - The end is detected here: webrtcbin refusing the offer, ICE or DTLS
- *   failure, an ERROR inside the bin (RcIngestBin turns it into ours, never
+ *   failure, an ERROR inside the bin (an RcContainedBin hands it to us, never
  *   a room pipeline error), no RTP for the silence timeout once audio
  *   flowed, or no audio at all for the setup timeout.
  *
@@ -45,6 +45,7 @@
  */
 #define GST_USE_UNSTABLE_API
 #include "rc_ingest.h"
+#include "rc_contained_bin.h"
 #include "rc_error.h"
 #include "rc_sdp.h"
 #include "rc_webrtc_util.h"
@@ -320,7 +321,7 @@ struct _RcIngest
   GMainContext *context;
   RcWebrtcEvents events; /* queued to the main context, run by dispatch_event */
 
-  GstElement *bin;    /* RcIngestBin, in the pipeline until removed */
+  GstElement *bin;    /* an RcContainedBin, in the pipeline until removed */
   gboolean in_pipeline;
   /* Strong: promise callbacks and pad-added may still use them on
    * webrtcbin's threads after the ingest is freed. */
@@ -390,67 +391,13 @@ ingest_unref_closure (gpointer data, GClosure *closure)
   ingest_unref (data);
 }
 
-/*
- * RcIngestBin: the host's elements. Their ERRORs (ICE, DTLS, SRTP, a
- * decoder) end this ingest and never reach the room pipeline's bus, where
- * they would count as the room's.
- */
-#define RC_TYPE_INGEST_BIN (rc_ingest_bin_get_type ())
-G_DECLARE_FINAL_TYPE (RcIngestBin, rc_ingest_bin, RC, INGEST_BIN, GstBin)
-
-struct _RcIngestBin
-{
-  GstBin parent;
-  GMutex lock;
-  RcIngest *owner; /* protected by lock; cleared when the ingest is freed */
-};
-
-G_DEFINE_FINAL_TYPE (RcIngestBin, rc_ingest_bin, GST_TYPE_BIN)
-
 static void post_failure (RcIngest *self, int code, char *reason);
 
+/* Any thread: an ERROR inside the ingest's bin ends the ingest. */
 static void
-rc_ingest_bin_handle_message (GstBin *bin, GstMessage *message)
+on_bin_error (const char *what, gpointer data)
 {
-  RcIngestBin *self = RC_INGEST_BIN (bin);
-
-  if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR)
-    {
-      g_autoptr (GError) error = NULL;
-      g_autofree char *debug = NULL;
-
-      gst_message_parse_error (message, &error, &debug);
-      GST_WARNING_OBJECT (bin, "%s: %s (%s)", GST_MESSAGE_SRC_NAME (message), error->message,
-                          debug);
-      g_mutex_lock (&self->lock);
-      if (self->owner != NULL)
-        post_failure (self->owner, RC_ERROR_MEDIA_FAILED,
-                      g_strdup_printf ("%s: %s", GST_MESSAGE_SRC_NAME (message), error->message));
-      g_mutex_unlock (&self->lock);
-      gst_message_unref (message);
-      return;
-    }
-  GST_BIN_CLASS (rc_ingest_bin_parent_class)->handle_message (bin, message);
-}
-
-static void
-rc_ingest_bin_finalize (GObject *object)
-{
-  g_mutex_clear (&RC_INGEST_BIN (object)->lock);
-  G_OBJECT_CLASS (rc_ingest_bin_parent_class)->finalize (object);
-}
-
-static void
-rc_ingest_bin_class_init (RcIngestBinClass *klass)
-{
-  G_OBJECT_CLASS (klass)->finalize = rc_ingest_bin_finalize;
-  GST_BIN_CLASS (klass)->handle_message = rc_ingest_bin_handle_message;
-}
-
-static void
-rc_ingest_bin_init (RcIngestBin *self)
-{
-  g_mutex_init (&self->lock);
+  post_failure (data, RC_ERROR_MEDIA_FAILED, g_strdup (what));
 }
 
 /* Events from webrtcbin's threads, run on the main context. */
@@ -1037,8 +984,8 @@ build (RcIngest *self, GError **error)
       return FALSE;
     }
   bin_name = g_strdup_printf ("ingest-%s-%d", self->name, g_atomic_int_add (&serial, 1));
-  self->bin = gst_object_ref_sink (g_object_new (RC_TYPE_INGEST_BIN, "name", bin_name, NULL));
-  RC_INGEST_BIN (self->bin)->owner = self;
+  self->bin = gst_object_ref_sink (rc_contained_bin_new (bin_name));
+  rc_contained_bin_set_handler (self->bin, on_bin_error, self);
 
   g_object_set (self->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, "latency",
                 self->options.latency_ms, NULL);
@@ -1182,11 +1129,7 @@ rc_ingest_free (RcIngest *self)
   }
   if (self->bin != NULL)
     {
-      RcIngestBin *bin = RC_INGEST_BIN (self->bin);
-
-      g_mutex_lock (&bin->lock);
-      bin->owner = NULL;
-      g_mutex_unlock (&bin->lock);
+      rc_contained_bin_set_handler (self->bin, NULL, NULL);
       /* Unlinks in an IDLE probe and stops the bin later, on the main context. */
       if (self->in_pipeline)
         rc_room_pipeline_remove_input (self->pipeline, self->bin);

@@ -42,7 +42,7 @@
  *   audio for the setup timeout (garbage that never parses, a program
  *   change), a program without AAC or Opus audio (at once, when tsdemux
  *   has exposed all of its streams: no-more-pads), or an ERROR inside the
- *   bin (RcSrtIngestBin turns it into ours, never the room's).
+ *   bin (an RcContainedBin hands it to us, never to the room).
  *
  * Ordering rule: pad-added and the probes run on streaming threads; they
  * only queue an event (holding a reference) for the main context, where
@@ -50,6 +50,7 @@
  * under a mutex; rc_srt_ingest_push may be called from any thread.
  */
 #include "rc_srt_ingest.h"
+#include "rc_contained_bin.h"
 #include "rc_error.h"
 
 #include <gst/app/gstappsrc.h>
@@ -233,65 +234,12 @@ end (RcSrtIngest *self, const char *reason)
     self->callbacks.ended (self, error, self->user_data);
 }
 
-/*
- * RcSrtIngestBin: the host's elements. Their ERRORs (a decoder, tsdemux)
- * end this ingest and never reach the room pipeline's bus, where they would
- * count as the room's.
- */
-#define RC_TYPE_SRT_INGEST_BIN (rc_srt_ingest_bin_get_type ())
-G_DECLARE_FINAL_TYPE (RcSrtIngestBin, rc_srt_ingest_bin, RC, SRT_INGEST_BIN, GstBin)
-
-struct _RcSrtIngestBin
-{
-  GstBin parent;
-  GMutex lock;
-  RcSrtIngest *owner; /* protected by lock; cleared when the ingest is freed */
-};
-
-G_DEFINE_FINAL_TYPE (RcSrtIngestBin, rc_srt_ingest_bin, GST_TYPE_BIN)
-
+/* Any thread: an ERROR inside the ingest's bin (a decoder, tsdemux) ends
+ * the ingest. */
 static void
-rc_srt_ingest_bin_handle_message (GstBin *bin, GstMessage *message)
+on_bin_error (const char *what, gpointer data)
 {
-  RcSrtIngestBin *self = RC_SRT_INGEST_BIN (bin);
-
-  if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR)
-    {
-      g_autoptr (GError) error = NULL;
-      g_autofree char *debug = NULL;
-
-      gst_message_parse_error (message, &error, &debug);
-      GST_WARNING_OBJECT (bin, "%s: %s (%s)", GST_MESSAGE_SRC_NAME (message), error->message,
-                          debug);
-      g_mutex_lock (&self->lock);
-      if (self->owner != NULL)
-        post (self->owner,
-              g_strdup_printf ("%s: %s", GST_MESSAGE_SRC_NAME (message), error->message));
-      g_mutex_unlock (&self->lock);
-      gst_message_unref (message);
-      return;
-    }
-  GST_BIN_CLASS (rc_srt_ingest_bin_parent_class)->handle_message (bin, message);
-}
-
-static void
-rc_srt_ingest_bin_finalize (GObject *object)
-{
-  g_mutex_clear (&RC_SRT_INGEST_BIN (object)->lock);
-  G_OBJECT_CLASS (rc_srt_ingest_bin_parent_class)->finalize (object);
-}
-
-static void
-rc_srt_ingest_bin_class_init (RcSrtIngestBinClass *klass)
-{
-  G_OBJECT_CLASS (klass)->finalize = rc_srt_ingest_bin_finalize;
-  GST_BIN_CLASS (klass)->handle_message = rc_srt_ingest_bin_handle_message;
-}
-
-static void
-rc_srt_ingest_bin_init (RcSrtIngestBin *self)
-{
-  g_mutex_init (&self->lock);
+  post (data, g_strdup (what));
 }
 
 /* ---- streaming threads --------------------------------------------------- */
@@ -620,8 +568,8 @@ build (RcSrtIngest *self, GError **error)
       return FALSE;
     }
   bin_name = g_strdup_printf ("srt-%s-%d", self->name, g_atomic_int_add (&serial, 1));
-  self->bin = gst_object_ref_sink (g_object_new (RC_TYPE_SRT_INGEST_BIN, "name", bin_name, NULL));
-  RC_SRT_INGEST_BIN (self->bin)->owner = self;
+  self->bin = gst_object_ref_sink (rc_contained_bin_new (bin_name));
+  rc_contained_bin_set_handler (self->bin, on_bin_error, self);
 
   g_object_set (self->appsrc, "is-live", TRUE, "format", GST_FORMAT_TIME, "do-timestamp", FALSE,
                 "caps", ts_caps, "max-bytes", (guint64) MAX_QUEUED_BYTES, "max-buffers",
@@ -715,11 +663,7 @@ rc_srt_ingest_free (RcSrtIngest *self)
     gst_pad_remove_probe (self->audio_pad, self->audio_probe);
   if (self->bin != NULL)
     {
-      RcSrtIngestBin *bin = RC_SRT_INGEST_BIN (self->bin);
-
-      g_mutex_lock (&bin->lock);
-      bin->owner = NULL;
-      g_mutex_unlock (&bin->lock);
+      rc_contained_bin_set_handler (self->bin, NULL, NULL);
       /* Unlinks in an IDLE probe and stops the bin later, on the main context. */
       if (self->in_pipeline)
         rc_room_pipeline_remove_input (self->pipeline, self->bin);
