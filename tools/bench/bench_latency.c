@@ -203,74 +203,16 @@ static gboolean
 write_tone (const char *path, double freq, guint seconds, GError **error)
 {
   gsize frames = (gsize) seconds * RATE;
-  g_autofree gint16 *pcm = g_new0 (gint16, frames * 2 + 22);
-  guint8 *h = (guint8 *) pcm; /* the 44-byte header goes first */
-  gint16 *x = pcm + 22;
+  g_autofree gint16 *pcm = g_new0 (gint16, frames * 2 + RC_WAV_HEADER_SAMPLES);
+  gint16 *x = pcm + RC_WAV_HEADER_SAMPLES;
 
   for (gsize i = 0; i < frames; i++)
     x[2 * i] = x[2 * i + 1] =
       GINT16_TO_LE ((gint16) lrint (TONE_AMPLITUDE * 32767 * sin (2 * G_PI * freq * i / RATE)));
-  memcpy (h, "RIFF", 4);
-  GST_WRITE_UINT32_LE (h + 4, (guint32) (36 + frames * 4));
-  memcpy (h + 8, "WAVEfmt ", 8);
-  GST_WRITE_UINT32_LE (h + 16, 16);
-  GST_WRITE_UINT16_LE (h + 20, 1);
-  GST_WRITE_UINT16_LE (h + 22, 2);
-  GST_WRITE_UINT32_LE (h + 24, RATE);
-  GST_WRITE_UINT32_LE (h + 28, RATE * 4);
-  GST_WRITE_UINT16_LE (h + 32, 4);
-  GST_WRITE_UINT16_LE (h + 34, 16);
-  memcpy (h + 36, "data", 4);
-  GST_WRITE_UINT32_LE (h + 40, (guint32) (frames * 4));
-  return g_file_set_contents (path, (const char *) pcm, (gssize) (44 + frames * 4), error);
+  return rc_wav_write_stereo (path, pcm, frames, RATE, error);
 }
 
 /* ---- recordings ---- */
-
-/* The first channel of a 16-bit PCM WAV as floats (the samples
- * RcRecording places in time; it does not hand them out). */
-static float *
-read_samples (const char *path, gsize *n_out, GError **error)
-{
-  g_autofree guint8 *data = NULL;
-  gsize size, pos = 12;
-
-  *n_out = 0;
-  if (!g_file_get_contents (path, (char **) &data, &size, error))
-    return NULL;
-  if (size < 12 || memcmp (data, "RIFF", 4) != 0 || memcmp (data + 8, "WAVE", 4) != 0)
-    goto bad;
-  {
-    guint channels = 0, bits = 0;
-
-    while (pos + 8 <= size)
-      {
-        guint32 len = GST_READ_UINT32_LE (data + pos + 4);
-        const guint8 *body = data + pos + 8;
-        gsize avail = MIN ((gsize) len, size - pos - 8);
-
-        if (memcmp (data + pos, "fmt ", 4) == 0 && avail >= 16)
-          {
-            channels = GST_READ_UINT16_LE (body + 2);
-            bits = GST_READ_UINT16_LE (body + 14);
-          }
-        else if (memcmp (data + pos, "data", 4) == 0 && channels > 0 && bits == 16)
-          {
-            gsize n = avail / (2 * channels);
-            float *x = g_new (float, MAX (n, 1));
-
-            for (gsize i = 0; i < n; i++)
-              x[i] = (gint16) GST_READ_UINT16_LE (body + i * 2 * channels) / 32768.0f;
-            *n_out = n;
-            return x;
-          }
-        pos += 8 + (gsize) len + (len & 1);
-      }
-  }
-bad:
-  g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: not a 16-bit PCM WAV", path);
-  return NULL;
-}
 
 /* D (ms) in force at server time @t by the guest's own record, or -1. */
 static double
@@ -449,13 +391,14 @@ static RcRecording *
 room_recording (Room *r, float **x, gsize *n, GError **error)
 {
   RcRecording *rec;
+  guint rate = 0;
 
+  *x = NULL;
   rc_bench_native_stop (r->guest, 10);
   rec = rc_recording_load (r->wav, error);
   if (rec == NULL)
     return NULL;
-  *x = read_samples (r->wav, n, error);
-  if (*x == NULL)
+  if (!rc_wav_read (r->wav, x, n, &rate, error))
     {
       rc_recording_free (rec);
       return NULL;

@@ -82,9 +82,8 @@ rc_recording_free (RcRecording *self)
   g_free (self);
 }
 
-/* The samples of a 16-bit PCM WAV, first channel, as floats. */
-static gboolean
-read_wav (const char *path, float **x, gsize *n, guint *rate, GError **error)
+gboolean
+rc_wav_read (const char *path, float **x, gsize *n, guint *rate, GError **error)
 {
   g_autofree guint8 *data = NULL;
   gsize size, pos = 12;
@@ -175,7 +174,7 @@ rc_recording_load (const char *wav_path, GError **error)
   self->offsets = g_array_new (FALSE, FALSE, sizeof (double));
   self->delays = g_array_new (FALSE, FALSE, sizeof (double));
   self->delay = -1;
-  if (!read_wav (wav_path, &self->x, &self->n, &self->rate, error))
+  if (!rc_wav_read (wav_path, &self->x, &self->n, &self->rate, error))
     return NULL;
   self->ms_per_sample = 1000.0 / self->rate;
   if (!json_parser_load_from_file (parser, sidecar, error))
@@ -427,13 +426,32 @@ rc_skew_stats (GArray *skews, double from_ms, double to_ms, RcSkewStats *stats)
 }
 
 gboolean
+rc_wav_write_stereo (const char *path, gint16 *pcm, gsize frames, guint rate, GError **error)
+{
+  guint8 *h = (guint8 *) pcm; /* the 44-byte header goes first */
+
+  memcpy (h, "RIFF", 4);
+  GST_WRITE_UINT32_LE (h + 4, (guint32) (36 + frames * 4));
+  memcpy (h + 8, "WAVEfmt ", 8);
+  GST_WRITE_UINT32_LE (h + 16, 16);
+  GST_WRITE_UINT16_LE (h + 20, 1);
+  GST_WRITE_UINT16_LE (h + 22, 2);
+  GST_WRITE_UINT32_LE (h + 24, rate);
+  GST_WRITE_UINT32_LE (h + 28, rate * 4);
+  GST_WRITE_UINT16_LE (h + 32, 4);
+  GST_WRITE_UINT16_LE (h + 34, 16);
+  memcpy (h + 36, "data", 4);
+  GST_WRITE_UINT32_LE (h + 40, (guint32) (frames * 4));
+  return g_file_set_contents (path, (const char *) pcm, (gssize) (44 + frames * 4), error);
+}
+
+gboolean
 rc_click_track_write (const char *path, guint seconds, GError **error)
 {
   const guint rate = 48000, click = 96;
   gsize frames = (gsize) seconds * rate;
-  g_autofree gint16 *pcm = g_new0 (gint16, frames * 2 + 22);
-  guint8 *h = (guint8 *) pcm; /* the 44-byte header goes first */
-  gint16 *x = pcm + 22;
+  g_autofree gint16 *pcm = g_new0 (gint16, frames * 2 + RC_WAV_HEADER_SAMPLES);
+  gint16 *x = pcm + RC_WAV_HEADER_SAMPLES;
   guint32 seed = 0x2545f491u;
   guint k = 0;
 
@@ -450,17 +468,5 @@ rc_click_track_write (const char *path, guint seconds, GError **error)
         }
       at += rate / 1000 * (250 + (k * 53) % 121);
     }
-  memcpy (h, "RIFF", 4);
-  GST_WRITE_UINT32_LE (h + 4, (guint32) (36 + frames * 4));
-  memcpy (h + 8, "WAVEfmt ", 8);
-  GST_WRITE_UINT32_LE (h + 16, 16);
-  GST_WRITE_UINT16_LE (h + 20, 1);
-  GST_WRITE_UINT16_LE (h + 22, 2);
-  GST_WRITE_UINT32_LE (h + 24, rate);
-  GST_WRITE_UINT32_LE (h + 28, rate * 4);
-  GST_WRITE_UINT16_LE (h + 32, 4);
-  GST_WRITE_UINT16_LE (h + 34, 16);
-  memcpy (h + 36, "data", 4);
-  GST_WRITE_UINT32_LE (h + 40, (guint32) (frames * 4));
-  return g_file_set_contents (path, (const char *) pcm, (gssize) (44 + frames * 4), error);
+  return rc_wav_write_stereo (path, pcm, frames, rate, error);
 }

@@ -104,6 +104,15 @@ void rc_skew_stats (GArray *skews, double from_ms, double to_ms, RcSkewStats *st
  */
 gboolean rc_click_track_write (const char *path, guint seconds, GError **error);
 
+/* WAV files. Reading: the first channel of 16-bit PCM as floats (full
+ * scale 1), and its rate. Writing: S16LE stereo, @frames frames
+ * interleaved after RC_WAV_HEADER_SAMPLES samples of room at the start of
+ * @pcm, where the header is written. */
+#define RC_WAV_HEADER_SAMPLES 22 /* 44 bytes */
+gboolean rc_wav_read (const char *path, float **samples, gsize *n, guint *rate, GError **error);
+gboolean rc_wav_write_stereo (const char *path, gint16 *pcm, gsize frames, guint rate,
+                              GError **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcRecording, rc_recording_free)
 
 G_END_DECLS
