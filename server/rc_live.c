@@ -122,12 +122,11 @@ rc_live_policy_changed (RcRoom *room)
 /* ---- stats ----------------------------------------------------------------- */
 
 static void
-fill_stats_json (RcLive *live, JsonObject *o)
+fill_stats_json (RcLive *live, const RcLiveStats *figures, JsonObject *o)
 {
-  RcLiveStats stats = { .rtt_ms = -1 };
+  RcLiveStats stats = *figures;
   double delay;
 
-  live->transport.stats (live, &stats, live->data);
   json_object_set_boolean_member (o, "live", live->on_air_us != 0);
   json_object_set_string_member (o, "protocol", live->protocol);
   json_object_set_int_member (o, "durationMs",
@@ -156,35 +155,51 @@ fill_stats_json (RcLive *live, JsonObject *o)
     }
 }
 
+static void
+get_stats (RcLive *live, RcLiveStats *stats)
+{
+  *stats = (RcLiveStats) { .rtt_ms = -1 };
+  live->transport.stats (live, stats, live->data);
+}
+
 /* Moves the loss fraction on by one period. */
 static void
-sample_loss (RcLive *live)
+sample_loss (RcLive *live, const RcLiveStats *stats)
 {
-  RcLiveStats stats = { .rtt_ms = -1 };
   guint64 packets;
   gint64 lost;
 
-  live->transport.stats (live, &stats, live->data);
-  packets = stats.packets - MIN (stats.packets, live->last_packets);
-  lost = MAX (stats.lost - live->last_lost, 0);
+  packets = stats->packets - MIN (stats->packets, live->last_packets);
+  lost = MAX (stats->lost - live->last_lost, 0);
   live->loss_fraction = packets + lost > 0 ? (double) lost / (double) (packets + lost) : 0.0;
-  live->last_packets = stats.packets;
-  live->last_lost = stats.lost;
+  live->last_packets = stats->packets;
+  live->last_lost = stats->lost;
+}
+
+/* broadcastStats for @room, with @live's @stats (or without a host). */
+static JsonNode *
+stats_message (RcRoom *room, RcLive *live, const RcLiveStats *stats)
+{
+  JsonObject *o;
+  JsonNode *node = rc_json_message_new ("broadcastStats", &o);
+
+  if (live != NULL)
+    fill_stats_json (live, stats, o);
+  else
+    json_object_set_boolean_member (o, "live", FALSE);
+  json_object_set_int_member (o, "guests", rc_room_get_guest_count (room));
+  return node;
 }
 
 JsonNode *
 rc_live_stats_json (RcRoom *room)
 {
   RcLive *live = rc_live_for_room (room);
-  JsonObject *o;
-  JsonNode *node = rc_json_message_new ("broadcastStats", &o);
+  RcLiveStats stats = { .rtt_ms = -1 };
 
   if (live != NULL)
-    fill_stats_json (live, o);
-  else
-    json_object_set_boolean_member (o, "live", FALSE);
-  json_object_set_int_member (o, "guests", rc_room_get_guest_count (room));
-  return node;
+    get_stats (live, &stats);
+  return stats_message (room, live, &stats);
 }
 
 static gboolean
@@ -192,9 +207,11 @@ on_stats_tick (gpointer data)
 {
   RcLive *live = data;
   g_autoptr (JsonNode) message = NULL;
+  RcLiveStats stats;
 
-  sample_loss (live);
-  message = rc_live_stats_json (live->room);
+  get_stats (live, &stats);
+  sample_loss (live, &stats);
+  message = stats_message (live->room, live, &stats);
   rc_room_broadcast (live->room, message, NULL);
   return G_SOURCE_CONTINUE;
 }
