@@ -9,8 +9,8 @@
  *   waits on all the connections at once (srt_epoll) and hands each
  *   message to its host's ingest (an appsrc inside the room's pipeline).
  * - A wrong stream id or key is refused in the handshake (the caller's
- *   connect fails with a rejection reason, as the issue's "refused in
- *   caller-connecting" asks), not accepted and dropped. libsrt asks in its
+ *   connect fails with a rejection reason it can show), not accepted and
+ *   dropped. libsrt asks in its
  *   listen callback, on its receiving thread; rooms and keys live on the
  *   main context. The callback reads the stream id itself (a malformed one
  *   never reaches the main context) and then asks the main context (an

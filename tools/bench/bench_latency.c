@@ -61,7 +61,7 @@
 #define HIGH_HZ 660.0
 #define TONE_AMPLITUDE 0.4
 #define TONE_SECONDS 30
-/* Targets of issue 5, over D. */
+/* The latency targets (docs/benchmarks.md), over D. */
 #define HOST_TARGET_MS 60.0
 #define COMMAND_TARGET_MS 50.0
 
