@@ -452,6 +452,7 @@ bursts_window (Bench *b, Room *r, BurstRun *run)
  * rendered a buffer off its place the recording jumps in phase, which a
  * narrow-band measure reads as a hole. Edges less than 5 ms apart are one
  * burst (a late buffer's gap), and anything shorter than 5 ms is left out.
+ * Longer gaps split a burst in pieces: report_bursts names none of them.
  */
 static GArray *
 find_bursts (const float *x, gsize n)
@@ -531,10 +532,20 @@ report_bursts (Bench *b, Room *r, BurstRun *run)
       double length = (g_array_index (found, double, i + 1) - at) * 1000.0 / RATE;
       double rendered, emitted, d;
       gint64 m, k;
+      /* Clean bursts are hundreds of ms apart; two sounds closer than a
+       * quarter period are pieces of one damaged burst, and a piece must
+       * not be named as an earlier burst that was not heard. */
+      const double apart = run->bursts.period_ms / 4 * RATE / 1000.0;
+      gboolean piece = (i >= 2 && at - g_array_index (found, double, i - 1) < apart)
+                       || (i + 2 < found->len
+                           && g_array_index (found, double, i + 2)
+                                - g_array_index (found, double, i + 1)
+                              < apart);
 
       m = lround ((length - run->bursts.burst_ms) / 10);
       rendered = rc_recording_time_of (rec, at, RC_RECORDING_HOST);
-      if (m < 0 || m > 3 || fabs (length - rc_test_bursts_length_ms (&run->bursts, (guint64) m)) > 4)
+      if (piece || m < 0 || m > 3
+          || fabs (length - rc_test_bursts_length_ms (&run->bursts, (guint64) m)) > 4)
         {
           g_string_append_printf (csv, "%.3f,%.1f,,,,\n", rendered, length);
           /* Mixed at about rendered − D, sent some 100 ms before. */
