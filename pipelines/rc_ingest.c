@@ -1111,7 +1111,10 @@ rc_ingest_free (RcIngest *self)
       g_clear_pointer (&self->watchdog, g_source_unref);
     }
   if (self->webrtc != NULL)
-    g_signal_handlers_disconnect_by_data (self->webrtc, self);
+    {
+      g_signal_handlers_disconnect_by_data (self->webrtc, self);
+      rc_webrtc_stop_forwarding (self->webrtc, &self->events);
+    }
   {
     GstPad *pad;
     gulong probe;

@@ -494,6 +494,7 @@ rc_webrtc_branch_free (RcWebrtcBranch *self)
   if (self->webrtc != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->webrtc, self);
+      rc_webrtc_stop_forwarding (self->webrtc, &self->events);
       gst_clear_object (&self->webrtc);
     }
   if (self->bin != NULL)

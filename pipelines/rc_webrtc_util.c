@@ -206,3 +206,9 @@ rc_webrtc_forward_signals (GstElement *webrtcbin, const RcWebrtcEvents *events)
                              release_owner, 0);
     }
 }
+
+void
+rc_webrtc_stop_forwarding (GstElement *webrtcbin, const RcWebrtcEvents *events)
+{
+  g_signal_handlers_disconnect_by_data (webrtcbin, (gpointer) events);
+}

@@ -63,5 +63,8 @@ void rc_webrtc_post (const RcWebrtcEvents *events, int kind, guint number, char 
  * and ICE state changes. Each connection holds a reference to the owner
  * until @webrtcbin is gone or disconnects it. */
 void rc_webrtc_forward_signals (GstElement *webrtcbin, const RcWebrtcEvents *events);
+/* Disconnects them (letting the owner go): the owner must, as it goes,
+ * since it holds @webrtcbin and the connections hold the owner. */
+void rc_webrtc_stop_forwarding (GstElement *webrtcbin, const RcWebrtcEvents *events);
 
 G_END_DECLS

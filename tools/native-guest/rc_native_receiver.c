@@ -498,7 +498,10 @@ rc_native_receiver_free (RcNativeReceiver *self)
   /* webrtcbin itself stays until the last reference: a promise callback
    * on its thread may still be answering through it. */
   if (self->webrtc != NULL)
-    g_signal_handlers_disconnect_by_data (self->webrtc, self);
+    {
+      g_signal_handlers_disconnect_by_data (self->webrtc, self);
+      rc_webrtc_stop_forwarding (self->webrtc, &self->events);
+    }
   if (self->pipeline != NULL)
     {
       gst_element_set_state (self->pipeline, GST_STATE_NULL);
