@@ -19,6 +19,7 @@
 #define GST_USE_UNSTABLE_API
 #include "rc_bench_guest.h"
 #include "rc_sdp.h"
+#include "rc_webrtc_util.h"
 
 #include <gst/gst.h>
 #include <gst/rtp/gstrtpbuffer.h>
@@ -42,6 +43,7 @@ struct _RcBenchGuest
   void (*changed) (RcBenchGuest *guest, gpointer user_data);
   gpointer user_data;
   GMainContext *context;
+  RcWebrtcEvents events; /* queued to the main context, run by dispatch_event */
   SoupSession *session;
   GCancellable *cancellable;
 
@@ -129,48 +131,29 @@ fail (RcBenchGuest *self, const char *format, ...)
 
 typedef enum
 {
-  EV_ANSWER,
-  EV_CANDIDATE,
+  EV_CANDIDATE = RC_WEBRTC_EV_CANDIDATE,
+  EV_GATHERING_STATE = RC_WEBRTC_EV_GATHERING_STATE,
+  EV_CONNECTION_STATE = RC_WEBRTC_EV_CONNECTION_STATE,
+  EV_ICE_STATE = RC_WEBRTC_EV_ICE_STATE,
+  EV_ANSWER = RC_WEBRTC_EV_OWN,
   EV_FIRST_PACKET,
-  EV_CONNECTION_STATE,
   EV_FAILED,
 } EventKind;
-
-typedef struct
-{
-  RcBenchGuest *guest; /* strong */
-  EventKind kind;
-  guint number;
-  char *text;
-  GstWebRTCSessionDescription *answer;
-} Event;
-
-static void
-event_free (gpointer data)
-{
-  Event *ev = data;
-
-  guest_unref (ev->guest);
-  g_free (ev->text);
-  g_clear_pointer (&ev->answer, gst_webrtc_session_description_free);
-  g_free (ev);
-}
 
 static void send_answer (RcBenchGuest *self, GstWebRTCSessionDescription *answer);
 static void send_candidate (RcBenchGuest *self, guint mline, const char *candidate);
 
-static gboolean
-dispatch_event (gpointer data)
+static void
+dispatch_event (gpointer owner, const RcWebrtcEvent *ev)
 {
-  Event *ev = data;
-  RcBenchGuest *self = ev->guest;
+  RcBenchGuest *self = owner;
 
   if (self->disposed || self->state == RC_BENCH_GUEST_FAILED)
-    return G_SOURCE_REMOVE;
-  switch (ev->kind)
+    return;
+  switch ((EventKind) ev->kind)
     {
     case EV_ANSWER:
-      send_answer (self, ev->answer);
+      send_answer (self, ev->sdp);
       break;
     case EV_CANDIDATE:
       send_candidate (self, ev->number, ev->text);
@@ -185,8 +168,10 @@ dispatch_event (gpointer data)
     case EV_FAILED:
       fail (self, "%s", ev->text);
       break;
+    case EV_GATHERING_STATE:
+    case EV_ICE_STATE:
+      break; /* the connection state says it all */
     }
-  return G_SOURCE_REMOVE;
 }
 
 /* Queues an event for the main context; never runs it at once. */
@@ -194,17 +179,7 @@ static void
 post (RcBenchGuest *self, EventKind kind, guint number, char *text,
       GstWebRTCSessionDescription *answer)
 {
-  Event *ev = g_new0 (Event, 1);
-  g_autoptr (GSource) source = g_idle_source_new ();
-
-  ev->guest = guest_ref (self);
-  ev->kind = kind;
-  ev->number = number;
-  ev->text = text;
-  ev->answer = answer;
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_callback (source, dispatch_event, ev, event_free);
-  g_source_attach (source, self->context);
+  rc_webrtc_post (&self->events, kind, number, text, answer);
 }
 
 /* ---- counting ---- */
@@ -335,23 +310,6 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
 
 /* ---- WebRTC ---- */
 
-static char *
-promise_error (GstPromise *promise, const char *what)
-{
-  const GstStructure *reply;
-  g_autoptr (GError) error = NULL;
-
-  if (gst_promise_wait (promise) != GST_PROMISE_RESULT_REPLIED)
-    return g_strdup_printf ("%s: no reply from webrtcbin", what);
-  reply = gst_promise_get_reply (promise);
-  if (reply != NULL && gst_structure_has_field (reply, "error"))
-    {
-      gst_structure_get (reply, "error", G_TYPE_ERROR, &error, NULL);
-      return g_strdup_printf ("%s: %s", what, error != NULL ? error->message : "failed");
-    }
-  return NULL;
-}
-
 static GstPromise *
 promise_new (RcBenchGuest *self, GstPromiseChangeFunc func)
 {
@@ -363,7 +321,7 @@ on_answer_created (GstPromise *promise, gpointer data)
 {
   RcBenchGuest *self = data;
   GstWebRTCSessionDescription *answer = NULL;
-  char *error = promise_error (promise, "could not answer");
+  char *error = rc_webrtc_promise_error (promise, "could not answer");
 
   if (error == NULL)
     {
@@ -383,7 +341,7 @@ static void
 on_offer_set (GstPromise *promise, gpointer data)
 {
   RcBenchGuest *self = data;
-  char *error = promise_error (promise, "offer refused");
+  char *error = rc_webrtc_promise_error (promise, "offer refused");
 
   if (error != NULL)
     post (self, EV_FAILED, 0, error, NULL);
@@ -391,23 +349,6 @@ on_offer_set (GstPromise *promise, gpointer data)
     g_signal_emit_by_name (self->webrtc, "create-answer", NULL,
                            promise_new (self, on_answer_created));
   gst_promise_unref (promise);
-}
-
-static void
-on_ice_candidate (GstElement *webrtc, guint mline, const char *candidate, gpointer data)
-{
-  if (candidate != NULL && *candidate != '\0')
-    post (data, EV_CANDIDATE, mline, g_strdup (candidate), NULL);
-}
-
-static void
-on_connection_state (GObject *webrtc, GParamSpec *pspec, gpointer data)
-{
-  GstWebRTCPeerConnectionState state;
-
-  g_object_get (webrtc, "connection-state", &state, NULL);
-  if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED)
-    post (data, EV_CONNECTION_STATE, state, NULL, NULL);
 }
 
 static gboolean
@@ -474,11 +415,7 @@ start_webrtc (RcBenchGuest *self, const char *sdp)
   gst_bin_add (GST_BIN (self->pipeline), self->webrtc);
   g_signal_emit_by_name (self->webrtc, "add-transceiver",
                          GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps, &transceiver);
-  g_signal_connect_data (self->webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate),
-                         guest_ref (self), guest_unref_closure, 0);
-  g_signal_connect_data (self->webrtc, "notify::connection-state",
-                         G_CALLBACK (on_connection_state), guest_ref (self),
-                         guest_unref_closure, 0);
+  rc_webrtc_forward_signals (self->webrtc, &self->events);
   g_signal_connect_data (self->webrtc, "pad-added", G_CALLBACK (on_pad_added), guest_ref (self),
                          guest_unref_closure, 0);
   rtpbin = gst_bin_get_by_name (GST_BIN (self->webrtc), "rtpbin");
@@ -510,6 +447,7 @@ stop_webrtc (RcBenchGuest *self)
   if (self->webrtc != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->webrtc, self);
+      rc_webrtc_stop_forwarding (self->webrtc, &self->events);
       gst_clear_object (&self->webrtc);
     }
   if (self->pipeline != NULL)
@@ -723,6 +661,8 @@ rc_bench_guest_new (const RcBenchGuestOptions *options)
   self->changed = options->changed;
   self->user_data = options->user_data;
   self->context = g_main_context_ref_thread_default ();
+  self->events = (RcWebrtcEvents) { self->context, self, (gpointer (*) (gpointer)) guest_ref,
+                                    (void (*) (gpointer)) guest_unref, dispatch_event };
   self->session = g_object_ref (options->session);
   self->cancellable = g_cancellable_new ();
   self->state = RC_BENCH_GUEST_CONNECTING;
