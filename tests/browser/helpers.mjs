@@ -418,6 +418,20 @@ export function launchWithMicrophone(wav) {
   });
 }
 
+/** Searches and presses Add on the result whose title contains `title`. */
+export async function addBySearch(page, query, title) {
+  await page.fill(tid('search-input'), query);
+  const result = page.locator(tid('search-result'), { hasText: title });
+  await result.waitFor();
+  await result.locator(tid('search-result-add')).click();
+}
+
+/** Waits until the player's title contains `title`. */
+export async function waitForNowPlaying(page, title) {
+  await page.waitForFunction(([sel, wanted]) =>
+    (document.querySelector(sel)?.textContent ?? '').includes(wanted), [tid('now-playing-title'), title]);
+}
+
 /** Waits until the room page's play button says the room plays (or not). */
 export async function waitForPlaying(page, playing) {
   await page.waitForFunction(([sel, wanted]) =>
@@ -433,10 +447,7 @@ export async function roomWithSong(page, baseUrl, { query, title, roomName = 'Li
   const url = await createRoomViaForm(page, baseUrl, roomName);
   const roomId = decodeURIComponent(new URL(url).pathname.split('/')[2]);
   await join(page, ownerName);
-  await page.fill(tid('search-input'), query);
-  const result = page.locator(tid('search-result'), { hasText: title });
-  await result.waitFor();
-  await result.locator(tid('search-result-add')).click();
+  await addBySearch(page, query, title);
   await page.locator(tid('queue-item'), { hasText: title }).waitFor();
   await waitForPlaying(page, true);
   return roomId;

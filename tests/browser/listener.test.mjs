@@ -23,6 +23,7 @@ import assert from 'node:assert/strict';
 import {
   startServer, launchBrowser, makeDemoMusic, addTaggedTrack, waitForLibrary, startRelay, AUDIO_ARGS,
   tid, withPeople, createRoomViaForm, join, waitForParticipants, waitForListening,
+  addBySearch, waitForNowPlaying, waitForPlaying,
 } from './helpers.mjs';
 
 const TEST_TIMEOUT_MS = 90000;
@@ -54,23 +55,6 @@ after(async () => {
 });
 
 // -- steps -----------------------------------------------------------------
-
-async function addBySearch(page, query, title) {
-  await page.fill(tid('search-input'), query);
-  const result = page.locator(tid('search-result'), { hasText: title });
-  await result.waitFor();
-  await result.locator(tid('search-result-add')).click();
-}
-
-async function waitForNowPlaying(page, title) {
-  await page.waitForFunction(([sel, wanted]) =>
-    (document.querySelector(sel)?.textContent ?? '').includes(wanted), [tid('now-playing-title'), title]);
-}
-
-async function waitForPlaying(page, playing) {
-  await page.waitForFunction(([sel, wanted]) =>
-    document.querySelector(sel)?.dataset.playing === String(wanted), [tid('play-toggle'), playing]);
-}
 
 async function setPlaying(page, playing) {
   if ((await page.getAttribute(tid('play-toggle'), 'data-playing')) !== String(playing)) await page.click(tid('play-toggle'));

@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import {
   startServer, launchBrowser, makeDemoMusic, waitForLibrary, AUDIO_ARGS,
   tid, withPeople, createRoomViaForm, join, waitForParticipants,
-  assertHearsAudio, renderedEnergy, mediaTransport,
+  assertHearsAudio, renderedEnergy, mediaTransport, addBySearch, waitForNowPlaying, waitForPlaying,
 } from './helpers.mjs';
 
 const TEST_TIMEOUT_MS = 120000;
@@ -46,24 +46,6 @@ after(async () => {
 });
 
 // -- steps -----------------------------------------------------------------
-
-/** Searches and presses Add on the result whose title contains `title`. */
-async function addBySearch(page, query, title) {
-  await page.fill(tid('search-input'), query);
-  const result = page.locator(tid('search-result'), { hasText: title });
-  await result.waitFor();
-  await result.locator(tid('search-result-add')).click();
-}
-
-async function waitForNowPlaying(page, title) {
-  await page.waitForFunction(([sel, wanted]) =>
-    (document.querySelector(sel)?.textContent ?? '').includes(wanted), [tid('now-playing-title'), title]);
-}
-
-async function waitForPlaying(page, playing) {
-  await page.waitForFunction(([sel, wanted]) =>
-    document.querySelector(sel)?.dataset.playing === String(wanted), [tid('play-toggle'), playing]);
-}
 
 /** Seconds into the song the progress bar shows now. */
 const shownPosition = async (page) => Number(await page.getAttribute(tid('progress'), 'data-position'));

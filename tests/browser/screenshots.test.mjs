@@ -15,7 +15,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
   repoRoot, startServer, launchBrowser, makeDemoMusic, waitForLibrary, AUDIO_ARGS,
-  tid, withPeople, createRoomViaForm, join, waitForParticipants, waitForListening,
+  tid, withPeople, createRoomViaForm, join, waitForParticipants, waitForListening, addBySearch,
 } from './helpers.mjs';
 
 const TEST_TIMEOUT_MS = 120000;
@@ -47,11 +47,9 @@ after(async () => {
   }
 });
 
-async function addBySearch(page, query, title) {
-  await page.fill(tid('search-input'), query);
-  const result = page.locator(tid('search-result'), { hasText: title });
-  await result.waitFor();
-  await result.locator(tid('search-result-add')).click();
+/** Adds the song and waits until it is in the queue. */
+async function addToQueue(page, query, title) {
+  await addBySearch(page, query, title);
   await page.locator(tid('queue-item-title'), { hasText: title }).waitFor();
 }
 
@@ -81,13 +79,13 @@ test('screenshots: home and room, desktop and phone, dark and light; fits 360 px
   await withPeople(browser, 3, async (ann, ben, visitor) => {
     const roomUrl = await createRoomViaForm(ann.page, server.url, 'Friday jazz');
     await join(ann.page, 'Ann');
-    await addBySearch(ann.page, 'Low A', 'Demo 220 Hz');
-    await addBySearch(ann.page, 'Concert', 'Demo 440 Hz');
+    await addToQueue(ann.page, 'Low A', 'Demo 220 Hz');
+    await addToQueue(ann.page, 'Concert', 'Demo 440 Hz');
     await ben.page.goto(roomUrl);
     await join(ben.page, 'Ben');
     await waitForParticipants(ann.page, ['Ann', 'Ben']);
-    await addBySearch(ben.page, 'C sharp', 'Demo 550 Hz');
-    await addBySearch(ben.page, '330', 'Demo 330 Hz');
+    await addToQueue(ben.page, 'C sharp', 'Demo 550 Hz');
+    await addToQueue(ben.page, '330', 'Demo 330 Hz');
     await ben.page.fill(tid('search-input'), '');
     // Loop this song: the one with lyrics keeps playing while the pictures are taken.
     await ann.page.click(tid('loop-toggle'));
