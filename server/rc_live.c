@@ -292,12 +292,6 @@ rc_live_get_key_id (RcLive *live)
   return live->key_id;
 }
 
-gboolean
-rc_live_is_on_air (RcLive *live)
-{
-  return live->on_air_us != 0;
-}
-
 RcLive *
 rc_live_for_room (RcRoom *room)
 {

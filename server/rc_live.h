@@ -65,7 +65,6 @@ const char *rc_live_get_key_id (RcLive *live);
  * rc_room_pipeline_add_input): the room's policy applies and guests are
  * told. */
 void rc_live_on_air (RcLive *live, GstElement *input);
-gboolean rc_live_is_on_air (RcLive *live);
 
 /* Undoes all of it (guests are told if it was on air) and frees @live. */
 void rc_live_end (RcLive *live, const char *why);

@@ -578,9 +578,3 @@ rc_whip_free (RcWhip *whip)
   g_ptr_array_unref (whip->links);
   g_free (whip);
 }
-
-guint
-rc_whip_get_session_count (RcWhip *whip)
-{
-  return g_hash_table_size (whip->sessions);
-}

@@ -31,7 +31,4 @@ void rc_whip_free (RcWhip *whip);
 void rc_whip_handle_early (RcWhip *whip, SoupServerMessage *msg);
 void rc_whip_handle (RcWhip *whip, SoupServerMessage *msg, const char *path);
 
-/* Hosts live or being answered, server-wide. */
-guint rc_whip_get_session_count (RcWhip *whip);
-
 G_END_DECLS
