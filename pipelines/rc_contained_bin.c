@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "rc_contained_bin.h"
+#include "pipelines/rc_contained_bin.h"
 
 #define RC_TYPE_CONTAINED_BIN (rc_contained_bin_get_type ())
 G_DECLARE_FINAL_TYPE (RcContainedBin, rc_contained_bin, RC, CONTAINED_BIN, GstBin)

@@ -28,7 +28,7 @@
  * is touched on the main context only, except the timeline and the ducking
  * state, each behind its own lock.
  */
-#include "rc_room_pipeline.h"
+#include "pipelines/rc_room_pipeline.h"
 
 #include <gst/rtp/gstrtpbuffer.h>
 #include <math.h>

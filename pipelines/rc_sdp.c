@@ -11,8 +11,8 @@
  *   what cannot work at the edge, with a message for the client, so that a
  *   bad request gets an error reply instead of a dead session.
  */
-#include "rc_sdp.h"
-#include "rc_error.h"
+#include "pipelines/rc_sdp.h"
+#include "pipelines/rc_media_error.h"
 
 #include <string.h>
 
@@ -211,7 +211,7 @@ has_opus (const GstSDPMedia *media)
 static gboolean
 fail (GError **error, guint m, const char *what)
 {
-  g_set_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM, "\"sdp\" section %u %s", m, what);
+  g_set_error (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID, "\"sdp\" section %u %s", m, what);
   return FALSE;
 }
 
@@ -220,7 +220,7 @@ rc_sdp_check_answer (const GstSDPMessage *sdp, guint n_media, GError **error)
 {
   if (gst_sdp_message_medias_len (sdp) != n_media)
     {
-      g_set_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
+      g_set_error (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID,
                    "\"sdp\" must answer the offer's %u audio section(s); it has %u", n_media,
                    gst_sdp_message_medias_len (sdp));
       return FALSE;
@@ -295,7 +295,7 @@ rc_sdp_check_candidate (const char *candidate, GError **error)
   return TRUE;
 
 bad:
-  g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
+  g_set_error_literal (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID,
                        "\"candidate\" is not an ICE candidate (\"candidate:... typ host\")");
   return FALSE;
 }

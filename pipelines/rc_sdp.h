@@ -9,7 +9,7 @@ G_BEGIN_DECLS
  * SDP helpers shared by the server's WebRTC branch and the native guest:
  * the Opus fmtp munging both sides need, and the checks an SDP answer or an
  * ICE candidate from the network passes before it reaches webrtcbin.
- * Errors are RC_ERROR_INVALID_PARAM with a message fit for the client.
+ * Errors are RC_MEDIA_ERROR_INVALID with a message fit for the client.
  */
 
 /* Sets each "key=value" of @params ("stereo=1;sprop-stereo=1") in the fmtp

@@ -49,9 +49,9 @@
  * all state lives and callbacks run, never synchronously. The figures are
  * under a mutex; rc_srt_ingest_push may be called from any thread.
  */
-#include "rc_srt_ingest.h"
-#include "rc_contained_bin.h"
-#include "rc_error.h"
+#include "pipelines/rc_srt_ingest.h"
+#include "pipelines/rc_contained_bin.h"
+#include "pipelines/rc_media_error.h"
 
 #include <gst/app/gstappsrc.h>
 #include <gst/base/gstbaseparse.h>
@@ -229,7 +229,7 @@ end (RcSrtIngest *self, const char *reason)
     return;
   self->ended = TRUE;
   GST_INFO_OBJECT (self->bin, "host %s: %s", self->name, reason);
-  error = g_error_new_literal (RC_ERROR, RC_ERROR_MEDIA_FAILED, reason);
+  error = g_error_new_literal (RC_MEDIA_ERROR, RC_MEDIA_ERROR_FAILED, reason);
   if (self->callbacks.ended != NULL)
     self->callbacks.ended (self, error, self->user_data);
 }
@@ -563,7 +563,7 @@ build (RcSrtIngest *self, GError **error)
         gst_object_unref (gst_object_ref_sink (resample));
       if (filter != NULL)
         gst_object_unref (gst_object_ref_sink (filter));
-      g_set_error_literal (error, RC_ERROR, RC_ERROR_MEDIA_FAILED,
+      g_set_error_literal (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_FAILED,
                            "appsrc, tsdemux or the audio converters are missing");
       return FALSE;
     }
@@ -581,7 +581,7 @@ build (RcSrtIngest *self, GError **error)
   if (!gst_element_link (self->appsrc, self->demux)
       || !gst_element_link_many (self->convert, resample, filter, NULL))
     {
-      g_set_error_literal (error, RC_ERROR, RC_ERROR_MEDIA_FAILED,
+      g_set_error_literal (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_FAILED,
                            "Could not link the host's demuxer and converters");
       return FALSE;
     }
@@ -631,7 +631,7 @@ rc_srt_ingest_new (RcRoomPipeline *pipeline, const char *name, const RcSrtIngest
     }
   if (!rc_room_pipeline_add_input (pipeline, self->bin, INPUT_LEAD))
     {
-      g_set_error (error, RC_ERROR, RC_ERROR_MEDIA_FAILED, "Could not start the ingest of %s",
+      g_set_error (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_FAILED, "Could not start the ingest of %s",
                    name);
       rc_srt_ingest_free (self);
       return NULL;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-#include "rc_room_pipeline.h"
+#include "pipelines/rc_room_pipeline.h"
 
 G_BEGIN_DECLS
 
@@ -40,7 +40,7 @@ typedef struct
   /* The host's audio reaches the mixer. Once. */
   void (*live) (RcSrtIngest *ingest, gpointer user_data);
   /* It is over and should be freed (which may be done from here):
-   * RC_ERROR_MEDIA_FAILED with the reason (no data, no audio, an audio
+   * RC_MEDIA_ERROR_FAILED with the reason (no data, no audio, an audio
    * codec other than AAC or Opus, a decoder error). */
   void (*ended) (RcSrtIngest *ingest, const GError *error, gpointer user_data);
 } RcSrtIngestCallbacks;

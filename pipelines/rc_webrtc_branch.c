@@ -34,10 +34,10 @@
  * synchronously, so no callback fires from inside a call into this API.
  */
 #define GST_USE_UNSTABLE_API
-#include "rc_webrtc_branch.h"
-#include "rc_error.h"
-#include "rc_sdp.h"
-#include "rc_webrtc_util.h"
+#include "pipelines/rc_webrtc_branch.h"
+#include "pipelines/rc_media_error.h"
+#include "pipelines/rc_sdp.h"
+#include "pipelines/rc_webrtc_util.h"
 
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
@@ -394,7 +394,7 @@ build (RcWebrtcBranch *self, GError **error)
   if (queue == NULL || self->webrtc == NULL)
     {
       g_clear_pointer (&queue, gst_object_unref);
-      g_set_error_literal (error, RC_ERROR, RC_ERROR_MEDIA_FAILED,
+      g_set_error_literal (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_FAILED,
                            "webrtcbin is missing (gst-plugins-bad, gstreamer1.0-nice)");
       return FALSE;
     }
@@ -413,7 +413,7 @@ build (RcWebrtcBranch *self, GError **error)
   webrtc_sink = gst_element_request_pad_simple (self->webrtc, "sink_%u");
   if (webrtc_sink == NULL)
     {
-      g_set_error_literal (error, RC_ERROR, RC_ERROR_MEDIA_FAILED,
+      g_set_error_literal (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_FAILED,
                            "webrtcbin gave no sink pad (are the nice and dtls plugins there?)");
       return FALSE;
     }
@@ -423,7 +423,7 @@ build (RcWebrtcBranch *self, GError **error)
   queue_src = gst_element_get_static_pad (queue, "src");
   if (gst_pad_link (queue_src, webrtc_sink) != GST_PAD_LINK_OK)
     {
-      g_set_error_literal (error, RC_ERROR, RC_ERROR_MEDIA_FAILED,
+      g_set_error_literal (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_FAILED,
                            "Could not link the queue to webrtcbin");
       return FALSE;
     }
@@ -468,7 +468,7 @@ rc_webrtc_branch_new (RcRoomPipeline *pipeline, const char *name,
     }
   if (!rc_room_pipeline_add_branch (pipeline, self->bin))
     {
-      g_set_error (error, RC_ERROR, RC_ERROR_MEDIA_FAILED,
+      g_set_error (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_FAILED,
                    "Could not start the WebRTC branch of guest %s", name);
       rc_webrtc_branch_free (self);
       return NULL;
@@ -519,19 +519,19 @@ rc_webrtc_branch_set_answer (RcWebrtcBranch *self, const char *sdp, GError **err
 
   if (!self->offer_sent)
     {
-      g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
+      g_set_error_literal (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID,
                            "No offer has been sent yet; wait for it");
       return FALSE;
     }
   if (self->answer_given)
     {
-      g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
+      g_set_error_literal (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID,
                            "This offer has been answered already; send startMedia for a new one");
       return FALSE;
     }
   if (gst_sdp_message_new_from_text (sdp, &message) != GST_SDP_OK || message == NULL)
     {
-      g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM, "\"sdp\" is not SDP");
+      g_set_error_literal (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID, "\"sdp\" is not SDP");
       return FALSE;
     }
   if (!rc_sdp_check_answer (message, 1, error))

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-#include "rc_room_pipeline.h"
+#include "pipelines/rc_room_pipeline.h"
 
 G_BEGIN_DECLS
 
@@ -44,14 +44,14 @@ RcWebrtcBranch *rc_webrtc_branch_new (RcRoomPipeline *pipeline, const char *name
 /* Removes the branch from the pipeline (without a gap for others) and frees it. */
 void rc_webrtc_branch_free (RcWebrtcBranch *branch);
 
-/* The guest's answer. FALSE with @error (RC_ERROR_INVALID_PARAM) if it is not
+/* The guest's answer. FALSE with @error (RC_MEDIA_ERROR_INVALID) if it is not
  * a usable SDP answer to our offer (one recvonly audio section with Opus,
  * ICE credentials, a fingerprint and an active or passive DTLS role), if the
  * offer has not gone out yet, or if an answer was already given. What
  * webrtcbin refuses after these checks arrives as `failed`. */
 gboolean rc_webrtc_branch_set_answer (RcWebrtcBranch *branch, const char *sdp, GError **error);
 /* A remote candidate; an empty @candidate (end of candidates) is ignored.
- * FALSE with @error (RC_ERROR_INVALID_PARAM) when it cannot be a candidate. */
+ * FALSE with @error (RC_MEDIA_ERROR_INVALID) when it cannot be a candidate. */
 gboolean rc_webrtc_branch_add_ice (RcWebrtcBranch *branch, guint mline_index,
                                    const char *candidate, GError **error);
 

@@ -12,7 +12,7 @@
  *   the candidates for no gain with browsers, which use UDP.
  */
 #define GST_USE_UNSTABLE_API
-#include "rc_webrtc_util.h"
+#include "pipelines/rc_webrtc_util.h"
 
 #include <arpa/inet.h>
 #include <gst/webrtc/webrtc.h>

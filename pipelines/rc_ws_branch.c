@@ -6,7 +6,7 @@
  * room's media sessions send it. A shared, reference-counted state lets a
  * hand-off that is still queued find out the branch is gone.
  */
-#include "rc_ws_branch.h"
+#include "pipelines/rc_ws_branch.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/rtp/gstrtpbuffer.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-#include "rc_room_pipeline.h"
+#include "pipelines/rc_room_pipeline.h"
 
 G_BEGIN_DECLS
 

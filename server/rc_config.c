@@ -5,9 +5,9 @@
  * tests/test_config.c checks the table against --help and against
  * docs/roomcast.conf.sample.
  */
-#include "rc_config.h"
+#include "server/rc_config.h"
 #include "rc_build_config.h"
-#include "rc_error.h"
+#include "server/core/rc_error.h"
 
 #include <stdlib.h>
 #include <string.h>

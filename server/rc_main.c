@@ -11,9 +11,9 @@
 #include <stdio.h>
 
 #include "rc_build_config.h"
-#include "rc_config.h"
-#include "rc_server.h"
-#include "rc_store.h"
+#include "server/rc_config.h"
+#include "server/rc_app.h"
+#include "server/store/rc_store.h"
 
 static gboolean
 on_signal (gpointer user_data)
@@ -62,7 +62,7 @@ main (int argc, char **argv)
   g_autoptr (RcStore) store = NULL;
   g_autoptr (GMainLoop) loop = NULL;
   g_autofree char *url = NULL;
-  RcServer *server;
+  RcApp *app;
 
   setlocale (LC_ALL, "");
   /* A peer (Redis, a browser) that vanishes mid-write must not kill us. */
@@ -82,11 +82,11 @@ main (int argc, char **argv)
       return 1;
     }
 
-  server = rc_server_new (config, store);
-  if (!rc_server_start (server, &error))
+  app = rc_app_new (config, store);
+  if (!rc_app_start (app, &error))
     {
       g_printerr ("roomcast: %s\n", error->message);
-      rc_server_free (server);
+      rc_app_free (app);
       return 1;
     }
 
@@ -94,15 +94,15 @@ main (int argc, char **argv)
   g_unix_signal_add (SIGINT, on_signal, loop);
   g_unix_signal_add (SIGTERM, on_signal, loop);
 
-  url = rc_server_get_url (server);
+  url = rc_app_get_url (app);
   printf ("roomcast %s listening on %s (store: %s)\nOpen %s in your browser.\n",
           ROOMCAST_VERSION, url, config->store, url);
   fflush (stdout);
 
   g_main_loop_run (loop);
 
-  rc_server_stop (server);
+  rc_app_stop (app);
   flush_store (store);
-  rc_server_free (server);
+  rc_app_free (app);
   return 0;
 }

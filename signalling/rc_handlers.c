@@ -4,11 +4,11 @@
  * by the time a handler runs, those parameters have the right JSON types and
  * bounds, so handlers only apply meaning (room exists, password, ...).
  */
-#include "rc_session-private.h"
-#include "rc_live.h"
-#include "rc_error.h"
-#include "rc_json.h"
-#include "rc_text.h"
+#include "signalling/rc_session-private.h"
+#include "server/rooms/rc_live.h"
+#include "server/core/rc_error.h"
+#include "server/core/rc_json.h"
+#include "server/core/rc_text.h"
 
 #define MAX_NAME_CHARS 32
 #define MAX_CHAT_CHARS 500

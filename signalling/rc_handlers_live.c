@@ -4,10 +4,10 @@
  * the queue (setMixPolicy); every guest learns it from a mixPolicy message,
  * and a host on air hears the change at once (rc_live_policy_changed).
  */
-#include "rc_session-private.h"
-#include "rc_error.h"
-#include "rc_json.h"
-#include "rc_live.h"
+#include "signalling/rc_session-private.h"
+#include "server/core/rc_error.h"
+#include "server/core/rc_json.h"
+#include "server/rooms/rc_live.h"
 
 static const RcParam mix_params[] = {
   { "mode", RC_PARAM_STRING, TRUE, 1, 16 },

@@ -12,10 +12,10 @@
  * the request's id is kept until then. Everything here runs on the main
  * context, the branch's callbacks included.
  */
-#include "rc_session-private.h"
-#include "rc_error.h"
-#include "rc_json.h"
-#include "rc_webrtc_branch.h"
+#include "signalling/rc_session-private.h"
+#include "server/core/rc_error.h"
+#include "server/core/rc_json.h"
+#include "pipelines/rc_webrtc_branch.h"
 
 typedef struct
 {

@@ -5,9 +5,9 @@
  * handlers check who may do what, turn requests into player calls, and
  * answer the sender with the update its request caused.
  */
-#include "rc_session-private.h"
-#include "rc_error.h"
-#include "rc_player.h"
+#include "signalling/rc_session-private.h"
+#include "server/core/rc_error.h"
+#include "server/rooms/rc_player.h"
 
 static RcPlayer *
 player_of (RcSession *session)

@@ -6,10 +6,10 @@
  * and round trip follow from the four; the guest filters many exchanges.
  * Times on the server side are the server clock (rc_clock.h), in ms.
  */
-#include "rc_session-private.h"
-#include "rc_clock.h"
-#include "rc_error.h"
-#include "rc_json.h"
+#include "signalling/rc_session-private.h"
+#include "server/core/rc_clock.h"
+#include "server/core/rc_error.h"
+#include "server/core/rc_json.h"
 
 JsonNode *
 rc_handlers_clock_json (RcSession *session)

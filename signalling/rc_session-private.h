@@ -2,10 +2,10 @@
 #pragma once
 
 /* Session internals shared by rc_session.c and the handlers in rc_handlers.c. */
-#include "rc_session.h"
-#include "rc_rate_limit.h"
-#include "rc_room.h"
-#include "rc_validate.h"
+#include "signalling/rc_session.h"
+#include "server/core/rc_rate_limit.h"
+#include "server/rooms/rc_room.h"
+#include "server/core/rc_validate.h"
 
 G_BEGIN_DECLS
 

@@ -6,9 +6,9 @@
  * chat rate limit. Anything that fails gets one `error` reply and the
  * connection carries on; nothing from the network can stop the session.
  */
-#include "rc_session-private.h"
-#include "rc_error.h"
-#include "rc_json.h"
+#include "signalling/rc_session-private.h"
+#include "server/core/rc_error.h"
+#include "server/core/rc_json.h"
 
 #include <string.h>
 

@@ -4,10 +4,10 @@
 #include <libsoup/soup.h>
 #include <json-glib/json-glib.h>
 
-#include "rc_activity_stream.h"
-#include "rc_config.h"
-#include "rc_clock.h"
-#include "rc_registry.h"
+#include "server/core/rc_activity_stream.h"
+#include "server/rc_config.h"
+#include "server/core/rc_clock.h"
+#include "server/rooms/rc_registry.h"
 
 G_BEGIN_DECLS
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-#include "rc_native_guest.h"
+#include "tools/native-guest/rc_native_guest.h"
 #include "rc_test_server.h"
 #include "rc_test_ws.h"
 

@@ -29,7 +29,7 @@
 #define GST_USE_UNSTABLE_API
 #include "rc_test_whip.h"
 #include "rc_test_util.h"
-#include "rc_webrtc_util.h"
+#include "pipelines/rc_webrtc_util.h"
 
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>

@@ -3,8 +3,8 @@
  * Options: one table feeds --help, ROOMCAST_* variables and the config file,
  * and the commented sample config lists every option with a valid value.
  */
-#include "rc_config.h"
-#include "rc_error.h"
+#include "server/rc_config.h"
+#include "server/core/rc_error.h"
 #include "rc_test_server.h"
 
 #include <glib/gstdio.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The error table: stable codes, one HTTP status each, and the JSON shape. */
-#include "rc_error.h"
+#include "server/core/rc_error.h"
 
 static void
 test_codes_unique_and_complete (void)

@@ -4,7 +4,7 @@
  * made (the secret shown once), listed without secrets, revoked; only with
  * the owner token; kept across a roomcast restart with Redis.
  */
-#include "rc_error.h"
+#include "server/core/rc_error.h"
 #include "rc_test_redis.h"
 #include "rc_test_server.h"
 #include "rc_test_util.h"

@@ -5,8 +5,8 @@
  * search forgives accents and case and ranks and folds, paging is exact,
  * and a rescan re-reads only what changed.
  */
-#include "rc_library.h"
-#include "rc_search.h"
+#include "server/library/rc_library.h"
+#include "server/library/rc_search.h"
 #include "rc_test_music.h"
 #include "rc_test_util.h"
 

@@ -4,7 +4,7 @@
  * GET /api/library, GET /api/search/songs, 4002 for bad query parameters,
  * and no file path in any reply.
  */
-#include "rc_error.h"
+#include "server/core/rc_error.h"
 #include "rc_test_music.h"
 #include "rc_test_server.h"
 #include "rc_test_util.h"

@@ -8,8 +8,8 @@
  * all hear the room while one of them leaving leaves no hole in the others'
  * packets.
  */
-#include "rc_error.h"
-#include "rc_native_guest.h"
+#include "server/core/rc_error.h"
+#include "tools/native-guest/rc_native_guest.h"
 #include "rc_test_audio.h"
 #include "rc_test_music.h"
 #include "rc_test_server.h"

@@ -39,12 +39,12 @@
  * "before" ends at the first change either took, "after" starts D after the
  * last one, and the ideal is at the D of each window.
  */
-#include "rc_native_guest.h"
-#include "rc_recording.h"
+#include "tools/native-guest/rc_native_guest.h"
+#include "tools/native-guest/rc_recording.h"
 #include "rc_test_server.h"
 #include "rc_test_util.h"
 #include "rc_test_ws.h"
-#include "rc_ws_branch.h"
+#include "pipelines/rc_ws_branch.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>

@@ -7,8 +7,8 @@
  * second is one steady tone. With Redis, the queue and the position
  * survive a roomcast restart and the room resumes where it was.
  */
-#include "rc_error.h"
-#include "rc_native_guest.h"
+#include "server/core/rc_error.h"
+#include "tools/native-guest/rc_native_guest.h"
 #include "rc_test_audio.h"
 #include "rc_test_music.h"
 #include "rc_test_redis.h"

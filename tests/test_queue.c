@@ -6,7 +6,7 @@
  * that cannot play being skipped, autoplay, and the empty-room pause.
  * What the guests hear is checked by test_media (native guests).
  */
-#include "rc_error.h"
+#include "server/core/rc_error.h"
 #include "rc_test_music.h"
 #include "rc_test_server.h"
 #include "rc_test_util.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Token bucket: burst, refill over (simulated) time, and unlimited mode. */
-#include "rc_rate_limit.h"
+#include "server/core/rc_rate_limit.h"
 
 static void
 test_burst_then_refuse (void)

@@ -5,7 +5,7 @@
  * exit; losing Redis while running keeps the rooms serving and the writes
  * made during the outage reach Redis once it is back.
  */
-#include "rc_error.h"
+#include "server/core/rc_error.h"
 #include "rc_test_redis.h"
 #include "rc_test_server.h"
 #include "rc_test_util.h"

@@ -11,7 +11,7 @@
  * tone itself (so a busy machine, which delays what the test hears but not
  * the room's timeline, cannot shift the windows).
  */
-#include "rc_room_pipeline.h"
+#include "pipelines/rc_room_pipeline.h"
 #include "rc_test_audio.h"
 #include "rc_test_music.h"
 #include "rc_test_util.h"

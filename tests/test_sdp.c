@@ -5,8 +5,8 @@
  * candidates are refused at the edge, the certificate fingerprint check,
  * and that random bytes never crash any of them.
  */
-#include "rc_error.h"
-#include "rc_sdp.h"
+#include "pipelines/rc_media_error.h"
+#include "pipelines/rc_sdp.h"
 #include "rc_test_util.h"
 
 #include <string.h>
@@ -112,17 +112,17 @@ test_answer_checks (void)
   g_assert_true (rc_sdp_check_answer (good, 1, &error));
   g_assert_no_error (error);
   g_assert_false (rc_sdp_check_answer (good, 2, &error));
-  g_assert_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM);
+  g_assert_error (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID);
   g_clear_error (&error);
   g_assert_false (rc_sdp_check_answer (garbage, 1, &error));
-  g_assert_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM);
+  g_assert_error (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID);
   g_clear_error (&error);
   for (guint i = 0; i < G_N_ELEMENTS (broken); i++)
     {
       g_autoptr (GstSDPMessage) sdp = answer_with (broken[i].from, broken[i].to);
 
       g_assert_false (rc_sdp_check_answer (sdp, 1, &error));
-      g_assert_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM);
+      g_assert_error (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID);
       g_test_message ("%s → %s: %s", broken[i].from, broken[i].to, error->message);
       g_clear_error (&error);
     }
@@ -163,7 +163,7 @@ test_candidates (void)
     {
       g_autoptr (GError) error = NULL;
       g_assert_false (rc_sdp_check_candidate (bad[i], &error));
-      g_assert_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM);
+      g_assert_error (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID);
     }
 }
 

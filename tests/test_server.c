@@ -3,7 +3,7 @@
  * The roomcast process over HTTP: start-up URL, /health, the rooms REST API
  * with its error codes, the static client, and a clean exit on SIGTERM.
  */
-#include "rc_error.h"
+#include "server/core/rc_error.h"
 #include "rc_test_server.h"
 #include "rc_test_util.h"
 #include "rc_test_ws.h"

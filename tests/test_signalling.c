@@ -4,7 +4,7 @@
  * every guest sees when others join, chat, leave or vanish, and the error a
  * bad request gets (with the connection carrying on afterwards).
  */
-#include "rc_error.h"
+#include "server/core/rc_error.h"
 #include "rc_test_server.h"
 #include "rc_test_util.h"
 #include "rc_test_ws.h"

@@ -11,8 +11,8 @@
  * callers that send garbage, a TS without audio, or nothing are ended
  * while the room's host plays on.
  */
-#include "rc_native_guest.h"
-#include "rc_srt.h"
+#include "tools/native-guest/rc_native_guest.h"
+#include "server/live/rc_srt.h"
 #include "rc_test_audio.h"
 #include "rc_test_live.h"
 #include "rc_test_music.h"

@@ -6,9 +6,9 @@
  * The Redis-only tests kill, pause and restart the server to prove the
  * outage rules: writes buffered and replayed in order, reads failing fast.
  */
-#include "rc_store.h"
-#include "rc_store-private.h"
-#include "rc_error.h"
+#include "server/store/rc_store.h"
+#include "server/store/rc_store-private.h"
+#include "server/core/rc_error.h"
 #include "rc_test_redis.h"
 #include "rc_test_util.h"
 

@@ -9,7 +9,7 @@
  * tone that plays, stamped consistently with the timeline message), the
  * playout delay following the guests' reports, and the stats they feed.
  */
-#include "rc_error.h"
+#include "server/core/rc_error.h"
 #include "rc_test_audio.h"
 #include "rc_test_music.h"
 #include "rc_test_server.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Chat and name hygiene: trimming, control characters, length, HTML kept as data. */
-#include "rc_text.h"
+#include "server/core/rc_text.h"
 
 static void
 check (const char *in, gsize max, const char *expected)

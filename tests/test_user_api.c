@@ -6,8 +6,8 @@
  * without any is 404) and POST/GET /api/playlist (saved once however often
  * it is saved, newest first, per user).
  */
-#include "rc_error.h"
-#include "rc_lyrics.h"
+#include "server/core/rc_error.h"
+#include "server/library/rc_lyrics.h"
 #include "rc_test_music.h"
 #include "rc_test_server.h"
 #include "rc_test_util.h"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Parameter tables: types, required fields, bounds, and malformed JSON. */
-#include "rc_error.h"
-#include "rc_validate.h"
+#include "server/core/rc_error.h"
+#include "server/core/rc_validate.h"
 
 #include <string.h>
 

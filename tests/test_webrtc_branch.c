@@ -8,14 +8,14 @@
  * would get (stereo, one certificate), errors for bad answers, and no hole
  * in one guest's packets when another leaves.
  */
-#include "rc_error.h"
-#include "rc_native_receiver.h"
-#include "rc_room_pipeline.h"
-#include "rc_sdp.h"
+#include "pipelines/rc_media_error.h"
+#include "tools/native-guest/rc_native_receiver.h"
+#include "pipelines/rc_room_pipeline.h"
+#include "pipelines/rc_sdp.h"
 #include "rc_test_audio.h"
 #include "rc_test_music.h"
 #include "rc_test_util.h"
-#include "rc_webrtc_branch.h"
+#include "pipelines/rc_webrtc_branch.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -263,16 +263,16 @@ test_bad_input_is_refused (void)
 
   /* Too early: nothing to answer yet. */
   g_assert_false (rc_webrtc_branch_set_answer (g->branch, "v=0\r\n", &error));
-  g_assert_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM);
+  g_assert_error (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID);
   g_clear_error (&error);
   g_assert_true (RC_WAIT_UNTIL (g->offer != NULL, 10000));
 
   g_assert_false (rc_webrtc_branch_set_answer (g->branch, "hello, I am not SDP", &error));
-  g_assert_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM);
+  g_assert_error (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID);
   g_clear_error (&error);
   /* Our own offer is no answer: sendonly, actpass. */
   g_assert_false (rc_webrtc_branch_set_answer (g->branch, g->offer, &error));
-  g_assert_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM);
+  g_assert_error (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID);
   g_clear_error (&error);
   /* A rejected section (port 0). */
   rejected = g_strdup (g->offer);
@@ -280,15 +280,15 @@ test_bad_input_is_refused (void)
   g_assert_nonnull (mline);
   mline[8] = '0';
   g_assert_false (rc_webrtc_branch_set_answer (g->branch, rejected, &error));
-  g_assert_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM);
+  g_assert_error (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID);
   g_clear_error (&error);
 
   g_assert_false (rc_webrtc_branch_add_ice (g->branch, 0, "candidate:garbage", &error));
-  g_assert_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM);
+  g_assert_error (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID);
   g_clear_error (&error);
   g_assert_false (rc_webrtc_branch_add_ice (
     g->branch, 0, "candidate:1 1 UDP 2015363327 127.0.0.1 99999 typ host", &error));
-  g_assert_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM);
+  g_assert_error (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID);
   g_clear_error (&error);
   /* End of candidates, and a good one, are fine. */
   g_assert_true (rc_webrtc_branch_add_ice (g->branch, 0, "", &error));

@@ -10,10 +10,11 @@
  * status and error code and leave the room playing. The room pipeline's
  * live input is also heard in-process, without WebRTC.
  */
-#include "rc_error.h"
-#include "rc_ingest.h"
-#include "rc_native_guest.h"
-#include "rc_room_pipeline.h"
+#include "pipelines/rc_media_error.h"
+#include "server/core/rc_error.h"
+#include "pipelines/rc_whip_ingest.h"
+#include "tools/native-guest/rc_native_guest.h"
+#include "pipelines/rc_room_pipeline.h"
 #include "rc_test_audio.h"
 #include "rc_test_live.h"
 #include "rc_test_music.h"
@@ -615,7 +616,7 @@ static GstSDPMessage *
 parse (const char *text, int want_code)
 {
   g_autoptr (GError) error = NULL;
-  GstSDPMessage *sdp = rc_ingest_parse_offer (text, strlen (text), &error);
+  GstSDPMessage *sdp = rc_whip_ingest_parse_offer (text, strlen (text), &error);
 
   if (want_code == 0)
     {
@@ -624,7 +625,7 @@ parse (const char *text, int want_code)
     }
   else
     {
-      g_assert_error (error, RC_ERROR, want_code);
+      g_assert_error (error, RC_MEDIA_ERROR, want_code);
       g_assert_null (sdp);
       g_assert_nonnull (error->message);
     }
@@ -652,20 +653,20 @@ test_offer_edge (void)
     int code;
   } cases[] = {
     /* Refusals webrtcbin would make later, with a reason now. */
-    { "a=mid:0\r\n", "", RC_ERROR_INVALID_PARAM },
-    { "a=ice-ufrag:Hk2P\r\n", "", RC_ERROR_INVALID_PARAM },
-    { "a=setup:actpass", "a=setup:sideways", RC_ERROR_INVALID_PARAM },
-    { "a=fingerprint:sha-256 ", "a=fingerprint:md5 ", RC_ERROR_INVALID_PARAM },
-    { "t=0 0\r\n", "t=0 0\r\nk=clear:secret\r\n", RC_ERROR_INVALID_PARAM },
+    { "a=mid:0\r\n", "", RC_MEDIA_ERROR_INVALID },
+    { "a=ice-ufrag:Hk2P\r\n", "", RC_MEDIA_ERROR_INVALID },
+    { "a=setup:actpass", "a=setup:sideways", RC_MEDIA_ERROR_INVALID },
+    { "a=fingerprint:sha-256 ", "a=fingerprint:md5 ", RC_MEDIA_ERROR_INVALID },
+    { "t=0 0\r\n", "t=0 0\r\nk=clear:secret\r\n", RC_MEDIA_ERROR_INVALID },
     { "a=rtcp-mux\r\na=rtpmap:111", "a=fingerprint:sha-256 AB:CD\r\na=rtpmap:111",
-      RC_ERROR_INVALID_PARAM },
+      RC_MEDIA_ERROR_INVALID },
     /* Audio the room cannot take. */
-    { "a=rtpmap:111 opus/48000/2", "a=rtpmap:111 PCMU/8000", RC_ERROR_UNSUPPORTED_OFFER },
-    { "a=mid:0\r\na=sendonly", "a=mid:0\r\na=recvonly", RC_ERROR_UNSUPPORTED_OFFER },
-    { "m=audio 9 UDP/TLS/RTP/SAVPF", "m=audio 0 UDP/TLS/RTP/SAVPF", RC_ERROR_UNSUPPORTED_OFFER },
+    { "a=rtpmap:111 opus/48000/2", "a=rtpmap:111 PCMU/8000", RC_MEDIA_ERROR_UNSUPPORTED_OFFER },
+    { "a=mid:0\r\na=sendonly", "a=mid:0\r\na=recvonly", RC_MEDIA_ERROR_UNSUPPORTED_OFFER },
+    { "m=audio 9 UDP/TLS/RTP/SAVPF", "m=audio 0 UDP/TLS/RTP/SAVPF", RC_MEDIA_ERROR_UNSUPPORTED_OFFER },
     /* Port 0 with bundle-only is not a rejection (RFC 8843). */
     { "a=mid:0\r\n", "a=mid:0\r\na=bundle-only\r\n", 0 },
-    { "m=audio 9 UDP/TLS/RTP/SAVPF", "m=audio 9 RTP/AVP", RC_ERROR_UNSUPPORTED_OFFER },
+    { "m=audio 9 UDP/TLS/RTP/SAVPF", "m=audio 9 RTP/AVP", RC_MEDIA_ERROR_UNSUPPORTED_OFFER },
   };
 
   /* Session-level fingerprint now in every section, and only there. */
@@ -697,15 +698,15 @@ test_offer_edge (void)
                                                  : g_strdup (offer);
       g_autoptr (GstSDPMessage) sdp = parse (zero, cases[i].code);
     }
-  parse ("", RC_ERROR_INVALID_PARAM);
-  parse ("hello", RC_ERROR_INVALID_PARAM);
-  parse ("v=0\r\ns=-\r\n", RC_ERROR_INVALID_PARAM);
+  parse ("", RC_MEDIA_ERROR_INVALID);
+  parse ("hello", RC_MEDIA_ERROR_INVALID);
+  parse ("v=0\r\ns=-\r\n", RC_MEDIA_ERROR_INVALID);
   {
     static const char bytes[] = "v=0\r\n\xff\xfe\r\n";
     g_autoptr (GError) error = NULL;
 
-    g_assert_null (rc_ingest_parse_offer (bytes, sizeof bytes - 1, &error));
-    g_assert_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM);
+    g_assert_null (rc_whip_ingest_parse_offer (bytes, sizeof bytes - 1, &error));
+    g_assert_error (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID);
   }
 }
 
@@ -740,7 +741,7 @@ test_offer_noise (void)
           (char) g_rand_int_range (rand, 1, 256);
       if (g_rand_int_range (rand, 0, 5) == 0)
         g_string_truncate (text, g_rand_int_range (rand, 0, (gint32) text->len + 1));
-      sdp = rc_ingest_parse_offer (text->str, text->len, &error);
+      sdp = rc_whip_ingest_parse_offer (text->str, text->len, &error);
       g_assert_true ((sdp == NULL) != (error == NULL));
       if (sdp != NULL)
         {
@@ -748,8 +749,9 @@ test_offer_noise (void)
           g_assert_nonnull (strstr (text->str, "opus/48000"));
         }
       else
-        g_assert_true (error->code == RC_ERROR_INVALID_PARAM
-                       || error->code == RC_ERROR_UNSUPPORTED_OFFER);
+        g_assert_true (error->domain == RC_MEDIA_ERROR
+                       && (error->code == RC_MEDIA_ERROR_INVALID
+                           || error->code == RC_MEDIA_ERROR_UNSUPPORTED_OFFER));
     }
   g_test_message ("%u of 3000 noisy offers were still usable", taken);
   g_rand_free (rand);

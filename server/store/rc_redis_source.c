@@ -9,7 +9,7 @@
  * frees the context), so dispatch checks for that before it touches the
  * context again to write.
  */
-#include "rc_redis_source.h"
+#include "server/store/rc_redis_source.h"
 
 typedef struct
 {

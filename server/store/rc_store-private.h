@@ -6,7 +6,7 @@
  * this. rc_store.c does argument checks and refcounting; a backend sees only
  * valid arguments.
  */
-#include "rc_store.h"
+#include "server/store/rc_store.h"
 
 G_BEGIN_DECLS
 

@@ -3,8 +3,8 @@
  * RcStore front: parses the store URI, picks the backend, and forwards calls
  * through the backend's vtable after checking arguments once here.
  */
-#include "rc_store-private.h"
-#include "rc_error.h"
+#include "server/store/rc_store-private.h"
+#include "server/core/rc_error.h"
 
 #include <string.h>
 

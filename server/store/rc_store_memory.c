@@ -4,8 +4,8 @@
  * with the process. Writes apply at once; reads are answered from an idle
  * callback so callers see the same asynchronous contract as with Redis.
  */
-#include "rc_store-private.h"
-#include "rc_error.h"
+#include "server/store/rc_store-private.h"
+#include "server/core/rc_error.h"
 
 #include <string.h>
 

@@ -30,9 +30,9 @@
  *    hiredis callbacks never run caller code, so the store is never finalized
  *    from inside hiredis.
  */
-#include "rc_store-private.h"
-#include "rc_redis_source.h"
-#include "rc_error.h"
+#include "server/store/rc_store-private.h"
+#include "server/store/rc_redis_source.h"
+#include "server/core/rc_error.h"
 
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>

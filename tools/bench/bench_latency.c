@@ -42,8 +42,8 @@
  */
 #include "rc_bench_proc.h"
 #include "rc_bench_server.h"
-#include "rc_recording.h"
-#include "rc_test_whip.h"
+#include "tools/native-guest/rc_recording.h"
+#include "tests/rc_test_whip.h"
 
 #include <glib/gstdio.h>
 #include <gst/gst.h>

@@ -32,8 +32,8 @@
 #include "rc_bench_server.h"
 #include "rc_bench_sync_run.h"
 #include "rc_build_config.h"
-#include "rc_recording.h"
-#include "rc_ws_branch.h"
+#include "tools/native-guest/rc_recording.h"
+#include "pipelines/rc_ws_branch.h"
 
 #include <gio/gio.h>
 #include <glib-unix.h>

@@ -18,8 +18,8 @@
  */
 #define GST_USE_UNSTABLE_API
 #include "rc_bench_guest.h"
-#include "rc_sdp.h"
-#include "rc_webrtc_util.h"
+#include "pipelines/rc_sdp.h"
+#include "pipelines/rc_webrtc_util.h"
 
 #include <gst/gst.h>
 #include <gst/rtp/gstrtpbuffer.h>

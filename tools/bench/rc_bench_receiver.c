@@ -14,7 +14,7 @@
  */
 #include "rc_bench_receiver.h"
 #include "rc_bench_guest.h"
-#include "rc_native_guest.h"
+#include "tools/native-guest/rc_native_guest.h"
 
 #include <gio/gunixinputstream.h>
 #include <gst/gst.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-#include "rc_recording.h"
+#include "tools/native-guest/rc_recording.h"
 
 #include <glib.h>
 

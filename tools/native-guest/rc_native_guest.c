@@ -20,7 +20,7 @@
  */
 #include "rc_native_guest.h"
 #include "rc_native_receiver.h"
-#include "rc_ws_branch.h"
+#include "pipelines/rc_ws_branch.h"
 
 #include <gst/rtp/gstrtpbuffer.h>
 #include <libsoup/soup.h>

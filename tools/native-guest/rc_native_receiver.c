@@ -25,8 +25,8 @@
  */
 #define GST_USE_UNSTABLE_API
 #include "rc_native_receiver.h"
-#include "rc_sdp.h"
-#include "rc_webrtc_util.h"
+#include "pipelines/rc_sdp.h"
+#include "pipelines/rc_webrtc_util.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/rtp/gstrtpbuffer.h>

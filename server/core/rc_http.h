@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <libsoup/soup.h>
+#include <json-glib/json-glib.h>
+
+#include "server/core/rc_rate_limit.h"
+
+G_BEGIN_DECLS
+
+/* Response helpers shared by every REST route. */
+void rc_http_send_json (SoupServerMessage *msg, guint status, JsonNode *body);
+/* An error body is the same object a WebSocket error carries. */
+void rc_http_send_error (SoupServerMessage *msg, int code, const char *message);
+void rc_http_send_gerror (SoupServerMessage *msg, const GError *error);
+
+/* The token of "Authorization: Bearer <token>", or NULL. */
+char *rc_http_get_bearer (SoupServerMessage *msg);
+
+/* The request body parsed as a JSON object (empty body: error). */
+JsonObject *rc_http_read_json_object (SoupServerMessage *msg, gsize max_bytes, GError **error);
+
+/* "ip:port" of the client, for logs and per-client limits. */
+char *rc_http_peer (SoupServerMessage *msg, gboolean with_port);
+
+/* Takes one REST write from the client's budget in @limits; FALSE (and a
+ * 429 with Retry-After sent) when it is spent. */
+gboolean rc_http_allow_write (RcRateLimits *limits, SoupServerMessage *msg);
+
+/* @host as an address: a literal, or the first the resolver finds. */
+GInetAddress *rc_http_resolve_host (const char *host, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Table-driven validation of untrusted JSON. Keeping the rules in data (the
+ * RcParam tables next to each handler) means a handler cannot forget a check
+ * and docs/protocol.md can be read straight off the tables.
+ */
+#include "server/core/rc_validate.h"
+
+#include <string.h>
+#include "server/core/rc_error.h"
+
+#include <math.h>
+
+static const char *
+type_name (RcParamType type)
+{
+  switch (type)
+    {
+    case RC_PARAM_STRING: return "a string";
+    case RC_PARAM_INT: return "an integer";
+    case RC_PARAM_NUMBER: return "a number";
+    case RC_PARAM_BOOLEAN: return "a boolean";
+    case RC_PARAM_OBJECT: return "an object";
+    case RC_PARAM_ARRAY: return "an array";
+    case RC_PARAM_ANY: return "a value";
+    }
+  return "a value";
+}
+
+static gboolean
+check_bounds (const RcParam *p, double value, GError **error)
+{
+  if (p->min == 0 && p->max == 0)
+    return TRUE;
+  if (value < (double) p->min || value > (double) p->max)
+    {
+      if (p->type == RC_PARAM_STRING)
+        g_set_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
+                     "\"%s\" must be %" G_GINT64_FORMAT "-%" G_GINT64_FORMAT " characters long",
+                     p->name, p->min, p->max);
+      else if (p->type == RC_PARAM_ARRAY)
+        g_set_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
+                     "\"%s\" must have %" G_GINT64_FORMAT "-%" G_GINT64_FORMAT " elements",
+                     p->name, p->min, p->max);
+      else
+        g_set_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
+                     "\"%s\" must be between %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT,
+                     p->name, p->min, p->max);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+check_param (const RcParam *p, JsonNode *node, GError **error)
+{
+  gboolean ok = FALSE;
+  double measure = 0;
+
+  switch (p->type)
+    {
+    case RC_PARAM_STRING:
+      ok = JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING;
+      if (ok)
+        measure = g_utf8_strlen (json_node_get_string (node), -1);
+      break;
+    case RC_PARAM_INT:
+      ok = rc_json_is_number (node);
+      if (ok)
+        {
+          measure = json_node_get_double (node);
+          ok = isfinite (measure) && floor (measure) == measure;
+        }
+      break;
+    case RC_PARAM_NUMBER:
+      ok = rc_json_is_number (node);
+      if (ok)
+        {
+          measure = json_node_get_double (node);
+          ok = isfinite (measure);
+        }
+      break;
+    case RC_PARAM_BOOLEAN:
+      ok = JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_BOOLEAN;
+      break;
+    case RC_PARAM_OBJECT:
+      ok = JSON_NODE_HOLDS_OBJECT (node);
+      break;
+    case RC_PARAM_ARRAY:
+      ok = JSON_NODE_HOLDS_ARRAY (node);
+      if (ok)
+        measure = json_array_get_length (json_node_get_array (node));
+      break;
+    case RC_PARAM_ANY:
+      ok = TRUE;
+      break;
+    }
+
+  if (!ok)
+    {
+      g_set_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM, "\"%s\" must be %s", p->name,
+                   type_name (p->type));
+      return FALSE;
+    }
+  if (p->type == RC_PARAM_BOOLEAN || p->type == RC_PARAM_OBJECT || p->type == RC_PARAM_ANY)
+    return TRUE;
+  return check_bounds (p, measure, error);
+}
+
+gboolean
+rc_validate_object (JsonObject *object, const RcParam *params, GError **error)
+{
+  for (const RcParam *p = params; p->name != NULL; p++)
+    {
+      JsonNode *node = json_object_get_member (object, p->name);
+
+      if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+        {
+          if (p->required)
+            {
+              g_set_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM, "\"%s\" is required",
+                           p->name);
+              return FALSE;
+            }
+          continue;
+        }
+      if (!check_param (p, node, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+JsonObject *
+rc_validate_parse_object (const char *data, gsize length, GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr (GError) local = NULL;
+  JsonNode *root;
+
+  if (length > G_MAXSSIZE || !json_parser_load_from_data (parser, data, (gssize) length, &local))
+    {
+      g_set_error (error, RC_ERROR, RC_ERROR_INVALID_MESSAGE, "Malformed JSON: %s",
+                   local ? local->message : "too long");
+      return NULL;
+    }
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_MESSAGE,
+                           "Expected a JSON object");
+      return NULL;
+    }
+  return json_object_ref (json_node_get_object (root));
+}
+
+gboolean
+rc_validate_user_id (const char *user_id)
+{
+  gsize n = user_id != NULL ? strlen (user_id) : 0;
+
+  if (n < 8 || n > 64)
+    return FALSE;
+  for (const char *p = user_id; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_')
+      return FALSE;
+  return TRUE;
+}

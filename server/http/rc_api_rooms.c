@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * REST routes for rooms: list, create, get, delete. Bodies and errors are
+ * JSON; error bodies reuse the signalling error table, so a client handles
+ * "room not found" the same way whether it came over REST or /ws.
+ */
+#include "server/http/rc_server.h"
+#include "server/core/rc_error.h"
+#include "server/core/rc_http.h"
+#include "server/core/rc_json.h"
+#include "server/rooms/rc_live.h"
+#include "server/core/rc_text.h"
+#include "server/core/rc_validate.h"
+
+#include <string.h>
+
+#define MAX_ROOM_NAME_CHARS 64
+
+static const RcParam create_params[] = {
+  { "name", RC_PARAM_STRING, TRUE, 1, 256 },
+  { "password", RC_PARAM_STRING, FALSE, 0, 128 },
+  RC_PARAMS_END,
+};
+
+static void
+list_rooms (RcServer *server, SoupServerMessage *msg)
+{
+  g_autoptr (GPtrArray) rooms = rc_registry_list (rc_server_get_registry (server));
+  JsonObject *o;
+  g_autoptr (JsonNode) body = rc_json_message_new (NULL, &o);
+  JsonArray *array = json_array_sized_new (rooms->len);
+
+  for (guint i = 0; i < rooms->len; i++)
+    json_array_add_element (array, rc_room_to_json (rooms->pdata[i]));
+  json_object_set_array_member (o, "rooms", array);
+  rc_http_send_json (msg, SOUP_STATUS_OK, body);
+}
+
+static void
+create_room (RcServer *server, SoupServerMessage *msg)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) request = NULL;
+  g_autofree char *name = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *url = NULL;
+  g_autoptr (JsonNode) body = NULL;
+  const char *password;
+  RcRoom *room;
+
+  if (!rc_server_allow_rest_write (server, msg))
+    return;
+  request = rc_http_read_json_object (msg, rc_server_get_config (server)->max_message_bytes,
+                                      &error);
+  if (request == NULL || !rc_validate_object (request, create_params, &error))
+    {
+      rc_http_send_gerror (msg, error);
+      return;
+    }
+  name = rc_text_sanitize (rc_json_get_string (request, "name"), MAX_ROOM_NAME_CHARS);
+  if (*name == '\0')
+    {
+      rc_http_send_error (msg, RC_ERROR_INVALID_PARAM, "\"name\" must contain visible characters");
+      return;
+    }
+  password = rc_json_get_string (request, "password");
+  room = rc_registry_create_room (rc_server_get_registry (server), name, password, &token,
+                                  &error);
+  if (room == NULL)
+    {
+      rc_http_send_gerror (msg, error);
+      return;
+    }
+  g_message ("Room %s \"%s\" created", rc_room_get_id (room), rc_room_get_name (room));
+
+  body = rc_room_to_json (room);
+  url = g_strdup_printf ("/room/%s", rc_room_get_id (room));
+  json_object_set_string_member (json_node_get_object (body), "ownerToken", token);
+  json_object_set_string_member (json_node_get_object (body), "url", url);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Location", url);
+  rc_http_send_json (msg, SOUP_STATUS_CREATED, body);
+}
+
+/* The request carries @room's owner token, or it has been answered 401/403. */
+static gboolean
+require_owner (SoupServerMessage *msg, RcRoom *room)
+{
+  g_autofree char *token = rc_http_get_bearer (msg);
+
+  if (token == NULL)
+    {
+      rc_http_send_error (msg, RC_ERROR_UNAUTHORIZED,
+                          "Send the owner token as \"Authorization: Bearer <token>\"");
+      return FALSE;
+    }
+  if (!rc_room_check_owner_token (room, token))
+    {
+      rc_http_send_error (msg, RC_ERROR_NOT_OWNER, NULL);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+delete_room (RcServer *server, SoupServerMessage *msg, RcRoom *room)
+{
+  g_autofree char *id = g_strdup (rc_room_get_id (room));
+  JsonObject *o;
+  g_autoptr (JsonNode) body = NULL;
+
+  if (!rc_server_allow_rest_write (server, msg) || !require_owner (msg, room))
+    return;
+  rc_registry_delete_room (rc_server_get_registry (server), room);
+  g_message ("Room %s deleted by its owner", id);
+
+  body = rc_json_message_new (NULL, &o);
+  json_object_set_string_member (o, "id", id);
+  json_object_set_boolean_member (o, "deleted", TRUE);
+  rc_http_send_json (msg, SOUP_STATUS_OK, body);
+}
+
+static void
+method_not_allowed (SoupServerMessage *msg, const char *allow)
+{
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow", allow);
+  rc_http_send_error (msg, RC_ERROR_METHOD_NOT_ALLOWED, NULL);
+}
+
+static JsonNode *
+key_to_json (RcPublishKey *pk)
+{
+  JsonObject *o;
+  JsonNode *node = rc_json_message_new (NULL, &o);
+
+  json_object_set_string_member (o, "id", pk->id);
+  if (pk->label != NULL)
+    json_object_set_string_member (o, "label", pk->label);
+  else
+    json_object_set_null_member (o, "label");
+  json_object_set_int_member (o, "createdAt", pk->created_at);
+  return node;
+}
+
+static const RcParam key_params[] = {
+  { "label", RC_PARAM_STRING, FALSE, 0, 256 },
+  RC_PARAMS_END,
+};
+
+/* /api/rooms/{id}/keys[/{keyId}]: the owner's publish keys. */
+static void
+handle_keys (RcServer *server, SoupServerMessage *msg, RcRoom *room, const char *key_id)
+{
+  const char *method = soup_server_message_get_method (msg);
+  gboolean is_get = g_str_equal (method, "GET") || g_str_equal (method, "HEAD");
+
+  if (key_id == NULL && !is_get && !g_str_equal (method, "POST"))
+    {
+      method_not_allowed (msg, "GET, HEAD, POST");
+      return;
+    }
+  if (key_id != NULL && !g_str_equal (method, "DELETE"))
+    {
+      method_not_allowed (msg, "DELETE");
+      return;
+    }
+  if ((!is_get && !rc_server_allow_rest_write (server, msg)) || !require_owner (msg, room))
+    return;
+
+  if (key_id != NULL)
+    {
+      JsonObject *o;
+      g_autoptr (JsonNode) body = NULL;
+
+      if (!rc_room_remove_publish_key (room, key_id))
+        {
+          rc_http_send_error (msg, RC_ERROR_NOT_FOUND, "No publish key with that id");
+          return;
+        }
+      g_message ("Room %s: publish key %s revoked", rc_room_get_id (room), key_id);
+      /* A host live with that key is cut off. */
+      rc_room_end_publisher (room, key_id);
+      body = rc_json_message_new (NULL, &o);
+      json_object_set_string_member (o, "id", key_id);
+      json_object_set_boolean_member (o, "deleted", TRUE);
+      rc_http_send_json (msg, SOUP_STATUS_OK, body);
+    }
+  else if (is_get)
+    {
+      GPtrArray *keys = rc_room_get_publish_keys (room);
+      JsonObject *o;
+      g_autoptr (JsonNode) body = rc_json_message_new (NULL, &o);
+      JsonArray *array = json_array_sized_new (keys->len);
+
+      for (guint i = 0; i < keys->len; i++)
+        json_array_add_element (array, key_to_json (keys->pdata[i]));
+      json_object_set_array_member (o, "keys", array);
+      rc_http_send_json (msg, SOUP_STATUS_OK, body);
+    }
+  else
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (JsonObject) request = NULL;
+      g_autofree char *label = NULL;
+      g_autofree char *secret = NULL;
+      g_autoptr (JsonNode) body = NULL;
+      RcPublishKey *pk;
+      goffset length = soup_message_headers_get_content_length (
+        soup_server_message_get_request_headers (msg));
+      SoupMessageBody *request_body = soup_server_message_get_request_body (msg);
+
+      /* The body is optional: no body, no label. */
+      if (length > 0 || (request_body != NULL && request_body->length > 0))
+        {
+          request = rc_http_read_json_object (
+            msg, rc_server_get_config (server)->max_message_bytes, &error);
+          if (request == NULL || !rc_validate_object (request, key_params, &error))
+            {
+              rc_http_send_gerror (msg, error);
+              return;
+            }
+          if (rc_json_get_string (request, "label") != NULL)
+            label = rc_text_sanitize (rc_json_get_string (request, "label"), 64);
+        }
+      pk = rc_room_add_publish_key (room, label && *label ? label : NULL, &secret, &error);
+      if (pk == NULL)
+        {
+          rc_http_send_gerror (msg, error);
+          return;
+        }
+      g_message ("Room %s: publish key %s created", rc_room_get_id (room), pk->id);
+      body = key_to_json (pk);
+      json_object_set_string_member (json_node_get_object (body), "key", secret);
+      rc_http_send_json (msg, SOUP_STATUS_CREATED, body);
+    }
+}
+
+void
+rc_api_rooms_handle (RcServer *server, SoupServerMessage *msg, const char *path)
+{
+  const char *method = soup_server_message_get_method (msg);
+  const char *rest;
+  RcRoom *room;
+
+  if (g_str_equal (path, "/api/rooms") || g_str_equal (path, "/api/rooms/"))
+    {
+      if (g_str_equal (method, "GET") || g_str_equal (method, "HEAD"))
+        list_rooms (server, msg);
+      else if (g_str_equal (method, "POST"))
+        create_room (server, msg);
+      else
+        method_not_allowed (msg, "GET, HEAD, POST");
+      return;
+    }
+
+  if (!g_str_has_prefix (path, "/api/rooms/"))
+    {
+      rc_http_send_error (msg, RC_ERROR_NOT_FOUND, "No such endpoint");
+      return;
+    }
+  rest = path + strlen ("/api/rooms/");
+  if (g_str_has_suffix (rest, "/stats"))
+    {
+      g_autofree char *id = g_strndup (rest, strlen (rest) - strlen ("/stats"));
+
+      room = strchr (id, '/') ? NULL : rc_registry_lookup (rc_server_get_registry (server), id);
+      if (room == NULL)
+        rc_http_send_error (msg, RC_ERROR_NOT_FOUND, "No room with that id");
+      else if (!g_str_equal (method, "GET") && !g_str_equal (method, "HEAD"))
+        method_not_allowed (msg, "GET, HEAD");
+      else
+        {
+          g_autoptr (JsonNode) body = rc_sync_stats_json (rc_room_get_sync (room));
+          JsonNode *broadcast = rc_live_stats_json (room);
+
+          json_object_remove_member (json_node_get_object (broadcast), "type");
+          json_object_set_member (json_node_get_object (body), "broadcast", broadcast);
+          rc_http_send_json (msg, SOUP_STATUS_OK, body);
+        }
+      return;
+    }
+  {
+    g_auto (GStrv) parts = g_strsplit (rest, "/", 4);
+
+    if (parts[0] != NULL && parts[1] != NULL && g_str_equal (parts[1], "keys")
+        && (parts[2] == NULL || (parts[3] == NULL && *parts[2] != '\0')))
+      {
+        room = rc_registry_lookup (rc_server_get_registry (server), parts[0]);
+        if (room == NULL)
+          rc_http_send_error (msg, RC_ERROR_NOT_FOUND, "No room with that id");
+        else
+          handle_keys (server, msg, room, parts[2]);
+        return;
+      }
+  }
+  room = strchr (rest, '/') ? NULL : rc_registry_lookup (rc_server_get_registry (server), rest);
+  if (room == NULL)
+    {
+      rc_http_send_error (msg, RC_ERROR_NOT_FOUND, "No room with that id");
+      return;
+    }
+  if (g_str_equal (method, "GET") || g_str_equal (method, "HEAD"))
+    {
+      g_autoptr (JsonNode) body = rc_room_to_json (room);
+      rc_http_send_json (msg, SOUP_STATUS_OK, body);
+    }
+  else if (g_str_equal (method, "DELETE"))
+    delete_room (server, msg, room);
+  else
+    method_not_allowed (msg, "GET, HEAD, DELETE");
+}

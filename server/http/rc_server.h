@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <libsoup/soup.h>
+
+#include "server/core/rc_clock.h"
+#include "server/core/rc_rate_limit.h"
+#include "server/live/rc_whip.h"
+#include "server/library/rc_library.h"
+#include "server/rc_config.h"
+#include "server/rooms/rc_registry.h"
+#include "server/store/rc_store.h"
+
+G_BEGIN_DECLS
+
+/*
+ * RcServer is the HTTP edge: the routes (REST, /health, /whip, the static
+ * client) and the /ws WebSocket sessions. The parts it serves are made and
+ * owned by server/rc_app.c and handed in; nothing in it is global.
+ */
+typedef struct _RcServer RcServer;
+
+/* Borrowed; every one outlives the server. */
+typedef struct
+{
+  const RcConfig *config;
+  RcStore *store;
+  RcRegistry *registry;
+  RcLibrary *library;
+  RcClock *clock;
+  RcRateLimits *rest_limits; /* per-client REST write budget */
+  RcWhip *whip;
+} RcServerParts;
+
+RcServer *rc_server_new (const RcServerParts *parts);
+void rc_server_free (RcServer *server);
+
+/* Listens on --host:--port. */
+gboolean rc_server_start (RcServer *server, GError **error);
+/* Closes every WebSocket and stops listening. */
+void rc_server_stop (RcServer *server);
+
+guint rc_server_get_port (RcServer *server);
+char *rc_server_get_url (RcServer *server); /* "http://host:port/" */
+
+const RcConfig *rc_server_get_config (RcServer *server);
+RcRegistry *rc_server_get_registry (RcServer *server);
+RcStore *rc_server_get_store (RcServer *server);
+RcLibrary *rc_server_get_library (RcServer *server);
+
+/* Per-client budget for REST writes; FALSE (and a 429 sent) when spent. */
+gboolean rc_server_allow_rest_write (RcServer *server, SoupServerMessage *msg);
+
+/* Route handlers living in their own files. */
+void rc_api_rooms_handle (RcServer *server, SoupServerMessage *msg, const char *path);
+void rc_api_library_handle (RcServer *server, SoupServerMessage *msg, const char *path,
+                            GHashTable *query);
+void rc_static_handle (const char *root, SoupServerMessage *msg, const char *path);
+
+G_END_DECLS

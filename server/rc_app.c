@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The composition root. Every part is made here and handed only what it
+ * needs (RcLiveHost to the live transports, RcServerParts to the HTTP
+ * edge), so no part reaches up into another. Ordering rules: the registry
+ * finishes loading from the store before anything listens; on the way down
+ * live hosts end first (they hold rooms' pipelines and pause players), then
+ * the HTTP edge closes its sessions, then the rooms go.
+ */
+#include "server/rc_app.h"
+#include "server/core/rc_clock.h"
+#include "server/core/rc_http.h"
+#include "server/core/rc_rate_limit.h"
+#include "server/http/rc_server.h"
+#include "server/library/rc_library.h"
+#include "server/live/rc_srt.h"
+#include "server/live/rc_whip.h"
+#include "server/rooms/rc_live.h"
+#include "server/rooms/rc_registry.h"
+
+struct _RcApp
+{
+  const RcConfig *config;
+  RcStore *store;
+  RcLibrary *library;
+  RcRegistry *registry;
+  RcRateLimits *rest_limits;
+  RcClock *clock;
+  RcLiveHost live_host;
+  RcWhip *whip; /* live hosts over WHIP; ended before the registry goes */
+  RcSrt *srt;   /* over SRT (--srt-port), likewise; NULL when off */
+  RcServer *server;
+};
+
+RcApp *
+rc_app_new (const RcConfig *config, RcStore *store)
+{
+  RcApp *app = g_new0 (RcApp, 1);
+  RcRoomSettings settings = {
+    .empty_pause_s = (guint) config->empty_room_pause,
+    .delay_min_ms = (double) config->playout_delay_min,
+    .delay_initial_ms = (double) config->playout_delay,
+    .delay_max_ms = (double) config->playout_delay_max,
+  };
+
+  app->config = config;
+  app->store = rc_store_ref (store);
+  app->library = rc_library_new (store, config->music_dir);
+  app->registry = rc_registry_new (store, app->library, (guint) config->max_rooms,
+                                   (guint) config->chat_history, &settings);
+  app->rest_limits = rc_rate_limits_new (config->rate_limit, config->rate_burst);
+  app->live_host.config = config;
+  app->live_host.registry = app->registry;
+  app->live_host.rest_limits = app->rest_limits;
+  return app;
+}
+
+void
+rc_app_free (RcApp *app)
+{
+  if (app == NULL)
+    return;
+  rc_app_stop (app);
+  g_clear_pointer (&app->server, rc_server_free);
+  g_clear_pointer (&app->clock, rc_clock_free);
+  rc_registry_free (app->registry);
+  rc_library_free (app->library);
+  rc_rate_limits_free (app->rest_limits);
+  rc_store_unref (app->store);
+  g_free (app);
+}
+
+static void
+on_loaded (RcRegistry *registry, const GError *error, gpointer user_data)
+{
+  GError **result = user_data;
+
+  if (error != NULL)
+    *result = g_error_copy (error);
+  else
+    *result = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_NONE, "ok");
+}
+
+static gboolean
+load_rooms (RcApp *app, GError **error)
+{
+  GError *result = NULL;
+
+  rc_registry_load (app->registry, on_loaded, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  if (result->domain == G_IO_ERROR && result->code == G_IO_ERROR_NONE)
+    {
+      g_error_free (result);
+      return TRUE;
+    }
+  g_propagate_prefixed_error (error, result, "Loading rooms from the store failed: ");
+  return FALSE;
+}
+
+static void
+ensure_demo_room (RcApp *app)
+{
+  const char *name = app->config->demo_room;
+  g_autoptr (GError) error = NULL;
+
+  if (name == NULL || *name == '\0' || rc_registry_find_by_name (app->registry, name))
+    return;
+  if (rc_registry_create_room (app->registry, name, NULL, NULL, &error) == NULL)
+    g_warning ("Could not create the demo room: %s", error->message);
+}
+
+gboolean
+rc_app_start (RcApp *app, GError **error)
+{
+  g_autoptr (GInetAddress) addr = NULL;
+  g_autofree char *address = NULL;
+
+  if (!load_rooms (app, error))
+    return FALSE;
+  ensure_demo_room (app);
+  rc_library_start (app->library);
+
+  addr = rc_http_resolve_host (app->config->host, error);
+  if (addr == NULL)
+    return FALSE;
+  address = g_inet_address_to_string (addr);
+  app->clock = rc_clock_new (address, (guint) app->config->clock_port, error);
+  if (app->clock == NULL)
+    return FALSE;
+  app->whip = rc_whip_new (&app->live_host, error);
+  if (app->whip == NULL)
+    return FALSE;
+  if (app->config->srt_port > 0 && (app->srt = rc_srt_new (&app->live_host, error)) == NULL)
+    return FALSE;
+
+  {
+    RcServerParts parts = {
+      .config = app->config,
+      .store = app->store,
+      .registry = app->registry,
+      .library = app->library,
+      .clock = app->clock,
+      .rest_limits = app->rest_limits,
+      .whip = app->whip,
+    };
+
+    app->server = rc_server_new (&parts);
+  }
+  return rc_server_start (app->server, error);
+}
+
+void
+rc_app_stop (RcApp *app)
+{
+  g_clear_pointer (&app->srt, rc_srt_free);
+  g_clear_pointer (&app->whip, rc_whip_free);
+  if (app->server != NULL)
+    rc_server_stop (app->server);
+}
+
+char *
+rc_app_get_url (RcApp *app)
+{
+  return rc_server_get_url (app->server);
+}

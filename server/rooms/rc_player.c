@@ -1,0 +1,1266 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The room's player. Guests send commands; the player changes its state,
+ * tells the pipeline what to mix in, and tells the room what changed. The
+ * pipeline never decides anything: when a track ends or fails it reports
+ * back, and the player picks what comes next.
+ *
+ * The queue is one list. Items before `index` were played, `index` is the
+ * current song, later items are upcoming; index == queue->len means "no
+ * current song" (an empty queue, or the end was reached). Keeping played
+ * items makes `previous` and loop-queue simple, and the cap drops them first.
+ *
+ * Position: while a track plays, the pipeline knows where it is; otherwise
+ * `position_ms` holds it (paused, or before the pipeline exists).
+ *
+ * Store keys: room:{id}:player (JSON state, written on every change and once
+ * a second while playing), room:{id}:recent (list of song keys recently
+ * played, for autoplay), user:{userId}:history (sorted set, score = ms).
+ */
+#include <stdlib.h>
+
+#include "server/rooms/rc_player.h"
+#include "server/core/rc_error.h"
+#include "server/core/rc_json.h"
+#include "server/rooms/rc_room.h"
+#include "server/core/rc_secret.h"
+#include "server/core/rc_text.h"
+#include "server/core/rc_validate.h"
+
+#define TICK_MS 1000
+#define PIPELINE_LINGER_S 10
+#define RECENT_MAX 50
+#define PREVIOUS_RESTART_MS 3000
+#define TITLE_CHARS 200
+
+typedef struct
+{
+  char *id;
+  char *song_id; /* library song, or NULL */
+  char *url;     /* URL item, or NULL */
+  char *uri;     /* what the pipeline plays; never sent to clients */
+  char *title;
+  char *artist;
+  char *album;
+  gint64 duration_ms; /* 0: unknown */
+  char *added_by_id;
+  char *added_by_name;
+  gint64 added_at;
+} Item;
+
+struct _RcPlayer
+{
+  RcRoom *room; /* borrowed: the room owns us */
+  RcStore *store;
+  RcLibrary *library;
+
+  GPtrArray *queue; /* Item* */
+  guint index;
+  gboolean playing;
+  gint64 position_ms;
+  RcLoopMode loop;
+  gboolean autoplay;
+
+  RcRoomPipeline *pipeline;
+  guint media_users;
+  guint failures; /* consecutive items that failed to play */
+
+  GQueue recent; /* char* song keys, newest first, at most RECENT_MAX */
+
+  gboolean resume_after_live;
+
+  guint tick_id;
+  guint empty_pause_id;
+  guint empty_pause_s;
+  guint linger_id;
+};
+
+static const char *const loop_names[] = { "off", "track", "queue" };
+
+static void item_free (Item *item);
+static void start_current (RcPlayer *self, gint64 position_ms, gboolean fresh);
+static void advance (RcPlayer *self, gboolean by_user);
+
+/* ---- items ---------------------------------------------------------------- */
+
+static void
+item_free (Item *item)
+{
+  g_free (item->id);
+  g_free (item->song_id);
+  g_free (item->url);
+  g_free (item->uri);
+  g_free (item->title);
+  g_free (item->artist);
+  g_free (item->album);
+  g_free (item->added_by_id);
+  g_free (item->added_by_name);
+  g_free (item);
+}
+
+static Item *
+item_new (const char *by_id, const char *by_name)
+{
+  Item *item = g_new0 (Item, 1);
+
+  item->id = rc_secret_random_id (8);
+  item->added_by_id = g_strdup (by_id);
+  item->added_by_name = g_strdup (by_name);
+  item->added_at = g_get_real_time () / 1000;
+  return item;
+}
+
+static Item *
+item_from_song (const RcSong *song, const char *by_id, const char *by_name)
+{
+  Item *item = item_new (by_id, by_name);
+
+  item->song_id = g_strdup (song->id);
+  item->uri = rc_library_get_uri (song);
+  item->title = g_strdup (song->title);
+  item->artist = g_strdup (song->artist);
+  item->album = g_strdup (song->album);
+  item->duration_ms = song->duration_ms;
+  return item;
+}
+
+static void
+set_nullable (JsonObject *o, const char *name, const char *value)
+{
+  if (value != NULL)
+    json_object_set_string_member (o, name, value);
+  else
+    json_object_set_null_member (o, name);
+}
+
+static JsonNode *
+item_to_json (const Item *item)
+{
+  JsonObject *o, *by;
+  JsonNode *node = rc_json_message_new (NULL, &o);
+  JsonNode *by_node = rc_json_message_new (NULL, &by);
+
+  json_object_set_string_member (o, "id", item->id);
+  set_nullable (o, "songId", item->song_id);
+  set_nullable (o, "url", item->url);
+  json_object_set_string_member (o, "title", item->title);
+  set_nullable (o, "artist", item->artist);
+  set_nullable (o, "album", item->album);
+  json_object_set_double_member (o, "duration", item->duration_ms / 1000.0);
+  json_object_set_string_member (by, "id", item->added_by_id);
+  json_object_set_string_member (by, "name", item->added_by_name);
+  json_object_set_member (o, "addedBy", by_node);
+  json_object_set_int_member (o, "addedAt", item->added_at);
+  return node;
+}
+
+/* The stored form adds what clients never see (the URI). */
+static JsonNode *
+item_to_store (const Item *item)
+{
+  JsonNode *node = item_to_json (item);
+
+  json_object_set_string_member (json_node_get_object (node), "uri", item->uri);
+  return node;
+}
+
+static Item *
+item_from_store (JsonObject *o)
+{
+  const char *id = rc_json_get_string (o, "id");
+  const char *uri = rc_json_get_string (o, "uri");
+  const char *title = rc_json_get_string (o, "title");
+  JsonObject *by = NULL;
+  Item *item;
+
+  if (json_object_has_member (o, "addedBy") &&
+      JSON_NODE_HOLDS_OBJECT (json_object_get_member (o, "addedBy")))
+    by = json_object_get_object_member (o, "addedBy");
+  if (id == NULL || uri == NULL || title == NULL || by == NULL ||
+      rc_json_get_string (by, "id") == NULL || rc_json_get_string (by, "name") == NULL)
+    return NULL;
+  item = g_new0 (Item, 1);
+  item->id = g_strdup (id);
+  item->uri = g_strdup (uri);
+  item->title = g_strdup (title);
+  item->song_id = g_strdup (rc_json_get_string (o, "songId"));
+  item->url = g_strdup (rc_json_get_string (o, "url"));
+  item->artist = g_strdup (rc_json_get_string (o, "artist"));
+  item->album = g_strdup (rc_json_get_string (o, "album"));
+  item->duration_ms = (gint64) (rc_json_get_number (o, "duration", 0) * 1000.0);
+  item->added_by_id = g_strdup (rc_json_get_string (by, "id"));
+  item->added_by_name = g_strdup (rc_json_get_string (by, "name"));
+  item->added_at = rc_json_get_int (o, "addedAt", 0);
+  return item;
+}
+
+/* What identifies a song for autoplay and history: library id, else URL. */
+static const char *
+item_key (const Item *item)
+{
+  return item->song_id != NULL ? item->song_id : item->url;
+}
+
+static Item *
+current (RcPlayer *self)
+{
+  return self->index < self->queue->len ? self->queue->pdata[self->index] : NULL;
+}
+
+/* ---- telling the room and the store --------------------------------------- */
+
+static gint64
+position_now (RcPlayer *self)
+{
+  if (self->playing && self->pipeline != NULL && rc_room_pipeline_has_track (self->pipeline))
+    {
+      gint64 pos = rc_room_pipeline_get_position_ms (self->pipeline);
+
+      if (pos >= 0)
+        return pos;
+    }
+  return self->position_ms;
+}
+
+JsonNode *
+rc_player_queue_json (RcPlayer *self)
+{
+  JsonArray *array = json_array_sized_new (self->queue->len);
+  JsonNode *node = json_node_new (JSON_NODE_ARRAY);
+
+  for (guint i = 0; i < self->queue->len; i++)
+    json_array_add_element (array, item_to_json (self->queue->pdata[i]));
+  json_node_take_array (node, array);
+  return node;
+}
+
+static void
+fill_state (RcPlayer *self, JsonObject *o)
+{
+  Item *item = current (self);
+  gint64 pos = item != NULL ? position_now (self) : 0;
+
+  if (item != NULL && item->duration_ms > 0)
+    pos = CLAMP (pos, 0, item->duration_ms);
+  json_object_set_member (o, "song", item != NULL ? item_to_json (item) : json_node_new (JSON_NODE_NULL));
+  json_object_set_int_member (o, "index", item != NULL ? (gint64) self->index : -1);
+  json_object_set_int_member (o, "played", MIN (self->index, self->queue->len));
+  json_object_set_double_member (o, "position", pos / 1000.0);
+  json_object_set_double_member (o, "duration", item != NULL ? item->duration_ms / 1000.0 : 0.0);
+  json_object_set_boolean_member (o, "playing", self->playing);
+  json_object_set_string_member (o, "loop", loop_names[self->loop]);
+  json_object_set_boolean_member (o, "autoplay", self->autoplay);
+  json_object_set_int_member (o, "serverTime", g_get_real_time () / 1000);
+}
+
+JsonNode *
+rc_player_now_playing_json (RcPlayer *self)
+{
+  Item *item = current (self);
+  JsonObject *o;
+  JsonNode *node;
+
+  if (item == NULL)
+    return json_node_new (JSON_NODE_NULL);
+  node = rc_json_message_new (NULL, &o);
+  json_object_set_string_member (o, "title", item->title);
+  set_nullable (o, "artist", item->artist);
+  json_object_set_boolean_member (o, "playing", self->playing);
+  return node;
+}
+
+const char *
+rc_player_get_current_title (RcPlayer *self)
+{
+  Item *item = current (self);
+
+  return item ? item->title : NULL;
+}
+
+JsonNode *
+rc_player_state_json (RcPlayer *self)
+{
+  JsonObject *o;
+  JsonNode *node = rc_json_message_new (NULL, &o);
+
+  fill_state (self, o);
+  return node;
+}
+
+JsonNode *
+rc_player_state_message (RcPlayer *self)
+{
+  JsonObject *o;
+  JsonNode *node = rc_json_message_new ("stateUpdate", &o);
+
+  fill_state (self, o);
+  return node;
+}
+
+JsonNode *
+rc_player_queue_message (RcPlayer *self)
+{
+  JsonObject *o;
+  JsonNode *node = rc_json_message_new ("queueUpdated", &o);
+  Item *item = current (self);
+
+  json_object_set_member (o, "queue", rc_player_queue_json (self));
+  json_object_set_int_member (o, "index", item != NULL ? (gint64) self->index : -1);
+  json_object_set_int_member (o, "played", MIN (self->index, self->queue->len));
+  return node;
+}
+
+static char *
+store_key (RcPlayer *self, const char *suffix)
+{
+  return g_strdup_printf ("room:%s:%s", rc_room_get_id (self->room), suffix);
+}
+
+static void
+save (RcPlayer *self)
+{
+  g_autofree char *key = store_key (self, "player");
+  JsonObject *o;
+  g_autoptr (JsonNode) node = rc_json_message_new (NULL, &o);
+  JsonArray *queue = json_array_sized_new (self->queue->len);
+  g_autofree char *text = NULL;
+
+  for (guint i = 0; i < self->queue->len; i++)
+    json_array_add_element (queue, item_to_store (self->queue->pdata[i]));
+  json_object_set_array_member (o, "queue", queue);
+  json_object_set_int_member (o, "index", self->index);
+  json_object_set_int_member (o, "positionMs", current (self) ? position_now (self) : 0);
+  json_object_set_boolean_member (o, "playing", self->playing);
+  json_object_set_string_member (o, "loop", loop_names[self->loop]);
+  json_object_set_boolean_member (o, "autoplay", self->autoplay);
+  json_object_set_int_member (o, "savedAt", g_get_real_time () / 1000);
+  text = rc_json_to_string (node);
+  rc_store_set (self->store, key, text);
+}
+
+static void
+broadcast_state (RcPlayer *self)
+{
+  g_autoptr (JsonNode) message = rc_player_state_message (self);
+
+  rc_room_broadcast (self->room, message, NULL);
+}
+
+static void
+broadcast_queue (RcPlayer *self)
+{
+  g_autoptr (JsonNode) message = rc_player_queue_message (self);
+
+  rc_room_broadcast (self->room, message, NULL);
+}
+
+static void
+notify (RcPlayer *self, const char *kind, const char *format, ...) G_GNUC_PRINTF (3, 4);
+
+static void
+notify (RcPlayer *self, const char *kind, const char *format, ...)
+{
+  JsonObject *o;
+  g_autoptr (JsonNode) message = rc_json_message_new ("notification", &o);
+  g_autofree char *text = NULL;
+  va_list args;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  json_object_set_string_member (o, "kind", kind);
+  json_object_set_string_member (o, "text", text);
+  rc_room_broadcast (self->room, message, NULL);
+}
+
+/* ---- the pipeline's lifetime ---------------------------------------------- */
+
+static void
+on_track_ended (RcRoomPipeline *pipeline, gpointer data)
+{
+  RcPlayer *self = data;
+
+  self->failures = 0;
+  if (self->loop == RC_LOOP_TRACK && current (self) != NULL)
+    start_current (self, 0, FALSE);
+  else
+    advance (self, FALSE);
+  save (self);
+  broadcast_state (self);
+}
+
+static void
+on_track_failed (RcRoomPipeline *pipeline, const GError *error, gpointer data)
+{
+  RcPlayer *self = data;
+  Item *item = current (self);
+
+  g_message ("Room %s: could not play %s: %s", rc_room_get_id (self->room),
+             item ? item->uri : "(nothing)", error ? error->message : "unknown error");
+  if (item != NULL)
+    notify (self, "error", "Could not play %s; skipped", item->title);
+  /* Every item failing in a row (a looped queue of dead links) stops the room
+   * rather than spinning through it forever. */
+  if (++self->failures > self->queue->len)
+    {
+      self->failures = 0;
+      self->playing = FALSE;
+      self->position_ms = 0;
+      rc_room_pipeline_stop_track (pipeline);
+    }
+  else
+    advance (self, FALSE);
+  save (self);
+  broadcast_state (self);
+}
+
+/* Takes the tag @name from @tags into *@field when it says something new. */
+static gboolean
+take_tag (const GstTagList *tags, const char *name, char **field)
+{
+  g_autofree char *value = NULL;
+  g_autofree char *clean = NULL;
+
+  if (!gst_tag_list_get_string (tags, name, &value))
+    return FALSE;
+  clean = rc_text_sanitize (value, TITLE_CHARS);
+  if (*clean == '\0' || g_strcmp0 (clean, *field) == 0)
+    return FALSE;
+  g_free (*field);
+  *field = g_steal_pointer (&clean);
+  return TRUE;
+}
+
+static void
+on_track_tags (RcRoomPipeline *pipeline, const GstTagList *tags, gpointer data)
+{
+  RcPlayer *self = data;
+  Item *item = current (self);
+  gboolean changed = FALSE;
+
+  /* Library songs have their tags already; URLs learn theirs as they play. */
+  if (item == NULL || item->url == NULL)
+    return;
+  changed |= take_tag (tags, GST_TAG_TITLE, &item->title);
+  changed |= take_tag (tags, GST_TAG_ARTIST, &item->artist);
+  changed |= take_tag (tags, GST_TAG_ALBUM, &item->album);
+  if (!changed)
+    return;
+  save (self);
+  broadcast_queue (self);
+  broadcast_state (self);
+}
+
+static const RcRoomPipelineCallbacks pipeline_callbacks = {
+  .track_ended = on_track_ended,
+  .track_failed = on_track_failed,
+  .track_tags = on_track_tags,
+};
+
+static RcRoomPipeline *
+ensure_pipeline (RcPlayer *self, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+
+  g_clear_handle_id (&self->linger_id, g_source_remove);
+  if (self->pipeline != NULL)
+    return self->pipeline;
+  self->pipeline =
+    rc_room_pipeline_new (rc_room_get_id (self->room), &pipeline_callbacks, self, &local);
+  if (self->pipeline == NULL)
+    {
+      g_warning ("Room %s: cannot build its pipeline: %s", rc_room_get_id (self->room),
+                 local->message);
+      g_set_error (error, RC_ERROR, RC_ERROR_MEDIA_FAILED, "Audio could not be started");
+      return NULL;
+    }
+  return self->pipeline;
+}
+
+static gboolean
+on_linger_over (gpointer data)
+{
+  RcPlayer *self = data;
+
+  self->linger_id = 0;
+  if (!self->playing && self->media_users == 0)
+    g_clear_pointer (&self->pipeline, rc_room_pipeline_free);
+  return G_SOURCE_REMOVE;
+}
+
+/* Nobody listens and nothing plays: the pipeline goes after a short linger
+ * (a pause followed by play a moment later should not rebuild it). */
+static void
+maybe_linger (RcPlayer *self)
+{
+  if (self->pipeline == NULL || self->playing || self->media_users > 0 || self->linger_id != 0)
+    return;
+  self->linger_id = g_timeout_add_seconds (PIPELINE_LINGER_S, on_linger_over, self);
+}
+
+RcRoomPipeline *
+rc_player_acquire_pipeline (RcPlayer *self, GError **error)
+{
+  RcRoomPipeline *pipeline = ensure_pipeline (self, error);
+
+  if (pipeline != NULL)
+    self->media_users++;
+  return pipeline;
+}
+
+void
+rc_player_release_pipeline (RcPlayer *self)
+{
+  if (self->media_users > 0)
+    self->media_users--;
+  maybe_linger (self);
+}
+
+RcRoomPipeline *
+rc_player_get_pipeline (RcPlayer *self)
+{
+  return self->pipeline;
+}
+
+gboolean
+rc_player_has_pipeline (RcPlayer *self)
+{
+  return self->pipeline != NULL;
+}
+
+/* ---- history ---------------------------------------------------------------- */
+
+typedef struct
+{
+  RcRoom *room;
+  char *guest_id;
+} HistoryRead;
+
+static void
+on_history_read (RcStore *store, GPtrArray *values, const GError *error, gpointer data)
+{
+  HistoryRead *read = data;
+  GPtrArray *guests = rc_room_get_guests (read->room);
+
+  for (guint i = 0; error == NULL && i < guests->len; i++)
+    {
+      RcGuest *guest = guests->pdata[i];
+      JsonObject *o;
+      g_autoptr (JsonNode) message = NULL;
+      JsonArray *history;
+
+      if (!g_str_equal (guest->id, read->guest_id))
+        continue;
+      message = rc_json_message_new ("historyUpdate", &o);
+      history = json_array_sized_new (values->len);
+      for (guint j = 0; j < values->len; j++)
+        {
+          JsonNode *entry = json_from_string (values->pdata[j], NULL);
+
+          if (entry != NULL && JSON_NODE_HOLDS_OBJECT (entry))
+            json_array_add_element (history, entry);
+          else if (entry != NULL)
+            json_node_unref (entry);
+        }
+      json_object_set_array_member (o, "history", history);
+      guest->send (guest, message, guest->send_data);
+      break;
+    }
+  rc_room_unref (read->room);
+  g_free (read->guest_id);
+  g_free (read);
+}
+
+void
+rc_player_send_history (RcPlayer *self, RcGuest *guest)
+{
+  HistoryRead *read = g_new0 (HistoryRead, 1);
+  g_autofree char *key = g_strdup_printf ("user:%s:history", guest->user_id);
+
+  read->room = rc_room_ref (self->room);
+  read->guest_id = g_strdup (guest->id);
+  rc_store_zset_range_rev (self->store, key, 0, RC_PLAYER_HISTORY_MAX - 1, on_history_read, read);
+}
+
+/* A song started from its beginning: remember it for the room (autoplay) and
+ * in the history of everyone listening. */
+static void
+record_played (RcPlayer *self, const Item *item)
+{
+  GPtrArray *guests = rc_room_get_guests (self->room);
+  const char *song_key = item_key (item);
+  JsonObject *o;
+  g_autoptr (JsonNode) entry = rc_json_message_new (NULL, &o);
+  g_autofree char *member = NULL;
+  g_autofree char *recent_key = store_key (self, "recent");
+  GList *link;
+
+  if (song_key == NULL)
+    return;
+  link = g_queue_find_custom (&self->recent, song_key, (GCompareFunc) g_strcmp0);
+  if (link != NULL)
+    {
+      g_free (link->data);
+      g_queue_delete_link (&self->recent, link);
+    }
+  g_queue_push_head (&self->recent, g_strdup (song_key));
+  while (self->recent.length > RECENT_MAX)
+    g_free (g_queue_pop_tail (&self->recent));
+  rc_store_list_push (self->store, recent_key, song_key, RECENT_MAX);
+
+  set_nullable (o, "songId", item->song_id);
+  set_nullable (o, "url", item->url);
+  json_object_set_string_member (o, "title", item->title);
+  set_nullable (o, "artist", item->artist);
+  member = rc_json_to_string (entry);
+  for (guint i = 0; i < guests->len; i++)
+    {
+      RcGuest *guest = guests->pdata[i];
+      g_autofree char *key = g_strdup_printf ("user:%s:history", guest->user_id);
+
+      rc_store_zset_add (self->store, key, (double) (g_get_real_time () / 1000), member,
+                         RC_PLAYER_HISTORY_MAX);
+      rc_player_send_history (self, guest);
+    }
+}
+
+/* ---- playback --------------------------------------------------------------- */
+
+static gboolean
+on_tick (gpointer data)
+{
+  RcPlayer *self = data;
+
+  save (self);
+  if (rc_room_get_guest_count (self->room) > 0)
+    broadcast_state (self);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+update_tick (RcPlayer *self)
+{
+  if (self->playing && self->tick_id == 0)
+    self->tick_id = g_timeout_add (TICK_MS, on_tick, self);
+  else if (!self->playing)
+    g_clear_handle_id (&self->tick_id, g_source_remove);
+}
+
+/* Plays the current item from @position_ms; @fresh: a new song, not a resume. */
+static void
+start_current (RcPlayer *self, gint64 position_ms, gboolean fresh)
+{
+  Item *item = current (self);
+
+  if (item == NULL || ensure_pipeline (self, NULL) == NULL)
+    {
+      self->playing = FALSE;
+      self->position_ms = 0;
+      if (self->pipeline != NULL)
+        rc_room_pipeline_stop_track (self->pipeline);
+      update_tick (self);
+      maybe_linger (self);
+      return;
+    }
+  self->playing = TRUE;
+  self->position_ms = position_ms;
+  rc_room_pipeline_play (self->pipeline, item->uri, position_ms);
+  if (fresh && position_ms == 0)
+    record_played (self, item);
+  update_tick (self);
+}
+
+/* Leaves the current song where it is, silent. */
+static void
+halt (RcPlayer *self)
+{
+  if (self->pipeline != NULL && rc_room_pipeline_has_track (self->pipeline))
+    rc_room_pipeline_stop_track (self->pipeline);
+  self->playing = FALSE;
+  update_tick (self);
+  maybe_linger (self);
+}
+
+/* Autoplay: a library song not played recently in this room, by the same
+ * artist as the last song when there is one, else any. */
+static Item *
+autoplay_pick (RcPlayer *self)
+{
+  g_autoptr (GPtrArray) songs = NULL;
+  g_autoptr (GPtrArray) fresh = g_ptr_array_new ();
+  g_autoptr (GPtrArray) same_artist = g_ptr_array_new ();
+  const char *artist = NULL;
+  GPtrArray *pool;
+  RcSong *pick;
+  guint total = 0;
+
+  if (self->library == NULL)
+    return NULL;
+  songs = rc_library_list (self->library, 0, G_MAXUINT, &total);
+  if (songs->len == 0)
+    return NULL;
+  if (self->queue->len > 0)
+    {
+      Item *last = self->queue->pdata[self->queue->len - 1];
+
+      artist = last->artist;
+    }
+  for (guint i = 0; i < songs->len; i++)
+    {
+      RcSong *song = songs->pdata[i];
+
+      if (g_queue_find_custom (&self->recent, song->id, (GCompareFunc) g_strcmp0) != NULL)
+        continue;
+      g_ptr_array_add (fresh, song);
+      if (artist != NULL && song->artist != NULL && g_str_equal (song->artist, artist))
+        g_ptr_array_add (same_artist, song);
+    }
+  if (same_artist->len > 0)
+    pool = same_artist;
+  else if (fresh->len > 0)
+    pool = fresh;
+  else
+    {
+      /* Everything was played lately: the least recent one. */
+      const char *oldest = g_queue_peek_tail (&self->recent);
+
+      for (guint i = 0; i < songs->len; i++)
+        if (g_strcmp0 (((RcSong *) songs->pdata[i])->id, oldest) == 0)
+          return item_from_song (songs->pdata[i], "autoplay", "Autoplay");
+      pool = songs;
+    }
+  pick = pool->pdata[g_random_int_range (0, (gint32) pool->len)];
+  return item_from_song (pick, "autoplay", "Autoplay");
+}
+
+/* Drops played items from the front so the queue has room for one more. */
+static gboolean
+make_room (RcPlayer *self)
+{
+  if (self->queue->len < RC_PLAYER_QUEUE_MAX)
+    return TRUE;
+  if (self->index == 0)
+    return FALSE;
+  g_ptr_array_remove_index (self->queue, 0);
+  self->index--;
+  return TRUE;
+}
+
+static void
+append (RcPlayer *self, Item *item)
+{
+  gboolean was_at_end = current (self) == NULL;
+
+  g_ptr_array_add (self->queue, item);
+  if (was_at_end)
+    self->index = self->queue->len - 1;
+}
+
+/* To the next song: the next item, the first again with loop queue, or
+ * autoplay's pick. At the very end the room stops with no current song. */
+static void
+advance (RcPlayer *self, gboolean by_user)
+{
+  gboolean was_playing = self->playing || !by_user;
+
+  if (self->index + 1 < self->queue->len)
+    self->index++;
+  else if (self->loop == RC_LOOP_QUEUE && self->queue->len > 0)
+    self->index = 0;
+  else
+    {
+      Item *pick = self->autoplay ? autoplay_pick (self) : NULL;
+
+      if (pick != NULL && make_room (self))
+        {
+          g_ptr_array_add (self->queue, pick);
+          self->index = self->queue->len - 1;
+          broadcast_queue (self);
+        }
+      else
+        {
+          if (pick != NULL)
+            item_free (pick);
+          self->index = self->queue->len;
+          self->position_ms = 0;
+          halt (self);
+          return;
+        }
+    }
+  self->position_ms = 0;
+  if (was_playing)
+    start_current (self, 0, TRUE);
+  else
+    halt (self);
+}
+
+void
+rc_player_play (RcPlayer *self)
+{
+  if (self->playing)
+    return;
+  if (current (self) == NULL)
+    {
+      if (self->queue->len > 0 && self->index >= self->queue->len && self->loop == RC_LOOP_QUEUE)
+        self->index = 0;
+      else if (self->queue->len > 0 && self->index >= self->queue->len)
+        {
+          /* The end was reached: play again from autoplay's pick, or stay. */
+          Item *pick = self->autoplay ? autoplay_pick (self) : NULL;
+
+          if (pick == NULL || !make_room (self))
+            {
+              if (pick != NULL)
+                item_free (pick);
+              return;
+            }
+          g_ptr_array_add (self->queue, pick);
+          self->index = self->queue->len - 1;
+          broadcast_queue (self);
+          self->position_ms = 0;
+        }
+      else
+        {
+          Item *pick = self->autoplay ? autoplay_pick (self) : NULL;
+
+          if (pick == NULL)
+            return;
+          g_ptr_array_add (self->queue, pick);
+          self->index = self->queue->len - 1;
+          broadcast_queue (self);
+          self->position_ms = 0;
+        }
+    }
+  self->failures = 0;
+  start_current (self, self->position_ms, self->position_ms == 0);
+  save (self);
+  broadcast_state (self);
+}
+
+void
+rc_player_pause (RcPlayer *self)
+{
+  if (!self->playing)
+    return;
+  self->position_ms = position_now (self);
+  halt (self);
+  save (self);
+  broadcast_state (self);
+}
+
+void
+rc_player_skip (RcPlayer *self)
+{
+  Item *item = current (self);
+
+  if (item == NULL && !self->playing)
+    return;
+  self->failures = 0;
+  advance (self, TRUE);
+  save (self);
+  broadcast_state (self);
+}
+
+void
+rc_player_previous (RcPlayer *self)
+{
+  guint before = self->index;
+
+  if (self->queue->len == 0)
+    return;
+  if (current (self) != NULL && position_now (self) <= PREVIOUS_RESTART_MS && self->index > 0)
+    self->index--;
+  else if (current (self) == NULL)
+    self->index = self->queue->len - 1;
+  self->position_ms = 0;
+  if (self->playing)
+    start_current (self, 0, self->index != before);
+  save (self);
+  broadcast_state (self);
+}
+
+gboolean
+rc_player_seek (RcPlayer *self, double seconds, GError **error)
+{
+  Item *item = current (self);
+  gint64 ms = (gint64) (seconds * 1000.0);
+
+  if (item == NULL)
+    {
+      rc_error_set (error, RC_ERROR_NOTHING_PLAYING);
+      return FALSE;
+    }
+  if (seconds < 0 || (item->duration_ms > 0 && ms >= item->duration_ms))
+    {
+      g_set_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
+                   "\"position\" must be from 0 to below the song's duration (%.3f s)",
+                   item->duration_ms / 1000.0);
+      return FALSE;
+    }
+  self->position_ms = ms;
+  if (self->playing)
+    start_current (self, ms, FALSE);
+  save (self);
+  broadcast_state (self);
+  return TRUE;
+}
+
+gboolean
+rc_player_parse_loop (const char *name, RcLoopMode *mode)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (loop_names); i++)
+    if (g_strcmp0 (name, loop_names[i]) == 0)
+      {
+        *mode = (RcLoopMode) i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+void
+rc_player_set_loop (RcPlayer *self, RcLoopMode mode)
+{
+  self->loop = mode;
+  save (self);
+  broadcast_state (self);
+}
+
+void
+rc_player_set_autoplay (RcPlayer *self, gboolean enabled)
+{
+  self->autoplay = enabled;
+  save (self);
+  broadcast_state (self);
+}
+
+/* ---- queue ------------------------------------------------------------------ */
+
+static gboolean
+queue_item (RcPlayer *self, Item *item, GError **error)
+{
+  gboolean start;
+
+  if (!make_room (self))
+    {
+      item_free (item);
+      rc_error_set (error, RC_ERROR_QUEUE_FULL);
+      return FALSE;
+    }
+  start = !self->playing && current (self) == NULL;
+  append (self, item);
+  notify (self, "add", "%s added %s", item->added_by_name, item->title);
+  if (start)
+    {
+      self->failures = 0;
+      start_current (self, 0, TRUE);
+    }
+  save (self);
+  broadcast_queue (self);
+  broadcast_state (self);
+  return TRUE;
+}
+
+gboolean
+rc_player_add_song (RcPlayer *self, RcGuest *by, const char *song_id, GError **error)
+{
+  RcSong *song = self->library != NULL ? rc_library_lookup (self->library, song_id) : NULL;
+
+  if (song == NULL)
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_NOT_FOUND, "No song with that id");
+      return FALSE;
+    }
+  return queue_item (self, item_from_song (song, by->id, by->name), error);
+}
+
+/* file: URLs must name something inside the music dir. */
+static gboolean
+file_url_allowed (RcPlayer *self, GUri *uri)
+{
+  const char *dir = self->library ? rc_library_get_music_dir (self->library) : NULL;
+  g_autofree char *real_dir = NULL;
+  g_autofree char *real_file = NULL;
+  g_autofree char *prefix = NULL;
+  const char *path = g_uri_get_path (uri);
+  const char *host = g_uri_get_host (uri);
+
+  if (dir == NULL || path == NULL || *path != '/')
+    return FALSE;
+  if (host != NULL && *host != '\0' && !g_str_equal (host, "localhost"))
+    return FALSE;
+  real_dir = realpath (dir, NULL);
+  real_file = realpath (path, NULL);
+  if (real_dir == NULL)
+    return FALSE;
+  if (real_file == NULL)
+    {
+      /* A file that does not exist (yet): judge the folder it would be in. */
+      g_autofree char *parent = g_path_get_dirname (path);
+      g_autofree char *real_parent = realpath (parent, NULL);
+      g_autofree char *base = g_path_get_basename (path);
+
+      if (real_parent == NULL || g_str_equal (base, "..") || g_str_equal (base, "."))
+        return FALSE;
+      real_file = g_build_filename (real_parent, base, NULL);
+    }
+  prefix = g_strconcat (real_dir, "/", NULL);
+  return g_str_has_prefix (real_file, prefix);
+}
+
+gboolean
+rc_player_add_url (RcPlayer *self, RcGuest *by, const char *url, GError **error)
+{
+  g_autoptr (GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  const char *scheme = uri ? g_uri_get_scheme (uri) : NULL;
+  g_autofree char *base = NULL;
+  g_autofree char *title = NULL;
+  Item *item;
+
+  if (uri == NULL)
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM, "\"url\" is not a valid URL");
+      return FALSE;
+    }
+  if (g_ascii_strcasecmp (scheme, "http") == 0 || g_ascii_strcasecmp (scheme, "https") == 0)
+    {
+      if (g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0')
+        {
+          g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM, "\"url\" has no host");
+          return FALSE;
+        }
+    }
+  else if (g_ascii_strcasecmp (scheme, "file") == 0)
+    {
+      if (!file_url_allowed (self, uri))
+        {
+          g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
+                               "\"url\": file URLs must point inside the music folder");
+          return FALSE;
+        }
+    }
+  else
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
+                           "\"url\" must be an http, https or file URL");
+      return FALSE;
+    }
+
+  {
+    const char *path = g_uri_get_path (uri);
+
+    base = path && *path ? g_path_get_basename (path) : NULL;
+    title = rc_text_sanitize (base && !g_str_equal (base, "/") ? base : g_uri_get_host (uri),
+                              TITLE_CHARS);
+  }
+  item = item_new (by->id, by->name);
+  item->url = g_strdup (url);
+  item->uri = g_strdup (url);
+  item->title = *title ? g_steal_pointer (&title) : g_strdup (url);
+  return queue_item (self, item, error);
+}
+
+gboolean
+rc_player_remove (RcPlayer *self, gint64 index, GError **error)
+{
+  gboolean was_current;
+
+  if (self->queue->len == 0)
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM, "The queue is empty");
+      return FALSE;
+    }
+  if (index < 0 || index >= self->queue->len)
+    {
+      g_set_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM, "\"index\" must be from 0 to %u",
+                   self->queue->len - 1);
+      return FALSE;
+    }
+  was_current = (guint) index == self->index;
+  g_ptr_array_remove_index (self->queue, (guint) index);
+  if ((guint) index < self->index)
+    self->index--;
+  if (was_current)
+    {
+      /* The item now at index is the next one (or none). */
+      self->position_ms = 0;
+      if (self->playing && current (self) != NULL)
+        start_current (self, 0, TRUE);
+      else if (self->playing)
+        {
+          self->index = self->queue->len;
+          halt (self);
+        }
+    }
+  save (self);
+  broadcast_queue (self);
+  broadcast_state (self);
+  return TRUE;
+}
+
+gboolean
+rc_player_move (RcPlayer *self, gint64 from, gint64 to, GError **error)
+{
+  gpointer item;
+  Item *playing_item = current (self);
+
+  if (self->queue->len == 0)
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM, "The queue is empty");
+      return FALSE;
+    }
+  if (from < 0 || from >= self->queue->len || to < 0 || to >= self->queue->len)
+    {
+      g_set_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
+                   "\"from\" and \"to\" must be from 0 to %u", self->queue->len - 1);
+      return FALSE;
+    }
+  item = g_ptr_array_steal_index (self->queue, (guint) from);
+  g_ptr_array_insert (self->queue, (gint) to, item);
+  if (playing_item != NULL)
+    {
+      guint i;
+
+      g_ptr_array_find (self->queue, playing_item, &i);
+      self->index = i;
+    }
+  save (self);
+  broadcast_queue (self);
+  broadcast_state (self);
+  return TRUE;
+}
+
+void
+rc_player_set_live (RcPlayer *self, gboolean live)
+{
+  if (live)
+    {
+      self->resume_after_live = self->playing;
+      if (self->playing)
+        rc_player_pause (self);
+      return;
+    }
+  if (self->resume_after_live)
+    {
+      self->resume_after_live = FALSE;
+      rc_player_play (self);
+    }
+}
+
+/* ---- room membership and life cycle ------------------------------------------- */
+
+static gboolean
+on_empty_pause (gpointer data)
+{
+  RcPlayer *self = data;
+
+  self->empty_pause_id = 0;
+  if (self->playing && rc_room_get_guest_count (self->room) == 0)
+    {
+      g_message ("Room %s: nobody here for %u s; pausing", rc_room_get_id (self->room),
+                 self->empty_pause_s);
+      rc_player_pause (self);
+      notify (self, "pause", "Paused: nobody was listening");
+    }
+  return G_SOURCE_REMOVE;
+}
+
+void
+rc_player_guests_changed (RcPlayer *self)
+{
+  if (rc_room_get_guest_count (self->room) > 0)
+    g_clear_handle_id (&self->empty_pause_id, g_source_remove);
+  else if (self->empty_pause_id == 0)
+    self->empty_pause_id = g_timeout_add_seconds (self->empty_pause_s, on_empty_pause, self);
+}
+
+RcPlayer *
+rc_player_new (RcRoom *room, RcStore *store, RcLibrary *library, guint empty_pause_s)
+{
+  RcPlayer *self = g_new0 (RcPlayer, 1);
+
+  self->empty_pause_s = MAX (empty_pause_s, 1);
+  self->room = room;
+  self->store = rc_store_ref (store);
+  self->library = library;
+  self->queue = g_ptr_array_new_with_free_func ((GDestroyNotify) item_free);
+  self->autoplay = TRUE;
+  g_queue_init (&self->recent);
+  return self;
+}
+
+void
+rc_player_free (RcPlayer *self)
+{
+  if (self == NULL)
+    return;
+  g_clear_handle_id (&self->tick_id, g_source_remove);
+  g_clear_handle_id (&self->empty_pause_id, g_source_remove);
+  g_clear_handle_id (&self->linger_id, g_source_remove);
+  g_clear_pointer (&self->pipeline, rc_room_pipeline_free);
+  g_ptr_array_unref (self->queue);
+  g_queue_clear_full (&self->recent, g_free);
+  rc_store_unref (self->store);
+  g_free (self);
+}
+
+void
+rc_player_restore (RcPlayer *self, const char *json)
+{
+  g_autoptr (JsonNode) root = json_from_string (json, NULL);
+  JsonObject *o;
+  RcLoopMode loop;
+
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_warning ("Room %s: stored player state is not JSON; starting empty",
+                 rc_room_get_id (self->room));
+      return;
+    }
+  o = json_node_get_object (root);
+  if (json_object_has_member (o, "queue") &&
+      JSON_NODE_HOLDS_ARRAY (json_object_get_member (o, "queue")))
+    {
+      JsonArray *queue = json_object_get_array_member (o, "queue");
+
+      for (guint i = 0; i < json_array_get_length (queue) && i < RC_PLAYER_QUEUE_MAX; i++)
+        {
+          JsonNode *node = json_array_get_element (queue, i);
+          Item *item = JSON_NODE_HOLDS_OBJECT (node) ? item_from_store (json_node_get_object (node))
+                                                     : NULL;
+
+          if (item != NULL)
+            g_ptr_array_add (self->queue, item);
+        }
+    }
+  self->index = (guint) CLAMP (rc_json_get_int (o, "index", 0), 0, (gint64) self->queue->len);
+  self->position_ms = MAX (rc_json_get_int (o, "positionMs", 0), 0);
+  if (rc_player_parse_loop (rc_json_get_string (o, "loop"), &loop))
+    self->loop = loop;
+  self->autoplay = rc_json_get_boolean (o, "autoplay", TRUE);
+  if (rc_json_get_boolean (o, "playing", FALSE) && current (self) != NULL)
+    {
+      g_message ("Room %s: resuming %s at %.1f s", rc_room_get_id (self->room),
+                 current (self)->title, self->position_ms / 1000.0);
+      start_current (self, self->position_ms, FALSE);
+      /* Nobody is here yet; the usual empty-room pause applies. */
+      rc_player_guests_changed (self);
+    }
+}
+
+void
+rc_player_restore_recent (RcPlayer *self, GPtrArray *keys)
+{
+  /* The stored list is oldest first. */
+  for (guint i = 0; i < keys->len; i++)
+    g_queue_push_head (&self->recent, g_strdup (keys->pdata[i]));
+}
+
+void
+rc_player_erase (RcPlayer *self)
+{
+  g_autofree char *player = store_key (self, "player");
+  g_autofree char *recent = store_key (self, "recent");
+
+  rc_store_del (self->store, player);
+  rc_store_del (self->store, recent);
+}

@@ -1,0 +1,658 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * RcRoom keeps the live view of a room on the main context: who is in it and
+ * the recent chat. The store is written through on every change, so a
+ * restart (with Redis) finds the room and its chat again; who was in the
+ * room is not restored, because their sockets died with the process.
+ *
+ * Store keys: room:{id}:state (JSON), room:{id}:chat (capped list of chat
+ * message JSON), room:{id}:viewers (set of guest ids), and the index set
+ * "rooms".
+ */
+#include "server/rooms/rc_room.h"
+#include "server/rooms/rc_player.h"
+#include "server/core/rc_error.h"
+#include "server/core/rc_json.h"
+#include "server/core/rc_secret.h"
+
+#include <string.h>
+
+struct _RcRoom
+{
+  gint ref_count;
+  RcStore *store;
+  char *id;
+  char *name;
+  char *password_hash;    /* NULL: open room */
+  char *owner_token_hash;
+  gint64 created_at;      /* ms since the epoch */
+  guint chat_cap;
+  GPtrArray *guests;      /* RcGuest*, borrowed from sessions, join order */
+  guint64 removals;       /* guests removed so far (broadcasts watch it) */
+  GQueue chat;            /* JsonNode*, oldest first, at most chat_cap */
+  RcPlayer *player;       /* what the room plays; NULL until rc_room_start_player */
+  RcSync *sync;           /* its timeline as guests see it; idem */
+  GPtrArray *keys;        /* RcPublishKey*, oldest first */
+  char *publisher_key;    /* the live publisher's key id, or NULL */
+  RcPublisherEndFunc publisher_end;
+  gpointer publisher_data;
+  RcMixPolicy mix;
+};
+
+RcGuest *
+rc_guest_new (const char *name, gboolean is_owner, RcGuestSendFunc send, gpointer send_data)
+{
+  RcGuest *guest = g_new0 (RcGuest, 1);
+
+  guest->id = rc_secret_random_id (12);
+  guest->user_id = g_strdup (guest->id);
+  guest->name = g_strdup (name);
+  guest->is_owner = is_owner;
+  guest->send = send;
+  guest->send_data = send_data;
+  return guest;
+}
+
+void
+rc_guest_free (RcGuest *guest)
+{
+  if (guest == NULL)
+    return;
+  if (guest->media != NULL)
+    guest->media_free (g_steal_pointer (&guest->media));
+  g_free (guest->id);
+  g_free (guest->user_id);
+  g_free (guest->name);
+  g_free (guest);
+}
+
+JsonNode *
+rc_guest_to_json (RcGuest *guest)
+{
+  JsonObject *o;
+  JsonNode *node = rc_json_message_new (NULL, &o);
+
+  json_object_set_string_member (o, "id", guest->id);
+  json_object_set_string_member (o, "name", guest->name);
+  json_object_set_boolean_member (o, "isOwner", guest->is_owner);
+  return node;
+}
+
+static void
+publish_key_free (RcPublishKey *k)
+{
+  g_free (k->id);
+  g_free (k->label);
+  g_free (k->hash);
+  g_free (k);
+}
+
+static char *
+key (RcRoom *room, const char *suffix)
+{
+  return g_strdup_printf ("room:%s:%s", room->id, suffix);
+}
+
+static RcRoom *
+room_alloc (RcStore *store, guint chat_cap)
+{
+  RcRoom *room = g_new0 (RcRoom, 1);
+
+  room->ref_count = 1;
+  room->store = rc_store_ref (store);
+  room->chat_cap = MAX (chat_cap, 1);
+  room->guests = g_ptr_array_new ();
+  room->keys = g_ptr_array_new_with_free_func ((GDestroyNotify) publish_key_free);
+  g_queue_init (&room->chat);
+  room->mix = (RcMixPolicy) { RC_MIX_TAKEOVER, RC_MIX_DEFAULT_DUCK_DB, RC_MIX_DEFAULT_THRESHOLD_DB };
+  return room;
+}
+
+RcRoom *
+rc_room_new (RcStore *store, const char *id, const char *name, const char *password,
+             const char *owner_token, guint chat_cap)
+{
+  RcRoom *room = room_alloc (store, chat_cap);
+
+  room->id = g_strdup (id);
+  room->name = g_strdup (name);
+  if (password != NULL && *password != '\0')
+    room->password_hash = rc_secret_hash_password (password);
+  room->owner_token_hash = rc_secret_hash_token (owner_token);
+  room->created_at = g_get_real_time () / 1000;
+  return room;
+}
+
+RcRoom *
+rc_room_new_from_state (RcStore *store, const char *state_json, guint chat_cap, GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  JsonObject *o;
+  RcRoom *room;
+  const char *id, *name, *owner;
+
+  if (!json_parser_load_from_data (parser, state_json, -1, error))
+    return NULL;
+  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    goto bad;
+  o = json_node_get_object (json_parser_get_root (parser));
+  id = json_object_get_string_member_with_default (o, "id", NULL);
+  name = json_object_get_string_member_with_default (o, "name", NULL);
+  owner = json_object_get_string_member_with_default (o, "ownerTokenHash", NULL);
+  if (id == NULL || name == NULL || owner == NULL)
+    goto bad;
+
+  room = room_alloc (store, chat_cap);
+  room->id = g_strdup (id);
+  room->name = g_strdup (name);
+  room->owner_token_hash = g_strdup (owner);
+  room->password_hash =
+    g_strdup (json_object_get_string_member_with_default (o, "passwordHash", NULL));
+  room->created_at = json_object_get_int_member_with_default (o, "createdAt", 0);
+  if (json_object_has_member (o, "keys") && JSON_NODE_HOLDS_ARRAY (json_object_get_member (o, "keys")))
+    {
+      JsonArray *keys = json_object_get_array_member (o, "keys");
+
+      for (guint i = 0; i < json_array_get_length (keys); i++)
+        {
+          JsonNode *n = json_array_get_element (keys, i);
+          JsonObject *k = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+          const char *kid = k ? json_object_get_string_member_with_default (k, "id", NULL) : NULL;
+          const char *hash = k ? json_object_get_string_member_with_default (k, "hash", NULL) : NULL;
+          RcPublishKey *pk;
+
+          if (kid == NULL || hash == NULL)
+            continue;
+          pk = g_new0 (RcPublishKey, 1);
+          pk->id = g_strdup (kid);
+          pk->hash = g_strdup (hash);
+          pk->label = g_strdup (json_object_get_string_member_with_default (k, "label", NULL));
+          pk->created_at = json_object_get_int_member_with_default (k, "createdAt", 0);
+          g_ptr_array_add (room->keys, pk);
+        }
+    }
+  if (json_object_has_member (o, "mix") && JSON_NODE_HOLDS_OBJECT (json_object_get_member (o, "mix")))
+    {
+      JsonObject *m = json_object_get_object_member (o, "mix");
+      RcMixPolicy mix = room->mix;
+
+      rc_mix_mode_from_string (json_object_get_string_member_with_default (m, "mode", NULL),
+                               &mix.mode);
+      mix.duck_db = CLAMP (json_object_get_double_member_with_default (m, "duckDb", mix.duck_db),
+                           RC_MIX_DUCK_MIN_DB, 0.0);
+      mix.threshold_db =
+        CLAMP (json_object_get_double_member_with_default (m, "thresholdDb", mix.threshold_db),
+               RC_MIX_THRESHOLD_MIN_DB, 0.0);
+      room->mix = mix;
+    }
+  return room;
+
+bad:
+  g_set_error_literal (error, RC_ERROR, RC_ERROR_INTERNAL,
+                       "Stored room state lacks id, name or ownerTokenHash");
+  return NULL;
+}
+
+RcRoom *
+rc_room_ref (RcRoom *room)
+{
+  room->ref_count++;
+  return room;
+}
+
+void
+rc_room_unref (RcRoom *room)
+{
+  if (room == NULL || --room->ref_count > 0)
+    return;
+  g_ptr_array_unref (room->keys);
+  g_free (room->publisher_key);
+  rc_sync_free (room->sync);
+  rc_player_free (room->player);
+  g_ptr_array_unref (room->guests);
+  g_queue_clear_full (&room->chat, (GDestroyNotify) json_node_unref);
+  rc_store_unref (room->store);
+  g_free (room->id);
+  g_free (room->name);
+  g_free (room->password_hash);
+  g_free (room->owner_token_hash);
+  g_free (room);
+}
+
+const char *
+rc_room_get_id (RcRoom *room)
+{
+  return room->id;
+}
+
+const char *
+rc_room_get_name (RcRoom *room)
+{
+  return room->name;
+}
+
+gboolean
+rc_room_has_password (RcRoom *room)
+{
+  return room->password_hash != NULL;
+}
+
+gint64
+rc_room_get_created_at (RcRoom *room)
+{
+  return room->created_at;
+}
+
+guint
+rc_room_get_guest_count (RcRoom *room)
+{
+  return room->guests->len;
+}
+
+GPtrArray *
+rc_room_get_guests (RcRoom *room)
+{
+  return room->guests;
+}
+
+gboolean
+rc_room_check_password (RcRoom *room, const char *password)
+{
+  if (room->password_hash == NULL)
+    return TRUE;
+  return rc_secret_check_password (room->password_hash, password);
+}
+
+gboolean
+rc_room_check_owner_token (RcRoom *room, const char *token)
+{
+  return token != NULL && rc_secret_check_token (room->owner_token_hash, token);
+}
+
+JsonNode *
+rc_room_to_json (RcRoom *room)
+{
+  JsonObject *o;
+  JsonNode *node = rc_json_message_new (NULL, &o);
+
+  json_object_set_string_member (o, "id", room->id);
+  json_object_set_string_member (o, "name", room->name);
+  json_object_set_boolean_member (o, "hasPassword", room->password_hash != NULL);
+  json_object_set_int_member (o, "guests", room->guests->len);
+  json_object_set_int_member (o, "createdAt", room->created_at);
+  json_object_set_member (o, "nowPlaying", room->player ? rc_player_now_playing_json (room->player)
+                                                         : json_node_new (JSON_NODE_NULL));
+  json_object_set_boolean_member (o, "live", room->publisher_key != NULL);
+  json_object_set_member (o, "mix", rc_mix_policy_to_json (&room->mix));
+  return node;
+}
+
+char *
+rc_room_to_state_json (RcRoom *room)
+{
+  JsonObject *o;
+  g_autoptr (JsonNode) node = rc_json_message_new (NULL, &o);
+
+  json_object_set_string_member (o, "id", room->id);
+  json_object_set_string_member (o, "name", room->name);
+  json_object_set_string_member (o, "ownerTokenHash", room->owner_token_hash);
+  if (room->password_hash != NULL)
+    json_object_set_string_member (o, "passwordHash", room->password_hash);
+  json_object_set_int_member (o, "createdAt", room->created_at);
+  if (room->keys->len > 0)
+    {
+      JsonArray *keys = json_array_new ();
+
+      for (guint i = 0; i < room->keys->len; i++)
+        {
+          RcPublishKey *pk = room->keys->pdata[i];
+          JsonObject *k = json_object_new ();
+
+          json_object_set_string_member (k, "id", pk->id);
+          json_object_set_string_member (k, "hash", pk->hash);
+          if (pk->label != NULL)
+            json_object_set_string_member (k, "label", pk->label);
+          json_object_set_int_member (k, "createdAt", pk->created_at);
+          json_array_add_object_element (keys, k);
+        }
+      json_object_set_array_member (o, "keys", keys);
+    }
+  json_object_set_member (o, "mix", rc_mix_policy_to_json (&room->mix));
+  return rc_json_to_string (node);
+}
+
+RcPublishKey *
+rc_room_add_publish_key (RcRoom *room, const char *label, char **secret_out, GError **error)
+{
+  RcPublishKey *pk;
+  g_autofree char *token = NULL;
+
+  if (room->keys->len >= RC_ROOM_MAX_PUBLISH_KEYS)
+    {
+      rc_error_set (error, RC_ERROR_TOO_MANY_KEYS);
+      return NULL;
+    }
+  token = rc_secret_random_token ();
+  pk = g_new0 (RcPublishKey, 1);
+  pk->id = rc_secret_random_id (8);
+  pk->label = g_strdup (label);
+  pk->hash = rc_secret_hash_token (token);
+  pk->created_at = g_get_real_time () / 1000;
+  g_ptr_array_add (room->keys, pk);
+  rc_room_save (room);
+  *secret_out = g_strconcat ("rk_", token, NULL);
+  return pk;
+}
+
+GPtrArray *
+rc_room_get_publish_keys (RcRoom *room)
+{
+  return room->keys;
+}
+
+gboolean
+rc_room_remove_publish_key (RcRoom *room, const char *key_id)
+{
+  for (guint i = 0; i < room->keys->len; i++)
+    if (g_str_equal (((RcPublishKey *) room->keys->pdata[i])->id, key_id))
+      {
+        g_ptr_array_remove_index (room->keys, i);
+        rc_room_save (room);
+        return TRUE;
+      }
+  return FALSE;
+}
+
+gboolean
+rc_room_has_publisher (RcRoom *room)
+{
+  return room->publisher_key != NULL;
+}
+
+const char *
+rc_room_get_publisher_key (RcRoom *room)
+{
+  return room->publisher_key;
+}
+
+void
+rc_room_set_publisher (RcRoom *room, const char *key_id, RcPublisherEndFunc end, gpointer data)
+{
+  g_free (room->publisher_key);
+  room->publisher_key = g_strdup (key_id);
+  room->publisher_end = end;
+  room->publisher_data = data;
+}
+
+void
+rc_room_clear_publisher (RcRoom *room)
+{
+  g_clear_pointer (&room->publisher_key, g_free);
+  room->publisher_end = NULL;
+  room->publisher_data = NULL;
+}
+
+void
+rc_room_end_publisher (RcRoom *room, const char *key_id)
+{
+  RcPublisherEndFunc end = room->publisher_end;
+
+  if (room->publisher_key == NULL || end == NULL
+      || (key_id != NULL && !g_str_equal (key_id, room->publisher_key)))
+    return;
+  end (room, room->publisher_data);
+  /* The end function clears it; make sure. */
+  rc_room_clear_publisher (room);
+}
+
+gpointer
+rc_room_get_publisher_data (RcRoom *room)
+{
+  return room->publisher_key != NULL ? room->publisher_data : NULL;
+}
+
+const RcMixPolicy *
+rc_room_get_mix_policy (RcRoom *room)
+{
+  return &room->mix;
+}
+
+void
+rc_room_set_mix_policy (RcRoom *room, const RcMixPolicy *policy)
+{
+  room->mix = *policy;
+  rc_room_save (room);
+}
+
+const char *
+rc_mix_mode_to_string (RcMixMode mode)
+{
+  return mode == RC_MIX_TALKOVER ? "talkover" : "takeover";
+}
+
+gboolean
+rc_mix_mode_from_string (const char *text, RcMixMode *mode)
+{
+  if (g_strcmp0 (text, "takeover") == 0)
+    *mode = RC_MIX_TAKEOVER;
+  else if (g_strcmp0 (text, "talkover") == 0)
+    *mode = RC_MIX_TALKOVER;
+  else
+    return FALSE;
+  return TRUE;
+}
+
+JsonNode *
+rc_mix_policy_to_json (const RcMixPolicy *policy)
+{
+  JsonObject *o;
+  JsonNode *node = rc_json_message_new (NULL, &o);
+
+  json_object_set_string_member (o, "mode", rc_mix_mode_to_string (policy->mode));
+  json_object_set_double_member (o, "duckDb", policy->duck_db);
+  json_object_set_double_member (o, "thresholdDb", policy->threshold_db);
+  return node;
+}
+
+RcPublishKey *
+rc_room_check_publish_key (RcRoom *room, const char *secret)
+{
+  g_autofree char *hash = NULL;
+
+  if (secret == NULL || !g_str_has_prefix (secret, "rk_"))
+    return NULL;
+  hash = rc_secret_hash_token (secret + 3);
+  for (guint i = 0; i < room->keys->len; i++)
+    {
+      RcPublishKey *pk = room->keys->pdata[i];
+
+      if (rc_secret_equal (pk->hash, hash))
+        return pk;
+    }
+  return NULL;
+}
+
+void
+rc_room_save (RcRoom *room)
+{
+  g_autofree char *state_key = key (room, "state");
+  g_autofree char *state = rc_room_to_state_json (room);
+
+  rc_store_set (room->store, state_key, state);
+  rc_store_set_add (room->store, "rooms", room->id);
+}
+
+void
+rc_room_erase (RcRoom *room)
+{
+  static const char *const suffixes[] = { "state", "chat", "viewers" };
+
+  if (room->player != NULL)
+    rc_player_erase (room->player);
+  rc_store_set_remove (room->store, "rooms", room->id);
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *k = key (room, suffixes[i]);
+      rc_store_del (room->store, k);
+    }
+}
+
+void
+rc_room_add_guest (RcRoom *room, RcGuest *guest)
+{
+  g_autofree char *viewers = key (room, "viewers");
+
+  guest->room = room;
+  g_ptr_array_add (room->guests, guest);
+  rc_store_set_add (room->store, viewers, guest->id);
+  if (room->player != NULL)
+    rc_player_guests_changed (room->player);
+}
+
+void
+rc_room_remove_guest (RcRoom *room, RcGuest *guest)
+{
+  g_autofree char *viewers = key (room, "viewers");
+
+  if (guest->media != NULL)
+    guest->media_free (g_steal_pointer (&guest->media));
+  if (room->sync != NULL)
+    rc_sync_forget (room->sync, guest);
+  rc_store_set_remove (room->store, viewers, guest->id);
+  guest->room = NULL;
+  g_ptr_array_remove (room->guests, guest);
+  room->removals++;
+  if (room->player != NULL)
+    rc_player_guests_changed (room->player);
+}
+
+void
+rc_room_start_player (RcRoom *room, RcLibrary *library, const RcRoomSettings *settings)
+{
+  if (room->player == NULL)
+    room->player = rc_player_new (room, room->store, library, settings->empty_pause_s);
+  if (room->sync == NULL)
+    room->sync = rc_sync_new (room, settings->delay_min_ms, settings->delay_initial_ms,
+                              settings->delay_max_ms);
+}
+
+RcSync *
+rc_room_get_sync (RcRoom *room)
+{
+  return room->sync;
+}
+
+RcPlayer *
+rc_room_get_player (RcRoom *room)
+{
+  return room->player;
+}
+
+RcRoomPipeline *
+rc_room_acquire_pipeline (RcRoom *room, GError **error)
+{
+  if (room->player == NULL)
+    {
+      g_set_error (error, RC_ERROR, RC_ERROR_MEDIA_FAILED, "This room has no player");
+      return NULL;
+    }
+  return rc_player_acquire_pipeline (room->player, error);
+}
+
+void
+rc_room_release_pipeline (RcRoom *room)
+{
+  if (room->player != NULL)
+    rc_player_release_pipeline (room->player);
+}
+
+JsonNode *
+rc_room_participants_json (RcRoom *room)
+{
+  JsonArray *array = json_array_sized_new (room->guests->len);
+  JsonNode *node = json_node_new (JSON_NODE_ARRAY);
+
+  for (guint i = 0; i < room->guests->len; i++)
+    json_array_add_element (array, rc_guest_to_json (room->guests->pdata[i]));
+  json_node_take_array (node, array);
+  return node;
+}
+
+void
+rc_room_broadcast (RcRoom *room, JsonNode *message, RcGuest *except)
+{
+  /* A send may drop a guest (dead socket); walk a snapshot, and once anyone
+   * has left during the walk, check each guest is still here before using
+   * it. The message is serialised once for everyone (a big room's join
+   * sends the whole participant list to every guest). */
+  g_autoptr (GPtrArray) snapshot = g_ptr_array_copy (room->guests, NULL, NULL);
+  g_autofree char *text = NULL;
+  gsize length = 0;
+  guint64 removals = room->removals;
+
+  rc_room_ref (room);
+  for (guint i = 0; i < snapshot->len; i++)
+    {
+      RcGuest *g = snapshot->pdata[i];
+
+      if (g == except
+          || (room->removals != removals && !g_ptr_array_find (room->guests, g, NULL)))
+        continue;
+      if (g->send_text != NULL)
+        {
+          if (text == NULL)
+            {
+              text = rc_json_to_string (message);
+              length = strlen (text);
+            }
+          g->send_text (g, text, length, g->send_data);
+        }
+      else if (g->send != NULL)
+        g->send (g, message, g->send_data);
+    }
+  rc_room_unref (room);
+}
+
+JsonNode *
+rc_room_chat_json (RcRoom *room)
+{
+  JsonArray *array = json_array_sized_new (room->chat.length);
+  JsonNode *node = json_node_new (JSON_NODE_ARRAY);
+
+  for (GList *l = room->chat.head; l != NULL; l = l->next)
+    json_array_add_element (array, json_node_copy (l->data));
+  json_node_take_array (node, array);
+  return node;
+}
+
+static void
+cache_chat (RcRoom *room, JsonNode *message)
+{
+  g_queue_push_tail (&room->chat, message);
+  while (room->chat.length > room->chat_cap)
+    json_node_unref (g_queue_pop_head (&room->chat));
+}
+
+void
+rc_room_append_chat (RcRoom *room, JsonNode *message)
+{
+  g_autofree char *chat_key = key (room, "chat");
+  g_autofree char *text = rc_json_to_string (message);
+
+  cache_chat (room, json_node_copy (message));
+  rc_store_list_push (room->store, chat_key, text, room->chat_cap);
+}
+
+void
+rc_room_restore_chat (RcRoom *room, GPtrArray *messages)
+{
+  for (guint i = 0; i < messages->len; i++)
+    {
+      JsonNode *node = json_from_string (messages->pdata[i], NULL);
+
+      if (node != NULL && JSON_NODE_HOLDS_OBJECT (node))
+        cache_chat (room, node);
+      else if (node != NULL)
+        json_node_unref (node);
+    }
+}

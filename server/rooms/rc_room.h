@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <json-glib/json-glib.h>
+#include "server/store/rc_store.h"
+#include "pipelines/rc_room_pipeline.h"
+#include "server/library/rc_library.h"
+#include "server/rooms/rc_player.h"
+#include "server/rooms/rc_sync.h"
+
+G_BEGIN_DECLS
+
+typedef struct _RcRoom RcRoom;
+typedef struct _RcGuest RcGuest;
+
+/*
+ * How a room reaches one guest. The signalling layer supplies a function that
+ * writes to the guest's WebSocket; tests and later transports supply others.
+ * @message is borrowed.
+ */
+typedef void (*RcGuestSendFunc) (RcGuest *guest, JsonNode *message, gpointer user_data);
+/* Binary audio frames; FALSE when dropped (more than @max_queued bytes wait). */
+typedef gboolean (*RcGuestSendBinaryFunc) (RcGuest *guest, GBytes *data, guint64 max_queued,
+                                          gpointer user_data);
+
+struct _RcGuest
+{
+  char *id;
+  char *name;
+  gboolean is_owner;
+  RcGuestSendFunc send;
+  RcGuestSendBinaryFunc send_binary; /* may be NULL */
+  /* Optional: the same as send for a message already serialised (@text is
+   * the JSON of @length bytes), so a broadcast serialises once. */
+  void (*send_text) (RcGuest *guest, const char *text, gsize length, gpointer user_data);
+  /* Called after the room dropped the guest on its own (room deleted). */
+  void (*evicted) (RcGuest *guest, gpointer user_data);
+  gpointer send_data;
+  RcRoom *room; /* weak: set while the guest is in a room */
+  char *user_id; /* whose listening history this is (join's userId, else id) */
+  /* The guest's audio session, owned by the media handlers; the room stops
+   * it (media_free) when the guest leaves, before anything else. */
+  gpointer media;
+  void (*media_free) (gpointer media);
+};
+
+RcGuest *rc_guest_new (const char *name, gboolean is_owner, RcGuestSendFunc send,
+                       gpointer send_data);
+void rc_guest_free (RcGuest *guest);
+JsonNode *rc_guest_to_json (RcGuest *guest);
+
+/*
+ * RcRoom: one listening room. Owns its guests list (join order) and the
+ * recent chat, and writes through to the store under room:{id}:*.
+ * Lives on the main context.
+ */
+RcRoom *rc_room_new (RcStore *store, const char *id, const char *name, const char *password,
+                     const char *owner_token, guint chat_cap);
+/* From the JSON written by rc_room_to_state_json(); NULL if it is unusable. */
+RcRoom *rc_room_new_from_state (RcStore *store, const char *state_json, guint chat_cap,
+                                GError **error);
+RcRoom *rc_room_ref (RcRoom *room);
+void rc_room_unref (RcRoom *room);
+
+const char *rc_room_get_id (RcRoom *room);
+const char *rc_room_get_name (RcRoom *room);
+gboolean rc_room_has_password (RcRoom *room);
+gint64 rc_room_get_created_at (RcRoom *room);
+guint rc_room_get_guest_count (RcRoom *room);
+GPtrArray *rc_room_get_guests (RcRoom *room); /* RcGuest*, transfer none */
+
+gboolean rc_room_check_password (RcRoom *room, const char *password);
+gboolean rc_room_check_owner_token (RcRoom *room, const char *token);
+
+/* Public view: {id, name, hasPassword, guests, createdAt}. Never secrets. */
+JsonNode *rc_room_to_json (RcRoom *room);
+/* What the store keeps in room:{id}:state (hashes, not secrets). */
+char *rc_room_to_state_json (RcRoom *room);
+/* Writes state and the room index (rooms set). */
+void rc_room_save (RcRoom *room);
+/* Removes every key of the room from the store. */
+void rc_room_erase (RcRoom *room);
+
+/* Guests belong to their session; the room only borrows them while joined. */
+void rc_room_add_guest (RcRoom *room, RcGuest *guest);
+void rc_room_remove_guest (RcRoom *room, RcGuest *guest);
+JsonNode *rc_room_participants_json (RcRoom *room);
+
+/* Sends @message to every guest except @except (may be NULL). */
+void rc_room_broadcast (RcRoom *room, JsonNode *message, RcGuest *except);
+
+/*
+ * Publish keys: secrets a host pushes live audio with (WHIP, SRT). The room
+ * keeps only their SHA-256 hashes, in its stored state; the secret
+ * ("rk_" + 43 base64url characters) is known once, when it is made.
+ */
+typedef struct
+{
+  char *id;    /* 8 base62 characters, names the key in the API */
+  char *label; /* the owner's name for it, or NULL */
+  char *hash;
+  gint64 created_at;
+} RcPublishKey;
+
+#define RC_ROOM_MAX_PUBLISH_KEYS 20
+
+RcPublishKey *rc_room_add_publish_key (RcRoom *room, const char *label, char **secret_out,
+                                       GError **error);
+GPtrArray *rc_room_get_publish_keys (RcRoom *room); /* RcPublishKey*, transfer none */
+gboolean rc_room_remove_publish_key (RcRoom *room, const char *key_id);
+/* The key @secret is, or NULL. */
+RcPublishKey *rc_room_check_publish_key (RcRoom *room, const char *secret);
+
+/*
+ * The room's live publisher (a host pushing over WHIP or SRT): at most one.
+ * The ingest code sets it while the host is on; revoking its key or
+ * deleting the room calls @end, which must clear it.
+ */
+typedef void (*RcPublisherEndFunc) (RcRoom *room, gpointer data);
+
+gboolean rc_room_has_publisher (RcRoom *room);
+const char *rc_room_get_publisher_key (RcRoom *room); /* the key's id, or NULL */
+void rc_room_set_publisher (RcRoom *room, const char *key_id, RcPublisherEndFunc end, gpointer data);
+void rc_room_clear_publisher (RcRoom *room);
+/* Ends the publisher if it uses @key_id (NULL: whatever key). */
+void rc_room_end_publisher (RcRoom *room, const char *key_id);
+/* The @data given to rc_room_set_publisher, or NULL. */
+gpointer rc_room_get_publisher_data (RcRoom *room);
+
+/*
+ * How a live host's audio meets the queue, set by the owner and kept in the
+ * room's stored state. Takeover (the default) pauses the queue while the
+ * host is on air; talkover keeps it playing, ducked by @duck_db while the
+ * host's level is above @threshold_db (dBFS).
+ */
+typedef enum
+{
+  RC_MIX_TAKEOVER,
+  RC_MIX_TALKOVER,
+} RcMixMode;
+
+typedef struct
+{
+  RcMixMode mode;
+  double duck_db;      /* RC_MIX_DUCK_MIN_DB..0 */
+  double threshold_db; /* RC_MIX_THRESHOLD_MIN_DB..0 */
+} RcMixPolicy;
+
+#define RC_MIX_DEFAULT_DUCK_DB -12.0
+#define RC_MIX_DEFAULT_THRESHOLD_DB -40.0
+#define RC_MIX_DUCK_MIN_DB -60.0
+#define RC_MIX_THRESHOLD_MIN_DB -80.0
+
+const RcMixPolicy *rc_room_get_mix_policy (RcRoom *room);
+/* Saves it; the caller tells a host on air (rc_live_policy_changed). */
+void rc_room_set_mix_policy (RcRoom *room, const RcMixPolicy *policy);
+const char *rc_mix_mode_to_string (RcMixMode mode);
+/* FALSE when @text is neither "takeover" nor "talkover". */
+gboolean rc_mix_mode_from_string (const char *text, RcMixMode *mode);
+/* {mode, duckDb, thresholdDb} */
+JsonNode *rc_mix_policy_to_json (const RcMixPolicy *policy);
+
+/* What every room of a server shares (from the options). */
+typedef struct
+{
+  guint empty_pause_s;     /* a playing room nobody is in pauses after this */
+  double delay_min_ms;     /* playout delay bounds and start */
+  double delay_initial_ms;
+  double delay_max_ms;
+} RcRoomSettings;
+
+/* The room's player (@library may be NULL: URLs only) and sync state. */
+void rc_room_start_player (RcRoom *room, RcLibrary *library, const RcRoomSettings *settings);
+RcPlayer *rc_room_get_player (RcRoom *room);
+RcSync *rc_room_get_sync (RcRoom *room);
+
+/*
+ * Audio. A media session takes the room's pipeline (built on first use) and
+ * gives it back when it ends; the room tears the pipeline down once nobody
+ * listens and nothing plays. NULL with @error (RC_ERROR_MEDIA_FAILED) when
+ * the pipeline cannot be built. Transfer none.
+ */
+RcRoomPipeline *rc_room_acquire_pipeline (RcRoom *room, GError **error);
+void rc_room_release_pipeline (RcRoom *room);
+
+/* Chat: the recent messages (oldest first) and appending one (cached + stored). */
+JsonNode *rc_room_chat_json (RcRoom *room);
+void rc_room_append_chat (RcRoom *room, JsonNode *message);
+/* Fills the cache from stored JSON strings (used when loading). */
+void rc_room_restore_chat (RcRoom *room, GPtrArray *messages);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcRoom, rc_room_unref)
+
+G_END_DECLS

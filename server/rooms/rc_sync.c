@@ -1,0 +1,406 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The playout delay D is the one number every guest of a room agrees on:
+ * a packet stamped C (server clock) is heard at C + D everywhere. It must
+ * cover the slowest guest's arrivals (arrival = receive time − C, reported
+ * as a 99th percentile) plus a margin for decoding and scheduling, or that
+ * guest starts dropping late packets; every millisecond more is latency for
+ * everyone (a skip is heard D later). So D rises at once when a report
+ * needs it and falls only after reports have asked for less for a while,
+ * in steps, so one quiet period does not undo a real need.
+ *
+ * The timeline message maps RTP timestamps to C with one pair from the
+ * pipeline (RTP time is linear in C at 48 kHz), so it is the same for both
+ * transports and for every guest.
+ */
+#include "server/rooms/rc_sync.h"
+#include "server/core/rc_error.h"
+#include "server/core/rc_json.h"
+#include "server/rooms/rc_player.h"
+#include "server/rooms/rc_room.h"
+#include "pipelines/rc_ws_branch.h"
+
+#include <math.h>
+
+/* What D keeps above the latest arrivals (decode, render quantum, scheduling). */
+#define DELAY_MARGIN_MS 25.0
+/* D changes only by more than this. */
+#define DELAY_STEP_MS 5.0
+/* A rise goes this far past what is needed, rounded up to whole steps of
+ * DELAY_STEP_MS: every change of D makes each guest jump (an audible
+ * resync), so a slowly growing need should cost one rise, not many. */
+#define DELAY_HEADROOM_MS 15.0
+#define DELAY_HEADROOM_SHARE 0.2 /* or a fifth of the need, when that is more */
+/* D falls only after this long of reports asking for less. */
+#define DELAY_FALL_AFTER_US (20 * G_USEC_PER_SEC)
+/* A report older than this no longer counts toward D. */
+#define REPORT_STALE_US (15 * G_USEC_PER_SEC)
+/* A WebSocket guest more than ~1 s of audio behind loses packets. */
+#define WS_MAX_QUEUED_BYTES (24 * 1024)
+#define TIMELINE_RETRY_MS 20
+#define TIMELINE_GIVE_UP_MS 5000
+
+struct _RcSync
+{
+  RcRoom *room; /* borrowed: the room owns us */
+  double min_ms, max_ms;
+  double delay_ms;
+  gint64 wants_less_since_us; /* 0: no report asks for less */
+
+  GHashTable *reports; /* RcGuest* -> RcSyncReport* (guests borrowed) */
+
+  GPtrArray *ws_listeners; /* RcGuest*, borrowed: frames go to these */
+  GPtrArray *ws_pending;   /* RcGuest*, borrowed: listeners still waiting for the timeline */
+  RcWsBranch *ws_branch;
+  guint64 ws_dropped;
+
+  GPtrArray *timeline_waiting; /* guest ids (char*) */
+  guint timeline_retry_id;
+  gint64 timeline_waiting_since_us;
+};
+
+RcSync *
+rc_sync_new (RcRoom *room, double min_ms, double initial_ms, double max_ms)
+{
+  RcSync *self = g_new0 (RcSync, 1);
+
+  self->room = room;
+  self->min_ms = min_ms;
+  self->max_ms = MAX (max_ms, min_ms);
+  self->delay_ms = CLAMP (initial_ms, self->min_ms, self->max_ms);
+  self->reports = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  self->ws_listeners = g_ptr_array_new ();
+  self->ws_pending = g_ptr_array_new ();
+  self->timeline_waiting = g_ptr_array_new_with_free_func (g_free);
+  return self;
+}
+
+void
+rc_sync_free (RcSync *self)
+{
+  if (self == NULL)
+    return;
+  g_clear_handle_id (&self->timeline_retry_id, g_source_remove);
+  g_clear_pointer (&self->ws_branch, rc_ws_branch_free);
+  g_ptr_array_unref (self->ws_listeners);
+  g_ptr_array_unref (self->ws_pending);
+  g_ptr_array_unref (self->timeline_waiting);
+  g_hash_table_unref (self->reports);
+  g_free (self);
+}
+
+double
+rc_sync_get_delay (RcSync *self)
+{
+  return self->delay_ms;
+}
+
+static RcRoomPipeline *
+pipeline_of (RcSync *self)
+{
+  RcPlayer *player = rc_room_get_player (self->room);
+
+  return player ? rc_player_get_pipeline (player) : NULL;
+}
+
+static JsonNode *
+timeline_message (RcSync *self)
+{
+  RcRoomPipeline *pipeline = pipeline_of (self);
+  guint32 rtp;
+  GstClockTime when;
+  JsonObject *o;
+  JsonNode *node;
+
+  if (pipeline == NULL || !rc_room_pipeline_get_timeline (pipeline, &rtp, &when))
+    return NULL;
+  node = rc_json_message_new ("timeline", &o);
+  json_object_set_int_member (o, "rtpTimestamp", rtp);
+  json_object_set_double_member (o, "serverTime", (double) when / GST_MSECOND);
+  json_object_set_int_member (o, "clockRate", RC_ROOM_PIPELINE_CLOCK_RATE);
+  json_object_set_double_member (o, "playoutDelay", self->delay_ms);
+  return node;
+}
+
+/* Sends @message (a timeline) to @guest; a WebSocket listener gets frames
+ * from then on, so it never has frames it cannot place. */
+static void
+deliver_timeline (RcSync *self, RcGuest *guest, JsonNode *message)
+{
+  guest->send (guest, message, guest->send_data);
+  if (g_ptr_array_remove (self->ws_pending, guest))
+    g_ptr_array_add (self->ws_listeners, guest);
+}
+
+static RcGuest *
+guest_by_id (RcSync *self, const char *id)
+{
+  GPtrArray *guests = rc_room_get_guests (self->room);
+
+  for (guint i = 0; i < guests->len; i++)
+    if (g_str_equal (((RcGuest *) guests->pdata[i])->id, id))
+      return guests->pdata[i];
+  return NULL;
+}
+
+static gboolean
+on_timeline_retry (gpointer data)
+{
+  RcSync *self = data;
+  g_autoptr (JsonNode) message = timeline_message (self);
+
+  if (message == NULL
+      && g_get_monotonic_time () - self->timeline_waiting_since_us < TIMELINE_GIVE_UP_MS * 1000)
+    return G_SOURCE_CONTINUE;
+  if (message == NULL)
+    g_warning ("Room %s: no timeline after %d ms; guests wait for the next change",
+               rc_room_get_id (self->room), TIMELINE_GIVE_UP_MS);
+  for (guint i = 0; message != NULL && i < self->timeline_waiting->len; i++)
+    {
+      RcGuest *guest = guest_by_id (self, self->timeline_waiting->pdata[i]);
+
+      if (guest != NULL && guest->media != NULL)
+        deliver_timeline (self, guest, message);
+    }
+  g_ptr_array_set_size (self->timeline_waiting, 0);
+  self->timeline_retry_id = 0;
+  return G_SOURCE_REMOVE;
+}
+
+void
+rc_sync_send_timeline (RcSync *self, RcGuest *guest)
+{
+  g_autoptr (JsonNode) message = timeline_message (self);
+
+  if (message != NULL)
+    {
+      deliver_timeline (self, guest, message);
+      return;
+    }
+  /* A pipeline that has just been built has no packet yet. */
+  g_ptr_array_add (self->timeline_waiting, g_strdup (guest->id));
+  if (self->timeline_retry_id == 0)
+    {
+      self->timeline_waiting_since_us = g_get_monotonic_time ();
+      self->timeline_retry_id = g_timeout_add (TIMELINE_RETRY_MS, on_timeline_retry, self);
+    }
+}
+
+static void
+broadcast_timeline (RcSync *self)
+{
+  g_autoptr (JsonNode) message = timeline_message (self);
+  GPtrArray *guests = rc_room_get_guests (self->room);
+
+  if (message == NULL)
+    return;
+  for (guint i = 0; i < guests->len; i++)
+    {
+      RcGuest *guest = guests->pdata[i];
+
+      if (guest->media != NULL)
+        deliver_timeline (self, guest, message);
+    }
+}
+
+/* The delay the current reports ask for. */
+static double
+needed_delay (RcSync *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+  double worst = 0;
+  gint64 now = g_get_real_time ();
+
+  g_hash_table_iter_init (&iter, self->reports);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      RcSyncReport *r = value;
+
+      /* A guest that plays early to make up for its own output delay
+       * (latencyOffset L > 0) needs each packet L sooner. */
+      if ((now - r->reported_at * 1000) < REPORT_STALE_US)
+        worst = MAX (worst, r->arrival + r->jitter + MAX (r->latency_offset, 0));
+    }
+  return CLAMP (worst + DELAY_MARGIN_MS, self->min_ms, self->max_ms);
+}
+
+/* What D becomes for @needed: headroom added, rounded up to a whole step. */
+static double
+with_headroom (double needed)
+{
+  double headroom = MAX (DELAY_HEADROOM_MS, needed * DELAY_HEADROOM_SHARE);
+
+  return ceil ((needed + headroom) / DELAY_STEP_MS) * DELAY_STEP_MS;
+}
+
+static void
+update_delay (RcSync *self)
+{
+  double needed = needed_delay (self);
+  gint64 now = g_get_monotonic_time ();
+  double before = self->delay_ms;
+
+  if (needed > self->delay_ms + 0.5)
+    {
+      /* Late packets are dropped audio: rise at once, with headroom. */
+      self->delay_ms = MIN (with_headroom (needed), self->max_ms);
+      self->wants_less_since_us = 0;
+    }
+  else if (with_headroom (needed) < self->delay_ms - DELAY_STEP_MS)
+    {
+      if (self->wants_less_since_us == 0)
+        self->wants_less_since_us = now;
+      else if (now - self->wants_less_since_us >= DELAY_FALL_AFTER_US)
+        {
+          /* Halfway down each time: a few steps to settle, none too big. */
+          double floor_ms = MAX (with_headroom (needed), self->min_ms);
+
+          self->delay_ms = MAX (floor_ms, self->delay_ms - MAX ((self->delay_ms - floor_ms) / 2,
+                                                                DELAY_STEP_MS));
+          self->wants_less_since_us = now;
+        }
+    }
+  else
+    self->wants_less_since_us = 0;
+
+  if (fabs (self->delay_ms - before) >= 0.5)
+    {
+      g_message ("Room %s: playout delay %.0f -> %.0f ms", rc_room_get_id (self->room), before,
+                 self->delay_ms);
+      broadcast_timeline (self);
+    }
+}
+
+void
+rc_sync_report (RcSync *self, RcGuest *guest, const RcSyncReport *report)
+{
+  RcSyncReport *copy = g_memdup2 (report, sizeof *report);
+
+  copy->valid = TRUE;
+  copy->reported_at = g_get_real_time () / 1000;
+  g_hash_table_replace (self->reports, guest, copy);
+  update_delay (self);
+}
+
+void
+rc_sync_forget (RcSync *self, RcGuest *guest)
+{
+  g_hash_table_remove (self->reports, guest);
+  rc_sync_remove_ws_listener (self, guest);
+}
+
+/* ---- WebSocket audio ------------------------------------------------------- */
+
+static void
+on_ws_frame (GBytes *frame, gpointer data)
+{
+  RcSync *self = data;
+
+  for (guint i = 0; i < self->ws_listeners->len; i++)
+    {
+      RcGuest *guest = self->ws_listeners->pdata[i];
+
+      if (guest->send_binary == NULL
+          || !guest->send_binary (guest, frame, WS_MAX_QUEUED_BYTES, guest->send_data))
+        self->ws_dropped++;
+    }
+}
+
+gboolean
+rc_sync_add_ws_listener (RcSync *self, RcGuest *guest, GError **error)
+{
+  RcRoomPipeline *pipeline = pipeline_of (self);
+
+  if (pipeline == NULL)
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_MEDIA_FAILED, "The room has no pipeline");
+      return FALSE;
+    }
+  if (!g_ptr_array_find (self->ws_listeners, guest, NULL)
+      && !g_ptr_array_find (self->ws_pending, guest, NULL))
+    g_ptr_array_add (self->ws_pending, guest);
+  if (self->ws_branch == NULL)
+    self->ws_branch = rc_ws_branch_new (pipeline, on_ws_frame, self);
+  return TRUE;
+}
+
+void
+rc_sync_remove_ws_listener (RcSync *self, RcGuest *guest)
+{
+  if (!g_ptr_array_remove (self->ws_listeners, guest) && !g_ptr_array_remove (self->ws_pending, guest))
+    return;
+  if (self->ws_listeners->len == 0 && self->ws_pending->len == 0)
+    g_clear_pointer (&self->ws_branch, rc_ws_branch_free);
+}
+
+/* ---- stats ------------------------------------------------------------------- */
+
+static int
+compare_double (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return (x > y) - (x < y);
+}
+
+static double
+percentile (GArray *sorted, double p)
+{
+  guint i;
+
+  if (sorted->len == 0)
+    return 0;
+  i = (guint) ceil (p * sorted->len) - 1;
+  return g_array_index (sorted, double, MIN (i, sorted->len - 1));
+}
+
+JsonNode *
+rc_sync_stats_json (RcSync *self)
+{
+  JsonObject *o, *sync;
+  JsonNode *node = rc_json_message_new (NULL, &o);
+  JsonNode *sync_node = rc_json_message_new (NULL, &sync);
+  JsonArray *guests = json_array_new ();
+  g_autoptr (GArray) errors = g_array_new (FALSE, FALSE, sizeof (double));
+  GPtrArray *members = rc_room_get_guests (self->room);
+
+  json_object_set_string_member (o, "roomId", rc_room_get_id (self->room));
+  json_object_set_double_member (o, "playoutDelay", self->delay_ms);
+  json_object_set_int_member (o, "clockRate", RC_ROOM_PIPELINE_CLOCK_RATE);
+  json_object_set_int_member (o, "wsListeners", self->ws_listeners->len + self->ws_pending->len);
+  json_object_set_int_member (o, "wsDropped", (gint64) self->ws_dropped);
+  /* In join order, like the participants list. */
+  for (guint i = 0; i < members->len; i++)
+    {
+      RcGuest *guest = members->pdata[i];
+      RcSyncReport *r = g_hash_table_lookup (self->reports, guest);
+      JsonObject *g;
+      JsonNode *g_node;
+      double abs_error;
+
+      if (r == NULL)
+        continue;
+      g_node = rc_json_message_new (NULL, &g);
+      json_object_set_string_member (g, "id", guest->id);
+      json_object_set_string_member (g, "name", guest->name);
+      json_object_set_string_member (g, "transport", r->transport);
+      json_object_set_double_member (g, "error", r->error);
+      json_object_set_double_member (g, "arrival", r->arrival);
+      json_object_set_double_member (g, "jitter", r->jitter);
+      json_object_set_double_member (g, "latencyOffset", r->latency_offset);
+      json_object_set_int_member (g, "underruns", r->underruns);
+      json_object_set_int_member (g, "reportedAt", r->reported_at);
+      json_array_add_element (guests, g_node);
+      abs_error = fabs (r->error);
+      g_array_append_val (errors, abs_error);
+    }
+  g_array_sort (errors, compare_double);
+  json_object_set_array_member (o, "guests", guests);
+  json_object_set_int_member (sync, "reporting", errors->len);
+  json_object_set_double_member (sync, "errorP50", percentile (errors, 0.50));
+  json_object_set_double_member (sync, "errorP95", percentile (errors, 0.95));
+  json_object_set_double_member (sync, "errorMax", errors->len ? g_array_index (errors, double, errors->len - 1) : 0);
+  json_object_set_member (o, "sync", sync_node);
+  return node;
+}
