@@ -43,6 +43,7 @@
 #include "rc_bench_proc.h"
 #include "rc_bench_server.h"
 #include "tools/native-guest/rc_recording.h"
+#include "pipelines/rc_stats.h"
 #include "tests/rc_test_whip.h"
 
 #include <glib/gstdio.h>
@@ -139,14 +140,6 @@ elapsed_s (Bench *b)
 
 /* ---- figures ---- */
 
-static int
-compare_double (gconstpointer x, gconstpointer y)
-{
-  double a = *(const double *) x, c = *(const double *) y;
-
-  return (a > c) - (a < c);
-}
-
 typedef struct
 {
   guint n;
@@ -162,11 +155,10 @@ figures_of (GArray *values, Figures *f)
   f->n = v->len;
   if (v->len == 0)
     return;
-  g_array_sort (v, compare_double);
-  f->p50 = g_array_index (v, double, (guint) ceil (0.50 * v->len) - 1);
-  f->p95 = g_array_index (v, double, (guint) ceil (0.95 * v->len) - 1);
-  f->min = g_array_index (v, double, 0);
-  f->max = g_array_index (v, double, v->len - 1);
+  f->p50 = rc_percentile (v, 0.50);
+  f->p95 = rc_percentile (v, 0.95);
+  f->min = rc_percentile (v, 0.0);
+  f->max = rc_percentile (v, 1.0);
 }
 
 /* "150 ms", or "150-170 ms" when it moved. */
