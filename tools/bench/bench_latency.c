@@ -42,6 +42,7 @@
  */
 #include "rc_bench_proc.h"
 #include "rc_bench_server.h"
+#include "tools/support/rc_roomcast_process.h"
 #include "tools/native-guest/rc_recording.h"
 #include "pipelines/rc_stats.h"
 #include "tools/whip-host/rc_whip_host.h"
@@ -1014,7 +1015,7 @@ prepare (Bench *b, GError **error)
   b->srt_available = server_has_srt (b->o->roomcast);
   if (b->srt_available && wants (b, "srt"))
     {
-      b->srt_port = rc_bench_free_udp_port ();
+      b->srt_port = rc_roomcast_free_port (G_SOCKET_TYPE_DATAGRAM);
       srt_port = g_strdup_printf ("%u", b->srt_port);
       g_ptr_array_add (args, "--srt-port");
       g_ptr_array_add (args, srt_port);
