@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Going live over WHIP, heard by a guest. A room plays a 440 Hz song from
- * its queue; an OBS-like host (tests/rc_test_whip.c: Opus plus an H264
+ * its queue; an OBS-like host (tools/whip-host/rc_whip_host.c: Opus plus an H264
  * video section, non-trickle) POSTs its offer with a publish key and sends
  * a 660 Hz tone. A native guest hears the queue give way to the host (the
  * queue pauses: stateUpdate playing=false, notification "live") and come
