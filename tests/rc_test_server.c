@@ -5,17 +5,15 @@
  */
 #include "rc_test_server.h"
 #include "rc_test_util.h"
+#include "tools/support/rc_roomcast_process.h"
 
 #include <libsoup/soup.h>
-#include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 
 typedef struct
 {
   RcTestServer public;
-  GCancellable *cancellable;
-  GDataInputStream *stdout_stream;
+  RcRoomcastProcess *roomcast;
   SoupSession *http;
 } Server;
 
@@ -29,96 +27,55 @@ roomcast_bin (void)
 }
 
 static void
-on_line (GObject *source, GAsyncResult *result, gpointer user_data)
+on_line (const char *line, gpointer user_data)
 {
-  g_autoptr (GError) error = NULL;
-  g_autofree char *line =
-    g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result, NULL, &error);
   Server *s = user_data;
-  const char *url;
 
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  if (line == NULL)
-    return; /* end of output */
   g_string_append_printf (s->public.output, "%s\n", line);
-  url = strstr (line, "listening on http://127.0.0.1:");
-  if (url != NULL && s->public.port == 0)
-    {
-      s->public.port = (guint) g_ascii_strtoull (url + strlen ("listening on http://127.0.0.1:"),
-                                                 NULL, 10);
-      s->public.base_url = g_strdup_printf ("http://127.0.0.1:%u", s->public.port);
-    }
-  g_data_input_stream_read_line_async (s->stdout_stream, G_PRIORITY_DEFAULT, s->cancellable,
-                                       on_line, s);
 }
 
-static void
-on_process_exit (GObject *source, GAsyncResult *result, gpointer user_data)
+/* Its exit status; -1 for a signal (or while it runs). */
+static int
+exit_status (Server *s)
 {
-  Server *s = user_data;
-  g_autoptr (GError) error = NULL;
+  int status = rc_roomcast_process_get_status (s->roomcast);
 
-  if (!g_subprocess_wait_finish (G_SUBPROCESS (source), result, &error)
-      && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  s->public.exited = TRUE;
-  s->public.exit_status = g_subprocess_get_if_exited (G_SUBPROCESS (source))
-                            ? g_subprocess_get_exit_status (G_SUBPROCESS (source))
-                            : -1;
-}
-
-/* A test that aborts must not leave a server behind holding its pipes. */
-static void
-die_with_parent (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
+  return rc_roomcast_process_get_pid (s->roomcast) != 0 || status < 0 ? -1 : status;
 }
 
 RcTestServer *
 rc_test_server_try_start (const char *const *args, GError **error)
 {
   Server *s = g_new0 (Server, 1);
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GSubprocessLauncher) launcher =
-    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-
-  g_ptr_array_add (argv, (gpointer) roomcast_bin ());
-  g_ptr_array_add (argv, "--host");
-  g_ptr_array_add (argv, "127.0.0.1");
-  g_ptr_array_add (argv, "--port");
-  g_ptr_array_add (argv, "0");
-  for (guint i = 0; args != NULL && args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
+  RcRoomcastOptions options = {
+    .program = roomcast_bin (), .args = args, .on_line = on_line, .user_data = s,
+  };
 
   s->public.output = g_string_new (NULL);
-  s->cancellable = g_cancellable_new ();
   s->http = soup_session_new ();
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-  s->public.process =
-    g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, error);
-  if (s->public.process == NULL)
+  s->roomcast = rc_roomcast_process_spawn (&options, error);
+  if (s->roomcast == NULL)
     {
       rc_test_server_free (&s->public);
       return NULL;
     }
-  s->stdout_stream = g_data_input_stream_new (g_subprocess_get_stdout_pipe (s->public.process));
-  g_data_input_stream_read_line_async (s->stdout_stream, G_PRIORITY_DEFAULT, s->cancellable,
-                                       on_line, s);
-  g_subprocess_wait_async (s->public.process, s->cancellable, on_process_exit, s);
 
   /* Ready once the whole banner (URL, then "Open ...") is out. */
-  if (!RC_WAIT_UNTIL (strstr (s->public.output->str, "\nOpen ") || s->public.exited, 20000)
-      || s->public.port == 0)
+  if (!RC_WAIT_UNTIL (strstr (s->public.output->str, "\nOpen ")
+                        || rc_roomcast_process_has_exited (s->roomcast),
+                      20000)
+      || rc_roomcast_process_get_port (s->roomcast) == 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
                    "roomcast did not print its URL (exited: %d, status %d); output:\n%s",
-                   s->public.exited, s->public.exit_status, s->public.output->str);
+                   rc_roomcast_process_has_exited (s->roomcast), exit_status (s),
+                   s->public.output->str);
       rc_test_server_stop (&s->public);
       rc_test_server_free (&s->public);
       return NULL;
     }
+  s->public.port = rc_roomcast_process_get_port (s->roomcast);
+  s->public.base_url = g_strdup (rc_roomcast_process_get_url (s->roomcast));
   return &s->public;
 }
 
@@ -135,19 +92,13 @@ rc_test_server_start (const char *const *args)
 int
 rc_test_server_stop (RcTestServer *server)
 {
-  if (server->process == NULL)
+  Server *s = (Server *) server;
+
+  if (s->roomcast == NULL)
     return -1;
-  if (!server->exited)
-    {
-      g_subprocess_send_signal (server->process, SIGTERM);
-      if (!RC_WAIT_UNTIL (server->exited, 10000))
-        {
-          g_subprocess_force_exit (server->process);
-          RC_WAIT_UNTIL (server->exited, 5000);
-          return -1;
-        }
-    }
-  return server->exit_status;
+  if (!rc_roomcast_process_stop (s->roomcast, 10))
+    return -1;
+  return exit_status (s);
 }
 
 void
@@ -157,15 +108,7 @@ rc_test_server_free (RcTestServer *server)
 
   if (server == NULL)
     return;
-  if (server->process != NULL && !server->exited)
-    {
-      g_subprocess_force_exit (server->process);
-      RC_WAIT_UNTIL (server->exited, 5000);
-    }
-  g_cancellable_cancel (s->cancellable);
-  g_clear_object (&s->stdout_stream);
-  g_clear_object (&server->process);
-  g_clear_object (&s->cancellable);
+  g_clear_pointer (&s->roomcast, rc_roomcast_process_free);
   g_clear_object (&s->http);
   g_string_free (server->output, TRUE);
   g_free (server->base_url);
@@ -176,12 +119,11 @@ int
 rc_test_run_roomcast (const char *const *args, const char *const *env, char **output)
 {
   g_autoptr (GSubprocessLauncher) launcher =
-    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+    rc_roomcast_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_autoptr (GSubprocess) process = NULL;
   g_autoptr (GError) error = NULL;
 
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
   for (guint i = 0; env != NULL && env[i] != NULL; i++)
     {
       g_auto (GStrv) kv = g_strsplit (env[i], "=", 2);

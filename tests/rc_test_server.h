@@ -8,17 +8,14 @@ G_BEGIN_DECLS
 
 /*
  * A real roomcast process on 127.0.0.1 with a port it picked itself (--port
- * 0): started from $ROOMCAST_BIN, its printed URL parsed for the port,
- * stopped with SIGTERM. Plus a small synchronous HTTP client for REST calls.
+ * 0): started from $ROOMCAST_BIN (tools/support/rc_roomcast_process.h),
+ * its printed URL parsed for the port, stopped with SIGTERM. Plus a small synchronous HTTP client for REST calls.
  */
 typedef struct
 {
-  GSubprocess *process;
   guint port;
   char *base_url; /* "http://127.0.0.1:PORT" (no trailing slash) */
   GString *output; /* everything it printed on stdout */
-  gboolean exited;
-  int exit_status;
 } RcTestServer;
 
 /* @args: extra flags, NULL-terminated (may be NULL). Fails the test on error. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Helpers shared by every test program: main-context waiting, free ports. */
 #include "rc_test_util.h"
+#include "tools/support/rc_roomcast_process.h"
 
 #include <gio/gio.h>
 
@@ -39,29 +40,24 @@ rc_test_run_for (guint ms)
 }
 
 static guint
-free_port (GSocketType type, GSocketProtocol protocol)
+free_port (GSocketType type)
 {
-  g_autoptr (GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, type, protocol, NULL);
-  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr (GSocketAddress) addr = g_inet_socket_address_new (lo, 0);
-  g_autoptr (GSocketAddress) bound = NULL;
+  guint port = rc_roomcast_free_port (type);
 
-  g_assert_nonnull (socket);
-  g_assert_true (g_socket_bind (socket, addr, type == G_SOCKET_TYPE_STREAM, NULL));
-  bound = g_socket_get_local_address (socket, NULL);
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  g_assert_cmpuint (port, !=, 0);
+  return port;
 }
 
 guint
 rc_test_free_port (void)
 {
-  return free_port (G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP);
+  return free_port (G_SOCKET_TYPE_STREAM);
 }
 
 guint
 rc_test_free_udp_port (void)
 {
-  return free_port (G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP);
+  return free_port (G_SOCKET_TYPE_DATAGRAM);
 }
 
 JsonNode *

@@ -12,6 +12,7 @@
  * the room's timeline, cannot shift the windows).
  */
 #include "pipelines/rc_room_pipeline.h"
+#include "pipelines/rc_stats.h"
 #include "rc_test_audio.h"
 #include "rc_test_music.h"
 #include "rc_test_util.h"
@@ -331,14 +332,6 @@ block_levels (Ear *ear, guint from, double hz)
   return levels;
 }
 
-static int
-compare_double (gconstpointer a, gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return x < y ? -1 : x > y;
-}
-
 /* The median of blocks [@first, @last] of @levels: a block the machine was
  * too busy to fill (a late track buffer left out of the mix) moves it not. */
 static double
@@ -350,8 +343,7 @@ median (GArray *levels, int first, int last)
   g_assert_cmpint (last, <, (int) levels->len);
   g_assert_cmpint (first, <=, last);
   g_array_append_vals (part, &g_array_index (levels, double, first), last - first + 1);
-  g_array_sort (part, compare_double);
-  return g_array_index (part, double, part->len / 2);
+  return rc_percentile (part, 0.5);
 }
 
 /* The level of @hz over the last half second heard. */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Going live over WHIP, heard by a guest. A room plays a 440 Hz song from
- * its queue; an OBS-like host (tests/rc_test_whip.c: Opus plus an H264
+ * its queue; an OBS-like host (tools/whip-host/rc_whip_host.c: Opus plus an H264
  * video section, non-trickle) POSTs its offer with a publish key and sends
  * a 660 Hz tone. A native guest hears the queue give way to the host (the
  * queue pauses: stateUpdate playing=false, notification "live") and come
@@ -14,13 +14,13 @@
 #include "server/core/rc_error.h"
 #include "pipelines/rc_whip_ingest.h"
 #include "tools/native-guest/rc_native_guest.h"
+#include "tools/whip-host/rc_whip_host.h"
 #include "pipelines/rc_room_pipeline.h"
 #include "rc_test_audio.h"
 #include "rc_test_live.h"
 #include "rc_test_music.h"
 #include "rc_test_server.h"
 #include "rc_test_util.h"
-#include "rc_test_whip.h"
 #include "rc_test_ws.h"
 
 #include <gst/gst.h>
@@ -62,13 +62,13 @@ fixture_teardown (Fixture *f, gconstpointer data)
   rc_test_live_room_stop (f);
 }
 
-static RcTestWhip *
+static RcWhipHost *
 host_new (Fixture *f, const char *key, gboolean strip_candidates, gboolean send_video,
           gboolean forge_fingerprint)
 {
   /* Every other host offers its video first (and so its audio bundle-only). */
   static guint hosts;
-  RcTestWhipOptions options = {
+  RcWhipHostOptions options = {
     .video_first = hosts++ % 2 == 1,
     .base_url = f->server->base_url,
     .room_id = f->room_id,
@@ -79,30 +79,30 @@ host_new (Fixture *f, const char *key, gboolean strip_candidates, gboolean send_
     .forge_fingerprint = forge_fingerprint,
   };
 
-  return rc_test_whip_new (&options);
+  return rc_whip_host_new (&options);
 }
 
-static RcTestWhip *
+static RcWhipHost *
 go_live (Fixture *f, const char *key, gboolean strip_candidates, gboolean send_video)
 {
-  RcTestWhip *whip = host_new (f, key, strip_candidates, send_video, FALSE);
+  RcWhipHost *whip = host_new (f, key, strip_candidates, send_video, FALSE);
 
-  g_assert_cmpuint (rc_test_whip_wait_answer (whip, 15000), ==, 201);
+  g_assert_cmpuint (rc_whip_host_wait_answer (whip, 15000), ==, 201);
   return whip;
 }
 
 /* The answer a WHIP host gets: its audio taken (recvonly), its video
  * refused (inactive or rejected), every server candidate in it. */
 static void
-check_answer (Fixture *f, RcTestWhip *whip)
+check_answer (Fixture *f, RcWhipHost *whip)
 {
-  const char *text = rc_test_whip_get_answer (whip);
+  const char *text = rc_whip_host_get_answer (whip);
   g_autofree char *prefix = g_strdup_printf ("/whip/%s/", f->room_id);
   g_autoptr (GstSDPMessage) sdp = NULL;
   const GstSDPMedia *audio, *video;
 
-  g_assert_true (g_str_has_prefix (rc_test_whip_get_location (whip), prefix));
-  g_assert_null (strstr (rc_test_whip_get_offer (whip), "a=candidate"));
+  g_assert_true (g_str_has_prefix (rc_whip_host_get_location (whip), prefix));
+  g_assert_null (strstr (rc_whip_host_get_offer (whip), "a=candidate"));
   g_assert_cmpint (gst_sdp_message_new_from_text (text, &sdp), ==, GST_SDP_OK);
   g_assert_cmpuint (gst_sdp_message_medias_len (sdp), ==, 2);
   audio = gst_sdp_message_get_media (sdp, 0);
@@ -124,10 +124,10 @@ check_answer (Fixture *f, RcTestWhip *whip)
   g_assert_nonnull (strstr (text, "a=end-of-candidates"));
   /* It does not trickle, and says so by not saying it does. */
   g_assert_null (strstr (text, "a=ice-options"));
-  g_assert_cmpstr (soup_message_headers_get_content_type (rc_test_whip_get_headers (whip), NULL),
+  g_assert_cmpstr (soup_message_headers_get_content_type (rc_whip_host_get_headers (whip), NULL),
                    ==, "application/sdp");
   g_assert_cmpstr (
-    soup_message_headers_get_one (rc_test_whip_get_headers (whip), "Access-Control-Allow-Origin"),
+    soup_message_headers_get_one (rc_whip_host_get_headers (whip), "Access-Control-Allow-Origin"),
     ==, "*");
 }
 
@@ -157,7 +157,7 @@ test_live_and_leave (Fixture *f, gconstpointer data)
 {
   g_autofree char *key = rc_test_live_room_make_key (f, NULL, NULL, NULL);
   g_autoptr (RcNativeGuest) guest = NULL;
-  g_autoptr (RcTestWhip) whip = NULL;
+  g_autoptr (RcWhipHost) whip = NULL;
   g_autofree char *figures = NULL;
 
   rc_test_live_room_play_song (f);
@@ -167,20 +167,20 @@ test_live_and_leave (Fixture *f, gconstpointer data)
   /* OBS 30.2+: no candidates in the offer, a real H264 stream offered. */
   whip = go_live (f, key, TRUE, TRUE);
   check_answer (f, whip);
-  g_assert_null (soup_message_headers_get_one (rc_test_whip_get_headers (whip), "Link"));
+  g_assert_null (soup_message_headers_get_one (rc_whip_host_get_headers (whip), "Link"));
   rc_test_live_room_expect_change (f, "Host is live", FALSE, 10000);
   g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (guest, HOST_HZ), 5000));
   g_assert_true (rc_test_guest_keeps_hearing (guest, HOST_HZ, SONG_HZ));
-  g_assert_true (rc_test_whip_is_connected (whip));
-  g_assert_null (rc_test_whip_get_failure (whip));
+  g_assert_true (rc_whip_host_is_connected (whip));
+  g_assert_null (rc_whip_host_get_failure (whip));
 
   /* The host leaves: the queue comes back. */
-  g_assert_cmpuint (rc_test_whip_delete (whip, &figures), ==, 200);
+  g_assert_cmpuint (rc_whip_host_delete (whip, &figures), ==, 200);
   check_host_figures (figures);
   rc_test_live_room_expect_change (f, "Host has left", TRUE, 5000);
   g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (guest, SONG_HZ), 5000));
   g_assert_true (rc_test_guest_keeps_hearing (guest, SONG_HZ, HOST_HZ));
-  g_assert_cmpuint (rc_test_whip_delete (whip, NULL), ==, 404);
+  g_assert_cmpuint (rc_whip_host_delete (whip, NULL), ==, 404);
 }
 
 /* The song's level (dB, RMS of its 440 Hz) in what the guest heard over
@@ -243,7 +243,7 @@ test_talkover_and_stats (Fixture *f, gconstpointer data)
   g_autoptr (RcTestWs) owner = rc_test_ws_join (f->server, f->room_id, "Owner", NULL,
                                                 f->owner_token, NULL);
   g_autoptr (RcNativeGuest) guest = NULL;
-  g_autoptr (RcTestWhip) whip = NULL;
+  g_autoptr (RcWhipHost) whip = NULL;
   g_autoptr (JsonObject) policy = NULL, stats = NULL, err = NULL, last = NULL;
   g_autoptr (JsonNode) rest = NULL;
   JsonObject *broadcast;
@@ -323,7 +323,7 @@ test_talkover_and_stats (Fixture *f, gconstpointer data)
   expect_playing (f, TRUE);
 
   /* The host leaves: the song comes back up. */
-  g_assert_cmpuint (rc_test_whip_delete (whip, NULL), ==, 200);
+  g_assert_cmpuint (rc_whip_host_delete (whip, NULL), ==, 200);
   last = rc_test_live_room_broadcast_stats (f, FALSE);
   g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (guest, SONG_HZ), 5000));
   rc_test_run_for (1000); /* past the release */
@@ -340,7 +340,7 @@ expect_post_error (Fixture *f, const char *path, const char *content_type, const
   g_autofree char *text = NULL;
   g_autoptr (JsonNode) json = NULL;
 
-  g_assert_cmpuint (rc_test_whip_request (f->server->base_url, "POST", path, content_type, body,
+  g_assert_cmpuint (rc_whip_host_request (f->server->base_url, "POST", path, content_type, body,
                                           key, headers, &text),
                     ==, status);
   json = rc_test_parse (text);
@@ -353,7 +353,7 @@ check_options (Fixture *f, const char *path, const char *method)
   g_autoptr (SoupMessageHeaders) h = NULL;
 
   g_assert_cmpuint (
-    rc_test_whip_request (f->server->base_url, "OPTIONS", path, NULL, NULL, NULL, &h, NULL), ==,
+    rc_whip_host_request (f->server->base_url, "OPTIONS", path, NULL, NULL, NULL, &h, NULL), ==,
     204);
   g_assert_cmpstr (soup_message_headers_get_one (h, "Access-Control-Allow-Origin"), ==, "*");
   g_assert_nonnull (strstr (soup_message_headers_get_one (h, "Access-Control-Allow-Methods"),
@@ -413,16 +413,16 @@ test_bad_requests (Fixture *f, gconstpointer data)
   }
   /* Methods. */
   g_clear_pointer (&h, soup_message_headers_unref);
-  g_assert_cmpuint (rc_test_whip_request (f->server->base_url, "PATCH", resource,
+  g_assert_cmpuint (rc_whip_host_request (f->server->base_url, "PATCH", resource,
                                           "application/trickle-ice-sdpfrag", "a=end-of-candidates",
                                           key, &h, NULL),
                     ==, 405);
   g_assert_nonnull (strstr (soup_message_headers_get_one (h, "Allow"), "DELETE"));
   g_clear_pointer (&h, soup_message_headers_unref);
   g_assert_cmpuint (
-    rc_test_whip_request (f->server->base_url, "GET", path, NULL, NULL, key, &h, NULL), ==, 405);
+    rc_whip_host_request (f->server->base_url, "GET", path, NULL, NULL, key, &h, NULL), ==, 405);
   g_assert_nonnull (strstr (soup_message_headers_get_one (h, "Allow"), "POST"));
-  g_assert_cmpuint (rc_test_whip_request (f->server->base_url, "DELETE", resource, NULL, NULL,
+  g_assert_cmpuint (rc_whip_host_request (f->server->base_url, "DELETE", resource, NULL, NULL,
                                           key, NULL, NULL),
                     ==, 404);
   check_options (f, path, "POST");
@@ -450,7 +450,7 @@ test_conflicts_revoke_and_drop (Fixture *f, gconstpointer data)
   g_autofree char *other_path = g_strdup_printf ("/whip/%s", rc_test_str (other, "id"));
   g_autofree char *revoke = g_strdup_printf ("/api/rooms/%s/keys/%s", f->room_id, key_id);
   g_autoptr (RcNativeGuest) guest = NULL;
-  g_autoptr (RcTestWhip) host = NULL;
+  g_autoptr (RcWhipHost) host = NULL;
   g_autoptr (SoupMessageHeaders) h = NULL;
   g_autoptr (JsonNode) revoked = NULL;
   guint status = 0;
@@ -462,7 +462,7 @@ test_conflicts_revoke_and_drop (Fixture *f, gconstpointer data)
   /* OBS before 30.2: every candidate in the offer. */
   host = go_live (f, key, FALSE, FALSE);
   {
-    const char *links = soup_message_headers_get_list (rc_test_whip_get_headers (host), "Link");
+    const char *links = soup_message_headers_get_list (rc_whip_host_get_headers (host), "Link");
 
     g_assert_nonnull (strstr (links, "<stun:stun.example.net:3478>; rel=\"ice-server\""));
     g_assert_nonnull (strstr (links, "<turn:turn.example.net:3478?transport=udp>; "
@@ -474,14 +474,14 @@ test_conflicts_revoke_and_drop (Fixture *f, gconstpointer data)
 
   /* A second host in the room: 409. Another room, over the server's one
    * publisher: 503 with Retry-After. The offers are real ones. */
-  expect_post_error (f, path, "application/sdp", rc_test_whip_get_offer (host), second, 409,
+  expect_post_error (f, path, "application/sdp", rc_whip_host_get_offer (host), second, 409,
                      RC_ERROR_ALREADY_LIVE, NULL);
-  expect_post_error (f, other_path, "application/sdp", rc_test_whip_get_offer (host), other_key,
+  expect_post_error (f, other_path, "application/sdp", rc_whip_host_get_offer (host), other_key,
                      503, RC_ERROR_TOO_MANY_PUBLISHERS, &h);
   g_assert_nonnull (soup_message_headers_get_one (h, "Retry-After"));
   /* Only the session's own key ends it. */
-  g_assert_cmpuint (rc_test_whip_request (f->server->base_url, "DELETE",
-                                          rc_test_whip_get_location (host), NULL, NULL, second,
+  g_assert_cmpuint (rc_whip_host_request (f->server->base_url, "DELETE",
+                                          rc_whip_host_get_location (host), NULL, NULL, second,
                                           NULL, NULL),
                     ==, 401);
 
@@ -490,15 +490,15 @@ test_conflicts_revoke_and_drop (Fixture *f, gconstpointer data)
   g_assert_cmpuint (status, ==, 200);
   rc_test_live_room_expect_change (f, "Host has left", TRUE, 5000);
   g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (guest, SONG_HZ), 5000));
-  expect_post_error (f, path, "application/sdp", rc_test_whip_get_offer (host), key, 401,
+  expect_post_error (f, path, "application/sdp", rc_whip_host_get_offer (host), key, 401,
                      RC_ERROR_UNAUTHORIZED, NULL);
-  g_clear_pointer (&host, rc_test_whip_free);
+  g_clear_pointer (&host, rc_whip_host_free);
 
   /* A host that dies without DELETE: within 3 s the room is its queue again. */
   host = go_live (f, second, TRUE, FALSE);
   rc_test_live_room_expect_change (f, "Host is live", FALSE, 10000);
   g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (guest, HOST_HZ), 5000));
-  rc_test_whip_kill (host);
+  rc_whip_host_kill (host);
   killed_us = g_get_monotonic_time ();
   back_us = rc_test_live_room_expect_change (f, "Host has left", TRUE, 6000);
   g_test_message ("the room noticed the host was gone after %.2f s",
@@ -509,7 +509,7 @@ test_conflicts_revoke_and_drop (Fixture *f, gconstpointer data)
   g_assert_null (rc_native_guest_get_failure (guest));
 
   /* The server stops with a host live (the teardown wants exit status 0). */
-  g_clear_pointer (&host, rc_test_whip_free);
+  g_clear_pointer (&host, rc_whip_host_free);
   host = go_live (f, second, TRUE, FALSE);
   rc_test_live_room_expect_change (f, "Host is live", FALSE, 10000);
 }
@@ -523,35 +523,35 @@ test_forged_certificate (Fixture *f, gconstpointer data)
 {
   g_autofree char *key = rc_test_live_room_make_key (f, NULL, NULL, NULL);
   g_autoptr (RcNativeGuest) guest = NULL;
-  g_autoptr (RcTestWhip) forged = NULL;
-  g_autoptr (RcTestWhip) honest = NULL;
+  g_autoptr (RcWhipHost) forged = NULL;
+  g_autoptr (RcWhipHost) honest = NULL;
   gint64 deadline;
 
   rc_test_live_room_play_song (f);
   guest = rc_test_live_room_listen (f);
   forged = host_new (f, key, TRUE, FALSE, TRUE);
-  g_assert_cmpuint (rc_test_whip_wait_answer (forged, 15000), ==, 201);
+  g_assert_cmpuint (rc_whip_host_wait_answer (forged, 15000), ==, 201);
   /* The slot frees once DTLS has shown the wrong certificate. */
   deadline = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
   while (honest == NULL && g_get_monotonic_time () < deadline)
     {
       g_autoptr (JsonObject) o = rc_test_ws_next (f->ws, 200);
-      RcTestWhip *attempt;
+      RcWhipHost *attempt;
 
       g_assert_false (o != NULL && g_strcmp0 (rc_test_str (o, "type"), "notification") == 0
                       && g_strcmp0 (rc_test_str (o, "kind"), "live") == 0);
       g_assert_false (rc_test_guest_hears (guest, HOST_HZ));
       attempt = host_new (f, key, TRUE, FALSE, FALSE);
-      if (rc_test_whip_wait_answer (attempt, 15000) == 201)
+      if (rc_whip_host_wait_answer (attempt, 15000) == 201)
         honest = attempt;
       else
         {
-          g_assert_cmpuint (rc_test_whip_get_status (attempt), ==, 409);
-          rc_test_whip_free (attempt);
+          g_assert_cmpuint (rc_whip_host_get_status (attempt), ==, 409);
+          rc_whip_host_free (attempt);
         }
     }
   g_assert_nonnull (honest);
-  g_assert_cmpuint (rc_test_whip_delete (forged, NULL), ==, 404);
+  g_assert_cmpuint (rc_whip_host_delete (forged, NULL), ==, 404);
   rc_test_live_room_expect_change (f, "Host is live", FALSE, 10000);
   g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (guest, HOST_HZ), 5000));
 
@@ -564,20 +564,20 @@ test_forged_certificate (Fixture *f, gconstpointer data)
     g_autoptr (JsonObject) other = rc_test_create_room (f->server, "Next room", NULL);
     g_autofree char *other_key = rc_test_live_room_make_key (f, rc_test_str (other, "id"),
                                            rc_test_str (other, "ownerToken"), NULL);
-    RcTestWhipOptions options = {
+    RcWhipHostOptions options = {
       .base_url = f->server->base_url,
       .room_id = rc_test_str (other, "id"),
       .key = other_key,
       .freq = HOST_HZ,
     };
-    g_autoptr (RcTestWhip) next = NULL;
+    g_autoptr (RcWhipHost) next = NULL;
     guint status = 0;
 
     deleted = rc_test_http (f->server, "DELETE", path, NULL, f->owner_token, &status);
     g_assert_cmpuint (status, ==, 200);
-    g_assert_cmpuint (rc_test_whip_delete (honest, NULL), ==, 404);
-    next = rc_test_whip_new (&options);
-    g_assert_cmpuint (rc_test_whip_wait_answer (next, 15000), ==, 201);
+    g_assert_cmpuint (rc_whip_host_delete (honest, NULL), ==, 404);
+    next = rc_whip_host_new (&options);
+    g_assert_cmpuint (rc_whip_host_wait_answer (next, 15000), ==, 201);
   }
 }
 

@@ -13,8 +13,8 @@
  * (server/rc_clock.h), so times taken in this process, in the server and in
  * the guest compare directly.
  *
- * - Host → guest over WHIP: an OBS-shaped WHIP host (tests/rc_test_whip.c)
- *   on the system clock sends tone bursts (RcTestBursts: 1 kHz, 30-60 ms,
+ * - Host → guest over WHIP: an OBS-shaped WHIP host (tools/whip-host/)
+ *   on the system clock sends tone bursts (RcBursts: 1 kHz, 30-60 ms,
  *   one every 500 ms), burst k starting at the host pipeline's base time +
  *   k × period. Each burst's onset in the recording, placed in server time,
  *   minus its emission is one glass-to-glass latency (no capture or output
@@ -42,8 +42,10 @@
  */
 #include "rc_bench_proc.h"
 #include "rc_bench_server.h"
+#include "tools/support/rc_roomcast_process.h"
 #include "tools/native-guest/rc_recording.h"
-#include "tests/rc_test_whip.h"
+#include "pipelines/rc_stats.h"
+#include "tools/whip-host/rc_whip_host.h"
 
 #include <glib/gstdio.h>
 #include <gst/gst.h>
@@ -139,14 +141,6 @@ elapsed_s (Bench *b)
 
 /* ---- figures ---- */
 
-static int
-compare_double (gconstpointer x, gconstpointer y)
-{
-  double a = *(const double *) x, c = *(const double *) y;
-
-  return (a > c) - (a < c);
-}
-
 typedef struct
 {
   guint n;
@@ -162,11 +156,10 @@ figures_of (GArray *values, Figures *f)
   f->n = v->len;
   if (v->len == 0)
     return;
-  g_array_sort (v, compare_double);
-  f->p50 = g_array_index (v, double, (guint) ceil (0.50 * v->len) - 1);
-  f->p95 = g_array_index (v, double, (guint) ceil (0.95 * v->len) - 1);
-  f->min = g_array_index (v, double, 0);
-  f->max = g_array_index (v, double, v->len - 1);
+  f->p50 = rc_percentile (v, 0.50);
+  f->p95 = rc_percentile (v, 0.95);
+  f->min = rc_percentile (v, 0.0);
+  f->max = rc_percentile (v, 1.0);
 }
 
 /* "150 ms", or "150-170 ms" when it moved. */
@@ -422,7 +415,7 @@ write_csv (Bench *b, const char *label, GString *csv)
 typedef struct
 {
   const char *label;       /* "whip", "srt" */
-  RcTestBursts bursts;
+  RcBursts bursts;
   double base_ms;          /* the sender's base time on the monotonic clock */
   double on_air_ms;        /* when /stats first said the host is live */
   double from_ms, to_ms;   /* bursts emitted in this window are the figures */
@@ -545,7 +538,7 @@ report_bursts (Bench *b, Room *r, BurstRun *run)
       m = lround ((length - run->bursts.burst_ms) / 10);
       rendered = rc_recording_time_of (rec, at, RC_RECORDING_HOST);
       if (piece || m < 0 || m > 3
-          || fabs (length - rc_test_bursts_length_ms (&run->bursts, (guint64) m)) > 4)
+          || fabs (length - rc_bursts_length_ms (&run->bursts, (guint64) m)) > 4)
         {
           g_string_append_printf (csv, "%.3f,%.1f,,,,\n", rendered, length);
           /* Mixed at about rendered − D, sent some 100 ms before. */
@@ -637,12 +630,12 @@ run_whip (Bench *b)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (Room) r = room_new (b, "latency-whip", TRUE, &error);
-  g_autoptr (RcTestWhip) whip = NULL;
+  g_autoptr (RcWhipHost) whip = NULL;
   BurstRun run = { .label = "whip" };
-  RcTestWhipOptions options = { 0 };
+  RcWhipHostOptions options = { 0 };
   guint status;
 
-  run.bursts = (RcTestBursts) { BURST_HZ, BURST_AMPLITUDE, b->o->burst_ms, b->o->period_ms };
+  run.bursts = (RcBursts) { BURST_HZ, BURST_AMPLITUDE, b->o->burst_ms, b->o->period_ms };
   if (r == NULL || !room_listen (b, r, "guest-whip", &error))
     {
       say (b, "whip host→guest: not measured (%s)", error->message);
@@ -655,25 +648,25 @@ run_whip (Bench *b)
   options.freq = BURST_HZ;
   options.strip_candidates = TRUE; /* as OBS 30.2 and later */
   options.bursts = &run.bursts;
-  whip = rc_test_whip_new (&options);
-  status = rc_test_whip_wait_answer (whip, 15000);
+  whip = rc_whip_host_new (&options);
+  status = rc_whip_host_wait_answer (whip, 15000);
   if (status != 201 || !wait_on_air (b, r, 15000)
-      || !GST_CLOCK_TIME_IS_VALID (rc_test_whip_get_base_time (whip)))
+      || !GST_CLOCK_TIME_IS_VALID (rc_whip_host_get_base_time (whip)))
     {
       say (b, "whip host→guest: not measured (WHIP answered %u, %s)", status,
-           rc_test_whip_get_failure (whip) != NULL ? rc_test_whip_get_failure (whip)
+           rc_whip_host_get_failure (whip) != NULL ? rc_whip_host_get_failure (whip)
                                                    : r->on_air ? "on air" : "never on air");
       return;
     }
-  run.base_ms = rc_test_whip_get_base_time (whip) / 1e6;
+  run.base_ms = rc_whip_host_get_base_time (whip) / 1e6;
   rc_bench_progress ("whip: on air; %u bursts", b->o->bursts);
   bursts_window (b, r, &run);
-  if (rc_test_whip_get_failure (whip) != NULL)
-    rc_bench_progress ("whip: the host failed: %s", rc_test_whip_get_failure (whip));
+  if (rc_whip_host_get_failure (whip) != NULL)
+    rc_bench_progress ("whip: the host failed: %s", rc_whip_host_get_failure (whip));
   /* (The tests' request helper asserts that the server answers.) */
-  if (rc_test_whip_get_location (whip) != NULL && !rc_bench_server_has_exited (b->server))
-    rc_test_whip_delete (whip, NULL);
-  g_clear_pointer (&whip, rc_test_whip_free);
+  if (rc_whip_host_get_location (whip) != NULL && !rc_bench_server_has_exited (b->server))
+    rc_whip_host_delete (whip, NULL);
+  g_clear_pointer (&whip, rc_whip_host_free);
   report_bursts (b, r, &run);
 }
 
@@ -694,7 +687,7 @@ server_has_srt (const char *roomcast)
 
 /* An SRT caller sending the bursts as AAC in MPEG-TS, what OBS sends. */
 static GstElement *
-srt_sender_new (Bench *b, Room *r, const RcTestBursts *bursts, GError **error)
+srt_sender_new (Bench *b, Room *r, const RcBursts *bursts, GError **error)
 {
   g_autoptr (GstElement) pipeline = gst_parse_launch (
     "audiotestsrc name=tone is-live=true wave=silence samplesperbuffer=480 "
@@ -714,7 +707,7 @@ srt_sender_new (Bench *b, Room *r, const RcTestBursts *bursts, GError **error)
   tone = gst_bin_get_by_name (GST_BIN (pipeline), "tone");
   sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
   tone_src = gst_element_get_static_pad (tone, "src");
-  rc_test_bursts_attach (tone_src, bursts);
+  rc_bursts_attach (tone_src, bursts);
   g_object_set (sink, "uri", uri, "streamid", stream_id, "latency", b->o->srt_latency, NULL);
   if (gst_element_set_state (pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     {
@@ -754,7 +747,7 @@ run_srt (Bench *b)
       say (b, "srt host→guest: SRT: not available (server has no --srt-port)");
       return;
     }
-  run.bursts = (RcTestBursts) { BURST_HZ, BURST_AMPLITUDE, b->o->burst_ms, b->o->period_ms };
+  run.bursts = (RcBursts) { BURST_HZ, BURST_AMPLITUDE, b->o->burst_ms, b->o->period_ms };
   r = room_new (b, "latency-srt", TRUE, &error);
   if (r == NULL || !room_listen (b, r, "guest-srt", &error))
     {
@@ -1022,7 +1015,7 @@ prepare (Bench *b, GError **error)
   b->srt_available = server_has_srt (b->o->roomcast);
   if (b->srt_available && wants (b, "srt"))
     {
-      b->srt_port = rc_bench_free_udp_port ();
+      b->srt_port = rc_roomcast_free_port (G_SOCKET_TYPE_DATAGRAM);
       srt_port = g_strdup_printf ("%u", b->srt_port);
       g_ptr_array_add (args, "--srt-port");
       g_ptr_array_add (args, srt_port);

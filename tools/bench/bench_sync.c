@@ -30,6 +30,7 @@
 #include "rc_bench_delay_proxy.h"
 #include "rc_bench_proc.h"
 #include "rc_bench_server.h"
+#include "tools/support/rc_roomcast_process.h"
 #include "rc_bench_sync_run.h"
 #include "rc_build_config.h"
 #include "tools/native-guest/rc_recording.h"
@@ -361,7 +362,7 @@ spawn_native (Bench *b, const char *name, const char *transport, guint port, gbo
               gboolean jittered, GError **error)
 {
   g_autoptr (GSubprocessLauncher) launcher =
-    rc_bench_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+    rc_roomcast_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
   g_autofree char *server = g_strdup_printf ("http://127.0.0.1:%u", port);
   g_autofree char *wav_name = g_strdup_printf ("%s.wav", name);
   Native *n = g_new0 (Native, 1);
@@ -425,7 +426,7 @@ collect_natives (Bench *b)
       g_autoptr (GError) error = NULL;
       RcRecording *r;
 
-      rc_bench_child_stop (n->proc, 10);
+      rc_roomcast_child_stop (n->proc, 10);
       r = rc_recording_load (n->wav, &error);
       if (r == NULL)
         {
@@ -555,7 +556,7 @@ static gboolean
 spawn_driver (Bench *b, guint early, gboolean late, GError **error)
 {
   g_autoptr (GSubprocessLauncher) launcher =
-    rc_bench_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+    rc_roomcast_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_autofree char *script = NULL;
   g_autofree char *client_dir = g_path_get_dirname (ROOMCAST_CLIENT_DIR "/x");
   g_autofree char *root = g_path_get_dirname (client_dir);
@@ -787,7 +788,7 @@ finish (Bench *b)
       driver_command (b, "stop");
       if (!rc_bench_wait (driver_done, b, 30000))
         rc_bench_progress ("the browser driver did not stop in 30 s");
-      rc_bench_child_stop (b->driver, 5);
+      rc_roomcast_child_stop (b->driver, 5);
     }
   collect_natives (b);
   if (b->proxy != NULL)
@@ -813,8 +814,8 @@ static void
 cleanup (Bench *b)
 {
   for (guint i = 0; i < b->natives->len; i++)
-    rc_bench_child_stop (((Native *) b->natives->pdata[i])->proc, 5);
-  rc_bench_child_stop (b->driver, 5);
+    rc_roomcast_child_stop (((Native *) b->natives->pdata[i])->proc, 5);
+  rc_roomcast_child_stop (b->driver, 5);
   g_clear_pointer (&b->proxy, rc_bench_delay_proxy_free);
   g_clear_pointer (&b->control, rc_bench_control_free);
   g_clear_pointer (&b->server, rc_bench_server_free);

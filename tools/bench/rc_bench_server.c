@@ -16,6 +16,7 @@
  */
 #include "rc_bench_server.h"
 #include "rc_bench_proc.h"
+#include "tools/support/rc_roomcast_process.h"
 
 #include <glib-unix.h>
 #include <libsoup/soup.h>
@@ -24,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 
 /* ---- waiting and children ---- */
 
@@ -122,137 +122,31 @@ rc_bench_wait_quiet (double seconds, double busy_pct)
   return busy;
 }
 
-static void
-die_with_parent (gpointer data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
-GSubprocessLauncher *
-rc_bench_launcher_new (GSubprocessFlags flags)
-{
-  GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
-
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-  return launcher;
-}
-
-void
-rc_bench_child_stop (GSubprocess *proc, double grace_s)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) (grace_s * G_USEC_PER_SEC);
-
-  if (proc == NULL || g_subprocess_get_identifier (proc) == NULL)
-    return;
-  g_subprocess_send_signal (proc, SIGTERM);
-  while (g_subprocess_get_identifier (proc) != NULL && g_get_monotonic_time () < end)
-    if (!g_main_context_iteration (NULL, FALSE))
-      g_usleep (5000);
-  if (g_subprocess_get_identifier (proc) != NULL)
-    {
-      g_subprocess_force_exit (proc);
-      g_subprocess_wait (proc, NULL, NULL);
-    }
-}
-
-guint
-rc_bench_free_udp_port (void)
-{
-  g_autoptr (GSocket) socket =
-    g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, NULL);
-  g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
-  g_autoptr (GSocketAddress) bound = NULL;
-
-  if (socket == NULL || !g_socket_bind (socket, any, FALSE, NULL))
-    return 0;
-  bound = g_socket_get_local_address (socket, NULL);
-  return bound != NULL ? g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)) : 0;
-}
-
 /* ---- the server ---- */
 
 struct _RcBenchServer
 {
-  GSubprocess *proc;
-  GDataInputStream *out;
-  GCancellable *cancellable;
+  RcRoomcastProcess *process;
   FILE *log;
   char *log_path;
-  char *url;
-  gboolean exited;  /* its output ended, or it was reaped */
-  gboolean stopping; /* we sent SIGTERM: an exit now is no crash */
-  gboolean died;     /* it exited before we stopped it */
-  int status;
-  GSpawnChildSetupFunc child_setup;
-  gpointer child_setup_data;
   RcBenchLineFunc on_line;
   gpointer user_data;
   SoupSession *http;
 };
 
-/* In the child, before exec: die with us, then the caller's setup. */
+/* Every line goes to the log, then to the caller. */
 static void
-server_child_setup (gpointer data)
+on_server_line (const char *line, gpointer data)
 {
   RcBenchServer *self = data;
 
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-  if (self->child_setup != NULL)
-    self->child_setup (self->child_setup_data);
-}
-
-static void
-on_server_exit (GObject *source, GAsyncResult *result, gpointer data)
-{
-  GSubprocess *proc = G_SUBPROCESS (source);
-  RcBenchServer *self = data;
-
-  if (!g_subprocess_wait_finish (proc, result, NULL))
-    return; /* cancelled: freed */
-  self->exited = TRUE;
-  self->died = !self->stopping;
-  if (g_subprocess_get_if_signaled (proc))
-    self->status = -g_subprocess_get_term_sig (proc);
-  else
-    self->status = g_subprocess_get_exit_status (proc);
-}
-
-static void
-on_server_line (GObject *source, GAsyncResult *result, gpointer data)
-{
-  g_autoptr (GError) error = NULL;
-  g_autofree char *line =
-    g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result, NULL, &error);
-  RcBenchServer *self = data;
-  const char *url;
-
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return; /* freed */
-  if (line == NULL)
-    {
-      self->exited = TRUE;
-      return;
-    }
   if (self->log != NULL)
     {
       fprintf (self->log, "%s\n", line);
       fflush (self->log);
     }
-  url = strstr (line, "listening on http://127.0.0.1:");
-  if (url != NULL && self->url == NULL)
-    {
-      const char *start = url + strlen ("listening on ");
-      const char *end = start + strspn (start, "htp:/.0123456789");
-
-      self->url = g_strndup (start, end - start);
-      if (g_str_has_suffix (self->url, "/"))
-        self->url[strlen (self->url) - 1] = '\0';
-    }
   if (self->on_line != NULL)
     self->on_line (line, self->user_data);
-  g_data_input_stream_read_line_async (self->out, G_PRIORITY_DEFAULT, self->cancellable,
-                                       on_server_line, self);
 }
 
 static gboolean
@@ -260,32 +154,35 @@ server_ready (gpointer data)
 {
   RcBenchServer *self = data;
 
-  return self->url != NULL || self->exited;
+  return rc_roomcast_process_get_url (self->process) != NULL
+         || rc_roomcast_process_has_exited (self->process);
 }
 
 RcBenchServer *
 rc_bench_server_start_with (const RcBenchServerOptions *options, GError **error)
 {
-  g_autoptr (GSubprocessLauncher) launcher =
-    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  const char *fixed[] = { options->roomcast, "--host", "127.0.0.1", "--port", "0",
-                          "--store", "memory", "--rate-limit", "0", "--empty-room-pause", "86400" };
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  const char *fixed[] = { "--store", "memory", "--rate-limit", "0", "--empty-room-pause", "86400" };
   const char *log_path = options->log_path;
   g_autoptr (RcBenchServer) self = g_new0 (RcBenchServer, 1);
+  RcRoomcastOptions process_options = {
+    .program = options->roomcast,
+    .merge_stderr = TRUE,
+    .child_setup = options->child_setup,
+    .child_setup_data = options->child_setup_data,
+    .on_line = on_server_line,
+    .user_data = self,
+  };
 
   for (guint i = 0; i < G_N_ELEMENTS (fixed); i++)
-    g_ptr_array_add (argv, (gpointer) fixed[i]);
+    g_ptr_array_add (args, (gpointer) fixed[i]);
   for (guint i = 0; options->extra_args != NULL && options->extra_args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) options->extra_args[i]);
-  g_ptr_array_add (argv, NULL);
+    g_ptr_array_add (args, (gpointer) options->extra_args[i]);
+  g_ptr_array_add (args, NULL);
+  process_options.args = (const char *const *) args->pdata;
 
-  self->child_setup = options->child_setup;
-  self->child_setup_data = options->child_setup_data;
   self->on_line = options->on_line;
   self->user_data = options->user_data;
-  g_subprocess_launcher_set_child_setup (launcher, server_child_setup, self, NULL);
-  self->cancellable = g_cancellable_new ();
   /* A request that takes this long is a failure, not a figure. */
   self->http = soup_session_new_with_options ("timeout", 30, NULL);
   self->log_path = g_strdup (log_path);
@@ -295,18 +192,14 @@ rc_bench_server_start_with (const RcBenchServerOptions *options, GError **error)
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot write %s", log_path);
       return NULL;
     }
-  self->proc = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, error);
-  if (self->proc == NULL)
+  self->process = rc_roomcast_process_spawn (&process_options, error);
+  if (self->process == NULL)
     return NULL;
-  self->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (self->proc));
-  g_data_input_stream_read_line_async (self->out, G_PRIORITY_DEFAULT, self->cancellable,
-                                       on_server_line, self);
-  g_subprocess_wait_async (self->proc, self->cancellable, on_server_exit, self);
-  if (!rc_bench_wait (server_ready, self, 20000) || self->url == NULL)
+  if (!rc_bench_wait (server_ready, self, 20000) || rc_roomcast_process_get_url (self->process) == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
                    "roomcast did not print its URL within 20 s (exited: %s); see %s",
-                   self->exited ? "yes" : "no", log_path);
+                   rc_roomcast_process_has_exited (self->process) ? "yes" : "no", log_path);
       return NULL;
     }
   return g_steal_pointer (&self);
@@ -326,20 +219,7 @@ rc_bench_server_start (const char *roomcast, const char *const *extra_args, cons
 gboolean
 rc_bench_server_stop (RcBenchServer *self, double grace_s)
 {
-  gint64 end = g_get_monotonic_time () + (gint64) (grace_s * G_USEC_PER_SEC);
-
-  if (self->proc == NULL || g_subprocess_get_identifier (self->proc) == NULL)
-    return TRUE;
-  self->stopping = TRUE;
-  g_subprocess_send_signal (self->proc, SIGTERM);
-  while (g_subprocess_get_identifier (self->proc) != NULL && g_get_monotonic_time () < end)
-    if (!g_main_context_iteration (NULL, FALSE))
-      g_usleep (5000);
-  if (g_subprocess_get_identifier (self->proc) == NULL)
-    return TRUE;
-  g_subprocess_force_exit (self->proc);
-  g_subprocess_wait (self->proc, NULL, NULL);
-  return FALSE;
+  return self->process == NULL || rc_roomcast_process_stop (self->process, grace_s);
 }
 
 void
@@ -348,63 +228,55 @@ rc_bench_server_free (RcBenchServer *self)
   if (self == NULL)
     return;
   rc_bench_server_stop (self, 10);
-  g_cancellable_cancel (self->cancellable);
-  g_clear_object (&self->proc);
-  g_clear_object (&self->out);
-  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->process, rc_roomcast_process_free);
   g_clear_object (&self->http);
   if (self->log != NULL)
     fclose (self->log);
   g_free (self->log_path);
-  g_free (self->url);
   g_free (self);
 }
 
 const char *
 rc_bench_server_get_url (RcBenchServer *self)
 {
-  return self->url;
+  return rc_roomcast_process_get_url (self->process);
 }
 
 guint
 rc_bench_server_get_port (RcBenchServer *self)
 {
-  const char *colon = strrchr (self->url, ':');
-
-  return colon != NULL ? (guint) g_ascii_strtoull (colon + 1, NULL, 10) : 0;
+  return rc_roomcast_process_get_port (self->process);
 }
 
 GPid
 rc_bench_server_get_pid (RcBenchServer *self)
 {
-  const char *id = g_subprocess_get_identifier (self->proc);
-
-  return id != NULL ? (GPid) atoi (id) : 0;
+  return rc_roomcast_process_get_pid (self->process);
 }
 
 gboolean
 rc_bench_server_has_exited (RcBenchServer *self)
 {
-  return self->exited || g_subprocess_get_identifier (self->proc) == NULL;
+  return rc_roomcast_process_has_exited (self->process);
 }
 
 gboolean
 rc_bench_server_died (RcBenchServer *self)
 {
-  return self->died;
+  return rc_roomcast_process_died (self->process);
 }
 
 int
 rc_bench_server_get_status (RcBenchServer *self)
 {
-  return self->status;
+  return rc_roomcast_process_get_status (self->process);
 }
 
 JsonNode *
 rc_bench_server_request (RcBenchServer *self, const char *method, const char *path,
                          const char *bearer, const char *body, guint *status, GError **error)
 {
-  g_autofree char *url = g_strconcat (self->url, path, NULL);
+  g_autofree char *url = g_strconcat (rc_bench_server_get_url (self), path, NULL);
   g_autoptr (SoupMessage) msg = soup_message_new (method, url);
   g_autoptr (GBytes) reply = NULL;
   g_autofree char *text = NULL;
@@ -638,7 +510,7 @@ rc_bench_control_new (RcBenchServer *server, const char *room_id, const char *ow
                       RcBenchControlFunc on_message, gpointer user_data)
 {
   RcBenchControl *self = g_new0 (RcBenchControl, 1);
-  g_autofree char *ws_url = g_strdup_printf ("ws%s/ws", server->url + strlen ("http"));
+  g_autofree char *ws_url = g_strdup_printf ("ws%s/ws", rc_bench_server_get_url (server) + strlen ("http"));
   g_autoptr (SoupMessage) msg = soup_message_new ("GET", ws_url);
 
   self->http = soup_session_new ();
@@ -780,7 +652,7 @@ RcBenchNative *
 rc_bench_native_spawn (const RcBenchNativeOptions *options, GError **error)
 {
   g_autoptr (GSubprocessLauncher) launcher =
-    rc_bench_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+    rc_roomcast_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_autoptr (RcBenchNative) self = g_new0 (RcBenchNative, 1);
 
@@ -835,7 +707,7 @@ void
 rc_bench_native_stop (RcBenchNative *self, double grace_s)
 {
   self->stopping = TRUE;
-  rc_bench_child_stop (self->proc, grace_s);
+  rc_roomcast_child_stop (self->proc, grace_s);
 }
 
 void

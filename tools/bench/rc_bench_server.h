@@ -50,13 +50,7 @@ gboolean rc_bench_wait (gboolean (*cond) (gpointer data), gpointer data, double 
  * over 2 s; returns the last reading (%). */
 double rc_bench_wait_quiet (double seconds, double busy_pct);
 
-/* A launcher whose children die with this process. */
-GSubprocessLauncher *rc_bench_launcher_new (GSubprocessFlags flags);
-/* SIGTERM, then SIGKILL after @grace_s; the main context runs meanwhile. */
-void rc_bench_child_stop (GSubprocess *proc, double grace_s);
-
-/* A UDP port of 127.0.0.1 that was free a moment ago (0 on failure). */
-guint rc_bench_free_udp_port (void);
+/* Children's launcher, stop and free ports: tools/support/rc_roomcast_process.h. */
 
 /* ---- the server ---- */
 

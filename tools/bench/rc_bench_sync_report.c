@@ -21,6 +21,7 @@
  *   the client's own "in sync" threshold).
  */
 #include "rc_bench_sync_run.h"
+#include "pipelines/rc_stats.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -47,14 +48,6 @@ rc_bench_sync_guest_free (RcBenchSyncGuest *g)
   g_array_unref (g->self_errors);
   g_free (g->failure);
   g_free (g);
-}
-
-static int
-compare_double (gconstpointer x, gconstpointer y)
-{
-  double a = *(const double *) x, b = *(const double *) y;
-
-  return (a > b) - (a < b);
 }
 
 static gboolean
@@ -206,15 +199,7 @@ median (GArray *values)
 
   if (v->len == 0)
     return NAN;
-  for (guint i = 1; i < v->len; i++)
-    for (guint j = i; j > 0 && g_array_index (v, double, j - 1) > g_array_index (v, double, j); j--)
-      {
-        double t = g_array_index (v, double, j);
-
-        g_array_index (v, double, j) = g_array_index (v, double, j - 1);
-        g_array_index (v, double, j - 1) = t;
-      }
-  return g_array_index (v, double, v->len / 2);
+  return rc_percentile (v, 0.5);
 }
 
 /* @g's skews against the ideal, all of them, in time order. */
@@ -446,13 +431,11 @@ rc_bench_sync_report (RcBenchSyncRun *run, GString *out)
 
       for (guint i = 0; i < a->len; i++)
         late += g_array_index (a, double, i) > 100;
-      g_array_sort (a, compare_double);
       g_string_append_printf (
         out,
         "- frames as the benchmark's own WebSocket listener got them (receive − C): p50 %.1f, "
         "p99 %.1f, max %.1f ms; %u of %u over 100 ms\n",
-        g_array_index (a, double, a->len / 2), g_array_index (a, double, (a->len * 99) / 100),
-        g_array_index (a, double, a->len - 1), late, a->len);
+        rc_percentile (a, 0.5), rc_percentile (a, 0.99), rc_percentile (a, 1.0), late, a->len);
     }
   if (run->jitter_ms > 0)
     g_string_append_printf (out,

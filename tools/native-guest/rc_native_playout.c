@@ -37,6 +37,7 @@
  * closed after the pipeline is down.
  */
 #include "rc_native_playout.h"
+#include "pipelines/rc_stats.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
@@ -448,27 +449,6 @@ rc_native_playout_new (const RcNativePlayoutOptions *options, GError **error)
   return g_steal_pointer (&self);
 }
 
-static int
-compare_double (gconstpointer a, gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return (x > y) - (x < y);
-}
-
-/* The @q quantile (0-1) of @values, sorted in place; 0 when empty. */
-static double
-quantile (GArray *values, double q)
-{
-  guint i;
-
-  if (values->len == 0)
-    return 0;
-  g_array_sort (values, compare_double);
-  i = (guint) ceil (q * values->len);
-  return g_array_index (values, double, MIN (MAX (i, 1), values->len) - 1);
-}
-
 static void
 add_pairs (JsonBuilder *b, const char *name, GArray *pairs)
 {
@@ -543,11 +523,11 @@ write_sidecar (RcNativePlayout *self)
   json_builder_set_member_name (b, "buffers");
   json_builder_add_int_value (b, (gint64) self->rendered_buffers);
   json_builder_set_member_name (b, "errorP50");
-  json_builder_add_double_value (b, quantile (errors, 0.5));
+  json_builder_add_double_value (b, rc_percentile (errors, 0.5));
   json_builder_set_member_name (b, "errorP95");
-  json_builder_add_double_value (b, quantile (errors, 0.95));
+  json_builder_add_double_value (b, rc_percentile (errors, 0.95));
   json_builder_set_member_name (b, "errorMax");
-  json_builder_add_double_value (b, quantile (errors, 1.0));
+  json_builder_add_double_value (b, rc_percentile (errors, 1.0));
   json_builder_end_object (b);
   json_builder_set_member_name (b, "underruns");
   json_builder_add_int_value (b, (gint64) self->underruns);
@@ -752,11 +732,11 @@ rc_native_playout_take_report (RcNativePlayout *self, RcNativeSyncReport *report
   memset (report, 0, sizeof *report);
   g_mutex_lock (&self->lock);
   report->rendered = self->period_errors->len;
-  report->error = quantile (self->period_errors, 0.5);
+  report->error = rc_percentile (self->period_errors, 0.5);
   for (guint i = 0; i < self->period_errors->len; i++)
     report->error_max = MAX (report->error_max, fabs (g_array_index (self->period_errors, double, i)));
   report->received = self->period_received;
-  report->arrival = quantile (self->period_arrivals, 0.99);
+  report->arrival = rc_percentile (self->period_arrivals, 0.99);
   report->jitter = self->jitter_ms;
   report->underruns = self->period_underruns;
   g_array_set_size (self->period_errors, 0);
@@ -787,9 +767,9 @@ rc_native_playout_get_stats (RcNativePlayout *self, RcNativePlayoutStats *stats)
   stats->rendered_frames = self->rendered_frames;
   stats->first_render_us = self->first_render_us;
   g_mutex_unlock (&self->lock);
-  stats->error_p50 = quantile (errors, 0.5);
-  stats->error_p95 = quantile (errors, 0.95);
-  stats->error_max = quantile (errors, 1.0);
+  stats->error_p50 = rc_percentile (errors, 0.5);
+  stats->error_p95 = rc_percentile (errors, 0.95);
+  stats->error_max = rc_percentile (errors, 1.0);
 }
 
 gint16 *

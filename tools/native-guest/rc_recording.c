@@ -17,6 +17,7 @@
  * capture assumes its output clock runs at the rate its engine measured.
  */
 #include "rc_recording.h"
+#include "pipelines/rc_stats.h"
 
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
@@ -390,14 +391,6 @@ rc_recording_compare (RcRecording *a, RcRecording *b, RcRecordingClock clock, do
   return skews;
 }
 
-static int
-compare_double (gconstpointer x, gconstpointer y)
-{
-  double a = *(const double *) x, b = *(const double *) y;
-
-  return (a > b) - (a < b);
-}
-
 void
 rc_skew_stats (GArray *skews, double from_ms, double to_ms, RcSkewStats *stats)
 {
@@ -418,11 +411,10 @@ rc_skew_stats (GArray *skews, double from_ms, double to_ms, RcSkewStats *stats)
   stats->n = mags->len;
   if (mags->len == 0)
     return;
-  g_array_sort (mags, compare_double);
   stats->mean = sum / mags->len;
-  stats->p50 = g_array_index (mags, double, (guint) ceil (0.50 * mags->len) - 1);
-  stats->p95 = g_array_index (mags, double, (guint) ceil (0.95 * mags->len) - 1);
-  stats->max = g_array_index (mags, double, mags->len - 1);
+  stats->p50 = rc_percentile (mags, 0.50);
+  stats->p95 = rc_percentile (mags, 0.95);
+  stats->max = rc_percentile (mags, 1.0);
 }
 
 gboolean

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * An OBS-like WHIP client on webrtcbin and libsoup, for tests. What OBS
- * does, and so what this does:
+ * An OBS-like WHIP client on webrtcbin and libsoup, for test_whip and
+ * bench-latency. What OBS does, and so what this does:
  *
  * - Opus audio (payload 111) and a video section (H264, payload 96), both
  *   sendonly, bundled, DTLS role actpass; the offer is POSTed as
@@ -16,19 +16,14 @@
  *   and a=group:LS beside the bundle; the offer is rewritten that way.
  *
  * For latency measurements the tone can be timed bursts instead
- * (RcTestBursts): written into the source's buffers by a probe, by their
- * running time, with the pipeline on the system clock, so the moment each
- * burst starts is known exactly on the machine's monotonic clock. The
- * source is live and pushes each buffer when the clock reaches its first
- * sample; bursts start on a buffer's first sample, so a burst leaves the
- * source at its onset, as a capture of no length would.
+ * (rc_bursts.h), with the pipeline on the system clock.
  *
  * Ordering rule: webrtcbin's signals, promises and probes only queue work
  * for the main context (holding a reference); everything else runs there.
  */
 #define GST_USE_UNSTABLE_API
-#include "rc_test_whip.h"
-#include "rc_test_util.h"
+#include "tools/whip-host/rc_whip_host.h"
+#include "tools/whip-host/rc_bursts.h"
 #include "pipelines/rc_webrtc_util.h"
 
 #include <gst/sdp/sdp.h>
@@ -43,7 +38,7 @@
   "application/x-rtp,media=video,encoding-name=H264,clock-rate=90000,payload=96,"                \
   "packetization-mode=(string)1,profile-level-id=(string)42e01f"
 
-struct _RcTestWhip
+struct _RcWhipHost
 {
   gint ref_count;
   char *base_url;
@@ -71,15 +66,15 @@ struct _RcTestWhip
   char *failure;
 };
 
-static RcTestWhip *
-whip_ref (RcTestWhip *self)
+static RcWhipHost *
+whip_ref (RcWhipHost *self)
 {
   g_atomic_int_inc (&self->ref_count);
   return self;
 }
 
 static void
-whip_unref (RcTestWhip *self)
+whip_unref (RcWhipHost *self)
 {
   if (!g_atomic_int_dec_and_test (&self->ref_count))
     return;
@@ -104,7 +99,7 @@ whip_unref_closure (gpointer data, GClosure *closure)
 
 typedef struct
 {
-  RcTestWhip *whip;
+  RcWhipHost *whip;
   GSourceFunc func;
   guint number;
   char *text;
@@ -132,7 +127,7 @@ run_job (gpointer data)
 
 /* Queues @func (Job*) for the main context; never runs it right away. */
 static void
-post (RcTestWhip *self, GSourceFunc func, guint number, char *text)
+post (RcWhipHost *self, GSourceFunc func, guint number, char *text)
 {
   Job *job = g_new0 (Job, 1);
   g_autoptr (GSource) source = g_idle_source_new ();
@@ -146,7 +141,7 @@ post (RcTestWhip *self, GSourceFunc func, guint number, char *text)
 }
 
 static void
-fail (RcTestWhip *self, const char *reason)
+fail (RcWhipHost *self, const char *reason)
 {
   if (self->failure == NULL)
     self->failure = g_strdup (reason);
@@ -172,7 +167,7 @@ on_description_set (GstPromise *promise, gpointer data)
 }
 
 static GstPromise *
-promise_new (RcTestWhip *self, GstPromiseChangeFunc func)
+promise_new (RcWhipHost *self, GstPromiseChangeFunc func)
 {
   return gst_promise_new_with_change_func (func, whip_ref (self), (GDestroyNotify) whip_unref);
 }
@@ -180,7 +175,7 @@ promise_new (RcTestWhip *self, GstPromiseChangeFunc func)
 static void
 on_offer_created (GstPromise *promise, gpointer data)
 {
-  RcTestWhip *self = data;
+  RcWhipHost *self = data;
   GstWebRTCSessionDescription *offer = NULL;
   char *error = rc_webrtc_promise_error (promise, "no offer");
 
@@ -206,7 +201,7 @@ on_offer_created (GstPromise *promise, gpointer data)
 static gboolean
 job_create_offer (gpointer data)
 {
-  RcTestWhip *self = ((Job *) data)->whip;
+  RcWhipHost *self = ((Job *) data)->whip;
 
   if (self->offer_requested)
     return G_SOURCE_REMOVE;
@@ -218,7 +213,7 @@ job_create_offer (gpointer data)
 /* libdatachannel's layout: one session-level fingerprint and ice-options,
  * a=group:LS; without candidates when OBS 30.2+ is played. */
 static char *
-shape_offer (RcTestWhip *self, const GstSDPMessage *gathered)
+shape_offer (RcWhipHost *self, const GstSDPMessage *gathered)
 {
   g_autoptr (GstSDPMessage) sdp = NULL;
   const char *fingerprint = NULL;
@@ -276,7 +271,7 @@ shape_offer (RcTestWhip *self, const GstSDPMessage *gathered)
 static void
 on_posted (GObject *source, GAsyncResult *result, gpointer data)
 {
-  RcTestWhip *self = data;
+  RcWhipHost *self = data;
   SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result,
@@ -317,7 +312,7 @@ on_posted (GObject *source, GAsyncResult *result, gpointer data)
 }
 
 static void
-send_offer (RcTestWhip *self)
+send_offer (RcWhipHost *self)
 {
   GstWebRTCSessionDescription *local = NULL;
   g_autofree char *url = NULL;
@@ -394,85 +389,6 @@ on_first_audio (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   return GST_PAD_PROBE_REMOVE;
 }
 
-/* ---- timed bursts ---- */
-
-double
-rc_test_bursts_length_ms (const RcTestBursts *bursts, guint64 k)
-{
-  return bursts->burst_ms + 10.0 * (double) (k % 4);
-}
-
-/* The first sample of burst @k at @rate. */
-static gint64
-burst_onset (const RcTestBursts *bursts, gint64 k, gint rate)
-{
-  return llround ((double) k * bursts->period_ms * rate / 1000.0);
-}
-
-/* Streaming thread: the buffer's samples become silence and bursts, by
- * the running time of its first sample. */
-static GstPadProbeReturn
-on_burst_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer data)
-{
-  const RcTestBursts *bursts = data;
-  GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
-  g_autoptr (GstCaps) caps = gst_pad_get_current_caps (pad);
-  g_autoptr (GstEvent) segment_event = gst_pad_get_sticky_event (pad, GST_EVENT_SEGMENT, 0);
-  const GstStructure *s;
-  const GstSegment *segment;
-  gint rate = 0, channels = 0;
-  GstClockTime running;
-  GstMapInfo map;
-  gint64 first, k;
-  gsize frames;
-
-  if (caps == NULL || segment_event == NULL || !GST_BUFFER_PTS_IS_VALID (buffer))
-    return GST_PAD_PROBE_OK;
-  s = gst_caps_get_structure (caps, 0);
-  if (!gst_structure_get_int (s, "rate", &rate) || !gst_structure_get_int (s, "channels", &channels)
-      || rate <= 0 || channels <= 0)
-    return GST_PAD_PROBE_OK;
-  gst_event_parse_segment (segment_event, &segment);
-  running = gst_segment_to_running_time (segment, GST_FORMAT_TIME, GST_BUFFER_PTS (buffer));
-  if (!GST_CLOCK_TIME_IS_VALID (running))
-    return GST_PAD_PROBE_OK;
-  buffer = gst_buffer_make_writable (buffer);
-  GST_PAD_PROBE_INFO_DATA (info) = buffer;
-  /* audiotestsrc marks its silence as a gap, which converters skip. */
-  GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_GAP);
-  if (!gst_buffer_map (buffer, &map, GST_MAP_WRITE))
-    return GST_PAD_PROBE_OK;
-  first = (gint64) gst_util_uint64_scale_round (running, rate, GST_SECOND);
-  frames = map.size / (sizeof (gint16) * channels);
-  k = (gint64) floor ((double) first * 1000.0 / (bursts->period_ms * rate));
-  for (gsize i = 0; i < frames; i++)
-    {
-      gint64 n = first + (gint64) i;
-      gint64 at, length;
-      double v = 0;
-
-      while (burst_onset (bursts, k + 1, rate) <= n)
-        k++;
-      while (k > 0 && burst_onset (bursts, k, rate) > n)
-        k--;
-      at = n - burst_onset (bursts, k, rate);
-      length = llround (rc_test_bursts_length_ms (bursts, (guint64) k) * rate / 1000.0);
-      if (at >= 0 && at < length)
-        v = bursts->amplitude * sin (2 * G_PI * bursts->freq * (double) at / rate);
-      for (gint c = 0; c < channels; c++)
-        ((gint16 *) map.data)[i * channels + c] = (gint16) lrint (CLAMP (v, -1.0, 1.0) * 32767);
-    }
-  gst_buffer_unmap (buffer, &map);
-  return GST_PAD_PROBE_OK;
-}
-
-void
-rc_test_bursts_attach (GstPad *pad, const RcTestBursts *bursts)
-{
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, on_burst_buffer,
-                     g_memdup2 (bursts, sizeof *bursts), g_free);
-}
-
 static GstElement *
 make_branch (const char *description)
 {
@@ -484,7 +400,7 @@ make_branch (const char *description)
 }
 
 static void
-link_to_webrtc (RcTestWhip *self, GstElement *branch, const char *caps_text)
+link_to_webrtc (RcWhipHost *self, GstElement *branch, const char *caps_text)
 {
   g_autoptr (GstPad) src = gst_element_get_static_pad (branch, "src");
   g_autoptr (GstPad) sink = gst_element_request_pad_simple (self->webrtc, "sink_%u");
@@ -498,7 +414,7 @@ link_to_webrtc (RcTestWhip *self, GstElement *branch, const char *caps_text)
 }
 
 static void
-add_video (RcTestWhip *self, gboolean send_video)
+add_video (RcWhipHost *self, gboolean send_video)
 {
   if (send_video)
     {
@@ -520,10 +436,10 @@ add_video (RcTestWhip *self, gboolean send_video)
     }
 }
 
-RcTestWhip *
-rc_test_whip_new (const RcTestWhipOptions *options)
+RcWhipHost *
+rc_whip_host_new (const RcWhipHostOptions *options)
 {
-  RcTestWhip *self = g_new0 (RcTestWhip, 1);
+  RcWhipHost *self = g_new0 (RcWhipHost, 1);
   g_autofree char *audio_text = NULL;
   GstElement *audio;
   g_autoptr (GstElement) pay = NULL;
@@ -576,7 +492,7 @@ rc_test_whip_new (const RcTestWhipOptions *options)
       g_autoptr (GstElement) tone = gst_bin_get_by_name (GST_BIN (audio), "tone");
       g_autoptr (GstPad) tone_src = gst_element_get_static_pad (tone, "src");
 
-      rc_test_bursts_attach (tone_src, options->bursts);
+      rc_bursts_attach (tone_src, options->bursts);
     }
   link_to_webrtc (self, audio, OPUS_CAPS);
   pay = gst_bin_get_by_name (GST_BIN (audio), "pay");
@@ -597,14 +513,14 @@ rc_test_whip_new (const RcTestWhipOptions *options)
 }
 
 void
-rc_test_whip_kill (RcTestWhip *self)
+rc_whip_host_kill (RcWhipHost *self)
 {
   if (self->pipeline != NULL)
     gst_element_set_state (self->pipeline, GST_STATE_NULL);
 }
 
 void
-rc_test_whip_free (RcTestWhip *self)
+rc_whip_host_free (RcWhipHost *self)
 {
   if (self == NULL)
     return;
@@ -619,14 +535,19 @@ rc_test_whip_free (RcTestWhip *self)
 }
 
 guint
-rc_test_whip_wait_answer (RcTestWhip *self, guint timeout_ms)
+rc_whip_host_wait_answer (RcWhipHost *self, guint timeout_ms)
 {
-  RC_WAIT_UNTIL (self->status != 0, timeout_ms);
+  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+  /* The answer arrives on the host's main context: spin it. */
+  while (self->status == 0 && g_get_monotonic_time () < end)
+    if (!g_main_context_iteration (self->context, FALSE))
+      g_usleep (1000);
   return self->status;
 }
 
 GstClockTime
-rc_test_whip_get_base_time (RcTestWhip *self)
+rc_whip_host_get_base_time (RcWhipHost *self)
 {
   if (self->pipeline == NULL || GST_STATE (self->pipeline) != GST_STATE_PLAYING)
     return GST_CLOCK_TIME_NONE;
@@ -634,57 +555,57 @@ rc_test_whip_get_base_time (RcTestWhip *self)
 }
 
 guint
-rc_test_whip_get_status (RcTestWhip *self)
+rc_whip_host_get_status (RcWhipHost *self)
 {
   return self->status;
 }
 
 const char *
-rc_test_whip_get_offer (RcTestWhip *self)
+rc_whip_host_get_offer (RcWhipHost *self)
 {
   return self->offer;
 }
 
 const char *
-rc_test_whip_get_answer (RcTestWhip *self)
+rc_whip_host_get_answer (RcWhipHost *self)
 {
   return self->answer;
 }
 
 const char *
-rc_test_whip_get_location (RcTestWhip *self)
+rc_whip_host_get_location (RcWhipHost *self)
 {
   return self->location;
 }
 
 SoupMessageHeaders *
-rc_test_whip_get_headers (RcTestWhip *self)
+rc_whip_host_get_headers (RcWhipHost *self)
 {
   return self->headers;
 }
 
 gboolean
-rc_test_whip_is_connected (RcTestWhip *self)
+rc_whip_host_is_connected (RcWhipHost *self)
 {
   return self->connected;
 }
 
 const char *
-rc_test_whip_get_failure (RcTestWhip *self)
+rc_whip_host_get_failure (RcWhipHost *self)
 {
   return self->failure;
 }
 
 guint
-rc_test_whip_delete (RcTestWhip *self, char **body_out)
+rc_whip_host_delete (RcWhipHost *self, char **body_out)
 {
   g_assert_nonnull (self->location);
-  return rc_test_whip_request (self->base_url, "DELETE", self->location, NULL, NULL, self->key,
+  return rc_whip_host_request (self->base_url, "DELETE", self->location, NULL, NULL, self->key,
                                NULL, body_out);
 }
 
 guint
-rc_test_whip_request (const char *base_url, const char *method, const char *path,
+rc_whip_host_request (const char *base_url, const char *method, const char *path,
                       const char *content_type, const char *body, const char *bearer,
                       SoupMessageHeaders **headers, char **body_out)
 {

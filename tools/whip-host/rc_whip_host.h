@@ -4,41 +4,23 @@
 #include <gst/gst.h>
 #include <libsoup/soup.h>
 
+#include "tools/whip-host/rc_bursts.h"
+
 G_BEGIN_DECLS
 
 /*
- * A WHIP client for tests, shaped like OBS: webrtcbin sending an
- * audiotestsrc tone as Opus (payload 111) and offering an H264 video
- * section (payload 96) beside it, non-trickle. The offer is made as
+ * A WHIP client for tests and benchmarks, shaped like OBS: webrtcbin
+ * sending an audiotestsrc tone as Opus (payload 111) and offering an H264
+ * video section (payload 96) beside it, non-trickle. The offer is made as
  * libdatachannel writes it (session-level fingerprint, ice-options
  * ice2,trickle, a=group:LS), either after ICE gathering with every
  * candidate (OBS before 30.2) or with none at all (OBS 30.2 and later:
  * the server's answer must carry everything). Loopback candidates only.
  *
- * Runs on the thread-default main context; the test spins it.
+ * Runs on the thread-default main context of the thread that made it;
+ * its user spins it.
  */
-typedef struct _RcTestWhip RcTestWhip;
-
-/*
- * Timed tone bursts, for latency measurements (tools/bench-latency): a
- * source of silence in which burst k (k = 0, 1, ...) is a sine of `freq`
- * starting at phase 0 exactly at running time k × period_ms, lasting
- * burst_ms + 10 × (k mod 4) ms, so that a burst's length says which of
- * four it is (a listener can tell burst k from k ± 1..3 however late it
- * comes). Works on S16LE interleaved audio of any rate and channels.
- */
-typedef struct
-{
-  double freq;      /* Hz */
-  double amplitude; /* full scale 1 */
-  double burst_ms;  /* length of bursts 0, 4, 8, ... */
-  double period_ms; /* from one onset to the next */
-} RcTestBursts;
-
-/* Rewrites every buffer leaving @pad (raw S16LE audio) into the bursts. */
-void rc_test_bursts_attach (GstPad *pad, const RcTestBursts *bursts);
-/* The length of burst @k, ms. */
-double rc_test_bursts_length_ms (const RcTestBursts *bursts, guint64 k);
+typedef struct _RcWhipHost RcWhipHost;
 
 typedef struct
 {
@@ -56,46 +38,46 @@ typedef struct
   gboolean video_first;
   /* Send these bursts instead of a steady tone of `freq` (NULL: the tone).
    * The host's pipeline then runs on the system clock, so that a burst's
-   * onset is at rc_test_whip_get_base_time () + k × period_ms on the
+   * onset is at rc_whip_host_get_base_time () + k × period_ms on the
    * monotonic clock (the server's clock on the same machine). */
-  const RcTestBursts *bursts;
-} RcTestWhipOptions;
+  const RcBursts *bursts;
+} RcWhipHostOptions;
 
-RcTestWhip *rc_test_whip_new (const RcTestWhipOptions *options);
-void rc_test_whip_free (RcTestWhip *whip);
+RcWhipHost *rc_whip_host_new (const RcWhipHostOptions *options);
+void rc_whip_host_free (RcWhipHost *whip);
 
 /* Waits for the POST's answer; its HTTP status (0 if none came in time). */
-guint rc_test_whip_wait_answer (RcTestWhip *whip, guint timeout_ms);
-guint rc_test_whip_get_status (RcTestWhip *whip);
-const char *rc_test_whip_get_offer (RcTestWhip *whip);    /* as sent */
-const char *rc_test_whip_get_answer (RcTestWhip *whip);   /* the response body */
-const char *rc_test_whip_get_location (RcTestWhip *whip); /* NULL without one */
+guint rc_whip_host_wait_answer (RcWhipHost *whip, guint timeout_ms);
+guint rc_whip_host_get_status (RcWhipHost *whip);
+const char *rc_whip_host_get_offer (RcWhipHost *whip);    /* as sent */
+const char *rc_whip_host_get_answer (RcWhipHost *whip);   /* the response body */
+const char *rc_whip_host_get_location (RcWhipHost *whip); /* NULL without one */
 /* The POST's response headers (NULL before it is answered). */
-SoupMessageHeaders *rc_test_whip_get_headers (RcTestWhip *whip);
-gboolean rc_test_whip_is_connected (RcTestWhip *whip);
+SoupMessageHeaders *rc_whip_host_get_headers (RcWhipHost *whip);
+gboolean rc_whip_host_is_connected (RcWhipHost *whip);
 /* The host's failure (its webrtcbin refused the answer, the connection
  * failed), or NULL. */
-const char *rc_test_whip_get_failure (RcTestWhip *whip);
+const char *rc_whip_host_get_failure (RcWhipHost *whip);
 
 /* The host pipeline's base time (ns on its clock), or GST_CLOCK_TIME_NONE
  * before it plays. Running time 0 of what it sends is this clock time. */
-GstClockTime rc_test_whip_get_base_time (RcTestWhip *whip);
+GstClockTime rc_whip_host_get_base_time (RcWhipHost *whip);
 
 /* DELETE on the Location, with the key; the HTTP status. @body_out (may
  * be NULL) receives the response body. */
-guint rc_test_whip_delete (RcTestWhip *whip, char **body_out);
+guint rc_whip_host_delete (RcWhipHost *whip, char **body_out);
 /* The host dies without a word: its pipeline goes to NULL, no DELETE. */
-void rc_test_whip_kill (RcTestWhip *whip);
+void rc_whip_host_kill (RcWhipHost *whip);
 
 /*
  * One plain HTTP request (synchronous). @content_type and @body may be
  * NULL, @bearer too. Returns the status; @headers (may be NULL) receives
  * the response headers, @body_out (may be NULL) the body as text.
  */
-guint rc_test_whip_request (const char *base_url, const char *method, const char *path,
+guint rc_whip_host_request (const char *base_url, const char *method, const char *path,
                             const char *content_type, const char *body, const char *bearer,
                             SoupMessageHeaders **headers, char **body_out);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcTestWhip, rc_test_whip_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcWhipHost, rc_whip_host_free)
 
 G_END_DECLS
