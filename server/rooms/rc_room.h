@@ -5,6 +5,7 @@
 #include "server/store/rc_store.h"
 #include "pipelines/rc_room_pipeline.h"
 #include "server/library/rc_library.h"
+#include "server/rooms/rc_guest_media.h"
 #include "server/rooms/rc_player.h"
 #include "server/rooms/rc_sync.h"
 
@@ -38,10 +39,6 @@ struct _RcGuest
   gpointer send_data;
   RcRoom *room; /* weak: set while the guest is in a room */
   char *user_id; /* whose listening history this is (join's userId, else id) */
-  /* The guest's audio session, owned by the media handlers; the room stops
-   * it (media_free) when the guest leaves, before anything else. */
-  gpointer media;
-  void (*media_free) (gpointer media);
 };
 
 RcGuest *rc_guest_new (const char *name, gboolean is_owner, RcGuestSendFunc send,
@@ -68,6 +65,7 @@ gboolean rc_room_has_password (RcRoom *room);
 gint64 rc_room_get_created_at (RcRoom *room);
 guint rc_room_get_guest_count (RcRoom *room);
 GPtrArray *rc_room_get_guests (RcRoom *room); /* RcGuest*, transfer none */
+RcStore *rc_room_get_store (RcRoom *room);    /* transfer none */
 
 gboolean rc_room_check_password (RcRoom *room, const char *password);
 gboolean rc_room_check_owner_token (RcRoom *room, const char *token);
@@ -175,13 +173,34 @@ RcPlayer *rc_room_get_player (RcRoom *room);
 RcSync *rc_room_get_sync (RcRoom *room);
 
 /*
- * Audio. A media session takes the room's pipeline (built on first use) and
- * gives it back when it ends; the room tears the pipeline down once nobody
- * listens and nothing plays. NULL with @error (RC_ERROR_MEDIA_FAILED) when
- * the pipeline cannot be built. Transfer none.
+ * Audio. The room owns its pipeline: built when the room first plays or a
+ * guest or host asks for audio, torn down a while after nothing plays and
+ * nobody listens. A guest's or a live host's session takes it and gives it
+ * back when it ends. NULL with @error (RC_ERROR_MEDIA_FAILED) when the
+ * pipeline cannot be built. Transfer none.
  */
 RcRoomPipeline *rc_room_acquire_pipeline (RcRoom *room, GError **error);
 void rc_room_release_pipeline (RcRoom *room);
+/* For the player: the pipeline, built if need be, without taking it. */
+RcRoomPipeline *rc_room_ensure_pipeline (RcRoom *room, GError **error);
+/* For the player: nothing plays now; the pipeline goes later if nobody listens. */
+void rc_room_idle_pipeline (RcRoom *room);
+/* The pipeline if the room has one now. */
+RcRoomPipeline *rc_room_get_pipeline (RcRoom *room);
+
+/*
+ * A guest's audio session (see rc_guest_media.h): starting one replaces the
+ * guest's previous one; the room ends it when the guest leaves, before
+ * anything else, or when the room goes. NULL with @error when it cannot
+ * start (@destroy has then freed @user_data).
+ */
+RcGuestMedia *rc_room_start_media (RcRoom *room, RcGuest *guest, RcGuestMediaTransport transport,
+                                   const RcGuestMediaCallbacks *callbacks, gpointer user_data,
+                                   GDestroyNotify destroy, GError **error);
+/* Ends @guest's session, if any, without a word to the guest. */
+void rc_room_stop_media (RcRoom *room, RcGuest *guest);
+/* @guest's session, or NULL. */
+RcGuestMedia *rc_room_get_media (RcRoom *room, RcGuest *guest);
 
 /* Chat: the recent messages (oldest first) and appending one (cached + stored). */
 JsonNode *rc_room_chat_json (RcRoom *room);
