@@ -6,6 +6,8 @@
 #include "pipelines/rc_room_pipeline.h"
 #include "server/library/rc_library.h"
 #include "server/rooms/rc_guest_media.h"
+#include "server/rooms/rc_mix_policy.h"
+#include "server/rooms/rc_publish_key.h"
 #include "server/rooms/rc_player.h"
 #include "server/rooms/rc_sync.h"
 
@@ -88,18 +90,9 @@ JsonNode *rc_room_participants_json (RcRoom *room);
 void rc_room_broadcast (RcRoom *room, JsonNode *message, RcGuest *except);
 
 /*
- * Publish keys: secrets a host pushes live audio with (WHIP, SRT). The room
- * keeps only their SHA-256 hashes, in its stored state; the secret
- * ("rk_" + 43 base64url characters) is known once, when it is made.
+ * Publish keys (see rc_publish_key.h): the room keeps them in its stored
+ * state; the secret is known once, when it is made.
  */
-typedef struct
-{
-  char *id;    /* 8 base62 characters, names the key in the API */
-  char *label; /* the owner's name for it, or NULL */
-  char *hash;
-  gint64 created_at;
-} RcPublishKey;
-
 #define RC_ROOM_MAX_PUBLISH_KEYS 20
 
 RcPublishKey *rc_room_add_publish_key (RcRoom *room, const char *label, char **secret_out,
@@ -125,38 +118,11 @@ void rc_room_end_publisher (RcRoom *room, const char *key_id);
 /* The @data given to rc_room_set_publisher, or NULL. */
 gpointer rc_room_get_publisher_data (RcRoom *room);
 
-/*
- * How a live host's audio meets the queue, set by the owner and kept in the
- * room's stored state. Takeover (the default) pauses the queue while the
- * host is on air; talkover keeps it playing, ducked by @duck_db while the
- * host's level is above @threshold_db (dBFS).
- */
-typedef enum
-{
-  RC_MIX_TAKEOVER,
-  RC_MIX_TALKOVER,
-} RcMixMode;
-
-typedef struct
-{
-  RcMixMode mode;
-  double duck_db;      /* RC_MIX_DUCK_MIN_DB..0 */
-  double threshold_db; /* RC_MIX_THRESHOLD_MIN_DB..0 */
-} RcMixPolicy;
-
-#define RC_MIX_DEFAULT_DUCK_DB -12.0
-#define RC_MIX_DEFAULT_THRESHOLD_DB -40.0
-#define RC_MIX_DUCK_MIN_DB -60.0
-#define RC_MIX_THRESHOLD_MIN_DB -80.0
-
+/* How a live host's audio meets the queue (see rc_mix_policy.h), kept in
+ * the room's stored state. */
 const RcMixPolicy *rc_room_get_mix_policy (RcRoom *room);
 /* Saves it; the caller tells a host on air (rc_live_policy_changed). */
 void rc_room_set_mix_policy (RcRoom *room, const RcMixPolicy *policy);
-const char *rc_mix_mode_to_string (RcMixMode mode);
-/* FALSE when @text is neither "takeover" nor "talkover". */
-gboolean rc_mix_mode_from_string (const char *text, RcMixMode *mode);
-/* {mode, duckDb, thresholdDb} */
-JsonNode *rc_mix_policy_to_json (const RcMixPolicy *policy);
 
 /* What every room of a server shares (from the options). */
 typedef struct
