@@ -18,20 +18,20 @@
  * - Live inputs (a host over WHIP) are mixed in the same way, but their data
  *   already carries running times: their pad offset is how late their first
  *   buffer arrives, plus a lead (see "Live inputs" below).
- * - Talk-over ducking lives in pad probes, not in elements: the input's
- *   level is read where it leaves the input, the track's gain is applied
- *   where it enters the mixer, and the ramp between them is one state of the
- *   room, so it carries over from track to track (see "Talk-over" below).
+ * - Talk-over ducking (rc_ducking.c) lives in pad probes the pipeline
+ *   places: on a track's mixer pad as it is linked, on a live input's
+ *   output while ducking listens to it.
  *
  * Ordering rule: streaming-thread callbacks only hand work to the main
  * context (g_main_context_invoke_full, holding a reference); all state below
- * is touched on the main context only, except the timeline and the ducking
- * state, each behind its own lock.
+ * is touched on the main context only, except the timeline, behind its own
+ * lock, and the ducking state, behind its.
  */
 #include "pipelines/rc_room_pipeline.h"
 
+#include "pipelines/rc_track_bin.h"
+
 #include <gst/rtp/gstrtpbuffer.h>
-#include <math.h>
 
 GST_DEBUG_CATEGORY_STATIC (rc_room_pipeline_debug);
 #define GST_CAT_DEFAULT rc_room_pipeline_debug
@@ -45,26 +45,6 @@ GST_DEBUG_CATEGORY_STATIC (rc_room_pipeline_debug);
 
 typedef struct _Track Track;
 typedef struct _Input Input;
-
-/*
- * Talk-over state, shared by the input's streaming thread (which writes the
- * level), the track's (which moves the gain) and the main context (which
- * sets it up and reads it), under its lock. Gains are in dB.
- */
-typedef struct
-{
-  GMutex lock;
-  gboolean on;
-  RcDucking params;
-  double down_per_sample; /* ramp slopes, dB per sample */
-  double up_per_sample;
-  guint input_serial;  /* the level probe that counts (older ones are ignored) */
-  guint track_serial;  /* the track whose samples move the ramp */
-  double level_db;     /* the input's latest level */
-  gint64 loud_until_us; /* monotonic end of its latest buffer above the threshold, 0: none */
-  double gain_db;      /* the gain the track's latest sample got */
-  gint64 gain_us;      /* when that sample passed */
-} Duck;
 
 struct _RcRoomPipeline
 {
@@ -92,9 +72,7 @@ struct _RcRoomPipeline
   GstClockTime timeline_time;
   gboolean timeline_valid;
 
-  Duck duck;
-  Input *duck_input; /* main context: the input ducking listens to */
-  gulong duck_probe; /* its level probe */
+  RcDucking *ducking; /* talk-over: its own lock, its probes hold references */
 };
 
 struct _Track
@@ -112,51 +90,6 @@ struct _Track
   gboolean linked;
 };
 
-/*
- * RcTrackBin: a bin whose ERROR messages reach the pipeline as element
- * messages named "rc-track-error". GstBin treats an ERROR from a child as a
- * failure of any asynchronous state change in progress, which would strand
- * a guest branch that is still prerolling; a bad file must only skip itself.
- */
-#define RC_TYPE_TRACK_BIN (rc_track_bin_get_type ())
-G_DECLARE_FINAL_TYPE (RcTrackBin, rc_track_bin, RC, TRACK_BIN, GstBin)
-
-struct _RcTrackBin
-{
-  GstBin parent;
-};
-
-G_DEFINE_FINAL_TYPE (RcTrackBin, rc_track_bin, GST_TYPE_BIN)
-
-static void
-rc_track_bin_handle_message (GstBin *bin, GstMessage *message)
-{
-  if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR)
-    {
-      g_autoptr (GError) error = NULL;
-      g_autofree char *debug = NULL;
-      GstStructure *s;
-
-      gst_message_parse_error (message, &error, &debug);
-      s = gst_structure_new ("rc-track-error", "error", G_TYPE_ERROR, error, "debug",
-                             G_TYPE_STRING, debug, NULL);
-      gst_message_unref (message);
-      message = gst_message_new_element (GST_OBJECT (bin), s);
-    }
-  GST_BIN_CLASS (rc_track_bin_parent_class)->handle_message (bin, message);
-}
-
-static void
-rc_track_bin_class_init (RcTrackBinClass *klass)
-{
-  GST_BIN_CLASS (klass)->handle_message = rc_track_bin_handle_message;
-}
-
-static void
-rc_track_bin_init (RcTrackBin *self)
-{
-}
-
 static RcRoomPipeline *
 pipeline_ref (RcRoomPipeline *self)
 {
@@ -171,7 +104,7 @@ pipeline_unref (RcRoomPipeline *self)
     return;
   g_main_context_unref (self->context);
   g_mutex_clear (&self->timeline_lock);
-  g_mutex_clear (&self->duck.lock);
+  rc_ducking_unref (self->ducking);
   g_ptr_array_unref (self->inputs);
   g_free (self->room_id);
   g_free (self);
@@ -288,10 +221,6 @@ remove_track (Track *t)
     finish_removal (t);
 }
 
-static void duck_watch_track (RcRoomPipeline *self, Track *t);
-static void duck_follow_track (RcRoomPipeline *self, Track *t);
-static void duck_forget_input (RcRoomPipeline *self, Input *in);
-
 static gboolean
 link_track_on_main (gpointer data)
 {
@@ -304,7 +233,7 @@ link_track_on_main (gpointer data)
   t->mixer_pad = gst_element_request_pad_simple (self->mixer, "sink_%u");
   offset = running_time_now (self) + TRACK_LEAD;
   gst_pad_set_offset (t->ghost, (gint64) offset);
-  duck_watch_track (self, t);
+  rc_ducking_watch_track (self->ducking, t->mixer_pad, t->serial);
   if (gst_pad_link (t->ghost, t->mixer_pad) != GST_PAD_LINK_OK)
     {
       g_autoptr (GError) error = g_error_new (GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
@@ -424,7 +353,7 @@ make_track (RcRoomPipeline *self, const char *uri, gint64 position_ms)
   t->serial = ++self->track_serial;
   name = g_strdup_printf ("track-%u", t->serial);
   t->start_ms = MAX (position_ms, 0);
-  t->bin = gst_object_ref_sink (g_object_new (RC_TYPE_TRACK_BIN, "name", name, NULL));
+  t->bin = gst_object_ref_sink (rc_track_bin_new (name));
   g_object_set (decoder, "uri", uri, NULL);
   g_object_set (filter, "caps", caps, NULL);
   gst_bin_add_many (GST_BIN (t->bin), decoder, convert, resample, filter, volume, NULL);
@@ -451,7 +380,7 @@ rc_room_pipeline_play (RcRoomPipeline *self, const char *uri, gint64 position_ms
   rc_room_pipeline_stop_track (self);
   t = make_track (self, uri, position_ms);
   self->track = t;
-  duck_follow_track (self, t);
+  rc_ducking_follow_track (self->ducking, t->serial);
   /* A track runs its own state: a file that fails to open must not drag the
    * pipeline (and guest branches mid-way through their own state change)
    * into a failed state change. Its error arrives on the bus as a skip. */
@@ -554,7 +483,7 @@ on_bus (GstBus *bus, GstMessage *msg, gpointer data)
       handle_error (self, msg);
       break;
     case GST_MESSAGE_ELEMENT:
-      if (gst_message_has_name (msg, "rc-track-error"))
+      if (gst_message_has_name (msg, RC_TRACK_BIN_ERROR))
         handle_error (self, msg);
       break;
     case GST_MESSAGE_TAG:
@@ -702,9 +631,7 @@ rc_room_pipeline_new (const char *room_id, const RcRoomPipelineCallbacks *callba
   self->ref_count = 1;
   self->inputs = g_ptr_array_new ();
   g_mutex_init (&self->timeline_lock);
-  g_mutex_init (&self->duck.lock);
-  self->duck.level_db = -INFINITY;
-  self->duck.gain_us = g_get_monotonic_time ();
+  self->ducking = rc_ducking_new (room_id);
   self->room_id = g_strdup (room_id);
   if (callbacks != NULL)
     self->callbacks = *callbacks;
@@ -953,7 +880,7 @@ stop_input (Input *in)
     return;
   in->stopped = TRUE;
   in->removed = TRUE;
-  duck_forget_input (self, in);
+  rc_ducking_forget (self->ducking, in->src);
   GST_DEBUG ("room %s: stopping input %s", self->room_id, GST_OBJECT_NAME (in->element));
   /* Wakes a streaming thread parked in the block or the IDLE probe, which
    * holds the stream locks upstream; then the probes (and the references
@@ -1155,7 +1082,7 @@ rc_room_pipeline_remove_input (RcRoomPipeline *self, GstElement *input)
   GST_DEBUG ("room %s: removing input %s (linked: %d)", self->room_id, GST_OBJECT_NAME (input),
              in->linked);
   in->removed = TRUE;
-  duck_forget_input (self, in);
+  rc_ducking_forget (self->ducking, in->src);
   if (in->linked)
     in->idle_probe = gst_pad_add_probe (in->src, GST_PAD_PROBE_TYPE_IDLE, on_idle_unlink_input,
                                         input_ref (in), (GDestroyNotify) input_unref);
@@ -1187,270 +1114,11 @@ drop_inputs (RcRoomPipeline *self)
     stop_input (self->inputs->pdata[self->inputs->len - 1]);
 }
 
-/*
- * Talk-over. The input's level is the RMS of each buffer where it leaves
- * the input (a probe on its src pad, which works whether or not it is
- * linked yet). The track's gain is applied where the track enters the mixer
- * (a probe on its mixer pad: live inputs never pass there, and a buffer a
- * seek flushes away before the track is linked never moves the ramp),
- * sample by sample, moving linearly in dB: a ramp covers the duck's depth
- * in attack_ms going down and in release_ms going up. Which way it goes is
- * decided per buffer on the monotonic clock: down while the input was loud
- * less than hold_ms ago, up otherwise.
- *
- * The ramp belongs to the room, not to a track: the next track (a skip, a
- * seek) starts at the gain the last one ended with. It moves with the
- * current track's samples; a track on its way out gets the gain as it
- * stands without moving it, and after a pause in the samples of over
- * 200 ms (no track, a seek) the ramp catches up by the pause's length.
- * Every probe runs whether or not ducking is on: with the gain at 0 dB and
- * nowhere to go, a buffer is left untouched.
- */
-#define DUCK_RATE 48000
-#define DUCK_CHANNELS 2
-#define DUCK_GAP_US (200 * G_TIME_SPAN_MILLISECOND)
-/* A duck deeper than this is silence in 16 bits anyway. */
-#define DUCK_MIN_DB (-96.0)
-
-typedef struct
-{
-  RcRoomPipeline *owner; /* strong */
-  guint serial;          /* the track's, or the input's level probe's */
-} DuckProbe;
-
-static DuckProbe *
-duck_probe_new (RcRoomPipeline *self, guint serial)
-{
-  DuckProbe *p = g_new0 (DuckProbe, 1);
-
-  p->owner = pipeline_ref (self);
-  p->serial = serial;
-  return p;
-}
-
-static void
-duck_probe_free (gpointer data)
-{
-  DuckProbe *p = data;
-
-  pipeline_unref (p->owner);
-  g_free (p);
-}
-
-/* @from moved toward @to by at most @step (reaching it exactly). */
-static double
-approach (double from, double to, double step)
-{
-  if (fabs (to - from) <= step)
-    return to;
-  return to > from ? from + step : from - step;
-}
-
-/* Where the gain is heading at @now. Locked. */
-static double
-duck_target (Duck *d, gint64 now)
-{
-  if (d->on && d->loud_until_us != 0
-      && now < d->loud_until_us + (gint64) d->params.hold_ms * G_TIME_SPAN_MILLISECOND)
-    return d->params.duck_db;
-  return 0.0;
-}
-
-static double
-duck_slope (Duck *d, double gain, double target)
-{
-  return target < gain ? d->down_per_sample : d->up_per_sample;
-}
-
-/* The gain at @now: the latest sample's, caught up over a pause in the
- * track's samples. Locked. */
-static double
-duck_gain_at (Duck *d, gint64 now, double target)
-{
-  gint64 pause = now - d->gain_us;
-
-  if (pause <= DUCK_GAP_US)
-    return d->gain_db;
-  return approach (d->gain_db, target,
-                   duck_slope (d, d->gain_db, target) * (double) pause * DUCK_RATE
-                     / G_USEC_PER_SEC);
-}
-
-static gint16
-scale_sample (gint16 sample, double factor)
-{
-  double v = sample * factor;
-
-  v += v >= 0 ? 0.5 : -0.5;
-  return (gint16) CLAMP (v, G_MININT16, G_MAXINT16);
-}
-
-/* Applies @gain to @buffer (S16 interleaved stereo, writable), moving it
- * toward @target by @slope each sample; returns the gain after the last. */
-static double
-duck_samples (GstBuffer *buffer, double gain, double target, double slope)
-{
-  GstMapInfo map;
-  gint16 *s;
-  gsize frames;
-  double factor = pow (10.0, gain / 20.0);
-
-  if (!gst_buffer_map (buffer, &map, GST_MAP_READWRITE))
-    return gain;
-  s = (gint16 *) map.data;
-  frames = map.size / (DUCK_CHANNELS * sizeof (gint16));
-  for (gsize i = 0; i < frames; i++)
-    {
-      if (gain != target)
-        {
-          gain = approach (gain, target, slope);
-          factor = pow (10.0, gain / 20.0);
-        }
-      for (guint c = 0; c < DUCK_CHANNELS; c++)
-        s[i * DUCK_CHANNELS + c] = scale_sample (s[i * DUCK_CHANNELS + c], factor);
-    }
-  gst_buffer_unmap (buffer, &map);
-  return gain;
-}
-
-/* The track's streaming thread: its samples on their way into the mixer. */
-static GstPadProbeReturn
-on_track_samples (GstPad *pad, GstPadProbeInfo *info, gpointer data)
-{
-  DuckProbe *p = data;
-  Duck *d = &p->owner->duck;
-  gint64 now = g_get_monotonic_time ();
-  gboolean current;
-  double gain, target, slope;
-
-  /* Held throughout: a buffer's worth of samples is a few microseconds of
-   * work, and the ramp must not move twice for one stretch of time. */
-  g_mutex_lock (&d->lock);
-  current = p->serial == d->track_serial;
-  target = duck_target (d, now);
-  gain = current ? duck_gain_at (d, now, target) : d->gain_db;
-  slope = current ? duck_slope (d, gain, target) : 0.0;
-  if (gain != 0.0 || (target != 0.0 && slope > 0.0))
-    {
-      if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
-        {
-          GstBuffer *buffer = gst_buffer_make_writable (GST_PAD_PROBE_INFO_BUFFER (info));
-
-          GST_PAD_PROBE_INFO_DATA (info) = buffer;
-          gain = duck_samples (buffer, gain, current ? target : gain, slope);
-        }
-      else
-        {
-          GstBufferList *list;
-
-          list = gst_buffer_list_make_writable (GST_PAD_PROBE_INFO_BUFFER_LIST (info));
-
-          GST_PAD_PROBE_INFO_DATA (info) = list;
-          for (guint i = 0; i < gst_buffer_list_length (list); i++)
-            gain = duck_samples (gst_buffer_list_get_writable (list, i), gain,
-                                 current ? target : gain, slope);
-        }
-    }
-  if (current)
-    {
-      d->gain_db = gain;
-      d->gain_us = now;
-    }
-  g_mutex_unlock (&d->lock);
-  return GST_PAD_PROBE_OK;
-}
-
-/* Main context, as @t is linked to its mixer pad. */
-static void
-duck_watch_track (RcRoomPipeline *self, Track *t)
-{
-  gst_pad_add_probe (t->mixer_pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-                     on_track_samples, duck_probe_new (self, t->serial), duck_probe_free);
-}
-
-/* Main context: @t is the current track; its samples move the ramp. */
-static void
-duck_follow_track (RcRoomPipeline *self, Track *t)
-{
-  g_mutex_lock (&self->duck.lock);
-  self->duck.track_serial = t->serial;
-  g_mutex_unlock (&self->duck.lock);
-}
-
-/* The input's streaming thread: one buffer's level. */
-static void
-duck_hear (Duck *d, guint serial, GstBuffer *buffer)
-{
-  GstMapInfo map;
-  const gint16 *s;
-  gsize n;
-  double sum = 0.0, level;
-  gint64 now;
-
-  if (!gst_buffer_map (buffer, &map, GST_MAP_READ))
-    return;
-  s = (const gint16 *) map.data;
-  n = map.size / sizeof (gint16);
-  for (gsize i = 0; i < n; i++)
-    sum += (double) s[i] * s[i];
-  gst_buffer_unmap (buffer, &map);
-  level = sum > 0.0 ? 10.0 * log10 (sum / n / (32768.0 * 32768.0)) : -INFINITY;
-  now = g_get_monotonic_time ();
-  g_mutex_lock (&d->lock);
-  if (d->on && serial == d->input_serial)
-    {
-      d->level_db = level;
-      /* Loud until the buffer's last sample is out. */
-      if (level > d->params.threshold_db)
-        d->loud_until_us = now + (gint64) (n / DUCK_CHANNELS) * G_USEC_PER_SEC / DUCK_RATE;
-    }
-  g_mutex_unlock (&d->lock);
-}
-
-static GstPadProbeReturn
-on_input_samples (GstPad *pad, GstPadProbeInfo *info, gpointer data)
-{
-  DuckProbe *p = data;
-
-  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
-    duck_hear (&p->owner->duck, p->serial, GST_PAD_PROBE_INFO_BUFFER (info));
-  else
-    {
-      GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST (info);
-
-      for (guint i = 0; i < gst_buffer_list_length (list); i++)
-        duck_hear (&p->owner->duck, p->serial, gst_buffer_list_get (list, i));
-    }
-  return GST_PAD_PROBE_OK;
-}
-
-/* Main context: stops listening to @in (if ducking listens to it); the
- * gain ramps back up. */
-static void
-duck_forget_input (RcRoomPipeline *self, Input *in)
-{
-  Duck *d = &self->duck;
-
-  if (in == NULL || in != self->duck_input)
-    return;
-  GST_INFO ("room %s: ducking off (input %s)", self->room_id, GST_OBJECT_NAME (in->element));
-  g_mutex_lock (&d->lock);
-  d->on = FALSE;
-  d->input_serial++; /* a level probe still running is ignored */
-  d->level_db = -INFINITY;
-  d->loud_until_us = 0;
-  g_mutex_unlock (&d->lock);
-  if (self->duck_probe != 0)
-    gst_pad_remove_probe (in->src, self->duck_probe);
-  self->duck_probe = 0;
-  self->duck_input = NULL;
-  input_unref (in);
-}
-
+/* Talk-over: the ducking listens to @input's output (see rc_ducking.c). */
 void
-rc_room_pipeline_set_ducking (RcRoomPipeline *self, GstElement *input, const RcDucking *ducking)
+rc_room_pipeline_set_ducking (RcRoomPipeline *self, GstElement *input,
+                              const RcDuckingParams *ducking)
 {
-  Duck *d = &self->duck;
   Input *in = NULL;
 
   if (input != NULL && ducking != NULL)
@@ -1460,71 +1128,20 @@ rc_room_pipeline_set_ducking (RcRoomPipeline *self, GstElement *input, const RcD
         GST_WARNING ("room %s: %s is not an input of this room: ducking off", self->room_id,
                      GST_OBJECT_NAME (input));
     }
-  if (in != self->duck_input)
-    duck_forget_input (self, self->duck_input);
-  if (in == NULL)
-    {
-      g_mutex_lock (&d->lock);
-      d->on = FALSE;
-      g_mutex_unlock (&d->lock);
-      return;
-    }
-  g_mutex_lock (&d->lock);
-  d->params = *ducking;
-  d->params.duck_db = isfinite (ducking->duck_db) ? CLAMP (ducking->duck_db, DUCK_MIN_DB, 0.0)
-                                                   : 0.0;
-  {
-    /* A ramp covers the duck's depth, or the way back from a deeper one. */
-    double span = MAX (-d->params.duck_db, -d->gain_db);
-
-    d->down_per_sample = span / MAX ((double) d->params.attack_ms * DUCK_RATE / 1000, 1.0);
-    d->up_per_sample = span / MAX ((double) d->params.release_ms * DUCK_RATE / 1000, 1.0);
-  }
-  d->on = TRUE;
-  if (self->duck_input == NULL)
-    {
-      d->input_serial++;
-      d->level_db = -INFINITY;
-      d->loud_until_us = 0;
-    }
-  g_mutex_unlock (&d->lock);
-  if (self->duck_input == NULL)
-    {
-      GST_INFO ("room %s: ducking %.1f dB under %s above %.1f dBFS", self->room_id,
-                d->params.duck_db, GST_OBJECT_NAME (input), d->params.threshold_db);
-      self->duck_input = input_ref (in);
-      self->duck_probe = gst_pad_add_probe (in->src,
-                                            GST_PAD_PROBE_TYPE_BUFFER
-                                              | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-                                            on_input_samples,
-                                            duck_probe_new (self, d->input_serial),
-                                            duck_probe_free);
-    }
+  rc_ducking_set (self->ducking, in != NULL ? in->src : NULL,
+                  in != NULL ? GST_OBJECT_NAME (in->element) : NULL, ducking);
 }
 
 double
 rc_room_pipeline_get_duck_gain_db (RcRoomPipeline *self)
 {
-  Duck *d = &self->duck;
-  gint64 now = g_get_monotonic_time ();
-  double gain;
-
-  g_mutex_lock (&d->lock);
-  gain = duck_gain_at (d, now, duck_target (d, now));
-  g_mutex_unlock (&d->lock);
-  return gain;
+  return rc_ducking_get_gain_db (self->ducking);
 }
 
 double
 rc_room_pipeline_get_input_level_db (RcRoomPipeline *self)
 {
-  Duck *d = &self->duck;
-  double level;
-
-  g_mutex_lock (&d->lock);
-  level = d->on ? d->level_db : -INFINITY;
-  g_mutex_unlock (&d->lock);
-  return level;
+  return rc_ducking_get_input_level_db (self->ducking);
 }
 
 GstPipeline *

@@ -3,6 +3,8 @@
 
 #include <gst/gst.h>
 
+#include "pipelines/rc_ducking.h"
+
 G_BEGIN_DECLS
 
 /*
@@ -79,33 +81,14 @@ gboolean rc_room_pipeline_input_is_linked (RcRoomPipeline *pipeline, GstElement 
 GstClockTime rc_room_pipeline_get_input_offset (RcRoomPipeline *pipeline, GstElement *input);
 
 /*
- * Talk-over: the track is ducked under a live input. While @input's level
- * (RMS of each buffer, dBFS: a full-scale sine is -3) is above
- * @threshold_db, the track's gain ramps down to @duck_db over @attack_ms;
- * once the input has stayed below the threshold for @hold_ms, it ramps back
- * to 0 dB over @release_ms. Ramps move linearly in dB, sample by sample (no
- * clicks), on the track only (never on live inputs), and carry over from
- * track to track (a skip or seek while ducked starts the next one ducked).
- * @duck_db is kept within -96..0.
- *
- * @input must have been added (it need not be linked yet). Calling again
- * with the same @input only changes the settings; another input replaces
- * it. @input NULL (or @ducking NULL) turns ducking off, ramping back up
- * over @release_ms, as removing @input does.
+ * Talk-over (see pipelines/rc_ducking.h): the track is ducked under
+ * @input. @input must have been added (it need not be linked yet). Calling
+ * again with the same @input only changes the settings; another input
+ * replaces it. @input NULL (or @ducking NULL) turns ducking off, ramping
+ * back up over @release_ms, as removing @input does.
  */
-typedef struct
-{
-  double duck_db;      /* e.g. -12 */
-  double threshold_db; /* e.g. -40 */
-  guint attack_ms;     /* e.g. 50 */
-  guint hold_ms;       /* e.g. 500 */
-  guint release_ms;    /* e.g. 400 */
-} RcDucking;
-
-#define RC_DUCKING_DEFAULT { -12.0, -40.0, 50, 500, 400 }
-
 void rc_room_pipeline_set_ducking (RcRoomPipeline *pipeline, GstElement *input,
-                                   const RcDucking *ducking);
+                                   const RcDuckingParams *ducking);
 /* The track's gain now, in dB (0 when not ducked; it moves with the
  * track's samples, and catches up when none flow), and @input's latest
  * level in dBFS (-inf without ducking, or before its first buffer); for

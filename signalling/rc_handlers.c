@@ -5,6 +5,7 @@
  * bounds, so handlers only apply meaning (room exists, password, ...).
  */
 #include "signalling/rc_session-private.h"
+#include "server/rooms/rc_history.h"
 #include "server/rooms/rc_live.h"
 #include "server/core/rc_error.h"
 #include "server/core/rc_json.h"
@@ -148,7 +149,7 @@ handle_join (RcSession *session, JsonObject *request, JsonNode *request_id, GErr
   broadcast_viewers (room, guest);
   joined = g_strdup_printf ("%s joined", guest->name);
   rc_handlers_notify (room, "join", joined, guest);
-  rc_player_send_history (rc_room_get_player (room), guest);
+  rc_history_send (room, guest);
   return TRUE;
 }
 

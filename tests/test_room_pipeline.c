@@ -413,7 +413,7 @@ test_talkover_ducks_the_track (void)
   Ear *ear = ear_new ();
   g_autoptr (GError) error = NULL;
   RcRoomPipeline *p = rc_room_pipeline_new ("t5", &callbacks, ear, &error);
-  const RcDucking ducking = RC_DUCKING_DEFAULT;
+  const RcDuckingParams ducking = RC_DUCKING_DEFAULT;
   g_autoptr (GstElement) tone = NULL;
   GstElement *input = gst_object_ref (host_input (&tone));
   /* A sine's RMS is 3 dB under its amplitude. */
@@ -486,7 +486,7 @@ test_talkover_next_track_and_host_leaving (void)
   Ear *ear = ear_new ();
   g_autoptr (GError) error = NULL;
   RcRoomPipeline *p = rc_room_pipeline_new ("t6", &callbacks, ear, &error);
-  const RcDucking ducking = RC_DUCKING_DEFAULT;
+  const RcDuckingParams ducking = RC_DUCKING_DEFAULT;
   g_autoptr (GstElement) tone = NULL;
   g_autoptr (GstElement) tone2 = NULL;
   GstElement *input = gst_object_ref (host_input (&tone));

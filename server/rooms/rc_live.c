@@ -84,7 +84,7 @@ policy_apply (RcLive *live)
 
   if (policy->mode == RC_MIX_TALKOVER)
     {
-      RcDucking ducking = RC_DUCKING_DEFAULT;
+      RcDuckingParams ducking = RC_DUCKING_DEFAULT;
 
       if (live->queue_held)
         {

@@ -15,20 +15,21 @@
  *
  * Store keys: room:{id}:player (JSON state, written on every change and once
  * a second while playing), room:{id}:recent (list of song keys recently
- * played, for autoplay), user:{userId}:history (sorted set, score = ms).
+ * played, for autoplay). The listeners' history is rc_history.c's; the
+ * pipeline's lifetime is the room's (rc_room_ensure_pipeline).
  */
 #include <stdlib.h>
 
 #include "server/rooms/rc_player.h"
 #include "server/core/rc_error.h"
 #include "server/core/rc_json.h"
+#include "server/rooms/rc_history.h"
 #include "server/rooms/rc_room.h"
 #include "server/core/rc_secret.h"
 #include "server/core/rc_text.h"
 #include "server/core/rc_validate.h"
 
 #define TICK_MS 1000
-#define PIPELINE_LINGER_S 10
 #define RECENT_MAX 50
 #define PREVIOUS_RESTART_MS 3000
 #define TITLE_CHARS 200
@@ -61,8 +62,6 @@ struct _RcPlayer
   RcLoopMode loop;
   gboolean autoplay;
 
-  RcRoomPipeline *pipeline;
-  guint media_users;
   guint failures; /* consecutive items that failed to play */
 
   GQueue recent; /* char* song keys, newest first, at most RECENT_MAX */
@@ -72,7 +71,6 @@ struct _RcPlayer
   guint tick_id;
   guint empty_pause_id;
   guint empty_pause_s;
-  guint linger_id;
 };
 
 static const char *const loop_names[] = { "off", "track", "queue" };
@@ -212,9 +210,11 @@ current (RcPlayer *self)
 static gint64
 position_now (RcPlayer *self)
 {
-  if (self->playing && self->pipeline != NULL && rc_room_pipeline_has_track (self->pipeline))
+  RcRoomPipeline *pipeline = rc_room_get_pipeline (self->room);
+
+  if (self->playing && pipeline != NULL && rc_room_pipeline_has_track (pipeline))
     {
-      gint64 pos = rc_room_pipeline_get_position_ms (self->pipeline);
+      gint64 pos = rc_room_pipeline_get_position_ms (pipeline);
 
       if (pos >= 0)
         return pos;
@@ -373,7 +373,7 @@ notify (RcPlayer *self, const char *kind, const char *format, ...)
   rc_room_broadcast (self->room, message, NULL);
 }
 
-/* ---- the pipeline's lifetime ---------------------------------------------- */
+/* ---- what the pipeline reports (the room owns its lifetime) --------------- */
 
 static void
 on_track_ended (RcRoomPipeline *pipeline, gpointer data)
@@ -457,129 +457,16 @@ static const RcRoomPipelineCallbacks pipeline_callbacks = {
   .track_tags = on_track_tags,
 };
 
-static RcRoomPipeline *
-ensure_pipeline (RcPlayer *self, GError **error)
+const RcRoomPipelineCallbacks *
+rc_player_get_pipeline_callbacks (void)
 {
-  g_autoptr (GError) local = NULL;
-
-  g_clear_handle_id (&self->linger_id, g_source_remove);
-  if (self->pipeline != NULL)
-    return self->pipeline;
-  self->pipeline =
-    rc_room_pipeline_new (rc_room_get_id (self->room), &pipeline_callbacks, self, &local);
-  if (self->pipeline == NULL)
-    {
-      g_warning ("Room %s: cannot build its pipeline: %s", rc_room_get_id (self->room),
-                 local->message);
-      g_set_error (error, RC_ERROR, RC_ERROR_MEDIA_FAILED, "Audio could not be started");
-      return NULL;
-    }
-  return self->pipeline;
-}
-
-static gboolean
-on_linger_over (gpointer data)
-{
-  RcPlayer *self = data;
-
-  self->linger_id = 0;
-  if (!self->playing && self->media_users == 0)
-    g_clear_pointer (&self->pipeline, rc_room_pipeline_free);
-  return G_SOURCE_REMOVE;
-}
-
-/* Nobody listens and nothing plays: the pipeline goes after a short linger
- * (a pause followed by play a moment later should not rebuild it). */
-static void
-maybe_linger (RcPlayer *self)
-{
-  if (self->pipeline == NULL || self->playing || self->media_users > 0 || self->linger_id != 0)
-    return;
-  self->linger_id = g_timeout_add_seconds (PIPELINE_LINGER_S, on_linger_over, self);
-}
-
-RcRoomPipeline *
-rc_player_acquire_pipeline (RcPlayer *self, GError **error)
-{
-  RcRoomPipeline *pipeline = ensure_pipeline (self, error);
-
-  if (pipeline != NULL)
-    self->media_users++;
-  return pipeline;
-}
-
-void
-rc_player_release_pipeline (RcPlayer *self)
-{
-  if (self->media_users > 0)
-    self->media_users--;
-  maybe_linger (self);
-}
-
-RcRoomPipeline *
-rc_player_get_pipeline (RcPlayer *self)
-{
-  return self->pipeline;
+  return &pipeline_callbacks;
 }
 
 gboolean
-rc_player_has_pipeline (RcPlayer *self)
+rc_player_is_playing (RcPlayer *self)
 {
-  return self->pipeline != NULL;
-}
-
-/* ---- history ---------------------------------------------------------------- */
-
-typedef struct
-{
-  RcRoom *room;
-  char *guest_id;
-} HistoryRead;
-
-static void
-on_history_read (RcStore *store, GPtrArray *values, const GError *error, gpointer data)
-{
-  HistoryRead *read = data;
-  GPtrArray *guests = rc_room_get_guests (read->room);
-
-  for (guint i = 0; error == NULL && i < guests->len; i++)
-    {
-      RcGuest *guest = guests->pdata[i];
-      JsonObject *o;
-      g_autoptr (JsonNode) message = NULL;
-      JsonArray *history;
-
-      if (!g_str_equal (guest->id, read->guest_id))
-        continue;
-      message = rc_json_message_new ("historyUpdate", &o);
-      history = json_array_sized_new (values->len);
-      for (guint j = 0; j < values->len; j++)
-        {
-          JsonNode *entry = json_from_string (values->pdata[j], NULL);
-
-          if (entry != NULL && JSON_NODE_HOLDS_OBJECT (entry))
-            json_array_add_element (history, entry);
-          else if (entry != NULL)
-            json_node_unref (entry);
-        }
-      json_object_set_array_member (o, "history", history);
-      guest->send (guest, message, guest->send_data);
-      break;
-    }
-  rc_room_unref (read->room);
-  g_free (read->guest_id);
-  g_free (read);
-}
-
-void
-rc_player_send_history (RcPlayer *self, RcGuest *guest)
-{
-  HistoryRead *read = g_new0 (HistoryRead, 1);
-  g_autofree char *key = g_strdup_printf ("user:%s:history", guest->user_id);
-
-  read->room = rc_room_ref (self->room);
-  read->guest_id = g_strdup (guest->id);
-  rc_store_zset_range_rev (self->store, key, 0, RC_PLAYER_HISTORY_MAX - 1, on_history_read, read);
+  return self->playing;
 }
 
 /* A song started from its beginning: remember it for the room (autoplay) and
@@ -587,11 +474,9 @@ rc_player_send_history (RcPlayer *self, RcGuest *guest)
 static void
 record_played (RcPlayer *self, const Item *item)
 {
-  GPtrArray *guests = rc_room_get_guests (self->room);
   const char *song_key = item_key (item);
   JsonObject *o;
-  g_autoptr (JsonNode) entry = rc_json_message_new (NULL, &o);
-  g_autofree char *member = NULL;
+  g_autoptr (JsonNode) entry = NULL;
   g_autofree char *recent_key = store_key (self, "recent");
   GList *link;
 
@@ -608,20 +493,12 @@ record_played (RcPlayer *self, const Item *item)
     g_free (g_queue_pop_tail (&self->recent));
   rc_store_list_push (self->store, recent_key, song_key, RECENT_MAX);
 
+  entry = rc_json_message_new (NULL, &o);
   set_nullable (o, "songId", item->song_id);
   set_nullable (o, "url", item->url);
   json_object_set_string_member (o, "title", item->title);
   set_nullable (o, "artist", item->artist);
-  member = rc_json_to_string (entry);
-  for (guint i = 0; i < guests->len; i++)
-    {
-      RcGuest *guest = guests->pdata[i];
-      g_autofree char *key = g_strdup_printf ("user:%s:history", guest->user_id);
-
-      rc_store_zset_add (self->store, key, (double) (g_get_real_time () / 1000), member,
-                         RC_PLAYER_HISTORY_MAX);
-      rc_player_send_history (self, guest);
-    }
+  rc_history_record (self->room, entry);
 }
 
 /* ---- playback --------------------------------------------------------------- */
@@ -651,20 +528,22 @@ static void
 start_current (RcPlayer *self, gint64 position_ms, gboolean fresh)
 {
   Item *item = current (self);
+  RcRoomPipeline *pipeline = item != NULL ? rc_room_ensure_pipeline (self->room, NULL) : NULL;
 
-  if (item == NULL || ensure_pipeline (self, NULL) == NULL)
+  if (pipeline == NULL)
     {
       self->playing = FALSE;
       self->position_ms = 0;
-      if (self->pipeline != NULL)
-        rc_room_pipeline_stop_track (self->pipeline);
+      pipeline = rc_room_get_pipeline (self->room);
+      if (pipeline != NULL)
+        rc_room_pipeline_stop_track (pipeline);
       update_tick (self);
-      maybe_linger (self);
+      rc_room_idle_pipeline (self->room);
       return;
     }
   self->playing = TRUE;
   self->position_ms = position_ms;
-  rc_room_pipeline_play (self->pipeline, item->uri, position_ms);
+  rc_room_pipeline_play (pipeline, item->uri, position_ms);
   if (fresh && position_ms == 0)
     record_played (self, item);
   update_tick (self);
@@ -674,11 +553,13 @@ start_current (RcPlayer *self, gint64 position_ms, gboolean fresh)
 static void
 halt (RcPlayer *self)
 {
-  if (self->pipeline != NULL && rc_room_pipeline_has_track (self->pipeline))
-    rc_room_pipeline_stop_track (self->pipeline);
+  RcRoomPipeline *pipeline = rc_room_get_pipeline (self->room);
+
+  if (pipeline != NULL && rc_room_pipeline_has_track (pipeline))
+    rc_room_pipeline_stop_track (pipeline);
   self->playing = FALSE;
   update_tick (self);
-  maybe_linger (self);
+  rc_room_idle_pipeline (self->room);
 }
 
 /* Autoplay: a library song not played recently in this room, by the same
@@ -1195,8 +1076,6 @@ rc_player_free (RcPlayer *self)
     return;
   g_clear_handle_id (&self->tick_id, g_source_remove);
   g_clear_handle_id (&self->empty_pause_id, g_source_remove);
-  g_clear_handle_id (&self->linger_id, g_source_remove);
-  g_clear_pointer (&self->pipeline, rc_room_pipeline_free);
   g_ptr_array_unref (self->queue);
   g_queue_clear_full (&self->recent, g_free);
   rc_store_unref (self->store);

@@ -15,8 +15,8 @@ typedef struct _RcGuest RcGuest;
 /*
  * RcPlayer: what a room plays, and the single authority on it. It owns the
  * queue (played items stay before the current index), the play/pause state,
- * the loop and autoplay modes, and the room's pipeline, which it builds when
- * the room first plays or someone listens and tears down when neither holds.
+ * and the loop and autoplay modes; it tells the room's pipeline (which the
+ * room owns, rc_room_ensure_pipeline) what to play.
  *
  * Every change is broadcast to the room (stateUpdate, queueUpdated) and
  * written to the store (room:{id}:player), so a restart with Redis resumes
@@ -32,7 +32,6 @@ typedef enum
 } RcLoopMode;
 
 #define RC_PLAYER_QUEUE_MAX 500
-#define RC_PLAYER_HISTORY_MAX 50
 
 /* @room is borrowed: the room owns the player. @library may be NULL. A
  * playing room nobody is in pauses itself after @empty_pause_s. */
@@ -84,14 +83,9 @@ void rc_player_set_live (RcPlayer *player, gboolean live);
 
 /* The room's guests changed (auto-pause when it empties). */
 void rc_player_guests_changed (RcPlayer *player);
-/* Reads @guest's listening history and sends it a historyUpdate. */
-void rc_player_send_history (RcPlayer *player, RcGuest *guest);
-
-/* See rc_room_acquire_pipeline(). */
-RcRoomPipeline *rc_player_acquire_pipeline (RcPlayer *player, GError **error);
-void rc_player_release_pipeline (RcPlayer *player);
-gboolean rc_player_has_pipeline (RcPlayer *player);
-/* The pipeline if the room has one now (transfer none). */
-RcRoomPipeline *rc_player_get_pipeline (RcPlayer *player);
+/* Whether the room plays (a track, or the wait for one). */
+gboolean rc_player_is_playing (RcPlayer *player);
+/* What the room's pipeline reports goes to the player (user_data: it). */
+const RcRoomPipelineCallbacks *rc_player_get_pipeline_callbacks (void);
 
 G_END_DECLS

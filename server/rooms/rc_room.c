@@ -10,12 +10,15 @@
  * "rooms".
  */
 #include "server/rooms/rc_room.h"
+#include "server/rooms/rc_guest_media.h"
 #include "server/rooms/rc_player.h"
 #include "server/core/rc_error.h"
 #include "server/core/rc_json.h"
 #include "server/core/rc_secret.h"
 
 #include <string.h>
+
+#define PIPELINE_LINGER_S 10
 
 struct _RcRoom
 {
@@ -37,6 +40,14 @@ struct _RcRoom
   RcPublisherEndFunc publisher_end;
   gpointer publisher_data;
   RcMixPolicy mix;
+
+  /* Audio: the pipeline, built when the room first plays or someone
+   * listens, and torn down PIPELINE_LINGER_S after it is both paused and
+   * unheard; and the guests' media sessions. */
+  RcRoomPipeline *pipeline;
+  guint media_users; /* sessions and live hosts holding the pipeline */
+  guint linger_id;
+  GHashTable *media; /* RcGuest* (borrowed) -> RcGuestMedia* (owned) */
 };
 
 RcGuest *
@@ -58,8 +69,6 @@ rc_guest_free (RcGuest *guest)
 {
   if (guest == NULL)
     return;
-  if (guest->media != NULL)
-    guest->media_free (g_steal_pointer (&guest->media));
   g_free (guest->id);
   g_free (guest->user_id);
   g_free (guest->name);
@@ -102,6 +111,7 @@ room_alloc (RcStore *store, guint chat_cap)
   room->store = rc_store_ref (store);
   room->chat_cap = MAX (chat_cap, 1);
   room->guests = g_ptr_array_new ();
+  room->media = g_hash_table_new (NULL, NULL);
   room->keys = g_ptr_array_new_with_free_func ((GDestroyNotify) publish_key_free);
   g_queue_init (&room->chat);
   room->mix = (RcMixPolicy) { RC_MIX_TAKEOVER, RC_MIX_DEFAULT_DUCK_DB, RC_MIX_DEFAULT_THRESHOLD_DB };
@@ -207,6 +217,9 @@ rc_room_unref (RcRoom *room)
     return;
   g_ptr_array_unref (room->keys);
   g_free (room->publisher_key);
+  g_hash_table_unref (room->media); /* empty: each session holds the room */
+  g_clear_handle_id (&room->linger_id, g_source_remove);
+  g_clear_pointer (&room->pipeline, rc_room_pipeline_free);
   rc_sync_free (room->sync);
   rc_player_free (room->player);
   g_ptr_array_unref (room->guests);
@@ -223,6 +236,12 @@ const char *
 rc_room_get_id (RcRoom *room)
 {
   return room->id;
+}
+
+RcStore *
+rc_room_get_store (RcRoom *room)
+{
+  return room->store;
 }
 
 const char *
@@ -424,36 +443,6 @@ rc_room_set_mix_policy (RcRoom *room, const RcMixPolicy *policy)
   rc_room_save (room);
 }
 
-const char *
-rc_mix_mode_to_string (RcMixMode mode)
-{
-  return mode == RC_MIX_TALKOVER ? "talkover" : "takeover";
-}
-
-gboolean
-rc_mix_mode_from_string (const char *text, RcMixMode *mode)
-{
-  if (g_strcmp0 (text, "takeover") == 0)
-    *mode = RC_MIX_TAKEOVER;
-  else if (g_strcmp0 (text, "talkover") == 0)
-    *mode = RC_MIX_TALKOVER;
-  else
-    return FALSE;
-  return TRUE;
-}
-
-JsonNode *
-rc_mix_policy_to_json (const RcMixPolicy *policy)
-{
-  JsonObject *o;
-  JsonNode *node = rc_json_message_new (NULL, &o);
-
-  json_object_set_string_member (o, "mode", rc_mix_mode_to_string (policy->mode));
-  json_object_set_double_member (o, "duckDb", policy->duck_db);
-  json_object_set_double_member (o, "thresholdDb", policy->threshold_db);
-  return node;
-}
-
 RcPublishKey *
 rc_room_check_publish_key (RcRoom *room, const char *secret)
 {
@@ -514,8 +503,7 @@ rc_room_remove_guest (RcRoom *room, RcGuest *guest)
 {
   g_autofree char *viewers = key (room, "viewers");
 
-  if (guest->media != NULL)
-    guest->media_free (g_steal_pointer (&guest->media));
+  rc_room_stop_media (room, guest);
   if (room->sync != NULL)
     rc_sync_forget (room->sync, guest);
   rc_store_set_remove (room->store, viewers, guest->id);
@@ -548,22 +536,126 @@ rc_room_get_player (RcRoom *room)
   return room->player;
 }
 
+/* ---- audio ------------------------------------------------------------------ */
+
 RcRoomPipeline *
-rc_room_acquire_pipeline (RcRoom *room, GError **error)
+rc_room_get_pipeline (RcRoom *room)
 {
+  return room->pipeline;
+}
+
+RcRoomPipeline *
+rc_room_ensure_pipeline (RcRoom *room, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+
+  g_clear_handle_id (&room->linger_id, g_source_remove);
+  if (room->pipeline != NULL)
+    return room->pipeline;
   if (room->player == NULL)
     {
       g_set_error (error, RC_ERROR, RC_ERROR_MEDIA_FAILED, "This room has no player");
       return NULL;
     }
-  return rc_player_acquire_pipeline (room->player, error);
+  room->pipeline = rc_room_pipeline_new (room->id, rc_player_get_pipeline_callbacks (),
+                                         room->player, &local);
+  if (room->pipeline == NULL)
+    {
+      g_warning ("Room %s: cannot build its pipeline: %s", room->id, local->message);
+      g_set_error (error, RC_ERROR, RC_ERROR_MEDIA_FAILED, "Audio could not be started");
+      return NULL;
+    }
+  return room->pipeline;
+}
+
+static gboolean
+pipeline_unheard (RcRoom *room)
+{
+  return room->media_users == 0
+         && (room->player == NULL || !rc_player_is_playing (room->player));
+}
+
+static gboolean
+on_linger_over (gpointer data)
+{
+  RcRoom *room = data;
+
+  room->linger_id = 0;
+  if (pipeline_unheard (room))
+    g_clear_pointer (&room->pipeline, rc_room_pipeline_free);
+  return G_SOURCE_REMOVE;
+}
+
+void
+rc_room_idle_pipeline (RcRoom *room)
+{
+  /* A pause followed by play a moment later should not rebuild it. */
+  if (room->pipeline == NULL || !pipeline_unheard (room) || room->linger_id != 0)
+    return;
+  room->linger_id = g_timeout_add_seconds (PIPELINE_LINGER_S, on_linger_over, room);
+}
+
+RcRoomPipeline *
+rc_room_acquire_pipeline (RcRoom *room, GError **error)
+{
+  RcRoomPipeline *pipeline = rc_room_ensure_pipeline (room, error);
+
+  if (pipeline != NULL)
+    room->media_users++;
+  return pipeline;
 }
 
 void
 rc_room_release_pipeline (RcRoom *room)
 {
-  if (room->player != NULL)
-    rc_player_release_pipeline (room->player);
+  if (room->media_users > 0)
+    room->media_users--;
+  rc_room_idle_pipeline (room);
+}
+
+RcGuestMedia *
+rc_room_get_media (RcRoom *room, RcGuest *guest)
+{
+  return g_hash_table_lookup (room->media, guest);
+}
+
+void
+rc_room_stop_media (RcRoom *room, RcGuest *guest)
+{
+  RcGuestMedia *media = NULL;
+
+  if (g_hash_table_steal_extended (room->media, guest, NULL, (gpointer *) &media))
+    rc_guest_media_free (media);
+}
+
+RcGuestMedia *
+rc_room_start_media (RcRoom *room, RcGuest *guest, RcGuestMediaTransport transport,
+                     const RcGuestMediaCallbacks *callbacks, gpointer user_data,
+                     GDestroyNotify destroy, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  RcRoomPipeline *pipeline;
+  RcGuestMedia *media;
+
+  /* A new session replaces the old one: the old branch goes first, so the
+   * pipeline is kept (taken here before the old session gives it back). */
+  pipeline = rc_room_acquire_pipeline (room, &local);
+  rc_room_stop_media (room, guest);
+  if (pipeline == NULL)
+    {
+      g_message ("Room %s: no audio for guest %s: %s", room->id, guest->id, local->message);
+      if (destroy != NULL)
+        destroy (user_data);
+      rc_error_set (error, RC_ERROR_MEDIA_FAILED);
+      return NULL;
+    }
+  media = rc_guest_media_new (room, guest, pipeline, transport, callbacks, user_data, destroy,
+                              error);
+  if (media == NULL)
+    return NULL;
+  g_hash_table_insert (room->media, guest, media);
+  rc_guest_media_begin (media);
+  return media;
 }
 
 JsonNode *

@@ -5,6 +5,9 @@
 #include "server/store/rc_store.h"
 #include "pipelines/rc_room_pipeline.h"
 #include "server/library/rc_library.h"
+#include "server/rooms/rc_guest_media.h"
+#include "server/rooms/rc_mix_policy.h"
+#include "server/rooms/rc_publish_key.h"
 #include "server/rooms/rc_player.h"
 #include "server/rooms/rc_sync.h"
 
@@ -38,10 +41,6 @@ struct _RcGuest
   gpointer send_data;
   RcRoom *room; /* weak: set while the guest is in a room */
   char *user_id; /* whose listening history this is (join's userId, else id) */
-  /* The guest's audio session, owned by the media handlers; the room stops
-   * it (media_free) when the guest leaves, before anything else. */
-  gpointer media;
-  void (*media_free) (gpointer media);
 };
 
 RcGuest *rc_guest_new (const char *name, gboolean is_owner, RcGuestSendFunc send,
@@ -68,6 +67,7 @@ gboolean rc_room_has_password (RcRoom *room);
 gint64 rc_room_get_created_at (RcRoom *room);
 guint rc_room_get_guest_count (RcRoom *room);
 GPtrArray *rc_room_get_guests (RcRoom *room); /* RcGuest*, transfer none */
+RcStore *rc_room_get_store (RcRoom *room);    /* transfer none */
 
 gboolean rc_room_check_password (RcRoom *room, const char *password);
 gboolean rc_room_check_owner_token (RcRoom *room, const char *token);
@@ -90,18 +90,9 @@ JsonNode *rc_room_participants_json (RcRoom *room);
 void rc_room_broadcast (RcRoom *room, JsonNode *message, RcGuest *except);
 
 /*
- * Publish keys: secrets a host pushes live audio with (WHIP, SRT). The room
- * keeps only their SHA-256 hashes, in its stored state; the secret
- * ("rk_" + 43 base64url characters) is known once, when it is made.
+ * Publish keys (see rc_publish_key.h): the room keeps them in its stored
+ * state; the secret is known once, when it is made.
  */
-typedef struct
-{
-  char *id;    /* 8 base62 characters, names the key in the API */
-  char *label; /* the owner's name for it, or NULL */
-  char *hash;
-  gint64 created_at;
-} RcPublishKey;
-
 #define RC_ROOM_MAX_PUBLISH_KEYS 20
 
 RcPublishKey *rc_room_add_publish_key (RcRoom *room, const char *label, char **secret_out,
@@ -127,38 +118,11 @@ void rc_room_end_publisher (RcRoom *room, const char *key_id);
 /* The @data given to rc_room_set_publisher, or NULL. */
 gpointer rc_room_get_publisher_data (RcRoom *room);
 
-/*
- * How a live host's audio meets the queue, set by the owner and kept in the
- * room's stored state. Takeover (the default) pauses the queue while the
- * host is on air; talkover keeps it playing, ducked by @duck_db while the
- * host's level is above @threshold_db (dBFS).
- */
-typedef enum
-{
-  RC_MIX_TAKEOVER,
-  RC_MIX_TALKOVER,
-} RcMixMode;
-
-typedef struct
-{
-  RcMixMode mode;
-  double duck_db;      /* RC_MIX_DUCK_MIN_DB..0 */
-  double threshold_db; /* RC_MIX_THRESHOLD_MIN_DB..0 */
-} RcMixPolicy;
-
-#define RC_MIX_DEFAULT_DUCK_DB -12.0
-#define RC_MIX_DEFAULT_THRESHOLD_DB -40.0
-#define RC_MIX_DUCK_MIN_DB -60.0
-#define RC_MIX_THRESHOLD_MIN_DB -80.0
-
+/* How a live host's audio meets the queue (see rc_mix_policy.h), kept in
+ * the room's stored state. */
 const RcMixPolicy *rc_room_get_mix_policy (RcRoom *room);
 /* Saves it; the caller tells a host on air (rc_live_policy_changed). */
 void rc_room_set_mix_policy (RcRoom *room, const RcMixPolicy *policy);
-const char *rc_mix_mode_to_string (RcMixMode mode);
-/* FALSE when @text is neither "takeover" nor "talkover". */
-gboolean rc_mix_mode_from_string (const char *text, RcMixMode *mode);
-/* {mode, duckDb, thresholdDb} */
-JsonNode *rc_mix_policy_to_json (const RcMixPolicy *policy);
 
 /* What every room of a server shares (from the options). */
 typedef struct
@@ -175,13 +139,34 @@ RcPlayer *rc_room_get_player (RcRoom *room);
 RcSync *rc_room_get_sync (RcRoom *room);
 
 /*
- * Audio. A media session takes the room's pipeline (built on first use) and
- * gives it back when it ends; the room tears the pipeline down once nobody
- * listens and nothing plays. NULL with @error (RC_ERROR_MEDIA_FAILED) when
- * the pipeline cannot be built. Transfer none.
+ * Audio. The room owns its pipeline: built when the room first plays or a
+ * guest or host asks for audio, torn down a while after nothing plays and
+ * nobody listens. A guest's or a live host's session takes it and gives it
+ * back when it ends. NULL with @error (RC_ERROR_MEDIA_FAILED) when the
+ * pipeline cannot be built. Transfer none.
  */
 RcRoomPipeline *rc_room_acquire_pipeline (RcRoom *room, GError **error);
 void rc_room_release_pipeline (RcRoom *room);
+/* For the player: the pipeline, built if need be, without taking it. */
+RcRoomPipeline *rc_room_ensure_pipeline (RcRoom *room, GError **error);
+/* For the player: nothing plays now; the pipeline goes later if nobody listens. */
+void rc_room_idle_pipeline (RcRoom *room);
+/* The pipeline if the room has one now. */
+RcRoomPipeline *rc_room_get_pipeline (RcRoom *room);
+
+/*
+ * A guest's audio session (see rc_guest_media.h): starting one replaces the
+ * guest's previous one; the room ends it when the guest leaves, before
+ * anything else, or when the room goes. NULL with @error when it cannot
+ * start (@destroy has then freed @user_data).
+ */
+RcGuestMedia *rc_room_start_media (RcRoom *room, RcGuest *guest, RcGuestMediaTransport transport,
+                                   const RcGuestMediaCallbacks *callbacks, gpointer user_data,
+                                   GDestroyNotify destroy, GError **error);
+/* Ends @guest's session, if any, without a word to the guest. */
+void rc_room_stop_media (RcRoom *room, RcGuest *guest);
+/* @guest's session, or NULL. */
+RcGuestMedia *rc_room_get_media (RcRoom *room, RcGuest *guest);
 
 /* Chat: the recent messages (oldest first) and appending one (cached + stored). */
 JsonNode *rc_room_chat_json (RcRoom *room);

@@ -16,7 +16,7 @@
 #include "server/rooms/rc_sync.h"
 #include "server/core/rc_error.h"
 #include "server/core/rc_json.h"
-#include "server/rooms/rc_player.h"
+#include "server/rooms/rc_guest_media.h"
 #include "server/rooms/rc_room.h"
 #include "pipelines/rc_ws_branch.h"
 
@@ -49,8 +49,7 @@ struct _RcSync
 
   GHashTable *reports; /* RcGuest* -> RcSyncReport* (guests borrowed) */
 
-  GPtrArray *ws_listeners; /* RcGuest*, borrowed: frames go to these */
-  GPtrArray *ws_pending;   /* RcGuest*, borrowed: listeners still waiting for the timeline */
+  GPtrArray *ws_listeners; /* RcGuestMedia*, borrowed: frames go to these */
   RcWsBranch *ws_branch;
   guint64 ws_dropped;
 
@@ -70,7 +69,6 @@ rc_sync_new (RcRoom *room, double min_ms, double initial_ms, double max_ms)
   self->delay_ms = CLAMP (initial_ms, self->min_ms, self->max_ms);
   self->reports = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   self->ws_listeners = g_ptr_array_new ();
-  self->ws_pending = g_ptr_array_new ();
   self->timeline_waiting = g_ptr_array_new_with_free_func (g_free);
   return self;
 }
@@ -83,7 +81,6 @@ rc_sync_free (RcSync *self)
   g_clear_handle_id (&self->timeline_retry_id, g_source_remove);
   g_clear_pointer (&self->ws_branch, rc_ws_branch_free);
   g_ptr_array_unref (self->ws_listeners);
-  g_ptr_array_unref (self->ws_pending);
   g_ptr_array_unref (self->timeline_waiting);
   g_hash_table_unref (self->reports);
   g_free (self);
@@ -95,18 +92,10 @@ rc_sync_get_delay (RcSync *self)
   return self->delay_ms;
 }
 
-static RcRoomPipeline *
-pipeline_of (RcSync *self)
-{
-  RcPlayer *player = rc_room_get_player (self->room);
-
-  return player ? rc_player_get_pipeline (player) : NULL;
-}
-
 static JsonNode *
 timeline_message (RcSync *self)
 {
-  RcRoomPipeline *pipeline = pipeline_of (self);
+  RcRoomPipeline *pipeline = rc_room_get_pipeline (self->room);
   guint32 rtp;
   GstClockTime when;
   JsonObject *o;
@@ -122,14 +111,14 @@ timeline_message (RcSync *self)
   return node;
 }
 
-/* Sends @message (a timeline) to @guest; a WebSocket listener gets frames
- * from then on, so it never has frames it cannot place. */
+/* Sends @message (a timeline) to @guest if it has a media session. */
 static void
 deliver_timeline (RcSync *self, RcGuest *guest, JsonNode *message)
 {
-  guest->send (guest, message, guest->send_data);
-  if (g_ptr_array_remove (self->ws_pending, guest))
-    g_ptr_array_add (self->ws_listeners, guest);
+  RcGuestMedia *media = rc_room_get_media (self->room, guest);
+
+  if (media != NULL)
+    rc_guest_media_deliver_timeline (media, message);
 }
 
 static RcGuest *
@@ -159,7 +148,7 @@ on_timeline_retry (gpointer data)
     {
       RcGuest *guest = guest_by_id (self, self->timeline_waiting->pdata[i]);
 
-      if (guest != NULL && guest->media != NULL)
+      if (guest != NULL)
         deliver_timeline (self, guest, message);
     }
   g_ptr_array_set_size (self->timeline_waiting, 0);
@@ -195,12 +184,7 @@ broadcast_timeline (RcSync *self)
   if (message == NULL)
     return;
   for (guint i = 0; i < guests->len; i++)
-    {
-      RcGuest *guest = guests->pdata[i];
-
-      if (guest->media != NULL)
-        deliver_timeline (self, guest, message);
-    }
+    deliver_timeline (self, guests->pdata[i], message);
 }
 
 /* The delay the current reports ask for. */
@@ -287,7 +271,6 @@ void
 rc_sync_forget (RcSync *self, RcGuest *guest)
 {
   g_hash_table_remove (self->reports, guest);
-  rc_sync_remove_ws_listener (self, guest);
 }
 
 /* ---- WebSocket audio ------------------------------------------------------- */
@@ -298,39 +281,33 @@ on_ws_frame (GBytes *frame, gpointer data)
   RcSync *self = data;
 
   for (guint i = 0; i < self->ws_listeners->len; i++)
-    {
-      RcGuest *guest = self->ws_listeners->pdata[i];
-
-      if (guest->send_binary == NULL
-          || !guest->send_binary (guest, frame, WS_MAX_QUEUED_BYTES, guest->send_data))
-        self->ws_dropped++;
-    }
+    if (!rc_guest_media_send_frame (self->ws_listeners->pdata[i], frame, WS_MAX_QUEUED_BYTES))
+      self->ws_dropped++;
 }
 
 gboolean
-rc_sync_add_ws_listener (RcSync *self, RcGuest *guest, GError **error)
+rc_sync_add_ws_listener (RcSync *self, RcGuestMedia *media, GError **error)
 {
-  RcRoomPipeline *pipeline = pipeline_of (self);
+  RcRoomPipeline *pipeline = rc_room_get_pipeline (self->room);
 
   if (pipeline == NULL)
     {
       g_set_error_literal (error, RC_ERROR, RC_ERROR_MEDIA_FAILED, "The room has no pipeline");
       return FALSE;
     }
-  if (!g_ptr_array_find (self->ws_listeners, guest, NULL)
-      && !g_ptr_array_find (self->ws_pending, guest, NULL))
-    g_ptr_array_add (self->ws_pending, guest);
+  if (!g_ptr_array_find (self->ws_listeners, media, NULL))
+    g_ptr_array_add (self->ws_listeners, media);
   if (self->ws_branch == NULL)
     self->ws_branch = rc_ws_branch_new (pipeline, on_ws_frame, self);
   return TRUE;
 }
 
 void
-rc_sync_remove_ws_listener (RcSync *self, RcGuest *guest)
+rc_sync_remove_ws_listener (RcSync *self, RcGuestMedia *media)
 {
-  if (!g_ptr_array_remove (self->ws_listeners, guest) && !g_ptr_array_remove (self->ws_pending, guest))
+  if (!g_ptr_array_remove (self->ws_listeners, media))
     return;
-  if (self->ws_listeners->len == 0 && self->ws_pending->len == 0)
+  if (self->ws_listeners->len == 0)
     g_clear_pointer (&self->ws_branch, rc_ws_branch_free);
 }
 
@@ -368,7 +345,7 @@ rc_sync_stats_json (RcSync *self)
   json_object_set_string_member (o, "roomId", rc_room_get_id (self->room));
   json_object_set_double_member (o, "playoutDelay", self->delay_ms);
   json_object_set_int_member (o, "clockRate", RC_ROOM_PIPELINE_CLOCK_RATE);
-  json_object_set_int_member (o, "wsListeners", self->ws_listeners->len + self->ws_pending->len);
+  json_object_set_int_member (o, "wsListeners", self->ws_listeners->len);
   json_object_set_int_member (o, "wsDropped", (gint64) self->ws_dropped);
   /* In join order, like the participants list. */
   for (guint i = 0; i < members->len; i++)

@@ -7,6 +7,7 @@ G_BEGIN_DECLS
 
 typedef struct _RcRoom RcRoom;
 typedef struct _RcGuest RcGuest;
+typedef struct _RcGuestMedia RcGuestMedia;
 
 /*
  * RcSync: one room's shared timeline as guests see it. It owns the playout
@@ -46,10 +47,11 @@ void rc_sync_report (RcSync *sync, RcGuest *guest, const RcSyncReport *report);
 /* The guest's media ended or it left: its report no longer counts. */
 void rc_sync_forget (RcSync *sync, RcGuest *guest);
 
-/* WebSocket audio for @guest on or off. FALSE with @error when the room's
- * pipeline cannot be had. */
-gboolean rc_sync_add_ws_listener (RcSync *sync, RcGuest *guest, GError **error);
-void rc_sync_remove_ws_listener (RcSync *sync, RcGuest *guest);
+/* The room's WebSocket audio frames for @media (a guest's session, see
+ * rc_guest_media.h) on or off. FALSE with @error when the room has no
+ * pipeline. */
+gboolean rc_sync_add_ws_listener (RcSync *sync, RcGuestMedia *media, GError **error);
+void rc_sync_remove_ws_listener (RcSync *sync, RcGuestMedia *media);
 
 /* GET /api/rooms/{id}/stats. */
 JsonNode *rc_sync_stats_json (RcSync *sync);

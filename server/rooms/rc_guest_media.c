@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A guest's audio session in one place. Why it exists: the session has a
+ * pipeline to hold, a transport (a WebRTC branch on the room's pipeline, or
+ * the room's WebSocket frames), a timeline message that must reach the
+ * guest before any frame, and an end that must undo all of it whoever
+ * causes it (stopMedia, a new startMedia, a failed branch, the guest
+ * leaving, the room going). The signalling handler only checks requests and
+ * turns the callbacks into replies.
+ *
+ * Ordering rule: the WebRTC offer (the "started" callback) goes out before
+ * the timeline; a WebSocket session is told it started, then gets the
+ * timeline, then frames. Everything here runs on the main context, the
+ * branch's callbacks included.
+ */
+#include "server/rooms/rc_guest_media.h"
+#include "server/core/rc_error.h"
+#include "server/rooms/rc_room.h"
+#include "server/rooms/rc_sync.h"
+#include "pipelines/rc_webrtc_branch.h"
+
+struct _RcGuestMedia
+{
+  RcRoom *room;   /* strong, for giving the pipeline back */
+  RcGuest *guest; /* borrowed: the room ends us before the guest goes */
+  RcGuestMediaTransport transport;
+  RcWebrtcBranch *branch; /* webrtc */
+  gboolean ws_listening;  /* ws: on the room's listener list */
+  gboolean has_timeline;  /* the guest was told the timeline */
+  RcGuestMediaCallbacks callbacks;
+  gpointer user_data;
+  GDestroyNotify destroy;
+};
+
+void
+rc_guest_media_free (RcGuestMedia *media)
+{
+  if (media == NULL)
+    return;
+  g_clear_pointer (&media->branch, rc_webrtc_branch_free);
+  if (media->ws_listening)
+    rc_sync_remove_ws_listener (rc_room_get_sync (media->room), media);
+  rc_room_release_pipeline (media->room);
+  if (media->destroy != NULL)
+    media->destroy (media->user_data);
+  rc_room_unref (media->room);
+  g_free (media);
+}
+
+static void
+on_offer (RcWebrtcBranch *branch, const char *sdp, gpointer data)
+{
+  RcGuestMedia *media = data;
+
+  if (media->callbacks.started != NULL)
+    media->callbacks.started (media->guest, sdp, media->user_data);
+  rc_sync_send_timeline (rc_room_get_sync (media->room), media->guest);
+}
+
+static void
+on_ice (RcWebrtcBranch *branch, guint mline_index, const char *candidate, gpointer data)
+{
+  RcGuestMedia *media = data;
+
+  if (media->callbacks.ice != NULL)
+    media->callbacks.ice (media->guest, mline_index, candidate, media->user_data);
+}
+
+static void
+on_failed (RcWebrtcBranch *branch, const char *reason, gpointer data)
+{
+  RcGuestMedia *media = data;
+  RcGuest *guest = media->guest;
+  RcGuestMediaCallbacks callbacks = media->callbacks;
+  gpointer user_data = media->user_data;
+  GDestroyNotify destroy = media->destroy;
+
+  g_message ("Room %s: audio for guest %s failed: %s", rc_room_get_id (media->room), guest->id,
+             reason);
+  /* The session is over before the guest hears of it; its data lives until
+   * the callback has run. */
+  media->destroy = NULL;
+  rc_room_stop_media (media->room, guest); /* frees @media */
+  if (callbacks.failed != NULL)
+    callbacks.failed (guest, reason, user_data);
+  if (destroy != NULL)
+    destroy (user_data);
+}
+
+static const RcWebrtcBranchCallbacks branch_callbacks = {
+  .offer = on_offer,
+  .ice = on_ice,
+  .failed = on_failed,
+};
+
+RcGuestMedia *
+rc_guest_media_new (RcRoom *room, RcGuest *guest, RcRoomPipeline *pipeline,
+                    RcGuestMediaTransport transport, const RcGuestMediaCallbacks *callbacks,
+                    gpointer user_data, GDestroyNotify destroy, GError **error)
+{
+  RcGuestMedia *media = g_new0 (RcGuestMedia, 1);
+  g_autoptr (GError) local = NULL;
+
+  media->room = rc_room_ref (room);
+  media->guest = guest;
+  media->transport = transport;
+  media->callbacks = *callbacks;
+  media->user_data = user_data;
+  media->destroy = destroy;
+  if (transport == RC_GUEST_MEDIA_WS)
+    {
+      if (!rc_sync_add_ws_listener (rc_room_get_sync (room), media, error))
+        {
+          rc_guest_media_free (media);
+          return NULL;
+        }
+      media->ws_listening = TRUE;
+      return media;
+    }
+  media->branch = rc_webrtc_branch_new (pipeline, guest->id, &branch_callbacks, media, &local);
+  if (media->branch == NULL)
+    {
+      g_warning ("Room %s: cannot start audio for guest %s: %s", rc_room_get_id (room), guest->id,
+                 local->message);
+      rc_guest_media_free (media);
+      rc_error_set (error, RC_ERROR_MEDIA_FAILED);
+      return NULL;
+    }
+  return media;
+}
+
+/* Called by the room once @media is the guest's session: a WebSocket
+ * session has started, and its timeline follows its start. */
+void
+rc_guest_media_begin (RcGuestMedia *media)
+{
+  if (media->transport != RC_GUEST_MEDIA_WS)
+    return;
+  if (media->callbacks.started != NULL)
+    media->callbacks.started (media->guest, NULL, media->user_data);
+  rc_sync_send_timeline (rc_room_get_sync (media->room), media->guest);
+}
+
+static gboolean
+check_webrtc (RcGuestMedia *media, const char *what, GError **error)
+{
+  if (media->branch != NULL)
+    return TRUE;
+  g_set_error (error, RC_ERROR, RC_ERROR_NO_MEDIA,
+               "This media session is on the WebSocket; it takes no %s", what);
+  return FALSE;
+}
+
+gboolean
+rc_guest_media_set_answer (RcGuestMedia *media, const char *sdp, GError **error)
+{
+  return check_webrtc (media, "answer", error)
+         && rc_webrtc_branch_set_answer (media->branch, sdp, error);
+}
+
+gboolean
+rc_guest_media_add_ice (RcGuestMedia *media, guint mline_index, const char *candidate,
+                        GError **error)
+{
+  return check_webrtc (media, "candidates", error)
+         && rc_webrtc_branch_add_ice (media->branch, mline_index, candidate, error);
+}
+
+void
+rc_guest_media_deliver_timeline (RcGuestMedia *media, JsonNode *message)
+{
+  media->guest->send (media->guest, message, media->guest->send_data);
+  media->has_timeline = TRUE;
+}
+
+gboolean
+rc_guest_media_send_frame (RcGuestMedia *media, GBytes *frame, guint64 max_queued)
+{
+  RcGuest *guest = media->guest;
+
+  if (!media->has_timeline)
+    return TRUE;
+  return guest->send_binary != NULL
+         && guest->send_binary (guest, frame, max_queued, guest->send_data);
+}

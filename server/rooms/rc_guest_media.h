@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "pipelines/rc_room_pipeline.h"
+
+G_BEGIN_DECLS
+
+typedef struct _RcRoom RcRoom;
+typedef struct _RcGuest RcGuest;
+
+/*
+ * RcGuestMedia: one guest's audio session, from startMedia to its stop: the
+ * room's pipeline held while it lives, its WebRTC branch or its place among
+ * the room's WebSocket listeners, and the timeline it is told. Made and
+ * ended by the room (rc_room_start_media, rc_room_stop_media), which ends it
+ * whenever the guest leaves, is dropped or the room is deleted. Whoever
+ * started it hears back through the callbacks; every call and callback is
+ * on the main context.
+ */
+typedef struct _RcGuestMedia RcGuestMedia;
+
+typedef enum
+{
+  RC_GUEST_MEDIA_WEBRTC,
+  RC_GUEST_MEDIA_WS,
+} RcGuestMediaTransport;
+
+typedef struct
+{
+  /* The session is up: for WebRTC, with the offer's @sdp (later, from the
+   * branch); for the WebSocket, @sdp NULL, at once. The timeline follows. */
+  void (*started) (RcGuest *guest, const char *sdp, gpointer user_data);
+  /* WebRTC: a local ICE candidate. */
+  void (*ice) (RcGuest *guest, guint mline_index, const char *candidate, gpointer user_data);
+  /* WebRTC: the session failed and is over (the guest has no media any
+   * more, and @user_data is about to be destroyed). */
+  void (*failed) (RcGuest *guest, const char *reason, gpointer user_data);
+} RcGuestMediaCallbacks;
+
+/* For RcRoom: starts the session on @pipeline, which the room counts as
+ * taken (rc_room_acquire_pipeline) and which the session gives back when
+ * it ends. NULL with @error (and @pipeline given back) when it cannot
+ * start. @destroy frees @user_data when the session ends. */
+RcGuestMedia *rc_guest_media_new (RcRoom *room, RcGuest *guest, RcRoomPipeline *pipeline,
+                                  RcGuestMediaTransport transport,
+                                  const RcGuestMediaCallbacks *callbacks, gpointer user_data,
+                                  GDestroyNotify destroy, GError **error);
+/* For RcRoom, once @media is the guest's session: a WebSocket session
+ * reports it started and gets its timeline. */
+void rc_guest_media_begin (RcGuestMedia *media);
+/* Ends the session without a word to the guest. For RcRoom. */
+void rc_guest_media_free (RcGuestMedia *media);
+
+/* WebRTC: the guest's answer and its ICE candidates (RC_ERROR_NO_MEDIA on
+ * a WebSocket session). */
+gboolean rc_guest_media_set_answer (RcGuestMedia *media, const char *sdp, GError **error);
+gboolean rc_guest_media_add_ice (RcGuestMedia *media, guint mline_index, const char *candidate,
+                                 GError **error);
+
+/* For RcSync: sends the guest @message, a timeline; a WebSocket session
+ * gets audio frames from then on, so it never has frames it cannot place. */
+void rc_guest_media_deliver_timeline (RcGuestMedia *media, JsonNode *message);
+/* For RcSync: one WebSocket audio frame; FALSE when it was dropped (the
+ * guest is too far behind). Before the timeline nothing is sent (TRUE). */
+gboolean rc_guest_media_send_frame (RcGuestMedia *media, GBytes *frame, guint64 max_queued);
+
+G_END_DECLS
