@@ -35,6 +35,9 @@ typedef struct
   gint64 playout_delay_max;
   gint64 ping_interval;
   gint64 idle_timeout;
+  gint64 http_header_timeout;
+  gint64 http_body_timeout;
+  gint64 http_idle_timeout;
   gint64 store_timeout_ms;
   gint64 max_publishers;
   gint64 whip_latency;

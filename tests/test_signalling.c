@@ -461,11 +461,76 @@ test_dead_connection_dropped (void)
   json_object_unref (rc_test_ws_expect (alive, "chat", 5000));
 }
 
+/* Replies, listings and stats stay valid JSON whatever numbers a guest sends,
+ * and a message holding what cannot be echoed back gets a numbered error. */
+static void
+test_numbers_and_strings_at_the_edge (void)
+{
+  g_autoptr (RcTestServer) server = NULL;
+  g_autoptr (JsonObject) room = NULL;
+  g_autoptr (RcTestWs) owner = NULL;
+  g_autoptr (JsonObject) reply = NULL;
+  g_autoptr (JsonNode) listed = NULL;
+  g_autoptr (JsonNode) stats = NULL;
+  g_autofree char *path = NULL;
+  const char *id;
+  static const char *const bad[] = {
+    "{\"type\":\"\\ud800\"}",
+    "{\"type\":\"join\",\"roomId\":\"\\ud800\",\"name\":\"x\"}",
+    "{\"type\":\"setAutoplay\",\"enabled\":\"\\udfff\"}",
+    "{\"type\":\"chat\",\"\\ud800\":1,\"text\":\"hi\"}",
+    "{\"type\":\"chat\",\"text\":\"a\\ud800b\"}",
+    "{\"type\":\"chat\",\"text\":\"hi\",\"n\":1e400}",
+    "{\"type\":\"chat\",\"text\":\"hi\",\"id\":18446744073709551616}",
+  };
+  guint status = 0;
+
+  /* A CRITICAL (libsoup refusing a reply that is not UTF-8) aborts the server. */
+  g_setenv ("G_DEBUG", "fatal-criticals,gc-friendly", TRUE);
+  server = rc_test_server_start (NULL);
+  g_setenv ("G_DEBUG", "gc-friendly", TRUE);
+  room = rc_test_create_room (server, "Numbers", NULL);
+  id = rc_test_str (room, "id");
+  path = g_strdup_printf ("/api/rooms/%s/stats", id);
+  owner = rc_test_ws_join (server, id, "Owner", NULL, rc_test_str (room, "ownerToken"), NULL);
+  reply = rc_test_ws_command (owner, "{\"type\":\"setMixPolicy\",\"mode\":\"talkover\",\"duckDb\":-1e-300}");
+  g_assert_cmpstr (rc_test_str (reply, "type"), !=, "error");
+  g_clear_pointer (&reply, json_object_unref);
+  rc_test_ws_send (owner, "{\"type\":\"syncReport\",\"transport\":\"webrtc\",\"error\":1e-300,"
+                          "\"arrival\":-1e-300,\"jitter\":1e-300}");
+  g_clear_pointer (&reply, json_object_unref);
+  reply = rc_test_ws_command (owner, "{\"type\":\"timeSync\",\"t0\":1}"); /* after the report */
+  g_clear_pointer (&reply, json_object_unref);
+  /* rc_test_http gives NULL for a body that is not JSON. */
+  listed = rc_test_http (server, "GET", "/api/rooms", NULL, NULL, &status);
+  g_assert_cmpuint (status, ==, 200);
+  g_assert_nonnull (listed);
+  stats = rc_test_http (server, "GET", path, NULL, NULL, &status);
+  g_assert_cmpuint (status, ==, 200);
+  g_assert_nonnull (stats);
+
+  /* A request id that is a huge double comes back as the same number. */
+  rc_test_ws_send (owner, "{\"type\":\"timeSync\",\"t0\":1,\"id\":1e308}");
+  reply = rc_test_ws_expect (owner, "timeSync", 5000);
+  g_assert_cmpfloat (json_object_get_double_member (reply, "id"), ==, 1e308);
+  g_clear_pointer (&reply, json_object_unref);
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      rc_test_ws_send (owner, bad[i]);
+      g_clear_pointer (&reply, json_object_unref);
+      reply = rc_test_ws_expect_error (owner, 4000, 5000);
+    }
+  g_assert_cmpint (rc_test_server_stop (server), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
   rc_test_init (&argc, &argv);
   g_test_add_func ("/signalling/join-see-each-other", test_join_see_each_other);
+  g_test_add_func ("/signalling/numbers-and-strings-at-the-edge",
+                   test_numbers_and_strings_at_the_edge);
   g_test_add_func ("/signalling/chat-order-and-hygiene", test_chat_order_and_hygiene);
   g_test_add_func ("/signalling/chat-history-capped", test_chat_history_capped);
   g_test_add_func ("/signalling/room-full", test_room_full);

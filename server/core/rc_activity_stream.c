@@ -223,22 +223,114 @@ rc_write_counter_init (RcWriteCounter *self)
 {
 }
 
+/*
+ * The pair as one GIOStream. Closing it closes the connection underneath:
+ * closing only the two filter streams would leave the socket open (a
+ * GSocketConnection's halves do not own the socket), and every WebSocket
+ * would stay in CLOSE-WAIT until the last reference went.
+ */
+#define RC_TYPE_ACTIVITY_IO_STREAM (rc_activity_io_stream_get_type ())
+G_DECLARE_FINAL_TYPE (RcActivityIOStream, rc_activity_io_stream, RC, ACTIVITY_IO_STREAM, GIOStream)
+
+struct _RcActivityIOStream
+{
+  GIOStream parent;
+  GIOStream *base;      /* strong: the stolen connection */
+  GInputStream *in;     /* strong: RcActivityStream over base's input */
+  GOutputStream *out;   /* strong: RcWriteCounter over base's output */
+};
+
+G_DEFINE_FINAL_TYPE (RcActivityIOStream, rc_activity_io_stream, G_TYPE_IO_STREAM)
+
+static GInputStream *
+io_get_input_stream (GIOStream *stream)
+{
+  return RC_ACTIVITY_IO_STREAM (stream)->in;
+}
+
+static GOutputStream *
+io_get_output_stream (GIOStream *stream)
+{
+  return RC_ACTIVITY_IO_STREAM (stream)->out;
+}
+
+static gboolean
+io_close (GIOStream *stream, GCancellable *cancellable, GError **error)
+{
+  RcActivityIOStream *self = RC_ACTIVITY_IO_STREAM (stream);
+
+  /* The filters are closed first so nothing is left buffered in them; the
+   * base's own close is what releases the socket, so it always runs. */
+  g_output_stream_close (self->out, cancellable, NULL);
+  g_input_stream_close (self->in, cancellable, NULL);
+  return g_io_stream_close (self->base, cancellable, error);
+}
+
+/* Closing a socket does not block: done in place rather than on the worker
+ * thread GIOStream's default would use, so the socket is never closed while
+ * the main context polls it. */
+static void
+io_close_async (GIOStream *stream, int io_priority, GCancellable *cancellable,
+                GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (stream, cancellable, callback, user_data);
+  GError *error = NULL;
+
+  g_task_set_source_tag (task, io_close_async);
+  if (io_close (stream, cancellable, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static gboolean
+io_close_finish (GIOStream *stream, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+rc_activity_io_stream_finalize (GObject *object)
+{
+  RcActivityIOStream *self = RC_ACTIVITY_IO_STREAM (object);
+
+  g_clear_object (&self->in);
+  g_clear_object (&self->out);
+  g_clear_object (&self->base);
+  G_OBJECT_CLASS (rc_activity_io_stream_parent_class)->finalize (object);
+}
+
+static void
+rc_activity_io_stream_class_init (RcActivityIOStreamClass *klass)
+{
+  GIOStreamClass *io_class = G_IO_STREAM_CLASS (klass);
+
+  io_class->get_input_stream = io_get_input_stream;
+  io_class->get_output_stream = io_get_output_stream;
+  io_class->close_fn = io_close;
+  io_class->close_async = io_close_async;
+  io_class->close_finish = io_close_finish;
+  G_OBJECT_CLASS (klass)->finalize = rc_activity_io_stream_finalize;
+}
+
+static void
+rc_activity_io_stream_init (RcActivityIOStream *self)
+{
+}
+
 GIOStream *
 rc_activity_io_stream_new (GIOStream *stream, RcActivityStream **counter_out)
 {
-  g_autoptr (GInputStream) in = rc_activity_stream_new (g_io_stream_get_input_stream (stream));
-  g_autoptr (RcWriteCounter) out =
+  RcActivityIOStream *self = g_object_new (RC_TYPE_ACTIVITY_IO_STREAM, NULL);
+  RcWriteCounter *out =
     g_object_new (RC_TYPE_WRITE_COUNTER, "base-stream", g_io_stream_get_output_stream (stream),
                   "close-base-stream", TRUE, NULL);
-  GIOStream *wrapped;
 
-  out->counter = RC_ACTIVITY_STREAM (g_object_ref (in));
-  wrapped = g_simple_io_stream_new (in, G_OUTPUT_STREAM (out));
-
-  /* The wrapper must keep the original stream (and its socket) alive. */
-  g_object_set_data_full (G_OBJECT (wrapped), "rc-base-io-stream", g_object_ref (stream),
-                          g_object_unref);
+  self->base = g_object_ref (stream);
+  self->in = rc_activity_stream_new (g_io_stream_get_input_stream (stream));
+  out->counter = RC_ACTIVITY_STREAM (g_object_ref (self->in));
+  self->out = G_OUTPUT_STREAM (out);
   if (counter_out != NULL)
-    *counter_out = RC_ACTIVITY_STREAM (g_object_ref (in));
-  return wrapped;
+    *counter_out = RC_ACTIVITY_STREAM (g_object_ref (self->in));
+  return G_IO_STREAM (self);
 }

@@ -21,7 +21,8 @@ guint64 rc_activity_stream_get_bytes_read (RcActivityStream *self);
  * rc_activity_io_stream_new (what reached the socket, not what was queued). */
 guint64 rc_activity_stream_get_bytes_written (RcActivityStream *self);
 
-/* Wraps both sides of @stream: reads and writes are counted in @counter_out. */
+/* Wraps both sides of @stream: reads and writes are counted in @counter_out.
+ * Closing the result closes @stream (and so its socket). */
 GIOStream *rc_activity_io_stream_new (GIOStream *stream, RcActivityStream **counter_out);
 
 G_END_DECLS

@@ -5,8 +5,12 @@
 
 G_BEGIN_DECLS
 
-/* Compact serialisation of a node (objects, arrays or values). */
+/* Compact serialisation of a node (objects, arrays or values): always valid
+ * JSON and UTF-8 (non-finite numbers become null). Every JSON the server
+ * writes goes through this, never through json-glib's generator. */
 char *rc_json_to_string (JsonNode *node);
+/* Appends @value as a JSON number (null when not finite). */
+void rc_json_append_double (GString *out, double value);
 
 /* A new object node for building messages: rc_json_object_new ("chat"). */
 JsonNode *rc_json_message_new (const char *type, JsonObject **object_out);

@@ -130,11 +130,110 @@ rc_validate_object (JsonObject *object, const RcParam *params, GError **error)
   return TRUE;
 }
 
+/* Integers json-glib would wrap or saturate (18446744073709551616 reads as
+ * -1): found in the text, since the parsed value no longer shows it. */
+static gboolean
+integers_fit (const char *data, gsize length)
+{
+  gboolean in_string = FALSE;
+
+  for (gsize i = 0; i < length; i++)
+    {
+      gsize start = i, end;
+
+      if (in_string)
+        {
+          if (data[i] == '\\')
+            i++;
+          else if (data[i] == '"')
+            in_string = FALSE;
+          continue;
+        }
+      if (data[i] == '"')
+        {
+          in_string = TRUE;
+          continue;
+        }
+      if (data[i] != '-' && !g_ascii_isdigit (data[i]))
+        continue;
+      end = start + 1;
+      while (end < length && (g_ascii_isdigit (data[end]) || strchr (".eE+-", data[end]) != NULL))
+        end++;
+      i = end - 1;
+      if (end - start > 18 && memchr (data + start, '.', end - start) == NULL
+          && memchr (data + start, 'e', end - start) == NULL
+          && memchr (data + start, 'E', end - start) == NULL)
+        {
+          g_autofree char *token = g_strndup (data + start, end - start);
+
+          if (!g_ascii_string_to_signed (token, 10, G_MININT64, G_MAXINT64, NULL, NULL))
+            return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* Every string (names too) is UTF-8 (a lone surrogate escape is not) and
+ * every number finite (1e400 reads as infinity). */
+static gboolean
+node_is_sound (JsonNode *node, const char **problem)
+{
+  switch (json_node_get_node_type (node))
+    {
+    case JSON_NODE_OBJECT:
+      {
+        JsonObjectIter iter;
+        const char *name;
+        JsonNode *member;
+
+        json_object_iter_init (&iter, json_node_get_object (node));
+        while (json_object_iter_next (&iter, &name, &member))
+          {
+            if (!g_utf8_validate (name, -1, NULL))
+              {
+                *problem = "a name that is not valid UTF-8";
+                return FALSE;
+              }
+            if (!node_is_sound (member, problem))
+              return FALSE;
+          }
+        return TRUE;
+      }
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *array = json_node_get_array (node);
+
+        for (guint i = 0; i < json_array_get_length (array); i++)
+          if (!node_is_sound (json_array_get_element (array, i), problem))
+            return FALSE;
+        return TRUE;
+      }
+    case JSON_NODE_VALUE:
+      if (json_node_get_value_type (node) == G_TYPE_STRING
+          && !g_utf8_validate (json_node_get_string (node), -1, NULL))
+        {
+          *problem = "a string that is not valid UTF-8 (a lone surrogate?)";
+          return FALSE;
+        }
+      if (json_node_get_value_type (node) == G_TYPE_DOUBLE
+          && !isfinite (json_node_get_double (node)))
+        {
+          *problem = "a number too large to represent";
+          return FALSE;
+        }
+      return TRUE;
+    case JSON_NODE_NULL:
+      return TRUE;
+    }
+  return TRUE;
+}
+
 JsonObject *
 rc_validate_parse_object (const char *data, gsize length, GError **error)
 {
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   g_autoptr (GError) local = NULL;
+  const char *problem = NULL;
   JsonNode *root;
 
   if (length > G_MAXSSIZE || !json_parser_load_from_data (parser, data, (gssize) length, &local))
@@ -148,6 +247,17 @@ rc_validate_parse_object (const char *data, gsize length, GError **error)
     {
       g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_MESSAGE,
                            "Expected a JSON object");
+      return NULL;
+    }
+  if (!node_is_sound (root, &problem))
+    {
+      g_set_error (error, RC_ERROR, RC_ERROR_INVALID_MESSAGE, "The message holds %s", problem);
+      return NULL;
+    }
+  if (!integers_fit (data, length))
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_MESSAGE,
+                           "The message holds an integer outside -2^63..2^63-1");
       return NULL;
     }
   return json_object_ref (json_node_get_object (root));

@@ -42,7 +42,9 @@ typedef struct
  */
 gboolean rc_validate_object (JsonObject *object, const RcParam *params, GError **error);
 
-/* Parses @data as JSON and requires an object. RC_ERROR_INVALID_MESSAGE otherwise. */
+/* Parses @data as JSON and requires an object whose strings are UTF-8 and
+ * whose numbers are finite and, for integers, within 64 bits.
+ * RC_ERROR_INVALID_MESSAGE otherwise. */
 JsonObject *rc_validate_parse_object (const char *data, gsize length, GError **error);
 
 /* A client's stable userId: 8-64 characters of [A-Za-z0-9_-]. */

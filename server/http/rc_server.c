@@ -15,6 +15,7 @@
 #include "server/core/rc_rate_limit.h"
 #include "signalling/rc_session.h"
 #include "server/http/rc_api_user.h"
+#include "server/http/rc_http_guard.h"
 
 #include <string.h>
 
@@ -28,6 +29,7 @@ struct _RcServer
   RcWhip *whip;
   RcSessionHost host;
   SoupServer *soup;
+  RcHttpGuard *guard; /* timeouts and early 413s for every connection */
   GHashTable *sessions; /* RcSession* set (owned) */
   guint sweep_id;
   gint64 started_us;
@@ -183,6 +185,7 @@ sweep (gpointer user_data)
   for (guint i = 0; i < sessions->len; i++)
     rc_session_check_idle (sessions->pdata[i], now);
   rc_rate_limits_sweep (server->rest_limits, now);
+  rc_http_guard_sweep (server->guard);
   return G_SOURCE_CONTINUE;
 }
 
@@ -212,6 +215,7 @@ rc_server_free (RcServer *server)
     return;
   rc_server_stop (server);
   g_hash_table_unref (server->sessions);
+  g_clear_pointer (&server->guard, rc_http_guard_free);
   g_clear_object (&server->soup);
   g_free (server);
 }
@@ -222,12 +226,18 @@ rc_server_start (RcServer *server, GError **error)
   g_autoptr (GInetAddress) addr = NULL;
   g_autoptr (GSocketAddress) sockaddr = NULL;
   GSList *listeners;
+  RcHttpGuardLimits limits;
 
   addr = rc_http_resolve_host (server->config->host, error);
   if (addr == NULL)
     return FALSE;
   sockaddr = g_inet_socket_address_new (addr, (guint16) server->config->port);
   server->soup = soup_server_new ("server-header", "roomcast/" ROOMCAST_VERSION, NULL);
+  limits.header_timeout_s = (guint) server->config->http_header_timeout;
+  limits.body_timeout_s = (guint) server->config->http_body_timeout;
+  limits.idle_timeout_s = (guint) server->config->http_idle_timeout;
+  limits.max_body_bytes = MAX ((gsize) server->config->max_message_bytes, RC_HTTP_MAX_BODY_FLOOR);
+  server->guard = rc_http_guard_new (server->soup, &limits);
   soup_server_add_early_handler (server->soup, "/api", on_api_early, server, NULL);
   soup_server_add_handler (server->soup, "/api", on_api, server, NULL);
   soup_server_add_handler (server->soup, "/health", on_health, server, NULL);

@@ -14,6 +14,7 @@
  * too (as unreadable) so they are not retried until they change.
  */
 #include "server/library/rc_library.h"
+#include "server/core/rc_json.h"
 #include "server/library/rc_search.h"
 
 #include <gst/pbutils/pbutils.h>
@@ -247,7 +248,7 @@ save_cache (RcLibrary *library)
   json_object_set_string_member (o, "musicDir", library->music_dir);
   json_object_set_object_member (o, "files", files);
   json_node_take_object (root, o);
-  text = json_to_string (root, FALSE);
+  text = rc_json_to_string (root);
   rc_store_set (library->store, CACHE_KEY, text);
 }
 

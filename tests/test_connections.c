@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What a stream of connections does to a real roomcast: every kind of
+ * connection, however it ends, gives its socket back (the server's open file
+ * count returns to where it was), slow or oversized requests are cut off
+ * without the server buffering them, and the server keeps answering.
+ */
+#include "rc_test_server.h"
+#include "rc_test_util.h"
+
+#include <string.h>
+
+#define ROUNDS 500
+#define FD_SLACK 8
+
+static guint
+fd_count (RcTestServer *server)
+{
+  g_autofree char *dir_path =
+    g_strdup_printf ("/proc/%s/fd", g_subprocess_get_identifier (server->process));
+  g_autoptr (GDir) dir = g_dir_open (dir_path, 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+  return n;
+}
+
+static guint64
+rss_kib (RcTestServer *server)
+{
+  g_autofree char *path =
+    g_strdup_printf ("/proc/%s/status", g_subprocess_get_identifier (server->process));
+  g_autofree char *text = NULL;
+  const char *line;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  line = strstr (text, "VmRSS:");
+  g_assert_nonnull (line);
+  return g_ascii_strtoull (line + strlen ("VmRSS:"), NULL, 10);
+}
+
+static GSocket *
+connect_raw (RcTestServer *server)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) addr = g_inet_socket_address_new (loopback, (guint16) server->port);
+  GSocket *socket =
+    g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+
+  g_assert_no_error (error);
+  g_socket_set_timeout (socket, 10);
+  g_socket_connect (socket, addr, NULL, &error);
+  g_assert_no_error (error);
+  return socket;
+}
+
+static void
+send_all (GSocket *socket, const char *data, gsize length)
+{
+  g_autoptr (GError) error = NULL;
+
+  while (length > 0)
+    {
+      gssize n = g_socket_send (socket, data, length, NULL, &error);
+
+      g_assert_no_error (error);
+      data += n;
+      length -= (gsize) n;
+    }
+}
+
+static void
+send_text (GSocket *socket, const char *text)
+{
+  send_all (socket, text, strlen (text));
+}
+
+/* Reads until @needle has arrived (or the peer closes); returns all of it. */
+static char *
+read_until (GSocket *socket, const char *needle)
+{
+  GString *got = g_string_new (NULL);
+  char buffer[4096];
+
+  while (strstr (got->str, needle) == NULL)
+    {
+      gssize n = g_socket_receive (socket, buffer, sizeof buffer, NULL, NULL);
+
+      if (n <= 0)
+        break;
+      g_string_append_len (got, buffer, n);
+    }
+  return g_string_free (got, FALSE);
+}
+
+/* Reads to the end of stream; the seconds it took. */
+static double
+seconds_until_closed (GSocket *socket)
+{
+  gint64 start = g_get_monotonic_time ();
+  char buffer[4096];
+
+  while (g_socket_receive (socket, buffer, sizeof buffer, NULL, NULL) > 0)
+    ;
+  return (double) (g_get_monotonic_time () - start) / G_USEC_PER_SEC;
+}
+
+static const char ws_upgrade[] = "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                                 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                 "Sec-WebSocket-Version: 13\r\n\r\n";
+
+typedef enum
+{
+  KIND_HTTP_KEEPALIVE,
+  KIND_WS_CLEAN,
+  KIND_WS_DROPPED,
+} Kind;
+
+static void
+one_connection (RcTestServer *server, Kind kind)
+{
+  g_autoptr (GSocket) socket = connect_raw (server);
+  g_autofree char *reply = NULL;
+  /* A masked close frame with status 1000. */
+  static const char close_frame[] = { (char) 0x88, (char) 0x82, 0, 0, 0, 0, 0x03, (char) 0xe8 };
+
+  switch (kind)
+    {
+    case KIND_HTTP_KEEPALIVE:
+      send_text (socket, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+      reply = read_until (socket, "}}");
+      g_assert_true (g_str_has_prefix (reply, "HTTP/1.1 200"));
+      break;
+    case KIND_WS_CLEAN:
+      send_text (socket, ws_upgrade);
+      reply = read_until (socket, "\r\n\r\n");
+      g_assert_true (g_str_has_prefix (reply, "HTTP/1.1 101"));
+      send_all (socket, close_frame, sizeof close_frame);
+      /* The server answers the close and ends the connection itself. */
+      g_assert_cmpfloat (seconds_until_closed (socket), <, 5);
+      break;
+    case KIND_WS_DROPPED:
+      send_text (socket, ws_upgrade);
+      reply = read_until (socket, "\r\n\r\n");
+      g_assert_true (g_str_has_prefix (reply, "HTTP/1.1 101"));
+      break;
+    }
+  g_socket_close (socket, NULL);
+}
+
+static void
+test_no_fd_leak (gconstpointer data)
+{
+  Kind kind = GPOINTER_TO_INT (data);
+  g_autoptr (RcTestServer) server = rc_test_server_start (NULL);
+  g_autoptr (JsonNode) health = NULL;
+  guint before, after = 0, status = 0;
+
+  health = rc_test_http (server, "GET", "/health", NULL, NULL, &status);
+  g_assert_cmpuint (status, ==, 200);
+  before = fd_count (server);
+  for (guint i = 0; i < ROUNDS; i++)
+    one_connection (server, kind);
+  /* Every socket is given back promptly (not only after an idle timeout). */
+  g_assert_true (RC_WAIT_UNTIL ((after = fd_count (server)) <= before + FD_SLACK, 4000));
+  g_test_message ("fds: %u before, %u after %d connections", before, after, ROUNDS);
+
+  g_clear_pointer (&health, json_node_unref);
+  health = rc_test_http (server, "GET", "/health", NULL, NULL, &status);
+  g_assert_cmpuint (status, ==, 200);
+  g_assert_cmpint (rc_test_server_stop (server), ==, 0);
+}
+
+/* A body declared far too large is refused from its headers; the server
+ * neither waits for nor keeps it. */
+static void
+test_oversized_body_refused_early (void)
+{
+  g_autoptr (RcTestServer) server = rc_test_server_start (NULL);
+  g_autoptr (GSocket) declared = NULL;
+  g_autoptr (GSocket) chunked = NULL;
+  g_autofree char *reply = NULL;
+  g_autofree char *chunk = g_malloc (65536 + 16);
+  g_autoptr (JsonNode) body = NULL;
+  guint64 rss_before = rss_kib (server);
+  const char *json;
+
+  declared = connect_raw (server);
+  send_text (declared, "POST /api/rooms HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                       "Content-Type: application/json\r\nContent-Length: 1073741824\r\n\r\n"
+                       "{\"name\":\"");
+  reply = read_until (declared, "}");
+  g_assert_true (g_str_has_prefix (reply, "HTTP/1.1 413"));
+  json = strstr (reply, "\r\n\r\n");
+  g_assert_nonnull (json);
+  body = rc_test_parse (json + 4);
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (body), "code"), ==, 4301);
+  /* And the connection ends rather than waiting for a gigabyte. */
+  g_assert_cmpfloat (seconds_until_closed (declared), <, 5);
+
+  /* A chunked body is cut off once it passes the limit. */
+  chunked = connect_raw (server);
+  send_text (chunked, "POST /api/rooms HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
+  memcpy (chunk, "10000\r\n", 7);
+  memset (chunk + 7, ' ', 65536);
+  memcpy (chunk + 7 + 65536, "\r\n", 2);
+  for (guint i = 0; i < 64; i++)
+    if (g_socket_send (chunked, chunk, 7 + 65536 + 2, NULL, NULL) <= 0)
+      break; /* the server has answered and stopped reading */
+  g_free (reply);
+  reply = read_until (chunked, "}");
+  g_assert_true (g_str_has_prefix (reply, "HTTP/1.1 413"));
+
+  /* Neither body was buffered (4 MiB sent; a few MiB of slack for the rest). */
+  g_test_message ("RSS %" G_GUINT64_FORMAT " KiB before, %" G_GUINT64_FORMAT " KiB after",
+                  rss_before, rss_kib (server));
+  g_assert_cmpuint (rss_kib (server), <, rss_before + 3 * 1024);
+  g_assert_cmpint (rc_test_server_stop (server), ==, 0);
+}
+
+/* A half-sent request line is closed after the header timeout, an idle
+ * keep-alive connection after the idle timeout. */
+static void
+test_slow_requests_closed (void)
+{
+  const char *args[] = { "--http-header-timeout", "1", "--http-idle-timeout", "2", NULL };
+  g_autoptr (RcTestServer) server = rc_test_server_start (args);
+  g_autoptr (GSocket) half = connect_raw (server);
+  g_autoptr (GSocket) idle = NULL;
+  g_autofree char *reply = NULL;
+  double waited;
+
+  send_text (half, "GET /hea");
+  waited = seconds_until_closed (half);
+  g_assert_cmpfloat (waited, >, 0.5);
+  g_assert_cmpfloat (waited, <, 4);
+
+  idle = connect_raw (server);
+  send_text (idle, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  reply = read_until (idle, "}}");
+  g_assert_true (g_str_has_prefix (reply, "HTTP/1.1 200"));
+  waited = seconds_until_closed (idle);
+  g_assert_cmpfloat (waited, >, 1);
+  g_assert_cmpfloat (waited, <, 5);
+  g_assert_cmpint (rc_test_server_stop (server), ==, 0);
+}
+
+int
+main (int argc, char **argv)
+{
+  rc_test_init (&argc, &argv);
+  g_test_add_data_func ("/connections/no-fd-leak/http-keepalive",
+                        GINT_TO_POINTER (KIND_HTTP_KEEPALIVE), test_no_fd_leak);
+  g_test_add_data_func ("/connections/no-fd-leak/websocket-clean", GINT_TO_POINTER (KIND_WS_CLEAN),
+                        test_no_fd_leak);
+  g_test_add_data_func ("/connections/no-fd-leak/websocket-dropped",
+                        GINT_TO_POINTER (KIND_WS_DROPPED), test_no_fd_leak);
+  g_test_add_func ("/connections/oversized-body-refused-early", test_oversized_body_refused_early);
+  g_test_add_func ("/connections/slow-requests-closed", test_slow_requests_closed);
+  return g_test_run ();
+}
