@@ -234,3 +234,9 @@ rc_test_song_id (RcTestServer *server, const char *title)
   g_error ("no library song titled \"%s\"", title);
   return NULL;
 }
+
+GPid
+rc_test_server_get_pid (RcTestServer *server)
+{
+  return rc_roomcast_process_get_pid (((Server *) server)->roomcast);
+}

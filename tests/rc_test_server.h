@@ -25,6 +25,8 @@ RcTestServer *rc_test_server_try_start (const char *const *args, GError **error)
 /* SIGTERM, then wait; returns the exit status (SIGKILL after 10 s: -1). */
 int rc_test_server_stop (RcTestServer *server);
 void rc_test_server_free (RcTestServer *server);
+/* Its process id (for /proc/PID reads); 0 once it has been reaped. */
+GPid rc_test_server_get_pid (RcTestServer *server);
 
 /* Runs roomcast with @args to completion; its exit status and stdout+stderr. */
 int rc_test_run_roomcast (const char *const *args, const char *const *env, char **output);

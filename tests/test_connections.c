@@ -17,7 +17,7 @@ static guint
 fd_count (RcTestServer *server)
 {
   g_autofree char *dir_path =
-    g_strdup_printf ("/proc/%s/fd", g_subprocess_get_identifier (server->process));
+    g_strdup_printf ("/proc/%d/fd", (int) rc_test_server_get_pid (server));
   g_autoptr (GDir) dir = g_dir_open (dir_path, 0, NULL);
   guint n = 0;
 
@@ -31,7 +31,7 @@ static guint64
 rss_kib (RcTestServer *server)
 {
   g_autofree char *path =
-    g_strdup_printf ("/proc/%s/status", g_subprocess_get_identifier (server->process));
+    g_strdup_printf ("/proc/%d/status", (int) rc_test_server_get_pid (server));
   g_autofree char *text = NULL;
   const char *line;
 

@@ -18,6 +18,7 @@
 #include "server/core/rc_json.h"
 #include "server/rooms/rc_guest_media.h"
 #include "server/rooms/rc_room.h"
+#include "pipelines/rc_stats.h"
 #include "pipelines/rc_ws_branch.h"
 
 #include <math.h>
@@ -313,25 +314,6 @@ rc_sync_remove_ws_listener (RcSync *self, RcGuestMedia *media)
 
 /* ---- stats ------------------------------------------------------------------- */
 
-static int
-compare_double (gconstpointer a, gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return (x > y) - (x < y);
-}
-
-static double
-percentile (GArray *sorted, double p)
-{
-  guint i;
-
-  if (sorted->len == 0)
-    return 0;
-  i = (guint) ceil (p * sorted->len) - 1;
-  return g_array_index (sorted, double, MIN (i, sorted->len - 1));
-}
-
 JsonNode *
 rc_sync_stats_json (RcSync *self)
 {
@@ -372,12 +354,11 @@ rc_sync_stats_json (RcSync *self)
       abs_error = fabs (r->error);
       g_array_append_val (errors, abs_error);
     }
-  g_array_sort (errors, compare_double);
   json_object_set_array_member (o, "guests", guests);
   json_object_set_int_member (sync, "reporting", errors->len);
-  json_object_set_double_member (sync, "errorP50", percentile (errors, 0.50));
-  json_object_set_double_member (sync, "errorP95", percentile (errors, 0.95));
-  json_object_set_double_member (sync, "errorMax", errors->len ? g_array_index (errors, double, errors->len - 1) : 0);
+  json_object_set_double_member (sync, "errorP50", rc_percentile (errors, 0.50));
+  json_object_set_double_member (sync, "errorP95", rc_percentile (errors, 0.95));
+  json_object_set_double_member (sync, "errorMax", rc_percentile (errors, 1.0));
   json_object_set_member (o, "sync", sync_node);
   return node;
 }
