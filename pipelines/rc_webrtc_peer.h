@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <gst/gst.h>
+#include <gst/sdp/sdp.h>
+#ifndef GST_USE_UNSTABLE_API
+#define GST_USE_UNSTABLE_API
+#endif
+#include <gst/webrtc/webrtc.h>
+
+G_BEGIN_DECLS
+
+/*
+ * RcWebrtcPeer: one webrtcbin and what every user of it in the project needs
+ * the same way: ICE set-up (rc_webrtc_util.h), the promise chains of offer,
+ * answer and set-description, trickled candidates, the connection's states,
+ * the check of the remote DTLS certificate, and events from webrtcbin's
+ * threads brought to the main context of the thread that made the peer.
+ *
+ * The owner puts rc_webrtc_peer_get_webrtcbin() into its bin or pipeline,
+ * adds transceivers and links pads itself, and hears back through the
+ * callbacks. They run on that main context, never from inside a call into
+ * this API, and never after rc_webrtc_peer_close().
+ *
+ * Used by the guest branch, the WHIP ingest and the native guest's receiver.
+ */
+typedef struct _RcWebrtcPeer RcWebrtcPeer;
+
+typedef struct
+{
+  /* The offer (rc_webrtc_peer_create_offer) or the answer to a remote offer
+   * that webrtcbin made. Not set yet: the owner edits it if it must and
+   * passes it to rc_webrtc_peer_set_local(). Borrowed. */
+  void (*description) (RcWebrtcPeer *peer, GstWebRTCSessionDescription *description,
+                       gpointer user_data);
+  /* A new local candidate ("candidate:..."). */
+  void (*candidate) (RcWebrtcPeer *peer, guint mline_index, const char *candidate,
+                     gpointer user_data);
+  /* ICE gathering is complete (after the last candidate). */
+  void (*gathered) (RcWebrtcPeer *peer, gpointer user_data);
+  /* ICE and DTLS are up; once. */
+  void (*connected) (RcWebrtcPeer *peer, gpointer user_data);
+  /* Something is over: webrtcbin refused a description or could not make
+   * one, ICE or DTLS failed, the remote certificate is not the one expected,
+   * or the owner said so (rc_webrtc_peer_fail). @code is an RC_MEDIA_ERROR
+   * code: RC_MEDIA_ERROR_INVALID when the remote description is to blame.
+   * May come more than once: the owner keeps the first. */
+  void (*failed) (RcWebrtcPeer *peer, int code, const char *reason, gpointer user_data);
+  /* The owner's own event (rc_webrtc_peer_post), brought over. */
+  void (*event) (RcWebrtcPeer *peer, guint kind, gpointer user_data);
+} RcWebrtcPeerCallbacks;
+
+typedef struct
+{
+  const char *name;       /* webrtcbin's element name; NULL: "webrtcbin" */
+  gboolean loopback_only; /* gather on 127.0.0.1 alone */
+  guint latency_ms;       /* its jitter buffer latency; 0 keeps webrtcbin's */
+} RcWebrtcPeerOptions;
+
+/* A webrtcbin (max-bundle, ICE set up) with its signals forwarded. NULL
+ * with @error (RC_MEDIA_ERROR_FAILED) when webrtcbin is missing. */
+RcWebrtcPeer *rc_webrtc_peer_new (const RcWebrtcPeerOptions *options,
+                                  const RcWebrtcPeerCallbacks *callbacks, gpointer user_data,
+                                  GError **error);
+/* Main context: no callback runs after this, and the forwarded signals and
+ * every handler connected with @user_data as data are disconnected from
+ * webrtcbin (they would keep it and their owner alive). */
+void rc_webrtc_peer_close (RcWebrtcPeer *peer);
+/* Any thread. The peer and webrtcbin go with the last reference, webrtcbin
+ * on the main context (never on a thread of its own). */
+RcWebrtcPeer *rc_webrtc_peer_ref (RcWebrtcPeer *peer);
+void rc_webrtc_peer_unref (RcWebrtcPeer *peer);
+
+/* Transfer none; valid while the peer lives. */
+GstElement *rc_webrtc_peer_get_webrtcbin (RcWebrtcPeer *peer);
+
+/* Asks for an offer; it comes as `description`. */
+void rc_webrtc_peer_create_offer (RcWebrtcPeer *peer);
+/* Sets the remote description (@sdp taken); an offer is answered, the
+ * answer coming as `description`. */
+void rc_webrtc_peer_set_remote (RcWebrtcPeer *peer, GstWebRTCSDPType type, GstSDPMessage *sdp);
+/* Sets @description (borrowed) as the local one. */
+void rc_webrtc_peer_set_local (RcWebrtcPeer *peer, GstWebRTCSessionDescription *description);
+/* A remote candidate, as is. */
+void rc_webrtc_peer_add_ice (RcWebrtcPeer *peer, guint mline_index, const char *candidate);
+
+/* From now on the remote DTLS certificate must have @fingerprint (an
+ * a=fingerprint value); any other is a `failed`. Any thread. */
+void rc_webrtc_peer_expect_fingerprint (RcWebrtcPeer *peer, const char *fingerprint);
+/* Any thread: TRUE once the remote certificate was shown and is the
+ * expected one (media must not flow before). */
+gboolean rc_webrtc_peer_certificate_ok (RcWebrtcPeer *peer);
+
+/* Any thread: `event` with @kind later, on the main context. */
+void rc_webrtc_peer_post (RcWebrtcPeer *peer, guint kind);
+/* Any thread: `failed` with @code and @reason later, on the main context. */
+void rc_webrtc_peer_fail (RcWebrtcPeer *peer, int code, const char *reason);
+
+/* Streaming threads: each RTP packet of a buffer or buffer list passing
+ * @pad, with the time it arrived (g_get_monotonic_time). FALSE from @func
+ * drops the buffer (or list). @data is freed with @notify when the probe
+ * goes; returns the probe's id. */
+typedef gboolean (*RcRtpPacketFunc) (GstBuffer *packet, gint64 arrival_us, gpointer data);
+gulong rc_webrtc_add_rtp_probe (GstPad *pad, RcRtpPacketFunc func, gpointer data,
+                                GDestroyNotify notify);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcWebrtcPeer, rc_webrtc_peer_unref)
+
+G_END_DECLS
