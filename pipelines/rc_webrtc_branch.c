@@ -56,13 +56,12 @@ GST_DEBUG_CATEGORY_STATIC (rc_webrtc_branch_debug);
 
 struct _RcWebrtcBranch
 {
-  gint ref_count; /* one for being alive, one for the RTP probe */
   RcRoomPipeline *pipeline; /* borrowed: outlives the branch */
   char *name;
   RcWebrtcBranchCallbacks callbacks;
   gpointer user_data;
   GMainContext *context;
-  RcWebrtcPeer *peer; /* its webrtcbin inside bin */
+  RcWebrtcPeer *peer; /* its webrtcbin inside bin; frees the branch last */
 
   GstElement *bin;    /* RcBranchBin, in the pipeline until removed */
   GstElement *webrtc; /* the peer's */
@@ -70,28 +69,19 @@ struct _RcWebrtcBranch
   gint saw_buffer; /* atomic */
 
   /* main context only */
-  gboolean disposed;
   gboolean offer_requested;
   gboolean offer_sent;
   gboolean answer_given;
   gboolean connected;
-  gboolean failed;
 };
 
-static RcWebrtcBranch *
-branch_ref (RcWebrtcBranch *self)
-{
-  g_atomic_int_inc (&self->ref_count);
-  return self;
-}
-
+/* With the peer's last reference, or at once if there is no peer. */
 static void
-branch_unref (RcWebrtcBranch *self)
+branch_finalize (gpointer data)
 {
-  if (!g_atomic_int_dec_and_test (&self->ref_count))
-    return;
+  RcWebrtcBranch *self = data;
+
   g_main_context_unref (self->context);
-  g_clear_pointer (&self->peer, rc_webrtc_peer_unref);
   g_free (self->name);
   g_free (self);
 }
@@ -161,22 +151,15 @@ rc_branch_bin_init (RcBranchBin *self)
 /* The branch's own event, from the RTP probe. */
 #define EV_FIRST_BUFFER 1
 
-/* Main context: the branch is dead; tell the owner once. */
-static void
-fail (RcWebrtcBranch *self, const char *reason)
-{
-  if (self->disposed || self->failed)
-    return;
-  self->failed = TRUE;
-  GST_WARNING_OBJECT (self->bin, "guest %s: media failed: %s", self->name, reason);
-  if (self->callbacks.failed != NULL)
-    self->callbacks.failed (self, reason, self->user_data);
-}
-
+/* Main context, once: the branch is dead; tell the owner. */
 static void
 on_failed (RcWebrtcPeer *peer, int code, const char *reason, gpointer data)
 {
-  fail (data, reason);
+  RcWebrtcBranch *self = data;
+
+  GST_WARNING_OBJECT (self->bin, "guest %s: media failed: %s", self->name, reason);
+  if (self->callbacks.failed != NULL)
+    self->callbacks.failed (self, reason, self->user_data);
 }
 
 static void
@@ -191,18 +174,11 @@ on_first_buffer (RcWebrtcPeer *peer, guint kind, gpointer data)
 }
 
 static void
-on_offer (RcWebrtcPeer *peer, GstWebRTCSessionDescription *offer, gpointer data)
+on_offer (RcWebrtcPeer *peer, GstWebRTCSessionDescription *offer, const char *text,
+          gpointer data)
 {
   RcWebrtcBranch *self = data;
-  g_autofree char *text = NULL;
 
-  if (rc_sdp_set_opus_fmtp (offer->sdp, OPUS_OFFER_FMTP) == 0)
-    {
-      fail (self, "the offer has no Opus payload");
-      return;
-    }
-  rc_webrtc_peer_set_local (peer, offer);
-  text = gst_sdp_message_as_text (offer->sdp);
   self->offer_sent = TRUE;
   GST_DEBUG_OBJECT (self->bin, "guest %s: offer\n%s", self->name, text);
   if (self->callbacks.offer != NULL)
@@ -214,7 +190,7 @@ on_candidate (RcWebrtcPeer *peer, guint mline, const char *candidate, gpointer d
 {
   RcWebrtcBranch *self = data;
 
-  if (!self->failed && self->callbacks.ice != NULL)
+  if (self->callbacks.ice != NULL)
     self->callbacks.ice (self, mline, candidate, self->user_data);
 }
 
@@ -232,13 +208,8 @@ on_connected (RcWebrtcPeer *peer, gpointer data)
     }
 }
 
-static const RcWebrtcPeerCallbacks peer_callbacks = {
-  .description = on_offer,
-  .candidate = on_candidate,
-  .connected = on_connected,
-  .failed = on_failed,
-  .event = on_first_buffer,
-};
+static const RcWebrtcPeerCallbacks peer_callbacks = { on_offer, on_candidate, NULL, on_connected,
+                                                      on_failed, on_first_buffer };
 
 /* Streaming thread, every RTP packet on its way into webrtcbin. The first
  * one comes after the caps: the offer can be made from what the payloader
@@ -260,7 +231,8 @@ on_setup_timeout (gpointer data)
   RcWebrtcBranch *self = data;
 
   g_clear_pointer (&self->setup_timeout, g_source_unref);
-  fail (self, "not connected after " G_STRINGIFY (SETUP_TIMEOUT_S) " s");
+  rc_webrtc_peer_fail (self->peer, RC_MEDIA_ERROR_FAILED,
+                       "not connected after " G_STRINGIFY (SETUP_TIMEOUT_S) " s");
   return G_SOURCE_REMOVE;
 }
 
@@ -276,9 +248,9 @@ build (RcWebrtcBranch *self, GError **error)
   g_autoptr (GstWebRTCRTPTransceiver) transceiver = NULL;
   g_autoptr (GstCaps) preferences = gst_caps_from_string (OPUS_PREFERENCES);
   GstPad *ghost;
-  const RcWebrtcPeerOptions options = { 0 };
+  const RcWebrtcPeerOptions options = { .opus_fmtp = OPUS_OFFER_FMTP };
 
-  self->peer = rc_webrtc_peer_new (&options, &peer_callbacks, self, error);
+  self->peer = rc_webrtc_peer_new (&options, &peer_callbacks, self, branch_finalize, error);
   if (self->peer == NULL)
     return FALSE;
   self->webrtc = rc_webrtc_peer_get_webrtcbin (self->peer);
@@ -313,8 +285,7 @@ build (RcWebrtcBranch *self, GError **error)
   ghost = gst_ghost_pad_new ("sink", queue_sink);
   gst_pad_set_active (ghost, TRUE);
   gst_element_add_pad (self->bin, ghost);
-  rc_webrtc_add_rtp_probe (queue_src, on_packet, branch_ref (self),
-                           (GDestroyNotify) branch_unref);
+  rc_webrtc_peer_add_rtp_probe (self->peer, queue_src, on_packet);
   return TRUE;
 }
 
@@ -327,7 +298,6 @@ rc_webrtc_branch_new (RcRoomPipeline *pipeline, const char *name,
 
   if (rc_webrtc_branch_debug == NULL)
     GST_DEBUG_CATEGORY_INIT (rc_webrtc_branch_debug, "rc-webrtc-branch", 0, "guest WebRTC");
-  self->ref_count = 1;
   self->pipeline = pipeline;
   self->name = g_strdup (name);
   if (callbacks != NULL)
@@ -359,7 +329,6 @@ rc_webrtc_branch_free (RcWebrtcBranch *self)
 {
   if (self == NULL)
     return;
-  self->disposed = TRUE;
   if (self->setup_timeout != NULL)
     {
       g_source_destroy (self->setup_timeout);
@@ -377,7 +346,10 @@ rc_webrtc_branch_free (RcWebrtcBranch *self)
       rc_room_pipeline_remove_branch (self->pipeline, self->bin);
       gst_clear_object (&self->bin);
     }
-  branch_unref (self);
+  if (self->peer != NULL)
+    rc_webrtc_peer_unref (self->peer); /* which frees the branch, now or later */
+  else
+    branch_finalize (self);
 }
 
 gboolean

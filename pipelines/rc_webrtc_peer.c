@@ -15,6 +15,9 @@
  * - A promise callback may hold the last reference on webrtcbin's thread;
  *   webrtcbin must not be finalized there (it joins that thread), so the
  *   last unref off the creating thread finishes on the main context.
+ * - The owner's handlers, probes and promises may still run on those
+ *   threads after the owner is done: they hold the peer, which frees the
+ *   owner last, so the owners need no reference counts of their own.
  * - webrtcbin 1.22 completes DTLS with any certificate: the owner names the
  *   fingerprint its peer's SDP carried, and the certificate is checked here
  *   when dtlsdec reports it.
@@ -31,8 +34,10 @@ struct _RcWebrtcPeer
   GMainContext *context;
   GThread *thread; /* the creator's: webrtcbin is let go there */
   GstElement *webrtc;
+  char *opus_fmtp;
   RcWebrtcPeerCallbacks callbacks;
   gpointer user_data;
+  GDestroyNotify user_data_free;
 
   /* main context only */
   gboolean closed;
@@ -66,12 +71,15 @@ typedef struct
 static void
 finalize (RcWebrtcPeer *self)
 {
+  if (self->user_data_free != NULL)
+    self->user_data_free (self->user_data);
   if (self->webrtc != NULL && GST_OBJECT_PARENT (self->webrtc) == NULL)
     gst_element_set_state (self->webrtc, GST_STATE_NULL);
   gst_clear_object (&self->webrtc);
   g_main_context_unref (self->context);
   g_mutex_clear (&self->lock);
   g_free (self->fingerprint);
+  g_free (self->opus_fmtp);
   g_free (self);
 }
 
@@ -119,6 +127,39 @@ event_free (gpointer data)
   g_free (ev);
 }
 
+/* Main context: the first failure closes the peer. */
+static void
+fail (RcWebrtcPeer *self, int code, const char *reason)
+{
+  rc_webrtc_peer_close (self);
+  if (self->callbacks.failed != NULL)
+    self->callbacks.failed (self, code, reason, self->user_data);
+}
+
+static void on_local_set (GstPromise *promise, gpointer data);
+static GstPromise *promise_new (RcWebrtcPeer *self, GstPromiseChangeFunc func);
+
+/* Main context: a description webrtcbin made becomes the local one. */
+static void
+take_local (RcWebrtcPeer *self, GstWebRTCSessionDescription *description)
+{
+  const char *kind = gst_webrtc_sdp_type_to_string (description->type);
+  g_autofree char *text = NULL;
+
+  if (self->opus_fmtp != NULL && rc_sdp_set_opus_fmtp (description->sdp, self->opus_fmtp) == 0)
+    {
+      g_autofree char *reason = g_strdup_printf ("our %s has no Opus payload", kind);
+
+      fail (self, RC_MEDIA_ERROR_UNSUPPORTED_OFFER, reason);
+      return;
+    }
+  g_signal_emit_by_name (self->webrtc, "set-local-description", description,
+                         promise_new (self, on_local_set));
+  text = gst_sdp_message_as_text (description->sdp);
+  if (self->callbacks.description != NULL)
+    self->callbacks.description (self, description, text, self->user_data);
+}
+
 static void
 dispatch (RcWebrtcPeer *self, const Event *ev)
 {
@@ -141,21 +182,18 @@ dispatch (RcWebrtcPeer *self, const Event *ev)
           if (cb->connected != NULL)
             cb->connected (self, self->user_data);
         }
-      else if (ev->number == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED && cb->failed != NULL)
-        cb->failed (self, RC_MEDIA_ERROR_FAILED, "the connection failed (ICE or DTLS)",
-                    self->user_data);
+      else if (ev->number == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED)
+        fail (self, RC_MEDIA_ERROR_FAILED, "the connection failed (ICE or DTLS)");
       break;
     case EV_ICE_STATE:
-      if (ev->number == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED && cb->failed != NULL)
-        cb->failed (self, RC_MEDIA_ERROR_FAILED, "ICE failed", self->user_data);
+      if (ev->number == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED)
+        fail (self, RC_MEDIA_ERROR_FAILED, "ICE failed");
       break;
     case EV_DESCRIPTION:
-      if (cb->description != NULL)
-        cb->description (self, ev->sdp, self->user_data);
+      take_local (self, ev->sdp);
       break;
     case EV_FAILED:
-      if (cb->failed != NULL)
-        cb->failed (self, (int) ev->number, ev->text, self->user_data);
+      fail (self, (int) ev->number, ev->text);
       break;
     case EV_OWN:
       if (cb->event != NULL)
@@ -369,7 +407,7 @@ on_local_set (GstPromise *promise, gpointer data)
 
 RcWebrtcPeer *
 rc_webrtc_peer_new (const RcWebrtcPeerOptions *options, const RcWebrtcPeerCallbacks *callbacks,
-                    gpointer user_data, GError **error)
+                    gpointer user_data, GDestroyNotify user_data_free, GError **error)
 {
   RcWebrtcPeer *self;
   GstElement *webrtc = gst_element_factory_make (
@@ -386,9 +424,11 @@ rc_webrtc_peer_new (const RcWebrtcPeerOptions *options, const RcWebrtcPeerCallba
   self->context = g_main_context_ref_thread_default ();
   self->thread = g_thread_self ();
   self->webrtc = gst_object_ref_sink (webrtc);
+  self->opus_fmtp = g_strdup (options->opus_fmtp);
   if (callbacks != NULL)
     self->callbacks = *callbacks;
   self->user_data = user_data;
+  self->user_data_free = user_data_free;
   g_mutex_init (&self->lock);
   g_object_set (webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
   if (options->latency_ms > 0)
@@ -415,6 +455,34 @@ rc_webrtc_peer_get_webrtcbin (RcWebrtcPeer *self)
   return self->webrtc;
 }
 
+gpointer
+rc_webrtc_peer_get_user_data (RcWebrtcPeer *self)
+{
+  return self->user_data;
+}
+
+static void
+unref_notifier (gpointer data, GClosure *closure)
+{
+  rc_webrtc_peer_unref (data);
+}
+
+void
+rc_webrtc_peer_connect (RcWebrtcPeer *self, gpointer instance, const char *signal,
+                        GCallback callback)
+{
+  GClosure *closure = g_cclosure_new (callback, self->user_data, NULL);
+
+  g_closure_add_finalize_notifier (closure, rc_webrtc_peer_ref (self), unref_notifier);
+  g_signal_connect_closure (instance, signal, closure, FALSE);
+}
+
+GstPromise *
+rc_webrtc_peer_promise_new (RcWebrtcPeer *self, GstPromiseChangeFunc func)
+{
+  return promise_new (self, func);
+}
+
 void
 rc_webrtc_peer_create_offer (RcWebrtcPeer *self)
 {
@@ -431,13 +499,6 @@ rc_webrtc_peer_set_remote (RcWebrtcPeer *self, GstWebRTCSDPType type, GstSDPMess
                                               ? on_remote_offer_set
                                               : on_remote_answer_set));
   gst_webrtc_session_description_free (description);
-}
-
-void
-rc_webrtc_peer_set_local (RcWebrtcPeer *self, GstWebRTCSessionDescription *description)
-{
-  g_signal_emit_by_name (self->webrtc, "set-local-description", description,
-                         promise_new (self, on_local_set));
 }
 
 void
@@ -466,8 +527,7 @@ rc_webrtc_peer_certificate_ok (RcWebrtcPeer *self)
 typedef struct
 {
   RcRtpPacketFunc func;
-  gpointer data;
-  GDestroyNotify notify;
+  RcWebrtcPeer *peer; /* held */
 } RtpProbe;
 
 static void
@@ -475,8 +535,7 @@ rtp_probe_free (gpointer data)
 {
   RtpProbe *probe = data;
 
-  if (probe->notify != NULL)
-    probe->notify (probe->data);
+  rc_webrtc_peer_unref (probe->peer);
   g_free (probe);
 }
 
@@ -484,29 +543,29 @@ static GstPadProbeReturn
 on_rtp (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
   RtpProbe *probe = data;
+  gpointer owner = probe->peer->user_data;
   gint64 now = g_get_monotonic_time ();
   gboolean keep = TRUE;
 
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
-    keep = probe->func (GST_PAD_PROBE_INFO_BUFFER (info), now, probe->data);
+    keep = probe->func (GST_PAD_PROBE_INFO_BUFFER (info), now, owner);
   else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
     {
       GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST (info);
 
       for (guint i = 0; i < gst_buffer_list_length (list); i++)
-        keep = probe->func (gst_buffer_list_get (list, i), now, probe->data) && keep;
+        keep = probe->func (gst_buffer_list_get (list, i), now, owner) && keep;
     }
   return keep ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
 }
 
 gulong
-rc_webrtc_add_rtp_probe (GstPad *pad, RcRtpPacketFunc func, gpointer data, GDestroyNotify notify)
+rc_webrtc_peer_add_rtp_probe (RcWebrtcPeer *self, GstPad *pad, RcRtpPacketFunc func)
 {
   RtpProbe *probe = g_new0 (RtpProbe, 1);
 
   probe->func = func;
-  probe->data = data;
-  probe->notify = notify;
+  probe->peer = rc_webrtc_peer_ref (self);
   return gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
                             on_rtp, probe, rtp_probe_free);
 }

@@ -22,6 +22,11 @@ G_BEGIN_DECLS
  * callbacks. They run on that main context, never from inside a call into
  * this API, and never after rc_webrtc_peer_close().
  *
+ * The owner (the callbacks' user_data) lives as long as the peer: whatever
+ * may still run on webrtcbin's threads after the owner is done (its signal
+ * handlers, pad probes, promises) holds the peer, and the owner's memory is
+ * freed with the peer's last reference.
+ *
  * Used by the guest branch, the WHIP ingest and the native guest's receiver.
  */
 typedef struct _RcWebrtcPeer RcWebrtcPeer;
@@ -29,10 +34,10 @@ typedef struct _RcWebrtcPeer RcWebrtcPeer;
 typedef struct
 {
   /* The offer (rc_webrtc_peer_create_offer) or the answer to a remote offer
-   * that webrtcbin made. Not set yet: the owner edits it if it must and
-   * passes it to rc_webrtc_peer_set_local(). Borrowed. */
+   * that webrtcbin made, with the options' Opus fmtp, already set as the
+   * local description; @text is its SDP to send. Borrowed. */
   void (*description) (RcWebrtcPeer *peer, GstWebRTCSessionDescription *description,
-                       gpointer user_data);
+                       const char *text, gpointer user_data);
   /* A new local candidate ("candidate:..."). */
   void (*candidate) (RcWebrtcPeer *peer, guint mline_index, const char *candidate,
                      gpointer user_data);
@@ -43,8 +48,9 @@ typedef struct
   /* Something is over: webrtcbin refused a description or could not make
    * one, ICE or DTLS failed, the remote certificate is not the one expected,
    * or the owner said so (rc_webrtc_peer_fail). @code is an RC_MEDIA_ERROR
-   * code: RC_MEDIA_ERROR_INVALID when the remote description is to blame.
-   * May come more than once: the owner keeps the first. */
+   * code: RC_MEDIA_ERROR_INVALID when the remote description is to blame,
+   * RC_MEDIA_ERROR_UNSUPPORTED_OFFER when ours has no Opus. Once: the peer
+   * is closed then (nothing more comes). */
   void (*failed) (RcWebrtcPeer *peer, int code, const char *reason, gpointer user_data);
   /* The owner's own event (rc_webrtc_peer_post), brought over. */
   void (*event) (RcWebrtcPeer *peer, guint kind, gpointer user_data);
@@ -55,13 +61,18 @@ typedef struct
   const char *name;       /* webrtcbin's element name; NULL: "webrtcbin" */
   gboolean loopback_only; /* gather on 127.0.0.1 alone */
   guint latency_ms;       /* its jitter buffer latency; 0 keeps webrtcbin's */
+  /* "key=value;..." set in the Opus fmtp of every description it makes
+   * (webrtcbin leaves stereo=1 out); NULL: none. */
+  const char *opus_fmtp;
 } RcWebrtcPeerOptions;
 
-/* A webrtcbin (max-bundle, ICE set up) with its signals forwarded. NULL
- * with @error (RC_MEDIA_ERROR_FAILED) when webrtcbin is missing. */
+/* A webrtcbin (max-bundle, ICE set up) with its signals forwarded.
+ * @user_data_free frees the owner with the peer's last reference (on the
+ * main context). NULL with @error (RC_MEDIA_ERROR_FAILED) when webrtcbin is
+ * missing: then the owner is not freed. */
 RcWebrtcPeer *rc_webrtc_peer_new (const RcWebrtcPeerOptions *options,
                                   const RcWebrtcPeerCallbacks *callbacks, gpointer user_data,
-                                  GError **error);
+                                  GDestroyNotify user_data_free, GError **error);
 /* Main context: no callback runs after this, and the forwarded signals and
  * every handler connected with @user_data as data are disconnected from
  * webrtcbin (they would keep it and their owner alive). */
@@ -73,14 +84,22 @@ void rc_webrtc_peer_unref (RcWebrtcPeer *peer);
 
 /* Transfer none; valid while the peer lives. */
 GstElement *rc_webrtc_peer_get_webrtcbin (RcWebrtcPeer *peer);
+gpointer rc_webrtc_peer_get_user_data (RcWebrtcPeer *peer);
+
+/* Connects @callback to @instance's @signal with the owner as its data,
+ * holding the peer (and so the owner) while connected. Handlers on
+ * webrtcbin are disconnected by rc_webrtc_peer_close(); on any other
+ * instance the owner disconnects them (by its data). */
+void rc_webrtc_peer_connect (RcWebrtcPeer *peer, gpointer instance, const char *signal,
+                             GCallback callback);
+/* A promise whose @func gets the peer as data, holding it. */
+GstPromise *rc_webrtc_peer_promise_new (RcWebrtcPeer *peer, GstPromiseChangeFunc func);
 
 /* Asks for an offer; it comes as `description`. */
 void rc_webrtc_peer_create_offer (RcWebrtcPeer *peer);
 /* Sets the remote description (@sdp taken); an offer is answered, the
  * answer coming as `description`. */
 void rc_webrtc_peer_set_remote (RcWebrtcPeer *peer, GstWebRTCSDPType type, GstSDPMessage *sdp);
-/* Sets @description (borrowed) as the local one. */
-void rc_webrtc_peer_set_local (RcWebrtcPeer *peer, GstWebRTCSessionDescription *description);
 /* A remote candidate, as is. */
 void rc_webrtc_peer_add_ice (RcWebrtcPeer *peer, guint mline_index, const char *candidate);
 
@@ -93,16 +112,16 @@ gboolean rc_webrtc_peer_certificate_ok (RcWebrtcPeer *peer);
 
 /* Any thread: `event` with @kind later, on the main context. */
 void rc_webrtc_peer_post (RcWebrtcPeer *peer, guint kind);
-/* Any thread: `failed` with @code and @reason later, on the main context. */
+/* Any thread: `failed` with @code and @reason later, on the main context
+ * (unless the peer has failed or was closed by then). */
 void rc_webrtc_peer_fail (RcWebrtcPeer *peer, int code, const char *reason);
 
 /* Streaming threads: each RTP packet of a buffer or buffer list passing
- * @pad, with the time it arrived (g_get_monotonic_time). FALSE from @func
- * drops the buffer (or list). @data is freed with @notify when the probe
- * goes; returns the probe's id. */
-typedef gboolean (*RcRtpPacketFunc) (GstBuffer *packet, gint64 arrival_us, gpointer data);
-gulong rc_webrtc_add_rtp_probe (GstPad *pad, RcRtpPacketFunc func, gpointer data,
-                                GDestroyNotify notify);
+ * @pad, with the time it arrived (g_get_monotonic_time) and the owner.
+ * FALSE from @func drops the buffer (or list). The probe holds the peer;
+ * returns its id. */
+typedef gboolean (*RcRtpPacketFunc) (GstBuffer *packet, gint64 arrival_us, gpointer user_data);
+gulong rc_webrtc_peer_add_rtp_probe (RcWebrtcPeer *peer, GstPad *pad, RcRtpPacketFunc func);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcWebrtcPeer, rc_webrtc_peer_unref)
 

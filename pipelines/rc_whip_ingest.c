@@ -71,14 +71,13 @@ GST_DEBUG_CATEGORY_STATIC (rc_whip_ingest_debug);
 
 struct _RcWhipIngest
 {
-  gint ref_count; /* one for being alive, one per handler, probe, stats promise */
   RcRoomPipeline *pipeline; /* borrowed: outlives the ingest */
   char *name;
   RcWhipIngestOptions options;
   RcWhipIngestCallbacks callbacks;
   gpointer user_data;
   GMainContext *context;
-  RcWebrtcPeer *peer;
+  RcWebrtcPeer *peer; /* frees the ingest last */
 
   GstElement *bin;    /* an RcContainedBin, in the pipeline until removed */
   gboolean in_pipeline;
@@ -117,34 +116,21 @@ struct _RcWhipIngest
   double bitrate;
 };
 
-static RcWhipIngest *
-ingest_ref (RcWhipIngest *self)
-{
-  g_atomic_int_inc (&self->ref_count);
-  return self;
-}
-
+/* With the peer's last reference, or at once if there is no peer. */
 static void
-ingest_unref (RcWhipIngest *self)
+ingest_finalize (gpointer data)
 {
-  if (!g_atomic_int_dec_and_test (&self->ref_count))
-    return;
+  RcWhipIngest *self = data;
+
   GST_DEBUG ("host %s: ingest finalized", self->name);
   g_main_context_unref (self->context);
   g_mutex_clear (&self->lock);
-  g_clear_pointer (&self->peer, rc_webrtc_peer_unref);
   gst_clear_object (&self->depay);
   g_clear_pointer (&self->offer, gst_sdp_message_free);
   g_clear_pointer (&self->answer, gst_webrtc_session_description_free);
   g_clear_pointer (&self->candidates, g_ptr_array_unref);
   g_free (self->name);
   g_free (self);
-}
-
-static void
-ingest_unref_closure (gpointer data, GClosure *closure)
-{
-  ingest_unref (data);
 }
 
 /* Any thread: an ERROR inside the ingest's bin ends the ingest. */
@@ -168,17 +154,12 @@ end (RcWhipIngest *self, int code, const char *reason)
   if (self->disposed || self->ended)
     return;
   self->ended = TRUE;
+  rc_webrtc_peer_close (self->peer); /* nothing more from it */
   g_clear_pointer (&self->answer, gst_webrtc_session_description_free);
   GST_INFO_OBJECT (self->bin, "host %s: %s", self->name, reason);
   error = g_error_new_literal (RC_MEDIA_ERROR, code, reason);
   if (self->callbacks.ended != NULL)
     self->callbacks.ended (self, error, self->user_data);
-}
-
-static GstPromise *
-promise_new (RcWhipIngest *self, GstPromiseChangeFunc func)
-{
-  return gst_promise_new_with_change_func (func, ingest_ref (self), (GDestroyNotify) ingest_unref);
 }
 
 /* Does the answer take the host's audio (recvonly, not rejected)? */
@@ -193,8 +174,11 @@ answer_takes_audio (RcWhipIngest *self, const GstSDPMessage *answer)
   return !rc_sdp_media_is_rejected (media) && gst_sdp_media_get_attribute_val (media, "recvonly") != NULL;
 }
 
+/* The answer is set: gathering starts, and the answer goes out when it is
+ * complete (with every candidate in it). */
 static void
-on_answer_made (RcWebrtcPeer *peer, GstWebRTCSessionDescription *answer, gpointer data)
+on_answer_made (RcWebrtcPeer *peer, GstWebRTCSessionDescription *answer, const char *text,
+                gpointer data)
 {
   RcWhipIngest *self = data;
 
@@ -205,11 +189,8 @@ on_answer_made (RcWebrtcPeer *peer, GstWebRTCSessionDescription *answer, gpointe
       end (self, RC_MEDIA_ERROR_UNSUPPORTED_OFFER, "The offer's Opus audio could not be accepted");
       return;
     }
-  rc_sdp_set_opus_fmtp (answer->sdp, OPUS_ANSWER_FMTP);
   self->answer = gst_webrtc_session_description_copy (answer);
   self->answer_set_us = g_get_monotonic_time ();
-  /* Gathering starts here; the answer goes out when it is complete. */
-  rc_webrtc_peer_set_local (peer, answer);
 }
 
 /* The section the candidates of @mline go in: with max-bundle every
@@ -324,14 +305,8 @@ on_first_packet (RcWebrtcPeer *peer, guint kind, gpointer data)
     self->callbacks.live (self, self->user_data);
 }
 
-static const RcWebrtcPeerCallbacks peer_callbacks = {
-  .description = on_answer_made,
-  .candidate = on_candidate,
-  .gathered = on_gathered,
-  .connected = on_connected,
-  .failed = on_failed,
-  .event = on_first_packet,
-};
+static const RcWebrtcPeerCallbacks peer_callbacks = { on_answer_made, on_candidate, on_gathered,
+                                                      on_connected, on_failed, on_first_packet };
 
 /* Streaming thread: the host's RTP, out of webrtcbin's jitter buffer.
  * Nothing passes before its certificate has been checked. */
@@ -396,8 +371,7 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
   depay_sink = gst_element_get_static_pad (self->depay, "sink");
   g_mutex_lock (&self->lock);
   self->rtp_pad = gst_object_ref (pad);
-  self->rtp_probe = rc_webrtc_add_rtp_probe (pad, on_packet, ingest_ref (self),
-                                             (GDestroyNotify) ingest_unref);
+  self->rtp_probe = rc_webrtc_peer_add_rtp_probe (self->peer, pad, on_packet);
   g_mutex_unlock (&self->lock);
   if (gst_pad_link (pad, depay_sink) != GST_PAD_LINK_OK)
     rc_webrtc_peer_fail (self->peer, RC_MEDIA_ERROR_FAILED,
@@ -424,7 +398,7 @@ stat_number (const GstStructure *s, const char *field)
 static void
 on_stats (GstPromise *promise, gpointer data)
 {
-  RcWhipIngest *self = data;
+  RcWhipIngest *self = rc_webrtc_peer_get_user_data (data);
   const GstStructure *reply;
   double best_packets = -1, lost = 0, jitter = 0;
 
@@ -471,7 +445,8 @@ poll_stats (RcWhipIngest *self, gint64 now)
   self->stats_at_us = now;
   self->stats_bytes = bytes;
   if (self->connected)
-    g_signal_emit_by_name (self->webrtc, "get-stats", NULL, promise_new (self, on_stats));
+    g_signal_emit_by_name (self->webrtc, "get-stats", NULL,
+                           rc_webrtc_peer_promise_new (self->peer, on_stats));
 }
 
 /* Main context, every WATCHDOG_MS: gathering, silence and the figures. */
@@ -602,9 +577,10 @@ build (RcWhipIngest *self, GError **error)
   GstElement *decoder, *convert, *resample, *filter, *volume;
   g_autoptr (GstPad) volume_src = NULL;
   GstPad *ghost;
-  const RcWebrtcPeerOptions options = { .latency_ms = self->options.latency_ms };
+  const RcWebrtcPeerOptions options = { .latency_ms = self->options.latency_ms,
+                                        .opus_fmtp = OPUS_ANSWER_FMTP };
 
-  self->peer = rc_webrtc_peer_new (&options, &peer_callbacks, self, error);
+  self->peer = rc_webrtc_peer_new (&options, &peer_callbacks, self, ingest_finalize, error);
   if (self->peer == NULL)
     return FALSE;
   self->webrtc = rc_webrtc_peer_get_webrtcbin (self->peer);
@@ -654,8 +630,7 @@ build (RcWhipIngest *self, GError **error)
   gst_element_add_pad (self->bin, ghost);
   add_transceivers (self);
 
-  g_signal_connect_data (self->webrtc, "pad-added", G_CALLBACK (on_pad_added), ingest_ref (self),
-                         ingest_unref_closure, 0);
+  rc_webrtc_peer_connect (self->peer, self->webrtc, "pad-added", G_CALLBACK (on_pad_added));
   return TRUE;
 }
 
@@ -670,7 +645,6 @@ rc_whip_ingest_new (RcRoomPipeline *pipeline, const char *name, GstSDPMessage *o
 
   if (rc_whip_ingest_debug == NULL)
     GST_DEBUG_CATEGORY_INIT (rc_whip_ingest_debug, "rc-ingest", 0, "live host ingest");
-  self->ref_count = 1;
   self->pipeline = pipeline;
   self->name = g_strdup (name);
   self->offer = offer;
@@ -762,7 +736,10 @@ rc_whip_ingest_free (RcWhipIngest *self)
         rc_room_pipeline_remove_input (self->pipeline, self->bin);
       gst_clear_object (&self->bin);
     }
-  ingest_unref (self);
+  if (self->peer != NULL)
+    rc_webrtc_peer_unref (self->peer); /* which frees the ingest, now or later */
+  else
+    ingest_finalize (self);
 }
 
 GstClockTime

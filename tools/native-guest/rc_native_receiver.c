@@ -30,6 +30,7 @@
  */
 #define GST_USE_UNSTABLE_API
 #include "rc_native_receiver.h"
+#include "pipelines/rc_media_error.h"
 #include "pipelines/rc_sdp.h"
 #include "pipelines/rc_webrtc_peer.h"
 
@@ -47,7 +48,6 @@
 
 struct _RcNativeReceiver
 {
-  gint ref_count; /* one for being alive, one per handler, probe, appsink */
   char *name;
   gboolean loopback_only;
   gboolean keep_pcm;
@@ -59,17 +59,15 @@ struct _RcNativeReceiver
   RcNativeReceiverCallbacks callbacks;
   gpointer user_data;
 
-  RcWebrtcPeer *peer;
+  RcWebrtcPeer *peer; /* frees the receiver last */
   GstElement *pipeline;
   GstElement *webrtc; /* the peer's */
   GstElement *rtpbin; /* webrtcbin's, with the light counting probes */
   guint bus_watch;
 
   /* main context only */
-  gboolean disposed;
   gboolean offer_set;
   gboolean connected;
-  gboolean failed;
 
   GMutex lock; /* protects everything below; taken on streaming threads */
   gboolean decoding;
@@ -92,19 +90,12 @@ struct _RcNativeReceiver
   guint64 wav_bytes;
 };
 
-static RcNativeReceiver *
-receiver_ref (RcNativeReceiver *self)
-{
-  g_atomic_int_inc (&self->ref_count);
-  return self;
-}
-
+/* With the peer's last reference, or at once if there is no peer. */
 static void
-receiver_unref (RcNativeReceiver *self)
+receiver_finalize (gpointer data)
 {
-  if (!g_atomic_int_dec_and_test (&self->ref_count))
-    return;
-  g_clear_pointer (&self->peer, rc_webrtc_peer_unref);
+  RcNativeReceiver *self = data;
+
   g_mutex_clear (&self->lock);
   if (self->pcm != NULL)
     g_byte_array_unref (self->pcm);
@@ -112,38 +103,24 @@ receiver_unref (RcNativeReceiver *self)
   g_free (self);
 }
 
+/* Once; the receiver should be freed. */
 static void
-receiver_unref_closure (gpointer data, GClosure *closure)
+on_failed (RcWebrtcPeer *peer, int code, const char *reason, gpointer data)
 {
-  receiver_unref (data);
-}
+  RcNativeReceiver *self = data;
 
-static void
-fail (RcNativeReceiver *self, const char *reason)
-{
-  if (self->disposed || self->failed)
-    return;
-  self->failed = TRUE;
   g_debug ("%s: media failed: %s", self->name, reason);
   if (self->callbacks.failed != NULL)
     self->callbacks.failed (self, reason, self->user_data);
 }
 
+/* The peer's news, passed on (the answer, candidates, connected). */
 static void
-on_failed (RcWebrtcPeer *peer, int code, const char *reason, gpointer data)
-{
-  fail (data, reason);
-}
-
-static void
-on_answer_made (RcWebrtcPeer *peer, GstWebRTCSessionDescription *answer, gpointer data)
+on_answer_made (RcWebrtcPeer *peer, GstWebRTCSessionDescription *answer, const char *text,
+                gpointer data)
 {
   RcNativeReceiver *self = data;
-  g_autofree char *text = NULL;
 
-  rc_sdp_set_opus_fmtp (answer->sdp, OPUS_ANSWER_FMTP);
-  rc_webrtc_peer_set_local (peer, answer);
-  text = gst_sdp_message_as_text (answer->sdp);
   if (self->callbacks.answer != NULL)
     self->callbacks.answer (self, text, self->user_data);
 }
@@ -151,28 +128,24 @@ on_answer_made (RcWebrtcPeer *peer, GstWebRTCSessionDescription *answer, gpointe
 static void
 on_candidate (RcWebrtcPeer *peer, guint mline, const char *candidate, gpointer data)
 {
-  RcNativeReceiver *self = data;
+  RcNativeReceiver *r = data;
 
-  if (!self->failed && self->callbacks.ice != NULL)
-    self->callbacks.ice (self, mline, candidate, self->user_data);
+  if (r->callbacks.ice != NULL)
+    r->callbacks.ice (r, mline, candidate, r->user_data);
 }
 
 static void
 on_connected (RcWebrtcPeer *peer, gpointer data)
 {
-  RcNativeReceiver *self = data;
+  RcNativeReceiver *r = data;
 
-  self->connected = TRUE;
-  if (self->callbacks.connected != NULL)
-    self->callbacks.connected (self, self->user_data);
+  r->connected = TRUE;
+  if (r->callbacks.connected != NULL)
+    r->callbacks.connected (r, r->user_data);
 }
 
-static const RcWebrtcPeerCallbacks peer_callbacks = {
-  .description = on_answer_made,
-  .candidate = on_candidate,
-  .connected = on_connected,
-  .failed = on_failed,
-};
+static const RcWebrtcPeerCallbacks peer_callbacks = { on_answer_made, on_candidate, NULL,
+                                                      on_connected, on_failed, NULL };
 
 /* Lock held: is the packet of RTP time @ts late for its slot? */
 static void
@@ -236,11 +209,6 @@ note_packet (GstBuffer *buf, gint64 now, gpointer data)
   return TRUE;
 }
 
-static void
-add_counting_probe (RcNativeReceiver *self, GstPad *pad)
-{
-  rc_webrtc_add_rtp_probe (pad, note_packet, receiver_ref (self), (GDestroyNotify) receiver_unref);
-}
 
 /* Streaming thread, decoding off: rtpbin gets a recv_rtp_sink_N pad per
  * transport, where the RTP is decrypted and not yet jitter-buffered. */
@@ -249,13 +217,17 @@ on_rtpbin_pad_added (GstElement *rtpbin, GstPad *pad, gpointer data)
 {
   if (GST_PAD_DIRECTION (pad) == GST_PAD_SINK
       && g_str_has_prefix (GST_PAD_NAME (pad), "recv_rtp_sink_"))
-    add_counting_probe (data, pad);
+    {
+      RcNativeReceiver *self = data;
+
+      rc_webrtc_peer_add_rtp_probe (self->peer, pad, note_packet);
+    }
 }
 
 static GstFlowReturn
 on_pcm (GstAppSink *sink, gpointer data)
 {
-  RcNativeReceiver *self = data;
+  RcNativeReceiver *self = rc_webrtc_peer_get_user_data (data);
   g_autoptr (GstSample) sample = gst_app_sink_pull_sample (sink);
   GstMapInfo map;
 
@@ -280,7 +252,7 @@ on_pcm (GstAppSink *sink, gpointer data)
 static GstFlowReturn
 on_rtp_sample (GstAppSink *sink, gpointer data)
 {
-  RcNativeReceiver *self = data;
+  RcNativeReceiver *self = rc_webrtc_peer_get_user_data (data);
   g_autoptr (GstSample) sample = gst_app_sink_pull_sample (sink);
   GstBufferList *list;
 
@@ -331,7 +303,7 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
     {
       g_autofree char *reason = g_strdup_printf ("no decoder: %s", error->message);
 
-      rc_webrtc_peer_fail (self->peer, 0, reason);
+      rc_webrtc_peer_fail (self->peer, RC_MEDIA_ERROR_FAILED, reason);
       return;
     }
   /* The packets are counted where a player takes them (decoding off: as
@@ -341,17 +313,17 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
   if (depay != NULL)
     {
       depay_sink = gst_element_get_static_pad (depay, "sink");
-      add_counting_probe (self, depay_sink);
+      rc_webrtc_peer_add_rtp_probe (self->peer, depay_sink, note_packet);
     }
   if (sink != NULL)
-    gst_app_sink_set_callbacks (GST_APP_SINK (sink), &callbacks, receiver_ref (self),
-                                (GDestroyNotify) receiver_unref);
+    gst_app_sink_set_callbacks (GST_APP_SINK (sink), &callbacks, rc_webrtc_peer_ref (self->peer),
+                                (GDestroyNotify) rc_webrtc_peer_unref);
   gst_bin_add (GST_BIN (self->pipeline), decoder);
   gst_element_sync_state_with_parent (decoder);
   {
     g_autoptr (GstPad) decoder_sink = gst_element_get_static_pad (decoder, "sink");
     if (gst_pad_link (pad, decoder_sink) != GST_PAD_LINK_OK)
-      rc_webrtc_peer_fail (self->peer, 0, "could not link the decoder");
+      rc_webrtc_peer_fail (self->peer, RC_MEDIA_ERROR_FAILED, "could not link the decoder");
   }
 }
 
@@ -369,7 +341,7 @@ on_bus (GstBus *bus, GstMessage *message, gpointer data)
       gst_message_parse_error (message, &error, &debug);
       g_debug ("%s: %s (%s)", self->name, error->message, debug);
       reason = g_strdup_printf ("%s: %s", GST_MESSAGE_SRC_NAME (message), error->message);
-      fail (self, reason);
+      rc_webrtc_peer_fail (self->peer, RC_MEDIA_ERROR_FAILED, reason);
     }
   return G_SOURCE_CONTINUE;
 }
@@ -406,9 +378,10 @@ build (RcNativeReceiver *self, GError **error)
   g_autofree char *name = g_strdup_printf ("guest-%s", self->name);
   const RcWebrtcPeerOptions options = { .name = "webrtc",
                                         .loopback_only = self->loopback_only,
-                                        .latency_ms = self->jitterbuffer_ms };
+                                        .latency_ms = self->jitterbuffer_ms,
+                                        .opus_fmtp = OPUS_ANSWER_FMTP };
 
-  self->peer = rc_webrtc_peer_new (&options, &peer_callbacks, self, error);
+  self->peer = rc_webrtc_peer_new (&options, &peer_callbacks, self, receiver_finalize, error);
   if (self->peer == NULL)
     return FALSE;
   self->webrtc = rc_webrtc_peer_get_webrtcbin (self->peer);
@@ -417,8 +390,7 @@ build (RcNativeReceiver *self, GError **error)
   g_signal_emit_by_name (self->webrtc, "add-transceiver",
                          GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps, &transceiver);
 
-  g_signal_connect_data (self->webrtc, "pad-added", G_CALLBACK (on_pad_added),
-                         receiver_ref (self), receiver_unref_closure, 0);
+  rc_webrtc_peer_connect (self->peer, self->webrtc, "pad-added", G_CALLBACK (on_pad_added));
   if (self->rtp == NULL && self->decode != RC_NATIVE_DECODE_PCM)
     {
       self->rtpbin = gst_bin_get_by_name (GST_BIN (self->webrtc), "rtpbin");
@@ -428,8 +400,8 @@ build (RcNativeReceiver *self, GError **error)
                                "webrtcbin has no child named rtpbin: cannot count packets");
           return FALSE;
         }
-      g_signal_connect_data (self->rtpbin, "pad-added", G_CALLBACK (on_rtpbin_pad_added),
-                             receiver_ref (self), receiver_unref_closure, 0);
+      rc_webrtc_peer_connect (self->peer, self->rtpbin, "pad-added",
+                              G_CALLBACK (on_rtpbin_pad_added));
     }
   bus = gst_pipeline_get_bus (GST_PIPELINE (self->pipeline));
   self->bus_watch = gst_bus_add_watch (bus, on_bus, self);
@@ -449,7 +421,6 @@ rc_native_receiver_new (const RcNativeReceiverOptions *options,
 {
   RcNativeReceiver *self = g_new0 (RcNativeReceiver, 1);
 
-  self->ref_count = 1;
   self->name = g_strdup (options->name != NULL ? options->name : "guest");
   self->loopback_only = options->loopback_only;
   self->keep_pcm = options->keep_pcm && options->rtp == NULL;
@@ -494,7 +465,6 @@ rc_native_receiver_free (RcNativeReceiver *self)
 {
   if (self == NULL)
     return;
-  self->disposed = TRUE;
   /* webrtcbin itself stays until the peer's last reference: a promise
    * callback on its thread may still be answering through it. */
   rc_webrtc_peer_close (self->peer);
@@ -519,7 +489,10 @@ rc_native_receiver_free (RcNativeReceiver *self)
       self->wav = NULL;
     }
   g_mutex_unlock (&self->lock);
-  receiver_unref (self);
+  if (self->peer != NULL)
+    rc_webrtc_peer_unref (self->peer); /* which frees the receiver, now or later */
+  else
+    receiver_finalize (self);
 }
 
 gboolean
