@@ -72,7 +72,6 @@ struct _RcWebrtcBranch
   gboolean offer_requested;
   gboolean offer_sent;
   gboolean answer_given;
-  gboolean connected;
 };
 
 /* With the peer's last reference, or at once if there is no peer. */
@@ -151,6 +150,15 @@ rc_branch_bin_init (RcBranchBin *self)
 /* The branch's own event, from the RTP probe. */
 #define EV_FIRST_BUFFER 1
 
+static void
+cancel_setup_timeout (RcWebrtcBranch *self)
+{
+  if (self->setup_timeout == NULL)
+    return;
+  g_source_destroy (self->setup_timeout);
+  g_clear_pointer (&self->setup_timeout, g_source_unref);
+}
+
 /* Main context, once: the branch is dead; tell the owner. */
 static void
 on_failed (RcWebrtcPeer *peer, int code, const char *reason, gpointer data)
@@ -190,6 +198,7 @@ on_candidate (RcWebrtcPeer *peer, guint mline, const char *candidate, gpointer d
 {
   RcWebrtcBranch *self = data;
 
+  GST_LOG_OBJECT (self->bin, "guest %s: local candidate %s", self->name, candidate);
   if (self->callbacks.ice != NULL)
     self->callbacks.ice (self, mline, candidate, self->user_data);
 }
@@ -200,12 +209,7 @@ on_connected (RcWebrtcPeer *peer, gpointer data)
   RcWebrtcBranch *self = data;
 
   GST_INFO_OBJECT (self->bin, "guest %s: connected", self->name);
-  self->connected = TRUE;
-  if (self->setup_timeout != NULL)
-    {
-      g_source_destroy (self->setup_timeout);
-      g_clear_pointer (&self->setup_timeout, g_source_unref);
-    }
+  cancel_setup_timeout (self);
 }
 
 static const RcWebrtcPeerCallbacks peer_callbacks = { on_offer, on_candidate, NULL, on_connected,
@@ -329,12 +333,7 @@ rc_webrtc_branch_free (RcWebrtcBranch *self)
 {
   if (self == NULL)
     return;
-  if (self->setup_timeout != NULL)
-    {
-      g_source_destroy (self->setup_timeout);
-      g_clear_pointer (&self->setup_timeout, g_source_unref);
-    }
-  rc_webrtc_peer_close (self->peer);
+  cancel_setup_timeout (self);
   if (self->bin != NULL)
     {
       RcBranchBin *bin = RC_BRANCH_BIN (self->bin);
@@ -346,10 +345,7 @@ rc_webrtc_branch_free (RcWebrtcBranch *self)
       rc_room_pipeline_remove_branch (self->pipeline, self->bin);
       gst_clear_object (&self->bin);
     }
-  if (self->peer != NULL)
-    rc_webrtc_peer_unref (self->peer); /* which frees the branch, now or later */
-  else
-    branch_finalize (self);
+  rc_webrtc_peer_release (self->peer, self, branch_finalize);
 }
 
 gboolean
@@ -399,5 +395,5 @@ rc_webrtc_branch_add_ice (RcWebrtcBranch *self, guint mline_index, const char *c
 gboolean
 rc_webrtc_branch_is_connected (RcWebrtcBranch *self)
 {
-  return self->connected;
+  return rc_webrtc_peer_is_connected (self->peer);
 }

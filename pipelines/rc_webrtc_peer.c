@@ -131,6 +131,7 @@ event_free (gpointer data)
 static void
 fail (RcWebrtcPeer *self, int code, const char *reason)
 {
+  self->connected = FALSE;
   rc_webrtc_peer_close (self);
   if (self->callbacks.failed != NULL)
     self->callbacks.failed (self, code, reason, self->user_data);
@@ -447,6 +448,24 @@ rc_webrtc_peer_close (RcWebrtcPeer *self)
   g_signal_handlers_disconnect_by_data (self->webrtc, self);
   if (self->user_data != NULL)
     g_signal_handlers_disconnect_by_data (self->webrtc, self->user_data);
+}
+
+void
+rc_webrtc_peer_release (RcWebrtcPeer *self, gpointer user_data, GDestroyNotify user_data_free)
+{
+  if (self == NULL)
+    {
+      user_data_free (user_data);
+      return;
+    }
+  rc_webrtc_peer_close (self);
+  rc_webrtc_peer_unref (self);
+}
+
+gboolean
+rc_webrtc_peer_is_connected (RcWebrtcPeer *self)
+{
+  return self != NULL && self->connected;
 }
 
 GstElement *

@@ -77,11 +77,18 @@ RcWebrtcPeer *rc_webrtc_peer_new (const RcWebrtcPeerOptions *options,
  * every handler connected with @user_data as data are disconnected from
  * webrtcbin (they would keep it and their owner alive). */
 void rc_webrtc_peer_close (RcWebrtcPeer *peer);
+/* Main context, as the owner @user_data goes: closes @peer and drops the
+ * owner's reference (the owner is freed with the last one). With no peer
+ * (it could not be made), @user_data_free frees the owner at once. */
+void rc_webrtc_peer_release (RcWebrtcPeer *peer, gpointer user_data,
+                             GDestroyNotify user_data_free);
 /* Any thread. The peer and webrtcbin go with the last reference, webrtcbin
  * on the main context (never on a thread of its own). */
 RcWebrtcPeer *rc_webrtc_peer_ref (RcWebrtcPeer *peer);
 void rc_webrtc_peer_unref (RcWebrtcPeer *peer);
 
+/* Main context: ICE and DTLS came up (and did not fail since). */
+gboolean rc_webrtc_peer_is_connected (RcWebrtcPeer *peer);
 /* Transfer none; valid while the peer lives. */
 GstElement *rc_webrtc_peer_get_webrtcbin (RcWebrtcPeer *peer);
 gpointer rc_webrtc_peer_get_user_data (RcWebrtcPeer *peer);

@@ -100,10 +100,8 @@ struct _RcWhipIngest
   double jitter_ms;
 
   /* main context only */
-  gboolean disposed;
   gboolean ended;
   gboolean answer_sent;
-  gboolean connected;
   gboolean live;
   gint64 created_us;
   GstWebRTCSessionDescription *answer; /* set as local, waiting for the candidates */
@@ -151,7 +149,7 @@ end (RcWhipIngest *self, int code, const char *reason)
 {
   g_autoptr (GError) error = NULL;
 
-  if (self->disposed || self->ended)
+  if (self->ended)
     return;
   self->ended = TRUE;
   rc_webrtc_peer_close (self->peer); /* nothing more from it */
@@ -182,7 +180,7 @@ on_answer_made (RcWebrtcPeer *peer, GstWebRTCSessionDescription *answer, const c
 {
   RcWhipIngest *self = data;
 
-  if (self->disposed || self->ended)
+  if (self->ended)
     return;
   if (!answer_takes_audio (self, answer->sdp))
     {
@@ -278,15 +276,6 @@ on_gathered (RcWebrtcPeer *peer, gpointer data)
 }
 
 static void
-on_connected (RcWebrtcPeer *peer, gpointer data)
-{
-  RcWhipIngest *self = data;
-
-  GST_INFO_OBJECT (self->bin, "host %s: connected", self->name);
-  self->connected = TRUE;
-}
-
-static void
 on_failed (RcWebrtcPeer *peer, int code, const char *reason, gpointer data)
 {
   end (data, code, reason);
@@ -306,7 +295,7 @@ on_first_packet (RcWebrtcPeer *peer, guint kind, gpointer data)
 }
 
 static const RcWebrtcPeerCallbacks peer_callbacks = { on_answer_made, on_candidate, on_gathered,
-                                                      on_connected, on_failed, on_first_packet };
+                                                      NULL, on_failed, on_first_packet };
 
 /* Streaming thread: the host's RTP, out of webrtcbin's jitter buffer.
  * Nothing passes before its certificate has been checked. */
@@ -444,7 +433,7 @@ poll_stats (RcWhipIngest *self, gint64 now)
                     / (double) (now - self->stats_at_us);
   self->stats_at_us = now;
   self->stats_bytes = bytes;
-  if (self->connected)
+  if (rc_webrtc_peer_is_connected (self->peer))
     g_signal_emit_by_name (self->webrtc, "get-stats", NULL,
                            rc_webrtc_peer_promise_new (self->peer, on_stats));
 }
@@ -457,7 +446,7 @@ on_watchdog (gpointer data)
   gint64 now = g_get_monotonic_time ();
   gint64 last;
 
-  if (self->disposed || self->ended)
+  if (self->ended)
     return G_SOURCE_CONTINUE;
   if (!self->answer_sent)
     {
@@ -695,9 +684,9 @@ rc_whip_ingest_new (RcRoomPipeline *pipeline, const char *name, GstSDPMessage *o
   g_source_set_callback (self->watchdog, on_watchdog, self, NULL);
   g_source_attach (self->watchdog, self->context);
 
+  GST_INFO_OBJECT (self->bin, "host %s: ingest added, answering", name);
   gst_sdp_message_copy (offer, &copy);
   rc_webrtc_peer_set_remote (self->peer, GST_WEBRTC_SDP_TYPE_OFFER, copy);
-  GST_INFO_OBJECT (self->bin, "host %s: ingest added, answering", name);
   return self;
 }
 
@@ -706,18 +695,11 @@ rc_whip_ingest_free (RcWhipIngest *self)
 {
   if (self == NULL)
     return;
-  self->disposed = TRUE;
-  if (self->watchdog != NULL)
-    {
-      g_source_destroy (self->watchdog);
-      g_clear_pointer (&self->watchdog, g_source_unref);
-    }
-  rc_webrtc_peer_close (self->peer);
   {
     GstPad *pad;
     gulong probe;
 
-    /* The probe's reference would keep the ingest, and so webrtcbin, alive. */
+    /* The probe holds the peer, and so webrtcbin and the ingest: it goes now. */
     g_mutex_lock (&self->lock);
     pad = g_steal_pointer (&self->rtp_pad);
     probe = self->rtp_probe;
@@ -728,6 +710,11 @@ rc_whip_ingest_free (RcWhipIngest *self)
         gst_object_unref (pad);
       }
   }
+  if (self->watchdog != NULL)
+    {
+      g_source_destroy (self->watchdog);
+      g_clear_pointer (&self->watchdog, g_source_unref);
+    }
   if (self->bin != NULL)
     {
       rc_contained_bin_set_handler (self->bin, NULL, NULL);
@@ -736,10 +723,7 @@ rc_whip_ingest_free (RcWhipIngest *self)
         rc_room_pipeline_remove_input (self->pipeline, self->bin);
       gst_clear_object (&self->bin);
     }
-  if (self->peer != NULL)
-    rc_webrtc_peer_unref (self->peer); /* which frees the ingest, now or later */
-  else
-    ingest_finalize (self);
+  rc_webrtc_peer_release (self->peer, self, ingest_finalize);
 }
 
 GstClockTime
@@ -752,7 +736,7 @@ void
 rc_whip_ingest_get_stats (RcWhipIngest *self, RcWhipIngestStats *stats)
 {
   memset (stats, 0, sizeof *stats);
-  stats->connected = self->connected;
+  stats->connected = rc_webrtc_peer_is_connected (self->peer);
   stats->live = self->live;
   stats->bitrate = self->bitrate;
   g_mutex_lock (&self->lock);

@@ -67,24 +67,16 @@ struct _RcNativeReceiver
 
   /* main context only */
   gboolean offer_set;
-  gboolean connected;
 
   GMutex lock; /* protects everything below; taken on streaming threads */
   gboolean decoding;
-  guint64 packets;
-  guint64 lost;
-  gint64 max_gap_us;
+  RcNativeGuestStats figures; /* all but `joined` and `connected` */
   gint64 last_arrival_us; /* -1: none since the last reset */
   guint16 last_seq;
   gboolean have_seq;
   guint64 ext_ts; /* the RTP timestamp, extended */
   gboolean have_transit;
   gint64 best_transit_us;
-  guint64 late;
-  gint64 max_late_us;
-  gint64 first_packet_us;
-  guint64 frames;
-  gint64 first_audio_us;
   GByteArray *pcm; /* with keep_pcm: everything decoded */
   FILE *wav;
   guint64 wav_bytes;
@@ -114,7 +106,15 @@ on_failed (RcWebrtcPeer *peer, int code, const char *reason, gpointer data)
     self->callbacks.failed (self, reason, self->user_data);
 }
 
-/* The peer's news, passed on (the answer, candidates, connected). */
+static void
+on_candidate (RcWebrtcPeer *peer, guint mline, const char *candidate, gpointer data)
+{
+  RcNativeReceiver *self = data;
+
+  if (self->callbacks.ice != NULL)
+    self->callbacks.ice (self, mline, candidate, self->user_data);
+}
+
 static void
 on_answer_made (RcWebrtcPeer *peer, GstWebRTCSessionDescription *answer, const char *text,
                 gpointer data)
@@ -125,27 +125,8 @@ on_answer_made (RcWebrtcPeer *peer, GstWebRTCSessionDescription *answer, const c
     self->callbacks.answer (self, text, self->user_data);
 }
 
-static void
-on_candidate (RcWebrtcPeer *peer, guint mline, const char *candidate, gpointer data)
-{
-  RcNativeReceiver *r = data;
-
-  if (r->callbacks.ice != NULL)
-    r->callbacks.ice (r, mline, candidate, r->user_data);
-}
-
-static void
-on_connected (RcWebrtcPeer *peer, gpointer data)
-{
-  RcNativeReceiver *r = data;
-
-  r->connected = TRUE;
-  if (r->callbacks.connected != NULL)
-    r->callbacks.connected (r, r->user_data);
-}
-
-static const RcWebrtcPeerCallbacks peer_callbacks = { on_answer_made, on_candidate, NULL,
-                                                      on_connected, on_failed, NULL };
+static const RcWebrtcPeerCallbacks peer_callbacks = { on_answer_made, on_candidate, NULL, NULL,
+                                                      on_failed, NULL };
 
 /* Lock held: is the packet of RTP time @ts late for its slot? */
 static void
@@ -163,9 +144,9 @@ note_transit (RcNativeReceiver *self, guint32 ts, gint64 now)
       return;
     }
   late = transit - self->best_transit_us;
-  self->max_late_us = MAX (self->max_late_us, late);
+  self->figures.max_late_us = MAX (self->figures.max_late_us, late);
   if (late > self->late_us)
-    self->late++;
+    self->figures.late++;
 }
 
 /* Streaming thread: a packet where it is counted. */
@@ -187,22 +168,22 @@ note_packet (GstBuffer *buf, gint64 now, gpointer data)
   if (pt >= 72 && pt <= 76)
     return TRUE; /* RTCP (SR, RR, SDES, BYE, APP) seen as RTP at rtpbin's input */
   g_mutex_lock (&self->lock);
-  if (self->packets == 0)
-    self->first_packet_us = now;
-  self->packets++;
+  if (self->figures.packets == 0)
+    self->figures.first_packet_us = now;
+  self->figures.packets++;
   if (self->have_seq)
     {
       guint16 step = seq - self->last_seq;
 
       /* Forward jumps are losses; a packet from the past is a reorder. */
       if (step > 1 && step < 0x8000)
-        self->lost += step - 1;
+        self->figures.lost += step - 1;
     }
   if (!self->have_seq || (guint16) (seq - self->last_seq) < 0x8000)
     self->last_seq = seq;
   self->have_seq = TRUE;
   if (self->last_arrival_us >= 0)
-    self->max_gap_us = MAX (self->max_gap_us, now - self->last_arrival_us);
+    self->figures.max_gap_us = MAX (self->figures.max_gap_us, now - self->last_arrival_us);
   self->last_arrival_us = now;
   note_transit (self, ts, now);
   g_mutex_unlock (&self->lock);
@@ -236,9 +217,9 @@ on_pcm (GstAppSink *sink, gpointer data)
   if (!gst_buffer_map (gst_sample_get_buffer (sample), &map, GST_MAP_READ))
     return GST_FLOW_OK;
   g_mutex_lock (&self->lock);
-  if (self->first_audio_us == 0)
-    self->first_audio_us = g_get_monotonic_time ();
-  self->frames += map.size / BYTES_PER_FRAME;
+  if (self->figures.first_audio_us == 0)
+    self->figures.first_audio_us = g_get_monotonic_time ();
+  self->figures.frames += map.size / BYTES_PER_FRAME;
   if (self->pcm != NULL)
     g_byte_array_append (self->pcm, map.data, map.size);
   if (self->wav != NULL && fwrite (map.data, 1, map.size, self->wav) == map.size)
@@ -465,9 +446,6 @@ rc_native_receiver_free (RcNativeReceiver *self)
 {
   if (self == NULL)
     return;
-  /* webrtcbin itself stays until the peer's last reference: a promise
-   * callback on its thread may still be answering through it. */
-  rc_webrtc_peer_close (self->peer);
   if (self->rtpbin != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->rtpbin, self);
@@ -489,10 +467,9 @@ rc_native_receiver_free (RcNativeReceiver *self)
       self->wav = NULL;
     }
   g_mutex_unlock (&self->lock);
-  if (self->peer != NULL)
-    rc_webrtc_peer_unref (self->peer); /* which frees the receiver, now or later */
-  else
-    receiver_finalize (self);
+  /* webrtcbin itself stays until the peer's last reference: a promise
+   * callback on its thread may still be answering through it. */
+  rc_webrtc_peer_release (self->peer, self, receiver_finalize);
 }
 
 gboolean
@@ -539,25 +516,18 @@ rc_native_receiver_add_ice (RcNativeReceiver *self, guint mline_index, const cha
 void
 rc_native_receiver_get_stats (RcNativeReceiver *self, RcNativeGuestStats *stats)
 {
-  stats->connected = self->connected;
   g_mutex_lock (&self->lock);
-  stats->packets = self->packets;
-  stats->lost = self->lost;
-  stats->max_gap_us = self->max_gap_us;
-  stats->frames = self->frames;
-  stats->first_audio_us = self->first_audio_us;
-  stats->first_packet_us = self->first_packet_us;
-  stats->late = self->late;
-  stats->max_late_us = self->max_late_us;
+  *stats = self->figures;
   g_mutex_unlock (&self->lock);
+  stats->connected = rc_webrtc_peer_is_connected (self->peer);
 }
 
 void
 rc_native_receiver_reset_gap (RcNativeReceiver *self)
 {
   g_mutex_lock (&self->lock);
-  self->max_gap_us = 0;
-  self->max_late_us = 0;
+  self->figures.max_gap_us = 0;
+  self->figures.max_late_us = 0;
   self->last_arrival_us = -1;
   g_mutex_unlock (&self->lock);
 }

@@ -29,8 +29,6 @@ typedef struct
   /* A local candidate to trickle to the server. */
   void (*ice) (RcNativeReceiver *receiver, guint mline_index, const char *candidate,
                gpointer user_data);
-  /* ICE and DTLS are up. */
-  void (*connected) (RcNativeReceiver *receiver, gpointer user_data);
   /* Negotiation or the connection failed; the receiver should be freed. */
   void (*failed) (RcNativeReceiver *receiver, const char *reason, gpointer user_data);
 } RcNativeReceiverCallbacks;
