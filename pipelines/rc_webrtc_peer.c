@@ -38,6 +38,7 @@ struct _RcWebrtcPeer
   RcWebrtcPeerCallbacks callbacks;
   gpointer user_data;
   GDestroyNotify user_data_free;
+  RcRtpPacketFunc rtp_func; /* set before its first probe */
 
   /* main context only */
   gboolean closed;
@@ -543,37 +544,21 @@ rc_webrtc_peer_certificate_ok (RcWebrtcPeer *self)
 
 /* ---- the RTP probe -------------------------------------------------------------- */
 
-typedef struct
-{
-  RcRtpPacketFunc func;
-  RcWebrtcPeer *peer; /* held */
-} RtpProbe;
-
-static void
-rtp_probe_free (gpointer data)
-{
-  RtpProbe *probe = data;
-
-  rc_webrtc_peer_unref (probe->peer);
-  g_free (probe);
-}
-
 static GstPadProbeReturn
 on_rtp (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
-  RtpProbe *probe = data;
-  gpointer owner = probe->peer->user_data;
+  RcWebrtcPeer *self = data;
   gint64 now = g_get_monotonic_time ();
   gboolean keep = TRUE;
 
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
-    keep = probe->func (GST_PAD_PROBE_INFO_BUFFER (info), now, owner);
+    keep = self->rtp_func (GST_PAD_PROBE_INFO_BUFFER (info), now, self->user_data);
   else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
     {
       GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST (info);
 
       for (guint i = 0; i < gst_buffer_list_length (list); i++)
-        keep = probe->func (gst_buffer_list_get (list, i), now, owner) && keep;
+        keep = self->rtp_func (gst_buffer_list_get (list, i), now, self->user_data) && keep;
     }
   return keep ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
 }
@@ -581,10 +566,9 @@ on_rtp (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 gulong
 rc_webrtc_peer_add_rtp_probe (RcWebrtcPeer *self, GstPad *pad, RcRtpPacketFunc func)
 {
-  RtpProbe *probe = g_new0 (RtpProbe, 1);
-
-  probe->func = func;
-  probe->peer = rc_webrtc_peer_ref (self);
+  g_return_val_if_fail (self->rtp_func == NULL || self->rtp_func == func, 0);
+  self->rtp_func = func;
   return gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-                            on_rtp, probe, rtp_probe_free);
+                            on_rtp, rc_webrtc_peer_ref (self),
+                            (GDestroyNotify) rc_webrtc_peer_unref);
 }

@@ -125,8 +125,8 @@ void rc_webrtc_peer_fail (RcWebrtcPeer *peer, int code, const char *reason);
 
 /* Streaming threads: each RTP packet of a buffer or buffer list passing
  * @pad, with the time it arrived (g_get_monotonic_time) and the owner.
- * FALSE from @func drops the buffer (or list). The probe holds the peer;
- * returns its id. */
+ * FALSE from @func drops the buffer (or list). One @func per peer, on as
+ * many pads as wanted. The probe holds the peer; returns its id. */
 typedef gboolean (*RcRtpPacketFunc) (GstBuffer *packet, gint64 arrival_us, gpointer user_data);
 gulong rc_webrtc_peer_add_rtp_probe (RcWebrtcPeer *peer, GstPad *pad, RcRtpPacketFunc func);
 
