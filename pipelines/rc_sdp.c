@@ -10,6 +10,11 @@
  *   it too, but only asynchronously, on its own thread; these checks refuse
  *   what cannot work at the edge, with a message for the client, so that a
  *   bad request gets an error reply instead of a dead session.
+ * - A live host's WHIP offer is checked and normalised here, at the edge:
+ *   webrtcbin 1.22 only reads a=setup in the media section, refuses an SDP
+ *   with both a session and a media fingerprint, and compares media-level
+ *   ICE credentials inside a bundle, while OBS (libdatachannel) and browsers
+ *   spread these between the levels.
  */
 #include "pipelines/rc_sdp.h"
 #include "pipelines/rc_media_error.h"
@@ -373,4 +378,242 @@ rc_sdp_fingerprint_matches (const char *fingerprint, const char *pem)
   for (const char *c = hex; *c != '\0'; c += 2)
     g_string_append_printf (expected, "%s%c%c", c == hex ? "" : ":", c[0], c[1]);
   return g_ascii_strcasecmp (g_strstrip (parts[1]), expected->str) == 0;
+}
+
+/* ---- WHIP offers ----------------------------------------------------------- */
+
+#define MAX_SECTIONS 16
+
+/* Port 0 rejects a section, unless it is bundle-only (RFC 8843: it rides
+ * on the bundle's transport; webrtcbin offers every section but the first
+ * that way with max-bundle). */
+gboolean
+rc_sdp_media_is_rejected (const GstSDPMedia *media)
+{
+  return gst_sdp_media_get_port (media) == 0
+         && gst_sdp_media_get_attribute_val (media, "bundle-only") == NULL;
+}
+
+static gboolean
+media_sends (const GstSDPMedia *media)
+{
+  return gst_sdp_media_get_attribute_val (media, "recvonly") == NULL
+         && gst_sdp_media_get_attribute_val (media, "inactive") == NULL;
+}
+
+static gboolean
+media_is_dtls_srtp (const GstSDPMedia *media)
+{
+  const char *proto = gst_sdp_media_get_proto (media);
+
+  return proto != NULL && strstr (proto, "SAVPF") != NULL && strstr (proto, "TLS") != NULL;
+}
+
+static int
+find_audio_section (const GstSDPMessage *sdp)
+{
+  for (guint m = 0; m < gst_sdp_message_medias_len (sdp); m++)
+    {
+      const GstSDPMedia *media = gst_sdp_message_get_media (sdp, m);
+
+      if (g_strcmp0 (gst_sdp_media_get_media (media), "audio") == 0 && !rc_sdp_media_is_rejected (media)
+          && media_sends (media) && has_opus (media) && media_is_dtls_srtp (media))
+        return (int) m;
+    }
+  return -1;
+}
+
+/* Why no section can be taken, for the host. */
+static void
+explain_no_audio (const GstSDPMessage *sdp, GError **error)
+{
+  gboolean audio = FALSE, sending = FALSE, opus = FALSE;
+
+  for (guint m = 0; m < gst_sdp_message_medias_len (sdp); m++)
+    {
+      const GstSDPMedia *media = gst_sdp_message_get_media (sdp, m);
+
+      if (g_strcmp0 (gst_sdp_media_get_media (media), "audio") != 0 || rc_sdp_media_is_rejected (media))
+        continue;
+      audio = TRUE;
+      if (!media_sends (media))
+        continue;
+      sending = TRUE;
+      if (has_opus (media))
+        opus = TRUE;
+    }
+  g_set_error_literal (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_UNSUPPORTED_OFFER,
+                       !audio     ? "The offer has no audio section; roomcast takes audio only"
+                       : !sending ? "The offer's audio is not sent (recvonly or inactive)"
+                       : !opus    ? "The offer's audio has no Opus at 48 kHz; choose Opus"
+                                  : "The offer's audio is not DTLS-SRTP (UDP/TLS/RTP/SAVPF)");
+}
+
+int
+rc_sdp_find_whip_audio (const GstSDPMessage *sdp, GError **error)
+{
+  int m = find_audio_section (sdp);
+
+  if (m < 0)
+    explain_no_audio (sdp, error);
+  return m;
+}
+
+static const char *
+value_or_null (const char *value)
+{
+  return value != NULL && *value != '\0' ? value : NULL;
+}
+
+/* Every section gets @key's value: its own, else the session's. FALSE
+ * (with the section's index) when neither has one. */
+static gboolean
+spread_attribute (GstSDPMessage *sdp, const char *key, guint *missing)
+{
+  const char *session = value_or_null (gst_sdp_message_get_attribute_val (sdp, key));
+
+  for (guint m = 0; m < gst_sdp_message_medias_len (sdp); m++)
+    {
+      GstSDPMedia *media = (GstSDPMedia *) gst_sdp_message_get_media (sdp, m);
+
+      if (value_or_null (gst_sdp_media_get_attribute_val (media, key)) != NULL)
+        continue;
+      if (session == NULL)
+        {
+          *missing = m;
+          return FALSE;
+        }
+      gst_sdp_media_add_attribute (media, key, session);
+    }
+  return TRUE;
+}
+
+static void
+remove_session_attribute (GstSDPMessage *sdp, const char *key)
+{
+  for (guint i = gst_sdp_message_attributes_len (sdp); i > 0; i--)
+    if (g_strcmp0 (gst_sdp_message_get_attribute (sdp, i - 1)->key, key) == 0)
+      gst_sdp_message_remove_attribute (sdp, i - 1);
+}
+
+void
+rc_sdp_remove_attribute (GstSDPMessage *sdp, const char *key)
+{
+  remove_session_attribute (sdp, key);
+  for (guint m = 0; m < gst_sdp_message_medias_len (sdp); m++)
+    {
+      GstSDPMedia *media = (GstSDPMedia *) gst_sdp_message_get_media (sdp, m);
+
+      for (guint i = gst_sdp_media_attributes_len (media); i > 0; i--)
+        if (g_strcmp0 (gst_sdp_media_get_attribute (media, i - 1)->key, key) == 0)
+          gst_sdp_media_remove_attribute (media, i - 1);
+    }
+}
+
+static gboolean
+bad_offer (GError **error, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static gboolean
+bad_offer (GError **error, const char *format, ...)
+{
+  va_list args;
+  g_autofree char *text = NULL;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error_literal (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID, text);
+  return FALSE;
+}
+
+/* webrtcbin's requirements, checked here so that a bad offer gets a 400
+ * with a reason instead of a refusal on webrtcbin's thread. */
+static gboolean
+check_sections (GstSDPMessage *sdp, GError **error)
+{
+  static const char *const setups[] = { "actpass", "active", "passive", NULL };
+  static const char *const keys[] = { "ice-ufrag", "ice-pwd", "setup", "fingerprint" };
+  const char *fingerprint = NULL;
+  guint missing = 0;
+
+  if (value_or_null (gst_sdp_message_get_key (sdp)->type) != NULL)
+    return bad_offer (error, "The offer has a k= line");
+  for (guint m = 0; m < gst_sdp_message_medias_len (sdp); m++)
+    {
+      const GstSDPMedia *media = gst_sdp_message_get_media (sdp, m);
+      const char *fp = value_or_null (gst_sdp_media_get_attribute_val (media, "fingerprint"));
+
+      if (value_or_null (gst_sdp_media_get_attribute_val (media, "mid")) == NULL)
+        return bad_offer (error, "Section %u of the offer has no a=mid", m);
+      if (fp != NULL && fingerprint != NULL && g_strcmp0 (fp, fingerprint) != 0)
+        return bad_offer (error, "The offer's sections have different DTLS fingerprints");
+      if (fp != NULL)
+        fingerprint = fp;
+    }
+  /* A media fingerprint and a different session one: which is it? */
+  if (fingerprint != NULL && gst_sdp_message_get_attribute_val (sdp, "fingerprint") != NULL
+      && g_strcmp0 (fingerprint, gst_sdp_message_get_attribute_val (sdp, "fingerprint")) != 0)
+    return bad_offer (error, "The offer's session and media DTLS fingerprints differ");
+  for (guint k = 0; k < G_N_ELEMENTS (keys); k++)
+    if (!spread_attribute (sdp, keys[k], &missing))
+      return bad_offer (error, "Section %u of the offer has no a=%s", missing, keys[k]);
+  /* Each section has its own now; a session one as well is refused by webrtcbin. */
+  remove_session_attribute (sdp, "fingerprint");
+  for (guint m = 0; m < gst_sdp_message_medias_len (sdp); m++)
+    {
+      const GstSDPMedia *media = gst_sdp_message_get_media (sdp, m);
+
+      if (!g_strv_contains (setups, gst_sdp_media_get_attribute_val (media, "setup")))
+        return bad_offer (error, "Section %u of the offer has an unknown a=setup", m);
+      if (!g_str_has_prefix (gst_sdp_media_get_attribute_val (media, "fingerprint"), "sha-"))
+        return bad_offer (error, "Section %u of the offer has no usable DTLS fingerprint", m);
+    }
+  return TRUE;
+}
+
+GstSDPMessage *
+rc_sdp_parse_whip_offer (const char *text, gsize length, GError **error)
+{
+  g_autoptr (GstSDPMessage) sdp = NULL;
+  g_autofree char *copy = NULL;
+  const char *start;
+
+  if (length == 0)
+    {
+      bad_offer (error, "The body is empty; send the SDP offer");
+      return NULL;
+    }
+  if (memchr (text, '\0', length) != NULL || !g_utf8_validate (text, (gssize) length, NULL))
+    {
+      bad_offer (error, "The body is not SDP text");
+      return NULL;
+    }
+  copy = g_strndup (text, length);
+  for (start = copy; g_ascii_isspace (*start); start++)
+    ;
+  if (!g_str_has_prefix (start, "v=0"))
+    {
+      bad_offer (error, "The body is not an SDP offer (it must begin with v=0)");
+      return NULL;
+    }
+  if (gst_sdp_message_new_from_text (start, &sdp) != GST_SDP_OK || sdp == NULL)
+    {
+      bad_offer (error, "The offer is not valid SDP");
+      return NULL;
+    }
+  if (gst_sdp_message_medias_len (sdp) == 0)
+    {
+      bad_offer (error, "The offer has no media section");
+      return NULL;
+    }
+  if (gst_sdp_message_medias_len (sdp) > MAX_SECTIONS)
+    {
+      bad_offer (error, "The offer has more than %d media sections", MAX_SECTIONS);
+      return NULL;
+    }
+  if (rc_sdp_find_whip_audio (sdp, error) < 0)
+    return NULL;
+  if (!check_sections (sdp, error))
+    return NULL;
+  return g_steal_pointer (&sdp);
 }

@@ -6,9 +6,10 @@
 G_BEGIN_DECLS
 
 /*
- * SDP helpers shared by the server's WebRTC branch and the native guest:
- * the Opus fmtp munging both sides need, and the checks an SDP answer or an
- * ICE candidate from the network passes before it reaches webrtcbin.
+ * SDP helpers shared by the server's WebRTC branch, the WHIP ingest and the
+ * native guest: the Opus fmtp munging both sides need, and the checks an SDP
+ * answer, a WHIP offer or an ICE candidate from the network passes before it
+ * reaches webrtcbin.
  * Errors are RC_MEDIA_ERROR_INVALID with a message fit for the client.
  */
 
@@ -37,5 +38,24 @@ const char *rc_sdp_get_fingerprint (const GstSDPMessage *sdp);
  * digest of the certificate in @pem (PEM text, as the dtls elements give
  * it). FALSE for an unknown hash or unreadable input. */
 gboolean rc_sdp_fingerprint_matches (const char *fingerprint, const char *pem);
+
+/*
+ * Reads and checks a WHIP offer from the network. NULL with @error:
+ * RC_MEDIA_ERROR_INVALID when it is not usable SDP for WebRTC (not text, no
+ * v=0, no media, a section without mid, ICE credentials, DTLS fingerprint
+ * or role), RC_MEDIA_ERROR_UNSUPPORTED_OFFER when it has no section sending Opus
+ * audio over DTLS-SRTP (a video-only offer). The message returned has its
+ * session-level ICE and DTLS attributes copied into every section, as
+ * webrtcbin 1.22 wants them.
+ */
+GstSDPMessage *rc_sdp_parse_whip_offer (const char *text, gsize length, GError **error);
+/* The section of a WHIP offer whose audio is taken: the first one sending
+ * Opus over DTLS-SRTP; -1 with @error (RC_MEDIA_ERROR_UNSUPPORTED_OFFER,
+ * saying why) when there is none. */
+int rc_sdp_find_whip_audio (const GstSDPMessage *sdp, GError **error);
+/* Port 0, and not bundle-only (RFC 8843). */
+gboolean rc_sdp_media_is_rejected (const GstSDPMedia *media);
+/* Removes every @key attribute, at the session level and in each section. */
+void rc_sdp_remove_attribute (GstSDPMessage *sdp, const char *key);
 
 G_END_DECLS

@@ -21,23 +21,23 @@
  *   included (rc_webrtc_util.c says why). UDP only.
  * - The guest's DTLS certificate must be the one its answer named.
  *   webrtcbin 1.22 does not check it (any certificate completes the
- *   handshake), so the branch does, when dtlsdec reports it, and no RTP
- *   enters webrtcbin before it has passed; a mismatch is a `failed`.
+ *   handshake), so the peer (rc_webrtc_peer.c) does, and no RTP enters
+ *   webrtcbin before it has passed; a mismatch is a `failed`.
  * - A guest's failure stays the guest's: an ERROR inside the branch is
  *   caught by RcBranchBin and becomes this branch's `failed`, never a
  *   pipeline error (a GstBin treats a child's ERROR as a failure of any
  *   state change in progress).
  *
  * Ordering rule: webrtcbin's signals, promises and pad probes arrive on
- * streaming threads. They only queue an event (holding a reference) for
- * the main context, where all state below lives, and it is never run
+ * streaming threads. They only queue an event for the main context through
+ * the RcWebrtcPeer, where all state below lives, and it is never run
  * synchronously, so no callback fires from inside a call into this API.
  */
 #define GST_USE_UNSTABLE_API
 #include "pipelines/rc_webrtc_branch.h"
 #include "pipelines/rc_media_error.h"
 #include "pipelines/rc_sdp.h"
-#include "pipelines/rc_webrtc_util.h"
+#include "pipelines/rc_webrtc_peer.h"
 
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
@@ -56,57 +56,33 @@ GST_DEBUG_CATEGORY_STATIC (rc_webrtc_branch_debug);
 
 struct _RcWebrtcBranch
 {
-  gint ref_count; /* one for being alive, one per pending event, handler, promise */
   RcRoomPipeline *pipeline; /* borrowed: outlives the branch */
   char *name;
   RcWebrtcBranchCallbacks callbacks;
   gpointer user_data;
   GMainContext *context;
-  RcWebrtcEvents events; /* queued to the main context, run by dispatch_event */
+  RcWebrtcPeer *peer; /* its webrtcbin inside bin; frees the branch last */
 
   GstElement *bin;    /* RcBranchBin, in the pipeline until removed */
-  GstElement *webrtc; /* inside bin */
+  GstElement *webrtc; /* the peer's */
   GSource *setup_timeout;
-
-  /* Media flows into webrtcbin only once the guest's DTLS certificate is
-   * the one its answer named: webrtcbin 1.22 accepts any certificate. */
-  GMutex lock;
-  char *remote_fingerprint; /* protected by lock: the answer's a=fingerprint */
-  gint cert_ok;             /* atomic */
-  gint saw_buffer;          /* atomic */
+  gint saw_buffer; /* atomic */
 
   /* main context only */
-  gboolean disposed;
   gboolean offer_requested;
   gboolean offer_sent;
   gboolean answer_given;
-  gboolean connected;
-  gboolean failed;
 };
 
-static RcWebrtcBranch *
-branch_ref (RcWebrtcBranch *self)
-{
-  g_atomic_int_inc (&self->ref_count);
-  return self;
-}
-
+/* With the peer's last reference, or at once if there is no peer. */
 static void
-branch_unref (RcWebrtcBranch *self)
+branch_finalize (gpointer data)
 {
-  if (!g_atomic_int_dec_and_test (&self->ref_count))
-    return;
+  RcWebrtcBranch *self = data;
+
   g_main_context_unref (self->context);
-  g_mutex_clear (&self->lock);
-  g_free (self->remote_fingerprint);
   g_free (self->name);
   g_free (self);
-}
-
-static void
-branch_unref_closure (gpointer data, GClosure *closure)
-{
-  branch_unref (data);
 }
 
 /*
@@ -126,8 +102,6 @@ struct _RcBranchBin
 
 G_DEFINE_FINAL_TYPE (RcBranchBin, rc_branch_bin, GST_TYPE_BIN)
 
-static void post_failure (RcWebrtcBranch *self, const char *reason);
-
 static void
 rc_branch_bin_handle_message (GstBin *bin, GstMessage *message)
 {
@@ -145,7 +119,7 @@ rc_branch_bin_handle_message (GstBin *bin, GstMessage *message)
       reason = g_strdup_printf ("%s: %s", GST_MESSAGE_SRC_NAME (message), error->message);
       g_mutex_lock (&self->lock);
       if (self->owner != NULL)
-        post_failure (self->owner, reason);
+        rc_webrtc_peer_fail (self->owner->peer, RC_MEDIA_ERROR_FAILED, reason);
       g_mutex_unlock (&self->lock);
       gst_message_unref (message);
       return;
@@ -173,105 +147,46 @@ rc_branch_bin_init (RcBranchBin *self)
   g_mutex_init (&self->lock);
 }
 
-/* Events from streaming threads, run on the main context. */
-typedef enum
-{
-  EV_CANDIDATE = RC_WEBRTC_EV_CANDIDATE,
-  EV_GATHERING_STATE = RC_WEBRTC_EV_GATHERING_STATE,
-  EV_CONNECTION_STATE = RC_WEBRTC_EV_CONNECTION_STATE,
-  EV_ICE_STATE = RC_WEBRTC_EV_ICE_STATE,
-  EV_FIRST_BUFFER = RC_WEBRTC_EV_OWN,
-  EV_OFFER,
-  EV_FAILED,
-} EventKind;
-
-/* Queues an event for the main context; never runs it right away. */
-static void
-post (RcWebrtcBranch *self, EventKind kind, guint number, char *text,
-      GstWebRTCSessionDescription *offer)
-{
-  rc_webrtc_post (&self->events, kind, number, text, offer);
-}
+/* The branch's own event, from the RTP probe. */
+#define EV_FIRST_BUFFER 1
 
 static void
-post_failure (RcWebrtcBranch *self, const char *reason)
+cancel_setup_timeout (RcWebrtcBranch *self)
 {
-  post (self, EV_FAILED, 0, g_strdup (reason), NULL);
-}
-
-/* Main context: the branch is dead; tell the owner once. */
-static void
-fail (RcWebrtcBranch *self, const char *reason)
-{
-  if (self->disposed || self->failed)
+  if (self->setup_timeout == NULL)
     return;
-  self->failed = TRUE;
+  g_source_destroy (self->setup_timeout);
+  g_clear_pointer (&self->setup_timeout, g_source_unref);
+}
+
+/* Main context, once: the branch is dead; tell the owner. */
+static void
+on_failed (RcWebrtcPeer *peer, int code, const char *reason, gpointer data)
+{
+  RcWebrtcBranch *self = data;
+
   GST_WARNING_OBJECT (self->bin, "guest %s: media failed: %s", self->name, reason);
   if (self->callbacks.failed != NULL)
     self->callbacks.failed (self, reason, self->user_data);
 }
 
 static void
-on_offer_created (GstPromise *promise, gpointer data)
+on_first_buffer (RcWebrtcPeer *peer, guint kind, gpointer data)
 {
   RcWebrtcBranch *self = data;
-  GstWebRTCSessionDescription *offer = NULL;
-  char *error = rc_webrtc_promise_error (promise, "could not make an offer");
 
-  if (error == NULL)
-    {
-      gst_structure_get (gst_promise_get_reply (promise), "offer",
-                         GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, NULL);
-      if (offer == NULL)
-        error = g_strdup ("could not make an offer: webrtcbin gave none");
-    }
-  if (error != NULL)
-    post (self, EV_FAILED, 0, error, NULL);
-  else
-    post (self, EV_OFFER, 0, NULL, offer);
-  gst_promise_unref (promise);
-}
-
-static void
-on_description_set (GstPromise *promise, gpointer data)
-{
-  RcWebrtcBranch *self = data;
-  char *error = rc_webrtc_promise_error (promise, "SDP refused");
-
-  if (error != NULL)
-    post (self, EV_FAILED, 0, error, NULL);
-  gst_promise_unref (promise);
-}
-
-static GstPromise *
-promise_new (RcWebrtcBranch *self, GstPromiseChangeFunc func)
-{
-  return gst_promise_new_with_change_func (func, branch_ref (self), (GDestroyNotify) branch_unref);
-}
-
-static void
-create_offer (RcWebrtcBranch *self)
-{
   if (self->offer_requested)
     return;
   self->offer_requested = TRUE;
-  g_signal_emit_by_name (self->webrtc, "create-offer", NULL,
-                         promise_new (self, on_offer_created));
+  rc_webrtc_peer_create_offer (peer);
 }
 
 static void
-send_offer (RcWebrtcBranch *self, GstWebRTCSessionDescription *offer)
+on_offer (RcWebrtcPeer *peer, GstWebRTCSessionDescription *offer, const char *text,
+          gpointer data)
 {
-  g_autofree char *text = NULL;
+  RcWebrtcBranch *self = data;
 
-  if (rc_sdp_set_opus_fmtp (offer->sdp, OPUS_OFFER_FMTP) == 0)
-    {
-      fail (self, "the offer has no Opus payload");
-      return;
-    }
-  g_signal_emit_by_name (self->webrtc, "set-local-description", offer,
-                         promise_new (self, on_description_set));
-  text = gst_sdp_message_as_text (offer->sdp);
   self->offer_sent = TRUE;
   GST_DEBUG_OBJECT (self->bin, "guest %s: offer\n%s", self->name, text);
   if (self->callbacks.offer != NULL)
@@ -279,91 +194,39 @@ send_offer (RcWebrtcBranch *self, GstWebRTCSessionDescription *offer)
 }
 
 static void
-connection_state_changed (RcWebrtcBranch *self, GstWebRTCPeerConnectionState state)
+on_candidate (RcWebrtcPeer *peer, guint mline, const char *candidate, gpointer data)
 {
-  GST_INFO_OBJECT (self->bin, "guest %s: connection state %d", self->name, state);
-  if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED && !self->connected)
-    {
-      self->connected = TRUE;
-      if (self->setup_timeout != NULL)
-        {
-          g_source_destroy (self->setup_timeout);
-          g_clear_pointer (&self->setup_timeout, g_source_unref);
-        }
-    }
-  else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED)
-    fail (self, "the connection failed");
+  RcWebrtcBranch *self = data;
+
+  GST_LOG_OBJECT (self->bin, "guest %s: local candidate %s", self->name, candidate);
+  if (self->callbacks.ice != NULL)
+    self->callbacks.ice (self, mline, candidate, self->user_data);
 }
 
 static void
-dispatch_event (gpointer owner, const RcWebrtcEvent *ev)
+on_connected (RcWebrtcPeer *peer, gpointer data)
 {
-  RcWebrtcBranch *self = owner;
+  RcWebrtcBranch *self = data;
 
-  if (self->disposed)
-    return;
-  switch ((EventKind) ev->kind)
-    {
-    case EV_FIRST_BUFFER:
-      create_offer (self);
-      break;
-    case EV_OFFER:
-      send_offer (self, ev->sdp);
-      break;
-    case EV_CANDIDATE:
-      if (!self->failed && self->callbacks.ice != NULL)
-        self->callbacks.ice (self, ev->number, ev->text, self->user_data);
-      break;
-    case EV_CONNECTION_STATE:
-      connection_state_changed (self, ev->number);
-      break;
-    case EV_ICE_STATE:
-      if (ev->number == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED)
-        fail (self, "ICE failed");
-      break;
-    case EV_FAILED:
-      fail (self, ev->text);
-      break;
-    case EV_GATHERING_STATE:
-      break; /* trickled: each candidate goes as it comes */
-    }
+  GST_INFO_OBJECT (self->bin, "guest %s: connected", self->name);
+  cancel_setup_timeout (self);
 }
 
+static const RcWebrtcPeerCallbacks peer_callbacks = { on_offer, on_candidate, NULL, on_connected,
+                                                      on_failed, on_first_buffer };
 
-/* Streaming thread, every RTP buffer on its way into webrtcbin. The first
+/* Streaming thread, every RTP packet on its way into webrtcbin. The first
  * one comes after the caps: the offer can be made from what the payloader
  * really sends. None goes in before the guest's certificate is checked. */
-static GstPadProbeReturn
-on_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+static gboolean
+on_packet (GstBuffer *packet, gint64 arrival_us, gpointer data)
 {
   RcWebrtcBranch *self = data;
 
   if (!g_atomic_int_get (&self->saw_buffer)
       && g_atomic_int_compare_and_exchange (&self->saw_buffer, 0, 1))
-    post (self, EV_FIRST_BUFFER, 0, NULL, NULL);
-  return g_atomic_int_get (&self->cert_ok) ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
-}
-
-/* DTLS thread, during the handshake: the guest showed its certificate.
- * It must be the one whose fingerprint the answer carried. */
-static void
-on_peer_certificate (GstObject *webrtc, GstObject *origin, GParamSpec *pspec, gpointer data)
-{
-  RcWebrtcBranch *self = data;
-  g_autofree char *pem = NULL;
-  g_autofree char *expected = NULL;
-
-  g_object_get (origin, "peer-pem", &pem, NULL);
-  g_mutex_lock (&self->lock);
-  expected = g_strdup (self->remote_fingerprint);
-  g_mutex_unlock (&self->lock);
-  if (pem != NULL && rc_sdp_fingerprint_matches (expected, pem))
-    {
-      g_atomic_int_set (&self->cert_ok, 1);
-      return;
-    }
-  g_atomic_int_set (&self->cert_ok, 0);
-  post_failure (self, "the DTLS certificate is not the one the answer named");
+    rc_webrtc_peer_post (self->peer, EV_FIRST_BUFFER);
+  return rc_webrtc_peer_certificate_ok (self->peer);
 }
 
 static gboolean
@@ -372,7 +235,8 @@ on_setup_timeout (gpointer data)
   RcWebrtcBranch *self = data;
 
   g_clear_pointer (&self->setup_timeout, g_source_unref);
-  fail (self, "not connected after " G_STRINGIFY (SETUP_TIMEOUT_S) " s");
+  rc_webrtc_peer_fail (self->peer, RC_MEDIA_ERROR_FAILED,
+                       "not connected after " G_STRINGIFY (SETUP_TIMEOUT_S) " s");
   return G_SOURCE_REMOVE;
 }
 
@@ -388,17 +252,13 @@ build (RcWebrtcBranch *self, GError **error)
   g_autoptr (GstWebRTCRTPTransceiver) transceiver = NULL;
   g_autoptr (GstCaps) preferences = gst_caps_from_string (OPUS_PREFERENCES);
   GstPad *ghost;
+  const RcWebrtcPeerOptions options = { .opus_fmtp = OPUS_OFFER_FMTP };
 
+  self->peer = rc_webrtc_peer_new (&options, &peer_callbacks, self, branch_finalize, error);
+  if (self->peer == NULL)
+    return FALSE;
+  self->webrtc = rc_webrtc_peer_get_webrtcbin (self->peer);
   queue = gst_element_factory_make ("queue", "queue");
-  self->webrtc = gst_element_factory_make ("webrtcbin", "webrtcbin");
-  if (queue == NULL || self->webrtc == NULL)
-    {
-      g_clear_pointer (&queue, gst_object_unref);
-      g_set_error_literal (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_FAILED,
-                           "webrtcbin is missing (gst-plugins-bad, gstreamer1.0-nice)");
-      return FALSE;
-    }
-  gst_object_ref_sink (self->webrtc);
   /* A guest removed a moment ago may still be in the pipeline by its name. */
   bin_name = g_strdup_printf ("webrtc-%s-%d", self->name, g_atomic_int_add (&serial, 1));
   self->bin = gst_object_ref_sink (g_object_new (RC_TYPE_BRANCH_BIN, "name", bin_name, NULL));
@@ -406,8 +266,6 @@ build (RcWebrtcBranch *self, GError **error)
 
   g_object_set (queue, "leaky", 2 /* downstream */, "max-size-time", QUEUE_TIME,
                 "max-size-buffers", 0, "max-size-bytes", 0, NULL);
-  g_object_set (self->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
-  rc_webrtc_setup_ice (self->webrtc, FALSE);
   gst_bin_add_many (GST_BIN (self->bin), queue, self->webrtc, NULL);
 
   webrtc_sink = gst_element_request_pad_simple (self->webrtc, "sink_%u");
@@ -431,13 +289,7 @@ build (RcWebrtcBranch *self, GError **error)
   ghost = gst_ghost_pad_new ("sink", queue_sink);
   gst_pad_set_active (ghost, TRUE);
   gst_element_add_pad (self->bin, ghost);
-  gst_pad_add_probe (queue_src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-                     on_buffer, branch_ref (self), (GDestroyNotify) branch_unref);
-
-  rc_webrtc_forward_signals (self->webrtc, &self->events);
-  /* dtlsdec's notify::peer-pem, seen from the top of its hierarchy. */
-  g_signal_connect_data (self->webrtc, "deep-notify::peer-pem", G_CALLBACK (on_peer_certificate),
-                         branch_ref (self), branch_unref_closure, 0);
+  rc_webrtc_peer_add_rtp_probe (self->peer, queue_src, on_packet);
   return TRUE;
 }
 
@@ -450,16 +302,12 @@ rc_webrtc_branch_new (RcRoomPipeline *pipeline, const char *name,
 
   if (rc_webrtc_branch_debug == NULL)
     GST_DEBUG_CATEGORY_INIT (rc_webrtc_branch_debug, "rc-webrtc-branch", 0, "guest WebRTC");
-  self->ref_count = 1;
   self->pipeline = pipeline;
   self->name = g_strdup (name);
   if (callbacks != NULL)
     self->callbacks = *callbacks;
   self->user_data = user_data;
   self->context = g_main_context_ref_thread_default ();
-  self->events = (RcWebrtcEvents) { self->context, self, (gpointer (*) (gpointer)) branch_ref,
-                                    (void (*) (gpointer)) branch_unref, dispatch_event };
-  g_mutex_init (&self->lock);
 
   if (!build (self, error))
     {
@@ -485,18 +333,7 @@ rc_webrtc_branch_free (RcWebrtcBranch *self)
 {
   if (self == NULL)
     return;
-  self->disposed = TRUE;
-  if (self->setup_timeout != NULL)
-    {
-      g_source_destroy (self->setup_timeout);
-      g_clear_pointer (&self->setup_timeout, g_source_unref);
-    }
-  if (self->webrtc != NULL)
-    {
-      g_signal_handlers_disconnect_by_data (self->webrtc, self);
-      rc_webrtc_stop_forwarding (self->webrtc, &self->events);
-      gst_clear_object (&self->webrtc);
-    }
+  cancel_setup_timeout (self);
   if (self->bin != NULL)
     {
       RcBranchBin *bin = RC_BRANCH_BIN (self->bin);
@@ -508,14 +345,13 @@ rc_webrtc_branch_free (RcWebrtcBranch *self)
       rc_room_pipeline_remove_branch (self->pipeline, self->bin);
       gst_clear_object (&self->bin);
     }
-  branch_unref (self);
+  rc_webrtc_peer_release (self->peer, self, branch_finalize);
 }
 
 gboolean
 rc_webrtc_branch_set_answer (RcWebrtcBranch *self, const char *sdp, GError **error)
 {
   g_autoptr (GstSDPMessage) message = NULL;
-  GstWebRTCSessionDescription *answer;
 
   if (!self->offer_sent)
     {
@@ -537,15 +373,8 @@ rc_webrtc_branch_set_answer (RcWebrtcBranch *self, const char *sdp, GError **err
   if (!rc_sdp_check_answer (message, 1, error))
     return FALSE;
   self->answer_given = TRUE;
-  g_mutex_lock (&self->lock);
-  g_free (self->remote_fingerprint);
-  self->remote_fingerprint = g_strdup (rc_sdp_get_fingerprint (message));
-  g_mutex_unlock (&self->lock);
-  answer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER,
-                                                g_steal_pointer (&message));
-  g_signal_emit_by_name (self->webrtc, "set-remote-description", answer,
-                         promise_new (self, on_description_set));
-  gst_webrtc_session_description_free (answer);
+  rc_webrtc_peer_expect_fingerprint (self->peer, rc_sdp_get_fingerprint (message));
+  rc_webrtc_peer_set_remote (self->peer, GST_WEBRTC_SDP_TYPE_ANSWER, g_steal_pointer (&message));
   return TRUE;
 }
 
@@ -559,12 +388,12 @@ rc_webrtc_branch_add_ice (RcWebrtcBranch *self, guint mline_index, const char *c
     candidate += 2;
   if (!rc_sdp_check_candidate (candidate, error))
     return FALSE;
-  g_signal_emit_by_name (self->webrtc, "add-ice-candidate", mline_index, candidate);
+  rc_webrtc_peer_add_ice (self->peer, mline_index, candidate);
   return TRUE;
 }
 
 gboolean
 rc_webrtc_branch_is_connected (RcWebrtcBranch *self)
 {
-  return self->connected;
+  return rc_webrtc_peer_is_connected (self->peer);
 }

@@ -7,11 +7,8 @@
  *   the mixer's format and mixed in by rc_room_pipeline_add_input, which
  *   places it by how late its first buffer comes out of the jitter buffer
  *   (so the mixer's deadline never moves for it).
- * - The offer is checked and normalised at the edge (rc_whip_ingest_parse_offer):
- *   webrtcbin 1.22 only reads a=setup in the media section, refuses an SDP
- *   with both a session and a media fingerprint, and compares media-level
- *   ICE credentials inside a bundle, while OBS (libdatachannel) and browsers
- *   spread these between the levels.
+ * - The offer is checked and normalised at the edge (rc_sdp_parse_whip_offer
+ *   says why).
  * - Transceivers are made before the offer is set: the first section sending
  *   Opus meets a recvonly Opus transceiver; every other audio or video
  *   section (OBS always offers H264, AV1 or HEVC video) meets an inactive
@@ -22,8 +19,8 @@
  *   a=end-of-candidates. OBS from 30.2 sends no candidates at all; the
  *   host's address is learnt from its connectivity checks (peer-reflexive).
  * - webrtcbin 1.22 completes DTLS with any certificate: the host's must be
- *   the one its offer named, checked when dtlsdec reports it; until then no
- *   RTP goes past webrtcbin.
+ *   the one its offer named, checked by the peer (rc_webrtc_peer.c); until
+ *   then no RTP goes past webrtcbin.
  * - Settling: the host's first packets reach us in a heap (those sent while
  *   our side of DTLS was still finishing), so the jitter buffer's first
  *   output is late by the heap, and its clock-skew estimate then walks its
@@ -39,8 +36,8 @@
  *   flowed, or no audio at all for the setup timeout.
  *
  * Ordering rule: webrtcbin's signals, promises and pad probes arrive on its
- * threads; they only queue an event (holding a reference) for the main
- * context, where all state lives and callbacks run, never synchronously.
+ * threads; they only queue an event for the main context through the
+ * RcWebrtcPeer, where all state lives and callbacks run, never synchronously.
  * The receive figures are under a mutex.
  */
 #define GST_USE_UNSTABLE_API
@@ -48,7 +45,7 @@
 #include "pipelines/rc_contained_bin.h"
 #include "pipelines/rc_media_error.h"
 #include "pipelines/rc_sdp.h"
-#include "pipelines/rc_webrtc_util.h"
+#include "pipelines/rc_webrtc_peer.h"
 
 #include <gst/rtp/gstrtpbuffer.h>
 #include <gst/webrtc/webrtc.h>
@@ -69,268 +66,27 @@ GST_DEBUG_CATEGORY_STATIC (rc_whip_ingest_debug);
 #define GATHER_TIMEOUT_US (3 * G_USEC_PER_SEC)
 #define WATCHDOG_MS 250
 #define STATS_PERIOD_US G_USEC_PER_SEC
-#define MAX_SECTIONS 16
-
-/* ---- the offer ---------------------------------------------------------- */
-
-/* Port 0 rejects a section, unless it is bundle-only (RFC 8843: it rides
- * on the bundle's transport; webrtcbin offers every section but the first
- * that way with max-bundle). */
-static gboolean
-media_is_rejected (const GstSDPMedia *media)
-{
-  return gst_sdp_media_get_port (media) == 0
-         && gst_sdp_media_get_attribute_val (media, "bundle-only") == NULL;
-}
-
-static gboolean
-media_sends (const GstSDPMedia *media)
-{
-  return gst_sdp_media_get_attribute_val (media, "recvonly") == NULL
-         && gst_sdp_media_get_attribute_val (media, "inactive") == NULL;
-}
-
-static gboolean
-media_has_opus (const GstSDPMedia *media)
-{
-  for (guint i = 0; i < gst_sdp_media_attributes_len (media); i++)
-    {
-      const GstSDPAttribute *a = gst_sdp_media_get_attribute (media, i);
-      const char *name;
-
-      /* "111 opus/48000/2" */
-      if (g_strcmp0 (a->key, "rtpmap") != 0 || a->value == NULL
-          || (name = strchr (a->value, ' ')) == NULL)
-        continue;
-      while (*name == ' ')
-        name++;
-      if (g_ascii_strncasecmp (name, "opus/48000", 10) == 0)
-        return TRUE;
-    }
-  return FALSE;
-}
-
-static gboolean
-media_is_dtls_srtp (const GstSDPMedia *media)
-{
-  const char *proto = gst_sdp_media_get_proto (media);
-
-  return proto != NULL && strstr (proto, "SAVPF") != NULL && strstr (proto, "TLS") != NULL;
-}
-
-/* The section whose audio the ingest takes: the first one sending Opus
- * over DTLS-SRTP, or -1. */
-static int
-find_audio_section (const GstSDPMessage *sdp)
-{
-  for (guint m = 0; m < gst_sdp_message_medias_len (sdp); m++)
-    {
-      const GstSDPMedia *media = gst_sdp_message_get_media (sdp, m);
-
-      if (g_strcmp0 (gst_sdp_media_get_media (media), "audio") == 0 && !media_is_rejected (media)
-          && media_sends (media) && media_has_opus (media) && media_is_dtls_srtp (media))
-        return (int) m;
-    }
-  return -1;
-}
-
-/* Why no section can be taken, for the host. */
-static void
-explain_no_audio (const GstSDPMessage *sdp, GError **error)
-{
-  gboolean audio = FALSE, sending = FALSE, opus = FALSE;
-
-  for (guint m = 0; m < gst_sdp_message_medias_len (sdp); m++)
-    {
-      const GstSDPMedia *media = gst_sdp_message_get_media (sdp, m);
-
-      if (g_strcmp0 (gst_sdp_media_get_media (media), "audio") != 0 || media_is_rejected (media))
-        continue;
-      audio = TRUE;
-      if (!media_sends (media))
-        continue;
-      sending = TRUE;
-      if (media_has_opus (media))
-        opus = TRUE;
-    }
-  g_set_error_literal (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_UNSUPPORTED_OFFER,
-                       !audio     ? "The offer has no audio section; roomcast takes audio only"
-                       : !sending ? "The offer's audio is not sent (recvonly or inactive)"
-                       : !opus    ? "The offer's audio has no Opus at 48 kHz; choose Opus"
-                                  : "The offer's audio is not DTLS-SRTP (UDP/TLS/RTP/SAVPF)");
-}
-
-static const char *
-value_or_null (const char *value)
-{
-  return value != NULL && *value != '\0' ? value : NULL;
-}
-
-/* Every section gets @key's value: its own, else the session's. FALSE
- * (with the section's index) when neither has one. */
-static gboolean
-spread_attribute (GstSDPMessage *sdp, const char *key, guint *missing)
-{
-  const char *session = value_or_null (gst_sdp_message_get_attribute_val (sdp, key));
-
-  for (guint m = 0; m < gst_sdp_message_medias_len (sdp); m++)
-    {
-      GstSDPMedia *media = (GstSDPMedia *) gst_sdp_message_get_media (sdp, m);
-
-      if (value_or_null (gst_sdp_media_get_attribute_val (media, key)) != NULL)
-        continue;
-      if (session == NULL)
-        {
-          *missing = m;
-          return FALSE;
-        }
-      gst_sdp_media_add_attribute (media, key, session);
-    }
-  return TRUE;
-}
-
-static void
-remove_session_attribute (GstSDPMessage *sdp, const char *key)
-{
-  for (guint i = gst_sdp_message_attributes_len (sdp); i > 0; i--)
-    if (g_strcmp0 (gst_sdp_message_get_attribute (sdp, i - 1)->key, key) == 0)
-      gst_sdp_message_remove_attribute (sdp, i - 1);
-}
-
-static gboolean
-bad_offer (GError **error, const char *format, ...) G_GNUC_PRINTF (2, 3);
-
-static gboolean
-bad_offer (GError **error, const char *format, ...)
-{
-  va_list args;
-  g_autofree char *text = NULL;
-
-  va_start (args, format);
-  text = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error_literal (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID, text);
-  return FALSE;
-}
-
-/* webrtcbin's requirements, checked here so that a bad offer gets a 400
- * with a reason instead of a refusal on webrtcbin's thread. */
-static gboolean
-check_sections (GstSDPMessage *sdp, GError **error)
-{
-  static const char *const setups[] = { "actpass", "active", "passive", NULL };
-  static const char *const keys[] = { "ice-ufrag", "ice-pwd", "setup", "fingerprint" };
-  const char *fingerprint = NULL;
-  guint missing = 0;
-
-  if (value_or_null (gst_sdp_message_get_key (sdp)->type) != NULL)
-    return bad_offer (error, "The offer has a k= line");
-  for (guint m = 0; m < gst_sdp_message_medias_len (sdp); m++)
-    {
-      const GstSDPMedia *media = gst_sdp_message_get_media (sdp, m);
-      const char *fp = value_or_null (gst_sdp_media_get_attribute_val (media, "fingerprint"));
-
-      if (value_or_null (gst_sdp_media_get_attribute_val (media, "mid")) == NULL)
-        return bad_offer (error, "Section %u of the offer has no a=mid", m);
-      if (fp != NULL && fingerprint != NULL && g_strcmp0 (fp, fingerprint) != 0)
-        return bad_offer (error, "The offer's sections have different DTLS fingerprints");
-      if (fp != NULL)
-        fingerprint = fp;
-    }
-  /* A media fingerprint and a different session one: which is it? */
-  if (fingerprint != NULL && gst_sdp_message_get_attribute_val (sdp, "fingerprint") != NULL
-      && g_strcmp0 (fingerprint, gst_sdp_message_get_attribute_val (sdp, "fingerprint")) != 0)
-    return bad_offer (error, "The offer's session and media DTLS fingerprints differ");
-  for (guint k = 0; k < G_N_ELEMENTS (keys); k++)
-    if (!spread_attribute (sdp, keys[k], &missing))
-      return bad_offer (error, "Section %u of the offer has no a=%s", missing, keys[k]);
-  /* Each section has its own now; a session one as well is refused by webrtcbin. */
-  remove_session_attribute (sdp, "fingerprint");
-  for (guint m = 0; m < gst_sdp_message_medias_len (sdp); m++)
-    {
-      const GstSDPMedia *media = gst_sdp_message_get_media (sdp, m);
-
-      if (!g_strv_contains (setups, gst_sdp_media_get_attribute_val (media, "setup")))
-        return bad_offer (error, "Section %u of the offer has an unknown a=setup", m);
-      if (!g_str_has_prefix (gst_sdp_media_get_attribute_val (media, "fingerprint"), "sha-"))
-        return bad_offer (error, "Section %u of the offer has no usable DTLS fingerprint", m);
-    }
-  return TRUE;
-}
-
-GstSDPMessage *
-rc_whip_ingest_parse_offer (const char *text, gsize length, GError **error)
-{
-  g_autoptr (GstSDPMessage) sdp = NULL;
-  g_autofree char *copy = NULL;
-  const char *start;
-
-  if (length == 0)
-    {
-      bad_offer (error, "The body is empty; send the SDP offer");
-      return NULL;
-    }
-  if (memchr (text, '\0', length) != NULL || !g_utf8_validate (text, (gssize) length, NULL))
-    {
-      bad_offer (error, "The body is not SDP text");
-      return NULL;
-    }
-  copy = g_strndup (text, length);
-  for (start = copy; g_ascii_isspace (*start); start++)
-    ;
-  if (!g_str_has_prefix (start, "v=0"))
-    {
-      bad_offer (error, "The body is not an SDP offer (it must begin with v=0)");
-      return NULL;
-    }
-  if (gst_sdp_message_new_from_text (start, &sdp) != GST_SDP_OK || sdp == NULL)
-    {
-      bad_offer (error, "The offer is not valid SDP");
-      return NULL;
-    }
-  if (gst_sdp_message_medias_len (sdp) == 0)
-    {
-      bad_offer (error, "The offer has no media section");
-      return NULL;
-    }
-  if (gst_sdp_message_medias_len (sdp) > MAX_SECTIONS)
-    {
-      bad_offer (error, "The offer has more than %d media sections", MAX_SECTIONS);
-      return NULL;
-    }
-  if (find_audio_section (sdp) < 0)
-    {
-      explain_no_audio (sdp, error);
-      return NULL;
-    }
-  if (!check_sections (sdp, error))
-    return NULL;
-  return g_steal_pointer (&sdp);
-}
 
 /* ---- the ingest ---------------------------------------------------------- */
 
 struct _RcWhipIngest
 {
-  gint ref_count; /* one for being alive, one per pending event, handler, promise */
   RcRoomPipeline *pipeline; /* borrowed: outlives the ingest */
   char *name;
   RcWhipIngestOptions options;
   RcWhipIngestCallbacks callbacks;
   gpointer user_data;
   GMainContext *context;
-  RcWebrtcEvents events; /* queued to the main context, run by dispatch_event */
+  RcWebrtcPeer *peer; /* frees the ingest last */
 
   GstElement *bin;    /* an RcContainedBin, in the pipeline until removed */
   gboolean in_pipeline;
-  /* Strong: promise callbacks and pad-added may still use them on
-   * webrtcbin's threads after the ingest is freed. */
-  GstElement *webrtc;
-  GstElement *depay; /* head of the decoding chain */
+  /* Strong: pad-added may still use them on webrtcbin's threads after the
+   * ingest is freed. */
+  GstElement *webrtc; /* the peer's */
+  GstElement *depay;  /* head of the decoding chain */
   GstSDPMessage *offer;
   guint audio_mline;
-  char *fingerprint; /* the offer's, set before webrtcbin runs, then read-only */
-  gint cert_ok;      /* atomic */
   gint audio_linked; /* atomic: the audio pad is taken */
   gint first_packet; /* atomic */
 
@@ -344,10 +100,8 @@ struct _RcWhipIngest
   double jitter_ms;
 
   /* main context only */
-  gboolean disposed;
   gboolean ended;
   gboolean answer_sent;
-  gboolean connected;
   gboolean live;
   gint64 created_us;
   GstWebRTCSessionDescription *answer; /* set as local, waiting for the candidates */
@@ -360,71 +114,34 @@ struct _RcWhipIngest
   double bitrate;
 };
 
-static RcWhipIngest *
-ingest_ref (RcWhipIngest *self)
-{
-  g_atomic_int_inc (&self->ref_count);
-  return self;
-}
-
+/* With the peer's last reference, or at once if there is no peer. */
 static void
-ingest_unref (RcWhipIngest *self)
+ingest_finalize (gpointer data)
 {
-  if (!g_atomic_int_dec_and_test (&self->ref_count))
-    return;
+  RcWhipIngest *self = data;
+
   GST_DEBUG ("host %s: ingest finalized", self->name);
   g_main_context_unref (self->context);
   g_mutex_clear (&self->lock);
-  gst_clear_object (&self->webrtc);
   gst_clear_object (&self->depay);
   g_clear_pointer (&self->offer, gst_sdp_message_free);
   g_clear_pointer (&self->answer, gst_webrtc_session_description_free);
   g_clear_pointer (&self->candidates, g_ptr_array_unref);
-  g_free (self->fingerprint);
   g_free (self->name);
   g_free (self);
 }
-
-static void
-ingest_unref_closure (gpointer data, GClosure *closure)
-{
-  ingest_unref (data);
-}
-
-static void post_failure (RcWhipIngest *self, int code, char *reason);
 
 /* Any thread: an ERROR inside the ingest's bin ends the ingest. */
 static void
 on_bin_error (const char *what, gpointer data)
 {
-  post_failure (data, RC_MEDIA_ERROR_FAILED, g_strdup (what));
+  RcWhipIngest *self = data;
+
+  rc_webrtc_peer_fail (self->peer, RC_MEDIA_ERROR_FAILED, what);
 }
 
-/* Events from webrtcbin's threads, run on the main context. */
-typedef enum
-{
-  EV_CANDIDATE = RC_WEBRTC_EV_CANDIDATE,
-  EV_GATHERING_STATE = RC_WEBRTC_EV_GATHERING_STATE,
-  EV_CONNECTION_STATE = RC_WEBRTC_EV_CONNECTION_STATE,
-  EV_ICE_STATE = RC_WEBRTC_EV_ICE_STATE,
-  EV_ANSWER = RC_WEBRTC_EV_OWN,
-  EV_FIRST_PACKET,
-  EV_FAILED,
-} EventKind;
-
-/* Queues an event for the main context; never runs it right away. */
-static void
-post (RcWhipIngest *self, EventKind kind, guint number, char *text,
-      GstWebRTCSessionDescription *answer)
-{
-  rc_webrtc_post (&self->events, kind, number, text, answer);
-}
-
-static void
-post_failure (RcWhipIngest *self, int code, char *reason)
-{
-  post (self, EV_FAILED, (guint) code, reason, NULL);
-}
+/* The ingest's own event, from the RTP probe. */
+#define EV_FIRST_PACKET 1
 
 /* Main context: it is over; tell the owner once. */
 static void
@@ -432,66 +149,15 @@ end (RcWhipIngest *self, int code, const char *reason)
 {
   g_autoptr (GError) error = NULL;
 
-  if (self->disposed || self->ended)
+  if (self->ended)
     return;
   self->ended = TRUE;
+  rc_webrtc_peer_close (self->peer); /* nothing more from it */
   g_clear_pointer (&self->answer, gst_webrtc_session_description_free);
   GST_INFO_OBJECT (self->bin, "host %s: %s", self->name, reason);
   error = g_error_new_literal (RC_MEDIA_ERROR, code, reason);
   if (self->callbacks.ended != NULL)
     self->callbacks.ended (self, error, self->user_data);
-}
-
-static GstPromise *
-promise_new (RcWhipIngest *self, GstPromiseChangeFunc func)
-{
-  return gst_promise_new_with_change_func (func, ingest_ref (self), (GDestroyNotify) ingest_unref);
-}
-
-static void
-on_answer_created (GstPromise *promise, gpointer data)
-{
-  RcWhipIngest *self = data;
-  GstWebRTCSessionDescription *answer = NULL;
-  char *error = rc_webrtc_promise_error (promise, "could not answer the offer");
-
-  if (error == NULL)
-    {
-      gst_structure_get (gst_promise_get_reply (promise), "answer",
-                         GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, NULL);
-      if (answer == NULL)
-        error = g_strdup ("could not answer the offer: webrtcbin gave no answer");
-    }
-  if (error != NULL)
-    post_failure (self, RC_MEDIA_ERROR_INVALID, error);
-  else
-    post (self, EV_ANSWER, 0, NULL, answer);
-  gst_promise_unref (promise);
-}
-
-/* webrtcbin's thread: the offer is in; answer it from here (it queues). */
-static void
-on_offer_set (GstPromise *promise, gpointer data)
-{
-  RcWhipIngest *self = data;
-  char *error = rc_webrtc_promise_error (promise, "the offer was refused");
-
-  if (error != NULL)
-    post_failure (self, RC_MEDIA_ERROR_INVALID, error);
-  else
-    g_signal_emit_by_name (self->webrtc, "create-answer", NULL,
-                           promise_new (self, on_answer_created));
-  gst_promise_unref (promise);
-}
-
-static void
-on_answer_set (GstPromise *promise, gpointer data)
-{
-  char *error = rc_webrtc_promise_error (promise, "our answer was refused");
-
-  if (error != NULL)
-    post_failure (data, RC_MEDIA_ERROR_FAILED, error);
-  gst_promise_unref (promise);
 }
 
 /* Does the answer take the host's audio (recvonly, not rejected)? */
@@ -503,23 +169,26 @@ answer_takes_audio (RcWhipIngest *self, const GstSDPMessage *answer)
   if (self->audio_mline >= gst_sdp_message_medias_len (answer))
     return FALSE;
   media = gst_sdp_message_get_media (answer, self->audio_mline);
-  return !media_is_rejected (media) && gst_sdp_media_get_attribute_val (media, "recvonly") != NULL;
+  return !rc_sdp_media_is_rejected (media) && gst_sdp_media_get_attribute_val (media, "recvonly") != NULL;
 }
 
+/* The answer is set: gathering starts, and the answer goes out when it is
+ * complete (with every candidate in it). */
 static void
-set_answer (RcWhipIngest *self, GstWebRTCSessionDescription *answer)
+on_answer_made (RcWebrtcPeer *peer, GstWebRTCSessionDescription *answer, const char *text,
+                gpointer data)
 {
+  RcWhipIngest *self = data;
+
+  if (self->ended)
+    return;
   if (!answer_takes_audio (self, answer->sdp))
     {
       end (self, RC_MEDIA_ERROR_UNSUPPORTED_OFFER, "The offer's Opus audio could not be accepted");
       return;
     }
-  rc_sdp_set_opus_fmtp (answer->sdp, OPUS_ANSWER_FMTP);
   self->answer = gst_webrtc_session_description_copy (answer);
   self->answer_set_us = g_get_monotonic_time ();
-  /* Gathering starts here; the answer goes out when it is complete. */
-  g_signal_emit_by_name (self->webrtc, "set-local-description", answer,
-                         promise_new (self, on_answer_set));
 }
 
 /* The section the candidates of @mline go in: with max-bundle every
@@ -549,15 +218,7 @@ send_answer (RcWhipIngest *self)
     }
   sdp = self->answer->sdp;
   /* No trickle here (PATCH is refused): say nothing of it. */
-  remove_session_attribute (sdp, "ice-options");
-  for (guint m = 0; m < gst_sdp_message_medias_len (sdp); m++)
-    {
-      GstSDPMedia *media = (GstSDPMedia *) gst_sdp_message_get_media (sdp, m);
-
-      for (guint i = gst_sdp_media_attributes_len (media); i > 0; i--)
-        if (g_strcmp0 (gst_sdp_media_get_attribute (media, i - 1)->key, "ice-options") == 0)
-          gst_sdp_media_remove_attribute (media, i - 1);
-    }
+  rc_sdp_remove_attribute (sdp, "ice-options");
   for (guint i = 0; i < self->candidates->len; i++)
     {
       const char *line = self->candidates->pdata[i];
@@ -588,13 +249,14 @@ send_answer (RcWhipIngest *self)
 }
 
 static void
-add_candidate (RcWhipIngest *self, guint mline, const char *candidate)
+on_candidate (RcWebrtcPeer *peer, guint mline, const char *candidate, gpointer data)
 {
+  RcWhipIngest *self = data;
   g_autofree char *line = NULL;
 
   if (g_str_has_prefix (candidate, "a="))
     candidate += 2;
-  if (!g_str_has_prefix (candidate, "candidate:") || self->answer_sent)
+  if (!g_str_has_prefix (candidate, "candidate:") || self->answer_sent || self->ended)
     return; /* late ones cannot reach a host that does not trickle */
   line = g_strdup_printf ("%u %s", mline, candidate);
   for (guint i = 0; i < self->candidates->len; i++)
@@ -603,110 +265,56 @@ add_candidate (RcWhipIngest *self, guint mline, const char *candidate)
   g_ptr_array_add (self->candidates, g_steal_pointer (&line));
 }
 
+/* Candidates came before this, on the same thread. */
 static void
-connection_state_changed (RcWhipIngest *self, GstWebRTCPeerConnectionState state)
-{
-  GST_INFO_OBJECT (self->bin, "host %s: connection state %d", self->name, state);
-  if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED)
-    self->connected = TRUE;
-  else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED)
-    end (self, RC_MEDIA_ERROR_FAILED, "The connection failed (ICE or DTLS)");
-}
-
-static void
-dispatch_event (gpointer owner, const RcWebrtcEvent *ev)
-{
-  RcWhipIngest *self = owner;
-
-  if (self->disposed || self->ended)
-    return;
-  switch ((EventKind) ev->kind)
-    {
-    case EV_ANSWER:
-      set_answer (self, ev->sdp);
-      break;
-    case EV_CANDIDATE:
-      add_candidate (self, ev->number, ev->text);
-      break;
-    case EV_GATHERING_STATE:
-      /* Candidates were queued before this, on the same thread. */
-      if (ev->number == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE && self->candidates->len > 0)
-        send_answer (self);
-      break;
-    case EV_CONNECTION_STATE:
-      connection_state_changed (self, ev->number);
-      break;
-    case EV_ICE_STATE:
-      if (ev->number == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED)
-        end (self, RC_MEDIA_ERROR_FAILED, "ICE failed");
-      break;
-    case EV_FIRST_PACKET:
-      if (!self->live)
-        {
-          self->live = TRUE;
-          GST_INFO_OBJECT (self->bin, "host %s: audio arrives", self->name);
-          if (self->callbacks.live != NULL)
-            self->callbacks.live (self, self->user_data);
-        }
-      break;
-    case EV_FAILED:
-      end (self, (int) ev->number, ev->text);
-      break;
-    }
-}
-
-
-/* DTLS thread, during the handshake: the host showed its certificate. */
-static void
-on_peer_certificate (GstObject *webrtc, GstObject *origin, GParamSpec *pspec, gpointer data)
+on_gathered (RcWebrtcPeer *peer, gpointer data)
 {
   RcWhipIngest *self = data;
-  g_autofree char *pem = NULL;
 
-  g_object_get (origin, "peer-pem", &pem, NULL);
-  if (pem != NULL && rc_sdp_fingerprint_matches (self->fingerprint, pem))
-    {
-      g_atomic_int_set (&self->cert_ok, 1);
-      return;
-    }
-  g_atomic_int_set (&self->cert_ok, 0);
-  post_failure (self, RC_MEDIA_ERROR_FAILED,
-                g_strdup ("The host's DTLS certificate is not the one its offer named"));
+  if (!self->ended && self->candidates->len > 0)
+    send_answer (self);
 }
 
 static void
-note_packet (RcWhipIngest *self, GstBuffer *buffer, gint64 now)
+on_failed (RcWebrtcPeer *peer, int code, const char *reason, gpointer data)
 {
-  g_mutex_lock (&self->lock);
-  self->packets++;
-  self->bytes += gst_buffer_get_size (buffer);
-  self->last_packet_us = now;
-  g_mutex_unlock (&self->lock);
+  end (data, code, reason);
 }
+
+static void
+on_first_packet (RcWebrtcPeer *peer, guint kind, gpointer data)
+{
+  RcWhipIngest *self = data;
+
+  if (self->live || self->ended)
+    return;
+  self->live = TRUE;
+  GST_INFO_OBJECT (self->bin, "host %s: audio arrives", self->name);
+  if (self->callbacks.live != NULL)
+    self->callbacks.live (self, self->user_data);
+}
+
+static const RcWebrtcPeerCallbacks peer_callbacks = { on_answer_made, on_candidate, on_gathered,
+                                                      NULL, on_failed, on_first_packet };
 
 /* Streaming thread: the host's RTP, out of webrtcbin's jitter buffer.
  * Nothing passes before its certificate has been checked. */
-static GstPadProbeReturn
-on_rtp (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+static gboolean
+on_packet (GstBuffer *packet, gint64 arrival_us, gpointer data)
 {
   RcWhipIngest *self = data;
-  gint64 now = g_get_monotonic_time ();
 
-  if (!g_atomic_int_get (&self->cert_ok))
-    return GST_PAD_PROBE_DROP;
-  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
-    note_packet (self, GST_PAD_PROBE_INFO_BUFFER (info), now);
-  else
-    {
-      GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST (info);
-
-      for (guint i = 0; i < gst_buffer_list_length (list); i++)
-        note_packet (self, gst_buffer_list_get (list, i), now);
-    }
+  if (!rc_webrtc_peer_certificate_ok (self->peer))
+    return FALSE;
+  g_mutex_lock (&self->lock);
+  self->packets++;
+  self->bytes += gst_buffer_get_size (packet);
+  self->last_packet_us = arrival_us;
+  g_mutex_unlock (&self->lock);
   if (!g_atomic_int_get (&self->first_packet)
       && g_atomic_int_compare_and_exchange (&self->first_packet, 0, 1))
-    post (self, EV_FIRST_PACKET, 0, NULL, NULL);
-  return GST_PAD_PROBE_OK;
+    rc_webrtc_peer_post (self->peer, EV_FIRST_PACKET);
+  return TRUE;
 }
 
 /* Streaming thread: a stream the answer did not ask for (inactive video,
@@ -752,13 +360,11 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
   depay_sink = gst_element_get_static_pad (self->depay, "sink");
   g_mutex_lock (&self->lock);
   self->rtp_pad = gst_object_ref (pad);
-  self->rtp_probe = gst_pad_add_probe (pad,
-                                       GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-                                       on_rtp, ingest_ref (self), (GDestroyNotify) ingest_unref);
+  self->rtp_probe = rc_webrtc_peer_add_rtp_probe (self->peer, pad, on_packet);
   g_mutex_unlock (&self->lock);
   if (gst_pad_link (pad, depay_sink) != GST_PAD_LINK_OK)
-    post_failure (self, RC_MEDIA_ERROR_FAILED,
-                  g_strdup ("could not link the host's audio to its decoder"));
+    rc_webrtc_peer_fail (self->peer, RC_MEDIA_ERROR_FAILED,
+                         "could not link the host's audio to its decoder");
 }
 
 static double
@@ -781,7 +387,7 @@ stat_number (const GstStructure *s, const char *field)
 static void
 on_stats (GstPromise *promise, gpointer data)
 {
-  RcWhipIngest *self = data;
+  RcWhipIngest *self = rc_webrtc_peer_get_user_data (data);
   const GstStructure *reply;
   double best_packets = -1, lost = 0, jitter = 0;
 
@@ -827,8 +433,9 @@ poll_stats (RcWhipIngest *self, gint64 now)
                     / (double) (now - self->stats_at_us);
   self->stats_at_us = now;
   self->stats_bytes = bytes;
-  if (self->connected)
-    g_signal_emit_by_name (self->webrtc, "get-stats", NULL, promise_new (self, on_stats));
+  if (rc_webrtc_peer_is_connected (self->peer))
+    g_signal_emit_by_name (self->webrtc, "get-stats", NULL,
+                           rc_webrtc_peer_promise_new (self->peer, on_stats));
 }
 
 /* Main context, every WATCHDOG_MS: gathering, silence and the figures. */
@@ -839,7 +446,7 @@ on_watchdog (gpointer data)
   gint64 now = g_get_monotonic_time ();
   gint64 last;
 
-  if (self->disposed || self->ended)
+  if (self->ended)
     return G_SOURCE_CONTINUE;
   if (!self->answer_sent)
     {
@@ -959,11 +566,14 @@ build (RcWhipIngest *self, GError **error)
   GstElement *decoder, *convert, *resample, *filter, *volume;
   g_autoptr (GstPad) volume_src = NULL;
   GstPad *ghost;
+  const RcWebrtcPeerOptions options = { .latency_ms = self->options.latency_ms,
+                                        .opus_fmtp = OPUS_ANSWER_FMTP };
 
-  self->webrtc = gst_element_factory_make ("webrtcbin", "webrtcbin");
+  self->peer = rc_webrtc_peer_new (&options, &peer_callbacks, self, ingest_finalize, error);
+  if (self->peer == NULL)
+    return FALSE;
+  self->webrtc = rc_webrtc_peer_get_webrtcbin (self->peer);
   self->depay = gst_element_factory_make ("rtpopusdepay", "depay");
-  if (self->webrtc != NULL)
-    gst_object_ref_sink (self->webrtc);
   if (self->depay != NULL)
     gst_object_ref_sink (self->depay);
   decoder = gst_element_factory_make ("opusdec", "decoder");
@@ -971,7 +581,7 @@ build (RcWhipIngest *self, GError **error)
   resample = gst_element_factory_make ("audioresample", NULL);
   filter = gst_element_factory_make ("capsfilter", NULL);
   volume = gst_element_factory_make ("volume", "volume");
-  if (self->webrtc == NULL || self->depay == NULL || decoder == NULL || convert == NULL
+  if (self->depay == NULL || decoder == NULL || convert == NULL
       || resample == NULL || filter == NULL || volume == NULL)
     {
       GstElement *all[] = { decoder, convert, resample, filter, volume };
@@ -980,16 +590,13 @@ build (RcWhipIngest *self, GError **error)
         if (all[i] != NULL)
           gst_object_unref (gst_object_ref_sink (all[i]));
       g_set_error_literal (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_FAILED,
-                           "webrtcbin or the Opus elements are missing");
+                           "the Opus elements are missing");
       return FALSE;
     }
   bin_name = g_strdup_printf ("ingest-%s-%d", self->name, g_atomic_int_add (&serial, 1));
   self->bin = gst_object_ref_sink (rc_contained_bin_new (bin_name));
   rc_contained_bin_set_handler (self->bin, on_bin_error, self);
 
-  g_object_set (self->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, "latency",
-                self->options.latency_ms, NULL);
-  rc_webrtc_setup_ice (self->webrtc, FALSE);
   g_object_set (decoder, "plc", TRUE, NULL);
   g_object_set (filter, "caps", mix_caps, NULL);
   gst_bin_add_many (GST_BIN (self->bin), self->webrtc, self->depay, decoder, convert, resample,
@@ -1012,12 +619,7 @@ build (RcWhipIngest *self, GError **error)
   gst_element_add_pad (self->bin, ghost);
   add_transceivers (self);
 
-  rc_webrtc_forward_signals (self->webrtc, &self->events);
-  g_signal_connect_data (self->webrtc, "pad-added", G_CALLBACK (on_pad_added), ingest_ref (self),
-                         ingest_unref_closure, 0);
-  /* dtlsdec's notify::peer-pem, seen from the top of its hierarchy. */
-  g_signal_connect_data (self->webrtc, "deep-notify::peer-pem", G_CALLBACK (on_peer_certificate),
-                         ingest_ref (self), ingest_unref_closure, 0);
+  rc_webrtc_peer_connect (self->peer, self->webrtc, "pad-added", G_CALLBACK (on_pad_added));
   return TRUE;
 }
 
@@ -1027,12 +629,11 @@ rc_whip_ingest_new (RcRoomPipeline *pipeline, const char *name, GstSDPMessage *o
                gpointer user_data, GError **error)
 {
   RcWhipIngest *self = g_new0 (RcWhipIngest, 1);
-  int audio = find_audio_section (offer);
-  GstWebRTCSessionDescription *description;
+  int audio = rc_sdp_find_whip_audio (offer, error);
+  GstSDPMessage *copy = NULL;
 
   if (rc_whip_ingest_debug == NULL)
     GST_DEBUG_CATEGORY_INIT (rc_whip_ingest_debug, "rc-ingest", 0, "live host ingest");
-  self->ref_count = 1;
   self->pipeline = pipeline;
   self->name = g_strdup (name);
   self->offer = offer;
@@ -1048,27 +649,24 @@ rc_whip_ingest_new (RcRoomPipeline *pipeline, const char *name, GstSDPMessage *o
     self->callbacks = *callbacks;
   self->user_data = user_data;
   self->context = g_main_context_ref_thread_default ();
-  self->events = (RcWebrtcEvents) { self->context, self, (gpointer (*) (gpointer)) ingest_ref,
-                                    (void (*) (gpointer)) ingest_unref, dispatch_event };
   self->candidates = g_ptr_array_new_with_free_func (g_free);
   self->created_us = g_get_monotonic_time ();
   g_mutex_init (&self->lock);
 
   if (audio < 0)
     {
-      explain_no_audio (offer, error);
       rc_whip_ingest_free (self);
       return NULL;
     }
   self->audio_mline = (guint) audio;
-  self->fingerprint = g_strdup (
-    gst_sdp_media_get_attribute_val (gst_sdp_message_get_media (offer, self->audio_mline),
-                                     "fingerprint"));
   if (!build (self, error))
     {
       rc_whip_ingest_free (self);
       return NULL;
     }
+  rc_webrtc_peer_expect_fingerprint (
+    self->peer, gst_sdp_media_get_attribute_val (gst_sdp_message_get_media (offer, audio),
+                                                 "fingerprint"));
   /* In order, the jitter buffer lets a packet through as it arrives; it
    * waits its latency only for a missing one. The same latency is the
    * host's lead at the mixer: a packet that much later than the earliest
@@ -1086,16 +684,9 @@ rc_whip_ingest_new (RcRoomPipeline *pipeline, const char *name, GstSDPMessage *o
   g_source_set_callback (self->watchdog, on_watchdog, self, NULL);
   g_source_attach (self->watchdog, self->context);
 
-  {
-    GstSDPMessage *copy = NULL;
-
-    gst_sdp_message_copy (offer, &copy);
-    description = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER, copy);
-  }
-  g_signal_emit_by_name (self->webrtc, "set-remote-description", description,
-                         promise_new (self, on_offer_set));
-  gst_webrtc_session_description_free (description);
   GST_INFO_OBJECT (self->bin, "host %s: ingest added, answering", name);
+  gst_sdp_message_copy (offer, &copy);
+  rc_webrtc_peer_set_remote (self->peer, GST_WEBRTC_SDP_TYPE_OFFER, copy);
   return self;
 }
 
@@ -1104,22 +695,11 @@ rc_whip_ingest_free (RcWhipIngest *self)
 {
   if (self == NULL)
     return;
-  self->disposed = TRUE;
-  if (self->watchdog != NULL)
-    {
-      g_source_destroy (self->watchdog);
-      g_clear_pointer (&self->watchdog, g_source_unref);
-    }
-  if (self->webrtc != NULL)
-    {
-      g_signal_handlers_disconnect_by_data (self->webrtc, self);
-      rc_webrtc_stop_forwarding (self->webrtc, &self->events);
-    }
   {
     GstPad *pad;
     gulong probe;
 
-    /* The probe's reference would keep the ingest, and so webrtcbin, alive. */
+    /* The probe holds the peer, and so webrtcbin and the ingest: it goes now. */
     g_mutex_lock (&self->lock);
     pad = g_steal_pointer (&self->rtp_pad);
     probe = self->rtp_probe;
@@ -1130,6 +710,11 @@ rc_whip_ingest_free (RcWhipIngest *self)
         gst_object_unref (pad);
       }
   }
+  if (self->watchdog != NULL)
+    {
+      g_source_destroy (self->watchdog);
+      g_clear_pointer (&self->watchdog, g_source_unref);
+    }
   if (self->bin != NULL)
     {
       rc_contained_bin_set_handler (self->bin, NULL, NULL);
@@ -1138,7 +723,7 @@ rc_whip_ingest_free (RcWhipIngest *self)
         rc_room_pipeline_remove_input (self->pipeline, self->bin);
       gst_clear_object (&self->bin);
     }
-  ingest_unref (self);
+  rc_webrtc_peer_release (self->peer, self, ingest_finalize);
 }
 
 GstClockTime
@@ -1151,7 +736,7 @@ void
 rc_whip_ingest_get_stats (RcWhipIngest *self, RcWhipIngestStats *stats)
 {
   memset (stats, 0, sizeof *stats);
-  stats->connected = self->connected;
+  stats->connected = rc_webrtc_peer_is_connected (self->peer);
   stats->live = self->live;
   stats->bitrate = self->bitrate;
   g_mutex_lock (&self->lock);

@@ -64,19 +64,8 @@ typedef struct
   gint64 last_packet_us; /* g_get_monotonic_time() of the latest packet, 0: none */
 } RcWhipIngestStats;
 
-/*
- * Reads and checks a WHIP offer from the network. NULL with @error:
- * RC_MEDIA_ERROR_INVALID when it is not usable SDP for WebRTC (not text, no
- * v=0, no media, a section without mid, ICE credentials, DTLS fingerprint
- * or role), RC_MEDIA_ERROR_UNSUPPORTED_OFFER when it has no section sending Opus
- * audio over DTLS-SRTP (a video-only offer). The message returned has its
- * session-level ICE and DTLS attributes copied into every section, as
- * webrtcbin 1.22 wants them.
- */
-GstSDPMessage *rc_whip_ingest_parse_offer (const char *text, gsize length, GError **error);
-
 /* Builds the ingest in @pipeline (borrowed: it must outlive the ingest)
- * and starts answering @offer (from rc_whip_ingest_parse_offer; taken). */
+ * and starts answering @offer (from rc_sdp_parse_whip_offer; taken). */
 RcWhipIngest *rc_whip_ingest_new (RcRoomPipeline *pipeline, const char *name, GstSDPMessage *offer,
                          const RcWhipIngestOptions *options, const RcWhipIngestCallbacks *callbacks,
                          gpointer user_data, GError **error);

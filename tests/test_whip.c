@@ -12,6 +12,7 @@
  */
 #include "pipelines/rc_media_error.h"
 #include "server/core/rc_error.h"
+#include "pipelines/rc_sdp.h"
 #include "pipelines/rc_whip_ingest.h"
 #include "tools/native-guest/rc_native_guest.h"
 #include "tools/whip-host/rc_whip_host.h"
@@ -616,7 +617,7 @@ static GstSDPMessage *
 parse (const char *text, int want_code)
 {
   g_autoptr (GError) error = NULL;
-  GstSDPMessage *sdp = rc_whip_ingest_parse_offer (text, strlen (text), &error);
+  GstSDPMessage *sdp = rc_sdp_parse_whip_offer (text, strlen (text), &error);
 
   if (want_code == 0)
     {
@@ -705,7 +706,7 @@ test_offer_edge (void)
     static const char bytes[] = "v=0\r\n\xff\xfe\r\n";
     g_autoptr (GError) error = NULL;
 
-    g_assert_null (rc_whip_ingest_parse_offer (bytes, sizeof bytes - 1, &error));
+    g_assert_null (rc_sdp_parse_whip_offer (bytes, sizeof bytes - 1, &error));
     g_assert_error (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID);
   }
 }
@@ -741,7 +742,7 @@ test_offer_noise (void)
           (char) g_rand_int_range (rand, 1, 256);
       if (g_rand_int_range (rand, 0, 5) == 0)
         g_string_truncate (text, g_rand_int_range (rand, 0, (gint32) text->len + 1));
-      sdp = rc_whip_ingest_parse_offer (text->str, text->len, &error);
+      sdp = rc_sdp_parse_whip_offer (text->str, text->len, &error);
       g_assert_true ((sdp == NULL) != (error == NULL));
       if (sdp != NULL)
         {

@@ -26,6 +26,7 @@
 #include "server/live/rc_whip.h"
 #include "server/core/rc_error.h"
 #include "server/core/rc_http.h"
+#include "pipelines/rc_sdp.h"
 #include "pipelines/rc_whip_ingest.h"
 #include "server/core/rc_json.h"
 #include "server/rooms/rc_live.h"
@@ -385,7 +386,7 @@ publish (RcWhip *whip, SoupServerMessage *msg, const char *room_id)
       rc_http_send_error (msg, RC_ERROR_TOO_LARGE, NULL);
       return;
     }
-  offer = rc_whip_ingest_parse_offer (g_bytes_get_data (body, NULL), g_bytes_get_size (body), &error);
+  offer = rc_sdp_parse_whip_offer (g_bytes_get_data (body, NULL), g_bytes_get_size (body), &error);
   if (offer == NULL)
     {
       rc_http_send_gerror (msg, error);

@@ -28,7 +28,6 @@
  *   the run early with what has been measured.
  */
 #define _GNU_SOURCE /* sched_setaffinity, CPU_SET */
-#include "rc_bench_guest.h"
 #include "rc_bench_proc.h"
 #include "rc_bench_receiver.h"
 #include "rc_bench_server.h"

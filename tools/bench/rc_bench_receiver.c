@@ -6,14 +6,17 @@
  * of them spread the guests' main-loop work (signalling, webrtcbin events)
  * over more than one loop.
  *
+ * Every guest is an RcNativeGuest: a light one has its decoding off (RTP
+ * into a fakesink, or opusdec and a fakesink with --decode) and counts its
+ * packets, late ones too, as they reach webrtcbin's rtpbin; a --native one
+ * decodes to PCM as tests do, and counts no late packets.
+ *
  * Guests are polled every 50 ms rather than followed by callbacks, because
- * RcNativeGuest has none for "audio arrived"; both kinds are then handled
- * the same way. A guest is settled when it has received RTP (its setup time
- * is from its creation to the first packet), has failed, or has waited
- * longer than the join timeout.
+ * RcNativeGuest has none for "audio arrived". A guest is settled when it has
+ * received RTP (its setup time is from its creation to the first packet),
+ * has failed, or has waited longer than the join timeout.
  */
 #include "rc_bench_receiver.h"
-#include "rc_bench_guest.h"
 #include "tools/native-guest/rc_native_guest.h"
 
 #include <gio/gunixinputstream.h>
@@ -36,8 +39,7 @@ typedef struct
 typedef struct
 {
   char *name;
-  RcBenchGuest *light;
-  RcNativeGuest *native;
+  RcNativeGuest *guest;
   Batch *batch; /* until settled */
   gint64 created_us;
   gint64 first_seen_us; /* native guests: when polling first saw a packet */
@@ -50,7 +52,6 @@ typedef struct
 struct _Receiver
 {
   const RcBenchReceiverOptions *options;
-  char *ws_url;
   SoupSession *session;
   GPtrArray *slots;   /* Slot */
   GPtrArray *batches; /* Batch, in the order they were asked for */
@@ -85,36 +86,31 @@ typedef struct
 } Look;
 
 static void
-look (Slot *slot, Look *l)
+look (const Receiver *r, Slot *slot, Look *l)
 {
+  RcNativeGuestStats s;
+
   memset (l, 0, sizeof *l);
-  if (slot->light != NULL)
+  if (slot->guest == NULL)
+    return;
+  rc_native_guest_get_stats (slot->guest, &s);
+  l->failure = rc_native_guest_get_failure (slot->guest);
+  l->packets = s.packets;
+  l->lost = s.lost;
+  l->max_gap_us = s.max_gap_us;
+  if (r->options->native)
     {
-      RcBenchGuestStats s;
-
-      rc_bench_guest_get_stats (slot->light, &s);
-      l->failure = rc_bench_guest_get_failure (slot->light);
-      l->packets = s.packets;
-      l->lost = s.lost;
-      l->late = (gint64) s.late;
-      l->max_gap_us = s.max_gap_us;
-      l->max_late_us = s.max_late_us;
-      l->first_packet_us = s.first_packet_us;
-    }
-  else if (slot->native != NULL)
-    {
-      RcNativeGuestStats s;
-
-      rc_native_guest_get_stats (slot->native, &s);
-      l->failure = rc_native_guest_get_failure (slot->native);
-      l->packets = s.packets;
-      l->lost = s.lost;
       l->late = -1;
-      l->max_gap_us = s.max_gap_us;
       l->max_late_us = -1;
       if (s.packets > 0 && slot->first_seen_us == 0)
         slot->first_seen_us = g_get_monotonic_time ();
       l->first_packet_us = slot->first_seen_us;
+    }
+  else
+    {
+      l->late = (gint64) s.late;
+      l->max_late_us = s.max_late_us;
+      l->first_packet_us = s.first_packet_us;
     }
   l->receiving = l->packets > 0 && l->failure == NULL;
 }
@@ -145,7 +141,7 @@ poll_guests (gpointer data)
       Slot *slot = g_ptr_array_index (r->slots, i);
       Look l;
 
-      look (slot, &l);
+      look (r, slot, &l);
       if (l.failure != NULL && !slot->failure_said)
         {
           slot->failure_said = TRUE;
@@ -179,6 +175,16 @@ add_guests (Receiver *r, guint count, guint first)
 {
   Batch *b = g_new0 (Batch, 1);
 
+  RcNativeGuestOptions o = {
+    .server_url = r->options->server_url,
+    .room_id = r->options->room_id,
+    .decode = r->options->native   ? RC_NATIVE_DECODE_PCM
+              : r->options->decode ? RC_NATIVE_DECODE_DISCARD
+                                   : RC_NATIVE_DECODE_OFF,
+    .late_us = r->options->late_us,
+    .session = r->session,
+  };
+
   b->pending = count;
   g_ptr_array_add (r->batches, b);
   for (guint i = 0; i < count; i++)
@@ -188,27 +194,8 @@ add_guests (Receiver *r, guint count, guint first)
       slot->name = g_strdup_printf ("%s-%u", r->options->prefix, first + i);
       slot->batch = b;
       slot->created_us = g_get_monotonic_time ();
-      if (r->options->native)
-        {
-          RcNativeGuestOptions o = {
-            .server_url = r->options->server_url,
-            .room_id = r->options->room_id,
-            .name = slot->name,
-          };
-          slot->native = rc_native_guest_new (&o);
-        }
-      else
-        {
-          RcBenchGuestOptions o = {
-            .ws_url = r->ws_url,
-            .room_id = r->options->room_id,
-            .name = slot->name,
-            .session = r->session,
-            .decode = r->options->decode,
-            .late_us = r->options->late_us,
-          };
-          slot->light = rc_bench_guest_new (&o);
-        }
+      o.name = slot->name;
+      slot->guest = rc_native_guest_new (&o);
       g_ptr_array_add (r->slots, slot);
     }
   flush_batches (r);
@@ -222,14 +209,12 @@ mark (Receiver *r)
       Slot *slot = g_ptr_array_index (r->slots, i);
       Look l;
 
-      look (slot, &l);
+      look (r, slot, &l);
       slot->mark_packets = l.packets;
       slot->mark_lost = l.lost;
       slot->mark_late = l.late > 0 ? (guint64) l.late : 0;
-      if (slot->light != NULL)
-        rc_bench_guest_reset_max (slot->light);
-      else if (slot->native != NULL)
-        rc_native_guest_reset_gap (slot->native);
+      if (slot->guest != NULL)
+        rc_native_guest_reset_gap (slot->guest);
     }
   r->mark_us = g_get_monotonic_time ();
   say ("marked");
@@ -244,7 +229,7 @@ stats (Receiver *r)
       Look l;
       const char *state;
 
-      look (slot, &l);
+      look (r, slot, &l);
       state = l.failure != NULL ? "failed" : l.receiving ? "receiving" : "waiting";
       say ("g %s %s %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GINT64_FORMAT
            " %" G_GINT64_FORMAT " %" G_GINT64_FORMAT,
@@ -260,8 +245,7 @@ slot_free (gpointer data)
 {
   Slot *slot = data;
 
-  g_clear_pointer (&slot->light, rc_bench_guest_free);
-  g_clear_pointer (&slot->native, rc_native_guest_free);
+  g_clear_pointer (&slot->guest, rc_native_guest_free);
   g_free (slot->name);
   g_free (slot);
 }
@@ -337,7 +321,6 @@ rc_bench_receiver_run (const RcBenchReceiverOptions *options)
       return 2;
     }
   r.options = options;
-  r.ws_url = g_strdup_printf ("ws://%s:%d/ws", g_uri_get_host (uri), g_uri_get_port (uri));
   r.session = soup_session_new_with_options ("max-conns", 100000, "max-conns-per-host", 100000,
                                              NULL);
   r.slots = g_ptr_array_new_with_free_func (slot_free);

@@ -31,8 +31,8 @@ typedef struct
   const char *server_url; /* http://127.0.0.1:PORT */
   const char *room_id;
   const char *prefix;     /* guest names */
-  gboolean native;        /* RcNativeGuest (decodes to PCM) instead of RcBenchGuest */
-  gboolean decode;        /* RcBenchGuest decodes the Opus */
+  gboolean native;        /* guests decode to PCM (RcNativeGuest as tests use it) */
+  gboolean decode;        /* light guests decode the Opus (and drop it) */
   gint64 late_us;
   guint join_timeout_s;
 } RcBenchReceiverOptions;

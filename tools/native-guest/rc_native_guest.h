@@ -5,6 +5,7 @@
 
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
 
 G_BEGIN_DECLS
 
@@ -37,6 +38,14 @@ G_BEGIN_DECLS
  */
 typedef struct _RcNativeGuest RcNativeGuest;
 
+/* What a WebRTC listener does with the audio it receives. */
+typedef enum
+{
+  RC_NATIVE_DECODE_PCM,     /* decode to PCM, kept and/or recorded (the default) */
+  RC_NATIVE_DECODE_DISCARD, /* decode the Opus and drop it: a player's cost, nothing kept */
+  RC_NATIVE_DECODE_OFF,     /* decode nothing: a light listener (benchmarks) */
+} RcNativeDecode;
+
 typedef struct
 {
   const char *server_url;  /* "http://127.0.0.1:8080" */
@@ -57,6 +66,11 @@ typedef struct
   const char *sink;          /* playout sink description; NULL: see RcNativePlayoutOptions */
   guint report_interval_ms;  /* syncReport period; 0: 3000 */
   gboolean realtime;         /* see RcNativePlayoutOptions */
+  /* Without playout: see RcNativeDecode and RcNativeReceiverOptions. */
+  RcNativeDecode decode;
+  gint64 late_us;            /* see RcNativeReceiverOptions */
+  /* Shared by many guests of one process (benchmarks); NULL: its own. */
+  SoupSession *session;
 } RcNativeGuestOptions;
 
 typedef struct
@@ -68,6 +82,9 @@ typedef struct
   gint64 max_gap_us;      /* longest time between two packets since the last reset */
   guint64 frames;         /* PCM frames (one sample per channel) decoded */
   gint64 first_audio_us;  /* g_get_monotonic_time() of the first decoded audio, or 0 */
+  gint64 first_packet_us; /* g_get_monotonic_time() of the first RTP packet, or 0 */
+  guint64 late;           /* packets late for their slot (RcNativeReceiverOptions.late_us) */
+  gint64 max_late_us;     /* the worst transit above the best since the last reset */
 } RcNativeGuestStats;
 
 /* Copies @options; starts connecting at once. */
@@ -79,7 +96,7 @@ void rc_native_guest_free (RcNativeGuest *guest);
 void rc_native_guest_send (RcNativeGuest *guest, const char *json);
 
 void rc_native_guest_get_stats (RcNativeGuest *guest, RcNativeGuestStats *stats);
-/* Starts a new max_gap_us measurement window. */
+/* Starts a new max_gap_us and max_late_us measurement window. */
 void rc_native_guest_reset_gap (RcNativeGuest *guest);
 
 /* With keep_pcm: the last @ms milliseconds heard (interleaved S16 stereo),

@@ -18,15 +18,21 @@
  *   guest's playout at C + D) takes the RTP packets instead of PCM: then the
  *   chain is only an appsink after webrtcbin, whose jitter buffer latency
  *   can be lowered below the room's playout delay.
+ * - bench-fanout holds hundreds of guests on the two cores of the server it
+ *   measures: decoding to PCM would cost what they cannot spare, and its
+ *   figures ask when packets arrive, not when a player takes them. With the
+ *   decoding off, the RTP ends in a fakesink (or opusdec ! fakesink) and is
+ *   counted at rtpbin's input, late packets included.
  *
  * Ordering rule: webrtcbin's signals and promises and the streaming threads
- * only queue events (holding a reference) for the main context, where the
+ * only queue events for the main context (RcWebrtcPeer), where the
  * callbacks run; the figures are under a mutex.
  */
 #define GST_USE_UNSTABLE_API
 #include "rc_native_receiver.h"
+#include "pipelines/rc_media_error.h"
 #include "pipelines/rc_sdp.h"
-#include "pipelines/rc_webrtc_util.h"
+#include "pipelines/rc_webrtc_peer.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/rtp/gstrtpbuffer.h>
@@ -42,238 +48,167 @@
 
 struct _RcNativeReceiver
 {
-  gint ref_count; /* one for being alive, one per pending event, handler, promise */
   char *name;
   gboolean loopback_only;
   gboolean keep_pcm;
   void (*rtp) (GstBuffer *packet, gpointer rtp_data);
   gpointer rtp_data;
   guint jitterbuffer_ms;
+  RcNativeDecode decode;
+  gint64 late_us;
   RcNativeReceiverCallbacks callbacks;
   gpointer user_data;
-  GMainContext *context;
-  RcWebrtcEvents events; /* queued to the main context, run by dispatch_event */
 
+  RcWebrtcPeer *peer; /* frees the receiver last */
   GstElement *pipeline;
-  GstElement *webrtc;
+  GstElement *webrtc; /* the peer's */
+  GstElement *rtpbin; /* webrtcbin's, with the light counting probes */
   guint bus_watch;
 
   /* main context only */
-  gboolean disposed;
   gboolean offer_set;
-  gboolean connected;
-  gboolean failed;
 
   GMutex lock; /* protects everything below; taken on streaming threads */
   gboolean decoding;
-  guint64 packets;
-  guint64 lost;
-  gint64 max_gap_us;
+  RcNativeGuestStats figures; /* all but `joined` and `connected` */
   gint64 last_arrival_us; /* -1: none since the last reset */
   guint16 last_seq;
   gboolean have_seq;
-  guint64 frames;
-  gint64 first_audio_us;
+  guint64 ext_ts; /* the RTP timestamp, extended */
+  gboolean have_transit;
+  gint64 best_transit_us;
   GByteArray *pcm; /* with keep_pcm: everything decoded */
   FILE *wav;
   guint64 wav_bytes;
 };
 
-static RcNativeReceiver *
-receiver_ref (RcNativeReceiver *self)
-{
-  g_atomic_int_inc (&self->ref_count);
-  return self;
-}
-
+/* With the peer's last reference, or at once if there is no peer. */
 static void
-receiver_unref (RcNativeReceiver *self)
+receiver_finalize (gpointer data)
 {
-  if (!g_atomic_int_dec_and_test (&self->ref_count))
-    return;
-  gst_clear_object (&self->webrtc);
+  RcNativeReceiver *self = data;
+
   g_mutex_clear (&self->lock);
   if (self->pcm != NULL)
     g_byte_array_unref (self->pcm);
-  g_main_context_unref (self->context);
   g_free (self->name);
   g_free (self);
 }
 
+/* Once; the receiver should be freed. */
 static void
-receiver_unref_closure (gpointer data, GClosure *closure)
+on_failed (RcWebrtcPeer *peer, int code, const char *reason, gpointer data)
 {
-  receiver_unref (data);
-}
+  RcNativeReceiver *self = data;
 
-typedef enum
-{
-  EV_CANDIDATE = RC_WEBRTC_EV_CANDIDATE,
-  EV_GATHERING_STATE = RC_WEBRTC_EV_GATHERING_STATE,
-  EV_CONNECTION_STATE = RC_WEBRTC_EV_CONNECTION_STATE,
-  EV_ICE_STATE = RC_WEBRTC_EV_ICE_STATE,
-  EV_ANSWER = RC_WEBRTC_EV_OWN,
-  EV_FAILED,
-} EventKind;
-
-static void
-post (RcNativeReceiver *self, EventKind kind, guint number, char *text,
-      GstWebRTCSessionDescription *answer)
-{
-  rc_webrtc_post (&self->events, kind, number, text, answer);
-}
-
-static void
-fail (RcNativeReceiver *self, const char *reason)
-{
-  if (self->disposed || self->failed)
-    return;
-  self->failed = TRUE;
   g_debug ("%s: media failed: %s", self->name, reason);
   if (self->callbacks.failed != NULL)
     self->callbacks.failed (self, reason, self->user_data);
 }
 
 static void
-send_answer (RcNativeReceiver *self, GstWebRTCSessionDescription *answer)
+on_candidate (RcWebrtcPeer *peer, guint mline, const char *candidate, gpointer data)
 {
-  g_autofree char *text = NULL;
+  RcNativeReceiver *self = data;
 
-  rc_sdp_set_opus_fmtp (answer->sdp, OPUS_ANSWER_FMTP);
-  g_signal_emit_by_name (self->webrtc, "set-local-description", answer, NULL);
-  text = gst_sdp_message_as_text (answer->sdp);
+  if (self->callbacks.ice != NULL)
+    self->callbacks.ice (self, mline, candidate, self->user_data);
+}
+
+static void
+on_answer_made (RcWebrtcPeer *peer, GstWebRTCSessionDescription *answer, const char *text,
+                gpointer data)
+{
+  RcNativeReceiver *self = data;
+
   if (self->callbacks.answer != NULL)
     self->callbacks.answer (self, text, self->user_data);
 }
 
-static void
-dispatch_event (gpointer owner, const RcWebrtcEvent *ev)
-{
-  RcNativeReceiver *self = owner;
+static const RcWebrtcPeerCallbacks peer_callbacks = { on_answer_made, on_candidate, NULL, NULL,
+                                                      on_failed, NULL };
 
-  if (self->disposed)
-    return;
-  switch ((EventKind) ev->kind)
+/* Lock held: is the packet of RTP time @ts late for its slot? */
+static void
+note_transit (RcNativeReceiver *self, guint32 ts, gint64 now)
+{
+  /* Transit = arrival - RTP time (48 kHz); only its changes matter. */
+  guint64 ext = gst_rtp_buffer_ext_timestamp (&self->ext_ts, ts);
+  gint64 transit = now - (gint64) (ext * 125 / 6);
+  gint64 late;
+
+  if (!self->have_transit || transit < self->best_transit_us)
     {
-    case EV_ANSWER:
-      send_answer (self, ev->sdp);
-      break;
-    case EV_CANDIDATE:
-      if (!self->failed && self->callbacks.ice != NULL)
-        self->callbacks.ice (self, ev->number, ev->text, self->user_data);
-      break;
-    case EV_CONNECTION_STATE:
-      if (ev->number == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED && !self->connected)
-        {
-          self->connected = TRUE;
-          if (self->callbacks.connected != NULL)
-            self->callbacks.connected (self, self->user_data);
-        }
-      else if (ev->number == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED)
-        fail (self, "the connection failed");
-      break;
-    case EV_FAILED:
-      fail (self, ev->text);
-      break;
-    case EV_GATHERING_STATE:
-    case EV_ICE_STATE:
-      break; /* the connection state says it all */
+      self->best_transit_us = transit;
+      self->have_transit = TRUE;
+      return;
     }
+  late = transit - self->best_transit_us;
+  self->figures.max_late_us = MAX (self->figures.max_late_us, late);
+  if (late > self->late_us)
+    self->figures.late++;
 }
 
-static GstPromise *
-promise_new (RcNativeReceiver *self, GstPromiseChangeFunc func)
-{
-  return gst_promise_new_with_change_func (func, receiver_ref (self),
-                                           (GDestroyNotify) receiver_unref);
-}
-
-static void
-on_answer_created (GstPromise *promise, gpointer data)
+/* Streaming thread: a packet where it is counted. */
+static gboolean
+note_packet (GstBuffer *buf, gint64 now, gpointer data)
 {
   RcNativeReceiver *self = data;
-  GstWebRTCSessionDescription *answer = NULL;
-  char *error = rc_webrtc_promise_error (promise, "could not answer");
-
-  if (error == NULL)
-    {
-      gst_structure_get (gst_promise_get_reply (promise), "answer",
-                         GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, NULL);
-      if (answer == NULL)
-        error = g_strdup ("could not answer: webrtcbin gave no answer");
-    }
-  if (error != NULL)
-    post (self, EV_FAILED, 0, error, NULL);
-  else
-    post (self, EV_ANSWER, 0, NULL, answer);
-  gst_promise_unref (promise);
-}
-
-/* webrtcbin's thread: the offer is in; answer it from here (it queues). */
-static void
-on_offer_set (GstPromise *promise, gpointer data)
-{
-  RcNativeReceiver *self = data;
-  char *error = rc_webrtc_promise_error (promise, "offer refused");
-
-  if (error != NULL)
-    post (self, EV_FAILED, 0, error, NULL);
-  else
-    g_signal_emit_by_name (self->webrtc, "create-answer", NULL,
-                           promise_new (self, on_answer_created));
-  gst_promise_unref (promise);
-}
-
-static void
-note_packet (RcNativeReceiver *self, GstBuffer *buf, gint64 now)
-{
   GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
   guint16 seq;
+  guint32 ts;
+  guint8 pt;
 
   if (!gst_rtp_buffer_map (buf, GST_MAP_READ, &rtp))
-    return;
+    return TRUE;
   seq = gst_rtp_buffer_get_seq (&rtp);
+  ts = gst_rtp_buffer_get_timestamp (&rtp);
+  pt = gst_rtp_buffer_get_payload_type (&rtp);
   gst_rtp_buffer_unmap (&rtp);
+  if (pt >= 72 && pt <= 76)
+    return TRUE; /* RTCP (SR, RR, SDES, BYE, APP) seen as RTP at rtpbin's input */
   g_mutex_lock (&self->lock);
-  self->packets++;
+  if (self->figures.packets == 0)
+    self->figures.first_packet_us = now;
+  self->figures.packets++;
   if (self->have_seq)
     {
       guint16 step = seq - self->last_seq;
 
       /* Forward jumps are losses; a packet from the past is a reorder. */
       if (step > 1 && step < 0x8000)
-        self->lost += step - 1;
+        self->figures.lost += step - 1;
     }
   if (!self->have_seq || (guint16) (seq - self->last_seq) < 0x8000)
     self->last_seq = seq;
   self->have_seq = TRUE;
   if (self->last_arrival_us >= 0)
-    self->max_gap_us = MAX (self->max_gap_us, now - self->last_arrival_us);
+    self->figures.max_gap_us = MAX (self->figures.max_gap_us, now - self->last_arrival_us);
   self->last_arrival_us = now;
+  note_transit (self, ts, now);
   g_mutex_unlock (&self->lock);
+  return TRUE;
 }
 
-static GstPadProbeReturn
-on_rtp (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+
+/* Streaming thread, decoding off: rtpbin gets a recv_rtp_sink_N pad per
+ * transport, where the RTP is decrypted and not yet jitter-buffered. */
+static void
+on_rtpbin_pad_added (GstElement *rtpbin, GstPad *pad, gpointer data)
 {
-  gint64 now = g_get_monotonic_time ();
-
-  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
-    note_packet (data, GST_PAD_PROBE_INFO_BUFFER (info), now);
-  else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
+  if (GST_PAD_DIRECTION (pad) == GST_PAD_SINK
+      && g_str_has_prefix (GST_PAD_NAME (pad), "recv_rtp_sink_"))
     {
-      GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST (info);
+      RcNativeReceiver *self = data;
 
-      for (guint i = 0; i < gst_buffer_list_length (list); i++)
-        note_packet (data, gst_buffer_list_get (list, i), now);
+      rc_webrtc_peer_add_rtp_probe (self->peer, pad, note_packet);
     }
-  return GST_PAD_PROBE_OK;
 }
 
 static GstFlowReturn
 on_pcm (GstAppSink *sink, gpointer data)
 {
-  RcNativeReceiver *self = data;
+  RcNativeReceiver *self = rc_webrtc_peer_get_user_data (data);
   g_autoptr (GstSample) sample = gst_app_sink_pull_sample (sink);
   GstMapInfo map;
 
@@ -282,9 +217,9 @@ on_pcm (GstAppSink *sink, gpointer data)
   if (!gst_buffer_map (gst_sample_get_buffer (sample), &map, GST_MAP_READ))
     return GST_FLOW_OK;
   g_mutex_lock (&self->lock);
-  if (self->first_audio_us == 0)
-    self->first_audio_us = g_get_monotonic_time ();
-  self->frames += map.size / BYTES_PER_FRAME;
+  if (self->figures.first_audio_us == 0)
+    self->figures.first_audio_us = g_get_monotonic_time ();
+  self->figures.frames += map.size / BYTES_PER_FRAME;
   if (self->pcm != NULL)
     g_byte_array_append (self->pcm, map.data, map.size);
   if (self->wav != NULL && fwrite (map.data, 1, map.size, self->wav) == map.size)
@@ -298,7 +233,7 @@ on_pcm (GstAppSink *sink, gpointer data)
 static GstFlowReturn
 on_rtp_sample (GstAppSink *sink, gpointer data)
 {
-  RcNativeReceiver *self = data;
+  RcNativeReceiver *self = rc_webrtc_peer_get_user_data (data);
   g_autoptr (GstSample) sample = gst_app_sink_pull_sample (sink);
   GstBufferList *list;
 
@@ -325,8 +260,11 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
   g_autoptr (GstElement) sink = NULL;
   g_autoptr (GstPad) depay_sink = NULL;
   GstAppSinkCallbacks callbacks = { .new_sample = self->rtp != NULL ? on_rtp_sample : on_pcm };
-  const char *chain = self->rtp != NULL
-                        ? "appsink name=sink sync=false buffer-list=true"
+  const char *chain = self->rtp != NULL ? "appsink name=sink sync=false buffer-list=true"
+                      : self->decode == RC_NATIVE_DECODE_DISCARD
+                        ? "rtpopusdepay ! opusdec ! fakesink sync=false async=false"
+                      : self->decode == RC_NATIVE_DECODE_OFF
+                        ? "fakesink sync=false async=false"
                         : "rtpopusdepay name=depay ! opusdec ! audioconvert "
                           "! audioresample ! " PCM_CAPS " ! appsink name=sink sync=false";
 
@@ -344,23 +282,29 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
   decoder = gst_parse_bin_from_description (chain, TRUE, &error);
   if (decoder == NULL)
     {
-      post (self, EV_FAILED, 0, g_strdup_printf ("no decoder: %s", error->message), NULL);
+      g_autofree char *reason = g_strdup_printf ("no decoder: %s", error->message);
+
+      rc_webrtc_peer_fail (self->peer, RC_MEDIA_ERROR_FAILED, reason);
       return;
     }
-  /* The packets are counted where a player takes them. */
-  depay = gst_bin_get_by_name (GST_BIN (decoder), self->rtp != NULL ? "sink" : "depay");
-  depay_sink = gst_element_get_static_pad (depay, "sink");
-  gst_pad_add_probe (depay_sink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-                     on_rtp, receiver_ref (self), (GDestroyNotify) receiver_unref);
+  /* The packets are counted where a player takes them (decoding off: as
+   * they arrive, see on_rtpbin_pad_added). */
   sink = gst_bin_get_by_name (GST_BIN (decoder), "sink");
-  gst_app_sink_set_callbacks (GST_APP_SINK (sink), &callbacks, receiver_ref (self),
-                              (GDestroyNotify) receiver_unref);
+  depay = gst_bin_get_by_name (GST_BIN (decoder), self->rtp != NULL ? "sink" : "depay");
+  if (depay != NULL)
+    {
+      depay_sink = gst_element_get_static_pad (depay, "sink");
+      rc_webrtc_peer_add_rtp_probe (self->peer, depay_sink, note_packet);
+    }
+  if (sink != NULL)
+    gst_app_sink_set_callbacks (GST_APP_SINK (sink), &callbacks, rc_webrtc_peer_ref (self->peer),
+                                (GDestroyNotify) rc_webrtc_peer_unref);
   gst_bin_add (GST_BIN (self->pipeline), decoder);
   gst_element_sync_state_with_parent (decoder);
   {
     g_autoptr (GstPad) decoder_sink = gst_element_get_static_pad (decoder, "sink");
     if (gst_pad_link (pad, decoder_sink) != GST_PAD_LINK_OK)
-      post (self, EV_FAILED, 0, g_strdup ("could not link the decoder"), NULL);
+      rc_webrtc_peer_fail (self->peer, RC_MEDIA_ERROR_FAILED, "could not link the decoder");
   }
 }
 
@@ -378,7 +322,7 @@ on_bus (GstBus *bus, GstMessage *message, gpointer data)
       gst_message_parse_error (message, &error, &debug);
       g_debug ("%s: %s (%s)", self->name, error->message, debug);
       reason = g_strdup_printf ("%s: %s", GST_MESSAGE_SRC_NAME (message), error->message);
-      fail (self, reason);
+      rc_webrtc_peer_fail (self->peer, RC_MEDIA_ERROR_FAILED, reason);
     }
   return G_SOURCE_CONTINUE;
 }
@@ -413,27 +357,33 @@ build (RcNativeReceiver *self, GError **error)
     "application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000");
   g_autoptr (GstBus) bus = NULL;
   g_autofree char *name = g_strdup_printf ("guest-%s", self->name);
+  const RcWebrtcPeerOptions options = { .name = "webrtc",
+                                        .loopback_only = self->loopback_only,
+                                        .latency_ms = self->jitterbuffer_ms,
+                                        .opus_fmtp = OPUS_ANSWER_FMTP };
 
+  self->peer = rc_webrtc_peer_new (&options, &peer_callbacks, self, receiver_finalize, error);
+  if (self->peer == NULL)
+    return FALSE;
+  self->webrtc = rc_webrtc_peer_get_webrtcbin (self->peer);
   self->pipeline = gst_pipeline_new (name);
-  self->webrtc = gst_element_factory_make ("webrtcbin", "webrtc");
-  if (self->webrtc == NULL)
-    {
-      g_set_error_literal (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
-                           "webrtcbin is missing (gst-plugins-bad, gstreamer1.0-nice)");
-      return FALSE;
-    }
-  gst_object_ref (self->webrtc);
-  g_object_set (self->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
-  if (self->jitterbuffer_ms > 0)
-    g_object_set (self->webrtc, "latency", self->jitterbuffer_ms, NULL);
-  rc_webrtc_setup_ice (self->webrtc, self->loopback_only);
   gst_bin_add (GST_BIN (self->pipeline), self->webrtc);
   g_signal_emit_by_name (self->webrtc, "add-transceiver",
                          GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps, &transceiver);
 
-  rc_webrtc_forward_signals (self->webrtc, &self->events);
-  g_signal_connect_data (self->webrtc, "pad-added", G_CALLBACK (on_pad_added),
-                         receiver_ref (self), receiver_unref_closure, 0);
+  rc_webrtc_peer_connect (self->peer, self->webrtc, "pad-added", G_CALLBACK (on_pad_added));
+  if (self->rtp == NULL && self->decode != RC_NATIVE_DECODE_PCM)
+    {
+      self->rtpbin = gst_bin_get_by_name (GST_BIN (self->webrtc), "rtpbin");
+      if (self->rtpbin == NULL)
+        {
+          g_set_error_literal (error, GST_CORE_ERROR, GST_CORE_ERROR_FAILED,
+                               "webrtcbin has no child named rtpbin: cannot count packets");
+          return FALSE;
+        }
+      rc_webrtc_peer_connect (self->peer, self->rtpbin, "pad-added",
+                              G_CALLBACK (on_rtpbin_pad_added));
+    }
   bus = gst_pipeline_get_bus (GST_PIPELINE (self->pipeline));
   self->bus_watch = gst_bus_add_watch (bus, on_bus, self);
   if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
@@ -452,24 +402,26 @@ rc_native_receiver_new (const RcNativeReceiverOptions *options,
 {
   RcNativeReceiver *self = g_new0 (RcNativeReceiver, 1);
 
-  self->ref_count = 1;
   self->name = g_strdup (options->name != NULL ? options->name : "guest");
   self->loopback_only = options->loopback_only;
   self->keep_pcm = options->keep_pcm && options->rtp == NULL;
   self->rtp = options->rtp;
   self->rtp_data = options->rtp_data;
   self->jitterbuffer_ms = options->jitterbuffer_ms;
+  self->decode = options->rtp == NULL ? options->decode : RC_NATIVE_DECODE_PCM;
+  self->late_us = options->late_us;
+  if (self->decode != RC_NATIVE_DECODE_PCM)
+    self->keep_pcm = FALSE;
   if (callbacks != NULL)
     self->callbacks = *callbacks;
   self->user_data = user_data;
-  self->context = g_main_context_ref_thread_default ();
-  self->events = (RcWebrtcEvents) { self->context, self, (gpointer (*) (gpointer)) receiver_ref,
-                                    (void (*) (gpointer)) receiver_unref, dispatch_event };
   g_mutex_init (&self->lock);
   self->last_arrival_us = -1;
+  self->ext_ts = G_MAXUINT64;
   if (self->keep_pcm)
     self->pcm = g_byte_array_new ();
-  if (options->record_path != NULL && options->rtp == NULL)
+  if (options->record_path != NULL && options->rtp == NULL
+      && self->decode == RC_NATIVE_DECODE_PCM)
     {
       self->wav = fopen (options->record_path, "wb");
       if (self->wav == NULL)
@@ -494,13 +446,10 @@ rc_native_receiver_free (RcNativeReceiver *self)
 {
   if (self == NULL)
     return;
-  self->disposed = TRUE;
-  /* webrtcbin itself stays until the last reference: a promise callback
-   * on its thread may still be answering through it. */
-  if (self->webrtc != NULL)
+  if (self->rtpbin != NULL)
     {
-      g_signal_handlers_disconnect_by_data (self->webrtc, self);
-      rc_webrtc_stop_forwarding (self->webrtc, &self->events);
+      g_signal_handlers_disconnect_by_data (self->rtpbin, self);
+      gst_clear_object (&self->rtpbin);
     }
   if (self->pipeline != NULL)
     {
@@ -518,14 +467,15 @@ rc_native_receiver_free (RcNativeReceiver *self)
       self->wav = NULL;
     }
   g_mutex_unlock (&self->lock);
-  receiver_unref (self);
+  /* webrtcbin itself stays until the peer's last reference: a promise
+   * callback on its thread may still be answering through it. */
+  rc_webrtc_peer_release (self->peer, self, receiver_finalize);
 }
 
 gboolean
 rc_native_receiver_set_offer (RcNativeReceiver *self, const char *sdp, GError **error)
 {
   g_autoptr (GstSDPMessage) message = NULL;
-  GstWebRTCSessionDescription *offer;
 
   if (self->offer_set)
     {
@@ -541,11 +491,7 @@ rc_native_receiver_set_offer (RcNativeReceiver *self, const char *sdp, GError **
       return FALSE;
     }
   self->offer_set = TRUE;
-  offer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER,
-                                               g_steal_pointer (&message));
-  g_signal_emit_by_name (self->webrtc, "set-remote-description", offer,
-                         promise_new (self, on_offer_set));
-  gst_webrtc_session_description_free (offer);
+  rc_webrtc_peer_set_remote (self->peer, GST_WEBRTC_SDP_TYPE_OFFER, g_steal_pointer (&message));
   return TRUE;
 }
 
@@ -564,27 +510,24 @@ rc_native_receiver_add_ice (RcNativeReceiver *self, guint mline_index, const cha
     return;
   if (self->loopback_only && !is_loopback_candidate (candidate))
     return;
-  g_signal_emit_by_name (self->webrtc, "add-ice-candidate", mline_index, candidate);
+  rc_webrtc_peer_add_ice (self->peer, mline_index, candidate);
 }
 
 void
 rc_native_receiver_get_stats (RcNativeReceiver *self, RcNativeGuestStats *stats)
 {
-  stats->connected = self->connected;
   g_mutex_lock (&self->lock);
-  stats->packets = self->packets;
-  stats->lost = self->lost;
-  stats->max_gap_us = self->max_gap_us;
-  stats->frames = self->frames;
-  stats->first_audio_us = self->first_audio_us;
+  *stats = self->figures;
   g_mutex_unlock (&self->lock);
+  stats->connected = rc_webrtc_peer_is_connected (self->peer);
 }
 
 void
 rc_native_receiver_reset_gap (RcNativeReceiver *self)
 {
   g_mutex_lock (&self->lock);
-  self->max_gap_us = 0;
+  self->figures.max_gap_us = 0;
+  self->figures.max_late_us = 0;
   self->last_arrival_us = -1;
   g_mutex_unlock (&self->lock);
 }

@@ -11,7 +11,8 @@ G_BEGIN_DECLS
  * `stereo=1` in the Opus fmtp); the audio it receives is decoded to S16LE
  * 48 kHz stereo, kept in memory and/or written to a WAV file. A probe on the
  * depayloader's sink pad counts RTP packets, sequence gaps and the longest
- * time between two packets.
+ * time between two packets. With its decoding off (a light listener, as
+ * bench-fanout's guests are) it keeps the whole WebRTC path but no PCM.
  *
  * RcNativeGuest carries its SDP and candidates over /ws; tests can also wire
  * it straight to an RcWebrtcBranch in the same process.
@@ -28,8 +29,6 @@ typedef struct
   /* A local candidate to trickle to the server. */
   void (*ice) (RcNativeReceiver *receiver, guint mline_index, const char *candidate,
                gpointer user_data);
-  /* ICE and DTLS are up. */
-  void (*connected) (RcNativeReceiver *receiver, gpointer user_data);
   /* Negotiation or the connection failed; the receiver should be freed. */
   void (*failed) (RcNativeReceiver *receiver, const char *reason, gpointer user_data);
 } RcNativeReceiverCallbacks;
@@ -50,6 +49,16 @@ typedef struct
   /* webrtcbin's jitter buffer latency, ms (how long it waits for a missing
    * packet); 0 keeps its default (200). */
   guint jitterbuffer_ms;
+  /* Without @rtp: RC_NATIVE_DECODE_DISCARD or _OFF keep no PCM (keep_pcm
+   * and record_path do nothing), and the packets are counted as they enter
+   * webrtcbin's rtpbin (after SRTP, before the jitter buffer, which then
+   * neither hides nor adds delay). */
+  RcNativeDecode decode;
+  /* A packet's transit is its arrival time minus its RTP time; one whose
+   * transit exceeds the best so far by more than this came late for its
+   * slot (the stats' `late`). Arrival is the receiving thread's clock, so a
+   * starved receiver looks late too. */
+  gint64 late_us;
 } RcNativeReceiverOptions;
 
 RcNativeReceiver *rc_native_receiver_new (const RcNativeReceiverOptions *options,
