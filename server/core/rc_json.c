@@ -325,8 +325,16 @@ rc_json_note_bad_all (GPtrArray *bad, const char *prefix, GPtrArray *inner)
 }
 
 void
-rc_json_warn_bad (GPtrArray *bad, const char *where)
+rc_json_warn_bad (GPtrArray *bad, const char *where_format, ...)
 {
+  g_autofree char *where = NULL;
+  va_list args;
+
+  if (bad->len == 0)
+    return;
+  va_start (args, where_format);
+  where = g_strdup_vprintf (where_format, args);
+  va_end (args);
   for (guint i = 0; i < bad->len; i++)
     g_warning ("%s: stored field %s is unreadable (wrong type or out of range); "
                "its default is used",
@@ -405,28 +413,30 @@ rc_json_read_string (JsonObject *object, const char *name, GPtrArray *bad)
   return NULL;
 }
 
-JsonObject *
-rc_json_read_object (JsonObject *object, const char *name, GPtrArray *bad)
+/* The member when it is a @type node; NULL when absent (quietly) or not (noted). */
+static JsonNode *
+read_container (JsonObject *object, const char *name, JsonNodeType type, GPtrArray *bad)
 {
   JsonNode *node = json_object_get_member (object, name);
 
-  if (node == NULL)
-    return NULL;
-  if (JSON_NODE_HOLDS_OBJECT (node))
-    return json_node_get_object (node);
+  if (node == NULL || json_node_get_node_type (node) == type)
+    return node;
   rc_json_note_bad (bad, name);
   return NULL;
+}
+
+JsonObject *
+rc_json_read_object (JsonObject *object, const char *name, GPtrArray *bad)
+{
+  JsonNode *node = read_container (object, name, JSON_NODE_OBJECT, bad);
+
+  return node != NULL ? json_node_get_object (node) : NULL;
 }
 
 JsonArray *
 rc_json_read_array (JsonObject *object, const char *name, GPtrArray *bad)
 {
-  JsonNode *node = json_object_get_member (object, name);
+  JsonNode *node = read_container (object, name, JSON_NODE_ARRAY, bad);
 
-  if (node == NULL)
-    return NULL;
-  if (JSON_NODE_HOLDS_ARRAY (node))
-    return json_node_get_array (node);
-  rc_json_note_bad (bad, name);
-  return NULL;
+  return node != NULL ? json_node_get_array (node) : NULL;
 }

@@ -54,7 +54,8 @@ JsonArray *rc_json_read_array (JsonObject *object, const char *name, GPtrArray *
 void rc_json_note_bad (GPtrArray *bad, const char *name);
 /* Adds each of @inner's names to @bad, prefixed ("mix." + "duckDb"). */
 void rc_json_note_bad_all (GPtrArray *bad, const char *prefix, GPtrArray *inner);
-/* One warning per name in @bad: "@where: stored field NAME unreadable ...". */
-void rc_json_warn_bad (GPtrArray *bad, const char *where);
+/* One warning per name in @bad: "WHERE: stored field NAME is unreadable ...",
+ * WHERE from the printf-style @where_format; nothing when @bad is empty. */
+void rc_json_warn_bad (GPtrArray *bad, const char *where_format, ...) G_GNUC_PRINTF (2, 3);
 
 G_END_DECLS

@@ -1147,12 +1147,7 @@ rc_player_restore (RcPlayer *self, const char *json)
     rc_json_note_bad (bad, "loop");
   self->autoplay = rc_json_read_boolean (o, "autoplay", TRUE, bad);
   playing = rc_json_read_boolean (o, "playing", FALSE, bad);
-  if (bad->len > 0)
-    {
-      g_autofree char *where = g_strdup_printf ("Room %s (room:%s:player)", room_id, room_id);
-
-      rc_json_warn_bad (bad, where);
-    }
+  rc_json_warn_bad (bad, "Room %s (room:%s:player)", room_id, room_id);
   if (playing && current (self) != NULL)
     {
       g_message ("Room %s: resuming %s at %.1f s", room_id, current (self)->title,

@@ -218,12 +218,7 @@ rc_room_new_from_state (RcStore *store, const char *state_json, guint chat_cap, 
     restore_keys (room, keys, bad);
   if ((mix = rc_json_read_object (o, "mix", bad)) != NULL)
     restore_mix (room, mix, bad);
-  if (bad->len > 0)
-    {
-      g_autofree char *where = g_strdup_printf ("Room %s (room:%s:state)", id, id);
-
-      rc_json_warn_bad (bad, where);
-    }
+  rc_json_warn_bad (bad, "Room %s (room:%s:state)", id, id);
   return room;
 
 bad:
@@ -815,10 +810,5 @@ rc_room_restore_chat (RcRoom *room, GPtrArray *messages)
       if (node != NULL)
         cache_chat (room, node);
     }
-  if (bad->len > 0)
-    {
-      g_autofree char *where = g_strdup_printf ("Room %s (room:%s:chat)", room->id, room->id);
-
-      rc_json_warn_bad (bad, where);
-    }
+  rc_json_warn_bad (bad, "Room %s (room:%s:chat)", room->id, room->id);
 }
