@@ -14,6 +14,7 @@
 #include <hiredis/hiredis.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
@@ -322,4 +323,34 @@ const char *
 rc_test_redis_get_dir (RcTestRedis *redis)
 {
   return redis->dir;
+}
+
+char *
+rc_test_redis_call (RcTestRedis *redis, const char *word, ...)
+{
+  g_autoptr (GPtrArray) words = g_ptr_array_new ();
+  struct timeval tv = { 2, 0 };
+  redisContext *c = redisConnectWithTimeout ("127.0.0.1", (int) redis->port, tv);
+  redisReply *reply;
+  char *result = NULL;
+  va_list args;
+
+  va_start (args, word);
+  for (const char *w = word; w != NULL; w = va_arg (args, const char *))
+    g_ptr_array_add (words, (gpointer) w);
+  va_end (args);
+  if (c == NULL || c->err)
+    g_error ("Cannot connect to redis-server on port %u: %s", redis->port,
+             c != NULL ? c->errstr : "out of memory");
+  reply = redisCommandArgv (c, (int) words->len, (const char **) words->pdata, NULL);
+  if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
+    g_error ("redis-server refused %s: %s", word,
+             reply != NULL ? reply->str : c->errstr);
+  if (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS)
+    result = g_strndup (reply->str, reply->len);
+  else if (reply->type == REDIS_REPLY_INTEGER)
+    result = g_strdup_printf ("%lld", reply->integer);
+  freeReplyObject (reply);
+  redisFree (c);
+  return result;
 }

@@ -35,6 +35,12 @@ void rc_test_redis_kill (RcTestRedis *redis);
 void rc_test_redis_pause (RcTestRedis *redis);
 void rc_test_redis_resume (RcTestRedis *redis);
 
+/* Runs one command (its words, NULL-terminated) on a fresh connection, as a
+ * hand with redis-cli would, e.g. to write what an older build stored. Returns
+ * a string, status or integer reply as text, NULL for nil; fails the test on
+ * a connection or command error. */
+char *rc_test_redis_call (RcTestRedis *redis, const char *word, ...) G_GNUC_NULL_TERMINATED;
+
 gboolean rc_test_redis_is_running (RcTestRedis *redis);
 guint rc_test_redis_get_port (RcTestRedis *redis);
 /* "redis://127.0.0.1:PORT/0" */

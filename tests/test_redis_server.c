@@ -3,9 +3,12 @@
  * roomcast with a real redis-server: rooms and chat survive a roomcast
  * restart; an unreachable Redis at start is a clear error and a non-zero
  * exit; losing Redis while running keeps the rooms serving and the writes
- * made during the outage reach Redis once it is back.
+ * made during the outage reach Redis once it is back. A room an older build
+ * saved with numbers json-glib spelled wrongly ("-1e-300.0", "inf.0") or with
+ * a field of the wrong type still loads, whole, with that field's default.
  */
 #include "server/core/rc_error.h"
+#include "server/core/rc_secret.h"
 #include "rc_test_redis.h"
 #include "rc_test_server.h"
 #include "rc_test_util.h"
@@ -202,6 +205,183 @@ test_outage_while_running (void)
   }
 }
 
+#define LEGACY_ID "Legacy01room"
+#define LEGACY_TOKEN "legacy-owner-token"
+
+/* What an older build wrote: json-glib's "-1e-300.0", "1e+12.0" and "inf.0",
+ * and one field of the wrong type in each key ("thresholdDb", "autoplay", a
+ * chat "ts"). A second room's state has no owner hash: only that one is lost. */
+static void
+write_legacy_room (RcTestRedis *redis)
+{
+  g_autofree char *owner_hash = rc_secret_hash_token (LEGACY_TOKEN);
+  g_autofree char *key_hash = rc_secret_hash_token ("legacy-publish-secret");
+  g_autofree char *state = g_strdup_printf (
+    "{\"id\":\"" LEGACY_ID "\",\"name\":\"Old times\",\"ownerTokenHash\":\"%s\","
+    "\"createdAt\":1700000000000,"
+    "\"keys\":[{\"id\":\"key1\",\"hash\":\"%s\",\"label\":\"OBS\",\"createdAt\":inf.0}],"
+    "\"mix\":{\"mode\":\"talkover\",\"duckDb\":-1e-300.0,\"thresholdDb\":\"loud\"}}",
+    owner_hash, key_hash);
+  const char *player =
+    "{\"queue\":["
+    "{\"id\":\"item1\",\"songId\":null,\"url\":\"https://example.com/a.mp3\",\"title\":\"First\","
+    "\"artist\":\"Ann\",\"album\":null,\"duration\":215.5,"
+    "\"addedBy\":{\"id\":\"g1\",\"name\":\"Ann\"},\"addedAt\":1e+12.0,"
+    "\"uri\":\"https://example.com/a.mp3\"},"
+    "{\"id\":\"item2\",\"songId\":null,\"url\":\"https://example.com/b.ogg\",\"title\":\"Second\","
+    "\"artist\":null,\"album\":null,\"duration\":inf.0,"
+    "\"addedBy\":{\"id\":\"g1\",\"name\":\"Ann\"},\"addedAt\":1700000000001,"
+    "\"uri\":\"https://example.com/b.ogg\"}],"
+    "\"index\":1,\"positionMs\":42000,\"playing\":false,\"loop\":\"queue\",\"autoplay\":\"yes\","
+    "\"savedAt\":1e+12.0}";
+
+  g_free (rc_test_redis_call (redis, "SADD", "rooms", LEGACY_ID, "Broken01room", NULL));
+  g_free (rc_test_redis_call (redis, "SET", "room:" LEGACY_ID ":state", state, NULL));
+  g_free (rc_test_redis_call (redis, "SET", "room:" LEGACY_ID ":player", player, NULL));
+  g_free (rc_test_redis_call (redis, "RPUSH", "room:" LEGACY_ID ":chat",
+                              "{\"type\":\"chat\",\"from\":{\"id\":\"g1\",\"name\":\"Ann\","
+                              "\"isOwner\":true},\"text\":\"hello from before\",\"ts\":1e+12.0}",
+                              "{\"type\":\"chat\",\"from\":{\"id\":\"g2\",\"name\":\"Bob\","
+                              "\"isOwner\":false},\"text\":\"inf.0 is not a number\","
+                              "\"ts\":\"yesterday\"}",
+                              NULL));
+  g_free (rc_test_redis_call (redis, "SET", "room:Broken01room:state",
+                              "{\"name\":\"No owner\",\"createdAt\":1e+12.0}", NULL));
+}
+
+/* GET /api/rooms parses as JSON and lists @expected rooms. */
+static JsonArray *
+list_rooms (RcTestServer *server, guint expected)
+{
+  guint status = 0;
+  g_autoptr (JsonNode) list = rc_test_http (server, "GET", "/api/rooms", NULL, NULL, &status);
+  JsonArray *rooms;
+
+  g_assert_cmpuint (status, ==, 200);
+  g_assert_nonnull (list); /* it parses */
+  rooms = json_object_get_array_member (json_node_get_object (list), "rooms");
+  g_assert_cmpuint (json_array_get_length (rooms), ==, expected);
+  return json_array_ref (rooms);
+}
+
+static void
+test_legacy_state_loads (void)
+{
+  g_autoptr (RcTestRedis) redis = start_redis ();
+  g_autoptr (RcTestServer) server = NULL;
+  g_autoptr (JsonArray) rooms = NULL;
+  g_autoptr (JsonNode) room = NULL;
+  g_autoptr (JsonNode) keys = NULL;
+  g_autoptr (JsonObject) initial = NULL;
+  g_autoptr (RcTestWs) guest = NULL;
+  JsonObject *mix, *state;
+  JsonArray *queue, *chat;
+  guint status = 0;
+
+  write_legacy_room (redis);
+  server = start_roomcast (redis);
+
+  rooms = list_rooms (server, 1);
+  g_assert_cmpstr (rc_test_str (json_array_get_object_element (rooms, 0), "id"), ==, LEGACY_ID);
+  room = rc_test_http (server, "GET", "/api/rooms/" LEGACY_ID, NULL, NULL, &status);
+  g_assert_cmpuint (status, ==, 200);
+  g_assert_cmpstr (rc_test_str (json_node_get_object (room), "name"), ==, "Old times");
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (room), "createdAt"), ==,
+                   1700000000000);
+  mix = json_object_get_object_member (json_node_get_object (room), "mix");
+  g_assert_cmpstr (rc_test_str (mix, "mode"), ==, "talkover");
+  g_assert_cmpfloat (json_object_get_double_member (mix, "duckDb"), ==, -1e-300);
+  g_assert_cmpfloat (json_object_get_double_member (mix, "thresholdDb"), ==, -40.0); /* default */
+
+  /* The publish key survived (its unreadable createdAt is 0), for its owner. */
+  keys = rc_test_http (server, "GET", "/api/rooms/" LEGACY_ID "/keys", NULL, LEGACY_TOKEN,
+                       &status);
+  g_assert_cmpuint (status, ==, 200);
+  {
+    JsonArray *list = json_object_get_array_member (json_node_get_object (keys), "keys");
+    JsonObject *k;
+
+    g_assert_cmpuint (json_array_get_length (list), ==, 1);
+    k = json_array_get_object_element (list, 0);
+    g_assert_cmpstr (rc_test_str (k, "id"), ==, "key1");
+    g_assert_cmpstr (rc_test_str (k, "label"), ==, "OBS");
+    g_assert_cmpint (json_object_get_int_member (k, "createdAt"), ==, 0);
+  }
+
+  /* A guest sees the queue, where it was, the chat and the mix policy. */
+  guest = rc_test_ws_join (server, LEGACY_ID, "Cy", NULL, NULL, &initial);
+  queue = json_object_get_array_member (initial, "queue");
+  g_assert_cmpuint (json_array_get_length (queue), ==, 2);
+  g_assert_cmpstr (rc_test_str (json_array_get_object_element (queue, 0), "title"), ==, "First");
+  g_assert_cmpfloat (json_object_get_double_member (json_array_get_object_element (queue, 0),
+                                                    "duration"), ==, 215.5);
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (queue, 0),
+                                               "addedAt"), ==, 1000000000000);
+  g_assert_cmpstr (rc_test_str (json_array_get_object_element (queue, 1), "title"), ==, "Second");
+  g_assert_cmpfloat (json_object_get_double_member (json_array_get_object_element (queue, 1),
+                                                    "duration"), ==, 0.0);
+  state = json_object_get_object_member (initial, "state");
+  g_assert_cmpint (json_object_get_int_member (state, "index"), ==, 1);
+  g_assert_cmpfloat (json_object_get_double_member (state, "position"), ==, 42.0);
+  g_assert_false (json_object_get_boolean_member (state, "playing"));
+  g_assert_cmpstr (rc_test_str (state, "loop"), ==, "queue");
+  g_assert_true (json_object_get_boolean_member (state, "autoplay")); /* default */
+  chat = chat_of (initial);
+  g_assert_cmpuint (json_array_get_length (chat), ==, 2);
+  g_assert_cmpstr (chat_text (chat, 0), ==, "hello from before");
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (chat, 0), "ts"), ==,
+                   1000000000000);
+  g_assert_cmpstr (chat_text (chat, 1), ==, "inf.0 is not a number"); /* strings untouched */
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (chat, 1), "ts"), ==,
+                   0);
+  mix = json_object_get_object_member (json_object_get_object_member (initial, "room"), "mix");
+  g_assert_cmpstr (rc_test_str (mix, "mode"), ==, "talkover");
+  g_assert_cmpfloat (json_object_get_double_member (mix, "duckDb"), ==, -1e-300);
+
+  /* The owner token still checks out: the owner can delete the room. */
+  {
+    g_autoptr (JsonNode) r =
+      rc_test_http (server, "DELETE", "/api/rooms/" LEGACY_ID, NULL, LEGACY_TOKEN, &status);
+    g_assert_cmpuint (status, ==, 200);
+  }
+}
+
+/* Issue 15's reproduction: a tiny (in range) duckDb no longer costs the room. */
+static void
+test_tiny_duck_survives_restart (void)
+{
+  g_autoptr (RcTestRedis) redis = start_redis ();
+  g_autoptr (RcTestServer) first = start_roomcast (redis);
+  g_autoptr (RcTestServer) second = NULL;
+  g_autoptr (JsonObject) room = rc_test_create_room (first, "Tiny duck", NULL);
+  g_autofree char *id = g_strdup (rc_test_str (room, "id"));
+  g_autoptr (RcTestWs) owner =
+    rc_test_ws_join (first, id, "Host", NULL, rc_test_str (room, "ownerToken"), NULL);
+  g_autoptr (RcTestWs) back = NULL;
+  g_autoptr (JsonObject) reply = NULL;
+  g_autoptr (JsonObject) initial = NULL;
+  g_autoptr (JsonArray) rooms = NULL;
+  JsonObject *mix;
+
+  rc_test_ws_send (owner, "{\"type\":\"chat\",\"text\":\"still here?\"}");
+  json_object_unref (rc_test_ws_expect (owner, "chat", 5000));
+  reply = rc_test_ws_command (
+    owner, "{\"type\":\"setMixPolicy\",\"mode\":\"talkover\",\"duckDb\":-1e-300}");
+  g_assert_cmpstr (rc_test_str (reply, "type"), ==, "mixPolicy");
+  json_array_unref (list_rooms (first, 1)); /* valid JSON before the restart too */
+  g_assert_cmpint (rc_test_server_stop (first), ==, 0);
+
+  second = start_roomcast (redis);
+  rooms = list_rooms (second, 1);
+  g_assert_cmpstr (rc_test_str (json_array_get_object_element (rooms, 0), "id"), ==, id);
+  mix = json_object_get_object_member (json_array_get_object_element (rooms, 0), "mix");
+  g_assert_cmpstr (rc_test_str (mix, "mode"), ==, "talkover");
+  g_assert_cmpfloat (json_object_get_double_member (mix, "duckDb"), ==, -1e-300);
+  back = rc_test_ws_join (second, id, "Guest", NULL, NULL, &initial);
+  g_assert_cmpuint (json_array_get_length (chat_of (initial)), ==, 1);
+  g_assert_cmpstr (chat_text (chat_of (initial), 0), ==, "still here?");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -209,5 +389,7 @@ main (int argc, char **argv)
   g_test_add_func ("/redis-server/restart-keeps-rooms-and-chat", test_restart_keeps_rooms_and_chat);
   g_test_add_func ("/redis-server/unreachable-at-start", test_unreachable_at_start);
   g_test_add_func ("/redis-server/outage-while-running", test_outage_while_running);
+  g_test_add_func ("/redis-server/legacy-state-loads", test_legacy_state_loads);
+  g_test_add_func ("/redis-server/tiny-duck-survives-restart", test_tiny_duck_survives_restart);
   return g_test_run ();
 }

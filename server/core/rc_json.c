@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Small json-glib conveniences shared by the REST and WebSocket layers. */
+/* Small json-glib conveniences shared by the REST and WebSocket layers, and the
+ * readers that let the store load state written by older builds. */
 #include "server/core/rc_json.h"
 
 #include <math.h>
+#include <string.h>
 
 /*
  * The one JSON writer: every reply, broadcast, REST body and stored state goes
@@ -224,4 +226,217 @@ rc_json_get_boolean (JsonObject *object, const char *name, gboolean fallback)
       || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
     return fallback;
   return json_node_get_boolean (node);
+}
+
+/* ---- state stored by older builds --------------------------------------- */
+
+static gboolean
+is_token_char (char c)
+{
+  return g_ascii_isalnum (c) || c == '.' || c == '+' || c == '-';
+}
+
+/* One bare token (a number, true, false, null, or json-glib's inf.0): as JSON. */
+static void
+append_repaired_token (GString *out, const char *token, gsize len)
+{
+  static const char *const non_finite[] = { "inf.0", "-inf.0", "nan.0", "-nan.0" };
+  const char *dot = len >= 2 ? token + len - 2 : NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (non_finite); i++)
+    if (len == strlen (non_finite[i]) && g_ascii_strncasecmp (token, non_finite[i], len) == 0)
+      {
+        g_string_append (out, "null");
+        return;
+      }
+  /* "%g" with an exponent and no point, to which json-glib appended ".0". */
+  if (dot != NULL && dot[0] == '.' && dot[1] == '0' && memchr (token, '.', len - 2) == NULL
+      && (memchr (token, 'e', len - 2) != NULL || memchr (token, 'E', len - 2) != NULL))
+    len -= 2;
+  g_string_append_len (out, token, len);
+}
+
+char *
+rc_json_repair_numbers (const char *text)
+{
+  GString *out = g_string_sized_new (strlen (text));
+  const char *p = text;
+
+  while (*p != '\0')
+    {
+      if (*p == '"')
+        {
+          const char *start = p++;
+
+          while (*p != '\0' && *p != '"')
+            p += (p[0] == '\\' && p[1] != '\0') ? 2 : 1;
+          if (*p == '"')
+            p++;
+          g_string_append_len (out, start, p - start);
+        }
+      else if (is_token_char (*p))
+        {
+          const char *start = p;
+
+          while (is_token_char (*p))
+            p++;
+          append_repaired_token (out, start, p - start);
+        }
+      else
+        g_string_append_c (out, *p++);
+    }
+  return g_string_free (out, FALSE);
+}
+
+JsonNode *
+rc_json_parse_stored (const char *text, GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  g_autofree char *repaired = rc_json_repair_numbers (text);
+  JsonNode *root;
+
+  if (!json_parser_load_from_data (parser, repaired, -1, error))
+    return NULL;
+  root = json_parser_get_root (parser);
+  if (root == NULL)
+    {
+      g_set_error_literal (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE, "Empty text");
+      return NULL;
+    }
+  return json_node_ref (root);
+}
+
+void
+rc_json_note_bad (GPtrArray *bad, const char *name)
+{
+  if (bad != NULL && !g_ptr_array_find_with_equal_func (bad, name, g_str_equal, NULL))
+    g_ptr_array_add (bad, g_strdup (name));
+}
+
+void
+rc_json_note_bad_all (GPtrArray *bad, const char *prefix, GPtrArray *inner)
+{
+  for (guint i = 0; i < inner->len; i++)
+    {
+      g_autofree char *name = g_strconcat (prefix, (const char *) inner->pdata[i], NULL);
+
+      rc_json_note_bad (bad, name);
+    }
+}
+
+void
+rc_json_warn_bad (GPtrArray *bad, const char *where_format, ...)
+{
+  g_autofree char *where = NULL;
+  va_list args;
+
+  if (bad->len == 0)
+    return;
+  va_start (args, where_format);
+  where = g_strdup_vprintf (where_format, args);
+  va_end (args);
+  for (guint i = 0; i < bad->len; i++)
+    g_warning ("%s: stored field %s is unreadable (wrong type or out of range); "
+               "its default is used",
+               where, (const char *) bad->pdata[i]);
+}
+
+gint64
+rc_json_read_int (JsonObject *object, const char *name, gint64 min, gint64 max, gint64 fallback,
+                  GPtrArray *bad)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL)
+    return fallback;
+  if (rc_json_is_number (node) && json_node_get_value_type (node) == G_TYPE_INT64)
+    {
+      gint64 value = json_node_get_int (node);
+
+      if (value >= min && value <= max)
+        return value;
+    }
+  else if (rc_json_is_number (node))
+    {
+      double value = json_node_get_double (node);
+
+      /* 9.2e18 keeps the cast defined whatever @max is. */
+      if (value >= (double) min && value <= (double) max && fabs (value) < 9.2e18)
+        return (gint64) value;
+    }
+  rc_json_note_bad (bad, name);
+  return fallback;
+}
+
+double
+rc_json_read_number (JsonObject *object, const char *name, double min, double max,
+                     double fallback, GPtrArray *bad)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL)
+    return fallback;
+  if (rc_json_is_number (node))
+    {
+      double value = json_node_get_double (node);
+
+      if (isfinite (value) && value >= min && value <= max)
+        return value;
+    }
+  rc_json_note_bad (bad, name);
+  return fallback;
+}
+
+gboolean
+rc_json_read_boolean (JsonObject *object, const char *name, gboolean fallback, GPtrArray *bad)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL)
+    return fallback;
+  if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_BOOLEAN)
+    return json_node_get_boolean (node);
+  rc_json_note_bad (bad, name);
+  return fallback;
+}
+
+const char *
+rc_json_read_string (JsonObject *object, const char *name, GPtrArray *bad)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return NULL;
+  if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
+    return json_node_get_string (node);
+  rc_json_note_bad (bad, name);
+  return NULL;
+}
+
+/* The member when it is a @type node; NULL when absent (quietly) or not (noted). */
+static JsonNode *
+read_container (JsonObject *object, const char *name, JsonNodeType type, GPtrArray *bad)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL || json_node_get_node_type (node) == type)
+    return node;
+  rc_json_note_bad (bad, name);
+  return NULL;
+}
+
+JsonObject *
+rc_json_read_object (JsonObject *object, const char *name, GPtrArray *bad)
+{
+  JsonNode *node = read_container (object, name, JSON_NODE_OBJECT, bad);
+
+  return node != NULL ? json_node_get_object (node) : NULL;
+}
+
+JsonArray *
+rc_json_read_array (JsonObject *object, const char *name, GPtrArray *bad)
+{
+  JsonNode *node = read_container (object, name, JSON_NODE_ARRAY, bad);
+
+  return node != NULL ? json_node_get_array (node) : NULL;
 }

@@ -162,33 +162,43 @@ item_to_store (const Item *item)
   return node;
 }
 
+/* A stored item; only one without a URI (nothing to play) is dropped. Other
+ * bad fields take their defaults and are named in @bad. */
 static Item *
-item_from_store (JsonObject *o)
+item_from_store (JsonObject *o, GPtrArray *bad)
 {
-  const char *id = rc_json_get_string (o, "id");
-  const char *uri = rc_json_get_string (o, "uri");
-  const char *title = rc_json_get_string (o, "title");
-  JsonObject *by = NULL;
+  const char *uri = rc_json_read_string (o, "uri", bad);
+  const char *id = rc_json_read_string (o, "id", bad);
+  const char *title = rc_json_read_string (o, "title", bad);
+  JsonObject *by = rc_json_read_object (o, "addedBy", bad);
+  const char *by_id = by != NULL ? rc_json_read_string (by, "id", bad) : NULL;
+  const char *by_name = by != NULL ? rc_json_read_string (by, "name", bad) : NULL;
   Item *item;
 
-  if (json_object_has_member (o, "addedBy") &&
-      JSON_NODE_HOLDS_OBJECT (json_object_get_member (o, "addedBy")))
-    by = json_object_get_object_member (o, "addedBy");
-  if (id == NULL || uri == NULL || title == NULL || by == NULL ||
-      rc_json_get_string (by, "id") == NULL || rc_json_get_string (by, "name") == NULL)
-    return NULL;
+  if (uri == NULL)
+    {
+      rc_json_note_bad (bad, "uri (item dropped)");
+      return NULL;
+    }
+  if (id == NULL)
+    rc_json_note_bad (bad, "id");
+  if (title == NULL)
+    rc_json_note_bad (bad, "title");
+  if (by_id == NULL || by_name == NULL)
+    rc_json_note_bad (bad, "addedBy");
   item = g_new0 (Item, 1);
-  item->id = g_strdup (id);
+  item->id = id != NULL ? g_strdup (id) : rc_secret_random_id (8);
   item->uri = g_strdup (uri);
-  item->title = g_strdup (title);
-  item->song_id = g_strdup (rc_json_get_string (o, "songId"));
-  item->url = g_strdup (rc_json_get_string (o, "url"));
-  item->artist = g_strdup (rc_json_get_string (o, "artist"));
-  item->album = g_strdup (rc_json_get_string (o, "album"));
-  item->duration_ms = (gint64) (rc_json_get_number (o, "duration", 0) * 1000.0);
-  item->added_by_id = g_strdup (rc_json_get_string (by, "id"));
-  item->added_by_name = g_strdup (rc_json_get_string (by, "name"));
-  item->added_at = rc_json_get_int (o, "addedAt", 0);
+  item->title = title != NULL ? g_strdup (title) : g_path_get_basename (uri);
+  item->song_id = g_strdup (rc_json_read_string (o, "songId", bad));
+  item->url = g_strdup (rc_json_read_string (o, "url", bad));
+  item->artist = g_strdup (rc_json_read_string (o, "artist", bad));
+  item->album = g_strdup (rc_json_read_string (o, "album", bad));
+  item->duration_ms =
+    (gint64) (rc_json_read_number (o, "duration", 0, 1e9, 0, bad) * 1000.0);
+  item->added_by_id = g_strdup (by_id != NULL ? by_id : "");
+  item->added_by_name = g_strdup (by_name != NULL ? by_name : "");
+  item->added_at = rc_json_read_int (o, "addedAt", 0, G_MAXINT64, 0, bad);
   return item;
 }
 
@@ -1082,44 +1092,66 @@ rc_player_free (RcPlayer *self)
   g_free (self);
 }
 
+static void
+restore_queue (RcPlayer *self, JsonArray *queue, GPtrArray *bad)
+{
+  g_autoptr (GPtrArray) inner = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < json_array_get_length (queue) && i < RC_PLAYER_QUEUE_MAX; i++)
+    {
+      JsonNode *node = json_array_get_element (queue, i);
+      Item *item = JSON_NODE_HOLDS_OBJECT (node)
+                     ? item_from_store (json_node_get_object (node), inner) : NULL;
+
+      if (item != NULL)
+        g_ptr_array_add (self->queue, item);
+      else if (!JSON_NODE_HOLDS_OBJECT (node))
+        rc_json_note_bad (inner, "(item dropped: not an object)");
+    }
+  rc_json_note_bad_all (bad, "queue[].", inner);
+}
+
+/*
+ * Field by field, as rc_room_new_from_state does: an older build's numbers
+ * are repaired, a field of the wrong type or out of range takes its default
+ * (logged once), and the rest of the state survives.
+ */
 void
 rc_player_restore (RcPlayer *self, const char *json)
 {
-  g_autoptr (JsonNode) root = json_from_string (json, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) root = rc_json_parse_stored (json, &error);
+  g_autoptr (GPtrArray) bad = g_ptr_array_new_with_free_func (g_free);
+  const char *room_id = rc_room_get_id (self->room);
   JsonObject *o;
+  JsonArray *queue;
+  const char *loop_name;
   RcLoopMode loop;
+  gboolean playing;
 
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
-      g_warning ("Room %s: stored player state is not JSON; starting empty",
-                 rc_room_get_id (self->room));
+      g_warning ("Room %s: stored player state is not a JSON object (%s); starting empty",
+                 room_id, error != NULL ? error->message : "wrong type");
       return;
     }
   o = json_node_get_object (root);
-  if (json_object_has_member (o, "queue") &&
-      JSON_NODE_HOLDS_ARRAY (json_object_get_member (o, "queue")))
-    {
-      JsonArray *queue = json_object_get_array_member (o, "queue");
-
-      for (guint i = 0; i < json_array_get_length (queue) && i < RC_PLAYER_QUEUE_MAX; i++)
-        {
-          JsonNode *node = json_array_get_element (queue, i);
-          Item *item = JSON_NODE_HOLDS_OBJECT (node) ? item_from_store (json_node_get_object (node))
-                                                     : NULL;
-
-          if (item != NULL)
-            g_ptr_array_add (self->queue, item);
-        }
-    }
-  self->index = (guint) CLAMP (rc_json_get_int (o, "index", 0), 0, (gint64) self->queue->len);
-  self->position_ms = MAX (rc_json_get_int (o, "positionMs", 0), 0);
-  if (rc_player_parse_loop (rc_json_get_string (o, "loop"), &loop))
+  if ((queue = rc_json_read_array (o, "queue", bad)) != NULL)
+    restore_queue (self, queue, bad);
+  self->index = (guint) rc_json_read_int (o, "index", 0, self->queue->len, 0, bad);
+  self->position_ms = rc_json_read_int (o, "positionMs", 0, G_MAXINT64, 0, bad);
+  loop_name = rc_json_read_string (o, "loop", bad);
+  if (rc_player_parse_loop (loop_name, &loop))
     self->loop = loop;
-  self->autoplay = rc_json_get_boolean (o, "autoplay", TRUE);
-  if (rc_json_get_boolean (o, "playing", FALSE) && current (self) != NULL)
+  else if (loop_name != NULL)
+    rc_json_note_bad (bad, "loop");
+  self->autoplay = rc_json_read_boolean (o, "autoplay", TRUE, bad);
+  playing = rc_json_read_boolean (o, "playing", FALSE, bad);
+  rc_json_warn_bad (bad, "Room %s (room:%s:player)", room_id, room_id);
+  if (playing && current (self) != NULL)
     {
-      g_message ("Room %s: resuming %s at %.1f s", rc_room_get_id (self->room),
-                 current (self)->title, self->position_ms / 1000.0);
+      g_message ("Room %s: resuming %s at %.1f s", room_id, current (self)->title,
+                 self->position_ms / 1000.0);
       start_current (self, self->position_ms, FALSE);
       /* Nobody is here yet; the usual empty-room pause applies. */
       rc_player_guests_changed (self);

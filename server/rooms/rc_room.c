@@ -133,22 +133,75 @@ rc_room_new (RcStore *store, const char *id, const char *name, const char *passw
   return room;
 }
 
+/* The stored publish keys; a key without its id or hash is dropped. */
+static void
+restore_keys (RcRoom *room, JsonArray *keys, GPtrArray *bad)
+{
+  g_autoptr (GPtrArray) inner = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < json_array_get_length (keys); i++)
+    {
+      JsonNode *n = json_array_get_element (keys, i);
+      JsonObject *k = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+      const char *kid = k ? rc_json_read_string (k, "id", inner) : NULL;
+      const char *hash = k ? rc_json_read_string (k, "hash", inner) : NULL;
+      RcPublishKey *pk;
+
+      if (kid == NULL || hash == NULL)
+        {
+          rc_json_note_bad (inner, "(key dropped: no id or hash)");
+          continue;
+        }
+      pk = g_new0 (RcPublishKey, 1);
+      pk->id = g_strdup (kid);
+      pk->hash = g_strdup (hash);
+      pk->label = g_strdup (rc_json_read_string (k, "label", inner));
+      pk->created_at = rc_json_read_int (k, "createdAt", 0, G_MAXINT64, 0, inner);
+      g_ptr_array_add (room->keys, pk);
+    }
+  rc_json_note_bad_all (bad, "keys[].", inner);
+}
+
+static void
+restore_mix (RcRoom *room, JsonObject *m, GPtrArray *bad)
+{
+  g_autoptr (GPtrArray) inner = g_ptr_array_new_with_free_func (g_free);
+  const char *mode = rc_json_read_string (m, "mode", inner);
+
+  if (mode != NULL && !rc_mix_mode_from_string (mode, &room->mix.mode))
+    rc_json_note_bad (inner, "mode");
+  room->mix.duck_db = rc_json_read_number (m, "duckDb", RC_MIX_DUCK_MIN_DB, 0.0,
+                                           RC_MIX_DEFAULT_DUCK_DB, inner);
+  room->mix.threshold_db = rc_json_read_number (m, "thresholdDb", RC_MIX_THRESHOLD_MIN_DB, 0.0,
+                                                RC_MIX_DEFAULT_THRESHOLD_DB, inner);
+  rc_json_note_bad_all (bad, "mix.", inner);
+}
+
+/*
+ * A stored state is read field by field: state written by an older build
+ * (json-glib's "-1e-300.0" or "inf.0" numbers, repaired before parsing) or
+ * with one field of the wrong type or out of range still gives the room,
+ * with that field's default, and each such field is logged once. Only a
+ * state without a readable id, name and owner token hash is refused.
+ */
 RcRoom *
 rc_room_new_from_state (RcStore *store, const char *state_json, guint chat_cap, GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
-  JsonObject *o;
+  g_autoptr (JsonNode) root = rc_json_parse_stored (state_json, error);
+  g_autoptr (GPtrArray) bad = g_ptr_array_new_with_free_func (g_free);
+  JsonObject *o, *mix;
+  JsonArray *keys;
   RcRoom *room;
   const char *id, *name, *owner;
 
-  if (!json_parser_load_from_data (parser, state_json, -1, error))
+  if (root == NULL)
     return NULL;
-  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  if (!JSON_NODE_HOLDS_OBJECT (root))
     goto bad;
-  o = json_node_get_object (json_parser_get_root (parser));
-  id = json_object_get_string_member_with_default (o, "id", NULL);
-  name = json_object_get_string_member_with_default (o, "name", NULL);
-  owner = json_object_get_string_member_with_default (o, "ownerTokenHash", NULL);
+  o = json_node_get_object (root);
+  id = rc_json_get_string (o, "id");
+  name = rc_json_get_string (o, "name");
+  owner = rc_json_get_string (o, "ownerTokenHash");
   if (id == NULL || name == NULL || owner == NULL)
     goto bad;
 
@@ -156,45 +209,16 @@ rc_room_new_from_state (RcStore *store, const char *state_json, guint chat_cap, 
   room->id = g_strdup (id);
   room->name = g_strdup (name);
   room->owner_token_hash = g_strdup (owner);
-  room->password_hash =
-    g_strdup (json_object_get_string_member_with_default (o, "passwordHash", NULL));
-  room->created_at = json_object_get_int_member_with_default (o, "createdAt", 0);
-  if (json_object_has_member (o, "keys") && JSON_NODE_HOLDS_ARRAY (json_object_get_member (o, "keys")))
-    {
-      JsonArray *keys = json_object_get_array_member (o, "keys");
-
-      for (guint i = 0; i < json_array_get_length (keys); i++)
-        {
-          JsonNode *n = json_array_get_element (keys, i);
-          JsonObject *k = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
-          const char *kid = k ? json_object_get_string_member_with_default (k, "id", NULL) : NULL;
-          const char *hash = k ? json_object_get_string_member_with_default (k, "hash", NULL) : NULL;
-          RcPublishKey *pk;
-
-          if (kid == NULL || hash == NULL)
-            continue;
-          pk = g_new0 (RcPublishKey, 1);
-          pk->id = g_strdup (kid);
-          pk->hash = g_strdup (hash);
-          pk->label = g_strdup (json_object_get_string_member_with_default (k, "label", NULL));
-          pk->created_at = json_object_get_int_member_with_default (k, "createdAt", 0);
-          g_ptr_array_add (room->keys, pk);
-        }
-    }
-  if (json_object_has_member (o, "mix") && JSON_NODE_HOLDS_OBJECT (json_object_get_member (o, "mix")))
-    {
-      JsonObject *m = json_object_get_object_member (o, "mix");
-      RcMixPolicy mix = room->mix;
-
-      rc_mix_mode_from_string (json_object_get_string_member_with_default (m, "mode", NULL),
-                               &mix.mode);
-      mix.duck_db = CLAMP (json_object_get_double_member_with_default (m, "duckDb", mix.duck_db),
-                           RC_MIX_DUCK_MIN_DB, 0.0);
-      mix.threshold_db =
-        CLAMP (json_object_get_double_member_with_default (m, "thresholdDb", mix.threshold_db),
-               RC_MIX_THRESHOLD_MIN_DB, 0.0);
-      room->mix = mix;
-    }
+  room->password_hash = g_strdup (rc_json_read_string (o, "passwordHash", bad));
+  if (room->password_hash == NULL && json_object_has_member (o, "passwordHash")
+      && !json_object_get_null_member (o, "passwordHash"))
+    room->password_hash = g_strdup ("!"); /* unreadable: locked, never opened to anyone */
+  room->created_at = rc_json_read_int (o, "createdAt", 0, G_MAXINT64, 0, bad);
+  if ((keys = rc_json_read_array (o, "keys", bad)) != NULL)
+    restore_keys (room, keys, bad);
+  if ((mix = rc_json_read_object (o, "mix", bad)) != NULL)
+    restore_mix (room, mix, bad);
+  rc_json_warn_bad (bad, "Room %s (room:%s:state)", id, id);
   return room;
 
 bad:
@@ -735,16 +759,56 @@ rc_room_append_chat (RcRoom *room, JsonNode *message)
   rc_store_list_push (room->store, chat_key, text, room->chat_cap);
 }
 
+/* A stored chat message rebuilt from its fields (what clients are sent is
+ * then always well-formed); NULL, and noted in @bad, without its text. */
+static JsonNode *
+chat_from_store (const char *text, GPtrArray *bad)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) root = rc_json_parse_stored (text, &error);
+  JsonObject *stored, *from, *o, *by;
+  const char *chat_text, *by_id, *by_name;
+  JsonNode *message, *by_node;
+
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      rc_json_note_bad (bad, "(message dropped: not a JSON object)");
+      return NULL;
+    }
+  stored = json_node_get_object (root);
+  if ((chat_text = rc_json_read_string (stored, "text", bad)) == NULL)
+    {
+      rc_json_note_bad (bad, "text (message dropped)");
+      return NULL;
+    }
+  from = rc_json_read_object (stored, "from", bad);
+  message = rc_json_message_new ("chat", &o);
+  by_node = rc_json_message_new (NULL, &by);
+  by_id = from != NULL ? rc_json_read_string (from, "id", bad) : NULL;
+  by_name = from != NULL ? rc_json_read_string (from, "name", bad) : NULL;
+  if (by_id == NULL || by_name == NULL)
+    rc_json_note_bad (bad, "from");
+  json_object_set_string_member (by, "id", by_id != NULL ? by_id : "");
+  json_object_set_string_member (by, "name", by_name != NULL ? by_name : "");
+  json_object_set_boolean_member (
+    by, "isOwner", from != NULL && rc_json_read_boolean (from, "isOwner", FALSE, bad));
+  json_object_set_member (o, "from", by_node);
+  json_object_set_string_member (o, "text", chat_text);
+  json_object_set_int_member (o, "ts", rc_json_read_int (stored, "ts", 0, G_MAXINT64, 0, bad));
+  return message;
+}
+
 void
 rc_room_restore_chat (RcRoom *room, GPtrArray *messages)
 {
+  g_autoptr (GPtrArray) bad = g_ptr_array_new_with_free_func (g_free);
+
   for (guint i = 0; i < messages->len; i++)
     {
-      JsonNode *node = json_from_string (messages->pdata[i], NULL);
+      JsonNode *node = chat_from_store (messages->pdata[i], bad);
 
-      if (node != NULL && JSON_NODE_HOLDS_OBJECT (node))
+      if (node != NULL)
         cache_chat (room, node);
-      else if (node != NULL)
-        json_node_unref (node);
     }
+  rc_json_warn_bad (bad, "Room %s (room:%s:chat)", room->id, room->id);
 }
