@@ -12,7 +12,7 @@
 
 #include "rc_build_config.h"
 #include "server/rc_config.h"
-#include "server/rc_app.h"
+#include "server/http/rc_app.h"
 #include "server/store/rc_store.h"
 
 static gboolean

@@ -4,7 +4,7 @@
  * than with soup_server_add_websocket_handler so the connection's input can
  * be wrapped in an RcActivityStream before libsoup reads from it: that byte
  * counter is how dead peers (no pong) are found, since libsoup 3.2 does not
- * report pongs. Ordering rule: server/rc_app.c loads the registry from the
+ * report pongs. Ordering rule: server/http/rc_app.c loads the registry from the
  * store before this listens, so no request sees a half-loaded registry.
  */
 #include "server/http/rc_server.h"

@@ -16,7 +16,7 @@ G_BEGIN_DECLS
 /*
  * RcServer is the HTTP edge: the routes (REST, /health, /whip, the static
  * client) and the /ws WebSocket sessions. The parts it serves are made and
- * owned by server/rc_app.c and handed in; nothing in it is global.
+ * owned by server/http/rc_app.c and handed in; nothing in it is global.
  */
 typedef struct _RcServer RcServer;
 

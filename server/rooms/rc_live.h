@@ -29,7 +29,7 @@ typedef struct _RcLive RcLive;
 
 /*
  * What the live transports need of the rest of the server, handed down by
- * whoever starts them (server/rc_app.c) and outliving them: the options,
+ * whoever starts them (server/http/rc_app.c) and outliving them: the options,
  * the rooms, the REST write budget (WHIP's POST and DELETE are REST writes)
  * and the server-wide count of hosts against --max-publishers.
  */

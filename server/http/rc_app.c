@@ -7,7 +7,7 @@
  * live hosts end first (they hold rooms' pipelines and pause players), then
  * the HTTP edge closes its sessions, then the rooms go.
  */
-#include "server/rc_app.h"
+#include "server/http/rc_app.h"
 #include "server/core/rc_clock.h"
 #include "server/core/rc_http.h"
 #include "server/core/rc_rate_limit.h"
