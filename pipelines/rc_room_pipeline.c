@@ -28,6 +28,7 @@
  * lock, and the ducking state, behind its.
  */
 #include "pipelines/rc_room_pipeline.h"
+#include "pipelines/rc_defer.h"
 
 #include "pipelines/rc_track_bin.h"
 
@@ -129,24 +130,11 @@ track_unref (Track *t)
   g_free (t);
 }
 
-/* Queues @func(@data) on @context. Never runs it right away, even on the
- * context's own thread: probes may fire synchronously inside
- * gst_pad_add_probe, where tearing the element down is not allowed. */
-static void
-defer_to (GMainContext *context, GSourceFunc func, gpointer data, GDestroyNotify destroy)
-{
-  g_autoptr (GSource) source = g_idle_source_new ();
-
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_callback (source, func, data, destroy);
-  g_source_attach (source, context);
-}
-
 /* Runs @func(@t) on the main context, holding a reference to the track. */
 static void
 invoke_on_main (Track *t, GSourceFunc func)
 {
-  defer_to (t->owner->context, func, track_ref (t), (GDestroyNotify) track_unref);
+  rc_defer (t->owner->context, G_PRIORITY_DEFAULT, func, track_ref (t), (GDestroyNotify) track_unref);
 }
 
 static GstClockTime
@@ -745,7 +733,7 @@ on_idle_unlink_branch (GstPad *teepad, GstPadProbeInfo *info, gpointer data)
       gst_element_release_request_pad (tee, teepad);
       gst_object_unref (tee);
     }
-  defer_to (r->owner->context, stop_branch_on_main, gst_object_ref (r->branch), gst_object_unref);
+  rc_defer (r->owner->context, G_PRIORITY_DEFAULT, stop_branch_on_main, gst_object_ref (r->branch), gst_object_unref);
   return GST_PAD_PROBE_REMOVE;
 }
 
@@ -921,7 +909,7 @@ stop_input_on_main (gpointer data)
 static void
 input_invoke_on_main (Input *in, GSourceFunc func)
 {
-  defer_to (in->owner->context, func, input_ref (in), (GDestroyNotify) input_unref);
+  rc_defer (in->owner->context, G_PRIORITY_DEFAULT, func, input_ref (in), (GDestroyNotify) input_unref);
 }
 
 static gboolean

@@ -50,6 +50,7 @@
  * under a mutex; rc_srt_ingest_push may be called from any thread.
  */
 #include "pipelines/rc_srt_ingest.h"
+#include "pipelines/rc_defer.h"
 #include "pipelines/rc_contained_bin.h"
 #include "pipelines/rc_media_error.h"
 
@@ -210,13 +211,10 @@ static void
 post (RcSrtIngest *self, char *reason)
 {
   Event *ev = g_new0 (Event, 1);
-  g_autoptr (GSource) source = g_idle_source_new ();
 
   ev->ingest = ingest_ref (self);
   ev->reason = reason;
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_callback (source, dispatch_event, ev, event_free);
-  g_source_attach (source, self->context);
+  rc_defer (self->context, G_PRIORITY_DEFAULT, dispatch_event, ev, event_free);
 }
 
 /* Main context: it is over; tell the owner once. */

@@ -24,6 +24,7 @@
  */
 #define GST_USE_UNSTABLE_API
 #include "pipelines/rc_webrtc_peer.h"
+#include "pipelines/rc_defer.h"
 #include "pipelines/rc_media_error.h"
 #include "pipelines/rc_sdp.h"
 #include "pipelines/rc_webrtc_util.h"
@@ -220,16 +221,13 @@ post (RcWebrtcPeer *self, EventKind kind, guint number, char *text,
       GstWebRTCSessionDescription *sdp)
 {
   Event *ev = g_new0 (Event, 1);
-  g_autoptr (GSource) source = g_idle_source_new ();
 
   ev->peer = rc_webrtc_peer_ref (self);
   ev->kind = kind;
   ev->number = number;
   ev->text = text;
   ev->sdp = sdp;
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_callback (source, event_dispatch, ev, event_free);
-  g_source_attach (source, self->context);
+  rc_defer (self->context, G_PRIORITY_DEFAULT, event_dispatch, ev, event_free);
 }
 
 void

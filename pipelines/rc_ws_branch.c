@@ -7,6 +7,7 @@
  * hand-off that is still queued find out the branch is gone.
  */
 #include "pipelines/rc_ws_branch.h"
+#include "pipelines/rc_defer.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/rtp/gstrtpbuffer.h>
@@ -83,7 +84,6 @@ on_new_sample (GstAppSink *sink, gpointer data)
   guint8 *frame;
   guint payload_length;
   Delivery *d;
-  GSource *source;
 
   if (buffer == NULL || segment == NULL || !GST_BUFFER_PTS_IS_VALID (buffer))
     return GST_FLOW_OK;
@@ -105,11 +105,7 @@ on_new_sample (GstAppSink *sink, gpointer data)
   d = g_new0 (Delivery, 1);
   d->shared = shared_ref (s);
   d->frame = g_bytes_new_take (frame, RC_WS_FRAME_HEADER + payload_length);
-  source = g_idle_source_new ();
-  g_source_set_priority (source, G_PRIORITY_HIGH);
-  g_source_set_callback (source, deliver_on_main, d, delivery_free);
-  g_source_attach (source, s->context);
-  g_source_unref (source);
+  rc_defer (s->context, G_PRIORITY_HIGH, deliver_on_main, d, delivery_free);
   return GST_FLOW_OK;
 }
 

@@ -48,6 +48,7 @@
  * carry a reference.
  */
 #include "server/live/rc_srt.h"
+#include "pipelines/rc_defer.h"
 #include "server/core/rc_error.h"
 #include "server/rooms/rc_live.h"
 #include "server/rooms/rc_room.h"
@@ -175,17 +176,11 @@ srt_unref (RcSrt *srt)
   g_free (srt);
 }
 
-/* Any thread: @func runs on the main context soon, never right away
- * (g_main_context_invoke could run it here, on this thread, when nobody
- * owns the context at that moment). */
+/* Any thread: @func runs on the main context soon, never right away. */
 static void
 run_on_main (RcSrt *srt, GSourceFunc func, gpointer data, GDestroyNotify destroy)
 {
-  g_autoptr (GSource) source = g_idle_source_new ();
-
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_callback (source, func, data, destroy);
-  g_source_attach (source, srt->context);
+  rc_defer (srt->context, G_PRIORITY_DEFAULT, func, data, destroy);
 }
 
 /* ---- stream ids -------------------------------------------------------- */

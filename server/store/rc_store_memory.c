@@ -5,6 +5,7 @@
  * callback so callers see the same asynchronous contract as with Redis.
  */
 #include "server/store/rc_store-private.h"
+#include "pipelines/rc_defer.h"
 #include "server/core/rc_error.h"
 
 #include <string.h>
@@ -111,13 +112,10 @@ reply_free (gpointer data)
 static void
 reply_later (RcStore *store, Reply *r)
 {
-  g_autoptr (GSource) idle = g_idle_source_new ();
   g_autoptr (GMainContext) context = g_main_context_ref_thread_default ();
 
   r->store = rc_store_ref (store);
-  g_source_set_priority (idle, G_PRIORITY_DEFAULT);
-  g_source_set_callback (idle, reply_dispatch, r, reply_free);
-  g_source_attach (idle, context);
+  rc_defer (context, G_PRIORITY_DEFAULT, reply_dispatch, r, reply_free);
 }
 
 static void

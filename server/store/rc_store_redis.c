@@ -31,6 +31,7 @@
  *    from inside hiredis.
  */
 #include "server/store/rc_store-private.h"
+#include "pipelines/rc_defer.h"
 #include "server/store/rc_redis_source.h"
 #include "server/core/rc_error.h"
 
@@ -203,13 +204,7 @@ request_dispatch (gpointer data)
 static void
 complete_later (RcStoreRedis *self, Request *req)
 {
-  GSource *idle = g_idle_source_new ();
-
-  g_source_set_static_name (idle, "rc_store_redis reply");
-  g_source_set_priority (idle, G_PRIORITY_DEFAULT);
-  g_source_set_callback (idle, request_dispatch, req, request_free);
-  g_source_attach (idle, self->context);
-  g_source_unref (idle);
+  rc_defer (self->context, G_PRIORITY_DEFAULT, request_dispatch, req, request_free);
 }
 
 static void

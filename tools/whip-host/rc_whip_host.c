@@ -23,6 +23,7 @@
  */
 #define GST_USE_UNSTABLE_API
 #include "tools/whip-host/rc_whip_host.h"
+#include "pipelines/rc_defer.h"
 #include "tools/whip-host/rc_bursts.h"
 #include "pipelines/rc_webrtc_util.h"
 
@@ -130,14 +131,12 @@ static void
 post (RcWhipHost *self, GSourceFunc func, guint number, char *text)
 {
   Job *job = g_new0 (Job, 1);
-  g_autoptr (GSource) source = g_idle_source_new ();
 
   job->whip = whip_ref (self);
   job->func = func;
   job->number = number;
   job->text = text;
-  g_source_set_callback (source, run_job, job, job_free);
-  g_source_attach (source, self->context);
+  rc_defer (self->context, G_PRIORITY_DEFAULT, run_job, job, job_free);
 }
 
 static void
