@@ -243,12 +243,49 @@ on_closed (SoupWebsocketConnection *conn, gpointer user_data)
     session->closed (session, session->closed_data);
 }
 
+/*
+ * libsoup 3.2 meets a frame over max-incoming-payload-size by closing the
+ * socket at once, with no close frame: the peer sees a reset (or, behind a
+ * proxy, nothing at all). The 1009 close frame the protocol promises is
+ * written here, straight to the socket, before libsoup closes it (the
+ * "error" signal comes first); a few bytes always fit in a socket's send
+ * buffer, and the frame is best effort if they do not.
+ */
+static void
+send_close_too_big (RcSession *session)
+{
+  static const char reason[] = "Message too big";
+  guint8 frame[2 + 2 + sizeof reason - 1];
+  GOutputStream *out = g_io_stream_get_output_stream (
+    soup_websocket_connection_get_io_stream (session->conn));
+  g_autoptr (GError) error = NULL;
+
+  frame[0] = 0x88; /* FIN, close */
+  frame[1] = (guint8) (sizeof frame - 2);
+  frame[2] = SOUP_WEBSOCKET_CLOSE_TOO_BIG >> 8;
+  frame[3] = SOUP_WEBSOCKET_CLOSE_TOO_BIG & 0xff;
+  memcpy (frame + 4, reason, sizeof reason - 1);
+  if (!G_IS_POLLABLE_OUTPUT_STREAM (out)
+      || g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (out), frame,
+                                                     sizeof frame, NULL, &error)
+           != (gssize) sizeof frame)
+    g_debug ("WebSocket %s: no room for the 1009 close frame", session->peer);
+}
+
 static void
 on_error (SoupWebsocketConnection *conn, GError *error, gpointer user_data)
 {
   RcSession *session = user_data;
 
   g_debug ("WebSocket %s: %s", session->peer, error->message);
+  if (g_error_matches (error, SOUP_WEBSOCKET_ERROR, SOUP_WEBSOCKET_CLOSE_TOO_BIG)
+      && soup_websocket_connection_get_state (conn) == SOUP_WEBSOCKET_STATE_OPEN)
+    {
+      g_message ("Closing WebSocket %s with 1009: a frame over the %" G_GUINT64_FORMAT
+                 " byte limit", session->peer,
+                 soup_websocket_connection_get_max_incoming_payload_size (conn));
+      send_close_too_big (session);
+    }
 }
 
 RcSession *
