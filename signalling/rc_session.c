@@ -196,10 +196,15 @@ dispatch (RcSession *session, const char *data, gsize length, gint64 now_us)
     return;
 
 fail:
-  {
-    g_autoptr (JsonNode) reply = rc_error_from_gerror (error, request_id);
-    rc_session_send (session, reply);
-  }
+  rc_session_reply_error (session, error, request_id);
+}
+
+void
+rc_session_reply_error (RcSession *session, const GError *error, JsonNode *request_id)
+{
+  g_autoptr (JsonNode) reply = rc_error_from_gerror (error, request_id);
+
+  rc_session_send (session, reply);
 }
 
 static void
@@ -290,8 +295,8 @@ on_error (SoupWebsocketConnection *conn, GError *error, gpointer user_data)
 
 RcSession *
 rc_session_new (const RcSessionHost *host, SoupWebsocketConnection *conn,
-                RcActivityStream *activity, const char *peer, RcSessionClosedFunc closed,
-                gpointer user_data)
+                RcActivityStream *activity, const char *peer, const char *address,
+                RcSessionClosedFunc closed, gpointer user_data)
 {
   RcSession *session = g_new0 (RcSession, 1);
   gint64 now = g_get_monotonic_time ();
@@ -301,6 +306,7 @@ rc_session_new (const RcSessionHost *host, SoupWebsocketConnection *conn,
   session->conn = g_object_ref (conn);
   session->activity = activity ? g_object_ref (activity) : NULL;
   session->peer = g_strdup (peer ? peer : "unknown");
+  session->address = g_strdup (address ? address : session->peer);
   session->closed = closed;
   session->closed_data = user_data;
   session->last_activity_us = now;
@@ -323,6 +329,11 @@ rc_session_free (RcSession *session)
 {
   if (session == NULL)
     return;
+  /* A password check still running finds its join cancelled and never
+   * touches this session again. */
+  if (session->joining != NULL)
+    g_cancellable_cancel (session->joining);
+  g_clear_object (&session->joining);
   rc_session_leave_room (session);
   g_signal_handlers_disconnect_by_data (session->conn, session);
   if (soup_websocket_connection_get_state (session->conn) == SOUP_WEBSOCKET_STATE_OPEN)
@@ -330,6 +341,7 @@ rc_session_free (RcSession *session)
   g_object_unref (session->conn);
   g_clear_object (&session->activity);
   g_free (session->peer);
+  g_free (session->address);
   g_free (session);
 }
 
