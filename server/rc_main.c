@@ -23,35 +23,86 @@ on_signal (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+#define FLUSH_WAIT_US (2 * G_USEC_PER_SEC)
+#define FLUSH_RETRY_US (100 * 1000)
+
+/* One sync of the flush; freed by whoever sees it last (the flush gives up
+ * on a sync still unanswered at the deadline). */
+typedef struct
+{
+  gboolean done;
+  gboolean failed;
+  gboolean abandoned;
+} FlushSync;
+
 static void
 on_synced (RcStore *store, const GError *error, gpointer user_data)
 {
-  *(gboolean *) user_data = TRUE;
+  FlushSync *sync = user_data;
+
+  if (sync->abandoned)
+    {
+      g_free (sync);
+      return;
+    }
+  sync->done = TRUE;
+  sync->failed = error != NULL;
 }
 
 static gboolean
-on_flush_timeout (gpointer user_data)
+on_flush_tick (gpointer user_data)
 {
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
+  return G_SOURCE_CONTINUE; /* only wakes the loop below */
 }
 
-/* Waits (bounded) until the store has applied every write made so far. */
+/* Spins the main context until *@flag or @until_us (monotonic). */
+static void
+iterate_until (const gboolean *flag, gint64 until_us)
+{
+  while ((flag == NULL || !*flag) && g_get_monotonic_time () < until_us)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+/*
+ * Waits up to 2 s until the store has applied every write made so far. A
+ * store that is unreachable (Redis down) makes the sync fail at once: it is
+ * retried every 100 ms, so a Redis back within the 2 s gets the writes. What
+ * could not be applied is logged.
+ */
 static void
 flush_store (RcStore *store)
 {
-  gboolean done = FALSE;
-  gboolean timed_out = FALSE;
-  guint timeout_id = g_timeout_add (2000, on_flush_timeout, &timed_out);
+  gint64 deadline = g_get_monotonic_time () + FLUSH_WAIT_US;
+  guint tick_id = g_timeout_add (FLUSH_RETRY_US / 1000 / 2, on_flush_tick, NULL);
+  guint pending;
 
-  rc_store_sync (store, on_synced, &done);
-  while (!done && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (!timed_out)
-    g_source_remove (timeout_id);
-  else
-    g_warning ("The store did not confirm %u pending writes before exit",
-               rc_store_get_pending_writes (store));
+  for (;;)
+    {
+      FlushSync *sync;
+      gboolean applied;
+
+      if (!rc_store_is_connected (store) && rc_store_get_pending_writes (store) == 0)
+        break; /* nothing to wait for */
+      sync = g_new0 (FlushSync, 1);
+      rc_store_sync (store, on_synced, sync);
+      iterate_until (&sync->done, deadline);
+      if (!sync->done)
+        {
+          sync->abandoned = TRUE;
+          break;
+        }
+      applied = !sync->failed;
+      g_free (sync);
+      if (applied || g_get_monotonic_time () >= deadline)
+        break;
+      iterate_until (NULL, MIN (deadline, g_get_monotonic_time () + FLUSH_RETRY_US));
+    }
+  g_source_remove (tick_id);
+  pending = rc_store_get_pending_writes (store);
+  if (pending > 0)
+    g_warning ("The store (%s) did not apply %u writes within %d s: they are lost",
+               rc_store_get_backend_name (store), pending,
+               (int) (FLUSH_WAIT_US / G_USEC_PER_SEC));
 }
 
 int

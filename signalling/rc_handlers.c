@@ -73,52 +73,18 @@ rc_handlers_notify (RcRoom *room, const char *kind, const char *text, RcGuest *e
   rc_room_broadcast (room, message, except);
 }
 
+/* Puts the session's guest in @room and tells everyone: the end of a join
+ * whose checks (password included) have passed. */
 static gboolean
-handle_join (RcSession *session, JsonObject *request, JsonNode *request_id, GError **error)
+finish_join (RcSession *session, RcRoom *room, const char *name, const char *user_id,
+             gboolean is_owner, JsonNode *request_id, GError **error)
 {
-  const RcConfig *config = session->host->config;
-  RcRoom *room;
-  g_autofree char *name = NULL;
   g_autofree char *joined = NULL;
-  const char *user_id;
-  gboolean is_owner;
   JsonObject *o;
   g_autoptr (JsonNode) reply = NULL;
   RcGuest *guest;
 
-  if (session->guest != NULL)
-    {
-      rc_error_set (error, RC_ERROR_ALREADY_IN_ROOM);
-      return FALSE;
-    }
-  room = rc_registry_lookup (session->host->registry, rc_json_get_string (request, "roomId"));
-  if (room == NULL)
-    {
-      g_set_error_literal (error, RC_ERROR, RC_ERROR_NOT_FOUND, "No room with that id");
-      return FALSE;
-    }
-  name = rc_text_sanitize (rc_json_get_string (request, "name"), MAX_NAME_CHARS);
-  if (*name == '\0')
-    {
-      g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
-                           "\"name\" must contain visible characters");
-      return FALSE;
-    }
-  user_id = rc_json_get_string (request, "userId");
-  if (user_id != NULL && !rc_validate_user_id (user_id))
-    {
-      g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
-                           "\"userId\" may only hold letters, digits, '-' and '_'");
-      return FALSE;
-    }
-  /* The owner gets in without the password and even when the room is full. */
-  is_owner = rc_room_check_owner_token (room, rc_json_get_string (request, "ownerToken"));
-  if (!is_owner && !rc_room_check_password (room, rc_json_get_string (request, "password")))
-    {
-      rc_error_set (error, RC_ERROR_WRONG_PASSWORD);
-      return FALSE;
-    }
-  if (!is_owner && rc_room_get_guest_count (room) >= (guint) config->max_guests)
+  if (!is_owner && rc_room_get_guest_count (room) >= (guint) session->host->config->max_guests)
     {
       rc_error_set (error, RC_ERROR_ROOM_FULL);
       return FALSE;
@@ -151,6 +117,134 @@ handle_join (RcSession *session, JsonObject *request, JsonNode *request_id, GErr
   rc_handlers_notify (room, "join", joined, guest);
   rc_history_send (room, guest);
   return TRUE;
+}
+
+/* A join waiting for its password check (on a worker thread). Holds copies:
+ * the request is gone and the room may be deleted before the check ends. */
+typedef struct
+{
+  RcSession *session;       /* valid while @cancellable is not cancelled */
+  GCancellable *cancellable; /* the session's joining */
+  char *room_id;
+  char *name;
+  char *user_id;
+  JsonNode *request_id;
+} PendingJoin;
+
+static void
+pending_join_free (PendingJoin *pending)
+{
+  g_object_unref (pending->cancellable);
+  g_free (pending->room_id);
+  g_free (pending->name);
+  g_free (pending->user_id);
+  g_clear_pointer (&pending->request_id, json_node_unref);
+  g_free (pending);
+}
+
+/* Back on the main context: the session may have closed meanwhile (then
+ * the join is cancelled), the room may have gone. */
+static void
+on_password_checked (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  PendingJoin *pending = user_data;
+  RcSession *session = pending->session;
+  g_autoptr (GError) error = NULL;
+  gboolean right = rc_room_check_password_finish (result, NULL);
+  RcRoom *room;
+
+  if (g_cancellable_is_cancelled (pending->cancellable))
+    {
+      pending_join_free (pending);
+      return;
+    }
+  g_clear_object (&session->joining);
+  room = rc_registry_lookup (session->host->registry, pending->room_id);
+  if (room == NULL)
+    g_set_error_literal (&error, RC_ERROR, RC_ERROR_NOT_FOUND, "No room with that id");
+  else if (!right)
+    rc_error_set (&error, RC_ERROR_WRONG_PASSWORD);
+  if (error != NULL
+      || !finish_join (session, room, pending->name, pending->user_id, FALSE,
+                       pending->request_id, &error))
+    rc_session_reply_error (session, error, pending->request_id);
+  pending_join_free (pending);
+}
+
+/* Starts the password check of a join, or refuses it when this address has
+ * tried too many passwords on this room lately. */
+static gboolean
+start_password_check (RcSession *session, RcRoom *room, JsonObject *request, const char *name,
+                      const char *user_id, JsonNode *request_id, GError **error)
+{
+  g_autofree char *key = g_strdup_printf ("%s %s", rc_room_get_id (room), session->address);
+  PendingJoin *pending;
+
+  if (!rc_rate_limits_take (session->host->password_limits, key, g_get_monotonic_time ()))
+    {
+      g_set_error (error, RC_ERROR, RC_ERROR_RATE_LIMITED,
+                   "Too many password attempts for this room; at most %d a minute",
+                   RC_SESSION_PASSWORD_ATTEMPTS);
+      return FALSE;
+    }
+  pending = g_new0 (PendingJoin, 1);
+  pending->session = session;
+  session->joining = g_cancellable_new ();
+  pending->cancellable = g_object_ref (session->joining);
+  pending->room_id = g_strdup (rc_room_get_id (room));
+  pending->name = g_strdup (name);
+  pending->user_id = g_strdup (user_id);
+  pending->request_id = request_id != NULL ? json_node_copy (request_id) : NULL;
+  rc_room_check_password_async (room, rc_json_get_string (request, "password"),
+                                pending->cancellable, on_password_checked, pending);
+  return TRUE;
+}
+
+static gboolean
+handle_join (RcSession *session, JsonObject *request, JsonNode *request_id, GError **error)
+{
+  RcRoom *room;
+  g_autofree char *name = NULL;
+  const char *user_id;
+  gboolean is_owner;
+
+  if (session->guest != NULL)
+    {
+      rc_error_set (error, RC_ERROR_ALREADY_IN_ROOM);
+      return FALSE;
+    }
+  if (session->joining != NULL)
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_ALREADY_IN_ROOM,
+                           "A join is already being checked");
+      return FALSE;
+    }
+  room = rc_registry_lookup (session->host->registry, rc_json_get_string (request, "roomId"));
+  if (room == NULL)
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_NOT_FOUND, "No room with that id");
+      return FALSE;
+    }
+  name = rc_text_sanitize (rc_json_get_string (request, "name"), MAX_NAME_CHARS);
+  if (*name == '\0')
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
+                           "\"name\" must contain visible characters");
+      return FALSE;
+    }
+  user_id = rc_json_get_string (request, "userId");
+  if (user_id != NULL && !rc_validate_user_id (user_id))
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
+                           "\"userId\" may only hold letters, digits, '-' and '_'");
+      return FALSE;
+    }
+  /* The owner gets in without the password and even when the room is full.
+   * A password is checked off the main context; the reply comes after. */
+  is_owner = rc_room_check_owner_token (room, rc_json_get_string (request, "ownerToken"));
+  if (!is_owner && rc_room_has_password (room))
+    return start_password_check (session, room, request, name, user_id, request_id, error);
+  return finish_join (session, room, name, user_id, is_owner, request_id, error);
 }
 
 static gboolean

@@ -15,6 +15,7 @@ struct _RcSession
   SoupWebsocketConnection *conn;
   RcActivityStream *activity;
   char *peer;
+  char *address; /* the peer's address without its port */
   RcSessionClosedFunc closed;
   gpointer closed_data;
 
@@ -26,6 +27,7 @@ struct _RcSession
   guint64 sent_bytes;  /* WebSocket bytes handed to libsoup (frames included) */
 
   RcGuest *guest; /* owned; in guest->room while joined */
+  GCancellable *joining; /* a join waiting for its password check, or NULL */
 };
 
 /*
@@ -70,5 +72,8 @@ void rc_handlers_notify (RcRoom *room, const char *kind, const char *text, RcGue
 
 /* Sends @message with "id" set to @request_id (when not NULL). */
 void rc_session_reply (RcSession *session, JsonNode *message, JsonNode *request_id);
+
+/* Sends the `error` reply for @error (its wire code), with @request_id. */
+void rc_session_reply_error (RcSession *session, const GError *error, JsonNode *request_id);
 
 G_END_DECLS

@@ -196,10 +196,15 @@ dispatch (RcSession *session, const char *data, gsize length, gint64 now_us)
     return;
 
 fail:
-  {
-    g_autoptr (JsonNode) reply = rc_error_from_gerror (error, request_id);
-    rc_session_send (session, reply);
-  }
+  rc_session_reply_error (session, error, request_id);
+}
+
+void
+rc_session_reply_error (RcSession *session, const GError *error, JsonNode *request_id)
+{
+  g_autoptr (JsonNode) reply = rc_error_from_gerror (error, request_id);
+
+  rc_session_send (session, reply);
 }
 
 static void
@@ -243,18 +248,55 @@ on_closed (SoupWebsocketConnection *conn, gpointer user_data)
     session->closed (session, session->closed_data);
 }
 
+/*
+ * libsoup 3.2 meets a frame over max-incoming-payload-size by closing the
+ * socket at once, with no close frame: the peer sees a reset (or, behind a
+ * proxy, nothing at all). The 1009 close frame the protocol promises is
+ * written here, straight to the socket, before libsoup closes it (the
+ * "error" signal comes first); a few bytes always fit in a socket's send
+ * buffer, and the frame is best effort if they do not.
+ */
+static void
+send_close_too_big (RcSession *session)
+{
+  static const char reason[] = "Message too big";
+  guint8 frame[2 + 2 + sizeof reason - 1];
+  GOutputStream *out = g_io_stream_get_output_stream (
+    soup_websocket_connection_get_io_stream (session->conn));
+  g_autoptr (GError) error = NULL;
+
+  frame[0] = 0x88; /* FIN, close */
+  frame[1] = (guint8) (sizeof frame - 2);
+  frame[2] = SOUP_WEBSOCKET_CLOSE_TOO_BIG >> 8;
+  frame[3] = SOUP_WEBSOCKET_CLOSE_TOO_BIG & 0xff;
+  memcpy (frame + 4, reason, sizeof reason - 1);
+  if (!G_IS_POLLABLE_OUTPUT_STREAM (out)
+      || g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (out), frame,
+                                                     sizeof frame, NULL, &error)
+           != (gssize) sizeof frame)
+    g_debug ("WebSocket %s: no room for the 1009 close frame", session->peer);
+}
+
 static void
 on_error (SoupWebsocketConnection *conn, GError *error, gpointer user_data)
 {
   RcSession *session = user_data;
 
   g_debug ("WebSocket %s: %s", session->peer, error->message);
+  if (g_error_matches (error, SOUP_WEBSOCKET_ERROR, SOUP_WEBSOCKET_CLOSE_TOO_BIG)
+      && soup_websocket_connection_get_state (conn) == SOUP_WEBSOCKET_STATE_OPEN)
+    {
+      g_message ("Closing WebSocket %s with 1009: a frame over the %" G_GUINT64_FORMAT
+                 " byte limit", session->peer,
+                 soup_websocket_connection_get_max_incoming_payload_size (conn));
+      send_close_too_big (session);
+    }
 }
 
 RcSession *
 rc_session_new (const RcSessionHost *host, SoupWebsocketConnection *conn,
-                RcActivityStream *activity, const char *peer, RcSessionClosedFunc closed,
-                gpointer user_data)
+                RcActivityStream *activity, const char *peer, const char *address,
+                RcSessionClosedFunc closed, gpointer user_data)
 {
   RcSession *session = g_new0 (RcSession, 1);
   gint64 now = g_get_monotonic_time ();
@@ -264,6 +306,7 @@ rc_session_new (const RcSessionHost *host, SoupWebsocketConnection *conn,
   session->conn = g_object_ref (conn);
   session->activity = activity ? g_object_ref (activity) : NULL;
   session->peer = g_strdup (peer ? peer : "unknown");
+  session->address = g_strdup (address ? address : session->peer);
   session->closed = closed;
   session->closed_data = user_data;
   session->last_activity_us = now;
@@ -286,6 +329,11 @@ rc_session_free (RcSession *session)
 {
   if (session == NULL)
     return;
+  /* A password check still running finds its join cancelled and never
+   * touches this session again. */
+  if (session->joining != NULL)
+    g_cancellable_cancel (session->joining);
+  g_clear_object (&session->joining);
   rc_session_leave_room (session);
   g_signal_handlers_disconnect_by_data (session->conn, session);
   if (soup_websocket_connection_get_state (session->conn) == SOUP_WEBSOCKET_STATE_OPEN)
@@ -293,6 +341,7 @@ rc_session_free (RcSession *session)
   g_object_unref (session->conn);
   g_clear_object (&session->activity);
   g_free (session->peer);
+  g_free (session->address);
   g_free (session);
 }
 

@@ -7,6 +7,7 @@
 #include "server/core/rc_activity_stream.h"
 #include "server/rc_config.h"
 #include "server/core/rc_clock.h"
+#include "server/core/rc_rate_limit.h"
 #include "server/rooms/rc_registry.h"
 
 G_BEGIN_DECLS
@@ -25,13 +26,22 @@ typedef struct
   const RcConfig *config;
   RcRegistry *registry;
   RcClock *clock;
+  /* Password attempts, one bucket per room and address
+   * (RC_SESSION_PASSWORD_ATTEMPTS); owned by the server, which sweeps it. */
+  RcRateLimits *password_limits;
 } RcSessionHost;
+
+/* Wrong or right, a client may try this many passwords a minute on one
+ * room from one address; the next gets rate_limited (4300). */
+#define RC_SESSION_PASSWORD_ATTEMPTS 5
 
 typedef void (*RcSessionClosedFunc) (RcSession *session, gpointer user_data);
 
 /* @activity counts bytes received on @conn (pongs included); may be NULL. */
+/* @peer: "address:port" for logs; @address: the client's address alone,
+ * for the limits kept per address. */
 RcSession *rc_session_new (const RcSessionHost *host, SoupWebsocketConnection *conn,
-                           RcActivityStream *activity, const char *peer,
+                           RcActivityStream *activity, const char *peer, const char *address,
                            RcSessionClosedFunc closed, gpointer user_data);
 void rc_session_free (RcSession *session);
 

@@ -144,6 +144,13 @@ JsonNode *
 rc_test_http (RcTestServer *server, const char *method, const char *path, const char *body,
               const char *bearer, guint *status)
 {
+  return rc_test_http_typed (server, method, path, "application/json", body, bearer, status);
+}
+
+JsonNode *
+rc_test_http_typed (RcTestServer *server, const char *method, const char *path,
+                    const char *content_type, const char *body, const char *bearer, guint *status)
+{
   Server *s = (Server *) server;
   g_autofree char *url = g_strconcat (server->base_url, path, NULL);
   g_autoptr (SoupMessage) msg = soup_message_new (method, url);
@@ -154,7 +161,7 @@ rc_test_http (RcTestServer *server, const char *method, const char *path, const 
   if (body != NULL)
     {
       g_autoptr (GBytes) bytes = g_bytes_new (body, strlen (body));
-      soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+      soup_message_set_request_body_from_bytes (msg, content_type, bytes);
     }
   if (bearer != NULL)
     {

@@ -38,6 +38,10 @@ int rc_test_run_roomcast (const char *const *args, const char *const *env, char 
 JsonNode *rc_test_http (RcTestServer *server, const char *method, const char *path,
                         const char *body, const char *bearer, guint *status);
 
+/* The same with the body sent as @content_type (rc_test_http sends JSON). */
+JsonNode *rc_test_http_typed (RcTestServer *server, const char *method, const char *path,
+                              const char *content_type, const char *body, const char *bearer,
+                              guint *status);
 /* POST /api/rooms; returns the response object (id, ownerToken, ...). */
 JsonObject *rc_test_create_room (RcTestServer *server, const char *name, const char *password);
 

@@ -249,6 +249,82 @@ test_slow_requests_closed (void)
   g_assert_cmpint (rc_test_server_stop (server), ==, 0);
 }
 
+/* The close frame in @data, if one is there: its status code, else 0. */
+static guint
+close_code_in (const char *data, gsize length)
+{
+  for (gsize i = 0; i + 4 <= length;)
+    {
+      guint8 opcode = (guint8) data[i] & 0x0f;
+      gsize payload = (guint8) data[i + 1] & 0x7f, at = 2;
+
+      if (payload == 126)
+        {
+          if (i + 4 > length)
+            break;
+          payload = ((guint8) data[i + 2] << 8) | (guint8) data[i + 3];
+          at = 4;
+        }
+      else if (payload == 127)
+        break; /* the server sends nothing that large here */
+      if (opcode == 0x8)
+        return payload >= 2 ? ((guint) (guint8) data[i + at] << 8) | (guint8) data[i + at + 1] : 1005;
+      i += at + payload;
+    }
+  return 0;
+}
+
+/* A 5 MiB text frame (over the 4 MiB frame limit) is answered at once with a
+ * close frame carrying 1009, and the server frees the session's socket. */
+static void
+test_oversized_frame_closed_1009 (void)
+{
+  g_autoptr (RcTestServer) server = rc_test_server_start (NULL);
+  g_autoptr (GSocket) socket = NULL;
+  g_autofree char *reply = NULL;
+  g_autofree char *filler = g_malloc0 (64 * 1024);
+  guint64 payload = 5 * 1024 * 1024;
+  char header[14] = { (char) 0x81, (char) (0x80 | 127) };
+  GString *got = g_string_new (NULL);
+  guint before, after = 0, code = 0;
+  gint64 start;
+
+  before = fd_count (server);
+  socket = connect_raw (server);
+  send_text (socket, ws_upgrade);
+  reply = read_until (socket, "\r\n\r\n");
+  g_assert_true (g_str_has_prefix (reply, "HTTP/1.1 101"));
+  for (int i = 0; i < 8; i++)
+    header[2 + i] = (char) ((payload >> (56 - 8 * i)) & 0xff);
+  /* mask 0 0 0 0: the payload goes on the wire as it is */
+  start = g_get_monotonic_time ();
+  send_all (socket, header, sizeof header);
+  /* As a client would, keep sending; the server may stop reading at any point. */
+  for (guint sent = 0; sent < payload; sent += 64 * 1024)
+    if (g_socket_send (socket, filler, 64 * 1024, NULL, NULL) <= 0)
+      break;
+  g_socket_set_timeout (socket, 2);
+  while (code == 0)
+    {
+      char buffer[4096];
+      gssize n = g_socket_receive (socket, buffer, sizeof buffer, NULL, NULL);
+
+      if (n <= 0)
+        break;
+      g_string_append_len (got, buffer, n);
+      code = close_code_in (got->str, got->len);
+    }
+  g_string_free (got, TRUE);
+  g_test_message ("close %u after %.3f s", code,
+                  (double) (g_get_monotonic_time () - start) / G_USEC_PER_SEC);
+  g_assert_cmpuint (code, ==, 1009);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC);
+  g_socket_close (socket, NULL);
+  g_assert_true (RC_WAIT_UNTIL ((after = fd_count (server)) <= before + 1, 3000));
+  g_test_message ("fds: %u before, %u after", before, after);
+  g_assert_cmpint (rc_test_server_stop (server), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -261,5 +337,6 @@ main (int argc, char **argv)
                         GINT_TO_POINTER (KIND_WS_DROPPED), test_no_fd_leak);
   g_test_add_func ("/connections/oversized-body-refused-early", test_oversized_body_refused_early);
   g_test_add_func ("/connections/slow-requests-closed", test_slow_requests_closed);
+  g_test_add_func ("/connections/oversized-frame-closed-1009", test_oversized_frame_closed_1009);
   return g_test_run ();
 }

@@ -135,7 +135,8 @@ test_lyrics_endpoint (Fixture *f, gconstpointer data)
   g_autoptr (JsonObject) synced = lyrics_of (f, "Synced", 200);
   g_autoptr (JsonObject) embedded = lyrics_of (f, "Embedded", 200);
   g_autoptr (JsonObject) timed = lyrics_of (f, "Timed", 200);
-  g_autoptr (JsonObject) bare = lyrics_of (f, "Bare", 404);
+  /* No lyrics is an answer (the page shows "no lyrics"), not a 404. */
+  g_autoptr (JsonObject) bare = lyrics_of (f, "Bare", 200);
   g_autoptr (JsonObject) unknown = get (f, "GET", "/api/lyrics/000000000000", NULL, 404);
   g_autoptr (JsonObject) post = get (f, "POST", "/api/lyrics/000000000000", NULL, 405);
 
@@ -148,7 +149,9 @@ test_lyrics_endpoint (Fixture *f, gconstpointer data)
   g_assert_cmpstr (rc_test_str (embedded, "text"), ==, "Plain words\nsecond line");
   g_assert_true (json_object_get_boolean_member (timed, "synced"));
   g_assert_cmpstr (line_text (timed, 0), ==, "embedded and synced");
-  g_assert_cmpint (json_object_get_int_member (bare, "code"), ==, RC_ERROR_NOT_FOUND);
+  g_assert_cmpstr (rc_test_str (bare, "source"), ==, "none");
+  g_assert_false (json_object_get_boolean_member (bare, "synced"));
+  g_assert_cmpstr (rc_test_str (bare, "text"), ==, "");
   g_assert_cmpint (json_object_get_int_member (unknown, "code"), ==, RC_ERROR_NOT_FOUND);
   g_assert_cmpint (json_object_get_int_member (post, "code"), ==, RC_ERROR_METHOD_NOT_ALLOWED);
 }

@@ -56,8 +56,18 @@ JsonObject *
 rc_http_read_json_object (SoupServerMessage *msg, gsize max_bytes, GError **error)
 {
   SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  const char *type =
+    soup_message_headers_get_content_type (soup_server_message_get_request_headers (msg), NULL);
   g_autoptr (GBytes) bytes = NULL;
 
+  /* Only JSON: a web page can make a browser send text/plain or a form to
+   * any site without asking (no CORS preflight), but not application/json. */
+  if (type == NULL || g_ascii_strcasecmp (type, "application/json") != 0)
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_UNSUPPORTED_MEDIA_TYPE,
+                           "The body must be JSON sent as Content-Type: application/json");
+      return NULL;
+    }
   if (body->length > (goffset) max_bytes)
     {
       rc_error_set (error, RC_ERROR_TOO_LARGE);

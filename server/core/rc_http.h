@@ -17,7 +17,8 @@ void rc_http_send_gerror (SoupServerMessage *msg, const GError *error);
 /* The token of "Authorization: Bearer <token>", or NULL. */
 char *rc_http_get_bearer (SoupServerMessage *msg);
 
-/* The request body parsed as a JSON object (empty body: error). */
+/* The request body parsed as a JSON object (empty body: error); a body
+ * not sent as application/json is refused with 4003 (415). */
 JsonObject *rc_http_read_json_object (SoupServerMessage *msg, gsize max_bytes, GError **error);
 
 /* "ip:port" of the client, for logs and per-client limits. */

@@ -141,6 +141,51 @@ rc_secret_check_password (const char *encoded, const char *password)
   return rc_secret_equal (hash_b64, parts[3]);
 }
 
+typedef struct
+{
+  char *encoded;
+  char *password;
+} PasswordCheck;
+
+static void
+password_check_free (PasswordCheck *check)
+{
+  g_free (check->encoded);
+  g_free (check->password);
+  g_free (check);
+}
+
+static void
+check_password_thread (GTask *task, gpointer source, gpointer task_data,
+                       GCancellable *cancellable)
+{
+  PasswordCheck *check = task_data;
+
+  g_task_return_boolean (task, rc_secret_check_password (check->encoded, check->password));
+}
+
+void
+rc_secret_check_password_async (const char *encoded, const char *password,
+                                GCancellable *cancellable, GAsyncReadyCallback callback,
+                                gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  PasswordCheck *check = g_new0 (PasswordCheck, 1);
+
+  check->encoded = g_strdup (encoded);
+  check->password = g_strdup (password);
+  g_task_set_source_tag (task, rc_secret_check_password_async);
+  g_task_set_task_data (task, check, (GDestroyNotify) password_check_free);
+  g_task_run_in_thread (task, check_password_thread);
+}
+
+gboolean
+rc_secret_check_password_finish (GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
 char *
 rc_secret_hash_token (const char *token)
 {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
@@ -18,6 +18,17 @@ char *rc_secret_random_token (void);       /* base64url, 43 chars */
 /* "pbkdf2-sha256$<iterations>$<salt b64>$<hash b64>" for a password. */
 char *rc_secret_hash_password (const char *password);
 gboolean rc_secret_check_password (const char *encoded, const char *password);
+/*
+ * The same check on a worker thread (GTask's pool): the stretching costs
+ * ~10 ms of CPU, which the main context must not spend. @callback runs on
+ * the thread-default main context of the caller; @encoded and @password are
+ * copied. A cancelled check finishes with G_IO_ERROR_CANCELLED.
+ */
+void rc_secret_check_password_async (const char *encoded, const char *password,
+                                     GCancellable *cancellable, GAsyncReadyCallback callback,
+                                     gpointer user_data);
+/* TRUE when the password matched; FALSE with @error only when cancelled. */
+gboolean rc_secret_check_password_finish (GAsyncResult *result, GError **error);
 
 /* Hex SHA-256, for high-entropy tokens that need no salt or stretching. */
 char *rc_secret_hash_token (const char *token);

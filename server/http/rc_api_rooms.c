@@ -22,16 +22,40 @@ static const RcParam create_params[] = {
   RC_PARAMS_END,
 };
 
+/*
+ * A password room keeps who is in it and what it plays to those it let in:
+ * to anyone but its owner (Bearer owner token) REST shows counts only, no
+ * guest names or ids, no now-playing. (Guests who joined see all of it over
+ * /ws.) @bearer: the request's token or NULL.
+ */
+static gboolean
+is_private_to (RcRoom *room, const char *bearer)
+{
+  return rc_room_has_password (room) && !rc_room_check_owner_token (room, bearer);
+}
+
+/* The public view of @room for a request carrying @bearer. */
+static JsonNode *
+room_json_for (RcRoom *room, const char *bearer)
+{
+  JsonNode *node = rc_room_to_json (room);
+
+  if (is_private_to (room, bearer))
+    json_object_set_null_member (json_node_get_object (node), "nowPlaying");
+  return node;
+}
+
 static void
 list_rooms (RcServer *server, SoupServerMessage *msg)
 {
   g_autoptr (GPtrArray) rooms = rc_registry_list (rc_server_get_registry (server));
+  g_autofree char *bearer = rc_http_get_bearer (msg);
   JsonObject *o;
   g_autoptr (JsonNode) body = rc_json_message_new (NULL, &o);
   JsonArray *array = json_array_sized_new (rooms->len);
 
   for (guint i = 0; i < rooms->len; i++)
-    json_array_add_element (array, rc_room_to_json (rooms->pdata[i]));
+    json_array_add_element (array, room_json_for (rooms->pdata[i], bearer));
   json_object_set_array_member (o, "rooms", array);
   rc_http_send_json (msg, SOUP_STATUS_OK, body);
 }
@@ -271,7 +295,11 @@ rc_api_rooms_handle (RcServer *server, SoupServerMessage *msg, const char *path)
         {
           g_autoptr (JsonNode) body = rc_sync_stats_json (rc_room_get_sync (room));
           JsonNode *broadcast = rc_live_stats_json (room);
+          g_autofree char *bearer = rc_http_get_bearer (msg);
 
+          /* The counts stay: sync.reporting, broadcast.guests. */
+          if (is_private_to (room, bearer))
+            json_object_set_array_member (json_node_get_object (body), "guests", json_array_new ());
           json_object_remove_member (json_node_get_object (broadcast), "type");
           json_object_set_member (json_node_get_object (body), "broadcast", broadcast);
           rc_http_send_json (msg, SOUP_STATUS_OK, body);
@@ -300,7 +328,9 @@ rc_api_rooms_handle (RcServer *server, SoupServerMessage *msg, const char *path)
     }
   if (g_str_equal (method, "GET") || g_str_equal (method, "HEAD"))
     {
-      g_autoptr (JsonNode) body = rc_room_to_json (room);
+      g_autofree char *bearer = rc_http_get_bearer (msg);
+      g_autoptr (JsonNode) body = room_json_for (room, bearer);
+
       rc_http_send_json (msg, SOUP_STATUS_OK, body);
     }
   else if (g_str_equal (method, "DELETE"))

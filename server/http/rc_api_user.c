@@ -66,13 +66,21 @@ get_lyrics (RcServer *server, SoupServerMessage *msg, const char *song_id)
   lrc = read_lrc (song);
   if (lrc == NULL && (song->lyrics == NULL || *song->lyrics == '\0'))
     {
-      rc_http_send_error (msg, RC_ERROR_NOT_FOUND, "This song has no lyrics");
-      return;
+      /* A song without lyrics is an answer, not an error: a page asking for
+       * it has nothing to report (a 404 shows in every browser console). */
+      body = rc_json_message_new (NULL, &o);
+      json_object_set_boolean_member (o, "synced", FALSE);
+      json_object_set_string_member (o, "text", "");
     }
-  body = rc_lyrics_parse (lrc != NULL ? lrc : song->lyrics);
-  o = json_node_get_object (body);
+  else
+    {
+      body = rc_lyrics_parse (lrc != NULL ? lrc : song->lyrics);
+      o = json_node_get_object (body);
+    }
   json_object_set_string_member (o, "songId", song->id);
-  json_object_set_string_member (o, "source", lrc != NULL ? "lrc" : "embedded");
+  json_object_set_string_member (o, "source",
+                                 lrc != NULL ? "lrc" : song->lyrics != NULL && *song->lyrics != '\0'
+                                                         ? "embedded" : "none");
   rc_http_send_json (msg, SOUP_STATUS_OK, body);
 }
 

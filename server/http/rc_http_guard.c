@@ -306,6 +306,19 @@ has_body (SoupMessageHeaders *headers)
              && soup_message_headers_get_content_length (headers) > 0);
 }
 
+/* libsoup refuses some requests itself, before any handler (a path holding
+ * %00, or a ".." segment once decoded): a bare 400. Every error we send has
+ * a JSON body with a code, so these get one too. */
+static void
+give_json_to_bare_400 (SoupServerMessage *msg)
+{
+  SoupMessageBody *body = soup_server_message_get_response_body (msg);
+
+  if (soup_server_message_get_status (msg) == SOUP_STATUS_BAD_REQUEST && body->length == 0)
+    rc_http_send_error (msg, RC_ERROR_INVALID_MESSAGE,
+                        "Malformed request: the path holds an encoded NUL or \"..\" segment");
+}
+
 static void
 on_got_headers (SoupServerMessage *msg, gpointer user_data)
 {
@@ -313,6 +326,7 @@ on_got_headers (SoupServerMessage *msg, gpointer user_data)
   RcHttpConn *conn = conn_of (guard, msg);
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
 
+  give_json_to_bare_400 (msg);
   if (conn == NULL)
     return;
   if (has_body (headers))

@@ -133,6 +133,7 @@ on_ws_upgraded (SoupServerMessage *msg, gpointer user_data)
   g_autoptr (RcActivityStream) activity = NULL;
   g_autoptr (SoupWebsocketConnection) conn = NULL;
   g_autofree char *peer = rc_http_peer (msg, TRUE);
+  g_autofree char *address = rc_http_peer (msg, FALSE);
   RcSession *session;
 
   stolen = soup_server_message_steal_connection (msg);
@@ -140,7 +141,8 @@ on_ws_upgraded (SoupServerMessage *msg, gpointer user_data)
   conn = soup_websocket_connection_new (wrapped, soup_server_message_get_uri (msg),
                                         SOUP_WEBSOCKET_CONNECTION_SERVER,
                                         soup_message_headers_get_one (req, "Origin"), NULL, NULL);
-  session = rc_session_new (&server->host, conn, activity, peer, on_session_closed, server);
+  session =
+    rc_session_new (&server->host, conn, activity, peer, address, on_session_closed, server);
   g_hash_table_add (server->sessions, session);
   g_debug ("WebSocket %s open", peer);
 }
@@ -185,6 +187,7 @@ sweep (gpointer user_data)
   for (guint i = 0; i < sessions->len; i++)
     rc_session_check_idle (sessions->pdata[i], now);
   rc_rate_limits_sweep (server->rest_limits, now);
+  rc_rate_limits_sweep (server->host.password_limits, now);
   rc_http_guard_sweep (server->guard);
   return G_SOURCE_CONTINUE;
 }
@@ -203,6 +206,8 @@ rc_server_new (const RcServerParts *parts)
   server->host.config = parts->config;
   server->host.registry = parts->registry;
   server->host.clock = parts->clock;
+  server->host.password_limits =
+    rc_rate_limits_new (RC_SESSION_PASSWORD_ATTEMPTS / 60.0, RC_SESSION_PASSWORD_ATTEMPTS);
   server->sessions = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) rc_session_free, NULL);
   server->started_us = g_get_monotonic_time ();
   return server;
@@ -215,6 +220,7 @@ rc_server_free (RcServer *server)
     return;
   rc_server_stop (server);
   g_hash_table_unref (server->sessions);
+  rc_rate_limits_free (server->host.password_limits);
   g_clear_pointer (&server->guard, rc_http_guard_free);
   g_clear_object (&server->soup);
   g_free (server);

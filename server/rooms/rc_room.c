@@ -298,12 +298,25 @@ rc_room_get_guests (RcRoom *room)
   return room->guests;
 }
 
-gboolean
-rc_room_check_password (RcRoom *room, const char *password)
+void
+rc_room_check_password_async (RcRoom *room, const char *password, GCancellable *cancellable,
+                              GAsyncReadyCallback callback, gpointer user_data)
 {
   if (room->password_hash == NULL)
-    return TRUE;
-  return rc_secret_check_password (room->password_hash, password);
+    {
+      g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+
+      g_task_set_source_tag (task, rc_secret_check_password_async);
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  rc_secret_check_password_async (room->password_hash, password, cancellable, callback, user_data);
+}
+
+gboolean
+rc_room_check_password_finish (GAsyncResult *result, GError **error)
+{
+  return rc_secret_check_password_finish (result, error);
 }
 
 gboolean

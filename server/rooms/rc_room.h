@@ -69,7 +69,11 @@ guint rc_room_get_guest_count (RcRoom *room);
 GPtrArray *rc_room_get_guests (RcRoom *room); /* RcGuest*, transfer none */
 RcStore *rc_room_get_store (RcRoom *room);    /* transfer none */
 
-gboolean rc_room_check_password (RcRoom *room, const char *password);
+/* Checks @password off the main context (TRUE at once for an open room);
+ * see rc_secret_check_password_async. */
+void rc_room_check_password_async (RcRoom *room, const char *password, GCancellable *cancellable,
+                                   GAsyncReadyCallback callback, gpointer user_data);
+gboolean rc_room_check_password_finish (GAsyncResult *result, GError **error);
 gboolean rc_room_check_owner_token (RcRoom *room, const char *token);
 
 /* Public view: {id, name, hasPassword, guests, createdAt}. Never secrets. */

@@ -15,7 +15,8 @@
  *    with the link can appear twice (the LTRIM cap still bounds the list).
  *  - Outage. Writes are kept up to MAX_BUFFERED_WRITES (then the oldest are
  *    dropped and counted); reads and syncs fail at once, from an idle, with
- *    RC_ERROR_STORE_UNAVAILABLE. Reconnects back off 100 ms to 5 s. A link
+ *    RC_ERROR_STORE_UNAVAILABLE. Reconnects back off 100 ms to 5 s (a sync
+ *    restarts the backoff: its caller retries and waits for Redis). A link
  *    whose handshake does not finish within the connect timeout is dropped;
  *    commands on a live link have no timeout (TCP keepalive catches a peer
  *    that vanished, not one that hangs).
@@ -842,15 +843,29 @@ redis_zset_range_rev (RcStore *store, const char *key, gint64 start, gint64 stop
   submit (REDIS (store), req);
 }
 
-/* PING is answered after every command sent before it on the link. */
+/*
+ * PING is answered after every command sent before it on the link. While the
+ * link is down the sync fails at once as before, but it also cuts the
+ * reconnect backoff short: whoever syncs (a shutdown flushing its writes) is
+ * waiting for Redis now, and retries, so a Redis that is back is noticed
+ * within ~100 ms instead of after up to 5 s of backoff.
+ */
 static void
 redis_sync (RcStore *store, RcStoreSyncFunc func, gpointer user_data)
 {
+  RcStoreRedis *self = REDIS (store);
   const char *argv[] = { "PING" };
-  Request *req = read_request (REDIS (store), REQ_SYNC, user_data, G_N_ELEMENTS (argv), argv);
+  Request *req = read_request (self, REQ_SYNC, user_data, G_N_ELEMENTS (argv), argv);
 
   req->sync_func = func;
-  submit (REDIS (store), req);
+  submit (self, req);
+  if (self->state == LINK_DOWN && self->reconnect_source != NULL && self->backoff_ms > BACKOFF_MIN_MS)
+    {
+      clear_source (&self->reconnect_source);
+      self->backoff_ms = BACKOFF_MIN_MS;
+      self->reconnect_source =
+        add_timeout (self, BACKOFF_MIN_MS, on_reconnect_timeout, "rc_store_redis reconnect");
+    }
 }
 
 static const RcStoreClass redis_class = {

@@ -147,6 +147,13 @@ test('the shared link brings a second guest to the same song; toasts tell of the
 
 test('synced lyrics advance with the room and jump with a seek; a song without lyrics says so', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withPeople(browser, 1, async ({ page }) => {
+    // "No lyrics" is not an error: no failed request, nothing in the console.
+    const consoleErrors = [];
+    const failedLyrics = [];
+    page.on('console', (message) => { if (message.type() === 'error') consoleErrors.push(message.text()); });
+    page.on('response', (response) => {
+      if (response.url().includes('/api/lyrics/') && response.status() >= 400) failedLyrics.push(`${response.status()} ${response.url()}`);
+    });
     await createRoomViaForm(page, server.url, `Lyrics ${Date.now()}`);
     await join(page, 'Lea');
     await addBySearch(page, 'Low A', 'Demo 220 Hz');
@@ -185,6 +192,8 @@ test('synced lyrics advance with the room and jump with a seek; a song without l
     await waitForNowPlaying(page, 'Demo 330 Hz');
     await page.waitForFunction((sel) => document.querySelector(sel)?.dataset.state === 'none', tid('lyrics'));
     assert.match((await lyricsNow(page)).note, /no lyrics/i);
+    assert.deepEqual(failedLyrics, [], 'no lyrics request failed');
+    assert.deepEqual(consoleErrors, [], 'the console stays clean');
   });
 });
 

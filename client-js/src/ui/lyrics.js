@@ -8,7 +8,8 @@
 //     frame it draws), so the words move in step with the room's timeline,
 //     seeks included;
 //   - plain lyrics: the text as it is;
-//   - otherwise a "no lyrics" note (404, a link rather than a library song).
+//   - otherwise a "no lyrics" note (the server answers source "none" for a
+//     library song without lyrics; a link is not asked about at all).
 // Lines are text nodes, never markup. A reader who scrolls the card stops
 // the automatic scrolling for a few seconds.
 
@@ -79,7 +80,7 @@ export function createLyrics() {
   }
 
   function render(lyrics) {
-    if (!lyrics) {
+    if (!lyrics || lyrics.source === 'none') {
       show('none', 'No lyrics for this song.');
       return;
     }
