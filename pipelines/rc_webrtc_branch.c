@@ -74,6 +74,8 @@ struct _RcWebrtcBranch
   char *remote_fingerprint; /* protected by lock: the answer's a=fingerprint */
   gint cert_ok;             /* atomic */
   gint saw_buffer;          /* atomic */
+  guint64 packets_sent;     /* atomic (__atomic): RTP packets let into webrtcbin */
+  guint64 bytes_sent;       /* atomic: their bytes */
 
   /* main context only */
   gboolean disposed;
@@ -333,6 +335,24 @@ dispatch_event (gpointer owner, const RcWebrtcEvent *ev)
 /* Streaming thread, every RTP buffer on its way into webrtcbin. The first
  * one comes after the caps: the offer can be made from what the payloader
  * really sends. None goes in before the guest's certificate is checked. */
+/* Streaming thread: what passes into webrtcbin, for rc_webrtc_branch_get_sent. */
+static void
+count_sent (RcWebrtcBranch *self, GstPadProbeInfo *info)
+{
+  guint64 packets = 1, bytes;
+
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
+    {
+      GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST (info);
+      packets = gst_buffer_list_length (list);
+      bytes = gst_buffer_list_calculate_size (list);
+    }
+  else
+    bytes = gst_buffer_get_size (GST_PAD_PROBE_INFO_BUFFER (info));
+  __atomic_fetch_add (&self->packets_sent, packets, __ATOMIC_RELAXED);
+  __atomic_fetch_add (&self->bytes_sent, bytes, __ATOMIC_RELAXED);
+}
+
 static GstPadProbeReturn
 on_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
@@ -341,7 +361,17 @@ on_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   if (!g_atomic_int_get (&self->saw_buffer)
       && g_atomic_int_compare_and_exchange (&self->saw_buffer, 0, 1))
     post (self, EV_FIRST_BUFFER, 0, NULL, NULL);
-  return g_atomic_int_get (&self->cert_ok) ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+  if (!g_atomic_int_get (&self->cert_ok))
+    return GST_PAD_PROBE_DROP;
+  count_sent (self, info);
+  return GST_PAD_PROBE_OK;
+}
+
+guint64
+rc_webrtc_branch_get_sent (RcWebrtcBranch *branch, guint64 *bytes)
+{
+  *bytes = __atomic_load_n (&branch->bytes_sent, __ATOMIC_RELAXED);
+  return __atomic_load_n (&branch->packets_sent, __ATOMIC_RELAXED);
 }
 
 /* DTLS thread, during the handshake: the guest showed its certificate.
