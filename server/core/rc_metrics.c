@@ -221,6 +221,14 @@ rc_metrics_set (RcMetrics *metrics, RcMetric metric, const char *label, double v
     s->value = value;
 }
 
+double
+rc_metrics_get (RcMetrics *metrics, RcMetric metric, const char *label)
+{
+  Series *s = find_series (metrics, metric, label);
+
+  return s != NULL ? s->value : 0;
+}
+
 void
 rc_metrics_observe (RcMetrics *metrics, RcMetric metric, const char *label, double value)
 {

@@ -56,6 +56,8 @@ void rc_metrics_inc (RcMetrics *metrics, RcMetric metric);
 void rc_metrics_inc_error (RcMetrics *metrics, int code);
 /* Gauges, and counters whose total is kept elsewhere (the store's reconnects). */
 void rc_metrics_set (RcMetrics *metrics, RcMetric metric, const char *label, double value);
+/* A counter's or gauge's value now (0 for a label value not in the table). */
+double rc_metrics_get (RcMetrics *metrics, RcMetric metric, const char *label);
 /* Histograms: one observation, in seconds. */
 void rc_metrics_observe (RcMetrics *metrics, RcMetric metric, const char *label, double value);
 
