@@ -286,6 +286,17 @@ rc_metrics_quantile (const double *bounds, guint n_bounds, const guint64 *counts
   return lower + (bounds[b] - lower) * (rank - below) / ((double) counts[b] - below);
 }
 
+/* The shortest of %.15g and %.17g that reads back as @value: bucket
+ * bounds read 0.005, not 0.0050000000000000001. */
+static const char *
+format_finite (char *buf, gsize size, double value)
+{
+  g_ascii_formatd (buf, size, "%.15g", value);
+  if (g_ascii_strtod (buf, NULL) != value)
+    g_ascii_formatd (buf, size, "%.17g", value);
+  return buf;
+}
+
 static void
 append_number (GString *out, double value)
 {
@@ -296,7 +307,7 @@ append_number (GString *out, double value)
   else if (isinf (value))
     g_string_append (out, value > 0 ? "+Inf" : "-Inf");
   else
-    g_string_append (out, g_ascii_dtostr (buf, sizeof buf, value));
+    g_string_append (out, format_finite (buf, sizeof buf, value));
 }
 
 /* A label value in the text format's escaping. */
@@ -354,7 +365,7 @@ append_histogram (GString *out, const Family *f, const char *value_label, const 
   for (guint b = 0; b < f->n_bounds; b++)
     {
       total += s->buckets[b];
-      g_ascii_dtostr (le, sizeof le, f->bounds[b]);
+      format_finite (le, sizeof le, f->bounds[b]);
       append_sample (out, f->name, "_bucket", f->label, value_label, le, (double) total);
     }
   total += s->buckets[f->n_bounds];
