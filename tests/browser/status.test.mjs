@@ -10,40 +10,26 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  repoRoot, startServer, launchBrowser, makeDemoMusic, waitForLibrary, AUDIO_ARGS,
+  repoRoot, startDemoSetup, AUDIO_ARGS,
   tid, withPeople, createRoomViaForm, join, waitForListening, waitForPlaying, addBySearch,
 } from './helpers.mjs';
 
 const TEST_TIMEOUT_MS = 120000;
 const OUT_DIR = path.join(repoRoot, 'docs', 'screenshots');
 
-let music;
-let server;
-let browser;
+let setup;
 
 before(async () => {
-  music = await makeDemoMusic();
-  server = await startServer([], { musicDir: music.dir });
-  await waitForLibrary(server.url, 4);
-  browser = await launchBrowser({ args: AUDIO_ARGS });
+  setup = await startDemoSetup({ browserArgs: AUDIO_ARGS });
   await mkdir(OUT_DIR, { recursive: true });
 });
 
-after(async () => {
-  try {
-    if (browser) await browser.close();
-  } finally {
-    try {
-      if (server) await server.stop();
-    } finally {
-      if (music) await music.remove();
-    }
-  }
-});
+after(() => setup?.close());
 
 const figure = (page, name) => page.locator(`${tid(name)} .value`).textContent();
 
 test('/status shows the store ok and the one guest listening, with plots of the last hour', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const { server, browser } = setup;
   await withPeople(browser, 2, async (listener, operator) => {
     await createRoomViaForm(listener.page, server.url, 'Status night');
     await join(listener.page, 'Lena');
