@@ -147,7 +147,8 @@ handle_join (RcSession *session, JsonObject *request, JsonNode *request_id, GErr
   json_object_set_member (o, "clock", rc_handlers_clock_json (session));
   json_object_set_member (o, "broadcast", rc_live_stats_json (room));
   rc_session_reply (session, reply, request_id);
-  rc_metrics_observe (rc_room_get_metrics (room), RC_METRIC_JOIN_LATENCY, "initial_state", (g_get_monotonic_time () - guest->joined_us) / 1e6);
+  rc_metrics_observe (rc_room_get_metrics (room), RC_METRIC_JOIN_LATENCY, "initial_state",
+                      (g_get_monotonic_time () - guest->joined_us) / 1e6);
   broadcast_viewers (room, guest);
   joined = g_strdup_printf ("%s joined", guest->name);
   rc_handlers_notify (room, "join", joined, guest);

@@ -199,7 +199,8 @@ dispatch (RcSession *session, const char *data, gsize length, gint64 now_us)
 fail:
   {
     g_autoptr (JsonNode) reply = rc_error_from_gerror (error, request_id);
-    rc_metrics_inc_error (rc_registry_get_metrics (session->host->registry), rc_error_code_of (error));
+    rc_metrics_inc_error (rc_registry_get_metrics (session->host->registry),
+                          rc_error_code_of (error));
     rc_session_send (session, reply);
   }
 }

@@ -123,9 +123,10 @@ metrics_parse (Metrics *m, const char *text)
             g_hash_table_add (helps, g_steal_pointer (&name));
           else
             {
-              g_assert_true (g_strv_contains (
-                (const char *const[]){ "counter", "gauge", "histogram", "summary", "untyped", NULL },
-                rest));
+              static const char *const types[] = { "counter", "gauge",   "histogram",
+                                                   "summary", "untyped", NULL };
+
+              g_assert_true (g_strv_contains (types, rest));
               g_assert_false (g_hash_table_contains (m->types, name));
               g_hash_table_insert (m->types, g_steal_pointer (&name), g_steal_pointer (&rest));
             }
@@ -259,8 +260,8 @@ test_format_and_counts (void)
   g_assert_cmpfloat (metric (&after, "roomcast_joins_total"), ==,
                      metric (&before, "roomcast_joins_total") + 1);
   g_assert_cmpfloat (metric (&after, "roomcast_guests{transport=\"none\"}"), ==, 1);
-  g_assert_cmpfloat (metric (&after, "roomcast_join_latency_seconds_count{until=\"initial_state\"}"),
-                     ==, 1);
+  g_assert_cmpfloat (
+    metric (&after, "roomcast_join_latency_seconds_count{until=\"initial_state\"}"), ==, 1);
   g_assert_cmpfloat (metric (&after, "roomcast_ws_messages_total"), >=, 1);
 
   /* A bad message: error 4000 counted; a sync report: its error in the

@@ -121,13 +121,16 @@ sample_json (const Sample *s)
 
 /* The figures now: the same as a sample, plus the store and the process. */
 static void
-set_now (JsonObject *o, RcStatus *status, RcMetrics *metrics)
+set_now (JsonObject *o, RcStatus *status, RcMetrics *m)
 {
   RcStore *store = rc_server_get_store (status->server);
   gboolean connected = rc_store_is_connected (store);
   JsonObject *st = json_object_new ();
   JsonObject *listeners = json_object_new ();
   JsonObject *process = json_object_new ();
+  double webrtc = rc_metrics_get (m, RC_METRIC_GUESTS, "webrtc");
+  double ws = rc_metrics_get (m, RC_METRIC_GUESTS, "ws");
+  double none = rc_metrics_get (m, RC_METRIC_GUESTS, "none");
 
   json_object_set_string_member (o, "status", connected ? "ok" : "degraded");
   json_object_set_string_member (o, "version", ROOMCAST_VERSION);
@@ -138,18 +141,21 @@ set_now (JsonObject *o, RcStatus *status, RcMetrics *metrics)
   json_object_set_int_member (st, "pendingWrites", rc_store_get_pending_writes (store));
   json_object_set_int_member (st, "reconnects", (gint64) rc_store_get_reconnects (store));
   json_object_set_object_member (o, "store", st);
-  json_object_set_int_member (o, "rooms", (gint64) rc_metrics_get (metrics, RC_METRIC_ROOMS, NULL));
-  json_object_set_int_member (o, "guests", (gint64) (rc_metrics_get (metrics, RC_METRIC_GUESTS, "webrtc")
-                                                     + rc_metrics_get (metrics, RC_METRIC_GUESTS, "ws")
-                                                     + rc_metrics_get (metrics, RC_METRIC_GUESTS, "none")));
-  json_object_set_int_member (listeners, "webrtc", (gint64) rc_metrics_get (metrics, RC_METRIC_GUESTS, "webrtc"));
-  json_object_set_int_member (listeners, "ws", (gint64) rc_metrics_get (metrics, RC_METRIC_GUESTS, "ws"));
+  json_object_set_int_member (o, "rooms", (gint64) rc_metrics_get (m, RC_METRIC_ROOMS, NULL));
+  json_object_set_int_member (o, "guests", (gint64) (webrtc + ws + none));
+  json_object_set_int_member (listeners, "webrtc", (gint64) webrtc);
+  json_object_set_int_member (listeners, "ws", (gint64) ws);
   json_object_set_object_member (o, "listeners", listeners);
-  json_object_set_int_member (o, "liveHosts", (gint64) rc_metrics_get (metrics, RC_METRIC_LIVE_HOSTS, NULL));
-  json_object_set_int_member (process, "residentBytes", (gint64) rc_metrics_get (metrics, RC_METRIC_RESIDENT_BYTES, NULL));
-  json_object_set_double_member (process, "cpuSeconds", rc_metrics_get (metrics, RC_METRIC_CPU_SECONDS, NULL));
-  json_object_set_int_member (process, "openFds", (gint64) rc_metrics_get (metrics, RC_METRIC_OPEN_FDS, NULL));
-  json_object_set_int_member (process, "threads", (gint64) rc_metrics_get (metrics, RC_METRIC_THREADS, NULL));
+  json_object_set_int_member (o, "liveHosts",
+                              (gint64) rc_metrics_get (m, RC_METRIC_LIVE_HOSTS, NULL));
+  json_object_set_int_member (process, "residentBytes",
+                              (gint64) rc_metrics_get (m, RC_METRIC_RESIDENT_BYTES, NULL));
+  json_object_set_double_member (process, "cpuSeconds",
+                                 rc_metrics_get (m, RC_METRIC_CPU_SECONDS, NULL));
+  json_object_set_int_member (process, "openFds",
+                              (gint64) rc_metrics_get (m, RC_METRIC_OPEN_FDS, NULL));
+  json_object_set_int_member (process, "threads",
+                              (gint64) rc_metrics_get (m, RC_METRIC_THREADS, NULL));
   json_object_set_object_member (o, "process", process);
 }
 
@@ -199,8 +205,9 @@ rc_status_install (RcServer *server, SoupServer *soup)
   status->started_us = g_get_monotonic_time ();
   /* The first sample's CPU is the average since the process started. */
   rc_process_stats_read (&process);
-  status->last_us = status->started_us
-                    - (gint64) ((double) g_get_real_time () - process.start_time_s * G_USEC_PER_SEC);
+  status->last_us =
+    status->started_us
+    - (gint64) ((double) g_get_real_time () - process.start_time_s * G_USEC_PER_SEC);
   /* The first sample at once, so the page never starts empty. */
   take_sample (status);
   status->timer_id = g_timeout_add_seconds (SAMPLE_INTERVAL_S, take_sample, status);

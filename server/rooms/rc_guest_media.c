@@ -243,7 +243,8 @@ rc_guest_media_send_frame (RcGuestMedia *media, GBytes *frame, guint64 max_queue
 
   if (!media->has_timeline)
     return TRUE;
-  if (guest->send_binary == NULL || !guest->send_binary (guest, frame, max_queued, guest->send_data))
+  if (guest->send_binary == NULL
+      || !guest->send_binary (guest, frame, max_queued, guest->send_data))
     return FALSE;
   count_first_audio (media);
   rc_metrics_add (metrics, RC_METRIC_PACKETS_SENT, "ws", 1);

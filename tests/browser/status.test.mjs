@@ -48,6 +48,12 @@ test('/status shows the store ok and the one guest listening, with plots of the 
     assert.equal(status.listeners.webrtc + status.listeners.ws, 1);
     assert.equal(status.store.connected, true);
     assert.ok(status.samples.length >= 2 && status.samples.length <= 360);
+    // Whichever way Lena hears it, /metrics counted the packets she was sent.
+    const transport = status.listeners.webrtc ? 'webrtc' : 'ws';
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const sent = metrics.match(new RegExp(`^roomcast_packets_sent_total\\{transport="${transport}"\\} (\\S+)$`, 'm'));
+    assert.ok(sent && Number(sent[1]) > 100, `${transport} packets counted (${sent?.[1]})`);
+    assert.match(metrics, /^roomcast_join_latency_seconds_count\{until="first_audio"\} 1$/m);
 
     await operator.page.setViewportSize({ width: 1280, height: 900 });
     await operator.page.goto(`${server.url}/status`);
