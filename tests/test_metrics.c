@@ -4,10 +4,11 @@
  * parse as the Prometheus text format 0.0.4 (every sample `name{labels}
  * value`, every metric with # HELP and # TYPE, histogram buckets cumulative
  * up to +Inf equal to _count), and their figures move as a user acts: a
- * join, a bad message, a guest listening over the WebSocket.
+ * join, a bad message, a guest listening over the WebSocket, a Redis outage.
  */
 #include "server/core/rc_error.h"
 #include "rc_test_music.h"
+#include "rc_test_redis.h"
 #include "rc_test_server.h"
 #include "rc_test_util.h"
 #include "rc_test_ws.h"
@@ -355,6 +356,46 @@ test_ws_listener (void)
   rc_test_music_remove_tree (dir);
 }
 
+/* Through a Redis outage: the store down with writes pending, then back
+ * with one reconnect counted. */
+static void
+test_store_outage (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RcTestRedis) redis = rc_test_redis_start (&error);
+  g_autoptr (RcTestServer) server = NULL;
+  g_autoptr (JsonObject) room = NULL;
+  g_autoptr (JsonObject) offline = NULL;
+  g_auto (Metrics) m = { 0 };
+
+  g_assert_no_error (error);
+  server = rc_test_server_start ((const char *const[]){ "--store", rc_test_redis_get_uri (redis),
+                                                        NULL });
+  room = rc_test_create_room (server, "Weather", NULL);
+  scrape (server, &m);
+  g_assert_cmpfloat (metric (&m, "roomcast_store_connected"), ==, 1);
+  g_assert_cmpfloat (metric (&m, "roomcast_store_reconnects_total"), ==, 0);
+
+  /* roomcast notices when a write fails or the socket closes. */
+  rc_test_redis_kill (redis);
+  offline = rc_test_create_room (server, "Storm", NULL);
+  g_assert_true (RC_WAIT_UNTIL (
+    (scrape (server, &m), metric (&m, "roomcast_store_connected") == 0), 10000));
+  json_object_unref (rc_test_create_room (server, "Made offline", NULL));
+  scrape (server, &m);
+  g_assert_cmpfloat (metric (&m, "roomcast_store_pending_writes"), >, 0);
+
+  g_assert_true (rc_test_redis_restart (redis, &error));
+  g_assert_no_error (error);
+  g_assert_true (RC_WAIT_UNTIL (
+    (scrape (server, &m), metric (&m, "roomcast_store_connected") == 1
+                            && metric (&m, "roomcast_store_pending_writes") == 0),
+    20000));
+  g_assert_cmpfloat (metric (&m, "roomcast_store_reconnects_total"), ==, 1);
+
+  g_assert_cmpint (rc_test_server_stop (server), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -362,5 +403,6 @@ main (int argc, char **argv)
   rc_test_init (&argc, &argv);
   g_test_add_func ("/metrics/format-and-counts", test_format_and_counts);
   g_test_add_func ("/metrics/ws-listener", test_ws_listener);
+  g_test_add_func ("/metrics/store-outage", test_store_outage);
   return g_test_run ();
 }
