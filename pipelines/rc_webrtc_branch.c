@@ -66,7 +66,9 @@ struct _RcWebrtcBranch
   GstElement *bin;    /* RcBranchBin, in the pipeline until removed */
   GstElement *webrtc; /* the peer's */
   GSource *setup_timeout;
-  gint saw_buffer; /* atomic */
+  gint saw_buffer;      /* atomic */
+  guint64 packets_sent; /* atomic (__atomic): RTP packets let into webrtcbin */
+  guint64 bytes_sent;   /* atomic: their bytes */
 
   /* main context only */
   gboolean offer_requested;
@@ -226,7 +228,18 @@ on_packet (GstBuffer *packet, gint64 arrival_us, gpointer data)
   if (!g_atomic_int_get (&self->saw_buffer)
       && g_atomic_int_compare_and_exchange (&self->saw_buffer, 0, 1))
     rc_webrtc_peer_post (self->peer, EV_FIRST_BUFFER);
-  return rc_webrtc_peer_certificate_ok (self->peer);
+  if (!rc_webrtc_peer_certificate_ok (self->peer))
+    return FALSE;
+  __atomic_fetch_add (&self->packets_sent, 1, __ATOMIC_RELAXED);
+  __atomic_fetch_add (&self->bytes_sent, gst_buffer_get_size (packet), __ATOMIC_RELAXED);
+  return TRUE;
+}
+
+guint64
+rc_webrtc_branch_get_sent (RcWebrtcBranch *branch, guint64 *bytes)
+{
+  *bytes = __atomic_load_n (&branch->bytes_sent, __ATOMIC_RELAXED);
+  return __atomic_load_n (&branch->packets_sent, __ATOMIC_RELAXED);
 }
 
 static gboolean

@@ -57,6 +57,9 @@ gboolean rc_webrtc_branch_add_ice (RcWebrtcBranch *branch, guint mline_index,
 
 /* TRUE once ICE and DTLS are connected. */
 gboolean rc_webrtc_branch_is_connected (RcWebrtcBranch *branch);
+/* RTP packets (and their @bytes) handed to webrtcbin for the guest so far:
+ * none before the guest's certificate has passed. Any thread. */
+guint64 rc_webrtc_branch_get_sent (RcWebrtcBranch *branch, guint64 *bytes);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcWebrtcBranch, rc_webrtc_branch_free)
 

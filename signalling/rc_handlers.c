@@ -100,6 +100,7 @@ finish_join (RcSession *session, RcRoom *room, const char *name, const char *use
       guest->user_id = g_strdup (user_id);
     }
   session->guest = guest;
+  guest->joined_us = session->last_activity_us; /* when the join arrived */
   rc_room_add_guest (room, guest);
 
   reply = rc_json_message_new ("initialState", &o);
@@ -112,6 +113,8 @@ finish_join (RcSession *session, RcRoom *room, const char *name, const char *use
   json_object_set_member (o, "clock", rc_handlers_clock_json (session));
   json_object_set_member (o, "broadcast", rc_live_stats_json (room));
   rc_session_reply (session, reply, request_id);
+  rc_metrics_observe (rc_room_get_metrics (room), RC_METRIC_JOIN_LATENCY, "initial_state",
+                      (g_get_monotonic_time () - guest->joined_us) / 1e6);
   broadcast_viewers (room, guest);
   joined = g_strdup_printf ("%s joined", guest->name);
   rc_handlers_notify (room, "join", joined, guest);

@@ -19,6 +19,7 @@ send_error (RcSession *session, int code, const char *message, JsonNode *request
 {
   g_autoptr (JsonNode) reply = rc_error_to_json (code, message, request_id);
 
+  rc_metrics_inc_error (rc_registry_get_metrics (session->host->registry), code);
   rc_session_send (session, reply);
 }
 
@@ -204,6 +205,8 @@ rc_session_reply_error (RcSession *session, const GError *error, JsonNode *reque
 {
   g_autoptr (JsonNode) reply = rc_error_from_gerror (error, request_id);
 
+  rc_metrics_inc_error (rc_registry_get_metrics (session->host->registry),
+                        rc_error_code_of (error));
   rc_session_send (session, reply);
 }
 
@@ -217,6 +220,7 @@ on_message (SoupWebsocketConnection *conn, gint type, GBytes *message, gpointer 
 
   session->received_ms = rc_clock_now_ms ();
   session->last_activity_us = now_us;
+  rc_metrics_inc (rc_registry_get_metrics (session->host->registry), RC_METRIC_WS_MESSAGES);
   if (!rc_rate_limit_take (&session->requests, now_us))
     {
       send_error (session, RC_ERROR_RATE_LIMITED, NULL, NULL);

@@ -20,6 +20,19 @@ rc_http_send_json (SoupServerMessage *msg, guint status, JsonNode *body)
                                     g_steal_pointer (&text), len);
 }
 
+gboolean
+rc_http_require_get (SoupServerMessage *msg)
+{
+  const char *method = soup_server_message_get_method (msg);
+
+  if (g_str_equal (method, "GET") || g_str_equal (method, "HEAD"))
+    return TRUE;
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow",
+                                "GET, HEAD");
+  rc_http_send_error (msg, RC_ERROR_METHOD_NOT_ALLOWED, NULL);
+  return FALSE;
+}
+
 void
 rc_http_send_error (SoupServerMessage *msg, int code, const char *message)
 {

@@ -13,6 +13,8 @@ void rc_http_send_json (SoupServerMessage *msg, guint status, JsonNode *body);
 /* An error body is the same object a WebSocket error carries. */
 void rc_http_send_error (SoupServerMessage *msg, int code, const char *message);
 void rc_http_send_gerror (SoupServerMessage *msg, const GError *error);
+/* TRUE for GET and HEAD; otherwise sends 405 with "Allow: GET, HEAD". */
+gboolean rc_http_require_get (SoupServerMessage *msg);
 
 /* The token of "Authorization: Bearer <token>", or NULL. */
 char *rc_http_get_bearer (SoupServerMessage *msg);

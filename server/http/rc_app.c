@@ -10,6 +10,7 @@
 #include "server/http/rc_app.h"
 #include "server/core/rc_clock.h"
 #include "server/core/rc_http.h"
+#include "server/core/rc_metrics.h"
 #include "server/core/rc_rate_limit.h"
 #include "server/http/rc_server.h"
 #include "server/library/rc_library.h"
@@ -26,6 +27,7 @@ struct _RcApp
   RcRegistry *registry;
   RcRateLimits *rest_limits;
   RcClock *clock;
+  RcMetrics *metrics; /* what rooms and sessions count, for /metrics */
   RcLiveHost live_host;
   RcWhip *whip; /* live hosts over WHIP; ended before the registry goes */
   RcSrt *srt;   /* over SRT (--srt-port), likewise; NULL when off */
@@ -36,14 +38,17 @@ RcApp *
 rc_app_new (const RcConfig *config, RcStore *store)
 {
   RcApp *app = g_new0 (RcApp, 1);
+  RcMetrics *metrics = rc_metrics_new ();
   RcRoomSettings settings = {
     .empty_pause_s = (guint) config->empty_room_pause,
     .delay_min_ms = (double) config->playout_delay_min,
     .delay_initial_ms = (double) config->playout_delay,
     .delay_max_ms = (double) config->playout_delay_max,
+    .metrics = metrics,
   };
 
   app->config = config;
+  app->metrics = metrics;
   app->store = rc_store_ref (store);
   app->library = rc_library_new (store, config->music_dir);
   app->registry = rc_registry_new (store, app->library, (guint) config->max_rooms,
@@ -66,6 +71,7 @@ rc_app_free (RcApp *app)
   rc_registry_free (app->registry);
   rc_library_free (app->library);
   rc_rate_limits_free (app->rest_limits);
+  rc_metrics_unref (app->metrics);
   rc_store_unref (app->store);
   g_free (app);
 }

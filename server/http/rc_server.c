@@ -247,6 +247,8 @@ rc_server_start (RcServer *server, GError **error)
   soup_server_add_early_handler (server->soup, "/api", on_api_early, server, NULL);
   soup_server_add_handler (server->soup, "/api", on_api, server, NULL);
   soup_server_add_handler (server->soup, "/health", on_health, server, NULL);
+  soup_server_add_handler (server->soup, "/metrics", rc_metrics_route_handle, server, NULL);
+  rc_status_install (server, server->soup); /* /status, /api/status */
   soup_server_add_handler (server->soup, "/ws", on_ws, server, NULL);
   soup_server_add_early_handler (server->soup, "/whip", on_whip_early, server, NULL);
   soup_server_add_handler (server->soup, "/whip", on_whip, server, NULL);

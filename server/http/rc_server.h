@@ -56,5 +56,11 @@ void rc_api_rooms_handle (RcServer *server, SoupServerMessage *msg, const char *
 void rc_api_library_handle (RcServer *server, SoupServerMessage *msg, const char *path,
                             GHashTable *query);
 void rc_static_handle (const char *root, SoupServerMessage *msg, const char *path);
+/* GET /metrics (rc_metrics_route.c); @server is the user data. */
+void rc_metrics_route_handle (SoupServer *soup, SoupServerMessage *msg, const char *path,
+                              GHashTable *query, gpointer server);
+/* /status and /api/status (rc_status.c): samples the server every 10 s for
+ * as long as @soup lives. */
+void rc_status_install (RcServer *server, SoupServer *soup);
 
 G_END_DECLS

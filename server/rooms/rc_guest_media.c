@@ -8,6 +8,11 @@
  * leaving, the room going). The signalling handler only checks requests and
  * turns the callbacks into replies.
  *
+ * It also counts what reaches the guest for the metrics: WebSocket frames as
+ * they are handed out; a WebRTC branch's packets by polling its counters
+ * (often until the first, then each second, and at its end), since they
+ * pass on a streaming thread.
+ *
  * Ordering rule: the WebRTC offer (the "started" callback) goes out before
  * the timeline; a WebSocket session is told it started, then gets the
  * timeline, then frames. Everything here runs on the main context, the
@@ -19,6 +24,9 @@
 #include "server/rooms/rc_sync.h"
 #include "pipelines/rc_webrtc_branch.h"
 
+/* How often a WebRTC branch is looked at until its first packet. */
+#define POLL_FIRST_MS 20
+
 struct _RcGuestMedia
 {
   RcRoom *room;   /* strong, for giving the pipeline back */
@@ -27,16 +35,62 @@ struct _RcGuestMedia
   RcWebrtcBranch *branch; /* webrtc */
   gboolean ws_listening;  /* ws: on the room's listener list */
   gboolean has_timeline;  /* the guest was told the timeline */
+  guint poll_id;          /* webrtc: counting the branch's packets */
+  guint64 counted_packets, counted_bytes; /* webrtc: of them, in the metrics already */
   RcGuestMediaCallbacks callbacks;
   gpointer user_data;
   GDestroyNotify destroy;
 };
+
+/* The first audio the guest gets ends its join's latency. */
+static void
+count_first_audio (RcGuestMedia *media)
+{
+  if (media->guest->joined_us == 0)
+    return;
+  rc_metrics_observe (rc_room_get_metrics (media->room), RC_METRIC_JOIN_LATENCY, "first_audio",
+                      (g_get_monotonic_time () - media->guest->joined_us) / 1e6);
+  media->guest->joined_us = 0;
+}
+
+static void
+count_branch (RcGuestMedia *media)
+{
+  RcMetrics *metrics = rc_room_get_metrics (media->room);
+  guint64 bytes, packets = rc_webrtc_branch_get_sent (media->branch, &bytes);
+
+  if (packets > 0)
+    count_first_audio (media);
+  rc_metrics_add (metrics, RC_METRIC_PACKETS_SENT, "webrtc", packets - media->counted_packets);
+  rc_metrics_add (metrics, RC_METRIC_BYTES_SENT, "webrtc", bytes - media->counted_bytes);
+  media->counted_packets = packets;
+  media->counted_bytes = bytes;
+}
+
+static gboolean
+poll_branch (gpointer data)
+{
+  RcGuestMedia *media = data;
+  gboolean was_silent = media->counted_packets == 0;
+
+  count_branch (media);
+  if (was_silent && media->counted_packets > 0)
+    {
+      /* Heard: from now on once a second is enough. */
+      media->poll_id = g_timeout_add_seconds (1, poll_branch, media);
+      return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
 
 void
 rc_guest_media_free (RcGuestMedia *media)
 {
   if (media == NULL)
     return;
+  g_clear_handle_id (&media->poll_id, g_source_remove);
+  if (media->branch != NULL)
+    count_branch (media);
   g_clear_pointer (&media->branch, rc_webrtc_branch_free);
   if (media->ws_listening)
     rc_sync_remove_ws_listener (rc_room_get_sync (media->room), media);
@@ -126,6 +180,7 @@ rc_guest_media_new (RcRoom *room, RcGuest *guest, RcRoomPipeline *pipeline,
       rc_error_set (error, RC_ERROR_MEDIA_FAILED);
       return NULL;
     }
+  media->poll_id = g_timeout_add (POLL_FIRST_MS, poll_branch, media);
   return media;
 }
 
@@ -166,6 +221,12 @@ rc_guest_media_add_ice (RcGuestMedia *media, guint mline_index, const char *cand
          && rc_webrtc_branch_add_ice (media->branch, mline_index, candidate, error);
 }
 
+RcGuestMediaTransport
+rc_guest_media_get_transport (RcGuestMedia *media)
+{
+  return media->transport;
+}
+
 void
 rc_guest_media_deliver_timeline (RcGuestMedia *media, JsonNode *message)
 {
@@ -178,8 +239,15 @@ rc_guest_media_send_frame (RcGuestMedia *media, GBytes *frame, guint64 max_queue
 {
   RcGuest *guest = media->guest;
 
+  RcMetrics *metrics = rc_room_get_metrics (media->room);
+
   if (!media->has_timeline)
     return TRUE;
-  return guest->send_binary != NULL
-         && guest->send_binary (guest, frame, max_queued, guest->send_data);
+  if (guest->send_binary == NULL
+      || !guest->send_binary (guest, frame, max_queued, guest->send_data))
+    return FALSE;
+  count_first_audio (media);
+  rc_metrics_add (metrics, RC_METRIC_PACKETS_SENT, "ws", 1);
+  rc_metrics_add (metrics, RC_METRIC_BYTES_SENT, "ws", g_bytes_get_size (frame));
+  return TRUE;
 }

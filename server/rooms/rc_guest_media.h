@@ -59,6 +59,8 @@ gboolean rc_guest_media_set_answer (RcGuestMedia *media, const char *sdp, GError
 gboolean rc_guest_media_add_ice (RcGuestMedia *media, guint mline_index, const char *candidate,
                                  GError **error);
 
+RcGuestMediaTransport rc_guest_media_get_transport (RcGuestMedia *media);
+
 /* For RcSync: sends the guest @message, a timeline; a WebSocket session
  * gets audio frames from then on, so it never has frames it cannot place. */
 void rc_guest_media_deliver_timeline (RcGuestMedia *media, JsonNode *message);

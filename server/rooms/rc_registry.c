@@ -313,6 +313,12 @@ rc_registry_get_room_count (RcRegistry *registry)
   return g_hash_table_size (registry->rooms);
 }
 
+RcMetrics *
+rc_registry_get_metrics (RcRegistry *registry)
+{
+  return registry->settings.metrics;
+}
+
 guint
 rc_registry_get_guest_count (RcRegistry *registry)
 {

@@ -37,5 +37,7 @@ void rc_registry_delete_room (RcRegistry *registry, RcRoom *room);
 GPtrArray *rc_registry_list (RcRegistry *registry);
 guint rc_registry_get_room_count (RcRegistry *registry);
 guint rc_registry_get_guest_count (RcRegistry *registry);
+/* The rooms' settings' metrics (may be NULL); borrowed. */
+RcMetrics *rc_registry_get_metrics (RcRegistry *registry);
 
 G_END_DECLS

@@ -35,6 +35,7 @@ struct _RcRoom
   GQueue chat;            /* JsonNode*, oldest first, at most chat_cap */
   RcPlayer *player;       /* what the room plays; NULL until rc_room_start_player */
   RcSync *sync;           /* its timeline as guests see it; idem */
+  RcMetrics *metrics;     /* borrowed from the settings; idem */
   GPtrArray *keys;        /* RcPublishKey*, oldest first */
   char *publisher_key;    /* the live publisher's key id, or NULL */
   RcPublisherEndFunc publisher_end;
@@ -531,6 +532,7 @@ rc_room_add_guest (RcRoom *room, RcGuest *guest)
   guest->room = room;
   g_ptr_array_add (room->guests, guest);
   rc_store_set_add (room->store, viewers, guest->id);
+  rc_metrics_inc (room->metrics, RC_METRIC_JOINS);
   if (room->player != NULL)
     rc_player_guests_changed (room->player);
 }
@@ -559,6 +561,13 @@ rc_room_start_player (RcRoom *room, RcLibrary *library, const RcRoomSettings *se
   if (room->sync == NULL)
     room->sync = rc_sync_new (room, settings->delay_min_ms, settings->delay_initial_ms,
                               settings->delay_max_ms);
+  room->metrics = settings->metrics;
+}
+
+RcMetrics *
+rc_room_get_metrics (RcRoom *room)
+{
+  return room->metrics;
 }
 
 RcSync *

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <json-glib/json-glib.h>
+#include "server/core/rc_metrics.h"
 #include "server/store/rc_store.h"
 #include "pipelines/rc_room_pipeline.h"
 #include "server/library/rc_library.h"
@@ -41,6 +42,7 @@ struct _RcGuest
   gpointer send_data;
   RcRoom *room; /* weak: set while the guest is in a room */
   char *user_id; /* whose listening history this is (join's userId, else id) */
+  gint64 joined_us; /* monotonic time of its join request; 0 once its first audio was counted */
 };
 
 RcGuest *rc_guest_new (const char *name, gboolean is_owner, RcGuestSendFunc send,
@@ -135,12 +137,15 @@ typedef struct
   double delay_min_ms;     /* playout delay bounds and start */
   double delay_initial_ms;
   double delay_max_ms;
+  RcMetrics *metrics;      /* borrowed, may be NULL: what rooms count */
 } RcRoomSettings;
 
 /* The room's player (@library may be NULL: URLs only) and sync state. */
 void rc_room_start_player (RcRoom *room, RcLibrary *library, const RcRoomSettings *settings);
 RcPlayer *rc_room_get_player (RcRoom *room);
 RcSync *rc_room_get_sync (RcRoom *room);
+/* The settings' metrics (NULL before rc_room_start_player or without). */
+RcMetrics *rc_room_get_metrics (RcRoom *room);
 
 /*
  * Audio. The room owns its pipeline: built when the room first plays or a

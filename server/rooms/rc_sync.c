@@ -264,6 +264,8 @@ rc_sync_report (RcSync *self, RcGuest *guest, const RcSyncReport *report)
 
   copy->valid = TRUE;
   copy->reported_at = g_get_real_time () / 1000;
+  rc_metrics_observe (rc_room_get_metrics (self->room), RC_METRIC_SYNC_ERROR, NULL,
+                      fabs (report->error) / 1000);
   g_hash_table_replace (self->reports, guest, copy);
   update_delay (self);
 }

@@ -42,6 +42,7 @@ struct _RcStore
 {
   const RcStoreClass *klass;
   gint ref_count;
+  guint64 reconnects; /* outages the backend came back from */
 };
 
 /* Backend constructors; each returns a store with ref_count 1. */

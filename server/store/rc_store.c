@@ -90,6 +90,12 @@ rc_store_get_pending_writes (RcStore *store)
   return store->klass->pending_writes (store);
 }
 
+guint64
+rc_store_get_reconnects (RcStore *store)
+{
+  return store->reconnects;
+}
+
 void
 rc_store_set (RcStore *store, const char *key, const char *value)
 {

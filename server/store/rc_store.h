@@ -52,6 +52,8 @@ RcStoreBackend rc_store_get_backend (RcStore *store);
 const char *rc_store_get_backend_name (RcStore *store); /* "memory" | "redis" */
 gboolean rc_store_is_connected (RcStore *store);
 guint rc_store_get_pending_writes (RcStore *store);
+/* How many times the connection came back after it was lost (0 for memory). */
+guint64 rc_store_get_reconnects (RcStore *store);
 
 /* Writes. */
 void rc_store_set (RcStore *store, const char *key, const char *value);

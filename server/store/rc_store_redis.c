@@ -506,6 +506,7 @@ link_up (RcStoreRedis *self)
   self->starting = FALSE;
   self->outage = FALSE;
   self->backoff_ms = BACKOFF_MIN_MS;
+  self->parent.reconnects += reconnected ? 1 : 0;
 
   while ((req = g_queue_pop_head (&self->backlog)) != NULL)
     {

@@ -256,6 +256,36 @@ export async function launchBrowser({ args = [] } = {}) {
   });
 }
 
+/**
+ * What most suites start with: the demo music, a server playing from it
+ * (its library scanned) and Chromium with `browserArgs`. Returns
+ * { music, server, browser, close() }; close() undoes whatever was started.
+ */
+export async function startDemoSetup({ browserArgs = [], serverArgs = [] } = {}) {
+  const setup = {};
+  setup.close = async () => {
+    try {
+      if (setup.browser) await setup.browser.close();
+    } finally {
+      try {
+        if (setup.server) await setup.server.stop();
+      } finally {
+        if (setup.music) await setup.music.remove();
+      }
+    }
+  };
+  try {
+    setup.music = await makeDemoMusic();
+    setup.server = await startServer(serverArgs, { musicDir: setup.music.dir });
+    await waitForLibrary(setup.server.url, 4);
+    setup.browser = await launchBrowser({ args: browserArgs });
+  } catch (err) {
+    await setup.close();
+    throw err;
+  }
+  return setup;
+}
+
 // -- people and pages ------------------------------------------------------
 
 export const STEP_TIMEOUT_MS = 15000;
