@@ -135,18 +135,6 @@ test_two_sinks_in_step (void)
   b = rc_bench_pulse_take (pulse, 1, "Right");
   g_assert_nonnull (a);
   g_assert_nonnull (b);
-  {
-    g_autoptr (GArray) on_a = rc_recording_find_onsets (a, CLICK_THRESHOLD, 50);
-    g_autoptr (GArray) on_b = rc_recording_find_onsets (b, CLICK_THRESHOLD, 50);
-    g_autoptr (GArray) wide = rc_recording_compare (a, b, RC_RECORDING_HOST, CLICK_THRESHOLD, 400, 0.5);
-    for (guint i = 0; i < wide->len && i < 5; i++)
-      g_test_message ("wide: at %.1f skew %.3f score %.2f", g_array_index (wide, RcSkew, i).time,
-                      g_array_index (wide, RcSkew, i).skew, g_array_index (wide, RcSkew, i).score);
-    g_test_message ("onsets %.1f %.1f", g_array_index (on_a, double, 0), g_array_index (on_b, double, 0));
-    g_test_message ("recorded %zu and %zu samples, %u and %u clicks, from %.1f (now %.1f)",
-                    rc_recording_get_length (a), rc_recording_get_length (b), on_a->len, on_b->len,
-                    rc_recording_time_of (a, 0, RC_RECORDING_HOST), g_get_monotonic_time () / 1000.0);
-  }
   skews = rc_recording_compare (a, b, RC_RECORDING_HOST, CLICK_THRESHOLD, 30, 0.8);
   rc_skew_stats (skews, -INFINITY, INFINITY, &stats);
   for (guint i = 0; i < skews->len; i++)

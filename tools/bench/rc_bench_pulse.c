@@ -136,7 +136,7 @@ rc_bench_pulse_start (const char *parent_dir, guint n_sinks, GError **error)
   self->proc = g_subprocess_launcher_spawn (launcher, error, "pulseaudio", "--daemonize=no",
                                             "--exit-idle-time=-1", "--use-pid-file=no",
                                             "--system=no", "--disallow-module-loading=no",
-                                            "--realtime=no", "--high-priority=no", "-n",
+                                            "--realtime=yes", "--high-priority=yes", "-n",
                                             "-F", script, log_arg, NULL);
   if (self->proc == NULL)
     return NULL;

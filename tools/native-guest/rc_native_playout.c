@@ -41,6 +41,7 @@
 
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
+#include <gst/audio/gstaudiobasesink.h>
 #include <gst/net/gstnetclientclock.h>
 #include <json-glib/json-glib.h>
 #include <errno.h>
@@ -60,6 +61,12 @@
 /* How often a sink other than the appsink is asked where it is. */
 #define POSITION_SAMPLE_MS 100
 #define CLOCK_OFFSET_EVERY (GST_SECOND)
+/* An audio sink's output is moved when the median of its last
+ * SINK_WINDOW readings (one per buffer it renders) is off by more than
+ * SINK_TOLERANCE: under what a listener or the measurement can tell
+ * apart, above the jitter of one reading of a PulseAudio stream's time. */
+#define SINK_WINDOW 50
+#define SINK_TOLERANCE (500 * GST_USECOND)
 /* Low among real-time audio threads (PipeWire's data loop asks 88). */
 #define REALTIME_PRIORITY 10
 /* Arrivals in the first second of packets are not reported: they include
@@ -80,6 +87,9 @@ struct _RcNativePlayout
   GstElement *src;
   GstElement *sink;
   gboolean app_sink;
+  GstClockTimeDiff sink_window[SINK_WINDOW]; /* the audio sink's thread only */
+  GstClockTimeDiff sink_last_median;
+  guint sink_readings;
   guint bus_watch;
   GSource *position_source;
   char *failure; /* owner's thread */
@@ -104,7 +114,7 @@ struct _RcNativePlayout
   gint64 last_push_local_us;
   GArray *delays; /* double pairs: server time ms when taken, D ms */
 
-  guint64 received, pushed, underruns, early_drops, resyncs, discontinuities;
+  guint64 received, pushed, underruns, early_drops, resyncs, discontinuities, sink_moves;
   guint64 rendered_buffers, rendered_frames;
   gint64 first_render_us;
   GArray *all_errors;      /* double |error| ms, whole run */
@@ -246,7 +256,8 @@ on_sink_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   return GST_PAD_PROBE_OK;
 }
 
-/* Sinks that render on their own (audio sinks): where they are now. */
+/* Sinks that render on their own but are no GstAudioBaseSink: where they
+ * say they are (their position query against the clock). */
 static gboolean
 sample_position (gpointer data)
 {
@@ -273,6 +284,87 @@ sample_position (gpointer data)
     }
   g_mutex_unlock (&self->lock);
   return G_SOURCE_CONTINUE;
+}
+
+static int
+compare_diff (gconstpointer a, gconstpointer b)
+{
+  GstClockTimeDiff x = *(const GstClockTimeDiff *) a, y = *(const GstClockTimeDiff *) b;
+
+  return (x > y) - (x < y);
+}
+
+/*
+ * An audio sink's thread, once per buffer it renders: @etime is the server
+ * clock now, @itime the sink's own clock now (the device's position minus
+ * the delay it reports: PulseAudio's stream latency, ALSA's snd_pcm_delay)
+ * mapped to server time, i.e. the server time of the sample leaving the
+ * sink now. They differ by how early (itime > etime) or late the sample
+ * leaves. GStreamer's own slaving lets that stand up to its drift
+ * tolerance (40 ms) and a start that lands off stays off; here the output
+ * is moved (*@requested_skew) as soon as the median of the last readings
+ * is off by SINK_TOLERANCE, so the sample of time C + D − L leaves the sink
+ * at C + D − L, continuously. Each reading is also the guest's belief of
+ * its render error, which it reports.
+ */
+static void
+on_sink_slaving (GstAudioBaseSink *sink, GstClockTime etime, GstClockTime itime,
+                 GstClockTimeDiff *requested_skew, GstAudioBaseSinkDiscontReason reason,
+                 gpointer data)
+{
+  RcNativePlayout *self = data;
+  GstClockTimeDiff early, median, agreed;
+
+  if (requested_skew == NULL || !GST_CLOCK_TIME_IS_VALID (etime)
+      || !GST_CLOCK_TIME_IS_VALID (itime))
+    {
+      self->sink_readings = 0;
+      return;
+    }
+  early = GST_CLOCK_DIFF (etime, itime);
+  g_mutex_lock (&self->lock);
+  if (self->first_render_us == 0)
+    self->first_render_us = g_get_monotonic_time ();
+  self->rendered_buffers++;
+  note_error (self, -ns_to_ms (early));
+  g_mutex_unlock (&self->lock);
+  self->sink_window[self->sink_readings++] = early;
+  if (self->sink_readings < SINK_WINDOW)
+    return;
+  self->sink_readings = 0;
+  qsort (self->sink_window, SINK_WINDOW, sizeof self->sink_window[0], compare_diff);
+  median = self->sink_window[SINK_WINDOW / 2];
+  /* A device's timing reports go astray for a while (a busy machine): only
+   * an error two windows in a row agree on is real. */
+  agreed = self->sink_last_median;
+  self->sink_last_median = median;
+  if (ABS (median) <= (GstClockTimeDiff) SINK_TOLERANCE
+      || ABS (median - agreed) > (GstClockTimeDiff) SINK_TOLERANCE)
+    return;
+  median = (median + agreed) / 2;
+  self->sink_last_median = 0;
+  *requested_skew = median;
+  GST_DEBUG_OBJECT (sink, "%s: output %.3f ms %s: moved", self->name, fabs (ns_to_ms (median)),
+                    median > 0 ? "early" : "late");
+  g_mutex_lock (&self->lock);
+  self->sink_moves++;
+  g_mutex_unlock (&self->lock);
+}
+
+/* Any audio sink of the pipeline (also one inside autoaudiosink) follows
+ * its real output, not GStreamer's default slaving. */
+static void
+on_element_added (GstBin *bin, GstBin *sub_bin, GstElement *element, gpointer data)
+{
+  if (!GST_IS_AUDIO_BASE_SINK (element))
+    return;
+  gst_audio_base_sink_set_custom_slaving_callback (GST_AUDIO_BASE_SINK (element), on_sink_slaving,
+                                                   data, NULL);
+  /* A move takes effect at the next buffer: written where its time now
+   * falls, not kept contiguous with the last (by default up to 40 ms off,
+   * for up to a second). */
+  g_object_set (element, "slave-method", GST_AUDIO_BASE_SINK_SLAVE_CUSTOM, "alignment-threshold",
+                (guint64) SINK_TOLERANCE / 4, "discont-wait", (guint64) 0, NULL);
 }
 
 static gboolean
@@ -360,6 +452,15 @@ build (RcNativePlayout *self, const RcNativePlayoutOptions *options, GError **er
       GstAppSinkCallbacks callbacks = { .new_sample = on_rendered };
 
       gst_app_sink_set_callbacks (GST_APP_SINK (self->sink), &callbacks, self, NULL);
+    }
+  else if (GST_IS_AUDIO_BASE_SINK (self->sink) || GST_IS_BIN (self->sink))
+    {
+      g_autoptr (GstPad) pad = gst_element_get_static_pad (self->sink, "sink");
+
+      if (pad != NULL)
+        gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, on_sink_buffer, self, NULL);
+      on_element_added (GST_BIN (self->pipeline), GST_BIN (self->pipeline), self->sink, self);
+      g_signal_connect (self->pipeline, "deep-element-added", G_CALLBACK (on_element_added), self);
     }
   else
     {
@@ -762,6 +863,7 @@ rc_native_playout_get_stats (RcNativePlayout *self, RcNativePlayoutStats *stats)
   stats->underruns = self->underruns;
   stats->early_drops = self->early_drops;
   stats->resyncs = self->resyncs;
+  stats->sink_moves = self->sink_moves;
   stats->discontinuities = self->discontinuities;
   stats->rendered_buffers = self->rendered_buffers;
   stats->rendered_frames = self->rendered_frames;

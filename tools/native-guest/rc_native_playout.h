@@ -78,6 +78,7 @@ typedef struct
   guint64 underruns;         /* came after their C + D (dropped) */
   guint64 early_drops;       /* came before the clock was synced or the timeline known */
   guint64 resyncs;           /* changes of D taken */
+  guint64 sink_moves;        /* an audio sink's output moved to its C + D (see the .c) */
   guint64 discontinuities;   /* gaps in C (lost or late packets, resyncs) */
   guint64 rendered_buffers;
   guint64 rendered_frames;
