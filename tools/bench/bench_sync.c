@@ -32,6 +32,7 @@
 #include "rc_bench_server.h"
 #include "tools/support/rc_roomcast_process.h"
 #include "rc_bench_sync_run.h"
+#include "rc_bench_sync_speakers.h"
 #include "rc_build_config.h"
 #include "tools/native-guest/rc_recording.h"
 #include "pipelines/rc_ws_branch.h"
@@ -69,6 +70,8 @@ typedef struct
   char *node;
   char *output;
   gboolean keep;
+  guint speakers;
+  char *peer;
 } Options;
 
 typedef struct
@@ -113,6 +116,9 @@ typedef struct
   gboolean driver_stopped;
   guint browsers_joined;
   char *driver_error;
+
+  RcBenchSpeakers *speakers; /* at the speaker: real sinks, one recording clock */
+  char *track;
 } Bench;
 
 static double
@@ -708,7 +714,30 @@ bring_guests_in (Bench *b, GError **error)
                        b->o->browsers);
   if (b->driver_error != NULL)
     rc_bench_progress ("browsers: %s", b->driver_error);
+  if (b->o->speakers > 0 || b->o->peer != NULL)
+    {
+      RcBenchSpeakersOptions so = { .dir = b->dir, .guest = b->o->guest, .server = b->server,
+                                    .room_id = b->room_id, .click_track = b->track,
+                                    .natives = b->o->speakers,
+                                    .snapcast = g_strcmp0 (b->o->peer, "snapcast") == 0,
+                                    .no_realtime = b->o->no_realtime };
+
+      b->speakers = rc_bench_speakers_start (&so, error);
+      if (b->speakers == NULL)
+        return FALSE;
+      rc_bench_progress ("%u native guests through real sinks%s", b->o->speakers,
+                         so.snapcast ? ", snapserver and 2 snapclients" : "");
+      if (!rc_bench_wait (rc_bench_speakers_ready, b->speakers, 30000))
+        rc_bench_progress ("not every speaker guest reports after 30 s");
+    }
   return alive (b, error);
+}
+
+static gboolean
+poll_beliefs (gpointer data)
+{
+  rc_bench_speakers_poll_beliefs (data);
+  return G_SOURCE_CONTINUE;
 }
 
 /* The machine's steal ticks (/proc/stat "cpu", 8th value): time the
@@ -736,6 +765,7 @@ measure (Bench *b, GError **error)
   guint64 busy0 = 0, total0 = 0, busy1 = 0, total1 = 0, steal0, steal1;
   GPid server_pid = rc_bench_server_get_pid (b->server);
   double third = b->o->seconds * 1000 / 3;
+  guint poll = 0;
 
   rc_bench_progress ("warming up for %.0f s", b->o->warmup);
   rc_bench_wait (NULL, NULL, b->o->warmup * 1000);
@@ -745,6 +775,11 @@ measure (Bench *b, GError **error)
   rc_bench_machine_read (&busy0, &total0);
   steal0 = steal_ticks ();
   b->run.start = now_ms ();
+  if (b->speakers != NULL)
+    {
+      rc_bench_speakers_record (b->speakers);
+      poll = g_timeout_add_seconds (1, poll_beliefs, b->speakers);
+    }
   rc_bench_progress ("measuring for %.0f s", b->o->seconds);
   rc_bench_wait (NULL, NULL, third);
   if (!b->o->no_late)
@@ -765,6 +800,7 @@ measure (Bench *b, GError **error)
     }
   rc_bench_wait (NULL, NULL, third);
   b->run.end = b->run.end_or_now = now_ms ();
+  g_clear_handle_id (&poll, g_source_remove);
   rc_bench_proc_read (server_pid, &p1);
   rc_bench_machine_read (&busy1, &total1);
   steal1 = steal_ticks ();
@@ -790,6 +826,8 @@ finish (Bench *b)
         rc_bench_progress ("the browser driver did not stop in 30 s");
       rc_roomcast_child_stop (b->driver, 5);
     }
+  if (b->speakers != NULL)
+    rc_bench_speakers_stop (b->speakers);
   collect_natives (b);
   if (b->proxy != NULL)
     {
@@ -817,6 +855,7 @@ cleanup (Bench *b)
     rc_roomcast_child_stop (((Native *) b->natives->pdata[i])->proc, 5);
   rc_roomcast_child_stop (b->driver, 5);
   g_clear_pointer (&b->proxy, rc_bench_delay_proxy_free);
+  g_clear_pointer (&b->speakers, rc_bench_speakers_free);
   g_clear_pointer (&b->control, rc_bench_control_free);
   g_clear_pointer (&b->server, rc_bench_server_free);
   g_cancellable_cancel (b->cancellable);
@@ -848,6 +887,7 @@ run (Bench *b, GError **error)
 {
   g_autofree char *track = g_build_filename (b->dir, "clicks.wav", NULL);
 
+  b->track = track;
   if (b->o->wait_quiet > 0)
     {
       /* Up to --wait-quiet seconds for the machine to be under 25 % busy over 2 s. */
@@ -875,7 +915,7 @@ int
 main (int argc, char **argv)
 {
   Options o = { .natives = 4, .browsers = 2, .seconds = 30, .warmup = 8, .jitter_ms = 80,
-                .capture_seconds = 4, .max_seconds = 300 };
+                .capture_seconds = 4, .max_seconds = 300, .speakers = 2 };
   GOptionEntry entries[] = {
     { "natives", 'n', 0, G_OPTION_ARG_INT, &o.natives, "Native guests (WebRTC and WebSocket by turns; default 4)", "N" },
     { "browsers", 'b', 0, G_OPTION_ARG_INT, &o.browsers, "Browser guests (default 2; 0: none)", "M" },
@@ -893,6 +933,8 @@ main (int argc, char **argv)
     { "node", 0, 0, G_OPTION_ARG_FILENAME, &o.node, "node (default: node on PATH)", "PATH" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &o.output, "Also write the Markdown here", "FILE" },
     { "keep", 0, 0, G_OPTION_ARG_NONE, &o.keep, "Keep the recordings and logs", NULL },
+    { "speakers", 0, 0, G_OPTION_ARG_INT, &o.speakers, "Native guests playing through real sinks of a private PulseAudio, recorded on one clock (default 2; 0: none)", "N" },
+    { "peer", 0, 0, G_OPTION_ARG_STRING, &o.peer, "Measure another system the same way: snapcast (snapserver and 2 snapclients)", "NAME" },
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("- how closely a room's guests render the same sample at the same instant");
@@ -915,10 +957,11 @@ main (int argc, char **argv)
       return 2;
     }
   if (o.natives < 2 || o.natives > 32 || o.browsers > 8 || o.seconds < 9 || o.seconds > 3600
-      || o.warmup < 0 || o.jitter_ms < 0 || o.capture_seconds < 1 || o.capture_seconds > 30)
+      || o.warmup < 0 || o.jitter_ms < 0 || o.capture_seconds < 1 || o.capture_seconds > 30
+      || o.speakers > 16 || (o.peer != NULL && g_strcmp0 (o.peer, "snapcast") != 0))
     {
       g_printerr ("bench-sync: --natives 2-32, --browsers 0-8, --seconds 9-3600, "
-                  "--capture-seconds 1-30; see --help\n");
+                  "--capture-seconds 1-30, --speakers 0-16, --peer snapcast; see --help\n");
       return 2;
     }
   gst_init (NULL, NULL);
@@ -958,7 +1001,12 @@ main (int argc, char **argv)
     {
       b.run.load_after = rc_bench_loadavg ();
       rc_bench_progress ("analysing the recordings");
+      g_string_append (out, "Rendering only: the tables below are read from the native guests' "
+                            "appsinks and the pages' engine captures, not from an audio device; "
+                            "\"At the speaker\" (at the end) is.\n\n");
       rc_bench_sync_report (&b.run, out);
+      if (b.speakers != NULL)
+        rc_bench_speakers_report (b.speakers, b.run.ideal, b.run.start, b.run.end, out);
     }
   cleanup (&b);
   if (!ok)
