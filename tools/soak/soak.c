@@ -1,0 +1,1046 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * soak: a roomcast under a whole event's worth of ordinary use, for a
+ * bounded time, and what it looked like afterwards.
+ *
+ *   soak [--minutes 10] [--guests 200] [--churn 5] [-o FILE]
+ *
+ * It starts its own redis-server (a free port, a temporary folder) and a
+ * roomcast on it (127.0.0.1 only), four demo songs on a looping queue, and
+ * then, all at once: a room of steady guests over WebRTC and WebSocket
+ * (most light; a few decode and are watched for audio gaps), churning
+ * guests joining and leaving every second beside them, chat, skips and
+ * seeks from the owner, a WHIP host going on and off air, and a Redis
+ * outage in the middle (SIGKILL, restart on the same port and data).
+ * Every 30 s it prints the server's RSS, fds and threads (from /proc); at
+ * the end their slope after warm-up, the steady guests' largest audio gap,
+ * what was done, and every error seen.
+ *
+ * Why it is built this way:
+ * - The guests, the WHIP host and redis live in this process (or its
+ *   children) pinned to --guest-cpus, the server to --server-cpus, as the
+ *   benchmarks do, so the server's figures are its own.
+ * - Everything runs off one main context turned in 20 ms steps; the
+ *   schedule is a set of "next time" stamps checked at every step.
+ * - It is bounded: it stops itself after --minutes, and an alarm a few
+ *   minutes past that ends it whatever happens; every child dies with it
+ *   (PR_SET_PDEATHSIG). Report lines go to stdout and, as they come, to -o.
+ */
+#define _GNU_SOURCE /* sched_setaffinity */
+#include "rc_soak_guest.h"
+#include "rc_soak_redis.h"
+
+#include "tools/bench/rc_bench_proc.h"
+#include "tools/bench/rc_bench_server.h"
+#include "tools/whip-host/rc_whip_host.h"
+
+#include <glib/gstdio.h>
+#include <gst/gst.h>
+#include <locale.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define STEADY_DECODE_WEBRTC 4
+#define STEADY_DECODE_WS 2
+#define CHURN_HOLD_S 2      /* a churning guest stays this long after its audio came */
+#define CHURN_GIVE_UP_S 20  /* ...or leaves this long after joining, without audio */
+#define REDIS_OUTAGE_S 5
+#define WHIP_PERIOD_S 60    /* on air for WHIP_ON_AIR_S of every period */
+#define WHIP_ON_AIR_S 20
+#define CHAT_EVERY_MS 1000
+#define SEEK_EVERY_MS 7000
+#define SKIP_EVERY_MS 20000
+#define SAMPLE_EVERY_MS 20  /* the steady decoders' stall resolution */
+
+typedef struct
+{
+  double minutes;
+  guint guests;
+  guint churn;
+  guint report_s;
+  char *output;
+  char *roomcast;
+  char *server_cpus;
+  char *guest_cpus;
+  gboolean keep;
+} Options;
+
+/* One reading of the server every report_s. */
+typedef struct
+{
+  double t_s;
+  guint64 rss_kib;
+  guint fds;
+  guint threads;
+  guint guests;
+  guint with_audio;
+} Sample;
+
+/* Server log lines of one shape (digits folded), the first as said. */
+typedef struct
+{
+  char *first;
+  double first_t_s;
+  guint count;
+} LogShape;
+
+typedef struct
+{
+  Options *o;
+  FILE *out;
+  char *tmp_dir;
+  gint64 t0_us;
+  gint64 end_us;
+  gint64 warm_us; /* after this, gaps count and the slope is fitted */
+  gboolean warmed;
+  double fit_from_s; /* t of the warm-up's end */
+
+  RcSoakRedis *redis;
+  RcBenchServer *server;
+  RcBenchControl *control;
+  SoupSession *session;
+  char *room_id, *owner_token, *key;
+  guint songs;
+
+  GPtrArray *steady; /* RcSoakGuest */
+  GPtrArray *churn;  /* RcSoakGuest */
+  GArray *steady_units; /* guint64, units at the last report, by steady index */
+  RcWhipHost *whip;
+
+  gint64 next_churn_us, next_chat_us, next_seek_us, next_skip_us, next_report_us;
+  gint64 next_sample_us, next_whip_us, redis_kill_us, redis_back_us;
+  gboolean redis_down, redis_done;
+
+  guint joins, leaves, chats, skips, seeks, whip_on, whip_off, redis_restarts, steady_rejoins;
+  guint serial;
+  GArray *samples; /* Sample */
+  GHashTable *log_shapes; /* shape → LogShape */
+  guint log_lines;
+  GPtrArray *errors; /* char *: "[t] what" */
+  GHashTable *error_counts; /* folded text → count, past the first few of a kind */
+} Soak;
+
+/* ---- output ---- */
+
+static double
+t_s (Soak *s)
+{
+  return (g_get_monotonic_time () - s->t0_us) / 1e6;
+}
+
+static void G_GNUC_PRINTF (2, 3)
+say (Soak *s, const char *format, ...)
+{
+  va_list args;
+  g_autofree char *text = NULL;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  fputs (text, stdout);
+  fflush (stdout);
+  if (s->out != NULL)
+    {
+      fputs (text, s->out);
+      fflush (s->out);
+    }
+}
+
+static char *
+fold_digits (const char *text)
+{
+  char *folded = g_strdup (text);
+
+  for (char *p = folded; *p != '\0'; p++)
+    if (g_ascii_isdigit (*p))
+      *p = '#';
+  return folded;
+}
+
+/* An error of the run; the first 3 of a shape are kept word for word, the
+ * rest counted. */
+static void G_GNUC_PRINTF (2, 3)
+error_seen (Soak *s, const char *format, ...)
+{
+  va_list args;
+  g_autofree char *text = NULL;
+  char *shape;
+  guint n;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  shape = fold_digits (text);
+  n = GPOINTER_TO_UINT (g_hash_table_lookup (s->error_counts, shape)) + 1;
+  g_hash_table_replace (s->error_counts, shape, GUINT_TO_POINTER (n));
+  if (n <= 3)
+    {
+      g_ptr_array_add (s->errors, g_strdup_printf ("[%6.1f s] %s", t_s (s), text));
+      rc_bench_progress ("error: %s", text);
+    }
+}
+
+static void
+on_server_line (const char *line, gpointer data)
+{
+  Soak *s = data;
+  g_autofree char *shape = NULL;
+  LogShape *known;
+
+  if (strstr (line, "WARNING") == NULL && strstr (line, "CRITICAL") == NULL)
+    return;
+  s->log_lines++;
+  shape = fold_digits (line);
+  known = g_hash_table_lookup (s->log_shapes, shape);
+  if (known == NULL)
+    {
+      known = g_new0 (LogShape, 1);
+      known->first = g_strdup (line);
+      known->first_t_s = t_s (s);
+      g_hash_table_insert (s->log_shapes, g_steal_pointer (&shape), known);
+      rc_bench_progress ("server: %s", line);
+    }
+  known->count++;
+}
+
+static void
+log_shape_free (gpointer data)
+{
+  LogShape *shape = data;
+
+  g_free (shape->first);
+  g_free (shape);
+}
+
+/* ---- CPUs ---- */
+
+/* "1", "0-1", "0,2": a CPU set; FALSE when it is not one. */
+static gboolean
+cpu_list_to_set (const char *text, cpu_set_t *set)
+{
+  g_auto (GStrv) items = g_strsplit (text, ",", -1);
+
+  CPU_ZERO (set);
+  for (guint i = 0; items[i] != NULL; i++)
+    {
+      unsigned first, last;
+      int n = sscanf (items[i], "%u-%u", &first, &last);
+
+      if (n == 1)
+        last = first;
+      if (n < 1 || first > last || last >= CPU_SETSIZE)
+        return FALSE;
+      for (unsigned c = first; c <= last; c++)
+        CPU_SET (c, set);
+    }
+  return CPU_COUNT (set) > 0;
+}
+
+static cpu_set_t server_cpus;
+static gboolean pin_server;
+
+static void
+pin_child (gpointer data)
+{
+  if (pin_server && sched_setaffinity (0, sizeof server_cpus, &server_cpus) != 0)
+    _exit (127);
+}
+
+/* ---- the server's figures ---- */
+
+static guint
+count_fds (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/fd", (int) pid);
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  guint n = 0;
+
+  while (dir != NULL && g_dir_read_name (dir) != NULL)
+    n++;
+  return n;
+}
+
+static guint
+guests_present (Soak *s)
+{
+  return s->steady->len + s->churn->len;
+}
+
+static void
+report_sample (Soak *s)
+{
+  Sample sample = { .t_s = t_s (s) };
+  RcBenchProc proc;
+  GPid pid = rc_bench_server_get_pid (s->server);
+
+  if (!rc_bench_proc_read (pid, &proc))
+    return;
+  sample.rss_kib = proc.rss_kib;
+  sample.threads = proc.threads;
+  sample.fds = count_fds (pid);
+  sample.guests = guests_present (s);
+  for (guint i = 0; i < s->steady->len; i++)
+    {
+      RcSoakGuestFigures f;
+      guint64 *before = &g_array_index (s->steady_units, guint64, i);
+
+      rc_soak_guest_get_figures (g_ptr_array_index (s->steady, i), &f);
+      if (f.audio)
+        sample.with_audio++;
+      if (s->samples->len > 0 && f.units == *before && f.audio)
+        error_seen (s, "steady guest %s received nothing for %u s",
+                    rc_soak_guest_get_name (g_ptr_array_index (s->steady, i)), s->o->report_s);
+      *before = f.units;
+    }
+  g_array_append_val (s->samples, sample);
+  say (s, "| %7.0f | %8.1f | %5u | %7u | %6u | %9u | %5u | %6u | %5u | %5u |\n", sample.t_s,
+       sample.rss_kib / 1024.0, sample.fds, sample.threads, sample.guests, sample.with_audio,
+       s->joins, s->leaves, s->chats, s->skips + s->seeks);
+}
+
+/* ---- guests ---- */
+
+static RcSoakGuest *
+guest_join (Soak *s, RcSoakGuestKind kind, const char *prefix)
+{
+  g_autofree char *name = g_strdup_printf ("%s%u", prefix, ++s->serial);
+
+  s->joins++;
+  return rc_soak_guest_new (kind, s->server, s->room_id, name, s->session);
+}
+
+static void
+guest_leave (Soak *s, RcSoakGuest *guest)
+{
+  s->leaves++;
+  rc_soak_guest_free (guest);
+}
+
+static void
+collect_errors (Soak *s, RcSoakGuest *guest)
+{
+  g_autoptr (GPtrArray) errors = rc_soak_guest_take_errors (guest);
+
+  for (guint i = 0; errors != NULL && i < errors->len; i++)
+    error_seen (s, "guest %s got error %s", rc_soak_guest_get_name (guest),
+                (char *) g_ptr_array_index (errors, i));
+}
+
+/* The steady kinds, in order: the decoders first, then light WebRTC and
+ * light WebSocket guests alternately. */
+static RcSoakGuestKind
+steady_kind (guint i)
+{
+  if (i < STEADY_DECODE_WEBRTC)
+    return RC_SOAK_GUEST_WEBRTC_DECODE;
+  if (i < STEADY_DECODE_WEBRTC + STEADY_DECODE_WS)
+    return RC_SOAK_GUEST_WS_PLAYOUT;
+  return i % 2 == 0 ? RC_SOAK_GUEST_WEBRTC : RC_SOAK_GUEST_WS;
+}
+
+static gboolean
+steady_all_heard (gpointer data)
+{
+  Soak *s = data;
+
+  for (guint i = 0; i < s->steady->len; i++)
+    {
+      RcSoakGuest *guest = g_ptr_array_index (s->steady, i);
+      RcSoakGuestFigures f;
+
+      rc_soak_guest_get_figures (guest, &f);
+      if (!f.audio && rc_soak_guest_get_failure (guest) == NULL)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Joins the steady guests ten at a time, each ten given up to 30 s to hear
+ * something, so a join is not timed out by the ones queued before it. */
+static void
+steady_join_all (Soak *s)
+{
+  for (guint i = 0; i < s->o->guests && !rc_bench_interrupted (); i++)
+    {
+      guint64 zero = 0;
+
+      g_ptr_array_add (s->steady, guest_join (s, steady_kind (i), "steady-"));
+      g_array_append_val (s->steady_units, zero);
+      if ((i + 1) % 10 == 0 || i + 1 == s->o->guests)
+        rc_bench_wait (steady_all_heard, s, 30000);
+    }
+  for (guint i = 0; i < s->steady->len; i++)
+    {
+      RcSoakGuest *guest = g_ptr_array_index (s->steady, i);
+      RcSoakGuestFigures f;
+
+      rc_soak_guest_get_figures (guest, &f);
+      if (!f.audio)
+        error_seen (s, "steady guest %s never got audio (%s)", rc_soak_guest_get_name (guest),
+                    rc_soak_guest_get_failure (guest) != NULL ? rc_soak_guest_get_failure (guest)
+                                                              : "no failure said");
+    }
+}
+
+/* A steady guest that failed is reported and replaced, so the room stays
+ * as full as asked. */
+static void
+steady_check (Soak *s)
+{
+  for (guint i = 0; i < s->steady->len; i++)
+    {
+      RcSoakGuest *guest = g_ptr_array_index (s->steady, i);
+      const char *failure = rc_soak_guest_get_failure (guest);
+
+      collect_errors (s, guest);
+      if (failure == NULL)
+        continue;
+      error_seen (s, "steady guest %s failed: %s", rc_soak_guest_get_name (guest), failure);
+      g_ptr_array_index (s->steady, i) = guest_join (s, rc_soak_guest_get_kind (guest), "steady-");
+      g_array_index (s->steady_units, guint64, i) = 0;
+      guest_leave (s, guest);
+      s->steady_rejoins++;
+    }
+}
+
+/* Churning guests leave CHURN_HOLD_S after their audio came, or give up
+ * after CHURN_GIVE_UP_S (an error: they never got audio). */
+static void
+churn_step (Soak *s, gint64 now)
+{
+  for (guint i = 0; i < s->churn->len;)
+    {
+      RcSoakGuest *guest = g_ptr_array_index (s->churn, i);
+      RcSoakGuestFigures f;
+      double age_s = (now - rc_soak_guest_get_started_us (guest)) / 1e6;
+      const char *failure = rc_soak_guest_get_failure (guest);
+
+      rc_soak_guest_get_figures (guest, &f);
+      collect_errors (s, guest);
+      if (f.audio && age_s < CHURN_HOLD_S && failure == NULL)
+        {
+          i++;
+          continue;
+        }
+      if (!f.audio && failure == NULL && age_s < CHURN_GIVE_UP_S)
+        {
+          i++;
+          continue;
+        }
+      if (!f.audio)
+        error_seen (s, "churning guest %s never got audio in %.0f s (%s)",
+                    rc_soak_guest_get_name (guest), age_s,
+                    failure != NULL ? failure : "no failure said");
+      else if (failure != NULL)
+        error_seen (s, "churning guest %s failed: %s", rc_soak_guest_get_name (guest), failure);
+      g_ptr_array_remove_index_fast (s->churn, i);
+      guest_leave (s, guest);
+    }
+  if (s->o->churn > 0 && now >= s->next_churn_us)
+    {
+      RcSoakGuestKind kind = s->serial % 2 == 0 ? RC_SOAK_GUEST_WEBRTC : RC_SOAK_GUEST_WS;
+
+      g_ptr_array_add (s->churn, guest_join (s, kind, "churn-"));
+      s->next_churn_us += G_USEC_PER_SEC / s->o->churn;
+    }
+}
+
+/* A chat from a steady light guest, in turn. */
+static void
+chat_step (Soak *s)
+{
+  guint first = STEADY_DECODE_WEBRTC + STEADY_DECODE_WS;
+  guint n = s->steady->len > first ? s->steady->len - first : 0;
+  g_autofree char *json = NULL;
+  RcSoakGuest *guest;
+
+  if (n == 0)
+    return;
+  guest = g_ptr_array_index (s->steady, first + s->chats % n);
+  json = g_strdup_printf ("{\"type\":\"chat\",\"id\":\"chat-%u\",\"text\":\"soak chat %u\"}",
+                          s->chats, s->chats);
+  if (rc_soak_guest_send (guest, json))
+    s->chats++;
+}
+
+/* ---- the owner: queue, skips, seeks ---- */
+
+static void
+on_control_message (JsonObject *message, gpointer data)
+{
+  Soak *s = data;
+  const char *type = json_object_get_string_member_with_default (message, "type", "");
+
+  if (g_str_equal (type, "error"))
+    error_seen (s, "the owner's request %s got error %" G_GINT64_FORMAT " %s",
+                json_object_has_member (message, "id")
+                  ? json_object_get_string_member_with_default (message, "id", "?")
+                  : "(no id)",
+                json_object_get_int_member_with_default (message, "code", 0),
+                json_object_get_string_member_with_default (message, "message", "?"));
+}
+
+static gboolean
+start_room (Soak *s, GError **error)
+{
+  g_autoptr (JsonArray) songs = NULL;
+  const char *only[] = { NULL };
+
+  songs = rc_bench_server_wait_library (s->server, 4, 30, error);
+  if (songs == NULL
+      || !rc_bench_server_create_room (s->server, "soak", &s->room_id, &s->owner_token, error)
+      || (s->key = rc_bench_server_create_key (s->server, s->room_id, s->owner_token, error))
+           == NULL)
+    return FALSE;
+  s->control = rc_bench_control_new (s->server, s->room_id, s->owner_token, on_control_message, s);
+  rc_bench_control_only (s->control, only);
+  if (!rc_bench_control_wait_joined (s->control, 10000, error))
+    return FALSE;
+  s->songs = json_array_get_length (songs);
+  for (guint i = 0; i < s->songs; i++)
+    rc_bench_control_send (
+      s->control, "{\"type\":\"addSong\",\"id\":\"add-%u\",\"songId\":\"%s\"}", i,
+      json_object_get_string_member (json_array_get_object_element (songs, i), "id"));
+  rc_bench_control_send (s->control, "{\"type\":\"setLoop\",\"id\":\"loop\",\"mode\":\"queue\"}");
+  rc_bench_control_send (s->control, "{\"type\":\"play\",\"id\":\"play\"}");
+  return TRUE;
+}
+
+static void
+owner_step (Soak *s, gint64 now)
+{
+  if (now >= s->next_skip_us)
+    {
+      rc_bench_control_send (s->control, "{\"type\":\"skip\",\"id\":\"skip-%u\"}", s->skips++);
+      s->next_skip_us += SKIP_EVERY_MS * 1000;
+    }
+  if (now >= s->next_seek_us)
+    {
+      /* The demo songs are 20 s long. */
+      rc_bench_control_send (s->control,
+                             "{\"type\":\"seek\",\"id\":\"seek-%u\",\"position\":%u}",
+                             s->seeks, 1 + g_random_int_range (0, 15));
+      s->seeks++;
+      s->next_seek_us += SEEK_EVERY_MS * 1000;
+    }
+}
+
+/* ---- the WHIP host and the Redis outage ---- */
+
+static void
+whip_step (Soak *s, gint64 now)
+{
+  if (now < s->next_whip_us)
+    return;
+  if (s->whip == NULL)
+    {
+      RcWhipHostOptions options = {
+        .base_url = rc_bench_server_get_url (s->server),
+        .room_id = s->room_id,
+        .key = s->key,
+        .freq = 880,
+      };
+      guint status;
+
+      s->whip = rc_whip_host_new (&options);
+      status = rc_whip_host_wait_answer (s->whip, 15000);
+      s->whip_on++;
+      if (status != 201)
+        error_seen (s, "the WHIP host's POST got %u (%s)", status,
+                    rc_whip_host_get_failure (s->whip) != NULL ? rc_whip_host_get_failure (s->whip)
+                                                               : "no failure said");
+      s->next_whip_us = now + WHIP_ON_AIR_S * G_USEC_PER_SEC;
+      return;
+    }
+  if (!rc_whip_host_is_connected (s->whip))
+    error_seen (s, "the WHIP host never connected (%s)",
+                rc_whip_host_get_failure (s->whip) != NULL ? rc_whip_host_get_failure (s->whip)
+                                                           : "no failure said");
+  if (rc_whip_host_get_location (s->whip) != NULL)
+    {
+      guint status = rc_whip_host_delete (s->whip, NULL);
+
+      if (status != 200)
+        error_seen (s, "the WHIP host's DELETE got %u", status);
+    }
+  g_clear_pointer (&s->whip, rc_whip_host_free);
+  s->whip_off++;
+  s->next_whip_us = now + (WHIP_PERIOD_S - WHIP_ON_AIR_S) * G_USEC_PER_SEC;
+}
+
+static void
+redis_step (Soak *s, gint64 now)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (s->redis_done)
+    return;
+  if (!s->redis_down && now >= s->redis_kill_us)
+    {
+      rc_bench_progress ("Redis: SIGKILL (an outage of %d s)", REDIS_OUTAGE_S);
+      rc_soak_redis_kill (s->redis);
+      s->redis_down = TRUE;
+      s->redis_back_us = now + REDIS_OUTAGE_S * G_USEC_PER_SEC;
+    }
+  else if (s->redis_down && now >= s->redis_back_us)
+    {
+      if (!rc_soak_redis_restart (s->redis, &error))
+        error_seen (s, "Redis did not come back: %s", error->message);
+      else
+        rc_bench_progress ("Redis: back on the same port and data");
+      s->redis_restarts++;
+      s->redis_down = FALSE;
+      s->redis_done = TRUE;
+    }
+}
+
+/* ---- the run ---- */
+
+static void
+run (Soak *s)
+{
+  gint64 now = g_get_monotonic_time ();
+  double span_s = (s->end_us - now) / 1e6;
+
+  s->next_churn_us = s->next_chat_us = s->next_sample_us = now;
+  s->next_seek_us = now + SEEK_EVERY_MS * 1000;
+  s->next_skip_us = now + SKIP_EVERY_MS * 1000;
+  s->next_report_us = now;
+  s->next_whip_us = now + 15 * G_USEC_PER_SEC;
+  s->redis_kill_us = (s->t0_us + s->end_us) / 2;
+  /* Warm-up: a fifth of the run after the steady guests joined, 1 to 5 minutes. */
+  s->warm_us = now + (gint64) (CLAMP (span_s / 5, 60, 300) * G_USEC_PER_SEC);
+  if (s->warm_us > s->end_us - 60 * G_USEC_PER_SEC)
+    s->warm_us = now + (gint64) (span_s / 3 * G_USEC_PER_SEC);
+  say (s, "\n| t (s) | RSS (MiB) | fds | threads | guests | steady with audio | joins | leaves | chats | skips+seeks |\n"
+          "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  while (!rc_bench_interrupted () && (now = g_get_monotonic_time ()) < s->end_us)
+    {
+      if (rc_bench_server_has_exited (s->server))
+        {
+          error_seen (s, "roomcast exited (status %d)", rc_bench_server_get_status (s->server));
+          return;
+        }
+      if (now >= s->next_sample_us)
+        {
+          for (guint i = 0; i < MIN (s->steady->len, STEADY_DECODE_WEBRTC + STEADY_DECODE_WS); i++)
+            rc_soak_guest_sample (g_ptr_array_index (s->steady, i), now);
+          s->next_sample_us = now + SAMPLE_EVERY_MS * 1000;
+        }
+      if (!s->warmed && now >= s->warm_us)
+        {
+          for (guint i = 0; i < s->steady->len; i++)
+            rc_soak_guest_reset_gap (g_ptr_array_index (s->steady, i));
+          rc_bench_progress ("warm-up over: gaps count from here");
+          s->warmed = TRUE;
+          s->fit_from_s = t_s (s);
+        }
+      churn_step (s, now);
+      steady_check (s);
+      if (now >= s->next_chat_us)
+        {
+          chat_step (s);
+          s->next_chat_us += CHAT_EVERY_MS * 1000;
+        }
+      owner_step (s, now);
+      whip_step (s, now);
+      redis_step (s, now);
+      if (now >= s->next_report_us)
+        {
+          report_sample (s);
+          s->next_report_us += (gint64) s->o->report_s * G_USEC_PER_SEC;
+        }
+      rc_bench_wait (NULL, NULL, 10);
+    }
+  report_sample (s);
+}
+
+/* ---- the summary ---- */
+
+/* Least squares slope of @field (per minute) over the samples from
+ * @from_s; the fitted rise over them in *rise, their mean in *mean. */
+static double
+slope_per_min (GArray *samples, double from_s, double (*field) (const Sample *), double *rise,
+               double *mean, double *span_min)
+{
+  double n = 0, st = 0, sy = 0, stt = 0, sty = 0, t_first = -1, t_last = 0, slope;
+
+  for (guint i = 0; i < samples->len; i++)
+    {
+      const Sample *x = &g_array_index (samples, Sample, i);
+      double t = x->t_s / 60, y = field (x);
+
+      if (x->t_s < from_s)
+        continue;
+      if (t_first < 0)
+        t_first = t;
+      t_last = t;
+      n++, st += t, sy += y, stt += t * t, sty += t * y;
+    }
+  *mean = n > 0 ? sy / n : 0;
+  *span_min = n > 0 ? t_last - t_first : 0;
+  slope = n >= 3 && n * stt - st * st > 0 ? (n * sty - st * sy) / (n * stt - st * st) : 0;
+  *rise = slope * *span_min;
+  return slope;
+}
+
+static double rss_mib (const Sample *x) { return x->rss_kib / 1024.0; }
+static double fds_of (const Sample *x) { return x->fds; }
+static double threads_of (const Sample *x) { return x->threads; }
+
+static gboolean
+summarize_trend (Soak *s, const char *what, const char *unit, double (*field) (const Sample *),
+                 double floor)
+{
+  double rise, mean, span, slope = slope_per_min (s->samples, s->fit_from_s, field, &rise, &mean, &span);
+  gboolean flat = ABS (rise) <= MAX (floor, mean * 0.05);
+
+  say (s, "- %s: %+.3f %s/min after warm-up (t ≥ %.0f s, %.1f min, mean %.1f): %+.1f %s over the span: %s\n",
+       what, slope, unit, s->fit_from_s, span, mean, rise, unit,
+       span < 1 ? "too short to say" : flat ? "flat" : "RISING (or falling): look at the table");
+  return flat || span < 1;
+}
+
+static const char *
+kind_name (RcSoakGuestKind kind)
+{
+  switch (kind)
+    {
+    case RC_SOAK_GUEST_WEBRTC: return "webrtc (light)";
+    case RC_SOAK_GUEST_WS: return "ws (light)";
+    case RC_SOAK_GUEST_WEBRTC_DECODE: return "webrtc, decodes";
+    case RC_SOAK_GUEST_WS_PLAYOUT: return "ws, renders at C + D";
+    }
+  return "?";
+}
+
+static void
+summarize_gaps (Soak *s)
+{
+  gint64 worst_decoder = 0, worst_stall = 0, worst_light = 0;
+  const char *worst_light_name = "-";
+
+  say (s, "\n### The steady guests that decode (since warm-up)\n\n"
+          "| guest | kind | packets | lost | largest gap between packets (ms) | largest stall of decoded audio (ms, ±%d) | underruns | discontinuities |\n"
+          "|---|---|---:|---:|---:|---:|---:|---:|\n", SAMPLE_EVERY_MS);
+  for (guint i = 0; i < s->steady->len; i++)
+    {
+      RcSoakGuest *guest = g_ptr_array_index (s->steady, i);
+      RcSoakGuestKind kind = rc_soak_guest_get_kind (guest);
+      RcSoakGuestFigures f;
+
+      rc_soak_guest_get_figures (guest, &f);
+      if (kind == RC_SOAK_GUEST_WEBRTC || kind == RC_SOAK_GUEST_WS)
+        {
+          if (f.max_gap_us > worst_light)
+            {
+              worst_light = f.max_gap_us;
+              worst_light_name = rc_soak_guest_get_name (guest);
+            }
+          continue;
+        }
+      worst_decoder = MAX (worst_decoder, f.max_gap_us);
+      worst_stall = MAX (worst_stall, f.max_stall_us);
+      say (s, "| %s | %s | %" G_GUINT64_FORMAT " | %" G_GUINT64_FORMAT " | %.1f | %.0f | %" G_GUINT64_FORMAT " | %" G_GUINT64_FORMAT " |\n",
+           rc_soak_guest_get_name (guest), kind_name (kind), f.units, f.lost, f.max_gap_us / 1e3,
+           f.max_stall_us / 1e3, f.underruns, f.discontinuities);
+    }
+  say (s, "\n**Largest audio gap of the steady guests that decode: %.1f ms between packets, "
+          "%.0f ms without new decoded audio.** Of all %u steady guests (light ones by their "
+          "RTP packets or WebSocket frames): %.1f ms (%s).\n",
+       worst_decoder / 1e3, worst_stall / 1e3, s->steady->len, MAX (worst_light, worst_decoder) / 1e3,
+       worst_light > worst_decoder ? worst_light_name : "a decoder");
+}
+
+static gint
+by_first_time (gconstpointer a, gconstpointer b)
+{
+  const LogShape *x = *(LogShape **) a, *y = *(LogShape **) b;
+
+  return x->first_t_s < y->first_t_s ? -1 : x->first_t_s > y->first_t_s;
+}
+
+static void
+summarize_errors (Soak *s)
+{
+  g_autoptr (GPtrArray) shapes = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer key, value;
+  guint errors = 0;
+
+  g_hash_table_iter_init (&iter, s->log_shapes);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_ptr_array_add (shapes, value);
+  g_ptr_array_sort (shapes, by_first_time);
+  say (s, "\n### Every error seen\n\nServer log WARNING/CRITICAL lines: %u (%u kinds)%s\n",
+       s->log_lines, shapes->len, shapes->len > 0 ? ", each kind's first:" : ".");
+  for (guint i = 0; i < shapes->len; i++)
+    {
+      const LogShape *shape = g_ptr_array_index (shapes, i);
+
+      say (s, "- ×%u, first at %.0f s: `%s`\n", shape->count, shape->first_t_s, shape->first);
+    }
+  g_hash_table_iter_init (&iter, s->error_counts);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    errors += GPOINTER_TO_UINT (value);
+  say (s, "\nFailed requests, failed guests, guests without audio: %u%s\n", errors,
+       errors > 0 ? " (the first three of each kind word for word; counts by kind below):" : ".");
+  for (guint i = 0; i < s->errors->len; i++)
+    say (s, "- %s\n", (char *) g_ptr_array_index (s->errors, i));
+  g_hash_table_iter_init (&iter, s->error_counts);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (GPOINTER_TO_UINT (value) > 3)
+      say (s, "- ×%u: %s\n", GPOINTER_TO_UINT (value), (char *) key);
+}
+
+static void
+summarize (Soak *s)
+{
+  g_autofree char *load = rc_bench_loadavg ();
+
+  say (s, "\n## Summary after %.1f min (load average at the end: %s)\n\n", t_s (s) / 60, load);
+  say (s, "Done: %u joins, %u leaves (%u steady guests replaced), %u chats, %u skips, %u seeks, "
+          "WHIP host on air %u times and off %u, Redis killed and restarted %u time(s).\n\n",
+       s->joins, s->leaves, s->steady_rejoins, s->chats, s->skips, s->seeks, s->whip_on,
+       s->whip_off, s->redis_restarts);
+  say (s, "The server over time (%u readings, every %u s):\n\n", s->samples->len, s->o->report_s);
+  summarize_trend (s, "RSS", "MiB", rss_mib, 4);
+  summarize_trend (s, "fds", "fds", fds_of, 8);
+  summarize_trend (s, "threads", "threads", threads_of, 4);
+  summarize_gaps (s);
+}
+
+/* ---- main ---- */
+
+static gboolean
+make_music (Soak *s, const char *dir, GError **error)
+{
+  g_autofree char *script = g_build_filename (RC_SOURCE_ROOT, "tools", "make-demo-music", NULL);
+  const char *argv[] = { script, dir, NULL };
+  int status;
+
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
+                     NULL, &status, error))
+    return FALSE;
+  return g_spawn_check_wait_status (status, error);
+}
+
+static gboolean
+start (Soak *s, GError **error)
+{
+  g_autofree char *music = g_build_filename (s->tmp_dir, "music", NULL);
+  g_autofree char *redis_dir = g_build_filename (s->tmp_dir, "redis", NULL);
+  g_autofree char *log = g_build_filename (s->tmp_dir, "roomcast.log", NULL);
+  const char *args[] = { "--store", NULL, "--music-dir", music, "--max-guests", "100000", NULL };
+  RcBenchServerOptions options = {
+    .roomcast = s->o->roomcast, .extra_args = args, .log_path = log,
+    .child_setup = pin_child, .on_line = on_server_line, .user_data = s,
+  };
+
+  if (!make_music (s, music, error))
+    return FALSE;
+  s->redis = rc_soak_redis_start (redis_dir, error);
+  if (s->redis == NULL)
+    return FALSE;
+  args[1] = rc_soak_redis_get_uri (s->redis);
+  rc_bench_progress ("redis-server pid %d at %s", (int) rc_soak_redis_get_pid (s->redis), args[1]);
+  s->server = rc_bench_server_start_with (&options, error);
+  if (s->server == NULL || !start_room (s, error))
+    return FALSE;
+  rc_bench_progress ("roomcast pid %d at %s, room %s, %u songs looping",
+                     (int) rc_bench_server_get_pid (s->server), rc_bench_server_get_url (s->server),
+                     s->room_id, s->songs);
+  return TRUE;
+}
+
+/* The summary's figures while the guests are still there, then everyone
+ * leaves, the server stops, and the errors (shutdown's too) close it. */
+static gboolean
+finish (Soak *s)
+{
+  gboolean clean;
+
+  if (s->whip != NULL)
+    {
+      if (rc_whip_host_get_location (s->whip) != NULL)
+        rc_whip_host_delete (s->whip, NULL);
+      g_clear_pointer (&s->whip, rc_whip_host_free);
+      s->whip_off++;
+    }
+  summarize (s);
+  rc_bench_progress ("leaving: %u guests", guests_present (s));
+  while (s->churn->len > 0)
+    guest_leave (s, g_ptr_array_steal_index_fast (s->churn, s->churn->len - 1));
+  while (s->steady->len > 0)
+    guest_leave (s, g_ptr_array_steal_index_fast (s->steady, s->steady->len - 1));
+  g_clear_pointer (&s->control, rc_bench_control_free);
+  rc_bench_wait (NULL, NULL, 2000);
+  clean = rc_bench_server_stop (s->server, 10) && rc_bench_server_get_status (s->server) == 0;
+  summarize_errors (s);
+  say (s, "\nroomcast exit: %s (status %d)\n",
+       clean ? "clean after SIGTERM" : "NOT clean (killed, or a non-zero status)",
+       rc_bench_server_get_status (s->server));
+  return clean;
+}
+
+static void
+remove_folder (const char *path)
+{
+  const char *argv[] = { "rm", "-rf", "--", path, NULL };
+
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL,
+                NULL);
+}
+
+static gboolean
+parse_options (int argc, char **argv, Options *o)
+{
+  double minutes = 10;
+  int guests = 200, churn = 5, report_s = 30;
+  g_autoptr (GError) error = NULL;
+  GOptionEntry entries[] = {
+    { "minutes", 'm', 0, G_OPTION_ARG_DOUBLE, &minutes, "How long it runs (default 10)", "M" },
+    { "guests", 0, 0, G_OPTION_ARG_INT, &guests,
+      "Steady guests in the room (default 200; 4 decode over WebRTC, 2 render over the "
+      "WebSocket, the rest light, half each)", "N" },
+    { "churn", 0, 0, G_OPTION_ARG_INT, &churn,
+      "Guests joining (and leaving) per second beside them (default 5)", "N" },
+    { "report", 0, 0, G_OPTION_ARG_INT, &report_s, "Seconds between readings (default 30)", "S" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &o->output,
+      "Also write the report to FILE, as it comes", "FILE" },
+    { "roomcast", 0, 0, G_OPTION_ARG_FILENAME, &o->roomcast,
+      "The server binary (default: the build's)", "PATH" },
+    { "server-cpus", 0, 0, G_OPTION_ARG_STRING, &o->server_cpus,
+      "Pin the server to these CPUs (default 0)", "LIST" },
+    { "guest-cpus", 0, 0, G_OPTION_ARG_STRING, &o->guest_cpus,
+      "Pin the guests, the WHIP host and redis to these CPUs (default 1)", "LIST" },
+    { "keep", 0, 0, G_OPTION_ARG_NONE, &o->keep,
+      "Keep the temporary folder (logs, Redis data)", NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("- a bounded soak of roomcast");
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("soak: %s\n", error->message);
+      return FALSE;
+    }
+  if (minutes <= 0 || minutes > 24 * 60 || guests < STEADY_DECODE_WEBRTC + STEADY_DECODE_WS
+      || churn < 0 || churn > 100 || report_s < 1)
+    {
+      g_printerr ("soak: --minutes 0-1440, --guests at least %d, --churn 0-100, --report ≥ 1\n",
+                  STEADY_DECODE_WEBRTC + STEADY_DECODE_WS);
+      return FALSE;
+    }
+  o->minutes = minutes;
+  o->guests = (guint) guests;
+  o->churn = (guint) churn;
+  o->report_s = (guint) report_s;
+  return TRUE;
+}
+
+/* Pins this process (and so every thread and child made after) to the
+ * guests' CPUs, and remembers the server's for its child setup. */
+static gboolean
+pin_cpus (Options *o)
+{
+  gboolean two = sysconf (_SC_NPROCESSORS_ONLN) >= 2;
+  cpu_set_t guests;
+
+  if (o->server_cpus == NULL && two)
+    o->server_cpus = g_strdup ("0");
+  if (o->guest_cpus == NULL && two)
+    o->guest_cpus = g_strdup ("1");
+  if ((o->server_cpus != NULL && !(pin_server = cpu_list_to_set (o->server_cpus, &server_cpus)))
+      || (o->guest_cpus != NULL && !cpu_list_to_set (o->guest_cpus, &guests)))
+    {
+      g_printerr ("soak: --server-cpus and --guest-cpus want CPU lists, e.g. 0, 1 or 0-1\n");
+      return FALSE;
+    }
+  if (o->guest_cpus != NULL && sched_setaffinity (0, sizeof guests, &guests) != 0)
+    {
+      g_printerr ("soak: cannot pin to CPUs %s\n", o->guest_cpus);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+int
+main (int argc, char **argv)
+{
+  Options o = { 0 };
+  Soak soak = { .o = &o }, *s = &soak;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *machine = NULL, *load = NULL, *command = NULL;
+  gboolean ok = FALSE;
+
+  setlocale (LC_ALL, "");
+  command = g_strjoinv (" ", argv);
+  if (!parse_options (argc, argv, &o) || !pin_cpus (&o))
+    return 2;
+  /* Whatever happens, it ends: SIGALRM's default action kills us, and the
+   * children die with us. */
+  alarm ((guint) (o.minutes * 60) + 300);
+  gst_init (NULL, NULL);
+  rc_bench_catch_signals ();
+  if (o.roomcast == NULL)
+    {
+      g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+      g_autofree char *tools = g_path_get_dirname (self);
+      g_autofree char *build = g_path_get_dirname (tools);
+
+      o.roomcast = g_build_filename (build, "roomcast", NULL);
+    }
+  if (o.output != NULL && (s->out = fopen (o.output, "w")) == NULL)
+    {
+      g_printerr ("soak: cannot write %s\n", o.output);
+      return 2;
+    }
+  s->steady = g_ptr_array_new ();
+  s->churn = g_ptr_array_new ();
+  s->steady_units = g_array_new (FALSE, TRUE, sizeof (guint64));
+  s->samples = g_array_new (FALSE, TRUE, sizeof (Sample));
+  s->log_shapes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, log_shape_free);
+  s->errors = g_ptr_array_new_with_free_func (g_free);
+  s->error_counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  s->session = soup_session_new ();
+  s->tmp_dir = g_dir_make_tmp ("roomcast-soak-XXXXXX", &error);
+  machine = rc_bench_machine_describe_full (TRUE, NULL);
+  load = rc_bench_loadavg ();
+  rc_bench_progress_restart ();
+  s->t0_us = g_get_monotonic_time ();
+  s->end_us = s->t0_us + (gint64) (o.minutes * 60 * G_USEC_PER_SEC);
+  say (s, "# roomcast soak\n\n`%s`\n\n%s; load average at the start %s; server on CPUs %s, "
+          "guests on CPUs %s.\n%u steady guests (%d decode over WebRTC, %d render over the "
+          "WebSocket, the rest light, half WebRTC and half WebSocket), %u joins and leaves a "
+          "second, %.1f minutes.\n",
+       command, machine, load, o.server_cpus != NULL ? o.server_cpus : "any",
+       o.guest_cpus != NULL ? o.guest_cpus : "any", o.guests, STEADY_DECODE_WEBRTC,
+       STEADY_DECODE_WS, o.churn, o.minutes);
+  if (s->tmp_dir != NULL && start (s, &error))
+    {
+      rc_bench_progress ("joining %u steady guests", o.guests);
+      steady_join_all (s);
+      rc_bench_progress ("%u steady guests in; the soak runs until %.1f min", s->steady->len,
+                         o.minutes);
+      run (s);
+      ok = finish (s);
+    }
+  else
+    say (s, "\nsoak: could not start: %s\n", error != NULL ? error->message : "?");
+  ok = ok && s->errors->len == 0 && s->log_lines == 0;
+  g_clear_pointer (&s->server, rc_bench_server_free);
+  g_clear_pointer (&s->redis, rc_soak_redis_free);
+  if (s->tmp_dir != NULL && !o.keep)
+    remove_folder (s->tmp_dir);
+  else if (s->tmp_dir != NULL)
+    g_printerr ("soak: kept %s\n", s->tmp_dir);
+  say (s, "\nsoak: %s\n", ok ? "no error seen" : "errors were seen (above)");
+  g_clear_object (&s->session);
+  if (s->out != NULL)
+    fclose (s->out);
+  return ok ? 0 : 1;
+}
