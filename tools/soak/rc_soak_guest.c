@@ -29,7 +29,7 @@ struct _RcSoakGuest
 
   /* WS: the binary frames */
   guint64 frames_in;
-  gint64 first_frame_us, last_frame_us, max_gap_us;
+  gint64 first_frame_us, last_frame_us, max_gap_us, max_gap_end_us;
 
   /* decoding kinds: the decoded frames, sampled */
   guint64 last_frames;
@@ -88,8 +88,11 @@ on_frame (GBytes *frame, gpointer data)
 
   if (self->first_frame_us == 0)
     self->first_frame_us = now;
-  else
-    self->max_gap_us = MAX (self->max_gap_us, now - self->last_frame_us);
+  else if (now - self->last_frame_us > self->max_gap_us)
+    {
+      self->max_gap_us = now - self->last_frame_us;
+      self->max_gap_end_us = now;
+    }
   self->last_frame_us = now;
   self->frames_in++;
 }
@@ -223,6 +226,7 @@ rc_soak_guest_get_figures (RcSoakGuest *self, RcSoakGuestFigures *out)
       out->audio = self->frames_in > 0;
       out->units = self->frames_in;
       out->max_gap_us = self->max_gap_us;
+      out->max_gap_end_us = self->max_gap_end_us;
       return;
     }
   rc_native_guest_get_stats (self->native, &stats);
@@ -244,6 +248,7 @@ void
 rc_soak_guest_reset_gap (RcSoakGuest *self)
 {
   self->max_gap_us = 0;
+  self->max_gap_end_us = 0;
   self->last_frame_us = g_get_monotonic_time ();
   self->max_stall_us = 0;
   self->last_growth_us = 0;

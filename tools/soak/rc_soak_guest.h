@@ -38,6 +38,7 @@ typedef struct
   guint64 frames;       /* PCM frames decoded or rendered (the decoding kinds) */
   guint64 lost;         /* RTP or frame sequence gaps */
   gint64 max_gap_us;    /* longest time between two packets/frames since the last reset */
+  gint64 max_gap_end_us; /* WS: g_get_monotonic_time() when that gap ended (else 0) */
   gint64 max_stall_us;  /* longest time the decoded frames did not grow (sampled) */
   guint64 underruns;    /* WS_PLAYOUT: packets after their C + D */
   guint64 discontinuities; /* WS_PLAYOUT: gaps in C */

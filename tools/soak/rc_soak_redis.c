@@ -48,6 +48,7 @@ spawn (RcSoakRedis *self, GError **error)
   g_autofree char *port = g_strdup_printf ("%u", self->port);
   g_autofree char *log = g_build_filename (self->dir, "redis.log", NULL);
   gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  g_autofree char *proc_dir = NULL;
 
   g_subprocess_launcher_set_cwd (launcher, self->dir);
   g_subprocess_launcher_set_stdout_file_path (launcher, log);
@@ -58,9 +59,10 @@ spawn (RcSoakRedis *self, GError **error)
                                             "yes", "--appendfsync", "everysec", NULL);
   if (self->proc == NULL)
     return FALSE;
+  proc_dir = g_strdup_printf ("/proc/%s/status", g_subprocess_get_identifier (self->proc));
   while (!answers_ping (self->port))
     {
-      if (g_get_monotonic_time () > deadline || g_subprocess_get_if_exited (self->proc))
+      if (g_get_monotonic_time () > deadline || !g_file_test (proc_dir, G_FILE_TEST_EXISTS))
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
                        "redis-server on port %u did not answer PING (see %s)", self->port, log);
