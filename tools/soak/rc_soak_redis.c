@@ -42,7 +42,7 @@ answers_ping (guint port)
 }
 
 static gboolean
-spawn (RcSoakRedis *self, GError **error)
+spawn (RcSoakRedis *self, gboolean wait, GError **error)
 {
   g_autoptr (GSubprocessLauncher) launcher = rc_roomcast_launcher_new (G_SUBPROCESS_FLAGS_STDERR_MERGE);
   g_autofree char *port = g_strdup_printf ("%u", self->port);
@@ -57,8 +57,8 @@ spawn (RcSoakRedis *self, GError **error)
                                             "--bind", "127.0.0.1", "--dir", self->dir,
                                             "--daemonize", "no", "--save", "", "--appendonly",
                                             "yes", "--appendfsync", "everysec", NULL);
-  if (self->proc == NULL)
-    return FALSE;
+  if (self->proc == NULL || !wait)
+    return self->proc != NULL;
   proc_dir = g_strdup_printf ("/proc/%s/status", g_subprocess_get_identifier (self->proc));
   while (!answers_ping (self->port))
     {
@@ -86,7 +86,7 @@ rc_soak_redis_start (const char *dir, GError **error)
     }
   self->port = rc_roomcast_free_port (G_SOCKET_TYPE_STREAM);
   self->uri = g_strdup_printf ("redis://127.0.0.1:%u/0", self->port);
-  if (self->port == 0 || !spawn (self, error))
+  if (self->port == 0 || !spawn (self, TRUE, error))
     return NULL;
   return g_steal_pointer (&self);
 }
@@ -96,17 +96,23 @@ rc_soak_redis_kill (RcSoakRedis *self)
 {
   if (self->proc == NULL)
     return;
+  /* GLib's child watch reaps it. */
   g_subprocess_force_exit (self->proc);
-  g_subprocess_wait (self->proc, NULL, NULL);
   g_clear_object (&self->proc);
 }
 
 gboolean
-rc_soak_redis_restart (RcSoakRedis *self, GError **error)
+rc_soak_redis_respawn (RcSoakRedis *self, GError **error)
 {
   if (self->proc != NULL)
     rc_roomcast_child_stop (self->proc, 5);
-  return spawn (self, error);
+  return spawn (self, FALSE, error);
+}
+
+gboolean
+rc_soak_redis_answers (RcSoakRedis *self)
+{
+  return answers_ping (self->port);
 }
 
 const char *

@@ -16,10 +16,14 @@ typedef struct _RcSoakRedis RcSoakRedis;
 
 /* Starts it in @dir (made if missing) and waits up to 10 s for a PONG. */
 RcSoakRedis *rc_soak_redis_start (const char *dir, GError **error);
-/* SIGKILL, no goodbye: the outage. */
+/* SIGKILL, no goodbye: the outage. Returns at once. */
 void rc_soak_redis_kill (RcSoakRedis *self);
-/* Starts it again on the same port and folder; waits for a PONG. */
-gboolean rc_soak_redis_restart (RcSoakRedis *self, GError **error);
+/* Starts it again on the same port and folder, and returns at once: ask
+ * rc_soak_redis_answers() until it does (the caller's main loop goes on
+ * meanwhile). */
+gboolean rc_soak_redis_respawn (RcSoakRedis *self, GError **error);
+/* One PING on a fresh connection: TRUE on PONG. */
+gboolean rc_soak_redis_answers (RcSoakRedis *self);
 /* "redis://127.0.0.1:PORT/0" */
 const char *rc_soak_redis_get_uri (RcSoakRedis *self);
 GPid rc_soak_redis_get_pid (RcSoakRedis *self);

@@ -112,7 +112,7 @@ typedef struct
 
   gint64 next_churn_us, next_chat_us, next_seek_us, next_skip_us, next_report_us;
   gint64 next_sample_us, next_whip_us, redis_kill_us, redis_back_us;
-  gboolean redis_down, redis_done;
+  enum { REDIS_UP, REDIS_DOWN, REDIS_STARTING, REDIS_DONE } redis_state;
 
   guint joins, leaves, chats, skips, seeks, whip_on, whip_off, redis_restarts, steady_rejoins;
   guint serial;
@@ -480,7 +480,11 @@ on_control_message (JsonObject *message, gpointer data)
   Soak *s = data;
   const char *type = json_object_get_string_member_with_default (message, "type", "");
 
-  if (g_str_equal (type, "error"))
+  if (g_str_equal (type, "notification")
+      && g_str_equal (json_object_get_string_member_with_default (message, "kind", ""), "live"))
+    rc_bench_progress ("the room says: %s",
+                       json_object_get_string_member_with_default (message, "text", "?"));
+  else if (g_str_equal (type, "error"))
     error_seen (s, "the owner's request %s got error %" G_GINT64_FORMAT " %s",
                 json_object_has_member (message, "id")
                   ? json_object_get_string_member_with_default (message, "id", "?")
@@ -493,7 +497,7 @@ static gboolean
 start_room (Soak *s, GError **error)
 {
   g_autoptr (JsonArray) songs = NULL;
-  const char *only[] = { NULL };
+  const char *only[] = { "notification", NULL };
 
   songs = rc_bench_server_wait_library (s->server, 4, 30, error);
   if (songs == NULL
@@ -583,29 +587,44 @@ whip_step (Soak *s, gint64 now)
   s->next_whip_us = now + (WHIP_PERIOD_S - WHIP_ON_AIR_S) * G_USEC_PER_SEC;
 }
 
+/* The outage: SIGKILL at half time, a restart REDIS_OUTAGE_S later, then a
+ * PING at every step until it answers (nothing here blocks the guests). */
 static void
 redis_step (Soak *s, gint64 now)
 {
   g_autoptr (GError) error = NULL;
 
-  if (s->redis_done)
-    return;
-  if (!s->redis_down && now >= s->redis_kill_us)
+  if (s->redis_state == REDIS_UP && now >= s->redis_kill_us)
     {
       rc_bench_progress ("Redis: SIGKILL (an outage of %d s)", REDIS_OUTAGE_S);
       rc_soak_redis_kill (s->redis);
-      s->redis_down = TRUE;
+      s->redis_state = REDIS_DOWN;
       s->redis_back_us = now + REDIS_OUTAGE_S * G_USEC_PER_SEC;
     }
-  else if (s->redis_down && now >= s->redis_back_us)
+  else if (s->redis_state == REDIS_DOWN && now >= s->redis_back_us)
     {
-      if (!rc_soak_redis_restart (s->redis, &error))
-        error_seen (s, "Redis did not come back: %s", error->message);
-      else
-        rc_bench_progress ("Redis: back on the same port and data");
+      if (!rc_soak_redis_respawn (s->redis, &error))
+        {
+          error_seen (s, "Redis could not be started again: %s", error->message);
+          s->redis_state = REDIS_DONE;
+          return;
+        }
+      s->redis_state = REDIS_STARTING;
       s->redis_restarts++;
-      s->redis_down = FALSE;
-      s->redis_done = TRUE;
+    }
+  else if (s->redis_state == REDIS_STARTING && now >= s->redis_back_us + 100000)
+    {
+      s->redis_back_us = now;
+      if (rc_soak_redis_answers (s->redis))
+        {
+          rc_bench_progress ("Redis: back on the same port and data");
+          s->redis_state = REDIS_DONE;
+        }
+      else if (now > s->redis_kill_us + (REDIS_OUTAGE_S + 30) * G_USEC_PER_SEC)
+        {
+          error_seen (s, "Redis did not answer within 30 s of its restart");
+          s->redis_state = REDIS_DONE;
+        }
     }
 }
 
