@@ -60,6 +60,7 @@ typedef struct
   guint guests;
   guint churn;
   guint report_s;
+  guint webrtc_pct; /* of the light guests, steady and churning */
   char *output;
   char *roomcast;
   char *server_cpus;
@@ -76,6 +77,8 @@ typedef struct
   guint threads;
   guint guests;
   guint with_audio;
+  double server_pct, soak_pct, machine_pct; /* of one core, since the last reading */
+  double soak_stall_ms; /* the soak's own main loop, longest step since the last reading */
 } Sample;
 
 /* Server log lines of one shape (digits folded), the first as said. */
@@ -117,6 +120,8 @@ typedef struct
   guint joins, leaves, chats, skips, seeks, whip_on, whip_off, redis_restarts, steady_rejoins;
   guint serial;
   GArray *samples; /* Sample */
+  guint64 server_ticks, soak_ticks, machine_busy, machine_total; /* at the last reading */
+  gint64 last_step_us, stall_us, stall_after_warm_us;
   GHashTable *log_shapes; /* shape → LogShape */
   guint log_lines, unexpected_log_lines;
   GPtrArray *errors; /* char *: "[t] what" */
@@ -284,6 +289,27 @@ report_sample (Soak *s)
 
   if (!rc_bench_proc_read (pid, &proc))
     return;
+  {
+    RcBenchProc self;
+    guint64 busy = 0, total = 0;
+
+    rc_bench_proc_read (getpid (), &self);
+    rc_bench_machine_read (&busy, &total);
+    if (s->machine_total != 0 && total > s->machine_total)
+      {
+        double cores = sysconf (_SC_NPROCESSORS_ONLN), span = (total - s->machine_total) / cores;
+
+        sample.server_pct = 100.0 * (proc.cpu_ticks - s->server_ticks) / span;
+        sample.soak_pct = 100.0 * (self.cpu_ticks - s->soak_ticks) / span;
+        sample.machine_pct = 100.0 * (busy - s->machine_busy) / span;
+      }
+    s->server_ticks = proc.cpu_ticks;
+    s->soak_ticks = self.cpu_ticks;
+    s->machine_busy = busy;
+    s->machine_total = total;
+    sample.soak_stall_ms = s->stall_us / 1e3;
+    s->stall_us = 0;
+  }
   sample.rss_kib = proc.rss_kib;
   sample.threads = proc.threads;
   sample.fds = count_fds (pid);
@@ -302,9 +328,10 @@ report_sample (Soak *s)
       *before = f.units;
     }
   g_array_append_val (s->samples, sample);
-  say (s, "| %7.0f | %8.1f | %5u | %7u | %6u | %9u | %5u | %6u | %5u | %5u |\n", sample.t_s,
-       sample.rss_kib / 1024.0, sample.fds, sample.threads, sample.guests, sample.with_audio,
-       s->joins, s->leaves, s->chats, s->skips + s->seeks);
+  say (s, "| %5.0f | %7.1f | %5u | %5u | %4u | %4u | %5u | %5u | %4u | %4u | %4.0f | %4.0f | %4.0f | %5.0f |\n",
+       sample.t_s, sample.rss_kib / 1024.0, sample.fds, sample.threads, sample.guests,
+       sample.with_audio, s->joins, s->leaves, s->chats, s->skips + s->seeks, sample.server_pct,
+       sample.soak_pct, sample.machine_pct, sample.soak_stall_ms);
 }
 
 /* ---- guests ---- */
@@ -337,14 +364,22 @@ collect_errors (Soak *s, RcSoakGuest *guest)
 
 /* The steady kinds, in order: the decoders first, then light WebRTC and
  * light WebSocket guests alternately. */
+/* Light guests are WebRTC for @webrtc_pct of @i (Bresenham-like spread). */
 static RcSoakGuestKind
-steady_kind (guint i)
+light_kind (guint i, guint webrtc_pct)
+{
+  return (i + 1) * webrtc_pct / 100 > i * webrtc_pct / 100 ? RC_SOAK_GUEST_WEBRTC
+                                                            : RC_SOAK_GUEST_WS;
+}
+
+static RcSoakGuestKind
+steady_kind (guint i, guint webrtc_pct)
 {
   if (i < STEADY_DECODE_WEBRTC)
     return RC_SOAK_GUEST_WEBRTC_DECODE;
   if (i < STEADY_DECODE_WEBRTC + STEADY_DECODE_WS)
     return RC_SOAK_GUEST_WS_PLAYOUT;
-  return i % 2 == 0 ? RC_SOAK_GUEST_WEBRTC : RC_SOAK_GUEST_WS;
+  return light_kind (i, webrtc_pct);
 }
 
 static gboolean
@@ -373,7 +408,7 @@ steady_join_all (Soak *s)
     {
       guint64 zero = 0;
 
-      g_ptr_array_add (s->steady, guest_join (s, steady_kind (i), "steady-"));
+      g_ptr_array_add (s->steady, guest_join (s, steady_kind (i, s->o->webrtc_pct), "steady-"));
       g_array_append_val (s->steady_units, zero);
       if ((i + 1) % 10 == 0 || i + 1 == s->o->guests)
         rc_bench_wait (steady_all_heard, s, 30000);
@@ -447,7 +482,7 @@ churn_step (Soak *s, gint64 now)
     }
   if (s->o->churn > 0 && now >= s->next_churn_us)
     {
-      RcSoakGuestKind kind = s->serial % 2 == 0 ? RC_SOAK_GUEST_WEBRTC : RC_SOAK_GUEST_WS;
+      RcSoakGuestKind kind = light_kind (s->joins, s->o->webrtc_pct);
 
       g_ptr_array_add (s->churn, guest_join (s, kind, "churn-"));
       s->next_churn_us += G_USEC_PER_SEC / s->o->churn;
@@ -646,10 +681,18 @@ run (Soak *s)
   s->warm_us = now + (gint64) (CLAMP (span_s / 5, 60, 300) * G_USEC_PER_SEC);
   if (s->warm_us > s->end_us - 60 * G_USEC_PER_SEC)
     s->warm_us = now + (gint64) (span_s / 3 * G_USEC_PER_SEC);
-  say (s, "\n| t (s) | RSS (MiB) | fds | threads | guests | steady with audio | joins | leaves | chats | skips+seeks |\n"
-          "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  say (s, "\n| t (s) | RSS (MiB) | fds | threads | guests | steady with audio | joins | leaves "
+          "| chats | skips+seeks | server CPU %% | soak CPU %% | machine CPU %% | soak stall (ms) |\n"
+          "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   while (!rc_bench_interrupted () && (now = g_get_monotonic_time ()) < s->end_us)
     {
+      if (s->last_step_us != 0)
+        {
+          s->stall_us = MAX (s->stall_us, now - s->last_step_us);
+          if (s->warmed)
+            s->stall_after_warm_us = MAX (s->stall_after_warm_us, now - s->last_step_us);
+        }
+      s->last_step_us = now;
       if (rc_bench_server_has_exited (s->server))
         {
           error_seen (s, "roomcast exited (status %d)", rc_bench_server_get_status (s->server));
@@ -789,6 +832,9 @@ summarize_gaps (Soak *s)
           "RTP packets or WebSocket frames): %.1f ms (%s).\n",
        worst_decoder / 1e3, worst_stall / 1e3, s->steady->len, MAX (worst_light, worst_decoder) / 1e3,
        worst_light > worst_decoder ? worst_light_name : "a decoder");
+  say (s, "The soak's own main loop (the guests' sockets) went up to %.0f ms without a turn "
+          "after warm-up: a gap up to that long may be the soak's, not the server's.\n",
+       s->stall_after_warm_us / 1e3);
   if (worst_ws > 0)
     say (s, "The light WebSocket guests' largest gap (%.1f ms) ended at t = %.1f s (the events' "
             "times are in the progress lines on stderr).\n",
@@ -940,16 +986,19 @@ static gboolean
 parse_options (int argc, char **argv, Options *o)
 {
   double minutes = 10;
-  int guests = 200, churn = 5, report_s = 30;
+  int guests = 200, churn = 5, report_s = 30, webrtc_pct = 50;
   g_autoptr (GError) error = NULL;
   GOptionEntry entries[] = {
     { "minutes", 'm', 0, G_OPTION_ARG_DOUBLE, &minutes, "How long it runs (default 10)", "M" },
     { "guests", 0, 0, G_OPTION_ARG_INT, &guests,
       "Steady guests in the room (default 200; 4 decode over WebRTC, 2 render over the "
-      "WebSocket, the rest light, half each)", "N" },
+      "WebSocket, the rest light: see --webrtc-percent)", "N" },
     { "churn", 0, 0, G_OPTION_ARG_INT, &churn,
       "Guests joining (and leaving) per second beside them (default 5)", "N" },
     { "report", 0, 0, G_OPTION_ARG_INT, &report_s, "Seconds between readings (default 30)", "S" },
+    { "webrtc-percent", 0, 0, G_OPTION_ARG_INT, &webrtc_pct,
+      "Of the light guests (steady and churning), the share over WebRTC; the rest use the "
+      "WebSocket (default 50)", "P" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &o->output,
       "Also write the report to FILE, as it comes", "FILE" },
     { "roomcast", 0, 0, G_OPTION_ARG_FILENAME, &o->roomcast,
@@ -971,9 +1020,10 @@ parse_options (int argc, char **argv, Options *o)
       return FALSE;
     }
   if (minutes <= 0 || minutes > 24 * 60 || guests < STEADY_DECODE_WEBRTC + STEADY_DECODE_WS
-      || churn < 0 || churn > 100 || report_s < 1)
+      || churn < 0 || churn > 100 || report_s < 1 || webrtc_pct < 0 || webrtc_pct > 100)
     {
-      g_printerr ("soak: --minutes 0-1440, --guests at least %d, --churn 0-100, --report ≥ 1\n",
+      g_printerr ("soak: --minutes 0-1440, --guests at least %d, --churn 0-100, --report ≥ 1, "
+                  "--webrtc-percent 0-100\n",
                   STEADY_DECODE_WEBRTC + STEADY_DECODE_WS);
       return FALSE;
     }
@@ -981,6 +1031,7 @@ parse_options (int argc, char **argv, Options *o)
   o->guests = (guint) guests;
   o->churn = (guint) churn;
   o->report_s = (guint) report_s;
+  o->webrtc_pct = (guint) webrtc_pct;
   return TRUE;
 }
 
@@ -1057,11 +1108,11 @@ main (int argc, char **argv)
   s->end_us = s->t0_us + (gint64) (o.minutes * 60 * G_USEC_PER_SEC);
   say (s, "# roomcast soak\n\n`%s`\n\n%s; load average at the start %s; server on CPUs %s, "
           "guests on CPUs %s.\n%u steady guests (%d decode over WebRTC, %d render over the "
-          "WebSocket, the rest light, half WebRTC and half WebSocket), %u joins and leaves a "
-          "second, %.1f minutes.\n",
+          "WebSocket, the rest light: %u%% over WebRTC, the others over the WebSocket), %u joins "
+          "and leaves a second (light, the same shares), %.1f minutes.\n",
        command, machine, load, o.server_cpus != NULL ? o.server_cpus : "any",
        o.guest_cpus != NULL ? o.guest_cpus : "any", o.guests, STEADY_DECODE_WEBRTC,
-       STEADY_DECODE_WS, o.churn, o.minutes);
+       STEADY_DECODE_WS, o.webrtc_pct, o.churn, o.minutes);
   if (s->tmp_dir != NULL && start (s, &error))
     {
       rc_bench_progress ("joining %u steady guests", o.guests);
