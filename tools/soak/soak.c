@@ -124,6 +124,7 @@ typedef struct
   gint64 last_step_us, stall_us, stall_after_warm_us;
   GHashTable *log_shapes; /* shape → LogShape */
   guint log_lines, unexpected_log_lines;
+  char *log_head; /* a WARNING/CRITICAL line whose message is on the next line */
   GPtrArray *errors; /* char *: "[t] what" */
   GHashTable *error_counts; /* folded text → count, past the first few of a kind */
 } Soak;
@@ -189,17 +190,12 @@ error_seen (Soak *s, const char *format, ...)
 }
 
 static void
-on_server_line (const char *line, gpointer data)
+log_line (Soak *s, const char *line)
 {
-  Soak *s = data;
-  g_autofree char *shape = NULL;
-  LogShape *known;
+  g_autofree char *shape = fold_digits (line);
+  LogShape *known = g_hash_table_lookup (s->log_shapes, shape);
 
-  if (strstr (line, "WARNING") == NULL && strstr (line, "CRITICAL") == NULL)
-    return;
   s->log_lines++;
-  shape = fold_digits (line);
-  known = g_hash_table_lookup (s->log_shapes, shape);
   if (known == NULL)
     {
       known = g_new0 (LogShape, 1);
@@ -215,6 +211,29 @@ on_server_line (const char *line, gpointer data)
   known->count++;
   if (!known->expected)
     s->unexpected_log_lines++;
+}
+
+/* WARNING and CRITICAL lines; GLib puts a message that begins with a
+ * newline (GStreamer's CRITICALs) on the next line: the two make one. */
+static void
+on_server_line (const char *line, gpointer data)
+{
+  Soak *s = data;
+
+  if (s->log_head != NULL)
+    {
+      g_autofree char *head = g_steal_pointer (&s->log_head);
+      g_autofree char *joined = g_strconcat (head, " ", line, NULL);
+
+      log_line (s, joined);
+      return;
+    }
+  if (strstr (line, "WARNING") == NULL && strstr (line, "CRITICAL") == NULL)
+    return;
+  if (g_str_has_suffix (line, ": ") || g_str_has_suffix (line, ":"))
+    s->log_head = g_strdup (line);
+  else
+    log_line (s, line);
 }
 
 static void
@@ -335,6 +354,8 @@ report_sample (Soak *s)
 }
 
 /* ---- guests ---- */
+
+static const char *kind_name (RcSoakGuestKind kind);
 
 static RcSoakGuest *
 guest_join (Soak *s, RcSoakGuestKind kind, const char *prefix)
@@ -472,11 +493,12 @@ churn_step (Soak *s, gint64 now)
           continue;
         }
       if (!f.audio)
-        error_seen (s, "churning guest %s never got audio in %.0f s (%s)",
-                    rc_soak_guest_get_name (guest), age_s,
+        error_seen (s, "churning guest %s (%s) never got audio in %.0f s (%s)",
+                    rc_soak_guest_get_name (guest), kind_name (rc_soak_guest_get_kind (guest)), age_s,
                     failure != NULL ? failure : "no failure said");
       else if (failure != NULL)
-        error_seen (s, "churning guest %s failed: %s", rc_soak_guest_get_name (guest), failure);
+        error_seen (s, "churning guest %s (%s) failed: %s", rc_soak_guest_get_name (guest),
+                    kind_name (rc_soak_guest_get_kind (guest)), failure);
       g_ptr_array_remove_index_fast (s->churn, i);
       guest_leave (s, guest);
     }
@@ -986,7 +1008,7 @@ static gboolean
 parse_options (int argc, char **argv, Options *o)
 {
   double minutes = 10;
-  int guests = 200, churn = 5, report_s = 30, webrtc_pct = 50;
+  int guests = 200, churn = 5, report_s = 30, webrtc_pct = 25;
   g_autoptr (GError) error = NULL;
   GOptionEntry entries[] = {
     { "minutes", 'm', 0, G_OPTION_ARG_DOUBLE, &minutes, "How long it runs (default 10)", "M" },
@@ -998,7 +1020,7 @@ parse_options (int argc, char **argv, Options *o)
     { "report", 0, 0, G_OPTION_ARG_INT, &report_s, "Seconds between readings (default 30)", "S" },
     { "webrtc-percent", 0, 0, G_OPTION_ARG_INT, &webrtc_pct,
       "Of the light guests (steady and churning), the share over WebRTC; the rest use the "
-      "WebSocket (default 50)", "P" },
+      "WebSocket (default 25: the soak's one core holds that many beside the rest)", "P" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &o->output,
       "Also write the report to FILE, as it comes", "FILE" },
     { "roomcast", 0, 0, G_OPTION_ARG_FILENAME, &o->roomcast,
