@@ -227,6 +227,12 @@ rc_soak_guest_get_figures (RcSoakGuest *self, RcSoakGuestFigures *out)
       out->units = self->frames_in;
       out->max_gap_us = self->max_gap_us;
       out->max_gap_end_us = self->max_gap_end_us;
+      /* A gap still open counts too: the frames may have stopped for good. */
+      if (self->frames_in > 0 && g_get_monotonic_time () - self->last_frame_us > out->max_gap_us)
+        {
+          out->max_gap_us = g_get_monotonic_time () - self->last_frame_us;
+          out->max_gap_end_us = g_get_monotonic_time ();
+        }
       return;
     }
   rc_native_guest_get_stats (self->native, &stats);

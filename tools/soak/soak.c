@@ -53,6 +53,8 @@
 #define SEEK_EVERY_MS 7000
 #define SKIP_EVERY_MS 20000
 #define SAMPLE_EVERY_MS 20  /* the steady decoders' stall resolution */
+#define HEALTH_EVERY_S 5
+#define HANG_S 20           /* no /health answer this long: the server is stuck */
 
 typedef struct
 {
@@ -116,6 +118,12 @@ typedef struct
   gint64 next_churn_us, next_chat_us, next_seek_us, next_skip_us, next_report_us;
   gint64 next_sample_us, next_whip_us, redis_kill_us, redis_back_us;
   enum { REDIS_UP, REDIS_DOWN, REDIS_STARTING, REDIS_DONE } redis_state;
+
+  /* The watchdog: GET /health every HEALTH_EVERY_S, answered or not. */
+  SoupSession *health_session;
+  gint64 health_sent_us, health_ok_us, next_health_us;
+  gboolean health_in_flight, hang_reported;
+  char *stacks_path;
 
   guint joins, leaves, chats, skips, seeks, whip_on, whip_off, redis_restarts, steady_rejoins;
   guint serial;
@@ -685,6 +693,64 @@ redis_step (Soak *s, gint64 now)
     }
 }
 
+/* ---- the watchdog ---- */
+
+static void
+on_health (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Soak *s = data;
+  g_autoptr (GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result,
+                                                               NULL);
+
+  s->health_in_flight = FALSE;
+  if (body != NULL)
+    s->health_ok_us = g_get_monotonic_time ();
+}
+
+/* Every thread's stack of the stuck server (gdb, when it is installed),
+ * into the kept folder; the report names the file. */
+static void
+dump_stacks (Soak *s, GPid pid)
+{
+  g_autofree char *gdb = g_find_program_in_path ("gdb");
+  g_autofree char *pid_text = g_strdup_printf ("%d", (int) pid);
+  g_autofree char *out = NULL;
+  const char *argv[] = { gdb, "-batch", "-p", pid_text, "-ex", "thread apply all bt", NULL };
+
+  if (gdb == NULL)
+    return;
+  s->stacks_path = g_build_filename (s->tmp_dir, "roomcast-stacks.txt", NULL);
+  if (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out,
+                    NULL, NULL, NULL)
+      && out != NULL)
+    g_file_set_contents (s->stacks_path, out, -1, NULL);
+  rc_bench_progress ("the stuck server's stacks: %s", s->stacks_path);
+}
+
+static void
+health_step (Soak *s, gint64 now)
+{
+  gint64 silent_us = now - MAX (s->health_ok_us, s->t0_us);
+
+  if (!s->hang_reported && silent_us > HANG_S * G_USEC_PER_SEC)
+    {
+      error_seen (s, "roomcast did not answer GET /health for %.0f s: its main loop is stuck",
+                  silent_us / 1e6);
+      s->hang_reported = TRUE;
+      dump_stacks (s, rc_bench_server_get_pid (s->server));
+    }
+  if (!s->health_in_flight && now >= s->next_health_us)
+    {
+      g_autofree char *url = g_strconcat (rc_bench_server_get_url (s->server), "/health", NULL);
+      g_autoptr (SoupMessage) message = soup_message_new ("GET", url);
+
+      s->health_in_flight = TRUE;
+      s->next_health_us = now + HEALTH_EVERY_S * G_USEC_PER_SEC;
+      soup_session_send_and_read_async (s->health_session, message, G_PRIORITY_DEFAULT, NULL,
+                                        on_health, s);
+    }
+}
+
 /* ---- the run ---- */
 
 static void
@@ -742,6 +808,12 @@ run (Soak *s)
           s->next_chat_us += CHAT_EVERY_MS * 1000;
         }
       owner_step (s, now);
+      health_step (s, now);
+      if (s->hang_reported)
+        {
+          rc_bench_progress ("the server is stuck: the run ends here");
+          break;
+        }
       whip_step (s, now);
       redis_step (s, now);
       if (now >= s->next_report_us)
@@ -989,6 +1061,8 @@ finish (Soak *s)
   rc_bench_wait (NULL, NULL, 2000);
   clean = rc_bench_server_stop (s->server, 10) && rc_bench_server_get_status (s->server) == 0;
   summarize_errors (s);
+  if (s->stacks_path != NULL)
+    say (s, "\nThe stuck server's threads (gdb, before it was stopped): %s\n", s->stacks_path);
   say (s, "\nroomcast exit: %s (status %d)\n",
        clean ? "clean after SIGTERM" : "NOT clean (killed, or a non-zero status)",
        rc_bench_server_get_status (s->server));
@@ -1030,7 +1104,7 @@ parse_options (int argc, char **argv, Options *o)
     { "guest-cpus", 0, 0, G_OPTION_ARG_STRING, &o->guest_cpus,
       "Pin the guests, the WHIP host and redis to these CPUs (default 1)", "LIST" },
     { "keep", 0, 0, G_OPTION_ARG_NONE, &o->keep,
-      "Keep the temporary folder (logs, Redis data)", NULL },
+      "Keep the temporary folder (logs, Redis data) even when no error was seen", NULL },
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("- a bounded soak of roomcast");
@@ -1122,6 +1196,7 @@ main (int argc, char **argv)
   s->errors = g_ptr_array_new_with_free_func (g_free);
   s->error_counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   s->session = soup_session_new ();
+  s->health_session = soup_session_new_with_options ("timeout", HANG_S, NULL);
   s->tmp_dir = g_dir_make_tmp ("roomcast-soak-XXXXXX", &error);
   machine = rc_bench_machine_describe_full (TRUE, NULL);
   load = rc_bench_loadavg ();
@@ -1149,12 +1224,14 @@ main (int argc, char **argv)
   ok = ok && s->errors->len == 0 && s->unexpected_log_lines == 0;
   g_clear_pointer (&s->server, rc_bench_server_free);
   g_clear_pointer (&s->redis, rc_soak_redis_free);
-  if (s->tmp_dir != NULL && !o.keep)
+  /* The logs (and a stuck server's stacks) stay when something went wrong. */
+  if (s->tmp_dir != NULL && !o.keep && ok)
     remove_folder (s->tmp_dir);
   else if (s->tmp_dir != NULL)
-    g_printerr ("soak: kept %s\n", s->tmp_dir);
+    say (s, "soak: the server's log and Redis's data are kept in %s\n", s->tmp_dir);
   say (s, "\nsoak: %s\n", ok ? "no error seen" : "errors were seen (above)");
   g_clear_object (&s->session);
+  g_clear_object (&s->health_session);
   if (s->out != NULL)
     fclose (s->out);
   return ok ? 0 : 1;
