@@ -27,12 +27,9 @@
  *   (PR_SET_PDEATHSIG). Report lines go to stdout and, as they come, to -o.
  */
 #define _GNU_SOURCE /* sched_setaffinity */
-#include "rc_soak_guest.h"
-#include "rc_soak_redis.h"
+#include "rc_soak.h"
 
 #include "tools/bench/rc_bench_proc.h"
-#include "tools/bench/rc_bench_server.h"
-#include "tools/whip-host/rc_whip_host.h"
 
 #include <glib/gstdio.h>
 #include <gst/gst.h>
@@ -41,127 +38,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-#define STEADY_DECODE_WEBRTC 4
-#define STEADY_DECODE_WS 2
-#define CHURN_HOLD_S 2      /* a churning guest stays this long after its audio came */
-#define CHURN_GIVE_UP_S 20  /* ...or leaves this long after joining, without audio */
-#define REDIS_OUTAGE_S 5
-#define WHIP_PERIOD_S 60    /* on air for WHIP_ON_AIR_S of every period */
-#define WHIP_ON_AIR_S 20
-#define CHAT_EVERY_MS 1000
-#define SEEK_EVERY_MS 7000
-#define SKIP_EVERY_MS 20000
-#define SAMPLE_EVERY_MS 20  /* the steady decoders' stall resolution */
-#define HEALTH_EVERY_S 5
-#define HANG_S 20           /* no /health answer this long: the server is stuck */
-
-typedef struct
-{
-  double minutes;
-  guint guests;
-  guint churn;
-  guint report_s;
-  guint webrtc_pct; /* of the light guests, steady and churning */
-  char *output;
-  char *roomcast;
-  char *server_cpus;
-  char *guest_cpus;
-  gboolean keep;
-} Options;
-
-/* One reading of the server every report_s. */
-typedef struct
-{
-  double t_s;
-  guint64 rss_kib;
-  guint fds;
-  guint threads;
-  guint guests;
-  guint with_audio;
-  double server_pct, soak_pct, machine_pct; /* of one core, since the last reading */
-  double soak_stall_ms; /* the soak's own main loop, longest step since the last reading */
-} Sample;
-
-/* Server log lines of one shape (digits folded), the first as said. */
-typedef struct
-{
-  char *first;
-  double first_t_s;
-  guint count;
-  gboolean expected; /* about Redis, while it was down or reconnecting */
-} LogShape;
-
-typedef struct
-{
-  Options *o;
-  FILE *out;
-  char *tmp_dir;
-  gint64 t0_us;
-  gint64 end_us;
-  gint64 warm_us; /* after this, gaps count and the slope is fitted */
-  gboolean warmed;
-  double fit_from_s; /* t of the warm-up's end */
-
-  RcSoakRedis *redis;
-  RcBenchServer *server;
-  RcBenchControl *control;
-  SoupSession *session;
-  char *room_id, *owner_token, *key;
-  guint songs;
-
-  GPtrArray *steady; /* RcSoakGuest */
-  GPtrArray *churn;  /* RcSoakGuest */
-  GArray *steady_units; /* guint64, units at the last report, by steady index */
-  RcWhipHost *whip;
-
-  gint64 next_churn_us, next_chat_us, next_seek_us, next_skip_us, next_report_us;
-  gint64 next_sample_us, next_whip_us, redis_kill_us, redis_back_us;
-  enum { REDIS_UP, REDIS_DOWN, REDIS_STARTING, REDIS_DONE } redis_state;
-
-  /* The watchdog: GET /health every HEALTH_EVERY_S, answered or not. */
-  SoupSession *health_session;
-  gint64 health_sent_us, health_ok_us, next_health_us;
-  gboolean health_in_flight, hang_reported;
-  char *stacks_path;
-
-  guint joins, leaves, chats, skips, seeks, whip_on, whip_off, redis_restarts, steady_rejoins;
-  guint serial;
-  GArray *samples; /* Sample */
-  guint64 server_ticks, soak_ticks, machine_busy, machine_total; /* at the last reading */
-  gint64 last_step_us, stall_us, stall_after_warm_us;
-  GHashTable *log_shapes; /* shape → LogShape */
-  guint log_lines, unexpected_log_lines;
-  char *log_head; /* a WARNING/CRITICAL line whose message is on the next line */
-  GPtrArray *errors; /* char *: "[t] what" */
-  GHashTable *error_counts; /* folded text → count, past the first few of a kind */
-} Soak;
-
-/* ---- output ---- */
-
-static double
-t_s (Soak *s)
-{
-  return (g_get_monotonic_time () - s->t0_us) / 1e6;
-}
-
-static void G_GNUC_PRINTF (2, 3)
-say (Soak *s, const char *format, ...)
-{
-  va_list args;
-  g_autofree char *text = NULL;
-
-  va_start (args, format);
-  text = g_strdup_vprintf (format, args);
-  va_end (args);
-  fputs (text, stdout);
-  fflush (stdout);
-  if (s->out != NULL)
-    {
-      fputs (text, s->out);
-      fflush (s->out);
-    }
-}
 
 static char *
 fold_digits (const char *text)
@@ -177,7 +53,7 @@ fold_digits (const char *text)
 /* An error of the run; the first 3 of a shape are kept word for word, the
  * rest counted. */
 static void G_GNUC_PRINTF (2, 3)
-error_seen (Soak *s, const char *format, ...)
+error_seen (RcSoak *s, const char *format, ...)
 {
   va_list args;
   g_autofree char *text = NULL;
@@ -192,23 +68,23 @@ error_seen (Soak *s, const char *format, ...)
   g_hash_table_replace (s->error_counts, shape, GUINT_TO_POINTER (n));
   if (n <= 3)
     {
-      g_ptr_array_add (s->errors, g_strdup_printf ("[%6.1f s] %s", t_s (s), text));
+      g_ptr_array_add (s->errors, g_strdup_printf ("[%6.1f s] %s", rc_soak_t_s (s), text));
       rc_bench_progress ("error: %s", text);
     }
 }
 
 static void
-log_line (Soak *s, const char *line)
+log_line (RcSoak *s, const char *line)
 {
   g_autofree char *shape = fold_digits (line);
-  LogShape *known = g_hash_table_lookup (s->log_shapes, shape);
+  RcSoakLogShape *known = g_hash_table_lookup (s->log_shapes, shape);
 
   s->log_lines++;
   if (known == NULL)
     {
-      known = g_new0 (LogShape, 1);
+      known = g_new0 (RcSoakLogShape, 1);
       known->first = g_strdup (line);
-      known->first_t_s = t_s (s);
+      known->first_t_s = rc_soak_t_s (s);
       known->expected = strstr (line, "Redis") != NULL && s->redis_kill_us != 0
                         && g_get_monotonic_time () >= s->redis_kill_us
                         && g_get_monotonic_time () < s->redis_kill_us
@@ -226,7 +102,7 @@ log_line (Soak *s, const char *line)
 static void
 on_server_line (const char *line, gpointer data)
 {
-  Soak *s = data;
+  RcSoak *s = data;
 
   if (s->log_head != NULL)
     {
@@ -247,7 +123,7 @@ on_server_line (const char *line, gpointer data)
 static void
 log_shape_free (gpointer data)
 {
-  LogShape *shape = data;
+  RcSoakLogShape *shape = data;
 
   g_free (shape->first);
   g_free (shape);
@@ -302,15 +178,15 @@ count_fds (GPid pid)
 }
 
 static guint
-guests_present (Soak *s)
+guests_present (RcSoak *s)
 {
   return s->steady->len + s->churn->len;
 }
 
 static void
-report_sample (Soak *s)
+report_sample (RcSoak *s)
 {
-  Sample sample = { .t_s = t_s (s) };
+  RcSoakSample sample = { .t_s = rc_soak_t_s (s) };
   RcBenchProc proc;
   GPid pid = rc_bench_server_get_pid (s->server);
 
@@ -355,7 +231,7 @@ report_sample (Soak *s)
       *before = f.units;
     }
   g_array_append_val (s->samples, sample);
-  say (s, "| %5.0f | %7.1f | %5u | %5u | %4u | %4u | %5u | %5u | %4u | %4u | %4.0f | %4.0f | %4.0f | %5.0f |\n",
+  rc_soak_say (s, "| %5.0f | %7.1f | %5u | %5u | %4u | %4u | %5u | %5u | %4u | %4u | %4.0f | %4.0f | %4.0f | %5.0f |\n",
        sample.t_s, sample.rss_kib / 1024.0, sample.fds, sample.threads, sample.guests,
        sample.with_audio, s->joins, s->leaves, s->chats, s->skips + s->seeks, sample.server_pct,
        sample.soak_pct, sample.machine_pct, sample.soak_stall_ms);
@@ -363,10 +239,9 @@ report_sample (Soak *s)
 
 /* ---- guests ---- */
 
-static const char *kind_name (RcSoakGuestKind kind);
 
 static RcSoakGuest *
-guest_join (Soak *s, RcSoakGuestKind kind, const char *prefix)
+guest_join (RcSoak *s, RcSoakGuestKind kind, const char *prefix)
 {
   g_autofree char *name = g_strdup_printf ("%s%u", prefix, ++s->serial);
 
@@ -375,14 +250,14 @@ guest_join (Soak *s, RcSoakGuestKind kind, const char *prefix)
 }
 
 static void
-guest_leave (Soak *s, RcSoakGuest *guest)
+guest_leave (RcSoak *s, RcSoakGuest *guest)
 {
   s->leaves++;
   rc_soak_guest_free (guest);
 }
 
 static void
-collect_errors (Soak *s, RcSoakGuest *guest)
+collect_errors (RcSoak *s, RcSoakGuest *guest)
 {
   g_autoptr (GPtrArray) errors = rc_soak_guest_take_errors (guest);
 
@@ -414,7 +289,7 @@ steady_kind (guint i, guint webrtc_pct)
 static gboolean
 steady_all_heard (gpointer data)
 {
-  Soak *s = data;
+  RcSoak *s = data;
 
   for (guint i = 0; i < s->steady->len; i++)
     {
@@ -431,7 +306,7 @@ steady_all_heard (gpointer data)
 /* Joins the steady guests ten at a time, each ten given up to 30 s to hear
  * something, so a join is not timed out by the ones queued before it. */
 static void
-steady_join_all (Soak *s)
+steady_join_all (RcSoak *s)
 {
   for (guint i = 0; i < s->o->guests && !rc_bench_interrupted (); i++)
     {
@@ -458,7 +333,7 @@ steady_join_all (Soak *s)
 /* A steady guest that failed is reported and replaced, so the room stays
  * as full as asked. */
 static void
-steady_check (Soak *s)
+steady_check (RcSoak *s)
 {
   for (guint i = 0; i < s->steady->len; i++)
     {
@@ -479,7 +354,7 @@ steady_check (Soak *s)
 /* Churning guests leave CHURN_HOLD_S after their audio came, or give up
  * after CHURN_GIVE_UP_S (an error: they never got audio). */
 static void
-churn_step (Soak *s, gint64 now)
+churn_step (RcSoak *s, gint64 now)
 {
   for (guint i = 0; i < s->churn->len;)
     {
@@ -502,11 +377,11 @@ churn_step (Soak *s, gint64 now)
         }
       if (!f.audio)
         error_seen (s, "churning guest %s (%s) never got audio in %.0f s (%s)",
-                    rc_soak_guest_get_name (guest), kind_name (rc_soak_guest_get_kind (guest)), age_s,
+                    rc_soak_guest_get_name (guest), rc_soak_kind_name (rc_soak_guest_get_kind (guest)), age_s,
                     failure != NULL ? failure : "no failure said");
       else if (failure != NULL)
         error_seen (s, "churning guest %s (%s) failed: %s", rc_soak_guest_get_name (guest),
-                    kind_name (rc_soak_guest_get_kind (guest)), failure);
+                    rc_soak_kind_name (rc_soak_guest_get_kind (guest)), failure);
       g_ptr_array_remove_index_fast (s->churn, i);
       guest_leave (s, guest);
     }
@@ -521,7 +396,7 @@ churn_step (Soak *s, gint64 now)
 
 /* A chat from a steady light guest, in turn. */
 static void
-chat_step (Soak *s)
+chat_step (RcSoak *s)
 {
   guint first = STEADY_DECODE_WEBRTC + STEADY_DECODE_WS;
   guint n = s->steady->len > first ? s->steady->len - first : 0;
@@ -542,7 +417,7 @@ chat_step (Soak *s)
 static void
 on_control_message (JsonObject *message, gpointer data)
 {
-  Soak *s = data;
+  RcSoak *s = data;
   const char *type = json_object_get_string_member_with_default (message, "type", "");
 
   if (g_str_equal (type, "notification")
@@ -559,7 +434,7 @@ on_control_message (JsonObject *message, gpointer data)
 }
 
 static gboolean
-start_room (Soak *s, GError **error)
+start_room (RcSoak *s, GError **error)
 {
   g_autoptr (JsonArray) songs = NULL;
   const char *only[] = { "notification", NULL };
@@ -585,7 +460,7 @@ start_room (Soak *s, GError **error)
 }
 
 static void
-owner_step (Soak *s, gint64 now)
+owner_step (RcSoak *s, gint64 now)
 {
   if (now >= s->next_skip_us)
     {
@@ -610,7 +485,7 @@ owner_step (Soak *s, gint64 now)
 /* ---- the WHIP host and the Redis outage ---- */
 
 static void
-whip_step (Soak *s, gint64 now)
+whip_step (RcSoak *s, gint64 now)
 {
   if (now < s->next_whip_us)
     return;
@@ -655,7 +530,7 @@ whip_step (Soak *s, gint64 now)
 /* The outage: SIGKILL at half time, a restart REDIS_OUTAGE_S later, then a
  * PING at every step until it answers (nothing here blocks the guests). */
 static void
-redis_step (Soak *s, gint64 now)
+redis_step (RcSoak *s, gint64 now)
 {
   g_autoptr (GError) error = NULL;
 
@@ -698,7 +573,7 @@ redis_step (Soak *s, gint64 now)
 static void
 on_health (GObject *source, GAsyncResult *result, gpointer data)
 {
-  Soak *s = data;
+  RcSoak *s = data;
   g_autoptr (GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result,
                                                                NULL);
 
@@ -710,7 +585,7 @@ on_health (GObject *source, GAsyncResult *result, gpointer data)
 /* Every thread's stack of the stuck server (gdb, when it is installed),
  * into the kept folder; the report names the file. */
 static void
-dump_stacks (Soak *s, GPid pid)
+dump_stacks (RcSoak *s, GPid pid)
 {
   g_autofree char *gdb = g_find_program_in_path ("gdb");
   g_autofree char *pid_text = g_strdup_printf ("%d", (int) pid);
@@ -728,7 +603,7 @@ dump_stacks (Soak *s, GPid pid)
 }
 
 static void
-health_step (Soak *s, gint64 now)
+health_step (RcSoak *s, gint64 now)
 {
   gint64 silent_us = now - MAX (s->health_ok_us, s->t0_us);
 
@@ -754,7 +629,7 @@ health_step (Soak *s, gint64 now)
 /* ---- the run ---- */
 
 static void
-run (Soak *s)
+run (RcSoak *s)
 {
   gint64 now = g_get_monotonic_time ();
   double span_s = (s->end_us - now) / 1e6;
@@ -769,7 +644,7 @@ run (Soak *s)
   s->warm_us = now + (gint64) (CLAMP (span_s / 5, 60, 300) * G_USEC_PER_SEC);
   if (s->warm_us > s->end_us - 60 * G_USEC_PER_SEC)
     s->warm_us = now + (gint64) (span_s / 3 * G_USEC_PER_SEC);
-  say (s, "\n| t (s) | RSS (MiB) | fds | threads | guests | steady with audio | joins | leaves "
+  rc_soak_say (s, "\n| t (s) | RSS (MiB) | fds | threads | guests | steady with audio | joins | leaves "
           "| chats | skips+seeks | server CPU %% | soak CPU %% | machine CPU %% | soak stall (ms) |\n"
           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   while (!rc_bench_interrupted () && (now = g_get_monotonic_time ()) < s->end_us)
@@ -798,7 +673,7 @@ run (Soak *s)
             rc_soak_guest_reset_gap (g_ptr_array_index (s->steady, i));
           rc_bench_progress ("warm-up over: gaps count from here");
           s->warmed = TRUE;
-          s->fit_from_s = t_s (s);
+          s->fit_from_s = rc_soak_t_s (s);
         }
       churn_step (s, now);
       steady_check (s);
@@ -826,178 +701,10 @@ run (Soak *s)
   report_sample (s);
 }
 
-/* ---- the summary ---- */
-
-/* Least squares slope of @field (per minute) over the samples from
- * @from_s; the fitted rise over them in *rise, their mean in *mean. */
-static double
-slope_per_min (GArray *samples, double from_s, double (*field) (const Sample *), double *rise,
-               double *mean, double *span_min)
-{
-  double n = 0, st = 0, sy = 0, stt = 0, sty = 0, t_first = -1, t_last = 0, slope;
-
-  for (guint i = 0; i < samples->len; i++)
-    {
-      const Sample *x = &g_array_index (samples, Sample, i);
-      double t = x->t_s / 60, y = field (x);
-
-      if (x->t_s < from_s)
-        continue;
-      if (t_first < 0)
-        t_first = t;
-      t_last = t;
-      n++, st += t, sy += y, stt += t * t, sty += t * y;
-    }
-  *mean = n > 0 ? sy / n : 0;
-  *span_min = n > 0 ? t_last - t_first : 0;
-  slope = n >= 3 && n * stt - st * st > 0 ? (n * sty - st * sy) / (n * stt - st * st) : 0;
-  *rise = slope * *span_min;
-  return slope;
-}
-
-static double rss_mib (const Sample *x) { return x->rss_kib / 1024.0; }
-static double fds_of (const Sample *x) { return x->fds; }
-static double threads_of (const Sample *x) { return x->threads; }
-
-static gboolean
-summarize_trend (Soak *s, const char *what, const char *unit, double (*field) (const Sample *),
-                 double floor)
-{
-  double rise, mean, span, slope = slope_per_min (s->samples, s->fit_from_s, field, &rise, &mean, &span);
-  gboolean flat = ABS (rise) <= MAX (floor, mean * 0.05);
-
-  say (s, "- %s: %+.3f %s/min after warm-up (t ≥ %.0f s, %.1f min, mean %.1f): %+.1f %s over the span: %s\n",
-       what, slope, unit, s->fit_from_s, span, mean, rise, unit,
-       span < 1 ? "too short to say" : flat ? "flat" : "RISING (or falling): look at the table");
-  return flat || span < 1;
-}
-
-static const char *
-kind_name (RcSoakGuestKind kind)
-{
-  switch (kind)
-    {
-    case RC_SOAK_GUEST_WEBRTC: return "webrtc (light)";
-    case RC_SOAK_GUEST_WS: return "ws (light)";
-    case RC_SOAK_GUEST_WEBRTC_DECODE: return "webrtc, decodes";
-    case RC_SOAK_GUEST_WS_PLAYOUT: return "ws, renders at C + D";
-    }
-  return "?";
-}
-
-static void
-summarize_gaps (Soak *s)
-{
-  gint64 worst_decoder = 0, worst_stall = 0, worst_light = 0, worst_ws = 0, worst_ws_end = 0;
-  const char *worst_light_name = "-";
-
-  say (s, "\n### The steady guests that decode (since warm-up)\n\n"
-          "| guest | kind | packets | lost | largest gap between packets (ms) | largest stall of decoded audio (ms, ±%d) | underruns | discontinuities |\n"
-          "|---|---|---:|---:|---:|---:|---:|---:|\n", SAMPLE_EVERY_MS);
-  for (guint i = 0; i < s->steady->len; i++)
-    {
-      RcSoakGuest *guest = g_ptr_array_index (s->steady, i);
-      RcSoakGuestKind kind = rc_soak_guest_get_kind (guest);
-      RcSoakGuestFigures f;
-
-      rc_soak_guest_get_figures (guest, &f);
-      if (f.max_gap_end_us != 0 && f.max_gap_us > worst_ws)
-        {
-          worst_ws = f.max_gap_us;
-          worst_ws_end = f.max_gap_end_us;
-        }
-      if (kind == RC_SOAK_GUEST_WEBRTC || kind == RC_SOAK_GUEST_WS)
-        {
-          if (f.max_gap_us > worst_light)
-            {
-              worst_light = f.max_gap_us;
-              worst_light_name = rc_soak_guest_get_name (guest);
-            }
-          continue;
-        }
-      worst_decoder = MAX (worst_decoder, f.max_gap_us);
-      worst_stall = MAX (worst_stall, f.max_stall_us);
-      say (s, "| %s | %s | %" G_GUINT64_FORMAT " | %" G_GUINT64_FORMAT " | %.1f | %.0f | %" G_GUINT64_FORMAT " | %" G_GUINT64_FORMAT " |\n",
-           rc_soak_guest_get_name (guest), kind_name (kind), f.units, f.lost, f.max_gap_us / 1e3,
-           f.max_stall_us / 1e3, f.underruns, f.discontinuities);
-    }
-  say (s, "\n**Largest audio gap of the steady guests that decode: %.1f ms between packets, "
-          "%.0f ms without new decoded audio.** Of all %u steady guests (light ones by their "
-          "RTP packets or WebSocket frames): %.1f ms (%s).\n",
-       worst_decoder / 1e3, worst_stall / 1e3, s->steady->len, MAX (worst_light, worst_decoder) / 1e3,
-       worst_light > worst_decoder ? worst_light_name : "a decoder");
-  say (s, "The soak's own main loop (the guests' sockets) went up to %.0f ms without a turn "
-          "after warm-up: a gap up to that long may be the soak's, not the server's.\n",
-       s->stall_after_warm_us / 1e3);
-  if (worst_ws > 0)
-    say (s, "The light WebSocket guests' largest gap (%.1f ms) ended at t = %.1f s (the events' "
-            "times are in the progress lines on stderr).\n",
-         worst_ws / 1e3, (worst_ws_end - s->t0_us) / 1e6);
-}
-
-static gint
-by_first_time (gconstpointer a, gconstpointer b)
-{
-  const LogShape *x = *(LogShape **) a, *y = *(LogShape **) b;
-
-  return x->first_t_s < y->first_t_s ? -1 : x->first_t_s > y->first_t_s;
-}
-
-static void
-summarize_errors (Soak *s)
-{
-  g_autoptr (GPtrArray) shapes = g_ptr_array_new ();
-  GHashTableIter iter;
-  gpointer key, value;
-  guint errors = 0;
-
-  g_hash_table_iter_init (&iter, s->log_shapes);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    g_ptr_array_add (shapes, value);
-  g_ptr_array_sort (shapes, by_first_time);
-  say (s, "\n### Every error seen\n\nServer log WARNING/CRITICAL lines: %u (%u kinds)%s\n",
-       s->log_lines, shapes->len, shapes->len > 0 ? ", each kind's first:" : ".");
-  for (guint i = 0; i < shapes->len; i++)
-    {
-      const LogShape *shape = g_ptr_array_index (shapes, i);
-
-      say (s, "- ×%u, first at %.0f s%s: `%s`\n", shape->count, shape->first_t_s,
-           shape->expected ? " (the Redis outage: expected)" : "", shape->first);
-    }
-  g_hash_table_iter_init (&iter, s->error_counts);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    errors += GPOINTER_TO_UINT (value);
-  say (s, "\nFailed requests, failed guests, guests without audio: %u%s\n", errors,
-       errors > 0 ? " (the first three of each kind word for word; counts by kind below):" : ".");
-  for (guint i = 0; i < s->errors->len; i++)
-    say (s, "- %s\n", (char *) g_ptr_array_index (s->errors, i));
-  g_hash_table_iter_init (&iter, s->error_counts);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    if (GPOINTER_TO_UINT (value) > 3)
-      say (s, "- ×%u: %s\n", GPOINTER_TO_UINT (value), (char *) key);
-}
-
-static void
-summarize (Soak *s)
-{
-  g_autofree char *load = rc_bench_loadavg ();
-
-  say (s, "\n## Summary after %.1f min (load average at the end: %s)\n\n", t_s (s) / 60, load);
-  say (s, "Done: %u joins, %u leaves (%u steady guests replaced), %u chats, %u skips, %u seeks, "
-          "WHIP host on air %u times and off %u, Redis killed and restarted %u time(s).\n\n",
-       s->joins, s->leaves, s->steady_rejoins, s->chats, s->skips, s->seeks, s->whip_on,
-       s->whip_off, s->redis_restarts);
-  say (s, "The server over time (%u readings, every %u s):\n\n", s->samples->len, s->o->report_s);
-  summarize_trend (s, "RSS", "MiB", rss_mib, 4);
-  summarize_trend (s, "fds", "fds", fds_of, 8);
-  summarize_trend (s, "threads", "threads", threads_of, 4);
-  summarize_gaps (s);
-}
-
 /* ---- main ---- */
 
 static gboolean
-make_music (Soak *s, const char *dir, GError **error)
+make_music (RcSoak *s, const char *dir, GError **error)
 {
   g_autofree char *script = g_build_filename (RC_SOURCE_ROOT, "tools", "make-demo-music", NULL);
   const char *argv[] = { script, dir, NULL };
@@ -1010,7 +717,7 @@ make_music (Soak *s, const char *dir, GError **error)
 }
 
 static gboolean
-start (Soak *s, GError **error)
+start (RcSoak *s, GError **error)
 {
   g_autofree char *music = g_build_filename (s->tmp_dir, "music", NULL);
   g_autofree char *redis_dir = g_build_filename (s->tmp_dir, "redis", NULL);
@@ -1040,7 +747,7 @@ start (Soak *s, GError **error)
 /* The summary's figures while the guests are still there, then everyone
  * leaves, the server stops, and the errors (shutdown's too) close it. */
 static gboolean
-finish (Soak *s)
+finish (RcSoak *s)
 {
   gboolean clean;
 
@@ -1051,7 +758,7 @@ finish (Soak *s)
       g_clear_pointer (&s->whip, rc_whip_host_free);
       s->whip_off++;
     }
-  summarize (s);
+  rc_soak_summarize (s);
   rc_bench_progress ("leaving: %u guests", guests_present (s));
   while (s->churn->len > 0)
     guest_leave (s, g_ptr_array_steal_index_fast (s->churn, s->churn->len - 1));
@@ -1060,10 +767,10 @@ finish (Soak *s)
   g_clear_pointer (&s->control, rc_bench_control_free);
   rc_bench_wait (NULL, NULL, 2000);
   clean = rc_bench_server_stop (s->server, 10) && rc_bench_server_get_status (s->server) == 0;
-  summarize_errors (s);
+  rc_soak_summarize_errors (s);
   if (s->stacks_path != NULL)
-    say (s, "\nThe stuck server's threads (gdb, before it was stopped): %s\n", s->stacks_path);
-  say (s, "\nroomcast exit: %s (status %d)\n",
+    rc_soak_say (s, "\nThe stuck server's threads (gdb, before it was stopped): %s\n", s->stacks_path);
+  rc_soak_say (s, "\nroomcast exit: %s (status %d)\n",
        clean ? "clean after SIGTERM" : "NOT clean (killed, or a non-zero status)",
        rc_bench_server_get_status (s->server));
   return clean;
@@ -1079,7 +786,7 @@ remove_folder (const char *path)
 }
 
 static gboolean
-parse_options (int argc, char **argv, Options *o)
+parse_options (int argc, char **argv, RcSoakOptions *o)
 {
   double minutes = 10;
   int guests = 200, churn = 5, report_s = 30, webrtc_pct = 25;
@@ -1134,7 +841,7 @@ parse_options (int argc, char **argv, Options *o)
 /* Pins this process (and so every thread and child made after) to the
  * guests' CPUs, and remembers the server's for its child setup. */
 static gboolean
-pin_cpus (Options *o)
+pin_cpus (RcSoakOptions *o)
 {
   gboolean two = sysconf (_SC_NPROCESSORS_ONLN) >= 2;
   cpu_set_t guests;
@@ -1160,8 +867,8 @@ pin_cpus (Options *o)
 int
 main (int argc, char **argv)
 {
-  Options o = { 0 };
-  Soak soak = { .o = &o }, *s = &soak;
+  RcSoakOptions o = { 0 };
+  RcSoak soak = { .o = &o }, *s = &soak;
   g_autoptr (GError) error = NULL;
   g_autofree char *machine = NULL, *load = NULL, *command = NULL;
   gboolean ok = FALSE;
@@ -1191,7 +898,7 @@ main (int argc, char **argv)
   s->steady = g_ptr_array_new ();
   s->churn = g_ptr_array_new ();
   s->steady_units = g_array_new (FALSE, TRUE, sizeof (guint64));
-  s->samples = g_array_new (FALSE, TRUE, sizeof (Sample));
+  s->samples = g_array_new (FALSE, TRUE, sizeof (RcSoakSample));
   s->log_shapes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, log_shape_free);
   s->errors = g_ptr_array_new_with_free_func (g_free);
   s->error_counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -1203,7 +910,7 @@ main (int argc, char **argv)
   rc_bench_progress_restart ();
   s->t0_us = g_get_monotonic_time ();
   s->end_us = s->t0_us + (gint64) (o.minutes * 60 * G_USEC_PER_SEC);
-  say (s, "# roomcast soak\n\n`%s`\n\n%s; load average at the start %s; server on CPUs %s, "
+  rc_soak_say (s, "# roomcast soak\n\n`%s`\n\n%s; load average at the start %s; server on CPUs %s, "
           "guests on CPUs %s.\n%u steady guests (%d decode over WebRTC, %d render over the "
           "WebSocket, the rest light: %u%% over WebRTC, the others over the WebSocket), %u joins "
           "and leaves a second (light, the same shares), %.1f minutes.\n",
@@ -1220,7 +927,7 @@ main (int argc, char **argv)
       ok = finish (s);
     }
   else
-    say (s, "\nsoak: could not start: %s\n", error != NULL ? error->message : "?");
+    rc_soak_say (s, "\nsoak: could not start: %s\n", error != NULL ? error->message : "?");
   ok = ok && s->errors->len == 0 && s->unexpected_log_lines == 0;
   g_clear_pointer (&s->server, rc_bench_server_free);
   g_clear_pointer (&s->redis, rc_soak_redis_free);
@@ -1228,8 +935,8 @@ main (int argc, char **argv)
   if (s->tmp_dir != NULL && !o.keep && ok)
     remove_folder (s->tmp_dir);
   else if (s->tmp_dir != NULL)
-    say (s, "soak: the server's log and Redis's data are kept in %s\n", s->tmp_dir);
-  say (s, "\nsoak: %s\n", ok ? "no error seen" : "errors were seen (above)");
+    rc_soak_say (s, "soak: the server's log and Redis's data are kept in %s\n", s->tmp_dir);
+  rc_soak_say (s, "\nsoak: %s\n", ok ? "no error seen" : "errors were seen (above)");
   g_clear_object (&s->session);
   g_clear_object (&s->health_session);
   if (s->out != NULL)
