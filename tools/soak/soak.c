@@ -689,7 +689,10 @@ run (RcSoak *s)
           rc_bench_progress ("the server is stuck: the run ends here");
           break;
         }
-      whip_step (s, now);
+      /* The WHIP host's DELETE is synchronous, with no time limit: never
+       * ask a server that has stopped answering /health. */
+      if (now - MAX (s->health_ok_us, s->t0_us) < 2 * HEALTH_EVERY_S * G_USEC_PER_SEC)
+        whip_step (s, now);
       redis_step (s, now);
       if (now >= s->next_report_us)
         {
@@ -753,7 +756,9 @@ finish (RcSoak *s)
 
   if (s->whip != NULL)
     {
-      if (rc_whip_host_get_location (s->whip) != NULL)
+      if (s->hang_reported)
+        rc_whip_host_kill (s->whip); /* a DELETE would wait for ever */
+      else if (rc_whip_host_get_location (s->whip) != NULL)
         rc_whip_host_delete (s->whip, NULL);
       g_clear_pointer (&s->whip, rc_whip_host_free);
       s->whip_off++;
