@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libFuzzer target: the WebSocket message path. Each input is up to eight
+ * text messages, one per line, received by a fresh socketless session
+ * (rc_session_new_detached) that has first joined the one room of a real
+ * registry on a memory store, so every message goes through the rate limit,
+ * the size limit, the JSON parse, the validation and the handler table as it
+ * does from a socket. The room lives for the whole run (its queue, chat and
+ * player carry over between inputs, as they do between guests).
+ *
+ * startMedia is left out: it builds a GStreamer pipeline per call, which the
+ * pipeline tests cover; its parameter table is the same RcParam checking
+ * every other handler runs. Every reply must be valid UTF-8 JSON.
+ */
+#include "signalling/rc_session.h"
+#include "server/core/rc_json.h"
+#include "server/core/rc_validate.h"
+#include "server/rc_config.h"
+#include "server/rooms/rc_registry.h"
+#include "server/store/rc_store.h"
+
+#include <gst/gst.h>
+#include <string.h>
+
+#define MAX_MESSAGES 8
+
+int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
+
+typedef struct
+{
+  RcConfig *config;
+  RcStore *store;
+  RcRegistry *registry;
+  RcSessionHost host;
+  char *join;
+} Fixture;
+
+static Fixture *
+fixture_get (void)
+{
+  static Fixture *fixture;
+  RcRoomSettings settings = { 0 };
+  RcRoom *room;
+
+  if (fixture != NULL)
+    return fixture;
+  g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_ERROR);
+  /* Replies and notices are what is under test, not the log. */
+  g_log_set_handler ("roomcast", G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG
+                                   | G_LOG_LEVEL_WARNING,
+                     g_log_default_handler, NULL);
+  gst_init (NULL, NULL);
+  fixture = g_new0 (Fixture, 1);
+  fixture->config = rc_config_new ();
+  fixture->store = rc_store_new ("memory", 1000, NULL);
+  settings.empty_pause_s = (guint) fixture->config->empty_room_pause;
+  settings.delay_min_ms = (double) fixture->config->playout_delay_min;
+  settings.delay_initial_ms = (double) fixture->config->playout_delay;
+  settings.delay_max_ms = (double) fixture->config->playout_delay_max;
+  fixture->registry = rc_registry_new (fixture->store, NULL, 10, 50, &settings);
+  room = rc_registry_create_room (fixture->registry, "Fuzz room", NULL, NULL, NULL);
+  g_assert (room != NULL);
+  fixture->host.config = fixture->config;
+  fixture->host.registry = fixture->registry;
+  fixture->join = g_strdup_printf ("{\"type\":\"join\",\"id\":1,\"roomId\":\"%s\",\"name\":\"fuzz\"}",
+                                   rc_room_get_id (room));
+  return fixture;
+}
+
+/* Everything the server says must be a JSON object it could send. */
+static void
+check_reply (RcSession *session, const char *text, gsize length, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) reply = NULL;
+
+  g_assert (strlen (text) == length);
+  reply = rc_validate_parse_object (text, length, &error);
+  if (reply == NULL)
+    g_error ("The server sent something that is not a valid message (%s): %s",
+             error->message, text);
+  g_assert (rc_json_get_string (reply, "type") != NULL);
+}
+
+/* TRUE for a message whose type is startMedia (see the top of the file). */
+static gboolean
+starts_media (const char *line, gsize length)
+{
+  g_autoptr (JsonObject) request = rc_validate_parse_object (line, length, NULL);
+  const char *type = request != NULL ? rc_json_get_string (request, "type") : NULL;
+
+  return type != NULL && g_str_equal (type, "startMedia");
+}
+
+int
+LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
+{
+  Fixture *fixture = fixture_get ();
+  RcSession *session = rc_session_new_detached (&fixture->host, "fuzz", check_reply, NULL);
+  const char *p = (const char *) data, *end = p + size;
+
+  rc_session_receive_text (session, fixture->join, strlen (fixture->join));
+  for (guint n = 0; n < MAX_MESSAGES && p < end; n++)
+    {
+      const char *newline = memchr (p, '\n', (gsize) (end - p));
+      gsize length = (gsize) ((newline != NULL ? newline : end) - p);
+      g_autofree char *line = g_strndup (p, length); /* a frame is NUL-terminated, as libsoup's */
+
+      if (!starts_media (line, length))
+        rc_session_receive_text (session, line, length);
+      p += length + 1;
+    }
+  rc_session_free (session);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  return 0;
+}
