@@ -17,7 +17,7 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
 {
   g_autofree char *text = g_strndup ((const char *) data, size);
   g_auto (GStrv) lines = NULL;
-  GstSDPMessage *sdp = NULL;
+  g_autoptr (GstSDPMessage) sdp = NULL; /* made even when the parse fails */
 
   if (gst_sdp_message_new_from_text (text, &sdp) == GST_SDP_OK && sdp != NULL)
     {
@@ -28,7 +28,6 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
         g_assert (error != NULL && error->domain == RC_MEDIA_ERROR);
       stereo = rc_sdp_get_opus_fmtp (sdp, "stereo");
       (void) rc_sdp_get_fingerprint (sdp);
-      gst_sdp_message_free (sdp);
     }
   lines = g_strsplit (text, "\n", 16);
   for (guint i = 0; lines[i] != NULL; i++)
