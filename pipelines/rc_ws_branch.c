@@ -10,6 +10,7 @@
 #include "pipelines/rc_defer.h"
 
 #include <gst/app/gstappsink.h>
+#include <math.h>
 #include <gst/rtp/gstrtpbuffer.h>
 
 typedef struct
@@ -166,6 +167,9 @@ rc_ws_frame_parse (const guint8 *data, gsize length, guint32 *rtp_timestamp,
     return FALSE;
   header = GST_READ_UINT16_BE (data + 2);
   if (header < RC_WS_FRAME_HEADER || header > length)
+    return FALSE;
+  /* A C that is not a time (NaN, infinite) cannot be scheduled. */
+  if (!isfinite (GST_READ_DOUBLE_BE (data + 8)))
     return FALSE;
   *rtp_timestamp = GST_READ_UINT32_BE (data + 4);
   *server_time_ms = GST_READ_DOUBLE_BE (data + 8);

@@ -179,10 +179,17 @@ gboolean
 rc_config_load_file (RcConfig *config, const char *path, GError **error)
 {
   g_autofree char *contents = NULL;
-  g_auto (GStrv) lines = NULL;
 
   if (!g_file_get_contents (path, &contents, NULL, error))
     return FALSE;
+  return rc_config_load_data (config, contents, path, error);
+}
+
+gboolean
+rc_config_load_data (RcConfig *config, const char *contents, const char *path, GError **error)
+{
+  g_auto (GStrv) lines = NULL;
+
   lines = g_strsplit (contents, "\n", -1);
   for (guint i = 0; lines[i] != NULL; i++)
     {

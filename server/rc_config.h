@@ -77,6 +77,10 @@ gboolean rc_config_set (RcConfig *config, const char *long_name, const char *val
 
 /* Reads KEY=VALUE lines (environment names; '#' comments) into @config. */
 gboolean rc_config_load_file (RcConfig *config, const char *path, GError **error);
+/* The same for a file's @contents already read (NUL-terminated); @path
+ * names it in errors. */
+gboolean rc_config_load_data (RcConfig *config, const char *contents, const char *path,
+                              GError **error);
 
 /* Every ROOMCAST_* variable in @envp (NULL: the process environment). */
 gboolean rc_config_load_env (RcConfig *config, char **envp, GError **error);

@@ -12,7 +12,9 @@ G_BEGIN_DECLS
 struct _RcSession
 {
   const RcSessionHost *host;
-  SoupWebsocketConnection *conn;
+  SoupWebsocketConnection *conn; /* NULL for a detached session */
+  RcSessionSinkFunc sink;        /* a detached session's output */
+  gpointer sink_data;
   RcActivityStream *activity;
   char *peer;
   char *address; /* the peer's address without its port */

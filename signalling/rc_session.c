@@ -25,12 +25,26 @@ send_error (RcSession *session, int code, const char *message, JsonNode *request
 
 static guint64 ws_frame_size (gsize payload);
 
+/* A detached session (no socket) counts as open until it is freed. */
+static gboolean
+is_open (RcSession *session)
+{
+  return session->conn == NULL
+         || soup_websocket_connection_get_state (session->conn) == SOUP_WEBSOCKET_STATE_OPEN;
+}
+
 void
 rc_session_send_text (RcSession *session, const char *text, gsize length)
 {
-  if (soup_websocket_connection_get_state (session->conn) != SOUP_WEBSOCKET_STATE_OPEN)
+  if (!is_open (session))
     return;
   session->sent_bytes += ws_frame_size (length);
+  if (session->conn == NULL)
+    {
+      if (session->sink != NULL)
+        session->sink (session, text, length, session->sink_data);
+      return;
+    }
   soup_websocket_connection_send_text (session->conn, text);
 }
 
@@ -39,7 +53,7 @@ rc_session_send (RcSession *session, JsonNode *message)
 {
   g_autofree char *text = NULL;
 
-  if (soup_websocket_connection_get_state (session->conn) != SOUP_WEBSOCKET_STATE_OPEN)
+  if (!is_open (session))
     return;
   text = rc_json_to_string (message);
   rc_session_send_text (session, text, strlen (text));
@@ -69,7 +83,7 @@ rc_session_send_binary (RcSession *session, GBytes *data, guint64 max_queued)
   gsize length;
   gconstpointer bytes;
 
-  if (soup_websocket_connection_get_state (session->conn) != SOUP_WEBSOCKET_STATE_OPEN)
+  if (session->conn == NULL || !is_open (session))
     return FALSE;
   if (rc_session_get_queued_bytes (session) > max_queued)
     return FALSE;
@@ -297,25 +311,54 @@ on_error (SoupWebsocketConnection *conn, GError *error, gpointer user_data)
     }
 }
 
-RcSession *
-rc_session_new (const RcSessionHost *host, SoupWebsocketConnection *conn,
-                RcActivityStream *activity, const char *peer, const char *address,
-                RcSessionClosedFunc closed, gpointer user_data)
+/* What every session starts with, socket or not. */
+static RcSession *
+session_new (const RcSessionHost *host, const char *peer, const char *address)
 {
   RcSession *session = g_new0 (RcSession, 1);
   gint64 now = g_get_monotonic_time ();
   const RcConfig *config = host->config;
 
   session->host = host;
-  session->conn = g_object_ref (conn);
-  session->activity = activity ? g_object_ref (activity) : NULL;
   session->peer = g_strdup (peer ? peer : "unknown");
   session->address = g_strdup (address ? address : session->peer);
-  session->closed = closed;
-  session->closed_data = user_data;
   session->last_activity_us = now;
   rc_rate_limit_init (&session->requests, config->rate_limit, config->rate_burst, now);
   rc_rate_limit_init (&session->chat, config->chat_rate_limit, config->chat_burst, now);
+  return session;
+}
+
+RcSession *
+rc_session_new_detached (const RcSessionHost *host, const char *peer, RcSessionSinkFunc sink,
+                         gpointer user_data)
+{
+  RcSession *session = session_new (host, peer, NULL);
+
+  session->sink = sink;
+  session->sink_data = user_data;
+  return session;
+}
+
+void
+rc_session_receive_text (RcSession *session, const char *data, gsize length)
+{
+  g_autoptr (GBytes) message = g_bytes_new_static (data, length);
+
+  on_message (session->conn, SOUP_WEBSOCKET_DATA_TEXT, message, session);
+}
+
+RcSession *
+rc_session_new (const RcSessionHost *host, SoupWebsocketConnection *conn,
+                RcActivityStream *activity, const char *peer, const char *address,
+                RcSessionClosedFunc closed, gpointer user_data)
+{
+  RcSession *session = session_new (host, peer, address);
+  const RcConfig *config = host->config;
+
+  session->conn = g_object_ref (conn);
+  session->activity = activity ? g_object_ref (activity) : NULL;
+  session->closed = closed;
+  session->closed_data = user_data;
 
   /* Oversized frames up to 4x the limit are read and refused with an error
    * (the connection lives on); beyond that libsoup closes with 1009. */
@@ -339,10 +382,13 @@ rc_session_free (RcSession *session)
     g_cancellable_cancel (session->joining);
   g_clear_object (&session->joining);
   rc_session_leave_room (session);
-  g_signal_handlers_disconnect_by_data (session->conn, session);
-  if (soup_websocket_connection_get_state (session->conn) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (session->conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
-  g_object_unref (session->conn);
+  if (session->conn != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (session->conn, session);
+      if (soup_websocket_connection_get_state (session->conn) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close (session->conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
+      g_object_unref (session->conn);
+    }
   g_clear_object (&session->activity);
   g_free (session->peer);
   g_free (session->address);
@@ -353,7 +399,8 @@ void
 rc_session_close (RcSession *session, gushort code, const char *reason)
 {
   rc_session_leave_room (session);
-  if (soup_websocket_connection_get_state (session->conn) == SOUP_WEBSOCKET_STATE_OPEN)
+  if (session->conn != NULL
+      && soup_websocket_connection_get_state (session->conn) == SOUP_WEBSOCKET_STATE_OPEN)
     soup_websocket_connection_close (session->conn, code, reason);
 }
 
@@ -372,8 +419,7 @@ rc_session_check_idle (RcSession *session, gint64 now_us)
           session->last_activity_us = now_us;
         }
     }
-  if (session->guest == NULL && soup_websocket_connection_get_state (session->conn)
-                                  != SOUP_WEBSOCKET_STATE_OPEN)
+  if (session->guest == NULL && !is_open (session))
     return;
   if (now_us - session->last_activity_us > timeout_us)
     {

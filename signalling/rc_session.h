@@ -61,4 +61,18 @@ void rc_session_check_idle (RcSession *session, gint64 now_us);
 
 const char *rc_session_get_peer (RcSession *session);
 
+/*
+ * A session without a socket, for the fuzzers and tests: every text it would
+ * send goes to @sink (may be NULL: dropped), binary frames are dropped, and
+ * rc_session_receive_text() hands it inbound messages. Free it with
+ * rc_session_free().
+ */
+typedef void (*RcSessionSinkFunc) (RcSession *session, const char *text, gsize length,
+                                   gpointer user_data);
+RcSession *rc_session_new_detached (const RcSessionHost *host, const char *peer,
+                                    RcSessionSinkFunc sink, gpointer user_data);
+/* One inbound text frame of @length bytes, handled exactly as one read from
+ * the socket (rate limit, size limit, parse, validation, handler). */
+void rc_session_receive_text (RcSession *session, const char *data, gsize length);
+
 G_END_DECLS

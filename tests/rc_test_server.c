@@ -108,6 +108,11 @@ rc_test_server_free (RcTestServer *server)
 
   if (server == NULL)
     return;
+  /* A sanitizer report fails the test, whether or not it checked the exit. */
+  if (s->roomcast != NULL && rc_roomcast_process_get_pid (s->roomcast) == 0
+      && rc_roomcast_process_get_status (s->roomcast) == RC_ROOMCAST_SANITIZER_EXIT)
+    g_test_fail_printf ("roomcast printed a sanitizer report (exit status %d; see its stderr)",
+                        RC_ROOMCAST_SANITIZER_EXIT);
   g_clear_pointer (&s->roomcast, rc_roomcast_process_free);
   g_clear_object (&s->http);
   g_string_free (server->output, TRUE);

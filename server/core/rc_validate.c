@@ -173,6 +173,41 @@ integers_fit (const char *data, gsize length)
   return TRUE;
 }
 
+/* The text is one JSON object and nothing after it but whitespace. json-glib
+ * 1.6 takes "1{...}" or "{...}{...}" without an error and leaks every value
+ * but the last, so such text is refused before it is parsed. */
+static gboolean
+is_one_object (const char *data, gsize length)
+{
+  gboolean in_string = FALSE;
+  gsize i = 0, depth = 0;
+
+  while (i < length && strchr (" \t\r\n", data[i]) != NULL && data[i] != '\0')
+    i++;
+  if (i == length || data[i] != '{')
+    return FALSE;
+  for (; i < length; i++)
+    {
+      if (in_string)
+        {
+          if (data[i] == '\\')
+            i++;
+          else if (data[i] == '"')
+            in_string = FALSE;
+        }
+      else if (data[i] == '"')
+        in_string = TRUE;
+      else if (data[i] == '{' || data[i] == '[')
+        depth++;
+      else if ((data[i] == '}' || data[i] == ']') && --depth == 0)
+        break;
+    }
+  for (i++; i < length; i++)
+    if (data[i] == '\0' || strchr (" \t\r\n", data[i]) == NULL)
+      return FALSE;
+  return TRUE;
+}
+
 /* Every string (names too) is UTF-8 (a lone surrogate escape is not) and
  * every number finite (1e400 reads as infinity). */
 static gboolean
@@ -236,6 +271,12 @@ rc_validate_parse_object (const char *data, gsize length, GError **error)
   const char *problem = NULL;
   JsonNode *root;
 
+  if (!is_one_object (data, length))
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_MESSAGE,
+                           "Expected one JSON object");
+      return NULL;
+    }
   if (length > G_MAXSSIZE || !json_parser_load_from_data (parser, data, (gssize) length, &local))
     {
       g_set_error (error, RC_ERROR, RC_ERROR_INVALID_MESSAGE, "Malformed JSON: %s",

@@ -219,14 +219,15 @@ save_cache (RcLibrary *library)
 {
   g_autoptr (JsonNode) root = json_node_new (JSON_NODE_OBJECT);
   g_autofree char *text = NULL;
-  JsonObject *o = json_object_new ();
-  JsonObject *files = json_object_new ();
+  JsonObject *o, *files;
   GHashTableIter iter;
   gpointer key, value;
 
   library->cache_dirty = FALSE;
   if (library->store == NULL)
     return;
+  o = json_object_new ();
+  files = json_object_new ();
   g_hash_table_iter_init (&iter, library->entries);
   while (g_hash_table_iter_next (&iter, &key, &value))
     {

@@ -31,12 +31,32 @@ die_with_parent (gpointer data)
   prctl (PR_SET_PDEATHSIG, SIGKILL);
 }
 
+/* A child built with sanitizers that reports a finding exits with
+ * RC_ROOMCAST_SANITIZER_EXIT (leaks found at exit included), whatever
+ * options the caller's environment gives; other builds ignore these. */
+static void
+set_sanitizer_exit (GSubprocessLauncher *launcher)
+{
+  static const char *const names[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      const char *given = g_getenv (names[i]);
+      g_autofree char *value =
+        g_strdup_printf ("%s%sexitcode=%d", given ? given : "", given && *given ? ":" : "",
+                         RC_ROOMCAST_SANITIZER_EXIT);
+
+      g_subprocess_launcher_setenv (launcher, names[i], value, TRUE);
+    }
+}
+
 GSubprocessLauncher *
 rc_roomcast_launcher_new (GSubprocessFlags flags)
 {
   GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
 
   g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  set_sanitizer_exit (launcher);
   return launcher;
 }
 
@@ -175,6 +195,7 @@ rc_roomcast_process_spawn (const RcRoomcastOptions *options, GError **error)
   self->user_data = options->user_data;
   self->cancellable = g_cancellable_new ();
   g_subprocess_launcher_set_child_setup (launcher, process_child_setup, self, NULL);
+  set_sanitizer_exit (launcher);
   self->proc = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, error);
   if (self->proc == NULL)
     return NULL;

@@ -21,6 +21,11 @@ G_BEGIN_DECLS
  */
 typedef struct _RcRoomcastProcess RcRoomcastProcess;
 
+/* The exit status of a child built with sanitizers (ASan, UBSan, LSan) that
+ * printed a report: both launchers here set it in the child's
+ * ASAN_OPTIONS, UBSAN_OPTIONS and LSAN_OPTIONS. */
+#define RC_ROOMCAST_SANITIZER_EXIT 86
+
 /* A launcher whose children die with this process. */
 GSubprocessLauncher *rc_roomcast_launcher_new (GSubprocessFlags flags);
 
