@@ -5,6 +5,7 @@
  * tags with accents need no shell quoting.
  */
 #include "rc_test_music.h"
+#include "tools/support/rc_tree.h"
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -128,27 +129,8 @@ rc_test_music_make_tree (void)
   return dir;
 }
 
-static void
-remove_recursive (GFile *file)
-{
-  g_autoptr (GFileEnumerator) children =
-    g_file_enumerate_children (file, G_FILE_ATTRIBUTE_STANDARD_NAME,
-                               G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
-  GFileInfo *info;
-
-  while (children != NULL && (info = g_file_enumerator_next_file (children, NULL, NULL)) != NULL)
-    {
-      g_autoptr (GFileInfo) owned = info;
-      g_autoptr (GFile) child = g_file_get_child (file, g_file_info_get_name (info));
-      remove_recursive (child);
-    }
-  g_file_delete (file, NULL, NULL);
-}
-
 void
 rc_test_music_remove_tree (const char *dir)
 {
-  g_autoptr (GFile) root = g_file_new_for_path (dir);
-
-  remove_recursive (root);
+  rc_remove_tree (dir);
 }

@@ -8,6 +8,7 @@
  */
 #include "rc_test_redis.h"
 #include "rc_test_util.h"
+#include "tools/support/rc_tree.h"
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -233,25 +234,6 @@ stop_server (RcTestRedis *redis)
     }
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *child = g_build_filename (path, name, NULL);
-
-        if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-          remove_tree (child);
-        else
-          g_unlink (child);
-      }
-  g_rmdir (path);
-}
-
 void
 rc_test_redis_stop (RcTestRedis *redis)
 {
@@ -259,7 +241,7 @@ rc_test_redis_stop (RcTestRedis *redis)
     return;
   stop_server (redis);
   if (redis->dir != NULL)
-    remove_tree (redis->dir);
+    rc_remove_tree (redis->dir);
   g_free (redis->server_path);
   g_free (redis->dir);
   g_free (redis->log_path);

@@ -31,6 +31,7 @@
 #include "rc_bench_proc.h"
 #include "rc_bench_receiver.h"
 #include "rc_bench_server.h"
+#include "tools/support/rc_tree.h"
 
 #include <glib/gstdio.h>
 #include <gst/gst.h>
@@ -1312,25 +1313,6 @@ leave_cycles (Bench *b)
 
 /* ---- main ---- */
 
-/* Our temporary folder: files and one level of folders (music/). */
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
 static gboolean
 parse_levels (const char *text, GArray *levels)
 {
@@ -1632,6 +1614,6 @@ done:
   if (o.keep || b->failed || (b->server != NULL && rc_bench_server_died (b->server)))
     g_printerr ("bench-fanout: logs kept in %s\n", b->tmp_dir);
   else
-    remove_tree (b->tmp_dir);
+    rc_remove_tree (b->tmp_dir);
   return b->failed ? 1 : 0;
 }

@@ -46,6 +46,7 @@
 #include "tools/native-guest/rc_recording.h"
 #include "pipelines/rc_stats.h"
 #include "tools/whip-host/rc_whip_host.h"
+#include "tools/support/rc_tree.h"
 
 #include <glib/gstdio.h>
 #include <gst/gst.h>
@@ -1066,28 +1067,6 @@ in_budget (Bench *b, const char *what)
   return TRUE;
 }
 
-static void
-remove_dir (const char *dir)
-{
-  g_autofree char *music = g_build_filename (dir, "music", NULL);
-  const char *dirs[] = { music, dir };
-
-  for (guint d = 0; d < G_N_ELEMENTS (dirs); d++)
-    {
-      g_autoptr (GDir) handle = g_dir_open (dirs[d], 0, NULL);
-      const char *entry;
-
-      while (handle != NULL && (entry = g_dir_read_name (handle)) != NULL)
-        {
-          g_autofree char *path = g_build_filename (dirs[d], entry, NULL);
-
-          if (!g_file_test (path, G_FILE_TEST_IS_DIR))
-            g_unlink (path);
-        }
-      g_rmdir (dirs[d]);
-    }
-}
-
 int
 main (int argc, char **argv)
 {
@@ -1204,7 +1183,7 @@ main (int argc, char **argv)
   if (o.keep)
     g_printerr ("bench-latency: recordings and the server log kept in %s\n", b.dir);
   else
-    remove_dir (b.dir);
+    rc_remove_tree (b.dir);
   g_string_free (b.out, TRUE);
   g_free (b.dir);
   g_free (b.low_id);

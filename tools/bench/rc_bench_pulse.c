@@ -13,6 +13,7 @@
  */
 #include "rc_bench_pulse.h"
 #include "tools/support/rc_roomcast_process.h"
+#include "tools/support/rc_tree.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
@@ -154,24 +155,6 @@ rc_bench_pulse_start (const char *parent_dir, guint n_sinks, GError **error)
   return g_steal_pointer (&self);
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *entry;
-
-  while (dir != NULL && (entry = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, entry, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
 void
 rc_bench_pulse_free (RcBenchPulse *self)
 {
@@ -182,7 +165,7 @@ rc_bench_pulse_free (RcBenchPulse *self)
     rc_roomcast_child_stop (self->proc, 3);
   g_clear_object (&self->proc);
   if (self->dir != NULL && g_getenv ("RC_BENCH_PULSE_KEEP") == NULL)
-    remove_tree (self->dir);
+    rc_remove_tree (self->dir);
   for (guint i = 0; self->channels != NULL && i < self->n_sinks; i++)
     g_array_unref (self->channels[i]);
   g_free (self->channels);
