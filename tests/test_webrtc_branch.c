@@ -408,7 +408,7 @@ test_leaving_leaves_no_gap (void)
  * who stays hears the room throughout.
  */
 #define CHURN_SLOTS 16
-#define CHURN_MS 15000
+#define CHURN_MS 10000
 
 typedef struct
 {
@@ -489,8 +489,8 @@ test_churn (void)
   g_test_message ("churn: %u guests started, %u connected, %u skips, longest turn %"
                   G_GINT64_FORMAT " ms", started, connected, skips, worst_turn_us / 1000);
   g_assert_cmpuint (connected, >, 0); /* some left while listening */
-  rc_test_run_for (500);
-  g_assert_true (hears_tone (stayer));
+  /* The last skip may have come a moment ago: the new track starts first. */
+  g_assert_true (RC_WAIT_UNTIL (hears_tone (stayer), 5000));
   g_assert_null (stayer->failure);
   guest_free (stayer);
   rc_test_run_for (100);
