@@ -747,7 +747,8 @@ on_idle_unlink_branch (GstPad *teepad, GstPadProbeInfo *info, gpointer data)
       gst_element_release_request_pad (tee, teepad);
       gst_object_unref (tee);
     }
-  rc_defer (r->owner->context, G_PRIORITY_DEFAULT, stop_branch_on_main, gst_object_ref (r->branch), gst_object_unref);
+  rc_defer (r->owner->context, G_PRIORITY_DEFAULT, stop_branch_on_main,
+            gst_object_ref (r->branch), gst_object_unref);
   return GST_PAD_PROBE_REMOVE;
 }
 
