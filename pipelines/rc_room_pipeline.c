@@ -690,17 +690,31 @@ branch_removal_free (gpointer data)
   g_free (r);
 }
 
+/*
+ * Takes the branch out of the pipeline, then stops it. Not the other way
+ * round: a state change of the pipeline may be under way on a GstBin thread
+ * (a track that prerolls makes the pipeline lose PLAYING, and a thread of
+ * GStreamer's takes it back when the track is ready) and walks the children,
+ * setting each to PLAYING. A branch stopped before it left would be set
+ * going again and disposed while PLAYING, its queue's thread never stopped
+ * (the main context then hangs on that thread's stream lock). Under the
+ * pipeline's state lock no such walk is in progress, and once the branch is
+ * out (its state locked too) none can reach it.
+ */
 static void
 stop_branch (GstElement *branch)
 {
   GstObject *parent = gst_object_get_parent (GST_OBJECT (branch));
 
-  gst_element_set_state (branch, GST_STATE_NULL);
   if (parent != NULL)
     {
+      GST_STATE_LOCK (parent);
+      gst_element_set_locked_state (branch, TRUE);
       gst_bin_remove (GST_BIN (parent), branch);
+      GST_STATE_UNLOCK (parent);
       gst_object_unref (parent);
     }
+  gst_element_set_state (branch, GST_STATE_NULL);
 }
 
 static gboolean
@@ -733,7 +747,8 @@ on_idle_unlink_branch (GstPad *teepad, GstPadProbeInfo *info, gpointer data)
       gst_element_release_request_pad (tee, teepad);
       gst_object_unref (tee);
     }
-  rc_defer (r->owner->context, G_PRIORITY_DEFAULT, stop_branch_on_main, gst_object_ref (r->branch), gst_object_unref);
+  rc_defer (r->owner->context, G_PRIORITY_DEFAULT, stop_branch_on_main,
+            gst_object_ref (r->branch), gst_object_unref);
   return GST_PAD_PROBE_REMOVE;
 }
 

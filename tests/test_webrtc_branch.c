@@ -396,6 +396,103 @@ test_leaving_leaves_no_gap (void)
   rc_room_pipeline_free (p);
 }
 
+/*
+ * Guests coming and going as a busy room sees them: leaving at once, while
+ * the offer is being made, while the answer is in flight, just connected or
+ * listening, failing (a certificate that is not the answer's), and coming
+ * back under the same name, while the room skips from track to track (each
+ * new track prerolls, so the pipeline loses PLAYING and a GStreamer thread
+ * takes it back, walking every branch). Every branch must leave the pipeline
+ * stopped (a branch disposed while PLAYING is a CRITICAL, fatal in a test,
+ * and its queue's thread left running hung the main context) and a guest
+ * who stays hears the room throughout.
+ */
+#define CHURN_SLOTS 16
+#define CHURN_MS 10000
+
+typedef struct
+{
+  Guest *guest;
+  gint64 leave_us;    /* when it leaves; 0: when its offer arrives */
+  gboolean connected; /* it got as far as listening */
+} ChurnSlot;
+
+static void
+test_churn (void)
+{
+  RcRoomPipeline *p = playing_room ("churn");
+  Guest *stayer = guest_new (p, "stayer", TRUE);
+  ChurnSlot slots[CHURN_SLOTS] = { 0 };
+  g_autoptr (GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
+  gint64 end_us, last_turn_us, next_skip_us = 0;
+  guint started = 0, connected = 0, skips = 0;
+  gint64 worst_turn_us = 0;
+
+  g_assert_true (RC_WAIT_UNTIL (hears_tone (stayer), 10000));
+  end_us = g_get_monotonic_time () + CHURN_MS * 1000;
+  last_turn_us = g_get_monotonic_time ();
+  while (g_get_monotonic_time () < end_us)
+    {
+      gint64 now = g_get_monotonic_time ();
+
+      worst_turn_us = MAX (worst_turn_us, now - last_turn_us);
+      last_turn_us = now;
+      if (now >= next_skip_us)
+        {
+          /* A skip: the new track prerolls, and the pipeline's state with it. */
+          rc_room_pipeline_play (p, tone_uri, g_rand_int_range (rand, 0, 30000));
+          next_skip_us = now + g_rand_int_range (rand, 50, 400) * G_TIME_SPAN_MILLISECOND;
+          skips++;
+        }
+      for (guint i = 0; i < CHURN_SLOTS; i++)
+        {
+          ChurnSlot *s = &slots[i];
+
+          if (s->guest != NULL)
+            {
+              gboolean leave = s->leave_us == 0 ? s->guest->offer != NULL : now >= s->leave_us;
+
+              if (!s->connected && rc_webrtc_branch_is_connected (s->guest->branch))
+                {
+                  s->connected = TRUE;
+                  connected++;
+                }
+              if (leave || s->guest->failure != NULL)
+                g_clear_pointer (&s->guest, guest_free);
+            }
+          if (s->guest == NULL && g_rand_int_range (rand, 0, 4) == 0)
+            {
+              g_autofree char *name = g_strdup_printf ("churn%u", i);
+              gint32 how;
+
+              s->guest = guest_new (p, name, g_rand_boolean (rand));
+              s->guest->forge_fingerprint = g_rand_int_range (rand, 0, 4) == 0;
+              s->connected = FALSE;
+              started++;
+              how = g_rand_int_range (rand, 0, 4);
+              if (how == 0) /* leaves in the same turn */
+                g_clear_pointer (&s->guest, guest_free);
+              else if (how == 1) /* as its offer arrives */
+                s->leave_us = 0;
+              else /* some time into its set-up or its listening */
+                s->leave_us = now + g_rand_int_range (rand, 0, 3000) * G_TIME_SPAN_MILLISECOND;
+            }
+        }
+      rc_test_iterate (5);
+    }
+  for (guint i = 0; i < CHURN_SLOTS; i++)
+    g_clear_pointer (&slots[i].guest, guest_free);
+  g_test_message ("churn: %u guests started, %u connected, %u skips, longest turn %d ms",
+                  started, connected, skips, (int) (worst_turn_us / 1000));
+  g_assert_cmpuint (connected, >, 0); /* some left while listening */
+  /* The last skip may have come a moment ago: the new track starts first. */
+  g_assert_true (RC_WAIT_UNTIL (hears_tone (stayer), 5000));
+  g_assert_null (stayer->failure);
+  guest_free (stayer);
+  rc_test_run_for (100);
+  rc_room_pipeline_free (p);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -414,6 +511,7 @@ main (int argc, char **argv)
   g_test_add_func ("/webrtc-branch/bad-input", test_bad_input_is_refused);
   g_test_add_func ("/webrtc-branch/forged-certificate", test_forged_certificate_fails);
   g_test_add_func ("/webrtc-branch/leaving-leaves-no-gap", test_leaving_leaves_no_gap);
+  g_test_add_func ("/webrtc-branch/churn", test_churn);
   status = g_test_run ();
 
   g_remove (path);
