@@ -76,3 +76,12 @@ rc_test_str (JsonObject *o, const char *name)
 {
   return json_object_get_string_member_with_default (o, name, NULL);
 }
+
+guint
+rc_test_slowdown (void)
+{
+  const char *text = g_getenv ("RC_TEST_SLOWDOWN");
+  guint64 factor = text != NULL ? g_ascii_strtoull (text, NULL, 10) : 1;
+
+  return (guint) CLAMP (factor, 1, 10);
+}

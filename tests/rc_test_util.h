@@ -29,6 +29,10 @@ void rc_test_iterate (guint max_ms);
 /* Runs the main context for @ms (for "nothing else arrives" checks). */
 void rc_test_run_for (guint ms);
 
+/* How many times slower than a plain build this run is (RC_TEST_SLOWDOWN,
+ * set for the sanitizer build): windows a test waits in scale by it. */
+guint rc_test_slowdown (void);
+
 /* A TCP port on 127.0.0.1 that was free a moment ago. */
 guint rc_test_free_port (void);
 /* The same for UDP. */

@@ -429,7 +429,7 @@ test_churn (void)
   gint64 worst_turn_us = 0;
 
   g_assert_true (RC_WAIT_UNTIL (hears_tone (stayer), 10000));
-  end_us = g_get_monotonic_time () + CHURN_MS * 1000;
+  end_us = g_get_monotonic_time () + (gint64) CHURN_MS * 1000 * rc_test_slowdown ();
   last_turn_us = g_get_monotonic_time ();
   while (g_get_monotonic_time () < end_us)
     {
@@ -475,7 +475,8 @@ test_churn (void)
               else if (how == 1) /* as its offer arrives */
                 s->leave_us = 0;
               else /* some time into its set-up or its listening */
-                s->leave_us = now + g_rand_int_range (rand, 0, 3000) * G_TIME_SPAN_MILLISECOND;
+                s->leave_us = now + g_rand_int_range (rand, 0, 3000 * (int) rc_test_slowdown ())
+                                        * G_TIME_SPAN_MILLISECOND;
             }
         }
       rc_test_iterate (5);
