@@ -68,6 +68,7 @@ rc_lyrics_parse (const char *text)
   g_auto (GStrv) rows = g_strsplit (text, "\n", -1);
   g_autoptr (GArray) lines = g_array_new (FALSE, FALSE, sizeof (Line));
   g_autoptr (GString) plain = g_string_new (NULL);
+  g_autoptr (GArray) stamps = g_array_new (FALSE, FALSE, sizeof (double)); /* one row's */
   double offset_s = 0;
   JsonObject *o;
   JsonNode *node = rc_json_message_new (NULL, &o);
@@ -75,12 +76,12 @@ rc_lyrics_parse (const char *text)
   for (guint r = 0; rows[r] != NULL && lines->len < MAX_LINES; r++)
     {
       const char *p = rows[r];
-      g_autoptr (GArray) stamps = g_array_new (FALSE, FALSE, sizeof (double));
       double t;
       const char *end;
       g_autofree char *clean = NULL;
 
       g_strchomp (rows[r]);
+      g_array_set_size (stamps, 0);
       while (read_stamp (p, &t, &end))
         {
           g_array_append_val (stamps, t);
@@ -97,8 +98,9 @@ rc_lyrics_parse (const char *text)
       clean = rc_text_sanitize (p, MAX_LINE_CHARS);
       if (stamps->len == 0)
         {
-          if (plain->len > 0 || *clean != '\0')
-            g_string_append_printf (plain, "%s%s", plain->len ? "\n" : "", clean);
+          if (plain->len > 0)
+            g_string_append_c (plain, '\n');
+          g_string_append (plain, clean);
           continue;
         }
       for (guint i = 0; i < stamps->len && lines->len < MAX_LINES; i++)

@@ -35,6 +35,11 @@ typedef struct
   RcStore *store;
   RcRegistry *registry;
   RcSessionHost host;
+  /* The join's replies (initialState and the rest) are the same for every
+   * input: checked on the first input only, as parsing them again would
+   * cost more than the input's own messages. */
+  gboolean join_checked;
+  gboolean checking;
 } Fixture;
 
 static void
@@ -76,9 +81,12 @@ fixture_get (void)
 static void
 check_reply (RcSession *session, const char *text, gsize length, gpointer user_data)
 {
+  Fixture *fixture = user_data;
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonObject) reply = NULL;
 
+  if (!fixture->checking)
+    return;
   g_assert (strlen (text) == length);
   reply = rc_validate_parse_object (text, length, &error);
   if (reply == NULL)
@@ -87,13 +95,20 @@ check_reply (RcSession *session, const char *text, gsize length, gpointer user_d
   g_assert (rc_json_get_string (reply, "type") != NULL);
 }
 
-/* TRUE for a message whose type is startMedia (see the top of the file). */
+/* TRUE for a message whose type is startMedia (see the top of the file).
+ * Only a line that could name it (plainly, through an escape, or after a
+ * NUL that strstr stops at) is parsed here as well. */
 static gboolean
 starts_media (const char *line, gsize length)
 {
-  g_autoptr (JsonObject) request = rc_validate_parse_object (line, length, NULL);
-  const char *type = request != NULL ? rc_json_get_string (request, "type") : NULL;
+  g_autoptr (JsonObject) request = NULL;
+  const char *type;
 
+  if (strstr (line, "startMedia") == NULL && memchr (line, '\\', length) == NULL
+      && strlen (line) == length)
+    return FALSE;
+  request = rc_validate_parse_object (line, length, NULL);
+  type = request != NULL ? rc_json_get_string (request, "type") : NULL;
   return type != NULL && g_str_equal (type, "startMedia");
 }
 
@@ -101,13 +116,15 @@ int
 LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
 {
   Fixture *fixture = fixture_get ();
-  RcSession *session = rc_session_new_detached (&fixture->host, "fuzz", check_reply, NULL);
+  RcSession *session = rc_session_new_detached (&fixture->host, "fuzz", check_reply, fixture);
   const char *p = (const char *) data, *end = p + size;
   RcRoom *room = rc_registry_create_room (fixture->registry, "Fuzz room", NULL, NULL, NULL);
   g_autofree char *join = g_strdup_printf (
     "{\"type\":\"join\",\"id\":1,\"roomId\":\"%s\",\"name\":\"fuzz\"}", rc_room_get_id (room));
 
+  fixture->checking = !fixture->join_checked;
   rc_session_receive_text (session, join, strlen (join));
+  fixture->join_checked = fixture->checking = TRUE;
   for (guint n = 0; n < MAX_MESSAGES && p < end; n++)
     {
       const char *newline = memchr (p, '\n', (gsize) (end - p));
