@@ -105,7 +105,8 @@ test_malformed (void)
                         /* json-glib refuses a broken surrogate pair but
                          * leaks the string it was reading (fuzz_ws_message) */
                         "{\"a\":\"\\ud800\\u0041\"}",
-                        "{\"ty\\ud800\\ud800typ\"}" };
+                        "{\"ty\\ud800\\ud800typ\"}",
+                        "{\"9\\ude00\\ud8\x0b" "0typ\"}" };
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
