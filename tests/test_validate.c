@@ -106,7 +106,15 @@ test_malformed (void)
                          * leaks the string it was reading (fuzz_ws_message) */
                         "{\"a\":\"\\ud800\\u0041\"}",
                         "{\"ty\\ud800\\ud800typ\"}",
-                        "{\"9\\ude00\\ud8\x0b" "0typ\"}" };
+                        "{\"9\\ude00\\ud8\x0b" "0typ\"}",
+                        /* json-glib's lenient \\u (fewer digits) lets the
+                         * next escape start early: the third form it leaked */
+                        "{\"\\ud8\"\\ud800",
+                        /* lone surrogates, short or bad escapes */
+                        "{\"a\":\"\\ud800\"}",
+                        "{\"a\":\"\\udc00\"}",
+                        "{\"a\":\"\\u12\"}",
+                        "{\"a\":\"\\x41\"}" };
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
