@@ -79,6 +79,17 @@ static const RcOption options[] = {
        "UDP port taking live hosts over SRT (OBS: srt://host:PORT?streamid=ROOM/KEY); 0: no SRT"),
   OPT ("srt-latency", "SRT_LATENCY", INT, srt_latency, "120", 20, 8000, "MS",
        "SRT receive latency: time to retransmit what the network lost; the room hears the host that much later"),
+  /* Telegram: the bot (server/telegram/) and the Mini App sign-in. */
+  OPT ("telegram-token", "TELEGRAM_TOKEN", STRING, telegram_token, "", 0, 0, "TOKEN",
+       "Telegram bot token from BotFather: turns the bot and the Mini App sign-in on (none: off)"),
+  OPT ("telegram-api-url", "TELEGRAM_API_URL", STRING, telegram_api_url,
+       "https://api.telegram.org", 0, 0, "URL",
+       "Where the bot reaches the Telegram Bot API (a local Bot API server, or a test's stand-in)"),
+  OPT ("telegram-auth-max-age", "TELEGRAM_AUTH_MAX_AGE", INT, telegram_auth_max_age, "86400", 10,
+       31536000, "SECONDS",
+       "Oldest Mini App sign-in (initData auth_date) a join accepts"),
+  OPT ("telegram-webapp-url", "TELEGRAM_WEBAPP_URL", STRING, telegram_webapp_url, "", 0, 0, "URL",
+       "Public https:// address of this server for the bot's Mini App button (none: no button)"),
   { NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL },
 };
 

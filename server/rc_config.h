@@ -44,6 +44,11 @@ typedef struct
   char *whip_ice_server;
   gint64 srt_port;
   gint64 srt_latency;
+  /* Telegram (server/telegram/, and join's telegramInitData) */
+  char *telegram_token;
+  char *telegram_api_url;
+  gint64 telegram_auth_max_age;
+  char *telegram_webapp_url;
 } RcConfig;
 
 typedef enum

@@ -9,6 +9,7 @@
 #include "server/rooms/rc_live.h"
 #include "server/core/rc_error.h"
 #include "server/core/rc_json.h"
+#include "server/core/rc_telegram_auth.h"
 #include "server/core/rc_text.h"
 
 #define MAX_NAME_CHARS 32
@@ -59,6 +60,7 @@ static const RcParam join_params[] = {
   { "password", RC_PARAM_STRING, FALSE, 0, 256 },
   { "ownerToken", RC_PARAM_STRING, FALSE, 0, 256 },
   { "userId", RC_PARAM_STRING, FALSE, 8, 64 },
+  { "telegramInitData", RC_PARAM_STRING, FALSE, 1, RC_TELEGRAM_AUTH_MAX_BYTES },
   RC_PARAMS_END,
 };
 
@@ -208,6 +210,7 @@ handle_join (RcSession *session, JsonObject *request, JsonNode *request_id, GErr
 {
   RcRoom *room;
   g_autofree char *name = NULL;
+  g_autofree char *telegram_user = NULL;
   const char *user_id;
   gboolean is_owner;
 
@@ -228,14 +231,31 @@ handle_join (RcSession *session, JsonObject *request, JsonNode *request_id, GErr
       g_set_error_literal (error, RC_ERROR, RC_ERROR_NOT_FOUND, "No room with that id");
       return FALSE;
     }
-  name = rc_text_sanitize (rc_json_get_string (request, "name"), MAX_NAME_CHARS);
+  if (rc_json_get_string (request, "telegramInitData") != NULL)
+    {
+      g_autoptr (RcTelegramAuth) auth = NULL;
+      g_autofree char *display = NULL;
+
+      auth = rc_telegram_auth_check (rc_json_get_string (request, "telegramInitData"),
+                                     session->host->config->telegram_token,
+                                     g_get_real_time () / G_USEC_PER_SEC,
+                                     session->host->config->telegram_auth_max_age, error);
+      if (auth == NULL)
+        return FALSE;
+      /* Telegram's signed name and id stand for the guest's own. */
+      display = rc_telegram_auth_display_name (auth);
+      name = rc_text_sanitize (display, MAX_NAME_CHARS);
+      telegram_user = rc_telegram_auth_user_key (auth->user_id);
+    }
+  if (name == NULL)
+    name = rc_text_sanitize (rc_json_get_string (request, "name"), MAX_NAME_CHARS);
   if (*name == '\0')
     {
       g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
                            "\"name\" must contain visible characters");
       return FALSE;
     }
-  user_id = rc_json_get_string (request, "userId");
+  user_id = telegram_user != NULL ? telegram_user : rc_json_get_string (request, "userId");
   if (user_id != NULL && !rc_validate_user_id (user_id))
     {
       g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM,

@@ -16,6 +16,7 @@
 #include "server/library/rc_library.h"
 #include "server/live/rc_srt.h"
 #include "server/live/rc_whip.h"
+#include "server/telegram/rc_telegram_bot.h"
 #include "server/rooms/rc_live.h"
 #include "server/rooms/rc_registry.h"
 
@@ -31,6 +32,8 @@ struct _RcApp
   RcLiveHost live_host;
   RcWhip *whip; /* live hosts over WHIP; ended before the registry goes */
   RcSrt *srt;   /* over SRT (--srt-port), likewise; NULL when off */
+  RcTelegramHost telegram_host;
+  RcTelegramBot *telegram; /* --telegram-token; NULL when off */
   RcServer *server;
 };
 
@@ -139,6 +142,13 @@ rc_app_start (RcApp *app, GError **error)
     return FALSE;
   if (app->config->srt_port > 0 && (app->srt = rc_srt_new (&app->live_host, error)) == NULL)
     return FALSE;
+  if (app->config->telegram_token != NULL && *app->config->telegram_token != '\0')
+    {
+      app->telegram_host = (RcTelegramHost){ app->config, app->store, app->registry, app->library };
+      app->telegram = rc_telegram_bot_new (&app->telegram_host);
+      if (!rc_telegram_bot_start (app->telegram, error))
+        return FALSE;
+    }
 
   {
     RcServerParts parts = {
@@ -159,6 +169,7 @@ rc_app_start (RcApp *app, GError **error)
 void
 rc_app_stop (RcApp *app)
 {
+  g_clear_pointer (&app->telegram, rc_telegram_bot_free);
   g_clear_pointer (&app->srt, rc_srt_free);
   g_clear_pointer (&app->whip, rc_whip_free);
   if (app->server != NULL)
