@@ -51,6 +51,7 @@ import { copyText, roomLink } from './share.js';
 import { mountNotFound } from './not-found.js';
 import { micIcon, hostPath } from './host.js';
 import { createLiveIndicator, createMixControl } from './live.js';
+import { telegramInitData, telegramName } from '../telegram.js';
 
 // Where the queue stands: the current index, or once the end was reached
 // (index -1) the count of played items, so they still show as played.
@@ -69,6 +70,7 @@ export function mountRoom(container, [roomId]) {
     joining: false,
     you: null,
     closed: false,
+    telegramRefused: false, // the server refused the Telegram sign-in: join by name
   };
   let disposed = false;
   let sig = null;
@@ -187,6 +189,8 @@ export function mountRoom(container, [roomId]) {
     body.append(joinForm.node);
     page.hidden = false;
     joinForm.focusFirst();
+    // Inside Telegram the signed initData names the guest: join at once.
+    if (telegramInitData() && !room.hasPassword) onJoinSubmit({ name: telegramName(), password: '' });
   }
 
   function showRoomInfo(room) {
@@ -311,6 +315,7 @@ export function mountRoom(container, [roomId]) {
     if (session.password) message.password = session.password;
     const ownerToken = getOwnerToken(roomId);
     if (ownerToken) message.ownerToken = ownerToken;
+    if (telegramInitData() && !session.telegramRefused) message.telegramInitData = telegramInitData();
     try {
       const state = await sig.request(message);
       if (disposed) return;
@@ -422,6 +427,8 @@ export function mountRoom(container, [roomId]) {
         setTimeout(() => { if (!disposed && session.wanted) join(); }, 300);
         return;
       default:
+        // A refused Telegram sign-in (4110-4113): the form, to join by name.
+        if (err.code >= 4110 && err.code <= 4119) session.telegramRefused = true;
         session.wanted = false;
         backToForm();
         setStatus(describeError(err), 'error');
