@@ -245,6 +245,11 @@ handle_join (RcSession *session, JsonObject *request, JsonNode *request_id, GErr
       /* Telegram's signed name and id stand for the guest's own. */
       display = rc_telegram_auth_display_name (auth);
       name = rc_text_sanitize (display, MAX_NAME_CHARS);
+      if (*name == '\0')
+        {
+          g_free (name);
+          name = g_strdup ("Telegram user");
+        }
       telegram_user = rc_telegram_auth_user_key (auth->user_id);
     }
   if (name == NULL)

@@ -31,6 +31,8 @@ struct _RcTelegramApi
   GCancellable *cancellable;
   char *base; /* {api-url}/bot{token}/ : never logged */
   GQueue calls;       /* Call*, the head in flight or waiting */
+  GQueue dropped;     /* Call* refused for a full lane, told on an idle */
+  guint drop_source;
   gboolean call_busy; /* the head is in flight or its wait is scheduled */
   guint call_timer;
   gint64 last_call_us;
@@ -64,6 +66,7 @@ rc_telegram_api_new (const char *api_url, const char *token)
   api->cancellable = g_cancellable_new ();
   api->base = g_strdup_printf ("%s/bot%s/", trimmed, token);
   g_queue_init (&api->calls);
+  g_queue_init (&api->dropped);
   return api;
 }
 
@@ -77,7 +80,9 @@ rc_telegram_api_free (RcTelegramApi *api)
   g_cancellable_cancel (api->cancellable);
   g_clear_handle_id (&api->call_timer, g_source_remove);
   g_clear_handle_id (&api->poll_timer, g_source_remove);
+  g_clear_handle_id (&api->drop_source, g_source_remove);
   g_queue_clear_full (&api->calls, (GDestroyNotify) call_free);
+  g_queue_clear_full (&api->dropped, (GDestroyNotify) call_free);
   g_object_unref (api->cancellable);
   g_object_unref (api->session);
   g_free (api->base);
@@ -296,6 +301,25 @@ send_next_call (RcTelegramApi *api)
   post (api, call->method, call->body, on_call_done);
 }
 
+static gboolean
+on_drop (gpointer data)
+{
+  RcTelegramApi *api = data;
+  Call *call;
+
+  api->drop_source = 0;
+  while ((call = g_queue_pop_head (&api->dropped)) != NULL)
+    {
+      g_autoptr (GError) error = g_error_new_literal (RC_ERROR, RC_ERROR_RATE_LIMITED,
+                                                      "Too many Bot API calls waiting");
+
+      if (call->func != NULL)
+        call->func (api, NULL, error, call->user_data);
+      call_free (call);
+    }
+  return G_SOURCE_REMOVE;
+}
+
 void
 rc_telegram_api_call (RcTelegramApi *api, const char *method, JsonObject *params,
                       RcTelegramApiFunc func, gpointer user_data)
@@ -308,6 +332,15 @@ rc_telegram_api_call (RcTelegramApi *api, const char *method, JsonObject *params
   call->body = rc_json_to_string (node);
   call->func = func;
   call->user_data = user_data;
+  if (g_queue_get_length (&api->calls) >= RC_TELEGRAM_API_QUEUE_MAX)
+    {
+      g_message ("Telegram: %s dropped: %u calls are waiting already", method,
+                 RC_TELEGRAM_API_QUEUE_MAX);
+      g_queue_push_tail (&api->dropped, call);
+      if (api->drop_source == 0)
+        api->drop_source = g_idle_add (on_drop, api);
+      return;
+    }
   g_queue_push_tail (&api->calls, call);
   send_next_call (api);
 }

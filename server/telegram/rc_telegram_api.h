@@ -29,6 +29,9 @@ typedef struct _RcTelegramApi RcTelegramApi;
 #define RC_TELEGRAM_API_RETRIES 5
 #define RC_TELEGRAM_API_POLL_S 25
 #define RC_TELEGRAM_API_BACKOFF_MAX_S 16
+/* Calls waiting beyond this are refused at once (RC_ERROR_RATE_LIMITED):
+ * the bot never buffers without bound while Telegram is away. */
+#define RC_TELEGRAM_API_QUEUE_MAX 500
 
 /* @result: the answer's "result" (borrowed), NULL with @error (RC_ERROR:
  * RC_ERROR_INVALID_PARAM for Telegram's 400, RC_ERROR_UNAUTHORIZED for its
@@ -42,7 +45,8 @@ RcTelegramApi *rc_telegram_api_new (const char *api_url, const char *token);
 /* Cancels everything; no callback runs after. */
 void rc_telegram_api_free (RcTelegramApi *api);
 
-/* Queues @method with @params (taken; NULL: none). @func may be NULL. */
+/* Queues @method with @params (taken; NULL: none). @func may be NULL; it
+ * runs later, never from inside this call. */
 void rc_telegram_api_call (RcTelegramApi *api, const char *method, JsonObject *params,
                            RcTelegramApiFunc func, gpointer user_data);
 

@@ -41,6 +41,7 @@ rc_telegram_bot_new (const RcTelegramHost *host)
   bot->host = *host;
   bot->api = rc_telegram_api_new (host->config->telegram_api_url, host->config->telegram_token);
   bot->links = rc_telegram_links_new (host->store);
+  bot->user_limits = rc_rate_limits_new (RC_TELEGRAM_BOT_USER_RATE, RC_TELEGRAM_BOT_USER_BURST);
   bot->shown = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
                                       (GDestroyNotify) shown_free);
   return bot;
@@ -55,6 +56,7 @@ rc_telegram_bot_free (RcTelegramBot *bot)
   g_clear_handle_id (&bot->tick, g_source_remove);
   g_clear_handle_id (&bot->me_timer, g_source_remove);
   rc_telegram_links_free (bot->links);
+  rc_rate_limits_free (bot->user_limits);
   g_hash_table_unref (bot->shown);
   g_free (bot->username);
   g_free (bot);
@@ -101,6 +103,19 @@ rc_telegram_bot_room_of (RcTelegramBot *bot, gint64 chat_id)
 
 /* ---- now playing ---- */
 
+void
+rc_telegram_bot_append_clipped (GString *out, const char *text)
+{
+  if (g_utf8_strlen (text, -1) <= RC_TELEGRAM_BOT_TITLE_CHARS)
+    {
+      g_string_append (out, text);
+      return;
+    }
+  g_string_append_len (out, text,
+                       g_utf8_offset_to_pointer (text, RC_TELEGRAM_BOT_TITLE_CHARS - 1) - text);
+  g_string_append (out, "…");
+}
+
 static Shown *
 shown_of (RcTelegramBot *bot, gint64 chat_id)
 {
@@ -143,9 +158,13 @@ now_playing_text (RcRoom *room)
                               rc_room_get_name (room));
       return g_string_free (text, FALSE);
     }
-  g_string_append_printf (text, "🎵 %s", rc_json_get_string (song, "title"));
+  g_string_append (text, "🎵 ");
+  rc_telegram_bot_append_clipped (text, rc_json_get_string (song, "title"));
   if (rc_json_get_string (song, "artist") != NULL)
-    g_string_append_printf (text, " — %s", rc_json_get_string (song, "artist"));
+    {
+      g_string_append (text, " — ");
+      rc_telegram_bot_append_clipped (text, rc_json_get_string (song, "artist"));
+    }
   g_string_append_printf (text, "\n%s · 🔁 loop: %s\n",
                           rc_json_get_boolean (s, "playing", FALSE) ? "▶️ playing" : "⏸ paused",
                           loop_label (rc_json_get_string (s, "loop")));
@@ -305,6 +324,7 @@ on_tick (gpointer data)
   g_autoptr (GArray) chats = rc_telegram_links_get_chats (bot->links);
   gint64 now = g_get_monotonic_time ();
 
+  rc_rate_limits_sweep (bot->user_limits, now);
   for (guint i = 0; i < chats->len; i++)
     refresh_chat (bot, g_array_index (chats, gint64, i), now);
   return G_SOURCE_CONTINUE;
@@ -318,8 +338,17 @@ on_update (RcTelegramApi *api, JsonObject *object, gpointer user_data)
   RcTelegramBot *bot = user_data;
   g_autoptr (RcTelegramUpdate) update = rc_telegram_update_parse (object);
 
+  g_autofree char *user = NULL;
+
   if (update == NULL)
     return;
+  user = g_strdup_printf ("%" G_GINT64_FORMAT, update->from_id);
+  if (!rc_rate_limits_take (bot->user_limits, user, g_get_monotonic_time ()))
+    {
+      if (update->kind == RC_TELEGRAM_UPDATE_CALLBACK)
+        rc_telegram_commands_answer (bot, update, "Slow down a little.");
+      return;
+    }
   if (update->kind == RC_TELEGRAM_UPDATE_CALLBACK)
     rc_telegram_commands_callback (bot, update);
   else

@@ -59,8 +59,8 @@ reply (RcTelegramBot *bot, RcTelegramUpdate *update, const char *text)
   rc_telegram_bot_send (bot, update->chat_id, text, NULL);
 }
 
-static void
-answer_callback (RcTelegramBot *bot, RcTelegramUpdate *update, const char *text)
+void
+rc_telegram_commands_answer (RcTelegramBot *bot, RcTelegramUpdate *update, const char *text)
 {
   JsonObject *params = json_object_new ();
 
@@ -85,12 +85,27 @@ queue_song (RcTelegramBot *bot, RcTelegramUpdate *update, RcRoom *room, RcSong *
   g_autoptr (GError) error = NULL;
   RcGuest *guest = stand_in (update);
 
+  g_autoptr (GString) text = g_string_new (NULL);
+
   if (rc_player_add_song (rc_room_get_player (room), guest, song->id, &error))
-    *outcome = g_strdup_printf ("Queued “%s”%s%s for %s.", song->title,
-                                song->artist != NULL ? " — " : "",
-                                song->artist != NULL ? song->artist : "", guest->name);
+    {
+      g_string_append (text, "Queued “");
+      rc_telegram_bot_append_clipped (text, song->title);
+      g_string_append (text, "”");
+      if (song->artist != NULL)
+        {
+          g_string_append (text, " — ");
+          rc_telegram_bot_append_clipped (text, song->artist);
+        }
+      g_string_append_printf (text, " for %s.", guest->name);
+    }
   else
-    *outcome = g_strdup_printf ("Could not queue “%s”: %s", song->title, error->message);
+    {
+      g_string_append (text, "Could not queue “");
+      rc_telegram_bot_append_clipped (text, song->title);
+      g_string_append_printf (text, "”: %s", error->message);
+    }
+  *outcome = g_string_free (g_steal_pointer (&text), FALSE);
   rc_guest_free (guest);
 }
 
@@ -124,12 +139,16 @@ choices_keyboard (GPtrArray *songs)
       RcSong *song = songs->pdata[i];
       JsonArray *row = json_array_new ();
       JsonObject *button = json_object_new ();
-      g_autofree char *label = song->artist != NULL
-                                 ? g_strdup_printf ("%s — %s", song->title, song->artist)
-                                 : g_strdup (song->title);
+      g_autoptr (GString) label = g_string_new (NULL);
       g_autofree char *data = g_strdup_printf ("play:%s", song->id);
 
-      json_object_set_string_member (button, "text", label);
+      rc_telegram_bot_append_clipped (label, song->title);
+      if (song->artist != NULL)
+        {
+          g_string_append (label, " — ");
+          rc_telegram_bot_append_clipped (label, song->artist);
+        }
+      json_object_set_string_member (button, "text", label->str);
       json_object_set_string_member (button, "callback_data", data);
       json_array_add_object_element (row, button);
       json_array_add_array_element (rows, row);
@@ -244,9 +263,12 @@ command_queue (RcTelegramBot *bot, RcTelegramUpdate *update, RcRoom *room)
         g_string_append (text, "▶️ ");
       else
         g_string_append_printf (text, "%u. ", i - (guint) index);
-      g_string_append (text, rc_json_get_string (item, "title"));
+      rc_telegram_bot_append_clipped (text, rc_json_get_string (item, "title"));
       if (rc_json_get_string (item, "artist") != NULL)
-        g_string_append_printf (text, " — %s", rc_json_get_string (item, "artist"));
+        {
+          g_string_append (text, " — ");
+          rc_telegram_bot_append_clipped (text, rc_json_get_string (item, "artist"));
+        }
       if (by != NULL && rc_json_get_string (by, "name") != NULL)
         g_string_append_printf (text, " (%s)", rc_json_get_string (by, "name"));
       g_string_append_c (text, '\n');
@@ -501,5 +523,5 @@ rc_telegram_commands_callback (RcTelegramBot *bot, RcTelegramUpdate *update)
     }
   else
     outcome = g_strdup ("Unknown button.");
-  answer_callback (bot, update, outcome);
+  rc_telegram_commands_answer (bot, update, outcome);
 }
