@@ -41,7 +41,6 @@ struct _RcTelegramApi
   gint64 offset;
   guint poll_timer;
   guint backoff_s;
-  guint64 failures;
 };
 
 static void
@@ -87,12 +86,6 @@ rc_telegram_api_free (RcTelegramApi *api)
   g_object_unref (api->session);
   g_free (api->base);
   g_free (api);
-}
-
-guint64
-rc_telegram_api_get_failures (RcTelegramApi *api)
-{
-  return api->failures;
 }
 
 static gboolean
@@ -258,7 +251,6 @@ on_call_done (GObject *source, GAsyncResult *res, gpointer user_data)
   api->call_busy = FALSE;
   if (result == NULL)
     {
-      api->failures++;
       if (error->code == RC_ERROR_RATE_LIMITED)
         {
           g_message ("Telegram: " "%s: rate limited, again in %" G_GINT64_FORMAT " s", call->method,
@@ -403,7 +395,6 @@ on_poll_done (GObject *source, GAsyncResult *res, gpointer user_data)
       api->poll_timer = g_idle_add (on_poll_timer, api);
       return;
     }
-  api->failures++;
   if (error->code == RC_ERROR_RATE_LIMITED)
     wait_s = (guint) retry_after;
   else

@@ -53,9 +53,6 @@ void rc_telegram_api_call (RcTelegramApi *api, const char *method, JsonObject *p
 /* Starts the getUpdates loop: @func for each update. */
 void rc_telegram_api_poll (RcTelegramApi *api, RcTelegramUpdateFunc func, gpointer user_data);
 
-/* Polls and calls sent (for logs and tests of the bot's health). */
-guint64 rc_telegram_api_get_failures (RcTelegramApi *api);
-
 /*
  * Reads one Bot API answer (@body of @length bytes, the HTTP @status):
  * its "result" (a new node) or NULL with @error as above and, for a 429,

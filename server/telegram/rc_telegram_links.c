@@ -76,28 +76,42 @@ rc_telegram_links_free (RcTelegramLinks *links)
 
 /* ---- writing ---- */
 
+/* Writes @node (taken) under @key with @member in the set @set, or with
+ * @node NULL removes both. */
+static void
+store_entry (RcTelegramLinks *links, const char *set, const char *member, const char *key,
+             JsonNode *node)
+{
+  g_autofree char *text = NULL;
+
+  if (node == NULL)
+    {
+      rc_store_set_remove (links->store, set, member);
+      rc_store_del (links->store, key);
+      return;
+    }
+  text = rc_json_to_string (node);
+  json_node_unref (node);
+  rc_store_set (links->store, key, text);
+  rc_store_set_add (links->store, set, member);
+}
+
 static void
 save_chat (RcTelegramLinks *links, gint64 chat_id)
 {
   ChatLink *link = g_hash_table_lookup (links->chats, &chat_id);
   g_autofree char *id = g_strdup_printf ("%" G_GINT64_FORMAT, chat_id);
   g_autofree char *key = g_strdup_printf ("telegram:chat:%s", id);
-  g_autoptr (JsonNode) node = NULL;
-  g_autofree char *text = NULL;
+  JsonNode *node = NULL;
   JsonObject *o;
 
-  if (link == NULL)
+  if (link != NULL)
     {
-      rc_store_set_remove (links->store, CHATS_KEY, id);
-      rc_store_del (links->store, key);
-      return;
+      node = rc_json_message_new (NULL, &o);
+      json_object_set_string_member (o, "roomId", link->room_id);
+      json_object_set_int_member (o, "messageId", link->message_id);
     }
-  node = rc_json_message_new (NULL, &o);
-  json_object_set_string_member (o, "roomId", link->room_id);
-  json_object_set_int_member (o, "messageId", link->message_id);
-  text = rc_json_to_string (node);
-  rc_store_set (links->store, key, text);
-  rc_store_set_add (links->store, CHATS_KEY, id);
+  store_entry (links, CHATS_KEY, id, key, node);
 }
 
 static JsonArray *
@@ -115,22 +129,16 @@ save_room (RcTelegramLinks *links, const char *room_id)
 {
   RoomPeople *people = g_hash_table_lookup (links->rooms, room_id);
   g_autofree char *key = g_strdup_printf ("telegram:room:%s", room_id);
-  g_autoptr (JsonNode) node = NULL;
-  g_autofree char *text = NULL;
+  JsonNode *node = NULL;
   JsonObject *o;
 
-  if (people == NULL)
+  if (people != NULL)
     {
-      rc_store_set_remove (links->store, ROOMS_KEY, room_id);
-      rc_store_del (links->store, key);
-      return;
+      node = rc_json_message_new (NULL, &o);
+      json_object_set_array_member (o, "owners", ids_to_json (people->owners));
+      json_object_set_array_member (o, "admins", ids_to_json (people->admins));
     }
-  node = rc_json_message_new (NULL, &o);
-  json_object_set_array_member (o, "owners", ids_to_json (people->owners));
-  json_object_set_array_member (o, "admins", ids_to_json (people->admins));
-  text = rc_json_to_string (node);
-  rc_store_set (links->store, key, text);
-  rc_store_set_add (links->store, ROOMS_KEY, room_id);
+  store_entry (links, ROOMS_KEY, room_id, key, node);
 }
 
 /* ---- chats ---- */
