@@ -29,6 +29,7 @@ struct _RcTelegramApi
 {
   SoupSession *session;
   GCancellable *cancellable;
+  guint *in_flight; /* requests not yet back; a g_rc_box shared with them */
   char *base; /* {api-url}/bot{token}/ : never logged */
   GQueue calls;       /* Call*, the head in flight or waiting */
   GQueue dropped;     /* Call* refused for a full lane, told on an idle */
@@ -63,10 +64,31 @@ rc_telegram_api_new (const char *api_url, const char *token)
   api->session = soup_session_new_with_options ("timeout", RC_TELEGRAM_API_POLL_S + 10,
                                                 "user-agent", "roomcast", NULL);
   api->cancellable = g_cancellable_new ();
+  api->in_flight = g_rc_box_new0 (guint);
   api->base = g_strdup_printf ("%s/bot%s/", trimmed, token);
   g_queue_init (&api->calls);
   g_queue_init (&api->dropped);
   return api;
+}
+
+static gboolean
+on_wake (gpointer data)
+{
+  return G_SOURCE_CONTINUE; /* only wakes the loop below */
+}
+
+static void
+wait_for_flights (const guint *in_flight)
+{
+  gint64 deadline = g_get_monotonic_time () + G_USEC_PER_SEC;
+  guint wake;
+
+  if (*in_flight == 0)
+    return;
+  wake = g_timeout_add (50, on_wake, NULL);
+  while (*in_flight > 0 && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (wake);
 }
 
 void
@@ -75,8 +97,11 @@ rc_telegram_api_free (RcTelegramApi *api)
   if (api == NULL)
     return;
   /* Async callbacks still to come see the cancellation and free only
-   * their own data. */
+   * their own data; they are let in (for up to a second) so that nothing
+   * of theirs is left when the process ends. */
   g_cancellable_cancel (api->cancellable);
+  wait_for_flights (api->in_flight);
+  g_rc_box_release (api->in_flight);
   g_clear_handle_id (&api->call_timer, g_source_remove);
   g_clear_handle_id (&api->poll_timer, g_source_remove);
   g_clear_handle_id (&api->drop_source, g_source_remove);
@@ -93,6 +118,19 @@ fail (GError **error, int code, guint status, const char *what)
 {
   g_set_error (error, RC_ERROR, code, "Telegram answered %u: %s", status, what);
   return FALSE;
+}
+
+/* A JSON number as an integer within ±1e9 (the casts stay defined), else
+ * @fallback. */
+static gint64
+small_int (JsonNode *node, gint64 fallback)
+{
+  double d;
+
+  if (node == NULL || !rc_json_is_number (node))
+    return fallback;
+  d = json_node_get_double (node);
+  return d >= -1e9 && d <= 1e9 ? (gint64) d : fallback;
 }
 
 JsonNode *
@@ -124,20 +162,17 @@ rc_telegram_api_parse_answer (const char *body, gsize length, guint status, gint
                          == G_TYPE_STRING
                   ? json_object_get_string_member (answer, "description")
                   : "no description";
-  code = rc_json_is_number (json_object_get_member (answer, "error_code"))
-           ? (gint64) json_node_get_double (json_object_get_member (answer, "error_code"))
-           : (gint64) status;
+  code = small_int (json_object_get_member (answer, "error_code"), status);
   if (code == 429 || status == 429)
     {
       JsonNode *p = json_object_get_member (answer, "parameters");
 
       parameters = p != NULL && JSON_NODE_HOLDS_OBJECT (p) ? json_node_get_object (p) : NULL;
-      *retry_after = parameters != NULL && rc_json_is_number (json_object_get_member (parameters,
-                                                                                     "retry_after"))
-                       ? (gint64) json_node_get_double (json_object_get_member (parameters,
-                                                                                "retry_after"))
-                       : 1;
-      *retry_after = CLAMP (*retry_after, 1, 3600);
+      *retry_after = CLAMP (small_int (parameters != NULL
+                                         ? json_object_get_member (parameters, "retry_after")
+                                         : NULL,
+                                       1),
+                            1, 3600);
       return fail (error, RC_ERROR_RATE_LIMITED, 429, description), NULL;
     }
   if (code == 401 || code == 403)
@@ -154,6 +189,7 @@ typedef struct
   RcTelegramApi *api;
   SoupMessage *msg;
   GCancellable *cancellable;
+  guint *in_flight;
 } InFlight;
 
 /* Frees @flight; TRUE when its api is gone (the answer is dropped). */
@@ -163,6 +199,8 @@ flight_end (InFlight *flight, SoupMessage **msg)
   gboolean gone = g_cancellable_is_cancelled (flight->cancellable);
 
   *msg = flight->msg;
+  (*flight->in_flight)--;
+  g_rc_box_release (flight->in_flight);
   g_object_unref (flight->cancellable);
   g_free (flight);
   return gone;
@@ -181,6 +219,8 @@ post (RcTelegramApi *api, const char *method, const char *body, GAsyncReadyCallb
   flight->api = api;
   flight->msg = msg;
   flight->cancellable = g_object_ref (api->cancellable);
+  flight->in_flight = g_rc_box_acquire (api->in_flight);
+  (*api->in_flight)++;
   soup_session_send_and_read_async (api->session, msg, G_PRIORITY_DEFAULT, api->cancellable,
                                     callback, flight);
 }
