@@ -13,6 +13,7 @@
 #include "tools/native-guest/rc_native_guest.h"
 #include "rc_test_audio.h"
 #include "rc_test_music.h"
+#include "rc_test_redis.h"
 #include "rc_test_server.h"
 #include "rc_test_util.h"
 #include "rc_test_ws.h"
@@ -458,18 +459,32 @@ typedef struct
 {
   char *dir;
   StandIn *api;
+  RcTestRedis *redis; /* with_redis only */
+  GPtrArray *args;    /* roomcast's flags, for a restart */
   RcTestServer *server;
   char *room_id;
   char *owner_token;
 } Fixture;
 
+/* Starts roomcast, waits for its library, and for the bot to ask who it
+ * is and start polling. */
 static void
-fixture_setup (Fixture *f, gconstpointer data)
+start_roomcast (Fixture *f)
+{
+  f->server = rc_test_server_start ((const char *const *) f->args->pdata);
+  g_assert_true (RC_WAIT_UNTIL (rc_test_library_has (f->server, 2), 30000));
+  expect_call (f->api, "getMe", 0, NULL, 10000);
+  expect_call (f->api, "getUpdates", 0, NULL, 10000);
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer with_redis)
 {
   g_autofree char *alpha = NULL;
   g_autofree char *beta = NULL;
-  g_autofree char *api_url = NULL;
   g_autoptr (JsonObject) room = NULL;
+  const char *const flags[] = { "--telegram-token", BOT_TOKEN, "--telegram-webapp-url",
+                                "https://music.example.org", "--telegram-api-url" };
 
   f->dir = g_dir_make_tmp ("rc-telegram-XXXXXX", NULL);
   alpha = g_build_filename (f->dir, "alpha.ogg", NULL);
@@ -479,21 +494,26 @@ fixture_setup (Fixture *f, gconstpointer data)
   rc_test_music_write (beta, RC_TEST_MUSIC_VORBIS, BETA_HZ, 30000, "Beta Tone", "Testers", NULL,
                        NULL);
   f->api = stand_in_new ();
-  api_url = g_strdup_printf ("http://127.0.0.1:%u/", f->api->port);
-  {
-    const char *args[] = { "--music-dir", f->dir, "--telegram-token", BOT_TOKEN,
-                           "--telegram-api-url", api_url, "--telegram-webapp-url",
-                           "https://music.example.org", NULL };
+  f->args = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < G_N_ELEMENTS (flags); i++)
+    g_ptr_array_add (f->args, g_strdup (flags[i]));
+  g_ptr_array_add (f->args, g_strdup_printf ("http://127.0.0.1:%u/", f->api->port));
+  g_ptr_array_add (f->args, g_strdup ("--music-dir"));
+  g_ptr_array_add (f->args, g_strdup (f->dir));
+  if (with_redis)
+    {
+      g_autoptr (GError) error = NULL;
 
-    f->server = rc_test_server_start (args);
-  }
-  g_assert_true (RC_WAIT_UNTIL (rc_test_library_has (f->server, 2), 30000));
+      f->redis = rc_test_redis_start (&error);
+      g_assert_no_error (error);
+      g_ptr_array_add (f->args, g_strdup ("--store"));
+      g_ptr_array_add (f->args, g_strdup (rc_test_redis_get_uri (f->redis)));
+    }
+  g_ptr_array_add (f->args, NULL);
+  start_roomcast (f);
   room = rc_test_create_room (f->server, "Telegram room", NULL);
   f->room_id = g_strdup (rc_test_str (room, "id"));
   f->owner_token = g_strdup (rc_test_str (room, "ownerToken"));
-  /* The bot asks who it is, then polls. */
-  expect_call (f->api, "getMe", 0, NULL, 10000);
-  expect_call (f->api, "getUpdates", 0, NULL, 10000);
 }
 
 static void
@@ -502,6 +522,8 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_assert_cmpint (rc_test_server_stop (f->server), ==, 0);
   rc_test_server_free (f->server);
   stand_in_free (f->api);
+  rc_test_redis_stop (f->redis);
+  g_ptr_array_unref (f->args);
   rc_test_music_remove_tree (f->dir);
   g_free (f->dir);
   g_free (f->room_id);
@@ -675,6 +697,57 @@ test_rides_out_failures (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (listed, "\"Party\""));
 }
 
+/* With Redis, a restarted roomcast still knows the links, the owner, the
+ * admins and the "now playing" message it keeps editing. */
+static void
+test_links_survive_restart (Fixture *f, gconstpointer data)
+{
+  g_autofree char *link = g_strdup_printf ("/link %s %s", f->room_id, f->owner_token);
+  g_autofree char *link_group = g_strdup_printf ("/link %s", f->room_id);
+  g_autofree char *room_key = g_strdup_printf ("telegram:room:%s", f->room_id);
+  g_autofree char *chat = NULL;
+  g_autofree char *people = NULL;
+  g_autofree char *member = NULL;
+  g_autofree char *want = NULL;
+  gint64 message_id;
+  Call *call;
+
+  say (f->api, OWNER, OWNER, link, 0);
+  expect_call (f->api, "sendMessage", OWNER, "now plays in", 10000);
+  message_id = expect_call (f->api, "sendMessage", OWNER, "Nothing is playing", 10000)->message_id;
+  say (f->api, OWNER, OWNER, "/admin 300", 0);
+  expect_call (f->api, "sendMessage", OWNER, "User 300 may now steer", 10000);
+  say (f->api, GROUP, OWNER, link_group, 0);
+  expect_call (f->api, "sendMessage", GROUP, "now plays in", 10000);
+
+  /* The keys docs/architecture.md lists. */
+  want = g_strdup_printf ("{\"roomId\":\"%s\",\"messageId\":%" G_GINT64_FORMAT "}", f->room_id,
+                          message_id);
+  g_assert_true (RC_WAIT_UNTIL ((g_free (chat),
+                                 chat = rc_test_redis_call (f->redis, "GET", "telegram:chat:100",
+                                                            NULL))
+                                  && g_str_equal (chat, want),
+                                5000));
+  member = rc_test_redis_call (f->redis, "SISMEMBER", "telegram:chats", "-500", NULL);
+  g_assert_cmpstr (member, ==, "1");
+  people = rc_test_redis_call (f->redis, "GET", room_key, NULL);
+  g_assert_cmpstr (people, ==, "{\"owners\":[100],\"admins\":[300]}");
+
+  g_assert_cmpint (rc_test_server_stop (f->server), ==, 0);
+  g_clear_pointer (&f->server, rc_test_server_free);
+  start_roomcast (f);
+
+  /* The room changes: the owner's "now playing" message from before the
+   * restart is the one edited. */
+  say (f->api, OWNER, OWNER, "/play alpha tone", 0);
+  expect_call (f->api, "sendMessage", OWNER, "Queued “Alpha Tone”", 10000);
+  call = expect_call (f->api, "editMessageText", OWNER, "Alpha Tone", 10000);
+  g_assert_cmpint (json_object_get_int_member (call->params, "message_id"), ==, message_id);
+  /* The admin named before the restart still steers in the group. */
+  say (f->api, GROUP, MEMBER, "/pause", 0);
+  expect_call (f->api, "sendMessage", GROUP, "Paused.", 10000);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -684,5 +757,7 @@ main (int argc, char **argv)
               test_play_skip_refuse, fixture_teardown);
   g_test_add ("/telegram-bot/rides-out-failures", Fixture, NULL, fixture_setup,
               test_rides_out_failures, fixture_teardown);
+  g_test_add ("/telegram-bot/links-survive-restart", Fixture, GINT_TO_POINTER (TRUE),
+              fixture_setup, test_links_survive_restart, fixture_teardown);
   return g_test_run ();
 }
