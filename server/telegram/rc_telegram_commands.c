@@ -21,6 +21,7 @@
 #define MAX_NAME_CHARS 32
 #define MAX_ROOM_NAME_CHARS 64
 #define QUEUE_LINES 10
+#define MAX_QUERY_CHARS 200
 
 static const char help_text[] =
   "I play songs in a roomcast room.\n"
@@ -78,14 +79,13 @@ may_steer (RcTelegramBot *bot, RcRoom *room, RcTelegramUpdate *update)
 
 /* ---- queueing ---- */
 
-static void
-queue_song (RcTelegramBot *bot, RcTelegramUpdate *update, RcRoom *room, RcSong *song,
-            char **outcome)
+/* Queues @song in @room for the user of @update; what to tell them. */
+static char *
+queue_song (RcTelegramUpdate *update, RcRoom *room, RcSong *song)
 {
   g_autoptr (GError) error = NULL;
-  RcGuest *guest = stand_in (update);
-
   g_autoptr (GString) text = g_string_new (NULL);
+  RcGuest *guest = stand_in (update);
 
   if (rc_player_add_song (rc_room_get_player (room), guest, song->id, &error))
     {
@@ -105,8 +105,8 @@ queue_song (RcTelegramBot *bot, RcTelegramUpdate *update, RcRoom *room, RcSong *
       rc_telegram_bot_append_clipped (text, song->title);
       g_string_append_printf (text, "”: %s", error->message);
     }
-  *outcome = g_string_free (g_steal_pointer (&text), FALSE);
   rc_guest_free (guest);
+  return g_string_free (g_steal_pointer (&text), FALSE);
 }
 
 /* One result, or a first result whose title (alone, or with its artist
@@ -162,26 +162,32 @@ command_play (RcTelegramBot *bot, RcTelegramUpdate *update, RcRoom *room, const 
 {
   g_autoptr (GPtrArray) songs = NULL;
   g_autofree char *outcome = NULL;
+  /* As long a query as /api/search/songs takes, and no more. */
+  g_autofree char *query = g_utf8_substring (args, 0, MIN (g_utf8_strlen (args, -1),
+                                                           MAX_QUERY_CHARS));
+  g_autoptr (GString) quoted = g_string_new ("“");
 
-  if (*args == '\0')
+  if (*query == '\0')
     {
       reply (bot, update, "Tell me what to play: /play <song or artist>");
       return;
     }
-  songs = rc_library_search (bot->host.library, args, RC_TELEGRAM_BOT_CHOICES);
+  rc_telegram_bot_append_clipped (quoted, query);
+  g_string_append (quoted, "”");
+  songs = rc_library_search (bot->host.library, query, RC_TELEGRAM_BOT_CHOICES);
   if (songs->len == 0)
     {
-      outcome = g_strdup_printf ("Nothing found for “%s”.", args);
+      outcome = g_strdup_printf ("Nothing found for %s.", quoted->str);
       reply (bot, update, outcome);
       return;
     }
-  if (!is_clear_match (songs, args))
+  if (!is_clear_match (songs, query))
     {
-      outcome = g_strdup_printf ("Which one? (%u found for “%s”)", songs->len, args);
+      outcome = g_strdup_printf ("Which one? (%u found for %s)", songs->len, quoted->str);
       rc_telegram_bot_send (bot, update->chat_id, outcome, choices_keyboard (songs));
       return;
     }
-  queue_song (bot, update, room, songs->pdata[0], &outcome);
+  outcome = queue_song (update, room, songs->pdata[0]);
   reply (bot, update, outcome);
 }
 
@@ -502,9 +508,8 @@ rc_telegram_commands_callback (RcTelegramBot *bot, RcTelegramUpdate *update)
         outcome = g_strdup ("That song is no longer in the library.");
       else
         {
-          g_autofree char *text = NULL;
+          g_autofree char *text = queue_song (update, room, song);
 
-          queue_song (bot, update, room, song, &text);
           rc_telegram_bot_send (bot, update->chat_id, text, NULL);
           outcome = g_strdup ("Queued.");
         }
