@@ -442,7 +442,8 @@ on_poll_done (GObject *source, GAsyncResult *res, gpointer user_data)
                                                   : MIN (api->backoff_s * 2,
                                                          RC_TELEGRAM_API_BACKOFF_MAX_S);
   g_message ("Telegram: " "getUpdates failed (%s); again in %u s", error->message, wait_s);
-  api->poll_timer = g_timeout_add_seconds (wait_s, on_poll_timer, api);
+  /* Not g_timeout_add_seconds: it may fire early, and retry_after is a floor. */
+  api->poll_timer = g_timeout_add (wait_s * 1000, on_poll_timer, api);
 }
 
 static void

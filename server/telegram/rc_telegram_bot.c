@@ -381,7 +381,7 @@ on_me (RcTelegramApi *api, JsonNode *result, const GError *error, gpointer user_
       bot->me_backoff_s = MIN (MAX (bot->me_backoff_s * 2, 1), RC_TELEGRAM_API_BACKOFF_MAX_S);
       g_message ("Telegram: getMe failed (%s); again in %u s",
                  error != NULL ? error->message : "no username", bot->me_backoff_s);
-      bot->me_timer = g_timeout_add_seconds (bot->me_backoff_s, on_me_timer, bot);
+      bot->me_timer = g_timeout_add (bot->me_backoff_s * 1000, on_me_timer, bot);
       return;
     }
   bot->username = g_strdup (json_node_get_string (name));
