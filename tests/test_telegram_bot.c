@@ -398,6 +398,8 @@ expect_call (StandIn *s, const char *method, gint64 chat_id, const char *text, g
 {
   Call *call = NULL;
 
+  /* (Longer under the sanitizers: RC_TEST_SLOWDOWN.) */
+  timeout_ms *= rc_test_slowdown ();
   if (!RC_WAIT_UNTIL ((call = find_call (s, method, chat_id, text)) != NULL, timeout_ms))
     g_error ("no %s to %" G_GINT64_FORMAT " with \"%s\" within %u ms", method, chat_id,
              text ? text : "", timeout_ms);
@@ -544,7 +546,7 @@ native_ear (Fixture *f)
 
   g_assert_true (RC_WAIT_UNTIL ((rc_native_guest_get_stats (guest, &stats), stats.frames > 48000)
                                   || rc_native_guest_get_failure (guest) != NULL,
-                                20000));
+                                20000 * rc_test_slowdown ()));
   g_assert_null (rc_native_guest_get_failure (guest));
   return guest;
 }
@@ -604,7 +606,7 @@ test_play_skip_refuse (Fixture *f, gconstpointer data)
   /* A command for another bot is not ours. */
   say (f->api, GROUP, MEMBER, "/play@some_other_bot beta", 0);
   ear = native_ear (f);
-  g_assert_true (RC_WAIT_UNTIL (ear_hears (ear, ALPHA_HZ), 5000));
+  g_assert_true (RC_WAIT_UNTIL (ear_hears (ear, ALPHA_HZ), 5000 * rc_test_slowdown ()));
 
   /* An unclear query offers the matches as buttons; one press queues it. */
   say (f->api, GROUP, MEMBER, "/play tone", 0);
@@ -629,7 +631,7 @@ test_play_skip_refuse (Fixture *f, gconstpointer data)
                    "cb-refused");
   g_assert_nonnull (strstr (call_text (call), "only the room's owner"));
   rc_test_run_for (1000);
-  g_assert_true (ear_hears (ear, ALPHA_HZ));
+  g_assert_true (RC_WAIT_UNTIL (ear_hears (ear, ALPHA_HZ), 3000 * rc_test_slowdown ()));
 
   /* The owner's ⏭ skips: the guest hears the next song, and the group's
    * "now playing" message is edited to say so. */
@@ -637,7 +639,7 @@ test_play_skip_refuse (Fixture *f, gconstpointer data)
   call = expect_call (f->api, "answerCallbackQuery", 0, NULL, 10000);
   g_assert_cmpstr (json_object_get_string_member (call->params, "callback_query_id"), ==,
                    "cb-next");
-  g_assert_true (RC_WAIT_UNTIL (ear_hears (ear, BETA_HZ), 5000));
+  g_assert_true (RC_WAIT_UNTIL (ear_hears (ear, BETA_HZ), 5000 * rc_test_slowdown ()));
   call = expect_call (f->api, "editMessageText", GROUP, "Beta Tone", 10000);
   g_assert_cmpint (json_object_get_int_member (call->params, "message_id"), ==, now_playing);
 
@@ -647,7 +649,7 @@ test_play_skip_refuse (Fixture *f, gconstpointer data)
   expect_call (f->api, "sendMessage", GROUP, "may now steer", 10000);
   say (f->api, GROUP, MEMBER, "/pause", 0);
   expect_call (f->api, "sendMessage", GROUP, "Paused.", 10000);
-  g_assert_true (RC_WAIT_UNTIL (ear_hears (ear, 0), 3000));
+  g_assert_true (RC_WAIT_UNTIL (ear_hears (ear, 0), 3000 * rc_test_slowdown ()));
 }
 
 static void
@@ -661,9 +663,11 @@ test_rides_out_failures (Fixture *f, gconstpointer data)
   /* 429 with retry_after: the next poll comes no sooner. */
   f->api->retry_after = 2;
   f->api->fail_polls_429 = 1;
-  g_assert_true (RC_WAIT_UNTIL ((before = last_call (f->api, "getUpdates"))->failed, 5000));
+  g_assert_true (RC_WAIT_UNTIL ((before = last_call (f->api, "getUpdates"))->failed,
+                                5000 * rc_test_slowdown ()));
   after = NULL;
-  g_assert_true (RC_WAIT_UNTIL ((after = last_call (f->api, "getUpdates")) != before, 10000));
+  g_assert_true (RC_WAIT_UNTIL ((after = last_call (f->api, "getUpdates")) != before,
+                                10000 * rc_test_slowdown ()));
   g_test_message ("after the 429: next poll %.2f s later",
                   (after->at_us - before->at_us) / 1e6);
   g_assert_cmpint (after->at_us - before->at_us, >=, 1900000);
@@ -673,7 +677,8 @@ test_rides_out_failures (Fixture *f, gconstpointer data)
   f->api->fail_polls_502 = 2;
   f->api->fail_sends_429 = 1;
   polls = count_calls (f->api, "getUpdates");
-  g_assert_true (RC_WAIT_UNTIL (count_calls (f->api, "getUpdates") >= polls + 3, 15000));
+  g_assert_true (RC_WAIT_UNTIL (count_calls (f->api, "getUpdates") >= polls + 3,
+                                15000 * rc_test_slowdown ()));
   say (f->api, OWNER, OWNER, "/help", 0);
   after = expect_call (f->api, "sendMessage", OWNER, "/play <song>", 15000);
   /* (It was sent twice: the first answered 429.) */

@@ -22,6 +22,7 @@ typedef struct
   char *body; /* JSON */
   RcTelegramApiFunc func;
   gpointer user_data;
+  GDestroyNotify destroy;
   guint attempts;
 } Call;
 
@@ -47,6 +48,8 @@ struct _RcTelegramApi
 static void
 call_free (Call *call)
 {
+  if (call->destroy != NULL)
+    call->destroy (call->user_data);
   g_free (call->method);
   g_free (call->body);
   g_free (call);
@@ -354,7 +357,7 @@ on_drop (gpointer data)
 
 void
 rc_telegram_api_call (RcTelegramApi *api, const char *method, JsonObject *params,
-                      RcTelegramApiFunc func, gpointer user_data)
+                      RcTelegramApiFunc func, gpointer user_data, GDestroyNotify destroy)
 {
   Call *call = g_new0 (Call, 1);
   g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
@@ -364,6 +367,7 @@ rc_telegram_api_call (RcTelegramApi *api, const char *method, JsonObject *params
   call->body = rc_json_to_string (node);
   call->func = func;
   call->user_data = user_data;
+  call->destroy = destroy;
   if (g_queue_get_length (&api->calls) >= RC_TELEGRAM_API_QUEUE_MAX)
     {
       g_message ("Telegram: %s dropped: %u calls are waiting already", method,

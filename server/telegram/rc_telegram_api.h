@@ -46,9 +46,10 @@ RcTelegramApi *rc_telegram_api_new (const char *api_url, const char *token);
 void rc_telegram_api_free (RcTelegramApi *api);
 
 /* Queues @method with @params (taken; NULL: none). @func may be NULL; it
- * runs later, never from inside this call. */
+ * runs later, never from inside this call. @destroy (may be NULL) frees
+ * @user_data after @func, or when the api is freed before the answer. */
 void rc_telegram_api_call (RcTelegramApi *api, const char *method, JsonObject *params,
-                           RcTelegramApiFunc func, gpointer user_data);
+                           RcTelegramApiFunc func, gpointer user_data, GDestroyNotify destroy);
 
 /* Starts the getUpdates loop: @func for each update. */
 void rc_telegram_api_poll (RcTelegramApi *api, RcTelegramUpdateFunc func, gpointer user_data);

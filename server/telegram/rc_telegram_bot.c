@@ -80,7 +80,7 @@ void
 rc_telegram_bot_send (RcTelegramBot *bot, gint64 chat_id, const char *text, JsonObject *markup)
 {
   rc_telegram_api_call (bot->api, "sendMessage", message_params (chat_id, text, markup), NULL,
-                        NULL);
+                        NULL, NULL);
 }
 
 RcRoom *
@@ -232,6 +232,13 @@ typedef struct
 } Showing;
 
 static void
+showing_free (Showing *showing)
+{
+  g_free (showing->text);
+  g_free (showing);
+}
+
+static void
 on_shown (RcTelegramApi *api, JsonNode *result, const GError *error, gpointer user_data)
 {
   Showing *showing = user_data;
@@ -264,8 +271,6 @@ on_shown (RcTelegramApi *api, JsonNode *result, const GError *error, gpointer us
     /* The message was deleted, or is too old to edit: the next tick sends
      * a new one. */
     rc_telegram_links_set_message (bot->links, showing->chat_id, 0);
-  g_free (showing->text);
-  g_free (showing);
 }
 
 static void
@@ -286,7 +291,7 @@ show (RcTelegramBot *bot, RcRoom *room, gint64 chat_id, char *text, gboolean fre
     json_object_set_int_member (params, "message_id",
                                 rc_telegram_links_get_message (bot->links, chat_id));
   rc_telegram_api_call (bot->api, fresh ? "sendMessage" : "editMessageText", params, on_shown,
-                        showing);
+                        showing, (GDestroyNotify) showing_free);
 }
 
 void
@@ -393,7 +398,7 @@ on_me (RcTelegramApi *api, JsonNode *result, const GError *error, gpointer user_
 static void
 ask_me (RcTelegramBot *bot)
 {
-  rc_telegram_api_call (bot->api, "getMe", NULL, on_me, bot);
+  rc_telegram_api_call (bot->api, "getMe", NULL, on_me, bot, NULL);
 }
 
 static void

@@ -68,7 +68,7 @@ rc_telegram_commands_answer (RcTelegramBot *bot, RcTelegramUpdate *update, const
   json_object_set_string_member (params, "callback_query_id", update->callback_id);
   if (text != NULL)
     json_object_set_string_member (params, "text", text);
-  rc_telegram_api_call (bot->api, "answerCallbackQuery", params, NULL, NULL);
+  rc_telegram_api_call (bot->api, "answerCallbackQuery", params, NULL, NULL, NULL);
 }
 
 static gboolean
