@@ -17,7 +17,9 @@
 #include <string.h>
 
 #define BOT_TOKEN "123456789:AAtest-token_for-roomcast"
-#define USER_JSON "{\"id\":424242,\"first_name\":\"Ann\",\"last_name\":\"Telegram\",\"username\":\"ann_tg\",\"language_code\":\"en\"}"
+#define USER_JSON                                                                           \
+  "{\"id\":424242,\"first_name\":\"Ann\",\"last_name\":\"Telegram\",\"username\":\"ann_tg\","  \
+  "\"language_code\":\"en\"}"
 
 typedef struct
 {

@@ -176,7 +176,8 @@ handle_method (StandIn *s, SoupServerMessage *msg, Call *call)
   if (g_str_equal (m, "getMe"))
     {
       g_autoptr (JsonNode) me = rc_test_parse ("{\"id\":4242,\"is_bot\":true,"
-                                               "\"first_name\":\"Roomcast\",\"username\":\"" BOT_NAME "\"}");
+                                               "\"first_name\":\"Roomcast\","
+                                               "\"username\":\"" BOT_NAME "\"}");
       answer (msg, g_steal_pointer (&me));
     }
   else if (g_str_equal (m, "getUpdates"))

@@ -31,7 +31,8 @@ export function telegramInitData() {
 export function telegramName() {
   try {
     const user = JSON.parse(new URLSearchParams(initData).get('user') || 'null');
-    const name = [user?.first_name, user?.last_name].filter((s) => typeof s === 'string' && s).join(' ');
+    const name = [user?.first_name, user?.last_name]
+      .filter((s) => typeof s === 'string' && s).join(' ');
     return name || (typeof user?.username === 'string' ? user.username : '') || 'Telegram user';
   } catch {
     return 'Telegram user';

@@ -54,12 +54,13 @@ decode (const char *text, gsize length)
   return out;
 }
 
-static gboolean
+/* Sets RC_ERROR_TELEGRAM_AUTH_MALFORMED saying @why; NULL, for returning. */
+static gpointer
 malformed (GError **error, const char *why)
 {
   g_set_error (error, RC_ERROR, RC_ERROR_TELEGRAM_AUTH_MALFORMED,
                "telegramInitData is not what Telegram sends: %s", why);
-  return FALSE;
+  return NULL;
 }
 
 /* The fields of @init_data in name order, without duplicates. */
@@ -78,21 +79,21 @@ parse_fields (const char *init_data, GError **error)
       Field f = { NULL, NULL };
 
       if (eq == NULL || eq == p)
-        return malformed (error, "a field without a name or '='"), NULL;
+        return malformed (error, "a field without a name or '='");
       if (fields->len == MAX_FIELDS)
-        return malformed (error, "too many fields"), NULL;
+        return malformed (error, "too many fields");
       f.name = decode (p, (gsize) (eq - p));
       f.value = decode (eq + 1, len - (gsize) (eq + 1 - p));
       g_array_append_val (fields, f);
       if (f.name == NULL || f.value == NULL)
-        return malformed (error, "a badly escaped field"), NULL;
+        return malformed (error, "a badly escaped field");
       p = end != NULL ? end + 1 : p + len;
     }
   g_array_sort (fields, field_compare);
   for (guint i = 1; i < fields->len; i++)
     if (field_compare (&g_array_index (fields, Field, i - 1), &g_array_index (fields, Field, i))
         == 0)
-      return malformed (error, "a field given twice"), NULL;
+      return malformed (error, "a field given twice");
   return g_steal_pointer (&fields);
 }
 
@@ -171,20 +172,20 @@ read_user (GArray *fields, GError **error)
 
   if (date_text == NULL
       || !g_ascii_string_to_signed (date_text, 10, 0, G_MAXINT64, &auth->auth_date, NULL))
-    return malformed (error, "no auth_date in Unix seconds"), NULL;
+    return malformed (error, "no auth_date in Unix seconds");
   if (user_text == NULL
       || (user = rc_validate_parse_object (user_text, strlen (user_text), NULL)) == NULL)
-    return malformed (error, "no user object"), NULL;
+    return malformed (error, "no user object");
   id = json_object_get_member (user, "id");
   if (id == NULL || !JSON_NODE_HOLDS_VALUE (id) || json_node_get_value_type (id) != G_TYPE_INT64
       || json_node_get_int (id) <= 0)
-    return malformed (error, "the user has no positive integer id"), NULL;
+    return malformed (error, "the user has no positive integer id");
   auth->user_id = json_node_get_int (id);
   auth->first_name = read_optional_string (user, "first_name", &ok);
   auth->last_name = read_optional_string (user, "last_name", &ok);
   auth->username = read_optional_string (user, "username", &ok);
   if (!ok)
-    return malformed (error, "a name of the user is not a string"), NULL;
+    return malformed (error, "a name of the user is not a string");
   return g_steal_pointer (&auth);
 }
 
@@ -208,7 +209,7 @@ rc_telegram_auth_check (const char *init_data, const char *bot_token, gint64 now
     return NULL;
   hash = field_value (fields, "hash");
   if (hash == NULL || !is_hex_hash (hash))
-    return malformed (error, "no hash of 64 hex digits"), NULL;
+    return malformed (error, "no hash of 64 hex digits");
   want = expected_hash (fields, bot_token);
   given = g_ascii_strdown (hash, -1);
   if (!rc_secret_equal (want, given))

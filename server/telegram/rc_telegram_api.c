@@ -116,11 +116,12 @@ rc_telegram_api_free (RcTelegramApi *api)
   g_free (api);
 }
 
-static gboolean
+/* Sets @error (RC_ERROR @code); NULL, for returning. */
+static gpointer
 fail (GError **error, int code, guint status, const char *what)
 {
   g_set_error (error, RC_ERROR, code, "Telegram answered %u: %s", status, what);
-  return FALSE;
+  return NULL;
 }
 
 /* A JSON number as an integer within ±1e9 (the casts stay defined), else
@@ -153,8 +154,7 @@ rc_telegram_api_parse_answer (const char *body, gsize length, guint status, gint
       if (status == 429)
         *retry_after = 1;
       return fail (error, status == 429 ? RC_ERROR_RATE_LIMITED : RC_ERROR_INTERNAL, status,
-                   "not a Bot API answer"),
-             NULL;
+                   "not a Bot API answer");
     }
   result = json_object_get_member (answer, "result");
   if (rc_json_get_boolean (answer, "ok", FALSE) && result != NULL && status < 300)
@@ -176,13 +176,13 @@ rc_telegram_api_parse_answer (const char *body, gsize length, guint status, gint
                                          : NULL,
                                        1),
                             1, 3600);
-      return fail (error, RC_ERROR_RATE_LIMITED, 429, description), NULL;
+      return fail (error, RC_ERROR_RATE_LIMITED, 429, description);
     }
   if (code == 401 || code == 403)
-    return fail (error, RC_ERROR_UNAUTHORIZED, (guint) code, description), NULL;
+    return fail (error, RC_ERROR_UNAUTHORIZED, (guint) code, description);
   if (code >= 400 && code < 500)
-    return fail (error, RC_ERROR_INVALID_PARAM, (guint) code, description), NULL;
-  return fail (error, RC_ERROR_INTERNAL, status, description), NULL;
+    return fail (error, RC_ERROR_INVALID_PARAM, (guint) code, description);
+  return fail (error, RC_ERROR_INTERNAL, status, description);
 }
 
 /* One request in flight; it outlives the api when that is freed first
@@ -248,8 +248,7 @@ finish (GObject *source, SoupMessage *msg, GAsyncResult *res, gint64 *retry_afte
     }
   data = g_bytes_get_data (bytes, &length);
   if (length > MAX_ANSWER_BYTES)
-    return fail (error, RC_ERROR_INTERNAL, soup_message_get_status (msg), "answer too large"),
-           NULL;
+    return fail (error, RC_ERROR_INTERNAL, soup_message_get_status (msg), "answer too large");
   return rc_telegram_api_parse_answer (data, length, soup_message_get_status (msg), retry_after,
                                        error);
 }
@@ -407,7 +406,8 @@ deliver_updates (RcTelegramApi *api, JsonNode *result)
       JsonNode *id = update != NULL ? json_object_get_member (update, "update_id") : NULL;
       gint64 update_id;
 
-      if (id == NULL || !JSON_NODE_HOLDS_VALUE (id) || json_node_get_value_type (id) != G_TYPE_INT64)
+      if (id == NULL || !JSON_NODE_HOLDS_VALUE (id)
+          || json_node_get_value_type (id) != G_TYPE_INT64)
         continue;
       update_id = json_node_get_int (id);
       /* An update seen before (Telegram resends until the offset passes

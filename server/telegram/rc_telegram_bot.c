@@ -166,7 +166,8 @@ now_playing_text (RcRoom *room)
       rc_telegram_bot_append_clipped (text, rc_json_get_string (song, "artist"));
     }
   g_string_append_printf (text, "\n%s · 🔁 loop: %s\n",
-                          rc_json_get_boolean (s, "playing", FALSE) ? "▶️ playing" : "⏸ paused",
+                          rc_json_get_boolean (s, "playing", FALSE) ? "▶️ playing"
+                                                                    : "⏸ paused",
                           loop_label (rc_json_get_string (s, "loop")));
   if (upcoming > 0)
     g_string_append_printf (text, "Up next: %" G_GINT64_FORMAT " song%s\n", upcoming,
