@@ -311,6 +311,18 @@ read_new (RcTelegramLinks *links, const char *id)
   return read;
 }
 
+/* One key of the load is in: what could not be read is told, @read freed. */
+static void
+read_done (Read *read, GPtrArray *bad, const char *key)
+{
+  RcTelegramLinks *links = read->links;
+
+  rc_json_warn_bad (bad, "%s", key);
+  g_free (read->id);
+  g_free (read);
+  load_step_done (links);
+}
+
 /* @value's JSON object, or NULL (with a warning when it is not one). */
 static JsonObject *
 stored_object (const char *key, const char *value)
@@ -347,10 +359,7 @@ on_chat_read (RcStore *store, const char *value, const GError *error, gpointer u
       link->message_id = rc_json_read_int (o, "messageId", 0, G_MAXINT64, 0, bad);
       g_hash_table_replace (links->chats, g_memdup2 (&chat_id, sizeof chat_id), link);
     }
-  rc_json_warn_bad (bad, "%s", key);
-  g_free (read->id);
-  g_free (read);
-  load_step_done (links);
+  read_done (read, bad, key);
 }
 
 static GArray *
@@ -393,10 +402,7 @@ on_room_read (RcStore *store, const char *value, const GError *error, gpointer u
       people->admins = ids_from_json (o, "admins", bad);
       g_hash_table_replace (links->rooms, g_strdup (read->id), people);
     }
-  rc_json_warn_bad (bad, "%s", key);
-  g_free (read->id);
-  g_free (read);
-  load_step_done (links);
+  read_done (read, bad, key);
 }
 
 static void
