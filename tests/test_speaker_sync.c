@@ -131,6 +131,17 @@ test_two_sinks_in_step (void)
   g_assert_null (rc_native_guest_get_failure (guests[0]));
   g_assert_null (rc_native_guest_get_failure (guests[1]));
 
+  for (guint i = 0; i < 2; i++)
+    {
+      RcNativePlayoutStats p;
+
+      if (rc_native_guest_get_playout_stats (guests[i], &p))
+        g_test_message ("%s: belief |error| p50 %.3f p95 %.3f ms, device delay %.1f ms, "
+                        "%" G_GUINT64_FORMAT " steps, %" G_GUINT64_FORMAT " frames corrected, "
+                        "%" G_GUINT64_FORMAT " underruns",
+                        i == 0 ? "Left" : "Right", p.error_p50, p.error_p95, p.device_delay_ms,
+                        p.output_steps, p.output_corrections, p.underruns);
+    }
   a = rc_bench_pulse_take (pulse, 0, "Left");
   b = rc_bench_pulse_take (pulse, 1, "Right");
   g_assert_nonnull (a);

@@ -89,7 +89,7 @@ GST_DEBUG_CATEGORY_STATIC (rc_device_feeder_debug);
 #define SETTLE_TOLERANCE_MS 2.0
 #define STEP_MS 5.0
 #define DEADBAND_MS 0.05
-#define SLEW_SECONDS 2.0
+#define SLEW_SECONDS 1.0
 #define MAX_CORRECTION_PER_CHUNK 1.0
 
 struct _RcDeviceFeeder
@@ -113,6 +113,7 @@ struct _RcDeviceFeeder
   guint n_anchors;
   guint next_anchor;
   double owed;          /* frames of correction owed, + = to drop */
+  double last_delay_ms; /* the device's delay last read */
   gint16 scratch[(CHUNK_FRAMES + 2) * CHANNELS];
 
   GMutex lock; /* protects stats */
@@ -259,15 +260,14 @@ control (RcDeviceFeeder *self, RcDeviceChunk *chunk)
   if (measured)
     {
       add_anchor (self, leaves_ms - (double) self->out_frames * 1000.0 / RATE);
-      GST_TRACE_OBJECT (self->sink, "%s: reading: anchor %.3f ms, delay %.3f ms local %.3f net %.3f", self->name,
-                        leaves_ms - (double) self->out_frames * 1000.0 / RATE, delay_ms,
-                        (double) gst_util_get_timestamp () / GST_MSECOND + delay_ms - (double) self->out_frames * 1000.0 / RATE,
-                        (double) gst_clock_get_time (self->clock) / GST_MSECOND - (double) gst_util_get_timestamp () / GST_MSECOND);
+      GST_TRACE_OBJECT (self->sink, "%s: reading: anchor %.3f ms, delay %.3f ms", self->name,
+                        leaves_ms - (double) self->out_frames * 1000.0 / RATE, delay_ms);
       g_mutex_lock (&self->lock);
       self->stats.delay_ms = delay_ms;
       g_mutex_unlock (&self->lock);
-      chunk->delay_ms = delay_ms;
+      self->last_delay_ms = delay_ms;
     }
+  chunk->delay_ms = self->last_delay_ms;
   if (!self->started)
     {
       /* The first reading: play from where the device is. */

@@ -117,6 +117,7 @@ struct _RcNativePlayout
   double last_transit_ms;
   gboolean have_transit;
   double jitter_ms;
+  double device_lead_ms; /* with a feeder: how far ahead of its time the device takes a sample */
   gint64 synced_local_us;
   gint64 first_packet_local_us;
   gint64 last_push_local_us;
@@ -379,7 +380,10 @@ on_device_chunk (const RcDeviceChunk *chunk, gpointer data)
   self->rendered_buffers++;
   self->rendered_frames += chunk->audio_frames;
   if (chunk->measured)
-    note_error (self, chunk->error_ms);
+    {
+      note_error (self, chunk->error_ms);
+      self->device_lead_ms = MAX (chunk->delay_ms, 0);
+    }
   g_mutex_unlock (&self->lock);
 }
 
@@ -743,7 +747,8 @@ rc_native_playout_set_timeline (RcNativePlayout *self, guint32 rtp_timestamp,
 static void
 note_arrival (RcNativePlayout *self, double c_ms, double now_ms)
 {
-  double transit = now_ms - c_ms;
+  /* A device fed ahead of time needs the packet that much sooner. */
+  double transit = now_ms - c_ms + self->device_lead_ms;
 
   self->period_received++;
   if (g_get_monotonic_time () - self->first_packet_local_us < ARRIVAL_WARMUP_US)
