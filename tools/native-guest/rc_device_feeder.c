@@ -33,11 +33,12 @@
  *   reading's noise, which the median removes (PulseAudio's interpolation
  *   jitters by ms under load). The error is A minus where the cursor puts
  *   the output, known exactly.
- * - Small errors are corrected by dropping (late) or inserting (early) one
- *   frame in the middle of a chunk, at a rate proportional to the error
- *   (time constant SLEW_SECONDS, at most one frame per 10 ms chunk, 2 ms
- *   of correction per second): a single 21 µs frame cannot be heard in
- *   music, where a step of the output can. Under DEADBAND nothing is done.
+ * - Small errors are corrected by dropping (late) or inserting (early)
+ *   single frames spread over the chunk, at a rate proportional to the
+ *   error (time constant SLEW_SECONDS, at most two frames per 10 ms chunk:
+ *   4 ms of correction per second, a 0.4 % speed change while it lasts): a
+ *   single 21 µs frame cannot be heard in music, where a step of the output
+ *   can. Under DEADBAND nothing is done.
  * - The output is stepped only at the start (the first reading, then for
  *   SETTLE_CHUNKS while PulseAudio's timing settles, whenever the short
  *   median is off by over SETTLE_TOLERANCE_MS) and when the short median is
@@ -90,7 +91,7 @@ GST_DEBUG_CATEGORY_STATIC (rc_device_feeder_debug);
 #define STEP_MS 5.0
 #define DEADBAND_MS 0.05
 #define SLEW_SECONDS 1.0
-#define MAX_CORRECTION_PER_CHUNK 1.0
+#define MAX_CORRECTION_PER_CHUNK 2.0
 
 struct _RcDeviceFeeder
 {
@@ -114,7 +115,7 @@ struct _RcDeviceFeeder
   guint next_anchor;
   double owed;          /* frames of correction owed, + = to drop */
   double last_delay_ms; /* the device's delay last read */
-  gint16 scratch[(CHUNK_FRAMES + 2) * CHANNELS];
+  gint16 scratch[(CHUNK_FRAMES + (guint) MAX_CORRECTION_PER_CHUNK + 1) * CHANNELS];
 
   GMutex lock; /* protects stats */
   RcDeviceFeederStats stats;
@@ -315,40 +316,45 @@ control (RcDeviceFeeder *self, RcDeviceChunk *chunk)
       self->owed = 0;
     self->owed += rate;
   }
-  if (self->owed >= 1)
-    {
-      self->owed -= 1;
-      return CHUNK_FRAMES + 1;
-    }
-  if (self->owed <= -1)
-    {
-      self->owed += 1;
-      return CHUNK_FRAMES - 1;
-    }
-  return CHUNK_FRAMES;
+  {
+    /* Whole frames now, the fraction carried to the next chunk. */
+    gint whole = (gint) trunc (self->owed);
+
+    self->owed -= whole;
+    return (guint) ((gint) CHUNK_FRAMES + whole);
+  }
 }
 
-/* @taken frames of scratch into CHUNK_FRAMES at @out: one frame dropped or
- * inserted (the mean of its neighbours) in the middle. */
+/* @taken frames of scratch into CHUNK_FRAMES at @out: the difference
+ * dropped, or inserted (each the mean of its neighbours), one frame at a
+ * time at points spread evenly over the chunk. */
 static void
 fit (const gint16 *in, guint taken, gint16 *out)
 {
-  const guint half = CHUNK_FRAMES / 2;
+  const gint k = (gint) taken - CHUNK_FRAMES;
+  const guint n = (guint) ABS (k);
   const gsize frame = CHANNELS * sizeof (gint16);
+  guint i = 0, o = 0;
 
-  memcpy (out, in, half * frame);
-  if (taken == CHUNK_FRAMES + 1)
-    memcpy (out + half * CHANNELS, in + (half + 1) * CHANNELS, (CHUNK_FRAMES - half) * frame);
-  else if (taken == CHUNK_FRAMES - 1)
+  for (guint segment = 0; segment <= n; segment++)
     {
-      for (guint c = 0; c < CHANNELS; c++)
-        out[half * CHANNELS + c] =
-          (gint16) (((gint32) in[(half - 1) * CHANNELS + c] + in[half * CHANNELS + c]) / 2);
-      memcpy (out + (half + 1) * CHANNELS, in + half * CHANNELS,
-              (CHUNK_FRAMES - half - 1) * frame);
+      guint end = (segment + 1) * CHUNK_FRAMES / (n + 1);
+
+      memcpy (out + o * CHANNELS, in + i * CHANNELS, (end - o) * frame);
+      i += end - o;
+      o = end;
+      if (segment == n)
+        break;
+      if (k > 0)
+        i++;
+      else
+        {
+          for (guint c = 0; c < CHANNELS; c++)
+            out[o * CHANNELS + c] =
+              (gint16) (((gint32) in[(i - 1) * CHANNELS + c] + in[i * CHANNELS + c]) / 2);
+          o++;
+        }
     }
-  else
-    memcpy (out + half * CHANNELS, in + half * CHANNELS, (CHUNK_FRAMES - half) * frame);
 }
 
 /* appsrc's streaming thread, its queue empty: everything before is written. */
@@ -378,9 +384,9 @@ on_need_data (GstAppSrc *src, guint length, gpointer data)
   g_mutex_lock (&self->lock);
   self->stats.chunks++;
   if (taken > CHUNK_FRAMES)
-    self->stats.dropped++;
-  else if (taken < CHUNK_FRAMES)
-    self->stats.inserted++;
+    self->stats.dropped += taken - CHUNK_FRAMES;
+  else
+    self->stats.inserted += CHUNK_FRAMES - taken;
   g_mutex_unlock (&self->lock);
   if (self->func != NULL)
     self->func (&chunk, self->user_data);
