@@ -219,6 +219,23 @@ record (RcNativePlayout *self, const guint8 *data, gsize bytes, GstClockTime now
   self->rec_frames = MAX (self->rec_frames, (guint64) pos + bytes / BYTES_PER_FRAME);
 }
 
+/* An appsink's next sample, its buffer mapped for reading and its PTS;
+ * FALSE (and *@flow to return) when there is none or it has no time. */
+static gboolean
+pull_mapped (GstAppSink *sink, GstSample **sample, GstMapInfo *map, GstClockTime *pts,
+             GstFlowReturn *flow)
+{
+  GstBuffer *buffer;
+
+  *sample = gst_app_sink_pull_sample (sink);
+  *flow = *sample == NULL ? GST_FLOW_EOS : GST_FLOW_OK;
+  if (*sample == NULL)
+    return FALSE;
+  buffer = gst_sample_get_buffer (*sample);
+  *pts = GST_BUFFER_PTS (buffer);
+  return GST_CLOCK_TIME_IS_VALID (*pts) && gst_buffer_map (buffer, map, GST_MAP_READ);
+}
+
 /* The appsink's streaming thread, right after its clock wait for the buffer. */
 static GstFlowReturn
 on_rendered (GstAppSink *sink, gpointer data)
@@ -227,17 +244,15 @@ on_rendered (GstAppSink *sink, gpointer data)
   GstClockTime l1 = local_now ();
   GstClockTime now = gst_clock_get_time (self->clock);
   GstClockTime l2 = local_now ();
-  g_autoptr (GstSample) sample = gst_app_sink_pull_sample (sink);
+  g_autoptr (GstSample) sample = NULL;
   GstBuffer *buffer;
   GstMapInfo map;
   GstClockTime pts;
+  GstFlowReturn flow;
 
-  if (sample == NULL)
-    return GST_FLOW_EOS;
+  if (!pull_mapped (sink, &sample, &map, &pts, &flow))
+    return flow;
   buffer = gst_sample_get_buffer (sample);
-  pts = GST_BUFFER_PTS (buffer);
-  if (!GST_CLOCK_TIME_IS_VALID (pts) || !gst_buffer_map (buffer, &map, GST_MAP_READ))
-    return GST_FLOW_OK;
   g_mutex_lock (&self->lock);
   if (self->first_render_us == 0)
     self->first_render_us = g_get_monotonic_time ();
@@ -339,22 +354,18 @@ static GstFlowReturn
 on_decoded (GstAppSink *sink, gpointer data)
 {
   RcNativePlayout *self = data;
-  g_autoptr (GstSample) sample = gst_app_sink_pull_sample (sink);
-  GstBuffer *buffer;
+  g_autoptr (GstSample) sample = NULL;
   GstMapInfo map;
   GstClockTime pts;
+  GstFlowReturn flow;
   guint late;
 
-  if (sample == NULL)
-    return GST_FLOW_EOS;
-  buffer = gst_sample_get_buffer (sample);
-  pts = GST_BUFFER_PTS (buffer);
-  if (!GST_CLOCK_TIME_IS_VALID (pts) || !gst_buffer_map (buffer, &map, GST_MAP_READ))
-    return GST_FLOW_OK;
+  if (!pull_mapped (sink, &sample, &map, &pts, &flow))
+    return flow;
   late = rc_pcm_timeline_write (self->timeline,
                                 (gint64) gst_util_uint64_scale_int_round (pts, RATE, GST_SECOND),
                                 (const gint16 *) map.data, (guint) (map.size / BYTES_PER_FRAME));
-  gst_buffer_unmap (buffer, &map);
+  gst_buffer_unmap (gst_sample_get_buffer (sample), &map);
   if (late > 0)
     {
       /* Decoded after its device had taken its place: not heard. */

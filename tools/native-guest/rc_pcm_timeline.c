@@ -69,6 +69,20 @@ slot (RcPcmTimeline *self, gint64 position)
   return self->ring + index * FRAME_SAMPLES;
 }
 
+/* Of @left frames from @at, how many lie in @at's block (*@block). */
+static guint
+span (gint64 at, guint left, gint64 *block)
+{
+  *block = block_of (at);
+  return (guint) MIN ((gint64) left, (*block + 1) * BLOCK_FRAMES - at);
+}
+
+static gint64 *
+tag_of (RcPcmTimeline *self, gint64 block)
+{
+  return &self->tags[(block % N_BLOCKS + N_BLOCKS) % N_BLOCKS];
+}
+
 guint
 rc_pcm_timeline_write (RcPcmTimeline *self, gint64 position, const gint16 *frames,
                        guint n_frames)
@@ -80,11 +94,9 @@ rc_pcm_timeline_write (RcPcmTimeline *self, gint64 position, const gint16 *frame
     late = (guint) MIN ((gint64) n_frames, self->read_upto - position);
   while (done < n_frames)
     {
-      gint64 at = position + done;
-      gint64 block = block_of (at);
-      gint64 in_block = at - block * BLOCK_FRAMES;
-      guint n = (guint) MIN ((gint64) (n_frames - done), BLOCK_FRAMES - in_block);
-      gint64 *tag = &self->tags[(block % N_BLOCKS + N_BLOCKS) % N_BLOCKS];
+      gint64 at = position + done, block;
+      guint n = span (at, n_frames - done, &block);
+      gint64 *tag = tag_of (self, block);
 
       if (*tag != block)
         {
@@ -107,13 +119,11 @@ rc_pcm_timeline_read (RcPcmTimeline *self, gint64 position, gint16 *out, guint n
   g_mutex_lock (&self->lock);
   while (done < n_frames)
     {
-      gint64 at = position + done;
-      gint64 block = block_of (at);
-      gint64 in_block = at - block * BLOCK_FRAMES;
-      guint n = (guint) MIN ((gint64) (n_frames - done), BLOCK_FRAMES - in_block);
+      gint64 at = position + done, block;
+      guint n = span (at, n_frames - done, &block);
       gsize bytes = (gsize) n * FRAME_SAMPLES * sizeof (gint16);
 
-      if (self->tags[(block % N_BLOCKS + N_BLOCKS) % N_BLOCKS] == block)
+      if (*tag_of (self, block) == block)
         {
           memcpy (out + (gsize) done * FRAME_SAMPLES, slot (self, at), bytes);
           held += n;
