@@ -42,9 +42,11 @@
  * - The output is stepped only at the start (the first reading, then for
  *   SETTLE_CHUNKS while PulseAudio's timing settles, whenever the short
  *   median is off by over SETTLE_TOLERANCE_MS) and when the short median is
- *   off by over STEP_MS: only an underrun or a stall of the machine leaves
- *   such an error (the reading's own wander is a few ms), and slewing it
- *   would keep a listener out of step for many seconds.
+ *   off by over STEP_MS: only an underrun of the device or a stall of the
+ *   machine leaves such an error (the reading's own wander, PulseAudio's
+ *   interpolation, is a sawtooth of a few ms on a busy machine, which the
+ *   steps must not follow), and slewing it at the inaudible rate would keep
+ *   a listener out of step for seconds.
  * - The belief (RcDeviceChunk.error_ms, reported in syncReport) is the
  *   same filtered reading that the correction follows.
  *
@@ -81,16 +83,18 @@ GST_DEBUG_CATEGORY_STATIC (rc_device_feeder_debug);
  * room's playout delay may be as small as 60 ms (its minimum). */
 #define BUFFER_TIME_US G_GUINT64_CONSTANT (100000)
 #define DEFAULT_BUFFER_TIME_US G_GUINT64_CONSTANT (200000)
-/* Readings: the long window (2 s) steers the slew, the short one (0.2 s)
- * decides steps. */
-#define LONG_WINDOW 200
+/* Readings: the long window (3 s) steers the slew, the short one (0.5 s)
+ * decides steps; while settling, a step waits for SETTLE_READINGS readings
+ * since the last (0.4 s). */
+#define LONG_WINDOW 300
 #define SHORT_WINDOW 50
 #define MIN_READINGS 10
 #define SETTLE_CHUNKS 150
 #define SETTLE_TOLERANCE_MS 2.0
-#define STEP_MS 5.0
+#define SETTLE_READINGS 40
+#define STEP_MS 10.0
 #define DEADBAND_MS 0.05
-#define SLEW_SECONDS 1.0
+#define SLEW_SECONDS 2.0
 #define MAX_CORRECTION_PER_CHUNK 2.0
 
 struct _RcDeviceFeeder
@@ -283,8 +287,10 @@ control (RcDeviceFeeder *self, RcDeviceChunk *chunk)
   if (self->n_anchors < MIN_READINGS)
     return CHUNK_FRAMES;
   error_ms = error_of (self, anchor_median (self, MIN (self->n_anchors, SHORT_WINDOW)));
+  /* Settling steps wait for the readings since the last one. */
   if (fabs (error_ms) > STEP_MS
-      || (self->settle_left > 0 && fabs (error_ms) > SETTLE_TOLERANCE_MS))
+      || (self->settle_left > 0 && self->n_anchors >= SETTLE_READINGS
+          && fabs (error_ms) > SETTLE_TOLERANCE_MS))
     {
       step (self, error_ms, self->settle_left > 0 ? "settling" : "beyond the step threshold");
       /* The readings before an underrun or a stall say nothing of the
