@@ -448,6 +448,8 @@ build (RcNativePlayout *self, const RcNativePlayoutOptions *options, GError **er
         return FALSE;
       if (self->feeder != NULL)
         sink = "appsink name=sink sync=false max-buffers=0 drop=false qos=false";
+      else if (sink == NULL)
+        sink = "autoaudiosink name=sink"; /* found no device: it falls back to a fakesink */
     }
   /* The queue (unbounded: it holds up to D of PCM) decodes ahead in its own
    * thread, so the thread that wakes at C + D only hands over. */
