@@ -94,6 +94,7 @@ GST_DEBUG_CATEGORY_STATIC (rc_device_feeder_debug);
 #define SETTLE_READINGS 40
 #define STEP_MS 10.0
 #define DEADBAND_MS 0.05
+#define MAX_READING_WAIT (GST_MSECOND / 2)
 #define SLEW_SECONDS 2.0
 #define MAX_CORRECTION_PER_CHUNK 2.0
 
@@ -223,9 +224,12 @@ read_device (RcDeviceFeeder *self, double *leaves_ms, double *delay_ms)
   known = self->queued_in_sink ? ring_buffer_delay (self, rb, rate, delay_ms)
                                : clock_delay (self, rate, delay_ms);
   after = gst_clock_get_time (self->clock);
-  if (!known)
+  /* Both readings take the device's lock (PulseAudio's main loop) and then
+   * read its clock: the reading is of the end of the call. A call that
+   * waited long on the lock is dropped, its moment too uncertain. */
+  if (!known || after - before > MAX_READING_WAIT)
     return FALSE;
-  *leaves_ms = (double) (before + (after - before) / 2) / GST_MSECOND + *delay_ms;
+  *leaves_ms = (double) after / GST_MSECOND + *delay_ms;
   return TRUE;
 }
 
