@@ -78,11 +78,13 @@ GST_DEBUG_CATEGORY_STATIC (rc_device_feeder_debug);
 #define PCM_CAPS "audio/x-raw,format=S16LE,layout=interleaved,rate=48000,channels=2"
 /* 10 ms: pulsesink's and alsasink's default segment (latency-time). */
 #define CHUNK_FRAMES 480
-/* The device buffer we ask for instead of GstAudioBaseSink's 200 ms: the
- * feeder reads the timeline this far ahead of the server clock, and the
- * room's playout delay may be as small as 60 ms (its minimum). */
-#define BUFFER_TIME_US G_GUINT64_CONSTANT (100000)
-#define DEFAULT_BUFFER_TIME_US G_GUINT64_CONSTANT (200000)
+/* The device buffer we ask for instead of GstAudioBaseSink's 200 ms (a
+ * description's own buffer-time is kept): the feeder reads the timeline
+ * this far ahead, which the guest adds to its reported arrival so that D
+ * covers it. 100 ms, as Snapcast's PulseAudio player asks: with 40 ms the
+ * stream underran every few hundred ms on the busy test machine. */
+#define BUFFER_TIME_US G_GINT64_CONSTANT (100000)
+#define DEFAULT_BUFFER_TIME_US G_GINT64_CONSTANT (200000)
 /* Readings: the long window (3 s) steers the slew, the short one (0.5 s)
  * decides steps; while settling, a step waits for SETTLE_READINGS readings
  * since the last (0.4 s). */
@@ -432,7 +434,7 @@ find_audio_sink (GstElement *element)
 static void
 configure_sink (RcDeviceFeeder *self)
 {
-  guint64 buffer_time = 0;
+  gint64 buffer_time = 0;
 
   g_object_get (self->sink, "buffer-time", &buffer_time, NULL);
   /* A description that chose its own buffer keeps it. */
