@@ -85,19 +85,19 @@ GST_DEBUG_CATEGORY_STATIC (rc_device_feeder_debug);
  * stream underran every few hundred ms on the busy test machine. */
 #define BUFFER_TIME_US G_GINT64_CONSTANT (100000)
 #define DEFAULT_BUFFER_TIME_US G_GINT64_CONSTANT (200000)
-/* Readings: the long window (3 s) steers the slew, the short one (0.5 s)
+/* Readings: the long window (2 s) steers the slew, the short one (0.5 s)
  * decides steps; while settling, a step waits for SETTLE_READINGS readings
  * since the last (0.4 s). */
-#define LONG_WINDOW 300
+#define LONG_WINDOW 200
 #define SHORT_WINDOW 50
 #define MIN_READINGS 10
 #define SETTLE_CHUNKS 150
 #define SETTLE_TOLERANCE_MS 2.0
 #define SETTLE_READINGS 40
-#define STEP_MS 10.0
+#define STEP_MS 5.0
 #define DEADBAND_MS 0.05
 #define MAX_READING_WAIT (GST_MSECOND / 2)
-#define SLEW_SECONDS 2.0
+#define SLEW_SECONDS 1.0
 #define MAX_CORRECTION_PER_CHUNK 2.0
 
 struct _RcDeviceFeeder
