@@ -42,18 +42,23 @@
  * - The output is stepped only at the start (the first reading, then for
  *   SETTLE_CHUNKS while PulseAudio's timing settles, whenever the short
  *   median is off by over SETTLE_TOLERANCE_MS) and when the short median is
- *   off by over STEP_MS: only an underrun of the device or a stall of the
- *   machine leaves such an error (the reading's own wander, PulseAudio's
- *   interpolation, is a sawtooth of a few ms on a busy machine, which the
- *   steps must not follow), and slewing it at the inaudible rate would keep
- *   a listener out of step for seconds.
+ *   off by over STEP_MS (5 ms, Snapcast's threshold on its short median
+ *   too): an underrun of the device or a stall of the machine makes the
+ *   output late by its length, and slewing that at the inaudible rate would
+ *   keep a listener out of step for seconds. Under that, the 0.5 s median
+ *   rides out the reading's own wander (PulseAudio's interpolation: a
+ *   sawtooth of a few ms on a busy machine). Faster following (2 s window,
+ *   1 s, 5 ms) and slower (3 s, 2 s, 10 ms) could not be told apart on the
+ *   loaded test machine (docs/benchmarks.md); underruns there are frequent
+ *   and real, so the faster is kept.
  * - The belief (RcDeviceChunk.error_ms, reported in syncReport) is the
  *   same filtered reading that the correction follows.
  *
  * Limits: frames held in audioconvert/audioresample (none when the sink
  * takes 48 kHz S16 stereo, as pulsesink does) are not counted. ALSA is
- * served by the same code path (alsasink is a GstAudioSink), untested here:
- * the test machine has no ALSA device.
+ * served by the same code path (alsasink is a GstAudioSink); the test
+ * machine has no ALSA device, only ALSA's PulseAudio plugin (an opt-in case
+ * of test_speaker_sync, which lands 3-10 ms off per start, not understood).
  *
  * Threads: need-data runs on appsrc's streaming thread, which alone touches
  * the controller's state; `lock` guards the stats the owner reads.
