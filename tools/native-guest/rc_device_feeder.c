@@ -262,7 +262,8 @@ step (RcDeviceFeeder *self, double error_ms, const char *why)
 
 /*
  * Takes a reading and decides the correction of this chunk: frames to
- * take from the timeline for CHUNK_FRAMES out (CHUNK_FRAMES ± 1).
+ * take from the timeline for CHUNK_FRAMES out (CHUNK_FRAMES ± up to
+ * MAX_CORRECTION_PER_CHUNK).
  * Fills @chunk's measurement.
  */
 static guint
