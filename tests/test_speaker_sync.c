@@ -216,6 +216,15 @@ two_sinks_in_step (SecondSink second)
   g_assert_nonnull (b);
   skews = rc_recording_compare (a, b, RC_RECORDING_HOST, CLICK_THRESHOLD, 30, 0.8);
   rc_skew_stats (skews, -INFINITY, INFINITY, &stats);
+  {
+    /* Every click, so a failure shows whether the guests drifted apart,
+     * jumped, or started apart. */
+    g_autoptr (GString) line = g_string_new (NULL);
+
+    for (guint i = 0; i < skews->len; i++)
+      g_string_append_printf (line, " %+.2f", g_array_index (skews, RcSkew, i).skew);
+    g_test_message ("skew per click, ms:%s", line->str);
+  }
   for (guint i = 0; i < skews->len; i++)
     if (fabs (g_array_index (skews, RcSkew, i).skew) < MAX_SKEW_MS)
       within++;
