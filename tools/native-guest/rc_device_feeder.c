@@ -38,10 +38,7 @@
  *   error (time constant SLEW_SECONDS, at most two frames per 10 ms chunk:
  *   4 ms of correction per second, a 0.4 % speed change while it lasts): a
  *   single 21 µs frame cannot be heard in music, where a step of the output
- *   can. Nothing is done under DEADBAND_MS, nor under half the readings'
- *   interquartile range over the window: an error the readings cannot tell
- *   from their own wander (a few ms on a busy machine, tens of µs on a
- *   quiet one) is not chased.
+ *   can. Under DEADBAND nothing is done.
  * - The output is stepped only at the start (the first reading, then for
  *   SETTLE_CHUNKS while PulseAudio's timing settles, whenever the short
  *   median is off by over SETTLE_TOLERANCE_MS) and when the short median is
@@ -104,7 +101,6 @@ GST_DEBUG_CATEGORY_STATIC (rc_device_feeder_debug);
 #define SETTLE_READINGS 40
 #define STEP_MS 5.0
 #define DEADBAND_MS 0.05
-#define DEADBAND_SPREAD 0.5
 #define MAX_READING_WAIT (GST_MSECOND / 2)
 #define SLEW_SECONDS 1.0
 #define MAX_CORRECTION_PER_CHUNK 2.0
@@ -145,18 +141,15 @@ compare_double (gconstpointer a, gconstpointer b)
   return (x > y) - (x < y);
 }
 
-/* The median of the last @n readings (n ≤ n_anchors); with @spread, also
- * their interquartile range. */
+/* The median of the last @n readings (n ≤ n_anchors). */
 static double
-anchor_median (RcDeviceFeeder *self, guint n, double *spread)
+anchor_median (RcDeviceFeeder *self, guint n)
 {
   double sorted[LONG_WINDOW];
 
   for (guint i = 0; i < n; i++)
     sorted[i] = self->anchors[(self->next_anchor + LONG_WINDOW - 1 - i) % LONG_WINDOW];
   qsort (sorted, n, sizeof sorted[0], compare_double);
-  if (spread != NULL)
-    *spread = sorted[(3 * n) / 4] - sorted[n / 4];
   return n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
 }
 
@@ -276,7 +269,7 @@ step (RcDeviceFeeder *self, double error_ms, const char *why)
 static guint
 control (RcDeviceFeeder *self, RcDeviceChunk *chunk)
 {
-  double leaves_ms, delay_ms, error_ms, long_error, spread = 0;
+  double leaves_ms, delay_ms, error_ms, long_error;
   gboolean measured = read_device (self, &leaves_ms, &delay_ms);
 
   if (!measured && !self->started)
@@ -305,7 +298,7 @@ control (RcDeviceFeeder *self, RcDeviceChunk *chunk)
     }
   if (self->n_anchors < MIN_READINGS)
     return CHUNK_FRAMES;
-  error_ms = error_of (self, anchor_median (self, MIN (self->n_anchors, SHORT_WINDOW), NULL));
+  error_ms = error_of (self, anchor_median (self, MIN (self->n_anchors, SHORT_WINDOW)));
   /* Settling steps wait for the readings since the last one. */
   if (fabs (error_ms) > STEP_MS
       || (self->settle_left > 0 && self->n_anchors >= SETTLE_READINGS
@@ -322,17 +315,13 @@ control (RcDeviceFeeder *self, RcDeviceChunk *chunk)
   if (self->settle_left > 0)
     self->settle_left--;
   long_error = self->n_anchors >= MIN_READINGS
-                 ? error_of (self, anchor_median (self, self->n_anchors, &spread))
+                 ? error_of (self, anchor_median (self, self->n_anchors))
                  : error_ms;
   chunk->measured = TRUE;
   chunk->error_ms = long_error;
-  GST_LOG_OBJECT (self->sink, "%s: delay %.3f ms, error %+.3f ms (short %+.3f, spread %.3f), "
-                  "owed %+.2f", self->name, chunk->delay_ms, long_error, error_ms, spread,
-                  self->owed);
-  /* What the readings cannot tell apart from their own wander is left be:
-   * chasing it moves the output for nothing (two guests drifted 4 ms
-   * apart and back that way on a busy machine). */
-  if (fabs (long_error) <= MAX (DEADBAND_MS, spread * DEADBAND_SPREAD))
+  GST_LOG_OBJECT (self->sink, "%s: delay %.3f ms, error %+.3f ms (short %+.3f), owed %+.2f",
+                  self->name, chunk->delay_ms, long_error, error_ms, self->owed);
+  if (fabs (long_error) <= DEADBAND_MS)
     {
       self->owed = 0;
       return CHUNK_FRAMES;
