@@ -4,19 +4,27 @@
  * sink of its own, output the same click at the same instant.
  *
  * test_native_sync measures what the guests' appsinks rendered (rendering
- * only); here each guest plays through pulsesink into its own sink of a
- * private PulseAudio that the test starts (tools/bench/rc_bench_pulse.c:
+ * only); here each guest plays through a real audio sink into its own sink
+ * of a private PulseAudio that the test starts (tools/bench/rc_bench_pulse.c:
  * no system service, nothing left running), and all sinks are recorded on
  * one sample clock, so the recording holds what each sink really output,
  * after the sink's own buffering and latency. Cross-correlating the two
- * players' channels around each click over 10 s gives their skew.
+ * players' channels around each click over 10 s gives their skew. The
+ * guests feed their devices by the devices' delay (RcDeviceFeeder); the
+ * first case has two pulsesinks, the second (opt-in, RC_SPEAKER_SYNC_ALSA=1)
+ * a pulsesink and an alsasink through ALSA's PulseAudio plugin (a real ALSA
+ * PCM, so snd_pcm_delay and GstAudioSink's ring buffer: the path a sound
+ * card takes).
  *
  * The bound is looser than bench-sync's targets (p95 ≤ 0.5 ms on a quiet
  * machine): the median under 2 ms and four clicks in five under 2 ms, none
  * over 25 ms. The suite shares two cores with whatever else runs, and a
  * stalled PulseAudio or sink thread moves a click or two; a real fault (a
  * sink's latency not accounted for, a start that lands a buffer off, a
- * packet misplaced) moves every click, by several ms to 20 ms. Without
+ * packet misplaced) moves every click, by several ms to 20 ms. On a machine
+ * loaded far beyond its cores (load average 60 on two) PulseAudio's own
+ * timing drifts by a few ms per stream and the bound fails, as it did
+ * before the feeder (docs/benchmarks.md, "Sync at the speaker"). Without
  * pulseaudio installed (tools/dev installs it) the test is skipped.
  */
 #include "tools/bench/rc_bench_pulse.h"
@@ -53,6 +61,28 @@ plays (RcNativeGuest *guest)
          || (rc_native_guest_get_playout_stats (guest, &s) && s.rendered_frames > 48000);
 }
 
+typedef struct
+{
+  double delay_ms;
+  gint64 since;
+} Steady;
+
+/* D has not changed for two seconds. */
+static gboolean
+delay_steady (RcNativeGuest *guest, Steady *steady)
+{
+  RcNativePlayoutStats s;
+
+  if (!rc_native_guest_get_playout_stats (guest, &s))
+    return FALSE;
+  if (s.delay_ms != steady->delay_ms)
+    {
+      steady->delay_ms = s.delay_ms;
+      steady->since = g_get_monotonic_time ();
+    }
+  return g_get_monotonic_time () - steady->since > 2 * G_USEC_PER_SEC;
+}
+
 static RcNativeGuest *
 player_new (RcTestServer *server, const char *room_id, const char *name, const char *transport,
             const char *sink)
@@ -71,8 +101,17 @@ player_new (RcTestServer *server, const char *room_id, const char *name, const c
   return rc_native_guest_new (&options);
 }
 
+/* The second player's sink: pulsesink, or alsasink through ALSA's PulseAudio
+ * plugin (libasound2-plugins), which is a real ALSA PCM: snd_pcm_delay and
+ * GstAudioSink's ring buffer, the path a sound card takes. */
+typedef enum
+{
+  SECOND_PULSE,
+  SECOND_ALSA,
+} SecondSink;
+
 static void
-test_two_sinks_in_step (void)
+two_sinks_in_step (SecondSink second)
 {
   g_autofree char *dir = g_dir_make_tmp ("rc-speaker-sync-XXXXXX", NULL);
   g_autofree char *music = g_build_filename (dir, "music", NULL);
@@ -88,6 +127,7 @@ test_two_sinks_in_step (void)
   RcTestServer *server;
   RcTestWs *control;
   RcSkewStats stats;
+  Steady steady = { .delay_ms = -1 };
   guint status = 0, within = 0;
   gint64 until;
 
@@ -95,6 +135,25 @@ test_two_sinks_in_step (void)
     {
       g_test_skip ("pulseaudio and pactl are not installed (tools/dev installs them)");
       return;
+    }
+  if (second == SECOND_ALSA)
+    {
+      g_autoptr (GstElementFactory) alsa = gst_element_factory_find ("alsasink");
+
+      /* Opt-in: through ALSA's PulseAudio plugin the guests landed 3-10 ms
+       * apart, an offset per start not yet understood (docs/benchmarks.md,
+       * "Sync at the speaker"); the case proves the path plays in step. */
+      if (g_getenv ("RC_SPEAKER_SYNC_ALSA") == NULL)
+        {
+          g_test_skip ("the ALSA case runs with RC_SPEAKER_SYNC_ALSA=1");
+          return;
+        }
+      if (alsa == NULL || !g_file_test ("/usr/share/alsa/alsa.conf.d/pulse.conf", G_FILE_TEST_EXISTS))
+        {
+          g_test_skip ("alsasink or ALSA's PulseAudio plugin is not installed (tools/dev installs "
+                       "gstreamer1.0-alsa and libasound2-plugins)");
+          return;
+        }
     }
   pulse = rc_bench_pulse_start (dir, 2, &error);
   g_assert_no_error (error);
@@ -114,15 +173,24 @@ test_two_sinks_in_step (void)
   added = rc_test_ws_expect (control, "queueUpdated", 5000);
 
   sink_a = rc_bench_pulse_sink_description (pulse, 0);
-  sink_b = rc_bench_pulse_sink_description (pulse, 1);
+  if (second == SECOND_ALSA)
+    {
+      /* The plugin takes its server and sink from the environment. */
+      g_setenv ("PULSE_SERVER", rc_bench_pulse_get_server (pulse), TRUE);
+      g_setenv ("PULSE_SINK", rc_bench_pulse_get_sink (pulse, 1), TRUE);
+      sink_b = g_strdup ("alsasink device=pulse");
+    }
+  else
+    sink_b = rc_bench_pulse_sink_description (pulse, 1);
   guests[0] = player_new (server, rc_test_str (room, "id"), "Left", "webrtc", sink_a);
   guests[1] = player_new (server, rc_test_str (room, "id"), "Right", "ws", sink_b);
   g_assert_true (RC_WAIT_UNTIL (plays (guests[0]) && plays (guests[1]), 30000));
   g_assert_null (rc_native_guest_get_failure (guests[0]));
   g_assert_null (rc_native_guest_get_failure (guests[1]));
-  /* A second for the sinks' latency to settle and be accounted for. */
-  until = g_get_monotonic_time () + G_USEC_PER_SEC;
-  RC_WAIT_UNTIL (g_get_monotonic_time () > until, 2000);
+  /* The guests' first reports raise D to cover their devices' lead; each
+   * change re-places the audio. Measure once D has held for two seconds
+   * (or after 15 s whatever it does), the devices' latency accounted for. */
+  RC_WAIT_UNTIL (delay_steady (guests[0], &steady), 15000);
 
   g_assert_true (rc_bench_pulse_record (pulse, &error));
   until = g_get_monotonic_time () + MEASURE_MS * 1000;
@@ -131,12 +199,32 @@ test_two_sinks_in_step (void)
   g_assert_null (rc_native_guest_get_failure (guests[0]));
   g_assert_null (rc_native_guest_get_failure (guests[1]));
 
+  for (guint i = 0; i < 2; i++)
+    {
+      RcNativePlayoutStats p;
+
+      if (rc_native_guest_get_playout_stats (guests[i], &p))
+        g_test_message ("%s: belief |error| p50 %.3f p95 %.3f ms, device delay %.1f ms, "
+                        "%" G_GUINT64_FORMAT " steps, %" G_GUINT64_FORMAT " frames corrected, "
+                        "%" G_GUINT64_FORMAT " underruns",
+                        i == 0 ? "Left" : "Right", p.error_p50, p.error_p95, p.device_delay_ms,
+                        p.output_steps, p.output_corrections, p.underruns);
+    }
   a = rc_bench_pulse_take (pulse, 0, "Left");
   b = rc_bench_pulse_take (pulse, 1, "Right");
   g_assert_nonnull (a);
   g_assert_nonnull (b);
   skews = rc_recording_compare (a, b, RC_RECORDING_HOST, CLICK_THRESHOLD, 30, 0.8);
   rc_skew_stats (skews, -INFINITY, INFINITY, &stats);
+  {
+    /* Every click, so a failure shows whether the guests drifted apart,
+     * jumped, or started apart. */
+    g_autoptr (GString) line = g_string_new (NULL);
+
+    for (guint i = 0; i < skews->len; i++)
+      g_string_append_printf (line, " %+.2f", g_array_index (skews, RcSkew, i).skew);
+    g_test_message ("skew per click, ms:%s", line->str);
+  }
   for (guint i = 0; i < skews->len; i++)
     if (fabs (g_array_index (skews, RcSkew, i).skew) < MAX_SKEW_MS)
       within++;
@@ -155,9 +243,23 @@ test_two_sinks_in_step (void)
   g_assert_cmpint (rc_test_server_stop (server), ==, 0);
   rc_test_server_free (server);
   g_clear_pointer (&pulse, rc_bench_pulse_free);
+  g_unsetenv ("PULSE_SERVER");
+  g_unsetenv ("PULSE_SINK");
   g_unlink (track);
   g_rmdir (music);
   g_rmdir (dir);
+}
+
+static void
+test_two_sinks_in_step (void)
+{
+  two_sinks_in_step (SECOND_PULSE);
+}
+
+static void
+test_pulse_and_alsa_in_step (void)
+{
+  two_sinks_in_step (SECOND_ALSA);
 }
 
 int
@@ -166,5 +268,6 @@ main (int argc, char **argv)
   rc_test_init (&argc, &argv);
   gst_init (&argc, &argv);
   g_test_add_func ("/speaker-sync/two-sinks-in-step", test_two_sinks_in_step);
+  g_test_add_func ("/speaker-sync/pulse-and-alsa-in-step", test_pulse_and_alsa_in_step);
   return g_test_run ();
 }

@@ -215,10 +215,11 @@ main (int argc, char **argv)
       say (&app,
            "playout: clock_synced=%s realtime=%s delay_ms=%.1f rendered_s=%.2f render_error_ms p50=%.3f "
            "p95=%.3f max=%.3f underruns=%" G_GUINT64_FORMAT " early_drops=%" G_GUINT64_FORMAT
-           " resyncs=%" G_GUINT64_FORMAT " reports=%u",
+           " resyncs=%" G_GUINT64_FORMAT " device_delay_ms=%.1f output_steps=%" G_GUINT64_FORMAT
+           " output_corrections=%" G_GUINT64_FORMAT " reports=%u",
            p.clock_synced ? "yes" : "no", p.realtime ? "yes" : "no", p.delay_ms, p.rendered_frames / 48000.0, p.error_p50,
-           p.error_p95, p.error_max, p.underruns, p.early_drops, p.resyncs,
-           rc_native_guest_get_reports_sent (app.guest));
+           p.error_p95, p.error_max, p.underruns, p.early_drops, p.resyncs, p.device_delay_ms,
+           p.output_steps, p.output_corrections, rc_native_guest_get_reports_sent (app.guest));
   }
   if (!app.failed && stats.packets == 0)
     {

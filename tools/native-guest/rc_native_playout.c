@@ -2,29 +2,42 @@
 /*
  * Rendering sample C at server time C + D on a native guest.
  *
- *   appsrc (Opus, PTS = C + D − L) ─ opusdec ─ audioconvert ─ audioresample
- *     ─ S16LE 48 kHz stereo ─ queue ─ appsink sync=true | autoaudiosink | any sink
+ * Two ways, by the sink:
+ *
+ * - Measuring (appsink, "rendering only"; also any sink that is no audio
+ *   device, e.g. fakesink sync=true): one clocked pipeline,
+ *     appsrc (Opus, PTS = C + D − L) ─ opusdec ─ audioconvert ─ audioresample
+ *       ─ S16LE 48 kHz stereo ─ queue ─ appsink sync=true | any sink
+ * - A real audio device (pulsesink, alsasink, autoaudiosink's choice):
+ *     appsrc (Opus, PTS = C + D − L) ─ opusdec ─ … ─ appsink sync=false
+ *       → RcPcmTimeline (PCM by the time it is to be heard)
+ *       → RcDeviceFeeder: the sink, sync=false, fed at its demand with the
+ *         frames its device will play next, by the device's delay read at
+ *         every write (rc_device_feeder.c says why: a clocked audio sink
+ *         slaved to the server wandered by tens of ms at the speaker).
  *
  * Why it is built this way:
- * - The pipeline's clock is a GstNetClientClock on the server's clock port,
- *   its base time 0 and its start time NONE (GStreamer leaves both alone),
- *   so running time is server time and a buffer stamped C + D is rendered
- *   when the server clock reads C + D. Nothing is pushed before the clock
- *   reports itself synced.
+ * - The clock is a GstNetClientClock on the server's clock port. In the
+ *   clocked pipeline it is the pipeline's clock, its base time 0 and its
+ *   start time NONE (GStreamer leaves both alone), so running time is
+ *   server time and a buffer stamped C + D is rendered when the server
+ *   clock reads C + D; the feeder reads it beside the device's delay.
+ *   Nothing is pushed before the clock reports itself synced.
  * - opusdec keeps each packet's timestamp (GstAudioDecoder resyncs to every
  *   input timestamp at its default tolerance 0), so a lost packet or a new D
- *   is just a buffer flagged DISCONT at its own time.
+ *   is just a buffer flagged DISCONT at its own time (or a gap in the
+ *   timeline: silence).
  * - The measurement is the sink's, not the stamp's: the appsink hands a
  *   buffer over when its clock wait returns, and that moment, read on the
  *   same net clock, is the render time. The recording puts each buffer at
  *   the position of that time, so it shows what was late and by how much;
- *   nothing is aligned after the fact. Other sinks are sampled by position
- *   query (what the sink says it outputs now, against the clock).
+ *   nothing is aligned after the fact. Other clocked sinks are sampled by
+ *   position query; a device's error is the feeder's reading.
  * - Decoding runs ahead of rendering (appsrc's thread, up to the queue);
  *   the queue's thread only waits on the clock and hands over, so waking
  *   at C + D costs microseconds even when many guests share the machine
- *   and all wake at the same instant. Both threads may run at SCHED_FIFO,
- *   as audio clients' threads do, so a busy machine delays the wake-up
+ *   and all wake at the same instant. The streaming threads may run at
+ *   SCHED_FIFO, as audio clients' threads do, so a busy machine delays them
  *   less; each asks on the STREAM_STATUS "enter" message it posts itself.
  * - The recording's sidecar also keeps, every second, the net clock minus
  *   this machine's monotonic clock: on the server's own machine the server
@@ -37,8 +50,11 @@
  * closed after the pipeline is down.
  */
 #include "rc_native_playout.h"
+#include "rc_device_feeder.h"
+#include "rc_pcm_timeline.h"
 #include "pipelines/rc_stats.h"
 
+#include <gio/gio.h>
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/audio/gstaudiobasesink.h>
@@ -61,14 +77,6 @@
 /* How often a sink other than the appsink is asked where it is. */
 #define POSITION_SAMPLE_MS 100
 #define CLOCK_OFFSET_EVERY (GST_SECOND)
-/* An audio sink's output is moved when the median of its last
- * SINK_WINDOW readings (one per buffer it renders) is off by more than
- * SINK_TOLERANCE: under what a listener or the measurement can tell
- * apart, above the jitter of one reading of a PulseAudio stream's time. */
-#define SINK_WINDOW 50
-#define SINK_TOLERANCE (500 * GST_USECOND)
-/* Low among real-time audio threads (PipeWire's data loop asks 88). */
-#define REALTIME_PRIORITY 10
 /* Arrivals in the first second of packets are not reported: they include
  * what the server queued while the connection was being made (its WebRTC
  * branch holds up to 200 ms before DTLS is up), which says nothing of the
@@ -87,10 +95,10 @@ struct _RcNativePlayout
   GstElement *src;
   GstElement *sink;
   gboolean app_sink;
-  GstClockTimeDiff sink_window[SINK_WINDOW]; /* the audio sink's thread only */
-  GstClockTimeDiff sink_last_median;
-  guint sink_readings;
+  RcPcmTimeline *timeline; /* with a feeder: what the decoder wrote, by time */
+  RcDeviceFeeder *feeder;  /* NULL: the pipeline renders by clock */
   guint bus_watch;
+  guint feeder_bus_watch;
   GSource *position_source;
   char *failure; /* owner's thread */
   gint64 created_local_us;
@@ -109,12 +117,13 @@ struct _RcNativePlayout
   double last_transit_ms;
   gboolean have_transit;
   double jitter_ms;
+  double device_lead_ms; /* with a feeder: how far ahead of its time the device takes a sample */
   gint64 synced_local_us;
   gint64 first_packet_local_us;
   gint64 last_push_local_us;
   GArray *delays; /* double pairs: server time ms when taken, D ms */
 
-  guint64 received, pushed, underruns, early_drops, resyncs, discontinuities, sink_moves;
+  guint64 received, pushed, underruns, early_drops, resyncs, discontinuities;
   guint64 rendered_buffers, rendered_frames;
   gint64 first_render_us;
   GArray *all_errors;      /* double |error| ms, whole run */
@@ -210,6 +219,23 @@ record (RcNativePlayout *self, const guint8 *data, gsize bytes, GstClockTime now
   self->rec_frames = MAX (self->rec_frames, (guint64) pos + bytes / BYTES_PER_FRAME);
 }
 
+/* An appsink's next sample, its buffer mapped for reading and its PTS;
+ * FALSE (and *@flow to return) when there is none or it has no time. */
+static gboolean
+pull_mapped (GstAppSink *sink, GstSample **sample, GstMapInfo *map, GstClockTime *pts,
+             GstFlowReturn *flow)
+{
+  GstBuffer *buffer;
+
+  *sample = gst_app_sink_pull_sample (sink);
+  *flow = *sample == NULL ? GST_FLOW_EOS : GST_FLOW_OK;
+  if (*sample == NULL)
+    return FALSE;
+  buffer = gst_sample_get_buffer (*sample);
+  *pts = GST_BUFFER_PTS (buffer);
+  return GST_CLOCK_TIME_IS_VALID (*pts) && gst_buffer_map (buffer, map, GST_MAP_READ);
+}
+
 /* The appsink's streaming thread, right after its clock wait for the buffer. */
 static GstFlowReturn
 on_rendered (GstAppSink *sink, gpointer data)
@@ -218,17 +244,15 @@ on_rendered (GstAppSink *sink, gpointer data)
   GstClockTime l1 = local_now ();
   GstClockTime now = gst_clock_get_time (self->clock);
   GstClockTime l2 = local_now ();
-  g_autoptr (GstSample) sample = gst_app_sink_pull_sample (sink);
+  g_autoptr (GstSample) sample = NULL;
   GstBuffer *buffer;
   GstMapInfo map;
   GstClockTime pts;
+  GstFlowReturn flow;
 
-  if (sample == NULL)
-    return GST_FLOW_EOS;
+  if (!pull_mapped (sink, &sample, &map, &pts, &flow))
+    return flow;
   buffer = gst_sample_get_buffer (sample);
-  pts = GST_BUFFER_PTS (buffer);
-  if (!GST_CLOCK_TIME_IS_VALID (pts) || !gst_buffer_map (buffer, &map, GST_MAP_READ))
-    return GST_FLOW_OK;
   g_mutex_lock (&self->lock);
   if (self->first_render_us == 0)
     self->first_render_us = g_get_monotonic_time ();
@@ -286,87 +310,6 @@ sample_position (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-static int
-compare_diff (gconstpointer a, gconstpointer b)
-{
-  GstClockTimeDiff x = *(const GstClockTimeDiff *) a, y = *(const GstClockTimeDiff *) b;
-
-  return (x > y) - (x < y);
-}
-
-/*
- * An audio sink's thread, once per buffer it renders: @etime is the server
- * clock now, @itime the sink's own clock now (the device's position minus
- * the delay it reports: PulseAudio's stream latency, ALSA's snd_pcm_delay)
- * mapped to server time, i.e. the server time of the sample leaving the
- * sink now. They differ by how early (itime > etime) or late the sample
- * leaves. GStreamer's own slaving lets that stand up to its drift
- * tolerance (40 ms) and a start that lands off stays off; here the output
- * is moved (*@requested_skew) as soon as the median of the last readings
- * is off by SINK_TOLERANCE, so the sample of time C + D − L leaves the sink
- * at C + D − L, continuously. Each reading is also the guest's belief of
- * its render error, which it reports.
- */
-static void
-on_sink_slaving (GstAudioBaseSink *sink, GstClockTime etime, GstClockTime itime,
-                 GstClockTimeDiff *requested_skew, GstAudioBaseSinkDiscontReason reason,
-                 gpointer data)
-{
-  RcNativePlayout *self = data;
-  GstClockTimeDiff early, median, agreed;
-
-  if (requested_skew == NULL || !GST_CLOCK_TIME_IS_VALID (etime)
-      || !GST_CLOCK_TIME_IS_VALID (itime))
-    {
-      self->sink_readings = 0;
-      return;
-    }
-  early = GST_CLOCK_DIFF (etime, itime);
-  g_mutex_lock (&self->lock);
-  if (self->first_render_us == 0)
-    self->first_render_us = g_get_monotonic_time ();
-  self->rendered_buffers++;
-  note_error (self, -ns_to_ms (early));
-  g_mutex_unlock (&self->lock);
-  self->sink_window[self->sink_readings++] = early;
-  if (self->sink_readings < SINK_WINDOW)
-    return;
-  self->sink_readings = 0;
-  qsort (self->sink_window, SINK_WINDOW, sizeof self->sink_window[0], compare_diff);
-  median = self->sink_window[SINK_WINDOW / 2];
-  /* A device's timing reports go astray for a while (a busy machine): only
-   * an error two windows in a row agree on is real. */
-  agreed = self->sink_last_median;
-  self->sink_last_median = median;
-  if (ABS (median) <= (GstClockTimeDiff) SINK_TOLERANCE
-      || ABS (median - agreed) > (GstClockTimeDiff) SINK_TOLERANCE)
-    return;
-  median = (median + agreed) / 2;
-  self->sink_last_median = 0;
-  *requested_skew = median;
-  GST_DEBUG_OBJECT (sink, "%s: output %.3f ms %s: moved", self->name, fabs (ns_to_ms (median)),
-                    median > 0 ? "early" : "late");
-  g_mutex_lock (&self->lock);
-  self->sink_moves++;
-  g_mutex_unlock (&self->lock);
-}
-
-/* Any audio sink of the pipeline (also one inside autoaudiosink) follows
- * its real output, not GStreamer's default slaving. */
-static void
-on_element_added (GstBin *bin, GstBin *sub_bin, GstElement *element, gpointer data)
-{
-  if (!GST_IS_AUDIO_BASE_SINK (element))
-    return;
-  gst_audio_base_sink_set_custom_slaving_callback (GST_AUDIO_BASE_SINK (element), on_sink_slaving,
-                                                   data, NULL);
-  /* A move takes effect at the next buffer: written where its time now
-   * falls, not kept contiguous with the last (by default up to 40 ms off,
-   * for up to a second). */
-  g_object_set (element, "slave-method", GST_AUDIO_BASE_SINK_SLAVE_CUSTOM, "alignment-threshold",
-                (guint64) SINK_TOLERANCE / 4, "discont-wait", (guint64) 0, NULL);
-}
-
 static gboolean
 on_bus (GstBus *bus, GstMessage *message, gpointer data)
 {
@@ -392,7 +335,7 @@ on_bus_sync (GstBus *bus, GstMessage *message, gpointer data)
   RcNativePlayout *self = data;
   GstStreamStatusType type;
   GstElement *owner = NULL;
-  struct sched_param param = { .sched_priority = REALTIME_PRIORITY };
+  struct sched_param param = { .sched_priority = RC_DEVICE_FEEDER_PRIORITY };
 
   if (GST_MESSAGE_TYPE (message) != GST_MESSAGE_STREAM_STATUS || !self->want_realtime)
     return GST_BUS_PASS;
@@ -406,6 +349,87 @@ on_bus_sync (GstBus *bus, GstMessage *message, gpointer data)
   return GST_BUS_PASS;
 }
 
+/* With a feeder: the decoder's thread, a buffer decoded; into the timeline. */
+static GstFlowReturn
+on_decoded (GstAppSink *sink, gpointer data)
+{
+  RcNativePlayout *self = data;
+  g_autoptr (GstSample) sample = NULL;
+  GstMapInfo map;
+  GstClockTime pts;
+  GstFlowReturn flow;
+  guint late;
+
+  if (!pull_mapped (sink, &sample, &map, &pts, &flow))
+    return flow;
+  late = rc_pcm_timeline_write (self->timeline,
+                                (gint64) gst_util_uint64_scale_int_round (pts, RATE, GST_SECOND),
+                                (const gint16 *) map.data, (guint) (map.size / BYTES_PER_FRAME));
+  gst_buffer_unmap (gst_sample_get_buffer (sample), &map);
+  if (late > 0)
+    {
+      /* Decoded after its device had taken its place: not heard. */
+      g_mutex_lock (&self->lock);
+      self->underruns++;
+      self->period_underruns++;
+      g_mutex_unlock (&self->lock);
+    }
+  return GST_FLOW_OK;
+}
+
+/* The feeder's thread, a chunk written to the device. */
+static void
+on_device_chunk (const RcDeviceChunk *chunk, gpointer data)
+{
+  RcNativePlayout *self = data;
+
+  if (chunk->audio_frames == 0)
+    return;
+  g_mutex_lock (&self->lock);
+  if (self->first_render_us == 0)
+    self->first_render_us = g_get_monotonic_time ();
+  self->rendered_buffers++;
+  self->rendered_frames += chunk->audio_frames;
+  if (chunk->measured)
+    {
+      note_error (self, chunk->error_ms);
+      self->device_lead_ms = MAX (chunk->delay_ms, 0);
+    }
+  g_mutex_unlock (&self->lock);
+}
+
+/* Bus watches of a pipeline: errors, and real-time streaming threads. */
+static guint
+watch_bus (RcNativePlayout *self, GstBus *bus)
+{
+  gst_bus_set_sync_handler (bus, on_bus_sync, self, NULL);
+  return gst_bus_add_watch (bus, on_bus, self);
+}
+
+/* Opens @sink through a device feeder; FALSE with no error when @sink is
+ * no audio device (it is then run on the clock). */
+static gboolean
+build_feeder (RcNativePlayout *self, const char *sink, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autoptr (GstBus) bus = NULL;
+
+  self->timeline = rc_pcm_timeline_new ();
+  self->feeder = rc_device_feeder_new (self->name, sink, self->clock, self->timeline,
+                                       on_device_chunk, self, &local);
+  if (self->feeder == NULL)
+    {
+      g_clear_pointer (&self->timeline, rc_pcm_timeline_free);
+      if (g_error_matches (local, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
+        return FALSE;
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  bus = rc_device_feeder_get_bus (self->feeder);
+  self->feeder_bus_watch = watch_bus (self, bus);
+  return TRUE;
+}
+
 static gboolean
 build (RcNativePlayout *self, const RcNativePlayoutOptions *options, GError **error)
 {
@@ -413,17 +437,28 @@ build (RcNativePlayout *self, const RcNativePlayoutOptions *options, GError **er
   const char *sink = options->sink;
   g_autoptr (GstBus) bus = NULL;
 
+  self->want_realtime = options->realtime;
   self->app_sink = sink == NULL && (options->record_path != NULL || options->keep_pcm);
   if (self->app_sink)
     sink = "appsink name=sink sync=true max-buffers=0 drop=false qos=false";
-  else if (sink == NULL)
-    sink = "autoaudiosink name=sink";
+  else
+    {
+      if (!build_feeder (self, sink != NULL ? sink : "autoaudiosink", error)
+          && error != NULL && *error != NULL)
+        return FALSE;
+      if (self->feeder != NULL)
+        sink = "appsink name=sink sync=false max-buffers=0 drop=false qos=false";
+      else if (sink == NULL)
+        sink = "autoaudiosink name=sink"; /* found no device: it falls back to a fakesink */
+    }
   /* The queue (unbounded: it holds up to D of PCM) decodes ahead in its own
    * thread, so the thread that wakes at C + D only hands over. */
   description = g_strdup_printf ("appsrc name=src format=time is-live=false caps=\"" OPUS_CAPS
                                  "\" ! opusdec ! audioconvert ! audioresample ! " PCM_CAPS
-                                 " ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=0"
-                                 " ! %s",
+                                 "%s ! %s",
+                                 self->feeder != NULL
+                                   ? ""
+                                   : " ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=0",
                                  sink);
   self->pipeline = gst_parse_launch_full (description, NULL, GST_PARSE_FLAG_FATAL_ERRORS, error);
   if (self->pipeline == NULL)
@@ -447,20 +482,11 @@ build (RcNativePlayout *self, const RcNativePlayoutOptions *options, GError **er
                            "The playout pipeline has no source or sink");
       return FALSE;
     }
-  if (self->app_sink)
+  if (self->app_sink || self->feeder != NULL)
     {
-      GstAppSinkCallbacks callbacks = { .new_sample = on_rendered };
+      GstAppSinkCallbacks callbacks = { .new_sample = self->app_sink ? on_rendered : on_decoded };
 
       gst_app_sink_set_callbacks (GST_APP_SINK (self->sink), &callbacks, self, NULL);
-    }
-  else if (GST_IS_AUDIO_BASE_SINK (self->sink) || GST_IS_BIN (self->sink))
-    {
-      g_autoptr (GstPad) pad = gst_element_get_static_pad (self->sink, "sink");
-
-      if (pad != NULL)
-        gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, on_sink_buffer, self, NULL);
-      on_element_added (GST_BIN (self->pipeline), GST_BIN (self->pipeline), self->sink, self);
-      g_signal_connect (self->pipeline, "deep-element-added", G_CALLBACK (on_element_added), self);
     }
   else
     {
@@ -478,15 +504,15 @@ build (RcNativePlayout *self, const RcNativePlayoutOptions *options, GError **er
   gst_element_set_start_time (self->pipeline, GST_CLOCK_TIME_NONE);
   gst_element_set_base_time (self->pipeline, 0);
   bus = gst_pipeline_get_bus (GST_PIPELINE (self->pipeline));
-  self->want_realtime = options->realtime;
-  gst_bus_set_sync_handler (bus, on_bus_sync, self, NULL);
-  self->bus_watch = gst_bus_add_watch (bus, on_bus, self);
+  self->bus_watch = watch_bus (self, bus);
   if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     {
       g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_STATE_CHANGE,
                    "The playout pipeline (%s) would not start", sink);
       return FALSE;
     }
+  if (self->feeder != NULL && !rc_device_feeder_start (self->feeder, self->want_realtime, error))
+    return FALSE;
   self->started = TRUE;
   return TRUE;
 }
@@ -660,6 +686,11 @@ rc_native_playout_free (RcNativePlayout *self)
       g_source_destroy (self->position_source);
       g_source_unref (self->position_source);
     }
+  if (self->feeder != NULL)
+    {
+      g_clear_handle_id (&self->feeder_bus_watch, g_source_remove);
+      g_clear_pointer (&self->feeder, rc_device_feeder_free);
+    }
   if (self->pipeline != NULL)
     {
       gst_element_set_state (self->pipeline, GST_STATE_NULL);
@@ -677,6 +708,7 @@ rc_native_playout_free (RcNativePlayout *self)
     }
   if (self->record_path != NULL && self->started)
     write_sidecar (self);
+  g_clear_pointer (&self->timeline, rc_pcm_timeline_free);
   gst_clear_object (&self->clock);
   g_mutex_clear (&self->lock);
   g_array_unref (self->delays);
@@ -728,7 +760,8 @@ rc_native_playout_set_timeline (RcNativePlayout *self, guint32 rtp_timestamp,
 static void
 note_arrival (RcNativePlayout *self, double c_ms, double now_ms)
 {
-  double transit = now_ms - c_ms;
+  /* A device fed ahead of time needs the packet that much sooner. */
+  double transit = now_ms - c_ms + self->device_lead_ms;
 
   self->period_received++;
   if (g_get_monotonic_time () - self->first_packet_local_us < ARRIVAL_WARMUP_US)
@@ -863,12 +896,22 @@ rc_native_playout_get_stats (RcNativePlayout *self, RcNativePlayoutStats *stats)
   stats->underruns = self->underruns;
   stats->early_drops = self->early_drops;
   stats->resyncs = self->resyncs;
-  stats->sink_moves = self->sink_moves;
   stats->discontinuities = self->discontinuities;
   stats->rendered_buffers = self->rendered_buffers;
   stats->rendered_frames = self->rendered_frames;
   stats->first_render_us = self->first_render_us;
   g_mutex_unlock (&self->lock);
+  stats->device_delay_ms = -1;
+  if (self->feeder != NULL)
+    {
+      RcDeviceFeederStats f;
+
+      rc_device_feeder_get_stats (self->feeder, &f);
+      stats->output_steps = f.steps;
+      stats->output_corrections = f.inserted + f.dropped;
+      stats->device_delay_ms = f.delay_ms;
+      g_free (f.sink_name);
+    }
   stats->error_p50 = rc_percentile (errors, 0.5);
   stats->error_p95 = rc_percentile (errors, 0.95);
   stats->error_max = rc_percentile (errors, 1.0);

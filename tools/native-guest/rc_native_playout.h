@@ -18,7 +18,10 @@ G_BEGIN_DECLS
  *   audioresample ─ S16LE 48 kHz stereo ─ a clocked sink;
  * - the sink is the sound card (autoaudiosink, or any sink description) or,
  *   to measure, an appsink with sync=true: the moment it hands over a
- *   buffer, read on the same net clock, is that buffer's render time.
+ *   buffer, read on the same net clock, is that buffer's render time. A
+ *   sound card (any GstAudioBaseSink) is not clocked but fed at its demand
+ *   by the device's delay read at every write (RcDeviceFeeder), so the
+ *   sample leaves the device itself at C + D − L.
  *
  * Packets come with their C (WebSocket frames) or their RTP timestamp
  * (WebRTC; mapped to C with the room's timeline message). Packets that come
@@ -78,7 +81,10 @@ typedef struct
   guint64 underruns;         /* came after their C + D (dropped) */
   guint64 early_drops;       /* came before the clock was synced or the timeline known */
   guint64 resyncs;           /* changes of D taken */
-  guint64 sink_moves;        /* an audio sink's output moved to its C + D (see the .c) */
+  /* A real audio device (rc_device_feeder.c); 0 and -1 without one: */
+  guint64 output_steps;      /* its output moved at once (the start, stalls) */
+  guint64 output_corrections; /* single frames inserted or dropped to follow it */
+  double device_delay_ms;    /* its delay, last read */
   guint64 discontinuities;   /* gaps in C (lost or late packets, resyncs) */
   guint64 rendered_buffers;
   guint64 rendered_frames;
