@@ -58,4 +58,37 @@ gboolean rc_sdp_media_is_rejected (const GstSDPMedia *media);
 /* Removes every @key attribute, at the session level and in each section. */
 void rc_sdp_remove_attribute (GstSDPMessage *sdp, const char *key);
 
+
+/*
+ * The fan-out engine's offer: one sendonly Opus section from an ICE-lite
+ * server with one host candidate, DTLS role actpass, rtcp-mux, one SSRC.
+ */
+typedef struct
+{
+  const char *address; /* the candidate's address (IPv4 or IPv6 literal) */
+  guint port;
+  const char *ice_ufrag;
+  const char *ice_pwd;
+  const char *fingerprint; /* "sha-256 AB:…" */
+  guint payload_type;
+  guint32 ssrc;
+  const char *cname;
+} RcSdpLiteOffer;
+
+char *rc_sdp_make_lite_offer (const RcSdpLiteOffer *offer);
+
+/* What the engine needs of a guest's answer to that offer. */
+typedef struct
+{
+  char *ice_ufrag;
+  char *ice_pwd;
+  char *fingerprint;
+  gboolean dtls_client; /* a=setup:active: the guest sends the ClientHello */
+} RcSdpLiteAnswer;
+
+/* Reads @text and checks it answers the offer (rc_sdp_check_answer with one
+ * section). FALSE with @error (RC_MEDIA_ERROR_INVALID) otherwise. */
+gboolean rc_sdp_read_lite_answer (const char *text, RcSdpLiteAnswer *answer, GError **error);
+void rc_sdp_lite_answer_clear (RcSdpLiteAnswer *answer);
+
 G_END_DECLS

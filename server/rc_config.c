@@ -79,6 +79,13 @@ static const RcOption options[] = {
        "UDP port taking live hosts over SRT (OBS: srt://host:PORT?streamid=ROOM/KEY); 0: no SRT"),
   OPT ("srt-latency", "SRT_LATENCY", INT, srt_latency, "120", 20, 8000, "MS",
        "SRT receive latency: time to retransmit what the network lost; the room hears the host that much later"),
+  /* WebRTC guests: the fan-out engine's port and address, or webrtcbin per guest. */
+  OPT ("webrtc-fanout", "WEBRTC_FANOUT", STRING, webrtc_fanout, "engine", 0, 0, "MODE",
+       "How WebRTC guests are served: engine (one UDP port and one sender thread for all) or webrtcbin (one each)"),
+  OPT ("webrtc-port", "WEBRTC_PORT", INT, webrtc_port, "0", 0, 65535, "PORT",
+       "UDP port of the WebRTC engine, on the --host address; 0: any free port (printed at start)"),
+  OPT ("webrtc-public-ip", "WEBRTC_PUBLIC_IP", STRING, webrtc_public_ip, "", 0, 0, "ADDR",
+       "Address the WebRTC engine's candidate advertises (1:1 NAT, Docker, cloud); empty: the --host address"),
   { NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL },
 };
 

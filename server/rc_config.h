@@ -44,6 +44,10 @@ typedef struct
   char *whip_ice_server;
   gint64 srt_port;
   gint64 srt_latency;
+  /* WebRTC guests (helper W's block) */
+  char *webrtc_fanout;    /* "engine" (one UDP port, pipelines/rc_fanout.c) or "webrtcbin" */
+  gint64 webrtc_port;     /* the engine's UDP port, 0: any free one */
+  char *webrtc_public_ip; /* the address its candidate advertises; empty: the --host address */
 } RcConfig;
 
 typedef enum
