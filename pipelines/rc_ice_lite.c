@@ -91,6 +91,10 @@ rc_ice_lite_handle (RcIceLite *ice, const guint8 *data, gsize length,
   *nominated = FALSE;
   if (length < 20 || length > STUN_MAX_MESSAGE_SIZE_IPV6)
     return RC_ICE_LITE_MALFORMED;
+  /* Binding indications (old keepalives) carry no integrity and need no
+   * answer; the class is bits 4 and 8 of the type (RFC 5389 §6). */
+  if (((data[0] & 0x01) << 1 | (data[1] & 0x10) >> 4) == STUN_INDICATION)
+    return RC_ICE_LITE_IGNORED;
   status = stun_agent_validate (&ice->agent, &request, data, length, on_validate, &v);
   if (status == STUN_VALIDATION_UNAUTHORIZED || status == STUN_VALIDATION_UNAUTHORIZED_BAD_REQUEST)
     return RC_ICE_LITE_UNAUTHORIZED;

@@ -26,6 +26,7 @@
 #include "server/rooms/rc_guest_media.h"
 #include "server/core/rc_error.h"
 #include "server/rooms/rc_room.h"
+#include "server/core/rc_json.h"
 #include "server/rooms/rc_sync.h"
 #include "pipelines/rc_fanout.h"
 #include "pipelines/rc_webrtc_branch.h"
@@ -332,4 +333,72 @@ rc_guest_media_send_frame (RcGuestMedia *media, GBytes *frame, guint64 max_queue
   rc_metrics_add (metrics, RC_METRIC_PACKETS_SENT, "ws", 1);
   rc_metrics_add (metrics, RC_METRIC_BYTES_SENT, "ws", g_bytes_get_size (frame));
   return TRUE;
+}
+
+static JsonNode *
+fanout_guest_json (RcGuest *guest, RcFanoutGuest *fanout_guest)
+{
+  RcFanoutGuestStats stats;
+  JsonObject *g;
+  JsonNode *node = rc_json_message_new (NULL, &g);
+
+  rc_fanout_guest_get_stats (fanout_guest, &stats);
+  json_object_set_string_member (g, "id", guest->id);
+  json_object_set_boolean_member (g, "connected", stats.connected);
+  json_object_set_int_member (g, "packetsSent", (gint64) stats.packets_sent);
+  json_object_set_int_member (g, "receiverReports", (gint64) stats.reports);
+  json_object_set_double_member (g, "fractionLost", stats.fraction_lost);
+  json_object_set_int_member (g, "cumulativeLost", stats.cumulative_lost);
+  json_object_set_double_member (g, "jitterMs", stats.jitter_ms);
+  if (stats.rtt_ms >= 0)
+    json_object_set_double_member (g, "rttMs", stats.rtt_ms);
+  else
+    json_object_set_null_member (g, "rttMs");
+  return node;
+}
+
+JsonNode *
+rc_guest_media_webrtc_stats_json (RcRoom *room, gboolean with_guests)
+{
+  RcFanout *fanout = rc_room_get_fanout (room);
+  GPtrArray *members = rc_room_get_guests (room);
+  JsonArray *guests = json_array_new ();
+  RcFanoutStats stats;
+  JsonObject *o;
+  JsonNode *node = rc_json_message_new (NULL, &o);
+
+  json_object_set_string_member (o, "fanout", fanout != NULL ? "engine" : "webrtcbin");
+  for (guint i = 0; with_guests && i < members->len; i++)
+    {
+      RcGuest *guest = members->pdata[i];
+      RcGuestMedia *media = rc_room_get_media (room, guest);
+
+      if (media != NULL && media->fanout != NULL)
+        json_array_add_element (guests, fanout_guest_json (guest, media->fanout));
+    }
+  json_object_set_array_member (o, "guests", guests);
+  if (fanout == NULL)
+    return node;
+  /* The engine's figures are the process's: every room shares its port. */
+  rc_fanout_get_stats (fanout, &stats);
+  json_object_set_int_member (o, "port", rc_fanout_get_port (fanout));
+  json_object_set_int_member (o, "engineGuests", stats.guests);
+  json_object_set_int_member (o, "packetsSent", (gint64) stats.packets_sent);
+  json_object_set_int_member (o, "sendFailed", (gint64) stats.send_failed);
+  json_object_set_int_member (o, "batches", (gint64) stats.batches);
+  json_object_set_double_member (o, "latencyP50Ms", stats.latency_p50_ms);
+  json_object_set_double_member (o, "latencyP99Ms", stats.latency_p99_ms);
+  {
+    JsonObject *d;
+    JsonNode *dropped = rc_json_message_new (NULL, &d);
+
+    json_object_set_int_member (d, "unknownAddress", (gint64) stats.dropped_unknown);
+    json_object_set_int_member (d, "stunRefused", (gint64) stats.dropped_stun);
+    json_object_set_int_member (d, "malformed", (gint64) stats.dropped_malformed);
+    json_object_set_int_member (d, "dtls", (gint64) stats.dropped_dtls);
+    json_object_set_int_member (d, "srtp", (gint64) stats.dropped_srtp);
+    json_object_set_int_member (d, "timedOut", (gint64) stats.guests_timed_out);
+    json_object_set_member (o, "dropped", dropped);
+  }
+  return node;
 }
