@@ -13,7 +13,8 @@
  *   under the stream's lock, so the sender walks a snapshot without a lock).
  * - The control thread owns the socket's input: STUN (rc_ice_lite), DTLS
  *   (rc_dtls), SRTCP in, the address → guest and ufrag → guest maps, the
- *   handshake timers and the 30 s silence rule. When a handshake completes
+ *   handshake timers and the 30 s silence rule (heard: an authenticated
+ *   check or authentic SRTCP; anything else can be forged from its address). When a handshake completes
  *   it makes the guest's outbound SRTP context and its address, then sets
  *   `active` (release); from then on only the sender touches them.
  * - The sender thread pops each room packet, and for every active guest of
@@ -773,6 +774,7 @@ receive_rtcp (RcFanout *fanout, RcFanoutGuest *guest, const guint8 *data, gsize 
       count (fanout, &fanout->dropped_srtp);
       return;
     }
+  guest->last_heard_us = g_get_monotonic_time (); /* authentic: the guest is there */
   if (!rc_rtcp_find_report (packet, n, ssrc, &block))
     return;
   g_mutex_lock (&fanout->stats_lock);
@@ -816,7 +818,6 @@ rc_fanout_receive (RcFanout *fanout, const guint8 *data, gsize length,
       count (fanout, &fanout->dropped_unknown);
       return;
     }
-  guest->last_heard_us = g_get_monotonic_time ();
   if (first <= 63)
     receive_dtls (fanout, guest, data, length, &from);
   else if (length >= 8 && data[1] >= 192 && data[1] <= 223)
