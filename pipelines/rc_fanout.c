@@ -51,6 +51,7 @@
 #include "pipelines/rc_stats.h"
 
 #define BATCH 256
+#define OFFER_RETRY_MS 20
 #define SLOT_SIZE 1500
 #define MAX_RTP 1200
 #define SILENCE_US (30 * G_USEC_PER_SEC)
@@ -550,7 +551,8 @@ forget_guest (RcFanout *fanout, RcFanoutGuest *guest)
   for (guint i = 0; i < guest->n_addresses; i++)
     g_hash_table_remove (fanout->by_address, guest->addresses[i]); /* frees the key */
   guest->n_addresses = 0;
-  g_hash_table_remove (fanout->by_ufrag, guest->ufrag); /* drops the map's reference */
+  if (g_hash_table_lookup (fanout->by_ufrag, guest->ufrag) == guest)
+    g_hash_table_remove (fanout->by_ufrag, guest->ufrag); /* drops the map's reference */
 }
 
 /* ------------------------------------------------------------------ */
@@ -838,7 +840,10 @@ run_command (RcFanout *fanout, Command *command)
     {
     case COMMAND_ADD:
       guest->last_heard_us = g_get_monotonic_time ();
-      g_hash_table_insert (fanout->by_ufrag, guest->ufrag, guest_ref (guest));
+      if (g_hash_table_contains (fanout->by_ufrag, guest->ufrag))
+        fail_guest (fanout, guest, "its ICE username is another guest's");
+      else
+        g_hash_table_insert (fanout->by_ufrag, guest->ufrag, guest_ref (guest));
       break;
     case COMMAND_ANSWER:
       guest->answered = TRUE;
@@ -1146,9 +1151,17 @@ try_offer (gpointer data)
   g_autofree char *cname = NULL, *sdp = NULL;
   RcSdpLiteOffer offer = { 0 };
 
-  if (pt < 0)
-    return G_SOURCE_CONTINUE; /* no packet yet: the payload type and SSRC are the payloader's */
   guest->offer_source = 0;
+  if (pt < 0)
+    {
+      /* No packet yet: the payload type and SSRC are the payloader's. */
+      GSource *source = g_timeout_source_new (OFFER_RETRY_MS);
+
+      g_source_set_callback (source, try_offer, guest, NULL);
+      guest->offer_source = g_source_attach (source, guest->fanout->context);
+      g_source_unref (source);
+      return G_SOURCE_REMOVE;
+    }
   cname = g_strdup_printf ("roomcast-%s", stream->name);
   offer.address = guest->fanout->advertised;
   offer.port = guest->fanout->port;
@@ -1165,9 +1178,9 @@ try_offer (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-RcFanoutGuest *
-rc_fanout_guest_new (RcFanoutStream *stream, const char *name,
-                     const RcFanoutGuestCallbacks *callbacks, gpointer user_data)
+static RcFanoutGuest *
+guest_new (RcFanoutStream *stream, const char *name, const char *ufrag, const char *pwd,
+           const RcFanoutGuestCallbacks *callbacks, gpointer user_data)
 {
   RcFanoutGuest *guest = g_new0 (RcFanoutGuest, 1);
   RcFanout *fanout = stream->fanout;
@@ -1179,20 +1192,38 @@ rc_fanout_guest_new (RcFanoutStream *stream, const char *name,
   guest->callbacks = *callbacks;
   guest->user_data = user_data;
   guest->rtt_ms = -1;
-  /* Credentials unique among the port's guests. */
-  do
-    rc_ice_lite_make_credentials (guest->ufrag, guest->pwd);
-  while (fanout->control_thread == NULL && g_hash_table_contains (fanout->by_ufrag, guest->ufrag));
+  if (ufrag != NULL)
+    {
+      g_strlcpy (guest->ufrag, ufrag, sizeof guest->ufrag);
+      g_strlcpy (guest->pwd, pwd, sizeof guest->pwd);
+    }
+  else
+    rc_ice_lite_make_credentials (guest->ufrag, guest->pwd); /* 48 random bits: unique */
   post (fanout, COMMAND_ADD, guest);
   stream_change (stream, guest, NULL);
   {
-    GSource *source = g_timeout_source_new (20);
+    GSource *source = g_idle_source_new ();
 
     g_source_set_callback (source, try_offer, guest, NULL);
     guest->offer_source = g_source_attach (source, fanout->context);
     g_source_unref (source);
   }
   return guest;
+}
+
+RcFanoutGuest *
+rc_fanout_guest_new (RcFanoutStream *stream, const char *name,
+                     const RcFanoutGuestCallbacks *callbacks, gpointer user_data)
+{
+  return guest_new (stream, name, NULL, NULL, callbacks, user_data);
+}
+
+RcFanoutGuest *
+rc_fanout_guest_new_with_credentials (RcFanoutStream *stream, const char *name, const char *ufrag,
+                                      const char *pwd, const RcFanoutGuestCallbacks *callbacks,
+                                      gpointer user_data)
+{
+  return guest_new (stream, name, ufrag, pwd, callbacks, user_data);
 }
 
 void
