@@ -27,8 +27,8 @@
  *   sender is in the middle of a batch is only gone after it.
  * Ordering rule: callbacks reach the main context through rc_defer only.
  */
-#define _GNU_SOURCE /* sendmmsg */
-#include "pipelines/rc_fanout.h"
+#define _GNU_SOURCE
+#include "pipelines/rc_fanout-internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,436 +37,12 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "pipelines/rc_defer.h"
-#include "pipelines/rc_dtls.h"
 #include "pipelines/rc_fanout-private.h"
-#include "pipelines/rc_fanout_rtcp.h"
-#include "pipelines/rc_ice_lite.h"
 #include "pipelines/rc_media_error.h"
-#include "pipelines/rc_sdp.h"
-#include "pipelines/rc_srtp.h"
 #include "pipelines/rc_stats.h"
-
-#define BATCH 256
-#define OFFER_RETRY_MS 20
-#define SLOT_SIZE 1500
-#define MAX_RTP 1200
-#define SILENCE_US (30 * G_USEC_PER_SEC)
-#define SR_INTERVAL_US (5 * G_USEC_PER_SEC)
-#define SWEEP_MS 100
-#define LATENCY_SAMPLES 4096
-#define MAX_ADDRESSES 8
-#define SEND_BUFFER (8 * 1024 * 1024)
-
-typedef struct
-{
-  struct sockaddr_storage addr;
-  socklen_t length;
-} Address;
-
-struct _RcFanoutGuest
-{
-  gatomicrefcount ref;
-  RcFanout *fanout;
-  RcFanoutStream *stream; /* strong */
-  char *name;
-  char ufrag[RC_ICE_UFRAG_LEN + 1];
-  char pwd[RC_ICE_PWD_LEN + 1];
-
-  /* main context */
-  RcFanoutGuestCallbacks callbacks;
-  gpointer user_data;
-  gboolean freed, offer_sent, answer_given;
-  guint offer_source;
-
-  /* control thread */
-  char *remote_ufrag;
-  char *remote_fingerprint;
-  gboolean remote_dtls_client, answered, failed;
-  RcDtls *dtls;
-  RcSrtp *srtp_in;
-  Address dtls_addr, checked_addr;
-  gboolean has_dtls_addr, has_checked_addr;
-  Address *addresses[MAX_ADDRESSES]; /* keys of fanout->by_address */
-  guint n_addresses;
-  gint64 last_heard_us;
-
-  /* sender thread, once active */
-  Address send_addr;
-  RcSrtp *srtp_out;
-  gint active; /* atomic */
-  gint64 next_sr_us;
-
-  guint64 packets_sent, bytes_sent; /* sender writes, anyone reads (atomic, relaxed) */
-  guint32 sr_packets, sr_octets;    /* sender only */
-
-  /* control thread writes, anyone reads: under fanout->stats_lock */
-  guint64 reports;
-  RcRtcpReportBlock last_report;
-  double rtt_ms;
-};
-
-typedef struct
-{
-  gatomicrefcount ref;
-  guint n;
-  RcFanoutGuest *guests[];
-} GuestList;
-
-struct _RcFanoutStream
-{
-  gatomicrefcount ref;
-  RcFanout *fanout;
-  char *name;
-  GMutex lock;
-  GuestList *guests; /* protected by lock: swapped, never changed */
-  gint n_guests;     /* atomic: the list's length, for the tap's quick look */
-  gint payload_type; /* atomic: -1 until the first packet */
-  guint32 ssrc;      /* valid once payload_type is set */
-};
-
-typedef struct
-{
-  RcFanoutStream *stream; /* strong */
-  gint64 tap_us;
-  gsize length;
-  guint8 data[];
-} Packet;
-
-typedef enum
-{
-  COMMAND_ADD,
-  COMMAND_ANSWER,
-  COMMAND_REMOVE,
-} CommandType;
-
-typedef struct
-{
-  CommandType type;
-  RcFanoutGuest *guest; /* strong */
-} Command;
-
-struct _RcFanout
-{
-  int fd;
-  int wake_fd;
-  guint port;
-  char *advertised;
-  RcDtlsCert *cert;
-  RcIceLite *ice;
-  GMainContext *context;
-  GThread *control_thread, *sender_thread;
-  gint stopping;
-  GAsyncQueue *packets;
-
-  GMutex lock; /* the command queue */
-  GQueue commands;
-
-  /* control thread */
-  GHashTable *by_address; /* Address* → RcFanoutGuest* (borrowed from by_ufrag) */
-  GHashTable *by_ufrag;   /* char* (the guest's) → RcFanoutGuest* (strong) */
-  gint64 next_sweep_us;
-
-  GMutex stats_lock; /* guests' counters and reports, the latency ring, connected */
-  double latencies[LATENCY_SAMPLES];
-  guint n_latencies, next_latency;
-  guint connected;
-  guint64 packets_sent, bytes_sent, send_failed, batches;
-  guint64 dropped_unknown, dropped_stun, dropped_malformed, dropped_dtls, dropped_srtp;
-  guint64 timed_out;
-};
-
-static Packet *const STOP_PACKET = (Packet *) &STOP_PACKET;
-
-/* ------------------------------------------------------------------ */
-/* Guests and their lists */
-
-static RcFanoutGuest *
-guest_ref (RcFanoutGuest *guest)
-{
-  g_atomic_ref_count_inc (&guest->ref);
-  return guest;
-}
-
-static void
-guest_unref (RcFanoutGuest *guest)
-{
-  if (!g_atomic_ref_count_dec (&guest->ref))
-    return;
-  rc_dtls_free (guest->dtls);
-  rc_srtp_free (guest->srtp_in);
-  rc_srtp_free (guest->srtp_out);
-  rc_fanout_stream_unref (guest->stream);
-  g_free (guest->remote_ufrag);
-  g_free (guest->remote_fingerprint);
-  g_free (guest->name);
-  g_free (guest);
-}
-
-static GuestList *
-guest_list_new (guint n)
-{
-  GuestList *list = g_malloc0 (sizeof (GuestList) + n * sizeof (RcFanoutGuest *));
-
-  g_atomic_ref_count_init (&list->ref);
-  list->n = n;
-  return list;
-}
-
-static void
-guest_list_unref (GuestList *list)
-{
-  if (list == NULL || !g_atomic_ref_count_dec (&list->ref))
-    return;
-  for (guint i = 0; i < list->n; i++)
-    guest_unref (list->guests[i]);
-  g_free (list);
-}
-
-static GuestList *
-stream_snapshot (RcFanoutStream *stream)
-{
-  GuestList *list;
-
-  g_mutex_lock (&stream->lock);
-  list = stream->guests;
-  g_atomic_ref_count_inc (&list->ref);
-  g_mutex_unlock (&stream->lock);
-  return list;
-}
-
-/* Main context: a new list with @add, or without @remove. */
-static void
-stream_change (RcFanoutStream *stream, RcFanoutGuest *add, RcFanoutGuest *remove)
-{
-  GuestList *old, *list;
-  guint n = 0;
-
-  g_mutex_lock (&stream->lock);
-  old = stream->guests;
-  list = guest_list_new (old->n + (add != NULL ? 1 : 0));
-  for (guint i = 0; i < old->n; i++)
-    if (old->guests[i] != remove)
-      list->guests[n++] = guest_ref (old->guests[i]);
-  if (add != NULL)
-    list->guests[n++] = guest_ref (add);
-  list->n = n;
-  stream->guests = list;
-  g_atomic_int_set (&stream->n_guests, (gint) n);
-  g_mutex_unlock (&stream->lock);
-  guest_list_unref (old);
-}
-
-/* ------------------------------------------------------------------ */
-/* Streams */
-
-RcFanoutStream *
-rc_fanout_stream_new (RcFanout *fanout, const char *name)
-{
-  RcFanoutStream *stream = g_new0 (RcFanoutStream, 1);
-
-  g_atomic_ref_count_init (&stream->ref);
-  stream->fanout = fanout;
-  stream->name = g_strdup (name);
-  g_mutex_init (&stream->lock);
-  stream->guests = guest_list_new (0);
-  stream->payload_type = -1;
-  return stream;
-}
-
-RcFanoutStream *
-rc_fanout_stream_ref (RcFanoutStream *stream)
-{
-  g_atomic_ref_count_inc (&stream->ref);
-  return stream;
-}
-
-void
-rc_fanout_stream_unref (RcFanoutStream *stream)
-{
-  if (stream == NULL || !g_atomic_ref_count_dec (&stream->ref))
-    return;
-  guest_list_unref (stream->guests);
-  g_mutex_clear (&stream->lock);
-  g_free (stream->name);
-  g_free (stream);
-}
-
-void
-rc_fanout_stream_push (RcFanoutStream *stream, const guint8 *rtp, gsize length)
-{
-  RcFanout *fanout = stream->fanout;
-  Packet *packet;
-
-  if (length < 12 || length > MAX_RTP || (rtp[0] >> 6) != 2)
-    return;
-  if (g_atomic_int_get (&stream->payload_type) < 0)
-    {
-      stream->ssrc = (guint32) rtp[8] << 24 | (guint32) rtp[9] << 16 | (guint32) rtp[10] << 8
-                     | rtp[11];
-      g_atomic_int_set (&stream->payload_type, rtp[1] & 0x7f);
-    }
-  if (g_atomic_int_get (&stream->n_guests) == 0 || fanout->sender_thread == NULL)
-    return;
-  packet = g_malloc (sizeof (Packet) + length);
-  packet->stream = rc_fanout_stream_ref (stream);
-  packet->tap_us = g_get_monotonic_time ();
-  packet->length = length;
-  memcpy (packet->data, rtp, length);
-  g_async_queue_push (fanout->packets, packet);
-}
-
-/* ------------------------------------------------------------------ */
-/* The sender thread */
-
-typedef struct
-{
-  struct mmsghdr messages[BATCH];
-  struct iovec iov[BATCH];
-  guint8 slots[BATCH][SLOT_SIZE];
-  guint n;
-  gint64 tap_us;
-} Batch;
-
-static void
-record_latency (RcFanout *fanout, double ms)
-{
-  fanout->latencies[fanout->next_latency] = ms;
-  fanout->next_latency = (fanout->next_latency + 1) % LATENCY_SAMPLES;
-  fanout->n_latencies = MIN (fanout->n_latencies + 1, LATENCY_SAMPLES);
-}
-
-static void
-flush (RcFanout *fanout, Batch *batch)
-{
-  guint done = 0, failed = 0;
-  guint64 bytes = 0;
-
-  while (done + failed < batch->n)
-    {
-      int sent = sendmmsg (fanout->fd, batch->messages + done + failed, batch->n - done - failed,
-                           MSG_DONTWAIT);
-
-      if (sent < 0 && errno == EINTR)
-        continue;
-      if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-        {
-          failed = batch->n - done; /* the buffer is full: the rest is lost, never waited for */
-          break;
-        }
-      if (sent <= 0)
-        failed++; /* this datagram's route failed: skip it */
-      else
-        done += (guint) sent;
-    }
-  for (guint i = 0; i < batch->n; i++)
-    bytes += batch->iov[i].iov_len;
-  g_mutex_lock (&fanout->stats_lock);
-  fanout->packets_sent += done;
-  fanout->bytes_sent += bytes;
-  fanout->send_failed += failed;
-  fanout->batches++;
-  record_latency (fanout, (g_get_monotonic_time () - batch->tap_us) / 1000.0);
-  g_mutex_unlock (&fanout->stats_lock);
-  batch->n = 0;
-}
-
-static guint8 *
-batch_slot (RcFanout *fanout, Batch *batch, RcFanoutGuest *guest)
-{
-  if (batch->n == BATCH)
-    flush (fanout, batch);
-  batch->messages[batch->n].msg_hdr.msg_name = &guest->send_addr.addr;
-  batch->messages[batch->n].msg_hdr.msg_namelen = guest->send_addr.length;
-  return batch->slots[batch->n];
-}
-
-static void
-batch_add (Batch *batch, gsize length)
-{
-  batch->iov[batch->n].iov_len = length;
-  batch->n++;
-}
-
-static void
-send_sender_report (RcFanout *fanout, Batch *batch, RcFanoutGuest *guest, const Packet *packet,
-                    gint64 now)
-{
-  guint8 *slot = batch_slot (fanout, batch, guest);
-  gsize length = RC_RTCP_SR_LEN;
-  guint32 ts = (guint32) packet->data[4] << 24 | (guint32) packet->data[5] << 16
-               | (guint32) packet->data[6] << 8 | packet->data[7];
-
-  guest->next_sr_us = now + SR_INTERVAL_US;
-  /* NTP now against the RTP time of the packet going out now: the
-   * browser's RTP → NTP mapping (the sync engine uses the timeline
-   * message, not this). */
-  rc_rtcp_write_sr (slot, packet->stream->ssrc, rc_rtcp_ntp_now (), ts, guest->sr_packets,
-                    guest->sr_octets);
-  if (rc_srtp_protect_rtcp (guest->srtp_out, slot, &length, SLOT_SIZE))
-    batch_add (batch, length);
-}
-
-static void
-fan_out (RcFanout *fanout, Batch *batch, Packet *packet)
-{
-  GuestList *list = stream_snapshot (packet->stream);
-  gint64 now = g_get_monotonic_time ();
-
-  batch->tap_us = packet->tap_us;
-  for (guint i = 0; i < list->n; i++)
-    {
-      RcFanoutGuest *guest = list->guests[i];
-      guint8 *slot;
-      gsize length = packet->length;
-
-      if (!g_atomic_int_get (&guest->active))
-        continue;
-      slot = batch_slot (fanout, batch, guest);
-      memcpy (slot, packet->data, packet->length);
-      if (!rc_srtp_protect (guest->srtp_out, slot, &length, SLOT_SIZE))
-        continue;
-      batch_add (batch, length);
-      __atomic_store_n (&guest->packets_sent, guest->packets_sent + 1, __ATOMIC_RELAXED);
-      __atomic_store_n (&guest->bytes_sent, guest->bytes_sent + length, __ATOMIC_RELAXED);
-      guest->sr_packets++;
-      guest->sr_octets += (guint32) packet->length - 12;
-      if (now >= guest->next_sr_us)
-        send_sender_report (fanout, batch, guest, packet, now);
-    }
-  if (batch->n > 0)
-    flush (fanout, batch);
-  guest_list_unref (list);
-}
-
-static gpointer
-sender_main (gpointer data)
-{
-  RcFanout *fanout = data;
-  Batch *batch = g_new0 (Batch, 1);
-
-  for (guint i = 0; i < BATCH; i++)
-    {
-      batch->iov[i].iov_base = batch->slots[i];
-      batch->messages[i].msg_hdr.msg_iov = &batch->iov[i];
-      batch->messages[i].msg_hdr.msg_iovlen = 1;
-    }
-  for (;;)
-    {
-      Packet *packet = g_async_queue_pop (fanout->packets);
-
-      if (packet == STOP_PACKET)
-        break;
-      fan_out (fanout, batch, packet);
-      rc_fanout_stream_unref (packet->stream);
-      g_free (packet);
-    }
-  g_free (batch);
-  return NULL;
-}
 
 /* ------------------------------------------------------------------ */
 /* Addresses */
@@ -474,7 +50,7 @@ sender_main (gpointer data)
 static guint
 address_hash (gconstpointer key)
 {
-  const Address *a = key;
+  const RcFanoutAddress *a = key;
 
   if (a->addr.ss_family == AF_INET)
     {
@@ -496,7 +72,7 @@ address_hash (gconstpointer key)
 static gboolean
 address_equal (gconstpointer x, gconstpointer y)
 {
-  const Address *a = x, *b = y;
+  const RcFanoutAddress *a = x, *b = y;
 
   if (a->addr.ss_family != b->addr.ss_family)
     return FALSE;
@@ -516,7 +92,7 @@ address_equal (gconstpointer x, gconstpointer y)
 }
 
 static void
-send_to (RcFanout *fanout, const Address *to, const guint8 *data, gsize length)
+send_to (RcFanout *fanout, const RcFanoutAddress *to, const guint8 *data, gsize length)
 {
   if (sendto (fanout->fd, data, length, MSG_DONTWAIT, (const struct sockaddr *) &to->addr,
               to->length)
@@ -531,12 +107,12 @@ send_to (RcFanout *fanout, const Address *to, const guint8 *data, gsize length)
 /* Control thread: @from has passed a check for @guest; DTLS and SRTCP from
  * it now reach the guest. */
 static void
-learn_address (RcFanout *fanout, RcFanoutGuest *guest, const Address *from)
+learn_address (RcFanout *fanout, RcFanoutGuest *guest, const RcFanoutAddress *from)
 {
-  Address *key;
+  RcFanoutAddress *key;
   RcFanoutGuest *owner = g_hash_table_lookup (fanout->by_address, from);
 
-  if (owner == guest || guest->n_addresses == MAX_ADDRESSES)
+  if (owner == guest || guest->n_addresses == RC_FANOUT_MAX_ADDRESSES)
     return;
   if (owner != NULL)
     return; /* another guest's address: the first to prove it keeps it */
@@ -562,14 +138,14 @@ typedef struct
 {
   RcFanoutGuest *guest; /* strong */
   char *reason;
-} Failure;
+} RcFanoutFailure;
 
 static void
 failure_free (gpointer data)
 {
-  Failure *f = data;
+  RcFanoutFailure *f = data;
 
-  guest_unref (f->guest);
+  rc_fanout_guest_unref (f->guest);
   g_free (f->reason);
   g_free (f);
 }
@@ -577,7 +153,7 @@ failure_free (gpointer data)
 static gboolean
 report_failure (gpointer data)
 {
-  Failure *f = data;
+  RcFanoutFailure *f = data;
 
   if (!f->guest->freed && f->guest->callbacks.failed != NULL)
     f->guest->callbacks.failed (f->guest, f->reason, f->guest->user_data);
@@ -588,7 +164,7 @@ report_failure (gpointer data)
 static void
 fail_guest (RcFanout *fanout, RcFanoutGuest *guest, const char *reason)
 {
-  Failure *f;
+  RcFanoutFailure *f;
 
   if (guest->failed)
     return;
@@ -600,8 +176,8 @@ fail_guest (RcFanout *fanout, RcFanoutGuest *guest, const char *reason)
       fanout->connected--;
       g_mutex_unlock (&fanout->stats_lock);
     }
-  f = g_new0 (Failure, 1);
-  f->guest = guest_ref (guest);
+  f = g_new0 (RcFanoutFailure, 1);
+  f->guest = rc_fanout_guest_ref (guest);
   f->reason = g_strdup (reason);
   rc_defer (fanout->context, G_PRIORITY_DEFAULT, report_failure, f, failure_free);
 }
@@ -638,6 +214,7 @@ activate (RcFanout *fanout, RcFanoutGuest *guest)
   /* The nominated pair's address, else the one DTLS came from. */
   guest->send_addr = guest->has_checked_addr ? guest->checked_addr : guest->dtls_addr;
   guest->next_sr_us = g_get_monotonic_time () + G_USEC_PER_SEC;
+  guest->dtls_release_us = g_get_monotonic_time () + RC_FANOUT_DTLS_KEEP_US;
   g_mutex_lock (&fanout->stats_lock);
   fanout->connected++;
   g_mutex_unlock (&fanout->stats_lock);
@@ -660,11 +237,11 @@ dtls_after (RcFanout *fanout, RcFanoutGuest *guest, RcDtlsState before, RcDtlsSt
 /* Once answered and proven by a check: a DTLS client guest will send its
  * ClientHello; a passive one gets ours. */
 static void
-ensure_dtls (RcFanout *fanout, RcFanoutGuest *guest, const Address *from)
+ensure_dtls (RcFanout *fanout, RcFanoutGuest *guest, const RcFanoutAddress *from)
 {
   g_autoptr (GError) error = NULL;
 
-  if (guest->dtls != NULL || !guest->answered || guest->failed)
+  if (guest->dtls != NULL || guest->dtls_done || !guest->answered || guest->failed)
     return;
   guest->dtls_addr = *from;
   guest->has_dtls_addr = TRUE;
@@ -704,7 +281,7 @@ lookup_ufrag (const char *local_ufrag, const char *remote_ufrag, const char **pa
 }
 
 static void
-receive_stun (RcFanout *fanout, const guint8 *data, gsize length, const Address *from)
+receive_stun (RcFanout *fanout, const guint8 *data, gsize length, const RcFanoutAddress *from)
 {
   guint8 reply[RC_ICE_LITE_REPLY_MAX];
   gsize reply_length;
@@ -742,7 +319,7 @@ receive_stun (RcFanout *fanout, const guint8 *data, gsize length, const Address 
 
 static void
 receive_dtls (RcFanout *fanout, RcFanoutGuest *guest, const guint8 *data, gsize length,
-              const Address *from)
+              const RcFanoutAddress *from)
 {
   RcDtlsState before;
 
@@ -760,7 +337,7 @@ receive_dtls (RcFanout *fanout, RcFanoutGuest *guest, const guint8 *data, gsize 
 static void
 receive_rtcp (RcFanout *fanout, RcFanoutGuest *guest, const guint8 *data, gsize length)
 {
-  guint8 packet[SLOT_SIZE];
+  guint8 packet[RC_FANOUT_SLOT_SIZE];
   gsize n = length;
   RcRtcpReportBlock block;
   guint32 ssrc = guest->stream->ssrc;
@@ -791,7 +368,7 @@ void
 rc_fanout_receive (RcFanout *fanout, const guint8 *data, gsize length,
                    const struct sockaddr_storage *from_addr, socklen_t from_length)
 {
-  Address from = { 0 };
+  RcFanoutAddress from = { 0 };
   RcFanoutGuest *guest;
   guint8 first;
 
@@ -832,27 +409,27 @@ rc_fanout_receive (RcFanout *fanout, const guint8 *data, gsize length,
 /* The control thread: commands, timers, the loop */
 
 static void
-run_command (RcFanout *fanout, Command *command)
+run_command (RcFanout *fanout, RcFanoutCommandItem *command)
 {
   RcFanoutGuest *guest = command->guest;
 
   switch (command->type)
     {
-    case COMMAND_ADD:
+    case RC_FANOUT_ADD:
       guest->last_heard_us = g_get_monotonic_time ();
       if (g_hash_table_contains (fanout->by_ufrag, guest->ufrag))
         fail_guest (fanout, guest, "its ICE username is another guest's");
       else
-        g_hash_table_insert (fanout->by_ufrag, guest->ufrag, guest_ref (guest));
+        g_hash_table_insert (fanout->by_ufrag, guest->ufrag, rc_fanout_guest_ref (guest));
       break;
-    case COMMAND_ANSWER:
+    case RC_FANOUT_ANSWER:
       guest->answered = TRUE;
       /* A guest that is DTLS server waits for our ClientHello once its
        * address is known; it may be known already. */
       if (!guest->remote_dtls_client && guest->has_checked_addr)
         ensure_dtls (fanout, guest, &guest->checked_addr);
       break;
-    case COMMAND_REMOVE:
+    case RC_FANOUT_REMOVE:
       if (g_atomic_int_get (&guest->active))
         {
           g_atomic_int_set (&guest->active, FALSE);
@@ -864,7 +441,7 @@ run_command (RcFanout *fanout, Command *command)
       forget_guest (fanout, guest);
       break;
     }
-  guest_unref (guest);
+  rc_fanout_guest_unref (guest);
   g_free (command);
 }
 
@@ -872,7 +449,7 @@ static void
 run_commands (RcFanout *fanout)
 {
   GQueue queue = G_QUEUE_INIT;
-  Command *command;
+  RcFanoutCommandItem *command;
   guint64 value;
 
   if (read (fanout->wake_fd, &value, sizeof value) < 0 && errno != EAGAIN)
@@ -885,14 +462,14 @@ run_commands (RcFanout *fanout)
     run_command (fanout, command);
 }
 
-static void
-post (RcFanout *fanout, CommandType type, RcFanoutGuest *guest)
+void
+rc_fanout_post (RcFanout *fanout, RcFanoutCommand type, RcFanoutGuest *guest)
 {
-  Command *command = g_new0 (Command, 1);
+  RcFanoutCommandItem *command = g_new0 (RcFanoutCommandItem, 1);
   guint64 one = 1;
 
   command->type = type;
-  command->guest = guest_ref (guest);
+  command->guest = rc_fanout_guest_ref (guest);
   g_mutex_lock (&fanout->lock);
   g_queue_push_tail (&fanout->commands, command);
   g_mutex_unlock (&fanout->lock);
@@ -916,10 +493,19 @@ sweep (RcFanout *fanout, gint64 now)
 
       if (guest->failed)
         continue;
-      if (now - guest->last_heard_us > SILENCE_US)
+      if (now - guest->last_heard_us > RC_FANOUT_SILENCE_US)
         g_ptr_array_add (silent, guest);
-      else if (guest->dtls != NULL && rc_dtls_get_state (guest->dtls) == RC_DTLS_HANDSHAKING)
+      else if (guest->dtls == NULL)
+        continue;
+      else if (rc_dtls_get_state (guest->dtls) == RC_DTLS_HANDSHAKING
+               && rc_dtls_get_timeout_ms (guest->dtls) == 0)
         dtls_after (fanout, guest, RC_DTLS_HANDSHAKING, rc_dtls_tick (guest->dtls));
+      else if (rc_dtls_get_state (guest->dtls) == RC_DTLS_CONNECTED
+               && now >= guest->dtls_release_us)
+        {
+          g_clear_pointer (&guest->dtls, rc_dtls_free);
+          guest->dtls_done = TRUE; /* later DTLS from it is dropped */
+        }
     }
   for (guint i = 0; i < silent->len; i++)
     {
@@ -966,7 +552,7 @@ control_main (gpointer data)
       struct pollfd fds[2] = { { fanout->fd, POLLIN, 0 }, { fanout->wake_fd, POLLIN, 0 } };
       gint64 now;
 
-      if (poll (fds, 2, SWEEP_MS) < 0 && errno != EINTR)
+      if (poll (fds, 2, RC_FANOUT_SWEEP_MS) < 0 && errno != EINTR)
         break;
       if (fds[1].revents & POLLIN)
         run_commands (fanout);
@@ -976,7 +562,7 @@ control_main (gpointer data)
       if (now >= fanout->next_sweep_us)
         {
           sweep (fanout, now);
-          fanout->next_sweep_us = now + SWEEP_MS * 1000;
+          fanout->next_sweep_us = now + RC_FANOUT_SWEEP_MS * 1000;
         }
     }
   run_commands (fanout);
@@ -994,7 +580,7 @@ open_socket (RcFanout *fanout, const RcFanoutOptions *options, GError **error)
   g_autoptr (GSocketAddress) socket_address = NULL;
   struct sockaddr_storage native;
   socklen_t length = sizeof native;
-  int size = SEND_BUFFER;
+  int size = RC_FANOUT_SEND_BUFFER;
 
   if (address == NULL)
     {
@@ -1042,7 +628,7 @@ fanout_new (const RcFanoutOptions *options, GError **error)
   fanout->context = g_main_context_ref_thread_default ();
   fanout->by_address = g_hash_table_new_full (address_hash, address_equal, g_free, NULL);
   fanout->by_ufrag = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                            (GDestroyNotify) guest_unref);
+                                            (GDestroyNotify) rc_fanout_guest_unref);
   fanout->packets = g_async_queue_new ();
   fanout->ice = rc_ice_lite_new ();
   fanout->wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -1069,7 +655,7 @@ rc_fanout_new (const RcFanoutOptions *options, GError **error)
   if (fanout == NULL)
     return NULL;
   fanout->control_thread = g_thread_new ("rc-fanout-ctl", control_main, fanout);
-  fanout->sender_thread = g_thread_new ("rc-fanout-send", sender_main, fanout);
+  fanout->sender_thread = g_thread_new ("rc-fanout-send", rc_fanout_sender_main, fanout);
   return fanout;
 }
 
@@ -1089,7 +675,7 @@ rc_fanout_free (RcFanout *fanout)
     }
   if (fanout->sender_thread != NULL)
     {
-      g_async_queue_push (fanout->packets, STOP_PACKET);
+      g_async_queue_push (fanout->packets, RC_FANOUT_STOP);
       g_thread_join (fanout->sender_thread);
     }
   run_commands (fanout);
@@ -1139,169 +725,3 @@ rc_fanout_get_stats (RcFanout *fanout, RcFanoutStats *stats)
   stats->latency_p99_ms = rc_percentile (latencies, 0.99);
 }
 
-/* ------------------------------------------------------------------ */
-/* Guests, on the main context */
-
-static gboolean
-try_offer (gpointer data)
-{
-  RcFanoutGuest *guest = data;
-  RcFanoutStream *stream = guest->stream;
-  gint pt = g_atomic_int_get (&stream->payload_type);
-  g_autofree char *cname = NULL, *sdp = NULL;
-  RcSdpLiteOffer offer = { 0 };
-
-  guest->offer_source = 0;
-  if (pt < 0)
-    {
-      /* No packet yet: the payload type and SSRC are the payloader's. */
-      GSource *source = g_timeout_source_new (OFFER_RETRY_MS);
-
-      g_source_set_callback (source, try_offer, guest, NULL);
-      guest->offer_source = g_source_attach (source, guest->fanout->context);
-      g_source_unref (source);
-      return G_SOURCE_REMOVE;
-    }
-  cname = g_strdup_printf ("roomcast-%s", stream->name);
-  offer.address = guest->fanout->advertised;
-  offer.port = guest->fanout->port;
-  offer.ice_ufrag = guest->ufrag;
-  offer.ice_pwd = guest->pwd;
-  offer.fingerprint = rc_dtls_cert_get_fingerprint (guest->fanout->cert);
-  offer.payload_type = (guint) pt;
-  offer.ssrc = stream->ssrc;
-  offer.cname = cname;
-  sdp = rc_sdp_make_lite_offer (&offer);
-  guest->offer_sent = TRUE;
-  if (guest->callbacks.offer != NULL)
-    guest->callbacks.offer (guest, sdp, guest->user_data);
-  return G_SOURCE_REMOVE;
-}
-
-static RcFanoutGuest *
-guest_new (RcFanoutStream *stream, const char *name, const char *ufrag, const char *pwd,
-           const RcFanoutGuestCallbacks *callbacks, gpointer user_data)
-{
-  RcFanoutGuest *guest = g_new0 (RcFanoutGuest, 1);
-  RcFanout *fanout = stream->fanout;
-
-  g_atomic_ref_count_init (&guest->ref);
-  guest->fanout = fanout;
-  guest->stream = rc_fanout_stream_ref (stream);
-  guest->name = g_strdup (name);
-  guest->callbacks = *callbacks;
-  guest->user_data = user_data;
-  guest->rtt_ms = -1;
-  if (ufrag != NULL)
-    {
-      g_strlcpy (guest->ufrag, ufrag, sizeof guest->ufrag);
-      g_strlcpy (guest->pwd, pwd, sizeof guest->pwd);
-    }
-  else
-    rc_ice_lite_make_credentials (guest->ufrag, guest->pwd); /* 48 random bits: unique */
-  post (fanout, COMMAND_ADD, guest);
-  stream_change (stream, guest, NULL);
-  {
-    GSource *source = g_idle_source_new ();
-
-    g_source_set_callback (source, try_offer, guest, NULL);
-    guest->offer_source = g_source_attach (source, fanout->context);
-    g_source_unref (source);
-  }
-  return guest;
-}
-
-RcFanoutGuest *
-rc_fanout_guest_new (RcFanoutStream *stream, const char *name,
-                     const RcFanoutGuestCallbacks *callbacks, gpointer user_data)
-{
-  return guest_new (stream, name, NULL, NULL, callbacks, user_data);
-}
-
-RcFanoutGuest *
-rc_fanout_guest_new_with_credentials (RcFanoutStream *stream, const char *name, const char *ufrag,
-                                      const char *pwd, const RcFanoutGuestCallbacks *callbacks,
-                                      gpointer user_data)
-{
-  return guest_new (stream, name, ufrag, pwd, callbacks, user_data);
-}
-
-void
-rc_fanout_guest_free (RcFanoutGuest *guest)
-{
-  if (guest == NULL)
-    return;
-  guest->freed = TRUE;
-  if (guest->offer_source != 0)
-    {
-      GSource *source = g_main_context_find_source_by_id (guest->fanout->context,
-                                                          guest->offer_source);
-
-      if (source != NULL)
-        g_source_destroy (source);
-      guest->offer_source = 0;
-    }
-  g_atomic_int_set (&guest->active, FALSE); /* the sender skips it from its next packet */
-  stream_change (guest->stream, NULL, guest);
-  post (guest->fanout, COMMAND_REMOVE, guest);
-  guest_unref (guest);
-}
-
-gboolean
-rc_fanout_guest_set_answer (RcFanoutGuest *guest, const char *sdp, GError **error)
-{
-  RcSdpLiteAnswer answer;
-
-  if (!guest->offer_sent)
-    {
-      g_set_error_literal (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID,
-                           "No offer has been sent yet; wait for it");
-      return FALSE;
-    }
-  if (guest->answer_given)
-    {
-      g_set_error_literal (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID,
-                           "This offer has been answered already; send startMedia for a new one");
-      return FALSE;
-    }
-  if (!rc_sdp_read_lite_answer (sdp, &answer, error))
-    return FALSE;
-  guest->answer_given = TRUE;
-  /* Written before the command is queued: the control thread reads them
-   * only after taking the command (the queue's lock orders the two). */
-  guest->remote_ufrag = g_steal_pointer (&answer.ice_ufrag);
-  guest->remote_fingerprint = g_steal_pointer (&answer.fingerprint);
-  guest->remote_dtls_client = answer.dtls_client;
-  rc_sdp_lite_answer_clear (&answer);
-  post (guest->fanout, COMMAND_ANSWER, guest);
-  return TRUE;
-}
-
-gboolean
-rc_fanout_guest_add_ice (RcFanoutGuest *guest, guint mline_index, const char *candidate,
-                         GError **error)
-{
-  if (candidate == NULL || *candidate == '\0')
-    return TRUE;
-  if (g_str_has_prefix (candidate, "a="))
-    candidate += 2;
-  return rc_sdp_check_candidate (candidate, error);
-}
-
-void
-rc_fanout_guest_get_stats (RcFanoutGuest *guest, RcFanoutGuestStats *stats)
-{
-  RcFanout *fanout = guest->fanout;
-
-  memset (stats, 0, sizeof *stats);
-  stats->connected = g_atomic_int_get (&guest->active);
-  stats->packets_sent = __atomic_load_n (&guest->packets_sent, __ATOMIC_RELAXED);
-  stats->bytes_sent = __atomic_load_n (&guest->bytes_sent, __ATOMIC_RELAXED);
-  g_mutex_lock (&fanout->stats_lock);
-  stats->reports = guest->reports;
-  stats->fraction_lost = guest->last_report.fraction_lost / 256.0;
-  stats->cumulative_lost = guest->last_report.cumulative_lost;
-  stats->jitter_ms = guest->last_report.jitter / 48.0; /* Opus: 48 kHz RTP clock */
-  stats->rtt_ms = guest->rtt_ms;
-  g_mutex_unlock (&fanout->stats_lock);
-}
