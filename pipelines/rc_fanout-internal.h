@@ -31,6 +31,8 @@ G_BEGIN_DECLS
 #define RC_FANOUT_LATENCY_SAMPLES 4096
 #define RC_FANOUT_MAX_ADDRESSES 8
 #define RC_FANOUT_SEND_BUFFER (8 * 1024 * 1024)
+/* Packets waiting for the sender thread at most (2 s of 25 rooms). */
+#define RC_FANOUT_QUEUE_MAX 2500
 
 typedef struct
 {

@@ -678,6 +678,12 @@ rc_fanout_free (RcFanout *fanout)
       g_async_queue_push (fanout->packets, RC_FANOUT_STOP);
       g_thread_join (fanout->sender_thread);
     }
+  for (RcFanoutPacket *p; (p = g_async_queue_try_pop (fanout->packets)) != NULL;)
+    if (p != RC_FANOUT_STOP)
+      {
+        rc_fanout_stream_unref (p->stream);
+        g_free (p);
+      }
   run_commands (fanout);
   g_hash_table_destroy (fanout->by_address);
   g_hash_table_destroy (fanout->by_ufrag);

@@ -44,7 +44,9 @@ typedef struct
   guint guests;           /* connected (SRTP flowing) */
   guint64 packets_sent;   /* SRTP and SRTCP datagrams handed to the kernel */
   guint64 bytes_sent;
-  guint64 send_failed;    /* datagrams the kernel refused (full buffer, bad route) */
+  guint64 send_failed;    /* datagrams not sent: the kernel refused them (full
+                             buffer, bad route), or the sender thread was
+                             2 s behind and the packet was never queued */
   guint64 batches;        /* sendmmsg calls */
   guint64 dropped_unknown;      /* from an address no guest has proven with STUN */
   guint64 dropped_stun;         /* STUN with an unknown username or wrong integrity */

@@ -148,6 +148,14 @@ rc_fanout_stream_push (RcFanoutStream *stream, const guint8 *rtp, gsize length)
     }
   if (g_atomic_int_get (&stream->n_guests) == 0 || fanout->sender_thread == NULL)
     return;
+  if (g_async_queue_length (fanout->packets) >= RC_FANOUT_QUEUE_MAX)
+    {
+      /* The sender is starved: losing packets beats growing without end. */
+      g_mutex_lock (&fanout->stats_lock);
+      fanout->send_failed += (guint64) g_atomic_int_get (&stream->n_guests);
+      g_mutex_unlock (&fanout->stats_lock);
+      return;
+    }
   packet = g_malloc (sizeof (RcFanoutPacket) + length);
   packet->stream = rc_fanout_stream_ref (stream);
   packet->tap_us = g_get_monotonic_time ();
@@ -269,18 +277,8 @@ rc_fanout_guest_set_answer (RcFanoutGuest *guest, const char *sdp, GError **erro
 {
   RcSdpLiteAnswer answer;
 
-  if (!guest->offer_sent)
-    {
-      g_set_error_literal (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID,
-                           "No offer has been sent yet; wait for it");
-      return FALSE;
-    }
-  if (guest->answer_given)
-    {
-      g_set_error_literal (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID,
-                           "This offer has been answered already; send startMedia for a new one");
-      return FALSE;
-    }
+  if (!rc_sdp_check_answer_turn (guest->offer_sent, guest->answer_given, error))
+    return FALSE;
   if (!rc_sdp_read_lite_answer (sdp, &answer, error))
     return FALSE;
   guest->answer_given = TRUE;
@@ -298,11 +296,10 @@ gboolean
 rc_fanout_guest_add_ice (RcFanoutGuest *guest, guint mline_index, const char *candidate,
                          GError **error)
 {
-  if (candidate == NULL || *candidate == '\0')
-    return TRUE;
-  if (g_str_has_prefix (candidate, "a="))
-    candidate += 2;
-  return rc_sdp_check_candidate (candidate, error);
+  const char *value;
+
+  /* Checked, and otherwise unused: the guest's checks tell its address. */
+  return rc_sdp_read_trickled (candidate, &value, error);
 }
 
 void

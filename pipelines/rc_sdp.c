@@ -305,6 +305,38 @@ bad:
   return FALSE;
 }
 
+gboolean
+rc_sdp_check_answer_turn (gboolean offer_sent, gboolean answered, GError **error)
+{
+  if (!offer_sent)
+    {
+      g_set_error_literal (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID,
+                           "No offer has been sent yet; wait for it");
+      return FALSE;
+    }
+  if (answered)
+    {
+      g_set_error_literal (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID,
+                           "This offer has been answered already; send startMedia for a new one");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+rc_sdp_read_trickled (const char *candidate, const char **value, GError **error)
+{
+  *value = NULL;
+  if (candidate == NULL || *candidate == '\0')
+    return TRUE; /* end of candidates: nothing to do */
+  if (g_str_has_prefix (candidate, "a="))
+    candidate += 2;
+  if (!rc_sdp_check_candidate (candidate, error))
+    return FALSE;
+  *value = candidate;
+  return TRUE;
+}
+
 const char *
 rc_sdp_get_fingerprint (const GstSDPMessage *sdp)
 {

@@ -31,6 +31,16 @@ gboolean rc_sdp_check_answer (const GstSDPMessage *sdp, guint n_media, GError **
  * "candidate:<foundation> <component> <udp|tcp> <priority> <address> <port> typ <type> ...". */
 gboolean rc_sdp_check_candidate (const char *candidate, GError **error);
 
+/* An answer may come once, after the offer: FALSE with @error
+ * (RC_MEDIA_ERROR_INVALID, saying which) otherwise. */
+gboolean rc_sdp_check_answer_turn (gboolean offer_sent, gboolean answered, GError **error);
+
+/* A trickled candidate from a guest (`ice`'s "candidate", with or without
+ * "a="): TRUE and @value set to the attribute value when it is one, TRUE
+ * and @value NULL for the end of candidates (empty or NULL), FALSE with
+ * @error (RC_MEDIA_ERROR_INVALID) when it is not a candidate. */
+gboolean rc_sdp_read_trickled (const char *candidate, const char **value, GError **error);
+
 /* The a=fingerprint value (session level, else the first section's), or NULL. */
 const char *rc_sdp_get_fingerprint (const GstSDPMessage *sdp);
 
