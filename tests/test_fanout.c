@@ -9,8 +9,9 @@
  * MESSAGE-INTEGRITY, DTLS and SRTCP garbage from a proven address): each
  * is dropped and counted in /api/rooms/{id}/stats, the listener keeps its
  * tone without a gap; a guest that proves its address and then says
- * nothing is dropped after 30 s; and --webrtc-fanout webrtcbin still
- * serves the native guest the old way.
+ * nothing is dropped after 30 s; --webrtc-fanout webrtcbin still serves
+ * the native guest the old way; a wrong mode or a taken port stops the
+ * server at start with a clear message.
  */
 #include "tools/native-guest/rc_native_guest.h"
 #include "rc_test_audio.h"
@@ -375,6 +376,32 @@ test_webrtcbin_still_serves (Fixture *f, gconstpointer data)
   rc_native_guest_free (listener);
 }
 
+/* What an operator sees for a wrong mode or a port that is taken: the
+ * server does not start, and says why. */
+static void
+test_start_refused (void)
+{
+  g_autoptr (GSocket) taken = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, 0, NULL);
+  g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr (GSocketAddress) bound = NULL;
+  g_autofree char *port = NULL, *mode_output = NULL, *port_output = NULL;
+
+  g_assert_true (g_socket_bind (taken, any, FALSE, NULL));
+  bound = g_socket_get_local_address (taken, NULL);
+  port = g_strdup_printf ("%u", g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+  g_assert_cmpint (rc_test_run_roomcast ((const char *const[]){ "--port", "0", "--webrtc-fanout",
+                                                                "turbo", NULL },
+                                         NULL, &mode_output),
+                   ==, 1);
+  g_assert_nonnull (strstr (mode_output, "--webrtc-fanout must be"));
+  g_assert_cmpint (rc_test_run_roomcast ((const char *const[]){ "--port", "0", "--webrtc-port",
+                                                                port, NULL },
+                                         NULL, &port_output),
+                   ==, 1);
+  g_assert_nonnull (strstr (port_output, "Cannot open the WebRTC UDP port"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -387,6 +414,7 @@ main (int argc, char **argv)
   tone = g_build_filename (music_dir, "tone.ogg", NULL);
   rc_test_music_write (tone, RC_TEST_MUSIC_VORBIS, TONE_HZ, 120000, "Tone", "roomcast tests",
                        NULL, NULL);
+  g_test_add_func ("/fanout/start-refused", test_start_refused);
   g_test_add ("/fanout/offer", Fixture, NULL, fixture_setup, test_offer, fixture_teardown);
   g_test_add ("/fanout/bad-input", Fixture, NULL, fixture_setup, test_bad_input,
               fixture_teardown);
