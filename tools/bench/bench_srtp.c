@@ -15,6 +15,10 @@
  *   session keys derived from the same master key by the RFC 3711 key
  *   derivation. Its first packets are compared byte for byte with
  *   libsrtp2's, so the two do the same work.
+ * It also makes 2,000 guests' worth of contexts with each (libsrtp2: an
+ * outbound session that has protected a packet and an inbound one, as the
+ * engine keeps per guest; OpenSSL: a cipher and an HMAC context per
+ * direction) and prints the RSS each costs per guest.
  * It prints ns per packet for each, by the thread's CPU time (what the
  * sender thread would spend) and by the wall clock, and the load average
  * beside them: on a busy machine the CPU figure still holds, the wall one
@@ -24,6 +28,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/params.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -135,6 +140,56 @@ make_packet (guint8 *packet, guint16 seq)
   packet[11] = 0x78;
 }
 
+static long
+rss_kib (void)
+{
+  g_autofree char *statm = NULL;
+  long pages = 0;
+
+  if (g_file_get_contents ("/proc/self/statm", &statm, NULL, NULL))
+    {
+      g_auto (GStrv) fields = g_strsplit (statm, " ", 3);
+
+      if (fields[0] != NULL && fields[1] != NULL)
+        pages = atol (fields[1]);
+    }
+  return pages * 4;
+}
+
+#define MEMORY_GUESTS 2000
+
+/* RSS per guest of what each library keeps for one guest (both directions). */
+static void
+measure_memory (double *lib_kib, double *ssl_kib)
+{
+  RcSrtp **lib = g_new0 (RcSrtp *, 2 * MEMORY_GUESTS);
+  OpensslSrtp *ssl = g_new0 (OpensslSrtp, 2 * MEMORY_GUESTS);
+  guint8 packet[PACKET_LEN + RC_SRTP_MAX_TRAILER];
+  long before = rss_kib ();
+
+  for (guint i = 0; i < MEMORY_GUESTS; i++)
+    {
+      gsize length = PACKET_LEN;
+
+      lib[2 * i] = rc_srtp_new (master_key, master_salt, RC_SRTP_OUTBOUND, NULL);
+      lib[2 * i + 1] = rc_srtp_new (master_key, master_salt, RC_SRTP_INBOUND, NULL);
+      make_packet (packet, 1);
+      rc_srtp_protect (lib[2 * i], packet, &length, sizeof packet);
+    }
+  *lib_kib = (double) (rss_kib () - before) / MEMORY_GUESTS;
+  before = rss_kib ();
+  for (guint i = 0; i < 2 * MEMORY_GUESTS; i++)
+    openssl_init (&ssl[i]);
+  *ssl_kib = (double) (rss_kib () - before) / MEMORY_GUESTS;
+  for (guint i = 0; i < 2 * MEMORY_GUESTS; i++)
+    {
+      rc_srtp_free (lib[i]);
+      openssl_clear (&ssl[i]);
+    }
+  g_free (lib);
+  g_free (ssl);
+}
+
 static gboolean
 same_output (RcSrtp *lib, OpensslSrtp *ssl)
 {
@@ -169,7 +224,7 @@ main (int argc, char **argv)
   guint8 buffer[PACKET_LEN + RC_SRTP_MAX_TRAILER];
   OpensslSrtp ssl, ssl_check;
   gint64 start;
-  double cpu_start, lib_ns, ssl_ns, lib_cpu, ssl_cpu;
+  double cpu_start, lib_ns, ssl_ns, lib_cpu, ssl_cpu, lib_kib, ssl_kib;
 
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error) || packets <= 0)
@@ -217,11 +272,14 @@ main (int argc, char **argv)
   ssl_ns = (g_get_monotonic_time () - start) * 1000.0 / packets;
   openssl_clear (&ssl);
 
+  measure_memory (&lib_kib, &ssl_kib);
   g_file_get_contents ("/proc/loadavg", &loadavg, NULL, NULL);
   g_print ("packets: %d of %d bytes, AES_CM_128_HMAC_SHA1_80\n", packets, PACKET_LEN);
   g_print ("libsrtp2 (Debian, NSS):  %.0f ns/packet CPU (%.0f wall)\n", lib_cpu, lib_ns);
   g_print ("OpenSSL EVP:             %.0f ns/packet CPU (%.0f wall)\n", ssl_cpu, ssl_ns);
   g_print ("libsrtp2 / OpenSSL:      %.1f\n", lib_cpu / ssl_cpu);
+  g_print ("RSS per guest (both directions, %d guests): libsrtp2 %.1f KiB, OpenSSL %.1f KiB\n",
+           MEMORY_GUESTS, lib_kib, ssl_kib);
   g_print ("load average: %s", loadavg != NULL ? loadavg : "?\n");
   return 0;
 }
