@@ -294,6 +294,9 @@ receive_stun (RcFanout *fanout, const guint8 *data, gsize length, const RcFanout
     {
     case RC_ICE_LITE_REPLY:
       break;
+    case RC_ICE_LITE_ROLE_CONFLICT:
+      send_to (fanout, from, reply, reply_length);
+      return;
     case RC_ICE_LITE_IGNORED:
       return;
     case RC_ICE_LITE_UNAUTHORIZED:

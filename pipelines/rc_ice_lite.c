@@ -7,9 +7,9 @@
  * answer and the guest a check belongs to, without an ICE agent per guest.
  *
  * A lite agent is always the controlled one. A peer that says it is
- * controlled too (it did not read a=ice-lite) gets the role conflict
- * answered by libnice with our tie-breaker of 0: the peer keeps its role
- * and we still answer; its checks alone decide the path.
+ * controlled too (it did not read a=ice-lite) meets our tie-breaker, the
+ * smallest there is: libnice answers 487 (role conflict) and the peer, as
+ * RFC 8445 §7.3.1.1 says, takes the controlling role and checks again.
  */
 #include "pipelines/rc_ice_lite.h"
 
@@ -106,12 +106,31 @@ rc_ice_lite_handle (RcIceLite *ice, const guint8 *data, gsize length,
     return RC_ICE_LITE_IGNORED;
   if (stun_message_get_method (&request) != STUN_BINDING || v.guest == NULL)
     return RC_ICE_LITE_UNAUTHORIZED;
-  if (stun_usage_ice_conncheck_create_reply (&ice->agent, &request, &response, reply, &n, from,
-                                             from_length, &control, 0,
-                                             STUN_USAGE_ICE_COMPATIBILITY_RFC5245)
-          != STUN_USAGE_ICE_RETURN_SUCCESS
-      || n == 0)
+  switch (stun_usage_ice_conncheck_create_reply (&ice->agent, &request, &response, reply, &n,
+                                                 from, from_length, &control, 0,
+                                                 STUN_USAGE_ICE_COMPATIBILITY_RFC5245))
+    {
+    case STUN_USAGE_ICE_RETURN_SUCCESS:
+      break;
+    case STUN_USAGE_ICE_RETURN_ROLE_CONFLICT:
+      /* libnice 0.1.21 returns this both when it wrote the 487 (our
+       * tie-breaker, 0, is the smaller) and when it would switch roles:
+       * only the first goes out, a lite agent never switches. */
+      if (control || n == 0)
+        return RC_ICE_LITE_IGNORED;
+      *reply_length = n;
+      return RC_ICE_LITE_ROLE_CONFLICT;
+    default:
+      return RC_ICE_LITE_MALFORMED;
+    }
+  if (n == 0)
     return RC_ICE_LITE_MALFORMED;
+  if (stun_message_get_class (&response) == STUN_ERROR)
+    {
+      /* An error libnice wrote: answered, but the peer is not proven. */
+      *reply_length = n;
+      return RC_ICE_LITE_ROLE_CONFLICT;
+    }
   *reply_length = n;
   *guest = v.guest;
   *nominated = stun_message_has_attribute (&request, STUN_ATTRIBUTE_USE_CANDIDATE);

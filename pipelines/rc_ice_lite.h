@@ -26,6 +26,8 @@ typedef enum
   RC_ICE_LITE_IGNORED,      /* STUN that needs nothing (an indication, a response) */
   RC_ICE_LITE_MALFORMED,    /* not STUN, truncated, or a request we cannot read */
   RC_ICE_LITE_UNAUTHORIZED, /* unknown USERNAME or wrong MESSAGE-INTEGRITY */
+  RC_ICE_LITE_ROLE_CONFLICT, /* authentic, from a peer that thinks it is controlled
+                                too: send the 487 reply, nothing else */
 } RcIceLiteResult;
 
 /* Finds the guest whose local ufrag is @local_ufrag (and, when it knows
@@ -37,7 +39,8 @@ typedef gpointer (*RcIceLiteLookup) (const char *local_ufrag, const char *remote
 RcIceLite *rc_ice_lite_new (void);
 void rc_ice_lite_free (RcIceLite *ice);
 
-/* One datagram whose first byte is 0..3 from @from. On RC_ICE_LITE_REPLY,
+/* One datagram whose first byte is 0..3 from @from. On RC_ICE_LITE_REPLY
+ * (and RC_ICE_LITE_ROLE_CONFLICT, @guest NULL),
  * @reply (at least RC_ICE_LITE_REPLY_MAX bytes) holds *@reply_length bytes
  * to send back, @guest is the lookup's guest and @nominated whether the
  * check carried USE-CANDIDATE. */

@@ -221,14 +221,14 @@ send_bytes (GSocket *socket, GSocketAddress *to, const guint8 *data, gsize lengt
 
 /* A connectivity check as a browser makes it, keyed with @password. */
 static gsize
-make_check (StunAgent *agent, guint8 *buffer, gsize size, const char *username,
-            const char *password)
+make_check_as (StunAgent *agent, guint8 *buffer, gsize size, const char *username,
+               const char *password, gboolean controlling)
 {
   StunMessage msg;
 
   return stun_usage_ice_conncheck_create (agent, &msg, buffer, size, (const uint8_t *) username,
                                           strlen (username), (const uint8_t *) password,
-                                          strlen (password), TRUE, TRUE, 0x6e7f00ff,
+                                          strlen (password), controlling, controlling, 0x6e7f00ff,
                                           g_random_int (), NULL,
                                           STUN_USAGE_ICE_COMPATIBILITY_RFC5245);
 }
@@ -242,8 +242,16 @@ give_password (StunAgent *agent, StunMessage *message, uint8_t *username, uint16
   return true;
 }
 
-static gboolean
-check_answered (StunAgent *agent, GSocket *socket, const char *password)
+static gsize
+make_check (StunAgent *agent, guint8 *buffer, gsize size, const char *username,
+            const char *password)
+{
+  return make_check_as (agent, buffer, size, username, password, TRUE);
+}
+
+/* The class of the answer @socket gets (STUN_RESPONSE, STUN_ERROR), or -1. */
+static int
+answer_class (StunAgent *agent, GSocket *socket, const char *password)
 {
   guint8 buffer[1500];
   gssize n;
@@ -251,11 +259,11 @@ check_answered (StunAgent *agent, GSocket *socket, const char *password)
 
   g_socket_set_timeout (socket, 5);
   n = g_socket_receive (socket, (char *) buffer, sizeof buffer, NULL, NULL);
-  if (n <= 0)
-    return FALSE;
-  return stun_agent_validate (agent, &msg, buffer, (size_t) n, give_password, (gpointer) password)
-           == STUN_VALIDATION_SUCCESS
-         && stun_message_get_class (&msg) == STUN_RESPONSE;
+  if (n <= 0
+      || stun_agent_validate (agent, &msg, buffer, (size_t) n, give_password, (gpointer) password)
+           != STUN_VALIDATION_SUCCESS)
+    return -1;
+  return stun_message_get_class (&msg);
 }
 
 /* Garbage of every kind at the port; @proven is a socket whose address has
@@ -329,7 +337,12 @@ test_bad_input (Fixture *f, gconstpointer data)
    * anything here gets) and never answers the offer: its DTLS is refused. */
   n = make_check (&agent, check, sizeof check, username, o->pwd);
   send_bytes (proven, o->port, check, n);
-  g_assert_true (check_answered (&agent, proven, o->pwd));
+  g_assert_cmpint (answer_class (&agent, proven, o->pwd), ==, STUN_RESPONSE);
+  /* A peer that says it is controlled too (it missed a=ice-lite) is told
+   * 487, role conflict, and its address is not taken. */
+  n = make_check_as (&agent, check, sizeof check, username, o->pwd, FALSE);
+  send_bytes (stranger, o->port, check, n);
+  g_assert_cmpint (answer_class (&agent, stranger, o->pwd), ==, STUN_ERROR);
 
   rc_native_guest_reset_gap (listener);
   hit_the_port (stranger, proven, o->port, &agent, o);
