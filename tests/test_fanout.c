@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The WebRTC fan-out engine (pipelines/rc_fanout.c) in a real roomcast:
+ * The WebRTC fan-out engine (pipelines/rc_fanout.c) in a real roomcast
+ * (the live tests' room, tests/rc_test_live.h: one steady tone playing):
  * the offer a guest gets (ICE-lite, one host candidate on the engine's
  * port, the process's fingerprint, actpass, rtcp-mux), a native guest
  * hearing the room through it while the port is hit with everything a
@@ -13,15 +14,12 @@
  * the native guest the old way; a wrong mode or a taken port stops the
  * server at start with a clear message.
  */
-#include "tools/native-guest/rc_native_guest.h"
-#include "rc_test_audio.h"
-#include "rc_test_music.h"
+#include "rc_test_live.h"
 #include "rc_test_server.h"
 #include "rc_test_util.h"
 #include "rc_test_ws.h"
 
 #include <gio/gio.h>
-#include <glib/gstdio.h>
 #include <gst/gst.h>
 #include <stun/stunagent.h>
 #include <stun/usages/ice.h>
@@ -38,72 +36,23 @@
   "71:02:A1:17:42:A0:FC:C7:CF\\r\\na=setup:active\\r\\na=mid:0\\r\\na=recvonly\\r\\n"           \
   "a=rtcp-mux\\r\\na=rtpmap:96 opus/48000/2\\r\\na=fmtp:96 minptime=10;useinbandfec=1\\r\\n"
 
-static char *music_dir;
-
-typedef struct
-{
-  RcTestServer *server;
-  char *room_id;
-  RcTestWs *dj;
-} Fixture;
-
-static void
-setup_with (Fixture *f, const char *fanout)
-{
-  g_autoptr (JsonObject) room = NULL;
-  g_autoptr (JsonObject) state = NULL;
-  g_autofree char *song = NULL;
-
-  f->server = rc_test_server_start ((const char *const[]){ "--music-dir", music_dir,
-                                                           "--webrtc-fanout", fanout, NULL });
-  g_assert_true (RC_WAIT_UNTIL (rc_test_library_has (f->server, 1), 30000));
-  room = rc_test_create_room (f->server, "Fan-out room", NULL);
-  f->room_id = g_strdup (rc_test_str (room, "id"));
-  f->dj = rc_test_ws_join (f->server, f->room_id, "DJ", NULL, NULL, &state);
-  song = rc_test_song_id (f->server, "Tone");
-  rc_test_ws_sendf (f->dj, "{\"type\":\"addSong\",\"id\":\"add\",\"songId\":\"%s\"}", song);
-  json_object_unref (rc_test_ws_expect (f->dj, "queueUpdated", 5000));
-}
+/* The live tests' room: a server whose library is one steady tone, a room
+ * playing it, a guest on /ws. */
+typedef RcTestLiveRoom Fixture;
 
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-  setup_with (f, data != NULL ? data : "engine");
+  const char *args[] = { "--webrtc-fanout", data != NULL ? data : "engine", NULL };
+
+  rc_test_live_room_start (f, TONE_HZ, args);
+  rc_test_live_room_play_song (f);
 }
 
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
-  rc_test_ws_free (f->dj);
-  g_assert_cmpint (rc_test_server_stop (f->server), ==, 0);
-  rc_test_server_free (f->server);
-  g_free (f->room_id);
-}
-
-static RcNativeGuest *
-listener_new (Fixture *f, const char *name)
-{
-  RcNativeGuestOptions options = {
-    .server_url = f->server->base_url,
-    .room_id = f->room_id,
-    .name = name,
-    .keep_pcm = TRUE,
-  };
-
-  return rc_native_guest_new (&options);
-}
-
-static gboolean
-hears_tone (RcNativeGuest *guest)
-{
-  gsize n = 0;
-  g_autofree gint16 *pcm = rc_native_guest_get_recent_pcm (guest, 200, &n);
-  double freq, rms;
-
-  if (n < 48 * 200)
-    return FALSE;
-  rc_test_audio_analyse_s16 (pcm, n, &freq, &rms);
-  return rc_test_audio_is_tone (freq, rms, TONE_HZ);
+  rc_test_live_room_stop (f);
 }
 
 static JsonObject *
@@ -310,7 +259,7 @@ hit_the_port (GSocket *stranger, GSocket *proven, GSocketAddress *port, StunAgen
 static void
 test_bad_input (Fixture *f, gconstpointer data)
 {
-  RcNativeGuest *listener = listener_new (f, "Listener");
+  RcNativeGuest *listener = rc_test_live_room_listen (f);
   g_autoptr (Offer) o = take_offer (f, "Prober");
   g_autoptr (GSocket) stranger = NULL, proven = NULL;
   g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
@@ -329,7 +278,7 @@ test_bad_input (Fixture *f, gconstpointer data)
   g_assert_true (g_socket_bind (stranger, any, FALSE, NULL));
   g_assert_true (g_socket_bind (proven, any, FALSE, NULL));
 
-  g_assert_true (RC_WAIT_UNTIL (hears_tone (listener) || rc_native_guest_get_failure (listener),
+  g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (listener, TONE_HZ) || rc_native_guest_get_failure (listener),
                                 20000));
   g_assert_cmpstr (rc_native_guest_get_failure (listener), ==, NULL);
 
@@ -360,7 +309,7 @@ test_bad_input (Fixture *f, gconstpointer data)
   g_test_message ("listener's longest gap during the storm: %.1f ms, %" G_GUINT64_FORMAT " lost",
                   s.max_gap_us / 1000.0, s.lost);
   g_assert_cmpint (s.max_gap_us, <, 200 * 1000);
-  g_assert_true (hears_tone (listener));
+  g_assert_true (rc_test_guest_hears (listener, TONE_HZ));
   g_assert_cmpstr (rc_native_guest_get_failure (listener), ==, NULL);
 
   /* The prober never connects and then says nothing: dropped 30 s after
@@ -370,17 +319,17 @@ test_bad_input (Fixture *f, gconstpointer data)
   failed = rc_test_ws_expect (o->ws, "mediaStopped", 40000);
   g_assert_cmpstr (rc_test_str (failed, "reason"), ==, "failed");
   g_assert_cmpint (dropped (f, "timedOut"), >=, 1);
-  g_assert_true (hears_tone (listener));
+  g_assert_true (rc_test_guest_hears (listener, TONE_HZ));
   rc_native_guest_free (listener);
 }
 
 static void
 test_webrtcbin_still_serves (Fixture *f, gconstpointer data)
 {
-  RcNativeGuest *listener = listener_new (f, "Old school");
+  RcNativeGuest *listener = rc_test_live_room_listen (f);
   g_autoptr (JsonObject) stats = NULL;
 
-  g_assert_true (RC_WAIT_UNTIL (hears_tone (listener) || rc_native_guest_get_failure (listener),
+  g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (listener, TONE_HZ) || rc_native_guest_get_failure (listener),
                                 20000));
   g_assert_cmpstr (rc_native_guest_get_failure (listener), ==, NULL);
   stats = webrtc_stats (f);
@@ -418,24 +367,13 @@ test_start_refused (void)
 int
 main (int argc, char **argv)
 {
-  g_autofree char *tone = NULL;
-  int status;
-
   gst_init (&argc, &argv);
   rc_test_init (&argc, &argv);
-  music_dir = g_dir_make_tmp ("rc-fanout-XXXXXX", NULL);
-  tone = g_build_filename (music_dir, "tone.ogg", NULL);
-  rc_test_music_write (tone, RC_TEST_MUSIC_VORBIS, TONE_HZ, 120000, "Tone", "roomcast tests",
-                       NULL, NULL);
   g_test_add_func ("/fanout/start-refused", test_start_refused);
   g_test_add ("/fanout/offer", Fixture, NULL, fixture_setup, test_offer, fixture_teardown);
   g_test_add ("/fanout/bad-input", Fixture, NULL, fixture_setup, test_bad_input,
               fixture_teardown);
   g_test_add ("/fanout/webrtcbin-still-serves", Fixture, "webrtcbin", fixture_setup,
               test_webrtcbin_still_serves, fixture_teardown);
-  status = g_test_run ();
-  g_remove (tone);
-  g_rmdir (music_dir);
-  g_free (music_dir);
-  return status;
+  return g_test_run ();
 }
