@@ -266,7 +266,8 @@ rc_fanout_guest_free (RcFanoutGuest *guest)
         g_source_destroy (source);
       guest->offer_source = 0;
     }
-  g_atomic_int_set (&guest->active, FALSE); /* the sender skips it from its next packet */
+  /* Out of the list: the sender skips it from its next packet. `active`
+   * is the control thread's to clear (it counts the connected guests). */
   stream_change (guest->stream, NULL, guest);
   rc_fanout_post (guest->fanout, RC_FANOUT_REMOVE, guest);
   rc_fanout_guest_unref (guest);

@@ -74,6 +74,14 @@ dropped (Fixture *f, const char *why)
   return json_object_get_int_member (json_object_get_object_member (stats, "dropped"), why);
 }
 
+static gint64
+engine_guests (Fixture *f)
+{
+  g_autoptr (JsonObject) stats = webrtc_stats (f);
+
+  return json_object_get_int_member (stats, "engineGuests");
+}
+
 /* The value of "a=@key:" in @sdp, or NULL. */
 static char *
 sdp_value (const char *sdp, const char *key)
@@ -320,7 +328,10 @@ test_bad_input (Fixture *f, gconstpointer data)
   g_assert_cmpstr (rc_test_str (failed, "reason"), ==, "failed");
   g_assert_cmpint (dropped (f, "timedOut"), >=, 1);
   g_assert_true (rc_test_guest_hears (listener, TONE_HZ));
+  /* The one guest connected leaves: the engine counts none. */
+  g_assert_cmpint (engine_guests (f), ==, 1);
   rc_native_guest_free (listener);
+  g_assert_true (RC_WAIT_UNTIL (engine_guests (f) == 0, 10000));
 }
 
 static void
