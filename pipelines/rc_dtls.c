@@ -356,12 +356,73 @@ read_records (RcDtls *dtls)
     }
 }
 
+#define RECORD_HEADER 13
+#define HANDSHAKE_HEADER 12
+#define RECORD_MAX (16384 + 2048)
+#define HANDSHAKE_MAX 65536
+
+static guint32
+get24 (const guint8 *p)
+{
+  return (guint32) p[0] << 16 | (guint32) p[1] << 8 | p[2];
+}
+
+/* The plaintext handshake fragments of one record (epoch 0). */
+static gboolean
+check_handshake (const guint8 *p, gsize length)
+{
+  while (length > 0)
+    {
+      guint32 total, offset, fragment;
+
+      if (length < HANDSHAKE_HEADER)
+        return FALSE;
+      total = get24 (p + 1);
+      offset = get24 (p + 6);
+      fragment = get24 (p + 9);
+      if (total > HANDSHAKE_MAX || offset > total || fragment > total - offset
+          || fragment > length - HANDSHAKE_HEADER)
+        return FALSE;
+      p += HANDSHAKE_HEADER + fragment;
+      length -= HANDSHAKE_HEADER + fragment;
+    }
+  return TRUE;
+}
+
+gboolean
+rc_dtls_check_datagram (const guint8 *data, gsize length)
+{
+  if (length == 0)
+    return FALSE;
+  while (length > 0)
+    {
+      guint type, epoch;
+      gsize size;
+
+      if (length < RECORD_HEADER)
+        return FALSE;
+      type = data[0];
+      epoch = (guint) data[3] << 8 | data[4];
+      size = (gsize) data[11] << 8 | data[12];
+      /* change_cipher_spec, alert, handshake, application_data; DTLS 1.x. */
+      if (type < 20 || type > 23 || data[1] != 0xfe || size > RECORD_MAX
+          || size > length - RECORD_HEADER)
+        return FALSE;
+      if (type == 22 && epoch == 0 && !check_handshake (data + RECORD_HEADER, size))
+        return FALSE;
+      data += RECORD_HEADER + size;
+      length -= RECORD_HEADER + size;
+    }
+  return TRUE;
+}
+
 RcDtlsState
 rc_dtls_receive (RcDtls *dtls, const guint8 *data, gsize length)
 {
   RcDtlsState state;
 
-  if (length == 0 || (dtls->state != RC_DTLS_HANDSHAKING && dtls->state != RC_DTLS_CONNECTED))
+  if (!rc_dtls_check_datagram (data, length)
+      || (dtls->state != RC_DTLS_HANDSHAKING && dtls->state != RC_DTLS_CONNECTED))
     return dtls->state;
   dtls->pending = data;
   dtls->pending_length = length;

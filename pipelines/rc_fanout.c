@@ -326,6 +326,11 @@ receive_dtls (RcFanout *fanout, RcFanoutGuest *guest, const guint8 *data, gsize 
 {
   RcDtlsState before;
 
+  if (!rc_dtls_check_datagram (data, length))
+    {
+      count (fanout, &fanout->dropped_dtls);
+      return;
+    }
   ensure_dtls (fanout, guest, from);
   if (guest->dtls == NULL || guest->failed)
     {

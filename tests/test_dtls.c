@@ -224,6 +224,42 @@ test_bad_input (void)
   clear_wire (&wire);
 }
 
+/* The framing check in front of GnuTLS (fuzz_fanout_demux found GnuTLS
+ * 3.7.9 reading far past its buffer on a handshake fragment whose lengths
+ * do not hold together). */
+static void
+test_framing (void)
+{
+  /* A record (handshake, epoch 0) holding one whole 4-byte message. */
+  guint8 good[13 + 12 + 4] = { 22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 1, 0, 16,
+                               1, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 4, 9, 9, 9, 9 };
+  guint8 bad[sizeof good];
+
+  g_assert_true (rc_dtls_check_datagram (good, sizeof good));
+  g_assert_false (rc_dtls_check_datagram (good, 0));
+  g_assert_false (rc_dtls_check_datagram (good, 12));          /* a cut record header */
+  g_assert_false (rc_dtls_check_datagram (good, sizeof good - 1)); /* record past the datagram */
+  memcpy (bad, good, sizeof bad);
+  bad[1] = 0x03; /* TLS, not DTLS */
+  g_assert_false (rc_dtls_check_datagram (bad, sizeof bad));
+  memcpy (bad, good, sizeof bad);
+  bad[0] = 24; /* heartbeat */
+  g_assert_false (rc_dtls_check_datagram (bad, sizeof bad));
+  memcpy (bad, good, sizeof bad);
+  bad[14] = 0xfd; /* message length 16 MiB */
+  g_assert_false (rc_dtls_check_datagram (bad, sizeof bad));
+  memcpy (bad, good, sizeof bad);
+  bad[21] = 2; /* fragment offset 2 + length 4 past the 4-byte message */
+  g_assert_false (rc_dtls_check_datagram (bad, sizeof bad));
+  memcpy (bad, good, sizeof bad);
+  bad[24] = 5; /* a fragment longer than its record */
+  g_assert_false (rc_dtls_check_datagram (bad, sizeof bad));
+  memcpy (bad, good, sizeof bad);
+  bad[4] = 1; /* epoch 1: encrypted, its inside is GnuTLS's to authenticate */
+  bad[14] = 0xfd;
+  g_assert_true (rc_dtls_check_datagram (bad, sizeof bad));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -232,5 +268,6 @@ main (int argc, char **argv)
   g_test_add_func ("/dtls/handshake-loss", test_handshake_loss);
   g_test_add_func ("/dtls/wrong-certificate", test_wrong_certificate);
   g_test_add_func ("/dtls/bad-input", test_bad_input);
+  g_test_add_func ("/dtls/framing", test_framing);
   return g_test_run ();
 }
