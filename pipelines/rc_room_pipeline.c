@@ -35,6 +35,8 @@
 #include <gst/rtp/gstrtpbuffer.h>
 
 GST_DEBUG_CATEGORY_STATIC (rc_room_pipeline_debug);
+/* The largest RTP packet the tap copies out (an Opus frame is far smaller). */
+#define RTP_TAP_MAX 1500
 #define GST_CAT_DEFAULT rc_room_pipeline_debug
 
 #define MIX_CAPS "audio/x-raw,format=S16LE,layout=interleaved,rate=48000,channels=2"
@@ -72,6 +74,10 @@ struct _RcRoomPipeline
   guint32 timeline_rtp;
   GstClockTime timeline_time;
   gboolean timeline_valid;
+  /* The RTP tap (the fan-out engine's stream), under timeline_lock. */
+  RcRtpTap tap;
+  gpointer tap_data;
+  GDestroyNotify tap_destroy;
 
   RcDucking *ducking; /* talk-over: its own lock, its probes hold references */
 };
@@ -528,9 +534,46 @@ on_rtp_packet (GstPad *pad, GstPadProbeInfo *info, gpointer data)
       self->timeline_time = gst_element_get_base_time (self->pipeline) + running;
       self->timeline_valid = TRUE;
     }
+  if (self->tap != NULL)
+    {
+      guint8 packet[RTP_TAP_MAX];
+      gsize size = gst_buffer_extract (buffer, 0, packet, sizeof packet);
+
+      if (size < sizeof packet)
+        self->tap (packet, size, self->tap_data);
+    }
   g_mutex_unlock (&self->timeline_lock);
   gst_rtp_buffer_unmap (&rtp);
   return GST_PAD_PROBE_OK;
+}
+
+void
+rc_room_pipeline_set_rtp_tap (RcRoomPipeline *self, RcRtpTap tap, gpointer user_data,
+                              GDestroyNotify destroy)
+{
+  gpointer old_data;
+  GDestroyNotify old_destroy;
+
+  g_mutex_lock (&self->timeline_lock);
+  old_data = self->tap_data;
+  old_destroy = self->tap_destroy;
+  self->tap = tap;
+  self->tap_data = user_data;
+  self->tap_destroy = destroy;
+  g_mutex_unlock (&self->timeline_lock);
+  if (old_destroy != NULL)
+    old_destroy (old_data);
+}
+
+gpointer
+rc_room_pipeline_get_rtp_tap_data (RcRoomPipeline *self)
+{
+  gpointer data;
+
+  g_mutex_lock (&self->timeline_lock);
+  data = self->tap_data;
+  g_mutex_unlock (&self->timeline_lock);
+  return data;
 }
 
 gboolean
@@ -654,6 +697,7 @@ rc_room_pipeline_free (RcRoomPipeline *self)
   self->disposed = TRUE;
   t = g_steal_pointer (&self->track);
   gst_element_set_state (self->pipeline, GST_STATE_NULL);
+  rc_room_pipeline_set_rtp_tap (self, NULL, NULL, NULL);
   if (t != NULL)
     finish_removal (t);
   drop_inputs (self);

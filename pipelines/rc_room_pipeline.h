@@ -105,6 +105,18 @@ GstPipeline *rc_room_pipeline_get_gst (RcRoomPipeline *pipeline);
  * until the first packet.
  */
 #define RC_ROOM_PIPELINE_CLOCK_RATE 48000
+
+/*
+ * One tap on the room's RTP, for the WebRTC fan-out engine: @tap gets a
+ * copy of every packet entering the tee, on the streaming thread (keep it
+ * short: queue and return). Replaces an earlier tap (its @destroy runs);
+ * removed, and @destroy run, when the pipeline is freed. NULL removes it.
+ */
+typedef void (*RcRtpTap) (const guint8 *rtp, gsize length, gpointer user_data);
+void rc_room_pipeline_set_rtp_tap (RcRoomPipeline *pipeline, RcRtpTap tap, gpointer user_data,
+                                   GDestroyNotify destroy);
+/* The current tap's @user_data, or NULL. */
+gpointer rc_room_pipeline_get_rtp_tap_data (RcRoomPipeline *pipeline);
 gboolean rc_room_pipeline_get_timeline (RcRoomPipeline *pipeline, guint32 *rtp_timestamp,
                                         GstClockTime *server_time);
 

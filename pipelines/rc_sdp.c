@@ -305,6 +305,38 @@ bad:
   return FALSE;
 }
 
+gboolean
+rc_sdp_check_answer_turn (gboolean offer_sent, gboolean answered, GError **error)
+{
+  if (!offer_sent)
+    {
+      g_set_error_literal (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID,
+                           "No offer has been sent yet; wait for it");
+      return FALSE;
+    }
+  if (answered)
+    {
+      g_set_error_literal (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID,
+                           "This offer has been answered already; send startMedia for a new one");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+rc_sdp_read_trickled (const char *candidate, const char **value, GError **error)
+{
+  *value = NULL;
+  if (candidate == NULL || *candidate == '\0')
+    return TRUE; /* end of candidates: nothing to do */
+  if (g_str_has_prefix (candidate, "a="))
+    candidate += 2;
+  if (!rc_sdp_check_candidate (candidate, error))
+    return FALSE;
+  *value = candidate;
+  return TRUE;
+}
+
 const char *
 rc_sdp_get_fingerprint (const GstSDPMessage *sdp)
 {
@@ -616,4 +648,72 @@ rc_sdp_parse_whip_offer (const char *text, gsize length, GError **error)
   if (!check_sections (sdp, error))
     return NULL;
   return g_steal_pointer (&sdp);
+}
+
+char *
+rc_sdp_make_lite_offer (const RcSdpLiteOffer *o)
+{
+  const char *ip = strchr (o->address, ':') != NULL ? "IP6" : "IP4";
+  guint64 session = ((guint64) g_random_int () << 31) | g_random_int ();
+
+  /* Written out rather than built with GstSDPMessage: every line is fixed
+   * but the values, and a GstSDPMessage would only be printed again. */
+  return g_strdup_printf ("v=0\r\n"
+                          "o=- %" G_GUINT64_FORMAT " 2 IN %s %s\r\n"
+                          "s=-\r\n"
+                          "t=0 0\r\n"
+                          "a=group:BUNDLE 0\r\n"
+                          "a=ice-lite\r\n"
+                          "a=msid-semantic: WMS roomcast\r\n"
+                          "m=audio %u UDP/TLS/RTP/SAVPF %u\r\n"
+                          "c=IN %s %s\r\n"
+                          "a=rtcp:%u IN %s %s\r\n"
+                          "a=candidate:1 1 udp 2130706431 %s %u typ host\r\n"
+                          "a=end-of-candidates\r\n"
+                          "a=ice-ufrag:%s\r\n"
+                          "a=ice-pwd:%s\r\n"
+                          "a=fingerprint:%s\r\n"
+                          "a=setup:actpass\r\n"
+                          "a=mid:0\r\n"
+                          "a=sendonly\r\n"
+                          "a=rtcp-mux\r\n"
+                          "a=msid:roomcast audio\r\n"
+                          "a=rtpmap:%u OPUS/48000/2\r\n"
+                          "a=fmtp:%u minptime=10;useinbandfec=1;stereo=1;sprop-stereo=1\r\n"
+                          "a=ssrc:%u cname:%s\r\n"
+                          "a=ssrc:%u msid:roomcast audio\r\n",
+                          session, ip, o->address, o->port, o->payload_type, ip, o->address,
+                          o->port, ip, o->address, o->address, o->port, o->ice_ufrag, o->ice_pwd,
+                          o->fingerprint, o->payload_type, o->payload_type, o->ssrc, o->cname,
+                          o->ssrc);
+}
+
+gboolean
+rc_sdp_read_lite_answer (const char *text, RcSdpLiteAnswer *answer, GError **error)
+{
+  g_autoptr (GstSDPMessage) sdp = NULL;
+  const GstSDPMedia *media;
+
+  memset (answer, 0, sizeof *answer);
+  if (gst_sdp_message_new_from_text (text, &sdp) != GST_SDP_OK || sdp == NULL)
+    {
+      g_set_error_literal (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID, "\"sdp\" is not SDP");
+      return FALSE;
+    }
+  if (!rc_sdp_check_answer (sdp, 1, error))
+    return FALSE;
+  media = gst_sdp_message_get_media (sdp, 0);
+  answer->ice_ufrag = g_strdup (media_or_session (sdp, media, "ice-ufrag"));
+  answer->ice_pwd = g_strdup (media_or_session (sdp, media, "ice-pwd"));
+  answer->fingerprint = g_strdup (media_or_session (sdp, media, "fingerprint"));
+  answer->dtls_client = g_strcmp0 (media_or_session (sdp, media, "setup"), "active") == 0;
+  return TRUE;
+}
+
+void
+rc_sdp_lite_answer_clear (RcSdpLiteAnswer *answer)
+{
+  g_clear_pointer (&answer->ice_ufrag, g_free);
+  g_clear_pointer (&answer->ice_pwd, g_free);
+  g_clear_pointer (&answer->fingerprint, g_free);
 }

@@ -31,6 +31,16 @@ gboolean rc_sdp_check_answer (const GstSDPMessage *sdp, guint n_media, GError **
  * "candidate:<foundation> <component> <udp|tcp> <priority> <address> <port> typ <type> ...". */
 gboolean rc_sdp_check_candidate (const char *candidate, GError **error);
 
+/* An answer may come once, after the offer: FALSE with @error
+ * (RC_MEDIA_ERROR_INVALID, saying which) otherwise. */
+gboolean rc_sdp_check_answer_turn (gboolean offer_sent, gboolean answered, GError **error);
+
+/* A trickled candidate from a guest (`ice`'s "candidate", with or without
+ * "a="): TRUE and @value set to the attribute value when it is one, TRUE
+ * and @value NULL for the end of candidates (empty or NULL), FALSE with
+ * @error (RC_MEDIA_ERROR_INVALID) when it is not a candidate. */
+gboolean rc_sdp_read_trickled (const char *candidate, const char **value, GError **error);
+
 /* The a=fingerprint value (session level, else the first section's), or NULL. */
 const char *rc_sdp_get_fingerprint (const GstSDPMessage *sdp);
 
@@ -57,5 +67,38 @@ int rc_sdp_find_whip_audio (const GstSDPMessage *sdp, GError **error);
 gboolean rc_sdp_media_is_rejected (const GstSDPMedia *media);
 /* Removes every @key attribute, at the session level and in each section. */
 void rc_sdp_remove_attribute (GstSDPMessage *sdp, const char *key);
+
+
+/*
+ * The fan-out engine's offer: one sendonly Opus section from an ICE-lite
+ * server with one host candidate, DTLS role actpass, rtcp-mux, one SSRC.
+ */
+typedef struct
+{
+  const char *address; /* the candidate's address (IPv4 or IPv6 literal) */
+  guint port;
+  const char *ice_ufrag;
+  const char *ice_pwd;
+  const char *fingerprint; /* "sha-256 AB:…" */
+  guint payload_type;
+  guint32 ssrc;
+  const char *cname;
+} RcSdpLiteOffer;
+
+char *rc_sdp_make_lite_offer (const RcSdpLiteOffer *offer);
+
+/* What the engine needs of a guest's answer to that offer. */
+typedef struct
+{
+  char *ice_ufrag;
+  char *ice_pwd;
+  char *fingerprint;
+  gboolean dtls_client; /* a=setup:active: the guest sends the ClientHello */
+} RcSdpLiteAnswer;
+
+/* Reads @text and checks it answers the offer (rc_sdp_check_answer with one
+ * section). FALSE with @error (RC_MEDIA_ERROR_INVALID) otherwise. */
+gboolean rc_sdp_read_lite_answer (const char *text, RcSdpLiteAnswer *answer, GError **error);
+void rc_sdp_lite_answer_clear (RcSdpLiteAnswer *answer);
 
 G_END_DECLS

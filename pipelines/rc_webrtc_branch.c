@@ -366,18 +366,8 @@ rc_webrtc_branch_set_answer (RcWebrtcBranch *self, const char *sdp, GError **err
 {
   g_autoptr (GstSDPMessage) message = NULL;
 
-  if (!self->offer_sent)
-    {
-      g_set_error_literal (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID,
-                           "No offer has been sent yet; wait for it");
-      return FALSE;
-    }
-  if (self->answer_given)
-    {
-      g_set_error_literal (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID,
-                           "This offer has been answered already; send startMedia for a new one");
-      return FALSE;
-    }
+  if (!rc_sdp_check_answer_turn (self->offer_sent, self->answer_given, error))
+    return FALSE;
   if (gst_sdp_message_new_from_text (sdp, &message) != GST_SDP_OK || message == NULL)
     {
       g_set_error_literal (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID, "\"sdp\" is not SDP");
@@ -395,13 +385,12 @@ gboolean
 rc_webrtc_branch_add_ice (RcWebrtcBranch *self, guint mline_index, const char *candidate,
                           GError **error)
 {
-  if (candidate == NULL || *candidate == '\0')
-    return TRUE; /* end of candidates: nothing to do */
-  if (g_str_has_prefix (candidate, "a="))
-    candidate += 2;
-  if (!rc_sdp_check_candidate (candidate, error))
+  const char *value;
+
+  if (!rc_sdp_read_trickled (candidate, &value, error))
     return FALSE;
-  rc_webrtc_peer_add_ice (self->peer, mline_index, candidate);
+  if (value != NULL)
+    rc_webrtc_peer_add_ice (self->peer, mline_index, value);
   return TRUE;
 }
 

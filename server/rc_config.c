@@ -90,6 +90,13 @@ static const RcOption options[] = {
        "Oldest Mini App sign-in (initData auth_date) a join accepts"),
   OPT ("telegram-webapp-url", "TELEGRAM_WEBAPP_URL", STRING, telegram_webapp_url, "", 0, 0, "URL",
        "Public https:// address of this server for the bot's Mini App button (none: no button)"),
+  /* WebRTC guests: the fan-out engine's port and address, or webrtcbin per guest. */
+  OPT ("webrtc-fanout", "WEBRTC_FANOUT", STRING, webrtc_fanout, "engine", 0, 0, "MODE",
+       "How WebRTC guests are served: engine (one UDP port and one sender thread for all) or webrtcbin (one each)"),
+  OPT ("webrtc-port", "WEBRTC_PORT", INT, webrtc_port, "0", 0, 65535, "PORT",
+       "UDP port of the WebRTC engine, on the --host address; 0: any free port (printed at start)"),
+  OPT ("webrtc-public-ip", "WEBRTC_PUBLIC_IP", STRING, webrtc_public_ip, "", 0, 0, "ADDR",
+       "Address the WebRTC engine's candidate advertises (1:1 NAT, Docker, cloud); empty: the --host address"),
   { NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL },
 };
 

@@ -49,6 +49,10 @@ typedef struct
   char *telegram_api_url;
   gint64 telegram_auth_max_age;
   char *telegram_webapp_url;
+  /* WebRTC guests (helper W's block) */
+  char *webrtc_fanout;    /* "engine" (one UDP port, pipelines/rc_fanout.c) or "webrtcbin" */
+  gint64 webrtc_port;     /* the engine's UDP port, 0: any free one */
+  char *webrtc_public_ip; /* the address its candidate advertises; empty: the --host address */
 } RcConfig;
 
 typedef enum

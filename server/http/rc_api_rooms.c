@@ -302,6 +302,9 @@ rc_api_rooms_handle (RcServer *server, SoupServerMessage *msg, const char *path)
             json_object_set_array_member (json_node_get_object (body), "guests", json_array_new ());
           json_object_remove_member (json_node_get_object (broadcast), "type");
           json_object_set_member (json_node_get_object (body), "broadcast", broadcast);
+          json_object_set_member (json_node_get_object (body), "webrtc",
+                                  rc_guest_media_webrtc_stats_json (room,
+                                                                    !is_private_to (room, bearer)));
           rc_http_send_json (msg, SOUP_STATUS_OK, body);
         }
       return;

@@ -19,6 +19,7 @@
 #include "server/telegram/rc_telegram_bot.h"
 #include "server/rooms/rc_live.h"
 #include "server/rooms/rc_registry.h"
+#include "pipelines/rc_fanout.h"
 
 struct _RcApp
 {
@@ -29,6 +30,8 @@ struct _RcApp
   RcRateLimits *rest_limits;
   RcClock *clock;
   RcMetrics *metrics; /* what rooms and sessions count, for /metrics */
+  RcFanout *fanout;   /* the WebRTC guests' engine; NULL with --webrtc-fanout webrtcbin */
+  GError *fanout_error; /* why it could not start, reported by rc_app_start */
   RcLiveHost live_host;
   RcWhip *whip; /* live hosts over WHIP; ended before the registry goes */
   RcSrt *srt;   /* over SRT (--srt-port), likewise; NULL when off */
@@ -36,6 +39,34 @@ struct _RcApp
   RcTelegramBot *telegram; /* --telegram-token; NULL when off */
   RcServer *server;
 };
+
+/* The fan-out engine on the --host address, before any room exists (rooms
+ * take it from their settings). */
+static RcFanout *
+make_fanout (const RcConfig *config, GError **error)
+{
+  g_autoptr (GInetAddress) addr = NULL;
+  g_autofree char *address = NULL;
+  RcFanoutOptions options = { 0 };
+
+  if (g_strcmp0 (config->webrtc_fanout, "webrtcbin") == 0)
+    return NULL;
+  if (g_strcmp0 (config->webrtc_fanout, "engine") != 0)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--webrtc-fanout must be \"engine\" or \"webrtcbin\", not \"%s\"",
+                   config->webrtc_fanout);
+      return NULL;
+    }
+  addr = rc_http_resolve_host (config->host, error);
+  if (addr == NULL)
+    return NULL;
+  address = g_inet_address_to_string (addr);
+  options.bind_address = address;
+  options.port = (guint) config->webrtc_port;
+  options.public_address = config->webrtc_public_ip;
+  return rc_fanout_new (&options, error);
+}
 
 RcApp *
 rc_app_new (const RcConfig *config, RcStore *store)
@@ -52,6 +83,8 @@ rc_app_new (const RcConfig *config, RcStore *store)
 
   app->config = config;
   app->metrics = metrics;
+  app->fanout = make_fanout (config, &app->fanout_error);
+  settings.fanout = app->fanout;
   app->store = rc_store_ref (store);
   app->library = rc_library_new (store, config->music_dir);
   app->registry = rc_registry_new (store, app->library, (guint) config->max_rooms,
@@ -72,6 +105,8 @@ rc_app_free (RcApp *app)
   g_clear_pointer (&app->server, rc_server_free);
   g_clear_pointer (&app->clock, rc_clock_free);
   rc_registry_free (app->registry);
+  g_clear_pointer (&app->fanout, rc_fanout_free); /* after the rooms and their guests */
+  g_clear_error (&app->fanout_error);
   rc_library_free (app->library);
   rc_rate_limits_free (app->rest_limits);
   rc_metrics_unref (app->metrics);
@@ -125,6 +160,14 @@ rc_app_start (RcApp *app, GError **error)
   g_autoptr (GInetAddress) addr = NULL;
   g_autofree char *address = NULL;
 
+  if (app->fanout_error != NULL)
+    {
+      g_propagate_prefixed_error (error, g_error_copy (app->fanout_error),
+                                  "The WebRTC engine cannot start: ");
+      return FALSE;
+    }
+  if (app->fanout != NULL)
+    g_print ("WebRTC engine on UDP port %u\n", rc_fanout_get_port (app->fanout));
   if (!load_rooms (app, error))
     return FALSE;
   ensure_demo_room (app);

@@ -8,10 +8,15 @@
  * leaving, the room going). The signalling handler only checks requests and
  * turns the callbacks into replies.
  *
+ * A WebRTC guest is served by the process's fan-out engine
+ * (pipelines/rc_fanout.c: one stream per room pipeline, hung on its RTP tap
+ * by the first guest and freed with the pipeline) or, with
+ * --webrtc-fanout webrtcbin, by a webrtcbin branch of its own.
+ *
  * It also counts what reaches the guest for the metrics: WebSocket frames as
- * they are handed out; a WebRTC branch's packets by polling its counters
- * (often until the first, then each second, and at its end), since they
- * pass on a streaming thread.
+ * they are handed out; WebRTC packets by polling the branch's or the
+ * engine's counters (often until the first, then each second, and at its
+ * end), since they pass on another thread.
  *
  * Ordering rule: the WebRTC offer (the "started" callback) goes out before
  * the timeline; a WebSocket session is told it started, then gets the
@@ -21,7 +26,9 @@
 #include "server/rooms/rc_guest_media.h"
 #include "server/core/rc_error.h"
 #include "server/rooms/rc_room.h"
+#include "server/core/rc_json.h"
 #include "server/rooms/rc_sync.h"
+#include "pipelines/rc_fanout.h"
 #include "pipelines/rc_webrtc_branch.h"
 
 /* How often a WebRTC branch is looked at until its first packet. */
@@ -32,7 +39,8 @@ struct _RcGuestMedia
   RcRoom *room;   /* strong, for giving the pipeline back */
   RcGuest *guest; /* borrowed: the room ends us before the guest goes */
   RcGuestMediaTransport transport;
-  RcWebrtcBranch *branch; /* webrtc */
+  RcWebrtcBranch *branch; /* webrtc through webrtcbin */
+  RcFanoutGuest *fanout;  /* webrtc through the fan-out engine */
   gboolean ws_listening;  /* ws: on the room's listener list */
   gboolean has_timeline;  /* the guest was told the timeline */
   guint poll_id;          /* webrtc: counting the branch's packets */
@@ -53,11 +61,23 @@ count_first_audio (RcGuestMedia *media)
   media->guest->joined_us = 0;
 }
 
+static guint64
+get_sent (RcGuestMedia *media, guint64 *bytes)
+{
+  RcFanoutGuestStats stats;
+
+  if (media->branch != NULL)
+    return rc_webrtc_branch_get_sent (media->branch, bytes);
+  rc_fanout_guest_get_stats (media->fanout, &stats);
+  *bytes = stats.bytes_sent;
+  return stats.packets_sent;
+}
+
 static void
 count_branch (RcGuestMedia *media)
 {
   RcMetrics *metrics = rc_room_get_metrics (media->room);
-  guint64 bytes, packets = rc_webrtc_branch_get_sent (media->branch, &bytes);
+  guint64 bytes, packets = get_sent (media, &bytes);
 
   if (packets > 0)
     count_first_audio (media);
@@ -89,9 +109,10 @@ rc_guest_media_free (RcGuestMedia *media)
   if (media == NULL)
     return;
   g_clear_handle_id (&media->poll_id, g_source_remove);
-  if (media->branch != NULL)
+  if (media->branch != NULL || media->fanout != NULL)
     count_branch (media);
   g_clear_pointer (&media->branch, rc_webrtc_branch_free);
+  g_clear_pointer (&media->fanout, rc_fanout_guest_free);
   if (media->ws_listening)
     rc_sync_remove_ws_listener (rc_room_get_sync (media->room), media);
   rc_room_release_pipeline (media->room);
@@ -102,9 +123,8 @@ rc_guest_media_free (RcGuestMedia *media)
 }
 
 static void
-on_offer (RcWebrtcBranch *branch, const char *sdp, gpointer data)
+send_offer (RcGuestMedia *media, const char *sdp)
 {
-  RcGuestMedia *media = data;
 
   if (media->callbacks.started != NULL)
     media->callbacks.started (media->guest, sdp, media->user_data);
@@ -121,9 +141,14 @@ on_ice (RcWebrtcBranch *branch, guint mline_index, const char *candidate, gpoint
 }
 
 static void
-on_failed (RcWebrtcBranch *branch, const char *reason, gpointer data)
+on_offer (RcWebrtcBranch *branch, const char *sdp, gpointer data)
 {
-  RcGuestMedia *media = data;
+  send_offer (data, sdp);
+}
+
+static void
+fail (RcGuestMedia *media, const char *reason)
+{
   RcGuest *guest = media->guest;
   RcGuestMediaCallbacks callbacks = media->callbacks;
   gpointer user_data = media->user_data;
@@ -141,11 +166,56 @@ on_failed (RcWebrtcBranch *branch, const char *reason, gpointer data)
     destroy (user_data);
 }
 
+static void
+on_failed (RcWebrtcBranch *branch, const char *reason, gpointer data)
+{
+  fail (data, reason);
+}
+
 static const RcWebrtcBranchCallbacks branch_callbacks = {
   .offer = on_offer,
   .ice = on_ice,
   .failed = on_failed,
 };
+
+static void
+on_fanout_offer (RcFanoutGuest *guest, const char *sdp, gpointer data)
+{
+  send_offer (data, sdp);
+}
+
+static void
+on_fanout_failed (RcFanoutGuest *guest, const char *reason, gpointer data)
+{
+  fail (data, reason);
+}
+
+static const RcFanoutGuestCallbacks fanout_callbacks = {
+  .offer = on_fanout_offer,
+  .failed = on_fanout_failed,
+};
+
+static void
+tap_rtp (const guint8 *rtp, gsize length, gpointer stream)
+{
+  rc_fanout_stream_push (stream, rtp, length);
+}
+
+/* The room pipeline's stream in the engine: made by its first guest, on
+ * the pipeline's RTP tap, and gone with the pipeline (and its last guest). */
+static RcFanoutStream *
+pipeline_stream (RcRoom *room, RcRoomPipeline *pipeline)
+{
+  RcFanoutStream *stream = rc_room_pipeline_get_rtp_tap_data (pipeline);
+
+  if (stream == NULL)
+    {
+      stream = rc_fanout_stream_new (rc_room_get_fanout (room), rc_room_get_id (room));
+      rc_room_pipeline_set_rtp_tap (pipeline, tap_rtp, stream,
+                                    (GDestroyNotify) rc_fanout_stream_unref);
+    }
+  return stream;
+}
 
 RcGuestMedia *
 rc_guest_media_new (RcRoom *room, RcGuest *guest, RcRoomPipeline *pipeline,
@@ -169,6 +239,13 @@ rc_guest_media_new (RcRoom *room, RcGuest *guest, RcRoomPipeline *pipeline,
           return NULL;
         }
       media->ws_listening = TRUE;
+      return media;
+    }
+  if (rc_room_get_fanout (room) != NULL)
+    {
+      media->fanout = rc_fanout_guest_new (pipeline_stream (room, pipeline), guest->id,
+                                           &fanout_callbacks, media);
+      media->poll_id = g_timeout_add (POLL_FIRST_MS, poll_branch, media);
       return media;
     }
   media->branch = rc_webrtc_branch_new (pipeline, guest->id, &branch_callbacks, media, &local);
@@ -199,7 +276,7 @@ rc_guest_media_begin (RcGuestMedia *media)
 static gboolean
 check_webrtc (RcGuestMedia *media, const char *what, GError **error)
 {
-  if (media->branch != NULL)
+  if (media->branch != NULL || media->fanout != NULL)
     return TRUE;
   g_set_error (error, RC_ERROR, RC_ERROR_NO_MEDIA,
                "This media session is on the WebSocket; it takes no %s", what);
@@ -209,16 +286,22 @@ check_webrtc (RcGuestMedia *media, const char *what, GError **error)
 gboolean
 rc_guest_media_set_answer (RcGuestMedia *media, const char *sdp, GError **error)
 {
-  return check_webrtc (media, "answer", error)
-         && rc_webrtc_branch_set_answer (media->branch, sdp, error);
+  if (!check_webrtc (media, "answer", error))
+    return FALSE;
+  if (media->fanout != NULL)
+    return rc_fanout_guest_set_answer (media->fanout, sdp, error);
+  return rc_webrtc_branch_set_answer (media->branch, sdp, error);
 }
 
 gboolean
 rc_guest_media_add_ice (RcGuestMedia *media, guint mline_index, const char *candidate,
                         GError **error)
 {
-  return check_webrtc (media, "candidates", error)
-         && rc_webrtc_branch_add_ice (media->branch, mline_index, candidate, error);
+  if (!check_webrtc (media, "candidates", error))
+    return FALSE;
+  if (media->fanout != NULL)
+    return rc_fanout_guest_add_ice (media->fanout, mline_index, candidate, error);
+  return rc_webrtc_branch_add_ice (media->branch, mline_index, candidate, error);
 }
 
 RcGuestMediaTransport
@@ -250,4 +333,72 @@ rc_guest_media_send_frame (RcGuestMedia *media, GBytes *frame, guint64 max_queue
   rc_metrics_add (metrics, RC_METRIC_PACKETS_SENT, "ws", 1);
   rc_metrics_add (metrics, RC_METRIC_BYTES_SENT, "ws", g_bytes_get_size (frame));
   return TRUE;
+}
+
+static JsonNode *
+fanout_guest_json (RcGuest *guest, RcFanoutGuest *fanout_guest)
+{
+  RcFanoutGuestStats stats;
+  JsonObject *g;
+  JsonNode *node = rc_json_message_new (NULL, &g);
+
+  rc_fanout_guest_get_stats (fanout_guest, &stats);
+  json_object_set_string_member (g, "id", guest->id);
+  json_object_set_boolean_member (g, "connected", stats.connected);
+  json_object_set_int_member (g, "packetsSent", (gint64) stats.packets_sent);
+  json_object_set_int_member (g, "receiverReports", (gint64) stats.reports);
+  json_object_set_double_member (g, "fractionLost", stats.fraction_lost);
+  json_object_set_int_member (g, "cumulativeLost", stats.cumulative_lost);
+  json_object_set_double_member (g, "jitterMs", stats.jitter_ms);
+  if (stats.rtt_ms >= 0)
+    json_object_set_double_member (g, "rttMs", stats.rtt_ms);
+  else
+    json_object_set_null_member (g, "rttMs");
+  return node;
+}
+
+JsonNode *
+rc_guest_media_webrtc_stats_json (RcRoom *room, gboolean with_guests)
+{
+  RcFanout *fanout = rc_room_get_fanout (room);
+  GPtrArray *members = rc_room_get_guests (room);
+  JsonArray *guests = json_array_new ();
+  RcFanoutStats stats;
+  JsonObject *o;
+  JsonNode *node = rc_json_message_new (NULL, &o);
+
+  json_object_set_string_member (o, "fanout", fanout != NULL ? "engine" : "webrtcbin");
+  for (guint i = 0; with_guests && i < members->len; i++)
+    {
+      RcGuest *guest = members->pdata[i];
+      RcGuestMedia *media = rc_room_get_media (room, guest);
+
+      if (media != NULL && media->fanout != NULL)
+        json_array_add_element (guests, fanout_guest_json (guest, media->fanout));
+    }
+  json_object_set_array_member (o, "guests", guests);
+  if (fanout == NULL)
+    return node;
+  /* The engine's figures are the process's: every room shares its port. */
+  rc_fanout_get_stats (fanout, &stats);
+  json_object_set_int_member (o, "port", rc_fanout_get_port (fanout));
+  json_object_set_int_member (o, "engineGuests", stats.guests);
+  json_object_set_int_member (o, "packetsSent", (gint64) stats.packets_sent);
+  json_object_set_int_member (o, "sendFailed", (gint64) stats.send_failed);
+  json_object_set_int_member (o, "batches", (gint64) stats.batches);
+  json_object_set_double_member (o, "latencyP50Ms", stats.latency_p50_ms);
+  json_object_set_double_member (o, "latencyP99Ms", stats.latency_p99_ms);
+  {
+    JsonObject *d;
+    JsonNode *dropped = rc_json_message_new (NULL, &d);
+
+    json_object_set_int_member (d, "unknownAddress", (gint64) stats.dropped_unknown);
+    json_object_set_int_member (d, "stunRefused", (gint64) stats.dropped_stun);
+    json_object_set_int_member (d, "malformed", (gint64) stats.dropped_malformed);
+    json_object_set_int_member (d, "dtls", (gint64) stats.dropped_dtls);
+    json_object_set_int_member (d, "srtp", (gint64) stats.dropped_srtp);
+    json_object_set_int_member (d, "timedOut", (gint64) stats.guests_timed_out);
+    json_object_set_member (o, "dropped", dropped);
+  }
+  return node;
 }

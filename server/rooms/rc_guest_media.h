@@ -68,4 +68,11 @@ void rc_guest_media_deliver_timeline (RcGuestMedia *media, JsonNode *message);
  * guest is too far behind). Before the timeline nothing is sent (TRUE). */
 gboolean rc_guest_media_send_frame (RcGuestMedia *media, GBytes *frame, guint64 max_queued);
 
+/* For /api/rooms/{id}/stats: how the room's WebRTC guests are served
+ * ("fanout": "engine" or "webrtcbin"); with the engine, each guest's figures
+ * from its Receiver Reports (left out unless @with_guests) and the engine's
+ * own: its port, what it sent, the datagrams it dropped by why, and the
+ * latency from the room's RTP tap to sendmmsg (p50, p99 in ms). */
+JsonNode *rc_guest_media_webrtc_stats_json (RcRoom *room, gboolean with_guests);
+
 G_END_DECLS

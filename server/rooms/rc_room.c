@@ -36,6 +36,7 @@ struct _RcRoom
   RcPlayer *player;       /* what the room plays; NULL until rc_room_start_player */
   RcSync *sync;           /* its timeline as guests see it; idem */
   RcMetrics *metrics;     /* borrowed from the settings; idem */
+  RcFanout *fanout;       /* borrowed from the settings; NULL: webrtcbin per guest */
   GPtrArray *keys;        /* RcPublishKey*, oldest first */
   char *publisher_key;    /* the live publisher's key id, or NULL */
   RcPublisherEndFunc publisher_end;
@@ -562,12 +563,19 @@ rc_room_start_player (RcRoom *room, RcLibrary *library, const RcRoomSettings *se
     room->sync = rc_sync_new (room, settings->delay_min_ms, settings->delay_initial_ms,
                               settings->delay_max_ms);
   room->metrics = settings->metrics;
+  room->fanout = settings->fanout;
 }
 
 RcMetrics *
 rc_room_get_metrics (RcRoom *room)
 {
   return room->metrics;
+}
+
+RcFanout *
+rc_room_get_fanout (RcRoom *room)
+{
+  return room->fanout;
 }
 
 RcSync *

@@ -4,6 +4,7 @@
 #include <json-glib/json-glib.h>
 #include "server/core/rc_metrics.h"
 #include "server/store/rc_store.h"
+#include "pipelines/rc_fanout.h"
 #include "pipelines/rc_room_pipeline.h"
 #include "server/library/rc_library.h"
 #include "server/rooms/rc_guest_media.h"
@@ -138,6 +139,7 @@ typedef struct
   double delay_initial_ms;
   double delay_max_ms;
   RcMetrics *metrics;      /* borrowed, may be NULL: what rooms count */
+  RcFanout *fanout;        /* borrowed, may be NULL: WebRTC guests get a webrtcbin each */
 } RcRoomSettings;
 
 /* The room's player (@library may be NULL: URLs only) and sync state. */
@@ -146,6 +148,8 @@ RcPlayer *rc_room_get_player (RcRoom *room);
 RcSync *rc_room_get_sync (RcRoom *room);
 /* The settings' metrics (NULL before rc_room_start_player or without). */
 RcMetrics *rc_room_get_metrics (RcRoom *room);
+/* The settings' WebRTC fan-out engine, or NULL (webrtcbin per guest). */
+RcFanout *rc_room_get_fanout (RcRoom *room);
 
 /*
  * Audio. The room owns its pipeline: built when the room first plays or a
