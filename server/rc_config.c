@@ -79,6 +79,13 @@ static const RcOption options[] = {
        "UDP port taking live hosts over SRT (OBS: srt://host:PORT?streamid=ROOM/KEY); 0: no SRT"),
   OPT ("srt-latency", "SRT_LATENCY", INT, srt_latency, "120", 20, 8000, "MS",
        "SRT receive latency: time to retransmit what the network lost; the room hears the host that much later"),
+  /* URL songs' cache (server/library/rc_url_cache.c). */
+  OPT ("cache-dir", "CACHE_DIR", STRING, cache_dir, "", 0, 0, "DIR",
+       "Folder where http(s) songs are cached for instant replay (empty: the user's cache "
+       "folder, e.g. ~/.cache/roomcast/songs)"),
+  OPT ("cache-max-bytes", "CACHE_MAX_BYTES", INT, cache_max_bytes, "1073741824", 0, 1e15, "BYTES",
+       "Most bytes the song cache holds, downloads in progress included; least recently "
+       "played songs go first; 0 turns the cache off (URL songs stream)"),
   { NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL },
 };
 

@@ -44,6 +44,9 @@ typedef struct
   char *whip_ice_server;
   gint64 srt_port;
   gint64 srt_latency;
+  /* URL songs' cache (issue 17 part 3, server/library/rc_url_cache.c). */
+  char *cache_dir;
+  gint64 cache_max_bytes;
 } RcConfig;
 
 typedef enum

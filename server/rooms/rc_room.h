@@ -138,6 +138,7 @@ typedef struct
   double delay_initial_ms;
   double delay_max_ms;
   RcMetrics *metrics;      /* borrowed, may be NULL: what rooms count */
+  RcUrlCache *url_cache;   /* borrowed, may be NULL: URL songs stream uncached */
 } RcRoomSettings;
 
 /* The room's player (@library may be NULL: URLs only) and sync state. */
