@@ -191,6 +191,17 @@ reserve (RcUrlCache *self, Entry *entry, guint64 bytes)
   return TRUE;
 }
 
+/* How much a download of unknown length reserves to write @need more
+ * bytes: a chunk from the free space when there is one, so that growing
+ * evicts songs only when it must, else just @need. */
+static guint64
+growth_step (RcUrlCache *self, guint64 need)
+{
+  guint64 spare = self->max_bytes > self->used ? self->max_bytes - self->used : 0;
+
+  return MAX (need, MIN ((guint64) GROWTH_RESERVE, spare));
+}
+
 static gboolean
 refusal_expired (gpointer key, gpointer value, gpointer data)
 {
@@ -405,8 +416,8 @@ write_pending (Download *dl)
       return;
     }
   if (after > dl->entry->size &&
-      !reserve (self, dl->entry, MIN (MAX (after - dl->entry->size, GROWTH_RESERVE),
-                                      self->max_bytes - dl->entry->size)))
+      !reserve (self, dl->entry,
+                MIN (growth_step (self, after - dl->entry->size), self->max_bytes - dl->entry->size)))
     {
       download_end (dl, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_NO_SPACE,
                                              "the cache is full of other downloads"));
@@ -512,8 +523,7 @@ check_response (Download *dl, SoupMessage *message)
                        "song cache (%" G_GUINT64_FORMAT " bytes)", dl->expected, self->max_bytes);
       return FALSE;
     }
-  if (!reserve (self, dl->entry, dl->expected > 0 ? dl->expected
-                                                  : MIN (GROWTH_RESERVE, self->max_bytes)))
+  if (!reserve (self, dl->entry, dl->expected > 0 ? dl->expected : growth_step (self, 0)))
     {
       download_end (dl, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_NO_SPACE,
                                              "the cache is full of other downloads"));

@@ -968,8 +968,8 @@ play_item (RcPlayer *self, RcRoomPipeline *pipeline, Item *item, gint64 position
     self->refused_id = g_idle_add (on_refused_idle, self);
 }
 
-/* The cache refused @url: each guest here who queued it still to come is
- * told, and the current song stops if it is that one. */
+/* The cache refused @url: each guest here who queued it is told, and the
+ * current song stops if it is that one. */
 static void
 on_url_fetched (const char *url, const GError *error, gpointer data)
 {
@@ -981,7 +981,7 @@ on_url_fetched (const char *url, const GError *error, gpointer data)
   if (error == NULL || error->domain != RC_ERROR)
     return;
   told = g_hash_table_new (g_str_hash, g_str_equal);
-  for (guint i = self->index; i < self->queue->len; i++)
+  for (guint i = 0; i < self->queue->len; i++)
     {
       Item *it = self->queue->pdata[i];
 
