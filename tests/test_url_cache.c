@@ -12,6 +12,7 @@
  * --cache-max-bytes of songs, checked on disk while a download grows.
  */
 #include "server/core/rc_error.h"
+#include "server/library/rc_audio_sniff.h"
 #include "tools/native-guest/rc_native_guest.h"
 #include "rc_test_audio.h"
 #include "rc_test_music.h"
@@ -519,11 +520,51 @@ test_bound_on_disk (Fixture *f, gconstpointer data)
   g_assert_cmpuint (parts, ==, 0);
 }
 
+/* What the cache takes for audio: by type, then by the first bytes. */
+static void
+test_sniff (void)
+{
+  const char *audio_types[] = { NULL, "", "audio/mpeg", "AUDIO/OGG", "video/webm",
+                                "application/ogg", "application/octet-stream" };
+  const char *other_types[] = { "text/html", "text/plain", "application/json", "image/png",
+                                "application/xhtml+xml", "multipart/form-data" };
+  const struct
+  {
+    const char *bytes;
+    gsize length;
+    gboolean audio;
+  } heads[] = {
+    { "OggS\0\2", 6, TRUE },
+    { "fLaC\0\0\0\x22", 8, TRUE },
+    { "ID3\4\0\0", 6, TRUE },
+    { "\xff\xfb\x90\x64", 4, TRUE },            /* MPEG-1 layer III */
+    { "\xff\xf1\x50\x80", 4, TRUE },            /* ADTS AAC */
+    { "RIFF\x24\0\0\0WAVEfmt ", 16, TRUE },
+    { "\0\0\0\x20" "ftypM4A ", 12, TRUE },
+    { "\x1a\x45\xdf\xa3", 4, TRUE },
+    { "<!DOCTYPE html>", 15, FALSE },
+    { "{\"error\":1}", 11, FALSE },
+    { "RIFF\x24\0\0\0AVI LIST", 16, FALSE },   /* a RIFF that is not WAVE */
+    { "\xff\xfb\xf0\x64", 4, FALSE },           /* bitrate index 15: not a frame */
+    { "Ogg", 3, FALSE },
+    { "", 0, FALSE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (audio_types); i++)
+    g_assert_true (rc_audio_sniff_content_type (audio_types[i]));
+  for (guint i = 0; i < G_N_ELEMENTS (other_types); i++)
+    g_assert_false (rc_audio_sniff_content_type (other_types[i]));
+  for (guint i = 0; i < G_N_ELEMENTS (heads); i++)
+    g_assert_cmpint (rc_audio_sniff_bytes ((const guint8 *) heads[i].bytes, heads[i].length), ==,
+                     heads[i].audio);
+}
+
 int
 main (int argc, char **argv)
 {
   gst_init (&argc, &argv);
   rc_test_init (&argc, &argv);
+  g_test_add_func ("/url-cache/sniff", test_sniff);
   g_test_add ("/url-cache/second-room-from-cache", Fixture, NULL, fixture_setup,
               test_second_room_plays_from_cache, fixture_teardown);
   g_test_add ("/url-cache/refusals", Fixture, NULL, fixture_setup, test_refusals,
