@@ -13,6 +13,7 @@
  */
 #include "server/core/rc_error.h"
 #include "server/library/rc_audio_sniff.h"
+#include "server/library/rc_url_cache.h"
 #include "tools/native-guest/rc_native_guest.h"
 #include "rc_test_audio.h"
 #include "rc_test_music.h"
@@ -143,6 +144,8 @@ on_request (SoupServer *server, SoupServerMessage *msg, const char *path, GHashT
                        GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (s->requests, path)) + 1));
   if (g_str_equal (path, "/song.mp3") || g_str_equal (path, "/again.mp3"))
     serve_slowly (msg, "audio/mpeg", s->song, SLOW_RATE, FALSE);
+  else if (g_str_has_prefix (path, "/fast-"))
+    serve_slowly (msg, "audio/mpeg", s->song, 4 << 20, FALSE);
   else if (g_str_equal (path, "/big.ogg"))
     serve_slowly (msg, "audio/ogg", s->big, 1 << 20, FALSE);
   else if (g_str_equal (path, "/big-chunked.ogg"))
@@ -300,6 +303,24 @@ start_roomcast (Fixture *f)
   const char *args[] = { "--cache-dir", f->cache_dir, "--cache-max-bytes", max, NULL };
 
   return rc_test_server_start (args);
+}
+
+/* The song server alone: the cache is made in this process. */
+static void
+fixture_setup_local (Fixture *f, gconstpointer data)
+{
+  f->dir = g_dir_make_tmp ("rc-url-cache-XXXXXX", NULL);
+  f->cache_dir = g_build_filename (f->dir, "cache", NULL);
+  f->songs = song_server_new (f->dir);
+}
+
+static void
+fixture_teardown_local (Fixture *f, gconstpointer data)
+{
+  song_server_free (f->songs);
+  rc_test_music_remove_tree (f->dir);
+  g_free (f->dir);
+  g_free (f->cache_dir);
 }
 
 static void
@@ -564,12 +585,101 @@ test_sniff (void)
                      heads[i].audio);
 }
 
+typedef struct
+{
+  guint ended;
+  int code; /* of the last refusal; 0: cached */
+} Ended;
+
+static void
+on_download_ended (const char *url, const GError *error, gpointer data)
+{
+  Ended *ended = data;
+
+  ended->ended++;
+  ended->code = error != NULL ? error->code : 0;
+}
+
+/* Asks @cache for @path's song and waits for the whole of it. */
+static void
+cache_song (Fixture *f, RcUrlCache *cache, Ended *ended, const char *path)
+{
+  g_autofree char *url = song_url (f->songs, path);
+  const GError *refusal = NULL;
+  g_autofree char *uri = rc_url_cache_lookup (cache, url, &refusal);
+  guint before = ended->ended;
+
+  g_assert_null (uri);
+  g_assert_null (refusal);
+  g_assert_true (RC_WAIT_UNTIL (ended->ended > before, 30000 * rc_test_slowdown ()));
+  g_assert_cmpint (ended->code, ==, 0);
+  g_assert_true (is_cached (f->cache_dir, url));
+  g_assert_cmpuint (rc_url_cache_get_used_bytes (cache), <=, rc_url_cache_get_max_bytes (cache));
+}
+
+static gboolean
+cached_path (Fixture *f, const char *path)
+{
+  g_autofree char *url = song_url (f->songs, path);
+
+  return is_cached (f->cache_dir, url);
+}
+
+/* The least recently played song goes first, not the oldest download; a
+ * restart with a smaller bound drops the least recently played songs. */
+static void
+test_least_recently_played_first (Fixture *f, gconstpointer data)
+{
+  gsize song = g_bytes_get_size (f->songs->song);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RcUrlCache) cache = rc_url_cache_new (f->cache_dir, song * 2 + 1000, &error);
+  g_autoptr (RcUrlCache) second = NULL;
+  g_autofree char *a = song_url (f->songs, "/fast-a.mp3");
+  g_autofree char *uri = NULL;
+  const GError *refusal = NULL;
+  Ended ended = { 0 };
+  guint parts;
+
+  g_assert_no_error (error);
+  rc_url_cache_add_listener (cache, on_download_ended, &ended);
+  cache_song (f, cache, &ended, "/fast-a.mp3");
+  cache_song (f, cache, &ended, "/fast-b.mp3");
+  rc_test_run_for (20);
+  /* A plays again: B is now the least recently played. */
+  uri = rc_url_cache_lookup (cache, a, &refusal);
+  g_assert_nonnull (uri);
+  g_assert_true (g_str_has_prefix (uri, "file:///"));
+  rc_test_run_for (20);
+  cache_song (f, cache, &ended, "/fast-c.mp3");
+  g_assert_true (cached_path (f, "/fast-a.mp3"));
+  g_assert_false (cached_path (f, "/fast-b.mp3"));
+  g_assert_true (cached_path (f, "/fast-c.mp3"));
+  g_assert_cmpuint (songs_on_disk (f->cache_dir, &parts), ==, song * 2);
+
+  /* A second process is kept out of the folder. */
+  second = rc_url_cache_new (f->cache_dir, song * 2 + 1000, &error);
+  g_assert_null (second);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
+  g_clear_error (&error);
+
+  /* Restarted with room for one song: A, played before C, goes. */
+  g_clear_pointer (&cache, rc_url_cache_free);
+  cache = rc_url_cache_new (f->cache_dir, song + 1000, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (rc_url_cache_get_used_bytes (cache), ==, song);
+  g_assert_false (cached_path (f, "/fast-a.mp3"));
+  g_assert_true (cached_path (f, "/fast-c.mp3"));
+  g_assert_cmpuint (songs_on_disk (f->cache_dir, &parts), ==, song);
+}
+
 int
 main (int argc, char **argv)
 {
   gst_init (&argc, &argv);
   rc_test_init (&argc, &argv);
   g_test_add_func ("/url-cache/sniff", test_sniff);
+  g_test_add ("/url-cache/least-recently-played-first", Fixture, NULL, fixture_setup_local,
+              test_least_recently_played_first, fixture_teardown_local);
   g_test_add ("/url-cache/second-room-from-cache", Fixture, NULL, fixture_setup,
               test_second_room_plays_from_cache, fixture_teardown);
   g_test_add ("/url-cache/refusals", Fixture, NULL, fixture_setup, test_refusals,
