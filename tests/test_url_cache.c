@@ -28,7 +28,10 @@
 
 #define SONG_HZ 440.0
 #define SONG_SECONDS 40
-#define SLOW_RATE (20 * 1024)
+/* Per connection; a sanitized run (rc_test_slowdown) serves slower still,
+ * so that the first play is still heard before the download ends. The
+ * song needs 4 KB/s. */
+#define SLOW_RATE (20 * 1024 / rc_test_slowdown ())
 #define TICK_MS 50
 #define CACHE_MAX 250000
 #define BIG_BYTES 400000
@@ -233,7 +236,7 @@ song_server_new (const char *dir)
   g_assert_no_error (error);
   s->base_url = g_strdup_printf ("http://127.0.0.1:%u",
                                  g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local)));
-  g_test_message ("song: %zu bytes, served at %d bytes/s (%.1f s)", length, SLOW_RATE,
+  g_test_message ("song: %zu bytes, served at %u bytes/s (%.1f s)", length, SLOW_RATE,
                   (double) length / SLOW_RATE);
   return s;
 }
