@@ -483,6 +483,14 @@ on_sniffed (GObject *source, GAsyncResult *result, gpointer data)
                        "The URL does not serve an audio file (its first bytes are not audio)");
       return;
     }
+  /* Only now, so that what is refused never evicts a song. */
+  if (!reserve (dl->cache, dl->entry,
+                dl->expected > 0 ? dl->expected : growth_step (dl->cache, 0)))
+    {
+      download_end (dl, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_NO_SPACE,
+                                             "the cache is full of other downloads"));
+      return;
+    }
   dl->pending = n;
   part = entry_path (dl->cache, dl->entry, PART_SUFFIX);
   dl->part = g_file_new_for_path (part);
@@ -491,7 +499,7 @@ on_sniffed (GObject *source, GAsyncResult *result, gpointer data)
                         G_PRIORITY_LOW, dl->cache->cancellable, on_opened, dl);
 }
 
-/* Status, Content-Type and Content-Length, before a byte is kept. */
+/* Status, Content-Type and Content-Length, before a byte is read. */
 static gboolean
 check_response (Download *dl, SoupMessage *message)
 {
@@ -521,12 +529,6 @@ check_response (Download *dl, SoupMessage *message)
       download_refuse (dl, RC_ERROR_URL_TOO_LARGE,
                        "The song (%" G_GUINT64_FORMAT " bytes) is larger than the server's "
                        "song cache (%" G_GUINT64_FORMAT " bytes)", dl->expected, self->max_bytes);
-      return FALSE;
-    }
-  if (!reserve (self, dl->entry, dl->expected > 0 ? dl->expected : growth_step (self, 0)))
-    {
-      download_end (dl, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_NO_SPACE,
-                                             "the cache is full of other downloads"));
       return FALSE;
     }
   return TRUE;
