@@ -626,12 +626,6 @@ rc_url_cache_lookup (RcUrlCache *self, const char *url, const GError **refusal)
   return NULL;
 }
 
-const char *
-rc_url_cache_get_dir (RcUrlCache *self)
-{
-  return self->dir;
-}
-
 guint64
 rc_url_cache_get_max_bytes (RcUrlCache *self)
 {

@@ -50,8 +50,7 @@ typedef void (*RcUrlCacheFunc) (const char *url, const GError *error, gpointer u
 guint rc_url_cache_add_listener (RcUrlCache *cache, RcUrlCacheFunc func, gpointer user_data);
 void rc_url_cache_remove_listener (RcUrlCache *cache, guint id);
 
-/* The folder, its bound, and the bytes held now (songs and reservations). */
-const char *rc_url_cache_get_dir (RcUrlCache *cache);
+/* Its bound, and the bytes held now (songs and reservations). */
 guint64 rc_url_cache_get_max_bytes (RcUrlCache *cache);
 guint64 rc_url_cache_get_used_bytes (RcUrlCache *cache);
 
