@@ -97,6 +97,13 @@ static const RcOption options[] = {
        "UDP port of the WebRTC engine, on the --host address; 0: any free port (printed at start)"),
   OPT ("webrtc-public-ip", "WEBRTC_PUBLIC_IP", STRING, webrtc_public_ip, "", 0, 0, "ADDR",
        "Address the WebRTC engine's candidate advertises (1:1 NAT, Docker, cloud); empty: the --host address"),
+  /* URL songs' cache (server/library/rc_url_cache.c). */
+  OPT ("cache-dir", "CACHE_DIR", STRING, cache_dir, "", 0, 0, "DIR",
+       "Folder where http(s) songs are cached for instant replay (empty: the user's cache "
+       "folder, e.g. ~/.cache/roomcast/songs)"),
+  OPT ("cache-max-bytes", "CACHE_MAX_BYTES", INT, cache_max_bytes, "1073741824", 0, 1e15, "BYTES",
+       "Most bytes the song cache holds, downloads in progress included; least recently "
+       "played songs go first; 0 turns the cache off (URL songs stream)"),
   { NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL },
 };
 

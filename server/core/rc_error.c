@@ -30,12 +30,17 @@ static const RcErrorInfo error_table[] = {
   { RC_ERROR_NOTHING_PLAYING, 409, "nothing_playing", "No song is playing" },
   { RC_ERROR_NO_MEDIA, 409, "no_media", "No media session; send startMedia first" },
   { RC_ERROR_ALREADY_LIVE, 409, "already_live", "A host is already live in this room" },
+  /* URL songs fetched into the server's cache. */
+  { RC_ERROR_URL_FETCH_FAILED, 502, "url_fetch_failed", "The song could not be fetched from its URL" },
+  { RC_ERROR_URL_NOT_AUDIO, 415, "url_not_audio", "The URL does not serve an audio file" },
   { RC_ERROR_RATE_LIMITED, 429, "rate_limited", "Too many requests; slow down" },
   { RC_ERROR_TOO_LARGE, 413, "too_large", "Message too large" },
   { RC_ERROR_TOO_MANY_ROOMS, 503, "too_many_rooms", "The server has reached its room limit" },
   { RC_ERROR_QUEUE_FULL, 409, "queue_full", "The queue is full" },
   { RC_ERROR_TOO_MANY_KEYS, 409, "too_many_keys", "The room has its maximum of publish keys" },
   { RC_ERROR_TOO_MANY_PUBLISHERS, 503, "too_many_publishers", "The server has reached its limit of live hosts" },
+  /* URL songs fetched into the server's cache. */
+  { RC_ERROR_URL_TOO_LARGE, 413, "url_too_large", "The song is larger than the server's song cache" },
   { RC_ERROR_INTERNAL, 500, "internal", "Internal server error" },
   { RC_ERROR_STORE_UNAVAILABLE, 503, "store_unavailable", "The store is unavailable" },
   { RC_ERROR_MEDIA_FAILED, 500, "media_failed", "Audio could not be started" },

@@ -39,12 +39,19 @@ typedef enum
   RC_ERROR_NO_MEDIA = 4206,
   RC_ERROR_ALREADY_LIVE = 4207,
 
+  /* URL songs fetched into the server's cache (server/library/rc_url_cache.c). */
+  RC_ERROR_URL_FETCH_FAILED = 4210,
+  RC_ERROR_URL_NOT_AUDIO = 4211,
+
   RC_ERROR_RATE_LIMITED = 4300,
   RC_ERROR_TOO_LARGE = 4301,
   RC_ERROR_TOO_MANY_ROOMS = 4302,
   RC_ERROR_QUEUE_FULL = 4303,
   RC_ERROR_TOO_MANY_KEYS = 4304,
   RC_ERROR_TOO_MANY_PUBLISHERS = 4305,
+
+  /* URL songs fetched into the server's cache (server/library/rc_url_cache.c). */
+  RC_ERROR_URL_TOO_LARGE = 4310,
 
   RC_ERROR_INTERNAL = 5000,
   RC_ERROR_STORE_UNAVAILABLE = 5001,

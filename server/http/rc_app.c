@@ -14,6 +14,7 @@
 #include "server/core/rc_rate_limit.h"
 #include "server/http/rc_server.h"
 #include "server/library/rc_library.h"
+#include "server/library/rc_url_cache.h"
 #include "server/live/rc_srt.h"
 #include "server/live/rc_whip.h"
 #include "server/telegram/rc_telegram_bot.h"
@@ -26,6 +27,7 @@ struct _RcApp
   const RcConfig *config;
   RcStore *store;
   RcLibrary *library;
+  RcUrlCache *url_cache; /* NULL: off (--cache-max-bytes 0) or its folder unusable */
   RcRegistry *registry;
   RcRateLimits *rest_limits;
   RcClock *clock;
@@ -68,23 +70,45 @@ make_fanout (const RcConfig *config, GError **error)
   return rc_fanout_new (&options, error);
 }
 
+/* The song cache, or NULL (URL songs then stream, as without a cache). */
+static RcUrlCache *
+make_url_cache (const RcConfig *config)
+{
+  g_autofree char *dir = config->cache_dir != NULL && *config->cache_dir != '\0'
+                           ? g_strdup (config->cache_dir) : rc_url_cache_default_dir ();
+  g_autoptr (GError) error = NULL;
+  RcUrlCache *cache;
+
+  if (config->cache_max_bytes <= 0)
+    return NULL;
+  cache = rc_url_cache_new (dir, (guint64) config->cache_max_bytes, &error);
+  if (cache == NULL)
+    g_warning ("No song cache (URL songs will stream): %s", error->message);
+  return cache;
+}
+
 RcApp *
 rc_app_new (const RcConfig *config, RcStore *store)
 {
   RcApp *app = g_new0 (RcApp, 1);
   RcMetrics *metrics = rc_metrics_new ();
+  RcUrlCache *url_cache = make_url_cache (config);
   RcRoomSettings settings = {
     .empty_pause_s = (guint) config->empty_room_pause,
     .delay_min_ms = (double) config->playout_delay_min,
     .delay_initial_ms = (double) config->playout_delay,
     .delay_max_ms = (double) config->playout_delay_max,
     .metrics = metrics,
+    .url_cache = url_cache,
   };
 
   app->config = config;
   app->metrics = metrics;
   app->fanout = make_fanout (config, &app->fanout_error);
   settings.fanout = app->fanout;
+}
+
+  app->url_cache = url_cache;
   app->store = rc_store_ref (store);
   app->library = rc_library_new (store, config->music_dir);
   app->registry = rc_registry_new (store, app->library, (guint) config->max_rooms,
@@ -107,6 +131,7 @@ rc_app_free (RcApp *app)
   rc_registry_free (app->registry);
   g_clear_pointer (&app->fanout, rc_fanout_free); /* after the rooms and their guests */
   g_clear_error (&app->fanout_error);
+  rc_url_cache_free (app->url_cache);
   rc_library_free (app->library);
   rc_rate_limits_free (app->rest_limits);
   rc_metrics_unref (app->metrics);

@@ -71,12 +71,17 @@ struct _RcPlayer
   guint tick_id;
   guint empty_pause_id;
   guint empty_pause_s;
+
+  RcUrlCache *url_cache; /* borrowed, may be NULL */
+  guint url_listener;
+  guint refused_id; /* the current URL song was refused: it fails from an idle */
 };
 
 static const char *const loop_names[] = { "off", "track", "queue" };
 
 static void item_free (Item *item);
 static void start_current (RcPlayer *self, gint64 position_ms, gboolean fresh);
+static void play_item (RcPlayer *self, RcRoomPipeline *pipeline, Item *item, gint64 position_ms);
 static void advance (RcPlayer *self, gboolean by_user);
 
 /* ---- items ---------------------------------------------------------------- */
@@ -553,7 +558,7 @@ start_current (RcPlayer *self, gint64 position_ms, gboolean fresh)
     }
   self->playing = TRUE;
   self->position_ms = position_ms;
-  rc_room_pipeline_play (pipeline, item->uri, position_ms);
+  play_item (self, pipeline, item, position_ms);
   if (fresh && position_ms == 0)
     record_played (self, item);
   update_tick (self);
@@ -898,6 +903,115 @@ file_url_allowed (RcPlayer *self, GUri *uri)
   return g_str_has_prefix (real_file, prefix);
 }
 
+/* ---- URL songs and the song cache ------------------------------------------- */
+
+static gboolean
+is_web_url (const char *url)
+{
+  return url != NULL && (g_ascii_strncasecmp (url, "http:", 5) == 0 ||
+                         g_ascii_strncasecmp (url, "https:", 6) == 0);
+}
+
+/* Starts the cache's download; FALSE when the cache refused @url lately. */
+static gboolean
+fetch_url (RcPlayer *self, const char *url, GError **error)
+{
+  const GError *refusal = NULL;
+  g_autofree char *cached = NULL;
+
+  if (self->url_cache == NULL || !is_web_url (url))
+    return TRUE;
+  cached = rc_url_cache_lookup (self->url_cache, url, &refusal);
+  if (refusal != NULL)
+    g_propagate_error (error, g_error_copy (refusal));
+  return refusal == NULL;
+}
+
+static gboolean
+on_refused_idle (gpointer data)
+{
+  RcPlayer *self = data;
+  Item *item = current (self);
+  RcRoomPipeline *pipeline = rc_room_get_pipeline (self->room);
+  const GError *refusal = NULL;
+  g_autofree char *cached = NULL;
+
+  self->refused_id = 0;
+  if (item == NULL || !self->playing || pipeline == NULL || self->url_cache == NULL ||
+      !is_web_url (item->url))
+    return G_SOURCE_REMOVE;
+  cached = rc_url_cache_lookup (self->url_cache, item->url, &refusal);
+  if (refusal != NULL)
+    on_track_failed (pipeline, refusal, self);
+  return G_SOURCE_REMOVE;
+}
+
+/* What the pipeline plays for @item: the cache's whole copy of a URL song,
+ * else its URI (a first play streams while the cache fills). A URL the
+ * cache refused plays nothing and fails as a track would. */
+static void
+play_item (RcPlayer *self, RcRoomPipeline *pipeline, Item *item, gint64 position_ms)
+{
+  const GError *refusal = NULL;
+  g_autofree char *cached = NULL;
+
+  if (self->url_cache != NULL && is_web_url (item->url))
+    cached = rc_url_cache_lookup (self->url_cache, item->url, &refusal);
+  if (refusal == NULL)
+    {
+      rc_room_pipeline_play (pipeline, cached != NULL ? cached : item->uri, position_ms);
+      return;
+    }
+  if (rc_room_pipeline_has_track (pipeline))
+    rc_room_pipeline_stop_track (pipeline);
+  if (self->refused_id == 0)
+    self->refused_id = g_idle_add (on_refused_idle, self);
+}
+
+/* The cache refused @url: each guest here who queued it is told, and the
+ * current song stops if it is that one. */
+static void
+on_url_fetched (const char *url, const GError *error, gpointer data)
+{
+  RcPlayer *self = data;
+  Item *item = current (self);
+  g_autoptr (GHashTable) told = NULL;
+  GPtrArray *guests = rc_room_get_guests (self->room);
+
+  if (error == NULL || error->domain != RC_ERROR)
+    return;
+  told = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < self->queue->len; i++)
+    {
+      Item *it = self->queue->pdata[i];
+
+      if (g_strcmp0 (it->url, url) != 0 || !g_hash_table_add (told, it->added_by_id))
+        continue;
+      for (guint g = 0; g < guests->len; g++)
+        {
+          RcGuest *guest = guests->pdata[g];
+          g_autoptr (JsonNode) message = NULL;
+
+          if (g_strcmp0 (guest->id, it->added_by_id) != 0)
+            continue;
+          message = rc_error_to_json (error->code, error->message, NULL);
+          json_object_set_string_member (json_node_get_object (message), "url", url);
+          guest->send (guest, message, guest->send_data);
+        }
+    }
+  if (item != NULL && self->playing && g_strcmp0 (item->url, url) == 0 && self->refused_id == 0)
+    self->refused_id = g_idle_add (on_refused_idle, self);
+}
+
+void
+rc_player_set_url_cache (RcPlayer *self, RcUrlCache *cache)
+{
+  if (self->url_cache != NULL)
+    rc_url_cache_remove_listener (self->url_cache, self->url_listener);
+  self->url_cache = cache;
+  self->url_listener = cache != NULL ? rc_url_cache_add_listener (cache, on_url_fetched, self) : 0;
+}
+
 gboolean
 rc_player_add_url (RcPlayer *self, RcGuest *by, const char *url, GError **error)
 {
@@ -943,6 +1057,8 @@ rc_player_add_url (RcPlayer *self, RcGuest *by, const char *url, GError **error)
     title = rc_text_sanitize (base && !g_str_equal (base, "/") ? base : g_uri_get_host (uri),
                               TITLE_CHARS);
   }
+  if (!fetch_url (self, url, error))
+    return FALSE;
   item = item_new (by->id, by->name);
   item->url = g_strdup (url);
   item->uri = g_strdup (url);
@@ -1086,6 +1202,8 @@ rc_player_free (RcPlayer *self)
     return;
   g_clear_handle_id (&self->tick_id, g_source_remove);
   g_clear_handle_id (&self->empty_pause_id, g_source_remove);
+  rc_player_set_url_cache (self, NULL);
+  g_clear_handle_id (&self->refused_id, g_source_remove);
   g_ptr_array_unref (self->queue);
   g_queue_clear_full (&self->recent, g_free);
   rc_store_unref (self->store);

@@ -4,6 +4,7 @@
 #include <json-glib/json-glib.h>
 
 #include "server/library/rc_library.h"
+#include "server/library/rc_url_cache.h"
 #include "pipelines/rc_room_pipeline.h"
 #include "server/store/rc_store.h"
 
@@ -37,6 +38,10 @@ typedef enum
  * playing room nobody is in pauses itself after @empty_pause_s. */
 RcPlayer *rc_player_new (RcRoom *room, RcStore *store, RcLibrary *library, guint empty_pause_s);
 void rc_player_free (RcPlayer *player);
+/* http(s) songs are fetched into @cache (borrowed, may be NULL) when queued
+ * and played from it once whole; a song it refuses is skipped, and the
+ * guest who queued it gets the refusal as an `error`. */
+void rc_player_set_url_cache (RcPlayer *player, RcUrlCache *cache);
 
 /* From the JSON stored in room:{id}:player; resumes playing if it was. */
 void rc_player_restore (RcPlayer *player, const char *json);

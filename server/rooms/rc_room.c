@@ -558,7 +558,10 @@ void
 rc_room_start_player (RcRoom *room, RcLibrary *library, const RcRoomSettings *settings)
 {
   if (room->player == NULL)
-    room->player = rc_player_new (room, room->store, library, settings->empty_pause_s);
+    {
+      room->player = rc_player_new (room, room->store, library, settings->empty_pause_s);
+      rc_player_set_url_cache (room->player, settings->url_cache);
+    }
   if (room->sync == NULL)
     room->sync = rc_sync_new (room, settings->delay_min_ms, settings->delay_initial_ms,
                               settings->delay_max_ms);

@@ -140,6 +140,7 @@ typedef struct
   double delay_max_ms;
   RcMetrics *metrics;      /* borrowed, may be NULL: what rooms count */
   RcFanout *fanout;        /* borrowed, may be NULL: WebRTC guests get a webrtcbin each */
+  RcUrlCache *url_cache;   /* borrowed, may be NULL: URL songs stream uncached */
 } RcRoomSettings;
 
 /* The room's player (@library may be NULL: URLs only) and sync state. */
