@@ -106,8 +106,6 @@ rc_app_new (const RcConfig *config, RcStore *store)
   app->metrics = metrics;
   app->fanout = make_fanout (config, &app->fanout_error);
   settings.fanout = app->fanout;
-}
-
   app->url_cache = url_cache;
   app->store = rc_store_ref (store);
   app->library = rc_library_new (store, config->music_dir);
