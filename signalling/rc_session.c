@@ -9,6 +9,7 @@
 #include "signalling/rc_session-private.h"
 #include "server/core/rc_error.h"
 #include "server/core/rc_json.h"
+#include "signalling/rc_presence.h"
 
 #include <string.h>
 
@@ -127,15 +128,14 @@ rc_session_leave_room (RcSession *session)
   room = guest->room;
   if (room != NULL)
     {
-      JsonObject *o;
-      g_autoptr (JsonNode) update = rc_json_message_new ("viewersUpdated", &o);
-
       g_autofree char *left = g_strdup_printf ("%s left", guest->name);
+      gboolean listed;
 
       rc_room_remove_guest (room, guest);
-      json_object_set_member (o, "participants", rc_room_participants_json (room));
-      rc_room_broadcast (room, update, NULL);
-      rc_handlers_notify (room, "leave", left, NULL);
+      listed = rc_presence_is_listed (session->host->presence, room);
+      rc_presence_left (session->host->presence, room, guest);
+      if (listed)
+        rc_handlers_notify (room, "leave", left, NULL);
     }
   rc_guest_free (guest);
 }

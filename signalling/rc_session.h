@@ -29,6 +29,8 @@ typedef struct
   /* Password attempts, one bucket per room and address
    * (RC_SESSION_PASSWORD_ATTEMPTS); owned by the server, which sweeps it. */
   RcRateLimits *password_limits;
+  /* Who is in each room as guests are told it; owned by the server. */
+  struct _RcPresence *presence;
 } RcSessionHost;
 
 /* Wrong or right, a client may try this many passwords a minute on one

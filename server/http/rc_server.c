@@ -14,6 +14,7 @@
 #include "server/core/rc_json.h"
 #include "server/core/rc_rate_limit.h"
 #include "signalling/rc_session.h"
+#include "signalling/rc_presence.h"
 #include "server/http/rc_api_user.h"
 #include "server/http/rc_http_guard.h"
 
@@ -208,6 +209,7 @@ rc_server_new (const RcServerParts *parts)
   server->host.clock = parts->clock;
   server->host.password_limits =
     rc_rate_limits_new (RC_SESSION_PASSWORD_ATTEMPTS / 60.0, RC_SESSION_PASSWORD_ATTEMPTS);
+  server->host.presence = rc_presence_new ();
   server->sessions = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) rc_session_free, NULL);
   server->started_us = g_get_monotonic_time ();
   return server;
@@ -221,6 +223,7 @@ rc_server_free (RcServer *server)
   rc_server_stop (server);
   g_hash_table_unref (server->sessions);
   rc_rate_limits_free (server->host.password_limits);
+  rc_presence_free (server->host.presence);
   g_clear_pointer (&server->guard, rc_http_guard_free);
   g_clear_object (&server->soup);
   g_free (server);
