@@ -27,12 +27,6 @@ guest_send_text (RcGuest *guest, const char *text, gsize length, gpointer user_d
   rc_session_send_text (user_data, text, length);
 }
 
-static gboolean
-guest_send_binary (RcGuest *guest, GBytes *data, guint64 max_queued, gpointer user_data)
-{
-  return rc_session_send_binary (user_data, data, max_queued);
-}
-
 /* The room was deleted under the guest: forget it, the session stays open. */
 static void
 guest_evicted (RcGuest *guest, gpointer user_data)
@@ -83,7 +77,7 @@ finish_join (RcSession *session, RcRoom *room, const char *name, const char *use
 
   guest = rc_guest_new (name, is_owner, guest_send, session);
   guest->evicted = guest_evicted;
-  guest->send_binary = guest_send_binary;
+  guest->ws_peer = session->ws_peer;
   guest->send_text = guest_send_text;
   if (user_id != NULL)
     {

@@ -33,6 +33,7 @@ static const RcErrorInfo error_table[] = {
   { RC_ERROR_QUEUE_FULL, 409, "queue_full", "The queue is full" },
   { RC_ERROR_TOO_MANY_KEYS, 409, "too_many_keys", "The room has its maximum of publish keys" },
   { RC_ERROR_TOO_MANY_PUBLISHERS, 503, "too_many_publishers", "The server has reached its limit of live hosts" },
+  { RC_ERROR_TOO_SLOW, 409, "too_slow", "The connection could not keep up with the audio; it was stopped" },
   { RC_ERROR_INTERNAL, 500, "internal", "Internal server error" },
   { RC_ERROR_STORE_UNAVAILABLE, 503, "store_unavailable", "The store is unavailable" },
   { RC_ERROR_MEDIA_FAILED, 500, "media_failed", "Audio could not be started" },

@@ -32,6 +32,7 @@ struct _RcApp
   RcWhip *whip; /* live hosts over WHIP; ended before the registry goes */
   RcSrt *srt;   /* over SRT (--srt-port), likewise; NULL when off */
   RcServer *server;
+  RcWsWriter *writer; /* every WebSocket's bytes; outlives the server and the rooms */
 };
 
 RcApp *
@@ -44,12 +45,14 @@ rc_app_new (const RcConfig *config, RcStore *store)
     .delay_min_ms = (double) config->playout_delay_min,
     .delay_initial_ms = (double) config->playout_delay,
     .delay_max_ms = (double) config->playout_delay_max,
+    .ws_bundle_from = (guint) config->ws_bundle_from,
     .metrics = metrics,
   };
 
   app->config = config;
   app->metrics = metrics;
   app->store = rc_store_ref (store);
+  app->writer = rc_ws_writer_new ();
   app->library = rc_library_new (store, config->music_dir);
   app->registry = rc_registry_new (store, app->library, (guint) config->max_rooms,
                                    (guint) config->chat_history, &settings);
@@ -69,6 +72,7 @@ rc_app_free (RcApp *app)
   g_clear_pointer (&app->server, rc_server_free);
   g_clear_pointer (&app->clock, rc_clock_free);
   rc_registry_free (app->registry);
+  rc_ws_writer_free (app->writer);
   rc_library_free (app->library);
   rc_rate_limits_free (app->rest_limits);
   rc_metrics_unref (app->metrics);
@@ -149,6 +153,7 @@ rc_app_start (RcApp *app, GError **error)
       .clock = app->clock,
       .rest_limits = app->rest_limits,
       .whip = app->whip,
+      .writer = app->writer,
     };
 
     app->server = rc_server_new (&parts);

@@ -28,6 +28,7 @@ struct _RcServer
   RcLibrary *library;
   RcRateLimits *rest_limits;
   RcWhip *whip;
+  RcWsWriter *writer; /* borrowed: every WebSocket's bytes */
   RcSessionHost host;
   SoupServer *soup;
   RcHttpGuard *guard; /* timeouts and early 413s for every connection */
@@ -132,18 +133,25 @@ on_ws_upgraded (SoupServerMessage *msg, gpointer user_data)
   g_autoptr (GIOStream) stolen = NULL;
   g_autoptr (GIOStream) wrapped = NULL;
   g_autoptr (RcActivityStream) activity = NULL;
+  g_autoptr (RcWsPeer) ws_peer = NULL;
+  g_autoptr (GIOStream) written = NULL;
   g_autoptr (SoupWebsocketConnection) conn = NULL;
   g_autofree char *peer = rc_http_peer (msg, TRUE);
   g_autofree char *address = rc_http_peer (msg, FALSE);
+  GSocket *sock = soup_server_message_get_socket (msg); /* before the steal */
   RcSession *session;
 
   stolen = soup_server_message_steal_connection (msg);
   wrapped = rc_activity_io_stream_new (stolen, &activity);
-  conn = soup_websocket_connection_new (wrapped, soup_server_message_get_uri (msg),
+  /* The writer thread sends everything this socket carries; libsoup
+   * still reads and frames on the main context. */
+  written = rc_ws_writer_attach (server->writer, wrapped, sock, &ws_peer);
+  conn = soup_websocket_connection_new (written, soup_server_message_get_uri (msg),
                                         SOUP_WEBSOCKET_CONNECTION_SERVER,
                                         soup_message_headers_get_one (req, "Origin"), NULL, NULL);
   session =
-    rc_session_new (&server->host, conn, activity, peer, address, on_session_closed, server);
+    rc_session_new (&server->host, conn, activity, ws_peer, peer, address, on_session_closed,
+                    server);
   g_hash_table_add (server->sessions, session);
   g_debug ("WebSocket %s open", peer);
 }
@@ -204,6 +212,7 @@ rc_server_new (const RcServerParts *parts)
   server->library = parts->library;
   server->rest_limits = parts->rest_limits;
   server->whip = parts->whip;
+  server->writer = parts->writer;
   server->host.config = parts->config;
   server->host.registry = parts->registry;
   server->host.clock = parts->clock;

@@ -120,10 +120,10 @@ on_ice (RcWebrtcBranch *branch, guint mline_index, const char *candidate, gpoint
     media->callbacks.ice (media->guest, mline_index, candidate, media->user_data);
 }
 
+/* Ends the session, then tells whoever started it. */
 static void
-on_failed (RcWebrtcBranch *branch, const char *reason, gpointer data)
+end_failed (RcGuestMedia *media, const char *reason, int code)
 {
-  RcGuestMedia *media = data;
   RcGuest *guest = media->guest;
   RcGuestMediaCallbacks callbacks = media->callbacks;
   gpointer user_data = media->user_data;
@@ -136,9 +136,15 @@ on_failed (RcWebrtcBranch *branch, const char *reason, gpointer data)
   media->destroy = NULL;
   rc_room_stop_media (media->room, guest); /* frees @media */
   if (callbacks.failed != NULL)
-    callbacks.failed (guest, reason, user_data);
+    callbacks.failed (guest, reason, code, user_data);
   if (destroy != NULL)
     destroy (user_data);
+}
+
+static void
+on_failed (RcWebrtcBranch *branch, const char *reason, gpointer data)
+{
+  end_failed (data, reason, 0);
 }
 
 static const RcWebrtcBranchCallbacks branch_callbacks = {
@@ -227,27 +233,30 @@ rc_guest_media_get_transport (RcGuestMedia *media)
   return media->transport;
 }
 
+RcGuest *
+rc_guest_media_get_guest (RcGuestMedia *media)
+{
+  return media->guest;
+}
+
 void
 rc_guest_media_deliver_timeline (RcGuestMedia *media, JsonNode *message)
 {
   media->guest->send (media->guest, message, media->guest->send_data);
+  /* The timeline is queued on the connection before any frame. */
+  if (media->ws_listening && !media->has_timeline)
+    rc_sync_start_ws_frames (rc_room_get_sync (media->room), media);
   media->has_timeline = TRUE;
 }
 
-gboolean
-rc_guest_media_send_frame (RcGuestMedia *media, GBytes *frame, guint64 max_queued)
+void
+rc_guest_media_first_audio (RcGuestMedia *media)
 {
-  RcGuest *guest = media->guest;
-
-  RcMetrics *metrics = rc_room_get_metrics (media->room);
-
-  if (!media->has_timeline)
-    return TRUE;
-  if (guest->send_binary == NULL
-      || !guest->send_binary (guest, frame, max_queued, guest->send_data))
-    return FALSE;
   count_first_audio (media);
-  rc_metrics_add (metrics, RC_METRIC_PACKETS_SENT, "ws", 1);
-  rc_metrics_add (metrics, RC_METRIC_BYTES_SENT, "ws", g_bytes_get_size (frame));
-  return TRUE;
+}
+
+void
+rc_guest_media_fail_slow (RcGuestMedia *media)
+{
+  end_failed (media, "tooSlow", RC_ERROR_TOO_SLOW);
 }

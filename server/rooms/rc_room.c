@@ -559,8 +559,7 @@ rc_room_start_player (RcRoom *room, RcLibrary *library, const RcRoomSettings *se
   if (room->player == NULL)
     room->player = rc_player_new (room, room->store, library, settings->empty_pause_s);
   if (room->sync == NULL)
-    room->sync = rc_sync_new (room, settings->delay_min_ms, settings->delay_initial_ms,
-                              settings->delay_max_ms);
+    room->sync = rc_sync_new (room, settings);
   room->metrics = settings->metrics;
 }
 
