@@ -396,59 +396,6 @@ test_leave_and_close (void)
   }
 }
 
-/* A peer that completed the handshake and joined, then went silent: it
- * never reads, so it never answers pings. */
-static GSocketConnection *
-connect_mute_guest (RcTestServer *server, const char *room_id)
-{
-  g_autoptr (GSocketClient) client = g_socket_client_new ();
-  g_autoptr (GError) error = NULL;
-  GSocketConnection *conn =
-    g_socket_client_connect_to_host (client, "127.0.0.1", (guint16) server->port, NULL, &error);
-  GOutputStream *out;
-  GInputStream *in;
-  g_autofree char *request = NULL;
-  g_autofree char *payload = NULL;
-  char response[1024];
-  gsize got = 0;
-  guint8 frame[256];
-  const guint8 mask[4] = { 0x12, 0x34, 0x56, 0x78 };
-  gsize len;
-
-  g_assert_no_error (error);
-  out = g_io_stream_get_output_stream (G_IO_STREAM (conn));
-  in = g_io_stream_get_input_stream (G_IO_STREAM (conn));
-  request = g_strdup_printf ("GET /ws HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nUpgrade: websocket\r\n"
-                             "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                             "Sec-WebSocket-Version: 13\r\n\r\n",
-                             server->port);
-  g_output_stream_write_all (out, request, strlen (request), NULL, NULL, &error);
-  g_assert_no_error (error);
-  while (got < sizeof response - 1)
-    {
-      gssize n = g_input_stream_read (in, response + got, 1, NULL, &error);
-      g_assert_no_error (error);
-      g_assert_cmpint (n, ==, 1);
-      got++;
-      if (got >= 4 && memcmp (response + got - 4, "\r\n\r\n", 4) == 0)
-        break;
-    }
-  response[got] = '\0';
-  g_assert_nonnull (strstr (response, " 101 "));
-
-  payload = g_strdup_printf ("{\"type\":\"join\",\"roomId\":\"%s\",\"name\":\"Mute\"}", room_id);
-  len = strlen (payload);
-  g_assert_cmpuint (len, <, 126);
-  frame[0] = 0x81;
-  frame[1] = 0x80 | (guint8) len;
-  memcpy (frame + 2, mask, 4);
-  for (gsize i = 0; i < len; i++)
-    frame[6 + i] = (guint8) payload[i] ^ mask[i % 4];
-  g_output_stream_write_all (out, frame, 6 + len, NULL, NULL, &error);
-  g_assert_no_error (error);
-  return conn;
-}
-
 static void
 test_dead_connection_dropped (void)
 {
@@ -457,7 +404,7 @@ test_dead_connection_dropped (void)
   g_autoptr (JsonObject) room = rc_test_create_room (server, "Ghosts", NULL);
   const char *id = rc_test_str (room, "id");
   g_autoptr (RcTestWs) alive = rc_test_ws_join (server, id, "Alive", NULL, NULL, NULL);
-  g_autoptr (GSocketConnection) mute = connect_mute_guest (server, id);
+  g_autoptr (GSocketConnection) mute = rc_test_ws_raw_join (server, id, "Mute", 0);
   gint64 joined_at, dropped_at = 0;
 
   for (;;)
