@@ -186,6 +186,28 @@ rc_ws_branch_free (RcWsBranch *self)
   g_free (self);
 }
 
+/* Big-endian reads at any address: a frame inside a bundle is not aligned,
+ * and GStreamer's GST_READ_* load whole words (undefined there). */
+static guint64
+read_be (const guint8 *data, guint bytes)
+{
+  guint64 value = 0;
+
+  for (guint i = 0; i < bytes; i++)
+    value = (value << 8) | data[i];
+  return value;
+}
+
+static double
+read_double_be (const guint8 *data)
+{
+  guint64 bits = read_be (data, 8);
+  double value;
+
+  memcpy (&value, &bits, sizeof value);
+  return value;
+}
+
 void
 rc_ws_branch_set_frames_per_message (RcWsBranch *self, guint frames)
 {
@@ -212,14 +234,14 @@ rc_ws_message_next (const guint8 *data, gsize length, gsize *offset, const guint
     }
   if (data[0] != RC_WS_BUNDLE_VERSION || length < RC_WS_BUNDLE_HEADER)
     return FALSE;
-  header = GST_READ_UINT16_BE (data + 2);
+  header = (gsize) read_be (data + 2, 2);
   if (header < RC_WS_BUNDLE_HEADER || header > length)
     return FALSE;
   if (*offset == 0)
     *offset = header;
   if (*offset + 2 > length)
     return FALSE;
-  entry = GST_READ_UINT16_BE (data + *offset);
+  entry = (gsize) read_be (data + *offset, 2);
   if (entry == 0 || entry > length - *offset - 2)
     {
       *offset = length;
@@ -237,18 +259,20 @@ rc_ws_frame_parse (const guint8 *data, gsize length, guint32 *rtp_timestamp,
                    gsize *payload_length)
 {
   guint header;
+  double c;
 
   if (length < RC_WS_FRAME_HEADER || data[0] != RC_WS_FRAME_VERSION)
     return FALSE;
-  header = GST_READ_UINT16_BE (data + 2);
+  header = (guint) read_be (data + 2, 2);
   if (header < RC_WS_FRAME_HEADER || header > length)
     return FALSE;
   /* A C that is not a time (NaN, infinite) cannot be scheduled. */
-  if (!isfinite (GST_READ_DOUBLE_BE (data + 8)))
+  c = read_double_be (data + 8);
+  if (!isfinite (c))
     return FALSE;
-  *rtp_timestamp = GST_READ_UINT32_BE (data + 4);
-  *server_time_ms = GST_READ_DOUBLE_BE (data + 8);
-  *sequence = GST_READ_UINT32_BE (data + 16);
+  *rtp_timestamp = (guint32) read_be (data + 4, 4);
+  *server_time_ms = c;
+  *sequence = (guint32) read_be (data + 16, 4);
   *payload = data + header;
   *payload_length = length - header;
   return TRUE;

@@ -61,10 +61,8 @@ count_branch (RcGuestMedia *media)
 
   if (packets > 0)
     count_first_audio (media);
-  rc_metrics_add (metrics, RC_METRIC_PACKETS_SENT, "webrtc", packets - media->counted_packets);
-  rc_metrics_add (metrics, RC_METRIC_BYTES_SENT, "webrtc", bytes - media->counted_bytes);
-  media->counted_packets = packets;
-  media->counted_bytes = bytes;
+  rc_metrics_add_sent (metrics, "webrtc", packets, bytes, &media->counted_packets,
+                       &media->counted_bytes);
 }
 
 static gboolean

@@ -303,10 +303,8 @@ rc_sync_count_ws (RcSync *self)
   if (self->ws_group == NULL)
     return;
   rc_ws_group_get_sent (self->ws_group, &messages, &bytes);
-  rc_metrics_add (metrics, RC_METRIC_PACKETS_SENT, "ws", messages - self->ws_counted_messages);
-  rc_metrics_add (metrics, RC_METRIC_BYTES_SENT, "ws", bytes - self->ws_counted_bytes);
-  self->ws_counted_messages = messages;
-  self->ws_counted_bytes = bytes;
+  rc_metrics_add_sent (metrics, "ws", messages, bytes, &self->ws_counted_messages,
+                       &self->ws_counted_bytes);
 }
 
 static gboolean
