@@ -114,17 +114,6 @@ rc_ws_peer_unref (RcWsPeer *peer)
   g_free (peer);
 }
 
-guint64
-rc_ws_peer_get_queued_bytes (RcWsPeer *peer)
-{
-  guint64 bytes;
-
-  g_mutex_lock (&peer->lock);
-  bytes = peer->queued_bytes;
-  g_mutex_unlock (&peer->lock);
-  return bytes;
-}
-
 RcWsWriter *
 rc_ws_peer_get_writer (RcWsPeer *peer)
 {
@@ -823,17 +812,6 @@ rc_ws_group_remove (RcWsGroup *group, RcWsPeer *peer)
       g_ptr_array_remove_fast (group->peers, peer);
     }
   g_mutex_unlock (&group->lock);
-}
-
-guint
-rc_ws_group_get_size (RcWsGroup *group)
-{
-  guint n;
-
-  g_mutex_lock (&group->lock);
-  n = group->peers->len;
-  g_mutex_unlock (&group->lock);
-  return n;
 }
 
 /* One binary message on the wire, as a server sends it (unmasked). */

@@ -50,8 +50,6 @@ GIOStream *rc_ws_writer_attach (RcWsWriter *writer, GIOStream *connection, GSock
 
 RcWsPeer *rc_ws_peer_ref (RcWsPeer *peer);
 void rc_ws_peer_unref (RcWsPeer *peer);
-/* Bytes queued and not yet taken by the kernel (any thread). */
-guint64 rc_ws_peer_get_queued_bytes (RcWsPeer *peer);
 RcWsWriter *rc_ws_peer_get_writer (RcWsPeer *peer);
 
 typedef enum
@@ -70,7 +68,6 @@ void rc_ws_group_free (RcWsGroup *group);
 /* Main context. A peer is in at most one group. */
 void rc_ws_group_add (RcWsGroup *group, RcWsPeer *peer);
 void rc_ws_group_remove (RcWsGroup *group, RcWsPeer *peer);
-guint rc_ws_group_get_size (RcWsGroup *group);
 /* Any thread: @payload as one binary WebSocket message to every peer. */
 void rc_ws_group_send (RcWsGroup *group, GBytes *payload);
 /* Messages and bytes queued for peers so far (any thread). */

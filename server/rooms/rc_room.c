@@ -703,18 +703,6 @@ rc_room_start_media (RcRoom *room, RcGuest *guest, RcGuestMediaTransport transpo
   return media;
 }
 
-JsonNode *
-rc_room_participants_json (RcRoom *room)
-{
-  JsonArray *array = json_array_sized_new (room->guests->len);
-  JsonNode *node = json_node_new (JSON_NODE_ARRAY);
-
-  for (guint i = 0; i < room->guests->len; i++)
-    json_array_add_element (array, rc_guest_to_json (room->guests->pdata[i]));
-  json_node_take_array (node, array);
-  return node;
-}
-
 void
 rc_room_broadcast (RcRoom *room, JsonNode *message, RcGuest *except)
 {

@@ -88,7 +88,6 @@ void rc_room_erase (RcRoom *room);
 /* Guests belong to their session; the room only borrows them while joined. */
 void rc_room_add_guest (RcRoom *room, RcGuest *guest);
 void rc_room_remove_guest (RcRoom *room, RcGuest *guest);
-JsonNode *rc_room_participants_json (RcRoom *room);
 
 /* Sends @message to every guest except @except (may be NULL). */
 void rc_room_broadcast (RcRoom *room, JsonNode *message, RcGuest *except);
