@@ -91,7 +91,9 @@ flush_pending (Shared *s)
       gsize length;
       const guint8 *frame = g_bytes_get_data (s->pending[i], &length);
 
-      GST_WRITE_UINT16_BE (p, length);
+      /* Entries start at any address: byte by byte, not GST_WRITE_*. */
+      p[0] = (guint8) (length >> 8);
+      p[1] = (guint8) length;
       memcpy (p + 2, frame, length);
       p += 2 + length;
       g_clear_pointer (&s->pending[i], g_bytes_unref);

@@ -53,7 +53,7 @@ rc_test_ws_connect (RcTestServer *server)
   ws->session = soup_session_new ();
   soup_session_websocket_connect_async (ws->session, msg, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
                                         on_connected, ws);
-  g_assert_true (RC_WAIT_UNTIL (ws->conn != NULL, 5000));
+  g_assert_true (RC_WAIT_UNTIL (ws->conn != NULL, 5000 * rc_test_slowdown ()));
   /* Tests send large frames on purpose; let the client side carry them. */
   soup_websocket_connection_set_max_incoming_payload_size (ws->conn, 64 * 1024 * 1024);
   g_signal_connect (ws->conn, "message", G_CALLBACK (on_message), ws);

@@ -262,6 +262,7 @@ test_presence_at_scale (void)
   view_drain (&first, guests->pdata[0]);
   g_assert_cmpint (first.count, ==, GUESTS - 160);
   assert_same_ids (first.ids, joined_ids);
+  g_clear_pointer (&paged, g_ptr_array_unref);
   paged = read_pages (guests->pdata[0], 200, &count);
   assert_same_ids (paged, joined_ids);
   g_assert_cmpuint (first.left, >=, 1);
