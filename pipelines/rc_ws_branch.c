@@ -2,12 +2,13 @@
 /*
  * WebSocket audio. The appsink runs on the RTP tee's streaming thread; it
  * builds each frame there (the header needs the packet's running time and
- * the pipeline's base time) and hands it to the main context, where the
- * room's media sessions send it. A shared, reference-counted state lets a
- * hand-off that is still queued find out the branch is gone.
+ * the pipeline's base time), bundles frames when asked, and hands each
+ * message to the owner on that same thread: the owner's writer sends it
+ * without the main context (server/core/rc_ws_writer.c). The state shared
+ * with the streaming thread is reference-counted and locked, so that once
+ * rc_ws_branch_free returns no callback runs, whatever the probe's timing.
  */
 #include "pipelines/rc_ws_branch.h"
-#include "pipelines/rc_defer.h"
 
 #include <gst/app/gstappsink.h>
 #include <math.h>
@@ -16,12 +17,15 @@
 typedef struct
 {
   gint ref_count;
-  gboolean alive; /* main context only */
-  RcWsFrameFunc func;
+  GMutex lock;          /* held while the callback runs */
+  gboolean alive;       /* protected by lock */
+  RcWsMessageFunc func;
   gpointer user_data;
-  GMainContext *context;
   GstElement *pipeline; /* for the base time; weak (the branch dies first) */
+  guint frames_per_message; /* atomic */
   guint32 sequence;     /* streaming thread only */
+  GBytes *pending[RC_WS_BUNDLE_MAX]; /* streaming thread only: frames not yet sent */
+  guint n_pending;
 } Shared;
 
 struct _RcWsBranch
@@ -30,12 +34,6 @@ struct _RcWsBranch
   GstElement *bin;
   Shared *shared;
 };
-
-typedef struct
-{
-  Shared *shared;
-  GBytes *frame;
-} Delivery;
 
 static Shared *
 shared_ref (Shared *s)
@@ -49,28 +47,60 @@ shared_unref (Shared *s)
 {
   if (!g_atomic_int_dec_and_test (&s->ref_count))
     return;
-  g_main_context_unref (s->context);
+  for (guint i = 0; i < s->n_pending; i++)
+    g_bytes_unref (s->pending[i]);
+  g_mutex_clear (&s->lock);
   g_free (s);
 }
 
-static gboolean
-deliver_on_main (gpointer data)
+static void
+deliver (Shared *s, GBytes *message)
 {
-  Delivery *d = data;
-
-  if (d->shared->alive)
-    d->shared->func (d->frame, d->shared->user_data);
-  return G_SOURCE_REMOVE;
+  g_mutex_lock (&s->lock);
+  if (s->alive)
+    s->func (message, s->user_data);
+  g_mutex_unlock (&s->lock);
 }
 
+/* The frames waiting, as one bundle (or one frame alone). */
 static void
-delivery_free (gpointer data)
+flush_pending (Shared *s)
 {
-  Delivery *d = data;
+  gsize size = RC_WS_BUNDLE_HEADER;
+  guint8 *out, *p;
+  g_autoptr (GBytes) bundle = NULL;
 
-  g_bytes_unref (d->frame);
-  shared_unref (d->shared);
-  g_free (d);
+  if (s->n_pending == 0)
+    return;
+  if (s->n_pending == 1)
+    {
+      deliver (s, s->pending[0]);
+      g_clear_pointer (&s->pending[0], g_bytes_unref);
+      s->n_pending = 0;
+      return;
+    }
+  for (guint i = 0; i < s->n_pending; i++)
+    size += 2 + g_bytes_get_size (s->pending[i]);
+  out = p = g_malloc (size);
+  p[0] = RC_WS_BUNDLE_VERSION;
+  p[1] = (guint8) s->n_pending;
+  GST_WRITE_UINT16_BE (p + 2, RC_WS_BUNDLE_HEADER);
+  p += RC_WS_BUNDLE_HEADER;
+  for (guint i = 0; i < s->n_pending; i++)
+    {
+      gsize length;
+      const guint8 *frame = g_bytes_get_data (s->pending[i], &length);
+
+      /* Entries start at any address: byte by byte, not GST_WRITE_*. */
+      p[0] = (guint8) (length >> 8);
+      p[1] = (guint8) length;
+      memcpy (p + 2, frame, length);
+      p += 2 + length;
+      g_clear_pointer (&s->pending[i], g_bytes_unref);
+    }
+  s->n_pending = 0;
+  bundle = g_bytes_new_take (out, size);
+  deliver (s, bundle);
 }
 
 static GstFlowReturn
@@ -84,7 +114,7 @@ on_new_sample (GstAppSink *sink, gpointer data)
   GstClockTime running;
   guint8 *frame;
   guint payload_length;
-  Delivery *d;
+  guint want = g_atomic_int_get (&s->frames_per_message);
 
   if (buffer == NULL || segment == NULL || !GST_BUFFER_PTS_IS_VALID (buffer))
     return GST_FLOW_OK;
@@ -103,15 +133,14 @@ on_new_sample (GstAppSink *sink, gpointer data)
   memcpy (frame + RC_WS_FRAME_HEADER, gst_rtp_buffer_get_payload (&rtp), payload_length);
   gst_rtp_buffer_unmap (&rtp);
 
-  d = g_new0 (Delivery, 1);
-  d->shared = shared_ref (s);
-  d->frame = g_bytes_new_take (frame, RC_WS_FRAME_HEADER + payload_length);
-  rc_defer (s->context, G_PRIORITY_HIGH, deliver_on_main, d, delivery_free);
+  s->pending[s->n_pending++] = g_bytes_new_take (frame, RC_WS_FRAME_HEADER + payload_length);
+  if (s->n_pending >= CLAMP (want, 1, RC_WS_BUNDLE_MAX))
+    flush_pending (s);
   return GST_FLOW_OK;
 }
 
 RcWsBranch *
-rc_ws_branch_new (RcRoomPipeline *pipeline, RcWsFrameFunc func, gpointer user_data)
+rc_ws_branch_new (RcRoomPipeline *pipeline, RcWsMessageFunc func, gpointer user_data)
 {
   RcWsBranch *self = g_new0 (RcWsBranch, 1);
   GstElement *queue = gst_element_factory_make ("queue", NULL);
@@ -122,12 +151,13 @@ rc_ws_branch_new (RcRoomPipeline *pipeline, RcWsFrameFunc func, gpointer user_da
 
   s->ref_count = 1;
   s->alive = TRUE;
+  g_mutex_init (&s->lock);
   s->func = func;
   s->user_data = user_data;
-  s->context = g_main_context_ref_thread_default ();
+  s->frames_per_message = 1;
   s->pipeline = GST_ELEMENT (rc_room_pipeline_get_gst (pipeline));
 
-  /* A main context that falls behind loses old packets, never stalls the tee. */
+  /* An owner that falls behind loses old packets, never stalls the tee. */
   g_object_set (queue, "leaky", 2 /* downstream */, "max-size-time", 200 * GST_MSECOND,
                 "max-size-buffers", 0, "max-size-bytes", 0, NULL);
   g_object_set (sink, "sync", FALSE, "async", FALSE, "max-buffers", 50, "drop", TRUE, NULL);
@@ -150,10 +180,79 @@ rc_ws_branch_free (RcWsBranch *self)
 {
   if (self == NULL)
     return;
+  g_mutex_lock (&self->shared->lock);
   self->shared->alive = FALSE;
+  g_mutex_unlock (&self->shared->lock);
   rc_room_pipeline_remove_branch (self->pipeline, self->bin);
   shared_unref (self->shared);
   g_free (self);
+}
+
+/* Big-endian reads at any address: a frame inside a bundle is not aligned,
+ * and GStreamer's GST_READ_* load whole words (undefined there). */
+static guint64
+read_be (const guint8 *data, guint bytes)
+{
+  guint64 value = 0;
+
+  for (guint i = 0; i < bytes; i++)
+    value = (value << 8) | data[i];
+  return value;
+}
+
+static double
+read_double_be (const guint8 *data)
+{
+  guint64 bits = read_be (data, 8);
+  double value;
+
+  memcpy (&value, &bits, sizeof value);
+  return value;
+}
+
+void
+rc_ws_branch_set_frames_per_message (RcWsBranch *self, guint frames)
+{
+  g_atomic_int_set (&self->shared->frames_per_message, CLAMP (frames, 1, RC_WS_BUNDLE_MAX));
+}
+
+gboolean
+rc_ws_message_next (const guint8 *data, gsize length, gsize *offset, const guint8 **frame,
+                    gsize *frame_length)
+{
+  gsize header, entry;
+
+  if (*offset >= length || length < 1)
+    return FALSE;
+  if (data[0] == RC_WS_FRAME_VERSION)
+    {
+      /* A lone frame is the whole message. */
+      if (*offset != 0)
+        return FALSE;
+      *frame = data;
+      *frame_length = length;
+      *offset = length;
+      return TRUE;
+    }
+  if (data[0] != RC_WS_BUNDLE_VERSION || length < RC_WS_BUNDLE_HEADER)
+    return FALSE;
+  header = (gsize) read_be (data + 2, 2);
+  if (header < RC_WS_BUNDLE_HEADER || header > length)
+    return FALSE;
+  if (*offset == 0)
+    *offset = header;
+  if (*offset + 2 > length)
+    return FALSE;
+  entry = (gsize) read_be (data + *offset, 2);
+  if (entry == 0 || entry > length - *offset - 2)
+    {
+      *offset = length;
+      return FALSE;
+    }
+  *frame = data + *offset + 2;
+  *frame_length = entry;
+  *offset += 2 + entry;
+  return TRUE;
 }
 
 gboolean
@@ -162,18 +261,20 @@ rc_ws_frame_parse (const guint8 *data, gsize length, guint32 *rtp_timestamp,
                    gsize *payload_length)
 {
   guint header;
+  double c;
 
   if (length < RC_WS_FRAME_HEADER || data[0] != RC_WS_FRAME_VERSION)
     return FALSE;
-  header = GST_READ_UINT16_BE (data + 2);
+  header = (guint) read_be (data + 2, 2);
   if (header < RC_WS_FRAME_HEADER || header > length)
     return FALSE;
   /* A C that is not a time (NaN, infinite) cannot be scheduled. */
-  if (!isfinite (GST_READ_DOUBLE_BE (data + 8)))
+  c = read_double_be (data + 8);
+  if (!isfinite (c))
     return FALSE;
-  *rtp_timestamp = GST_READ_UINT32_BE (data + 4);
-  *server_time_ms = GST_READ_DOUBLE_BE (data + 8);
-  *sequence = GST_READ_UINT32_BE (data + 16);
+  *rtp_timestamp = (guint32) read_be (data + 4, 4);
+  *server_time_ms = c;
+  *sequence = (guint32) read_be (data + 16, 4);
   *payload = data + header;
   *payload_length = length - header;
   return TRUE;

@@ -11,6 +11,7 @@
 #include "server/core/rc_json.h"
 #include "server/core/rc_telegram_auth.h"
 #include "server/core/rc_text.h"
+#include "signalling/rc_presence.h"
 
 #define MAX_NAME_CHARS 32
 #define MAX_CHAT_CHARS 500
@@ -27,12 +28,6 @@ guest_send_text (RcGuest *guest, const char *text, gsize length, gpointer user_d
   rc_session_send_text (user_data, text, length);
 }
 
-static gboolean
-guest_send_binary (RcGuest *guest, GBytes *data, guint64 max_queued, gpointer user_data)
-{
-  return rc_session_send_binary (user_data, data, max_queued);
-}
-
 /* The room was deleted under the guest: forget it, the session stays open. */
 static void
 guest_evicted (RcGuest *guest, gpointer user_data)
@@ -42,16 +37,6 @@ guest_evicted (RcGuest *guest, gpointer user_data)
   if (session->guest == guest)
     session->guest = NULL;
   rc_guest_free (guest);
-}
-
-static void
-broadcast_viewers (RcRoom *room, RcGuest *except)
-{
-  JsonObject *o;
-  g_autoptr (JsonNode) update = rc_json_message_new ("viewersUpdated", &o);
-
-  json_object_set_member (o, "participants", rc_room_participants_json (room));
-  rc_room_broadcast (room, update, except);
 }
 
 static const RcParam join_params[] = {
@@ -94,7 +79,7 @@ finish_join (RcSession *session, RcRoom *room, const char *name, const char *use
 
   guest = rc_guest_new (name, is_owner, guest_send, session);
   guest->evicted = guest_evicted;
-  guest->send_binary = guest_send_binary;
+  guest->ws_peer = session->ws_peer;
   guest->send_text = guest_send_text;
   if (user_id != NULL)
     {
@@ -108,7 +93,10 @@ finish_join (RcSession *session, RcRoom *room, const char *name, const char *use
   reply = rc_json_message_new ("initialState", &o);
   json_object_set_member (o, "room", rc_room_to_json (room));
   json_object_set_member (o, "you", rc_guest_to_json (guest));
-  json_object_set_member (o, "participants", rc_room_participants_json (room));
+  /* The first page of the list; a bigger room's page asks for the rest. */
+  json_object_set_member (o, "participants",
+                          rc_presence_page_json (room, 0, RC_PRESENCE_LIST_MAX));
+  json_object_set_int_member (o, "participantCount", rc_room_get_guest_count (room));
   json_object_set_member (o, "chat", rc_room_chat_json (room));
   json_object_set_member (o, "state", rc_player_state_json (rc_room_get_player (room)));
   json_object_set_member (o, "queue", rc_player_queue_json (rc_room_get_player (room)));
@@ -117,9 +105,13 @@ finish_join (RcSession *session, RcRoom *room, const char *name, const char *use
   rc_session_reply (session, reply, request_id);
   rc_metrics_observe (rc_room_get_metrics (room), RC_METRIC_JOIN_LATENCY, "initial_state",
                       (g_get_monotonic_time () - guest->joined_us) / 1e6);
-  broadcast_viewers (room, guest);
-  joined = g_strdup_printf ("%s joined", guest->name);
-  rc_handlers_notify (room, "join", joined, guest);
+  rc_presence_joined (session->host->presence, room, guest);
+  /* A big room is told counts, not each name. */
+  if (rc_presence_is_listed (session->host->presence, room))
+    {
+      joined = g_strdup_printf ("%s joined", guest->name);
+      rc_handlers_notify (room, "join", joined, guest);
+    }
   rc_history_send (room, guest);
   return TRUE;
 }
@@ -324,11 +316,46 @@ handle_ping (RcSession *session, JsonObject *request, JsonNode *request_id, GErr
   return TRUE;
 }
 
+static const RcParam list_viewers_params[] = {
+  { "offset", RC_PARAM_INT, FALSE, 0, G_MAXINT32 },
+  { "limit", RC_PARAM_INT, FALSE, 1, RC_PRESENCE_PAGE_MAX },
+  RC_PARAMS_END,
+};
+
+/* A page of the room's guests in join order; an offset past the end is a
+ * bad page (an offset equal to the count is an empty last page). */
+static gboolean
+handle_list_viewers (RcSession *session, JsonObject *request, JsonNode *request_id,
+                     GError **error)
+{
+  RcRoom *room = session->guest->room;
+  gint64 offset = rc_json_get_int (request, "offset", 0);
+  gint64 limit = rc_json_get_int (request, "limit", RC_PRESENCE_PAGE_MAX);
+  guint count = rc_room_get_guest_count (room);
+  JsonObject *o;
+  g_autoptr (JsonNode) reply = NULL;
+
+  if (offset > count)
+    {
+      g_set_error (error, RC_ERROR, RC_ERROR_BAD_PAGE,
+                   "\"offset\" %" G_GINT64_FORMAT " is past the %u guests in the room", offset,
+                   count);
+      return FALSE;
+    }
+  reply = rc_json_message_new ("viewers", &o);
+  json_object_set_int_member (o, "offset", offset);
+  json_object_set_int_member (o, "count", count);
+  json_object_set_member (o, "participants", rc_presence_page_json (room, offset, limit));
+  rc_session_reply (session, reply, request_id);
+  return TRUE;
+}
+
 static const RcHandler room_handlers[] = {
   { "join", join_params, FALSE, FALSE, handle_join },
   { "leave", NULL, TRUE, FALSE, handle_leave },
   { "chat", chat_params, TRUE, TRUE, handle_chat },
   { "ping", NULL, FALSE, FALSE, handle_ping },
+  { "listViewers", list_viewers_params, TRUE, FALSE, handle_list_viewers },
   { NULL },
 };
 

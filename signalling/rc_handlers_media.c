@@ -58,7 +58,7 @@ on_ice (RcGuest *guest, guint mline_index, const char *candidate, gpointer data)
 }
 
 static void
-on_failed (RcGuest *guest, const char *reason, gpointer data)
+on_failed (RcGuest *guest, const char *reason, int code, gpointer data)
 {
   MediaReplies *replies = data;
   JsonObject *o;
@@ -66,7 +66,15 @@ on_failed (RcGuest *guest, const char *reason, gpointer data)
   /* Failing before the offer: this is startMedia's answer. */
   g_autoptr (JsonNode) request_id = g_steal_pointer (&replies->request_id);
 
-  json_object_set_string_member (o, "reason", "failed");
+  if (code == RC_ERROR_TOO_SLOW)
+    {
+      /* Told with its code, so a client knows to come back (with backoff). */
+      json_object_set_string_member (o, "reason", reason);
+      json_object_set_int_member (o, "code", code);
+      json_object_set_string_member (o, "message", rc_error_default_message (code));
+    }
+  else
+    json_object_set_string_member (o, "reason", "failed");
   rc_session_reply (replies->session, message, request_id);
 }
 

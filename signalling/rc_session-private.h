@@ -16,6 +16,7 @@ struct _RcSession
   RcSessionSinkFunc sink;        /* a detached session's output */
   gpointer sink_data;
   RcActivityStream *activity;
+  RcWsPeer *ws_peer; /* the connection's writer; NULL for a detached session */
   char *peer;
   char *address; /* the peer's address without its port */
   RcSessionClosedFunc closed;
@@ -26,7 +27,6 @@ struct _RcSession
   guint64 last_bytes;
   gint64 last_activity_us;
   double received_ms; /* server clock when the message being handled arrived */
-  guint64 sent_bytes;  /* WebSocket bytes handed to libsoup (frames included) */
 
   RcGuest *guest; /* owned; in guest->room while joined */
   GCancellable *joining; /* a join waiting for its password check, or NULL */

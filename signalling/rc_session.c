@@ -9,6 +9,7 @@
 #include "signalling/rc_session-private.h"
 #include "server/core/rc_error.h"
 #include "server/core/rc_json.h"
+#include "signalling/rc_presence.h"
 
 #include <string.h>
 
@@ -23,8 +24,6 @@ send_error (RcSession *session, int code, const char *message, JsonNode *request
   rc_session_send (session, reply);
 }
 
-static guint64 ws_frame_size (gsize payload);
-
 /* A detached session (no socket) counts as open until it is freed. */
 static gboolean
 is_open (RcSession *session)
@@ -38,7 +37,6 @@ rc_session_send_text (RcSession *session, const char *text, gsize length)
 {
   if (!is_open (session))
     return;
-  session->sent_bytes += ws_frame_size (length);
   if (session->conn == NULL)
     {
       if (session->sink != NULL)
@@ -57,40 +55,6 @@ rc_session_send (RcSession *session, JsonNode *message)
     return;
   text = rc_json_to_string (message);
   rc_session_send_text (session, text, strlen (text));
-}
-
-/* A server frame on the wire: 2 header bytes, the extended length, no mask. */
-static guint64
-ws_frame_size (gsize payload)
-{
-  return payload + 2 + (payload < 126 ? 0 : payload <= G_MAXUINT16 ? 2 : 8);
-}
-
-guint64
-rc_session_get_queued_bytes (RcSession *session)
-{
-  guint64 written;
-
-  if (session->activity == NULL)
-    return 0;
-  written = rc_activity_stream_get_bytes_written (session->activity);
-  return session->sent_bytes > written ? session->sent_bytes - written : 0;
-}
-
-gboolean
-rc_session_send_binary (RcSession *session, GBytes *data, guint64 max_queued)
-{
-  gsize length;
-  gconstpointer bytes;
-
-  if (session->conn == NULL || !is_open (session))
-    return FALSE;
-  if (rc_session_get_queued_bytes (session) > max_queued)
-    return FALSE;
-  bytes = g_bytes_get_data (data, &length);
-  session->sent_bytes += ws_frame_size (length);
-  soup_websocket_connection_send_binary (session->conn, bytes, length);
-  return TRUE;
 }
 
 void
@@ -127,15 +91,14 @@ rc_session_leave_room (RcSession *session)
   room = guest->room;
   if (room != NULL)
     {
-      JsonObject *o;
-      g_autoptr (JsonNode) update = rc_json_message_new ("viewersUpdated", &o);
-
       g_autofree char *left = g_strdup_printf ("%s left", guest->name);
+      gboolean listed;
 
       rc_room_remove_guest (room, guest);
-      json_object_set_member (o, "participants", rc_room_participants_json (room));
-      rc_room_broadcast (room, update, NULL);
-      rc_handlers_notify (room, "leave", left, NULL);
+      listed = rc_presence_is_listed (session->host->presence, room);
+      rc_presence_left (session->host->presence, room, guest);
+      if (listed)
+        rc_handlers_notify (room, "leave", left, NULL);
     }
   rc_guest_free (guest);
 }
@@ -349,14 +312,15 @@ rc_session_receive_text (RcSession *session, const char *data, gsize length)
 
 RcSession *
 rc_session_new (const RcSessionHost *host, SoupWebsocketConnection *conn,
-                RcActivityStream *activity, const char *peer, const char *address,
-                RcSessionClosedFunc closed, gpointer user_data)
+                RcActivityStream *activity, RcWsPeer *ws_peer, const char *peer,
+                const char *address, RcSessionClosedFunc closed, gpointer user_data)
 {
   RcSession *session = session_new (host, peer, address);
   const RcConfig *config = host->config;
 
   session->conn = g_object_ref (conn);
   session->activity = activity ? g_object_ref (activity) : NULL;
+  session->ws_peer = ws_peer != NULL ? rc_ws_peer_ref (ws_peer) : NULL;
   session->closed = closed;
   session->closed_data = user_data;
 
@@ -390,6 +354,7 @@ rc_session_free (RcSession *session)
       g_object_unref (session->conn);
     }
   g_clear_object (&session->activity);
+  g_clear_pointer (&session->ws_peer, rc_ws_peer_unref);
   g_free (session->peer);
   g_free (session->address);
   g_free (session);

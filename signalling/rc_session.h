@@ -5,6 +5,7 @@
 #include <json-glib/json-glib.h>
 
 #include "server/core/rc_activity_stream.h"
+#include "server/core/rc_ws_writer.h"
 #include "server/rc_config.h"
 #include "server/core/rc_clock.h"
 #include "server/core/rc_rate_limit.h"
@@ -29,6 +30,8 @@ typedef struct
   /* Password attempts, one bucket per room and address
    * (RC_SESSION_PASSWORD_ATTEMPTS); owned by the server, which sweeps it. */
   RcRateLimits *password_limits;
+  /* Who is in each room as guests are told it; owned by the server. */
+  struct _RcPresence *presence;
 } RcSessionHost;
 
 /* Wrong or right, a client may try this many passwords a minute on one
@@ -37,23 +40,19 @@ typedef struct
 
 typedef void (*RcSessionClosedFunc) (RcSession *session, gpointer user_data);
 
-/* @activity counts bytes received on @conn (pongs included); may be NULL. */
+/* @activity counts bytes received on @conn (pongs included); may be NULL.
+ * @ws_peer: the writer that sends @conn's bytes (WebSocket audio joins its
+ * queue); may be NULL. */
 /* @peer: "address:port" for logs; @address: the client's address alone,
  * for the limits kept per address. */
 RcSession *rc_session_new (const RcSessionHost *host, SoupWebsocketConnection *conn,
-                           RcActivityStream *activity, const char *peer, const char *address,
-                           RcSessionClosedFunc closed, gpointer user_data);
+                           RcActivityStream *activity, RcWsPeer *ws_peer, const char *peer,
+                           const char *address, RcSessionClosedFunc closed, gpointer user_data);
 void rc_session_free (RcSession *session);
 
 void rc_session_send (RcSession *session, JsonNode *message);
 /* @text: a serialised message of @length bytes (NUL-terminated). */
 void rc_session_send_text (RcSession *session, const char *text, gsize length);
-/* Sends a binary frame unless more than @max_queued bytes are still waiting
- * to reach the peer's socket (a guest that cannot keep up loses frames, the
- * server never buffers without bound). FALSE when the frame was dropped. */
-gboolean rc_session_send_binary (RcSession *session, GBytes *data, guint64 max_queued);
-/* Bytes sent on this socket that the kernel has not yet taken. */
-guint64 rc_session_get_queued_bytes (RcSession *session);
 void rc_session_close (RcSession *session, gushort code, const char *reason);
 
 /* Drops the session (leaving its room first) if it has been silent too long. */

@@ -4,6 +4,8 @@
 #include "rc_test_util.h"
 
 #include <stdarg.h>
+#include <string.h>
+#include <sys/socket.h>
 
 static void
 on_message (SoupWebsocketConnection *conn, gint type, GBytes *message, gpointer user_data)
@@ -51,7 +53,7 @@ rc_test_ws_connect (RcTestServer *server)
   ws->session = soup_session_new ();
   soup_session_websocket_connect_async (ws->session, msg, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
                                         on_connected, ws);
-  g_assert_true (RC_WAIT_UNTIL (ws->conn != NULL, 5000));
+  g_assert_true (RC_WAIT_UNTIL (ws->conn != NULL, 5000 * rc_test_slowdown ()));
   /* Tests send large frames on purpose; let the client side carry them. */
   soup_websocket_connection_set_max_incoming_payload_size (ws->conn, 64 * 1024 * 1024);
   g_signal_connect (ws->conn, "message", G_CALLBACK (on_message), ws);
@@ -199,4 +201,117 @@ rc_test_ws_command (RcTestWs *ws, const char *request)
         return o;
       json_object_unref (o);
     }
+}
+
+/* ---- raw clients: a socket the test reads (or does not read) itself ------- */
+
+static void
+on_raw_client_event (GSocketClient *client, GSocketClientEvent event,
+                     GSocketConnectable *connectable, GIOStream *connection, gpointer data)
+{
+  int rcvbuf = GPOINTER_TO_INT (data);
+
+  /* Before the SYN, so the window the server sees is this small. */
+  if (event == G_SOCKET_CLIENT_CONNECTING && rcvbuf > 0)
+    g_socket_set_option (g_socket_connection_get_socket (G_SOCKET_CONNECTION (connection)),
+                         SOL_SOCKET, SO_RCVBUF, rcvbuf, NULL);
+}
+
+void
+rc_test_ws_raw_send (GSocketConnection *conn, const char *text)
+{
+  g_autoptr (GError) error = NULL;
+  const guint8 mask[4] = { 0x12, 0x34, 0x56, 0x78 };
+  gsize len = strlen (text);
+  g_autofree guint8 *frame = g_malloc (8 + len);
+  gsize head = len < 126 ? 2 : 4;
+
+  g_assert_cmpuint (len, <=, G_MAXUINT16);
+  frame[0] = 0x81;
+  if (len < 126)
+    frame[1] = 0x80 | (guint8) len;
+  else
+    {
+      frame[1] = 0x80 | 126;
+      frame[2] = (guint8) (len >> 8);
+      frame[3] = (guint8) len;
+    }
+  memcpy (frame + head, mask, 4);
+  for (gsize i = 0; i < len; i++)
+    frame[head + 4 + i] = (guint8) text[i] ^ mask[i % 4];
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (conn)), frame,
+                             head + 4 + len, NULL, NULL, &error);
+  g_assert_no_error (error);
+}
+
+GSocketConnection *
+rc_test_ws_raw_join (RcTestServer *server, const char *room_id, const char *name, int rcvbuf)
+{
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GError) error = NULL;
+  GSocketConnection *conn;
+  GInputStream *in;
+  g_autofree char *request = NULL;
+  g_autofree char *join = NULL;
+  char response[1024];
+  gsize got = 0;
+
+  g_signal_connect (client, "event", G_CALLBACK (on_raw_client_event), GINT_TO_POINTER (rcvbuf));
+  conn = g_socket_client_connect_to_host (client, "127.0.0.1", (guint16) server->port, NULL,
+                                          &error);
+  g_assert_no_error (error);
+  in = g_io_stream_get_input_stream (G_IO_STREAM (conn));
+  request = g_strdup_printf ("GET /ws HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nUpgrade: websocket\r\n"
+                             "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                             "Sec-WebSocket-Version: 13\r\n\r\n",
+                             server->port);
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (conn)), request,
+                             strlen (request), NULL, NULL, &error);
+  g_assert_no_error (error);
+  while (got < sizeof response - 1)
+    {
+      gssize n = g_input_stream_read (in, response + got, 1, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (n, ==, 1);
+      got++;
+      if (got >= 4 && memcmp (response + got - 4, "\r\n\r\n", 4) == 0)
+        break;
+    }
+  response[got] = '\0';
+  g_assert_nonnull (strstr (response, " 101 "));
+  join = g_strdup_printf ("{\"type\":\"join\",\"roomId\":\"%s\",\"name\":\"%s\"}", room_id, name);
+  rc_test_ws_raw_send (conn, join);
+  return conn;
+}
+
+GBytes *
+rc_test_ws_raw_read (GSocketConnection *conn, guint *opcode)
+{
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (conn));
+  guint8 head[10];
+  gsize got = 0, length;
+  guint8 *payload;
+
+  if (!g_input_stream_read_all (in, head, 2, &got, NULL, NULL) || got < 2)
+    return NULL;
+  *opcode = head[0] & 0x0f;
+  length = head[1] & 0x7f;
+  if (length == 126 || length == 127)
+    {
+      gsize extra = length == 126 ? 2 : 8;
+
+      if (!g_input_stream_read_all (in, head + 2, extra, &got, NULL, NULL) || got < extra)
+        return NULL;
+      length = 0;
+      for (gsize i = 0; i < extra; i++)
+        length = (length << 8) | head[2 + i];
+    }
+  payload = g_malloc (length + 1);
+  if (!g_input_stream_read_all (in, payload, length, &got, NULL, NULL) || got < length)
+    {
+      g_free (payload);
+      return NULL;
+    }
+  payload[length] = '\0';
+  return g_bytes_new_take (payload, length);
 }

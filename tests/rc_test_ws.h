@@ -41,6 +41,18 @@ RcTestWs *rc_test_ws_join (RcTestServer *server, const char *room_id, const char
                            const char *password, const char *owner_token,
                            JsonObject **initial_state);
 
+/*
+ * A raw client, for peers that misbehave: the WebSocket handshake and a
+ * join by hand over a plain socket (its receive buffer @rcvbuf bytes when
+ * not 0), after which the test decides whether it reads. Its inbound
+ * frames are read one at a time (blocking): the payload (NUL-terminated
+ * past its end) and @opcode, NULL when the socket ends.
+ */
+GSocketConnection *rc_test_ws_raw_join (RcTestServer *server, const char *room_id,
+                                        const char *name, int rcvbuf);
+void rc_test_ws_raw_send (GSocketConnection *conn, const char *text);
+GBytes *rc_test_ws_raw_read (GSocketConnection *conn, guint *opcode);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcTestWs, rc_test_ws_free)
 
 G_END_DECLS

@@ -168,20 +168,26 @@ ideal_recording (GQueue *frames, double delay_ms)
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
   for (GList *l = frames->head; l != NULL; l = l->next)
     {
-      gsize size, length;
-      const guint8 *data = g_bytes_get_data (l->data, &size), *payload;
+      gsize size, length, offset = 0, frame_length;
+      const guint8 *data = g_bytes_get_data (l->data, &size), *payload, *frame;
       guint32 rtp, seq;
       double c;
-      GstBuffer *buffer;
 
-      if (!rc_ws_frame_parse (data, size, &rtp, &c, &seq, &payload, &length) || length == 0)
-        continue;
-      if (c0 < 0)
-        c0 = c;
-      buffer = gst_buffer_new_memdup (payload, length);
-      GST_BUFFER_PTS (buffer) = (GstClockTime) llround ((c - c0) * GST_MSECOND);
-      GST_BUFFER_DURATION (buffer) = 20 * GST_MSECOND;
-      gst_app_src_push_buffer (GST_APP_SRC (src), buffer);
+      /* A message is one frame or a bundle of them, each with its C. */
+      while (rc_ws_message_next (data, size, &offset, &frame, &frame_length))
+        {
+          GstBuffer *buffer;
+
+          if (!rc_ws_frame_parse (frame, frame_length, &rtp, &c, &seq, &payload, &length)
+              || length == 0)
+            continue;
+          if (c0 < 0)
+            c0 = c;
+          buffer = gst_buffer_new_memdup (payload, length);
+          GST_BUFFER_PTS (buffer) = (GstClockTime) llround ((c - c0) * GST_MSECOND);
+          GST_BUFFER_DURATION (buffer) = 20 * GST_MSECOND;
+          gst_app_src_push_buffer (GST_APP_SRC (src), buffer);
+        }
     }
   gst_app_src_end_of_stream (GST_APP_SRC (src));
   while ((sample = gst_app_sink_pull_sample (GST_APP_SINK (sink))) != NULL)

@@ -25,6 +25,17 @@ participant_name (JsonObject *msg, guint i)
   return rc_test_str (json_array_get_object_element (a, i), "name");
 }
 
+/* One listViewers page (the reply). */
+static JsonObject *
+list_viewers (RcTestWs *ws, guint offset, guint limit)
+{
+  g_autofree char *request = g_strdup_printf (
+    "{\"type\":\"listViewers\",\"id\":\"page\",\"offset\":%u,\"limit\":%u}", offset, limit);
+
+  rc_test_ws_send (ws, request);
+  return rc_test_ws_expect (ws, "viewers", 5000);
+}
+
 static void
 test_join_see_each_other (void)
 {
@@ -54,10 +65,14 @@ test_join_see_each_other (void)
   g_assert_false (json_object_get_boolean_member (you, "isOwner"));
   g_assert_nonnull (rc_test_str (you, "id"));
 
-  /* Ann is told Bob arrived. */
-  update = rc_test_ws_expect (a, "viewersUpdated", 5000);
-  g_assert_cmpuint (participant_count (update), ==, 2);
-  g_assert_cmpstr (participant_name (update, 1), ==, "Bob");
+  /* Ann is told Bob arrived: who, and how many are in now. */
+  update = rc_test_ws_expect (a, "viewerJoined", 5000);
+  g_assert_cmpint (json_object_get_int_member (update, "count"), ==, 2);
+  g_assert_cmpstr (rc_test_str (json_object_get_object_member (update, "guest"), "name"), ==,
+                   "Bob");
+  g_assert_cmpstr (rc_test_str (json_object_get_object_member (update, "guest"), "id"), ==,
+                   rc_test_str (you, "id"));
+  g_assert_cmpint (json_object_get_int_member (state_b, "participantCount"), ==, 2);
 }
 
 static void
@@ -339,16 +354,20 @@ test_leave_and_close (void)
   g_autoptr (JsonObject) room = rc_test_create_room (server, "Doors", NULL);
   const char *id = rc_test_str (room, "id");
   g_autoptr (RcTestWs) a = rc_test_ws_join (server, id, "A", NULL, NULL, NULL);
-  RcTestWs *b = rc_test_ws_join (server, id, "B", NULL, NULL, NULL);
-  g_autoptr (RcTestWs) c = rc_test_ws_join (server, id, "C", NULL, NULL, NULL);
+  g_autoptr (JsonObject) state_b = NULL;
+  g_autoptr (JsonObject) state_c = NULL;
+  RcTestWs *b = rc_test_ws_join (server, id, "B", NULL, NULL, &state_b);
+  g_autoptr (RcTestWs) c = rc_test_ws_join (server, id, "C", NULL, NULL, &state_c);
+  g_autofree char *b_id = g_strdup (rc_test_str (json_object_get_object_member (state_b, "you"), "id"));
+  const char *c_id = rc_test_str (json_object_get_object_member (state_c, "you"), "id");
   g_autoptr (JsonObject) update = NULL;
   g_autoptr (JsonObject) left = NULL;
 
   /* A has seen everyone arrive. */
   for (;;)
     {
-      g_autoptr (JsonObject) u = rc_test_ws_expect (a, "viewersUpdated", 5000);
-      if (participant_count (u) == 3)
+      g_autoptr (JsonObject) u = rc_test_ws_expect (a, "viewerJoined", 5000);
+      if (json_object_get_int_member (u, "count") == 3)
         break;
     }
 
@@ -359,68 +378,22 @@ test_leave_and_close (void)
   rc_test_ws_send (c, "{\"type\":\"chat\",\"text\":\"ghost\"}");
   json_object_unref (rc_test_ws_expect_error (c, RC_ERROR_NOT_IN_ROOM, 5000));
   {
-    g_autoptr (JsonObject) u = rc_test_ws_expect (a, "viewersUpdated", 5000);
-    g_assert_cmpuint (participant_count (u), ==, 2);
+    g_autoptr (JsonObject) u = rc_test_ws_expect (a, "viewerLeft", 5000);
+    g_assert_cmpint (json_object_get_int_member (u, "count"), ==, 2);
+    g_assert_cmpstr (rc_test_str (u, "guestId"), ==, c_id);
   }
 
-  /* A closed socket leaves too. */
+  /* A closed socket leaves too; A is the one left. */
   rc_test_ws_free (b);
-  update = rc_test_ws_expect (a, "viewersUpdated", 5000);
-  g_assert_cmpuint (participant_count (update), ==, 1);
-  g_assert_cmpstr (participant_name (update, 0), ==, "A");
-}
+  update = rc_test_ws_expect (a, "viewerLeft", 5000);
+  g_assert_cmpint (json_object_get_int_member (update, "count"), ==, 1);
+  g_assert_cmpstr (rc_test_str (update, "guestId"), ==, b_id);
+  {
+    g_autoptr (JsonObject) page = list_viewers (a, 0, 200);
 
-/* A peer that completed the handshake and joined, then went silent: it
- * never reads, so it never answers pings. */
-static GSocketConnection *
-connect_mute_guest (RcTestServer *server, const char *room_id)
-{
-  g_autoptr (GSocketClient) client = g_socket_client_new ();
-  g_autoptr (GError) error = NULL;
-  GSocketConnection *conn =
-    g_socket_client_connect_to_host (client, "127.0.0.1", (guint16) server->port, NULL, &error);
-  GOutputStream *out;
-  GInputStream *in;
-  g_autofree char *request = NULL;
-  g_autofree char *payload = NULL;
-  char response[1024];
-  gsize got = 0;
-  guint8 frame[256];
-  const guint8 mask[4] = { 0x12, 0x34, 0x56, 0x78 };
-  gsize len;
-
-  g_assert_no_error (error);
-  out = g_io_stream_get_output_stream (G_IO_STREAM (conn));
-  in = g_io_stream_get_input_stream (G_IO_STREAM (conn));
-  request = g_strdup_printf ("GET /ws HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nUpgrade: websocket\r\n"
-                             "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                             "Sec-WebSocket-Version: 13\r\n\r\n",
-                             server->port);
-  g_output_stream_write_all (out, request, strlen (request), NULL, NULL, &error);
-  g_assert_no_error (error);
-  while (got < sizeof response - 1)
-    {
-      gssize n = g_input_stream_read (in, response + got, 1, NULL, &error);
-      g_assert_no_error (error);
-      g_assert_cmpint (n, ==, 1);
-      got++;
-      if (got >= 4 && memcmp (response + got - 4, "\r\n\r\n", 4) == 0)
-        break;
-    }
-  response[got] = '\0';
-  g_assert_nonnull (strstr (response, " 101 "));
-
-  payload = g_strdup_printf ("{\"type\":\"join\",\"roomId\":\"%s\",\"name\":\"Mute\"}", room_id);
-  len = strlen (payload);
-  g_assert_cmpuint (len, <, 126);
-  frame[0] = 0x81;
-  frame[1] = 0x80 | (guint8) len;
-  memcpy (frame + 2, mask, 4);
-  for (gsize i = 0; i < len; i++)
-    frame[6 + i] = (guint8) payload[i] ^ mask[i % 4];
-  g_output_stream_write_all (out, frame, 6 + len, NULL, NULL, &error);
-  g_assert_no_error (error);
-  return conn;
+    g_assert_cmpuint (participant_count (page), ==, 1);
+    g_assert_cmpstr (participant_name (page, 0), ==, "A");
+  }
 }
 
 static void
@@ -431,22 +404,25 @@ test_dead_connection_dropped (void)
   g_autoptr (JsonObject) room = rc_test_create_room (server, "Ghosts", NULL);
   const char *id = rc_test_str (room, "id");
   g_autoptr (RcTestWs) alive = rc_test_ws_join (server, id, "Alive", NULL, NULL, NULL);
-  g_autoptr (GSocketConnection) mute = connect_mute_guest (server, id);
+  g_autoptr (GSocketConnection) mute = rc_test_ws_raw_join (server, id, "Mute", 0);
   gint64 joined_at, dropped_at = 0;
 
   for (;;)
     {
-      g_autoptr (JsonObject) u = rc_test_ws_expect (alive, "viewersUpdated", 5000);
-      if (participant_count (u) == 2)
+      g_autoptr (JsonObject) u = rc_test_ws_expect (alive, "viewerJoined", 5000);
+      if (json_object_get_int_member (u, "count") == 2)
         break;
     }
   joined_at = g_get_monotonic_time ();
   for (;;)
     {
-      g_autoptr (JsonObject) u = rc_test_ws_expect (alive, "viewersUpdated", 10000);
-      if (participant_count (u) == 1)
+      g_autoptr (JsonObject) u = rc_test_ws_expect (alive, "viewerLeft", 10000);
+      if (json_object_get_int_member (u, "count") == 1)
         {
-          g_assert_cmpstr (participant_name (u, 0), ==, "Alive");
+          g_autoptr (JsonObject) page = list_viewers (alive, 0, 200);
+
+          g_assert_cmpuint (participant_count (page), ==, 1);
+          g_assert_cmpstr (participant_name (page, 0), ==, "Alive");
           dropped_at = g_get_monotonic_time ();
           break;
         }

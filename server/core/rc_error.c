@@ -15,6 +15,7 @@ static const RcErrorInfo error_table[] = {
   { RC_ERROR_INVALID_PARAM, 400, "invalid_param", "A parameter is missing, of the wrong type or out of range" },
   { RC_ERROR_UNSUPPORTED_MEDIA_TYPE, 415, "unsupported_media_type", "The body is not of a type this endpoint takes" },
   { RC_ERROR_UNSUPPORTED_OFFER, 422, "unsupported_offer", "The offer has no audio this server can take (Opus)" },
+  { RC_ERROR_BAD_PAGE, 400, "bad_page", "The page starts past the end of the list" },
   { RC_ERROR_UNAUTHORIZED, 401, "unauthorized", "Missing or invalid credentials" },
   { RC_ERROR_WRONG_PASSWORD, 403, "wrong_password", "Wrong room password" },
   { RC_ERROR_NOT_OWNER, 403, "not_owner", "Only the room owner may do this" },
@@ -39,6 +40,7 @@ static const RcErrorInfo error_table[] = {
   { RC_ERROR_QUEUE_FULL, 409, "queue_full", "The queue is full" },
   { RC_ERROR_TOO_MANY_KEYS, 409, "too_many_keys", "The room has its maximum of publish keys" },
   { RC_ERROR_TOO_MANY_PUBLISHERS, 503, "too_many_publishers", "The server has reached its limit of live hosts" },
+  { RC_ERROR_TOO_SLOW, 409, "too_slow", "The connection could not keep up with the audio; it was stopped" },
   /* URL songs fetched into the server's cache. */
   { RC_ERROR_URL_TOO_LARGE, 413, "url_too_large", "The song is larger than the server's song cache" },
   { RC_ERROR_INTERNAL, 500, "internal", "Internal server error" },

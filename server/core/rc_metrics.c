@@ -198,6 +198,16 @@ rc_metrics_add (RcMetrics *metrics, RcMetric metric, const char *label, guint64 
 }
 
 void
+rc_metrics_add_sent (RcMetrics *metrics, const char *transport, guint64 packets, guint64 bytes,
+                     guint64 *counted_packets, guint64 *counted_bytes)
+{
+  rc_metrics_add (metrics, RC_METRIC_PACKETS_SENT, transport, packets - *counted_packets);
+  rc_metrics_add (metrics, RC_METRIC_BYTES_SENT, transport, bytes - *counted_bytes);
+  *counted_packets = packets;
+  *counted_bytes = bytes;
+}
+
+void
 rc_metrics_inc (RcMetrics *metrics, RcMetric metric)
 {
   rc_metrics_add (metrics, metric, NULL, 1);

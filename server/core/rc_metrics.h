@@ -51,6 +51,11 @@ void rc_metrics_unref (RcMetrics *metrics);
 /* Counters. @label: one of the metric's label values, or NULL when it has
  * no label. */
 void rc_metrics_add (RcMetrics *metrics, RcMetric metric, const char *label, guint64 n);
+/* Running totals of packets and bytes sent over @transport (counted
+ * elsewhere, e.g. on another thread): adds what grew since the totals in
+ * @counted_packets / @counted_bytes, and moves those on. */
+void rc_metrics_add_sent (RcMetrics *metrics, const char *transport, guint64 packets,
+                          guint64 bytes, guint64 *counted_packets, guint64 *counted_bytes);
 void rc_metrics_inc (RcMetrics *metrics, RcMetric metric);
 /* RC_METRIC_ERRORS by its wire code. */
 void rc_metrics_inc_error (RcMetrics *metrics, int code);

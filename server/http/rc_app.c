@@ -40,6 +40,7 @@ struct _RcApp
   RcTelegramHost telegram_host;
   RcTelegramBot *telegram; /* --telegram-token; NULL when off */
   RcServer *server;
+  RcWsWriter *writer; /* every WebSocket's bytes; outlives the server and the rooms */
 };
 
 /* The fan-out engine on the --host address, before any room exists (rooms
@@ -98,6 +99,7 @@ rc_app_new (const RcConfig *config, RcStore *store)
     .delay_min_ms = (double) config->playout_delay_min,
     .delay_initial_ms = (double) config->playout_delay,
     .delay_max_ms = (double) config->playout_delay_max,
+    .ws_bundle_from = (guint) config->ws_bundle_from,
     .metrics = metrics,
     .url_cache = url_cache,
   };
@@ -108,6 +110,7 @@ rc_app_new (const RcConfig *config, RcStore *store)
   settings.fanout = app->fanout;
   app->url_cache = url_cache;
   app->store = rc_store_ref (store);
+  app->writer = rc_ws_writer_new ();
   app->library = rc_library_new (store, config->music_dir);
   app->registry = rc_registry_new (store, app->library, (guint) config->max_rooms,
                                    (guint) config->chat_history, &settings);
@@ -130,6 +133,7 @@ rc_app_free (RcApp *app)
   g_clear_pointer (&app->fanout, rc_fanout_free); /* after the rooms and their guests */
   g_clear_error (&app->fanout_error);
   rc_url_cache_free (app->url_cache);
+  rc_ws_writer_free (app->writer);
   rc_library_free (app->library);
   rc_rate_limits_free (app->rest_limits);
   rc_metrics_unref (app->metrics);
@@ -225,6 +229,7 @@ rc_app_start (RcApp *app, GError **error)
       .clock = app->clock,
       .rest_limits = app->rest_limits,
       .whip = app->whip,
+      .writer = app->writer,
     };
 
     app->server = rc_server_new (&parts);

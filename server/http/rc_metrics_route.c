@@ -24,6 +24,9 @@ update_rooms (RcMetrics *metrics, RcRegistry *registry)
       GPtrArray *guests = rc_room_get_guests (room);
 
       live += rc_room_has_publisher (room) ? 1 : 0;
+      /* The writer thread's counts, up to this moment. */
+      if (rc_room_get_sync (room) != NULL)
+        rc_sync_count_ws (rc_room_get_sync (room));
       for (guint g = 0; g < guests->len; g++)
         {
           RcGuestMedia *media = rc_room_get_media (room, guests->pdata[g]);

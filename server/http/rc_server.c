@@ -14,6 +14,7 @@
 #include "server/core/rc_json.h"
 #include "server/core/rc_rate_limit.h"
 #include "signalling/rc_session.h"
+#include "signalling/rc_presence.h"
 #include "server/http/rc_api_user.h"
 #include "server/http/rc_http_guard.h"
 
@@ -27,6 +28,7 @@ struct _RcServer
   RcLibrary *library;
   RcRateLimits *rest_limits;
   RcWhip *whip;
+  RcWsWriter *writer; /* borrowed: every WebSocket's bytes */
   RcSessionHost host;
   SoupServer *soup;
   RcHttpGuard *guard; /* timeouts and early 413s for every connection */
@@ -131,18 +133,25 @@ on_ws_upgraded (SoupServerMessage *msg, gpointer user_data)
   g_autoptr (GIOStream) stolen = NULL;
   g_autoptr (GIOStream) wrapped = NULL;
   g_autoptr (RcActivityStream) activity = NULL;
+  g_autoptr (RcWsPeer) ws_peer = NULL;
+  g_autoptr (GIOStream) written = NULL;
   g_autoptr (SoupWebsocketConnection) conn = NULL;
   g_autofree char *peer = rc_http_peer (msg, TRUE);
   g_autofree char *address = rc_http_peer (msg, FALSE);
+  GSocket *sock = soup_server_message_get_socket (msg); /* before the steal */
   RcSession *session;
 
   stolen = soup_server_message_steal_connection (msg);
   wrapped = rc_activity_io_stream_new (stolen, &activity);
-  conn = soup_websocket_connection_new (wrapped, soup_server_message_get_uri (msg),
+  /* The writer thread sends everything this socket carries; libsoup
+   * still reads and frames on the main context. */
+  written = rc_ws_writer_attach (server->writer, wrapped, sock, &ws_peer);
+  conn = soup_websocket_connection_new (written, soup_server_message_get_uri (msg),
                                         SOUP_WEBSOCKET_CONNECTION_SERVER,
                                         soup_message_headers_get_one (req, "Origin"), NULL, NULL);
   session =
-    rc_session_new (&server->host, conn, activity, peer, address, on_session_closed, server);
+    rc_session_new (&server->host, conn, activity, ws_peer, peer, address, on_session_closed,
+                    server);
   g_hash_table_add (server->sessions, session);
   g_debug ("WebSocket %s open", peer);
 }
@@ -203,11 +212,13 @@ rc_server_new (const RcServerParts *parts)
   server->library = parts->library;
   server->rest_limits = parts->rest_limits;
   server->whip = parts->whip;
+  server->writer = parts->writer;
   server->host.config = parts->config;
   server->host.registry = parts->registry;
   server->host.clock = parts->clock;
   server->host.password_limits =
     rc_rate_limits_new (RC_SESSION_PASSWORD_ATTEMPTS / 60.0, RC_SESSION_PASSWORD_ATTEMPTS);
+  server->host.presence = rc_presence_new ();
   server->sessions = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) rc_session_free, NULL);
   server->started_us = g_get_monotonic_time ();
   return server;
@@ -221,6 +232,7 @@ rc_server_free (RcServer *server)
   rc_server_stop (server);
   g_hash_table_unref (server->sessions);
   rc_rate_limits_free (server->host.password_limits);
+  rc_presence_free (server->host.presence);
   g_clear_pointer (&server->guard, rc_http_guard_free);
   g_clear_object (&server->soup);
   g_free (server);

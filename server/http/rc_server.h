@@ -5,6 +5,7 @@
 
 #include "server/core/rc_clock.h"
 #include "server/core/rc_rate_limit.h"
+#include "server/core/rc_ws_writer.h"
 #include "server/live/rc_whip.h"
 #include "server/library/rc_library.h"
 #include "server/rc_config.h"
@@ -30,6 +31,7 @@ typedef struct
   RcClock *clock;
   RcRateLimits *rest_limits; /* per-client REST write budget */
   RcWhip *whip;
+  RcWsWriter *writer; /* sends every WebSocket's bytes */
 } RcServerParts;
 
 RcServer *rc_server_new (const RcServerParts *parts);

@@ -81,10 +81,8 @@ count_branch (RcGuestMedia *media)
 
   if (packets > 0)
     count_first_audio (media);
-  rc_metrics_add (metrics, RC_METRIC_PACKETS_SENT, "webrtc", packets - media->counted_packets);
-  rc_metrics_add (metrics, RC_METRIC_BYTES_SENT, "webrtc", bytes - media->counted_bytes);
-  media->counted_packets = packets;
-  media->counted_bytes = bytes;
+  rc_metrics_add_sent (metrics, "webrtc", packets, bytes, &media->counted_packets,
+                       &media->counted_bytes);
 }
 
 static gboolean
@@ -140,6 +138,7 @@ on_ice (RcWebrtcBranch *branch, guint mline_index, const char *candidate, gpoint
     media->callbacks.ice (media->guest, mline_index, candidate, media->user_data);
 }
 
+/* Ends the session, then tells whoever started it. */
 static void
 on_offer (RcWebrtcBranch *branch, const char *sdp, gpointer data)
 {
@@ -147,7 +146,7 @@ on_offer (RcWebrtcBranch *branch, const char *sdp, gpointer data)
 }
 
 static void
-fail (RcGuestMedia *media, const char *reason)
+end_failed (RcGuestMedia *media, const char *reason, int code)
 {
   RcGuest *guest = media->guest;
   RcGuestMediaCallbacks callbacks = media->callbacks;
@@ -161,7 +160,7 @@ fail (RcGuestMedia *media, const char *reason)
   media->destroy = NULL;
   rc_room_stop_media (media->room, guest); /* frees @media */
   if (callbacks.failed != NULL)
-    callbacks.failed (guest, reason, user_data);
+    callbacks.failed (guest, reason, code, user_data);
   if (destroy != NULL)
     destroy (user_data);
 }
@@ -169,7 +168,7 @@ fail (RcGuestMedia *media, const char *reason)
 static void
 on_failed (RcWebrtcBranch *branch, const char *reason, gpointer data)
 {
-  fail (data, reason);
+  end_failed (data, reason, 0);
 }
 
 static const RcWebrtcBranchCallbacks branch_callbacks = {
@@ -187,7 +186,7 @@ on_fanout_offer (RcFanoutGuest *guest, const char *sdp, gpointer data)
 static void
 on_fanout_failed (RcFanoutGuest *guest, const char *reason, gpointer data)
 {
-  fail (data, reason);
+  end_failed (data, reason, 0);
 }
 
 static const RcFanoutGuestCallbacks fanout_callbacks = {
@@ -310,29 +309,32 @@ rc_guest_media_get_transport (RcGuestMedia *media)
   return media->transport;
 }
 
+RcGuest *
+rc_guest_media_get_guest (RcGuestMedia *media)
+{
+  return media->guest;
+}
+
 void
 rc_guest_media_deliver_timeline (RcGuestMedia *media, JsonNode *message)
 {
   media->guest->send (media->guest, message, media->guest->send_data);
+  /* The timeline is queued on the connection before any frame. */
+  if (media->ws_listening && !media->has_timeline)
+    rc_sync_start_ws_frames (rc_room_get_sync (media->room), media);
   media->has_timeline = TRUE;
 }
 
-gboolean
-rc_guest_media_send_frame (RcGuestMedia *media, GBytes *frame, guint64 max_queued)
+void
+rc_guest_media_first_audio (RcGuestMedia *media)
 {
-  RcGuest *guest = media->guest;
-
-  RcMetrics *metrics = rc_room_get_metrics (media->room);
-
-  if (!media->has_timeline)
-    return TRUE;
-  if (guest->send_binary == NULL
-      || !guest->send_binary (guest, frame, max_queued, guest->send_data))
-    return FALSE;
   count_first_audio (media);
-  rc_metrics_add (metrics, RC_METRIC_PACKETS_SENT, "ws", 1);
-  rc_metrics_add (metrics, RC_METRIC_BYTES_SENT, "ws", g_bytes_get_size (frame));
-  return TRUE;
+}
+
+void
+rc_guest_media_fail_slow (RcGuestMedia *media)
+{
+  end_failed (media, "tooSlow", RC_ERROR_TOO_SLOW);
 }
 
 static JsonNode *

@@ -34,9 +34,11 @@ typedef struct
   void (*started) (RcGuest *guest, const char *sdp, gpointer user_data);
   /* WebRTC: a local ICE candidate. */
   void (*ice) (RcGuest *guest, guint mline_index, const char *candidate, gpointer user_data);
-  /* WebRTC: the session failed and is over (the guest has no media any
-   * more, and @user_data is about to be destroyed). */
-  void (*failed) (RcGuest *guest, const char *reason, gpointer user_data);
+  /* The session failed and is over (the guest has no media any more, and
+   * @user_data is about to be destroyed): a WebRTC branch that failed
+   * (@code 0), or a WebSocket listener too slow for its audio
+   * (@code RC_ERROR_TOO_SLOW). */
+  void (*failed) (RcGuest *guest, const char *reason, int code, gpointer user_data);
 } RcGuestMediaCallbacks;
 
 /* For RcRoom: starts the session on @pipeline, which the room counts as
@@ -61,12 +63,16 @@ gboolean rc_guest_media_add_ice (RcGuestMedia *media, guint mline_index, const c
 
 RcGuestMediaTransport rc_guest_media_get_transport (RcGuestMedia *media);
 
+RcGuest *rc_guest_media_get_guest (RcGuestMedia *media);
+
 /* For RcSync: sends the guest @message, a timeline; a WebSocket session
  * gets audio frames from then on, so it never has frames it cannot place. */
 void rc_guest_media_deliver_timeline (RcGuestMedia *media, JsonNode *message);
-/* For RcSync: one WebSocket audio frame; FALSE when it was dropped (the
- * guest is too far behind). Before the timeline nothing is sent (TRUE). */
-gboolean rc_guest_media_send_frame (RcGuestMedia *media, GBytes *frame, guint64 max_queued);
+/* For RcSync: the first WebSocket frame is on its way (the join's latency). */
+void rc_guest_media_first_audio (RcGuestMedia *media);
+/* For RcSync: a WebSocket listener that could not keep up. The session
+ * ends and the guest is told (mediaStopped, reason "tooSlow", code 4306). */
+void rc_guest_media_fail_slow (RcGuestMedia *media);
 
 /* For /api/rooms/{id}/stats: how the room's WebRTC guests are served
  * ("fanout": "engine" or "webrtcbin"); with the engine, each guest's figures

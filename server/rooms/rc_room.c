@@ -563,8 +563,7 @@ rc_room_start_player (RcRoom *room, RcLibrary *library, const RcRoomSettings *se
       rc_player_set_url_cache (room->player, settings->url_cache);
     }
   if (room->sync == NULL)
-    room->sync = rc_sync_new (room, settings->delay_min_ms, settings->delay_initial_ms,
-                              settings->delay_max_ms);
+    room->sync = rc_sync_new (room, settings);
   room->metrics = settings->metrics;
   room->fanout = settings->fanout;
 }
@@ -713,18 +712,6 @@ rc_room_start_media (RcRoom *room, RcGuest *guest, RcGuestMediaTransport transpo
   g_hash_table_insert (room->media, guest, media);
   rc_guest_media_begin (media);
   return media;
-}
-
-JsonNode *
-rc_room_participants_json (RcRoom *room)
-{
-  JsonArray *array = json_array_sized_new (room->guests->len);
-  JsonNode *node = json_node_new (JSON_NODE_ARRAY);
-
-  for (guint i = 0; i < room->guests->len; i++)
-    json_array_add_element (array, rc_guest_to_json (room->guests->pdata[i]));
-  json_node_take_array (node, array);
-  return node;
 }
 
 void

@@ -3,6 +3,7 @@
 
 #include <json-glib/json-glib.h>
 #include "server/core/rc_metrics.h"
+#include "server/core/rc_ws_writer.h"
 #include "server/store/rc_store.h"
 #include "pipelines/rc_fanout.h"
 #include "pipelines/rc_room_pipeline.h"
@@ -24,9 +25,6 @@ typedef struct _RcGuest RcGuest;
  * @message is borrowed.
  */
 typedef void (*RcGuestSendFunc) (RcGuest *guest, JsonNode *message, gpointer user_data);
-/* Binary audio frames; FALSE when dropped (more than @max_queued bytes wait). */
-typedef gboolean (*RcGuestSendBinaryFunc) (RcGuest *guest, GBytes *data, guint64 max_queued,
-                                          gpointer user_data);
 
 struct _RcGuest
 {
@@ -34,7 +32,7 @@ struct _RcGuest
   char *name;
   gboolean is_owner;
   RcGuestSendFunc send;
-  RcGuestSendBinaryFunc send_binary; /* may be NULL */
+  RcWsPeer *ws_peer; /* its connection's writer, for WebSocket audio; may be NULL */
   /* Optional: the same as send for a message already serialised (@text is
    * the JSON of @length bytes), so a broadcast serialises once. */
   void (*send_text) (RcGuest *guest, const char *text, gsize length, gpointer user_data);
@@ -91,7 +89,6 @@ void rc_room_erase (RcRoom *room);
 /* Guests belong to their session; the room only borrows them while joined. */
 void rc_room_add_guest (RcRoom *room, RcGuest *guest);
 void rc_room_remove_guest (RcRoom *room, RcGuest *guest);
-JsonNode *rc_room_participants_json (RcRoom *room);
 
 /* Sends @message to every guest except @except (may be NULL). */
 void rc_room_broadcast (RcRoom *room, JsonNode *message, RcGuest *except);
@@ -132,12 +129,13 @@ const RcMixPolicy *rc_room_get_mix_policy (RcRoom *room);
 void rc_room_set_mix_policy (RcRoom *room, const RcMixPolicy *policy);
 
 /* What every room of a server shares (from the options). */
-typedef struct
+typedef struct _RcRoomSettings
 {
   guint empty_pause_s;     /* a playing room nobody is in pauses after this */
   double delay_min_ms;     /* playout delay bounds and start */
   double delay_initial_ms;
   double delay_max_ms;
+  guint ws_bundle_from;    /* WebSocket listeners from which frames are bundled (0: never) */
   RcMetrics *metrics;      /* borrowed, may be NULL: what rooms count */
   RcFanout *fanout;        /* borrowed, may be NULL: WebRTC guests get a webrtcbin each */
   RcUrlCache *url_cache;   /* borrowed, may be NULL: URL songs stream uncached */

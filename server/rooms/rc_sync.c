@@ -36,8 +36,10 @@
 #define DELAY_FALL_AFTER_US (20 * G_USEC_PER_SEC)
 /* A report older than this no longer counts toward D. */
 #define REPORT_STALE_US (15 * G_USEC_PER_SEC)
-/* A WebSocket guest more than ~1 s of audio behind loses packets. */
-#define WS_MAX_QUEUED_BYTES (24 * 1024)
+/* Frames per message from --ws-bundle-from listeners: 60 ms, which D covers. */
+#define WS_BUNDLE_FRAMES 3
+/* How often the WebSocket audio's counters reach the metrics. */
+#define WS_COUNT_PERIOD_S 1
 #define TIMELINE_RETRY_MS 20
 #define TIMELINE_GIVE_UP_MS 5000
 
@@ -50,24 +52,31 @@ struct _RcSync
 
   GHashTable *reports; /* RcGuest* -> RcSyncReport* (guests borrowed) */
 
-  GPtrArray *ws_listeners; /* RcGuestMedia*, borrowed: frames go to these */
+  GPtrArray *ws_listeners; /* RcGuestMedia*, borrowed */
   RcWsBranch *ws_branch;
-  guint64 ws_dropped;
+  RcWsGroup *ws_group; /* the listeners' connections (after their timeline) */
+  guint ws_bundle_from;
+  guint64 ws_dropped;  /* listeners dropped for falling behind */
+  guint64 ws_counted_messages, ws_counted_bytes; /* of the group's, in the metrics */
+  guint ws_count_id;
 
   GPtrArray *timeline_waiting; /* guest ids (char*) */
   guint timeline_retry_id;
   gint64 timeline_waiting_since_us;
 };
 
+static void stop_ws (RcSync *self);
+
 RcSync *
-rc_sync_new (RcRoom *room, double min_ms, double initial_ms, double max_ms)
+rc_sync_new (RcRoom *room, const RcRoomSettings *settings)
 {
   RcSync *self = g_new0 (RcSync, 1);
 
   self->room = room;
-  self->min_ms = min_ms;
-  self->max_ms = MAX (max_ms, min_ms);
-  self->delay_ms = CLAMP (initial_ms, self->min_ms, self->max_ms);
+  self->min_ms = settings->delay_min_ms;
+  self->max_ms = MAX (settings->delay_max_ms, self->min_ms);
+  self->delay_ms = CLAMP (settings->delay_initial_ms, self->min_ms, self->max_ms);
+  self->ws_bundle_from = settings->ws_bundle_from;
   self->reports = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   self->ws_listeners = g_ptr_array_new ();
   self->timeline_waiting = g_ptr_array_new_with_free_func (g_free);
@@ -80,7 +89,7 @@ rc_sync_free (RcSync *self)
   if (self == NULL)
     return;
   g_clear_handle_id (&self->timeline_retry_id, g_source_remove);
-  g_clear_pointer (&self->ws_branch, rc_ws_branch_free);
+  stop_ws (self);
   g_ptr_array_unref (self->ws_listeners);
   g_ptr_array_unref (self->timeline_waiting);
   g_hash_table_unref (self->reports);
@@ -278,31 +287,118 @@ rc_sync_forget (RcSync *self, RcGuest *guest)
 
 /* ---- WebSocket audio ------------------------------------------------------- */
 
+/* Streaming thread: one message for every listener, framed once. */
 static void
-on_ws_frame (GBytes *frame, gpointer data)
+on_ws_message (GBytes *message, gpointer data)
+{
+  rc_ws_group_send (data, message);
+}
+
+void
+rc_sync_count_ws (RcSync *self)
+{
+  RcMetrics *metrics = rc_room_get_metrics (self->room);
+  guint64 messages, bytes;
+
+  if (self->ws_group == NULL)
+    return;
+  rc_ws_group_get_sent (self->ws_group, &messages, &bytes);
+  rc_metrics_add_sent (metrics, "ws", messages, bytes, &self->ws_counted_messages,
+                       &self->ws_counted_bytes);
+}
+
+static gboolean
+on_ws_count (gpointer data)
+{
+  rc_sync_count_ws (data);
+  return G_SOURCE_CONTINUE;
+}
+
+static RcGuestMedia *
+ws_listener_of (RcSync *self, RcWsPeer *peer)
+{
+  for (guint i = 0; i < self->ws_listeners->len; i++)
+    if (rc_guest_media_get_guest (self->ws_listeners->pdata[i])->ws_peer == peer)
+      return self->ws_listeners->pdata[i];
+  return NULL;
+}
+
+/* Main context: what the writer saw happen to a listener's connection. */
+static void
+on_ws_event (RcWsPeer *peer, RcWsGroupEvent event, gpointer data)
 {
   RcSync *self = data;
+  RcGuestMedia *media = ws_listener_of (self, peer);
 
-  for (guint i = 0; i < self->ws_listeners->len; i++)
-    if (!rc_guest_media_send_frame (self->ws_listeners->pdata[i], frame, WS_MAX_QUEUED_BYTES))
+  if (media == NULL)
+    return;
+  if (event == RC_WS_GROUP_FIRST_FRAME)
+    rc_guest_media_first_audio (media);
+  else
+    {
       self->ws_dropped++;
+      rc_guest_media_fail_slow (media); /* removes it from the listeners */
+    }
+}
+
+/* Frames per WebSocket message: bundled in a big room. */
+static guint
+ws_frames_per_message (RcSync *self)
+{
+  return self->ws_bundle_from > 0 && self->ws_listeners->len >= self->ws_bundle_from
+           ? WS_BUNDLE_FRAMES
+           : 1;
+}
+
+static void
+update_bundling (RcSync *self)
+{
+  if (self->ws_branch != NULL)
+    rc_ws_branch_set_frames_per_message (self->ws_branch, ws_frames_per_message (self));
+}
+
+/* No callback from the branch or the group after this. */
+static void
+stop_ws (RcSync *self)
+{
+  g_clear_pointer (&self->ws_branch, rc_ws_branch_free);
+  rc_sync_count_ws (self);
+  g_clear_pointer (&self->ws_group, rc_ws_group_free);
+  g_clear_handle_id (&self->ws_count_id, g_source_remove);
+  self->ws_counted_messages = self->ws_counted_bytes = 0;
 }
 
 gboolean
 rc_sync_add_ws_listener (RcSync *self, RcGuestMedia *media, GError **error)
 {
   RcRoomPipeline *pipeline = rc_room_get_pipeline (self->room);
+  RcWsPeer *peer = rc_guest_media_get_guest (media)->ws_peer;
 
-  if (pipeline == NULL)
+  if (pipeline == NULL || peer == NULL)
     {
-      g_set_error_literal (error, RC_ERROR, RC_ERROR_MEDIA_FAILED, "The room has no pipeline");
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_MEDIA_FAILED,
+                           pipeline == NULL ? "The room has no pipeline"
+                                            : "This connection cannot carry audio");
       return FALSE;
     }
   if (!g_ptr_array_find (self->ws_listeners, media, NULL))
     g_ptr_array_add (self->ws_listeners, media);
+  if (self->ws_group == NULL)
+    {
+      self->ws_group = rc_ws_group_new (rc_ws_peer_get_writer (peer), on_ws_event, self);
+      self->ws_count_id = g_timeout_add_seconds (WS_COUNT_PERIOD_S, on_ws_count, self);
+    }
   if (self->ws_branch == NULL)
-    self->ws_branch = rc_ws_branch_new (pipeline, on_ws_frame, self);
+    self->ws_branch = rc_ws_branch_new (pipeline, on_ws_message, self->ws_group);
+  update_bundling (self);
   return TRUE;
+}
+
+void
+rc_sync_start_ws_frames (RcSync *self, RcGuestMedia *media)
+{
+  if (self->ws_group != NULL && g_ptr_array_find (self->ws_listeners, media, NULL))
+    rc_ws_group_add (self->ws_group, rc_guest_media_get_guest (media)->ws_peer);
 }
 
 void
@@ -310,8 +406,11 @@ rc_sync_remove_ws_listener (RcSync *self, RcGuestMedia *media)
 {
   if (!g_ptr_array_remove (self->ws_listeners, media))
     return;
+  rc_ws_group_remove (self->ws_group, rc_guest_media_get_guest (media)->ws_peer);
   if (self->ws_listeners->len == 0)
-    g_clear_pointer (&self->ws_branch, rc_ws_branch_free);
+    stop_ws (self);
+  else
+    update_bundling (self);
 }
 
 /* ---- stats ------------------------------------------------------------------- */
@@ -331,6 +430,7 @@ rc_sync_stats_json (RcSync *self)
   json_object_set_int_member (o, "clockRate", RC_ROOM_PIPELINE_CLOCK_RATE);
   json_object_set_int_member (o, "wsListeners", self->ws_listeners->len);
   json_object_set_int_member (o, "wsDropped", (gint64) self->ws_dropped);
+  json_object_set_int_member (o, "wsFramesPerMessage", ws_frames_per_message (self));
   /* In join order, like the participants list. */
   for (guint i = 0; i < members->len; i++)
     {

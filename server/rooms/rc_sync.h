@@ -8,6 +8,7 @@ G_BEGIN_DECLS
 typedef struct _RcRoom RcRoom;
 typedef struct _RcGuest RcGuest;
 typedef struct _RcGuestMedia RcGuestMedia;
+typedef struct _RcRoomSettings RcRoomSettings;
 
 /*
  * RcSync: one room's shared timeline as guests see it. It owns the playout
@@ -16,7 +17,9 @@ typedef struct _RcGuestMedia RcGuestMedia;
  * tells guests with media the timeline (RTP timestamp ↔ server time, D)
  * when they start and whenever D changes. It also carries the room's
  * WebSocket audio: one RcWsBranch on the room pipeline while any guest
- * listens that way, its frames sent to each of them.
+ * listens that way, its messages handed on the streaming thread to an
+ * RcWsGroup of the listeners' connections (server/core/rc_ws_writer.h),
+ * bundled 3 to a message from --ws-bundle-from listeners.
  * Main context only.
  */
 typedef struct _RcSync RcSync;
@@ -33,8 +36,8 @@ typedef struct
   gint64 reported_at; /* ms since the epoch */
 } RcSyncReport;
 
-/* Delays in ms: D starts at @initial_ms and stays within [@min_ms, @max_ms]. */
-RcSync *rc_sync_new (RcRoom *room, double min_ms, double initial_ms, double max_ms);
+/* D starts at @settings' initial delay and stays within its bounds (ms). */
+RcSync *rc_sync_new (RcRoom *room, const RcRoomSettings *settings);
 void rc_sync_free (RcSync *sync);
 
 double rc_sync_get_delay (RcSync *sync);
@@ -47,11 +50,16 @@ void rc_sync_report (RcSync *sync, RcGuest *guest, const RcSyncReport *report);
 /* The guest's media ended or it left: its report no longer counts. */
 void rc_sync_forget (RcSync *sync, RcGuest *guest);
 
-/* The room's WebSocket audio frames for @media (a guest's session, see
- * rc_guest_media.h) on or off. FALSE with @error when the room has no
- * pipeline. */
+/* @media (a guest's session, see rc_guest_media.h) becomes one of the
+ * room's WebSocket listeners: FALSE with @error when the room has no
+ * pipeline or the guest no connection to write to. Frames reach it once
+ * rc_sync_start_ws_frames is called (after its timeline). */
 gboolean rc_sync_add_ws_listener (RcSync *sync, RcGuestMedia *media, GError **error);
+void rc_sync_start_ws_frames (RcSync *sync, RcGuestMedia *media);
 void rc_sync_remove_ws_listener (RcSync *sync, RcGuestMedia *media);
+/* Adds what the WebSocket audio sent since the last count to the metrics
+ * (done every second too). */
+void rc_sync_count_ws (RcSync *sync);
 
 /* GET /api/rooms/{id}/stats. */
 JsonNode *rc_sync_stats_json (RcSync *sync);

@@ -11,7 +11,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ClockEstimator } from '../../client-js/src/clock.js';
-import { Timeline, rtpDelta, parseWsFrame, buildWsFrame, sampleIndex } from '../../client-js/src/engine/timeline.js';
+import {
+  Timeline, rtpDelta, parseWsFrame, buildWsFrame, parseWsMessage, buildWsBundle, sampleIndex,
+} from '../../client-js/src/engine/timeline.js';
 import { PlayoutCore, MAX_PPM } from '../../client-js/src/engine/playout-core.js';
 
 /** A deterministic pseudo-random generator (mulberry32). */
@@ -93,6 +95,29 @@ test('WebSocket audio header: built and parsed, big-endian, bad ones refused', (
   const longHeader = buffer.slice(0);
   new DataView(longHeader).setUint16(2, 200);
   assert.equal(parseWsFrame(longHeader), null);
+});
+
+test('WebSocket audio bundles: every frame with its own C, bad entries refused', () => {
+  const frames = [0, 1, 2].map((i) => buildWsFrame(
+    { rtpTimestamp: 4294966336 + 960 * i, serverTime: 5012345.875 + 20 * i, sequence: 41 + i },
+    new Uint8Array([0xfc, i, i, i, i].slice(0, 2 + i))));
+  const bundle = buildWsBundle(frames);
+  assert.deepEqual([...new Uint8Array(bundle, 0, 4)], [2, 3, 0, 4]);
+  const parsed = parseWsMessage(bundle);
+  assert.equal(parsed.length, 3);
+  parsed.forEach((f, i) => {
+    assert.equal(f.serverTime, 5012345.875 + 20 * i);
+    assert.equal(f.sequence, 41 + i);
+    assert.equal(f.rtpTimestamp, (4294966336 + 960 * i) >>> 0);
+    assert.deepEqual([...f.payload], [0xfc, i, i, i, i].slice(0, 2 + i));
+  });
+  // A lone frame is a message of one; nonsense is none.
+  assert.equal(parseWsMessage(frames[1]).length, 1);
+  assert.deepEqual(parseWsMessage(new ArrayBuffer(0)), []);
+  assert.deepEqual(parseWsMessage(new Uint8Array([9, 1, 0, 4]).buffer), []);
+  // An entry longer than the message ends it; the frames before it stay.
+  const cut = bundle.slice(0, bundle.byteLength - 3);
+  assert.equal(parseWsMessage(cut).length, 2);
 });
 
 // -- the worklet's reader ------------------------------------------------------

@@ -5,7 +5,8 @@
 // server with the demo library plays a tone; Chromium pages listen
 // - over WebRTC (`?transport=webrtc`: the receiver's encoded frames go to the
 //   playout engine, the browser's own playout stays silent),
-// - over the WebSocket (`?transport=ws`),
+// - over the WebSocket (`?transport=ws`), its frames bundled 3 to a message
+//   (`--ws-bundle-from 1`: what a big room sends, each frame with its own C),
 // - and, in a Chromium that cannot send UDP, with no choice made: WebRTC
 //   never connects and the page falls back to the WebSocket by itself.
 // What is checked is what a listener would notice: packets arrive and the
@@ -34,7 +35,7 @@ before(async () => {
   music = await makeDemoMusic();
   // These tests measure sync, not how D adapts (tests/test_sync.c does):
   // a D that covers a busy machine from the start keeps it still.
-  server = await startServer(['--playout-delay-min', '300'], { musicDir: music.dir });
+  server = await startServer(['--playout-delay-min', '300', '--ws-bundle-from', '1'], { musicDir: music.dir });
   await waitForLibrary(server.url, 4);
   browser = await launchBrowser({ args: AUDIO_ARGS });
 });

@@ -16,6 +16,7 @@
  * that floor. Every reply must be valid UTF-8 JSON; a critical aborts.
  */
 #include "signalling/rc_session.h"
+#include "signalling/rc_presence.h"
 #include "server/core/rc_json.h"
 #include "server/core/rc_validate.h"
 #include "server/rc_config.h"
@@ -74,6 +75,7 @@ fixture_get (void)
   fixture->registry = rc_registry_new (fixture->store, NULL, 10, 50, &settings);
   fixture->host.config = fixture->config;
   fixture->host.registry = fixture->registry;
+  fixture->host.presence = rc_presence_new ();
   return fixture;
 }
 

@@ -295,20 +295,16 @@ handle_timeline (RcNativeGuest *self, JsonObject *m)
     json_object_get_double_member (m, "playoutDelay"));
 }
 
-/* A binary WebSocket frame: one Opus packet and its C. */
+/* One frame of a binary WebSocket message: one Opus packet and its C. */
 static void
-handle_frame (RcNativeGuest *self, GBytes *bytes)
+handle_frame (RcNativeGuest *self, const guint8 *data, gsize size, gint64 now)
 {
-  gsize size;
-  const guint8 *data = g_bytes_get_data (bytes, &size);
   guint32 rtp, seq;
   double c;
   const guint8 *payload;
   gsize length;
-  gint64 now = g_get_monotonic_time ();
 
-  if (!self->ws || self->player == NULL
-      || !rc_ws_frame_parse (data, size, &rtp, &c, &seq, &payload, &length))
+  if (!rc_ws_frame_parse (data, size, &rtp, &c, &seq, &payload, &length))
     return;
   self->ws_packets++;
   if (self->ws_have_seq && seq - self->ws_last_seq > 1 && seq - self->ws_last_seq < 0x80000000u)
@@ -319,6 +315,20 @@ handle_frame (RcNativeGuest *self, GBytes *bytes)
     self->ws_max_gap_us = MAX (self->ws_max_gap_us, now - self->ws_last_arrival_us);
   self->ws_last_arrival_us = now;
   rc_native_playout_push (self->player, c, payload, length);
+}
+
+/* A binary WebSocket message: one frame, or a bundle of them. */
+static void
+handle_binary (RcNativeGuest *self, GBytes *bytes)
+{
+  gsize size, offset = 0, length;
+  const guint8 *data = g_bytes_get_data (bytes, &size), *frame;
+  gint64 now = g_get_monotonic_time ();
+
+  if (!self->ws || self->player == NULL)
+    return;
+  while (rc_ws_message_next (data, size, &offset, &frame, &length))
+    handle_frame (self, frame, length, now);
 }
 
 static void
@@ -419,7 +429,7 @@ on_ws_message (SoupWebsocketConnection *conn, gint type, GBytes *data, gpointer 
 
   if (type == SOUP_WEBSOCKET_DATA_BINARY)
     {
-      handle_frame (self, data);
+      handle_binary (self, data);
       return;
     }
   if (type == SOUP_WEBSOCKET_DATA_TEXT && !wanted (self, text, size))

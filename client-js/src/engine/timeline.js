@@ -12,6 +12,8 @@ export const CLOCK_RATE = 48000;
 export const SAMPLES_PER_MS = CLOCK_RATE / 1000;
 export const WS_HEADER_BYTES = 20;
 export const WS_VERSION = 1;
+export const WS_BUNDLE_VERSION = 2;
+export const WS_BUNDLE_HEADER_BYTES = 4;
 
 /** (ts − ref) mod 2^32 as a signed 32-bit number. */
 export function rtpDelta(ts, ref) {
@@ -39,21 +41,68 @@ export class Timeline {
 }
 
 /**
- * A binary WebSocket audio message → {rtpTimestamp, serverTime, sequence, payload}
- * (payload a view into the buffer), or null when it is not one.
+ * One WebSocket audio frame (the whole buffer, or `length` bytes from
+ * `offset`) → {rtpTimestamp, serverTime, sequence, payload} (payload a view
+ * into the buffer), or null when it is not one.
  */
-export function parseWsFrame(buffer) {
-  if (!(buffer instanceof ArrayBuffer) || buffer.byteLength < WS_HEADER_BYTES) return null;
-  const view = new DataView(buffer);
+export function parseWsFrame(buffer, offset = 0, length = undefined) {
+  if (!(buffer instanceof ArrayBuffer)) return null;
+  const size = length ?? buffer.byteLength - offset;
+  if (size < WS_HEADER_BYTES || offset + size > buffer.byteLength) return null;
+  const view = new DataView(buffer, offset, size);
   if (view.getUint8(0) !== WS_VERSION) return null;
   const headerLength = view.getUint16(2);
-  if (headerLength < WS_HEADER_BYTES || headerLength > buffer.byteLength) return null;
+  if (headerLength < WS_HEADER_BYTES || headerLength > size) return null;
   return {
     rtpTimestamp: view.getUint32(4),
     serverTime: view.getFloat64(8),
     sequence: view.getUint32(16),
-    payload: new Uint8Array(buffer, headerLength),
+    payload: new Uint8Array(buffer, offset + headerLength, size - headerLength),
   };
+}
+
+/**
+ * A binary WebSocket audio message → its frames, in order: one frame
+ * (version 1), or a bundle (version 2: count, header length, then per frame
+ * a 16-bit length and the frame). A frame that is not one is left out; a
+ * message that is not one gives [].
+ */
+export function parseWsMessage(buffer) {
+  if (!(buffer instanceof ArrayBuffer) || buffer.byteLength < 1) return [];
+  const view = new DataView(buffer);
+  if (view.getUint8(0) === WS_VERSION) {
+    const frame = parseWsFrame(buffer);
+    return frame ? [frame] : [];
+  }
+  if (view.getUint8(0) !== WS_BUNDLE_VERSION || buffer.byteLength < WS_BUNDLE_HEADER_BYTES) return [];
+  const frames = [];
+  let at = view.getUint16(2);
+  if (at < WS_BUNDLE_HEADER_BYTES) return [];
+  while (at + 2 <= buffer.byteLength) {
+    const length = view.getUint16(at);
+    if (length === 0 || at + 2 + length > buffer.byteLength) break;
+    const frame = parseWsFrame(buffer, at + 2, length);
+    if (frame) frames.push(frame);
+    at += 2 + length;
+  }
+  return frames;
+}
+
+/** Builds a bundle of frames (ArrayBuffers from buildWsFrame); the tests' fake server speaks it. */
+export function buildWsBundle(frames) {
+  const size = WS_BUNDLE_HEADER_BYTES + frames.reduce((n, f) => n + 2 + f.byteLength, 0);
+  const buffer = new ArrayBuffer(size);
+  const view = new DataView(buffer);
+  view.setUint8(0, WS_BUNDLE_VERSION);
+  view.setUint8(1, frames.length);
+  view.setUint16(2, WS_BUNDLE_HEADER_BYTES);
+  let at = WS_BUNDLE_HEADER_BYTES;
+  for (const f of frames) {
+    view.setUint16(at, f.byteLength);
+    new Uint8Array(buffer, at + 2).set(new Uint8Array(f));
+    at += 2 + f.byteLength;
+  }
+  return buffer;
 }
 
 /** Builds one (the tests' fake server speaks it). */

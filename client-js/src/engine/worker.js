@@ -17,7 +17,7 @@
 // Arrival: server time at arrival (the clock map from the main thread) − C,
 // collected for the main thread's syncReport.
 
-import { Timeline, parseWsFrame, sampleIndex, CLOCK_RATE } from './timeline.js';
+import { Timeline, parseWsMessage, sampleIndex, CLOCK_RATE } from './timeline.js';
 
 const STATS_INTERVAL_MS = 500;
 const MAX_PENDING = 50; // decodes in flight before we give up on the decoder
@@ -104,16 +104,18 @@ async function pumpFrames(readable, writable) {
   }
 }
 
+// One message is one frame, or a bundle of them (a big room): each frame
+// keeps its own C.
 function onWs(buffer, arrival) {
-  const frame = parseWsFrame(buffer);
-  if (!frame) return;
-  state.counters.ws += 1;
-  if (state.lastSeq !== null) {
-    const gap = (frame.sequence - state.lastSeq - 1) >>> 0;
-    if (gap > 0 && gap < 1000) state.counters.wsGaps += gap;
+  for (const frame of parseWsMessage(buffer)) {
+    state.counters.ws += 1;
+    if (state.lastSeq !== null) {
+      const gap = (frame.sequence - state.lastSeq - 1) >>> 0;
+      if (gap > 0 && gap < 1000) state.counters.wsGaps += gap;
+    }
+    state.lastSeq = frame.sequence;
+    onPacket(frame.serverTime, frame.payload, arrival);
   }
-  state.lastSeq = frame.sequence;
-  onPacket(frame.serverTime, frame.payload, arrival);
 }
 
 function onPacket(c, bytes, arrival) {

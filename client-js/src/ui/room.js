@@ -6,7 +6,7 @@
 //   2. On submit, open the signalling socket; every `socket:open` (the first
 //      one and each reconnect) sends `join` while the user wants to be in.
 //   3. initialState → participants, chat history, player state and queue;
-//      then viewersUpdated, chat, stateUpdate and queueUpdated keep them
+//      then presence (viewerJoined/viewerLeft/viewerCount), chat, stateUpdate and queueUpdated keep them
 //      current. roomClosed ends the page.
 //   4. After every (re)join the media session asks for the room's audio
 //      (media.js: WebRTC or the WebSocket, both feeding the playout engine
@@ -112,7 +112,9 @@ export function mountRoom(container, [roomId]) {
     h('div', { class: 'room-actions' }, copyButton, goLiveLink, mixControl.toggle, deleteButton, leaveLink),
     mixControl.panel);
 
-  const participants = createParticipants();
+  const participants = createParticipants({
+    loadPage: (offset, limit) => sig.request({ type: 'listViewers', offset, limit }),
+  });
   const chat = createChat({ onSend: sendChat });
   // The engine is made with the socket; until then the controls only remember.
   const output = {
@@ -267,10 +269,11 @@ export function mountRoom(container, [roomId]) {
         if (session.closed || !session.wanted) return;
         connection.setOffline({ why: 'The connection to the server was lost.', retryIn: delay });
       }),
-      s.on('viewersUpdated', (msg) => {
-        participants.update(msg.participants, session.you?.id);
-        drawGuestCount(msg.participants);
-      }),
+      ...['viewerJoined', 'viewerLeft', 'viewerCount', 'viewersUpdated'].map((type) => s.on(type, (msg) => {
+        if (!session.joined) return;
+        const n = participants.apply(msg);
+        if (n !== null) drawGuestCount(n);
+      })),
       s.on('chat', (msg) => { if (session.joined) chat.add(msg); }),
       s.on('stateUpdate', (msg) => {
         if (!session.joined) return;
@@ -345,8 +348,8 @@ export function mountRoom(container, [roomId]) {
     mixControl.setPolicy(state.room && state.room.mix);
     liveIndicator.setOwner(isOwner);
     liveIndicator.set(state.broadcast || null);
-    participants.update(state.participants, session.you?.id);
-    drawGuestCount(state.participants);
+    participants.reset(state.participants, state.participantCount, session.you?.id);
+    drawGuestCount(participants.count);
     chat.reset(state.chat, session.you?.id);
     chat.setEnabled(true);
     const playback = state.state && typeof state.state === 'object' ? state.state : { song: null, index: -1 };
@@ -386,8 +389,7 @@ export function mountRoom(container, [roomId]) {
     }, 400);
   }
 
-  function drawGuestCount(list) {
-    const n = Array.isArray(list) ? list.length : 0;
+  function drawGuestCount(n) {
     guestCount.textContent = `${n} ${n === 1 ? 'listener' : 'listeners'}`;
   }
 
