@@ -10,8 +10,16 @@
  * current song" (an empty queue, or the end was reached). Keeping played
  * items makes `previous` and loop-queue simple, and the cap drops them first.
  *
- * Position: while a track plays, the pipeline knows where it is; otherwise
- * `position_ms` holds it (paused, or before the pipeline exists).
+ * Position: the room's timeline runs on the server clock. Paused,
+ * `position_ms` is where the song stands; playing, it is the position at
+ * the clock time `anchor`, and the song moves on with the clock. While the
+ * room's pipeline plays the track (someone listens), the pipeline knows
+ * where it is and reports the track's end; with nobody listening there is
+ * no pipeline and a timer at the song's library duration ends it, the next
+ * song starting exactly where that one ended. When the pipeline comes back
+ * it joins the timeline in step (rc_room_pipeline_play_at); when it goes,
+ * its position becomes the clock's. A song whose duration is not known (a
+ * URL) needs the pipeline to know when it ends: it keeps one while it plays.
  *
  * Store keys: room:{id}:player (JSON state, written on every change and once
  * a second while playing), room:{id}:recent (list of song keys recently
@@ -21,6 +29,7 @@
 #include <stdlib.h>
 
 #include "server/rooms/rc_player.h"
+#include "server/core/rc_clock.h"
 #include "server/core/rc_error.h"
 #include "server/core/rc_json.h"
 #include "server/rooms/rc_history.h"
@@ -58,7 +67,10 @@ struct _RcPlayer
   GPtrArray *queue; /* Item* */
   guint index;
   gboolean playing;
-  gint64 position_ms;
+  gint64 position_ms;   /* paused: the position; playing: the position at anchor */
+  GstClockTime anchor;  /* playing: the server clock time of position_ms */
+  GstClockTime next_anchor; /* a song that ended on the clock: when the next starts */
+  gboolean starting;    /* building the pipeline for a song being started */
   RcLoopMode loop;
   gboolean autoplay;
 
@@ -69,6 +81,7 @@ struct _RcPlayer
   gboolean resume_after_live;
 
   guint tick_id;
+  guint end_id; /* the song's end on the clock, while no pipeline plays it */
   guint empty_pause_id;
   guint empty_pause_s;
 };
@@ -78,6 +91,7 @@ static const char *const loop_names[] = { "off", "track", "queue" };
 static void item_free (Item *item);
 static void start_current (RcPlayer *self, gint64 position_ms, gboolean fresh);
 static void advance (RcPlayer *self, gboolean by_user);
+static void halt (RcPlayer *self);
 
 /* ---- items ---------------------------------------------------------------- */
 
@@ -217,19 +231,35 @@ current (RcPlayer *self)
 
 /* ---- telling the room and the store --------------------------------------- */
 
+/* Where the timeline is by the server clock alone (playing). */
+static gint64
+clock_position (RcPlayer *self)
+{
+  GstClockTime now = rc_clock_now ();
+  gint64 pos = self->position_ms;
+
+  if (now >= self->anchor)
+    pos += (gint64) ((now - self->anchor) / GST_MSECOND);
+  else
+    pos -= (gint64) ((self->anchor - now) / GST_MSECOND);
+  return MAX (pos, 0);
+}
+
 static gint64
 position_now (RcPlayer *self)
 {
   RcRoomPipeline *pipeline = rc_room_get_pipeline (self->room);
 
-  if (self->playing && pipeline != NULL && rc_room_pipeline_has_track (pipeline))
+  if (!self->playing)
+    return self->position_ms;
+  if (pipeline != NULL && rc_room_pipeline_has_track (pipeline))
     {
       gint64 pos = rc_room_pipeline_get_position_ms (pipeline);
 
       if (pos >= 0)
         return pos;
     }
-  return self->position_ms;
+  return clock_position (self);
 }
 
 JsonNode *
@@ -414,9 +444,8 @@ on_track_failed (RcRoomPipeline *pipeline, const GError *error, gpointer data)
   if (++self->failures > self->queue->len)
     {
       self->failures = 0;
-      self->playing = FALSE;
       self->position_ms = 0;
-      rc_room_pipeline_stop_track (pipeline);
+      halt (self);
     }
   else
     advance (self, FALSE);
@@ -524,39 +553,125 @@ on_tick (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-static void
-update_tick (RcPlayer *self)
+/* The current song reached its duration on the clock (nobody listens). The
+ * next starts where it ended, however late this runs. */
+static gboolean
+on_clock_end (gpointer data)
 {
+  RcPlayer *self = data;
+  Item *item = current (self);
+  RcRoomPipeline *pipeline = rc_room_get_pipeline (self->room);
+
+  self->end_id = 0;
+  if (!self->playing || item == NULL
+      || (pipeline != NULL && rc_room_pipeline_has_track (pipeline)))
+    return G_SOURCE_REMOVE;
+  self->next_anchor = self->anchor + (GstClockTime) (item->duration_ms - self->position_ms)
+                                       * GST_MSECOND;
+  on_track_ended (NULL, self);
+  self->next_anchor = 0;
+  return G_SOURCE_REMOVE;
+}
+
+/* The 1 s tick while playing, and the song's end on the clock while no
+ * pipeline plays it. */
+static void
+update_timers (RcPlayer *self)
+{
+  Item *item = current (self);
+  RcRoomPipeline *pipeline = rc_room_get_pipeline (self->room);
+
   if (self->playing && self->tick_id == 0)
     self->tick_id = g_timeout_add (TICK_MS, on_tick, self);
   else if (!self->playing)
     g_clear_handle_id (&self->tick_id, g_source_remove);
+  g_clear_handle_id (&self->end_id, g_source_remove);
+  if (self->playing && item != NULL && item->duration_ms > 0
+      && (pipeline == NULL || !rc_room_pipeline_has_track (pipeline)))
+    {
+      gint64 left = item->duration_ms - clock_position (self);
+
+      self->end_id = g_timeout_add_full (G_PRIORITY_HIGH, (guint) CLAMP (left, 0, G_MAXINT),
+                                         on_clock_end, self, NULL);
+    }
 }
 
-/* Plays the current item from @position_ms; @fresh: a new song, not a resume. */
+/* Plays the current item from @position_ms; @fresh: a new song, not a
+ * resume. The timeline starts now (or where the last song ended on the
+ * clock); a pipeline, if the room has one, plays it as soon as it can. */
 static void
 start_current (RcPlayer *self, gint64 position_ms, gboolean fresh)
 {
   Item *item = current (self);
-  RcRoomPipeline *pipeline = item != NULL ? rc_room_ensure_pipeline (self->room, NULL) : NULL;
+  RcRoomPipeline *pipeline = rc_room_get_pipeline (self->room);
 
-  if (pipeline == NULL)
+  if (item != NULL && pipeline == NULL && item->duration_ms <= 0)
+    {
+      /* Only decoding tells where a song of unknown length ends. */
+      self->starting = TRUE;
+      pipeline = rc_room_ensure_pipeline (self->room, NULL);
+      self->starting = FALSE;
+      if (pipeline == NULL)
+        item = NULL;
+    }
+  if (item == NULL)
     {
       self->playing = FALSE;
       self->position_ms = 0;
-      pipeline = rc_room_get_pipeline (self->room);
       if (pipeline != NULL)
         rc_room_pipeline_stop_track (pipeline);
-      update_tick (self);
+      update_timers (self);
       rc_room_idle_pipeline (self->room);
       return;
     }
   self->playing = TRUE;
   self->position_ms = position_ms;
-  rc_room_pipeline_play (pipeline, item->uri, position_ms);
+  self->anchor = self->next_anchor != 0 ? self->next_anchor : rc_clock_now ();
+  if (pipeline != NULL)
+    rc_room_pipeline_play (pipeline, item->uri, position_ms);
   if (fresh && position_ms == 0)
     record_played (self, item);
-  update_tick (self);
+  update_timers (self);
+  /* A song of unknown length may have kept a pipeline nobody hears. */
+  rc_room_idle_pipeline (self->room);
+}
+
+gboolean
+rc_player_needs_pipeline (RcPlayer *self)
+{
+  Item *item = current (self);
+
+  return self->playing && item != NULL && item->duration_ms <= 0;
+}
+
+void
+rc_player_pipeline_started (RcPlayer *self, RcRoomPipeline *pipeline)
+{
+  Item *item = current (self);
+
+  if (self->starting)
+    return;
+  if (self->playing && item != NULL)
+    rc_room_pipeline_play_at (pipeline, item->uri, self->position_ms, self->anchor);
+  update_timers (self);
+}
+
+void
+rc_player_pipeline_stopping (RcPlayer *self, RcRoomPipeline *pipeline)
+{
+  if (self->playing && rc_room_pipeline_has_track (pipeline))
+    {
+      gint64 pos = rc_room_pipeline_get_position_ms (pipeline);
+
+      self->position_ms = pos >= 0 ? pos : clock_position (self);
+      self->anchor = rc_clock_now ();
+    }
+}
+
+void
+rc_player_pipeline_stopped (RcPlayer *self)
+{
+  update_timers (self);
 }
 
 /* Leaves the current song where it is, silent. */
@@ -568,7 +683,7 @@ halt (RcPlayer *self)
   if (pipeline != NULL && rc_room_pipeline_has_track (pipeline))
     rc_room_pipeline_stop_track (pipeline);
   self->playing = FALSE;
-  update_tick (self);
+  update_timers (self);
   rc_room_idle_pipeline (self->room);
 }
 
@@ -1085,6 +1200,7 @@ rc_player_free (RcPlayer *self)
   if (self == NULL)
     return;
   g_clear_handle_id (&self->tick_id, g_source_remove);
+  g_clear_handle_id (&self->end_id, g_source_remove);
   g_clear_handle_id (&self->empty_pause_id, g_source_remove);
   g_ptr_array_unref (self->queue);
   g_queue_clear_full (&self->recent, g_free);
