@@ -5,6 +5,11 @@
  * notification), who may do what, the error each bad request gets, songs
  * that cannot play being skipped, autoplay, and the empty-room pause.
  * What the guests hear is checked by test_media (native guests).
+ *
+ * Each test runs twice: with nobody taking audio (the room's timeline runs
+ * on the server clock, no pipeline) and with a WebSocket listener in the
+ * room from the start (the pipeline plays every song and reports its end).
+ * The empty-room pause needs an empty room, so it runs without.
  */
 #include "server/core/rc_error.h"
 #include "rc_test_music.h"
@@ -23,7 +28,14 @@ typedef struct
   RcTestServer *server;
   char *room_id;
   char *owner_token;
+  RcTestWs *ear; /* the listener, or NULL */
 } Fixture;
+
+typedef struct
+{
+  const char *const *args; /* extra server flags, or NULL */
+  gboolean listening;      /* a WebSocket listener takes audio throughout */
+} Case;
 
 /* Tones: two by "Alpha" (one of them long), one by "Beta", one short. */
 static void
@@ -66,12 +78,27 @@ fixture_start (Fixture *f, const char *const *extra_args)
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-  fixture_start (f, data);
+  const Case *c = data;
+
+  fixture_start (f, c->args);
+  if (c->listening)
+    {
+      f->ear = rc_test_ws_join (f->server, f->room_id, "Ear", NULL, NULL, NULL);
+      rc_test_ws_send (f->ear, "{\"type\":\"startMedia\",\"id\":\"m\",\"transport\":\"ws\"}");
+      json_object_unref (rc_test_ws_expect (f->ear, "mediaStarted", 10000));
+    }
 }
 
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
+  if (f->ear != NULL)
+    {
+      /* It heard audio all along. */
+      g_assert_false (f->ear->closed);
+      g_assert_cmpuint (f->ear->binary.length, >, 0);
+      rc_test_ws_free (f->ear);
+    }
   g_assert_cmpint (rc_test_server_stop (f->server), ==, 0);
   rc_test_server_free (f->server);
   rc_test_music_remove_tree (f->dir);
@@ -509,19 +536,32 @@ test_empty_room_pauses (Fixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
-  static const char *const short_pause[] = { "--empty-room-pause", "2", NULL };
+  static const char *const short_pause_args[] = { "--empty-room-pause", "2", NULL };
+  static const Case unheard = { NULL, FALSE };
+  static const Case heard = { NULL, TRUE };
+  static const Case short_pause = { short_pause_args, FALSE };
+  static const struct
+  {
+    const char *name;
+    void (*func) (Fixture *, gconstpointer);
+  } both[] = {
+    { "commands-and-what-everyone-sees", test_commands_and_what_everyone_sees },
+    { "bad-requests-get-coded-errors", test_bad_requests_get_coded_errors },
+    { "unplayable-songs-are-skipped", test_unplayable_songs_are_skipped },
+    { "end-of-queue-and-autoplay", test_end_of_queue_and_autoplay },
+  };
 
   rc_test_init (&argc, &argv);
   gst_init (&argc, &argv);
-  g_test_add ("/queue/commands-and-what-everyone-sees", Fixture, NULL, fixture_setup,
-              test_commands_and_what_everyone_sees, fixture_teardown);
-  g_test_add ("/queue/bad-requests-get-coded-errors", Fixture, NULL, fixture_setup,
-              test_bad_requests_get_coded_errors, fixture_teardown);
-  g_test_add ("/queue/unplayable-songs-are-skipped", Fixture, NULL, fixture_setup,
-              test_unplayable_songs_are_skipped, fixture_teardown);
-  g_test_add ("/queue/end-of-queue-and-autoplay", Fixture, NULL, fixture_setup,
-              test_end_of_queue_and_autoplay, fixture_teardown);
-  g_test_add ("/queue/empty-room-pauses", Fixture, short_pause, fixture_setup,
+  for (guint i = 0; i < G_N_ELEMENTS (both); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/queue/%s", both[i].name);
+      g_autofree char *listening = g_strdup_printf ("/queue/listening/%s", both[i].name);
+
+      g_test_add (path, Fixture, &unheard, fixture_setup, both[i].func, fixture_teardown);
+      g_test_add (listening, Fixture, &heard, fixture_setup, both[i].func, fixture_teardown);
+    }
+  g_test_add ("/queue/empty-room-pauses", Fixture, &short_pause, fixture_setup,
               test_empty_room_pauses, fixture_teardown);
   return g_test_run ();
 }
