@@ -27,14 +27,14 @@
  * Track ends and autoplay with nobody listening: a 3 s song ends on time
  * (its library duration, on the clock) and autoplay's pick follows.
  */
-#include "pipelines/rc_ws_branch.h"
+#include "tools/native-guest/rc_recording.h"
+#include "rc_test_audio.h"
 #include "rc_test_music.h"
 #include "rc_test_server.h"
 #include "rc_test_util.h"
 #include "rc_test_ws.h"
 
-#include <gst/app/gstappsink.h>
-#include <gst/app/gstappsrc.h>
+#include <gst/gst.h>
 #include <libsoup/soup.h>
 #include <math.h>
 #include <string.h>
@@ -55,35 +55,23 @@ typedef struct
   char *room_id;
 } Fixture;
 
-/* S16 mono 48 kHz WAV: silence, and a TICK_MS 2 kHz burst starting exactly
+/* A stereo 48 kHz WAV: silence, and a TICK_MS 2 kHz burst starting exactly
  * at every whole second from 1 s. */
 static void
 write_ticks (const char *path)
 {
-  const guint rate = 48000, n = rate * TICK_SONG_S;
-  g_autofree gint16 *pcm = g_new0 (gint16, n);
-  guint8 header[44];
-  guint32 data_bytes = n * 2;
-  g_autoptr (GByteArray) file = g_byte_array_new ();
+  const guint rate = 48000;
+  gsize frames = (gsize) rate * TICK_SONG_S;
+  g_autofree gint16 *pcm = g_new0 (gint16, frames * 2 + RC_WAV_HEADER_SAMPLES);
+  gint16 *x = pcm + RC_WAV_HEADER_SAMPLES;
+  g_autoptr (GError) error = NULL;
 
-  for (guint s = 1; s < TICK_SONG_S; s++)
-    for (guint i = 0; i < rate * TICK_MS / 1000; i++)
-      pcm[s * rate + i] = (gint16) (16000 * sin (2 * G_PI * 2000.0 * i / rate));
-  memcpy (header, "RIFF", 4);
-  GST_WRITE_UINT32_LE (header + 4, 36 + data_bytes);
-  memcpy (header + 8, "WAVEfmt ", 8);
-  GST_WRITE_UINT32_LE (header + 16, 16);
-  GST_WRITE_UINT16_LE (header + 20, 1);
-  GST_WRITE_UINT16_LE (header + 22, 1);
-  GST_WRITE_UINT32_LE (header + 24, rate);
-  GST_WRITE_UINT32_LE (header + 28, rate * 2);
-  GST_WRITE_UINT16_LE (header + 32, 2);
-  GST_WRITE_UINT16_LE (header + 34, 16);
-  memcpy (header + 36, "data", 4);
-  GST_WRITE_UINT32_LE (header + 40, data_bytes);
-  g_byte_array_append (file, header, sizeof header);
-  g_byte_array_append (file, (const guint8 *) pcm, data_bytes);
-  g_assert_true (g_file_set_contents (path, (const char *) file->data, file->len, NULL));
+  for (gsize s = 1; s < TICK_SONG_S; s++)
+    for (gsize i = 0; i < rate * TICK_MS / 1000; i++)
+      x[2 * (s * rate + i)] = x[2 * (s * rate + i) + 1] =
+        (gint16) (16000 * sin (2 * G_PI * 2000.0 * (double) i / rate));
+  g_assert_true (rc_wav_write_stereo (path, pcm, frames, rate, &error));
+  g_assert_no_error (error);
 }
 
 static void
@@ -157,65 +145,6 @@ room_has_audio (Fixture *f)
   return strstr (text, label) != NULL;
 }
 
-/* The WebSocket frames heard, decoded and placed by their server time:
- * returns the mono samples (48 kHz) and the server time of the first (ms). */
-static GArray *
-decode_frames (GQueue *frames, double *c0_out)
-{
-  g_autoptr (GstElement) pipeline = gst_parse_launch (
-    "appsrc name=src format=time caps=\"audio/x-opus,rate=48000,channels=2,"
-    "channel-mapping-family=0,stream-count=1,coupled-count=1\" ! opusdec ! audioconvert "
-    "! audio/x-raw,format=F32LE,channels=1,rate=48000,layout=interleaved "
-    "! appsink name=sink sync=false",
-    NULL);
-  g_autoptr (GstElement) src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
-  g_autoptr (GstElement) sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
-  GArray *x = g_array_new (FALSE, TRUE, sizeof (float));
-  double c0 = -1;
-  GstSample *sample;
-
-  gst_element_set_state (pipeline, GST_STATE_PLAYING);
-  for (GList *l = frames->head; l != NULL; l = l->next)
-    {
-      gsize size, length;
-      const guint8 *data = g_bytes_get_data (l->data, &size), *payload;
-      guint32 rtp, seq;
-      double c;
-      GstBuffer *buffer;
-
-      if (!rc_ws_frame_parse (data, size, &rtp, &c, &seq, &payload, &length) || length == 0)
-        continue;
-      if (c0 < 0)
-        c0 = c;
-      buffer = gst_buffer_new_memdup (payload, length);
-      GST_BUFFER_PTS (buffer) = (GstClockTime) llround ((c - c0) * GST_MSECOND);
-      GST_BUFFER_DURATION (buffer) = 20 * GST_MSECOND;
-      gst_app_src_push_buffer (GST_APP_SRC (src), buffer);
-    }
-  gst_app_src_end_of_stream (GST_APP_SRC (src));
-  while ((sample = gst_app_sink_pull_sample (GST_APP_SINK (sink))) != NULL)
-    {
-      GstBuffer *buffer = gst_sample_get_buffer (sample);
-      GstMapInfo map;
-      gsize at = (gsize) llround ((double) GST_BUFFER_PTS (buffer) * 48000 / GST_SECOND);
-
-      if (gst_buffer_map (buffer, &map, GST_MAP_READ))
-        {
-          gsize n = map.size / sizeof (float);
-
-          if (x->len < at + n)
-            g_array_set_size (x, at + n);
-          memcpy (&g_array_index (x, float, at), map.data, map.size);
-          gst_buffer_unmap (buffer, &map);
-        }
-      gst_sample_unref (sample);
-    }
-  gst_element_set_state (pipeline, GST_STATE_NULL);
-  g_assert_cmpfloat (c0, >, 0);
-  *c0_out = c0;
-  return x;
-}
-
 /* Server times (ms) at which a tick starts: a sample above 0.1 after at
  * least 200 ms below 0.02. */
 static GArray *
@@ -257,7 +186,7 @@ listen_and_check (Fixture *f, const char *name, double start_from, double start_
   json_object_unref (rc_test_ws_expect (ws, "mediaStarted", 10000));
   rc_test_run_for (HEAR_MS);
   g_assert_false (ws->closed);
-  x = decode_frames (&ws->binary, &c0);
+  x = rc_test_audio_decode_ws_frames (&ws->binary, &c0);
   onsets = tick_onsets (x, c0);
   g_test_message ("%s: %.2f s of audio from C %.1f ms, %u ticks", name, x->len / 48000.0, c0,
                   onsets->len);

@@ -194,6 +194,8 @@ run_level (const Options *o, const char *music_dir, const char *log_dir, guint n
   g_autoptr (RcBenchServer) server = NULL;
   g_autoptr (JsonArray) songs = NULL;
   g_autoptr (GPtrArray) rooms = g_ptr_array_new_with_free_func ((GDestroyNotify) room_free);
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) tokens = g_ptr_array_new_with_free_func (g_free);
   RcBenchProc empty, a, z;
   const char *song_id;
   guint64 frames = 0;
@@ -210,27 +212,37 @@ run_level (const Options *o, const char *music_dir, const char *log_dir, guint n
   rc_bench_wait (NULL, NULL, 1000);
   rc_bench_proc_read (rc_bench_server_get_pid (server), &empty);
 
-  rc_bench_progress ("%u rooms, %s: creating and joining", n, listening ? "one listener each" : "nobody listening");
+  rc_bench_progress ("%u rooms, %s: creating them", n,
+                     listening ? "one listener each" : "nobody listening");
+  /* All rooms first (REST, synchronous), then the sockets: a synchronous
+   * request does not serve the sockets already open. */
   for (guint i = 0; i < n && !rc_bench_interrupted (); i++)
     {
       g_autofree char *name = g_strdup_printf ("bench %u", i);
-      g_autofree char *id = NULL;
-      g_autofree char *token = NULL;
-      Room *r;
+      char *id = NULL, *token = NULL;
 
       if (!rc_bench_server_create_room (server, name, &id, &token, &error))
         {
           res->note = g_strdup_printf ("room %u: %s", i, error->message);
           return;
         }
-      r = g_new0 (Room, 1);
+      g_ptr_array_add (ids, id);
+      g_ptr_array_add (tokens, token);
+    }
+  rc_bench_progress ("joining every room");
+  for (guint i = 0; i < ids->len; i++)
+    {
+      Room *r = g_new0 (Room, 1);
+
       r->best_transit_ms = -1;
       r->late_ms = o->late_ms;
-      r->control = rc_bench_control_new (server, id, token, on_message, r);
+      r->control = rc_bench_control_new (server, ids->pdata[i], tokens->pdata[i], on_message, r);
       rc_bench_control_only (r->control, only);
       if (listening)
         rc_bench_control_set_binary_func (r->control, on_frame, r);
       g_ptr_array_add (rooms, r);
+      if (i % 50 == 49)
+        rc_bench_wait (NULL, NULL, 20);
     }
   if (!rc_bench_wait (all_joined, rooms, 60000))
     {
