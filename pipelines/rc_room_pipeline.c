@@ -381,6 +381,10 @@ make_track (RcRoomPipeline *self, const char *uri, gint64 position_ms)
   t->bin = gst_object_ref_sink (rc_track_bin_new (name));
   g_object_set (decoder, "uri", uri, NULL);
   g_object_set (filter, "caps", caps, NULL);
+  /* Float decoders (Vorbis, Opus, AAC) to the mixer's 16 bits without
+   * dither: half the cost of conversion and resampling (measured), and the
+   * truncation noise (-96 dBFS) is far below what Opus adds at 128 kb/s. */
+  g_object_set (convert, "dithering", 0 /* GST_AUDIO_DITHER_NONE */, NULL);
   gst_bin_add_many (GST_BIN (t->bin), decoder, convert, resample, filter, volume, NULL);
   gst_element_link_many (convert, resample, filter, volume, NULL);
   g_signal_connect_object (decoder, "pad-added", G_CALLBACK (on_decoder_pad), convert, 0);
