@@ -20,6 +20,8 @@
  * it joins the timeline in step (rc_room_pipeline_play_at); when it goes,
  * its position becomes the clock's. A song whose duration is not known (a
  * URL) needs the pipeline to know when it ends: it keeps one while it plays.
+ * That part lives in rc_player_clock.c; the state both share is in
+ * rc_player-private.h.
  *
  * Store keys: room:{id}:player (JSON state, written on every change and once
  * a second while playing), room:{id}:recent (list of song keys recently
@@ -29,6 +31,7 @@
 #include <stdlib.h>
 
 #include "server/rooms/rc_player.h"
+#include "server/rooms/rc_player-private.h"
 #include "server/core/rc_clock.h"
 #include "server/core/rc_error.h"
 #include "server/core/rc_json.h"
@@ -43,48 +46,7 @@
 #define PREVIOUS_RESTART_MS 3000
 #define TITLE_CHARS 200
 
-typedef struct
-{
-  char *id;
-  char *song_id; /* library song, or NULL */
-  char *url;     /* URL item, or NULL */
-  char *uri;     /* what the pipeline plays; never sent to clients */
-  char *title;
-  char *artist;
-  char *album;
-  gint64 duration_ms; /* 0: unknown */
-  char *added_by_id;
-  char *added_by_name;
-  gint64 added_at;
-} Item;
-
-struct _RcPlayer
-{
-  RcRoom *room; /* borrowed: the room owns us */
-  RcStore *store;
-  RcLibrary *library;
-
-  GPtrArray *queue; /* Item* */
-  guint index;
-  gboolean playing;
-  gint64 position_ms;   /* paused: the position; playing: the position at anchor */
-  GstClockTime anchor;  /* playing: the server clock time of position_ms */
-  GstClockTime next_anchor; /* a song that ended on the clock: when the next starts */
-  gboolean starting;    /* building the pipeline for a song being started */
-  RcLoopMode loop;
-  gboolean autoplay;
-
-  guint failures; /* consecutive items that failed to play */
-
-  GQueue recent; /* char* song keys, newest first, at most RECENT_MAX */
-
-  gboolean resume_after_live;
-
-  guint tick_id;
-  guint end_id; /* the song's end on the clock, while no pipeline plays it */
-  guint empty_pause_id;
-  guint empty_pause_s;
-};
+typedef RcPlayerItem Item;
 
 static const char *const loop_names[] = { "off", "track", "queue" };
 
@@ -226,41 +188,10 @@ item_key (const Item *item)
 static Item *
 current (RcPlayer *self)
 {
-  return self->index < self->queue->len ? self->queue->pdata[self->index] : NULL;
+  return rc_player_current_item (self);
 }
 
 /* ---- telling the room and the store --------------------------------------- */
-
-/* Where the timeline is by the server clock alone (playing). */
-static gint64
-clock_position (RcPlayer *self)
-{
-  GstClockTime now = rc_clock_now ();
-  gint64 pos = self->position_ms;
-
-  if (now >= self->anchor)
-    pos += (gint64) ((now - self->anchor) / GST_MSECOND);
-  else
-    pos -= (gint64) ((self->anchor - now) / GST_MSECOND);
-  return MAX (pos, 0);
-}
-
-static gint64
-position_now (RcPlayer *self)
-{
-  RcRoomPipeline *pipeline = rc_room_get_pipeline (self->room);
-
-  if (!self->playing)
-    return self->position_ms;
-  if (pipeline != NULL && rc_room_pipeline_has_track (pipeline))
-    {
-      gint64 pos = rc_room_pipeline_get_position_ms (pipeline);
-
-      if (pos >= 0)
-        return pos;
-    }
-  return clock_position (self);
-}
 
 JsonNode *
 rc_player_queue_json (RcPlayer *self)
@@ -278,7 +209,7 @@ static void
 fill_state (RcPlayer *self, JsonObject *o)
 {
   Item *item = current (self);
-  gint64 pos = item != NULL ? position_now (self) : 0;
+  gint64 pos = item != NULL ? rc_player_position_now (self) : 0;
 
   if (item != NULL && item->duration_ms > 0)
     pos = CLAMP (pos, 0, item->duration_ms);
@@ -369,7 +300,7 @@ save (RcPlayer *self)
     json_array_add_element (queue, item_to_store (self->queue->pdata[i]));
   json_object_set_array_member (o, "queue", queue);
   json_object_set_int_member (o, "index", self->index);
-  json_object_set_int_member (o, "positionMs", current (self) ? position_now (self) : 0);
+  json_object_set_int_member (o, "positionMs", current (self) ? rc_player_position_now (self) : 0);
   json_object_set_boolean_member (o, "playing", self->playing);
   json_object_set_string_member (o, "loop", loop_names[self->loop]);
   json_object_set_boolean_member (o, "autoplay", self->autoplay);
@@ -415,11 +346,9 @@ notify (RcPlayer *self, const char *kind, const char *format, ...)
 
 /* ---- what the pipeline reports (the room owns its lifetime) --------------- */
 
-static void
-on_track_ended (RcRoomPipeline *pipeline, gpointer data)
+void
+rc_player_song_ended (RcPlayer *self)
 {
-  RcPlayer *self = data;
-
   self->failures = 0;
   if (self->loop == RC_LOOP_TRACK && current (self) != NULL)
     start_current (self, 0, FALSE);
@@ -427,6 +356,12 @@ on_track_ended (RcRoomPipeline *pipeline, gpointer data)
     advance (self, FALSE);
   save (self);
   broadcast_state (self);
+}
+
+static void
+on_track_ended (RcRoomPipeline *pipeline, gpointer data)
+{
+  rc_player_song_ended (data);
 }
 
 static void
@@ -553,47 +488,15 @@ on_tick (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-/* The current song reached its duration on the clock (nobody listens). The
- * next starts where it ended, however late this runs. */
-static gboolean
-on_clock_end (gpointer data)
-{
-  RcPlayer *self = data;
-  Item *item = current (self);
-  RcRoomPipeline *pipeline = rc_room_get_pipeline (self->room);
-
-  self->end_id = 0;
-  if (!self->playing || item == NULL
-      || (pipeline != NULL && rc_room_pipeline_has_track (pipeline)))
-    return G_SOURCE_REMOVE;
-  self->next_anchor = self->anchor + (GstClockTime) (item->duration_ms - self->position_ms)
-                                       * GST_MSECOND;
-  on_track_ended (NULL, self);
-  self->next_anchor = 0;
-  return G_SOURCE_REMOVE;
-}
-
-/* The 1 s tick while playing, and the song's end on the clock while no
- * pipeline plays it. */
+/* The 1 s tick while playing, and the song's end on the clock. */
 static void
 update_timers (RcPlayer *self)
 {
-  Item *item = current (self);
-  RcRoomPipeline *pipeline = rc_room_get_pipeline (self->room);
-
   if (self->playing && self->tick_id == 0)
     self->tick_id = g_timeout_add (TICK_MS, on_tick, self);
   else if (!self->playing)
     g_clear_handle_id (&self->tick_id, g_source_remove);
-  g_clear_handle_id (&self->end_id, g_source_remove);
-  if (self->playing && item != NULL && item->duration_ms > 0
-      && (pipeline == NULL || !rc_room_pipeline_has_track (pipeline)))
-    {
-      gint64 left = item->duration_ms - clock_position (self);
-
-      self->end_id = g_timeout_add_full (G_PRIORITY_HIGH, (guint) CLAMP (left, 0, G_MAXINT),
-                                         on_clock_end, self, NULL);
-    }
+  rc_player_clock_update (self);
 }
 
 /* Plays the current item from @position_ms; @fresh: a new song, not a
@@ -634,44 +537,6 @@ start_current (RcPlayer *self, gint64 position_ms, gboolean fresh)
   update_timers (self);
   /* A song of unknown length may have kept a pipeline nobody hears. */
   rc_room_idle_pipeline (self->room);
-}
-
-gboolean
-rc_player_needs_pipeline (RcPlayer *self)
-{
-  Item *item = current (self);
-
-  return self->playing && item != NULL && item->duration_ms <= 0;
-}
-
-void
-rc_player_pipeline_started (RcPlayer *self, RcRoomPipeline *pipeline)
-{
-  Item *item = current (self);
-
-  if (self->starting)
-    return;
-  if (self->playing && item != NULL)
-    rc_room_pipeline_play_at (pipeline, item->uri, self->position_ms, self->anchor);
-  update_timers (self);
-}
-
-void
-rc_player_pipeline_stopping (RcPlayer *self, RcRoomPipeline *pipeline)
-{
-  if (self->playing && rc_room_pipeline_has_track (pipeline))
-    {
-      gint64 pos = rc_room_pipeline_get_position_ms (pipeline);
-
-      self->position_ms = pos >= 0 ? pos : clock_position (self);
-      self->anchor = rc_clock_now ();
-    }
-}
-
-void
-rc_player_pipeline_stopped (RcPlayer *self)
-{
-  update_timers (self);
 }
 
 /* Leaves the current song where it is, silent. */
@@ -848,7 +713,7 @@ rc_player_pause (RcPlayer *self)
 {
   if (!self->playing)
     return;
-  self->position_ms = position_now (self);
+  self->position_ms = rc_player_position_now (self);
   halt (self);
   save (self);
   broadcast_state (self);
@@ -874,7 +739,7 @@ rc_player_previous (RcPlayer *self)
 
   if (self->queue->len == 0)
     return;
-  if (current (self) != NULL && position_now (self) <= PREVIOUS_RESTART_MS && self->index > 0)
+  if (current (self) != NULL && rc_player_position_now (self) <= PREVIOUS_RESTART_MS && self->index > 0)
     self->index--;
   else if (current (self) == NULL)
     self->index = self->queue->len - 1;

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include "server/rooms/rc_player.h"
+
+G_BEGIN_DECLS
+
+/*
+ * The player's private state, shared by rc_player.c (queue, commands,
+ * store) and rc_player_clock.c (the timeline on the server clock and the
+ * pipeline's comings and goings). Main context only.
+ */
+typedef struct _RcPlayerItem RcPlayerItem;
+
+struct _RcPlayerItem
+{
+  char *id;
+  char *song_id; /* library song, or NULL */
+  char *url;     /* URL item, or NULL */
+  char *uri;     /* what the pipeline plays; never sent to clients */
+  char *title;
+  char *artist;
+  char *album;
+  gint64 duration_ms; /* 0: unknown */
+  char *added_by_id;
+  char *added_by_name;
+  gint64 added_at;
+};
+
+struct _RcPlayer
+{
+  RcRoom *room; /* borrowed: the room owns us */
+  RcStore *store;
+  RcLibrary *library;
+
+  GPtrArray *queue; /* RcPlayerItem* */
+  guint index;
+  gboolean playing;
+  gint64 position_ms;   /* paused: the position; playing: the position at anchor */
+  GstClockTime anchor;  /* playing: the server clock time of position_ms */
+  GstClockTime next_anchor; /* a song that ended on the clock: when the next starts */
+  gboolean starting;    /* building the pipeline for a song being started */
+  RcLoopMode loop;
+  gboolean autoplay;
+
+  guint failures; /* consecutive items that failed to play */
+
+  GQueue recent; /* char* song keys, newest first, at most RECENT_MAX */
+
+  gboolean resume_after_live;
+
+  guint tick_id;
+  guint end_id; /* the song's end on the clock, while no pipeline plays it */
+  guint empty_pause_id;
+  guint empty_pause_s;
+};
+
+static inline RcPlayerItem *
+rc_player_current_item (RcPlayer *self)
+{
+  return self->index < self->queue->len ? self->queue->pdata[self->index] : NULL;
+}
+
+/* rc_player.c: the current song ended (its end of stream, or its duration
+ * on the clock): loop it, or what comes next. */
+void rc_player_song_ended (RcPlayer *self);
+
+/* rc_player_clock.c: where the song is now (the pipeline's position while
+ * it plays the track, else the clock's); (re)arms the song's end on the
+ * clock while no pipeline plays it, or cancels it. */
+gint64 rc_player_position_now (RcPlayer *self);
+void rc_player_clock_update (RcPlayer *self);
+
+G_END_DECLS
