@@ -61,7 +61,9 @@ on_clock_end (gpointer data)
   if (!self->playing || item == NULL
       || (pipeline != NULL && rc_room_pipeline_has_track (pipeline)))
     return G_SOURCE_REMOVE;
-  self->next_anchor = self->anchor + (GstClockTime) (item->duration_ms - self->position_ms)
+  /* (A position past the library's duration, from a stored state or a
+   * pipeline whose file runs longer, ends at once.) */
+  self->next_anchor = self->anchor + (GstClockTime) MAX (item->duration_ms - self->position_ms, 0)
                                        * GST_MSECOND;
   rc_player_song_ended (self);
   self->next_anchor = 0;
