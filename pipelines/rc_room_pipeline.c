@@ -49,6 +49,7 @@ GST_DEBUG_CATEGORY_STATIC (rc_room_pipeline_debug);
  * data is due. Data that still comes late is clipped by the mixer, so the
  * track is heard in place either way. */
 #define TRACK_CATCH_UP_MS 250
+/* The encoder's complexity, chosen by measurement (see build ()). */
 #define RC_ROOM_OPUS_COMPLEXITY 6
 
 typedef struct _Track Track;
@@ -457,7 +458,6 @@ rc_room_pipeline_get_position_ms (RcRoomPipeline *self)
 
       if (!GST_CLOCK_TIME_IS_VALID (at))
         at = t->due_at;
-
       return at > t->due_at ? t->start_ms + (gint64) ((at - t->due_at) / GST_MSECOND)
                             : t->start_ms - (gint64) ((t->due_at - at) / GST_MSECOND);
     }

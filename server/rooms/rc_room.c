@@ -637,11 +637,12 @@ on_linger_over (gpointer data)
     return G_SOURCE_REMOVE;
   /* The player takes the position first, then the timeline runs on the
    * clock alone. */
-  pipeline = room->pipeline;
-  rc_player_pipeline_stopping (room->player, pipeline);
-  room->pipeline = NULL;
+  pipeline = g_steal_pointer (&room->pipeline);
+  if (room->player != NULL)
+    rc_player_pipeline_stopping (room->player, pipeline);
   rc_room_pipeline_free (pipeline);
-  rc_player_pipeline_stopped (room->player);
+  if (room->player != NULL)
+    rc_player_pipeline_stopped (room->player);
   g_debug ("Room %s: pipeline stopped, nobody listens", room->id);
   return G_SOURCE_REMOVE;
 }
