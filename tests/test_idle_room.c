@@ -184,7 +184,7 @@ listen_and_check (Fixture *f, const char *name, double start_from, double start_
 
   rc_test_ws_send (ws, "{\"type\":\"startMedia\",\"id\":\"m\",\"transport\":\"ws\"}");
   json_object_unref (rc_test_ws_expect (ws, "mediaStarted", 10000));
-  rc_test_run_for (HEAR_MS);
+  rc_test_run_for (HEAR_MS * rc_test_slowdown ());
   g_assert_false (ws->closed);
   x = rc_test_audio_decode_ws_frames (&ws->binary, &c0);
   onsets = tick_onsets (x, c0);
@@ -308,7 +308,7 @@ test_track_end_and_autoplay_unheard (Fixture *f, gconstpointer data)
   /* Not before the end, and on time (the main loop of a loaded machine may
    * be a little late; the timeline is not, see below). */
   g_assert_cmpfloat (changed - sent, >=, SHORT_SONG_MS);
-  g_assert_cmpfloat (changed - replied, <=, SHORT_SONG_MS + 300);
+  g_assert_cmpfloat (changed - replied, <=, SHORT_SONG_MS + 300.0 * rc_test_slowdown ());
   g_assert_true (json_object_get_boolean_member (next, "playing"));
   g_assert_cmpstr (rc_test_str (json_object_get_object_member (
                                   json_object_get_object_member (next, "song"), "addedBy"),
