@@ -254,16 +254,6 @@ test_joins_in_step (Fixture *f, gconstpointer data)
   g_assert_cmpfloat (fabs (second - first), <=, MAX_ERROR_MS);
 }
 
-static const char *
-song_title (JsonObject *state)
-{
-  JsonNode *song = json_object_get_member (state, "song");
-
-  if (song == NULL || JSON_NODE_HOLDS_NULL (song))
-    return NULL;
-  return rc_test_str (json_node_get_object (song), "title");
-}
-
 /* The next stateUpdate whose song is @title, or NULL after @timeout_ms. */
 static JsonObject *
 wait_song (RcTestWs *ws, const char *title, guint timeout_ms)
@@ -277,7 +267,7 @@ wait_song (RcTestWs *ws, const char *title, guint timeout_ms)
       if (o == NULL)
         continue;
       if (g_strcmp0 (rc_test_str (o, "type"), "stateUpdate") == 0
-          && g_strcmp0 (song_title (o), title) == 0)
+          && g_strcmp0 (rc_test_song_title (o), title) == 0)
         return o;
       json_object_unref (o);
     }

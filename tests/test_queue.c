@@ -134,16 +134,6 @@ expect_command_error (RcTestWs *ws, const char *request, int code)
   g_assert_nonnull (rc_test_str (reply, "message"));
 }
 
-static const char *
-song_title (JsonObject *state)
-{
-  JsonNode *song = json_object_get_member (state, "song");
-
-  if (song == NULL || JSON_NODE_HOLDS_NULL (song))
-    return NULL;
-  return rc_test_str (json_node_get_object (song), "title");
-}
-
 /* The next stateUpdate for which @check holds, within @timeout_ms. */
 typedef gboolean (*StateCheck) (JsonObject *state, gconstpointer data);
 
@@ -169,7 +159,7 @@ static gboolean
 is_playing_title (JsonObject *state, gconstpointer title)
 {
   return json_object_get_boolean_member (state, "playing") &&
-         g_strcmp0 (song_title (state), title) == 0;
+         g_strcmp0 (rc_test_song_title (state), title) == 0;
 }
 
 static gboolean
@@ -261,7 +251,7 @@ test_commands_and_what_everyone_sees (Fixture *f, gconstpointer data)
   /* Skip: both see Beta One, the owner is told who skipped, and the room
    * list says what plays. Previous (early in the song): Alpha One again. */
   reply = rc_test_ws_command (guest, "{\"type\":\"skip\"}");
-  g_assert_cmpstr (song_title (reply), ==, "Beta One");
+  g_assert_cmpstr (rc_test_song_title (reply), ==, "Beta One");
   g_clear_pointer (&reply, json_object_unref);
   g_clear_pointer (&note, json_object_unref);
   note = rc_test_ws_expect (owner, "notification", 5000);
@@ -286,7 +276,7 @@ test_commands_and_what_everyone_sees (Fixture *f, gconstpointer data)
     g_assert_true (json_object_get_boolean_member (now, "playing"));
   }
   reply = rc_test_ws_command (guest, "{\"type\":\"previous\"}");
-  g_assert_cmpstr (song_title (reply), ==, "Alpha One");
+  g_assert_cmpstr (rc_test_song_title (reply), ==, "Alpha One");
   g_assert_cmpfloat (json_object_get_double_member (reply, "position"), <, 0.5);
   g_clear_pointer (&reply, json_object_unref);
 
@@ -377,7 +367,7 @@ test_bad_requests_get_coded_errors (Fixture *f, gconstpointer data)
   /* After all that the room still plays and answers. */
   reply = rc_test_ws_command (ws, "{\"type\":\"seek\",\"position\":5}");
   g_assert_true (json_object_get_boolean_member (reply, "playing"));
-  g_assert_cmpstr (song_title (reply), ==, "Alpha One");
+  g_assert_cmpstr (rc_test_song_title (reply), ==, "Alpha One");
   g_remove (outside);
   g_rmdir (outside_dir);
 }
@@ -446,7 +436,7 @@ test_unplayable_songs_are_skipped (Fixture *f, gconstpointer data)
   rc_test_run_for (1500 * rc_test_slowdown ());
   g_clear_pointer (&reply, json_object_unref);
   reply = rc_test_ws_command (ws, "{\"type\":\"play\"}");
-  g_assert_cmpstr (song_title (reply), ==, "Beta One");
+  g_assert_cmpstr (rc_test_song_title (reply), ==, "Beta One");
   g_assert_cmpfloat (json_object_get_double_member (reply, "position"), >, 1.0);
 }
 
@@ -467,7 +457,7 @@ test_end_of_queue_and_autoplay (Fixture *f, gconstpointer data)
   add_song (f, ws, "Short One");
   state = wait_state (ws, is_stopped, NULL, 8000);
   g_assert_nonnull (state);
-  g_assert_null (song_title (state));
+  g_assert_null (rc_test_song_title (state));
   g_assert_cmpint (json_object_get_int_member (state, "index"), ==, -1);
   g_clear_pointer (&state, json_object_unref);
 
@@ -475,14 +465,14 @@ test_end_of_queue_and_autoplay (Fixture *f, gconstpointer data)
   reply = rc_test_ws_command (ws, "{\"type\":\"setLoop\",\"mode\":\"track\"}");
   g_clear_pointer (&reply, json_object_unref);
   reply = rc_test_ws_command (ws, "{\"type\":\"previous\"}");
-  g_assert_cmpstr (song_title (reply), ==, "Short One");
+  g_assert_cmpstr (rc_test_song_title (reply), ==, "Short One");
   g_clear_pointer (&reply, json_object_unref);
   reply = rc_test_ws_command (ws, "{\"type\":\"play\"}");
   g_assert_true (json_object_get_boolean_member (reply, "playing"));
   g_clear_pointer (&reply, json_object_unref);
   rc_test_run_for (2500);
   reply = rc_test_ws_command (ws, "{\"type\":\"play\"}");
-  g_assert_cmpstr (song_title (reply), ==, "Short One");
+  g_assert_cmpstr (rc_test_song_title (reply), ==, "Short One");
   g_assert_true (json_object_get_boolean_member (reply, "playing"));
   g_clear_pointer (&reply, json_object_unref);
 
@@ -498,12 +488,12 @@ test_end_of_queue_and_autoplay (Fixture *f, gconstpointer data)
   g_clear_pointer (&reply, json_object_unref);
   add_song (f, ws, "Alpha One");
   reply = rc_test_ws_command (ws, "{\"type\":\"skip\"}");
-  g_assert_cmpstr (song_title (reply), ==, "Alpha One");
+  g_assert_cmpstr (rc_test_song_title (reply), ==, "Alpha One");
   g_clear_pointer (&reply, json_object_unref);
   reply = rc_test_ws_command (ws, "{\"type\":\"play\"}");
   g_clear_pointer (&reply, json_object_unref);
   reply = rc_test_ws_command (ws, "{\"type\":\"skip\"}");
-  g_assert_cmpstr (song_title (reply), ==, "Alpha Two");
+  g_assert_cmpstr (rc_test_song_title (reply), ==, "Alpha Two");
   picked = json_object_get_object_member (reply, "song");
   g_assert_cmpstr (rc_test_str (json_object_get_object_member (picked, "addedBy"), "id"), ==,
                    "autoplay");
@@ -540,7 +530,7 @@ test_empty_room_pauses (Fixture *f, gconstpointer data)
 
     state = json_object_get_object_member (initial, "state");
     g_assert_false (json_object_get_boolean_member (state, "playing"));
-    g_assert_cmpstr (song_title (state), ==, "Alpha One");
+    g_assert_cmpstr (rc_test_song_title (state), ==, "Alpha One");
     g_assert_cmpfloat (json_object_get_double_member (state, "position"), >, 2.0);
   }
 }
