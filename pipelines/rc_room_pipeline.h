@@ -38,6 +38,16 @@ void rc_room_pipeline_free (RcRoomPipeline *pipeline);
 
 /* Plays @uri from @position_ms, replacing whatever played. */
 void rc_room_pipeline_play (RcRoomPipeline *pipeline, const char *uri, gint64 position_ms);
+/*
+ * Plays @uri so that its sample at @position_ms is mixed at clock time
+ * @due_at (the pipeline's clock, the server clock), replacing whatever
+ * played: a room whose timeline ran without a pipeline joins it in step.
+ * The track seeks a little beyond where the timeline is when its decoder
+ * is ready; data that is still late is dropped by the mixer, never played
+ * late. Unseekable streams start from where they are.
+ */
+void rc_room_pipeline_play_at (RcRoomPipeline *pipeline, const char *uri, gint64 position_ms,
+                               GstClockTime due_at);
 /* Removes the current track: the room goes silent, the timeline runs on. */
 void rc_room_pipeline_stop_track (RcRoomPipeline *pipeline);
 

@@ -7,9 +7,13 @@
 #include "rc_test_audio.h"
 #include "rc_test_util.h"
 
+#include "pipelines/rc_ws_branch.h"
+
 #include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
 #include <gst/rtp/gstrtpbuffer.h>
 #include <math.h>
+#include <string.h>
 
 RcTestEar *
 rc_test_ear_new (void)
@@ -302,4 +306,67 @@ rc_test_audio_time_leaving (const RcTestLeaving *ops, gpointer data, guint n, gu
       return;
     }
   g_test_skip ("the machine was too busy to time 60 ms gaps (see the messages above)");
+}
+
+GArray *
+rc_test_audio_decode_ws_frames (GQueue *frames, double *c0_out)
+{
+  g_autoptr (GstElement) pipeline = gst_parse_launch (
+    "appsrc name=src format=time caps=\"audio/x-opus,rate=48000,channels=2,"
+    "channel-mapping-family=0,stream-count=1,coupled-count=1\" ! opusdec ! audioconvert "
+    "! audio/x-raw,format=F32LE,channels=1,rate=48000,layout=interleaved "
+    "! appsink name=sink sync=false",
+    NULL);
+  g_autoptr (GstElement) src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+  g_autoptr (GstElement) sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  GArray *x = g_array_new (FALSE, TRUE, sizeof (float));
+  double c0 = -1;
+  GstSample *sample;
+
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  for (GList *l = frames->head; l != NULL; l = l->next)
+    {
+      gsize size, length, offset = 0, frame_length;
+      const guint8 *data = g_bytes_get_data (l->data, &size), *payload, *frame;
+      guint32 rtp, seq;
+      double c;
+
+      /* A message is one frame or a bundle of them, each with its C. */
+      while (rc_ws_message_next (data, size, &offset, &frame, &frame_length))
+        {
+          GstBuffer *buffer;
+
+          if (!rc_ws_frame_parse (frame, frame_length, &rtp, &c, &seq, &payload, &length)
+              || length == 0)
+            continue;
+          if (c0 < 0)
+            c0 = c;
+          buffer = gst_buffer_new_memdup (payload, length);
+          GST_BUFFER_PTS (buffer) = (GstClockTime) llround ((c - c0) * GST_MSECOND);
+          GST_BUFFER_DURATION (buffer) = 20 * GST_MSECOND;
+          gst_app_src_push_buffer (GST_APP_SRC (src), buffer);
+        }
+    }
+  gst_app_src_end_of_stream (GST_APP_SRC (src));
+  while ((sample = gst_app_sink_pull_sample (GST_APP_SINK (sink))) != NULL)
+    {
+      GstBuffer *buffer = gst_sample_get_buffer (sample);
+      GstMapInfo map;
+      gsize at = (gsize) llround ((double) GST_BUFFER_PTS (buffer) * 48000 / GST_SECOND);
+
+      if (gst_buffer_map (buffer, &map, GST_MAP_READ))
+        {
+          gsize n = map.size / sizeof (float);
+
+          if (x->len < at + n)
+            g_array_set_size (x, at + n);
+          memcpy (&g_array_index (x, float, at), map.data, map.size);
+          gst_buffer_unmap (buffer, &map);
+        }
+      gst_sample_unref (sample);
+    }
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  g_assert_cmpfloat (c0, >, 0);
+  *c0_out = c0;
+  return x;
 }

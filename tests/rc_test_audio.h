@@ -51,6 +51,12 @@ gint64 rc_test_ear_max_gap_us (RcTestEar *ear, gint64 since_us);
 /* RTP sequence numbers missing from what arrived after @since_us. */
 guint rc_test_ear_lost (RcTestEar *ear, gint64 since_us);
 
+/* WebSocket audio frames (GBytes* as the server sent them, see
+ * pipelines/rc_ws_branch.h) decoded and placed by their server time C:
+ * mono float samples at 48 kHz, the first at *@c0_ms (server clock, ms).
+ * Fails the test when no frame parses. */
+GArray *rc_test_audio_decode_ws_frames (GQueue *frames, double *c0_ms);
+
 /* The same measures on plain buffers. */
 void rc_test_audio_analyse_float (const float *x, gsize n, double *freq, double *rms);
 /* Left channel of interleaved S16 stereo. */

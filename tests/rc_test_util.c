@@ -77,6 +77,16 @@ rc_test_str (JsonObject *o, const char *name)
   return json_object_get_string_member_with_default (o, name, NULL);
 }
 
+const char *
+rc_test_song_title (JsonObject *state)
+{
+  JsonNode *song = json_object_get_member (state, "song");
+
+  if (song == NULL || JSON_NODE_HOLDS_NULL (song))
+    return NULL;
+  return rc_test_str (json_node_get_object (song), "title");
+}
+
 guint
 rc_test_slowdown (void)
 {

@@ -43,5 +43,8 @@ JsonNode *rc_test_parse (const char *text);
 
 /* A string member of an object, or NULL. */
 const char *rc_test_str (JsonObject *o, const char *name);
+/* The title of a player state's song (stateUpdate, initialState.state, a
+ * command's reply), or NULL when it has none. */
+const char *rc_test_song_title (JsonObject *state);
 
 G_END_DECLS

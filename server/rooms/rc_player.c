@@ -10,8 +10,18 @@
  * current song" (an empty queue, or the end was reached). Keeping played
  * items makes `previous` and loop-queue simple, and the cap drops them first.
  *
- * Position: while a track plays, the pipeline knows where it is; otherwise
- * `position_ms` holds it (paused, or before the pipeline exists).
+ * Position: the room's timeline runs on the server clock. Paused,
+ * `position_ms` is where the song stands; playing, it is the position at
+ * the clock time `anchor`, and the song moves on with the clock. While the
+ * room's pipeline plays the track (someone listens), the pipeline knows
+ * where it is and reports the track's end; with nobody listening there is
+ * no pipeline and a timer at the song's library duration ends it, the next
+ * song starting exactly where that one ended. When the pipeline comes back
+ * it joins the timeline in step (rc_room_pipeline_play_at); when it goes,
+ * its position becomes the clock's. A song whose duration is not known (a
+ * URL) needs the pipeline to know when it ends: it keeps one while it plays.
+ * That part lives in rc_player_clock.c; the state both share is in
+ * rc_player-private.h.
  *
  * Store keys: room:{id}:player (JSON state, written on every change and once
  * a second while playing), room:{id}:recent (list of song keys recently
@@ -21,6 +31,8 @@
 #include <stdlib.h>
 
 #include "server/rooms/rc_player.h"
+#include "server/rooms/rc_player-private.h"
+#include "server/core/rc_clock.h"
 #include "server/core/rc_error.h"
 #include "server/core/rc_json.h"
 #include "server/rooms/rc_history.h"
@@ -34,55 +46,14 @@
 #define PREVIOUS_RESTART_MS 3000
 #define TITLE_CHARS 200
 
-typedef struct
-{
-  char *id;
-  char *song_id; /* library song, or NULL */
-  char *url;     /* URL item, or NULL */
-  char *uri;     /* what the pipeline plays; never sent to clients */
-  char *title;
-  char *artist;
-  char *album;
-  gint64 duration_ms; /* 0: unknown */
-  char *added_by_id;
-  char *added_by_name;
-  gint64 added_at;
-} Item;
-
-struct _RcPlayer
-{
-  RcRoom *room; /* borrowed: the room owns us */
-  RcStore *store;
-  RcLibrary *library;
-
-  GPtrArray *queue; /* Item* */
-  guint index;
-  gboolean playing;
-  gint64 position_ms;
-  RcLoopMode loop;
-  gboolean autoplay;
-
-  guint failures; /* consecutive items that failed to play */
-
-  GQueue recent; /* char* song keys, newest first, at most RECENT_MAX */
-
-  gboolean resume_after_live;
-
-  guint tick_id;
-  guint empty_pause_id;
-  guint empty_pause_s;
-
-  RcUrlCache *url_cache; /* borrowed, may be NULL */
-  guint url_listener;
-  guint refused_id; /* the current URL song was refused: it fails from an idle */
-};
+typedef RcPlayerItem Item;
 
 static const char *const loop_names[] = { "off", "track", "queue" };
 
 static void item_free (Item *item);
 static void start_current (RcPlayer *self, gint64 position_ms, gboolean fresh);
-static void play_item (RcPlayer *self, RcRoomPipeline *pipeline, Item *item, gint64 position_ms);
 static void advance (RcPlayer *self, gboolean by_user);
+static void halt (RcPlayer *self);
 
 /* ---- items ---------------------------------------------------------------- */
 
@@ -217,25 +188,10 @@ item_key (const Item *item)
 static Item *
 current (RcPlayer *self)
 {
-  return self->index < self->queue->len ? self->queue->pdata[self->index] : NULL;
+  return rc_player_current_item (self);
 }
 
 /* ---- telling the room and the store --------------------------------------- */
-
-static gint64
-position_now (RcPlayer *self)
-{
-  RcRoomPipeline *pipeline = rc_room_get_pipeline (self->room);
-
-  if (self->playing && pipeline != NULL && rc_room_pipeline_has_track (pipeline))
-    {
-      gint64 pos = rc_room_pipeline_get_position_ms (pipeline);
-
-      if (pos >= 0)
-        return pos;
-    }
-  return self->position_ms;
-}
 
 JsonNode *
 rc_player_queue_json (RcPlayer *self)
@@ -253,7 +209,7 @@ static void
 fill_state (RcPlayer *self, JsonObject *o)
 {
   Item *item = current (self);
-  gint64 pos = item != NULL ? position_now (self) : 0;
+  gint64 pos = item != NULL ? rc_player_position_now (self) : 0;
 
   if (item != NULL && item->duration_ms > 0)
     pos = CLAMP (pos, 0, item->duration_ms);
@@ -344,7 +300,7 @@ save (RcPlayer *self)
     json_array_add_element (queue, item_to_store (self->queue->pdata[i]));
   json_object_set_array_member (o, "queue", queue);
   json_object_set_int_member (o, "index", self->index);
-  json_object_set_int_member (o, "positionMs", current (self) ? position_now (self) : 0);
+  json_object_set_int_member (o, "positionMs", current (self) ? rc_player_position_now (self) : 0);
   json_object_set_boolean_member (o, "playing", self->playing);
   json_object_set_string_member (o, "loop", loop_names[self->loop]);
   json_object_set_boolean_member (o, "autoplay", self->autoplay);
@@ -390,11 +346,9 @@ notify (RcPlayer *self, const char *kind, const char *format, ...)
 
 /* ---- what the pipeline reports (the room owns its lifetime) --------------- */
 
-static void
-on_track_ended (RcRoomPipeline *pipeline, gpointer data)
+void
+rc_player_song_ended (RcPlayer *self)
 {
-  RcPlayer *self = data;
-
   self->failures = 0;
   if (self->loop == RC_LOOP_TRACK && current (self) != NULL)
     start_current (self, 0, FALSE);
@@ -402,6 +356,12 @@ on_track_ended (RcRoomPipeline *pipeline, gpointer data)
     advance (self, FALSE);
   save (self);
   broadcast_state (self);
+}
+
+static void
+on_track_ended (RcRoomPipeline *pipeline, gpointer data)
+{
+  rc_player_song_ended (data);
 }
 
 static void
@@ -419,9 +379,8 @@ on_track_failed (RcRoomPipeline *pipeline, const GError *error, gpointer data)
   if (++self->failures > self->queue->len)
     {
       self->failures = 0;
-      self->playing = FALSE;
       self->position_ms = 0;
-      rc_room_pipeline_stop_track (pipeline);
+      halt (self);
     }
   else
     advance (self, FALSE);
@@ -529,39 +488,55 @@ on_tick (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* The 1 s tick while playing, and the song's end on the clock. */
 static void
-update_tick (RcPlayer *self)
+update_timers (RcPlayer *self)
 {
   if (self->playing && self->tick_id == 0)
     self->tick_id = g_timeout_add (TICK_MS, on_tick, self);
   else if (!self->playing)
     g_clear_handle_id (&self->tick_id, g_source_remove);
+  rc_player_clock_update (self);
 }
 
-/* Plays the current item from @position_ms; @fresh: a new song, not a resume. */
+/* Plays the current item from @position_ms; @fresh: a new song, not a
+ * resume. The timeline starts now (or where the last song ended on the
+ * clock); a pipeline, if the room has one, plays it as soon as it can. */
 static void
 start_current (RcPlayer *self, gint64 position_ms, gboolean fresh)
 {
   Item *item = current (self);
-  RcRoomPipeline *pipeline = item != NULL ? rc_room_ensure_pipeline (self->room, NULL) : NULL;
+  RcRoomPipeline *pipeline = rc_room_get_pipeline (self->room);
 
-  if (pipeline == NULL)
+  if (item != NULL && pipeline == NULL && item->duration_ms <= 0)
+    {
+      /* Only decoding tells where a song of unknown length ends. */
+      self->starting = TRUE;
+      pipeline = rc_room_ensure_pipeline (self->room, NULL);
+      self->starting = FALSE;
+      if (pipeline == NULL)
+        item = NULL;
+    }
+  if (item == NULL)
     {
       self->playing = FALSE;
       self->position_ms = 0;
-      pipeline = rc_room_get_pipeline (self->room);
       if (pipeline != NULL)
         rc_room_pipeline_stop_track (pipeline);
-      update_tick (self);
+      update_timers (self);
       rc_room_idle_pipeline (self->room);
       return;
     }
   self->playing = TRUE;
   self->position_ms = position_ms;
-  play_item (self, pipeline, item, position_ms);
+  self->anchor = self->next_anchor != 0 ? self->next_anchor : rc_clock_now ();
+  if (pipeline != NULL)
+    rc_player_play_item (self, pipeline, item, position_ms, GST_CLOCK_TIME_NONE);
   if (fresh && position_ms == 0)
     record_played (self, item);
-  update_tick (self);
+  update_timers (self);
+  /* A song of unknown length may have kept a pipeline nobody hears. */
+  rc_room_idle_pipeline (self->room);
 }
 
 /* Leaves the current song where it is, silent. */
@@ -573,7 +548,7 @@ halt (RcPlayer *self)
   if (pipeline != NULL && rc_room_pipeline_has_track (pipeline))
     rc_room_pipeline_stop_track (pipeline);
   self->playing = FALSE;
-  update_tick (self);
+  update_timers (self);
   rc_room_idle_pipeline (self->room);
 }
 
@@ -738,7 +713,7 @@ rc_player_pause (RcPlayer *self)
 {
   if (!self->playing)
     return;
-  self->position_ms = position_now (self);
+  self->position_ms = rc_player_position_now (self);
   halt (self);
   save (self);
   broadcast_state (self);
@@ -764,7 +739,7 @@ rc_player_previous (RcPlayer *self)
 
   if (self->queue->len == 0)
     return;
-  if (current (self) != NULL && position_now (self) <= PREVIOUS_RESTART_MS && self->index > 0)
+  if (current (self) != NULL && rc_player_position_now (self) <= PREVIOUS_RESTART_MS && self->index > 0)
     self->index--;
   else if (current (self) == NULL)
     self->index = self->queue->len - 1;
@@ -949,8 +924,9 @@ on_refused_idle (gpointer data)
 /* What the pipeline plays for @item: the cache's whole copy of a URL song,
  * else its URI (a first play streams while the cache fills). A URL the
  * cache refused plays nothing and fails as a track would. */
-static void
-play_item (RcPlayer *self, RcRoomPipeline *pipeline, Item *item, gint64 position_ms)
+void
+rc_player_play_item (RcPlayer *self, RcRoomPipeline *pipeline, RcPlayerItem *item,
+                     gint64 position_ms, GstClockTime due_at)
 {
   const GError *refusal = NULL;
   g_autofree char *cached = NULL;
@@ -959,7 +935,12 @@ play_item (RcPlayer *self, RcRoomPipeline *pipeline, Item *item, gint64 position
     cached = rc_url_cache_lookup (self->url_cache, item->url, &refusal);
   if (refusal == NULL)
     {
-      rc_room_pipeline_play (pipeline, cached != NULL ? cached : item->uri, position_ms);
+      const char *uri = cached != NULL ? cached : item->uri;
+
+      if (GST_CLOCK_TIME_IS_VALID (due_at))
+        rc_room_pipeline_play_at (pipeline, uri, position_ms, due_at);
+      else
+        rc_room_pipeline_play (pipeline, uri, position_ms);
       return;
     }
   if (rc_room_pipeline_has_track (pipeline))
@@ -1201,6 +1182,7 @@ rc_player_free (RcPlayer *self)
   if (self == NULL)
     return;
   g_clear_handle_id (&self->tick_id, g_source_remove);
+  g_clear_handle_id (&self->end_id, g_source_remove);
   g_clear_handle_id (&self->empty_pause_id, g_source_remove);
   rc_player_set_url_cache (self, NULL);
   g_clear_handle_id (&self->refused_id, g_source_remove);

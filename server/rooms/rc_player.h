@@ -90,6 +90,19 @@ void rc_player_set_live (RcPlayer *player, gboolean live);
 void rc_player_guests_changed (RcPlayer *player);
 /* Whether the room plays (a track, or the wait for one). */
 gboolean rc_player_is_playing (RcPlayer *player);
+/*
+ * The room's pipeline (see rc_room.h) exists only while someone listens, or
+ * while a song of unknown length plays: the player keeps the timeline on
+ * the server clock. Whether the current song needs the pipeline (its end is
+ * known only by decoding it: a URL of unknown duration).
+ */
+gboolean rc_player_needs_pipeline (RcPlayer *player);
+/* The room built @pipeline: a playing song joins it where the timeline is. */
+void rc_player_pipeline_started (RcPlayer *player, RcRoomPipeline *pipeline);
+/* The room is about to free @pipeline: the timeline goes on by the clock
+ * from where the pipeline was; then _stopped, once it is gone. */
+void rc_player_pipeline_stopping (RcPlayer *player, RcRoomPipeline *pipeline);
+void rc_player_pipeline_stopped (RcPlayer *player);
 /* What the room's pipeline reports goes to the player (user_data: it). */
 const RcRoomPipelineCallbacks *rc_player_get_pipeline_callbacks (void);
 

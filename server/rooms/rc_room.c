@@ -18,7 +18,9 @@
 
 #include <string.h>
 
-#define PIPELINE_LINGER_S 10
+/* How long a pipeline nobody hears is kept: a guest reconnecting, or a
+ * pause and play, should not rebuild it. */
+#define PIPELINE_LINGER_MS 5000
 
 struct _RcRoom
 {
@@ -43,9 +45,10 @@ struct _RcRoom
   gpointer publisher_data;
   RcMixPolicy mix;
 
-  /* Audio: the pipeline, built when the room first plays or someone
-   * listens, and torn down PIPELINE_LINGER_S after it is both paused and
-   * unheard; and the guests' media sessions. */
+  /* Audio: the pipeline, built when someone listens (a guest's media, a
+   * live host) or a song of unknown length plays, and torn down
+   * PIPELINE_LINGER_MS after neither is true: the player's timeline runs on
+   * the server clock meanwhile. And the guests' media sessions. */
   RcRoomPipeline *pipeline;
   guint media_users; /* sessions and live hosts holding the pipeline */
   guint linger_id;
@@ -621,6 +624,8 @@ rc_room_ensure_pipeline (RcRoom *room, GError **error)
       g_set_error (error, RC_ERROR, RC_ERROR_MEDIA_FAILED, "Audio could not be started");
       return NULL;
     }
+  g_debug ("Room %s: pipeline started", room->id);
+  rc_player_pipeline_started (room->player, room->pipeline);
   return room->pipeline;
 }
 
@@ -628,27 +633,37 @@ static gboolean
 pipeline_unheard (RcRoom *room)
 {
   return room->media_users == 0
-         && (room->player == NULL || !rc_player_is_playing (room->player));
+         && (room->player == NULL || !rc_player_needs_pipeline (room->player));
 }
 
 static gboolean
 on_linger_over (gpointer data)
 {
   RcRoom *room = data;
+  RcRoomPipeline *pipeline;
 
   room->linger_id = 0;
-  if (pipeline_unheard (room))
-    g_clear_pointer (&room->pipeline, rc_room_pipeline_free);
+  if (!pipeline_unheard (room) || room->pipeline == NULL)
+    return G_SOURCE_REMOVE;
+  /* The player takes the position first, then the timeline runs on the
+   * clock alone. */
+  pipeline = g_steal_pointer (&room->pipeline);
+  if (room->player != NULL)
+    rc_player_pipeline_stopping (room->player, pipeline);
+  rc_room_pipeline_free (pipeline);
+  if (room->player != NULL)
+    rc_player_pipeline_stopped (room->player);
+  g_debug ("Room %s: pipeline stopped, nobody listens", room->id);
   return G_SOURCE_REMOVE;
 }
 
 void
 rc_room_idle_pipeline (RcRoom *room)
 {
-  /* A pause followed by play a moment later should not rebuild it. */
+  /* A guest reconnecting a moment later should not rebuild it. */
   if (room->pipeline == NULL || !pipeline_unheard (room) || room->linger_id != 0)
     return;
-  room->linger_id = g_timeout_add_seconds (PIPELINE_LINGER_S, on_linger_over, room);
+  room->linger_id = g_timeout_add (PIPELINE_LINGER_MS, on_linger_over, room);
 }
 
 RcRoomPipeline *

@@ -151,17 +151,19 @@ RcMetrics *rc_room_get_metrics (RcRoom *room);
 RcFanout *rc_room_get_fanout (RcRoom *room);
 
 /*
- * Audio. The room owns its pipeline: built when the room first plays or a
- * guest or host asks for audio, torn down a while after nothing plays and
- * nobody listens. A guest's or a live host's session takes it and gives it
- * back when it ends. NULL with @error (RC_ERROR_MEDIA_FAILED) when the
+ * Audio. The room owns its pipeline: built when a guest or a live host
+ * asks for audio (or a song of unknown length plays, rc_player.h), torn
+ * down 5 s after the last gives it back; meanwhile the player keeps the
+ * room's timeline on the server clock and nothing is decoded. A guest's or
+ * a live host's session takes it and gives it back when it ends. NULL with @error (RC_ERROR_MEDIA_FAILED) when the
  * pipeline cannot be built. Transfer none.
  */
 RcRoomPipeline *rc_room_acquire_pipeline (RcRoom *room, GError **error);
 void rc_room_release_pipeline (RcRoom *room);
 /* For the player: the pipeline, built if need be, without taking it. */
 RcRoomPipeline *rc_room_ensure_pipeline (RcRoom *room, GError **error);
-/* For the player: nothing plays now; the pipeline goes later if nobody listens. */
+/* For the player: the pipeline goes a little later if nobody listens and
+ * the player does not need it. */
 void rc_room_idle_pipeline (RcRoom *room);
 /* The pipeline if the room has one now. */
 RcRoomPipeline *rc_room_get_pipeline (RcRoom *room);
