@@ -17,7 +17,7 @@
  *   the mixer stays live; errors from a track bin skip that track only.
  * - Live inputs (a host over WHIP) are mixed in the same way, but their data
  *   already carries running times: their pad offset is how late their first
- *   buffer arrives, plus a lead (see "Live inputs" below).
+ *   buffer arrives, plus a lead (see rc_room_pipeline_input.c).
  * - Talk-over ducking (rc_ducking.c) lives in pad probes the pipeline
  *   places: on a track's mixer pad as it is linked, on a live input's
  *   output while ducking listens to it.
@@ -28,13 +28,14 @@
  * lock, and the ducking state, behind its.
  */
 #include "pipelines/rc_room_pipeline.h"
+#include "pipelines/rc_room_pipeline-private.h"
 #include "pipelines/rc_defer.h"
 
 #include "pipelines/rc_track_bin.h"
 
 #include <gst/rtp/gstrtpbuffer.h>
 
-GST_DEBUG_CATEGORY_STATIC (rc_room_pipeline_debug);
+GST_DEBUG_CATEGORY (rc_room_pipeline_debug);
 /* The largest RTP packet the tap copies out (an Opus frame is far smaller). */
 #define RTP_TAP_MAX 1500
 #define GST_CAT_DEFAULT rc_room_pipeline_debug
@@ -55,40 +56,6 @@ GST_DEBUG_CATEGORY_STATIC (rc_room_pipeline_debug);
 #define RC_ROOM_OPUS_COMPLEXITY 6
 
 typedef struct _Track Track;
-typedef struct _Input Input;
-
-struct _RcRoomPipeline
-{
-  gint ref_count;
-  char *room_id;
-  RcRoomPipelineCallbacks callbacks;
-  gpointer user_data;
-  GMainContext *context;
-  gboolean disposed;
-
-  GstElement *pipeline;
-  GstElement *mixer;
-  GstElement *tee;
-  guint bus_watch;
-  guint track_serial;
-
-  Track *track; /* the current track, or NULL (silence) */
-  GPtrArray *inputs; /* Input*, live inputs (hosts) being mixed in */
-
-  /* The latest RTP packet's timestamp and server time (streaming thread
-   * writes, main context reads). */
-  GMutex timeline_lock;
-  GstSegment rtp_segment;
-  guint32 timeline_rtp;
-  GstClockTime timeline_time;
-  gboolean timeline_valid;
-  /* The RTP tap (the fan-out engine's stream), under timeline_lock. */
-  RcRtpTap tap;
-  gpointer tap_data;
-  GDestroyNotify tap_destroy;
-
-  RcDucking *ducking; /* talk-over: its own lock, its probes hold references */
-};
 
 struct _Track
 {
@@ -108,15 +75,15 @@ struct _Track
   gboolean linked;
 };
 
-static RcRoomPipeline *
-pipeline_ref (RcRoomPipeline *self)
+RcRoomPipeline *
+rc_room_pipeline_ref (RcRoomPipeline *self)
 {
   g_atomic_int_inc (&self->ref_count);
   return self;
 }
 
-static void
-pipeline_unref (RcRoomPipeline *self)
+void
+rc_room_pipeline_unref (RcRoomPipeline *self)
 {
   if (!g_atomic_int_dec_and_test (&self->ref_count))
     return;
@@ -143,7 +110,7 @@ track_unref (Track *t)
   gst_clear_object (&t->mixer_pad);
   gst_clear_object (&t->ghost);
   gst_clear_object (&t->bin);
-  pipeline_unref (t->owner);
+  rc_room_pipeline_unref (t->owner);
   g_free (t);
 }
 
@@ -173,8 +140,8 @@ clock_now (RcRoomPipeline *self)
   return clock != NULL ? gst_clock_get_time (clock) : GST_CLOCK_TIME_NONE;
 }
 
-static void
-set_null (const GValue *item, gpointer user_data)
+void
+rc_room_pipeline_set_null (const GValue *item, gpointer user_data)
 {
   gst_element_set_state (g_value_get_object (item), GST_STATE_NULL);
 }
@@ -193,7 +160,7 @@ finish_removal (Track *t)
   /* A bin whose start failed can be stuck half-way: its own change to NULL
    * may fail on a broken child, or be a no-op while children are READY.
    * Take every element down first, then the bin. */
-  while (gst_iterator_foreach (it, set_null, NULL) == GST_ITERATOR_RESYNC)
+  while (gst_iterator_foreach (it, rc_room_pipeline_set_null, NULL) == GST_ITERATOR_RESYNC)
     gst_iterator_resync (it);
   if (gst_element_set_state (t->bin, GST_STATE_NULL) == GST_STATE_CHANGE_FAILURE)
     GST_WARNING ("room %s: %s would not stop cleanly", self->room_id, GST_OBJECT_NAME (t->bin));
@@ -380,7 +347,7 @@ make_track (RcRoomPipeline *self, const char *uri, gint64 position_ms)
   g_autoptr (GstPad) src = NULL;
 
   t->ref_count = 1;
-  t->owner = pipeline_ref (self);
+  t->owner = rc_room_pipeline_ref (self);
   t->serial = ++self->track_serial;
   name = g_strdup_printf ("track-%u", t->serial);
   t->start_ms = MAX (position_ms, 0);
@@ -723,8 +690,6 @@ build (RcRoomPipeline *self, GError **error)
   return TRUE;
 }
 
-static void drop_inputs (RcRoomPipeline *self);
-
 RcRoomPipeline *
 rc_room_pipeline_new (const char *room_id, const RcRoomPipelineCallbacks *callbacks,
                       gpointer user_data, GError **error)
@@ -744,7 +709,7 @@ rc_room_pipeline_new (const char *room_id, const RcRoomPipelineCallbacks *callba
   self->context = g_main_context_ref_thread_default ();
   if (!build (self, error))
     {
-      pipeline_unref (self);
+      rc_room_pipeline_unref (self);
       return NULL;
     }
   /* Tracks are placed on the timeline by the pipeline's running time, so
@@ -774,10 +739,10 @@ rc_room_pipeline_free (RcRoomPipeline *self)
   rc_room_pipeline_set_rtp_tap (self, NULL, NULL, NULL);
   if (t != NULL)
     finish_removal (t);
-  drop_inputs (self);
+  rc_room_pipeline_drop_inputs (self);
   g_clear_handle_id (&self->bus_watch, g_source_remove);
   gst_clear_object (&self->pipeline);
-  pipeline_unref (self);
+  rc_room_pipeline_unref (self);
 }
 
 /*
@@ -804,7 +769,7 @@ branch_removal_free (gpointer data)
 
   gst_object_unref (r->teepad);
   gst_object_unref (r->branch);
-  pipeline_unref (r->owner);
+  rc_room_pipeline_unref (r->owner);
   g_free (r);
 }
 
@@ -923,346 +888,11 @@ rc_room_pipeline_remove_branch (RcRoomPipeline *self, GstElement *branch)
       return;
     }
   r = g_new0 (BranchRemoval, 1);
-  r->owner = pipeline_ref (self);
+  r->owner = rc_room_pipeline_ref (self);
   r->branch = gst_object_ref (branch);
   r->teepad = teepad;
   gst_pad_add_probe (teepad, GST_PAD_PROBE_TYPE_IDLE, on_idle_unlink_branch, r,
                      branch_removal_free);
-}
-
-/*
- * Live inputs. Like a track, an input reaches the mixer through a blocking
- * probe on its output, but its data is already stamped with the pipeline's
- * running time (a jitter buffer releases each packet `latency` after it
- * arrived), so the pad offset is not "now" but how late the first buffer
- * came out, plus a lead. The mixer is told the input is not live: its
- * deadline stays the room's, whatever the input's jitter buffer holds.
- */
-struct _Input
-{
-  gint ref_count;        /* the pipeline's list, each pending main-context call */
-  RcRoomPipeline *owner; /* strong */
-  GstElement *element;   /* strong */
-  GstPad *src;           /* the input's output */
-  GstPad *mixer_pad;
-  GstClockTime lead;
-  gulong block_probe;
-  gulong idle_probe;
-  /* Written by the streaming thread before it hands over to the main
-   * context (attaching the source orders the write before the read). */
-  GstClockTimeDiff lateness;
-  GstClockTime offset; /* main context: its pad offset once linked */
-  gboolean linked;   /* main context */
-  gboolean removed;  /* main context: being taken out */
-  gboolean stopped;  /* main context: out, and off the pipeline's list */
-  gboolean unlinked; /* streaming thread, inside the IDLE probe */
-};
-
-static Input *
-input_ref (Input *in)
-{
-  g_atomic_int_inc (&in->ref_count);
-  return in;
-}
-
-static void
-input_unref (Input *in)
-{
-  if (!g_atomic_int_dec_and_test (&in->ref_count))
-    return;
-  gst_clear_object (&in->mixer_pad);
-  gst_clear_object (&in->src);
-  gst_clear_object (&in->element);
-  pipeline_unref (in->owner);
-  g_free (in);
-}
-
-static Input *
-find_input (RcRoomPipeline *self, GstElement *element)
-{
-  for (guint i = 0; i < self->inputs->len; i++)
-    {
-      Input *in = self->inputs->pdata[i];
-
-      if (in->element == element && !in->removed)
-        return in;
-    }
-  return NULL;
-}
-
-/* Takes @in down and drops the pipeline's reference to it. Main context. */
-static void
-stop_input (Input *in)
-{
-  RcRoomPipeline *self = in->owner;
-  GstObject *parent;
-
-  if (in->stopped)
-    return;
-  in->stopped = TRUE;
-  in->removed = TRUE;
-  rc_ducking_forget (self->ducking, in->src);
-  GST_DEBUG ("room %s: stopping input %s", self->room_id, GST_OBJECT_NAME (in->element));
-  /* Wakes a streaming thread parked in the block or the IDLE probe, which
-   * holds the stream locks upstream; then the probes (and the references
-   * they hold) can go. */
-  gst_pad_set_active (in->src, FALSE);
-  if (in->block_probe != 0)
-    gst_pad_remove_probe (in->src, in->block_probe);
-  if (in->idle_probe != 0)
-    gst_pad_remove_probe (in->src, in->idle_probe);
-  in->block_probe = in->idle_probe = 0;
-  if (GST_IS_BIN (in->element))
-    {
-      g_autoptr (GstIterator) it = gst_bin_iterate_recurse (GST_BIN (in->element));
-
-      while (gst_iterator_foreach (it, set_null, NULL) == GST_ITERATOR_RESYNC)
-        gst_iterator_resync (it);
-    }
-  if (gst_element_set_state (in->element, GST_STATE_NULL) == GST_STATE_CHANGE_FAILURE)
-    GST_WARNING ("room %s: input %s would not stop cleanly", self->room_id,
-                 GST_OBJECT_NAME (in->element));
-  parent = gst_object_get_parent (GST_OBJECT (in->element));
-  if (parent != NULL)
-    {
-      gst_bin_remove (GST_BIN (parent), in->element);
-      gst_object_unref (parent);
-    }
-  if (g_ptr_array_remove (self->inputs, in))
-    input_unref (in);
-}
-
-static gboolean
-stop_input_on_main (gpointer data)
-{
-  stop_input (data);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-input_invoke_on_main (Input *in, GSourceFunc func)
-{
-  rc_defer (in->owner->context, G_PRIORITY_DEFAULT, func, input_ref (in), (GDestroyNotify) input_unref);
-}
-
-static gboolean
-link_input_on_main (gpointer data)
-{
-  Input *in = data;
-  RcRoomPipeline *self = in->owner;
-  GstClockTime offset;
-
-  if (self->disposed || in->removed || in->linked)
-    return G_SOURCE_REMOVE;
-  offset = (GstClockTime) MAX (in->lateness, 0) + in->lead;
-  in->mixer_pad = gst_element_request_pad_simple (self->mixer, "sink_%u");
-  gst_pad_set_offset (in->src, (gint64) offset);
-  in->offset = offset;
-  if (gst_pad_link (in->src, in->mixer_pad) != GST_PAD_LINK_OK)
-    {
-      GST_ERROR ("room %s: could not link input %s to the mixer", self->room_id,
-                 GST_OBJECT_NAME (in->element));
-      gst_element_release_request_pad (self->mixer, in->mixer_pad);
-      gst_clear_object (&in->mixer_pad);
-      return G_SOURCE_REMOVE; /* stays blocked: silent until removed */
-    }
-  in->linked = TRUE;
-  GST_INFO ("room %s: input %s linked, %" GST_STIME_FORMAT " late, offset %" GST_TIME_FORMAT,
-            self->room_id, GST_OBJECT_NAME (in->element), GST_STIME_ARGS (in->lateness),
-            GST_TIME_ARGS (offset));
-  gst_pad_remove_probe (in->src, in->block_probe);
-  in->block_probe = 0;
-  return G_SOURCE_REMOVE;
-}
-
-/* Streaming thread: the input's first buffer waits at its output. */
-static GstPadProbeReturn
-on_input_blocked (GstPad *pad, GstPadProbeInfo *info, gpointer data)
-{
-  Input *in = data;
-  GstBuffer *buffer = NULL;
-  g_autoptr (GstEvent) segment_event = NULL;
-  g_autoptr (GstClock) clock = NULL;
-  const GstSegment *segment;
-  GstClockTime running;
-
-  if (in->linked)
-    return GST_PAD_PROBE_OK;
-  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
-    buffer = GST_PAD_PROBE_INFO_BUFFER (info);
-  else if (gst_buffer_list_length (GST_PAD_PROBE_INFO_BUFFER_LIST (info)) > 0)
-    buffer = gst_buffer_list_get (GST_PAD_PROBE_INFO_BUFFER_LIST (info), 0);
-  segment_event = gst_pad_get_sticky_event (pad, GST_EVENT_SEGMENT, 0);
-  clock = gst_element_get_clock (in->element);
-  if (buffer == NULL || segment_event == NULL || clock == NULL
-      || !GST_BUFFER_PTS_IS_VALID (buffer))
-    {
-      /* Nothing to place it by: drop it and wait for a buffer that is. */
-      return GST_PAD_PROBE_DROP;
-    }
-  gst_event_parse_segment (segment_event, &segment);
-  running = gst_segment_to_running_time (segment, GST_FORMAT_TIME, GST_BUFFER_PTS (buffer));
-  if (!GST_CLOCK_TIME_IS_VALID (running))
-    return GST_PAD_PROBE_DROP;
-  in->lateness = GST_CLOCK_DIFF (running, gst_clock_get_time (clock)
-                                            - gst_element_get_base_time (in->element));
-  input_invoke_on_main (in, link_input_on_main);
-  return GST_PAD_PROBE_OK;
-}
-
-/* Streaming thread: EOS from a host would end the mixer pad for good. */
-static GstPadProbeReturn
-on_input_event (GstPad *pad, GstPadProbeInfo *info, gpointer data)
-{
-  return GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) == GST_EVENT_EOS ? GST_PAD_PROBE_DROP
-                                                                          : GST_PAD_PROBE_OK;
-}
-
-/* The mixer asks its inputs for their latency: this one is placed by its
- * pad offset, so it answers as a file would (not live, none). */
-static GstPadProbeReturn
-on_input_query (GstPad *pad, GstPadProbeInfo *info, gpointer data)
-{
-  GstQuery *query = GST_PAD_PROBE_INFO_QUERY (info);
-
-  if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
-    return GST_PAD_PROBE_OK;
-  gst_query_set_latency (query, FALSE, 0, GST_CLOCK_TIME_NONE);
-  return GST_PAD_PROBE_HANDLED;
-}
-
-gboolean
-rc_room_pipeline_add_input (RcRoomPipeline *self, GstElement *input, GstClockTime lead)
-{
-  g_autoptr (GstPad) src = gst_element_get_static_pad (input, "src");
-  Input *in;
-
-  if (src == NULL)
-    {
-      GST_ERROR ("room %s: input %s has no src pad", self->room_id, GST_OBJECT_NAME (input));
-      return FALSE;
-    }
-  gst_object_ref_sink (input);
-  /* An input runs its own state, as a track does: the pipeline's own state
-   * changes (an asynchronous one finishing on another thread, as a guest
-   * branch prerolls) must never start it again while it is being stopped. */
-  gst_element_set_locked_state (input, TRUE);
-  if (!gst_bin_add (GST_BIN (self->pipeline), input))
-    {
-      gst_object_unref (input);
-      return FALSE;
-    }
-  in = g_new0 (Input, 1);
-  in->ref_count = 1;
-  in->owner = pipeline_ref (self);
-  in->element = input; /* the reference taken above */
-  in->src = gst_object_ref (src);
-  in->lead = lead;
-  in->block_probe = gst_pad_add_probe (src,
-                                       GST_PAD_PROBE_TYPE_BLOCK | GST_PAD_PROBE_TYPE_BUFFER
-                                         | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-                                       on_input_blocked, input_ref (in),
-                                       (GDestroyNotify) input_unref);
-  gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_input_event, NULL, NULL);
-  gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_QUERY_UPSTREAM | GST_PAD_PROBE_TYPE_PUSH,
-                     on_input_query, NULL, NULL);
-  g_ptr_array_add (self->inputs, in);
-  if (gst_element_set_state (input, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
-    {
-      GST_ERROR ("room %s: input %s would not start", self->room_id, GST_OBJECT_NAME (input));
-      stop_input (in);
-      return FALSE;
-    }
-  GST_INFO ("room %s: input %s added", self->room_id, GST_OBJECT_NAME (input));
-  return TRUE;
-}
-
-static GstPadProbeReturn
-on_idle_unlink_input (GstPad *pad, GstPadProbeInfo *info, gpointer data)
-{
-  Input *in = data;
-
-  /* Runs once: the pad stays blocked until the input is stopped. */
-  if (in->unlinked)
-    return GST_PAD_PROBE_OK;
-  in->unlinked = TRUE;
-  GST_DEBUG ("room %s: input %s unlinked", in->owner->room_id, GST_OBJECT_NAME (in->element));
-  gst_pad_unlink (in->src, in->mixer_pad);
-  gst_element_release_request_pad (in->owner->mixer, in->mixer_pad);
-  input_invoke_on_main (in, stop_input_on_main);
-  return GST_PAD_PROBE_OK;
-}
-
-void
-rc_room_pipeline_remove_input (RcRoomPipeline *self, GstElement *input)
-{
-  Input *in = find_input (self, input);
-
-  if (in == NULL)
-    return;
-  GST_DEBUG ("room %s: removing input %s (linked: %d)", self->room_id, GST_OBJECT_NAME (input),
-             in->linked);
-  in->removed = TRUE;
-  rc_ducking_forget (self->ducking, in->src);
-  if (in->linked)
-    in->idle_probe = gst_pad_add_probe (in->src, GST_PAD_PROBE_TYPE_IDLE, on_idle_unlink_input,
-                                        input_ref (in), (GDestroyNotify) input_unref);
-  else
-    stop_input (in);
-}
-
-gboolean
-rc_room_pipeline_input_is_linked (RcRoomPipeline *self, GstElement *input)
-{
-  Input *in = find_input (self, input);
-
-  return in != NULL && in->linked;
-}
-
-GstClockTime
-rc_room_pipeline_get_input_offset (RcRoomPipeline *self, GstElement *input)
-{
-  Input *in = find_input (self, input);
-
-  return in != NULL && in->linked ? in->offset : GST_CLOCK_TIME_NONE;
-}
-
-/* The pipeline is going: its inputs go down with it, removed or not. */
-static void
-drop_inputs (RcRoomPipeline *self)
-{
-  while (self->inputs->len > 0)
-    stop_input (self->inputs->pdata[self->inputs->len - 1]);
-}
-
-/* Talk-over: the ducking listens to @input's output (see rc_ducking.c). */
-void
-rc_room_pipeline_set_ducking (RcRoomPipeline *self, GstElement *input,
-                              const RcDuckingParams *ducking)
-{
-  Input *in = NULL;
-
-  if (input != NULL && ducking != NULL)
-    {
-      in = find_input (self, input);
-      if (in == NULL)
-        GST_WARNING ("room %s: %s is not an input of this room: ducking off", self->room_id,
-                     GST_OBJECT_NAME (input));
-    }
-  rc_ducking_set (self->ducking, in != NULL ? in->src : NULL,
-                  in != NULL ? GST_OBJECT_NAME (in->element) : NULL, ducking);
-}
-
-double
-rc_room_pipeline_get_duck_gain_db (RcRoomPipeline *self)
-{
-  return rc_ducking_get_gain_db (self->ducking);
-}
-
-double
-rc_room_pipeline_get_input_level_db (RcRoomPipeline *self)
-{
-  return rc_ducking_get_input_level_db (self->ducking);
 }
 
 GstPipeline *

@@ -7,9 +7,14 @@ G_BEGIN_DECLS
 
 /*
  * The player's private state, shared by rc_player.c (queue, commands,
- * store) and rc_player_clock.c (the timeline on the server clock and the
- * pipeline's comings and goings). Main context only.
+ * store), rc_player_clock.c (the timeline on the server clock and the
+ * pipeline's comings and goings) and rc_player_url.c (URL songs and the
+ * song cache). Main context only.
  */
+
+/* The longest title an item gets (from a tag or a URL), in characters. */
+#define RC_PLAYER_TITLE_CHARS 200
+
 typedef struct _RcPlayerItem RcPlayerItem;
 
 struct _RcPlayerItem
@@ -69,7 +74,19 @@ rc_player_current_item (RcPlayer *self)
  * on the clock): loop it, or what comes next. */
 void rc_player_song_ended (RcPlayer *self);
 
-/* rc_player.c: the pipeline plays @item from @position_ms (the song
+/* rc_player.c: a new item queued by the guest @by_id (@by_name). */
+RcPlayerItem *rc_player_item_new (const char *by_id, const char *by_name);
+
+/* rc_player.c: appends @item (taking it) to the queue, starting it when
+ * nothing plays; FALSE with RC_ERROR_QUEUE_FULL when there is no room. */
+gboolean rc_player_queue_item (RcPlayer *self, RcPlayerItem *item, GError **error);
+
+/* rc_player.c: the current track failed (the pipeline's track_failed
+ * callback, @data the player): the next song plays, or the room stops when
+ * every item failed in a row. */
+void rc_player_on_track_failed (RcRoomPipeline *pipeline, const GError *error, gpointer data);
+
+/* rc_player_url.c: the pipeline plays @item from @position_ms (the song
  * cache's copy of a URL song when it has the whole of it), due at clock
  * time @due_at (GST_CLOCK_TIME_NONE: at once); a URL the cache refused
  * fails as a track would. */

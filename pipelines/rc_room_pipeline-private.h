@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include "pipelines/rc_room_pipeline.h"
+
+G_BEGIN_DECLS
+
+/*
+ * The room pipeline's private state, shared by rc_room_pipeline.c (the
+ * mixer, tracks, guest branches and the RTP tap) and
+ * rc_room_pipeline_input.c (live inputs and talk-over). Touched on the main
+ * context only, except the timeline and the tap (timeline_lock) and the
+ * ducking (its own lock).
+ */
+GST_DEBUG_CATEGORY_EXTERN (rc_room_pipeline_debug);
+
+struct _RcRoomPipeline
+{
+  gint ref_count;
+  char *room_id;
+  RcRoomPipelineCallbacks callbacks;
+  gpointer user_data;
+  GMainContext *context;
+  gboolean disposed;
+
+  GstElement *pipeline;
+  GstElement *mixer;
+  GstElement *tee;
+  guint bus_watch;
+  guint track_serial;
+
+  struct _Track *track; /* the current track, or NULL (silence) */
+  GPtrArray *inputs; /* struct _Input*, live inputs (hosts) being mixed in */
+
+  /* The latest RTP packet's timestamp and server time (streaming thread
+   * writes, main context reads). */
+  GMutex timeline_lock;
+  GstSegment rtp_segment;
+  guint32 timeline_rtp;
+  GstClockTime timeline_time;
+  gboolean timeline_valid;
+  /* The RTP tap (the fan-out engine's stream), under timeline_lock. */
+  RcRtpTap tap;
+  gpointer tap_data;
+  GDestroyNotify tap_destroy;
+
+  RcDucking *ducking; /* talk-over: its own lock, its probes hold references */
+};
+
+/* rc_room_pipeline.c: the references tracks, inputs and branch removals
+ * hold on the pipeline's state, so it outlives rc_room_pipeline_free while
+ * a probe or a main-context call still needs it. */
+RcRoomPipeline *rc_room_pipeline_ref (RcRoomPipeline *self);
+void rc_room_pipeline_unref (RcRoomPipeline *self);
+
+/* rc_room_pipeline.c: a GstIterator foreach that sets each element to NULL. */
+void rc_room_pipeline_set_null (const GValue *item, gpointer user_data);
+
+/* rc_room_pipeline_input.c: the pipeline is going: its inputs go down with
+ * it, removed or not. Main context. */
+void rc_room_pipeline_drop_inputs (RcRoomPipeline *self);
+
+G_END_DECLS

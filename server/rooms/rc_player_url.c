@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A room's URL songs and the song cache, split from rc_player.c to keep it
+ * to one job. A guest adds an http(s) URL, or a file: URL inside the music
+ * folder; a web URL starts the song cache's download at once
+ * (rc_url_cache_lookup), and one the cache refused lately is not queued.
+ * The pipeline plays the cache's whole copy when it has one, else the URL
+ * itself (a first play streams while the cache fills). When the cache
+ * refuses a URL, every guest here who queued it is told, and the current
+ * song, if it is that one, fails from an idle as a track would
+ * (rc_player_on_track_failed). The state is the player's
+ * (rc_player-private.h). Main context only.
+ */
+#include <stdlib.h>
+
+#include "server/rooms/rc_player-private.h"
+#include "server/core/rc_error.h"
+#include "server/core/rc_text.h"
+#include "server/rooms/rc_room.h"
+
+typedef RcPlayerItem Item;
+
+/* file: URLs must name something inside the music dir. */
+static gboolean
+file_url_allowed (RcPlayer *self, GUri *uri)
+{
+  const char *dir = self->library ? rc_library_get_music_dir (self->library) : NULL;
+  g_autofree char *real_dir = NULL;
+  g_autofree char *real_file = NULL;
+  g_autofree char *prefix = NULL;
+  const char *path = g_uri_get_path (uri);
+  const char *host = g_uri_get_host (uri);
+
+  if (dir == NULL || path == NULL || *path != '/')
+    return FALSE;
+  if (host != NULL && *host != '\0' && !g_str_equal (host, "localhost"))
+    return FALSE;
+  real_dir = realpath (dir, NULL);
+  real_file = realpath (path, NULL);
+  if (real_dir == NULL)
+    return FALSE;
+  if (real_file == NULL)
+    {
+      /* A file that does not exist (yet): judge the folder it would be in. */
+      g_autofree char *parent = g_path_get_dirname (path);
+      g_autofree char *real_parent = realpath (parent, NULL);
+      g_autofree char *base = g_path_get_basename (path);
+
+      if (real_parent == NULL || g_str_equal (base, "..") || g_str_equal (base, "."))
+        return FALSE;
+      real_file = g_build_filename (real_parent, base, NULL);
+    }
+  prefix = g_strconcat (real_dir, "/", NULL);
+  return g_str_has_prefix (real_file, prefix);
+}
+
+/* ---- URL songs and the song cache ------------------------------------------- */
+
+static gboolean
+is_web_url (const char *url)
+{
+  return url != NULL && (g_ascii_strncasecmp (url, "http:", 5) == 0 ||
+                         g_ascii_strncasecmp (url, "https:", 6) == 0);
+}
+
+/* Starts the cache's download; FALSE when the cache refused @url lately. */
+static gboolean
+fetch_url (RcPlayer *self, const char *url, GError **error)
+{
+  const GError *refusal = NULL;
+  g_autofree char *cached = NULL;
+
+  if (self->url_cache == NULL || !is_web_url (url))
+    return TRUE;
+  cached = rc_url_cache_lookup (self->url_cache, url, &refusal);
+  if (refusal != NULL)
+    g_propagate_error (error, g_error_copy (refusal));
+  return refusal == NULL;
+}
+
+static gboolean
+on_refused_idle (gpointer data)
+{
+  RcPlayer *self = data;
+  Item *item = rc_player_current_item (self);
+  RcRoomPipeline *pipeline = rc_room_get_pipeline (self->room);
+  const GError *refusal = NULL;
+  g_autofree char *cached = NULL;
+
+  self->refused_id = 0;
+  if (item == NULL || !self->playing || pipeline == NULL || self->url_cache == NULL ||
+      !is_web_url (item->url))
+    return G_SOURCE_REMOVE;
+  cached = rc_url_cache_lookup (self->url_cache, item->url, &refusal);
+  if (refusal != NULL)
+    rc_player_on_track_failed (pipeline, refusal, self);
+  return G_SOURCE_REMOVE;
+}
+
+/* What the pipeline plays for @item: the cache's whole copy of a URL song,
+ * else its URI (a first play streams while the cache fills). A URL the
+ * cache refused plays nothing and fails as a track would. */
+void
+rc_player_play_item (RcPlayer *self, RcRoomPipeline *pipeline, RcPlayerItem *item,
+                     gint64 position_ms, GstClockTime due_at)
+{
+  const GError *refusal = NULL;
+  g_autofree char *cached = NULL;
+
+  if (self->url_cache != NULL && is_web_url (item->url))
+    cached = rc_url_cache_lookup (self->url_cache, item->url, &refusal);
+  if (refusal == NULL)
+    {
+      const char *uri = cached != NULL ? cached : item->uri;
+
+      if (GST_CLOCK_TIME_IS_VALID (due_at))
+        rc_room_pipeline_play_at (pipeline, uri, position_ms, due_at);
+      else
+        rc_room_pipeline_play (pipeline, uri, position_ms);
+      return;
+    }
+  if (rc_room_pipeline_has_track (pipeline))
+    rc_room_pipeline_stop_track (pipeline);
+  if (self->refused_id == 0)
+    self->refused_id = g_idle_add (on_refused_idle, self);
+}
+
+/* The cache refused @url: each guest here who queued it is told, and the
+ * current song stops if it is that one. */
+static void
+on_url_fetched (const char *url, const GError *error, gpointer data)
+{
+  RcPlayer *self = data;
+  Item *item = rc_player_current_item (self);
+  g_autoptr (GHashTable) told = NULL;
+  GPtrArray *guests = rc_room_get_guests (self->room);
+
+  if (error == NULL || error->domain != RC_ERROR)
+    return;
+  told = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < self->queue->len; i++)
+    {
+      Item *it = self->queue->pdata[i];
+
+      if (g_strcmp0 (it->url, url) != 0 || !g_hash_table_add (told, it->added_by_id))
+        continue;
+      for (guint g = 0; g < guests->len; g++)
+        {
+          RcGuest *guest = guests->pdata[g];
+          g_autoptr (JsonNode) message = NULL;
+
+          if (g_strcmp0 (guest->id, it->added_by_id) != 0)
+            continue;
+          message = rc_error_to_json (error->code, error->message, NULL);
+          json_object_set_string_member (json_node_get_object (message), "url", url);
+          guest->send (guest, message, guest->send_data);
+        }
+    }
+  if (item != NULL && self->playing && g_strcmp0 (item->url, url) == 0 && self->refused_id == 0)
+    self->refused_id = g_idle_add (on_refused_idle, self);
+}
+
+void
+rc_player_set_url_cache (RcPlayer *self, RcUrlCache *cache)
+{
+  if (self->url_cache != NULL)
+    rc_url_cache_remove_listener (self->url_cache, self->url_listener);
+  self->url_cache = cache;
+  self->url_listener = cache != NULL ? rc_url_cache_add_listener (cache, on_url_fetched, self) : 0;
+}
+
+gboolean
+rc_player_add_url (RcPlayer *self, RcGuest *by, const char *url, GError **error)
+{
+  g_autoptr (GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  const char *scheme = uri ? g_uri_get_scheme (uri) : NULL;
+  g_autofree char *base = NULL;
+  g_autofree char *title = NULL;
+  Item *item;
+
+  if (uri == NULL)
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM, "\"url\" is not a valid URL");
+      return FALSE;
+    }
+  if (g_ascii_strcasecmp (scheme, "http") == 0 || g_ascii_strcasecmp (scheme, "https") == 0)
+    {
+      if (g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0')
+        {
+          g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM, "\"url\" has no host");
+          return FALSE;
+        }
+    }
+  else if (g_ascii_strcasecmp (scheme, "file") == 0)
+    {
+      if (!file_url_allowed (self, uri))
+        {
+          g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
+                               "\"url\": file URLs must point inside the music folder");
+          return FALSE;
+        }
+    }
+  else
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
+                           "\"url\" must be an http, https or file URL");
+      return FALSE;
+    }
+
+  {
+    const char *path = g_uri_get_path (uri);
+
+    base = path && *path ? g_path_get_basename (path) : NULL;
+    title = rc_text_sanitize (base && !g_str_equal (base, "/") ? base : g_uri_get_host (uri),
+                              RC_PLAYER_TITLE_CHARS);
+  }
+  if (!fetch_url (self, url, error))
+    return FALSE;
+  item = rc_player_item_new (by->id, by->name);
+  item->url = g_strdup (url);
+  item->uri = g_strdup (url);
+  item->title = *title ? g_steal_pointer (&title) : g_strdup (url);
+  return rc_player_queue_item (self, item, error);
+}
