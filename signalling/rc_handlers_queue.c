@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Queue and playback requests (addSong, play, seek...). The room's player
- * (server/rc_player.c) is the authority and broadcasts what changed; these
+ * (server/rooms/rc_player.c) is the authority and broadcasts what changed; these
  * handlers check who may do what, turn requests into player calls, and
  * answer the sender with the update its request caused.
  */
