@@ -101,7 +101,7 @@ rc_lg_conn_open (RcLoadgen *lg, RcLgKind kind)
       conn->ogg = g_new0 (RcLgOggReader, 1);
       conn->best_transit_ms = INFINITY;
     }
-  if (kind == RC_LG_KIND_WS && lg->o.sample_every > 0 && number % lg->o.sample_every == 0)
+  if (kind == RC_LG_KIND_WS && lg->o.sample_every > 0 && lg->ws_opened++ % lg->o.sample_every == 0)
     {
       int err = 0;
 

@@ -93,6 +93,7 @@ struct _RcLoadgen
   gint64 next_sync_us;
   guint syncs_sent;
   guint next_number;
+  guint ws_opened;  /* guests ever opened: the sample is every Nth */
   RcLoadgenPopulation ws_pop, http_pop;
   guint ws_started, http_started; /* not counting ones closed by a lowered target */
   double join_tokens;
