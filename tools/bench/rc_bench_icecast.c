@@ -14,6 +14,7 @@
 #include <gst/gst.h>
 #include <stdlib.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -143,8 +144,12 @@ rc_bench_icecast_start (const RcBenchIcecastOptions *o, GError **error)
    * who must be able to write its logs. */
   if (getuid () == 0 && (pw = getpwnam ("icecast2")) != NULL)
     {
+      g_autofree char *parent = g_path_get_dirname (o->dir);
+
       user = "icecast2";
-      if (chown (o->dir, pw->pw_uid, pw->pw_gid) != 0)
+      /* It must reach its folder: the parent (a private temporary folder)
+       * lets others pass through, not list. */
+      if (chmod (parent, 0711) != 0 || chown (o->dir, pw->pw_uid, pw->pw_gid) != 0)
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "chown %s: %s", o->dir,
                        g_strerror (errno));
