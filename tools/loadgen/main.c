@@ -26,7 +26,7 @@ typedef struct
   RcLoadgen *lg;
   gboolean quiet;      /* no per-second lines */
   gboolean text;       /* a human line per second instead of JSON */
-  gboolean joined;
+  gboolean joined;     /* the "joined" line was printed (not with --commands: the driver marks) */
   GString *line;       /* stdin, not yet a whole line */
 } App;
 
@@ -214,6 +214,7 @@ main (int argc, char **argv)
   app.quiet = quiet;
   app.text = text;
   app.line = g_string_new (NULL);
+  app.joined = commands;
   the_loadgen = lg;
   signal (SIGINT, on_signal);
   signal (SIGTERM, on_signal);
