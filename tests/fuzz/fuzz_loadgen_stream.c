@@ -3,8 +3,8 @@
  * libFuzzer target: what a server sends the load generator
  * (tools/loadgen/), cut into reads of varying sizes as a socket would hand
  * them over. The first byte picks the reader: the WebSocket frame reader
- * (rc_lg_ws_read, then each binary message through rc_ws_frame_parse as a
- * guest does), the Ogg page reader (rc_lg_ogg_read), or the upgrade
+ * (rc_lg_ws_feed over rc_lg_ws_read, then each binary message through
+ * rc_ws_frame_parse as a guest does), the Ogg page reader (rc_lg_ogg_read), or the upgrade
  * answer's check (rc_lg_ws_upgrade_ok); the second byte seeds the read
  * sizes. A reader must consume only what it was given, hand out frames
  * that lie inside it, and keep no more than one frame between reads.
@@ -25,6 +25,32 @@ next_read (guint32 *seed, gsize left)
   return MIN (left, (*seed >> 16) % 4 == 0 ? left : 1 + (*seed >> 16) % 64);
 }
 
+typedef struct
+{
+  const guint8 *buf;
+  gsize have;
+} Read;
+
+static gboolean
+on_frame (const RcLgWsFrame *f, gpointer data)
+{
+  Read *r = data;
+
+  g_assert (f->data >= r->buf && f->data + f->length <= r->buf + r->have);
+  g_assert (f->length <= f->total);
+  if (f->opcode == RC_LG_WS_OP_BINARY)
+    {
+      guint32 rtp, seq;
+      double c;
+      const guint8 *payload;
+      gsize payload_length;
+
+      if (rc_ws_frame_parse (f->data, f->length, &rtp, &c, &seq, &payload, &payload_length))
+        g_assert (payload >= f->data && payload + payload_length == f->data + f->length);
+    }
+  return TRUE;
+}
+
 static void
 ws_stream (const guint8 *data, gsize size, guint32 seed)
 {
@@ -35,49 +61,21 @@ ws_stream (const guint8 *data, gsize size, guint32 seed)
   for (gsize at = 0; at < size;)
     {
       gsize n = next_read (&seed, size - at);
-      gsize pos = 0;
+      Read r = { buf, 0 };
+      gssize used;
 
       memcpy (buf + have, data + at, n);
       at += n;
       have += n;
-      while (pos < have)
-        {
-          RcLgWsFrame f;
-          gsize used = 0;
-          RcLgWsResult r = rc_lg_ws_read (&reader, buf + pos, have - pos, &used, &f);
-
-          g_assert (used <= have - pos);
-          pos += used;
-          if (r == RC_LG_WS_BAD)
-            goto done;
-          if (r == RC_LG_WS_MORE)
-            {
-              if (used == 0)
-                break;
-              continue;
-            }
-          if (f.continuation)
-            continue;
-          g_assert (f.data >= buf && f.data + f.length <= buf + pos);
-          g_assert (f.length <= f.total);
-          if (f.opcode == RC_LG_WS_OP_BINARY)
-            {
-              guint32 rtp, seq;
-              double c;
-              const guint8 *payload;
-              gsize payload_length;
-
-              if (rc_ws_frame_parse (f.data, f.length, &rtp, &c, &seq, &payload, &payload_length))
-                g_assert (payload >= f.data && payload + payload_length == f.data + f.length);
-            }
-        }
+      r.have = have;
+      used = rc_lg_ws_feed (&reader, buf, have, on_frame, &r);
       /* What the guest keeps for the next read: at most one frame. */
-      if (have - pos > RC_LG_WS_KEEP_MAX)
-        goto done;
-      memmove (buf, buf + pos, have - pos);
-      have -= pos;
+      if (used < 0 || have - (gsize) used > RC_LG_WS_KEEP_MAX)
+        break;
+      g_assert ((gsize) used <= have);
+      memmove (buf, buf + used, have - (gsize) used);
+      have -= (gsize) used;
     }
-done:
   g_free (buf);
 }
 

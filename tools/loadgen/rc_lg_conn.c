@@ -386,6 +386,20 @@ on_text (RcLoadgen *lg, RcLgConn *conn, const RcLgWsFrame *f, gint64 now_us, cha
 
 /* ---- media ---- */
 
+/* A listener's first frame (page): it has joined. */
+static void
+first_frame (RcLoadgen *lg, RcLgConn *conn, gint64 now_us)
+{
+  RcLoadgenPopulation *pop = population_of (lg, conn);
+  double join = (now_us - conn->started_us) / 1000.0;
+
+  conn->counted_joining = FALSE;
+  pop->joining--;
+  pop->receiving++;
+  conn->state = RC_LG_RECEIVING;
+  g_array_append_val (lg->join_ms, join);
+}
+
 /* How strongly a 20 ms frame holds @hz: the Goertzel power at @hz over the
  * whole frame's energy (1 for a pure tone, ~0 without it). */
 static double
@@ -441,13 +455,7 @@ on_media (RcLoadgen *lg, RcLgConn *conn, const RcLgWsFrame *f, gint64 now_us, ch
     }
   if (conn->counted_joining)
     {
-      double join = (now_us - conn->started_us) / 1000.0;
-
-      conn->counted_joining = FALSE;
-      lg->ws_pop.joining--;
-      lg->ws_pop.receiving++;
-      conn->state = RC_LG_RECEIVING;
-      g_array_append_val (lg->join_ms, join);
+      first_frame (lg, conn, now_us);
       conn->have_seq = FALSE;
     }
   if (conn->have_seq && seq != conn->last_seq + 1)
@@ -474,60 +482,56 @@ on_media (RcLoadgen *lg, RcLgConn *conn, const RcLgWsFrame *f, gint64 now_us, ch
 
 /* ---- reading ---- */
 
+typedef struct
+{
+  RcLoadgen *lg;
+  RcLgConn *conn;
+  gint64 now_us;
+  char *failure;
+} Reading;
+
+static gboolean
+on_frame (const RcLgWsFrame *f, gpointer data)
+{
+  Reading *r = data;
+
+  switch (f->opcode)
+    {
+    case RC_LG_WS_OP_BINARY:
+      return on_media (r->lg, r->conn, f, r->now_us, &r->failure);
+    case RC_LG_WS_OP_TEXT:
+      return on_text (r->lg, r->conn, f, r->now_us, &r->failure);
+    case RC_LG_WS_OP_PING:
+      if (send_frame (r->lg, r->conn, RC_LG_WS_OP_PONG, f->data, f->length))
+        return TRUE;
+      r->failure = g_strdup ("send failed");
+      return FALSE;
+    case RC_LG_WS_OP_CLOSE:
+      r->lg->second.closed_by_peer++;
+      r->lg->window.closed_by_peer++;
+      send_frame (r->lg, r->conn, RC_LG_WS_OP_CLOSE, f->data, MIN (f->length, 2));
+      r->failure = g_strdup_printf ("closed by the server (%u)",
+                                    f->length >= 2 ? (guint) (f->data[0] << 8 | f->data[1]) : 1005);
+      return FALSE;
+    default:
+      return TRUE;
+    }
+}
+
 /* Parses WebSocket frames from @data; returns how many bytes were used, or
- * -1 to close (with @failure, or NULL for a clean close). */
+ * -1 to close (with @failure). */
 static gssize
 read_ws (RcLoadgen *lg, RcLgConn *conn, const guint8 *data, gsize length, gint64 now_us,
          char **failure)
 {
-  gsize at = 0;
+  Reading r = { lg, conn, now_us, NULL };
+  gssize used = rc_lg_ws_feed (&conn->ws, data, length, on_frame, &r);
 
-  while (at < length)
-    {
-      RcLgWsFrame f;
-      gsize used;
-      RcLgWsResult r = rc_lg_ws_read (&conn->ws, data + at, length - at, &used, &f);
-
-      at += used;
-      if (r == RC_LG_WS_BAD)
-        {
-          *failure = g_strdup ("a WebSocket protocol error from the server");
-          return -1;
-        }
-      if (r == RC_LG_WS_MORE)
-        {
-          if (used == 0)
-            break;
-          continue;
-        }
-      if (f.continuation)
-        continue;
-      switch (f.opcode)
-        {
-        case RC_LG_WS_OP_BINARY:
-          if (!on_media (lg, conn, &f, now_us, failure))
-            return -1;
-          break;
-        case RC_LG_WS_OP_TEXT:
-          if (!on_text (lg, conn, &f, now_us, failure))
-            return -1;
-          break;
-        case RC_LG_WS_OP_PING:
-          if (!send_frame (lg, conn, RC_LG_WS_OP_PONG, f.data, f.length))
-            return -1;
-          break;
-        case RC_LG_WS_OP_CLOSE:
-          lg->second.closed_by_peer++;
-          lg->window.closed_by_peer++;
-          send_frame (lg, conn, RC_LG_WS_OP_CLOSE, f.data, MIN (f.length, 2));
-          *failure = g_strdup_printf ("closed by the server (%u)",
-                                      f.length >= 2 ? (guint) (f.data[0] << 8 | f.data[1]) : 1005);
-          return -1;
-        default:
-          break;
-        }
-    }
-  return (gssize) at;
+  if (used < 0)
+    *failure = r.failure != NULL ? r.failure : g_strdup ("a WebSocket protocol error from the server");
+  else
+    g_free (r.failure);
+  return used;
 }
 
 /* The Ogg pages of an HTTP listener's body. */
@@ -565,15 +569,7 @@ read_http_body (RcLoadgen *lg, RcLgConn *conn, const guint8 *data, gsize length,
         double transit = now_ms - media_ms;
 
         if (conn->counted_joining)
-          {
-            double join = (now_us - conn->started_us) / 1000.0;
-
-            conn->counted_joining = FALSE;
-            lg->http_pop.joining--;
-            lg->http_pop.receiving++;
-            conn->state = RC_LG_RECEIVING;
-            g_array_append_val (lg->join_ms, join);
-          }
+          first_frame (lg, conn, now_us);
         /* The slot is the listener's best transit so far: an Ogg stream
          * carries no server time. */
         if (transit < conn->best_transit_ms)

@@ -206,3 +206,30 @@ rc_lg_ws_read (RcLgWsReader *reader, const guint8 *data, gsize length, gsize *us
   *used = (gsize) header + need;
   return RC_LG_WS_FRAME;
 }
+
+gssize
+rc_lg_ws_feed (RcLgWsReader *reader, const guint8 *data, gsize length, RcLgWsFrameFunc func,
+               gpointer user_data)
+{
+  gsize at = 0;
+
+  while (at < length)
+    {
+      RcLgWsFrame f;
+      gsize used;
+      RcLgWsResult r = rc_lg_ws_read (reader, data + at, length - at, &used, &f);
+
+      at += used;
+      if (r == RC_LG_WS_BAD)
+        return -1;
+      if (r == RC_LG_WS_MORE)
+        {
+          if (used == 0)
+            break;
+          continue;
+        }
+      if (!f.continuation && !func (&f, user_data))
+        return -1;
+    }
+  return (gssize) at;
+}

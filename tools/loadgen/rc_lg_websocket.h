@@ -71,4 +71,14 @@ typedef enum
 RcLgWsResult rc_lg_ws_read (RcLgWsReader *reader, const guint8 *data, gsize length,
                             gsize *used, RcLgWsFrame *frame);
 
+/* Called for each frame rc_lg_ws_feed reads (later fragments of a message
+ * are skipped, not reported); FALSE stops the feed. */
+typedef gboolean (*RcLgWsFrameFunc) (const RcLgWsFrame *frame, gpointer user_data);
+
+/* Reads every whole frame in @data and hands each to @func; returns the
+ * bytes used (what is left is a frame's beginning, to be kept for the next
+ * read), or -1 on a protocol error or when @func said stop. */
+gssize rc_lg_ws_feed (RcLgWsReader *reader, const guint8 *data, gsize length,
+                      RcLgWsFrameFunc func, gpointer user_data);
+
 G_END_DECLS
