@@ -447,7 +447,15 @@ on_media (RcLoadgen *lg, RcLgConn *conn, const RcLgWsFrame *f, gint64 now_us, ch
   const guint8 *payload;
   gsize payload_length;
 
-  if (!f->fin || !rc_ws_frame_parse (f->data, f->length, &rtp, &c_ms, &seq, &payload,
+  /* rc_ws_frame_parse reads its numbers with GStreamer's macros, which
+   * load them whole on x86: the frame must be aligned, and in the shared
+   * read buffer it lies anywhere (fuzz_loadgen_stream found it). */
+  guint64 stack[512];
+  g_autofree guint64 *heap = f->length > sizeof stack ? g_malloc (f->length) : NULL;
+  guint8 *frame = heap != NULL ? (guint8 *) heap : (guint8 *) stack;
+
+  memcpy (frame, f->data, f->length);
+  if (!f->fin || !rc_ws_frame_parse (frame, f->length, &rtp, &c_ms, &seq, &payload,
                                      &payload_length))
     {
       *failure = g_strdup ("a binary message that is not a media frame");
