@@ -151,7 +151,7 @@ main (int argc, char **argv)
   int guests = 0, listeners = 0, rate = 500, pending = 64, sample = 100, sources = 8;
   double duration = 0;
   gboolean commands = FALSE, quiet = FALSE, text = FALSE;
-  char *server = NULL, *room = NULL, *http_url = NULL, *prefix = NULL;
+  char *server = NULL, *room = NULL, *http_url = NULL, *prefix = NULL, *transport = NULL;
   GOptionEntry entries[] = {
     { "server", 's', 0, G_OPTION_ARG_STRING, &server, "The roomcast (http://127.0.0.1:PORT)", "URL" },
     { "room", 'r', 0, G_OPTION_ARG_STRING, &room, "The room the guests join", "ID" },
@@ -171,6 +171,8 @@ main (int argc, char **argv)
     { "source-addresses", 0, 0, G_OPTION_ARG_INT, &sources,
       "Connect from 127.0.0.1 up to 127.0.0.N (8)", "N" },
     { "name-prefix", 0, 0, G_OPTION_ARG_STRING, &prefix, "Guests' names: PREFIX-N (lg)", "TEXT" },
+    { "transport", 't', 0, G_OPTION_ARG_STRING, &transport,
+      "The guests' audio: ws (default) or webrtc (ICE, DTLS, RTP counted by its header)", "T" },
     { "duration", 'd', 0, G_OPTION_ARG_DOUBLE, &duration,
       "Seconds to run (0: until SIGINT, or stdin ends with --commands)", "S" },
     { "commands", 0, 0, G_OPTION_ARG_NONE, &commands, "Read commands on stdin", NULL },
@@ -200,6 +202,7 @@ main (int argc, char **argv)
   o.room_id = room;
   o.http_url = http_url;
   o.name_prefix = prefix;
+  o.transport = transport;
   o.join_rate = (guint) MAX (rate, 1);
   o.max_pending = (guint) MAX (pending, 1);
   o.sample_every = (guint) MAX (sample, 0);
@@ -234,5 +237,6 @@ main (int argc, char **argv)
   g_free (room);
   g_free (http_url);
   g_free (prefix);
+  g_free (transport);
   return 0;
 }

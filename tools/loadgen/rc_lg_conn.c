@@ -16,6 +16,7 @@
 #include "rc_loadgen_private.h"
 
 #include "pipelines/rc_ws_branch.h"
+#include "rc_lg_webrtc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -101,7 +102,8 @@ rc_lg_conn_open (RcLoadgen *lg, RcLgKind kind)
       conn->ogg = g_new0 (RcLgOggReader, 1);
       conn->best_transit_ms = INFINITY;
     }
-  if (kind == RC_LG_KIND_WS && lg->o.sample_every > 0 && lg->ws_opened++ % lg->o.sample_every == 0)
+  if (kind == RC_LG_KIND_WS && !lg->webrtc && lg->o.sample_every > 0
+      && lg->ws_opened++ % lg->o.sample_every == 0)
     {
       int err = 0;
 
@@ -182,6 +184,8 @@ rc_lg_conn_close (RcLoadgen *lg, RcLgConn *conn, const char *failure)
     }
   else if (lg->clock_conn == conn)
     lg->clock_conn = NULL;
+  if (conn->rtc != NULL)
+    rc_lg_rtc_free (lg, conn->rtc);
   if (conn->sample != NULL)
     {
       if (conn->sample->decoder != NULL)
@@ -348,6 +352,69 @@ on_time_sync (RcLoadgen *lg, const guint8 *data, gsize length, gint64 now_us)
       }
 }
 
+static gboolean
+send_json (RcLoadgen *lg, RcLgConn *conn, JsonBuilder *b)
+{
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  g_autofree char *text = NULL;
+
+  json_generator_set_root (gen, root);
+  text = json_generator_to_data (gen, NULL);
+  return send_frame (lg, conn, RC_LG_WS_OP_TEXT, (const guint8 *) text, strlen (text));
+}
+
+/* A WebRTC guest's offer, trickled candidate or timeline (parsed whole:
+ * they are small and come once or a few times). */
+static gboolean
+on_webrtc_message (RcLoadgen *lg, RcLgConn *conn, const char *type, const RcLgWsFrame *f,
+                   char **failure)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *o;
+
+  if (f->truncated || !json_parser_load_from_data (parser, (const char *) f->data,
+                                                   (gssize) f->length, NULL)
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    {
+      *failure = g_strdup_printf ("an unreadable %s", type);
+      return FALSE;
+    }
+  o = json_node_get_object (json_parser_get_root (parser));
+  if (g_str_equal (type, "offer"))
+    {
+      g_autofree char *answer = NULL, *candidate = NULL;
+      g_autoptr (JsonBuilder) a = json_builder_new ();
+      g_autoptr (JsonBuilder) c = json_builder_new ();
+
+      if (!rc_lg_rtc_take_offer (lg, conn->rtc, json_object_get_string_member_with_default (o, "sdp", ""),
+                                 &answer, &candidate, failure))
+        return FALSE;
+      json_builder_begin_object (a);
+      json_builder_set_member_name (a, "type");
+      json_builder_add_string_value (a, "answer");
+      json_builder_set_member_name (a, "sdp");
+      json_builder_add_string_value (a, answer);
+      json_builder_end_object (a);
+      json_builder_begin_object (c);
+      json_builder_set_member_name (c, "type");
+      json_builder_add_string_value (c, "ice");
+      json_builder_set_member_name (c, "candidate");
+      json_builder_add_string_value (c, candidate);
+      json_builder_set_member_name (c, "sdpMLineIndex");
+      json_builder_add_int_value (c, 0);
+      json_builder_end_object (c);
+      return send_json (lg, conn, a) && send_json (lg, conn, c);
+    }
+  if (g_str_equal (type, "ice"))
+    rc_lg_rtc_add_candidate (conn->rtc, json_object_get_string_member_with_default (o, "candidate", ""));
+  else
+    rc_lg_rtc_set_timeline (conn->rtc, (guint32) json_object_get_int_member_with_default (o, "rtpTimestamp", 0),
+                            json_object_get_double_member_with_default (o, "serverTime", 0),
+                            json_object_get_double_member_with_default (o, "clockRate", 0));
+  return TRUE;
+}
+
 /* A text message (maybe only its first bytes). FALSE: close with @failure. */
 static gboolean
 on_text (RcLoadgen *lg, RcLgConn *conn, const RcLgWsFrame *f, gint64 now_us, char **failure)
@@ -371,11 +438,18 @@ on_text (RcLoadgen *lg, RcLgConn *conn, const RcLgWsFrame *f, gint64 now_us, cha
     }
   if (conn->state == RC_LG_JOINING && g_str_equal (type, "initialState"))
     {
-      const char *start = "{\"type\":\"startMedia\",\"id\":2,\"transport\":\"ws\"}";
+      const char *start = lg->webrtc
+                            ? "{\"type\":\"startMedia\",\"id\":2,\"transport\":\"webrtc\"}"
+                            : "{\"type\":\"startMedia\",\"id\":2,\"transport\":\"ws\"}";
 
+      if (lg->webrtc && (conn->rtc = rc_lg_rtc_new (lg, conn, failure)) == NULL)
+        return FALSE;
       conn->state = RC_LG_STARTING;
       return send_frame (lg, conn, RC_LG_WS_OP_TEXT, (const guint8 *) start, strlen (start));
     }
+  if (conn->rtc != NULL
+      && (g_str_equal (type, "offer") || g_str_equal (type, "ice") || g_str_equal (type, "timeline")))
+    return on_webrtc_message (lg, conn, type, f, failure);
   if (g_str_equal (type, "mediaStopped"))
     {
       *failure = g_strdup ("mediaStopped");
@@ -386,9 +460,22 @@ on_text (RcLoadgen *lg, RcLgConn *conn, const RcLgWsFrame *f, gint64 now_us, cha
 
 /* ---- media ---- */
 
-/* A listener's first frame (page): it has joined. */
-static void
-first_frame (RcLoadgen *lg, RcLgConn *conn, gint64 now_us)
+void
+rc_lg_count_frame (RcLoadgen *lg, double behind_ms)
+{
+  rc_lg_counts_add (&lg->second.ws_counts, behind_ms, lg->o.late_ms);
+  rc_lg_counts_add (&lg->window.ws_counts, behind_ms, lg->o.late_ms);
+}
+
+void
+rc_lg_count_lost (RcLoadgen *lg, guint64 lost)
+{
+  lg->second.ws_counts.lost += lost;
+  lg->window.ws_counts.lost += lost;
+}
+
+void
+rc_lg_conn_first_frame (RcLoadgen *lg, RcLgConn *conn, gint64 now_us)
 {
   RcLoadgenPopulation *pop = population_of (lg, conn);
   double join = (now_us - conn->started_us) / 1000.0;
@@ -463,7 +550,7 @@ on_media (RcLoadgen *lg, RcLgConn *conn, const RcLgWsFrame *f, gint64 now_us, ch
     }
   if (conn->counted_joining)
     {
-      first_frame (lg, conn, now_us);
+      rc_lg_conn_first_frame (lg, conn, now_us);
       conn->have_seq = FALSE;
     }
   if (conn->have_seq && seq != conn->last_seq + 1)
@@ -472,17 +559,13 @@ on_media (RcLoadgen *lg, RcLgConn *conn, const RcLgWsFrame *f, gint64 now_us, ch
 
       /* A sequence going back (a new stream) is no loss. */
       if (gap < 0x80000000u)
-        {
-          lg->second.ws_counts.lost += gap;
-          lg->window.ws_counts.lost += gap;
-        }
+        rc_lg_count_lost (lg, gap);
     }
   conn->last_seq = seq;
   conn->have_seq = TRUE;
   conn->frames++;
   behind = now_us / 1000.0 + lg->clock.offset_ms - c_ms;
-  rc_lg_counts_add (&lg->second.ws_counts, behind, lg->o.late_ms);
-  rc_lg_counts_add (&lg->window.ws_counts, behind, lg->o.late_ms);
+  rc_lg_count_frame (lg, behind);
   if (conn->sample != NULL)
     sample_decode (lg, conn->sample, payload, payload_length);
   return TRUE;
@@ -577,7 +660,7 @@ read_http_body (RcLoadgen *lg, RcLgConn *conn, const guint8 *data, gsize length,
         double transit = now_ms - media_ms;
 
         if (conn->counted_joining)
-          first_frame (lg, conn, now_us);
+          rc_lg_conn_first_frame (lg, conn, now_us);
         /* The slot is the listener's best transit so far: an Ogg stream
          * carries no server time. */
         if (transit < conn->best_transit_ms)

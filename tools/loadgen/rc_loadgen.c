@@ -15,6 +15,7 @@
 #include "rc_loadgen_private.h"
 
 #include "pipelines/rc_stats.h"
+#include "rc_lg_webrtc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -135,6 +136,15 @@ rc_loadgen_new (const RcLoadgenOptions *options, GError **error)
   lg->http = g_ptr_array_new ();
   lg->join_ms = g_array_new (FALSE, FALSE, sizeof (double));
   lg->inputs = g_array_new (FALSE, FALSE, sizeof (Input));
+  lg->rtcs = g_ptr_array_new ();
+  lg->o.transport = NULL;
+  lg->webrtc = g_strcmp0 (options->transport, "webrtc") == 0;
+  if (options->transport != NULL && !lg->webrtc && !g_str_equal (options->transport, "ws"))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "the transport is ws or webrtc, not %s", options->transport);
+      return NULL;
+    }
   if (options->server_url != NULL)
     {
       g_autofree char *host = NULL;
@@ -199,6 +209,8 @@ rc_loadgen_free (RcLoadgen *lg)
   g_clear_pointer (&lg->http, g_ptr_array_unref);
   g_clear_pointer (&lg->join_ms, g_array_unref);
   g_clear_pointer (&lg->inputs, g_array_unref);
+  g_clear_pointer (&lg->rtcs, g_ptr_array_unref);
+  g_clear_pointer (&lg->rtc_shared, rc_lg_rtc_shared_free);
   rc_loadgen_figures_clear (&lg->second);
   rc_loadgen_figures_clear (&lg->window);
   g_free ((char *) lg->o.room_id);
@@ -578,6 +590,15 @@ rc_loadgen_run (RcLoadgen *lg, double ms)
                 }
               continue;
             }
+          if ((events[i].data.u64 >> 62) == 1)
+            {
+              RcLgRtc *rtc = (RcLgRtc *) (guintptr) (events[i].data.u64 & ~((guint64) 1 << 62));
+              g_autofree char *failure = NULL;
+
+              if (!rc_lg_rtc_readable (lg, rtc, &failure))
+                rc_lg_conn_close (lg, rc_lg_rtc_get_conn (rtc), failure);
+              continue;
+            }
           if (events[i].data.u64 >> 63)
             {
               if (n_inputs < G_N_ELEMENTS (inputs))
@@ -591,6 +612,15 @@ rc_loadgen_run (RcLoadgen *lg, double ms)
       for (guint i = 0; i < n_inputs; i++)
         on_input (lg, inputs[i]);
       now_us = rc_lg_now_us ();
+      /* Backwards: a failed guest leaves the array by a swap with the last. */
+      for (guint i = lg->rtcs->len; i > 0; i--)
+        {
+          RcLgRtc *rtc = g_ptr_array_index (lg->rtcs, i - 1);
+          g_autofree char *failure = NULL;
+
+          if (!rc_lg_rtc_turn (lg, rtc, now_us, &failure))
+            rc_lg_conn_close (lg, rc_lg_rtc_get_conn (rtc), failure);
+        }
       follow_clock (lg, now_us);
       ramp (lg, now_us);
       if (now_us - lg->second_start_us >= G_USEC_PER_SEC)

@@ -20,6 +20,9 @@ G_BEGIN_DECLS
  *
  * A sample of the guests (1 in @sample_every) decode their Opus and check
  * the room's tone (@tone_hz): the others count frames by their headers.
+ * With @transport "webrtc" the guests take WebRTC instead (rc_lg_webrtc.h:
+ * ICE as the controlling agent, DTLS client, RTP counted by its header
+ * without decrypting; no sample decodes there).
  */
 typedef struct _RcLoadgen RcLoadgen;
 
@@ -36,6 +39,7 @@ typedef struct
   guint sample_every;      /* 1 guest in N decodes and checks the tone (100; 0: none) */
   double tone_hz;          /* the tone the sampled guests expect (440; 0: no check) */
   guint source_addresses;  /* connect from 127.0.0.1..N (8): more ports to go round */
+  const char *transport;   /* the guests' startMedia transport: "ws" (default) or "webrtc" */
 } RcLoadgenOptions;
 
 /* What the listeners of one kind are doing now. */

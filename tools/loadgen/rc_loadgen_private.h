@@ -60,6 +60,7 @@ typedef struct
   RcLgOggReader *ogg;     /* HTTP only */
   double best_transit_ms; /* HTTP: the smallest arrival − media time so far */
   RcLgSample *sample;     /* 1 in sample_every guests */
+  struct _RcLgRtc *rtc;   /* a WebRTC guest's UDP side (rc_lg_webrtc.c), or NULL */
   char key[25];
 } RcLgConn;
 
@@ -105,6 +106,10 @@ struct _RcLoadgen
   gint64 second_start_us, window_start_us;
   double cpu_second_s, cpu_window_s;
 
+  GPtrArray *rtcs;          /* RcLgRtc*, every WebRTC guest's UDP side */
+  gpointer rtc_shared;      /* their STUN agent and DTLS certificate */
+  gboolean webrtc;          /* guests take transport webrtc */
+
   RcLoadgenTickFunc tick;
   gpointer tick_data;
   GArray *inputs;           /* Input */
@@ -120,6 +125,11 @@ void rc_lg_conn_ready (RcLoadgen *lg, RcLgConn *conn, guint32 events);
 /* Closes it and takes it out of its list; @failure: why, counted as a
  * failure when not NULL. Frees it. */
 void rc_lg_conn_close (RcLoadgen *lg, RcLgConn *conn, const char *failure);
+/* A listener's first frame (page, packet): it has joined. */
+void rc_lg_conn_first_frame (RcLoadgen *lg, RcLgConn *conn, gint64 now_us);
+/* A guest's frame @behind_ms after its slot, and frames lost. */
+void rc_lg_count_frame (RcLoadgen *lg, double behind_ms);
+void rc_lg_count_lost (RcLoadgen *lg, guint64 lost);
 /* Sends a text message (the clock's timeSync). */
 void rc_lg_conn_send_text (RcLoadgen *lg, RcLgConn *conn, const char *text);
 
