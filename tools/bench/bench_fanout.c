@@ -1040,18 +1040,25 @@ per_guest (double value, double baseline, const Level *l)
 }
 
 static void
-report (Bench *b, GString *out, const char *command_line)
+report_head (Bench *b, GString *out, const char *title, const char *command_line)
 {
   g_autofree char *machine = rc_bench_machine_describe_full (TRUE, gst_version_string ());
   g_autofree char *load = loadavg ();
-  const Level *prev = NULL;
 
-  g_string_append_printf (out, "## bench-fanout results\n\n");
+  g_string_append_printf (out, "## %s\n\n", title);
   g_string_append_printf (out, "- command: `%s`\n", command_line);
   g_string_append_printf (out, "- machine: %s\n", machine);
   g_string_append_printf (out, "- machine busy before the run (3 s): %.0f%% of one core; load "
                                "average at the end: %s\n",
                           b->busy_before_pct, load);
+}
+
+static void
+report (Bench *b, GString *out, const char *command_line)
+{
+  const Level *prev = NULL;
+
+  report_head (b, out, "bench-fanout results", command_line);
   g_string_append_printf (out,
                           "- guests: %s, %u per receiver process, joined in batches of %u; "
                           "window %.0f s after %.0f s of settling; late = more than %.0f ms "
@@ -1367,15 +1374,7 @@ run_ws (Bench *b, GArray *levels, GString *out)
 static void
 report_ws (Bench *b, GString *out, const char *command_line, GString *tables)
 {
-  g_autofree char *machine = rc_bench_machine_describe_full (TRUE, gst_version_string ());
-  g_autofree char *load = loadavg ();
-
-  g_string_append_printf (out, "## bench-fanout --transport ws results\n\n");
-  g_string_append_printf (out, "- command: `%s`\n", command_line);
-  g_string_append_printf (out, "- machine: %s\n", machine);
-  g_string_append_printf (out, "- machine busy before the run (3 s): %.0f%% of one core; load "
-                               "average at the end: %s\n",
-                          b->busy_before_pct, load);
+  report_head (b, out, "bench-fanout --transport ws results", command_line);
   g_string_append_printf (out, "- servers pinned to CPUs %s; the load generator (one "
                                "roomcast-loadgen process, one thread) to CPUs %s\n",
                           b->o->server_cpus != NULL ? b->o->server_cpus : "(any)",
