@@ -56,6 +56,7 @@ loadgen_spawn (const RcBenchWsOptions *o, const char *http_url, GError **error)
   g_autofree char *log = g_build_filename (o->tmp_dir, "loadgen.log", NULL);
   g_autofree char *late = g_strdup_printf ("%g", o->late_ms);
   g_autofree char *rate = g_strdup_printf ("%u", o->join_rate);
+  g_autofree char *join_timeout = g_strdup_printf ("%u", o->join_timeout_s);
   g_autofree char *server = g_strdup (rc_bench_server_get_url (o->server));
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   Loadgen *lg;
@@ -71,6 +72,8 @@ loadgen_spawn (const RcBenchWsOptions *o, const char *http_url, GError **error)
   g_ptr_array_add (argv, late);
   g_ptr_array_add (argv, "--rate");
   g_ptr_array_add (argv, rate);
+  g_ptr_array_add (argv, "--join-timeout");
+  g_ptr_array_add (argv, join_timeout);
   /* One server at a time: the roomcast's guests, or the mount's listeners. */
   if (http_url != NULL)
     {

@@ -147,7 +147,8 @@ int
 main (int argc, char **argv)
 {
   RcLoadgenOptions o = { .late_ms = 60, .stall_ms = 500, .join_rate = 500, .max_pending = 64,
-                         .sample_every = 100, .tone_hz = 440, .source_addresses = 8 };
+                         .sample_every = 100, .tone_hz = 440, .source_addresses = 8,
+                         .join_timeout_s = 30 };
   int guests = 0, listeners = 0, rate = 500, pending = 64, sample = 100, sources = 8;
   double duration = 0;
   gboolean commands = FALSE, quiet = FALSE, text = FALSE;
@@ -164,6 +165,8 @@ main (int argc, char **argv)
     { "stall-ms", 0, 0, G_OPTION_ARG_DOUBLE, &o.stall_ms,
       "An HTTP listener this long without a byte stalls (500)", "MS" },
     { "rate", 0, 0, G_OPTION_ARG_INT, &rate, "Connections started per second (500)", "N" },
+    { "join-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &o.join_timeout_s,
+      "A listener without audio this long after connecting fails (30)", "S" },
     { "pending", 0, 0, G_OPTION_ARG_INT, &pending, "Joins in flight at once (64)", "N" },
     { "sample", 0, 0, G_OPTION_ARG_INT, &sample,
       "One guest in N decodes its Opus and checks the tone (100; 0: none)", "N" },

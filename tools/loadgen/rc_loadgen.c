@@ -130,6 +130,8 @@ rc_loadgen_new (const RcLoadgenOptions *options, GError **error)
     lg->o.join_rate = 500;
   if (lg->o.max_pending == 0)
     lg->o.max_pending = 64;
+  if (lg->o.join_timeout_s <= 0)
+    lg->o.join_timeout_s = 30;
   lg->epoll_fd = -1;
   lg->wake_fd = -1;
   lg->ws = g_ptr_array_new ();
@@ -358,9 +360,33 @@ fill_population (RcLoadgen *lg, RcLoadgenFigures *f, gint64 now_us, gint64 start
   f->cpu_pct = f->span_s > 0 ? 100.0 * (cpu_seconds () - cpu0) / f->span_s : 0;
 }
 
+/* Listeners that never got a frame fail after the join timeout (a server
+ * at its fd limit leaves them connected and unanswered). Backwards: a
+ * closed one leaves its list by a swap with the last. */
+static void
+give_up_joins (RcLoadgen *lg, GPtrArray *list, gint64 now_us)
+{
+  gint64 limit = (gint64) (lg->o.join_timeout_s * G_USEC_PER_SEC);
+
+  for (guint i = list->len; i > 0; i--)
+    {
+      RcLgConn *c = g_ptr_array_index (list, i - 1);
+
+      if (c->counted_joining && now_us - c->started_us > limit)
+        {
+          g_autofree char *why = g_strdup_printf ("no audio within %.0f s of connecting",
+                                                  lg->o.join_timeout_s);
+
+          rc_lg_conn_close (lg, c, why);
+        }
+    }
+}
+
 static void
 tick (RcLoadgen *lg, gint64 now_us)
 {
+  give_up_joins (lg, lg->ws, now_us);
+  give_up_joins (lg, lg->http, now_us);
   fill_population (lg, &lg->second, now_us, lg->second_start_us, lg->cpu_second_s);
   if (lg->tick != NULL)
     lg->tick (lg, &lg->second, lg->tick_data);

@@ -40,6 +40,7 @@ typedef struct
   double tone_hz;          /* the tone the sampled guests expect (440; 0: no check) */
   guint source_addresses;  /* connect from 127.0.0.1..N (8): more ports to go round */
   const char *transport;   /* the guests' startMedia transport: "ws" (default) or "webrtc" */
+  double join_timeout_s;   /* a listener with no frame this long after its connect fails (30) */
 } RcLoadgenOptions;
 
 /* What the listeners of one kind are doing now. */
