@@ -3,13 +3,15 @@
  * libFuzzer target: what a server sends the load generator
  * (tools/loadgen/), cut into reads of varying sizes as a socket would hand
  * them over. The first byte picks the reader: the WebSocket frame reader
- * (rc_lg_ws_feed over rc_lg_ws_read, then each binary message through
+ * (rc_lg_ws_feed over rc_lg_ws_read, then each binary message split by
+ * rc_lg_media_split, one frame or a bundle's, and each frame through
  * rc_ws_frame_parse as a guest does), the Ogg page reader (rc_lg_ogg_read), or the upgrade
  * answer's check (rc_lg_ws_upgrade_ok); the second byte seeds the read
  * sizes. A reader must consume only what it was given, hand out frames
  * that lie inside it, and keep no more than one frame between reads.
  */
 #include "pipelines/rc_ws_branch.h"
+#include "tools/loadgen/rc_lg_media.h"
 #include "tools/loadgen/rc_lg_ogg.h"
 #include "tools/loadgen/rc_lg_websocket.h"
 
@@ -31,6 +33,24 @@ typedef struct
   gsize have;
 } Read;
 
+/* Each frame of a message (one, or a bundle's), as a guest reads it. */
+static gboolean
+on_media_frame (const guint8 *data, gsize length, gpointer user_data)
+{
+  Read *r = user_data;
+  guint32 rtp, seq;
+  double c;
+  const guint8 *payload;
+  gsize payload_length;
+  /* Aligned, as the guests copy it (rc_lg_conn.c, on_media_frame). */
+  g_autofree guint8 *frame = g_memdup2 (data, length);
+
+  g_assert (data >= r->buf && data + length <= r->buf + r->have);
+  if (rc_ws_frame_parse (frame, length, &rtp, &c, &seq, &payload, &payload_length))
+    g_assert (payload >= frame && payload + payload_length == frame + length);
+  return TRUE;
+}
+
 static gboolean
 on_frame (const RcLgWsFrame *f, gpointer data)
 {
@@ -40,16 +60,9 @@ on_frame (const RcLgWsFrame *f, gpointer data)
   g_assert (f->length <= f->total);
   if (f->opcode == RC_LG_WS_OP_BINARY)
     {
-      guint32 rtp, seq;
-      double c;
-      const guint8 *payload;
-      gsize payload_length;
+      Read inner = { f->data, f->length };
 
-      /* Aligned, as the guests copy it (rc_lg_conn.c, on_media). */
-      g_autofree guint8 *frame = g_memdup2 (f->data, f->length);
-
-      if (rc_ws_frame_parse (frame, f->length, &rtp, &c, &seq, &payload, &payload_length))
-        g_assert (payload >= frame && payload + payload_length == frame + f->length);
+      rc_lg_media_split (f->data, f->length, on_media_frame, &inner);
     }
   return TRUE;
 }

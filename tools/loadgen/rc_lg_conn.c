@@ -16,6 +16,7 @@
 #include "rc_loadgen_private.h"
 
 #include "pipelines/rc_ws_branch.h"
+#include "rc_lg_media.h"
 #include "rc_lg_webrtc.h"
 
 #include <arpa/inet.h>
@@ -452,7 +453,8 @@ on_text (RcLoadgen *lg, RcLgConn *conn, const RcLgWsFrame *f, gint64 now_us, cha
     return on_webrtc_message (lg, conn, type, f, failure);
   if (g_str_equal (type, "mediaStopped"))
     {
-      *failure = g_strdup ("mediaStopped");
+      /* (A reader too slow for the server gets reason "tooSlow".) */
+      *failure = g_strdup_printf ("%.*s", (int) MIN (f->length, 120), (const char *) f->data);
       return FALSE;
     }
   return TRUE;
@@ -525,32 +527,37 @@ sample_decode (RcLoadgen *lg, RcLgSample *sample, const guint8 *payload, gsize l
     sample->tone_frames++;
 }
 
-/* One binary message: one media frame (docs/protocol.md). */
-static gboolean
-on_media (RcLoadgen *lg, RcLgConn *conn, const RcLgWsFrame *f, gint64 now_us, char **failure)
+typedef struct
 {
+  RcLoadgen *lg;
+  RcLgConn *conn;
+  gint64 now_us;
+} Media;
+
+/* One media frame (docs/protocol.md), counted against its C. */
+static gboolean
+on_media_frame (const guint8 *data, gsize length, gpointer user_data)
+{
+  Media *m = user_data;
+  RcLgConn *conn = m->conn;
   guint32 rtp, seq;
-  double c_ms, behind;
+  double c_ms;
   const guint8 *payload;
   gsize payload_length;
-
   /* rc_ws_frame_parse reads its numbers with GStreamer's macros, which
    * load them whole on x86: the frame must be aligned, and in the shared
-   * read buffer it lies anywhere (fuzz_loadgen_stream found it). */
+   * read buffer (or a bundle) it lies anywhere (fuzz_loadgen_stream found
+   * it). */
   guint64 stack[512];
-  g_autofree guint64 *heap = f->length > sizeof stack ? g_malloc (f->length) : NULL;
+  g_autofree guint64 *heap = length > sizeof stack ? g_malloc (length) : NULL;
   guint8 *frame = heap != NULL ? (guint8 *) heap : (guint8 *) stack;
 
-  memcpy (frame, f->data, f->length);
-  if (!f->fin || !rc_ws_frame_parse (frame, f->length, &rtp, &c_ms, &seq, &payload,
-                                     &payload_length))
-    {
-      *failure = g_strdup ("a binary message that is not a media frame");
-      return FALSE;
-    }
+  memcpy (frame, data, length);
+  if (!rc_ws_frame_parse (frame, length, &rtp, &c_ms, &seq, &payload, &payload_length))
+    return FALSE;
   if (conn->counted_joining)
     {
-      rc_lg_conn_first_frame (lg, conn, now_us);
+      rc_lg_conn_first_frame (m->lg, conn, m->now_us);
       conn->have_seq = FALSE;
     }
   if (conn->have_seq && seq != conn->last_seq + 1)
@@ -559,15 +566,28 @@ on_media (RcLoadgen *lg, RcLgConn *conn, const RcLgWsFrame *f, gint64 now_us, ch
 
       /* A sequence going back (a new stream) is no loss. */
       if (gap < 0x80000000u)
-        rc_lg_count_lost (lg, gap);
+        rc_lg_count_lost (m->lg, gap);
     }
   conn->last_seq = seq;
   conn->have_seq = TRUE;
   conn->frames++;
-  behind = now_us / 1000.0 + lg->clock.offset_ms - c_ms;
-  rc_lg_count_frame (lg, behind);
+  rc_lg_count_frame (m->lg, m->now_us / 1000.0 + m->lg->clock.offset_ms - c_ms);
   if (conn->sample != NULL)
-    sample_decode (lg, conn->sample, payload, payload_length);
+    sample_decode (m->lg, conn->sample, payload, payload_length);
+  return TRUE;
+}
+
+/* One binary message: a frame or a bundle of them. */
+static gboolean
+on_media (RcLoadgen *lg, RcLgConn *conn, const RcLgWsFrame *f, gint64 now_us, char **failure)
+{
+  Media m = { lg, conn, now_us };
+
+  if (!f->fin || !rc_lg_media_split (f->data, f->length, on_media_frame, &m))
+    {
+      *failure = g_strdup ("a binary message that is not a media frame or bundle");
+      return FALSE;
+    }
   return TRUE;
 }
 
