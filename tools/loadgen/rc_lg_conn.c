@@ -186,7 +186,17 @@ rc_lg_conn_close (RcLoadgen *lg, RcLgConn *conn, const char *failure)
   else if (lg->clock_conn == conn)
     lg->clock_conn = NULL;
   if (conn->rtc != NULL)
-    rc_lg_rtc_free (lg, conn->rtc);
+    rc_lg_rtc_close (lg, conn->rtc);
+  /* Freed after the loop's batch of events, which may still name it. */
+  conn->fd = -1;
+  conn->state = RC_LG_CLOSED;
+  g_ptr_array_add (lg->closed, conn);
+}
+
+void
+rc_lg_conn_free (RcLgConn *conn)
+{
+  g_clear_pointer (&conn->rtc, rc_lg_rtc_free);
   if (conn->sample != NULL)
     {
       if (conn->sample->decoder != NULL)

@@ -150,16 +150,22 @@ rc_lg_rtc_new (RcLoadgen *lg, RcLgConn *conn, char **failure)
 }
 
 void
-rc_lg_rtc_free (RcLoadgen *lg, RcLgRtc *rtc)
+rc_lg_rtc_close (RcLoadgen *lg, RcLgRtc *rtc)
 {
-  if (rtc == NULL)
-    return;
   g_ptr_array_remove_fast (lg->rtcs, rtc);
   if (rtc->fd >= 0)
     {
       epoll_ctl (lg->epoll_fd, EPOLL_CTL_DEL, rtc->fd, NULL);
       close (rtc->fd);
+      rtc->fd = -1;
     }
+}
+
+void
+rc_lg_rtc_free (RcLgRtc *rtc)
+{
+  if (rtc == NULL)
+    return;
   g_clear_pointer (&rtc->dtls, rc_dtls_free);
   g_free (rtc->remote_ufrag);
   g_free (rtc->remote_pwd);

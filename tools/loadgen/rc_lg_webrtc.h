@@ -18,7 +18,10 @@ G_BEGIN_DECLS
 typedef struct _RcLgRtc RcLgRtc;
 
 RcLgRtc *rc_lg_rtc_new (RcLoadgen *lg, RcLgConn *conn, char **failure);
-void rc_lg_rtc_free (RcLoadgen *lg, RcLgRtc *rtc);
+/* Closes its socket and leaves the loop; freed later by rc_lg_rtc_free
+ * (with its connection, after the loop's batch of events). */
+void rc_lg_rtc_close (RcLoadgen *lg, RcLgRtc *rtc);
+void rc_lg_rtc_free (RcLgRtc *rtc);
 
 /* The server's offer: fills @answer (the answer's SDP) and @candidate (our
  * one host candidate, an `ice` message's value). FALSE with @failure. */

@@ -139,6 +139,7 @@ rc_loadgen_new (const RcLoadgenOptions *options, GError **error)
   lg->join_ms = g_array_new (FALSE, FALSE, sizeof (double));
   lg->inputs = g_array_new (FALSE, FALSE, sizeof (Input));
   lg->rtcs = g_ptr_array_new ();
+  lg->closed = g_ptr_array_new_with_free_func ((GDestroyNotify) rc_lg_conn_free);
   lg->o.transport = NULL;
   lg->webrtc = g_strcmp0 (options->transport, "webrtc") == 0;
   if (options->transport != NULL && !lg->webrtc && !g_str_equal (options->transport, "ws"))
@@ -203,6 +204,7 @@ rc_loadgen_free (RcLoadgen *lg)
     rc_lg_conn_close (lg, g_ptr_array_index (lg->http, lg->http->len - 1), NULL);
   if (lg->clock_conn != NULL)
     rc_lg_conn_close (lg, lg->clock_conn, NULL);
+  g_clear_pointer (&lg->closed, g_ptr_array_unref);
   if (lg->epoll_fd >= 0)
     close (lg->epoll_fd);
   if (lg->wake_fd >= 0)
@@ -621,7 +623,8 @@ rc_loadgen_run (RcLoadgen *lg, double ms)
               RcLgRtc *rtc = (RcLgRtc *) (guintptr) (events[i].data.u64 & ~((guint64) 1 << 62));
               g_autofree char *failure = NULL;
 
-              if (!rc_lg_rtc_readable (lg, rtc, &failure))
+              if (rc_lg_rtc_get_conn (rtc)->state != RC_LG_CLOSED
+                  && !rc_lg_rtc_readable (lg, rtc, &failure))
                 rc_lg_conn_close (lg, rc_lg_rtc_get_conn (rtc), failure);
               continue;
             }
@@ -631,7 +634,8 @@ rc_loadgen_run (RcLoadgen *lg, double ms)
                 inputs[n_inputs++] = (int) (events[i].data.u64 & 0x7fffffff);
               continue;
             }
-          rc_lg_conn_ready (lg, events[i].data.ptr, events[i].events);
+          if (((RcLgConn *) events[i].data.ptr)->state != RC_LG_CLOSED)
+            rc_lg_conn_ready (lg, events[i].data.ptr, events[i].events);
         }
       /* After the connections: an input may close some of them, whose
        * events would otherwise still be in this batch. */
@@ -651,5 +655,7 @@ rc_loadgen_run (RcLoadgen *lg, double ms)
       ramp (lg, now_us);
       if (now_us - lg->second_start_us >= G_USEC_PER_SEC)
         tick (lg, now_us);
+      /* No event of this turn names them any more. */
+      g_ptr_array_set_size (lg->closed, 0);
     }
 }

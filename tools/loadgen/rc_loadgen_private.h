@@ -107,6 +107,7 @@ struct _RcLoadgen
   double cpu_second_s, cpu_window_s;
 
   GPtrArray *rtcs;          /* RcLgRtc*, every WebRTC guest's UDP side */
+  GPtrArray *closed;        /* RcLgConn*, closed in this turn, freed at its end */
   gpointer rtc_shared;      /* their STUN agent and DTLS certificate */
   gboolean webrtc;          /* guests take transport webrtc */
 
@@ -123,8 +124,11 @@ RcLgConn *rc_lg_conn_open (RcLoadgen *lg, RcLgKind kind);
 /* epoll said @events for @conn. */
 void rc_lg_conn_ready (RcLoadgen *lg, RcLgConn *conn, guint32 events);
 /* Closes it and takes it out of its list; @failure: why, counted as a
- * failure when not NULL. Frees it. */
+ * failure when not NULL. It is freed (rc_lg_conn_free) once the loop's
+ * current batch of events is done: an event later in the batch may still
+ * name it (its state is then RC_LG_CLOSED). */
 void rc_lg_conn_close (RcLoadgen *lg, RcLgConn *conn, const char *failure);
+void rc_lg_conn_free (RcLgConn *conn);
 /* A listener's first frame (page, packet): it has joined. */
 void rc_lg_conn_first_frame (RcLoadgen *lg, RcLgConn *conn, gint64 now_us);
 /* A guest's frame @behind_ms after its slot, and frames lost. */
