@@ -2,8 +2,9 @@
 /*
  * The load generator against a real roomcast: 200 WebSocket guests from
  * one thread join a room playing a 440 Hz tone, and over a steady window
- * every one of them receives its frames, none is lost, (almost) none is
- * later than 60 ms behind its C, and the sampled guests decode the tone.
+ * every one of them receives its frames, none is lost, (almost) none
+ * arrives after its playout time C + D, and the sampled guests decode the
+ * tone.
  * The same for a few WebRTC guests of the load generator (ICE, DTLS, RTP
  * counted by its header). A test of the server's fan-out and of the tool
  * the benchmarks rely on (tools/loadgen/).
@@ -20,6 +21,7 @@
 #define GUESTS 200
 #define WEBRTC_GUESTS 10
 #define WINDOW_S 5
+#define PLAYOUT_DELAY_MS 150
 
 typedef struct
 {
@@ -124,7 +126,11 @@ listen (Room *r, const char *transport, guint guests, guint sample_every, Run *r
 
   options.server_url = r->server->base_url;
   options.room_id = rc_test_str (r->room, "id");
-  options.late_ms = 60;
+  /* Late is what a guest hears: a frame arriving after its playout time
+   * C + D, where D is the room's playout delay (150 ms at the start, as
+   * test_sync checks; none of these guests reports, so it stays). The
+   * 60 ms bound of the benchmarks is a capacity target, measured there. */
+  options.late_ms = PLAYOUT_DELAY_MS;
   options.join_rate = 400;
   options.max_pending = 64;
   options.sample_every = sample_every;
@@ -159,8 +165,7 @@ listen (Room *r, const char *transport, guint guests, guint sample_every, Run *r
   g_assert_cmpuint (run->window.silent_ws, ==, 0);
   g_assert_cmpuint (c->lost, ==, 0);
   g_assert_cmpfloat ((double) c->frames, >=, 0.9 * guests * run->window.span_s * 50);
-  /* On time: at most 1% of the frames more than 60 ms behind their C
-   * (this machine is shared; the benchmark measures the true figure). */
+  /* On time: at most 1% of the frames after their playout time. */
   g_assert_cmpfloat ((double) c->late, <=, 0.01 * (double) c->frames);
 }
 
