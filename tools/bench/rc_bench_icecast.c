@@ -13,12 +13,23 @@
 #include <errno.h>
 #include <gst/gst.h>
 #include <stdlib.h>
+#include <grp.h>
 #include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
 #define MOUNT "/roomcast.opus"
+
+typedef struct
+{
+  GSpawnChildSetupFunc setup;
+  gpointer data;
+  uid_t uid;
+  gid_t gid;
+} ChildSetup;
 #define SOURCE_PASSWORD "bench-source"
 
 struct _RcBenchIcecast
@@ -29,6 +40,7 @@ struct _RcBenchIcecast
   char *url;
   GstElement *source;
   gboolean *exited; /* a g_rc_box: the wait's callback holds its own reference */
+  ChildSetup setup;
 };
 
 static void
@@ -41,14 +53,26 @@ on_exited (GObject *source, GAsyncResult *result, gpointer data)
   g_rc_box_release (exited);
 }
 
-static char *
-config_text (const RcBenchIcecastOptions *o, guint port, const char *user)
+/* Run in the child: the benchmark's setup (death signal, CPUs, fd limit),
+ * then, as root, Debian's icecast2 user (Icecast will not run as root) and
+ * the death signal again: changing the user clears it, and Icecast's own
+ * changeowner would leave a server running if the benchmark were killed. */
+static void
+child_setup (gpointer user_data)
 {
-  g_autofree char *owner = user != NULL
-                             ? g_strdup_printf ("<changeowner><user>%s</user><group>%s</group>"
-                                                "</changeowner>",
-                                                user, "icecast")
-                             : g_strdup ("");
+  const ChildSetup *c = user_data;
+
+  if (c->setup != NULL)
+    c->setup (c->data);
+  if (c->uid != 0 && (setgroups (0, NULL) != 0 || setgid (c->gid) != 0 || setuid (c->uid) != 0))
+    _exit (127);
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static char *
+config_text (const RcBenchIcecastOptions *o, guint port)
+{
+  const char *owner = "";
 
   return g_strdup_printf (
     "<icecast>\n"
@@ -136,17 +160,15 @@ rc_bench_icecast_start (const RcBenchIcecastOptions *o, GError **error)
   g_autofree char *config_path = g_build_filename (o->dir, "icecast.xml", NULL);
   g_autofree char *log = g_build_filename (o->dir, "icecast.out", NULL);
   const char *program = o->program != NULL ? o->program : "icecast2";
-  const char *user = NULL;
   struct passwd *pw = NULL;
 
   self->port = rc_roomcast_free_port (G_SOCKET_TYPE_STREAM);
-  /* Icecast will not run as root: it changes to Debian's icecast2 user,
-   * who must be able to write its logs. */
+  /* Icecast will not run as root: it runs as Debian's icecast2 user
+   * (child_setup), who must be able to write its logs. */
   if (getuid () == 0 && (pw = getpwnam ("icecast2")) != NULL)
     {
       g_autofree char *parent = g_path_get_dirname (o->dir);
 
-      user = "icecast2";
       /* It must reach its folder: the parent (a private temporary folder)
        * lets others pass through, not list. */
       if (chmod (parent, 0711) != 0 || chown (o->dir, pw->pw_uid, pw->pw_gid) != 0)
@@ -156,14 +178,20 @@ rc_bench_icecast_start (const RcBenchIcecastOptions *o, GError **error)
           return NULL;
         }
     }
-  config = config_text (o, self->port, user);
+  config = config_text (o, self->port);
   if (!g_file_set_contents (config_path, config, -1, error))
     return NULL;
   launcher = rc_roomcast_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE);
   g_subprocess_launcher_set_stdout_file_path (launcher, log);
   g_subprocess_launcher_set_stderr_file_path (launcher, log);
-  if (o->child_setup != NULL)
-    g_subprocess_launcher_set_child_setup (launcher, o->child_setup, o->child_setup_data, NULL);
+  self->setup.setup = o->child_setup;
+  self->setup.data = o->child_setup_data;
+  if (pw != NULL)
+    {
+      self->setup.uid = pw->pw_uid;
+      self->setup.gid = pw->pw_gid;
+    }
+  g_subprocess_launcher_set_child_setup (launcher, child_setup, &self->setup, NULL);
   self->proc = g_subprocess_launcher_spawn (launcher, error, program, "-c", config_path, NULL);
   if (self->proc == NULL)
     return NULL;
