@@ -31,6 +31,7 @@
 #include "rc_bench_proc.h"
 #include "rc_bench_receiver.h"
 #include "rc_bench_server.h"
+#include "rc_bench_ws.h"
 #include "tools/support/rc_tree.h"
 
 #include <glib/gstdio.h>
@@ -43,6 +44,7 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* ---- options ---- */
@@ -74,6 +76,10 @@ typedef struct
   char *server_cpus;   /* CPU list the server is pinned to, or NULL */
   char *receiver_cpus; /* likewise for the receivers */
   guint top_threads;
+  char *transport;     /* "webrtc" (receiver processes) or "ws" (roomcast-loadgen, and Icecast) */
+  char *loadgen;       /* the roomcast-loadgen program */
+  gboolean no_icecast;
+  guint join_rate;
 } Options;
 
 /* ---- state ---- */
@@ -211,6 +217,7 @@ typedef struct
   int nice;
   gboolean pin;
   cpu_set_t cpus;
+  rlim_t nofile; /* raise the fd limit to this (0: leave it) */
 } ChildSetup;
 
 static ChildSetup server_setup_data, receiver_setup_data;
@@ -226,6 +233,19 @@ child_setup (gpointer data)
     _exit (127);
   if (setup->pin && sched_setaffinity (0, sizeof setup->cpus, &setup->cpus) != 0)
     _exit (127);
+  /* Thousands of listeners are thousands of sockets on both sides; raising
+   * the hard limit needs root (CAP_SYS_RESOURCE), else the soft one goes
+   * up to it. */
+  if (setup->nofile > 0)
+    {
+      struct rlimit rl = { setup->nofile, setup->nofile };
+
+      if (setrlimit (RLIMIT_NOFILE, &rl) != 0 && getrlimit (RLIMIT_NOFILE, &rl) == 0)
+        {
+          rl.rlim_cur = rl.rlim_max;
+          setrlimit (RLIMIT_NOFILE, &rl);
+        }
+    }
 }
 
 static GPid
@@ -1020,18 +1040,25 @@ per_guest (double value, double baseline, const Level *l)
 }
 
 static void
-report (Bench *b, GString *out, const char *command_line)
+report_head (Bench *b, GString *out, const char *title, const char *command_line)
 {
   g_autofree char *machine = rc_bench_machine_describe_full (TRUE, gst_version_string ());
   g_autofree char *load = loadavg ();
-  const Level *prev = NULL;
 
-  g_string_append_printf (out, "## bench-fanout results\n\n");
+  g_string_append_printf (out, "## %s\n\n", title);
   g_string_append_printf (out, "- command: `%s`\n", command_line);
   g_string_append_printf (out, "- machine: %s\n", machine);
   g_string_append_printf (out, "- machine busy before the run (3 s): %.0f%% of one core; load "
                                "average at the end: %s\n",
                           b->busy_before_pct, load);
+}
+
+static void
+report (Bench *b, GString *out, const char *command_line)
+{
+  const Level *prev = NULL;
+
+  report_head (b, out, "bench-fanout results", command_line);
   g_string_append_printf (out,
                           "- guests: %s, %u per receiver process, joined in batches of %u; "
                           "window %.0f s after %.0f s of settling; late = more than %.0f ms "
@@ -1311,6 +1338,63 @@ leave_cycles (Bench *b)
     }
 }
 
+/* ---- --transport ws ---- */
+
+static gboolean
+is_ws (const Options *o)
+{
+  return o->transport != NULL && g_str_equal (o->transport, "ws");
+}
+
+static void
+stop_server_cb (gpointer data)
+{
+  stop_server (data);
+}
+
+/* The WebSocket levels and Icecast beside them (rc_bench_ws.c). */
+static gboolean
+run_ws (Bench *b, GArray *levels, GString *out)
+{
+  RcBenchWsOptions wo = {
+    .server = b->server, .room_id = b->room_id, .baseline = b->baseline,
+    .baseline_pct = b->baseline_pct, .loadgen = b->o->loadgen, .tmp_dir = b->tmp_dir,
+    .levels = (const guint *) (gpointer) levels->data, .n_levels = levels->len,
+    .window_s = b->o->window_s, .settle_s = b->o->settle_s, .late_ms = b->o->late_ms,
+    .join_rate = b->o->join_rate, .join_timeout_s = b->o->join_timeout_s,
+    .deadline_us = b->deadline_us, .icecast = !b->o->no_icecast,
+    .loadgen_setup = child_setup, .loadgen_setup_data = &receiver_setup_data,
+    .server_setup = child_setup, .server_setup_data = &server_setup_data,
+    .stop_server = stop_server_cb, .stop_data = b,
+  };
+
+  return rc_bench_ws_run (&wo, out);
+}
+
+static void
+report_ws (Bench *b, GString *out, const char *command_line, GString *tables)
+{
+  report_head (b, out, "bench-fanout --transport ws results", command_line);
+  g_string_append_printf (out, "- servers pinned to CPUs %s; the load generator (one "
+                               "roomcast-loadgen process, one thread) to CPUs %s\n",
+                          b->o->server_cpus != NULL ? b->o->server_cpus : "(any)",
+                          b->o->receiver_cpus != NULL ? b->o->receiver_cpus : "(any)");
+  g_string_append_printf (out, "- window %.0f s after %.0f s of settling; listeners started at "
+                               "%u/s; late = more than %.0f ms behind the slot\n",
+                          b->o->window_s, b->o->settle_s, b->o->join_rate, b->o->late_ms);
+  g_string_append_printf (out, "- roomcast room playing \"%s\" (tone over pink noise), Opus "
+                               "128 kb/s 20 ms; Icecast's mount: the same sound from a live "
+                               "source in this process (opusenc 128 kb/s 20 ms, oggmux 20 ms pages, "
+                               "shout2send)\n\n",
+                          b->song_title != NULL ? b->song_title : "?");
+  g_string_append (out, "CPU is percent of one core. Per-listener figures are the growth over "
+                        "the server with no listener, divided by N. Join CPU is the server's "
+                        "CPU while a level's listeners joined, per listener; \"net\" takes off "
+                        "the streaming cost of those already there. \"to audio\" is connect to "
+                        "first frame (page).\n\n");
+  g_string_append_len (out, tables->str, (gssize) tables->len);
+}
+
 /* ---- main ---- */
 
 static gboolean
@@ -1387,6 +1471,7 @@ main (int argc, char **argv)
   };
   int window = 10, settle = 3, batch = 10, per_receiver = 50, join_timeout = 40;
   int max_seconds = 600, track_seconds = 900, top_threads = 6, n_cycles = 2, retries = 2;
+  int join_rate = 500;
   gboolean receiver = FALSE;
   GOptionEntry entries[] = {
     { "levels", 'n', 0, G_OPTION_ARG_STRING, &o.levels,
@@ -1430,6 +1515,15 @@ main (int argc, char **argv)
       "Before starting, wait up to S seconds for the machine to be under 25% busy (0)", "S" },
     { "top-threads", 0, 0, G_OPTION_ARG_INT, &top_threads, "Thread groups listed per level (6)",
       "N" },
+    { "transport", 't', 0, G_OPTION_ARG_STRING, &o.transport,
+      "webrtc (receiver processes, the default) or ws (WebSocket guests from one "
+      "roomcast-loadgen, then Icecast's HTTP listeners in the same run)", "T" },
+    { "loadgen", 0, 0, G_OPTION_ARG_FILENAME, &o.loadgen,
+      "--transport ws: the roomcast-loadgen program (default: beside this one)", "PATH" },
+    { "no-icecast", 0, 0, G_OPTION_ARG_NONE, &o.no_icecast,
+      "--transport ws: leave the Icecast side out", NULL },
+    { "join-rate", 0, 0, G_OPTION_ARG_INT, &join_rate,
+      "--transport ws: listeners started per second (500)", "N" },
     { "receiver", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &receiver, "", NULL },
     { NULL },
   };
@@ -1439,6 +1533,7 @@ main (int argc, char **argv)
   g_autofree char *command_line = NULL;
   g_autoptr (GString) out = g_string_new (NULL);
   Bench bench = { 0 }, *b = &bench;
+  g_autoptr (GString) ws_out = NULL;
 
   setlocale (LC_ALL, "");
   signal (SIGPIPE, SIG_IGN);
@@ -1474,11 +1569,23 @@ main (int argc, char **argv)
       return 2;
     }
   o.receiver_nice = CLAMP (o.receiver_nice, 0, 19);
-  if (!parse_levels (o.levels != NULL ? o.levels : "10,50,100,200", levels))
+  o.join_rate = (guint) MAX (join_rate, 1);
+  if (o.transport != NULL && !g_str_equal (o.transport, "webrtc") && !g_str_equal (o.transport, "ws"))
+    {
+      g_printerr ("bench-fanout: --transport is webrtc or ws\n");
+      return 2;
+    }
+  if (!parse_levels (o.levels != NULL ? o.levels
+                     : is_ws (&o)   ? "1000,2000,5000,10000,15000,20000"
+                                    : "10,50,100,200",
+                     levels))
     {
       g_printerr ("bench-fanout: --levels wants rising numbers, e.g. 10,50,100,200\n");
       return 2;
     }
+  /* Every listener is a socket of the server's and of the load generator's. */
+  server_setup_data.nofile = receiver_setup_data.nofile =
+    (rlim_t) g_array_index (levels, guint, levels->len - 1) + 4096;
   gst_init (NULL, NULL);
 
   b->o = &o;
@@ -1501,6 +1608,17 @@ main (int argc, char **argv)
       g_autofree char *build = g_path_get_dirname (tools);
 
       o.roomcast = g_build_filename (build, "roomcast", NULL);
+    }
+  if (o.loadgen == NULL)
+    {
+      g_autofree char *tools = g_path_get_dirname (b->self_exe);
+
+      o.loadgen = g_build_filename (tools, "roomcast-loadgen", NULL);
+    }
+  if (is_ws (&o) && !g_file_test (o.loadgen, G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_printerr ("bench-fanout: no roomcast-loadgen at %s (use --loadgen PATH)\n", o.loadgen);
+      return 2;
     }
   if (!g_file_test (o.roomcast, G_FILE_TEST_IS_EXECUTABLE))
     {
@@ -1571,6 +1689,14 @@ main (int argc, char **argv)
                        b->baseline.rss_kib / 1024.0, b->baseline.threads);
   }
 
+  if (is_ws (&o))
+    {
+      ws_out = g_string_new (NULL);
+      if (!run_ws (b, levels, ws_out))
+        b->failed = TRUE;
+      goto done;
+    }
+
   for (guint i = 0; i < levels->len && !rc_bench_interrupted (); i++)
     {
       Level *level = g_new0 (Level, 1);
@@ -1603,7 +1729,14 @@ done:
   stop_receivers (b);
   g_clear_pointer (&b->control, rc_bench_control_free);
   stop_server (b);
-  if (b->server != NULL)
+  if (b->server != NULL && ws_out != NULL)
+    {
+      report_ws (b, out, command_line, ws_out);
+      g_print ("\n%s", out->str);
+      if (o.output != NULL && !g_file_set_contents (o.output, out->str, -1, &error))
+        g_printerr ("bench-fanout: %s\n", error->message);
+    }
+  else if (b->server != NULL)
     {
       report (b, out, command_line);
       g_print ("\n%s", out->str);
