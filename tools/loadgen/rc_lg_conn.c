@@ -554,16 +554,9 @@ on_media_frame (const guint8 *data, gsize length, gpointer user_data)
   double c_ms;
   const guint8 *payload;
   gsize payload_length;
-  /* rc_ws_frame_parse reads its numbers with GStreamer's macros, which
-   * load them whole on x86: the frame must be aligned, and in the shared
-   * read buffer (or a bundle) it lies anywhere (fuzz_loadgen_stream found
-   * it). */
-  guint64 stack[512];
-  g_autofree guint64 *heap = length > sizeof stack ? g_malloc (length) : NULL;
-  guint8 *frame = heap != NULL ? (guint8 *) heap : (guint8 *) stack;
-
-  memcpy (frame, data, length);
-  if (!rc_ws_frame_parse (frame, length, &rtp, &c_ms, &seq, &payload, &payload_length))
+  /* rc_ws_frame_parse reads at any address (a frame inside the shared
+   * read buffer or a bundle is not aligned). */
+  if (!rc_ws_frame_parse (data, length, &rtp, &c_ms, &seq, &payload, &payload_length))
     return FALSE;
   if (conn->counted_joining)
     {

@@ -6,34 +6,25 @@
  */
 #include "rc_lg_media.h"
 
+#include "pipelines/rc_ws_branch.h"
+
 gboolean
 rc_lg_media_split (const guint8 *data, gsize length, RcLgMediaFrameFunc func, gpointer user_data)
 {
-  guint count, header;
-  gsize at;
+  gsize offset = 0, before = 0;
+  guint frames = 0;
+  const guint8 *frame;
+  gsize frame_length;
 
-  if (length < 1)
-    return FALSE;
-  if (data[0] == RC_LG_MEDIA_FRAME)
-    return func (data, length, user_data);
-  if (data[0] != RC_LG_MEDIA_BUNDLE || length < 4)
-    return FALSE;
-  count = data[1];
-  header = (guint) data[2] << 8 | data[3];
-  if (count < 1 || header < 4 || header > length)
-    return FALSE;
-  at = header;
-  for (guint i = 0; i < count; i++)
+  /* The frames are walked by the server's own reader; a bundle must hold
+   * exactly the frames its header counts and end at its last one. */
+  while (before = offset, rc_ws_message_next (data, length, &offset, &frame, &frame_length))
     {
-      gsize frame;
-
-      if (length - at < 2)
+      frames++;
+      if (!func (frame, frame_length, user_data))
         return FALSE;
-      frame = (gsize) data[at] << 8 | data[at + 1];
-      at += 2;
-      if (frame > length - at || !func (data + at, frame, user_data))
-        return FALSE;
-      at += frame;
     }
-  return at == length;
+  if (frames == 0 || before != length)
+    return FALSE;
+  return data[0] != RC_WS_BUNDLE_VERSION || frames == data[1];
 }

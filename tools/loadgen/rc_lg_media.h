@@ -12,9 +12,6 @@ G_BEGIN_DECLS
  * length, then each frame behind its 2-byte length). A client must accept
  * both at any time.
  */
-#define RC_LG_MEDIA_FRAME 1
-#define RC_LG_MEDIA_BUNDLE 2
-
 /* Called with each frame (its version-1 bytes, where they lie in the
  * message: not aligned); FALSE stops. */
 typedef gboolean (*RcLgMediaFrameFunc) (const guint8 *frame, gsize length, gpointer user_data);
