@@ -6,9 +6,11 @@
  */
 #include <glib-unix.h>
 #include <gst/gst.h>
+#include <errno.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 
 #include "rc_build_config.h"
 #include "server/rc_config.h"
@@ -105,6 +107,21 @@ flush_store (RcStore *store)
                (int) (FLUSH_WAIT_US / G_USEC_PER_SEC));
 }
 
+/* Every guest holds a socket: take all the open files the hard limit allows
+ * (Debian's soft limit of 1,024 is a few hundred guests). */
+static void
+raise_open_file_limit (void)
+{
+  struct rlimit limit;
+
+  if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max)
+    {
+      limit.rlim_cur = limit.rlim_max;
+      if (setrlimit (RLIMIT_NOFILE, &limit) != 0)
+        g_warning ("Could not raise the open-file limit: %s", g_strerror (errno));
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -118,6 +135,7 @@ main (int argc, char **argv)
   setlocale (LC_ALL, "");
   /* A peer (Redis, a browser) that vanishes mid-write must not kill us. */
   signal (SIGPIPE, SIG_IGN);
+  raise_open_file_limit ();
   config = rc_config_parse (&argc, &argv, &error);
   if (config == NULL)
     {

@@ -43,12 +43,14 @@ exit_status (Server *s)
   return rc_roomcast_process_get_pid (s->roomcast) != 0 || status < 0 ? -1 : status;
 }
 
-RcTestServer *
-rc_test_server_try_start (const char *const *args, GError **error)
+static RcTestServer *
+try_start (const char *const *args, GSpawnChildSetupFunc setup, gpointer setup_data,
+           GError **error)
 {
   Server *s = g_new0 (Server, 1);
   RcRoomcastOptions options = {
     .program = roomcast_bin (), .args = args, .on_line = on_line, .user_data = s,
+    .child_setup = setup, .child_setup_data = setup_data,
   };
 
   s->public.output = g_string_new (NULL);
@@ -77,6 +79,23 @@ rc_test_server_try_start (const char *const *args, GError **error)
   s->public.port = rc_roomcast_process_get_port (s->roomcast);
   s->public.base_url = g_strdup (rc_roomcast_process_get_url (s->roomcast));
   return &s->public;
+}
+
+RcTestServer *
+rc_test_server_try_start (const char *const *args, GError **error)
+{
+  return try_start (args, NULL, NULL, error);
+}
+
+RcTestServer *
+rc_test_server_start_with_setup (const char *const *args, GSpawnChildSetupFunc setup,
+                                 gpointer setup_data)
+{
+  g_autoptr (GError) error = NULL;
+  RcTestServer *server = try_start (args, setup, setup_data, &error);
+
+  g_assert_no_error (error);
+  return server;
 }
 
 RcTestServer *

@@ -22,6 +22,9 @@ typedef struct
 RcTestServer *rc_test_server_start (const char *const *args);
 /* Same, but returns NULL with @error when the server never prints its URL. */
 RcTestServer *rc_test_server_try_start (const char *const *args, GError **error);
+/* Same, with @setup run in the child before exec (e.g. setrlimit). */
+RcTestServer *rc_test_server_start_with_setup (const char *const *args, GSpawnChildSetupFunc setup,
+                                               gpointer setup_data);
 /* SIGTERM, then wait; returns the exit status (SIGKILL after 10 s: -1). */
 int rc_test_server_stop (RcTestServer *server);
 void rc_test_server_free (RcTestServer *server);

@@ -9,6 +9,7 @@
 #include "rc_test_util.h"
 
 #include <string.h>
+#include <sys/resource.h>
 
 #define ROUNDS 500
 #define FD_SLACK 8
@@ -325,6 +326,64 @@ test_oversized_frame_closed_1009 (void)
   g_assert_cmpint (rc_test_server_stop (server), ==, 0);
 }
 
+/* A server at its open-file limit cannot take more connections, but once
+ * they are gone it serves again (libsoup alone stops accepting for good
+ * after the first failed accept). */
+#define FD_LIMIT 96
+#define HELD 130
+
+static void
+limit_open_files (gpointer data)
+{
+  struct rlimit limit = { FD_LIMIT, FD_LIMIT };
+
+  setrlimit (RLIMIT_NOFILE, &limit);
+}
+
+static double
+metric_value (RcTestServer *server, const char *name)
+{
+  g_autoptr (GSocket) socket = connect_raw (server);
+  g_autofree char *reply = NULL;
+  g_autofree char *needle = g_strdup_printf ("\n%s ", name);
+  const char *line;
+
+  send_text (socket, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  reply = read_until (socket, "\r\n\r\n\x01"); /* to the end */
+  line = strstr (reply, needle);
+  g_assert_nonnull (line);
+  return g_ascii_strtod (line + strlen (needle), NULL);
+}
+
+static void
+test_accepts_again_after_fd_limit (void)
+{
+  g_autoptr (RcTestServer) server = rc_test_server_start_with_setup (NULL, limit_open_files, NULL);
+  g_autoptr (GPtrArray) held = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GSocket) late = NULL;
+  g_autofree char *reply = NULL;
+  guint peak = 0;
+
+  g_assert_cmpfloat (metric_value (server, "process_max_fds"), ==, FD_LIMIT);
+  g_assert_cmpuint (fd_count (server), <, FD_LIMIT - 20);
+  /* More connections than the server has descriptors, all held open (the
+   * kernel completes them in the listen backlog). */
+  for (guint i = 0; i < HELD; i++)
+    g_ptr_array_add (held, connect_raw (server));
+  g_assert_true (RC_WAIT_UNTIL ((peak = fd_count (server)) >= FD_LIMIT - 1, 5000));
+  g_test_message ("server at %u of %d descriptors with %d connections held", peak, FD_LIMIT,
+                  HELD);
+  g_ptr_array_set_size (held, 0);
+
+  /* It serves again: a new request is answered. */
+  late = connect_raw (server);
+  send_text (late, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  reply = read_until (late, "}}");
+  g_assert_true (g_str_has_prefix (reply, "HTTP/1.1 200"));
+  g_assert_cmpfloat (metric_value (server, "roomcast_http_accept_restarts_total"), >=, 1);
+  g_assert_cmpint (rc_test_server_stop (server), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -338,5 +397,6 @@ main (int argc, char **argv)
   g_test_add_func ("/connections/oversized-body-refused-early", test_oversized_body_refused_early);
   g_test_add_func ("/connections/slow-requests-closed", test_slow_requests_closed);
   g_test_add_func ("/connections/oversized-frame-closed-1009", test_oversized_frame_closed_1009);
+  g_test_add_func ("/connections/accepts-again-after-fd-limit", test_accepts_again_after_fd_limit);
   return g_test_run ();
 }

@@ -28,6 +28,7 @@ typedef enum
   RC_METRIC_BYTES_SENT,       /* their bytes, label transport */
   RC_METRIC_STORE_RECONNECTS, /* set from the store at each write-out */
   RC_METRIC_CPU_SECONDS,      /* process CPU, set likewise */
+  RC_METRIC_ACCEPT_RESTARTS,  /* the HTTP listener set up again after an accept failed */
   /* gauges, set when written out */
   RC_METRIC_ROOMS,
   RC_METRIC_GUESTS,           /* label transport (webrtc, ws, none) */
@@ -35,6 +36,7 @@ typedef enum
   RC_METRIC_STORE_CONNECTED,
   RC_METRIC_STORE_PENDING,
   RC_METRIC_OPEN_FDS,
+  RC_METRIC_MAX_FDS,
   RC_METRIC_RESIDENT_BYTES,
   RC_METRIC_THREADS,
   RC_METRIC_START_TIME,

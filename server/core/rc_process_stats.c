@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 static guint
@@ -45,6 +46,7 @@ rc_process_stats_read (RcProcessStats *stats)
   long threads, rss;
   unsigned long long start;
   double ticks = (double) sysconf (_SC_CLK_TCK);
+  struct rlimit limit;
 
   *stats = (RcProcessStats) { 0 };
   if (!g_file_get_contents ("/proc/self/stat", &text, NULL, NULL))
@@ -64,5 +66,7 @@ rc_process_stats_read (RcProcessStats *stats)
   stats->resident_bytes = (guint64) rss * (guint64) sysconf (_SC_PAGESIZE);
   stats->start_time_s = boot_time () + (double) start / ticks;
   stats->open_fds = count_fds ();
+  if (getrlimit (RLIMIT_NOFILE, &limit) == 0)
+    stats->max_fds = (guint) MIN (limit.rlim_cur, (rlim_t) G_MAXUINT);
   return TRUE;
 }

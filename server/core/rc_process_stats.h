@@ -9,6 +9,7 @@ G_BEGIN_DECLS
 typedef struct
 {
   guint open_fds;
+  guint max_fds;          /* the soft RLIMIT_NOFILE */
   guint threads;
   guint64 resident_bytes;
   double cpu_seconds;     /* user + system since start */

@@ -63,6 +63,8 @@ rc_metrics_route_update (RcServer *server)
   rc_process_stats_read (&process);
   rc_metrics_set (metrics, RC_METRIC_CPU_SECONDS, NULL, process.cpu_seconds);
   rc_metrics_set (metrics, RC_METRIC_OPEN_FDS, NULL, process.open_fds);
+  rc_metrics_set (metrics, RC_METRIC_MAX_FDS, NULL, process.max_fds);
+  rc_metrics_set (metrics, RC_METRIC_ACCEPT_RESTARTS, NULL, rc_server_get_accept_restarts (server));
   rc_metrics_set (metrics, RC_METRIC_RESIDENT_BYTES, NULL, process.resident_bytes);
   rc_metrics_set (metrics, RC_METRIC_THREADS, NULL, process.threads);
   rc_metrics_set (metrics, RC_METRIC_START_TIME, NULL, process.start_time_s);

@@ -17,6 +17,7 @@
 #include "signalling/rc_presence.h"
 #include "server/http/rc_api_user.h"
 #include "server/http/rc_http_guard.h"
+#include "server/http/rc_http_listener.h"
 
 #include <string.h>
 
@@ -32,6 +33,7 @@ struct _RcServer
   RcSessionHost host;
   SoupServer *soup;
   RcHttpGuard *guard; /* timeouts and early 413s for every connection */
+  RcHttpListener *listener;
   GHashTable *sessions; /* RcSession* set (owned) */
   guint sweep_id;
   gint64 started_us;
@@ -243,7 +245,6 @@ rc_server_start (RcServer *server, GError **error)
 {
   g_autoptr (GInetAddress) addr = NULL;
   g_autoptr (GSocketAddress) sockaddr = NULL;
-  GSList *listeners;
   RcHttpGuardLimits limits;
 
   addr = rc_http_resolve_host (server->config->host, error);
@@ -265,20 +266,14 @@ rc_server_start (RcServer *server, GError **error)
   soup_server_add_early_handler (server->soup, "/whip", on_whip_early, server, NULL);
   soup_server_add_handler (server->soup, "/whip", on_whip, server, NULL);
   soup_server_add_handler (server->soup, NULL, on_static, server, NULL);
-  if (!soup_server_listen (server->soup, sockaddr, 0, error))
+  server->listener = rc_http_listener_new (server->soup, sockaddr, error);
+  if (server->listener == NULL)
     {
       g_prefix_error (error, "Cannot listen on %s:%" G_GINT64_FORMAT ": ", server->config->host,
                       server->config->port);
       return FALSE;
     }
-  listeners = soup_server_get_listeners (server->soup);
-  if (listeners != NULL)
-    {
-      g_autoptr (GSocketAddress) local = g_socket_get_local_address (listeners->data, NULL);
-      if (local != NULL)
-        server->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
-    }
-  g_slist_free (listeners);
+  server->port = rc_http_listener_get_port (server->listener);
   server->sweep_id = g_timeout_add_seconds (1, sweep, server);
   return TRUE;
 }
@@ -292,9 +287,16 @@ rc_server_stop (RcServer *server)
   sessions = sessions_snapshot (server);
   for (guint i = 0; i < sessions->len; i++)
     rc_session_close (sessions->pdata[i], SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "server shutting down");
+  g_clear_pointer (&server->listener, rc_http_listener_free);
   if (server->soup != NULL)
     soup_server_disconnect (server->soup);
   g_hash_table_remove_all (server->sessions);
+}
+
+guint
+rc_server_get_accept_restarts (RcServer *server)
+{
+  return server->listener != NULL ? rc_http_listener_get_restarts (server->listener) : 0;
 }
 
 guint
