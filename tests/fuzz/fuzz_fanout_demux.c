@@ -31,19 +31,32 @@ static const char answer[] =
 
 static const RcFanoutGuestCallbacks callbacks = { NULL, NULL };
 
-int
-LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
+/* The engine and its room stream live for the whole run (a UDP socket and
+ * a certificate each time would be most of an input's cost); the guests,
+ * whose state the datagrams change, are new for every input. */
+static RcFanout *fanout;
+static RcFanoutStream *stream;
+
+static void
+set_up (void)
 {
   RcFanoutOptions options = { "127.0.0.1", 0, NULL };
-  RcFanout *fanout = rc_fanout_new_detached (&options, NULL);
-  RcFanoutStream *stream;
-  RcFanoutGuest *answered, *other;
   static const guint8 rtp[] = { 0x80, 96, 0, 1, 0, 0, 0, 0, 0x12, 0x34, 0x56, 0x78, 0xfc };
-  gsize at = 0;
 
+  fanout = rc_fanout_new_detached (&options, NULL);
   g_assert (fanout != NULL);
   stream = rc_fanout_stream_new (fanout, "fuzz");
   rc_fanout_stream_push (stream, rtp, sizeof rtp); /* the payload type and SSRC */
+}
+
+int
+LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
+{
+  RcFanoutGuest *answered, *other;
+  gsize at = 0;
+
+  if (fanout == NULL)
+    set_up ();
   answered = rc_fanout_guest_new_with_credentials (stream, "a", UFRAG, PWD, &callbacks, NULL);
   other = rc_fanout_guest_new (stream, "b", &callbacks, NULL);
   /* The offer goes out on the main context; then the answer is taken. */
@@ -69,7 +82,5 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
   rc_fanout_guest_free (other);
   while (g_main_context_iteration (NULL, FALSE))
     ;
-  rc_fanout_stream_unref (stream);
-  rc_fanout_free (fanout);
   return 0;
 }
