@@ -257,6 +257,28 @@ export async function launchBrowser({ args = [] } = {}) {
 }
 
 /**
+ * Headless Chromium that plays through its normal audio output into a
+ * PulseAudio sink: `env` carries PULSE_SERVER and PULSE_SINK (see pulse.mjs),
+ * and playwright's default --mute-audio is left out. One process per sink:
+ * the environment is the browser's, not a page's.
+ */
+export async function launchBrowserWithSound({ env, args = [] }) {
+  const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+  if (!existsSync(executablePath)) {
+    throw new Error(`Chromium not found at ${executablePath}: apt-get install chromium, or set CHROMIUM`);
+  }
+  const { chromium } = loadPlaywright();
+  return chromium.launch({
+    executablePath,
+    headless: true,
+    env,
+    ignoreDefaultArgs: ['--mute-audio'],
+    args: [...CHROMIUM_ARGS, ...AUDIO_ARGS, ...args],
+    timeout: STARTUP_TIMEOUT_MS,
+  });
+}
+
+/**
  * What most suites start with: the demo music, a server playing from it
  * (its library scanned) and Chromium with `browserArgs`. Returns
  * { music, server, browser, close() }; close() undoes whatever was started.
