@@ -27,6 +27,7 @@ import { promisify } from 'node:util';
 export const PULSE_RATE = 48000;
 const START_TIMEOUT_MS = 20000;
 const STOP_TIMEOUT_MS = 3000;
+export const LATE_MS = 100;
 
 /** True when Debian's pulseaudio and pulseaudio-utils are installed. */
 export function pulseAvailable() {
@@ -60,6 +61,11 @@ export async function startPulse(n) {
     `load-module module-null-sink sink_name=rc_speakers rate=${PULSE_RATE} format=float32le channels=${n} channel_map=${aux}`,
     ...sinks.map((s, i) => `load-module module-remap-sink sink_name=${s} master=rc_speakers channels=1 `
       + `channel_map=mono master_channel_map=aux${i} remix=no`),
+    // What sink i plays, as a plain source: Chromium lists no monitor sources as microphones.
+    // And sink i behind 100 ms more than PulseAudio tells its clients (a Bluetooth speaker, say).
+    ...sinks.map((s) => `load-module module-null-sink sink_name=${s}_late rate=${PULSE_RATE} channels=1 channel_map=mono`),
+    ...sinks.map((s) => `load-module module-loopback source=${s}_late.monitor sink=${s} latency_msec=${LATE_MS} adjust_time=1`),
+    ...sinks.map((s) => `load-module module-remap-source source_name=${s}_mic master=${s}.monitor channels=1 channel_map=mono`),
     '',
   ].join('\n');
   await writeFile(path.join(dir, 'roomcast.pa'), script);
@@ -76,8 +82,10 @@ export async function startPulse(n) {
     dir, server, sinks,
     /** The environment that sends a process's audio to sink i. */
     env: (i, base = process.env) => ({ ...base, PULSE_SERVER: server, PULSE_SINK: sinks[i] }),
-    /** The source that records what sink i plays (a page's "microphone" for calibration). */
-    monitor: (i) => `${sinks[i]}.monitor`,
+    /** The environment that sends a process's audio to sink i through LATE_MS more delay than PulseAudio reports. */
+    lateEnv: (i, base = process.env) => ({ ...base, PULSE_SERVER: server, PULSE_SINK: `${sinks[i]}_late` }),
+    /** A source that records what sink i plays (a page's "microphone" for calibration, PULSE_SOURCE). */
+    microphone: (i) => `${sinks[i]}_mic`,
     /** Starts recording every sink; returns { channels(), stop() }. */
     record: () => {
       const rec = startRecorder(server, n, baseEnv);

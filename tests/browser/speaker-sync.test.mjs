@@ -22,7 +22,7 @@ import {
   startServer, waitForLibrary, launchBrowserWithSound, newPerson, createRoomViaForm, join, addBySearch,
   waitForPlaying, waitForListening, engineSnapshot, mediaTransport, logsOnFailure,
 } from './helpers.mjs';
-import { startPulse, pulseAvailable, clickLags, writeClickTrack } from './pulse.mjs';
+import { startPulse, pulseAvailable, clickLags, writeClickTrack, LATE_MS } from './pulse.mjs';
 
 const TEST_TIMEOUT_MS = 180000;
 const RECORD_S = 20;
@@ -102,4 +102,46 @@ test('a WebRTC page and a WebSocket page click together at their speakers', { sk
   } finally {
     await Promise.allSettled([a.context.close(), b.context.close()]);
   }
+});
+
+// Calibration by microphone, with the page's "microphone" its own sink's
+// output (PULSE_SOURCE, a remap source of the sink's monitor: Chromium lists
+// no monitors). The page measures twice: straight into the sink, and into a
+// sink that reaches the same speaker 100 ms later than PulseAudio reports
+// (a loopback, as a Bluetooth speaker would). What a listener needs is the
+// difference: the second measures 100 ms more (± 15 ms: the loopback holds
+// its latency only to a few ms, and a render quantum or two under load),
+// and each fills the output delay with what it measured.
+async function calibrate(env) {
+  const browser = await launchBrowserWithSound({ env, args: ['--use-fake-ui-for-media-stream'] });
+  try {
+    const { page } = await newPerson(browser);
+    await createRoomViaForm(page, server.url, 'Calibrate');
+    await join(page, 'Cal');
+    await page.click('[data-testid="calibrate-mic"]');
+    const sel = '[data-testid="calibrate-result"]';
+    await page.waitForFunction((s) => {
+      const r = document.querySelector(s);
+      return r && (r.dataset.ms !== undefined || !/Listening/.test(r.textContent));
+    }, sel, { timeout: 30000 });
+    return await page.evaluate((s) => {
+      const r = document.querySelector(s);
+      return { ...r.dataset, text: r.textContent, field: document.querySelector('[data-testid="latency-offset"]').value };
+    }, sel);
+  } finally {
+    await browser.close();
+  }
+}
+
+test('calibration by microphone measures what a late speaker adds', { skip, timeout: TEST_TIMEOUT_MS }, async () => {
+  const mic = { PULSE_SOURCE: pulse.microphone(0) };
+  const direct = await calibrate({ ...pulse.env(0), ...mic });
+  const late = await calibrate({ ...pulse.lateEnv(0), ...mic });
+  console.log(`# calibration: direct ${JSON.stringify(direct)}; ${LATE_MS} ms late ${JSON.stringify(late)}; load ${os.loadavg()[0].toFixed(1)}`);
+  for (const r of [direct, late]) {
+    assert.ok(r.ms !== undefined, `a measurement: ${r.text}`);
+    assert.equal(r.field, r.ms, 'the output delay holds what was measured');
+  }
+  const added = Number(late.ms) - Number(direct.ms);
+  assert.ok(Math.abs(added - LATE_MS) <= 15, `the late speaker measured ${added} ms later, not ${LATE_MS}`);
 });

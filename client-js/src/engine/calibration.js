@@ -10,7 +10,8 @@
 // chirp comes back at frame F. Everything in one context runs on one sample
 // clock, so F − T0 = true output latency + input latency. The engine already
 // believes an output latency (its getOutputTimestamp line, output-clock.js);
-// the difference is the delay it is missing:
+// (sampled through the listening, its median) the difference is the delay
+// it is missing:
 //   extra = (F − T0) − input latency − believed output latency.
 // The input latency is the track's own (getSettings().latency) when the
 // browser says, else 0 (then the figure is an upper bound: say so).
@@ -19,6 +20,8 @@
 // (the output delay included), to line up against another device's ticks.
 //
 // The chirp arithmetic is kept free of Web Audio so node can test it.
+
+import { median } from '../clock.js';
 
 const CHIRP_MS = 60;
 const CHIRP_F0 = 500;
@@ -93,8 +96,13 @@ export async function measureOutputDelay(engine) {
     player.connect(ctx.destination);
     const t0 = ctx.currentTime + LEAD_S;
     player.start(t0);
-    const believedMs = engine.outputPerfTime(ctx.currentTime) - performance.now();
-    const rec = await heard;
+    // The engine's belief, sampled while listening (its median: one late callback is not it).
+    const beliefs = [];
+    const sample = () => beliefs.push(engine.outputPerfTime(ctx.currentTime) - performance.now());
+    const sampler = setInterval(sample, 50);
+    sample();
+    const rec = await heard.finally(() => clearInterval(sampler));
+    const believedMs = median(beliefs);
     const found = findChirp(rec.samples, chirp);
     if (!found) throw new Error('the chirp was not heard: turn the volume up, or check the microphone');
     const roundTripMs = ((rec.startFrame + found.index) / ctx.sampleRate - t0) * 1000;

@@ -39,6 +39,8 @@ export function createCalibration({ getEngine, onOffset }) {
       const ms = Math.round(m.extraMs);
       result.dataset.ms = String(ms);
       result.dataset.roundTrip = m.roundTripMs.toFixed(1);
+      result.dataset.input = m.inputLatencyMs.toFixed(1);
+      result.dataset.believed = m.believedMs.toFixed(1);
       result.textContent = `Measured ${ms} ms${m.inputLatencyKnown ? '' : ' (at most: the microphone\'s own delay is unknown)'}.`;
       onOffset(ms);
     } catch (err) {
