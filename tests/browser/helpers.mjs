@@ -243,17 +243,17 @@ export async function waitForLibrary(baseUrl, count, timeoutMs = 20000) {
 
 /** Launches headless Chromium ($CHROMIUM, default /usr/bin/chromium); args are added to CHROMIUM_ARGS. */
 export async function launchBrowser({ args = [] } = {}) {
+  return launchChromium({ args: [...CHROMIUM_ARGS, ...args] });
+}
+
+/** Headless Chromium with these playwright launch options. */
+function launchChromium(options) {
   const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
   if (!existsSync(executablePath)) {
     throw new Error(`Chromium not found at ${executablePath}: apt-get install chromium, or set CHROMIUM`);
   }
   const { chromium } = loadPlaywright();
-  return chromium.launch({
-    executablePath,
-    headless: true,
-    args: [...CHROMIUM_ARGS, ...args],
-    timeout: STARTUP_TIMEOUT_MS,
-  });
+  return chromium.launch({ executablePath, headless: true, timeout: STARTUP_TIMEOUT_MS, ...options });
 }
 
 /**
@@ -263,19 +263,7 @@ export async function launchBrowser({ args = [] } = {}) {
  * the environment is the browser's, not a page's.
  */
 export async function launchBrowserWithSound({ env, args = [] }) {
-  const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
-  if (!existsSync(executablePath)) {
-    throw new Error(`Chromium not found at ${executablePath}: apt-get install chromium, or set CHROMIUM`);
-  }
-  const { chromium } = loadPlaywright();
-  return chromium.launch({
-    executablePath,
-    headless: true,
-    env,
-    ignoreDefaultArgs: ['--mute-audio'],
-    args: [...CHROMIUM_ARGS, ...AUDIO_ARGS, ...args],
-    timeout: STARTUP_TIMEOUT_MS,
-  });
+  return launchChromium({ env, ignoreDefaultArgs: ['--mute-audio'], args: [...CHROMIUM_ARGS, ...AUDIO_ARGS, ...args] });
 }
 
 /**
