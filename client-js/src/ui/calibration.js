@@ -17,12 +17,12 @@ export function createCalibration({ getEngine, onOffset }) {
   let stopTicks = null;
   const result = h('span', { class: 'muted calibration-result', dataset: { testid: 'calibrate-result' }, 'aria-live': 'polite' });
   const measure = h('button', {
-    type: 'button', class: 'small', text: 'Measure',
+    type: 'button', class: 'small-button', text: 'Measure',
     title: 'Play a chirp and listen for it with your microphone to set the output delay',
     dataset: { testid: 'calibrate-mic' }, onclick: onMeasure,
   });
   const tick = h('button', {
-    type: 'button', class: 'small toggle', text: 'Tick', 'aria-pressed': 'false',
+    type: 'button', class: 'small-button', text: 'Tick', 'aria-pressed': 'false',
     title: 'A tick on every second of the room\'s clock: line it up with another device by changing the output delay',
     dataset: { testid: 'calibrate-ticks' }, onclick: onTick,
   });
