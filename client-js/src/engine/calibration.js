@@ -29,6 +29,8 @@ const CHIRP_F1 = 6000;
 const LEAD_S = 0.4;          // the chirp starts this long after the recording
 const LISTEN_S = 1.4;        // long enough for any output delay up to ~0.9 s
 const MIN_SCORE = 0.3;       // normalised correlation: a chirp, not room noise
+const SETTLED_SAMPLES = 12;  // 3 s of getOutputTimestamp samples
+const SETTLE_WAIT_MS = 5000;
 const TICK_MS = 8;
 const TICK_AHEAD_MS = 700;
 
@@ -76,6 +78,10 @@ export async function measureOutputDelay(engine) {
   await engine.start();
   const ctx = engine.ctx;
   if (ctx.state !== 'running') await ctx.resume();
+  // The belief needs its line: a context that has just started has few samples (and odd ones).
+  for (let waited = 0; engine.output.size < SETTLED_SAMPLES && waited < SETTLE_WAIT_MS; waited += 100) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   const stream = await navigator.mediaDevices.getUserMedia({
     audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
   });
