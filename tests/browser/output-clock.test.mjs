@@ -5,7 +5,8 @@
 // What a listener would notice: jittery timestamps do not move the line
 // (no slew, no resync), a real step of the output (an underrun under a
 // busy audio server) is followed within 1.5 s instead of being smeared
-// over ten, and a sound card running 200 ppm fast is followed.
+// over ten (and shows in the residual the engine adds to its reported
+// error before the line takes it), and a sound card 200 ppm fast is followed.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,7 +30,7 @@ function feed(clock, truth, { c0 = 1, seconds, jitterMs = 0, seed = 1 }) {
   return c0 + seconds;
 }
 
-test('jittery timestamps leave the line within 0.3 ms of the truth', () => {
+test('jittery timestamps (±0.8 ms) leave the line within 0.4 ms of the truth', () => {
   const clock = new OutputClock();
   const truth = (c) => 5000 + c * 1000;
   let c = feed(clock, truth, { seconds: 20, jitterMs: 0.8 });
@@ -38,7 +39,7 @@ test('jittery timestamps leave the line within 0.3 ms of the truth', () => {
     c = feed(clock, truth, { c0: c, seconds: 0.25, jitterMs: 0.8, seed: i + 2 });
     worst = Math.max(worst, Math.abs(clock.perfAt(c) - truth(c)));
   }
-  assert.ok(worst < 0.3, `worst error ${worst.toFixed(3)} ms`);
+  assert.ok(worst < 0.4, `worst error ${worst.toFixed(3)} ms`);
   assert.equal(clock.steps, 0, 'no step seen in jitter');
 });
 
@@ -52,6 +53,7 @@ test('a 12 ms step of the output is followed within 1.5 s, not smeared over ten'
   assert.equal(clock.steps, 1);
   c = feed(clock, after, { c0: c, seconds: 10, jitterMs: 0.3, seed: 8 });
   assert.ok(Math.abs(clock.perfAt(c) - after(c)) < 0.3, 'and stays on it');
+  assert.ok(Math.abs(clock.residual()) < 0.5, 'with no residual');
 });
 
 test('a sound card 200 ppm fast is followed', () => {
@@ -61,4 +63,15 @@ test('a sound card 200 ppm fast is followed', () => {
   assert.ok(Math.abs(clock.rate - (1 - 200e-6)) < 30e-6, `rate ${clock.rate}`);
   assert.ok(Math.abs(clock.perfAt(c + 1) - truth(c + 1)) < 0.3);
   assert.equal(clock.steps, 0);
+});
+
+test('a step the line has not taken yet shows in the residual at once', () => {
+  const clock = new OutputClock();
+  const before = (c) => 5000 + c * 1000;
+  let c = feed(clock, before, { seconds: 20, jitterMs: 0.3 });
+  assert.ok(Math.abs(clock.residual()) < 0.5, 'steady: no residual');
+  const after = (x) => before(x) + 12;
+  c = feed(clock, after, { c0: c, seconds: 0.5, jitterMs: 0.3, seed: 5 });
+  assert.equal(clock.steps, 0, 'two samples are not a step yet');
+  assert.ok(Math.abs(clock.residual() - 12) < 1.5, `residual ${clock.residual().toFixed(2)} ms`);
 });

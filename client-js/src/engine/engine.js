@@ -19,8 +19,11 @@
 //
 // The playout error is measured from what the worklet says it actually
 // played: position p at frame f is sample C = epoch + p/48 heard at
-// S(f/sampleRate) + L; error = that − (C + D), positive = late. Only frames
-// that played real data count.
+// S(f/sampleRate) + L; error = that − (C + D), positive = late, plus how far
+// the newest getOutputTimestamp samples are off the line the map was built
+// from (a step of the output the line has not followed yet: without it the
+// error only said how well the worklet follows the map, and read 0 while
+// the speaker was tens of ms off). Only frames that played real data count.
 
 import { SAMPLES_PER_MS } from './timeline.js';
 import { OutputClock } from './output-clock.js';
@@ -233,7 +236,8 @@ export class PlayoutEngine {
         const heard = this.heardAt(msg.frame / this.ctx.sampleRate);
         if (heard !== null) {
           const c = this.epoch + msg.position / SAMPLES_PER_MS;
-          const error = heard - (c + this.playoutDelay);
+          // + what the output line has not caught up with yet (a step of the real output).
+          const error = heard - (c + this.playoutDelay) + this.output.residual();
           this.period.errors.push(error);
           this.recentErrors.push(error);
           if (this.recentErrors.length > RECENT_ERRORS) this.recentErrors.shift();

@@ -28,6 +28,7 @@ const KEEP = 40;             // 10 s at 4 samples a second
 const MIN_RATE_SPAN_S = 8;   // a shorter span gives a noisier rate than the clocks really differ
 const MAX_PPM = 300;
 const OFFSET_KEEP = 5;
+const RESIDUAL_KEEP = 3;
 const STEP_MS = 1.5;         // above getOutputTimestamp's jitter under PulseAudio (< 1 ms)
 
 export class OutputClock {
@@ -72,7 +73,10 @@ export class OutputClock {
   }
 
   fitRate() {
-    const s = this.samples;
+    // Not the newest few: they may be the start of a step (and at the end
+    // of the span they would tilt the line most).
+    const all = this.samples;
+    const s = all.length > 2 * OFFSET_KEEP ? all.slice(0, -OFFSET_KEEP) : all;
     const n = s.length;
     if (n < 2 || s[n - 1].c - s[0].c < MIN_RATE_SPAN_S) return; // keep the last rate
     const mc = s.reduce((a, x) => a + x.c, 0) / n;
@@ -87,11 +91,27 @@ export class OutputClock {
     this.rate = Math.max(1 - limit, Math.min(1 + limit, sxy / sxx / 1000));
   }
 
+  /** The line's intercept (ms): performance time of context time 0. */
+  lineIntercept() {
+    const s = this.samples;
+    return s.reduce((a, x) => a + this.intercept(x), 0) / s.length;
+  }
+
   /** performance.now() at which context time t (s) reaches the output, or null before any sample. */
   perfAt(t) {
+    if (this.samples.length === 0) return null;
+    return this.lineIntercept() + t * 1000 * this.rate;
+  }
+
+  /**
+   * How much later (ms) the output is now than the line says: the newest
+   * samples (median of RESIDUAL_KEEP) against the line. About 0 when steady;
+   * a step the line has not taken yet shows here at once, so the engine's
+   * reported error carries it instead of claiming sync.
+   */
+  residual() {
     const s = this.samples;
-    if (s.length === 0) return null;
-    const b = s.reduce((a, x) => a + this.intercept(x), 0) / s.length;
-    return b + t * 1000 * this.rate;
+    if (s.length === 0) return 0;
+    return median(s.slice(-RESIDUAL_KEEP).map((x) => this.intercept(x))) - this.lineIntercept();
   }
 }
