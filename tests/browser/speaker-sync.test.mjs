@@ -145,3 +145,38 @@ test('calibration by microphone measures what a late speaker adds', { skip, time
   const added = Number(late.ms) - Number(direct.ms);
   assert.ok(Math.abs(added - LATE_MS) <= 15, `the late speaker measured ${added} ms later, not ${LATE_MS}`);
 });
+
+// Calibration by ear: with "Tick" on, two pages (WebRTC and WebSocket, each
+// into its own sink) tick on every second of server time; at the speakers
+// their ticks land within 5 ms of each other (what a listener aligning two
+// devices by ear relies on), a second apart.
+test('the by-ear ticks of two pages land together at their speakers', { skip, timeout: TEST_TIMEOUT_MS }, async () => {
+  const pages = [];
+  try {
+    for (let i = 0; i < 2; i++) pages.push(await newPerson(browsers[i]));
+    const roomUrl = await createRoomViaForm(pages[0].page, server.url, 'Ticks');
+    for (const [i, { page }] of pages.entries()) {
+      if (i > 0) await page.goto(roomUrl);
+      await join(page, i === 0 ? 'Tia' : 'Tom');
+    }
+    // Listening starts the engine; nothing plays in this room but the ticks.
+    for (const { page } of pages) {
+      await page.waitForFunction(() => window.__roomcast && window.__roomcast.engine && window.__roomcast.engine.running, null, { timeout: 30000 });
+      await page.waitForTimeout(3000); // the output line's first samples
+      await page.click('[data-testid="calibrate-ticks"]');
+    }
+    await pages[0].page.waitForTimeout(1500);
+    const rec = pulse.record();
+    await pages[0].page.waitForTimeout(6000);
+    await rec.stop();
+    const [left, right] = rec.channels();
+    const lags = clickLags(left, right, { minGapMs: 500 });
+    const gaps = lags.slice(1).map((l, i) => (l.at - lags[i].at) * 1000);
+    console.log(`# ticks: ${lags.map((l) => l.lagMs.toFixed(2)).join(', ')} ms apart; every ${gaps.map((g) => g.toFixed(1)).join(', ')} ms; load ${os.loadavg()[0].toFixed(1)}`);
+    assert.ok(lags.length >= 4, `${lags.length} ticks heard on both speakers in 6 s`);
+    for (const l of lags) assert.ok(Math.abs(l.lagMs) < MAX_SKEW_MS, `ticks ${l.lagMs.toFixed(2)} ms apart`);
+    for (const g of gaps) assert.ok(Math.abs(g - 1000) < 20, `a tick every second, not ${g.toFixed(1)} ms`);
+  } finally {
+    await Promise.allSettled(pages.map((p) => p.context.close()));
+  }
+});

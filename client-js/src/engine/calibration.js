@@ -133,28 +133,37 @@ export async function measureOutputDelay(engine) {
 export function startTicks(engine) {
   const ctx = engine.ctx;
   if (!ctx) return () => {};
+  const tick = makeTick(ctx);
   const scheduled = new Set();
   const schedule = () => {
     const now = ctx.currentTime;
     const heardNow = engine.heardAt(now);
     if (heardNow === null) return;
     for (let s = Math.ceil(heardNow / 1000) * 1000; s < heardNow + TICK_AHEAD_MS; s += 1000) {
-      if (scheduled.has(s)) continue;
       const at = now + (s - heardNow) / 1000;
-      if (at <= now) continue;
+      if (scheduled.has(s) || at <= now) continue;
       scheduled.add(s);
-      const osc = ctx.createOscillator();
-      const gain = ctx.createGain();
-      osc.frequency.value = 1000;
-      gain.gain.setValueAtTime(0.5, at);
-      gain.gain.exponentialRampToValueAtTime(0.001, at + TICK_MS / 1000);
-      osc.connect(gain).connect(ctx.destination);
-      osc.start(at);
-      osc.stop(at + TICK_MS / 1000);
+      const node = ctx.createBufferSource();
+      node.buffer = tick;
+      node.connect(ctx.destination);
+      node.start(at);
     }
     for (const s of scheduled) if (s < heardNow - 2000) scheduled.delete(s);
   };
   const timer = setInterval(schedule, 200);
   schedule();
   return () => clearInterval(timer);
+}
+
+/** A tick: TICK_MS of fixed noise under a fast decay (sharp to the ear, and to a cross-correlation). */
+function makeTick(ctx) {
+  const n = Math.round(TICK_MS * ctx.sampleRate / 1000);
+  const buffer = ctx.createBuffer(1, n, ctx.sampleRate);
+  const data = buffer.getChannelData(0);
+  let seed = 7;
+  for (let i = 0; i < n; i++) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    data[i] = (seed / 0x3fffffff - 1) * 0.6 * Math.exp(-i / (0.0015 * ctx.sampleRate));
+  }
+  return buffer;
 }
