@@ -14,7 +14,9 @@
  * - native guests (roomcast-guest processes, WebRTC and WebSocket by turns)
  *   record what their sink rendered, placed by render time;
  * - browser guests (headless Chromium pages, bench-sync-browser.mjs) record
- *   their playout engine's output in back-to-back captures;
+ *   their playout engine's output in back-to-back captures; with --speakers
+ *   or --peer, each early page is a Chromium of its own playing into its own
+ *   sink of the speakers' PulseAudio (so the speakers start first);
  * - one more native guest listens over the WebSocket through a relay that
  *   adds 0..--jitter-ms per read (this kernel has no sch_netem);
  * - a third of the way in, one native and one browser guest join (the join
@@ -931,7 +933,7 @@ main (int argc, char **argv)
                 .capture_seconds = 4, .max_seconds = 300, .speakers = 2 };
   GOptionEntry entries[] = {
     { "natives", 'n', 0, G_OPTION_ARG_INT, &o.natives, "Native guests (WebRTC and WebSocket by turns; default 4)", "N" },
-    { "browsers", 'b', 0, G_OPTION_ARG_INT, &o.browsers, "Browser guests (default 2; 0: none)", "M" },
+    { "browsers", 'b', 0, G_OPTION_ARG_INT, &o.browsers, "Browser guests (default 2; 0: none); with --speakers or --peer each plays into its own sink too", "M" },
     { "seconds", 's', 0, G_OPTION_ARG_DOUBLE, &o.seconds, "Measured seconds (default 30)", "T" },
     { "warmup", 0, 0, G_OPTION_ARG_DOUBLE, &o.warmup, "Seconds after everyone listens before measuring (default 8)", "S" },
     { "jitter-ms", 'j', 0, G_OPTION_ARG_DOUBLE, &o.jitter_ms, "One more WebSocket guest behind 0..MS of jitter (default 80; 0: none)", "MS" },
