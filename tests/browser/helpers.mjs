@@ -243,17 +243,27 @@ export async function waitForLibrary(baseUrl, count, timeoutMs = 20000) {
 
 /** Launches headless Chromium ($CHROMIUM, default /usr/bin/chromium); args are added to CHROMIUM_ARGS. */
 export async function launchBrowser({ args = [] } = {}) {
+  return launchChromium({ args: [...CHROMIUM_ARGS, ...args] });
+}
+
+/** Headless Chromium with these playwright launch options. */
+function launchChromium(options) {
   const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
   if (!existsSync(executablePath)) {
     throw new Error(`Chromium not found at ${executablePath}: apt-get install chromium, or set CHROMIUM`);
   }
   const { chromium } = loadPlaywright();
-  return chromium.launch({
-    executablePath,
-    headless: true,
-    args: [...CHROMIUM_ARGS, ...args],
-    timeout: STARTUP_TIMEOUT_MS,
-  });
+  return chromium.launch({ executablePath, headless: true, timeout: STARTUP_TIMEOUT_MS, ...options });
+}
+
+/**
+ * Headless Chromium that plays through its normal audio output into a
+ * PulseAudio sink: `env` carries PULSE_SERVER and PULSE_SINK (see pulse.mjs),
+ * and playwright's default --mute-audio is left out. One process per sink:
+ * the environment is the browser's, not a page's.
+ */
+export async function launchBrowserWithSound({ env, args = [] }) {
+  return launchChromium({ env, ignoreDefaultArgs: ['--mute-audio'], args: [...CHROMIUM_ARGS, ...AUDIO_ARGS, ...args] });
 }
 
 /**

@@ -6,11 +6,17 @@
 // its playout engine rendered: back-to-back captures of the engine's output
 // (window.__roomcast.engine.capture), each stamped by the engine with the
 // server time its first sample is heard at. Those stamps are the engine's
-// own belief (its timeSync clock and getOutputTimestamp; headless Chromium
-// plays into a fake output device, so nothing physical can be measured).
+// own belief (its timeSync clock and getOutputTimestamp): rendering only.
+//
+// With --pulse-server and a sink in a page's spec (name:transport:sink),
+// that page gets a Chromium process of its own whose normal audio output
+// goes to that sink of bench-sync's private PulseAudio (PULSE_SERVER,
+// PULSE_SINK; playwright's --mute-audio left out): bench-sync records it
+// there, at the speaker, beside the native guests.
 //
 //   node bench-sync-browser.mjs --url http://127.0.0.1:PORT --room ID --out DIR \
-//        --page b1:webrtc --page b2:ws [--late b3:ws] [--capture-seconds 4]
+//        --page b1:webrtc[:sink] --page b2:ws[:sink] [--late b3:ws] [--capture-seconds 4] \
+//        [--pulse-server unix:/…/native]
 //
 // It speaks JSON lines: on stdout events ({"event": "ready" | "joined" |
 // "capture" | "report" | "stopped" | "error", ...}); on stdin commands
@@ -22,7 +28,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import readline from 'node:readline';
 import {
-  AUDIO_ARGS, join, launchBrowser, newPerson, waitForListening,
+  AUDIO_ARGS, join, launchBrowser, launchBrowserWithSound, newPerson, waitForListening,
 } from '../../tests/browser/helpers.mjs';
 
 function parseArgs(argv) {
@@ -35,6 +41,7 @@ function parseArgs(argv) {
     else if (k === '--page') o.pages.push(v);
     else if (k === '--late') o.late = v;
     else if (k === '--capture-seconds') o.captureSeconds = Number(v);
+    else if (k === '--pulse-server') o.pulseServer = v;
     else throw new Error(`unknown argument ${k}`);
     i++;
   }
@@ -89,14 +96,25 @@ async function captureLoop(name, page) {
   }
 }
 
+const ownBrowsers = [];
+
+/** The shared headless browser, or for a page with a sink its own Chromium playing into it. */
+async function browserFor(shared, sink) {
+  if (!sink) return shared;
+  if (!opts.pulseServer) throw new Error(`a sink (${sink}) needs --pulse-server`);
+  const own = await launchBrowserWithSound({ env: { ...process.env, PULSE_SERVER: opts.pulseServer, PULSE_SINK: sink } });
+  ownBrowsers.push(own);
+  return own;
+}
+
 async function bringIn(browser, spec, { late = false } = {}) {
-  const [name, transport = 'webrtc'] = spec.split(':');
-  const person = await newPerson(browser);
+  const [name, transport = 'webrtc', sink] = spec.split(':');
+  const person = await newPerson(await browserFor(browser, sink));
   const { page } = person;
   page.on('pageerror', (err) => say('error', { name, message: `page error: ${err.message}` }));
   await page.goto(`${opts.url}/room/${opts.room}?transport=${transport}`);
   await join(page, name);
-  say('joining', { name, transport, late });
+  say('joining', { name, transport, late, sink: sink || null });
   // A late joiner records from the click on: silence, then the room.
   if (late) loops.push(captureLoop(name, page));
   await waitForListening(page, 30000);
@@ -129,6 +147,7 @@ async function main() {
     await Promise.allSettled(loops);
   } finally {
     await Promise.allSettled(people.map((p) => p.context.close()));
+    await Promise.allSettled(ownBrowsers.map((b) => b.close()));
     await browser.close();
     say('stopped');
   }

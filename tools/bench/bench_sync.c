@@ -14,7 +14,9 @@
  * - native guests (roomcast-guest processes, WebRTC and WebSocket by turns)
  *   record what their sink rendered, placed by render time;
  * - browser guests (headless Chromium pages, bench-sync-browser.mjs) record
- *   their playout engine's output in back-to-back captures;
+ *   their playout engine's output in back-to-back captures; with --speakers
+ *   or --peer, each early page is a Chromium of its own playing into its own
+ *   sink of the speakers' PulseAudio (so the speakers start first);
  * - one more native guest listens over the WebSocket through a relay that
  *   adds 0..--jitter-ms per read (this kernel has no sch_netem);
  * - a third of the way in, one native and one browser guest join (the join
@@ -580,6 +582,11 @@ spawn_driver (Bench *b, guint early, gboolean late, GError **error)
   g_ptr_array_add (argv, g_strdup (b->dir));
   g_ptr_array_add (argv, g_strdup ("--capture-seconds"));
   g_ptr_array_add (argv, g_strdup (capture));
+  if (b->speakers != NULL)
+    {
+      g_ptr_array_add (argv, g_strdup ("--pulse-server"));
+      g_ptr_array_add (argv, g_strdup (rc_bench_speakers_get_server (b->speakers)));
+    }
   for (guint i = 0; i < early + (late ? 1 : 0); i++)
     {
       const char *transport = i % 2 == 0 ? "webrtc" : "ws";
@@ -589,7 +596,12 @@ spawn_driver (Bench *b, guint early, gboolean late, GError **error)
       g->late = i >= early;
       g->joined_at = now_ms ();
       g_ptr_array_add (argv, g_strdup (g->late ? "--late" : "--page"));
-      g_ptr_array_add (argv, g_strdup_printf ("%s:%s", name, transport));
+      /* An early page plays into its own sink when there are speakers (the late one is captured only). */
+      if (b->speakers != NULL && !g->late)
+        g_ptr_array_add (argv, g_strdup_printf ("%s:%s:%s", name, transport,
+                                                rc_bench_speakers_get_browser_sink (b->speakers, i)));
+      else
+        g_ptr_array_add (argv, g_strdup_printf ("%s:%s", name, transport));
     }
   g_ptr_array_add (argv, NULL);
   g_subprocess_launcher_set_cwd (launcher, root);
@@ -702,6 +714,25 @@ bring_guests_in (Bench *b, GError **error)
                             FALSE, TRUE, error))
         return FALSE;
     }
+  /* The speakers first: the browser pages play into their sinks. */
+  if (b->o->speakers > 0 || b->o->peer != NULL)
+    {
+      RcBenchSpeakersOptions so = { .dir = b->dir, .guest = b->o->guest, .server = b->server,
+                                    .room_id = b->room_id, .click_track = b->track,
+                                    .natives = b->o->speakers,
+                                    .snapcast = g_strcmp0 (b->o->peer, "snapcast") == 0,
+                                    .browsers = b->o->browsers,
+                                    .no_realtime = b->o->no_realtime };
+
+      b->speakers = rc_bench_speakers_start (&so, error);
+      if (b->speakers == NULL)
+        return FALSE;
+      rc_bench_progress ("%u native guests through real sinks%s%s", b->o->speakers,
+                         so.snapcast ? ", snapserver and 2 snapclients" : "",
+                         so.browsers > 0 ? ", sinks for the browser pages" : "");
+      if (b->o->speakers > 0 && !rc_bench_wait (rc_bench_speakers_ready, b->speakers, 30000))
+        rc_bench_progress ("not every speaker guest reports after 30 s");
+    }
   if (b->o->browsers > 0
       && !spawn_driver (b, b->o->browsers, !b->o->no_late, error))
     return FALSE;
@@ -714,22 +745,6 @@ bring_guests_in (Bench *b, GError **error)
                        b->o->browsers);
   if (b->driver_error != NULL)
     rc_bench_progress ("browsers: %s", b->driver_error);
-  if (b->o->speakers > 0 || b->o->peer != NULL)
-    {
-      RcBenchSpeakersOptions so = { .dir = b->dir, .guest = b->o->guest, .server = b->server,
-                                    .room_id = b->room_id, .click_track = b->track,
-                                    .natives = b->o->speakers,
-                                    .snapcast = g_strcmp0 (b->o->peer, "snapcast") == 0,
-                                    .no_realtime = b->o->no_realtime };
-
-      b->speakers = rc_bench_speakers_start (&so, error);
-      if (b->speakers == NULL)
-        return FALSE;
-      rc_bench_progress ("%u native guests through real sinks%s", b->o->speakers,
-                         so.snapcast ? ", snapserver and 2 snapclients" : "");
-      if (!rc_bench_wait (rc_bench_speakers_ready, b->speakers, 30000))
-        rc_bench_progress ("not every speaker guest reports after 30 s");
-    }
   return alive (b, error);
 }
 
@@ -918,7 +933,7 @@ main (int argc, char **argv)
                 .capture_seconds = 4, .max_seconds = 300, .speakers = 2 };
   GOptionEntry entries[] = {
     { "natives", 'n', 0, G_OPTION_ARG_INT, &o.natives, "Native guests (WebRTC and WebSocket by turns; default 4)", "N" },
-    { "browsers", 'b', 0, G_OPTION_ARG_INT, &o.browsers, "Browser guests (default 2; 0: none)", "M" },
+    { "browsers", 'b', 0, G_OPTION_ARG_INT, &o.browsers, "Browser guests (default 2; 0: none); with --speakers or --peer each plays into its own sink too", "M" },
     { "seconds", 's', 0, G_OPTION_ARG_DOUBLE, &o.seconds, "Measured seconds (default 30)", "T" },
     { "warmup", 0, 0, G_OPTION_ARG_DOUBLE, &o.warmup, "Seconds after everyone listens before measuring (default 8)", "S" },
     { "jitter-ms", 'j', 0, G_OPTION_ARG_DOUBLE, &o.jitter_ms, "One more WebSocket guest behind 0..MS of jitter (default 80; 0: none)", "MS" },

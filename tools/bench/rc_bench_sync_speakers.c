@@ -7,7 +7,8 @@
  * software rendered a sample (rendering only). Here every player has a
  * sink of its own in a private PulseAudio (rc_bench_pulse.c) and the one
  * recording of all sinks says when the sample left each sink: native
- * guests through pulsesink (roomcast-guest --sink), and with --peer
+ * guests through pulsesink (roomcast-guest --sink), browser pages through
+ * Chromium's own PulseAudio output (bench-sync-browser.mjs), and with --peer
  * snapcast Debian's snapserver (a pipe source fed the same click track in
  * real time by gst-launch) with two snapclients (--player pulse). Snapcast
  * plays its own timeline, so only pairs of a kind are compared.
@@ -49,6 +50,7 @@ struct _RcBenchSpeakers
   GSubprocess *snapserver, *feeder;
   gint64 next_poll_us;
   gboolean all_reported;
+  guint first_browser; /* players from here on are the caller's browser pages */
 };
 
 static void
@@ -174,7 +176,7 @@ RcBenchSpeakers *
 rc_bench_speakers_start (const RcBenchSpeakersOptions *options, GError **error)
 {
   RcBenchSpeakers *self = g_new0 (RcBenchSpeakers, 1);
-  guint sinks = options->natives + (options->snapcast ? SNAPCLIENTS : 0);
+  guint sinks = options->natives + (options->snapcast ? SNAPCLIENTS : 0) + options->browsers;
 
   self->o = *options;
   self->room_id = g_strdup (options->room_id);
@@ -194,11 +196,35 @@ rc_bench_speakers_start (const RcBenchSpeakersOptions *options, GError **error)
     }
   if (options->snapcast && !start_snapcast (self, error))
     goto failed;
+  /* Browser pages: named as bench_sync.c names them, so their reports are their beliefs. */
+  self->first_browser = self->players->len;
+  for (guint i = 0; i < options->browsers; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("browser-%u", i + 1);
+
+      player_add (self, name, i % 2 == 0 ? "roomcast browser (WebRTC)" : "roomcast browser (WebSocket)");
+    }
   return self;
 
 failed:
   rc_bench_speakers_free (self);
   return NULL;
+}
+
+const char *
+rc_bench_speakers_get_server (RcBenchSpeakers *self)
+{
+  return rc_bench_pulse_get_server (self->pulse);
+}
+
+const char *
+rc_bench_speakers_get_browser_sink (RcBenchSpeakers *self, guint index)
+{
+  Player *p;
+
+  g_return_val_if_fail (index < self->o.browsers, NULL);
+  p = self->players->pdata[self->first_browser + index];
+  return rc_bench_pulse_get_sink (self->pulse, p->sink);
 }
 
 static Player *

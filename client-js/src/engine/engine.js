@@ -10,7 +10,7 @@
 //   AudioWorkletNode "roomcast-playout" (worklet.js: ring + clocked reader) ─► gain ─► speakers
 //
 // The main thread owns the clocks. Four times a second it composes
-//   context time t ─(getOutputTimestamp fit)─► performance.now() when frame t
+//   context time t ─(OutputClock: getOutputTimestamp, output-clock.js)─► performance.now() when frame t
 //   reaches the output ─(ServerClock)─► server time S, + latency offset L
 // and sends the worklet the line "at t play source sample (S(t) + L − D − epoch)·48".
 // getOutputTimestamp already includes the output latency (in Chromium
@@ -19,14 +19,17 @@
 //
 // The playout error is measured from what the worklet says it actually
 // played: position p at frame f is sample C = epoch + p/48 heard at
-// S(f/sampleRate) + L; error = that − (C + D), positive = late. Only frames
-// that played real data count.
+// S(f/sampleRate) + L; error = that − (C + D), positive = late, plus how far
+// the newest getOutputTimestamp samples are off the line the map was built
+// from (a step of the output the line has not followed yet: without it the
+// error only said how well the worklet follows the map, and read 0 while
+// the speaker was tens of ms off). Only frames that played real data count.
 
 import { SAMPLES_PER_MS } from './timeline.js';
+import { OutputClock } from './output-clock.js';
+import { median } from '../clock.js';
 
 const MAP_INTERVAL_MS = 250;
-const OUTPUT_FIT_KEEP = 40;       // 10 s of getOutputTimestamp samples
-const OUTPUT_FIT_MIN_SPAN_S = 8;     // a shorter span gives a rate noisier than the clocks really differ
 const IN_SYNC_MS = 5;
 const RECENT_ERRORS = 16;         // ≈ 1 s of worklet reports
 
@@ -48,7 +51,7 @@ export class PlayoutEngine {
     this.epoch = null;
     this.playoutDelay = null;
     this.timeline = null;
-    this.outputFit = [];
+    this.output = new OutputClock();
     this.mapTimer = 0;
     this.volume = 1;
     this.muted = false;
@@ -189,26 +192,10 @@ export class PlayoutEngine {
 
   /** performance.now() at which context time t (s) reaches the output, or null. */
   outputPerfTime(t) {
-    const fit = this.outputFit;
-    if (fit.length === 0) {
-      if (!this.ctx) return null;
-      const latency = this.ctx.outputLatency || this.ctx.baseLatency || 0;
-      return performance.now() + (t - this.ctx.currentTime + latency) * 1000;
-    }
-    const n = fit.length;
-    const mc = fit.reduce((a, s) => a + s.c, 0) / n;
-    const mp = fit.reduce((a, s) => a + s.p, 0) / n;
-    let k = 1;
-    if (fit[n - 1].c - fit[0].c >= OUTPUT_FIT_MIN_SPAN_S) {
-      let sxx = 0;
-      let sxy = 0;
-      for (const s of fit) {
-        sxx += (s.c - mc) ** 2;
-        sxy += (s.c - mc) * (s.p - mp);
-      }
-      k = Math.max(0.9997, Math.min(1.0003, sxy / sxx / 1000));
-    }
-    return mp + (t - mc) * 1000 * k;
+    const perf = this.output.perfAt(t);
+    if (perf !== null || !this.ctx) return perf;
+    const latency = this.ctx.outputLatency || this.ctx.baseLatency || 0;
+    return performance.now() + (t - this.ctx.currentTime + latency) * 1000;
   }
 
   /** Server time at which what plays at context time t (s) is heard (the latency offset included). */
@@ -222,10 +209,7 @@ export class PlayoutEngine {
     if (!ctx || ctx.state !== 'running' || typeof ctx.getOutputTimestamp !== 'function') return;
     const ts = ctx.getOutputTimestamp();
     if (!(ts.contextTime > 0) || !(ts.performanceTime > 0)) return;
-    const last = this.outputFit[this.outputFit.length - 1];
-    if (last && ts.contextTime <= last.c) return;
-    this.outputFit.push({ c: ts.contextTime, p: ts.performanceTime });
-    if (this.outputFit.length > OUTPUT_FIT_KEEP) this.outputFit.shift();
+    this.output.add(ts.contextTime, ts.performanceTime);
   }
 
   updateMap() {
@@ -252,7 +236,8 @@ export class PlayoutEngine {
         const heard = this.heardAt(msg.frame / this.ctx.sampleRate);
         if (heard !== null) {
           const c = this.epoch + msg.position / SAMPLES_PER_MS;
-          const error = heard - (c + this.playoutDelay);
+          // + what the output line has not caught up with yet (a step of the real output).
+          const error = heard - (c + this.playoutDelay) + this.output.residual();
           this.period.errors.push(error);
           this.recentErrors.push(error);
           if (this.recentErrors.length > RECENT_ERRORS) this.recentErrors.shift();
@@ -334,9 +319,9 @@ export class PlayoutEngine {
 
   /** The getOutputTimestamp line: performance ms at context time 0 and its rate (for diagnostics). */
   outputFitInfo() {
-    if (!this.ctx || this.outputFit.length === 0) return null;
+    if (!this.ctx || this.output.size === 0) return null;
     const p0 = this.outputPerfTime(0);
-    return { samples: this.outputFit.length, perfAtZero: p0, rate: (this.outputPerfTime(1000) - p0) / 1e6 };
+    return { samples: this.output.size, perfAtZero: p0, rate: this.output.rate, steps: this.output.steps };
   }
 
   /**
@@ -376,12 +361,6 @@ export class PlayoutEngine {
     this.node = null;
     this.starting = null;
   }
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function percentile(values, q) {

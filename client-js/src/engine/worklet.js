@@ -8,6 +8,9 @@
 // frame of that quantum played (the main thread turns that into the playout
 // error), with its counters. It can also record its own output for the tests
 // (`capture`).
+//
+// "roomcast-listen" records its input (the microphone, for calibration.js),
+// stamped with the context frame it was heard at, and outputs silence.
 
 import { PlayoutCore } from './playout-core.js';
 
@@ -84,3 +87,29 @@ class PlayoutProcessor extends AudioWorkletProcessor {
 }
 
 registerProcessor('roomcast-playout', PlayoutProcessor);
+
+class ListenProcessor extends AudioWorkletProcessor {
+  constructor(options) {
+    super();
+    this.samples = new Float32Array(options.processorOptions.frames);
+    this.filled = 0;
+    this.startFrame = -1;
+  }
+
+  process(inputs, outputs) {
+    for (const ch of outputs[0]) ch.fill(0);
+    const input = inputs[0] && inputs[0][0];
+    if (!input || this.filled >= this.samples.length) return this.filled < this.samples.length;
+    if (this.startFrame < 0) this.startFrame = currentFrame;
+    const n = Math.min(input.length, this.samples.length - this.filled);
+    this.samples.set(input.subarray(0, n), this.filled);
+    this.filled += n;
+    if (this.filled >= this.samples.length) {
+      this.port.postMessage({ startFrame: this.startFrame, samples: this.samples }, [this.samples.buffer]);
+      return false;
+    }
+    return true;
+  }
+}
+
+registerProcessor('roomcast-listen', ListenProcessor);

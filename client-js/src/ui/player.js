@@ -366,6 +366,11 @@ export function createPlayer({
       state = { ...state, ...next };
       draw();
     },
+    /** Sets the output delay as if the user typed it (calibration). */
+    setLatencyOffset(ms) {
+      offsetInput.value = String(ms);
+      onOffsetChange();
+    },
     setQueueLength(n) {
       queueLength = n;
       draw();

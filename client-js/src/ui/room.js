@@ -45,6 +45,7 @@ import { createQueue } from './queue.js';
 import { createSearch } from './search.js';
 import { createToasts } from './toast.js';
 import { createLyrics } from './lyrics.js';
+import { createCalibration } from './calibration.js';
 import { createConnectionIndicator } from './connection.js';
 import { attachShortcuts } from './keyboard.js';
 import { copyText, roomLink } from './share.js';
@@ -128,6 +129,8 @@ export function mountRoom(container, [roomId]) {
     output, latencyOffset: output.latencyOffset, onCommand: sendCommand, onListen: () => media && media.resume(),
     onLatencyOffset: setLatencyOffset, onProgress: (seconds) => lyrics.setPosition(seconds), onSave: saveSong,
   });
+  const calibration = createCalibration({ getEngine: () => engine, onOffset: (ms) => player.setLatencyOffset(ms) });
+  player.node.querySelector('.latency-field').after(calibration.node);
   const addSong = (songId) => sendCommand({ type: 'addSong', songId });
   const addUrl = (url) => sendCommand({ type: 'addSong', url });
   const queue = createQueue({ onCommand: sendCommand, onAddSong: addSong, onAddUrl: addUrl });
@@ -577,6 +580,7 @@ export function mountRoom(container, [roomId]) {
     if (media) media.dispose();
     media = null;
     if (engine) engine.close();
+    calibration.close();
     engine = null;
     if (clock) clock.dispose();
     clock = null;
