@@ -304,6 +304,7 @@ test_reports_move_the_delay (void)
   JsonObject *guest, *sync;
   guint status = 0;
   g_autoptr (JsonNode) missing = NULL;
+  double change_at, first_c;
 
   room_start (&r);
   /* Reports need a room; bad ones get 4002. */
@@ -334,6 +335,14 @@ test_reports_move_the_delay (void)
                          "\"arrival\":40,\"jitter\":0,\"latencyOffset\":200}");
   timeline = rc_test_ws_expect (r.ws, "timeline", 5000);
   g_assert_cmpfloat (json_object_get_double_member (timeline, "playoutDelay"), ==, 320);
+  /* Announced ahead, for a heard time H that every player switches at:
+   * past what plays now, and H − the old D a packet's C (C advances 20 ms
+   * a packet from the timeline's serverTime). */
+  g_assert_cmpfloat (json_object_get_double_member (timeline, "previousPlayoutDelay"), ==, 150);
+  change_at = json_object_get_double_member (timeline, "playoutDelayAt");
+  first_c = json_object_get_double_member (timeline, "serverTime");
+  g_assert_cmpfloat (change_at - 150, >, first_c);
+  g_assert_cmpfloat (fabs (remainder (change_at - 150 - first_c, 20)), <, 1e-6);
   g_clear_pointer (&timeline, json_object_unref);
 
   /* A guest whose packets come 300 ms after C (10 ms jitter): D rises at
@@ -343,6 +352,12 @@ test_reports_move_the_delay (void)
                          "\"arrival\":300,\"jitter\":10,\"underruns\":7}");
   timeline = rc_test_ws_expect (r.ws, "timeline", 5000);
   g_assert_cmpfloat (json_object_get_double_member (timeline, "playoutDelay"), ==, 405);
+  /* Still far off, the pending change took the new value (one step for all),
+   * or it had happened and this one is announced from 320. */
+  if (json_object_get_double_member (timeline, "playoutDelayAt") == change_at)
+    g_assert_cmpfloat (json_object_get_double_member (timeline, "previousPlayoutDelay"), ==, 150);
+  else
+    g_assert_cmpfloat (json_object_get_double_member (timeline, "previousPlayoutDelay"), ==, 320);
   g_assert_cmpfloat (stats_delay (r.server, r.room_id, &stats), ==, 405);
   guest = json_array_get_object_element (json_object_get_array_member (stats, "guests"), 0);
   g_assert_cmpstr (rc_test_str (guest, "name"), ==, "Wes");

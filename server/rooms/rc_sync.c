@@ -12,8 +12,19 @@
  * The timeline message maps RTP timestamps to C with one pair from the
  * pipeline (RTP time is linear in C at 48 kHz), so it is the same for both
  * transports and for every guest.
+ *
+ * A change of D is announced ahead, with the heard time H (server clock)
+ * from which it holds: every player keeps the old D until its output
+ * reaches H and then steps to the new one, at the same sample everywhere.
+ * Applied when each message arrives instead, players that got it tens of
+ * ms apart (or resynced at their own moments) would drift apart with every
+ * change. H is placed so that no packet straddles it under the old D
+ * (H − D_old is a packet's C), which lets a native guest switch between
+ * whole packets; a rise leaves a silence of the rise at H, a fall skips
+ * that much audio, the same for everyone.
  */
 #include "server/rooms/rc_sync.h"
+#include "server/core/rc_clock.h"
 #include "server/core/rc_error.h"
 #include "server/core/rc_json.h"
 #include "server/rooms/rc_guest_media.h"
@@ -32,6 +43,14 @@
  * resync), so a slowly growing need should cost one rise, not many. */
 #define DELAY_HEADROOM_MS 15.0
 #define DELAY_HEADROOM_SHARE 0.2 /* or a fifth of the need, when that is more */
+/* The notice a change of D gives beyond the old D: H is at least this far
+ * past the content now being made, so the message is everywhere before
+ * any player renders H (its output latency included). */
+#define DELAY_CHANGE_LEAD_MS 300.0
+/* A pending change can still take a new value while H is this far off. */
+#define DELAY_CHANGE_NOTICE_MS 250.0
+/* The room's packets: C advances this much from one to the next. */
+#define PACKET_MS 20.0
 /* D falls only after this long of reports asking for less. */
 #define DELAY_FALL_AFTER_US (20 * G_USEC_PER_SEC)
 /* A report older than this no longer counts toward D. */
@@ -47,7 +66,10 @@ struct _RcSync
 {
   RcRoom *room; /* borrowed: the room owns us */
   double min_ms, max_ms;
-  double delay_ms;
+  double delay_ms;            /* D, from delay_change_at_ms on */
+  double delay_before_ms;     /* D until then */
+  double delay_change_at_ms;  /* heard time H (server clock, ms); 0: none pending */
+  guint delay_retry_id;       /* a change that waited for the pending one */
   gint64 wants_less_since_us; /* 0: no report asks for less */
 
   GHashTable *reports; /* RcGuest* -> RcSyncReport* (guests borrowed) */
@@ -89,6 +111,7 @@ rc_sync_free (RcSync *self)
   if (self == NULL)
     return;
   g_clear_handle_id (&self->timeline_retry_id, g_source_remove);
+  g_clear_handle_id (&self->delay_retry_id, g_source_remove);
   stop_ws (self);
   g_ptr_array_unref (self->ws_listeners);
   g_ptr_array_unref (self->timeline_waiting);
@@ -118,6 +141,11 @@ timeline_message (RcSync *self)
   json_object_set_double_member (o, "serverTime", (double) when / GST_MSECOND);
   json_object_set_int_member (o, "clockRate", RC_ROOM_PIPELINE_CLOCK_RATE);
   json_object_set_double_member (o, "playoutDelay", self->delay_ms);
+  if (self->delay_change_at_ms > rc_clock_now_ms ())
+    {
+      json_object_set_double_member (o, "previousPlayoutDelay", self->delay_before_ms);
+      json_object_set_double_member (o, "playoutDelayAt", self->delay_change_at_ms);
+    }
   return node;
 }
 
@@ -228,6 +256,66 @@ with_headroom (double needed)
   return ceil ((needed + headroom) / DELAY_STEP_MS) * DELAY_STEP_MS;
 }
 
+/* When a change of D from @before can take effect: the heard time H of a
+ * packet far enough ahead, under @before; 0 when no audio plays (nobody to
+ * keep in step: it holds at once). */
+static double
+change_time (RcSync *self, double before)
+{
+  RcRoomPipeline *pipeline = rc_room_get_pipeline (self->room);
+  double now_ms = rc_clock_now_ms ();
+  double first_ms, c_ms;
+  guint32 rtp;
+  GstClockTime when;
+
+  if (pipeline == NULL || !rc_room_pipeline_get_timeline (pipeline, &rtp, &when))
+    return 0;
+  first_ms = (double) when / GST_MSECOND;
+  c_ms = now_ms + DELAY_CHANGE_LEAD_MS;
+  c_ms = first_ms + ceil ((c_ms - first_ms) / PACKET_MS) * PACKET_MS;
+  return c_ms + before;
+}
+
+static void update_delay (RcSync *self);
+
+static gboolean
+on_delay_retry (gpointer data)
+{
+  RcSync *self = data;
+
+  self->delay_retry_id = 0;
+  update_delay (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Makes @before -> self->delay_ms take effect in step everywhere; FALSE
+ * (and D left at @before) when a change already pending is too close to
+ * take another value: the next report tries again. */
+static gboolean
+schedule_change (RcSync *self, double before)
+{
+  double now_ms = rc_clock_now_ms ();
+
+  if (self->delay_change_at_ms > now_ms)
+    {
+      if (self->delay_change_at_ms - now_ms < DELAY_CHANGE_NOTICE_MS)
+        {
+          self->delay_ms = before;
+          if (self->delay_retry_id == 0)
+            self->delay_retry_id = g_timeout_add (
+              (guint) (self->delay_change_at_ms - now_ms) + 1, on_delay_retry, self);
+          return FALSE;
+        }
+      /* Still far off: the pending change takes the new value instead. */
+      if (fabs (self->delay_ms - self->delay_before_ms) < 0.5)
+        self->delay_change_at_ms = 0;
+      return TRUE;
+    }
+  self->delay_before_ms = before;
+  self->delay_change_at_ms = change_time (self, before);
+  return TRUE;
+}
+
 static void
 update_delay (RcSync *self)
 {
@@ -247,21 +335,24 @@ update_delay (RcSync *self)
         self->wants_less_since_us = now;
       else if (now - self->wants_less_since_us >= DELAY_FALL_AFTER_US)
         {
-          /* Halfway down each time: a few steps to settle, none too big. */
+          /* Halfway down each time: a few steps to settle, none too big;
+           * in whole packets, so the audio a fall skips is whole packets
+           * for every guest (see the top of this file). */
           double floor_ms = MAX (with_headroom (needed), self->min_ms);
+          double room = self->delay_ms - floor_ms;
 
-          self->delay_ms = MAX (floor_ms, self->delay_ms - MAX ((self->delay_ms - floor_ms) / 2,
-                                                                DELAY_STEP_MS));
+          if (room >= PACKET_MS)
+            self->delay_ms -= MAX (floor (room / 2 / PACKET_MS), 1) * PACKET_MS;
           self->wants_less_since_us = now;
         }
     }
   else
     self->wants_less_since_us = 0;
 
-  if (fabs (self->delay_ms - before) >= 0.5)
+  if (fabs (self->delay_ms - before) >= 0.5 && schedule_change (self, before))
     {
-      g_message ("Room %s: playout delay %.0f -> %.0f ms", rc_room_get_id (self->room), before,
-                 self->delay_ms);
+      g_message ("Room %s: playout delay %.0f -> %.0f ms from heard time %.0f",
+                 rc_room_get_id (self->room), before, self->delay_ms, self->delay_change_at_ms);
       broadcast_timeline (self);
     }
 }

@@ -224,3 +224,52 @@ test('reader: a missing packet is silence, a packet after its time is late', () 
   core.write(Math.floor(far), packet(0), PACKET);
   assert.equal(core.early, 1, 'a packet beyond the ring is refused');
 });
+
+/** The reader's whole output, from per-block records. */
+function joined(records) {
+  const all = new Float32Array(records.length * BLOCK);
+  records.forEach((r, i) => all.set(r.out, i * BLOCK));
+  return all;
+}
+
+/**
+ * A change of D announced for one instant: the map carries the step until
+ * the engine's own clock is past it (a little after the worklet took it),
+ * then the new D alone, as engine.js sends them.
+ */
+function announcedChange({ at, dn, n0 = 96000, until = at + 0.1 }) {
+  return (t) => (t < until
+    ? { t0: 0, n0, slope: SR, step: { id: 7, at, dn } }
+    : { t0: 0, n0: n0 + dn, slope: SR });
+}
+
+test('reader: an announced rise of D is silence of the rise at that very frame, then the audio goes on; no resync', () => {
+  const core = new PlayoutCore({ sampleRate: SR });
+  const at = 0.5031; // mid-quantum
+  const rise = 25 * 48;
+  const out = joined(run(core, { seconds: 1, map: announcedChange({ at, dn: -rise }) }));
+  const f = Math.ceil(at * SR);
+  let worst = 0;
+  for (let i = 0; i < out.length; i++) {
+    let want;
+    if (i < f) want = signal(96000 + i);
+    else if (i < f + rise) want = 0;
+    else want = signal(96000 + i - rise);
+    worst = Math.max(worst, Math.abs(out[i] - want));
+  }
+  assert.ok(worst < 1e-6, `before: the old place; ${rise} frames of silence from frame ${f}; then the new place (${worst})`);
+  assert.equal(core.resyncs, 0, 'a step, not a resync');
+  assert.equal(core.gapFrames, 0, 'the silence is not counted as missing audio');
+});
+
+test('reader: an announced fall of D skips the fall at that frame; a map still carrying the taken step moves with it', () => {
+  const core = new PlayoutCore({ sampleRate: SR });
+  const at = 0.25;
+  const fall = 20 * 48;
+  const out = joined(run(core, { seconds: 1, map: announcedChange({ at, dn: fall, until: 0.6 }) }));
+  const f = Math.ceil(at * SR);
+  let worst = 0;
+  for (let i = 0; i < out.length; i++) worst = Math.max(worst, Math.abs(out[i] - signal(96000 + i + (i < f ? 0 : fall))));
+  assert.ok(worst < 1e-6, `${fall} samples skipped at frame ${f}, once (${worst})`);
+  assert.equal(core.resyncs, 0);
+});

@@ -292,7 +292,9 @@ handle_timeline (RcNativeGuest *self, JsonObject *m)
     self->player, (guint32) json_object_get_int_member (m, "rtpTimestamp"),
     json_object_get_double_member (m, "serverTime"),
     (guint) json_object_get_int_member_with_default (m, "clockRate", 48000),
-    json_object_get_double_member (m, "playoutDelay"));
+    json_object_get_double_member (m, "playoutDelay"),
+    json_object_get_double_member_with_default (m, "previousPlayoutDelay", NAN),
+    json_object_get_double_member_with_default (m, "playoutDelayAt", NAN));
 }
 
 /* One frame of a binary WebSocket message: one Opus packet and its C. */

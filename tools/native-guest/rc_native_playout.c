@@ -112,6 +112,9 @@ struct _RcNativePlayout
   double server0_ms;
   guint clock_rate;
   double delay_ms;
+  double delay_before_ms;    /* D until delay_change_at_ms (heard time, server ms) */
+  double delay_change_at_ms; /* 0: no change pending */
+  double delay_used_ms;      /* the D the last packet was placed with; -1 none */
   gboolean discont_next;
   double last_c_ms; /* C of the last packet taken or dropped late; -1 none */
   double last_transit_ms;
@@ -530,6 +533,7 @@ rc_native_playout_new (const RcNativePlayoutOptions *options, GError **error)
   self->created_local_us = g_get_monotonic_time ();
   g_mutex_init (&self->lock);
   self->delay_ms = -1;
+  self->delay_used_ms = -1;
   self->last_c_ms = -1;
   self->delays = g_array_new (FALSE, FALSE, sizeof (double));
   self->all_errors = g_array_new (FALSE, FALSE, sizeof (double));
@@ -728,19 +732,23 @@ rc_native_playout_free (RcNativePlayout *self)
 
 void
 rc_native_playout_set_timeline (RcNativePlayout *self, guint32 rtp_timestamp,
-                                double server_time_ms, guint clock_rate, double playout_delay_ms)
+                                double server_time_ms, guint clock_rate, double playout_delay_ms,
+                                double previous_delay_ms, double delay_at_ms)
 {
+  gboolean scheduled = isfinite (previous_delay_ms) && isfinite (delay_at_ms) && delay_at_ms > 0;
+
   g_mutex_lock (&self->lock);
-  if (self->have_timeline && fabs (playout_delay_ms - self->delay_ms) >= 0.01)
+  if (!scheduled && self->have_timeline && fabs (playout_delay_ms - self->delay_ms) >= 0.01)
     {
-      /* A hard resync: the next packet starts over at its new time. */
+      /* Unannounced: a hard resync, the next packet starts over at its new time. */
       self->resyncs++;
       self->discont_next = TRUE;
     }
   if (!self->have_timeline || fabs (playout_delay_ms - self->delay_ms) >= 0.01)
     {
-      /* When it was taken, on the server clock (the anchor until synced). */
-      double pair[2] = { gst_clock_is_synced (self->clock)
+      /* When it holds from, on the server clock (the anchor until synced). */
+      double pair[2] = { scheduled ? delay_at_ms
+                         : gst_clock_is_synced (self->clock)
                            ? ns_to_ms ((GstClockTimeDiff) gst_clock_get_time (self->clock))
                            : server_time_ms,
                          playout_delay_ms };
@@ -753,7 +761,28 @@ rc_native_playout_set_timeline (RcNativePlayout *self, guint32 rtp_timestamp,
   self->server0_ms = server_time_ms;
   self->clock_rate = clock_rate > 0 ? clock_rate : RATE;
   self->delay_ms = playout_delay_ms;
+  self->delay_before_ms = scheduled ? previous_delay_ms : playout_delay_ms;
+  self->delay_change_at_ms = scheduled ? delay_at_ms : 0;
   g_mutex_unlock (&self->lock);
+}
+
+/* Under the lock: the D a packet of time @c_ms is heard with, or -1 when a
+ * fall of D skips it. A change announced for heard time H holds from the
+ * first packet heard at H or later: the old D places what comes before H
+ * (H − old D is a packet boundary, so no packet straddles it), and after a
+ * fall the packets the new D would place before H are skipped. */
+static double
+delay_for (RcNativePlayout *self, double c_ms)
+{
+  double at = self->delay_change_at_ms;
+
+  if (at <= 0)
+    return self->delay_ms;
+  if (c_ms + self->delay_before_ms < at - 0.5)
+    return self->delay_before_ms;
+  if (c_ms + self->delay_ms < at - 0.5)
+    return -1;
+  return self->delay_ms;
 }
 
 /* Under the lock: the arrival figures of a packet of time @c_ms received at @now_ms. */
@@ -778,7 +807,7 @@ static gboolean
 schedule (RcNativePlayout *self, double c_ms, GstClockTime *pts, gboolean *discont)
 {
   GstClockTime now;
-  double target_ms;
+  double target_ms, delay_ms;
 
   self->received++;
   if (!gst_clock_is_synced (self->clock) || !self->have_timeline)
@@ -797,7 +826,18 @@ schedule (RcNativePlayout *self, double c_ms, GstClockTime *pts, gboolean *disco
    * turn) has no place left. */
   if (self->last_c_ms >= 0 && c_ms < self->last_c_ms + PACKET_MS / 2)
     return FALSE;
-  target_ms = c_ms + self->delay_ms - self->latency_offset_ms;
+  delay_ms = delay_for (self, c_ms);
+  if (delay_ms < 0)
+    {
+      /* Skipped by a fall of D, as every other guest skips it. */
+      self->last_c_ms = c_ms;
+      self->discont_next = TRUE;
+      return FALSE;
+    }
+  if (self->delay_used_ms >= 0 && fabs (delay_ms - self->delay_used_ms) >= 0.01)
+    self->discont_next = TRUE; /* the decoder's times jump with D */
+  self->delay_used_ms = delay_ms;
+  target_ms = c_ms + delay_ms - self->latency_offset_ms;
   if (target_ms <= 0 || (double) now / GST_MSECOND > target_ms)
     {
       self->underruns++;

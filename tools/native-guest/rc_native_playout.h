@@ -99,10 +99,14 @@ RcNativePlayout *rc_native_playout_new (const RcNativePlayoutOptions *options, G
 /* Stops rendering; finishes the WAV file (header sizes) and writes its sidecar. */
 void rc_native_playout_free (RcNativePlayout *playout);
 
-/* The room's `timeline` message. A new playout delay is a hard resync. */
+/* The room's `timeline` message. A new playout delay announced for heard
+ * time @delay_at_ms (with the D before it, @previous_delay_ms) is taken at
+ * that time, between two packets, as by every other guest; unannounced
+ * (either NAN) it is a hard resync. */
 void rc_native_playout_set_timeline (RcNativePlayout *playout, guint32 rtp_timestamp,
                                      double server_time_ms, guint clock_rate,
-                                     double playout_delay_ms);
+                                     double playout_delay_ms, double previous_delay_ms,
+                                     double delay_at_ms);
 /* An Opus packet whose first sample has server time @server_time_ms (C). */
 void rc_native_playout_push (RcNativePlayout *playout, double server_time_ms,
                              const guint8 *payload, gsize length);

@@ -24,6 +24,12 @@
 // from (a step of the output the line has not followed yet: without it the
 // error only said how well the worklet follows the map, and read 0 while
 // the speaker was tens of ms off). Only frames that played real data count.
+//
+// A change of D comes announced for a heard time H (`playoutDelayAt`): until
+// the output reaches H the map keeps the old D and carries the step; the
+// worklet takes it at the frame heard at H (no resync), as every other guest
+// does at the same instant. A rise leaves a silence of the rise, a fall skips
+// that much audio.
 
 import { SAMPLES_PER_MS } from './timeline.js';
 import { OutputClock } from './output-clock.js';
@@ -50,6 +56,7 @@ export class PlayoutEngine {
     this.starting = null;
     this.epoch = null;
     this.playoutDelay = null;
+    this.delayChange = null; // { at: H (server ms), before: D until H }
     this.timeline = null;
     this.output = new OutputClock();
     this.mapTimer = 0;
@@ -132,6 +139,8 @@ export class PlayoutEngine {
       clockRate: msg.clockRate, playoutDelay: msg.playoutDelay,
     };
     if (Number.isFinite(msg.playoutDelay)) this.playoutDelay = msg.playoutDelay;
+    this.delayChange = Number.isFinite(msg.playoutDelayAt) && Number.isFinite(msg.previousPlayoutDelay)
+      ? { at: msg.playoutDelayAt, before: msg.previousPlayoutDelay } : null;
     if (this.epoch === null) {
       this.epoch = Math.floor(msg.serverTime);
       if (this.worker) this.worker.postMessage({ type: 'epoch', epoch: this.epoch });
@@ -204,6 +213,12 @@ export class PlayoutEngine {
     return perf === null ? null : this.clock.toServer(perf) + this.latencyOffset;
   }
 
+  /** D at heard server time s (ms): the old one before an announced change. */
+  delayAt(s) {
+    const change = this.delayChange;
+    return change && s < change.at ? change.before : this.playoutDelay;
+  }
+
   sampleOutputTimestamp() {
     const ctx = this.ctx;
     if (!ctx || ctx.state !== 'running' || typeof ctx.getOutputTimestamp !== 'function') return;
@@ -220,9 +235,19 @@ export class PlayoutEngine {
     const s0 = this.heardAt(t0);
     const s1 = this.heardAt(t0 + 1);
     if (s0 === null || s1 === null) return;
-    const n0 = (s0 - this.playoutDelay - this.epoch) * SAMPLES_PER_MS;
-    const n1 = (s1 - this.playoutDelay - this.epoch) * SAMPLES_PER_MS;
-    this.node.port.postMessage({ type: 'map', map: { t0, n0, slope: n1 - n0 } });
+    const delay = this.delayAt(s0);
+    const n0 = (s0 - delay - this.epoch) * SAMPLES_PER_MS;
+    const n1 = (s1 - delay - this.epoch) * SAMPLES_PER_MS;
+    const map = { t0, n0, slope: n1 - n0 };
+    const change = this.delayChange;
+    if (change && s0 < change.at) {
+      // The context time heard at H, and the jump of the source position there.
+      map.step = {
+        id: change.at, at: t0 + (change.at - s0) / (s1 - s0),
+        dn: Math.round((change.before - this.playoutDelay) * SAMPLES_PER_MS),
+      };
+    }
+    this.node.port.postMessage({ type: 'map', map });
   }
 
   // -- measurements ------------------------------------------------------------
@@ -237,7 +262,7 @@ export class PlayoutEngine {
         if (heard !== null) {
           const c = this.epoch + msg.position / SAMPLES_PER_MS;
           // + what the output line has not caught up with yet (a step of the real output).
-          const error = heard - (c + this.playoutDelay) + this.output.residual();
+          const error = heard - (c + this.delayAt(heard)) + this.output.residual();
           this.period.errors.push(error);
           this.recentErrors.push(error);
           if (this.recentErrors.length > RECENT_ERRORS) this.recentErrors.shift();

@@ -20,6 +20,13 @@
 //
 // Each slot of the ring remembers which sample index it holds, so stale data
 // from a lap ago never plays.
+//
+// A map may carry a step (a change of the playout delay announced ahead):
+// at context time step.at the target and the read position both move by
+// step.dn source samples, at that very frame, without a resync. A step back
+// (the delay rose) plays silence until the reader is past where it stepped
+// from: what lies between was heard already. Steps are known by id, so a map
+// sent before the step was taken (still carrying it) is moved, not taken twice.
 
 export const RING_FRAMES = 1 << 17; // 2.7 s at 48 kHz: more than any playout delay
 export const RESYNC_MS = 5;
@@ -37,6 +44,9 @@ export class PlayoutCore {
     this.ring = Array.from({ length: channels }, () => new Float32Array(ringFrames));
     this.stamps = new Float64Array(ringFrames).fill(-1);
     this.map = null;       // { t0, n0, slope }
+    this.step = null;      // { id, at, dn }, pending
+    this.stepId = null;    // the id of the last step taken
+    this.muteBelow = -Infinity; // silence while the reader is below this
     this.locked = false;
     this.ipos = 0;         // read position: integer part …
     this.frac = 0;         // … and fraction
@@ -59,6 +69,22 @@ export class PlayoutCore {
   setMap(map) {
     if (!map || ![map.t0, map.n0, map.slope].every(Number.isFinite) || map.slope <= 0) return;
     this.map = { t0: map.t0, n0: map.n0, slope: map.slope };
+    const step = map.step;
+    this.step = null;
+    if (!step || !Number.isFinite(step.at) || !Number.isInteger(step.dn)) return;
+    if (step.id === this.stepId) this.map.n0 += step.dn; // taken already
+    else this.step = { id: step.id, at: step.at, dn: step.dn };
+  }
+
+  /** Takes the pending step: target and reader jump together. */
+  takeStep() {
+    const { id, dn } = this.step;
+    this.step = null;
+    this.stepId = id;
+    this.map.n0 += dn;
+    if (!this.locked) return;
+    if (dn < 0) this.muteBelow = this.ipos;
+    this.ipos += dn;
   }
 
   /** Drops everything (a new session, or the owner stops). */
@@ -109,6 +135,24 @@ export class PlayoutCore {
       for (const ch of out) ch.fill(0, 0, frames);
       return false;
     }
+    const step = this.step;
+    if (step && step.at < t + frames / this.sampleRate) {
+      // The frame heard at the step's time, within this quantum.
+      const k = Math.max(0, Math.min(frames, Math.ceil((step.at - t) * this.sampleRate - 1e-9)));
+      if (k > 0) this.renderRange(out, 0, k, t);
+      this.takeStep();
+      if (k < frames) this.renderRange(out, k, frames - k, t + k / this.sampleRate, k > 0);
+      return true;
+    }
+    this.renderRange(out, 0, frames, t);
+    return true;
+  }
+
+  /**
+   * Renders frames [from, from + frames) of out starting at context time t;
+   * `continued`: the second part of a quantum (its report figures stay the first part's).
+   */
+  renderRange(out, from, frames, t, continued = false) {
     const target = this.target(t);
     let err = this.ipos + this.frac - target;
     if (!this.locked || Math.abs(err) > RESYNC_MS * SOURCE_RATE / 1000) {
@@ -119,8 +163,10 @@ export class PlayoutCore {
       this.integral = 0;
       err = 0;
     }
-    this.lastErrorSamples = err;
-    this.blockStart = this.ipos + this.frac;
+    if (!continued) {
+      this.lastErrorSamples = err;
+      this.blockStart = this.ipos + this.frac;
+    }
     const nominal = this.map.slope / this.sampleRate;
     const limit = MAX_PPM * 1e-6;
     const e = err / SOURCE_RATE; // seconds ahead of the target
@@ -136,11 +182,15 @@ export class PlayoutCore {
     let frac = this.frac;
     let gaps = 0;
     let energy = 0;
-    this.lastValid = stamps[ipos & mask] === ipos;
-    for (let i = 0; i < frames; i++) {
+    const muteBelow = this.muteBelow;
+    if (!continued) this.lastValid = stamps[ipos & mask] === ipos;
+    for (let j = 0; j < frames; j++) {
+      const i = from + j;
       const i1 = ipos & mask;
       const ok1 = stamps[i1] === ipos;
-      if (ok1) {
+      if (ipos < muteBelow) {
+        for (let c = 0; c < out.length; c++) out[c][i] = 0;
+      } else if (ok1) {
         const i0 = (ipos - 1) & mask;
         const i2 = (ipos + 1) & mask;
         const i3 = (ipos + 2) & mask;
@@ -163,10 +213,10 @@ export class PlayoutCore {
     }
     this.ipos = ipos;
     this.frac = frac;
+    if (ipos >= muteBelow) this.muteBelow = -Infinity;
     this.renderedFrames += frames;
     this.gapFrames += gaps;
     this.energy += energy;
-    return true;
   }
 }
 
