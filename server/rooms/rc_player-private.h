@@ -54,7 +54,6 @@ struct _RcPlayer
 
   gboolean resume_after_live;
 
-  guint tick_id;
   guint end_id; /* the song's end on the clock, while no pipeline plays it */
   guint empty_pause_id;
   guint empty_pause_s;

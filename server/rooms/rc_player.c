@@ -474,25 +474,56 @@ record_played (RcPlayer *self, const Item *item)
 
 /* ---- playback --------------------------------------------------------------- */
 
+/* Every playing room's 1 s tick (save, stateUpdate) comes from one timer:
+ * a wake-up a second for the whole server. A timer per room woke the main
+ * loop once per room a second, and each wake-up polls every socket on it,
+ * so 1,000 rooms cost O(rooms²) (docs/benchmarks.md, issue 14). */
+static GHashTable *ticking; /* RcPlayer* set, borrowed */
+static guint ticking_id;
+
 static gboolean
 on_tick (gpointer data)
 {
-  RcPlayer *self = data;
+  g_autofree gpointer *players = NULL;
+  guint n = 0;
 
-  save (self);
-  if (rc_room_get_guest_count (self->room) > 0)
-    broadcast_state (self);
+  /* A room's tick may end another's (a store write-out failing, say):
+   * each is looked up again before it runs. */
+  players = g_hash_table_get_keys_as_array (ticking, &n);
+  for (guint i = 0; i < n; i++)
+    {
+      RcPlayer *self = players[i];
+
+      if (!g_hash_table_contains (ticking, self))
+        continue;
+      save (self);
+      if (rc_room_get_guest_count (self->room) > 0)
+        broadcast_state (self);
+    }
   return G_SOURCE_CONTINUE;
+}
+
+static void
+set_ticking (RcPlayer *self, gboolean on)
+{
+  if (on)
+    {
+      if (ticking == NULL)
+        ticking = g_hash_table_new (NULL, NULL);
+      g_hash_table_add (ticking, self);
+      if (ticking_id == 0)
+        ticking_id = g_timeout_add (TICK_MS, on_tick, NULL);
+    }
+  else if (ticking != NULL && g_hash_table_remove (ticking, self)
+           && g_hash_table_size (ticking) == 0)
+    g_clear_handle_id (&ticking_id, g_source_remove);
 }
 
 /* The 1 s tick while playing, and the song's end on the clock. */
 static void
 update_timers (RcPlayer *self)
 {
-  if (self->playing && self->tick_id == 0)
-    self->tick_id = g_timeout_add (TICK_MS, on_tick, self);
-  else if (!self->playing)
-    g_clear_handle_id (&self->tick_id, g_source_remove);
+  set_ticking (self, self->playing);
   rc_player_clock_update (self);
 }
 
@@ -975,7 +1006,7 @@ rc_player_free (RcPlayer *self)
 {
   if (self == NULL)
     return;
-  g_clear_handle_id (&self->tick_id, g_source_remove);
+  set_ticking (self, FALSE);
   g_clear_handle_id (&self->end_id, g_source_remove);
   g_clear_handle_id (&self->empty_pause_id, g_source_remove);
   rc_player_set_url_cache (self, NULL);
