@@ -70,16 +70,9 @@ export class ClockEstimator {
     this.rtt = Math.min(...best.map((s) => s.rtt));
     const span = best[best.length - 1].t - best[0].t;
     if (best.length >= DRIFT_MIN_SAMPLES && span >= DRIFT_MIN_SPAN_MS) {
-      const n = best.length;
-      const mt = best.reduce((a, s) => a + s.t, 0) / n;
-      const mo = best.reduce((a, s) => a + s.offset, 0) / n;
-      let sxx = 0;
-      let sxy = 0;
-      for (const s of best) {
-        sxx += (s.t - mt) ** 2;
-        sxy += (s.t - mt) * (s.offset - mo);
-      }
-      const drift = sxx > 0 ? Math.max(-DRIFT_MAX, Math.min(DRIFT_MAX, sxy / sxx)) : 0;
+      const fitted = slope(best, (s) => s.t, (s) => s.offset);
+      const mt = best.reduce((a, s) => a + s.t, 0) / best.length;
+      const drift = Number.isFinite(fitted) ? Math.max(-DRIFT_MAX, Math.min(DRIFT_MAX, fitted)) : 0;
       // The line through the mean with that slope, robust to one outlier: the
       // intercept is the median of the residual-corrected offsets.
       const corrected = best.map((s) => s.offset - drift * (s.t - mt));
@@ -103,6 +96,20 @@ export class ClockEstimator {
     // server = local(1 + drift) + offset − drift·ref
     return (server - this.offset + this.drift * this.ref) / (1 + this.drift);
   }
+}
+
+/** The least-squares slope of y over x through the items (NaN when x does not vary). */
+export function slope(items, x, y) {
+  const n = items.length;
+  const mx = items.reduce((a, it) => a + x(it), 0) / n;
+  const my = items.reduce((a, it) => a + y(it), 0) / n;
+  let sxx = 0;
+  let sxy = 0;
+  for (const it of items) {
+    sxx += (x(it) - mx) ** 2;
+    sxy += (x(it) - mx) * (y(it) - my);
+  }
+  return sxx > 0 ? sxy / sxx : NaN;
 }
 
 export function median(values) {

@@ -22,7 +22,7 @@
 //   within ≈ 1.25 s (at 4 samples a second), and the worklet slews or, past
 //   5 ms, resyncs onto it once.
 
-import { median } from '../clock.js';
+import { median, slope } from '../clock.js';
 
 const KEEP = 40;             // 10 s at 4 samples a second
 const MIN_RATE_SPAN_S = 8;   // a shorter span gives a noisier rate than the clocks really differ
@@ -79,16 +79,10 @@ export class OutputClock {
     const s = all.length > 2 * OFFSET_KEEP ? all.slice(0, -OFFSET_KEEP) : all;
     const n = s.length;
     if (n < 2 || s[n - 1].c - s[0].c < MIN_RATE_SPAN_S) return; // keep the last rate
-    const mc = s.reduce((a, x) => a + x.c, 0) / n;
-    const mp = s.reduce((a, x) => a + x.p, 0) / n;
-    let sxx = 0;
-    let sxy = 0;
-    for (const x of s) {
-      sxx += (x.c - mc) ** 2;
-      sxy += (x.c - mc) * (x.p - mp);
-    }
+    const fitted = slope(s, (x) => x.c, (x) => x.p) / 1000;
+    if (!Number.isFinite(fitted)) return;
     const limit = MAX_PPM * 1e-6;
-    this.rate = Math.max(1 - limit, Math.min(1 + limit, sxy / sxx / 1000));
+    this.rate = Math.max(1 - limit, Math.min(1 + limit, fitted));
   }
 
   /** The line's intercept (ms): performance time of context time 0. */
