@@ -107,6 +107,7 @@ typedef struct
   RcBenchControl *control;
   gboolean control_playing, control_media;
   double delay;
+  double delay_before, delay_at; /* an announced change: D until heard time delay_at */
   GPtrArray *frames; /* Frame* */
 
   GPtrArray *natives; /* Native* */
@@ -225,6 +226,15 @@ on_control_frame (GBytes *data, gpointer user_data)
   f = g_new0 (Frame, 1);
   f->c = c;
   f->d = b->delay;
+  /* An announced change holds from heard time delay_at on, as the players
+   * take it: the old D before it, and a fall skips what would come before. */
+  if (b->delay_at > 0 && c + b->delay_before < b->delay_at - 0.5)
+    f->d = b->delay_before;
+  else if (b->delay_at > 0 && c + b->delay < b->delay_at - 0.5)
+    {
+      g_free (f);
+      return;
+    }
   f->payload = g_bytes_new (payload, length);
   g_ptr_array_add (b->frames, f);
 }
@@ -247,6 +257,7 @@ on_control_message (JsonObject *o, gpointer user_data)
   else if (g_str_equal (kind, "timeline"))
     {
       double d = json_object_get_double_member_with_default (o, "playoutDelay", 0);
+      double at = json_object_get_double_member_with_default (o, "playoutDelayAt", 0);
 
       if (d != b->delay)
         {
@@ -255,6 +266,10 @@ on_control_message (JsonObject *o, gpointer user_data)
           g_array_append_vals (b->run.delays, pair, 2);
           if (b->delay > 0)
             rc_bench_progress ("playout delay %.0f -> %.0f ms", b->delay, d);
+          b->delay_before = at > 0 ? json_object_get_double_member_with_default (
+                                       o, "previousPlayoutDelay", b->delay)
+                                   : d;
+          b->delay_at = at;
           b->delay = d;
           if (g_array_index (b->run.delays, double, 0) < now_ms () - 1)
             log_delay_cause (b);
