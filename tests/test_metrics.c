@@ -254,6 +254,31 @@ test_format_and_counts (void)
   g_assert_cmpfloat (metric (&before, "process_resident_memory_bytes"), >, 1e6);
   g_assert_cmpfloat (metric (&before, "process_threads"), >=, 1);
 
+  g_assert_cmpfloat (metric (&before, "roomcast_webrtc_dropped_total{reason=\"unknown_address\"}"),
+                     ==, 0);
+
+  /* A datagram to the WebRTC engine's port from an address no guest has
+   * proven is dropped, and counted. */
+  {
+    const char *line = strstr (server->output->str, "WebRTC engine on UDP port ");
+    g_autoptr (GSocket) udp = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                            G_SOCKET_PROTOCOL_UDP, NULL);
+    g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+    g_autoptr (GSocketAddress) to = NULL;
+    g_auto (Metrics) dropped = { 0 };
+
+    g_assert_nonnull (line);
+    to = g_inet_socket_address_new (
+      loopback, (guint16) g_ascii_strtoull (line + strlen ("WebRTC engine on UDP port "), NULL, 10));
+    g_assert_cmpint (g_socket_send_to (udp, to, "\x80\x60junk", 6, NULL, NULL), ==, 6);
+    g_assert_true (RC_WAIT_UNTIL (
+      (scrape (server, &dropped),
+       metric (&dropped, "roomcast_webrtc_dropped_total{reason=\"unknown_address\"}") == 1),
+      5000));
+    g_assert_cmpfloat (metric (&dropped, "roomcast_webrtc_send_failed_total"), ==, 0);
+    g_assert_cmpfloat (metric (&dropped, "process_max_fds"), >=, metric (&dropped, "process_open_fds"));
+  }
+
   /* A guest joins: one more join, one guest without audio, its join's
    * latency observed. */
   guest = rc_test_ws_join (server, rc_test_str (room, "id"), "Mia", NULL, NULL, NULL);

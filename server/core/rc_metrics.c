@@ -37,6 +37,9 @@ typedef struct
 static const char *const transports[] = { "webrtc", "ws", NULL };
 static const char *const guest_transports[] = { "webrtc", "ws", "none", NULL };
 static const char *const join_ends[] = { "initial_state", "first_audio", NULL };
+static const char *const drop_reasons[] = { "unknown_address", "stun_refused", "malformed",
+                                            "dtls", "srtp", "timed_out", NULL };
+static const char *const quantiles[] = { "0.5", "0.99", NULL };
 
 /* Sync wants sub-millisecond resolution; a join is a matter of tens of ms to seconds. */
 static const double sync_bounds[] = { 0.0005, 0.001, 0.002, 0.005, 0.01,
@@ -66,6 +69,14 @@ static const Family families[RC_METRIC_COUNT] = {
                                   "Times the HTTP listener stopped accepting (an accept failed, "
                                   "e.g. at the open-file limit) and was started again.",
                                   KIND_COUNTER },
+  [RC_METRIC_WEBRTC_DROPPED] = { "roomcast_webrtc_dropped_total",
+                                 "Datagrams the WebRTC engine's port dropped, by why (guests "
+                                 "timed_out: guests dropped after 30 s without a word).",
+                                 KIND_COUNTER, "reason", drop_reasons },
+  [RC_METRIC_WEBRTC_SEND_FAILED] = { "roomcast_webrtc_send_failed_total",
+                                     "Datagrams the WebRTC engine could not send (the kernel "
+                                     "refused them, or its sender was 2 s behind).",
+                                     KIND_COUNTER },
   [RC_METRIC_ROOMS] = { "roomcast_rooms", "Rooms this server holds.", KIND_GAUGE },
   [RC_METRIC_GUESTS] = { "roomcast_guests",
                          "Guests in rooms, by the transport of their audio (none: not listening).",
@@ -79,6 +90,10 @@ static const Family families[RC_METRIC_COUNT] = {
   [RC_METRIC_OPEN_FDS] = { "process_open_fds", "Open file descriptors.", KIND_GAUGE },
   [RC_METRIC_MAX_FDS] = { "process_max_fds", "The open-file limit (soft) of the process.",
                           KIND_GAUGE },
+  [RC_METRIC_WEBRTC_SEND_LATENCY] = { "roomcast_webrtc_send_latency_seconds",
+                                      "The WebRTC engine's added latency, from a room's packet to "
+                                      "its sendmmsg, over recent batches.",
+                                      KIND_GAUGE, "quantile", quantiles },
   [RC_METRIC_RESIDENT_BYTES] = { "process_resident_memory_bytes", "Resident memory in bytes.",
                                  KIND_GAUGE },
   [RC_METRIC_THREADS] = { "process_threads", "Threads of the process.", KIND_GAUGE },

@@ -29,6 +29,8 @@ typedef enum
   RC_METRIC_STORE_RECONNECTS, /* set from the store at each write-out */
   RC_METRIC_CPU_SECONDS,      /* process CPU, set likewise */
   RC_METRIC_ACCEPT_RESTARTS,  /* the HTTP listener set up again after an accept failed */
+  RC_METRIC_WEBRTC_DROPPED,   /* the engine's port: datagrams dropped, label reason (set) */
+  RC_METRIC_WEBRTC_SEND_FAILED, /* the engine: datagrams the kernel refused (set) */
   /* gauges, set when written out */
   RC_METRIC_ROOMS,
   RC_METRIC_GUESTS,           /* label transport (webrtc, ws, none) */
@@ -37,6 +39,7 @@ typedef enum
   RC_METRIC_STORE_PENDING,
   RC_METRIC_OPEN_FDS,
   RC_METRIC_MAX_FDS,
+  RC_METRIC_WEBRTC_SEND_LATENCY, /* the engine: RTP in → sendmmsg, label quantile */
   RC_METRIC_RESIDENT_BYTES,
   RC_METRIC_THREADS,
   RC_METRIC_START_TIME,

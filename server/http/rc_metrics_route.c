@@ -9,6 +9,7 @@
 #include "server/http/rc_metrics_route.h"
 #include "server/core/rc_http.h"
 #include "server/core/rc_process_stats.h"
+#include "pipelines/rc_fanout.h"
 
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -46,6 +47,26 @@ update_rooms (RcMetrics *metrics, RcRegistry *registry)
   rc_metrics_set (metrics, RC_METRIC_LIVE_HOSTS, NULL, live);
 }
 
+/* The engine's figures are the process's (one port for every room). */
+static void
+update_webrtc_engine (RcMetrics *metrics, RcFanout *fanout)
+{
+  RcFanoutStats stats;
+
+  if (fanout == NULL)
+    return;
+  rc_fanout_get_stats (fanout, &stats);
+  rc_metrics_set (metrics, RC_METRIC_WEBRTC_DROPPED, "unknown_address", stats.dropped_unknown);
+  rc_metrics_set (metrics, RC_METRIC_WEBRTC_DROPPED, "stun_refused", stats.dropped_stun);
+  rc_metrics_set (metrics, RC_METRIC_WEBRTC_DROPPED, "malformed", stats.dropped_malformed);
+  rc_metrics_set (metrics, RC_METRIC_WEBRTC_DROPPED, "dtls", stats.dropped_dtls);
+  rc_metrics_set (metrics, RC_METRIC_WEBRTC_DROPPED, "srtp", stats.dropped_srtp);
+  rc_metrics_set (metrics, RC_METRIC_WEBRTC_DROPPED, "timed_out", stats.guests_timed_out);
+  rc_metrics_set (metrics, RC_METRIC_WEBRTC_SEND_FAILED, NULL, stats.send_failed);
+  rc_metrics_set (metrics, RC_METRIC_WEBRTC_SEND_LATENCY, "0.5", stats.latency_p50_ms / 1000);
+  rc_metrics_set (metrics, RC_METRIC_WEBRTC_SEND_LATENCY, "0.99", stats.latency_p99_ms / 1000);
+}
+
 RcMetrics *
 rc_metrics_route_update (RcServer *server)
 {
@@ -57,6 +78,7 @@ rc_metrics_route_update (RcServer *server)
   if (metrics == NULL)
     return NULL;
   update_rooms (metrics, registry);
+  update_webrtc_engine (metrics, rc_registry_get_fanout (registry));
   rc_metrics_set (metrics, RC_METRIC_STORE_CONNECTED, NULL, rc_store_is_connected (store));
   rc_metrics_set (metrics, RC_METRIC_STORE_PENDING, NULL, rc_store_get_pending_writes (store));
   rc_metrics_set (metrics, RC_METRIC_STORE_RECONNECTS, NULL, rc_store_get_reconnects (store));

@@ -319,6 +319,12 @@ rc_registry_get_metrics (RcRegistry *registry)
   return registry->settings.metrics;
 }
 
+RcFanout *
+rc_registry_get_fanout (RcRegistry *registry)
+{
+  return registry->settings.fanout;
+}
+
 guint
 rc_registry_get_guest_count (RcRegistry *registry)
 {

@@ -39,5 +39,7 @@ guint rc_registry_get_room_count (RcRegistry *registry);
 guint rc_registry_get_guest_count (RcRegistry *registry);
 /* The rooms' settings' metrics (may be NULL); borrowed. */
 RcMetrics *rc_registry_get_metrics (RcRegistry *registry);
+/* The WebRTC guests' engine (NULL with --webrtc-fanout webrtcbin); borrowed. */
+RcFanout *rc_registry_get_fanout (RcRegistry *registry);
 
 G_END_DECLS
