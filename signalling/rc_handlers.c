@@ -49,17 +49,6 @@ static const RcParam join_params[] = {
   RC_PARAMS_END,
 };
 
-void
-rc_handlers_notify (RcRoom *room, const char *kind, const char *text, RcGuest *except)
-{
-  JsonObject *o;
-  g_autoptr (JsonNode) message = rc_json_message_new ("notification", &o);
-
-  json_object_set_string_member (o, "kind", kind);
-  json_object_set_string_member (o, "text", text);
-  rc_room_broadcast (room, message, except);
-}
-
 /* Puts the session's guest in @room and tells everyone: the end of a join
  * whose checks (password included) have passed. */
 static gboolean
@@ -110,7 +99,7 @@ finish_join (RcSession *session, RcRoom *room, const char *name, const char *use
   if (rc_presence_is_listed (session->host->presence, room))
     {
       joined = g_strdup_printf ("%s joined", guest->name);
-      rc_handlers_notify (room, "join", joined, guest);
+      rc_room_notify (room, "join", joined, guest);
     }
   rc_history_send (room, guest);
   return TRUE;

@@ -119,7 +119,7 @@ handle_skip (RcSession *session, JsonObject *request, JsonNode *request_id, GErr
 
   rc_player_skip (player_of (session));
   if (text != NULL)
-    rc_handlers_notify (session->guest->room, "skip", text, NULL);
+    rc_room_notify (session->guest->room, "skip", text, NULL);
   reply_state (session, request_id);
   return TRUE;
 }

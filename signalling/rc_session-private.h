@@ -69,8 +69,6 @@ void rc_session_leave_room (RcSession *session);
 /* initialState.clock: {port, now}. */
 JsonNode *rc_handlers_clock_json (RcSession *session);
 
-/* Sends {"type":"notification","kind","text"} to everyone in @room but @except. */
-void rc_handlers_notify (RcRoom *room, const char *kind, const char *text, RcGuest *except);
 
 /* Sends @message with "id" set to @request_id (when not NULL). */
 void rc_session_reply (RcSession *session, JsonNode *message, JsonNode *request_id);

@@ -98,7 +98,7 @@ rc_session_leave_room (RcSession *session)
       listed = rc_presence_is_listed (session->host->presence, room);
       rc_presence_left (session->host->presence, room, guest);
       if (listed)
-        rc_handlers_notify (room, "leave", left, NULL);
+        rc_room_notify (room, "leave", left, NULL);
     }
   rc_guest_free (guest);
 }

@@ -595,6 +595,8 @@ static void
 test_play_skip_refuse (Fixture *f, gconstpointer data)
 {
   g_autoptr (RcNativeGuest) ear = NULL;
+  g_autoptr (RcTestWs) web = NULL;
+  g_autoptr (JsonObject) told = NULL;
   g_autofree char *beta_id = rc_test_song_id (f->server, "Beta Tone");
   g_autofree char *choose = g_strdup_printf ("play:%s", beta_id);
   g_autofree char *keys = NULL;
@@ -634,9 +636,15 @@ test_play_skip_refuse (Fixture *f, gconstpointer data)
   rc_test_run_for (1000);
   g_assert_true (RC_WAIT_UNTIL (ear_hears (ear, ALPHA_HZ), 3000 * rc_test_slowdown ()));
 
-  /* The owner's ⏭ skips: the guest hears the next song, and the group's
-   * "now playing" message is edited to say so. */
+  /* The owner's ⏭ skips: the guest hears the next song, the page's
+   * guests are told who skipped what (as when a guest skips in the page),
+   * and the group's "now playing" message is edited to say so. */
+  web = rc_test_ws_join (f->server, f->room_id, "Webby", NULL, NULL, NULL);
   press (f->api, GROUP, OWNER, now_playing, "cb-next", "ctl:next");
+  told = rc_test_ws_expect (web, "notification", 10000);
+  g_assert_cmpstr (json_object_get_string_member (told, "kind"), ==, "skip");
+  g_assert_cmpstr (json_object_get_string_member (told, "text"), ==,
+                   "Someone skipped Alpha Tone (from Telegram)");
   call = expect_call (f->api, "answerCallbackQuery", 0, NULL, 10000);
   g_assert_cmpstr (json_object_get_string_member (call->params, "callback_query_id"), ==,
                    "cb-next");

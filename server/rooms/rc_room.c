@@ -730,6 +730,17 @@ rc_room_start_media (RcRoom *room, RcGuest *guest, RcGuestMediaTransport transpo
 }
 
 void
+rc_room_notify (RcRoom *room, const char *kind, const char *text, RcGuest *except)
+{
+  JsonObject *o;
+  g_autoptr (JsonNode) message = rc_json_message_new ("notification", &o);
+
+  json_object_set_string_member (o, "kind", kind);
+  json_object_set_string_member (o, "text", text);
+  rc_room_broadcast (room, message, except);
+}
+
+void
 rc_room_broadcast (RcRoom *room, JsonNode *message, RcGuest *except)
 {
   /* A send may drop a guest (dead socket); walk a snapshot, and once anyone

@@ -92,6 +92,8 @@ void rc_room_remove_guest (RcRoom *room, RcGuest *guest);
 
 /* Sends @message to every guest except @except (may be NULL). */
 void rc_room_broadcast (RcRoom *room, JsonNode *message, RcGuest *except);
+/* A `notification` {kind, text} to everyone but @except (may be NULL). */
+void rc_room_notify (RcRoom *room, const char *kind, const char *text, RcGuest *except);
 
 /*
  * Publish keys (see rc_publish_key.h): the room keeps them in its stored

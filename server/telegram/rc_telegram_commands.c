@@ -203,10 +203,11 @@ next_loop (const char *loop)
   return "off";
 }
 
-/* @action: skip, prev, pause, resume, toggle, loop (@mode: NULL cycles).
- * The outcome for the user, or NULL when @mode is not a mode. */
+/* @action: skip, prev, pause, resume, toggle, loop (@mode: NULL cycles),
+ * by the user of @update. The outcome for the user, or NULL when @mode is
+ * not a mode. */
 static char *
-steer (RcRoom *room, const char *action, const char *mode)
+steer (RcRoom *room, RcTelegramUpdate *update, const char *action, const char *mode)
 {
   RcPlayer *player = rc_room_get_player (room);
   g_autoptr (JsonNode) state = rc_player_state_json (player);
@@ -215,7 +216,16 @@ steer (RcRoom *room, const char *action, const char *mode)
 
   if (g_str_equal (action, "skip"))
     {
+      const char *title = rc_player_get_current_title (player);
+      g_autofree char *name = rc_text_sanitize (update->from_name, MAX_NAME_CHARS);
+      /* The room hears who skipped, as when a guest skips in the page. */
+      const char *who = *name != '\0' ? name : "A Telegram user";
+      g_autofree char *text =
+        title != NULL ? g_strdup_printf ("%s skipped %s (from Telegram)", who, title) : NULL;
+
       rc_player_skip (player);
+      if (text != NULL)
+        rc_room_notify (room, "skip", text, NULL);
       return g_strdup ("Skipped.");
     }
   if (g_str_equal (action, "prev"))
@@ -456,7 +466,7 @@ room_command (RcTelegramBot *bot, RcTelegramUpdate *update, RcRoom *room, const 
     {
       if (!may_steer (bot, room, update))
         outcome = g_strdup (refusal);
-      else if ((outcome = steer (room, command, args)) == NULL)
+      else if ((outcome = steer (room, update, command, args)) == NULL)
         outcome = g_strdup ("Loop what? /loop off, /loop track or /loop queue");
       reply (bot, update, outcome);
     }
@@ -524,7 +534,7 @@ rc_telegram_commands_callback (RcTelegramBot *bot, RcTelegramUpdate *update)
       else if (!may_steer (bot, room, update))
         outcome = g_strdup (refusal);
       else
-        outcome = steer (room, g_str_equal (action, "next") ? "skip" : action, NULL);
+        outcome = steer (room, update, g_str_equal (action, "next") ? "skip" : action, NULL);
     }
   else
     outcome = g_strdup ("Unknown button.");
