@@ -70,6 +70,13 @@ static const char acquire_script[] =
   "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) "
   "return {'ours', tostring(redis.call('INCR', KEYS[2])), ARGV[1], ''}";
 
+/* A fresh room: its lease and epoch 1, unless either exists already. */
+static const char acquire_new_script[] =
+  "if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 'used' end "
+  "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) "
+  "redis.call('SET', KEYS[2], '1') "
+  "return 'ours'";
+
 /* KEYS: node key, nodes set, then leases to give back; ARGV[1] node id;
  * ARGV[2] '1': unregister the node too. */
 static const char release_script[] =
@@ -586,6 +593,37 @@ rc_cluster_acquire (RcCluster *cluster, const char *room_id, gboolean create,
   call->room_id = g_strdup (room_id);
   rc_store_eval (cluster->store, acquire_script, 3, argv, G_N_ELEMENTS (argv), on_acquired,
                  call);
+}
+
+static void
+on_acquired_new (RcStore *store, GPtrArray *values, const GError *error, gpointer user_data)
+{
+  Call *call = user_data;
+
+  if (error != NULL || values->len != 1 || !g_str_equal (values->pdata[0], "ours"))
+    {
+      g_warning ("Cluster: could not take the lease of new room %s (%s)", call->room_id,
+                 error ? error->message : "its id was used before");
+      lose (call->cluster, call->room_id);
+    }
+  call_free (call);
+}
+
+void
+rc_cluster_acquire_new (RcCluster *cluster, const char *room_id)
+{
+  g_autofree char *lease = key_for ("room-lease", room_id);
+  g_autofree char *epoch = key_for ("room-epoch", room_id);
+  g_autofree char *ms = g_strdup_printf ("%u", cluster->lease_ms);
+  const char *argv[] = { lease, epoch, cluster->node_id, ms };
+  Call *call = call_new (cluster, NULL);
+  guint64 first = 1;
+
+  call->room_id = g_strdup (room_id);
+  fence_room (cluster, room_id, first);
+  g_hash_table_replace (cluster->held, g_strdup (room_id), g_memdup2 (&first, sizeof first));
+  rc_store_eval (cluster->store, acquire_new_script, 2, argv, G_N_ELEMENTS (argv),
+                 on_acquired_new, call);
 }
 
 void

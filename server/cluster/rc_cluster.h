@@ -114,6 +114,14 @@ RcClusterNode *rc_cluster_least_loaded (GPtrArray *nodes);
  */
 void rc_cluster_acquire (RcCluster *cluster, const char *room_id, gboolean create,
                          RcClusterAcquireFunc func, gpointer user_data);
+/*
+ * The lease of a room being made here with the fresh id @room_id: its epoch
+ * is 1 and the store's writes are fenced with it at once, so the room is
+ * saved without waiting; the lease request goes first on the store's link,
+ * so Redis applies it before those writes. Should Redis refuse it (the id
+ * was used before), the writes are refused too and the lease counts as lost.
+ */
+void rc_cluster_acquire_new (RcCluster *cluster, const char *room_id);
 gboolean rc_cluster_holds (RcCluster *cluster, const char *room_id);
 /* Gives the lease back (the room was deleted or this node stops serving it):
  * from now on the store drops this node's writes under room:{id}:. */
