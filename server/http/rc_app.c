@@ -5,9 +5,9 @@
  * edge), so no part reaches up into another. Ordering rules: the registry
  * finishes loading from the store before anything listens; on the way down
  * live hosts end first (they hold rooms' pipelines and pause players), then
- * the HTTP edge closes its sessions, then the rooms go; in a cluster the
- * leases are given back last, after the rooms' final writes on the same
- * Redis link.
+ * the HTTP edge closes its sessions, then in a cluster the leases are
+ * given back (after the guests' last writes, on the same Redis link), then
+ * the rooms go.
  */
 #include "server/http/rc_app.h"
 #include "server/cluster/rc_cluster.h"
@@ -141,8 +141,6 @@ rc_app_free (RcApp *app)
   g_clear_pointer (&app->server, rc_server_free);
   g_clear_pointer (&app->clock, rc_clock_free);
   rc_registry_free (app->registry);
-  if (app->cluster != NULL)
-    rc_cluster_stop (app->cluster); /* after the rooms' last writes */
   g_clear_pointer (&app->cluster, rc_cluster_unref);
   g_clear_pointer (&app->fanout, rc_fanout_free); /* after the rooms and their guests */
   g_clear_error (&app->fanout_error);
@@ -300,6 +298,10 @@ rc_app_stop (RcApp *app)
   g_clear_pointer (&app->whip, rc_whip_free);
   if (app->server != NULL)
     rc_server_stop (app->server);
+  /* After the guests' leaving writes, before the store's last flush: the
+   * rooms can move at once. Anything the rooms write later is dropped. */
+  if (app->cluster != NULL)
+    rc_cluster_stop (app->cluster);
 }
 
 char *
