@@ -318,7 +318,12 @@ send_beat (RcCluster *cluster)
   gpointer id;
 
   if (cluster->beat_in_flight)
-    return; /* Redis is slow: the one on its way renews as well */
+    {
+      /* Redis is slow: the one on its way renews as well, unless it has
+       * been on its way for a whole lease (a Redis that hangs). */
+      lose_all_if_stale (cluster);
+      return;
+    }
   measure_cpu (cluster);
   json = node_json (cluster);
   beat = g_new0 (Beat, 1);
