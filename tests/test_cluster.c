@@ -5,9 +5,9 @@
  * node answers the REST API for every room; new rooms go to the least
  * loaded node; a guest joining on the wrong node is told where to go; a
  * node killed with -9 has its rooms taken over (chat kept) once the lease
- * runs out; and a node paused (SIGSTOP) past its lease cannot write the
+ * runs out; a node paused (SIGSTOP) past its lease cannot write the
  * room again when it wakes (the fencing epoch), its guests are told the
- * room moved.
+ * room moved; and Redis away for longer than a lease costs no room.
  */
 #include "server/core/rc_error.h"
 #include "rc_test_redis.h"
@@ -397,6 +397,59 @@ test_paused_node_is_fenced (void)
   g_assert_true (owned_by (owner, id, other));
 }
 
+static gboolean
+lease_is (RcTestRedis *redis, const char *id, const char *node)
+{
+  g_autofree char *key = g_strdup_printf ("room-lease:%s", id);
+  g_autofree char *owner = rc_test_redis_call (redis, "GET", key, NULL);
+
+  return g_strcmp0 (owner, node) == 0;
+}
+
+/* Redis gone for longer than a lease and back: nobody took the room
+ * meanwhile, so its node keeps it (same epoch) and its guests stay. */
+static void
+test_redis_restart_keeps_rooms (void)
+{
+  g_autoptr (RcTestRedis) redis = start_redis ();
+  g_autoptr (RcTestServer) a = start_node (redis);
+  g_autoptr (RcTestServer) b = start_node (redis);
+  g_autoptr (RcTestWs) ws = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *owner_id = NULL;
+  g_autofree char *epoch = NULL;
+  g_autofree char *epoch_key = NULL;
+  RcTestServer *owner, *other;
+  g_autofree char *id = NULL;
+
+  g_assert_true (RC_WAIT_UNTIL (count_nodes (a) == 2, 5000));
+  id = create_room (a, b, &owner, &other);
+  owner_id = node_id (owner);
+  ws = rc_test_ws_join (owner, id, "Stays", NULL, NULL, NULL);
+  rc_test_ws_send (ws, "{\"type\":\"chat\",\"text\":\"before the outage\"}");
+  json_object_unref (rc_test_ws_expect (ws, "chat", 5000));
+  g_assert_true (RC_WAIT_UNTIL (stored_chat_is (redis, id, 1), 5000));
+
+  rc_test_redis_kill (redis);
+  rc_test_run_for (LEASE_MS + 1000);
+  rc_test_ws_send (ws, "{\"type\":\"chat\",\"text\":\"during the outage\"}");
+  json_object_unref (rc_test_ws_expect (ws, "chat", 5000));
+  g_assert_true (rc_test_redis_restart (redis, &error));
+  g_assert_no_error (error);
+
+  /* The node takes its expired lease back; the chat it buffered lands. */
+  g_assert_true (RC_WAIT_UNTIL (lease_is (redis, id, owner_id), 10000));
+  g_assert_true (RC_WAIT_UNTIL (stored_chat_is (redis, id, 2), 5000));
+  epoch_key = g_strdup_printf ("room-epoch:%s", id);
+  epoch = rc_test_redis_call (redis, "GET", epoch_key, NULL);
+  g_assert_cmpstr (epoch, ==, "1");
+  rc_test_ws_send (ws, "{\"type\":\"chat\",\"text\":\"after the outage\"}");
+  json_object_unref (rc_test_ws_expect (ws, "chat", 5000));
+  g_assert_true (RC_WAIT_UNTIL (stored_chat_is (redis, id, 3), 5000));
+  g_assert_false (ws->closed);
+  g_assert_true (owned_by (other, id, owner));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -406,5 +459,6 @@ main (int argc, char **argv)
                    test_rest_from_any_node_and_placement);
   g_test_add_func ("/cluster/kill9-failover", test_kill9_failover);
   g_test_add_func ("/cluster/paused-node-is-fenced", test_paused_node_is_fenced);
+  g_test_add_func ("/cluster/redis-restart-keeps-rooms", test_redis_restart_keeps_rooms);
   return g_test_run ();
 }

@@ -8,12 +8,16 @@
  *    the epoch INCR in the same step.
  *  - One heartbeat script a third of a lease apart both rewrites this node's
  *    key (its load, expiring after one lease) and renews every lease it
- *    holds; the leases it finds no longer its own come back as "lost".
- *  - Redis unreachable: nothing can be renewed. Once a whole lease has passed
- *    since the last renewal Redis answered, every lease counts as lost here
- *    too, since another node may hold it by then. The fence (epoch 0 from
- *    then on, rc_store_fence) drops this node's writes at once; the epoch
- *    check in Redis refuses the ones already on their way.
+ *    holds; the leases it finds taken by another node come back as "lost".
+ *    The fence (epoch 0 from then on, rc_store_fence) drops this node's
+ *    writes at once; the epoch check in Redis refuses those on their way.
+ *  - Redis unreachable: nothing can be renewed, and nobody can take a room
+ *    either. The rooms keep playing from memory (their writes wait in the
+ *    store's buffer, fenced with their epoch); when Redis answers again the
+ *    next heartbeat renews each lease, takes back one that expired if its
+ *    epoch is unchanged, and reports as lost only those another node took
+ *    meanwhile (a partition that left this node alone: its buffered writes
+ *    are then refused, and the rooms dropped).
  *  - Scripts name keys they build (node:{id}) besides their KEYS: fine on a
  *    single Redis or behind Sentinel, not on Redis Cluster (see
  *    docs/operators.md).
@@ -42,20 +46,29 @@ struct _RcCluster
   gpointer user_data;
   guint heartbeat_id;
   gboolean beat_in_flight;
-  gint64 last_renewed_us; /* monotonic; when Redis last answered a heartbeat */
   double last_cpu_s;
   gint64 last_cpu_at_us;
   double cpu; /* share of one core over the last heartbeat */
   GHashTable *held; /* room id -> GUINT64 epoch (boxed) */
 };
 
+/*
+ * KEYS: node key, nodes set, then each held room's lease and epoch keys;
+ * ARGV: node JSON, node id, node TTL, lease ms, then each room's epoch. A
+ * lease that expired while its epoch is still ours (nobody took the room
+ * meanwhile: Redis was away longer than a lease) is taken again, same epoch.
+ */
 static const char heartbeat_script[] =
   "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3]) "
   "redis.call('SADD', KEYS[2], ARGV[2]) "
   "local lost = {} "
-  "for i = 3, #KEYS do "
-  "  if redis.call('GET', KEYS[i]) == ARGV[2] then redis.call('PEXPIRE', KEYS[i], ARGV[4]) "
-  "  else lost[#lost + 1] = i - 2 end "
+  "for i = 3, #KEYS, 2 do "
+  "  local n = (i - 1) / 2 "
+  "  local owner = redis.call('GET', KEYS[i]) "
+  "  if owner == ARGV[2] then redis.call('PEXPIRE', KEYS[i], ARGV[4]) "
+  "  elseif owner == false and redis.call('GET', KEYS[i + 1]) == ARGV[4 + n] then "
+  "    redis.call('SET', KEYS[i], ARGV[2], 'PX', ARGV[4]) "
+  "  else lost[#lost + 1] = n end "
   "end "
   "return lost";
 
@@ -228,19 +241,6 @@ lose (RcCluster *cluster, const char *room_id)
     cluster->lost (cluster, id, cluster->user_data);
 }
 
-/* No renewal answered for a whole lease: another node may hold any of them. */
-static void
-lose_all_if_stale (RcCluster *cluster)
-{
-  g_autoptr (GPtrArray) ids = NULL;
-
-  if (g_get_monotonic_time () - cluster->last_renewed_us < (gint64) cluster->lease_ms * 1000)
-    return;
-  ids = held_ids (cluster);
-  for (guint i = 0; i < ids->len; i++)
-    lose (cluster, ids->pdata[i]);
-}
-
 static void
 on_beat (RcStore *store, GPtrArray *values, const GError *error, gpointer user_data)
 {
@@ -249,16 +249,9 @@ on_beat (RcStore *store, GPtrArray *values, const GError *error, gpointer user_d
 
   cluster->beat_in_flight = FALSE;
   if (error != NULL)
-    {
-      g_debug ("Cluster: heartbeat failed: %s", error->message);
-      if (cluster->heartbeat_id != 0)
-        lose_all_if_stale (cluster);
-    }
+    g_debug ("Cluster: heartbeat failed: %s", error->message);
   else
     {
-      /* Redis answered: leases it did not report lost run one more lease
-       * from when the heartbeat was sent, near enough to now. */
-      cluster->last_renewed_us = g_get_monotonic_time ();
       for (guint i = 0; i < values->len; i++)
         {
           guint64 index = 0;
@@ -313,17 +306,13 @@ send_beat (RcCluster *cluster)
   g_autofree char *node_key = key_for ("node", cluster->node_id);
   g_autofree char *ttl = g_strdup_printf ("%u", cluster->lease_ms);
   g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) epochs = g_ptr_array_new_with_free_func (g_free);
   Beat *beat;
   GHashTableIter iter;
-  gpointer id;
+  gpointer id, epoch;
 
   if (cluster->beat_in_flight)
-    {
-      /* Redis is slow: the one on its way renews as well, unless it has
-       * been on its way for a whole lease (a Redis that hangs). */
-      lose_all_if_stale (cluster);
-      return;
-    }
+    return; /* Redis is slow: the one on its way renews as well */
   measure_cpu (cluster);
   json = node_json (cluster);
   beat = g_new0 (Beat, 1);
@@ -332,17 +321,21 @@ send_beat (RcCluster *cluster)
   g_ptr_array_add (argv, g_strdup (node_key));
   g_ptr_array_add (argv, g_strdup ("nodes"));
   g_hash_table_iter_init (&iter, cluster->held);
-  while (g_hash_table_iter_next (&iter, &id, NULL))
+  while (g_hash_table_iter_next (&iter, &id, &epoch))
     {
       g_ptr_array_add (beat->ids, g_strdup (id));
       g_ptr_array_add (argv, key_for ("room-lease", id));
+      g_ptr_array_add (argv, key_for ("room-epoch", id));
+      g_ptr_array_add (epochs, g_strdup_printf ("%" G_GUINT64_FORMAT, *(guint64 *) epoch));
     }
   g_ptr_array_add (argv, g_strdup (json));
   g_ptr_array_add (argv, g_strdup (cluster->node_id));
   g_ptr_array_add (argv, g_strdup (ttl));
   g_ptr_array_add (argv, g_strdup (ttl));
+  for (guint i = 0; i < epochs->len; i++)
+    g_ptr_array_add (argv, g_strdup (epochs->pdata[i]));
   cluster->beat_in_flight = TRUE;
-  rc_store_eval (cluster->store, heartbeat_script, beat->ids->len + 2,
+  rc_store_eval (cluster->store, heartbeat_script, 2 * beat->ids->len + 2,
                  (const char *const *) argv->pdata, argv->len, on_beat, beat);
 }
 
@@ -366,7 +359,6 @@ rc_cluster_start (RcCluster *cluster, const char *node_url, RcClusterLoadFunc lo
   cluster->lost = lost;
   cluster->user_data = user_data;
   cluster->started_at_ms = g_get_real_time () / 1000;
-  cluster->last_renewed_us = g_get_monotonic_time ();
   cluster->heartbeat_id = g_timeout_add (MAX (cluster->lease_ms / 3, 100), on_heartbeat, cluster);
   send_beat (cluster);
   g_message ("Cluster: node %s at %s (lease %u ms)", cluster->node_id, node_url,

@@ -29,8 +29,9 @@ typedef struct
 } RcClusterLoad;
 
 typedef void (*RcClusterLoadFunc) (RcClusterLoad *load, gpointer user_data);
-/* A lease this node held is gone (expired, taken, or Redis unreachable for
- * longer than a lease): stop serving @room_id; its writes are refused already. */
+/* A lease this node held was taken by another node (this one was frozen or
+ * cut off from Redis past its lease): stop serving @room_id; its writes are
+ * refused already. */
 typedef void (*RcClusterLostFunc) (RcCluster *cluster, const char *room_id, gpointer user_data);
 
 typedef struct
