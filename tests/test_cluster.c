@@ -22,16 +22,6 @@
  * longer one, so that a busy node still renews in time. */
 #define LEASE_MS (1500 * rc_test_slowdown ())
 
-static RcTestRedis *
-start_redis (void)
-{
-  g_autoptr (GError) error = NULL;
-  RcTestRedis *redis = rc_test_redis_start (&error);
-
-  g_assert_no_error (error);
-  return redis;
-}
-
 static RcTestServer *
 start_node (RcTestRedis *redis)
 {
@@ -112,7 +102,7 @@ owned_by (RcTestServer *asked, const char *id, RcTestServer *owner)
 static void
 test_nodes_register_and_expire (void)
 {
-  g_autoptr (RcTestRedis) redis = start_redis ();
+  g_autoptr (RcTestRedis) redis = rc_test_redis_start_checked ();
   g_autoptr (RcTestServer) a = start_node (redis);
   g_autoptr (RcTestServer) b = start_node (redis);
   g_autoptr (RcTestServer) c = start_node (redis);
@@ -172,7 +162,7 @@ test_nodes_register_and_expire (void)
 static void
 test_rest_from_any_node_and_placement (void)
 {
-  g_autoptr (RcTestRedis) redis = start_redis ();
+  g_autoptr (RcTestRedis) redis = rc_test_redis_start_checked ();
   g_autoptr (RcTestServer) a = start_node (redis);
   g_autoptr (RcTestServer) b = start_node (redis);
   g_autoptr (RcTestServer) c = start_node (redis);
@@ -302,101 +292,116 @@ stored_chat_is (RcTestRedis *redis, const char *id, guint n)
   return g_ascii_strtoull (len, NULL, 10) == n;
 }
 
-/* Creates a room through @a and says which of @a, @b serves it. */
-static char *
-create_room (RcTestServer *a, RcTestServer *b, RcTestServer **owner, RcTestServer **other)
+/* Redis, two nodes, a room made through the first and a guest of the
+ * room's node who said something that reached Redis. */
+typedef struct
 {
-  g_autoptr (JsonObject) room = rc_test_create_room (a, "Failover", NULL);
+  RcTestRedis *redis;
+  RcTestServer *a, *b;
+  RcTestServer *owner, *other; /* a and b, by who serves the room */
+  char *id;
+  RcTestWs *guest;
+} Pair;
 
-  *owner = g_str_equal (rc_test_str (room, "nodeUrl"), a->base_url) ? a : b;
-  *other = *owner == a ? b : a;
-  return g_strdup (rc_test_str (room, "id"));
+static void
+pair_start (Pair *p, const char *said)
+{
+  g_autoptr (JsonObject) room = NULL;
+  g_autofree char *chat = g_strdup_printf ("{\"type\":\"chat\",\"text\":\"%s\"}", said);
+
+  p->redis = rc_test_redis_start_checked ();
+  p->a = start_node (p->redis);
+  p->b = start_node (p->redis);
+  g_assert_true (RC_WAIT_UNTIL (count_nodes (p->a) == 2, 5000));
+  room = rc_test_create_room (p->a, "Failover", NULL);
+  p->owner = g_str_equal (rc_test_str (room, "nodeUrl"), p->a->base_url) ? p->a : p->b;
+  p->other = p->owner == p->a ? p->b : p->a;
+  p->id = g_strdup (rc_test_str (room, "id"));
+  p->guest = rc_test_ws_join (p->owner, p->id, "Guest", NULL, NULL, NULL);
+  rc_test_ws_send (p->guest, chat);
+  json_object_unref (rc_test_ws_expect (p->guest, "chat", 5000));
+  g_assert_true (RC_WAIT_UNTIL (stored_chat_is (p->redis, p->id, 1), 5000));
+}
+
+static void
+pair_clear (Pair *p)
+{
+  g_clear_pointer (&p->guest, rc_test_ws_free);
+  g_clear_pointer (&p->a, rc_test_server_free);
+  g_clear_pointer (&p->b, rc_test_server_free);
+  g_clear_pointer (&p->redis, rc_test_redis_stop);
+  g_free (p->id);
+}
+
+static char *
+epoch_of (Pair *p)
+{
+  g_autofree char *key = g_strdup_printf ("room-epoch:%s", p->id);
+
+  return rc_test_redis_call (p->redis, "GET", key, NULL);
 }
 
 static void
 test_kill9_failover (void)
 {
-  g_autoptr (RcTestRedis) redis = start_redis ();
-  g_autoptr (RcTestServer) a = start_node (redis);
-  g_autoptr (RcTestServer) b = start_node (redis);
-  RcTestServer *owner, *other;
-  g_autofree char *id = NULL;
+  Pair p = { 0 };
+  g_autofree char *epoch = NULL;
   gint64 killed;
 
-  g_assert_true (RC_WAIT_UNTIL (count_nodes (a) == 2, 5000));
-  id = create_room (a, b, &owner, &other);
-  {
-    g_autoptr (RcTestWs) ws = rc_test_ws_join (owner, id, "Ann", NULL, NULL, NULL);
-
-    rc_test_ws_send (ws, "{\"type\":\"chat\",\"text\":\"said before the crash\"}");
-    json_object_unref (rc_test_ws_expect (ws, "chat", 5000));
-    g_assert_true (RC_WAIT_UNTIL (stored_chat_is (redis, id, 1), 5000));
-    kill (rc_test_server_get_pid (owner), SIGKILL);
-    killed = g_get_monotonic_time ();
-  }
+  pair_start (&p, "said before the crash");
+  kill (rc_test_server_get_pid (p.owner), SIGKILL);
+  killed = g_get_monotonic_time ();
 
   /* Until the lease runs out the room is read from the store, then the
    * node asked takes it over. */
-  g_assert_true (RC_WAIT_UNTIL (owned_by (other, id, other), LEASE_MS + 5000));
+  g_assert_true (RC_WAIT_UNTIL (owned_by (p.other, p.id, p.other), LEASE_MS + 5000));
   g_assert_cmpint (g_get_monotonic_time () - killed, <=, (LEASE_MS + 3000) * 1000);
-  g_assert_true (chat_has (other, id, "said before the crash"));
-  {
-    g_autofree char *epoch_key = g_strdup_printf ("room-epoch:%s", id);
-    g_autofree char *epoch = rc_test_redis_call (redis, "GET", epoch_key, NULL);
-
-    g_assert_cmpstr (epoch, ==, "2");
-  }
+  g_assert_true (chat_has (p.other, p.id, "said before the crash"));
+  epoch = epoch_of (&p);
+  g_assert_cmpstr (epoch, ==, "2");
+  pair_clear (&p);
 }
 
 static void
 test_paused_node_is_fenced (void)
 {
-  g_autoptr (RcTestRedis) redis = start_redis ();
-  g_autoptr (RcTestServer) a = start_node (redis);
-  g_autoptr (RcTestServer) b = start_node (redis);
-  g_autoptr (RcTestWs) stale = NULL;
+  Pair p = { 0 };
   g_autoptr (RcTestWs) fresh = NULL;
   g_autoptr (JsonObject) closed = NULL;
-  RcTestServer *owner, *other;
-  g_autofree char *id = NULL;
 
-  g_assert_true (RC_WAIT_UNTIL (count_nodes (a) == 2, 5000));
-  id = create_room (a, b, &owner, &other);
-  stale = rc_test_ws_join (owner, id, "Sleeper", NULL, NULL, NULL);
-  rc_test_ws_send (stale, "{\"type\":\"chat\",\"text\":\"before the pause\"}");
-  json_object_unref (rc_test_ws_expect (stale, "chat", 5000));
-  g_assert_true (RC_WAIT_UNTIL (stored_chat_is (redis, id, 1), 5000));
+  pair_start (&p, "before the pause");
 
   /* The owner freezes past its lease; the other node takes the room. */
-  kill (rc_test_server_get_pid (owner), SIGSTOP);
-  g_assert_true (RC_WAIT_UNTIL (owned_by (other, id, other), LEASE_MS + 5000));
-  fresh = rc_test_ws_join (other, id, "Awake", NULL, NULL, NULL);
+  kill (rc_test_server_get_pid (p.owner), SIGSTOP);
+  g_assert_true (RC_WAIT_UNTIL (owned_by (p.other, p.id, p.other), LEASE_MS + 5000));
+  fresh = rc_test_ws_join (p.other, p.id, "Awake", NULL, NULL, NULL);
   rc_test_ws_send (fresh, "{\"type\":\"chat\",\"text\":\"from the new owner\"}");
   json_object_unref (rc_test_ws_expect (fresh, "chat", 5000));
 
   /* Said to the frozen node: it handles it the moment it wakes, before it
    * can learn its lease is gone, and writes it with its old epoch. */
-  rc_test_ws_send (stale, "{\"type\":\"chat\",\"text\":\"from the stale owner\"}");
+  rc_test_ws_send (p.guest, "{\"type\":\"chat\",\"text\":\"from the stale owner\"}");
   rc_test_iterate (100);
-  kill (rc_test_server_get_pid (owner), SIGCONT);
+  kill (rc_test_server_get_pid (p.owner), SIGCONT);
 
   /* Its guest is told the room moved; nothing it wrote reached the store. */
-  closed = rc_test_ws_expect (stale, "roomClosed", LEASE_MS + 5000);
+  closed = rc_test_ws_expect (p.guest, "roomClosed", LEASE_MS + 5000);
   g_assert_cmpstr (rc_test_str (closed, "reason"), ==, "moved");
   rc_test_run_for (500);
   /* In Redis: the two messages of the room's owners, not the stale one. */
-  g_assert_true (stored_chat_is (redis, id, 2));
+  g_assert_true (stored_chat_is (p.redis, p.id, 2));
   {
-    g_autofree char *key = g_strdup_printf ("room:%s:chat", id);
-    g_autofree char *last = rc_test_redis_call (redis, "LINDEX", key, "-1", NULL);
+    g_autofree char *key = g_strdup_printf ("room:%s:chat", p.id);
+    g_autofree char *last = rc_test_redis_call (p.redis, "LINDEX", key, "-1", NULL);
 
     g_assert_nonnull (strstr (last, "from the new owner"));
   }
-  g_assert_true (chat_has (other, id, "before the pause"));
-  g_assert_true (chat_has (other, id, "from the new owner"));
-  g_assert_false (chat_has (other, id, "from the stale owner"));
+  g_assert_true (chat_has (p.other, p.id, "before the pause"));
+  g_assert_true (chat_has (p.other, p.id, "from the new owner"));
+  g_assert_false (chat_has (p.other, p.id, "from the stale owner"));
   /* And the room is the new owner's still, seen from the woken node too. */
-  g_assert_true (owned_by (owner, id, other));
+  g_assert_true (owned_by (p.owner, p.id, p.other));
+  pair_clear (&p);
 }
 
 static gboolean
@@ -413,43 +418,31 @@ lease_is (RcTestRedis *redis, const char *id, const char *node)
 static void
 test_redis_restart_keeps_rooms (void)
 {
-  g_autoptr (RcTestRedis) redis = start_redis ();
-  g_autoptr (RcTestServer) a = start_node (redis);
-  g_autoptr (RcTestServer) b = start_node (redis);
-  g_autoptr (RcTestWs) ws = NULL;
+  Pair p = { 0 };
   g_autoptr (GError) error = NULL;
   g_autofree char *owner_id = NULL;
   g_autofree char *epoch = NULL;
-  g_autofree char *epoch_key = NULL;
-  RcTestServer *owner, *other;
-  g_autofree char *id = NULL;
 
-  g_assert_true (RC_WAIT_UNTIL (count_nodes (a) == 2, 5000));
-  id = create_room (a, b, &owner, &other);
-  owner_id = node_id (owner);
-  ws = rc_test_ws_join (owner, id, "Stays", NULL, NULL, NULL);
-  rc_test_ws_send (ws, "{\"type\":\"chat\",\"text\":\"before the outage\"}");
-  json_object_unref (rc_test_ws_expect (ws, "chat", 5000));
-  g_assert_true (RC_WAIT_UNTIL (stored_chat_is (redis, id, 1), 5000));
-
-  rc_test_redis_kill (redis);
+  pair_start (&p, "before the outage");
+  owner_id = node_id (p.owner);
+  rc_test_redis_kill (p.redis);
   rc_test_run_for (LEASE_MS + 1000);
-  rc_test_ws_send (ws, "{\"type\":\"chat\",\"text\":\"during the outage\"}");
-  json_object_unref (rc_test_ws_expect (ws, "chat", 5000));
-  g_assert_true (rc_test_redis_restart (redis, &error));
+  rc_test_ws_send (p.guest, "{\"type\":\"chat\",\"text\":\"during the outage\"}");
+  json_object_unref (rc_test_ws_expect (p.guest, "chat", 5000));
+  g_assert_true (rc_test_redis_restart (p.redis, &error));
   g_assert_no_error (error);
 
   /* The node takes its expired lease back; the chat it buffered lands. */
-  g_assert_true (RC_WAIT_UNTIL (lease_is (redis, id, owner_id), 10000));
-  g_assert_true (RC_WAIT_UNTIL (stored_chat_is (redis, id, 2), 5000));
-  epoch_key = g_strdup_printf ("room-epoch:%s", id);
-  epoch = rc_test_redis_call (redis, "GET", epoch_key, NULL);
+  g_assert_true (RC_WAIT_UNTIL (lease_is (p.redis, p.id, owner_id), 10000));
+  g_assert_true (RC_WAIT_UNTIL (stored_chat_is (p.redis, p.id, 2), 5000));
+  epoch = epoch_of (&p);
   g_assert_cmpstr (epoch, ==, "1");
-  rc_test_ws_send (ws, "{\"type\":\"chat\",\"text\":\"after the outage\"}");
-  json_object_unref (rc_test_ws_expect (ws, "chat", 5000));
-  g_assert_true (RC_WAIT_UNTIL (stored_chat_is (redis, id, 3), 5000));
-  g_assert_false (ws->closed);
-  g_assert_true (owned_by (other, id, owner));
+  rc_test_ws_send (p.guest, "{\"type\":\"chat\",\"text\":\"after the outage\"}");
+  json_object_unref (rc_test_ws_expect (p.guest, "chat", 5000));
+  g_assert_true (RC_WAIT_UNTIL (stored_chat_is (p.redis, p.id, 3), 5000));
+  g_assert_false (p.guest->closed);
+  g_assert_true (owned_by (p.other, p.id, p.owner));
+  pair_clear (&p);
 }
 
 int

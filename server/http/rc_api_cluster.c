@@ -56,6 +56,17 @@ pending_finish (Pending *p)
   g_free (p);
 }
 
+/* Answers @error when set, and then finishes @p. */
+static gboolean
+pending_failed (Pending *p, const GError *error)
+{
+  if (error == NULL)
+    return FALSE;
+  rc_http_send_gerror (p->msg, error);
+  pending_finish (p);
+  return TRUE;
+}
+
 static RcCluster *
 cluster_of (RcServer *server)
 {
@@ -112,12 +123,8 @@ on_nodes_listed (RcCluster *cluster, GPtrArray *nodes, const GError *error, gpoi
   g_autoptr (JsonNode) body = NULL;
   JsonArray *array;
 
-  if (error != NULL)
-    {
-      rc_http_send_gerror (p->msg, error);
-      pending_finish (p);
-      return;
-    }
+  if (pending_failed (p, error))
+    return;
   body = rc_json_message_new (NULL, &o);
   array = json_array_sized_new (nodes->len);
   for (guint i = 0; i < nodes->len; i++)
@@ -184,12 +191,8 @@ on_rooms_listed (RcCluster *cluster, GPtrArray *rooms, const GError *error, gpoi
   g_autoptr (JsonNode) body = NULL;
   JsonArray *array;
 
-  if (error != NULL)
-    {
-      rc_http_send_gerror (p->msg, error);
-      pending_finish (p);
-      return;
-    }
+  if (pending_failed (p, error))
+    return;
   for (guint i = 0; i < rooms->len; i++)
     {
       RcClusterRoom *cr = rooms->pdata[i];
