@@ -399,8 +399,17 @@ test_paused_node_is_fenced (void)
   g_assert_true (chat_has (p.other, p.id, "before the pause"));
   g_assert_true (chat_has (p.other, p.id, "from the new owner"));
   g_assert_false (chat_has (p.other, p.id, "from the stale owner"));
-  /* And the room is the new owner's still, seen from the woken node too. */
+  /* And the room is the new owner's still, seen from the woken node too,
+   * whose operator sees the refused write. */
   g_assert_true (owned_by (p.owner, p.id, p.other));
+  {
+    g_autofree char *text = rc_test_http_text (p.owner, "/metrics", NULL);
+    const char *line = strstr (text, "\nroomcast_store_fenced_writes_total ");
+
+    g_assert_nonnull (line);
+    g_assert_cmpfloat (g_ascii_strtod (line + strlen ("\nroomcast_store_fenced_writes_total "),
+                                       NULL), >=, 1);
+  }
   pair_clear (&p);
 }
 
