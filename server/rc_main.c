@@ -193,7 +193,8 @@ main (int argc, char **argv)
 
   url = rc_app_get_url (app);
   printf ("roomcast %s listening on %s (store: %s)\nOpen %s in your browser.\n",
-          ROOMCAST_VERSION, url, config->cluster && *config->cluster ? config->cluster : config->store, url);
+          ROOMCAST_VERSION, url,
+          config->cluster != NULL && *config->cluster ? config->cluster : config->store, url);
   fflush (stdout);
 
   g_main_loop_run (loop);

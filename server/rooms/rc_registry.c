@@ -313,6 +313,14 @@ claim_loaded (RcRegistry *registry, const GError *error, gpointer user_data)
       rc_cluster_release (claim->registry->cluster, claim->id);
       error = missing = g_error_new_literal (RC_ERROR, RC_ERROR_NOT_FOUND, "No room with that id");
     }
+  else if (claim->registry != NULL && error == NULL
+           && !rc_cluster_holds (claim->registry->cluster, claim->id))
+    {
+      /* The lease went while the room loaded (this node froze meanwhile). */
+      rc_registry_forget_room (claim->registry, claim->id);
+      error = missing = g_error_new_literal (RC_ERROR, RC_ERROR_ROOM_MOVING,
+                                             "The room moved while it loaded; try again");
+    }
   else if (claim->registry != NULL && error == NULL)
     g_message ("Room %s taken over by this node", claim->id);
   claim_finish (claim, NULL, error);
