@@ -260,8 +260,19 @@ test_rest_from_any_node_and_placement (void)
     }
     {
       g_autoptr (JsonNode) gone = rc_test_http (elsewhere, "GET", path, NULL, NULL, &status);
+      g_autofree char *lease_key = g_strdup_printf ("room-lease:%s", id);
+      g_autofree char *epoch_key = g_strdup_printf ("room-epoch:%s", id);
 
       g_assert_cmpuint (status, ==, 404);
+      /* Nothing of the room is left in Redis, its lease and epoch neither. */
+      g_assert_true (RC_WAIT_UNTIL (
+        ({
+          g_autofree char *lease = rc_test_redis_call (redis, "GET", lease_key, NULL);
+          g_autofree char *epoch = rc_test_redis_call (redis, "GET", epoch_key, NULL);
+
+          lease == NULL && epoch == NULL;
+        }),
+        5000));
     }
   }
 }

@@ -90,11 +90,16 @@ static const char acquire_new_script[] =
   "redis.call('SET', KEYS[2], '1') "
   "return 'ours'";
 
-/* KEYS: node key, nodes set, then leases to give back; ARGV[1] node id;
- * ARGV[2] '1': unregister the node too. */
+/* KEYS: node key, nodes set, then leases to give back with their epoch
+ * keys; ARGV[1] node id; ARGV[2] '1': unregister the node too; ARGV[3] '1':
+ * the rooms were deleted, their epochs go too (a write still fenced with
+ * one is refused: nil is no epoch). */
 static const char release_script[] =
-  "for i = 3, #KEYS do "
-  "  if redis.call('GET', KEYS[i]) == ARGV[1] then redis.call('DEL', KEYS[i]) end "
+  "for i = 3, #KEYS, 2 do "
+  "  if redis.call('GET', KEYS[i]) == ARGV[1] then "
+  "    redis.call('DEL', KEYS[i]) "
+  "    if ARGV[3] == '1' then redis.call('DEL', KEYS[i + 1]) end "
+  "  end "
   "end "
   "if ARGV[2] == '1' then redis.call('DEL', KEYS[1]) redis.call('SREM', KEYS[2], ARGV[1]) end "
   "return 1";
@@ -379,20 +384,25 @@ ignore_reply (RcStore *store, GPtrArray *values, const GError *error, gpointer u
     g_debug ("Cluster: %s", error->message);
 }
 
-/* Gives back @ids' leases (and unregisters the node with @leave). */
+/* Gives back @ids' leases (and unregisters the node with @leave; erases
+ * their epochs with @erased). */
 static void
-send_release (RcCluster *cluster, GPtrArray *ids, gboolean leave)
+send_release (RcCluster *cluster, GPtrArray *ids, gboolean leave, gboolean erased)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
 
   g_ptr_array_add (argv, key_for ("node", cluster->node_id));
   g_ptr_array_add (argv, g_strdup ("nodes"));
   for (guint i = 0; i < ids->len; i++)
-    g_ptr_array_add (argv, key_for ("room-lease", ids->pdata[i]));
+    {
+      g_ptr_array_add (argv, key_for ("room-lease", ids->pdata[i]));
+      g_ptr_array_add (argv, key_for ("room-epoch", ids->pdata[i]));
+    }
   g_ptr_array_add (argv, g_strdup (cluster->node_id));
   g_ptr_array_add (argv, g_strdup (leave ? "1" : "0"));
-  rc_store_eval (cluster->store, release_script, ids->len + 2, (const char *const *) argv->pdata,
-                 argv->len, ignore_reply, NULL);
+  g_ptr_array_add (argv, g_strdup (erased ? "1" : "0"));
+  rc_store_eval (cluster->store, release_script, 2 * ids->len + 2,
+                 (const char *const *) argv->pdata, argv->len, ignore_reply, NULL);
 }
 
 void
@@ -404,7 +414,7 @@ rc_cluster_stop (RcCluster *cluster)
     return;
   g_clear_handle_id (&cluster->heartbeat_id, g_source_remove);
   ids = held_ids (cluster);
-  send_release (cluster, ids, TRUE);
+  send_release (cluster, ids, TRUE, FALSE);
   for (guint i = 0; i < ids->len; i++)
     forget (cluster, ids->pdata[i]);
   cluster->lost = NULL;
@@ -624,14 +634,14 @@ rc_cluster_acquire_new (RcCluster *cluster, const char *room_id)
 }
 
 void
-rc_cluster_release (RcCluster *cluster, const char *room_id)
+rc_cluster_release (RcCluster *cluster, const char *room_id, gboolean erased)
 {
   g_autoptr (GPtrArray) ids = g_ptr_array_new ();
 
   if (!rc_cluster_holds (cluster, room_id))
     return;
   g_ptr_array_add (ids, (gpointer) room_id);
-  send_release (cluster, ids, FALSE);
+  send_release (cluster, ids, FALSE, erased);
   forget (cluster, room_id);
 }
 

@@ -124,9 +124,10 @@ void rc_cluster_acquire (RcCluster *cluster, const char *room_id, gboolean creat
  */
 void rc_cluster_acquire_new (RcCluster *cluster, const char *room_id);
 gboolean rc_cluster_holds (RcCluster *cluster, const char *room_id);
-/* Gives the lease back (the room was deleted or this node stops serving it):
- * from now on the store drops this node's writes under room:{id}:. */
-void rc_cluster_release (RcCluster *cluster, const char *room_id);
+/* Gives the lease back (this node stops serving the room, or with @erased
+ * the room was deleted: its epoch goes too): from now on the store drops
+ * this node's writes under room:{id}:. */
+void rc_cluster_release (RcCluster *cluster, const char *room_id, gboolean erased);
 
 /* Every room the store knows (@room_id NULL) or just that one, with its owner. */
 void rc_cluster_list_rooms (RcCluster *cluster, const char *room_id, RcClusterRoomsFunc func,

@@ -310,7 +310,7 @@ claim_loaded (RcRegistry *registry, const GError *error, gpointer user_data)
       && rc_registry_lookup (claim->registry, claim->id) == NULL)
     {
       /* Its state was unreadable (logged): give the lease back. */
-      rc_cluster_release (claim->registry->cluster, claim->id);
+      rc_cluster_release (claim->registry->cluster, claim->id, FALSE);
       error = missing = g_error_new_literal (RC_ERROR, RC_ERROR_NOT_FOUND, "No room with that id");
     }
   else if (claim->registry != NULL && error == NULL
@@ -343,7 +343,7 @@ on_claim_acquired (RcCluster *cluster, const char *room_id, const RcClusterClaim
     case RC_CLUSTER_CLAIM_OURS:
       if (claim->registry == NULL)
         {
-          rc_cluster_release (cluster, room_id);
+          rc_cluster_release (cluster, room_id, FALSE);
           claim_finish (claim, NULL, NULL);
           return;
         }
@@ -493,7 +493,7 @@ rc_registry_delete_room (RcRegistry *registry, RcRoom *room)
   rc_room_erase (room);
   g_hash_table_remove (registry->rooms, id);
   if (registry->cluster != NULL)
-    rc_cluster_release (registry->cluster, id); /* after the erase, on the same link */
+    rc_cluster_release (registry->cluster, id, TRUE); /* after the erase, on the same link */
 }
 
 void
