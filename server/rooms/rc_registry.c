@@ -29,7 +29,6 @@ struct _RcRegistry
   GPtrArray *jobs;    /* LoadJob* in flight (not owned) */
 };
 
-
 RcRegistry *
 rc_registry_new (RcStore *store, RcLibrary *library, guint max_rooms, guint chat_cap,
                  const RcRoomSettings *settings)
@@ -196,7 +195,12 @@ on_state_loaded (RcStore *store, const char *value, const GError *error, gpointe
   g_autoptr (GError) local = NULL;
   RcRoom *room;
 
-  if (job->registry == NULL || error != NULL || value == NULL)
+  if (job->registry == NULL)
+    {
+      room_load_done (load);
+      return;
+    }
+  if (error != NULL || value == NULL)
     {
       if (error != NULL)
         job_fail (job, error);
