@@ -10,11 +10,13 @@
  * room moved; and Redis away for longer than a lease costs no room.
  */
 #include "server/core/rc_error.h"
+#include "rc_test_music.h"
 #include "rc_test_redis.h"
 #include "rc_test_server.h"
 #include "rc_test_util.h"
 #include "rc_test_ws.h"
 
+#include <gst/gst.h>
 #include <signal.h>
 #include <string.h>
 
@@ -22,14 +24,21 @@
  * longer one, so that a busy node still renews in time. */
 #define LEASE_MS (1500 * rc_test_slowdown ())
 
+/* @music_dir: NULL for none. */
 static RcTestServer *
-start_node (RcTestRedis *redis)
+start_node_with (RcTestRedis *redis, const char *music_dir)
 {
   g_autofree char *lease = g_strdup_printf ("%u", (guint) LEASE_MS);
   const char *args[] = { "--cluster", rc_test_redis_get_uri (redis), "--cluster-lease", lease,
-                         NULL };
+                         music_dir ? "--music-dir" : NULL, music_dir, NULL };
 
   return rc_test_server_start (args);
+}
+
+static RcTestServer *
+start_node (RcTestRedis *redis)
+{
+  return start_node_with (redis, NULL);
 }
 
 /* GET @path on @server, 200 expected; transfer full. */
@@ -315,14 +324,14 @@ typedef struct
 } Pair;
 
 static void
-pair_start (Pair *p, const char *said)
+pair_start_with (Pair *p, const char *said, const char *music_dir)
 {
   g_autoptr (JsonObject) room = NULL;
   g_autofree char *chat = g_strdup_printf ("{\"type\":\"chat\",\"text\":\"%s\"}", said);
 
   p->redis = rc_test_redis_start_checked ();
-  p->a = start_node (p->redis);
-  p->b = start_node (p->redis);
+  p->a = start_node_with (p->redis, music_dir);
+  p->b = start_node_with (p->redis, music_dir);
   g_assert_true (RC_WAIT_UNTIL (count_nodes (p->a) == 2, 5000));
   room = rc_test_create_room (p->a, "Failover", NULL);
   p->owner = g_str_equal (rc_test_str (room, "nodeUrl"), p->a->base_url) ? p->a : p->b;
@@ -332,6 +341,12 @@ pair_start (Pair *p, const char *said)
   rc_test_ws_send (p->guest, chat);
   json_object_unref (rc_test_ws_expect (p->guest, "chat", 5000));
   g_assert_true (RC_WAIT_UNTIL (stored_chat_is (p->redis, p->id, 1), 5000));
+}
+
+static void
+pair_start (Pair *p, const char *said)
+{
+  pair_start_with (p, said, NULL);
 }
 
 static void
@@ -371,6 +386,68 @@ test_kill9_failover (void)
   epoch = epoch_of (&p);
   g_assert_cmpstr (epoch, ==, "2");
   pair_clear (&p);
+}
+
+/* The room's saved player state: its position and when it was saved. */
+static void
+stored_position (Pair *p, gint64 *position_ms, gint64 *saved_at_ms)
+{
+  g_autofree char *key = g_strdup_printf ("room:%s:player", p->id);
+  g_autofree char *text = rc_test_redis_call (p->redis, "GET", key, NULL);
+  g_autoptr (JsonNode) node = json_from_string (text, NULL);
+
+  g_assert_nonnull (node);
+  *position_ms = json_object_get_int_member (json_node_get_object (node), "positionMs");
+  *saved_at_ms = json_object_get_int_member (json_node_get_object (node), "savedAt");
+}
+
+/* A playing room whose node is killed plays on elsewhere: the same song,
+ * from where it was saved (at most a second before the kill). */
+static void
+test_kill9_keeps_the_song (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("rc-cluster-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "tune.ogg", NULL);
+  Pair p = { 0 };
+  g_autofree char *song = NULL;
+  g_autofree char *add = NULL;
+  g_autoptr (JsonObject) reply = NULL;
+  g_autoptr (JsonObject) state = NULL;
+  g_autoptr (RcTestWs) back = NULL;
+  gint64 saved_pos, saved_at, killed_ms, joined_ms;
+  JsonObject *player;
+
+  rc_test_music_write (path, RC_TEST_MUSIC_VORBIS, 440, 60000, "Failover tune", "Tones", NULL,
+                       NULL);
+  pair_start_with (&p, "playing", dir);
+  g_assert_true (RC_WAIT_UNTIL (rc_test_library_has (p.owner, 1), 20000));
+  song = rc_test_song_id (p.owner, "Failover tune");
+  add = g_strdup_printf ("{\"type\":\"addSong\",\"songId\":\"%s\"}", song);
+  reply = rc_test_ws_command (p.guest, add);
+  g_assert_cmpstr (rc_test_str (reply, "type"), ==, "queueUpdated");
+  /* Two seconds in, saved once a second. */
+  g_assert_true (RC_WAIT_UNTIL ((stored_position (&p, &saved_pos, &saved_at), saved_pos >= 2000),
+                                10000));
+  stored_position (&p, &saved_pos, &saved_at);
+  kill (rc_test_server_get_pid (p.owner), SIGKILL);
+  killed_ms = g_get_real_time () / 1000;
+  g_assert_cmpint (killed_ms - saved_at, <=, 1000 + 250 * (gint64) rc_test_slowdown ());
+
+  g_assert_true (RC_WAIT_UNTIL (owned_by (p.other, p.id, p.other), LEASE_MS + 5000));
+  g_assert_true (RC_WAIT_UNTIL (rc_test_library_has (p.other, 1), 20000));
+  back = rc_test_ws_join (p.other, p.id, "Back", NULL, NULL, &state);
+  joined_ms = g_get_real_time () / 1000;
+  player = json_object_get_object_member (state, "state");
+  g_assert_true (json_object_get_boolean_member (player, "playing"));
+  g_assert_cmpstr (rc_test_str (json_object_get_object_member (player, "song"), "title"), ==,
+                   "Failover tune");
+  /* Resumed at the saved position when taken over, moving on since. */
+  g_assert_cmpfloat (json_object_get_double_member (player, "position") * 1000, >=,
+                     saved_pos - 50);
+  g_assert_cmpfloat (json_object_get_double_member (player, "position") * 1000, <=,
+                     saved_pos + (joined_ms - killed_ms) + 50);
+  pair_clear (&p);
+  rc_test_music_remove_tree (dir);
 }
 
 static void
@@ -468,11 +545,13 @@ test_redis_restart_keeps_rooms (void)
 int
 main (int argc, char **argv)
 {
+  gst_init (&argc, &argv);
   rc_test_init (&argc, &argv);
   g_test_add_func ("/cluster/nodes-register-and-expire", test_nodes_register_and_expire);
   g_test_add_func ("/cluster/rest-from-any-node-and-placement",
                    test_rest_from_any_node_and_placement);
   g_test_add_func ("/cluster/kill9-failover", test_kill9_failover);
+  g_test_add_func ("/cluster/kill9-keeps-the-song", test_kill9_keeps_the_song);
   g_test_add_func ("/cluster/paused-node-is-fenced", test_paused_node_is_fenced);
   g_test_add_func ("/cluster/redis-restart-keeps-rooms", test_redis_restart_keeps_rooms);
   return g_test_run ();
