@@ -337,7 +337,9 @@ on_forwarded (GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 forward_create (Pending *p, const RcClusterNode *node)
 {
-  SoupSession *session = soup_session_new_with_options ("timeout", FORWARD_TIMEOUT_S, NULL);
+  /* Node to node: straight there, never through the host's proxy settings. */
+  SoupSession *session = soup_session_new_with_options ("timeout", FORWARD_TIMEOUT_S,
+                                                        "proxy-resolver", NULL, NULL);
   g_autofree char *url = g_strdup_printf ("%s/api/rooms", node->url);
   g_autoptr (SoupMessage) out = soup_message_new ("POST", url);
   g_autoptr (GBytes) request = NULL;
