@@ -106,6 +106,16 @@ static const RcOption options[] = {
   OPT ("cache-max-bytes", "CACHE_MAX_BYTES", INT, cache_max_bytes, "1073741824", 0, 1e15, "BYTES",
        "Most bytes the song cache holds, downloads in progress included; least recently "
        "played songs go first; 0 turns the cache off (URL songs stream)"),
+  /* A cluster on Redis (server/cluster/). */
+  OPT ("cluster", "CLUSTER", STRING, cluster, "", 0, 0, "URI",
+       "Join the nodes sharing this Redis (redis://host:port/db; also the store): rooms are "
+       "spread over them, any node answers for every room (none: a lone node)"),
+  OPT ("node-url", "NODE_URL", STRING, node_url, "", 0, 0, "URL",
+       "With --cluster: the http(s):// address guests reach this node by (empty: its "
+       "listening address)"),
+  OPT ("cluster-lease", "CLUSTER_LEASE", INT, cluster_lease_ms, "3000", 300, 60000, "MS",
+       "With --cluster: how long a room stays with a node that stopped renewing its lease "
+       "(a dead node's rooms move after this long)"),
   { NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL },
 };
 

@@ -57,6 +57,10 @@ typedef struct
   /* URL songs' cache (issue 17 part 3, server/library/rc_url_cache.c). */
   char *cache_dir;
   gint64 cache_max_bytes;
+  /* A cluster on Redis (issue 16, server/cluster/). */
+  char *cluster;      /* redis://host:port/db, empty: a lone node */
+  char *node_url;     /* how guests reach this node, empty: its own listening URL */
+  gint64 cluster_lease_ms;
 } RcConfig;
 
 typedef enum

@@ -107,6 +107,34 @@ flush_store (RcStore *store)
                (int) (FLUSH_WAIT_US / G_USEC_PER_SEC));
 }
 
+/* The store: --store, or with --cluster that Redis (one Redis holds the
+ * leases and the state they fence: a Lua script cannot span two). */
+static RcStore *
+open_store (const RcConfig *config, GError **error)
+{
+  const char *uri = config->store;
+
+  if (config->cluster != NULL && *config->cluster != '\0')
+    {
+      if (!g_str_has_prefix (config->cluster, "redis://"))
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "--cluster must be a redis:// URI, not \"%s\"", config->cluster);
+          return NULL;
+        }
+      if (uri != NULL && *uri != '\0' && !g_str_equal (uri, "memory")
+          && !g_str_equal (uri, config->cluster))
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "--store (%s) and --cluster (%s) must be the same Redis", uri,
+                       config->cluster);
+          return NULL;
+        }
+      uri = config->cluster;
+    }
+  return rc_store_new (uri, (guint) config->store_timeout_ms, error);
+}
+
 /* Every guest holds a socket: take all the open files the hard limit allows
  * (Debian's soft limit of 1,024 is a few hundred guests). */
 static void
@@ -144,7 +172,7 @@ main (int argc, char **argv)
     }
   gst_init (NULL, NULL);
 
-  store = rc_store_new (config->store, (guint) config->store_timeout_ms, &error);
+  store = open_store (config, &error);
   if (store == NULL)
     {
       g_printerr ("roomcast: cannot open the store: %s\n", error->message);
@@ -165,7 +193,8 @@ main (int argc, char **argv)
 
   url = rc_app_get_url (app);
   printf ("roomcast %s listening on %s (store: %s)\nOpen %s in your browser.\n",
-          ROOMCAST_VERSION, url, config->store, url);
+          ROOMCAST_VERSION, url,
+          config->cluster != NULL && *config->cluster ? config->cluster : config->store, url);
   fflush (stdout);
 
   g_main_loop_run (loop);

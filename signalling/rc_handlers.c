@@ -186,6 +186,58 @@ start_password_check (RcSession *session, RcRoom *room, JsonObject *request, con
   return TRUE;
 }
 
+static gboolean handle_join (RcSession *session, JsonObject *request, JsonNode *request_id,
+                             GError **error);
+
+/* A join of a room this node of a cluster does not serve yet: its lease is
+ * asked for (rc_registry_claim); the session may close meanwhile. */
+typedef struct
+{
+  RcSession *session;        /* valid while @cancellable is not cancelled */
+  GCancellable *cancellable; /* the session's joining */
+  JsonObject *request;
+  JsonNode *request_id;
+} ClaimingJoin;
+
+static void
+on_join_claimed (RcRegistry *registry, RcRoom *room, const char *owner_url, const GError *error,
+                 gpointer user_data)
+{
+  ClaimingJoin *claiming = user_data;
+  RcSession *session = claiming->session;
+  g_autoptr (GError) local = NULL;
+
+  if (!g_cancellable_is_cancelled (claiming->cancellable))
+    {
+      g_clear_object (&session->joining);
+      /* Served here now: the join goes on as for any room of this node. */
+      if (room != NULL
+          && !handle_join (session, claiming->request, claiming->request_id, &local))
+        rc_session_reply_error (session, local, claiming->request_id);
+      else if (room == NULL)
+        rc_session_reply_error_at (session, error, claiming->request_id, owner_url);
+    }
+  g_object_unref (claiming->cancellable);
+  json_object_unref (claiming->request);
+  g_clear_pointer (&claiming->request_id, json_node_unref);
+  g_free (claiming);
+}
+
+static gboolean
+start_join_claim (RcSession *session, JsonObject *request, JsonNode *request_id)
+{
+  ClaimingJoin *claiming = g_new0 (ClaimingJoin, 1);
+
+  claiming->session = session;
+  session->joining = g_cancellable_new ();
+  claiming->cancellable = g_object_ref (session->joining);
+  claiming->request = json_object_ref (request);
+  claiming->request_id = request_id != NULL ? json_node_copy (request_id) : NULL;
+  rc_registry_claim (session->host->registry, rc_json_get_string (request, "roomId"),
+                     on_join_claimed, claiming);
+  return TRUE;
+}
+
 static gboolean
 handle_join (RcSession *session, JsonObject *request, JsonNode *request_id, GError **error)
 {
@@ -207,6 +259,8 @@ handle_join (RcSession *session, JsonObject *request, JsonNode *request_id, GErr
       return FALSE;
     }
   room = rc_registry_lookup (session->host->registry, rc_json_get_string (request, "roomId"));
+  if (room == NULL && rc_registry_get_cluster (session->host->registry) != NULL)
+    return start_join_claim (session, request, request_id);
   if (room == NULL)
     {
       g_set_error_literal (error, RC_ERROR, RC_ERROR_NOT_FOUND, "No room with that id");

@@ -75,5 +75,8 @@ void rc_session_reply (RcSession *session, JsonNode *message, JsonNode *request_
 
 /* Sends the `error` reply for @error (its wire code), with @request_id. */
 void rc_session_reply_error (RcSession *session, const GError *error, JsonNode *request_id);
+/* The same with "nodeUrl": where a cluster's room is served (NULL: none). */
+void rc_session_reply_error_at (RcSession *session, const GError *error, JsonNode *request_id,
+                                const char *node_url);
 
 G_END_DECLS

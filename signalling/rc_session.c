@@ -180,7 +180,17 @@ fail:
 void
 rc_session_reply_error (RcSession *session, const GError *error, JsonNode *request_id)
 {
+  rc_session_reply_error_at (session, error, request_id, NULL);
+}
+
+void
+rc_session_reply_error_at (RcSession *session, const GError *error, JsonNode *request_id,
+                           const char *node_url)
+{
   g_autoptr (JsonNode) reply = rc_error_from_gerror (error, request_id);
+
+  if (node_url != NULL)
+    json_object_set_string_member (json_node_get_object (reply), "nodeUrl", node_url);
 
   rc_metrics_inc_error (rc_registry_get_metrics (session->host->registry),
                         rc_error_code_of (error));

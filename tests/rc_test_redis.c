@@ -336,3 +336,13 @@ rc_test_redis_call (RcTestRedis *redis, const char *word, ...)
   redisFree (c);
   return result;
 }
+
+RcTestRedis *
+rc_test_redis_start_checked (void)
+{
+  g_autoptr (GError) error = NULL;
+  RcTestRedis *redis = rc_test_redis_start (&error);
+
+  g_assert_no_error (error);
+  return redis;
+}

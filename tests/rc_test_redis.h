@@ -19,6 +19,8 @@ typedef struct _RcTestRedis RcTestRedis;
  * clear message when redis-server is not installed: callers assert on it,
  * they do not skip. */
 RcTestRedis *rc_test_redis_start (GError **error);
+/* The same; a server that does not start fails the test. */
+RcTestRedis *rc_test_redis_start_checked (void);
 
 /* Stops the server (SIGTERM, then SIGKILL after 5 s) if it runs, deletes its
  * directory and frees @redis. NULL is ignored. */

@@ -271,3 +271,20 @@ rc_test_server_get_pid (RcTestServer *server)
 {
   return rc_roomcast_process_get_pid (((Server *) server)->roomcast);
 }
+
+char *
+rc_test_http_text (RcTestServer *server, const char *path, char **type)
+{
+  g_autoptr (SoupSession) session = soup_session_new ();
+  g_autofree char *url = g_strconcat (server->base_url, path, NULL);
+  g_autoptr (SoupMessage) msg = soup_message_new ("GET", url);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) body = soup_session_send_and_read (session, msg, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (soup_message_get_status (msg), ==, 200);
+  if (type != NULL)
+    *type = g_strdup (soup_message_headers_get_one (soup_message_get_response_headers (msg),
+                                                    "Content-Type"));
+  return g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+}

@@ -45,6 +45,9 @@ JsonNode *rc_test_http (RcTestServer *server, const char *method, const char *pa
 JsonNode *rc_test_http_typed (RcTestServer *server, const char *method, const char *path,
                               const char *content_type, const char *body, const char *bearer,
                               guint *status);
+/* GET @path as text, 200 expected (else the test fails); its Content-Type
+ * into @type when not NULL. */
+char *rc_test_http_text (RcTestServer *server, const char *path, char **type);
 /* POST /api/rooms; returns the response object (id, ownerToken, ...). */
 JsonObject *rc_test_create_room (RcTestServer *server, const char *name, const char *password);
 

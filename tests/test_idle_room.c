@@ -131,17 +131,10 @@ server_threads (Fixture *f)
 static gboolean
 room_has_audio (Fixture *f)
 {
-  g_autoptr (SoupSession) session = soup_session_new ();
-  g_autofree char *url = g_strdup_printf ("%s/metrics", f->server->base_url);
-  g_autoptr (SoupMessage) msg = soup_message_new ("GET", url);
-  g_autoptr (GBytes) body = soup_session_send_and_read (session, msg, NULL, NULL);
   g_autofree char *label = g_strdup_printf ("roomcast_playout_delay_seconds{room=\"%s\"}",
                                             f->room_id);
-  g_autofree char *text = NULL;
+  g_autofree char *text = rc_test_http_text (f->server, "/metrics", NULL);
 
-  g_assert_nonnull (body);
-  g_assert_cmpuint (soup_message_get_status (msg), ==, 200);
-  text = g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
   return strstr (text, label) != NULL;
 }
 

@@ -33,24 +33,6 @@ metrics_clear (Metrics *m)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Metrics, metrics_clear)
 
-/* GET @path as text; its Content-Type into @type. */
-static char *
-http_get_text (RcTestServer *server, const char *path, char **type)
-{
-  g_autoptr (SoupSession) session = soup_session_new ();
-  g_autofree char *url = g_strconcat (server->base_url, path, NULL);
-  g_autoptr (SoupMessage) msg = soup_message_new ("GET", url);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) body = soup_session_send_and_read (session, msg, NULL, &error);
-
-  g_assert_no_error (error);
-  g_assert_cmpuint (soup_message_get_status (msg), ==, 200);
-  if (type != NULL)
-    *type = g_strdup (soup_message_headers_get_one (soup_message_get_response_headers (msg),
-                                                    "Content-Type"));
-  return g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
-}
-
 static double
 parse_value (const char *text)
 {
@@ -227,7 +209,7 @@ static void
 scrape (RcTestServer *server, Metrics *m)
 {
   g_autofree char *type = NULL;
-  g_autofree char *text = http_get_text (server, "/metrics", &type);
+  g_autofree char *text = rc_test_http_text (server, "/metrics", &type);
 
   metrics_clear (m);
   g_assert_true (g_str_has_prefix (type, "text/plain; version=0.0.4"));

@@ -16,16 +16,6 @@
 
 #include <string.h>
 
-static RcTestRedis *
-start_redis (void)
-{
-  g_autoptr (GError) error = NULL;
-  RcTestRedis *redis = rc_test_redis_start (&error);
-
-  g_assert_no_error (error);
-  return redis;
-}
-
 static RcTestServer *
 start_roomcast (RcTestRedis *redis)
 {
@@ -49,7 +39,7 @@ chat_text (JsonArray *chat, guint i)
 static void
 test_restart_keeps_rooms_and_chat (void)
 {
-  g_autoptr (RcTestRedis) redis = start_redis ();
+  g_autoptr (RcTestRedis) redis = rc_test_redis_start_checked ();
   g_autoptr (RcTestServer) first = start_roomcast (redis);
   g_autoptr (RcTestServer) second = NULL;
   g_autoptr (JsonObject) room = rc_test_create_room (first, "Durable", "pw");
@@ -143,7 +133,7 @@ store_connected (RcTestServer *server, gint64 *pending)
 static void
 test_outage_while_running (void)
 {
-  g_autoptr (RcTestRedis) redis = start_redis ();
+  g_autoptr (RcTestRedis) redis = rc_test_redis_start_checked ();
   g_autoptr (RcTestServer) server = start_roomcast (redis);
   g_autoptr (RcTestServer) after = NULL;
   g_autoptr (JsonObject) room = rc_test_create_room (server, "Weather", NULL);
@@ -267,7 +257,7 @@ list_rooms (RcTestServer *server, guint expected)
 static void
 test_legacy_state_loads (void)
 {
-  g_autoptr (RcTestRedis) redis = start_redis ();
+  g_autoptr (RcTestRedis) redis = rc_test_redis_start_checked ();
   g_autoptr (RcTestServer) server = NULL;
   g_autoptr (JsonArray) rooms = NULL;
   g_autoptr (JsonNode) room = NULL;
@@ -350,7 +340,7 @@ test_legacy_state_loads (void)
 static void
 test_tiny_duck_survives_restart (void)
 {
-  g_autoptr (RcTestRedis) redis = start_redis ();
+  g_autoptr (RcTestRedis) redis = rc_test_redis_start_checked ();
   g_autoptr (RcTestServer) first = start_roomcast (redis);
   g_autoptr (RcTestServer) second = NULL;
   g_autoptr (JsonObject) room = rc_test_create_room (first, "Tiny duck", NULL);

@@ -998,6 +998,97 @@ test_bad_uris (void)
     }
 }
 
+/*
+ * Fences (the cluster's leases): writes under a fenced prefix land only
+ * while the fence key holds the epoch they were issued with, checked where
+ * they are applied; epoch 0 drops them before they leave.
+ */
+static void
+test_fences (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GPtrArray) list = NULL;
+  g_autoptr (GPtrArray) members = NULL;
+  g_autofree char *a = NULL;
+  g_autofree char *other = NULL;
+  const char *both[] = { "q1", "q2" };
+  guint64 refused;
+
+  rc_store_set (f->store, "room-epoch:x", "1");
+  rc_store_fence (f->store, "room:x:", "room-epoch:x", 1);
+  rc_store_set (f->store, "room:x:a", "one");
+  rc_store_list_push (f->store, "room:x:chat", "hello", 10);
+  rc_store_set_add (f->store, "room:x:viewers", "ann");
+  rc_store_list_replace (f->store, "room:x:queue", both, 2);
+  sync_store (f->store);
+  g_assert_cmpuint (rc_store_get_fenced_refused (f->store), ==, 0);
+
+  /* Another node took the room: epoch 2. This node's writes, issued with 1,
+   * are refused, whatever their kind; other keys are not fenced. */
+  rc_store_set (f->store, "room-epoch:x", "2");
+  rc_store_set (f->store, "room:x:a", "stale");
+  rc_store_list_push (f->store, "room:x:chat", "stale", 10);
+  rc_store_set_remove (f->store, "room:x:viewers", "ann");
+  rc_store_list_replace (f->store, "room:x:queue", both, 1);
+  rc_store_del (f->store, "room:x:a");
+  rc_store_set (f->store, "room:xa", "not under the prefix");
+  rc_store_set (f->store, "room:y:a", "another room");
+  sync_store (f->store);
+  refused = rc_store_get_fenced_refused (f->store);
+  g_assert_cmpuint (refused, ==, 5);
+  a = get_value (f->store, "room:x:a");
+  g_assert_cmpstr (a, ==, "one");
+  list = get_range (f->store, "room:x:chat", 0, -1);
+  assert_list (list, "hello", NULL);
+  g_clear_pointer (&list, g_ptr_array_unref);
+  list = get_range (f->store, "room:x:queue", 0, -1);
+  assert_list (list, "q1", "q2", NULL);
+  members = get_members (f->store, "room:x:viewers");
+  assert_list (members, "ann", NULL);
+  other = get_value (f->store, "room:y:a");
+  g_assert_cmpstr (other, ==, "another room");
+
+  /* Epoch 0: dropped here, counted at once. */
+  rc_store_fence (f->store, "room:x:", "room-epoch:x", 0);
+  rc_store_set (f->store, "room:x:a", "dropped");
+  g_assert_cmpuint (rc_store_get_fenced_refused (f->store), ==, refused + 1);
+
+  /* The lease taken again with the current epoch: writes land again. */
+  rc_store_fence (f->store, "room:x:", "room-epoch:x", 2);
+  rc_store_set (f->store, "room:x:a", "two");
+  g_clear_pointer (&a, g_free);
+  a = get_value (f->store, "room:x:a");
+  g_assert_cmpstr (a, ==, "two");
+}
+
+static void
+test_eval (Fixture *f, gconstpointer data)
+{
+  const char *argv[] = { "k", "v" };
+  Result r = { 0 };
+  g_autoptr (GPtrArray) list = NULL;
+
+  rc_store_eval (f->store,
+                 "redis.call('SET', KEYS[1], ARGV[1]) "
+                 "return {redis.call('GET', KEYS[1]), 42, false}",
+                 1, argv, G_N_ELEMENTS (argv), on_list, &r);
+  wait_result (&r);
+  if (f->backend == BACKEND_MEMORY)
+    {
+      g_assert_error (r.error, RC_ERROR, RC_ERROR_STORE_UNAVAILABLE);
+      result_clear (&r);
+      return;
+    }
+  list = steal_list (&r);
+  assert_list (list, "v", "42", "", NULL);
+  g_clear_pointer (&list, g_ptr_array_unref);
+
+  /* A script error is a read error, not a crash. */
+  rc_store_eval (f->store, "return redis.call('NOSUCHCOMMAND')", 0, NULL, 0, on_list, &r);
+  wait_result (&r);
+  g_assert_error (r.error, RC_ERROR, RC_ERROR_STORE_UNAVAILABLE);
+  result_clear (&r);
+}
+
 static void
 add_both (const char *name, void (*func) (Fixture *, gconstpointer))
 {
@@ -1036,6 +1127,8 @@ main (int argc, char **argv)
   add_both ("sync-barrier", test_sync_barrier);
   add_both ("unref-with-pending-read", test_unref_with_pending_read);
   add_both ("status", test_status);
+  add_both ("fences", test_fences);
+  add_both ("eval", test_eval);
 
   add_redis ("survives-restart", test_redis_survives_restart);
   add_redis ("outage-buffers-and-replays", test_redis_outage);

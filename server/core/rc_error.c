@@ -31,6 +31,7 @@ static const RcErrorInfo error_table[] = {
   { RC_ERROR_NOTHING_PLAYING, 409, "nothing_playing", "No song is playing" },
   { RC_ERROR_NO_MEDIA, 409, "no_media", "No media session; send startMedia first" },
   { RC_ERROR_ALREADY_LIVE, 409, "already_live", "A host is already live in this room" },
+  { RC_ERROR_ROOM_ELSEWHERE, 421, "room_elsewhere", "Another node of the cluster serves this room: go to nodeUrl" },
   /* URL songs fetched into the server's cache. */
   { RC_ERROR_URL_FETCH_FAILED, 502, "url_fetch_failed", "The song could not be fetched from its URL" },
   { RC_ERROR_URL_NOT_AUDIO, 415, "url_not_audio", "The URL does not serve an audio file" },
@@ -46,6 +47,7 @@ static const RcErrorInfo error_table[] = {
   { RC_ERROR_INTERNAL, 500, "internal", "Internal server error" },
   { RC_ERROR_STORE_UNAVAILABLE, 503, "store_unavailable", "The store is unavailable" },
   { RC_ERROR_MEDIA_FAILED, 500, "media_failed", "Audio could not be started" },
+  { RC_ERROR_ROOM_MOVING, 503, "room_moving", "The room's node stopped answering; another takes it within seconds, try again" },
   { 0, 0, NULL, NULL },
 };
 

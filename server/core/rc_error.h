@@ -39,6 +39,8 @@ typedef enum
   RC_ERROR_NOTHING_PLAYING = 4205,
   RC_ERROR_NO_MEDIA = 4206,
   RC_ERROR_ALREADY_LIVE = 4207,
+  /* A cluster (server/cluster/): another node serves the room. */
+  RC_ERROR_ROOM_ELSEWHERE = 4208,
 
   /* URL songs fetched into the server's cache (server/library/rc_url_cache.c). */
   RC_ERROR_URL_FETCH_FAILED = 4210,
@@ -58,6 +60,8 @@ typedef enum
   RC_ERROR_INTERNAL = 5000,
   RC_ERROR_STORE_UNAVAILABLE = 5001,
   RC_ERROR_MEDIA_FAILED = 5002,
+  /* A cluster: the room's node stopped answering and its lease has not expired yet. */
+  RC_ERROR_ROOM_MOVING = 5003,
 } RcErrorCode;
 
 #define RC_ERROR (rc_error_quark ())

@@ -63,6 +63,10 @@ static const Family families[RC_METRIC_COUNT] = {
   [RC_METRIC_STORE_RECONNECTS] = { "roomcast_store_reconnects_total",
                                    "Times the store's connection came back after an outage.",
                                    KIND_COUNTER },
+  [RC_METRIC_STORE_FENCED] = { "roomcast_store_fenced_writes_total",
+                               "Store writes refused because this node no longer held the "
+                               "room's lease (its fencing epoch had moved on).",
+                               KIND_COUNTER },
   [RC_METRIC_CPU_SECONDS] = { "process_cpu_seconds_total",
                               "User and system CPU time spent, in seconds.", KIND_COUNTER },
   [RC_METRIC_ACCEPT_RESTARTS] = { "roomcast_http_accept_restarts_total",

@@ -27,6 +27,7 @@ typedef enum
   RC_METRIC_PACKETS_SENT,     /* audio packets sent, label transport (webrtc, ws) */
   RC_METRIC_BYTES_SENT,       /* their bytes, label transport */
   RC_METRIC_STORE_RECONNECTS, /* set from the store at each write-out */
+  RC_METRIC_STORE_FENCED,     /* writes a cluster's fence refused, set likewise */
   RC_METRIC_CPU_SECONDS,      /* process CPU, set likewise */
   RC_METRIC_ACCEPT_RESTARTS,  /* the HTTP listener set up again after an accept failed */
   RC_METRIC_WEBRTC_DROPPED,   /* the engine's port: datagrams dropped, label reason (set) */

@@ -48,6 +48,19 @@ rc_secret_random_id (gsize length)
   return id;
 }
 
+gboolean
+rc_secret_id_is_valid (const char *id)
+{
+  gsize len = id ? strlen (id) : 0;
+
+  if (len == 0 || len > 64)
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    if (!g_ascii_isalnum (id[i]))
+      return FALSE;
+  return TRUE;
+}
+
 static char *
 base64url (const guint8 *data, gsize len)
 {

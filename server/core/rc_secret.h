@@ -13,6 +13,9 @@ G_BEGIN_DECLS
 #define RC_ROOM_ID_LENGTH 10
 
 char *rc_secret_random_id (gsize length);  /* base62 */
+/* @id could be one rc_secret_random_id made: 1 to 64 base62 characters.
+ * Checked before an id from the network names a store key. */
+gboolean rc_secret_id_is_valid (const char *id);
 char *rc_secret_random_token (void);       /* base64url, 43 chars */
 
 /* "pbkdf2-sha256$<iterations>$<salt b64>$<hash b64>" for a password. */

@@ -8,6 +8,7 @@
 #include "server/core/rc_error.h"
 #include "server/core/rc_http.h"
 #include "server/core/rc_json.h"
+#include "server/core/rc_secret.h"
 #include "server/rooms/rc_live.h"
 #include "server/core/rc_text.h"
 #include "server/core/rc_validate.h"
@@ -34,14 +35,23 @@ is_private_to (RcRoom *room, const char *bearer)
   return rc_room_has_password (room) && !rc_room_check_owner_token (room, bearer);
 }
 
-/* The public view of @room for a request carrying @bearer. */
-static JsonNode *
-room_json_for (RcRoom *room, const char *bearer)
+static RcCluster *
+cluster_of (RcServer *server)
+{
+  return rc_registry_get_cluster (rc_server_get_registry (server));
+}
+
+JsonNode *
+rc_api_room_json (RcServer *server, RcRoom *room, const char *bearer)
 {
   JsonNode *node = rc_room_to_json (room);
+  RcCluster *cluster = cluster_of (server);
 
   if (is_private_to (room, bearer))
     json_object_set_null_member (json_node_get_object (node), "nowPlaying");
+  if (cluster != NULL && rc_cluster_holds (cluster, rc_room_get_id (room)))
+    rc_api_cluster_add_node (server, json_node_get_object (node), rc_cluster_get_node_id (cluster),
+                             rc_cluster_get_node_url (cluster));
   return node;
 }
 
@@ -55,11 +65,12 @@ list_rooms (RcServer *server, SoupServerMessage *msg)
   JsonArray *array = json_array_sized_new (rooms->len);
 
   for (guint i = 0; i < rooms->len; i++)
-    json_array_add_element (array, room_json_for (rooms->pdata[i], bearer));
+    json_array_add_element (array, rc_api_room_json (server, rooms->pdata[i], bearer));
   json_object_set_array_member (o, "rooms", array);
   rc_http_send_json (msg, SOUP_STATUS_OK, body);
 }
 
+/* Makes the room here (the REST write budget was taken already). */
 static void
 create_room (RcServer *server, SoupServerMessage *msg)
 {
@@ -71,9 +82,8 @@ create_room (RcServer *server, SoupServerMessage *msg)
   g_autoptr (JsonNode) body = NULL;
   const char *password;
   RcRoom *room;
+  RcCluster *cluster = cluster_of (server);
 
-  if (!rc_server_allow_rest_write (server, msg))
-    return;
   request = rc_http_read_json_object (msg, rc_server_get_config (server)->max_message_bytes,
                                       &error);
   if (request == NULL || !rc_validate_object (request, create_params, &error))
@@ -97,8 +107,16 @@ create_room (RcServer *server, SoupServerMessage *msg)
     }
   g_message ("Room %s \"%s\" created", rc_room_get_id (room), rc_room_get_name (room));
 
-  body = rc_room_to_json (room);
-  url = g_strdup_printf ("/room/%s", rc_room_get_id (room));
+  body = rc_api_room_json (server, room, NULL);
+  /* In a cluster the room's page is on its node: an absolute URL. */
+  url = g_strdup_printf ("%s/room/%s", cluster ? rc_cluster_get_node_url (cluster) : "",
+                         rc_room_get_id (room));
+  if (cluster != NULL)
+    {
+      json_object_set_string_member (json_node_get_object (body), "nodeUrl",
+                                     rc_cluster_get_node_url (cluster));
+      rc_cluster_heartbeat_now (cluster); /* the next placement sees this room */
+    }
   json_object_set_string_member (json_node_get_object (body), "ownerToken", token);
   json_object_set_string_member (json_node_get_object (body), "url", url);
   soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Location", url);
@@ -267,8 +285,14 @@ rc_api_rooms_handle (RcServer *server, SoupServerMessage *msg, const char *path)
 
   if (g_str_equal (path, "/api/rooms") || g_str_equal (path, "/api/rooms/"))
     {
-      if (g_str_equal (method, "GET") || g_str_equal (method, "HEAD"))
+      if ((g_str_equal (method, "GET") || g_str_equal (method, "HEAD")) && cluster_of (server))
+        rc_api_cluster_list_rooms (server, msg);
+      else if (g_str_equal (method, "GET") || g_str_equal (method, "HEAD"))
         list_rooms (server, msg);
+      else if (g_str_equal (method, "POST") && !rc_server_allow_rest_write (server, msg))
+        return;
+      else if (g_str_equal (method, "POST") && cluster_of (server))
+        rc_api_cluster_create_room (server, msg, create_room);
       else if (g_str_equal (method, "POST"))
         create_room (server, msg);
       else
@@ -282,6 +306,17 @@ rc_api_rooms_handle (RcServer *server, SoupServerMessage *msg, const char *path)
       return;
     }
   rest = path + strlen ("/api/rooms/");
+  if (cluster_of (server) != NULL)
+    {
+      g_autofree char *id = g_strndup (rest, strcspn (rest, "/"));
+
+      /* Not served here: taken over, read from the store, or sent on. */
+      if (rc_secret_id_is_valid (id) && rc_registry_lookup (rc_server_get_registry (server), id) == NULL)
+        {
+          rc_api_cluster_route_room (server, msg, path, id);
+          return;
+        }
+    }
   if (g_str_has_suffix (rest, "/stats"))
     {
       g_autofree char *id = g_strndup (rest, strlen (rest) - strlen ("/stats"));
@@ -332,7 +367,7 @@ rc_api_rooms_handle (RcServer *server, SoupServerMessage *msg, const char *path)
   if (g_str_equal (method, "GET") || g_str_equal (method, "HEAD"))
     {
       g_autofree char *bearer = rc_http_get_bearer (msg);
-      g_autoptr (JsonNode) body = room_json_for (room, bearer);
+      g_autoptr (JsonNode) body = rc_api_room_json (server, room, bearer);
 
       rc_http_send_json (msg, SOUP_STATUS_OK, body);
     }

@@ -5,9 +5,12 @@
  * edge), so no part reaches up into another. Ordering rules: the registry
  * finishes loading from the store before anything listens; on the way down
  * live hosts end first (they hold rooms' pipelines and pause players), then
- * the HTTP edge closes its sessions, then the rooms go.
+ * the HTTP edge closes its sessions, then in a cluster the leases are
+ * given back (after the guests' last writes, on the same Redis link), then
+ * the rooms go.
  */
 #include "server/http/rc_app.h"
+#include "server/cluster/rc_cluster.h"
 #include "server/core/rc_clock.h"
 #include "server/core/rc_http.h"
 #include "server/core/rc_metrics.h"
@@ -21,6 +24,8 @@
 #include "server/rooms/rc_live.h"
 #include "server/rooms/rc_registry.h"
 #include "pipelines/rc_fanout.h"
+
+#include <string.h>
 
 struct _RcApp
 {
@@ -39,6 +44,7 @@ struct _RcApp
   RcSrt *srt;   /* over SRT (--srt-port), likewise; NULL when off */
   RcTelegramHost telegram_host;
   RcTelegramBot *telegram; /* --telegram-token; NULL when off */
+  RcCluster *cluster; /* --cluster; NULL: a lone node */
   RcServer *server;
   RcWsWriter *writer; /* every WebSocket's bytes; outlives the server and the rooms */
 };
@@ -115,6 +121,11 @@ rc_app_new (const RcConfig *config, RcStore *store)
   app->registry = rc_registry_new (store, app->library, (guint) config->max_rooms,
                                    (guint) config->chat_history, &settings);
   app->rest_limits = rc_rate_limits_new (config->rate_limit, config->rate_burst);
+  if (config->cluster != NULL && *config->cluster != '\0')
+    {
+      app->cluster = rc_cluster_new (store, (guint) config->cluster_lease_ms);
+      rc_registry_set_cluster (app->registry, app->cluster);
+    }
   app->live_host.config = config;
   app->live_host.registry = app->registry;
   app->live_host.rest_limits = app->rest_limits;
@@ -130,6 +141,7 @@ rc_app_free (RcApp *app)
   g_clear_pointer (&app->server, rc_server_free);
   g_clear_pointer (&app->clock, rc_clock_free);
   rc_registry_free (app->registry);
+  g_clear_pointer (&app->cluster, rc_cluster_unref);
   g_clear_pointer (&app->fanout, rc_fanout_free); /* after the rooms and their guests */
   g_clear_error (&app->fanout_error);
   rc_url_cache_free (app->url_cache);
@@ -177,8 +189,45 @@ ensure_demo_room (RcApp *app)
 
   if (name == NULL || *name == '\0' || rc_registry_find_by_name (app->registry, name))
     return;
+  if (app->cluster != NULL)
+    {
+      /* Each node would make its own: a cluster's rooms are made over REST. */
+      g_warning ("--demo-room is ignored with --cluster");
+      return;
+    }
   if (rc_registry_create_room (app->registry, name, NULL, NULL, &error) == NULL)
     g_warning ("Could not create the demo room: %s", error->message);
+}
+
+static void
+cluster_load (RcClusterLoad *load, gpointer user_data)
+{
+  RcApp *app = user_data;
+
+  load->rooms = rc_registry_get_room_count (app->registry);
+  load->guests = rc_registry_get_guest_count (app->registry);
+}
+
+static void
+cluster_lost (RcCluster *cluster, const char *room_id, gpointer user_data)
+{
+  RcApp *app = user_data;
+
+  rc_registry_forget_room (app->registry, room_id);
+}
+
+/* Registers the node under --node-url, or the address it listens on. */
+static void
+start_cluster (RcApp *app)
+{
+  const char *node_url = app->config->node_url;
+  g_autofree char *url = node_url != NULL && *node_url != '\0' ? g_strdup (node_url)
+                                                               : rc_server_get_url (app->server);
+  gsize len = strlen (url);
+
+  while (len > 0 && url[len - 1] == '/')
+    url[--len] = '\0';
+  rc_cluster_start (app->cluster, url, cluster_load, cluster_lost, app);
 }
 
 gboolean
@@ -234,7 +283,11 @@ rc_app_start (RcApp *app, GError **error)
 
     app->server = rc_server_new (&parts);
   }
-  return rc_server_start (app->server, error);
+  if (!rc_server_start (app->server, error))
+    return FALSE;
+  if (app->cluster != NULL)
+    start_cluster (app);
+  return TRUE;
 }
 
 void
@@ -245,6 +298,10 @@ rc_app_stop (RcApp *app)
   g_clear_pointer (&app->whip, rc_whip_free);
   if (app->server != NULL)
     rc_server_stop (app->server);
+  /* After the guests' leaving writes, before the store's last flush: the
+   * rooms can move at once. Anything the rooms write later is dropped. */
+  if (app->cluster != NULL)
+    rc_cluster_stop (app->cluster);
 }
 
 char *

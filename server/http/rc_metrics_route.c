@@ -82,6 +82,7 @@ rc_metrics_route_update (RcServer *server)
   rc_metrics_set (metrics, RC_METRIC_STORE_CONNECTED, NULL, rc_store_is_connected (store));
   rc_metrics_set (metrics, RC_METRIC_STORE_PENDING, NULL, rc_store_get_pending_writes (store));
   rc_metrics_set (metrics, RC_METRIC_STORE_RECONNECTS, NULL, rc_store_get_reconnects (store));
+  rc_metrics_set (metrics, RC_METRIC_STORE_FENCED, NULL, rc_store_get_fenced_refused (store));
   rc_process_stats_read (&process);
   rc_metrics_set (metrics, RC_METRIC_CPU_SECONDS, NULL, process.cpu_seconds);
   rc_metrics_set (metrics, RC_METRIC_OPEN_FDS, NULL, process.open_fds);

@@ -72,6 +72,8 @@ on_api (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *
     rc_api_library_handle (user_data, msg, path, query);
   else if (g_str_has_prefix (path, "/api/lyrics/") || g_str_equal (path, "/api/playlist"))
     rc_api_user_handle (user_data, msg, path, query);
+  else if (g_str_equal (path, "/api/nodes"))
+    rc_api_nodes_handle (user_data, msg);
   else
     rc_api_rooms_handle (user_data, msg, path);
 }

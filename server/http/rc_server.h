@@ -57,6 +57,24 @@ gboolean rc_server_allow_rest_write (RcServer *server, SoupServerMessage *msg);
 
 /* Route handlers living in their own files. */
 void rc_api_rooms_handle (RcServer *server, SoupServerMessage *msg, const char *path);
+/* A room as REST shows it to a request carrying @bearer (NULL: none); in a
+ * cluster with the node serving it. */
+JsonNode *rc_api_room_json (RcServer *server, RcRoom *room, const char *bearer);
+
+/* The REST API in a cluster (rc_api_cluster.c). */
+typedef void (*RcApiCreateFunc) (RcServer *server, SoupServerMessage *msg);
+void rc_api_nodes_handle (RcServer *server, SoupServerMessage *msg);
+void rc_api_cluster_list_rooms (RcServer *server, SoupServerMessage *msg);
+/* Room @id is not served here: take it over, or answer from the store or
+ * with where it is. */
+void rc_api_cluster_route_room (RcServer *server, SoupServerMessage *msg, const char *path,
+                                const char *id);
+/* POST /api/rooms on the least loaded node: @create_here makes it here. */
+void rc_api_cluster_create_room (RcServer *server, SoupServerMessage *msg,
+                                 RcApiCreateFunc create_here);
+/* Sets @room's "node" ({id, url}, or null with no @owner_id). */
+void rc_api_cluster_add_node (RcServer *server, JsonObject *room, const char *owner_id,
+                              const char *owner_url);
 void rc_api_library_handle (RcServer *server, SoupServerMessage *msg, const char *path,
                             GHashTable *query);
 void rc_static_handle (const char *root, SoupServerMessage *msg, const char *path);

@@ -63,7 +63,10 @@ void
 rc_store_unref (RcStore *store)
 {
   if (store != NULL && g_atomic_int_dec_and_test (&store->ref_count))
-    store->klass->finalize (store);
+    {
+      g_clear_pointer (&store->fences, g_hash_table_unref);
+      store->klass->finalize (store);
+    }
 }
 
 RcStoreBackend
@@ -181,6 +184,78 @@ rc_store_sync (RcStore *store, RcStoreSyncFunc func, gpointer user_data)
 {
   g_return_if_fail (store != NULL && func != NULL);
   store->klass->sync (store, func, user_data);
+}
+
+static void
+fence_free (gpointer data)
+{
+  RcStoreFence *fence = data;
+
+  g_free (fence->fence_key);
+  g_free (fence->epoch);
+  g_free (fence);
+}
+
+void
+rc_store_fence (RcStore *store, const char *prefix, const char *fence_key, guint64 epoch)
+{
+  RcStoreFence *fence;
+
+  g_return_if_fail (store != NULL && prefix != NULL && g_str_has_suffix (prefix, ":"));
+  g_return_if_fail (fence_key != NULL);
+  if (store->fences == NULL)
+    store->fences = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, fence_free);
+  fence = g_new0 (RcStoreFence, 1);
+  fence->fence_key = g_strdup (fence_key);
+  fence->epoch = g_strdup_printf ("%" G_GUINT64_FORMAT, epoch);
+  g_hash_table_replace (store->fences, g_strdup (prefix), fence);
+}
+
+void
+rc_store_unfence (RcStore *store, const char *prefix)
+{
+  g_return_if_fail (store != NULL && prefix != NULL);
+  if (store->fences != NULL)
+    g_hash_table_remove (store->fences, prefix);
+}
+
+guint64
+rc_store_get_fenced_refused (RcStore *store)
+{
+  return store->fenced_refused;
+}
+
+gboolean
+rc_store_fence_for (RcStore *store, const char *key, const RcStoreFence **fence)
+{
+  *fence = NULL;
+  if (store->fences == NULL || g_hash_table_size (store->fences) == 0)
+    return TRUE;
+  for (const char *colon = strchr (key, ':'); colon != NULL; colon = strchr (colon + 1, ':'))
+    {
+      g_autofree char *prefix = g_strndup (key, (gsize) (colon - key) + 1);
+      const RcStoreFence *found = g_hash_table_lookup (store->fences, prefix);
+
+      if (found == NULL)
+        continue;
+      if (g_str_equal (found->epoch, "0"))
+        {
+          store->fenced_refused++;
+          return FALSE;
+        }
+      *fence = found;
+      return TRUE;
+    }
+  return TRUE;
+}
+
+void
+rc_store_eval (RcStore *store, const char *script, guint n_keys, const char *const *argv,
+               guint argc, RcStoreListFunc func, gpointer user_data)
+{
+  g_return_if_fail (store != NULL && script != NULL && func != NULL && n_keys <= argc);
+  g_return_if_fail (argv != NULL || argc == 0);
+  store->klass->eval (store, script, n_keys, argv, argc, func, user_data);
 }
 
 gboolean

@@ -84,6 +84,31 @@ void rc_store_zset_range_rev (RcStore *store, const char *key, gint64 start, gin
 /* Barrier: @func runs once all earlier writes are applied (or failed). */
 void rc_store_sync (RcStore *store, RcStoreSyncFunc func, gpointer user_data);
 
+/*
+ * Fencing (the cluster's room leases, docs/architecture.md "A cluster on
+ * Redis"). From this call on, every write to a key that starts with @prefix
+ * (which ends in ':', e.g. "room:abc:") is applied only if the string at
+ * @fence_key equals @epoch (in decimal) at the moment the backend applies it:
+ * Redis checks it in the same Lua script as the write, so a write a paused
+ * node issued with an epoch that has since moved on is refused, however late
+ * it arrives. @epoch 0 refuses every such write at once, here. Calling it
+ * again for @prefix replaces the fence; writes already issued keep theirs.
+ */
+void rc_store_fence (RcStore *store, const char *prefix, const char *fence_key, guint64 epoch);
+void rc_store_unfence (RcStore *store, const char *prefix);
+/* Fenced writes refused so far (here with epoch 0, or by the backend). */
+guint64 rc_store_get_fenced_refused (RcStore *store);
+
+/*
+ * Runs a Lua script (Redis EVAL) with @n_keys keys then the other @argv
+ * words as ARGV; its reply reaches @func as strings: an array reply element
+ * by element (integers in decimal, nil as ""), any other reply as one
+ * element. Like a read: it fails at once while Redis is unreachable, never
+ * buffered. The memory backend has no Lua and fails every call.
+ */
+void rc_store_eval (RcStore *store, const char *script, guint n_keys, const char *const *argv,
+                    guint argc, RcStoreListFunc func, gpointer user_data);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcStore, rc_store_unref)
 
 G_END_DECLS

@@ -41,6 +41,7 @@ typedef struct
   gpointer user_data;
   char *string;
   GPtrArray *list;
+  GError *error; /* eval only */
 } Reply;
 
 static void
@@ -92,7 +93,7 @@ reply_dispatch (gpointer data)
   if (r->string_func != NULL)
     r->string_func (r->store, r->string, NULL, r->user_data);
   else if (r->list_func != NULL)
-    r->list_func (r->store, r->list, NULL, r->user_data);
+    r->list_func (r->store, r->error ? NULL : r->list, r->error, r->user_data);
   else if (r->sync_func != NULL)
     r->sync_func (r->store, NULL, r->user_data);
   return G_SOURCE_REMOVE;
@@ -106,6 +107,7 @@ reply_free (gpointer data)
   rc_store_unref (r->store);
   g_free (r->string);
   g_clear_pointer (&r->list, g_ptr_array_unref);
+  g_clear_error (&r->error);
   g_free (r);
 }
 
@@ -139,10 +141,38 @@ mem_pending_writes (RcStore *store)
   return 0;
 }
 
+/* The fence over @key (rc_store_fence) lets a write to it happen. */
+static gboolean
+fence_allows (RcStore *store, const char *key)
+{
+  const RcStoreFence *fence;
+  Value *v;
+
+  if (!rc_store_fence_for (store, key, &fence))
+    return FALSE;
+  if (fence == NULL)
+    return TRUE;
+  v = lookup (store, fence->fence_key, VALUE_STRING, FALSE);
+  if (v != NULL && g_strcmp0 (v->string, fence->epoch) == 0)
+    return TRUE;
+  store->fenced_refused++;
+  return FALSE;
+}
+
+static void
+del_key (RcStore *store, const char *key)
+{
+  g_hash_table_remove (((RcStoreMemory *) store)->keys, key);
+}
+
 static void
 mem_set (RcStore *store, const char *key, const char *value)
 {
-  Value *v = lookup (store, key, VALUE_STRING, TRUE);
+  Value *v;
+
+  if (!fence_allows (store, key))
+    return;
+  v = lookup (store, key, VALUE_STRING, TRUE);
 
   g_free (v->string);
   v->string = g_strdup (value);
@@ -151,13 +181,18 @@ mem_set (RcStore *store, const char *key, const char *value)
 static void
 mem_del (RcStore *store, const char *key)
 {
-  g_hash_table_remove (((RcStoreMemory *) store)->keys, key);
+  if (fence_allows (store, key))
+    del_key (store, key);
 }
 
 static void
 mem_list_push (RcStore *store, const char *key, const char *value, guint cap)
 {
-  Value *v = lookup (store, key, VALUE_LIST, TRUE);
+  Value *v;
+
+  if (!fence_allows (store, key))
+    return;
+  v = lookup (store, key, VALUE_LIST, TRUE);
 
   g_ptr_array_add (v->list, g_strdup (value));
   if (cap > 0 && v->list->len > cap)
@@ -169,7 +204,9 @@ mem_list_replace (RcStore *store, const char *key, const char *const *values, gu
 {
   Value *v;
 
-  mem_del (store, key);
+  if (!fence_allows (store, key))
+    return;
+  del_key (store, key);
   if (n_values == 0)
     return;
   v = lookup (store, key, VALUE_LIST, TRUE);
@@ -180,7 +217,11 @@ mem_list_replace (RcStore *store, const char *key, const char *const *values, gu
 static void
 mem_set_add (RcStore *store, const char *key, const char *member)
 {
-  Value *v = lookup (store, key, VALUE_SET, TRUE);
+  Value *v;
+
+  if (!fence_allows (store, key))
+    return;
+  v = lookup (store, key, VALUE_SET, TRUE);
 
   g_hash_table_add (v->table, g_strdup (member));
 }
@@ -190,11 +231,11 @@ mem_set_remove (RcStore *store, const char *key, const char *member)
 {
   Value *v = lookup (store, key, VALUE_SET, FALSE);
 
-  if (v == NULL)
+  if (v == NULL || !fence_allows (store, key))
     return;
   g_hash_table_remove (v->table, member);
   if (g_hash_table_size (v->table) == 0)
-    mem_del (store, key);
+    del_key (store, key);
 }
 
 typedef struct
@@ -235,9 +276,13 @@ zset_sorted_rev (Value *v)
 static void
 mem_zset_add (RcStore *store, const char *key, double score, const char *member, guint cap)
 {
-  Value *v = lookup (store, key, VALUE_ZSET, TRUE);
-  double *s = g_new (double, 1);
+  Value *v;
+  double *s;
 
+  if (!fence_allows (store, key))
+    return;
+  v = lookup (store, key, VALUE_ZSET, TRUE);
+  s = g_new (double, 1);
   *s = score;
   g_hash_table_insert (v->table, g_strdup (member), s);
   if (cap > 0 && g_hash_table_size (v->table) > cap)
@@ -345,6 +390,20 @@ mem_sync (RcStore *store, RcStoreSyncFunc func, gpointer user_data)
   reply_later (store, r);
 }
 
+/* No Lua here: the cluster, the only user, needs Redis. */
+static void
+mem_eval (RcStore *store, const char *script, guint n_keys, const char *const *argv, guint argc,
+          RcStoreListFunc func, gpointer user_data)
+{
+  Reply *r = g_new0 (Reply, 1);
+
+  r->list_func = func;
+  r->user_data = user_data;
+  r->error = g_error_new_literal (RC_ERROR, RC_ERROR_STORE_UNAVAILABLE,
+                                  "The memory store runs no scripts: use Redis");
+  reply_later (store, r);
+}
+
 static const RcStoreClass memory_class = {
   .backend = RC_STORE_BACKEND_MEMORY,
   .name = "memory",
@@ -363,6 +422,7 @@ static const RcStoreClass memory_class = {
   .set_members = mem_set_members,
   .zset_range_rev = mem_zset_range_rev,
   .sync = mem_sync,
+  .eval = mem_eval,
 };
 
 RcStore *

@@ -68,6 +68,7 @@ typedef enum
   REQ_LIST,    /* LRANGE, ZREVRANGE: order as Redis gives it */
   REQ_MEMBERS, /* SMEMBERS: sorted bytewise before delivery */
   REQ_SYNC,
+  REQ_EVAL,    /* a script's reply, as strings */
 } RequestKind;
 
 typedef struct
@@ -75,6 +76,8 @@ typedef struct
   RequestKind kind;
   guint n_cmds;
   guint n_replies; /* replies received on the current link */
+  gboolean fenced; /* a write wrapped in the fence script (rc_store_fence) */
+  gboolean refused; /* ... which Redis refused: counted once */
   gsize lens[MAX_CMDS];
   char *buf; /* n_cmds RESP-encoded commands, back to back */
 
@@ -169,6 +172,46 @@ request_add (Request *req, GString *out, int argc, const char **argv)
   req->lens[req->n_cmds++] = (gsize) len;
 }
 
+/*
+ * A write to a fenced key runs inside this script, so the epoch check and
+ * the write are one atomic step in Redis: KEYS[1] the fence, KEYS[2] the
+ * key, ARGV[1] the epoch, ARGV[2] the command, then its other words. A nil
+ * reply (no write command answers nil) means refused.
+ */
+static const char fence_script[] =
+  "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end "
+  "return redis.call(ARGV[2], KEYS[2], unpack(ARGV, 3))";
+
+/* Appends a write command whose key is argv[1], fenced if its key is; FALSE
+ * when its fence drops it here (epoch 0). */
+static gboolean
+request_add_write (RcStoreRedis *self, Request *req, GString *out, int argc, const char **argv)
+{
+  const RcStoreFence *fence;
+  g_autofree const char **wrapped = NULL;
+
+  if (!rc_store_fence_for (&self->parent, argv[1], &fence))
+    return FALSE;
+  if (fence == NULL)
+    {
+      request_add (req, out, argc, argv);
+      return TRUE;
+    }
+  wrapped = g_new (const char *, argc + 5);
+  wrapped[0] = "EVAL";
+  wrapped[1] = fence_script;
+  wrapped[2] = "2";
+  wrapped[3] = fence->fence_key;
+  wrapped[4] = argv[1];
+  wrapped[5] = fence->epoch;
+  wrapped[6] = argv[0];
+  for (int i = 2; i < argc; i++)
+    wrapped[i + 5] = argv[i];
+  request_add (req, out, argc + 5, wrapped);
+  req->fenced = TRUE;
+  return TRUE;
+}
+
 static void
 request_seal (Request *req, GString *out)
 {
@@ -188,6 +231,7 @@ request_dispatch (gpointer data)
       break;
     case REQ_LIST:
     case REQ_MEMBERS:
+    case REQ_EVAL:
       if (error == NULL && req->list == NULL)
         req->list = g_ptr_array_new_with_free_func (g_free);
       req->list_func (req->store, error ? NULL : req->list, error, req->user_data);
@@ -221,6 +265,18 @@ static int
 str_ptr_cmp (gconstpointer a, gconstpointer b)
 {
   return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* A script's scalar reply as text: integers in decimal, nil (and nested
+ * arrays, which our scripts never return) as "". */
+static char *
+reply_to_string (const redisReply *reply)
+{
+  if (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS)
+    return g_strndup (reply->str, reply->len);
+  if (reply->type == REDIS_REPLY_INTEGER)
+    return g_strdup_printf ("%lld", reply->integer);
+  return g_strdup ("");
 }
 
 /* Fills req->string / req->list / req->error from a non-NULL reply. */
@@ -258,6 +314,14 @@ request_take_reply (RcStoreRedis *self, Request *req, const redisReply *reply)
         g_ptr_array_sort (req->list, str_ptr_cmp);
       return;
     case REQ_SYNC:
+      return;
+    case REQ_EVAL:
+      req->list = g_ptr_array_new_with_free_func (g_free);
+      if (reply->type != REDIS_REPLY_ARRAY)
+        g_ptr_array_add (req->list, reply_to_string (reply));
+      else
+        for (size_t i = 0; i < reply->elements; i++)
+          g_ptr_array_add (req->list, reply_to_string (reply->element[i]));
       return;
     case REQ_WRITE:
       break;
@@ -302,11 +366,19 @@ on_write_reply (RcStoreRedis *self, Request *req, const redisReply *reply)
     log_rejected_write (self, reply->str);
   else if (reply->type == REDIS_REPLY_ARRAY) /* EXEC: one reply per queued command */
     for (size_t i = 0; i < reply->elements; i++)
-      if (reply->element[i]->type == REDIS_REPLY_ERROR)
-        log_rejected_write (self, reply->element[i]->str);
+      {
+        if (reply->element[i]->type == REDIS_REPLY_ERROR)
+          log_rejected_write (self, reply->element[i]->str);
+        else if (req->fenced && reply->element[i]->type == REDIS_REPLY_NIL)
+          req->refused = TRUE;
+      }
+  else if (req->fenced && reply->type == REDIS_REPLY_NIL)
+    req->refused = TRUE;
 
   if (++req->n_replies < req->n_cmds)
     return;
+  if (req->refused)
+    self->parent.fenced_refused++;
   /* Replies come in order, so this is the head of `sent`. */
   g_queue_remove (&self->sent, req);
   request_free (req);
@@ -673,15 +745,27 @@ redis_pending_writes (RcStore *store)
   return self->backlog_writes + g_queue_get_length (&self->sent);
 }
 
+/* Submits a write built in @out, or frees it when its fence dropped it. */
+static void
+submit_write (RcStoreRedis *self, Request *req, GString *out, gboolean allowed)
+{
+  if (!allowed)
+    {
+      g_string_free (out, TRUE);
+      request_free (req);
+      return;
+    }
+  request_seal (req, out);
+  submit (self, req);
+}
+
 static void
 submit_write1 (RcStoreRedis *self, int argc, const char **argv)
 {
   Request *req = request_new (self, REQ_WRITE);
   GString *out = g_string_new (NULL);
 
-  request_add (req, out, argc, argv);
-  request_seal (req, out);
-  submit (self, req);
+  submit_write (self, req, out, request_add_write (self, req, out, argc, argv));
 }
 
 static void
@@ -709,13 +793,13 @@ redis_list_push (RcStore *store, const char *key, const char *value, guint cap)
   g_autofree char *first = g_strdup_printf ("-%u", cap);
   const char *push[] = { "RPUSH", key, value };
   const char *trim[] = { "LTRIM", key, first, "-1" };
+  gboolean allowed;
 
   /* Pipelined on one link, so nothing of ours runs in between. */
-  request_add (req, out, G_N_ELEMENTS (push), push);
-  if (cap > 0)
-    request_add (req, out, G_N_ELEMENTS (trim), trim);
-  request_seal (req, out);
-  submit (self, req);
+  allowed = request_add_write (self, req, out, G_N_ELEMENTS (push), push);
+  if (allowed && cap > 0)
+    request_add_write (self, req, out, G_N_ELEMENTS (trim), trim);
+  submit_write (self, req, out, allowed);
 }
 
 static void
@@ -742,11 +826,14 @@ redis_list_replace (RcStore *store, const char *key, const char *const *values, 
   req = request_new (self, REQ_WRITE);
   out = g_string_new (NULL);
   request_add (req, out, G_N_ELEMENTS (multi), multi);
-  request_add (req, out, G_N_ELEMENTS (del), del);
-  request_add (req, out, (int) n_values + 2, push);
+  if (!request_add_write (self, req, out, G_N_ELEMENTS (del), del))
+    {
+      submit_write (self, req, out, FALSE);
+      return;
+    }
+  request_add_write (self, req, out, (int) n_values + 2, push);
   request_add (req, out, G_N_ELEMENTS (exec), exec);
-  request_seal (req, out);
-  submit (self, req);
+  submit_write (self, req, out, TRUE);
 }
 
 static void
@@ -775,13 +862,13 @@ redis_zset_add (RcStore *store, const char *key, double score, const char *membe
   g_autofree char *last = g_strdup_printf ("-%" G_GUINT64_FORMAT, (guint64) cap + 1);
   const char *add[] = { "ZADD", key, score_str, member };
   const char *trim[] = { "ZREMRANGEBYRANK", key, "0", last };
+  gboolean allowed;
 
   g_ascii_dtostr (score_str, sizeof score_str, score); /* round-trips exactly */
-  request_add (req, out, G_N_ELEMENTS (add), add);
-  if (cap > 0)
-    request_add (req, out, G_N_ELEMENTS (trim), trim);
-  request_seal (req, out);
-  submit (self, req);
+  allowed = request_add_write (self, req, out, G_N_ELEMENTS (add), add);
+  if (allowed && cap > 0)
+    request_add_write (self, req, out, G_N_ELEMENTS (trim), trim);
+  submit_write (self, req, out, allowed);
 }
 
 static Request *
@@ -869,6 +956,24 @@ redis_sync (RcStore *store, RcStoreSyncFunc func, gpointer user_data)
     }
 }
 
+static void
+redis_eval (RcStore *store, const char *script, guint n_keys, const char *const *argv,
+            guint argc, RcStoreListFunc func, gpointer user_data)
+{
+  g_autofree char *keys = g_strdup_printf ("%u", n_keys);
+  g_autofree const char **words = g_new (const char *, argc + 3);
+  Request *req;
+
+  words[0] = "EVAL";
+  words[1] = script;
+  words[2] = keys;
+  if (argc > 0)
+    memcpy (words + 3, argv, argc * sizeof (char *));
+  req = read_request (REDIS (store), REQ_EVAL, user_data, (int) argc + 3, words);
+  req->list_func = func;
+  submit (REDIS (store), req);
+}
+
 static const RcStoreClass redis_class = {
   .backend = RC_STORE_BACKEND_REDIS,
   .name = "redis",
@@ -887,6 +992,7 @@ static const RcStoreClass redis_class = {
   .set_members = redis_set_members,
   .zset_range_rev = redis_zset_range_rev,
   .sync = redis_sync,
+  .eval = redis_eval,
 };
 
 /* ---- construction ------------------------------------------------------ */

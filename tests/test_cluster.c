@@ -1,0 +1,558 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A roomcast cluster on a real redis-server: two or three roomcast
+ * processes with --cluster on 127.0.0.1. Nodes register and expire; any
+ * node answers the REST API for every room; new rooms go to the least
+ * loaded node; a guest joining on the wrong node is told where to go; a
+ * node killed with -9 has its rooms taken over (chat kept) once the lease
+ * runs out; a node paused (SIGSTOP) past its lease cannot write the
+ * room again when it wakes (the fencing epoch), its guests are told the
+ * room moved; and Redis away for longer than a lease costs no room.
+ */
+#include "server/core/rc_error.h"
+#include "rc_test_music.h"
+#include "rc_test_redis.h"
+#include "rc_test_server.h"
+#include "rc_test_util.h"
+#include "rc_test_ws.h"
+
+#include <gst/gst.h>
+#include <signal.h>
+#include <string.h>
+
+/* A short lease keeps the test quick; a slow (sanitizer) build gets a
+ * longer one, so that a busy node still renews in time. */
+#define LEASE_MS (1500 * rc_test_slowdown ())
+
+/* @music_dir: NULL for none. */
+static RcTestServer *
+start_node_with (RcTestRedis *redis, const char *music_dir)
+{
+  g_autofree char *lease = g_strdup_printf ("%u", (guint) LEASE_MS);
+  const char *args[] = { "--cluster", rc_test_redis_get_uri (redis), "--cluster-lease", lease,
+                         music_dir ? "--music-dir" : NULL, music_dir, NULL };
+
+  return rc_test_server_start (args);
+}
+
+static RcTestServer *
+start_node (RcTestRedis *redis)
+{
+  return start_node_with (redis, NULL);
+}
+
+/* GET @path on @server, 200 expected; transfer full. */
+static JsonObject *
+get_ok (RcTestServer *server, const char *path)
+{
+  guint status = 0;
+  g_autoptr (JsonNode) body = rc_test_http (server, "GET", path, NULL, NULL, &status);
+
+  g_assert_cmpuint (status, ==, 200);
+  return json_object_ref (json_node_get_object (body));
+}
+
+static JsonArray *
+nodes_of (JsonObject *listing)
+{
+  return json_object_get_array_member (listing, "nodes");
+}
+
+/* The id of the node whose URL is @server's, from @server's own listing. */
+static char *
+node_id (RcTestServer *server)
+{
+  g_autoptr (JsonObject) listing = get_ok (server, "/api/nodes");
+  JsonArray *nodes = nodes_of (listing);
+
+  for (guint i = 0; i < json_array_get_length (nodes); i++)
+    {
+      JsonObject *n = json_array_get_object_element (nodes, i);
+
+      if (json_object_get_boolean_member (n, "self"))
+        {
+          g_assert_cmpstr (rc_test_str (n, "url"), ==, server->base_url);
+          return g_strdup (rc_test_str (n, "id"));
+        }
+    }
+  g_assert_not_reached ();
+}
+
+static guint
+count_nodes (RcTestServer *server)
+{
+  g_autoptr (JsonObject) listing = get_ok (server, "/api/nodes");
+
+  return json_array_get_length (nodes_of (listing));
+}
+
+/* The URL of the node serving room @id, as @server tells it. */
+static char *
+owner_url (RcTestServer *server, const char *id)
+{
+  g_autofree char *path = g_strdup_printf ("/api/rooms/%s", id);
+  g_autoptr (JsonObject) room = get_ok (server, path);
+  JsonObject *node;
+
+  if (json_object_get_null_member (room, "node"))
+    return NULL;
+  node = json_object_get_object_member (room, "node");
+  return json_object_get_null_member (node, "url") ? NULL : g_strdup (rc_test_str (node, "url"));
+}
+
+static gboolean
+owned_by (RcTestServer *asked, const char *id, RcTestServer *owner)
+{
+  g_autofree char *url = owner_url (asked, id);
+
+  return g_strcmp0 (url, owner->base_url) == 0;
+}
+
+static void
+test_nodes_register_and_expire (void)
+{
+  g_autoptr (RcTestRedis) redis = rc_test_redis_start_checked ();
+  g_autoptr (RcTestServer) a = start_node (redis);
+  g_autoptr (RcTestServer) b = start_node (redis);
+  g_autoptr (RcTestServer) c = start_node (redis);
+  g_autofree char *a_id = node_id (a);
+  g_autofree char *b_id = node_id (b);
+  g_autofree char *c_id = node_id (c);
+  g_autofree char *c_key = g_strdup_printf ("node:%s", c_id);
+  g_autofree char *ttl = NULL;
+  gint64 killed;
+
+  /* Every node lists every node, with its address and load. */
+  g_assert_true (RC_WAIT_UNTIL (count_nodes (a) == 3 && count_nodes (b) == 3, 5000));
+  {
+    g_autoptr (JsonObject) listing = get_ok (b, "/api/nodes");
+    JsonArray *nodes = nodes_of (listing);
+
+    for (guint i = 0; i < 3; i++)
+      {
+        JsonObject *n = json_array_get_object_element (nodes, i);
+
+        g_assert_true (json_object_has_member (n, "rooms"));
+        g_assert_true (json_object_has_member (n, "guests"));
+        g_assert_true (json_object_has_member (n, "cpu"));
+        g_assert_true (g_str_has_prefix (rc_test_str (n, "url"), "http://127.0.0.1:"));
+      }
+  }
+  /* The node key expires by itself: a lease's length, renewed each third. */
+  ttl = rc_test_redis_call (redis, "PTTL", c_key, NULL);
+  g_assert_cmpint (g_ascii_strtoll (ttl, NULL, 10), >, 0);
+  g_assert_cmpint (g_ascii_strtoll (ttl, NULL, 10), <=, LEASE_MS);
+
+  /* Killed: gone from the list once its key expires. */
+  kill (rc_test_server_get_pid (b), SIGKILL);
+  killed = g_get_monotonic_time ();
+  g_assert_true (RC_WAIT_UNTIL (count_nodes (a) == 2, LEASE_MS + 3000));
+  g_test_message ("killed node gone after %" G_GINT64_FORMAT " ms",
+                  (g_get_monotonic_time () - killed) / 1000);
+  g_assert_cmpint (g_get_monotonic_time () - killed, <=, (LEASE_MS + 2000) * 1000);
+  {
+    g_autofree char *gone = g_strdup_printf ("node:%s", b_id);
+    g_autofree char *value = rc_test_redis_call (redis, "GET", gone, NULL);
+
+    g_assert_null (value);
+  }
+
+  /* Stopped cleanly: unregistered at once, not after the expiry. */
+  g_assert_cmpint (rc_test_server_stop (c), ==, 0);
+  {
+    g_autofree char *value = rc_test_redis_call (redis, "GET", c_key, NULL);
+
+    g_assert_null (value);
+  }
+  g_assert_cmpuint (count_nodes (a), ==, 1);
+  g_assert_nonnull (a_id);
+}
+
+static void
+test_rest_from_any_node_and_placement (void)
+{
+  g_autoptr (RcTestRedis) redis = rc_test_redis_start_checked ();
+  g_autoptr (RcTestServer) a = start_node (redis);
+  g_autoptr (RcTestServer) b = start_node (redis);
+  g_autoptr (RcTestServer) c = start_node (redis);
+  RcTestServer *servers[] = { a, b, c };
+  g_autoptr (GHashTable) used = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) tokens = g_ptr_array_new_with_free_func (g_free);
+
+  g_assert_true (RC_WAIT_UNTIL (count_nodes (a) == 3, 5000));
+  /* Three rooms asked of node a land on three nodes: each on the least
+   * loaded, as the heartbeats tell it. */
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("Room %u", i);
+      g_autoptr (JsonObject) room = rc_test_create_room (a, name, NULL);
+      const char *node_url = rc_test_str (room, "nodeUrl");
+      g_autofree char *page = g_strdup_printf ("%s/room/%s", node_url, rc_test_str (room, "id"));
+
+      g_assert_cmpstr (rc_test_str (room, "url"), ==, page);
+      g_assert_false (g_hash_table_contains (used, node_url));
+      g_hash_table_add (used, g_strdup (node_url));
+      g_ptr_array_add (ids, g_strdup (rc_test_str (room, "id")));
+      g_ptr_array_add (tokens, g_strdup (rc_test_str (room, "ownerToken")));
+      /* Wait until every node's published load counts its rooms. */
+      g_assert_true (RC_WAIT_UNTIL (
+        ({
+          g_autoptr (JsonObject) listing = get_ok (a, "/api/nodes");
+          JsonArray *nodes = nodes_of (listing);
+          guint total = 0;
+
+          for (guint k = 0; k < json_array_get_length (nodes); k++)
+            total += json_object_get_int_member (json_array_get_object_element (nodes, k),
+                                                 "rooms");
+          total == i + 1;
+        }),
+        5000));
+    }
+
+  /* Every node lists the three rooms, each with the node serving it. */
+  for (guint s = 0; s < G_N_ELEMENTS (servers); s++)
+    {
+      g_autoptr (JsonObject) listing = get_ok (servers[s], "/api/rooms");
+      JsonArray *rooms = json_object_get_array_member (listing, "rooms");
+
+      g_assert_cmpuint (json_array_get_length (rooms), ==, 3);
+      for (guint i = 0; i < 3; i++)
+        {
+          JsonObject *r = json_array_get_object_element (rooms, i);
+          JsonObject *node = json_object_get_object_member (r, "node");
+
+          g_assert_true (g_hash_table_contains (used, rc_test_str (node, "url")));
+          g_assert_true (g_str_has_prefix (rc_test_str (r, "name"), "Room "));
+        }
+    }
+
+  /* A room read on a node that does not serve it; a change refused there
+   * with where to go; the owner's node does it. */
+  {
+    const char *id = ids->pdata[0];
+    g_autofree char *owner = owner_url (a, id);
+    RcTestServer *elsewhere = NULL, *serving = NULL;
+    g_autofree char *path = g_strdup_printf ("/api/rooms/%s", id);
+    guint status = 0;
+
+    for (guint s = 0; s < G_N_ELEMENTS (servers); s++)
+      if (g_str_equal (servers[s]->base_url, owner))
+        serving = servers[s];
+      else
+        elsewhere = servers[s];
+    g_assert_nonnull (serving);
+    g_assert_true (owned_by (elsewhere, id, serving));
+    {
+      g_autoptr (JsonNode) refused =
+        rc_test_http (elsewhere, "DELETE", path, NULL, tokens->pdata[0], &status);
+
+      g_assert_cmpuint (status, ==, 421);
+      g_assert_cmpint (json_object_get_int_member (json_node_get_object (refused), "code"), ==,
+                       RC_ERROR_ROOM_ELSEWHERE);
+      g_assert_cmpstr (rc_test_str (json_node_get_object (refused), "nodeUrl"), ==, owner);
+    }
+    /* A guest who joins on the wrong node is told where to go. */
+    {
+      g_autoptr (RcTestWs) ws = rc_test_ws_connect (elsewhere);
+      g_autoptr (JsonObject) error = NULL;
+
+      rc_test_ws_sendf (ws, "{\"type\":\"join\",\"roomId\":\"%s\",\"name\":\"Lost\"}", id);
+      error = rc_test_ws_expect_error (ws, RC_ERROR_ROOM_ELSEWHERE, 5000);
+      g_assert_cmpstr (rc_test_str (error, "nodeUrl"), ==, owner);
+    }
+    {
+      g_autoptr (JsonNode) deleted =
+        rc_test_http (serving, "DELETE", path, NULL, tokens->pdata[0], &status);
+
+      g_assert_cmpuint (status, ==, 200);
+    }
+    {
+      g_autoptr (JsonNode) gone = rc_test_http (elsewhere, "GET", path, NULL, NULL, &status);
+      g_autofree char *lease_key = g_strdup_printf ("room-lease:%s", id);
+      g_autofree char *epoch_key = g_strdup_printf ("room-epoch:%s", id);
+
+      g_assert_cmpuint (status, ==, 404);
+      /* Nothing of the room is left in Redis, its lease and epoch neither. */
+      g_assert_true (RC_WAIT_UNTIL (
+        ({
+          g_autofree char *lease = rc_test_redis_call (redis, "GET", lease_key, NULL);
+          g_autofree char *epoch = rc_test_redis_call (redis, "GET", epoch_key, NULL);
+
+          lease == NULL && epoch == NULL;
+        }),
+        5000));
+    }
+  }
+}
+
+/* The chat a guest joining @room on @server is given. */
+static gboolean
+chat_has (RcTestServer *server, const char *room, const char *text)
+{
+  g_autoptr (JsonObject) state = NULL;
+  g_autoptr (RcTestWs) ws = rc_test_ws_join (server, room, "Reader", NULL, NULL, &state);
+  JsonArray *chat = json_object_get_array_member (state, "chat");
+
+  for (guint i = 0; i < json_array_get_length (chat); i++)
+    if (g_strcmp0 (rc_test_str (json_array_get_object_element (chat, i), "text"), text) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Room @id's chat in Redis holds @n messages. The echo a guest gets can
+ * come before the store's write leaves the process (docs/operators.md:
+ * what a failover loses), so a test that stops a node waits for this. */
+static gboolean
+stored_chat_is (RcTestRedis *redis, const char *id, guint n)
+{
+  g_autofree char *key = g_strdup_printf ("room:%s:chat", id);
+  g_autofree char *len = rc_test_redis_call (redis, "LLEN", key, NULL);
+
+  return g_ascii_strtoull (len, NULL, 10) == n;
+}
+
+/* Redis, two nodes, a room made through the first and a guest of the
+ * room's node who said something that reached Redis. */
+typedef struct
+{
+  RcTestRedis *redis;
+  RcTestServer *a, *b;
+  RcTestServer *owner, *other; /* a and b, by who serves the room */
+  char *id;
+  RcTestWs *guest;
+} Pair;
+
+static void
+pair_start_with (Pair *p, const char *said, const char *music_dir)
+{
+  g_autoptr (JsonObject) room = NULL;
+  g_autofree char *chat = g_strdup_printf ("{\"type\":\"chat\",\"text\":\"%s\"}", said);
+
+  p->redis = rc_test_redis_start_checked ();
+  p->a = start_node_with (p->redis, music_dir);
+  p->b = start_node_with (p->redis, music_dir);
+  g_assert_true (RC_WAIT_UNTIL (count_nodes (p->a) == 2, 5000));
+  room = rc_test_create_room (p->a, "Failover", NULL);
+  p->owner = g_str_equal (rc_test_str (room, "nodeUrl"), p->a->base_url) ? p->a : p->b;
+  p->other = p->owner == p->a ? p->b : p->a;
+  p->id = g_strdup (rc_test_str (room, "id"));
+  p->guest = rc_test_ws_join (p->owner, p->id, "Guest", NULL, NULL, NULL);
+  rc_test_ws_send (p->guest, chat);
+  json_object_unref (rc_test_ws_expect (p->guest, "chat", 5000));
+  g_assert_true (RC_WAIT_UNTIL (stored_chat_is (p->redis, p->id, 1), 5000));
+}
+
+static void
+pair_start (Pair *p, const char *said)
+{
+  pair_start_with (p, said, NULL);
+}
+
+static void
+pair_clear (Pair *p)
+{
+  g_clear_pointer (&p->guest, rc_test_ws_free);
+  g_clear_pointer (&p->a, rc_test_server_free);
+  g_clear_pointer (&p->b, rc_test_server_free);
+  g_clear_pointer (&p->redis, rc_test_redis_stop);
+  g_free (p->id);
+}
+
+static char *
+epoch_of (Pair *p)
+{
+  g_autofree char *key = g_strdup_printf ("room-epoch:%s", p->id);
+
+  return rc_test_redis_call (p->redis, "GET", key, NULL);
+}
+
+static void
+test_kill9_failover (void)
+{
+  Pair p = { 0 };
+  g_autofree char *epoch = NULL;
+  gint64 killed;
+
+  pair_start (&p, "said before the crash");
+  kill (rc_test_server_get_pid (p.owner), SIGKILL);
+  killed = g_get_monotonic_time ();
+
+  /* Until the lease runs out the room is read from the store, then the
+   * node asked takes it over. */
+  g_assert_true (RC_WAIT_UNTIL (owned_by (p.other, p.id, p.other), LEASE_MS + 5000));
+  g_assert_cmpint (g_get_monotonic_time () - killed, <=, (LEASE_MS + 3000) * 1000);
+  g_assert_true (chat_has (p.other, p.id, "said before the crash"));
+  epoch = epoch_of (&p);
+  g_assert_cmpstr (epoch, ==, "2");
+  pair_clear (&p);
+}
+
+/* The room's saved player state: its position and when it was saved. */
+static void
+stored_position (Pair *p, gint64 *position_ms, gint64 *saved_at_ms)
+{
+  g_autofree char *key = g_strdup_printf ("room:%s:player", p->id);
+  g_autofree char *text = rc_test_redis_call (p->redis, "GET", key, NULL);
+  g_autoptr (JsonNode) node = json_from_string (text, NULL);
+
+  g_assert_nonnull (node);
+  *position_ms = json_object_get_int_member (json_node_get_object (node), "positionMs");
+  *saved_at_ms = json_object_get_int_member (json_node_get_object (node), "savedAt");
+}
+
+/* A playing room whose node is killed plays on elsewhere: the same song,
+ * from where it was saved (at most a second before the kill). */
+static void
+test_kill9_keeps_the_song (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("rc-cluster-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "tune.ogg", NULL);
+  Pair p = { 0 };
+  g_autofree char *song = NULL;
+  g_autofree char *add = NULL;
+  g_autoptr (JsonObject) reply = NULL;
+  g_autoptr (JsonObject) state = NULL;
+  g_autoptr (RcTestWs) back = NULL;
+  gint64 saved_pos, saved_at, killed_ms, joined_ms;
+  JsonObject *player;
+
+  rc_test_music_write (path, RC_TEST_MUSIC_VORBIS, 440, 60000, "Failover tune", "Tones", NULL,
+                       NULL);
+  pair_start_with (&p, "playing", dir);
+  g_assert_true (RC_WAIT_UNTIL (rc_test_library_has (p.owner, 1), 20000));
+  song = rc_test_song_id (p.owner, "Failover tune");
+  add = g_strdup_printf ("{\"type\":\"addSong\",\"songId\":\"%s\"}", song);
+  reply = rc_test_ws_command (p.guest, add);
+  g_assert_cmpstr (rc_test_str (reply, "type"), ==, "queueUpdated");
+  /* Two seconds in, saved once a second. */
+  g_assert_true (RC_WAIT_UNTIL ((stored_position (&p, &saved_pos, &saved_at), saved_pos >= 2000),
+                                10000));
+  stored_position (&p, &saved_pos, &saved_at);
+  kill (rc_test_server_get_pid (p.owner), SIGKILL);
+  killed_ms = g_get_real_time () / 1000;
+  g_assert_cmpint (killed_ms - saved_at, <=, 1000 + 250 * (gint64) rc_test_slowdown ());
+
+  g_assert_true (RC_WAIT_UNTIL (owned_by (p.other, p.id, p.other), LEASE_MS + 5000));
+  g_assert_true (RC_WAIT_UNTIL (rc_test_library_has (p.other, 1), 20000));
+  back = rc_test_ws_join (p.other, p.id, "Back", NULL, NULL, &state);
+  joined_ms = g_get_real_time () / 1000;
+  player = json_object_get_object_member (state, "state");
+  g_assert_true (json_object_get_boolean_member (player, "playing"));
+  g_assert_cmpstr (rc_test_str (json_object_get_object_member (player, "song"), "title"), ==,
+                   "Failover tune");
+  /* Resumed at the saved position when taken over, moving on since. */
+  g_assert_cmpfloat (json_object_get_double_member (player, "position") * 1000, >=,
+                     saved_pos - 50);
+  g_assert_cmpfloat (json_object_get_double_member (player, "position") * 1000, <=,
+                     saved_pos + (joined_ms - killed_ms) + 50);
+  pair_clear (&p);
+  rc_test_music_remove_tree (dir);
+}
+
+static void
+test_paused_node_is_fenced (void)
+{
+  Pair p = { 0 };
+  g_autoptr (RcTestWs) fresh = NULL;
+  g_autoptr (JsonObject) closed = NULL;
+
+  pair_start (&p, "before the pause");
+
+  /* The owner freezes past its lease; the other node takes the room. */
+  kill (rc_test_server_get_pid (p.owner), SIGSTOP);
+  g_assert_true (RC_WAIT_UNTIL (owned_by (p.other, p.id, p.other), LEASE_MS + 5000));
+  fresh = rc_test_ws_join (p.other, p.id, "Awake", NULL, NULL, NULL);
+  rc_test_ws_send (fresh, "{\"type\":\"chat\",\"text\":\"from the new owner\"}");
+  json_object_unref (rc_test_ws_expect (fresh, "chat", 5000));
+
+  /* Said to the frozen node: it handles it the moment it wakes, before it
+   * can learn its lease is gone, and writes it with its old epoch. */
+  rc_test_ws_send (p.guest, "{\"type\":\"chat\",\"text\":\"from the stale owner\"}");
+  rc_test_iterate (100);
+  kill (rc_test_server_get_pid (p.owner), SIGCONT);
+
+  /* Its guest is told the room moved; nothing it wrote reached the store. */
+  closed = rc_test_ws_expect (p.guest, "roomClosed", LEASE_MS + 5000);
+  g_assert_cmpstr (rc_test_str (closed, "reason"), ==, "moved");
+  rc_test_run_for (500);
+  /* In Redis: the two messages of the room's owners, not the stale one. */
+  g_assert_true (stored_chat_is (p.redis, p.id, 2));
+  {
+    g_autofree char *key = g_strdup_printf ("room:%s:chat", p.id);
+    g_autofree char *last = rc_test_redis_call (p.redis, "LINDEX", key, "-1", NULL);
+
+    g_assert_nonnull (strstr (last, "from the new owner"));
+  }
+  g_assert_true (chat_has (p.other, p.id, "before the pause"));
+  g_assert_true (chat_has (p.other, p.id, "from the new owner"));
+  g_assert_false (chat_has (p.other, p.id, "from the stale owner"));
+  /* And the room is the new owner's still, seen from the woken node too,
+   * whose operator sees the refused write. */
+  g_assert_true (owned_by (p.owner, p.id, p.other));
+  {
+    g_autofree char *text = rc_test_http_text (p.owner, "/metrics", NULL);
+    const char *line = strstr (text, "\nroomcast_store_fenced_writes_total ");
+
+    g_assert_nonnull (line);
+    g_assert_cmpfloat (g_ascii_strtod (line + strlen ("\nroomcast_store_fenced_writes_total "),
+                                       NULL), >=, 1);
+  }
+  pair_clear (&p);
+}
+
+static gboolean
+lease_is (RcTestRedis *redis, const char *id, const char *node)
+{
+  g_autofree char *key = g_strdup_printf ("room-lease:%s", id);
+  g_autofree char *owner = rc_test_redis_call (redis, "GET", key, NULL);
+
+  return g_strcmp0 (owner, node) == 0;
+}
+
+/* Redis gone for longer than a lease and back: nobody took the room
+ * meanwhile, so its node keeps it (same epoch) and its guests stay. */
+static void
+test_redis_restart_keeps_rooms (void)
+{
+  Pair p = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *owner_id = NULL;
+  g_autofree char *epoch = NULL;
+
+  pair_start (&p, "before the outage");
+  owner_id = node_id (p.owner);
+  rc_test_redis_kill (p.redis);
+  rc_test_run_for (LEASE_MS + 1000);
+  rc_test_ws_send (p.guest, "{\"type\":\"chat\",\"text\":\"during the outage\"}");
+  json_object_unref (rc_test_ws_expect (p.guest, "chat", 5000));
+  g_assert_true (rc_test_redis_restart (p.redis, &error));
+  g_assert_no_error (error);
+
+  /* The node takes its expired lease back; the chat it buffered lands. */
+  g_assert_true (RC_WAIT_UNTIL (lease_is (p.redis, p.id, owner_id), 10000));
+  g_assert_true (RC_WAIT_UNTIL (stored_chat_is (p.redis, p.id, 2), 5000));
+  epoch = epoch_of (&p);
+  g_assert_cmpstr (epoch, ==, "1");
+  rc_test_ws_send (p.guest, "{\"type\":\"chat\",\"text\":\"after the outage\"}");
+  json_object_unref (rc_test_ws_expect (p.guest, "chat", 5000));
+  g_assert_true (RC_WAIT_UNTIL (stored_chat_is (p.redis, p.id, 3), 5000));
+  g_assert_false (p.guest->closed);
+  g_assert_true (owned_by (p.other, p.id, p.owner));
+  pair_clear (&p);
+}
+
+int
+main (int argc, char **argv)
+{
+  gst_init (&argc, &argv);
+  rc_test_init (&argc, &argv);
+  g_test_add_func ("/cluster/nodes-register-and-expire", test_nodes_register_and_expire);
+  g_test_add_func ("/cluster/rest-from-any-node-and-placement",
+                   test_rest_from_any_node_and_placement);
+  g_test_add_func ("/cluster/kill9-failover", test_kill9_failover);
+  g_test_add_func ("/cluster/kill9-keeps-the-song", test_kill9_keeps_the_song);
+  g_test_add_func ("/cluster/paused-node-is-fenced", test_paused_node_is_fenced);
+  g_test_add_func ("/cluster/redis-restart-keeps-rooms", test_redis_restart_keeps_rooms);
+  return g_test_run ();
+}
