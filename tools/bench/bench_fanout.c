@@ -31,6 +31,7 @@
 #include "rc_bench_proc.h"
 #include "rc_bench_receiver.h"
 #include "rc_bench_server.h"
+#include "rc_bench_webrtc.h"
 #include "rc_bench_ws.h"
 #include "tools/support/rc_tree.h"
 
@@ -76,10 +77,14 @@ typedef struct
   char *server_cpus;   /* CPU list the server is pinned to, or NULL */
   char *receiver_cpus; /* likewise for the receivers */
   guint top_threads;
-  char *transport;     /* "webrtc" (receiver processes) or "ws" (roomcast-loadgen, and Icecast) */
+  char *transport;     /* "receivers" (receiver processes), "webrtc" (roomcast-loadgen: engine,
+                        * webrtcbin, Janus) or "ws" (roomcast-loadgen, and Icecast) */
   char *loadgen;       /* the roomcast-loadgen program */
   gboolean no_icecast;
   guint join_rate;
+  char *webrtcbin_levels; /* --transport webrtc: the webrtcbin side's ("none": no side) */
+  gboolean no_janus;
+  guint churn_rate;
 } Options;
 
 /* ---- state ---- */
@@ -163,6 +168,7 @@ typedef struct
   char *song_id;
   char *song_title;
   gboolean playing;
+  const char *fanout;  /* --webrtc-fanout of the server, or NULL (its default) */
 
   GPtrArray *receivers;
   guint guests;
@@ -276,7 +282,8 @@ start_server (Bench *b, GError **error)
 {
   g_autofree char *log = g_build_filename (b->tmp_dir, "server.log", NULL);
   const char *args[] = { "--music-dir", b->music_dir, "--max-guests", "100000",
-                         "--max-rooms", "10", NULL };
+                         "--max-rooms", "10", b->fanout != NULL ? "--webrtc-fanout" : NULL,
+                         b->fanout, NULL };
   RcBenchServerOptions options = {
     .roomcast = b->o->roomcast, .extra_args = args, .log_path = log,
     .child_setup = child_setup, .child_setup_data = &server_setup_data,
@@ -1346,10 +1353,36 @@ is_ws (const Options *o)
   return o->transport != NULL && g_str_equal (o->transport, "ws");
 }
 
+/* --transport webrtc: through roomcast-loadgen (rc_bench_webrtc.c). */
+static gboolean
+is_webrtc (const Options *o)
+{
+  return o->transport != NULL && g_str_equal (o->transport, "webrtc");
+}
+
+static gboolean
+uses_loadgen (const Options *o)
+{
+  return is_ws (o) || is_webrtc (o);
+}
+
 static void
 stop_server_cb (gpointer data)
 {
   stop_server (data);
+}
+
+static RcBenchSideOptions
+side_options (Bench *b)
+{
+  RcBenchSideOptions common = {
+    .loadgen = b->o->loadgen, .tmp_dir = b->tmp_dir, .window_s = b->o->window_s,
+    .settle_s = b->o->settle_s, .late_ms = b->o->late_ms, .join_rate = b->o->join_rate,
+    .join_timeout_s = b->o->join_timeout_s, .deadline_us = b->deadline_us,
+    .loadgen_setup = child_setup, .loadgen_setup_data = &receiver_setup_data,
+  };
+
+  return common;
 }
 
 /* The WebSocket levels and Icecast beside them (rc_bench_ws.c). */
@@ -1357,24 +1390,68 @@ static gboolean
 run_ws (Bench *b, GArray *levels, GString *out)
 {
   RcBenchWsOptions wo = {
-    .server = b->server, .room_id = b->room_id, .baseline = b->baseline,
-    .baseline_pct = b->baseline_pct, .loadgen = b->o->loadgen, .tmp_dir = b->tmp_dir,
+    .common = side_options (b), .server = b->server, .room_id = b->room_id,
+    .baseline = b->baseline, .baseline_pct = b->baseline_pct,
     .levels = (const guint *) (gpointer) levels->data, .n_levels = levels->len,
-    .window_s = b->o->window_s, .settle_s = b->o->settle_s, .late_ms = b->o->late_ms,
-    .join_rate = b->o->join_rate, .join_timeout_s = b->o->join_timeout_s,
-    .deadline_us = b->deadline_us, .icecast = !b->o->no_icecast,
-    .loadgen_setup = child_setup, .loadgen_setup_data = &receiver_setup_data,
-    .server_setup = child_setup, .server_setup_data = &server_setup_data,
-    .stop_server = stop_server_cb, .stop_data = b,
+    .icecast = !b->o->no_icecast, .server_setup = child_setup,
+    .server_setup_data = &server_setup_data, .stop_server = stop_server_cb, .stop_data = b,
   };
 
   return rc_bench_ws_run (&wo, out);
 }
 
+/* The webrtcbin side's server: this one stopped, another started with
+ * --webrtc-fanout @fanout, a room playing in it. */
+static gboolean
+restart_server_cb (gpointer data, const char *fanout, RcBenchServer **server,
+                   const char **room_id, GError **error)
+{
+  Bench *b = data;
+
+  g_clear_pointer (&b->control, rc_bench_control_free);
+  stop_server (b);
+  g_clear_pointer (&b->server, rc_bench_server_free);
+  g_clear_pointer (&b->room_id, g_free);
+  g_clear_pointer (&b->owner_token, g_free);
+  g_clear_pointer (&b->song_id, g_free);
+  g_clear_pointer (&b->song_title, g_free);
+  b->playing = FALSE;
+  b->fanout = fanout;
+  if (!start_server (b, error) || !find_song (b, error)
+      || !rc_bench_server_create_room (b->server, "bench-fanout", &b->room_id, &b->owner_token,
+                                       error)
+      || !start_playing (b, error))
+    return FALSE;
+  *server = b->server;
+  *room_id = b->room_id;
+  return TRUE;
+}
+
+/* The engine, webrtcbin and Janus through the loadgen (rc_bench_webrtc.c). */
+static gboolean
+run_webrtc (Bench *b, GArray *levels, GArray *bin_levels, GString *out)
+{
+  RcBenchWebrtcOptions wo = {
+    .common = side_options (b), .server = b->server, .room_id = b->room_id,
+    .baseline = b->baseline, .baseline_pct = b->baseline_pct,
+    .levels = (const guint *) (gpointer) levels->data, .n_levels = levels->len,
+    .webrtcbin_levels = (const guint *) (gpointer) bin_levels->data,
+    .n_webrtcbin_levels = bin_levels->len, .janus = !b->o->no_janus,
+    .churn_rate = b->o->churn_rate, .server_setup = child_setup,
+    .server_setup_data = &server_setup_data, .restart_server = restart_server_cb,
+    .stop_server = stop_server_cb, .server_data = b,
+  };
+
+  return rc_bench_webrtc_run (&wo, out);
+}
+
 static void
 report_ws (Bench *b, GString *out, const char *command_line, GString *tables)
 {
-  report_head (b, out, "bench-fanout --transport ws results", command_line);
+  report_head (b, out,
+               is_webrtc (b->o) ? "bench-fanout --transport webrtc results"
+                                : "bench-fanout --transport ws results",
+               command_line);
   g_string_append_printf (out, "- servers pinned to CPUs %s; the load generator (one "
                                "roomcast-loadgen process, one thread) to CPUs %s\n",
                           b->o->server_cpus != NULL ? b->o->server_cpus : "(any)",
@@ -1382,16 +1459,24 @@ report_ws (Bench *b, GString *out, const char *command_line, GString *tables)
   g_string_append_printf (out, "- window %.0f s after %.0f s of settling; listeners started at "
                                "%u/s; late = more than %.0f ms behind the slot\n",
                           b->o->window_s, b->o->settle_s, b->o->join_rate, b->o->late_ms);
-  g_string_append_printf (out, "- roomcast room playing \"%s\" (tone over pink noise), Opus "
-                               "128 kb/s 20 ms; Icecast's mount: the same sound from a live "
-                               "source in this process (opusenc 128 kb/s 20 ms, oggmux 20 ms pages, "
-                               "shout2send)\n\n",
-                          b->song_title != NULL ? b->song_title : "?");
+  if (is_webrtc (b->o))
+    g_string_append_printf (out, "- roomcast room playing \"%s\" (tone over pink noise), Opus "
+                                 "128 kb/s 20 ms; Janus's mountpoint: the same sound from a live "
+                                 "sender in this process (opusenc 128 kb/s 20 ms, rtpopuspay, "
+                                 "UDP); server-added latency: the engine's own, from the room "
+                                 "packet's tap to its sendmmsg (room stats, webrtc member)\n\n",
+                            b->song_title != NULL ? b->song_title : "?");
+  else
+    g_string_append_printf (out, "- roomcast room playing \"%s\" (tone over pink noise), Opus "
+                                 "128 kb/s 20 ms; Icecast's mount: the same sound from a live "
+                                 "source in this process (opusenc 128 kb/s 20 ms, oggmux 20 ms "
+                                 "pages, shout2send)\n\n",
+                            b->song_title != NULL ? b->song_title : "?");
   g_string_append (out, "CPU is percent of one core. Per-listener figures are the growth over "
                         "the server with no listener, divided by N. Join CPU is the server's "
                         "CPU while a level's listeners joined, per listener; \"net\" takes off "
                         "the streaming cost of those already there. \"to audio\" is connect to "
-                        "first frame (page).\n\n");
+                        "first frame (page, packet).\n\n");
   g_string_append_len (out, tables->str, (gssize) tables->len);
 }
 
@@ -1471,7 +1556,7 @@ main (int argc, char **argv)
   };
   int window = 10, settle = 3, batch = 10, per_receiver = 50, join_timeout = 40;
   int max_seconds = 600, track_seconds = 900, top_threads = 6, n_cycles = 2, retries = 2;
-  int join_rate = 500;
+  int join_rate = 500, churn_rate = 50;
   gboolean receiver = FALSE;
   GOptionEntry entries[] = {
     { "levels", 'n', 0, G_OPTION_ARG_STRING, &o.levels,
@@ -1516,14 +1601,23 @@ main (int argc, char **argv)
     { "top-threads", 0, 0, G_OPTION_ARG_INT, &top_threads, "Thread groups listed per level (6)",
       "N" },
     { "transport", 't', 0, G_OPTION_ARG_STRING, &o.transport,
-      "webrtc (receiver processes, the default) or ws (WebSocket guests from one "
-      "roomcast-loadgen, then Icecast's HTTP listeners in the same run)", "T" },
+      "receivers (WebRTC guests in receiver processes, the default), webrtc (WebRTC guests "
+      "from one roomcast-loadgen: the engine, then webrtcbin, then Janus, in the same run) "
+      "or ws (WebSocket guests from one roomcast-loadgen, then Icecast's HTTP listeners)", "T" },
     { "loadgen", 0, 0, G_OPTION_ARG_FILENAME, &o.loadgen,
       "--transport ws: the roomcast-loadgen program (default: beside this one)", "PATH" },
     { "no-icecast", 0, 0, G_OPTION_ARG_NONE, &o.no_icecast,
       "--transport ws: leave the Icecast side out", NULL },
     { "join-rate", 0, 0, G_OPTION_ARG_INT, &join_rate,
-      "--transport ws: listeners started per second (500)", "N" },
+      "--transport ws/webrtc: listeners started per second (500)", "N" },
+    { "webrtcbin-levels", 0, 0, G_OPTION_ARG_STRING, &o.webrtcbin_levels,
+      "--transport webrtc: the webrtcbin side's guest counts (50,100,200,400; none: no side)",
+      "N,N,..." },
+    { "no-janus", 0, 0, G_OPTION_ARG_NONE, &o.no_janus, "--transport webrtc: leave Janus out",
+      NULL },
+    { "churn-rate", 0, 0, G_OPTION_ARG_INT, &churn_rate,
+      "--transport webrtc: joins per second of the row \"joins while N listen\" (50; 0: none)",
+      "N" },
     { "receiver", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &receiver, "", NULL },
     { NULL },
   };
@@ -1534,6 +1628,7 @@ main (int argc, char **argv)
   g_autoptr (GString) out = g_string_new (NULL);
   Bench bench = { 0 }, *b = &bench;
   g_autoptr (GString) ws_out = NULL;
+  g_autoptr (GArray) bin_levels = g_array_new (FALSE, FALSE, sizeof (guint));
 
   setlocale (LC_ALL, "");
   signal (SIGPIPE, SIG_IGN);
@@ -1570,22 +1665,35 @@ main (int argc, char **argv)
     }
   o.receiver_nice = CLAMP (o.receiver_nice, 0, 19);
   o.join_rate = (guint) MAX (join_rate, 1);
-  if (o.transport != NULL && !g_str_equal (o.transport, "webrtc") && !g_str_equal (o.transport, "ws"))
+  o.churn_rate = (guint) MAX (churn_rate, 0);
+  if (o.transport != NULL && g_str_equal (o.transport, "receivers"))
+    g_clear_pointer (&o.transport, g_free);
+  if (o.transport != NULL && !is_webrtc (&o) && !is_ws (&o))
     {
-      g_printerr ("bench-fanout: --transport is webrtc or ws\n");
+      g_printerr ("bench-fanout: --transport is receivers, webrtc or ws\n");
       return 2;
     }
   if (!parse_levels (o.levels != NULL ? o.levels
                      : is_ws (&o)   ? "1000,2000,5000,10000,15000,20000"
+                     : is_webrtc (&o) ? "1000,2000,5000,10000"
                                     : "10,50,100,200",
                      levels))
     {
       g_printerr ("bench-fanout: --levels wants rising numbers, e.g. 10,50,100,200\n");
       return 2;
     }
-  /* Every listener is a socket of the server's and of the load generator's. */
+  if (is_webrtc (&o) && (o.webrtcbin_levels == NULL || !g_str_equal (o.webrtcbin_levels, "none"))
+      && !parse_levels (o.webrtcbin_levels != NULL ? o.webrtcbin_levels : "50,100,200,400",
+                        bin_levels))
+    {
+      g_printerr ("bench-fanout: --webrtcbin-levels wants rising numbers, or none\n");
+      return 2;
+    }
+  /* Every listener is a socket of the server's and of the load generator's
+   * (a WebRTC guest: a UDP socket and a TCP one at the loadgen, and at
+   * Janus an ICE socket and its HTTP connection while it joins). */
   server_setup_data.nofile = receiver_setup_data.nofile =
-    (rlim_t) g_array_index (levels, guint, levels->len - 1) + 4096;
+    (rlim_t) g_array_index (levels, guint, levels->len - 1) * (is_webrtc (&o) ? 3 : 1) + 4096;
   gst_init (NULL, NULL);
 
   b->o = &o;
@@ -1615,7 +1723,7 @@ main (int argc, char **argv)
 
       o.loadgen = g_build_filename (tools, "roomcast-loadgen", NULL);
     }
-  if (is_ws (&o) && !g_file_test (o.loadgen, G_FILE_TEST_IS_EXECUTABLE))
+  if (uses_loadgen (&o) && !g_file_test (o.loadgen, G_FILE_TEST_IS_EXECUTABLE))
     {
       g_printerr ("bench-fanout: no roomcast-loadgen at %s (use --loadgen PATH)\n", o.loadgen);
       return 2;
@@ -1689,10 +1797,10 @@ main (int argc, char **argv)
                        b->baseline.rss_kib / 1024.0, b->baseline.threads);
   }
 
-  if (is_ws (&o))
+  if (uses_loadgen (&o))
     {
       ws_out = g_string_new (NULL);
-      if (!run_ws (b, levels, ws_out))
+      if (!(is_ws (&o) ? run_ws (b, levels, ws_out) : run_webrtc (b, levels, bin_levels, ws_out)))
         b->failed = TRUE;
       goto done;
     }

@@ -118,19 +118,24 @@ mount_plays (RcBenchIcecast *self)
   return strstr (head, " 200") != NULL;
 }
 
+const char *
+rc_bench_opus_tone_source (void)
+{
+  return "audiotestsrc is-live=true wave=pink-noise volume=0.08 samplesperbuffer=960 "
+         "! audio/x-raw,rate=48000,channels=2 ! mix. "
+         "audiotestsrc is-live=true wave=sine freq=440 volume=0.2 samplesperbuffer=960 "
+         "! audio/x-raw,rate=48000,channels=2 ! mix. "
+         "audiomixer name=mix latency=20000000 ! audioconvert "
+         "! opusenc bitrate=128000 frame-size=20";
+}
+
 static gboolean
 start_source (RcBenchIcecast *self, GError **error)
 {
   g_autofree char *description = g_strdup_printf (
-    "audiotestsrc is-live=true wave=pink-noise volume=0.08 samplesperbuffer=960 "
-    "! audio/x-raw,rate=48000,channels=2 ! mix. "
-    "audiotestsrc is-live=true wave=sine freq=440 volume=0.2 samplesperbuffer=960 "
-    "! audio/x-raw,rate=48000,channels=2 ! mix. "
-    "audiomixer name=mix latency=20000000 ! audioconvert "
-    "! opusenc bitrate=128000 frame-size=20 "
-    "! oggmux max-delay=20000000 max-page-delay=20000000 "
+    "%s ! oggmux max-delay=20000000 max-page-delay=20000000 "
     "! shout2send ip=127.0.0.1 port=%u password=%s mount=%s sync=false async=false",
-    self->port, SOURCE_PASSWORD, MOUNT);
+    rc_bench_opus_tone_source (), self->port, SOURCE_PASSWORD, MOUNT);
 
   self->source = gst_parse_launch (description, error);
   if (self->source == NULL)
