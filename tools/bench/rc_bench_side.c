@@ -269,12 +269,13 @@ read_engine_latency (RcBenchSide *side, RcBenchLevel *l)
   g_autofree char *path = NULL;
   g_autoptr (JsonNode) stats = NULL;
   JsonObject *webrtc;
+  guint status = 0;
 
   l->engine_p50_ms = l->engine_p99_ms = -1;
   if (side->stats_server == NULL)
     return;
   path = g_strdup_printf ("/api/rooms/%s/stats", side->stats_room);
-  stats = rc_bench_server_request (side->stats_server, "GET", path, NULL, NULL, NULL, NULL);
+  stats = rc_bench_server_request (side->stats_server, "GET", path, NULL, NULL, &status, NULL);
   if (stats == NULL || !JSON_NODE_HOLDS_OBJECT (stats)
       || !json_object_has_member (json_node_get_object (stats), "webrtc"))
     return;
@@ -317,6 +318,15 @@ measure_level (const RcBenchSideOptions *o, RcBenchLoadgen *lg, RcBenchSide *sid
   l->loadgen_pct = json_object_get_double_member_with_default (w, "cpu", 0);
   read_population (w, side->population, &l->receiving, &l->failed, &joining);
   c = json_object_get_object_member (w, side->counts);
+  if (l->churn)
+    {
+      l->all_frames = json_object_get_int_member_with_default (c, "frames", 0);
+      l->all_lost = json_object_get_int_member_with_default (c, "lost", 0);
+      l->all_late = json_object_get_int_member_with_default (c, "late", 0);
+      l->all_p99 = json_object_get_double_member_with_default (c, "p99", 0);
+      if (json_object_has_member (w, "wsSettled"))
+        c = json_object_get_object_member (w, "wsSettled");
+    }
   l->frames = json_object_get_int_member_with_default (c, "frames", 0);
   l->lost = json_object_get_int_member_with_default (c, "lost", 0);
   l->late = json_object_get_int_member_with_default (c, "late", 0);
@@ -490,9 +500,13 @@ rc_bench_side_table (GString *out, const RcBenchSide *side)
       const RcBenchLevel *l = g_ptr_array_index (side->done, i);
 
       if (l->churn)
-        g_string_append_printf (out, "- joins at %u/s while %u listen: %u more had audio by the "
-                                     "window's end, %" G_GINT64_FORMAT " joins done in it\n",
-                                l->churn_rate, l->n, l->churn_joined, l->joins);
+        g_string_append_printf (out, "- joins at %u/s while %u listen: the row's packets are the "
+                                     "%u listeners'; %u more had audio by the window's end (%"
+                                     G_GINT64_FORMAT " joins done in it); every guest's, joiners "
+                                     "too: %" G_GINT64_FORMAT " packets, %" G_GINT64_FORMAT
+                                     " lost, %" G_GINT64_FORMAT " late, p99 %.0f ms behind\n",
+                                l->churn_rate, l->n, l->n, l->churn_joined, l->joins,
+                                l->all_frames, l->all_lost, l->all_late, l->all_p99);
       if (l->note != NULL || l->closed_by_peer > 0 || l->stalls > 0 || l->early > 0)
         g_string_append_printf (out, "- N=%u: %s%s%" G_GINT64_FORMAT " closed by the server, %"
                                 G_GINT64_FORMAT " stalls (> --stall-ms), %" G_GINT64_FORMAT

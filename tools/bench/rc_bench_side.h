@@ -52,6 +52,10 @@ typedef struct
   gboolean measured;
   gboolean churn;             /* the "joins at R/s while N listen" row */
   guint churn_rate, churn_joined;
+  /* The churn row: its frames, lost, late are the settled listeners' (those
+   * with audio when the window began); these are every guest's, joiners too. */
+  gint64 all_frames, all_lost, all_late;
+  double all_p99;
   double window_s;
   double server_pct, loadgen_pct;
   guint64 rss_kib;

@@ -479,17 +479,21 @@ on_text (RcLoadgen *lg, RcLgConn *conn, const RcLgWsFrame *f, gint64 now_us, cha
 /* ---- media ---- */
 
 void
-rc_lg_count_frame (RcLoadgen *lg, double behind_ms)
+rc_lg_count_frame (RcLoadgen *lg, RcLgConn *conn, double behind_ms)
 {
   rc_lg_counts_add (&lg->second.ws_counts, behind_ms, lg->o.late_ms);
   rc_lg_counts_add (&lg->window.ws_counts, behind_ms, lg->o.late_ms);
+  if (conn->settled)
+    rc_lg_counts_add (&lg->window.ws_settled, behind_ms, lg->o.late_ms);
 }
 
 void
-rc_lg_count_lost (RcLoadgen *lg, guint64 lost)
+rc_lg_count_lost (RcLoadgen *lg, RcLgConn *conn, guint64 lost)
 {
   lg->second.ws_counts.lost += lost;
   lg->window.ws_counts.lost += lost;
+  if (conn->settled)
+    lg->window.ws_settled.lost += lost;
 }
 
 void
@@ -575,12 +579,12 @@ on_media_frame (const guint8 *data, gsize length, gpointer user_data)
 
       /* A sequence going back (a new stream) is no loss. */
       if (gap < 0x80000000u)
-        rc_lg_count_lost (m->lg, gap);
+        rc_lg_count_lost (m->lg, conn, gap);
     }
   conn->last_seq = seq;
   conn->have_seq = TRUE;
   conn->frames++;
-  rc_lg_count_frame (m->lg, m->now_us / 1000.0 + m->lg->clock.offset_ms - c_ms);
+  rc_lg_count_frame (m->lg, conn, m->now_us / 1000.0 + m->lg->clock.offset_ms - c_ms);
   if (conn->sample != NULL)
     sample_decode (m->lg, conn->sample, payload, payload_length);
   return TRUE;

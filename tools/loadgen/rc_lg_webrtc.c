@@ -435,7 +435,7 @@ on_rtp (RcLoadgen *lg, RcLgRtc *rtc, const guint8 *data, gsize length, gint64 no
       guint16 gap = (guint16) (seq - rtc->last_seq - 1);
 
       if (gap < 0x8000)
-        rc_lg_count_lost (lg, gap);
+        rc_lg_count_lost (lg, rtc->conn, gap);
     }
   if (!rtc->have_seq)
     rtc->first_ts = ts;
@@ -446,14 +446,14 @@ on_rtp (RcLoadgen *lg, RcLgRtc *rtc, const guint8 *data, gsize length, gint64 no
     {
       double c = rtc->server0_ms + (double) (gint32) (ts - rtc->rtp0) * 1000.0 / rtc->rate;
 
-      rc_lg_count_frame (lg, now_us / 1000.0 + lg->clock.offset_ms - c);
+      rc_lg_count_frame (lg, rtc->conn, now_us / 1000.0 + lg->clock.offset_ms - c);
     }
   else
     {
       double transit = now_us / 1000.0 - (double) (gint32) (ts - rtc->first_ts) / 48.0;
 
       rtc->best_transit_ms = MIN (rtc->best_transit_ms, transit);
-      rc_lg_count_frame (lg, transit - rtc->best_transit_ms);
+      rc_lg_count_frame (lg, rtc->conn, transit - rtc->best_transit_ms);
     }
 }
 

@@ -425,6 +425,7 @@ rc_loadgen_mark (RcLoadgen *lg)
       RcLgConn *c = g_ptr_array_index (lg->ws, i);
 
       c->frames_at_mark = c->frames;
+      c->settled = c->state == RC_LG_RECEIVING;
       if (c->sample != NULL)
         c->sample->frames = c->sample->tone_frames = 0;
     }
@@ -555,6 +556,7 @@ rc_loadgen_figures_to_json (const RcLoadgenFigures *f, const char *kind)
   add_population (b, "httpListeners", &f->http);
   add_counts (b, "ws", &f->ws_counts);
   add_counts (b, "http", &f->http_counts);
+  add_counts (b, "wsSettled", &f->ws_settled);
   MEMBER_INT (b, "httpBytes", f->http_bytes);
   MEMBER_INT (b, "httpStalls", f->http_stalls);
   MEMBER_INT (b, "closedByPeer", f->closed_by_peer);

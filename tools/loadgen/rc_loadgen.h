@@ -71,6 +71,8 @@ typedef struct
   /* Window only (rc_loadgen_get_window): */
   guint silent_ws;          /* receiving guests that got no frame in the window */
   guint silent_http;
+  RcLgCounts ws_settled;    /* frames of the guests that had audio when the window began
+                             * (joins in the window left out: "joins while N listen") */
   double join_mean_ms, join_p99_ms, join_max_ms; /* connect → first frame, joins done in it */
   guint joins;
   guint sampled, sampled_with_tone; /* sample guests, and those whose audio held the tone */

@@ -45,6 +45,7 @@ typedef struct
   guint8 state;
   guint8 have_seq;
   guint8 counted_joining; /* counted in joining (not yet receiving) */
+  guint8 settled;         /* had audio when the window began: counted in window.ws_settled too */
   guint index;            /* in its list (RcLoadgen's ws or http) */
   guint number;           /* guest number, for its name */
   guint32 last_seq;
@@ -134,8 +135,8 @@ void rc_lg_conn_free (RcLgConn *conn);
 /* A listener's first frame (page, packet): it has joined. */
 void rc_lg_conn_first_frame (RcLoadgen *lg, RcLgConn *conn, gint64 now_us);
 /* A guest's frame @behind_ms after its slot, and frames lost. */
-void rc_lg_count_frame (RcLoadgen *lg, double behind_ms);
-void rc_lg_count_lost (RcLoadgen *lg, guint64 lost);
+void rc_lg_count_frame (RcLoadgen *lg, RcLgConn *conn, double behind_ms);
+void rc_lg_count_lost (RcLoadgen *lg, RcLgConn *conn, guint64 lost);
 /* Writes @data (or queues what the socket does not take). FALSE when the
  * connection broke. */
 gboolean rc_lg_conn_write (RcLoadgen *lg, RcLgConn *conn, const guint8 *data, gsize length);
