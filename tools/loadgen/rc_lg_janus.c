@@ -344,71 +344,78 @@ dechunk (const char *p, gsize avail, GString *body)
 }
 
 gssize
+rc_lg_janus_next_answer (const guint8 *data, gsize length, GString *body, char **failure)
+{
+  const char *text = (const char *) data;
+  const char *end = g_strstr_len (text, (gssize) MIN (length, ANSWER_MAX), "\r\n\r\n");
+  g_autofree char *encoding = NULL;
+  g_autofree char *content_length = NULL;
+  gsize head;
+  guint64 n;
+
+  if (end == NULL)
+    {
+      if (length >= ANSWER_MAX)
+        {
+          *failure = g_strdup ("a Janus answer's head longer than 64 KiB");
+          return -1;
+        }
+      return 0;
+    }
+  head = (gsize) (end - text) + 4;
+  if (length < 12
+      || (strncmp (text, "HTTP/1.1 200", 12) != 0 && strncmp (text, "HTTP/1.0 200", 12) != 0))
+    {
+      *failure = g_strdup_printf ("Janus answered \"%.*s\"",
+                                  (int) MIN (40, strcspn (text, "\r\n")), text);
+      return -1;
+    }
+  encoding = header (text, head, "transfer-encoding:");
+  content_length = header (text, head, "content-length:");
+  if (encoding != NULL && g_str_equal (encoding, "chunked"))
+    {
+      gssize taken = dechunk (text + head, length - head, body);
+
+      if (taken < 0)
+        *failure = g_strdup ("a Janus answer with bad chunks");
+      return taken <= 0 ? taken : (gssize) head + taken;
+    }
+  if (content_length == NULL
+      || !g_ascii_string_to_unsigned (content_length, 10, 0, ANSWER_MAX, &n, NULL))
+    {
+      *failure = g_strdup ("a Janus answer without a usable length");
+      return -1;
+    }
+  if (length < head + n)
+    return 0;
+  g_string_truncate (body, 0);
+  g_string_append_len (body, text + head, (gssize) n);
+  return (gssize) (head + n);
+}
+
+gssize
 rc_lg_janus_read (RcLoadgen *lg, RcLgConn *conn, const guint8 *data, gsize length,
                   char **failure)
 {
   gsize at = 0;
-  g_autoptr (GString) chunks = g_string_new (NULL);
+  g_autoptr (GString) body = g_string_new (NULL);
 
   while (at < length && conn->fd >= 0)
     {
-      const char *text = (const char *) data + at;
-      const char *end = g_strstr_len (text, (gssize) (length - at), "\r\n\r\n");
-      g_autofree char *encoding = NULL;
-      g_autofree char *content_length = NULL;
+      gssize took = rc_lg_janus_next_answer (data + at, length - at, body, failure);
       g_autoptr (JsonParser) parser = NULL;
-      const char *body;
-      gsize head, body_length, took;
 
-      if (end == NULL)
+      if (took < 0)
+        return -1;
+      if (took == 0)
         break;
-      head = (gsize) (end - text) + 4;
-      if (strncmp (text, "HTTP/1.1 200", 12) != 0 && strncmp (text, "HTTP/1.0 200", 12) != 0)
-        {
-          *failure = g_strdup_printf ("Janus answered \"%.*s\"",
-                                      (int) MIN (40, strcspn (text, "\r\n")), text);
-          return -1;
-        }
-      encoding = header (text, head, "transfer-encoding:");
-      content_length = header (text, head, "content-length:");
-      if (encoding != NULL && g_str_equal (encoding, "chunked"))
-        {
-          gssize n = dechunk (text + head, length - at - head, chunks);
-
-          if (n < 0)
-            {
-              *failure = g_strdup ("a Janus answer with bad chunks");
-              return -1;
-            }
-          if (n == 0)
-            break;
-          body = chunks->str;
-          body_length = chunks->len;
-          took = head + (gsize) n;
-        }
-      else
-        {
-          guint64 n;
-
-          if (content_length == NULL
-              || !g_ascii_string_to_unsigned (content_length, 10, 0, ANSWER_MAX, &n, NULL))
-            {
-              *failure = g_strdup ("a Janus answer without a usable length");
-              return -1;
-            }
-          if (length - at < head + n)
-            break;
-          body = text + head;
-          body_length = (gsize) n;
-          took = head + (gsize) n;
-        }
       parser = json_parser_new ();
-      if (!json_parser_load_from_data (parser, body, (gssize) body_length, NULL))
+      if (!json_parser_load_from_data (parser, body->str, (gssize) body->len, NULL))
         {
           *failure = g_strdup ("a Janus answer that is not JSON");
           return -1;
         }
-      at += took;
+      at += (gsize) took;
       if (!on_answer (lg, conn, json_parser_get_root (parser), failure))
         return -1;
     }

@@ -27,5 +27,9 @@ gboolean rc_lg_janus_start (RcLoadgen *lg, RcLgConn *conn, char **failure);
 gssize rc_lg_janus_read (RcLoadgen *lg, RcLgConn *conn, const guint8 *data, gsize length,
                          char **failure);
 void rc_lg_janus_free (RcLgJanus *janus);
+/* One HTTP answer at @data (a head, then a Content-Length or chunked
+ * body): its body into @body and the bytes it took; 0 while incomplete,
+ * -1 with @failure when it is not a 200 or cannot be read. */
+gssize rc_lg_janus_next_answer (const guint8 *data, gsize length, GString *body, char **failure);
 
 G_END_DECLS
