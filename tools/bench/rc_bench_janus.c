@@ -21,7 +21,7 @@ struct _RcBenchJanus
   guint port;
   char *url;
   GstElement *sender;
-  gboolean *exited; /* a g_rc_box: the wait's callback holds its own reference */
+  gboolean *exited; /* rc_bench_watch_exit's */
 };
 
 /* Where Debian puts Janus's modules: /usr/lib/TRIPLET/janus. */
@@ -50,16 +50,6 @@ rc_bench_janus_available (void)
   g_autofree char *program = g_find_program_in_path ("janus");
 
   return dir != NULL && program != NULL;
-}
-
-static void
-on_exited (GObject *source, GAsyncResult *result, gpointer data)
-{
-  gboolean *exited = data;
-
-  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
-  *exited = TRUE;
-  g_rc_box_release (exited);
 }
 
 /* Only the modules the run needs, linked into folders of its own. */
@@ -122,33 +112,12 @@ write_config (const char *dir, guint http_port, guint rtp_port, GError **error)
   return TRUE;
 }
 
-/* GET /janus/info answers 200: the API is up. */
-static gboolean
-api_answers (RcBenchJanus *self)
-{
-  g_autoptr (GSocketClient) client = g_socket_client_new ();
-  g_autoptr (GSocketConnection) conn = NULL;
-  const char *request = "GET /janus/info HTTP/1.0\r\n\r\n";
-  char head[16] = { 0 };
-  gsize got = 0;
-
-  g_socket_client_set_timeout (client, 2);
-  conn = g_socket_client_connect_to_host (client, "127.0.0.1", (guint16) self->port, NULL, NULL);
-  if (conn == NULL
-      || !g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (conn)), request,
-                                     strlen (request), NULL, NULL, NULL)
-      || !g_input_stream_read_all (g_io_stream_get_input_stream (G_IO_STREAM (conn)), head,
-                                   sizeof head - 1, &got, NULL, NULL))
-    return FALSE;
-  return strstr (head, " 200") != NULL;
-}
-
 static gboolean
 up_or_exited (gpointer data)
 {
   RcBenchJanus *self = data;
 
-  return *self->exited || api_answers (self);
+  return *self->exited || rc_bench_http_get_ok (self->port, "/janus/info");
 }
 
 RcBenchJanus *
@@ -191,8 +160,7 @@ rc_bench_janus_start (const RcBenchJanusOptions *o, GError **error)
   if (self->proc == NULL)
     return NULL;
   self->pid = (GPid) atoi (g_subprocess_get_identifier (self->proc));
-  self->exited = g_rc_box_new0 (gboolean);
-  g_subprocess_wait_async (self->proc, NULL, on_exited, g_rc_box_acquire (self->exited));
+  self->exited = rc_bench_watch_exit (self->proc);
   self->url = g_strdup_printf ("http://127.0.0.1:%u/janus", self->port);
   if (!rc_bench_wait (up_or_exited, self, 20000) || *self->exited)
     {
@@ -237,13 +205,7 @@ rc_bench_janus_free (RcBenchJanus *self)
       gst_element_set_state (self->sender, GST_STATE_NULL);
       gst_object_unref (self->sender);
     }
-  if (self->proc != NULL)
-    {
-      rc_roomcast_child_stop (self->proc, 5);
-      g_object_unref (self->proc);
-    }
-  if (self->exited != NULL)
-    g_rc_box_release (self->exited);
+  rc_bench_child_end (self->proc, self->exited);
   g_free (self->url);
   g_free (self);
 }
