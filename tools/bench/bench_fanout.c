@@ -3,8 +3,13 @@
  * bench-fanout: how many WebRTC guests one room holds, and what each costs.
  *
  *   bench-fanout [--levels 10,50,100,200] [--window 10] [--batch 10] ...
+ *   bench-fanout --transport webrtc ...  (rc_bench_webrtc.h: the engine,
+ *                webrtcbin and Janus, guests from roomcast-loadgen)
+ *   bench-fanout --transport ws ...      (rc_bench_ws.h: WebSocket, Icecast)
  *
- * It starts a real roomcast on 127.0.0.1 (a free port, a generated track in
+ * This file holds the options, the roomcast and its room, and main; the
+ * default mode (--transport receivers) is rc_bench_fanout_receivers.c and
+ * rc_bench_fanout_report.c. It starts a real roomcast on 127.0.0.1 (a free port, a generated track in
  * a temporary music folder, no rate limit, a high --max-guests), creates a
  * room and plays the track in it from one control connection, then adds
  * WebRTC guests level by level (cumulatively) from a few receiver processes
