@@ -365,7 +365,7 @@ run_webrtc (Bench *b, GArray *levels, GArray *bin_levels, GString *out)
     .levels = (const guint *) (gpointer) levels->data, .n_levels = levels->len,
     .webrtcbin_levels = (const guint *) (gpointer) bin_levels->data,
     .n_webrtcbin_levels = bin_levels->len, .janus = !b->o->no_janus,
-    .churn_rate = b->o->churn_rate, .server_setup = rc_bench_fanout_child_setup,
+    .churn_rate = b->o->churn_rate, .churn_at = b->o->churn_at, .server_setup = rc_bench_fanout_child_setup,
     .server_setup_data = &b->server_setup, .restart_server = restart_server_cb,
     .stop_server = stop_server_cb, .server_data = b,
   };
@@ -484,7 +484,7 @@ main (int argc, char **argv)
   };
   int window = 10, settle = 3, batch = 10, per_receiver = 50, join_timeout = 40;
   int max_seconds = 600, track_seconds = 900, top_threads = 6, n_cycles = 2, retries = 2;
-  int join_rate = 500, churn_rate = 50;
+  int join_rate = 500, churn_rate = 50, churn_at = 5000;
   gboolean receiver = FALSE;
   GOptionEntry entries[] = {
     { "levels", 'n', 0, G_OPTION_ARG_STRING, &o.levels,
@@ -546,6 +546,9 @@ main (int argc, char **argv)
     { "churn-rate", 0, 0, G_OPTION_ARG_INT, &churn_rate,
       "--transport webrtc: joins per second of the row \"joins while N listen\" (50; 0: none)",
       "N" },
+    { "churn-at", 0, 0, G_OPTION_ARG_INT, &churn_at,
+      "--transport webrtc: ... after the first level of at least N guests (5000; 0: the last)",
+      "N" },
     { "receiver", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &receiver, "", NULL },
     { NULL },
   };
@@ -594,6 +597,7 @@ main (int argc, char **argv)
   o.receiver_nice = CLAMP (o.receiver_nice, 0, 19);
   o.join_rate = (guint) MAX (join_rate, 1);
   o.churn_rate = (guint) MAX (churn_rate, 0);
+  o.churn_at = (guint) MAX (churn_at, 0);
   if (o.transport != NULL && g_str_equal (o.transport, "receivers"))
     g_clear_pointer (&o.transport, g_free);
   if (o.transport != NULL && !is_webrtc (&o) && !is_ws (&o))

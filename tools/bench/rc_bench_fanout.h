@@ -54,6 +54,7 @@ typedef struct
   char *webrtcbin_levels; /* --transport webrtc: the webrtcbin side's ("none": no side) */
   gboolean no_janus;
   guint churn_rate;
+  guint churn_at;
 } Options;
 
 /* ---- state ---- */

@@ -367,6 +367,7 @@ rc_bench_side_run (const RcBenchSideOptions *o, RcBenchLoadgen *lg, RcBenchSide 
 {
   double prev_rate = side->baseline_pct / 100.0;
   guint present = 0;
+  gboolean churned = side->churn_rate == 0;
 
   for (guint i = 0; i < side->n_levels && !rc_bench_interrupted (); i++)
     {
@@ -401,7 +402,21 @@ rc_bench_side_run (const RcBenchSideOptions *o, RcBenchLoadgen *lg, RcBenchSide 
             l->note = g_strdup ("past what the server carries: no higher level");
           break;
         }
+      if (!churned && side->churn_at > 0 && l->n >= side->churn_at
+          && i + 1 < side->n_levels)
+        {
+          g_autofree char *back = g_strdup_printf ("%s %u", side->kind, l->n);
+          g_autoptr (JsonObject) ok = NULL;
+
+          rc_bench_side_churn (o, lg, side, side->churn_rate);
+          churned = TRUE;
+          /* The joiners leave (the newest go first): the next level starts from N. */
+          ok = rc_bench_loadgen_ask (lg, back, "ok", 5000);
+          rc_bench_wait (NULL, NULL, 2000);
+        }
     }
+  if (!churned)
+    rc_bench_side_churn (o, lg, side, side->churn_rate);
 }
 
 void
@@ -410,6 +425,8 @@ rc_bench_side_churn (const RcBenchSideOptions *o, RcBenchLoadgen *lg, RcBenchSid
 {
   const RcBenchLevel *last = side->done->len > 0 ? g_ptr_array_index (side->done, side->done->len - 1)
                                                  : NULL;
+  /* After a level that ended the side, no churn: it carries no more. */
+  gboolean ended = last != NULL && last->note != NULL;
   RcBenchLevel *l;
   g_autofree char *rate_command = g_strdup_printf ("rate %u", rate);
   g_autofree char *back = g_strdup_printf ("rate %u", o->join_rate);
@@ -417,7 +434,7 @@ rc_bench_side_churn (const RcBenchSideOptions *o, RcBenchLoadgen *lg, RcBenchSid
   g_autoptr (JsonObject) ok = NULL;
   g_autoptr (JsonObject) ok2 = NULL;
 
-  if (last == NULL || !last->measured || rc_bench_interrupted ()
+  if (last == NULL || !last->measured || ended || last->churn || rc_bench_interrupted ()
       || g_get_monotonic_time () > o->deadline_us)
     return;
   l = g_new0 (RcBenchLevel, 1);
@@ -431,7 +448,9 @@ rc_bench_side_churn (const RcBenchSideOptions *o, RcBenchLoadgen *lg, RcBenchSid
   ok = rc_bench_loadgen_ask (lg, rate_command, "ok", 5000);
   target = g_strdup_printf ("%s %u", side->kind, last->n + l->added);
   ok2 = rc_bench_loadgen_ask (lg, target, "ok", 5000);
-  measure_level (o, lg, side, l, 1);
+  /* The window begins at once: no joiner has audio yet, so the settled
+   * guests are the N listeners. */
+  measure_level (o, lg, side, l, 0);
   l->churn_joined = l->receiving > l->n ? l->receiving - l->n : 0;
   g_clear_pointer (&ok, json_object_unref);
   ok = rc_bench_loadgen_ask (lg, back, "ok", 5000);

@@ -84,6 +84,9 @@ typedef struct
   const guint *levels;
   guint n_levels;
   double stop_lost_pct;       /* a level losing more than this ends the side (0: never) */
+  /* The "joins at @churn_rate/s while N listen" row (rate 0: none): after
+   * the first level of at least @churn_at guests (0: after the last). */
+  guint churn_rate, churn_at;
   /* Reads the engine's latency from GET /api/rooms/ROOM/stats; may be NULL. */
   RcBenchServer *stats_server;
   const char *stats_room;
@@ -94,7 +97,8 @@ void rc_bench_side_init (RcBenchSide *side);
 void rc_bench_side_clear (RcBenchSide *side);
 /* The server at rest over 3 s: @side's baseline. */
 void rc_bench_side_read_baseline (RcBenchSide *side);
-/* Raises the listeners level by level until one is past what the server carries. */
+/* Raises the listeners level by level until one is past what the server
+ * carries, with the churn row where the side asks for it. */
 void rc_bench_side_run (const RcBenchSideOptions *o, RcBenchLoadgen *lg, RcBenchSide *side);
 /* The "joins at @rate/s while N listen" row: with the side's last level
  * listening, @rate more join each second through a window. */

@@ -4,7 +4,8 @@
  * fan-out engine, the webrtcbin path and Janus, one after the other on the
  * same core, each held to the same guests by the same loadgen.
  *
- * Order: engine levels, the churn row, the guests leave, the roomcast
+ * Order: engine levels (the churn row after the first of at least
+ * --churn-at guests, or after the last), the guests leave, the roomcast
  * restarts with --webrtc-fanout webrtcbin (its own levels: a webrtcbin per
  * guest holds hundreds, not thousands), it stops, Janus starts with its
  * mountpoint's sender, its levels, it stops. A side ends at the first level
@@ -33,9 +34,9 @@ run_roomcast (const RcBenchWebrtcOptions *o, RcBenchServer *server, const char *
       rc_bench_progress ("%s: the load generator did not start: %s", side->name, error->message);
       return;
     }
+  side->churn_rate = churn_rate;
+  side->churn_at = o->churn_at;
   rc_bench_side_run (&o->common, lg, side);
-  if (churn_rate > 0)
-    rc_bench_side_churn (&o->common, lg, side, churn_rate);
   rc_bench_side_empty (lg, side);
 }
 

@@ -28,6 +28,7 @@ typedef struct
   guint n_webrtcbin_levels;
   gboolean janus;                   /* the Janus side too */
   guint churn_rate;                 /* joins/s of the churn row (0: none) */
+  guint churn_at;                   /* ... after the first level of at least this (0: the last) */
   /* Janus's setup before exec (CPU pinning, fd limit). */
   GSpawnChildSetupFunc server_setup;
   gpointer server_setup_data;

@@ -284,6 +284,8 @@ void
 rc_loadgen_set_join_rate (RcLoadgen *lg, guint per_second)
 {
   lg->o.join_rate = MAX (per_second, 1);
+  /* No burst of saved-up joins at the new rate. */
+  lg->join_tokens = MIN (lg->join_tokens, 1);
 }
 
 gboolean
