@@ -5,16 +5,19 @@
  * them over. The first byte picks the reader: the WebSocket frame reader
  * (rc_lg_ws_feed over rc_lg_ws_read, then each binary message split by
  * rc_lg_media_split, one frame or a bundle's, and each frame through
- * rc_ws_frame_parse as a guest does), the Ogg page reader (rc_lg_ogg_read), or the upgrade
- * answer's check (rc_lg_ws_upgrade_ok); the second byte seeds the read
+ * rc_ws_frame_parse as a guest does), the Ogg page reader (rc_lg_ogg_read), the upgrade
+ * answer's check (rc_lg_ws_upgrade_ok), or the Janus viewer's HTTP answers
+ * (rc_lg_janus_next_answer, then json-glib); the second byte seeds the read
  * sizes. A reader must consume only what it was given, hand out frames
  * that lie inside it, and keep no more than one frame between reads.
  */
 #include "pipelines/rc_ws_branch.h"
+#include "tools/loadgen/rc_lg_janus.h"
 #include "tools/loadgen/rc_lg_media.h"
 #include "tools/loadgen/rc_lg_ogg.h"
 #include "tools/loadgen/rc_lg_websocket.h"
 
+#include <json-glib/json-glib.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
@@ -125,6 +128,40 @@ ogg_stream (const guint8 *data, gsize size, guint32 seed)
     }
 }
 
+/* Janus's answers as they arrive, kept whole until each is complete. */
+static void
+janus_stream (const guint8 *data, gsize size, guint32 seed)
+{
+  g_autoptr (GByteArray) kept = g_byte_array_new ();
+  g_autoptr (GString) body = g_string_new (NULL);
+
+  for (gsize at = 0; at < size;)
+    {
+      gsize n = next_read (&seed, size - at);
+
+      g_byte_array_append (kept, data + at, (guint) n);
+      at += n;
+      for (;;)
+        {
+          g_autofree char *failure = NULL;
+          gssize took = rc_lg_janus_next_answer (kept->data, kept->len, body, &failure);
+          g_autoptr (JsonParser) parser = NULL;
+
+          if (took < 0)
+            {
+              g_assert (failure != NULL);
+              return;
+            }
+          if (took == 0)
+            break;
+          g_assert ((gsize) took <= kept->len && body->len <= (gsize) took);
+          parser = json_parser_new ();
+          json_parser_load_from_data (parser, body->str, (gssize) body->len, NULL);
+          g_byte_array_remove_range (kept, 0, (guint) took);
+        }
+    }
+}
+
 int
 LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
 {
@@ -133,13 +170,16 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
   if (size < 2)
     return 0;
   seed = data[1];
-  switch (data[0] % 3)
+  switch (data[0] % 4)
     {
     case 0:
       ws_stream (data + 2, size - 2, seed);
       break;
     case 1:
       ogg_stream (data + 2, size - 2, seed);
+      break;
+    case 3:
+      janus_stream (data + 2, size - 2, seed);
       break;
     default:
       {

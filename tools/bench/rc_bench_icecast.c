@@ -43,16 +43,6 @@ struct _RcBenchIcecast
   ChildSetup setup;
 };
 
-static void
-on_exited (GObject *source, GAsyncResult *result, gpointer data)
-{
-  gboolean *exited = data;
-
-  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
-  *exited = TRUE;
-  g_rc_box_release (exited);
-}
-
 /* Run in the child: the benchmark's setup (death signal, CPUs, fd limit),
  * then, as root, Debian's icecast2 user (Icecast will not run as root) and
  * the death signal again: changing the user clears it, and Icecast's own
@@ -97,40 +87,24 @@ config_text (const RcBenchIcecastOptions *o, guint port)
     o->max_listeners + 100, SOURCE_PASSWORD, port, o->dir, owner);
 }
 
-/* The mount answers 200: the source is on. */
-static gboolean
-mount_plays (RcBenchIcecast *self)
+const char *
+rc_bench_opus_tone_source (void)
 {
-  g_autoptr (GSocketClient) client = g_socket_client_new ();
-  g_autoptr (GSocketConnection) conn = NULL;
-  g_autofree char *request = g_strdup_printf ("GET %s HTTP/1.0\r\n\r\n", MOUNT);
-  char head[16] = { 0 };
-  gsize got = 0;
-
-  g_socket_client_set_timeout (client, 2);
-  conn = g_socket_client_connect_to_host (client, "127.0.0.1", (guint16) self->port, NULL, NULL);
-  if (conn == NULL
-      || !g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (conn)), request,
-                                     strlen (request), NULL, NULL, NULL)
-      || !g_input_stream_read_all (g_io_stream_get_input_stream (G_IO_STREAM (conn)), head,
-                                   sizeof head - 1, &got, NULL, NULL))
-    return FALSE;
-  return strstr (head, " 200") != NULL;
+  return "audiotestsrc is-live=true wave=pink-noise volume=0.08 samplesperbuffer=960 "
+         "! audio/x-raw,rate=48000,channels=2 ! mix. "
+         "audiotestsrc is-live=true wave=sine freq=440 volume=0.2 samplesperbuffer=960 "
+         "! audio/x-raw,rate=48000,channels=2 ! mix. "
+         "audiomixer name=mix latency=20000000 ! audioconvert "
+         "! opusenc bitrate=128000 frame-size=20";
 }
 
 static gboolean
 start_source (RcBenchIcecast *self, GError **error)
 {
   g_autofree char *description = g_strdup_printf (
-    "audiotestsrc is-live=true wave=pink-noise volume=0.08 samplesperbuffer=960 "
-    "! audio/x-raw,rate=48000,channels=2 ! mix. "
-    "audiotestsrc is-live=true wave=sine freq=440 volume=0.2 samplesperbuffer=960 "
-    "! audio/x-raw,rate=48000,channels=2 ! mix. "
-    "audiomixer name=mix latency=20000000 ! audioconvert "
-    "! opusenc bitrate=128000 frame-size=20 "
-    "! oggmux max-delay=20000000 max-page-delay=20000000 "
+    "%s ! oggmux max-delay=20000000 max-page-delay=20000000 "
     "! shout2send ip=127.0.0.1 port=%u password=%s mount=%s sync=false async=false",
-    self->port, SOURCE_PASSWORD, MOUNT);
+    rc_bench_opus_tone_source (), self->port, SOURCE_PASSWORD, MOUNT);
 
   self->source = gst_parse_launch (description, error);
   if (self->source == NULL)
@@ -148,7 +122,7 @@ plays_or_exited (gpointer data)
 {
   RcBenchIcecast *self = data;
 
-  return *self->exited || mount_plays (self);
+  return *self->exited || rc_bench_http_get_ok (self->port, MOUNT);
 }
 
 RcBenchIcecast *
@@ -196,8 +170,7 @@ rc_bench_icecast_start (const RcBenchIcecastOptions *o, GError **error)
   if (self->proc == NULL)
     return NULL;
   self->pid = (GPid) atoi (g_subprocess_get_identifier (self->proc));
-  self->exited = g_rc_box_new0 (gboolean);
-  g_subprocess_wait_async (self->proc, NULL, on_exited, g_rc_box_acquire (self->exited));
+  self->exited = rc_bench_watch_exit (self->proc);
   self->url = g_strdup_printf ("http://127.0.0.1:%u%s", self->port, MOUNT);
   /* Its port is open once it answers; then the source connects. */
   rc_bench_wait (NULL, NULL, 1000);
@@ -240,13 +213,7 @@ rc_bench_icecast_free (RcBenchIcecast *self)
       gst_element_set_state (self->source, GST_STATE_NULL);
       gst_object_unref (self->source);
     }
-  if (self->proc != NULL)
-    {
-      rc_roomcast_child_stop (self->proc, 5);
-      g_object_unref (self->proc);
-    }
-  if (self->exited != NULL)
-    g_rc_box_release (self->exited);
+  rc_bench_child_end (self->proc, self->exited);
   g_free (self->url);
   g_free (self);
 }

@@ -37,6 +37,11 @@ gboolean rc_bench_icecast_has_exited (RcBenchIcecast *icecast);
 /* Stops the source and the server, frees. */
 void rc_bench_icecast_free (RcBenchIcecast *icecast);
 
+/* The benchmark's sound as a gst-launch description ending in its Opus
+ * encoder (a 440 Hz tone over pink noise, 128 kb/s, 20 ms frames): what
+ * the Icecast mount and the Janus mountpoint are fed. */
+const char *rc_bench_opus_tone_source (void);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcBenchIcecast, rc_bench_icecast_free)
 
 G_END_DECLS

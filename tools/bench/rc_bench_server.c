@@ -727,3 +727,57 @@ rc_bench_native_free (RcBenchNative *self)
   g_free (self->last_line);
   g_free (self);
 }
+
+/* ---- servers of others the benchmarks start ---- */
+
+gboolean
+rc_bench_http_get_ok (guint port, const char *path)
+{
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GSocketConnection) conn = NULL;
+  g_autofree char *request = g_strdup_printf ("GET %s HTTP/1.0\r\n\r\n", path);
+  char head[16] = { 0 };
+  gsize got = 0;
+
+  g_socket_client_set_timeout (client, 2);
+  conn = g_socket_client_connect_to_host (client, "127.0.0.1", (guint16) port, NULL, NULL);
+  if (conn == NULL
+      || !g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (conn)), request,
+                                     strlen (request), NULL, NULL, NULL)
+      || !g_input_stream_read_all (g_io_stream_get_input_stream (G_IO_STREAM (conn)), head,
+                                   sizeof head - 1, &got, NULL, NULL))
+    return FALSE;
+  return strstr (head, " 200") != NULL;
+}
+
+static void
+on_child_exited (GObject *source, GAsyncResult *result, gpointer data)
+{
+  gboolean *exited = data;
+
+  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
+  *exited = TRUE;
+  g_rc_box_release (exited);
+}
+
+gboolean *
+rc_bench_watch_exit (GSubprocess *proc)
+{
+  gboolean *exited = g_rc_box_new0 (gboolean);
+
+  /* The wait's callback holds its own reference. */
+  g_subprocess_wait_async (proc, NULL, on_child_exited, g_rc_box_acquire (exited));
+  return exited;
+}
+
+void
+rc_bench_child_end (GSubprocess *proc, gboolean *exited)
+{
+  if (proc != NULL)
+    {
+      rc_roomcast_child_stop (proc, 5);
+      g_object_unref (proc);
+    }
+  if (exited != NULL)
+    g_rc_box_release (exited);
+}

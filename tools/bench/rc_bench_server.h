@@ -95,6 +95,14 @@ int rc_bench_server_get_status (RcBenchServer *server);
 JsonNode *rc_bench_server_request (RcBenchServer *server, const char *method, const char *path,
                                    const char *bearer, const char *body, guint *status,
                                    GError **error);
+/* GET @path of 127.0.0.1:@port (HTTP/1.0, 2 s timeout) answers 200: a
+ * server the benchmark started (Icecast, Janus) is up. */
+gboolean rc_bench_http_get_ok (guint port, const char *path);
+/* A flag (a g_rc_box, released by rc_bench_child_end) set when @proc ends. */
+gboolean *rc_bench_watch_exit (GSubprocess *proc);
+/* Stops @proc (SIGTERM, SIGKILL after 5 s) and drops it and its flag; either may be NULL. */
+void rc_bench_child_end (GSubprocess *proc, gboolean *exited);
+
 /* POST /api/rooms. */
 gboolean rc_bench_server_create_room (RcBenchServer *server, const char *name, char **room_id,
                                       char **owner_token, GError **error);

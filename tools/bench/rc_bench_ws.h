@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-#include "rc_bench_proc.h"
-#include "rc_bench_server.h"
+#include "rc_bench_side.h"
 
 G_BEGIN_DECLS
 
@@ -15,23 +14,17 @@ G_BEGIN_DECLS
  */
 typedef struct
 {
+  RcBenchSideOptions common;  /* the loadgen, the windows, the time budget */
   RcBenchServer *server;      /* running, its room playing */
   const char *room_id;
   RcBenchProc baseline;       /* the server with the room playing to nobody */
   double baseline_pct;
-  const char *loadgen;        /* the roomcast-loadgen program */
-  const char *tmp_dir;
   const guint *levels;
   guint n_levels;
-  double window_s, settle_s, late_ms;
-  guint join_rate;
-  guint join_timeout_s;
-  gint64 deadline_us;
   gboolean icecast;           /* the Icecast side too */
-  /* Children's setup before exec: the loadgen's and the servers' (CPU
-   * pinning, fd limit). */
-  GSpawnChildSetupFunc loadgen_setup, server_setup;
-  gpointer loadgen_setup_data, server_setup_data;
+  /* Icecast's setup before exec (CPU pinning, fd limit). */
+  GSpawnChildSetupFunc server_setup;
+  gpointer server_setup_data;
   /* Stops the roomcast before Icecast is measured (its core is Icecast's then). */
   void (*stop_server) (gpointer data);
   gpointer stop_data;

@@ -9,7 +9,10 @@
  *
  *   ws N       hold N WebSocket guests        http N   hold N HTTP listeners
  *   mark       start a window ("marked")      window   print the window's figures
- *   quit       end
+ *   rate N     start N connections a second   quit     end
+ *
+ * With --janus-url the guests watch a Janus Streaming mountpoint instead of
+ * joining a roomcast room (rc_lg_janus.h).
  */
 #include "rc_loadgen.h"
 
@@ -104,6 +107,12 @@ run_command (App *app, const char *command)
         rc_loadgen_set_http_target (app->lg, (guint) n);
       printf ("{\"type\":\"ok\",\"command\":\"%s\"}\n", f[0]);
     }
+  else if (g_str_equal (f[0], "rate") && f[1] != NULL
+           && g_ascii_string_to_unsigned (f[1], 10, 1, 100000, &n, NULL))
+    {
+      rc_loadgen_set_join_rate (app->lg, (guint) n);
+      printf ("{\"type\":\"ok\",\"command\":\"rate\"}\n");
+    }
   else if (g_str_equal (f[0], "mark"))
     {
       rc_loadgen_mark (app->lg);
@@ -150,6 +159,8 @@ main (int argc, char **argv)
                          .sample_every = 100, .tone_hz = 440, .source_addresses = 8,
                          .join_timeout_s = 30 };
   int guests = 0, listeners = 0, rate = 500, pending = 64, sample = 100, sources = 8;
+  int mountpoint = 1;
+  char *janus = NULL;
   double duration = 0;
   gboolean commands = FALSE, quiet = FALSE, text = FALSE;
   char *server = NULL, *room = NULL, *http_url = NULL, *prefix = NULL, *transport = NULL;
@@ -176,6 +187,11 @@ main (int argc, char **argv)
     { "name-prefix", 0, 0, G_OPTION_ARG_STRING, &prefix, "Guests' names: PREFIX-N (lg)", "TEXT" },
     { "transport", 't', 0, G_OPTION_ARG_STRING, &transport,
       "The guests' audio: ws (default) or webrtc (ICE, DTLS, RTP counted by its header)", "T" },
+    { "janus-url", 0, 0, G_OPTION_ARG_STRING, &janus,
+      "Instead of a roomcast: Janus's HTTP API (http://127.0.0.1:PORT/janus); the guests "
+      "watch a Streaming mountpoint over WebRTC", "URL" },
+    { "janus-mountpoint", 0, 0, G_OPTION_ARG_INT, &mountpoint,
+      "--janus-url: the mountpoint's id (1)", "ID" },
     { "duration", 'd', 0, G_OPTION_ARG_DOUBLE, &duration,
       "Seconds to run (0: until SIGINT, or stdin ends with --commands)", "S" },
     { "commands", 0, 0, G_OPTION_ARG_NONE, &commands, "Read commands on stdin", NULL },
@@ -196,9 +212,9 @@ main (int argc, char **argv)
       g_printerr ("roomcast-loadgen: %s\n", error->message);
       return 2;
     }
-  if (server == NULL && http_url == NULL)
+  if (server == NULL && http_url == NULL && janus == NULL)
     {
-      g_printerr ("roomcast-loadgen: give --server and --room, or --http-url, or both\n");
+      g_printerr ("roomcast-loadgen: give --server and --room, or --janus-url, or --http-url\n");
       return 2;
     }
   o.server_url = server;
@@ -206,6 +222,8 @@ main (int argc, char **argv)
   o.http_url = http_url;
   o.name_prefix = prefix;
   o.transport = transport;
+  o.janus_url = janus;
+  o.janus_mountpoint = (guint) MAX (mountpoint, 0);
   o.join_rate = (guint) MAX (rate, 1);
   o.max_pending = (guint) MAX (pending, 1);
   o.sample_every = (guint) MAX (sample, 0);
@@ -241,5 +259,6 @@ main (int argc, char **argv)
   g_free (http_url);
   g_free (prefix);
   g_free (transport);
+  g_free (janus);
   return 0;
 }

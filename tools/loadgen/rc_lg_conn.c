@@ -16,6 +16,7 @@
 #include "rc_loadgen_private.h"
 
 #include "pipelines/rc_ws_branch.h"
+#include "rc_lg_janus.h"
 #include "rc_lg_media.h"
 #include "rc_lg_webrtc.h"
 
@@ -197,6 +198,7 @@ void
 rc_lg_conn_free (RcLgConn *conn)
 {
   g_clear_pointer (&conn->rtc, rc_lg_rtc_free);
+  g_clear_pointer (&conn->janus, rc_lg_janus_free);
   if (conn->sample != NULL)
     {
       if (conn->sample->decoder != NULL)
@@ -209,10 +211,8 @@ rc_lg_conn_free (RcLgConn *conn)
   g_free (conn);
 }
 
-/* Writes @data (or queues what the socket does not take). FALSE when the
- * connection broke. */
-static gboolean
-conn_write (RcLoadgen *lg, RcLgConn *conn, const guint8 *data, gsize length)
+gboolean
+rc_lg_conn_write (RcLoadgen *lg, RcLgConn *conn, const guint8 *data, gsize length)
 {
   ssize_t n = 0;
 
@@ -262,7 +262,7 @@ send_frame (RcLoadgen *lg, RcLgConn *conn, guint8 opcode, const guint8 *payload,
   guint8 *out = heap != NULL ? heap : stack;
   gsize n = rc_lg_ws_frame_encode (opcode, payload, length, g_random_int (), out);
 
-  return conn_write (lg, conn, out, n);
+  return rc_lg_conn_write (lg, conn, out, n);
 }
 
 void
@@ -286,6 +286,12 @@ on_connected (RcLoadgen *lg, RcLgConn *conn, char **failure)
       *failure = g_strdup_printf ("connect: %s", g_strerror (err != 0 ? err : errno));
       return FALSE;
     }
+  if (lg->janus_path != NULL && conn->kind == RC_LG_KIND_WS)
+    {
+      conn->state = RC_LG_JOINING;
+      epoll_ctl (lg->epoll_fd, EPOLL_CTL_MOD, conn->fd, &ev);
+      return rc_lg_janus_start (lg, conn, failure);
+    }
   if (conn->kind == RC_LG_KIND_HTTP)
     request = g_strdup_printf ("GET %s HTTP/1.0\r\nHost: %s:%u\r\nUser-Agent: roomcast-loadgen\r\n"
                                "Accept: */*\r\n\r\n",
@@ -294,7 +300,7 @@ on_connected (RcLoadgen *lg, RcLgConn *conn, char **failure)
     request = rc_lg_ws_upgrade_request (lg->host, "/ws", conn->key);
   conn->state = RC_LG_UPGRADING;
   epoll_ctl (lg->epoll_fd, EPOLL_CTL_MOD, conn->fd, &ev);
-  if (!conn_write (lg, conn, (const guint8 *) request, strlen (request)))
+  if (!rc_lg_conn_write (lg, conn, (const guint8 *) request, strlen (request)))
     {
       *failure = g_strdup_printf ("send: %s", g_strerror (errno));
       return FALSE;
@@ -473,17 +479,21 @@ on_text (RcLoadgen *lg, RcLgConn *conn, const RcLgWsFrame *f, gint64 now_us, cha
 /* ---- media ---- */
 
 void
-rc_lg_count_frame (RcLoadgen *lg, double behind_ms)
+rc_lg_count_frame (RcLoadgen *lg, RcLgConn *conn, double behind_ms)
 {
   rc_lg_counts_add (&lg->second.ws_counts, behind_ms, lg->o.late_ms);
   rc_lg_counts_add (&lg->window.ws_counts, behind_ms, lg->o.late_ms);
+  if (conn->settled)
+    rc_lg_counts_add (&lg->window.ws_settled, behind_ms, lg->o.late_ms);
 }
 
 void
-rc_lg_count_lost (RcLoadgen *lg, guint64 lost)
+rc_lg_count_lost (RcLoadgen *lg, RcLgConn *conn, guint64 lost)
 {
   lg->second.ws_counts.lost += lost;
   lg->window.ws_counts.lost += lost;
+  if (conn->settled)
+    lg->window.ws_settled.lost += lost;
 }
 
 void
@@ -569,12 +579,12 @@ on_media_frame (const guint8 *data, gsize length, gpointer user_data)
 
       /* A sequence going back (a new stream) is no loss. */
       if (gap < 0x80000000u)
-        rc_lg_count_lost (m->lg, gap);
+        rc_lg_count_lost (m->lg, conn, gap);
     }
   conn->last_seq = seq;
   conn->have_seq = TRUE;
   conn->frames++;
-  rc_lg_count_frame (m->lg, m->now_us / 1000.0 + m->lg->clock.offset_ms - c_ms);
+  rc_lg_count_frame (m->lg, conn, m->now_us / 1000.0 + m->lg->clock.offset_ms - c_ms);
   if (conn->sample != NULL)
     sample_decode (m->lg, conn->sample, payload, payload_length);
   return TRUE;
@@ -800,6 +810,15 @@ on_readable (RcLoadgen *lg, RcLgConn *conn, char **failure)
     }
   now_us = rc_lg_now_us ();
   have += (gsize) n;
+  if (conn->janus != NULL)
+    {
+      gssize used = rc_lg_janus_read (lg, conn, buf, have, failure);
+
+      if (used < 0)
+        return FALSE;
+      keep_rest (conn, buf, (gsize) used, have);
+      return TRUE;
+    }
   if (conn->state == RC_LG_UPGRADING)
     {
       gssize head = read_head (lg, conn, buf, have, failure);
@@ -836,6 +855,9 @@ rc_lg_conn_ready (RcLoadgen *lg, RcLgConn *conn, guint32 events)
 {
   g_autofree char *failure = NULL;
 
+  /* A Janus viewer whose HTTP connection is done (an event of the same batch). */
+  if (conn->fd < 0)
+    return;
   if (conn->state == RC_LG_CONNECTING)
     {
       if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && !on_connected (lg, conn, &failure))

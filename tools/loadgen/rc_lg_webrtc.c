@@ -73,6 +73,10 @@ struct _RcLgRtc
   double server0_ms, rate;
   gboolean have_seq;
   guint16 last_seq;
+  /* Without a timeline (a Janus mountpoint): the slot is the packet's RTP
+   * time plus the best transit seen so far, as for Icecast's pages. */
+  guint32 first_ts;
+  double best_transit_ms;
 };
 
 static Shared *
@@ -130,10 +134,13 @@ rc_lg_rtc_new (RcLoadgen *lg, RcLgConn *conn, char **failure)
   rtc = g_new0 (RcLgRtc, 1);
   rtc->conn = conn;
   rtc->state = RTC_WAIT_OFFER;
+  rtc->best_transit_ms = INFINITY;
   random_text (rtc->local_ufrag, 8);
   random_text (rtc->local_pwd, 24);
   rtc->fd = socket (AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  local.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  /* Janus never offers a loopback candidate (it skips lo): its guests
+   * listen on every address, and name the one Janus offered (this host's). */
+  local.sin_addr.s_addr = htonl (lg->janus_path != NULL ? INADDR_ANY : INADDR_LOOPBACK);
   if (rtc->fd < 0 || bind (rtc->fd, (struct sockaddr *) &local, sizeof local) != 0)
     {
       *failure = g_strdup_printf ("UDP socket: %s", g_strerror (errno));
@@ -234,6 +241,7 @@ rc_lg_rtc_take_offer (RcLoadgen *lg, RcLgRtc *rtc, const char *sdp, char **answe
   Shared *s = lg->rtc_shared;
   struct sockaddr_in local;
   socklen_t len = sizeof local;
+  char address[INET_ADDRSTRLEN] = "127.0.0.1";
 
   for (guint i = 0; lines[i] != NULL; i++)
     {
@@ -270,7 +278,9 @@ rc_lg_rtc_take_offer (RcLoadgen *lg, RcLgRtc *rtc, const char *sdp, char **answe
     "a=fmtp:%d minptime=10;useinbandfec=1;stereo=1\r\n",
     g_random_int (), mid, pt, rtc->local_ufrag, rtc->local_pwd,
     rc_dtls_cert_get_fingerprint (s->cert), mid, pt, pt);
-  *candidate = g_strdup_printf ("candidate:1 1 UDP %u 127.0.0.1 %u typ host", LOCAL_PRIORITY,
+  if (lg->janus_path != NULL && rtc->n_remotes > 0)
+    inet_ntop (AF_INET, &rtc->remotes[0].sin_addr, address, sizeof address);
+  *candidate = g_strdup_printf ("candidate:1 1 UDP %u %s %u typ host", LOCAL_PRIORITY, address,
                                 ntohs (local.sin_port));
   rtc->state = RTC_CHECKING;
   rtc->started_us = rc_lg_now_us ();
@@ -425,8 +435,10 @@ on_rtp (RcLoadgen *lg, RcLgRtc *rtc, const guint8 *data, gsize length, gint64 no
       guint16 gap = (guint16) (seq - rtc->last_seq - 1);
 
       if (gap < 0x8000)
-        rc_lg_count_lost (lg, gap);
+        rc_lg_count_lost (lg, rtc->conn, gap);
     }
+  if (!rtc->have_seq)
+    rtc->first_ts = ts;
   rtc->have_seq = TRUE;
   rtc->last_seq = seq;
   rtc->conn->frames++;
@@ -434,10 +446,15 @@ on_rtp (RcLoadgen *lg, RcLgRtc *rtc, const guint8 *data, gsize length, gint64 no
     {
       double c = rtc->server0_ms + (double) (gint32) (ts - rtc->rtp0) * 1000.0 / rtc->rate;
 
-      rc_lg_count_frame (lg, now_us / 1000.0 + lg->clock.offset_ms - c);
+      rc_lg_count_frame (lg, rtc->conn, now_us / 1000.0 + lg->clock.offset_ms - c);
     }
   else
-    rc_lg_count_frame (lg, 0);
+    {
+      double transit = now_us / 1000.0 - (double) (gint32) (ts - rtc->first_ts) / 48.0;
+
+      rtc->best_transit_ms = MIN (rtc->best_transit_ms, transit);
+      rc_lg_count_frame (lg, rtc->conn, transit - rtc->best_transit_ms);
+    }
 }
 
 gboolean

@@ -148,7 +148,17 @@ rc_loadgen_new (const RcLoadgenOptions *options, GError **error)
                    "the transport is ws or webrtc, not %s", options->transport);
       return NULL;
     }
-  if (options->server_url != NULL)
+  if (options->janus_url != NULL)
+    {
+      g_autofree char *host = NULL;
+
+      /* Janus's guests are WebRTC guests without a roomcast (rc_lg_janus.h). */
+      if (!parse_url (options->janus_url, &host, &lg->port, &lg->janus_path, error))
+        return NULL;
+      lg->host = g_strdup_printf ("%s:%u", host, lg->port);
+      lg->webrtc = TRUE;
+    }
+  else if (options->server_url != NULL)
     {
       g_autofree char *host = NULL;
 
@@ -219,6 +229,7 @@ rc_loadgen_free (RcLoadgen *lg)
   rc_loadgen_figures_clear (&lg->window);
   g_free ((char *) lg->o.room_id);
   g_free ((char *) lg->o.server_url);
+  g_free (lg->janus_path);
   g_free ((char *) lg->o.http_url);
   g_free ((char *) lg->o.name_prefix);
   g_free (lg->host);
@@ -269,6 +280,14 @@ rc_loadgen_get_http (RcLoadgen *lg)
   return lg->http_pop;
 }
 
+void
+rc_loadgen_set_join_rate (RcLoadgen *lg, guint per_second)
+{
+  lg->o.join_rate = MAX (per_second, 1);
+  /* No burst of saved-up joins at the new rate. */
+  lg->join_tokens = MIN (lg->join_tokens, 1);
+}
+
 gboolean
 rc_loadgen_clock_ready (RcLoadgen *lg)
 {
@@ -313,7 +332,8 @@ ramp (RcLoadgen *lg, gint64 now_us)
           lg->http_started++;
           rc_lg_conn_open (lg, RC_LG_KIND_HTTP);
         }
-      else if (lg->host != NULL && rc_loadgen_clock_ready (lg) && lg->ws_started < lg->ws_pop.target)
+      else if (lg->host != NULL && (rc_loadgen_clock_ready (lg) || lg->janus_path != NULL)
+               && lg->ws_started < lg->ws_pop.target)
         {
           lg->ws_started++;
           rc_lg_conn_open (lg, RC_LG_KIND_WS);
@@ -330,7 +350,7 @@ follow_clock (RcLoadgen *lg, gint64 now_us)
 {
   g_autofree char *request = NULL;
 
-  if (lg->host == NULL)
+  if (lg->host == NULL || lg->janus_path != NULL)
     return;
   if (lg->clock_conn == NULL)
     {
@@ -407,6 +427,7 @@ rc_loadgen_mark (RcLoadgen *lg)
       RcLgConn *c = g_ptr_array_index (lg->ws, i);
 
       c->frames_at_mark = c->frames;
+      c->settled = c->state == RC_LG_RECEIVING;
       if (c->sample != NULL)
         c->sample->frames = c->sample->tone_frames = 0;
     }
@@ -537,6 +558,7 @@ rc_loadgen_figures_to_json (const RcLoadgenFigures *f, const char *kind)
   add_population (b, "httpListeners", &f->http);
   add_counts (b, "ws", &f->ws_counts);
   add_counts (b, "http", &f->http_counts);
+  add_counts (b, "wsSettled", &f->ws_settled);
   MEMBER_INT (b, "httpBytes", f->http_bytes);
   MEMBER_INT (b, "httpStalls", f->http_stalls);
   MEMBER_INT (b, "closedByPeer", f->closed_by_peer);

@@ -22,7 +22,8 @@ G_BEGIN_DECLS
  * the room's tone (@tone_hz): the others count frames by their headers.
  * With @transport "webrtc" the guests take WebRTC instead (rc_lg_webrtc.h:
  * ICE as the controlling agent, DTLS client, RTP counted by its header
- * without decrypting; no sample decodes there).
+ * without decrypting; no sample decodes there). With @janus_url the
+ * WebRTC guests watch a Janus Streaming mountpoint instead (rc_lg_janus.h).
  */
 typedef struct _RcLoadgen RcLoadgen;
 
@@ -41,6 +42,10 @@ typedef struct
   guint source_addresses;  /* connect from 127.0.0.1..N (8): more ports to go round */
   const char *transport;   /* the guests' startMedia transport: "ws" (default) or "webrtc" */
   double join_timeout_s;   /* a listener with no frame this long after its connect fails (30) */
+  /* Instead of a roomcast: Janus's HTTP API ("http://127.0.0.1:PORT/janus")
+   * and the Streaming plugin's mountpoint the guests watch (rc_lg_janus.h). */
+  const char *janus_url;
+  guint janus_mountpoint;
 } RcLoadgenOptions;
 
 /* What the listeners of one kind are doing now. */
@@ -66,6 +71,8 @@ typedef struct
   /* Window only (rc_loadgen_get_window): */
   guint silent_ws;          /* receiving guests that got no frame in the window */
   guint silent_http;
+  RcLgCounts ws_settled;    /* frames of the guests that had audio when the window began
+                             * (joins in the window left out: "joins while N listen") */
   double join_mean_ms, join_p99_ms, join_max_ms; /* connect → first frame, joins done in it */
   guint joins;
   guint sampled, sampled_with_tone; /* sample guests, and those whose audio held the tone */
@@ -90,6 +97,8 @@ void rc_loadgen_set_ws_target (RcLoadgen *loadgen, guint count);
 void rc_loadgen_set_http_target (RcLoadgen *loadgen, guint count);
 RcLoadgenPopulation rc_loadgen_get_ws (RcLoadgen *loadgen);
 RcLoadgenPopulation rc_loadgen_get_http (RcLoadgen *loadgen);
+/* Connections started per second from now on. */
+void rc_loadgen_set_join_rate (RcLoadgen *loadgen, guint per_second);
 /* The server clock is known (WebSocket guests start only then). */
 gboolean rc_loadgen_clock_ready (RcLoadgen *loadgen);
 

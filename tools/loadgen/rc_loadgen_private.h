@@ -45,6 +45,7 @@ typedef struct
   guint8 state;
   guint8 have_seq;
   guint8 counted_joining; /* counted in joining (not yet receiving) */
+  guint8 settled;         /* had audio when the window began: counted in window.ws_settled too */
   guint index;            /* in its list (RcLoadgen's ws or http) */
   guint number;           /* guest number, for its name */
   guint32 last_seq;
@@ -61,6 +62,7 @@ typedef struct
   double best_transit_ms; /* HTTP: the smallest arrival − media time so far */
   RcLgSample *sample;     /* 1 in sample_every guests */
   struct _RcLgRtc *rtc;   /* a WebRTC guest's UDP side (rc_lg_webrtc.c), or NULL */
+  struct _RcLgJanus *janus; /* a Janus viewer's HTTP exchange (rc_lg_janus.c), or NULL */
   char key[25];
 } RcLgConn;
 
@@ -110,6 +112,7 @@ struct _RcLoadgen
   GPtrArray *closed;        /* RcLgConn*, closed in this turn, freed at its end */
   gpointer rtc_shared;      /* their STUN agent and DTLS certificate */
   gboolean webrtc;          /* guests take transport webrtc */
+  char *janus_path;         /* guests watch a Janus mountpoint: its API's path ("/janus"), or NULL */
 
   RcLoadgenTickFunc tick;
   gpointer tick_data;
@@ -132,8 +135,11 @@ void rc_lg_conn_free (RcLgConn *conn);
 /* A listener's first frame (page, packet): it has joined. */
 void rc_lg_conn_first_frame (RcLoadgen *lg, RcLgConn *conn, gint64 now_us);
 /* A guest's frame @behind_ms after its slot, and frames lost. */
-void rc_lg_count_frame (RcLoadgen *lg, double behind_ms);
-void rc_lg_count_lost (RcLoadgen *lg, guint64 lost);
+void rc_lg_count_frame (RcLoadgen *lg, RcLgConn *conn, double behind_ms);
+void rc_lg_count_lost (RcLoadgen *lg, RcLgConn *conn, guint64 lost);
+/* Writes @data (or queues what the socket does not take). FALSE when the
+ * connection broke. */
+gboolean rc_lg_conn_write (RcLoadgen *lg, RcLgConn *conn, const guint8 *data, gsize length);
 /* Sends a text message (the clock's timeSync). */
 void rc_lg_conn_send_text (RcLoadgen *lg, RcLgConn *conn, const char *text);
 
