@@ -72,16 +72,43 @@ async function waitForQueueItem(page, text) {
   }, [tid('queue-item'), tid('queue-show-played'), text]);
 }
 
-/** Drags the queue row holding `title` by its handle onto the row holding `onto`, in small pointer steps. */
+/**
+ * Drags the queue row holding `title` by its handle onto the row holding
+ * `onto`, in small pointer steps. The places are read in the page, where the
+ * handle is really on top, and twice 300 ms apart: a redraw (a state update
+ * just after an add or a pause) can move the rows between reading a box and
+ * pressing the mouse, and the press would then take another row's handle.
+ */
 async function dragQueueItem(page, title, onto) {
   await page.locator(tid('queue')).scrollIntoViewIfNeeded();
-  const handle = await page.locator(tid('queue-item'), { hasText: title }).locator(tid('queue-drag-handle')).boundingBox();
-  const target = await page.locator(tid('queue-item'), { hasText: onto }).boundingBox();
-  const x = handle.x + handle.width / 2;
-  const y = handle.y + handle.height / 2;
-  await page.mouse.move(x, y);
+  const places = () => page.evaluate(([t, o, itemSel, handleSel]) => {
+    const rows = [...document.querySelectorAll(itemSel)];
+    const row = rows.find((r) => r.textContent.includes(t));
+    const dest = rows.find((r) => r.textContent.includes(o));
+    const grip = row?.querySelector(handleSel);
+    if (!grip || !dest) return null;
+    const h = grip.getBoundingClientRect();
+    const d = dest.getBoundingClientRect();
+    const x = h.x + h.width / 2;
+    const y = h.y + h.height / 2;
+    const hit = document.elementFromPoint(x, y);
+    if (!hit || hit.closest(handleSel) !== grip) return null; // covered (a toast) or moved
+    return { x, y, targetY: d.y + d.height * 0.3 };
+  }, [title, onto, tid('queue-item'), tid('queue-drag-handle')]);
+  let at = null;
+  for (const deadline = Date.now() + 15000; Date.now() < deadline;) {
+    const first = await places();
+    await page.waitForTimeout(300);
+    const second = await places();
+    if (first && second && JSON.stringify(first) === JSON.stringify(second)) {
+      at = second;
+      break;
+    }
+  }
+  assert.ok(at, `the handle of "${title}" stays in one place on top`);
+  await page.mouse.move(at.x, at.y);
   await page.mouse.down();
-  await page.mouse.move(x, target.y + target.height * 0.3, { steps: 8 });
+  await page.mouse.move(at.x, at.targetY, { steps: 8 });
   await page.mouse.up();
 }
 
