@@ -36,6 +36,7 @@
 #include "rc_bench_sync_run.h"
 #include "rc_bench_sync_speakers.h"
 #include "rc_build_config.h"
+#include "tools/native-guest/rc_native_playout.h"
 #include "tools/native-guest/rc_recording.h"
 #include "pipelines/rc_ws_branch.h"
 
@@ -211,7 +212,7 @@ on_control_frame (GBytes *data, gpointer user_data)
   gsize size, length;
   const guint8 *bytes = g_bytes_get_data (data, &size), *payload;
   guint32 rtp, seq;
-  double c;
+  double c, d;
   Frame *f;
 
   if (b->delay <= 0 || !rc_ws_frame_parse (bytes, size, &rtp, &c, &seq, &payload, &length)
@@ -223,18 +224,14 @@ on_control_frame (GBytes *data, gpointer user_data)
 
       g_array_append_val (b->run.control_arrivals, transit);
     }
-  f = g_new0 (Frame, 1);
-  f->c = c;
-  f->d = b->delay;
   /* An announced change holds from heard time delay_at on, as the players
    * take it: the old D before it, and a fall skips what would come before. */
-  if (b->delay_at > 0 && c + b->delay_before < b->delay_at - 0.5)
-    f->d = b->delay_before;
-  else if (b->delay_at > 0 && c + b->delay < b->delay_at - 0.5)
-    {
-      g_free (f);
-      return;
-    }
+  d = rc_native_playout_delay_for (c, b->delay, b->delay_before, b->delay_at);
+  if (d < 0)
+    return;
+  f = g_new0 (Frame, 1);
+  f->c = c;
+  f->d = d;
   f->payload = g_bytes_new (payload, length);
   g_ptr_array_add (b->frames, f);
 }

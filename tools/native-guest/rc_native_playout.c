@@ -766,23 +766,16 @@ rc_native_playout_set_timeline (RcNativePlayout *self, guint32 rtp_timestamp,
   g_mutex_unlock (&self->lock);
 }
 
-/* Under the lock: the D a packet of time @c_ms is heard with, or -1 when a
- * fall of D skips it. A change announced for heard time H holds from the
- * first packet heard at H or later: the old D places what comes before H
- * (H − old D is a packet boundary, so no packet straddles it), and after a
- * fall the packets the new D would place before H are skipped. */
-static double
-delay_for (RcNativePlayout *self, double c_ms)
+double
+rc_native_playout_delay_for (double c_ms, double delay_ms, double before_ms, double at_ms)
 {
-  double at = self->delay_change_at_ms;
-
-  if (at <= 0)
-    return self->delay_ms;
-  if (c_ms + self->delay_before_ms < at - 0.5)
-    return self->delay_before_ms;
-  if (c_ms + self->delay_ms < at - 0.5)
+  if (at_ms <= 0)
+    return delay_ms;
+  if (c_ms + before_ms < at_ms - 0.5)
+    return before_ms;
+  if (c_ms + delay_ms < at_ms - 0.5)
     return -1;
-  return self->delay_ms;
+  return delay_ms;
 }
 
 /* Under the lock: the arrival figures of a packet of time @c_ms received at @now_ms. */
@@ -826,7 +819,8 @@ schedule (RcNativePlayout *self, double c_ms, GstClockTime *pts, gboolean *disco
    * turn) has no place left. */
   if (self->last_c_ms >= 0 && c_ms < self->last_c_ms + PACKET_MS / 2)
     return FALSE;
-  delay_ms = delay_for (self, c_ms);
+  delay_ms = rc_native_playout_delay_for (c_ms, self->delay_ms, self->delay_before_ms,
+                                          self->delay_change_at_ms);
   if (delay_ms < 0)
     {
       /* Skipped by a fall of D, as every other guest skips it. */

@@ -107,6 +107,13 @@ void rc_native_playout_set_timeline (RcNativePlayout *playout, guint32 rtp_times
                                      double server_time_ms, guint clock_rate,
                                      double playout_delay_ms, double previous_delay_ms,
                                      double delay_at_ms);
+/* The D a packet of time @c_ms is heard with while a change from
+ * @before_ms to @delay_ms is announced for heard time @at_ms (0: none), or
+ * -1 when a fall of D skips it: the old D places what comes before H (H − old
+ * D is a packet boundary, so no packet straddles it), the new one the rest,
+ * and after a fall the packets the new D would place before H are skipped.
+ * The same rule as every other player's. */
+double rc_native_playout_delay_for (double c_ms, double delay_ms, double before_ms, double at_ms);
 /* An Opus packet whose first sample has server time @server_time_ms (C). */
 void rc_native_playout_push (RcNativePlayout *playout, double server_time_ms,
                              const guint8 *payload, gsize length);
