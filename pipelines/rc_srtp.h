@@ -7,10 +7,11 @@ G_BEGIN_DECLS
 
 /*
  * RcSrtp: one direction of one SRTP session (RFC 3711), profile
- * AES_CM_128_HMAC_SHA1_80, on libsrtp2. Outbound contexts protect every
- * SSRC they meet (RTP and RTCP); inbound ones check and strip. One thread
- * at a time per context; contexts are independent, so a sender thread and
- * a control thread each own theirs.
+ * AES_CM_128_HMAC_SHA1_80, its cryptography done by OpenSSL (why not
+ * libsrtp2: rc_srtp.c). Outbound contexts protect every SSRC they meet (RTP
+ * and RTCP); inbound ones check and strip, refusing replays (a window of
+ * 64 packets per SSRC). One thread at a time per context; contexts are
+ * independent, so a sender thread and a control thread each own theirs.
  */
 typedef struct _RcSrtp RcSrtp;
 
@@ -21,11 +22,11 @@ typedef enum
 } RcSrtpDirection;
 
 /* The buffer handed to a protect call must have this much room past the
- * packet (libsrtp2 may write that far). */
-#define RC_SRTP_MAX_TRAILER 148
+ * packet: the 10-byte tag, and for SRTCP the 4-byte index before it. */
+#define RC_SRTP_MAX_TRAILER 14
 
 /* @key 16 bytes, @salt 14 (as rc_dtls_get_srtp_keys gives them). NULL with
- * @error (RC_MEDIA_ERROR_FAILED) when libsrtp2 refuses. */
+ * @error (RC_MEDIA_ERROR_FAILED) when OpenSSL cannot make the keys. */
 RcSrtp *rc_srtp_new (const guint8 *key, const guint8 *salt, RcSrtpDirection direction,
                      GError **error);
 void rc_srtp_free (RcSrtp *srtp);

@@ -1,118 +1,91 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bench-srtp: what one SRTP protection of a room packet costs, the fan-out
- * engine's per-guest work.
+ * engine's per-guest work, as done by the engine (pipelines/rc_srtp.c, on
+ * OpenSSL) and by Debian's libsrtp2 (on NSS), the library the engine used
+ * first.
  *
- *   bench-srtp [--packets N]
+ *   bench-srtp [--packets N] [--sessions 1,100,1000,3000]
  *
- * A 172-byte RTP packet (12-byte header, 160 bytes of Opus) is protected N
- * times (sequence numbers running, as a guest's stream does) with the
- * profile WebRTC uses, AES_CM_128_HMAC_SHA1_80:
- * - by libsrtp2 through pipelines/rc_srtp.c (Debian's libsrtp2 does its AES
- *   and HMAC through NSS);
- * - by the same transform written on OpenSSL's EVP (AES-128-CTR with the
- *   RFC 3711 IV, HMAC-SHA1 over the packet and ROC, 80-bit tag), with the
- *   session keys derived from the same master key by the RFC 3711 key
- *   derivation. Its first packets are compared byte for byte with
- *   libsrtp2's, so the two do the same work.
- * It also makes 2,000 guests' worth of contexts with each (libsrtp2: an
- * outbound session that has protected a packet and an inbound one, as the
- * engine keeps per guest; OpenSSL: a cipher and an HMAC context per
- * direction) and prints the RSS each costs per guest.
- * It prints ns per packet for each, by the thread's CPU time (what the
- * sender thread would spend) and by the wall clock, and the load average
- * beside them: on a busy machine the CPU figure still holds, the wall one
- * does not.
+ * A 172-byte RTP packet (12-byte header, 160 bytes of Opus) is protected
+ * with the profile WebRTC uses, AES_CM_128_HMAC_SHA1_80. First the two are
+ * checked to give the same bytes. Then, for each count of live sessions S
+ * (each with its own keys, as the engine keeps one per guest), N packets
+ * are protected going round the sessions, as the sender thread goes round
+ * the guests; and 2,000 guests' worth of contexts are made with each (an
+ * outbound one that protected a packet and an inbound one) for the RSS per
+ * guest. It prints ns per packet by the thread's CPU time (what the sender
+ * thread spends) and by the wall clock, and the load average beside them:
+ * on a busy machine the CPU figure still holds, the wall one does not.
  */
 #include "pipelines/rc_srtp.h"
+#include "tools/support/rc_srtp_reference.h"
 
-#include <openssl/evp.h>
-#include <openssl/params.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define PACKET_LEN 172
-#define TAG_LEN 10
+#define BUFFER_LEN (PACKET_LEN + RC_SRTP_REFERENCE_TRAILER)
+#define MEMORY_GUESTS 2000
 
 static const guint8 master_key[16] = { 0xe1, 0xf9, 0x7a, 0x0d, 0x3e, 0x01, 0x8b, 0xe0,
                                        0xd6, 0x4f, 0xa3, 0x2c, 0x06, 0xde, 0x41, 0x39 };
 static const guint8 master_salt[14] = { 0x0e, 0xc6, 0x75, 0xad, 0x49, 0x8a, 0xfe,
                                         0xeb, 0xb6, 0x96, 0x0b, 0x3a, 0xab, 0xe6 };
 
+/* One implementation, behind the shape both share. */
 typedef struct
 {
-  EVP_CIPHER_CTX *cipher;
-  EVP_MAC_CTX *mac;
-  guint8 enc_key[16], auth_key[20], salt[14];
-} OpensslSrtp;
-
-/* RFC 3711 §4.3.1 with key derivation rate 0: AES-CM keyed by the master
- * key over (master salt XOR label at byte 7) · 2^16. */
-static void
-derive (guint8 label, guint8 *out, gsize length)
-{
-  guint8 iv[16] = { 0 }, zeros[32] = { 0 };
-  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new ();
-  int n = 0;
-
-  memcpy (iv, master_salt, 14);
-  iv[7] ^= label;
-  EVP_EncryptInit_ex (ctx, EVP_aes_128_ctr (), NULL, master_key, iv);
-  EVP_EncryptUpdate (ctx, out, &n, zeros, (int) length);
-  EVP_CIPHER_CTX_free (ctx);
-}
+  const char *name;
+  gpointer (*make) (guint salt_variant);
+  void (*destroy) (gpointer ctx);
+  gboolean (*protect) (gpointer ctx, guint8 *packet, gsize *length);
+} Impl;
 
 static void
-openssl_init (OpensslSrtp *s)
+vary_salt (guint8 *salt, guint variant)
 {
-  EVP_MAC *hmac = EVP_MAC_fetch (NULL, "HMAC", NULL);
-  OSSL_PARAM params[] = { OSSL_PARAM_construct_utf8_string ("digest", (char *) "SHA1", 0),
-                          OSSL_PARAM_construct_end () };
-
-  derive (0, s->enc_key, sizeof s->enc_key);
-  derive (1, s->auth_key, sizeof s->auth_key);
-  derive (2, s->salt, sizeof s->salt);
-  s->cipher = EVP_CIPHER_CTX_new ();
-  EVP_EncryptInit_ex (s->cipher, EVP_aes_128_ctr (), NULL, s->enc_key, NULL);
-  s->mac = EVP_MAC_CTX_new (hmac);
-  EVP_MAC_init (s->mac, s->auth_key, sizeof s->auth_key, params);
-  EVP_MAC_free (hmac);
+  memcpy (salt, master_salt, sizeof master_salt);
+  salt[0] ^= (guint8) variant;
+  salt[1] ^= (guint8) (variant >> 8);
 }
 
-static void
-openssl_clear (OpensslSrtp *s)
+static gpointer
+engine_make (guint variant)
 {
-  EVP_CIPHER_CTX_free (s->cipher);
-  EVP_MAC_CTX_free (s->mac);
+  guint8 salt[14];
+
+  vary_salt (salt, variant);
+  return rc_srtp_new (master_key, salt, RC_SRTP_OUTBOUND, NULL);
 }
 
-/* Protects @packet (PACKET_LEN bytes, room for the tag) for packet index
- * @index (ROC · 2^16 + SEQ); returns the SRTP length. */
-static gsize
-openssl_protect (OpensslSrtp *s, guint8 *packet, guint64 index)
+static gboolean
+engine_protect (gpointer ctx, guint8 *packet, gsize *length)
 {
-  guint8 iv[16] = { 0 }, tag[EVP_MAX_MD_SIZE], roc[4];
-  guint32 ssrc = (guint32) packet[8] << 24 | (guint32) packet[9] << 16 | packet[10] << 8 | packet[11];
-  int n = 0;
-  size_t tag_len = 0;
-
-  memcpy (iv, s->salt, 14);
-  for (int i = 0; i < 4; i++)
-    iv[4 + i] ^= (guint8) (ssrc >> (24 - 8 * i));
-  for (int i = 0; i < 6; i++)
-    iv[8 + i] ^= (guint8) (index >> (40 - 8 * i));
-  EVP_EncryptInit_ex (s->cipher, NULL, NULL, NULL, iv);
-  EVP_EncryptUpdate (s->cipher, packet + 12, &n, packet + 12, PACKET_LEN - 12);
-  for (int i = 0; i < 4; i++)
-    roc[i] = (guint8) ((index >> 16) >> (24 - 8 * i));
-  EVP_MAC_init (s->mac, NULL, 0, NULL);
-  EVP_MAC_update (s->mac, packet, PACKET_LEN);
-  EVP_MAC_update (s->mac, roc, sizeof roc);
-  EVP_MAC_final (s->mac, tag, &tag_len, sizeof tag);
-  memcpy (packet + PACKET_LEN, tag, TAG_LEN);
-  return PACKET_LEN + TAG_LEN;
+  return rc_srtp_protect (ctx, packet, length, BUFFER_LEN);
 }
+
+static gpointer
+reference_make (guint variant)
+{
+  guint8 salt[14];
+
+  vary_salt (salt, variant);
+  return rc_srtp_reference_new (master_key, salt, TRUE);
+}
+
+static gboolean
+reference_protect (gpointer ctx, guint8 *packet, gsize *length)
+{
+  return rc_srtp_reference_protect (ctx, packet, length, BUFFER_LEN, FALSE);
+}
+
+static const Impl impls[] = {
+  { "roomcast (OpenSSL)", engine_make, (void (*) (gpointer)) rc_srtp_free, engine_protect },
+  { "libsrtp2 (Debian, NSS)", reference_make, (void (*) (gpointer)) rc_srtp_reference_free,
+    reference_protect },
+};
 
 static double
 cpu_ns (void)
@@ -156,75 +129,115 @@ rss_kib (void)
   return pages * 4;
 }
 
-#define MEMORY_GUESTS 2000
-
-/* RSS per guest of what each library keeps for one guest (both directions). */
-static void
-measure_memory (double *lib_kib, double *ssl_kib)
+/* The same 8 packets (a sequence wrap among them) from both, byte for byte. */
+static gboolean
+same_output (void)
 {
-  RcSrtp **lib = g_new0 (RcSrtp *, 2 * MEMORY_GUESTS);
-  OpensslSrtp *ssl = g_new0 (OpensslSrtp, 2 * MEMORY_GUESTS);
-  guint8 packet[PACKET_LEN + RC_SRTP_MAX_TRAILER];
+  gpointer a = impls[0].make (0), b = impls[1].make (0);
+  gboolean same = a != NULL && b != NULL;
+
+  for (guint i = 0; i < 8 && same; i++)
+    {
+      guint8 pa[BUFFER_LEN], pb[BUFFER_LEN];
+      gsize la = PACKET_LEN, lb = PACKET_LEN;
+      guint16 seq = (guint16) (65532 + i);
+
+      make_packet (pa, seq);
+      make_packet (pb, seq);
+      same = impls[0].protect (a, pa, &la) && impls[1].protect (b, pb, &lb) && la == lb
+             && memcmp (pa, pb, la) == 0;
+    }
+  if (a != NULL)
+    impls[0].destroy (a);
+  if (b != NULL)
+    impls[1].destroy (b);
+  return same;
+}
+
+/* ns per packet (CPU, wall) protecting @packets packets round @sessions
+ * sessions. FALSE when a context could not be made or a protection failed. */
+static gboolean
+time_protect (const Impl *impl, guint sessions, guint packets, double *cpu, double *wall)
+{
+  gpointer *ctx = g_new0 (gpointer, sessions);
+  guint8 buffer[BUFFER_LEN];
+  gboolean ok = TRUE;
+  double cpu_start;
+  gint64 start;
+
+  for (guint s = 0; s < sessions && ok; s++)
+    ok = (ctx[s] = impl->make (s)) != NULL;
+  start = g_get_monotonic_time ();
+  cpu_start = cpu_ns ();
+  for (guint i = 0; i < packets && ok; i++)
+    {
+      gsize length = PACKET_LEN;
+
+      make_packet (buffer, (guint16) (i / sessions));
+      ok = impl->protect (ctx[i % sessions], buffer, &length);
+    }
+  *cpu = (cpu_ns () - cpu_start) / packets;
+  *wall = (g_get_monotonic_time () - start) * 1000.0 / packets;
+  for (guint s = 0; s < sessions; s++)
+    if (ctx[s] != NULL)
+      impl->destroy (ctx[s]);
+  g_free (ctx);
+  return ok;
+}
+
+/* RSS per guest of an outbound context that protected a packet and an
+ * inbound one; they are kept in *@kept (freed by the caller after every
+ * measurement, so that no measurement reuses another's freed memory). */
+static double
+memory_per_guest (const Impl *impl, gpointer **kept)
+{
+  gpointer *ctx = g_new0 (gpointer, 2 * MEMORY_GUESTS);
+  guint8 buffer[BUFFER_LEN];
   long before = rss_kib ();
 
   for (guint i = 0; i < MEMORY_GUESTS; i++)
     {
       gsize length = PACKET_LEN;
 
-      lib[2 * i] = rc_srtp_new (master_key, master_salt, RC_SRTP_OUTBOUND, NULL);
-      lib[2 * i + 1] = rc_srtp_new (master_key, master_salt, RC_SRTP_INBOUND, NULL);
-      make_packet (packet, 1);
-      rc_srtp_protect (lib[2 * i], packet, &length, sizeof packet);
+      ctx[2 * i] = impl->make (i);
+      ctx[2 * i + 1] = impl == &impls[0]
+                         ? (gpointer) rc_srtp_new (master_key, master_salt, RC_SRTP_INBOUND, NULL)
+                         : (gpointer) rc_srtp_reference_new (master_key, master_salt, FALSE);
+      make_packet (buffer, 1);
+      if (ctx[2 * i] != NULL)
+        impl->protect (ctx[2 * i], buffer, &length);
     }
-  *lib_kib = (double) (rss_kib () - before) / MEMORY_GUESTS;
-  before = rss_kib ();
-  for (guint i = 0; i < 2 * MEMORY_GUESTS; i++)
-    openssl_init (&ssl[i]);
-  *ssl_kib = (double) (rss_kib () - before) / MEMORY_GUESTS;
-  for (guint i = 0; i < 2 * MEMORY_GUESTS; i++)
-    {
-      rc_srtp_free (lib[i]);
-      openssl_clear (&ssl[i]);
-    }
-  g_free (lib);
-  g_free (ssl);
+  *kept = ctx;
+  return (double) (rss_kib () - before) / MEMORY_GUESTS;
 }
 
-static gboolean
-same_output (RcSrtp *lib, OpensslSrtp *ssl)
+static void
+free_kept (const Impl *impl, gpointer *ctx)
 {
-  for (guint16 seq = 1; seq <= 8; seq++)
-    {
-      guint8 a[PACKET_LEN + RC_SRTP_MAX_TRAILER], b[PACKET_LEN + RC_SRTP_MAX_TRAILER];
-      gsize la = PACKET_LEN, lb;
-
-      make_packet (a, seq);
-      make_packet (b, seq);
-      if (!rc_srtp_protect (lib, a, &la, sizeof a))
-        return FALSE;
-      lb = openssl_protect (ssl, b, seq);
-      if (la != lb || memcmp (a, b, la) != 0)
-        return FALSE;
-    }
-  return TRUE;
+  for (guint i = 0; i < 2 * MEMORY_GUESTS; i++)
+    if (ctx[i] != NULL)
+      impl->destroy (ctx[i]);
+  g_free (ctx);
 }
 
 int
 main (int argc, char **argv)
 {
   gint packets = 1000000;
+  g_autofree char *sessions_arg = NULL;
   GOptionEntry entries[] = {
-    { "packets", 'n', 0, G_OPTION_ARG_INT, &packets, "Packets per library (default 1000000)", "N" },
+    { "packets", 'n', 0, G_OPTION_ARG_INT, &packets,
+      "Packets per implementation and session count (default 1000000)", "N" },
+    { "sessions", 's', 0, G_OPTION_ARG_STRING, &sessions_arg,
+      "Live sessions the packets go round (default 1,100,1000,3000)", "N,N,..." },
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("- SRTP protection cost");
   g_autoptr (GError) error = NULL;
-  g_autoptr (RcSrtp) check = NULL, lib = NULL;
+  g_auto (GStrv) counts = NULL;
   g_autofree char *loadavg = NULL;
-  guint8 buffer[PACKET_LEN + RC_SRTP_MAX_TRAILER];
-  OpensslSrtp ssl, ssl_check;
-  gint64 start;
-  double cpu_start, lib_ns, ssl_ns, lib_cpu, ssl_cpu, lib_kib, ssl_kib;
+  gpointer *kept[2];
+  double kib[2];
 
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error) || packets <= 0)
@@ -232,54 +245,41 @@ main (int argc, char **argv)
       g_printerr ("bench-srtp: %s\n", error != NULL ? error->message : "--packets must be > 0");
       return 2;
     }
-  check = rc_srtp_new (master_key, master_salt, RC_SRTP_OUTBOUND, &error);
-  lib = rc_srtp_new (master_key, master_salt, RC_SRTP_OUTBOUND, &error);
-  if (check == NULL || lib == NULL)
+  if (!same_output ())
     {
-      g_printerr ("bench-srtp: %s\n", error->message);
+      g_printerr ("bench-srtp: roomcast's SRTP does not match libsrtp2's output\n");
       return 1;
     }
-  openssl_init (&ssl_check);
-  if (!same_output (check, &ssl_check))
+  g_print ("roomcast's SRTP matches libsrtp2's (8 packets across a sequence wrap, byte for byte)\n");
+  /* Memory first, in a fresh heap. */
+  kib[0] = memory_per_guest (&impls[0], &kept[0]);
+  kib[1] = memory_per_guest (&impls[1], &kept[1]);
+  free_kept (&impls[0], kept[0]);
+  free_kept (&impls[1], kept[1]);
+  g_print ("packets: %d of %d bytes per row, AES_CM_128_HMAC_SHA1_80\n\n", packets, PACKET_LEN);
+  g_print ("| sessions | %s ns/packet CPU (wall) | %s ns/packet CPU (wall) | ratio |\n",
+           impls[0].name, impls[1].name);
+  g_print ("|---:|---:|---:|---:|\n");
+  counts = g_strsplit (sessions_arg != NULL ? sessions_arg : "1,100,1000,3000", ",", -1);
+  for (guint i = 0; counts[i] != NULL; i++)
     {
-      g_printerr ("bench-srtp: the OpenSSL transform does not match libsrtp2's output\n");
-      return 1;
+      guint sessions = (guint) g_ascii_strtoull (counts[i], NULL, 10);
+      double cpu[2], wall[2];
+
+      if (sessions == 0)
+        continue;
+      for (guint k = 0; k < 2; k++)
+        if (!time_protect (&impls[k], sessions, (guint) packets, &cpu[k], &wall[k]))
+          {
+            g_printerr ("bench-srtp: %s failed with %u sessions\n", impls[k].name, sessions);
+            return 1;
+          }
+      g_print ("| %u | %.0f (%.0f) | %.0f (%.0f) | %.1f |\n", sessions, cpu[0], wall[0], cpu[1],
+               wall[1], cpu[1] / cpu[0]);
     }
-  openssl_clear (&ssl_check);
-  g_print ("OpenSSL's output matches libsrtp2's (8 packets, byte for byte)\n");
-
-  start = g_get_monotonic_time ();
-  cpu_start = cpu_ns ();
-  for (gint i = 0; i < packets; i++)
-    {
-      gsize length = PACKET_LEN;
-
-      make_packet (buffer, (guint16) i);
-      rc_srtp_protect (lib, buffer, &length, sizeof buffer);
-    }
-  lib_cpu = (cpu_ns () - cpu_start) / packets;
-  lib_ns = (g_get_monotonic_time () - start) * 1000.0 / packets;
-
-  openssl_init (&ssl);
-  start = g_get_monotonic_time ();
-  cpu_start = cpu_ns ();
-  for (gint i = 0; i < packets; i++)
-    {
-      make_packet (buffer, (guint16) i);
-      openssl_protect (&ssl, buffer, (guint64) (guint16) i);
-    }
-  ssl_cpu = (cpu_ns () - cpu_start) / packets;
-  ssl_ns = (g_get_monotonic_time () - start) * 1000.0 / packets;
-  openssl_clear (&ssl);
-
-  measure_memory (&lib_kib, &ssl_kib);
+  g_print ("\nRSS per guest (an outbound and an inbound context, %d guests): %s %.1f KiB, %s %.1f KiB\n",
+           MEMORY_GUESTS, impls[0].name, kib[0], impls[1].name, kib[1]);
   g_file_get_contents ("/proc/loadavg", &loadavg, NULL, NULL);
-  g_print ("packets: %d of %d bytes, AES_CM_128_HMAC_SHA1_80\n", packets, PACKET_LEN);
-  g_print ("libsrtp2 (Debian, NSS):  %.0f ns/packet CPU (%.0f wall)\n", lib_cpu, lib_ns);
-  g_print ("OpenSSL EVP:             %.0f ns/packet CPU (%.0f wall)\n", ssl_cpu, ssl_ns);
-  g_print ("libsrtp2 / OpenSSL:      %.1f\n", lib_cpu / ssl_cpu);
-  g_print ("RSS per guest (both directions, %d guests): libsrtp2 %.1f KiB, OpenSSL %.1f KiB\n",
-           MEMORY_GUESTS, lib_kib, ssl_kib);
   g_print ("load average: %s", loadavg != NULL ? loadavg : "?\n");
   return 0;
 }
