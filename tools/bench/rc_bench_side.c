@@ -381,7 +381,7 @@ rc_bench_side_run (const RcBenchSideOptions *o, RcBenchLoadgen *lg, RcBenchSide 
           l->note = g_strdup ("skipped: the time budget was spent");
           break;
         }
-      rc_bench_progress ("%s: %u %s listeners", side->name, l->n, side->kind);
+      rc_bench_progress ("%s: %u %s", side->name, l->n, side->title);
       if (!join_level (o, lg, side, l, prev_rate))
         {
           if (l->note == NULL)
