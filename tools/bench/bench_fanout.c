@@ -357,7 +357,7 @@ restart_server_cb (gpointer data, const char *fanout, RcBenchServer **server,
 
 /* The engine, webrtcbin and Janus through the loadgen (rc_bench_webrtc.c). */
 static gboolean
-run_webrtc (Bench *b, GArray *levels, GArray *bin_levels, GString *out)
+run_webrtc (Bench *b, GArray *levels, GArray *bin_levels, GArray *janus_levels, GString *out)
 {
   RcBenchWebrtcOptions wo = {
     .common = side_options (b), .server = b->server, .room_id = b->room_id,
@@ -365,6 +365,9 @@ run_webrtc (Bench *b, GArray *levels, GArray *bin_levels, GString *out)
     .levels = (const guint *) (gpointer) levels->data, .n_levels = levels->len,
     .webrtcbin_levels = (const guint *) (gpointer) bin_levels->data,
     .n_webrtcbin_levels = bin_levels->len, .janus = !b->o->no_janus,
+    .janus_levels = janus_levels->len > 0 ? (const guint *) (gpointer) janus_levels->data
+                                          : (const guint *) (gpointer) levels->data,
+    .n_janus_levels = janus_levels->len > 0 ? janus_levels->len : levels->len,
     .churn_rate = b->o->churn_rate, .churn_at = b->o->churn_at, .server_setup = rc_bench_fanout_child_setup,
     .server_setup_data = &b->server_setup, .restart_server = restart_server_cb,
     .stop_server = stop_server_cb, .server_data = b,
@@ -543,6 +546,8 @@ main (int argc, char **argv)
       "N,N,..." },
     { "no-janus", 0, 0, G_OPTION_ARG_NONE, &o.no_janus, "--transport webrtc: leave Janus out",
       NULL },
+    { "janus-levels", 0, 0, G_OPTION_ARG_STRING, &o.janus_levels,
+      "--transport webrtc: Janus's viewer counts (default: --levels)", "N,N,..." },
     { "churn-rate", 0, 0, G_OPTION_ARG_INT, &churn_rate,
       "--transport webrtc: joins per second of the row \"joins while N listen\" (50; 0: none)",
       "N" },
@@ -560,6 +565,7 @@ main (int argc, char **argv)
   Bench bench = { 0 }, *b = &bench;
   g_autoptr (GString) ws_out = NULL;
   g_autoptr (GArray) bin_levels = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autoptr (GArray) janus_levels = g_array_new (FALSE, FALSE, sizeof (guint));
 
   setlocale (LC_ALL, "");
   signal (SIGPIPE, SIG_IGN);
@@ -619,6 +625,11 @@ main (int argc, char **argv)
                         bin_levels))
     {
       g_printerr ("bench-fanout: --webrtcbin-levels wants rising numbers, or none\n");
+      return 2;
+    }
+  if (o.janus_levels != NULL && !parse_levels (o.janus_levels, janus_levels))
+    {
+      g_printerr ("bench-fanout: --janus-levels wants rising numbers\n");
       return 2;
     }
   /* Every listener is a socket of the server's and of the load generator's
@@ -732,7 +743,8 @@ main (int argc, char **argv)
   if (uses_loadgen (&o))
     {
       ws_out = g_string_new (NULL);
-      if (!(is_ws (&o) ? run_ws (b, levels, ws_out) : run_webrtc (b, levels, bin_levels, ws_out)))
+      if (!(is_ws (&o) ? run_ws (b, levels, ws_out)
+                       : run_webrtc (b, levels, bin_levels, janus_levels, ws_out)))
         b->failed = TRUE;
       goto done;
     }

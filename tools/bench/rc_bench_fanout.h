@@ -52,6 +52,7 @@ typedef struct
   gboolean no_icecast;
   guint join_rate;
   char *webrtcbin_levels; /* --transport webrtc: the webrtcbin side's ("none": no side) */
+  char *janus_levels;     /* --transport webrtc: Janus's (NULL: --levels) */
   gboolean no_janus;
   guint churn_rate;
   guint churn_at;

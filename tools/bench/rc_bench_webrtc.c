@@ -161,6 +161,8 @@ rc_bench_webrtc_run (const RcBenchWebrtcOptions *o, GString *out)
     }
   bin.levels = o->webrtcbin_levels;
   bin.n_levels = o->n_webrtcbin_levels;
+  janus.levels = o->janus_levels;
+  janus.n_levels = o->n_janus_levels;
   engine.baseline = o->baseline;
   engine.baseline_pct = o->baseline_pct;
   run_roomcast (o, o->server, o->room_id, &engine, "loadgen.log", o->churn_rate);

@@ -22,8 +22,10 @@ typedef struct
   const char *room_id;
   RcBenchProc baseline;             /* the server with the room playing to nobody */
   double baseline_pct;
-  const guint *levels;              /* the engine's and Janus's */
+  const guint *levels;              /* the engine's */
   guint n_levels;
+  const guint *janus_levels;        /* Janus's */
+  guint n_janus_levels;
   const guint *webrtcbin_levels;    /* n_webrtcbin_levels 0: no webrtcbin side */
   guint n_webrtcbin_levels;
   gboolean janus;                   /* the Janus side too */
