@@ -86,6 +86,10 @@ typedef struct
 {
   RcStore parent;
   GMainContext *context;
+  char *host;
+  guint port;
+  guint db;
+  guint timeout_ms;
   char *address; /* "host:port", for messages */
 
   RcRedisLink *link;
@@ -544,6 +548,7 @@ redis_finalize (RcStore *store)
   g_queue_clear_full (&self->sent, request_free);
   g_queue_clear_full (&self->backlog, request_free);
   g_free (self->address);
+  g_free (self->host);
   g_main_context_unref (self->context);
   g_free (self);
 }
@@ -787,10 +792,23 @@ redis_eval (RcStore *store, const char *script, guint n_keys, const char *const 
   submit (REDIS (store), req);
 }
 
+static RcRedisLink *
+redis_open_link (RcStore *store, const char *name, RcRedisLinkUpFunc up, RcRedisLinkLostFunc lost,
+                 gpointer user_data)
+{
+  RcStoreRedis *self = REDIS (store);
+  RcRedisLink *link =
+    rc_redis_link_new (self->host, self->port, self->db, self->timeout_ms, name, up, lost, user_data);
+
+  rc_redis_link_start (link);
+  return link;
+}
+
 static const RcStoreClass redis_class = {
   .backend = RC_STORE_BACKEND_REDIS,
   .name = "redis",
   .finalize = redis_finalize,
+  .open_link = redis_open_link,
   .is_connected = redis_is_connected,
   .pending_writes = redis_pending_writes,
   .set = redis_set,
@@ -906,6 +924,10 @@ rc_store_redis_new (const char *host, guint port, guint db, guint connect_timeou
   g_queue_init (&self->backlog);
   g_queue_init (&self->sent);
 
+  self->host = g_strdup (host);
+  self->port = port;
+  self->db = db;
+  self->timeout_ms = connect_timeout_ms;
   self->link = rc_redis_link_new (host, port, db, connect_timeout_ms, "rc_store_redis",
                                   on_link_up, on_link_lost, self);
   rc_redis_link_start (self->link);
