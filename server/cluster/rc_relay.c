@@ -32,8 +32,8 @@ struct _RcRelay
   RcRedisLink *sub;
   RcRedisLink *pub;
   redisAsyncContext *pub_ac; /* while the publishing link is up */
-  gboolean sub_lost;         /* the subscribed link dropped since it last subscribed */
-  gboolean pub_lost;
+  gboolean subscribed;       /* the subscription is in place */
+  gboolean lost;             /* a link dropped since both were last up: messages were missed */
   gboolean started;
   RcRelayReceiveFunc receive;
   RcRelayHealedFunc healed;
@@ -139,6 +139,18 @@ rc_relay_message_serialise (const RcRelayMessage *message)
 
 /* ---- receiving --------------------------------------------------------- */
 
+/* Both links are up again after a loss: whoever relays can ask for what it
+ * missed, and be answered. */
+static void
+maybe_healed (RcRelay *relay)
+{
+  if (!relay->lost || !relay->subscribed || relay->pub_ac == NULL)
+    return;
+  relay->lost = FALSE;
+  if (relay->healed != NULL)
+    relay->healed (relay, relay->user_data);
+}
+
 static void
 refuse (RcRelay *relay, const char *why)
 {
@@ -172,9 +184,8 @@ on_subscribed_reply (redisAsyncContext *ac, void *reply_data, void *privdata)
   if (g_str_equal (kind->str, "subscribe"))
     {
       g_debug ("Relay: subscribed to %s", relay->channel);
-      if (relay->sub_lost && relay->healed != NULL)
-        relay->healed (relay, relay->user_data);
-      relay->sub_lost = FALSE;
+      relay->subscribed = TRUE;
+      maybe_healed (relay);
       return;
     }
   if (!g_str_equal (kind->str, "message") || payload->type != REDIS_REPLY_STRING)
@@ -204,10 +215,11 @@ on_sub_lost (RcRedisLink *link, const char *reason, gpointer user_data)
 {
   RcRelay *relay = user_data;
 
-  if (!relay->sub_lost)
+  if (relay->subscribed)
     g_warning ("Relay: lost the subscription to %s (%s); messages to this node are missed "
                "until it is back", relay->channel, reason);
-  relay->sub_lost = TRUE;
+  relay->subscribed = FALSE;
+  relay->lost = TRUE;
 }
 
 /* ---- sending ----------------------------------------------------------- */
@@ -249,9 +261,7 @@ on_pub_up (RcRedisLink *link, redisAsyncContext *ac, gpointer user_data)
   RcRelay *relay = user_data;
 
   relay->pub_ac = ac;
-  if (relay->pub_lost && relay->healed != NULL)
-    relay->healed (relay, relay->user_data);
-  relay->pub_lost = FALSE;
+  maybe_healed (relay);
 }
 
 static void
@@ -263,7 +273,7 @@ on_pub_lost (RcRedisLink *link, const char *reason, gpointer user_data)
     g_warning ("Relay: lost the publishing link (%s); messages to other nodes fail until it "
                "is back", reason);
   relay->pub_ac = NULL;
-  relay->pub_lost = TRUE;
+  relay->lost = TRUE;
 }
 
 gboolean

@@ -3,6 +3,7 @@
 
 #include <libsoup/soup.h>
 
+#include "server/cluster/rc_relay.h"
 #include "server/core/rc_clock.h"
 #include "server/core/rc_rate_limit.h"
 #include "server/core/rc_ws_writer.h"
@@ -32,6 +33,7 @@ typedef struct
   RcRateLimits *rest_limits; /* per-client REST write budget */
   RcWhip *whip;
   RcWsWriter *writer; /* sends every WebSocket's bytes */
+  RcRelay *relay;     /* a cluster's signalling between nodes; NULL: a lone node */
 } RcServerParts;
 
 RcServer *rc_server_new (const RcServerParts *parts);

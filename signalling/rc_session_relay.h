@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include "server/cluster/rc_relay.h"
+#include "signalling/rc_session.h"
+
+G_BEGIN_DECLS
+
+/*
+ * RcSessionRelay: the /ws protocol across the nodes of a cluster, on the
+ * RcRelay transport. It plays two parts at once:
+ *
+ *  - the guest's node: a session whose room is served by another node is
+ *    "relayed": every text its guest sends goes to the room's node, and
+ *    what the room's node sends back goes to the guest's WebSocket as is;
+ *  - the room's node: for each relayed guest of another node it holds a
+ *    session without a socket (a remote session) that runs every request
+ *    through the same checks and handlers as a local one, so the room's
+ *    node alone decides, and a guest sees the same wherever it connects.
+ *
+ * Made by the HTTP edge in a cluster, put in RcSessionHost.relay. Main
+ * context only.
+ */
+typedef struct _RcSessionRelay RcSessionRelay;
+
+/* @host and @relay are borrowed and outlive it; starts @relay. */
+RcSessionRelay *rc_session_relay_new (const RcSessionHost *host, RcRelay *relay);
+/* Tells every remote session's guest its room moved (roomClosed, reason
+ * "moved": join again through any node) and ends them; the server stops. */
+void rc_session_relay_stop (RcSessionRelay *self);
+void rc_session_relay_free (RcSessionRelay *self);
+
+/*
+ * A join whose room another node serves (@node_id): @session becomes
+ * relayed there and @join_text (the join request) goes first. FALSE when
+ * the relay cannot reach Redis now (the caller answers as without a relay).
+ */
+gboolean rc_session_relay_attach (RcSessionRelay *self, RcSession *session, const char *node_id,
+                                  const char *join_text);
+/*
+ * An inbound text of @session: TRUE when it was relayed (or refused) and
+ * must not be handled here. A `join` ends the relaying first and is handled
+ * here like any other.
+ */
+gboolean rc_session_relay_intercept (RcSessionRelay *self, RcSession *session, const char *data,
+                                     gsize length);
+/* @session's guest left or closed: the room's node forgets it. */
+void rc_session_relay_detach (RcSessionRelay *self, RcSession *session);
+
+/* Remote sessions held here, for tests and /metrics. */
+guint rc_session_relay_get_remote_count (RcSessionRelay *self);
+
+G_END_DECLS
