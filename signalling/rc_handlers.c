@@ -206,21 +206,34 @@ typedef struct
   GCancellable *cancellable; /* the session's joining */
   JsonObject *request;
   JsonNode *request_id;
+  /* The room's node handed this join back (rc_session_relay.c): the two
+   * nodes disagree on where the room is (its lease is moving), so it is
+   * not relayed again but answered here. */
+  gboolean handed_back;
 } ClaimingJoin;
 
 /* Another node serves the room: the guest stays here and its session is
- * relayed there (rc_session_relay.c), the join first. */
+ * relayed there (rc_session_relay.c), the join first. A guest of another
+ * node (a remote session) is never relayed on: its own node takes the
+ * join back. */
 static gboolean
-relay_join (RcSession *session, ClaimingJoin *claiming, const char *owner_id)
+relay_join (RcSession *session, ClaimingJoin *claiming, const char *owner_id,
+            const char *owner_url)
 {
   g_autoptr (JsonNode) node = NULL;
   g_autofree char *text = NULL;
 
-  if (session->host->relay == NULL || owner_id == NULL)
+  if (session->host->relay == NULL || owner_id == NULL || claiming->handed_back)
     return FALSE;
   node = json_node_init_object (json_node_alloc (), claiming->request);
   text = rc_json_to_string (node);
-  return rc_session_relay_attach (session->host->relay, session, owner_id, text);
+  if (session->remote_node != NULL)
+    {
+      rc_session_relay_hand_back (session->host->relay, session, text);
+      return TRUE;
+    }
+  return rc_session_relay_attach (session->host->relay, session, owner_id, owner_url,
+                                  rc_json_get_string (claiming->request, "roomId"), text);
 }
 
 static void
@@ -240,7 +253,7 @@ on_join_claimed (RcRegistry *registry, RcRoom *room, const char *owner_id, const
         rc_session_reply_error (session, local, claiming->request_id);
       else if (room == NULL
                && !(owner_url != NULL && g_error_matches (error, RC_ERROR, RC_ERROR_ROOM_ELSEWHERE)
-                    && relay_join (session, claiming, owner_id)))
+                    && relay_join (session, claiming, owner_id, owner_url)))
         rc_session_reply_error_at (session, error, claiming->request_id, owner_url);
     }
   g_object_unref (claiming->cancellable);
@@ -250,10 +263,12 @@ on_join_claimed (RcRegistry *registry, RcRoom *room, const char *owner_id, const
 }
 
 static gboolean
-start_join_claim (RcSession *session, JsonObject *request, JsonNode *request_id)
+start_join_claim (RcSession *session, JsonObject *request, JsonNode *request_id,
+                  gboolean handed_back)
 {
   ClaimingJoin *claiming = g_new0 (ClaimingJoin, 1);
 
+  claiming->handed_back = handed_back;
   claiming->session = session;
   session->joining = g_cancellable_new ();
   claiming->cancellable = g_object_ref (session->joining);
@@ -272,7 +287,9 @@ handle_join (RcSession *session, JsonObject *request, JsonNode *request_id, GErr
   g_autofree char *telegram_user = NULL;
   const char *user_id;
   gboolean is_owner;
+  gboolean handed_back = session->relay_back;
 
+  session->relay_back = FALSE;
   if (session->guest != NULL)
     {
       rc_error_set (error, RC_ERROR_ALREADY_IN_ROOM);
@@ -286,7 +303,7 @@ handle_join (RcSession *session, JsonObject *request, JsonNode *request_id, GErr
     }
   room = rc_registry_lookup (session->host->registry, rc_json_get_string (request, "roomId"));
   if (room == NULL && rc_registry_get_cluster (session->host->registry) != NULL)
-    return start_join_claim (session, request, request_id);
+    return start_join_claim (session, request, request_id, handed_back);
   if (room == NULL)
     {
       g_set_error_literal (error, RC_ERROR, RC_ERROR_NOT_FOUND, "No room with that id");

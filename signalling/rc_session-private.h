@@ -39,6 +39,8 @@ struct _RcSession
   char *sid;
   char *relay_node;
   char *relay_join;
+  char *relay_room;     /* the room id of @relay_join */
+  gboolean relay_back;  /* the last join came back from the room's node */
   char *remote_node;
   GCancellable *joining; /* a join waiting for its password check, or NULL */
 };

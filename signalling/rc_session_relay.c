@@ -157,18 +157,12 @@ on_from_guest_node (RcSessionRelay *self, const RcRelayMessage *message)
       on_resync (self, session, message);
       break;
     case RC_RELAY_DOWN:
+    case RC_RELAY_BACK:
       break;
     }
 }
 
 /* ---- the guest's node: relayed sessions --------------------------------- */
-
-static void
-ensure_sid (RcSession *session)
-{
-  if (session->sid == NULL)
-    session->sid = rc_secret_random_id (SESSION_ID_LENGTH);
-}
 
 static void
 relay_end (RcSessionRelay *self, RcSession *session, gboolean tell)
@@ -180,6 +174,7 @@ relay_end (RcSessionRelay *self, RcSession *session, gboolean tell)
   g_hash_table_remove (self->relayed, session->sid);
   g_clear_pointer (&session->relay_node, g_free);
   g_clear_pointer (&session->relay_join, g_free);
+  g_clear_pointer (&session->relay_room, g_free);
 }
 
 static void
@@ -190,14 +185,25 @@ on_from_room_node (RcSessionRelay *self, const RcRelayMessage *message)
   /* Only the node the session is relayed to speaks for it. */
   if (session == NULL || g_strcmp0 (session->relay_node, message->from) != 0)
     {
-      if (message->op == RC_RELAY_DOWN)
+      if (message->op != RC_RELAY_CLOSE)
         send_op (self, message->from, RC_RELAY_CLOSE, message->sid, NULL);
       return;
     }
-  if (message->op == RC_RELAY_DOWN)
-    rc_session_send_text (session, message->msg, strlen (message->msg));
-  else
-    relay_end (self, session, FALSE); /* the room's node ended it */
+  switch (message->op)
+    {
+    case RC_RELAY_DOWN:
+      rc_session_send_text (session, message->msg, strlen (message->msg));
+      break;
+    case RC_RELAY_BACK:
+      /* A join the room's node does not serve: it is this node's again. */
+      relay_end (self, session, TRUE);
+      session->relay_back = TRUE;
+      rc_session_receive_text (session, message->msg, strlen (message->msg));
+      break;
+    default:
+      relay_end (self, session, FALSE); /* the room's node ended it */
+      break;
+    }
 }
 
 static void
@@ -207,7 +213,7 @@ on_receive (RcRelay *relay, const RcRelayMessage *message, gpointer user_data)
 
   if (self->stopping)
     return;
-  if (message->op == RC_RELAY_DOWN)
+  if (message->op == RC_RELAY_DOWN || message->op == RC_RELAY_BACK)
     on_from_room_node (self, message);
   else if (message->op == RC_RELAY_CLOSE && g_hash_table_contains (self->relayed, message->sid))
     on_from_room_node (self, message);
@@ -240,33 +246,13 @@ on_healed (RcRelay *relay, gpointer user_data)
              resyncs, g_hash_table_size (self->remote));
 }
 
-gboolean
-rc_session_relay_attach (RcSessionRelay *self, RcSession *session, const char *node_id,
-                         const char *join_text)
-{
-  RcRelayMessage message = { .op = RC_RELAY_UP, .msg = (char *) join_text };
-  gboolean sent;
-
-  relay_end (self, session, TRUE);
-  ensure_sid (session);
-  message.sid = session->sid;
-  message.addr = session->address;
-  sent = rc_relay_send (self->relay, node_id, &message, NULL, NULL, NULL);
-  g_free (message.from);
-  if (!sent)
-    return FALSE;
-  session->relay_node = g_strdup (node_id);
-  session->relay_join = g_strdup (join_text);
-  g_hash_table_insert (self->relayed, session->sid, session);
-  return TRUE;
-}
-
-/* What a relayed request whose answer cannot come gets. */
+/* A relayed request, until Redis says whether the room's node got it. */
 typedef struct
 {
   RcSessionRelay *self;
   char *sid;
   JsonNode *request_id;
+  char *node_url; /* a join's: where to send the guest if nobody listens */
 } Pending;
 
 static void
@@ -276,9 +262,12 @@ pending_free (gpointer data)
 
   g_free (pending->sid);
   g_clear_pointer (&pending->request_id, json_node_unref);
+  g_free (pending->node_url);
   g_free (pending);
 }
 
+/* Nobody listens on the room's node's channel (it is dying, or its own
+ * link to Redis is down): the request gets an answer all the same. */
 static void
 on_relayed (RcRelay *relay, gint64 receivers, gpointer user_data)
 {
@@ -286,48 +275,45 @@ on_relayed (RcRelay *relay, gint64 receivers, gpointer user_data)
   RcSession *session = g_hash_table_lookup (pending->self->relayed, pending->sid);
   g_autoptr (GError) error = NULL;
 
-  if (receivers > 0 || session == NULL)
+  if (receivers != 0 || session == NULL)
     return;
+  if (pending->node_url != NULL)
+    {
+      /* The join: the guest may still reach that node itself. */
+      relay_end (pending->self, session, FALSE);
+      g_set_error_literal (&error, RC_ERROR, RC_ERROR_ROOM_ELSEWHERE,
+                           "The room's node cannot be reached through this node: go there");
+      rc_session_reply_error_at (session, error, pending->request_id, pending->node_url);
+      return;
+    }
   g_set_error_literal (&error, RC_ERROR, RC_ERROR_ROOM_MOVING,
                        "The room's node is not answering; try again in a few seconds");
   rc_session_reply_error (session, error, pending->request_id);
 }
 
-gboolean
-rc_session_relay_intercept (RcSessionRelay *self, RcSession *session, const char *data,
-                            gsize length)
+/* Sends @text of @session's guest to the room's node; FALSE when the link
+ * to Redis is down. */
+static gboolean
+relay_up (RcSessionRelay *self, RcSession *session, const char *text, gsize length,
+          const char *join_node_url)
 {
-  g_autoptr (JsonObject) request = NULL;
-  RcRelayMessage message = { .op = RC_RELAY_UP };
-  JsonNode *request_id = NULL;
-  Pending *pending;
+  g_autoptr (JsonObject) request = rc_validate_parse_object (text, length, NULL);
+  RcRelayMessage message = { .op = RC_RELAY_UP, .sid = session->sid, .addr = session->address };
+  JsonNode *request_id = request != NULL ? json_object_get_member (request, "id") : NULL;
+  Pending *pending = g_new0 (Pending, 1);
   gboolean sent;
 
-  if (session->relay_node == NULL)
-    return FALSE;
-  request = rc_validate_parse_object (data, length, NULL);
-  if (request != NULL)
-    {
-      request_id = json_object_get_member (request, "id");
-      if (g_strcmp0 (rc_json_get_string (request, "type"), "join") == 0)
-        {
-          relay_end (self, session, TRUE);
-          return FALSE;
-        }
-    }
-  pending = g_new0 (Pending, 1);
   pending->self = self;
   pending->sid = g_strdup (session->sid);
   if (request_id != NULL && !JSON_NODE_HOLDS_NULL (request_id))
     pending->request_id = json_node_copy (request_id);
-  message.sid = session->sid;
-  message.addr = session->address;
-  message.msg = g_strndup (data, length);
+  pending->node_url = g_strdup (join_node_url);
+  message.msg = g_strndup (text, length);
   sent = rc_relay_send (self->relay, session->relay_node, &message, on_relayed, pending,
                         pending_free);
   g_free (message.from);
   g_free (message.msg);
-  if (!sent)
+  if (!sent && join_node_url == NULL)
     {
       g_autoptr (GError) error = NULL;
 
@@ -335,7 +321,42 @@ rc_session_relay_intercept (RcSessionRelay *self, RcSession *session, const char
                            "The cluster's Redis is unreachable: the room's node cannot be told");
       rc_session_reply_error (session, error, request_id);
     }
+  return sent;
+}
+
+gboolean
+rc_session_relay_attach (RcSessionRelay *self, RcSession *session, const char *node_id,
+                         const char *node_url, const char *room_id, const char *join_text)
+{
+  relay_end (self, session, TRUE);
+  if (session->sid == NULL)
+    session->sid = rc_secret_random_id (SESSION_ID_LENGTH);
+  session->relay_node = g_strdup (node_id);
+  if (!relay_up (self, session, join_text, strlen (join_text), node_url))
+    {
+      g_clear_pointer (&session->relay_node, g_free);
+      return FALSE;
+    }
+  session->relay_join = g_strdup (join_text);
+  session->relay_room = g_strdup (room_id);
+  g_hash_table_insert (self->relayed, session->sid, session);
   return TRUE;
+}
+
+gboolean
+rc_session_relay_intercept (RcSessionRelay *self, RcSession *session, const char *data,
+                            gsize length)
+{
+  if (session->relay_node == NULL)
+    return FALSE;
+  relay_up (self, session, data, length, NULL);
+  return TRUE;
+}
+
+void
+rc_session_relay_hand_back (RcSessionRelay *self, RcSession *session, const char *join_text)
+{
+  send_op (self, session->remote_node, RC_RELAY_BACK, session->sid, join_text);
 }
 
 void
@@ -344,14 +365,32 @@ rc_session_relay_detach (RcSessionRelay *self, RcSession *session)
   relay_end (self, session, TRUE);
 }
 
-/* ---- guests' nodes that died -------------------------------------------- */
+/* ---- nodes that died ---------------------------------------------------- */
 
+/* Tells @session's guest its room moved: join again (through this node,
+ * which then finds where the room went). */
+static void
+send_moved (RcSession *session, const char *room_id)
+{
+  JsonObject *o;
+  g_autoptr (JsonNode) closed = rc_json_message_new ("roomClosed", &o);
+
+  if (room_id != NULL)
+    json_object_set_string_member (o, "roomId", room_id);
+  json_object_set_string_member (o, "reason", "moved");
+  rc_session_send (session, closed);
+}
+
+/* A node missing from DEAD_NODE_LISTINGS listings in a row is gone: the
+ * remote sessions of its guests end here (they leave their rooms), and
+ * this node's guests relayed to it are told their room moved. */
 static void
 on_nodes (RcCluster *cluster, GPtrArray *nodes, const GError *error, gpointer user_data)
 {
   RcSessionRelay *self = user_data;
   g_autoptr (GHashTable) alive = NULL;
-  g_autoptr (GPtrArray) gone = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GHashTable) counted = NULL;
+  g_autoptr (GPtrArray) gone = NULL;
   GHashTableIter iter;
   gpointer key, value;
 
@@ -360,42 +399,55 @@ on_nodes (RcCluster *cluster, GPtrArray *nodes, const GError *error, gpointer us
   alive = g_hash_table_new (g_str_hash, g_str_equal);
   for (guint i = 0; i < nodes->len; i++)
     g_hash_table_add (alive, ((RcClusterNode *) nodes->pdata[i])->id);
+  /* Each node of a session here counted once per listing. */
+  counted = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint pass = 0; pass < 2; pass++)
+    {
+      g_hash_table_iter_init (&iter, pass == 0 ? self->remote : self->relayed);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        {
+          RcSession *session = value;
+          const char *node = pass == 0 ? session->remote_node : session->relay_node;
+          guint missing;
+
+          if (g_hash_table_contains (alive, node))
+            {
+              g_hash_table_remove (self->missing, node);
+              continue;
+            }
+          if (!g_hash_table_add (counted, (gpointer) node))
+            continue;
+          missing = GPOINTER_TO_UINT (g_hash_table_lookup (self->missing, node));
+          g_hash_table_insert (self->missing, g_strdup (node), GUINT_TO_POINTER (missing + 1));
+        }
+    }
+
+  gone = g_ptr_array_new_with_free_func (g_free);
   g_hash_table_iter_init (&iter, self->remote);
   while (g_hash_table_iter_next (&iter, &key, &value))
-    {
-      RcSession *session = value;
-      guint missing;
-
-      if (g_hash_table_contains (alive, session->remote_node))
-        {
-          g_hash_table_remove (self->missing, session->remote_node);
-          continue;
-        }
-      missing = GPOINTER_TO_UINT (g_hash_table_lookup (self->missing, session->remote_node));
-      if (missing + 1 >= DEAD_NODE_LISTINGS)
-        g_ptr_array_add (gone, g_strdup (key));
-    }
-  /* Count each missing node once per listing. */
-  g_hash_table_iter_init (&iter, self->remote);
-  {
-    g_autoptr (GHashTable) counted = g_hash_table_new (g_str_hash, g_str_equal);
-
-    while (g_hash_table_iter_next (&iter, NULL, &value))
-      {
-        const char *node = ((RcSession *) value)->remote_node;
-
-        if (g_hash_table_contains (alive, node) || g_hash_table_contains (counted, node))
-          continue;
-        g_hash_table_add (counted, (gpointer) node);
-        g_hash_table_insert (self->missing, g_strdup (node),
-                             GUINT_TO_POINTER (
-                               GPOINTER_TO_UINT (g_hash_table_lookup (self->missing, node)) + 1));
-      }
-  }
+    if (GPOINTER_TO_UINT (g_hash_table_lookup (self->missing, ((RcSession *) value)->remote_node))
+        >= DEAD_NODE_LISTINGS)
+      g_ptr_array_add (gone, g_strdup (key));
   for (guint i = 0; i < gone->len; i++)
     {
       g_message ("Relay: dropping remote guest %s, its node is gone", (char *) gone->pdata[i]);
       g_hash_table_remove (self->remote, gone->pdata[i]);
+    }
+
+  g_ptr_array_set_size (gone, 0);
+  g_hash_table_iter_init (&iter, self->relayed);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (GPOINTER_TO_UINT (g_hash_table_lookup (self->missing, ((RcSession *) value)->relay_node))
+        >= DEAD_NODE_LISTINGS)
+      g_ptr_array_add (gone, g_strdup (key));
+  for (guint i = 0; i < gone->len; i++)
+    {
+      RcSession *session = g_hash_table_lookup (self->relayed, gone->pdata[i]);
+
+      g_message ("Relay: the node serving guest %s's room is gone; telling it to join again",
+                 (char *) gone->pdata[i]);
+      relay_end (self, session, FALSE);
+      send_moved (session, session->relay_room);
     }
 }
 
@@ -405,7 +457,8 @@ on_sweep (gpointer user_data)
   RcSessionRelay *self = user_data;
   RcCluster *cluster = rc_registry_get_cluster (self->host->registry);
 
-  if (cluster != NULL && g_hash_table_size (self->remote) > 0)
+  if (cluster != NULL
+      && (g_hash_table_size (self->remote) > 0 || g_hash_table_size (self->relayed) > 0))
     rc_cluster_list_nodes (cluster, on_nodes, self);
   return G_SOURCE_CONTINUE;
 }
@@ -442,16 +495,10 @@ rc_session_relay_stop (RcSessionRelay *self)
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
       RcSession *session = value;
-      RcRoom *room = session->guest != NULL ? session->guest->room : NULL;
-      JsonObject *o;
-      g_autoptr (JsonNode) closed = NULL;
 
-      if (room == NULL)
+      if (session->guest == NULL || session->guest->room == NULL)
         continue;
-      closed = rc_json_message_new ("roomClosed", &o);
-      json_object_set_string_member (o, "roomId", rc_room_get_id (room));
-      json_object_set_string_member (o, "reason", "moved");
-      rc_session_send (session, closed);
+      send_moved (session, rc_room_get_id (session->guest->room));
       send_op (self, session->remote_node, RC_RELAY_CLOSE, session->sid, NULL);
     }
   self->stopping = TRUE;

@@ -31,19 +31,23 @@ void rc_session_relay_stop (RcSessionRelay *self);
 void rc_session_relay_free (RcSessionRelay *self);
 
 /*
- * A join whose room another node serves (@node_id): @session becomes
- * relayed there and @join_text (the join request) goes first. FALSE when
- * the relay cannot reach Redis now (the caller answers as without a relay).
+ * A join whose room another node serves (@node_id, at @node_url):
+ * @session becomes relayed there, @join_text (the join request, for room
+ * @room_id) first. FALSE when the relay cannot reach Redis now: the
+ * caller answers 4208 with @node_url.
  */
 gboolean rc_session_relay_attach (RcSessionRelay *self, RcSession *session, const char *node_id,
+                                  const char *node_url, const char *room_id,
                                   const char *join_text);
-/*
- * An inbound text of @session: TRUE when it was relayed (or refused) and
- * must not be handled here. A `join` ends the relaying first and is handled
- * here like any other.
- */
+/* An inbound text of @session: TRUE when it went to the room's node (or
+ * was answered with an error) and must not be handled here. Joins too: the
+ * room's node answers one as it would its own guest's, or hands it back. */
 gboolean rc_session_relay_intercept (RcSessionRelay *self, RcSession *session, const char *data,
                                      gsize length);
+/* On the room's node: remote @session's join is for a room another node
+ * serves; its guest's node takes it back and handles it itself. */
+void rc_session_relay_hand_back (RcSessionRelay *self, RcSession *session,
+                                 const char *join_text);
 /* @session's guest left or closed: the room's node forgets it. */
 void rc_session_relay_detach (RcSessionRelay *self, RcSession *session);
 

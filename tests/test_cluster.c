@@ -759,6 +759,14 @@ test_cross_node_signalling (void)
     g_assert_cmpint (json_object_get_int_member (on_b, "code"), ==, RC_ERROR_NOT_OWNER);
     g_assert_cmpint (json_object_get_int_member (bad_b, "code"), ==, RC_ERROR_INVALID_PARAM);
   }
+  /* A second join, as on one node: already in a room. */
+  {
+    g_autofree char *again =
+      g_strdup_printf ("{\"type\":\"join\",\"roomId\":\"%s\",\"name\":\"Boris\"}", x.p.id);
+    g_autoptr (JsonObject) on_b = rc_test_ws_command (x.boris, again);
+
+    g_assert_cmpint (json_object_get_int_member (on_b, "code"), ==, RC_ERROR_ALREADY_IN_ROOM);
+  }
 
   /* Boris queues a song: both guests see the queue, and a native guest
    * joined through Boris's node hears it (WebRTC straight from the room's
@@ -777,6 +785,28 @@ test_cross_node_signalling (void)
 
   assert_same_view (x.p.owner, x.p.other, x.p.id);
   g_clear_pointer (&ear, rc_native_guest_free);
+
+  /* Boris leaves and joins two other rooms through the same connection,
+   * wherever they are served: the relaying follows him. */
+  {
+    g_autoptr (JsonObject) left = rc_test_ws_command (x.boris, "{\"type\":\"leave\"}");
+
+    g_assert_cmpstr (rc_test_str (left, "type"), ==, "left");
+    for (guint i = 0; i < 2; i++)
+      {
+        g_autoptr (JsonObject) other = rc_test_create_room (x.p.owner, i ? "Two" : "One", NULL);
+        g_autofree char *join = g_strdup_printf (
+          "{\"type\":\"join\",\"roomId\":\"%s\",\"name\":\"Boris\"}", rc_test_str (other, "id"));
+        g_autoptr (JsonObject) state = rc_test_ws_command (x.boris, join);
+        g_autoptr (JsonObject) left_again = NULL;
+
+        g_assert_cmpstr (rc_test_str (state, "type"), ==, "initialState");
+        g_assert_cmpstr (rc_test_str (json_object_get_object_member (state, "room"), "id"), ==,
+                         rc_test_str (other, "id"));
+        left_again = rc_test_ws_command (x.boris, "{\"type\":\"leave\"}");
+        g_assert_cmpstr (rc_test_str (left_again, "type"), ==, "left");
+      }
+  }
   cross_clear (&x);
 }
 

@@ -42,7 +42,7 @@ struct _RcRelay
   gint64 last_refusal_log_us;
 };
 
-static const char *const op_names[] = { "up", "down", "close", "resync" };
+static const char *const op_names[] = { "up", "down", "close", "resync", "back" };
 
 /* ---- messages ---------------------------------------------------------- */
 
@@ -106,10 +106,11 @@ rc_relay_message_parse (const char *data, gsize length, RcRelayMessage *message,
                            "Relay \"from\" and \"sid\" must be ids");
       return FALSE;
     }
-  if ((i == RC_RELAY_UP || i == RC_RELAY_DOWN) && rc_json_get_string (o, "msg") == NULL)
+  if ((i == RC_RELAY_UP || i == RC_RELAY_DOWN || i == RC_RELAY_BACK)
+      && rc_json_get_string (o, "msg") == NULL)
     {
       g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
-                           "Relay \"up\" and \"down\" need \"msg\"");
+                           "Relay \"up\", \"down\" and \"back\" need \"msg\"");
       return FALSE;
     }
   message->op = (RcRelayOp) i;

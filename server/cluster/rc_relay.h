@@ -24,6 +24,8 @@ typedef enum
   RC_RELAY_DOWN,   /* room's node → guest's node: a text for the guest */
   RC_RELAY_CLOSE,  /* either way: the guest's session ended on the sender */
   RC_RELAY_RESYNC, /* guest's node → room's node: send the guest its whole state again */
+  RC_RELAY_BACK,   /* room's node → guest's node: this join is for a room served elsewhere:
+                    * end the relaying and handle it there */
 } RcRelayOp;
 
 /* The longest relayed WebSocket text (a message bigger than any
@@ -36,7 +38,7 @@ typedef struct
   char *from; /* the sending node's id */
   char *sid;  /* the session's id on the guest's node */
   char *addr; /* UP only, may be NULL: the guest's address (per-address limits) */
-  char *msg;  /* UP and DOWN: the WebSocket text */
+  char *msg;  /* UP, DOWN, BACK: the WebSocket text; RESYNC: the join, may be NULL */
 } RcRelayMessage;
 
 void rc_relay_message_clear (RcRelayMessage *message);
