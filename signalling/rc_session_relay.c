@@ -443,11 +443,12 @@ on_nodes (RcCluster *cluster, GPtrArray *nodes, const GError *error, gpointer us
   for (guint i = 0; i < gone->len; i++)
     {
       RcSession *session = g_hash_table_lookup (self->relayed, gone->pdata[i]);
+      g_autofree char *room_id = g_strdup (session->relay_room);
 
       g_message ("Relay: the node serving guest %s's room is gone; telling it to join again",
                  (char *) gone->pdata[i]);
       relay_end (self, session, FALSE);
-      send_moved (session, session->relay_room);
+      send_moved (session, room_id);
     }
 }
 

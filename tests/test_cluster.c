@@ -859,6 +859,39 @@ test_cross_node_redis_restart (void)
   cross_clear (&x);
 }
 
+/* The room's node killed under a relayed guest: its node tells it the
+ * room moved, and its join again, on the same connection, finds the room
+ * taken over by its own node, chat kept. */
+static void
+test_cross_node_room_node_killed (void)
+{
+  Cross x = { 0 };
+  g_autoptr (JsonObject) moved = NULL;
+  g_autoptr (JsonObject) state = NULL;
+  g_autofree char *join = NULL;
+
+  cross_start (&x);
+  rc_test_ws_send (x.boris, "{\"type\":\"chat\",\"text\":\"before the crash\"}");
+  json_object_unref (rc_test_ws_expect (x.boris, "chat", 5000));
+  g_assert_true (RC_WAIT_UNTIL (stored_chat_is (x.p.redis, x.p.id, 1), 5000));
+  kill (rc_test_server_get_pid (x.p.owner), SIGKILL);
+
+  moved = rc_test_ws_expect (x.boris, "roomClosed", LEASE_MS * 5 + 5000);
+  g_assert_cmpstr (rc_test_str (moved, "reason"), ==, "moved");
+  g_assert_cmpstr (rc_test_str (moved, "roomId"), ==, x.p.id);
+  join = g_strdup_printf ("{\"type\":\"join\",\"roomId\":\"%s\",\"name\":\"Boris\"}", x.p.id);
+  g_assert_true (RC_WAIT_UNTIL (
+    ({
+      g_clear_pointer (&state, json_object_unref);
+      state = rc_test_ws_command (x.boris, join);
+      g_strcmp0 (rc_test_str (state, "type"), "initialState") == 0;
+    }),
+    LEASE_MS + 5000));
+  g_assert_true (state_chat_has (state, "before the crash"));
+  g_assert_true (owned_by (x.p.other, x.p.id, x.p.other));
+  cross_clear (&x);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -873,5 +906,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cluster/redis-restart-keeps-rooms", test_redis_restart_keeps_rooms);
   g_test_add_func ("/cluster/cross-node-signalling", test_cross_node_signalling);
   g_test_add_func ("/cluster/cross-node-redis-restart", test_cross_node_redis_restart);
+  g_test_add_func ("/cluster/cross-node-room-node-killed", test_cross_node_room_node_killed);
   return g_test_run ();
 }
