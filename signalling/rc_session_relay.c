@@ -524,3 +524,15 @@ rc_session_relay_get_remote_count (RcSessionRelay *self)
 {
   return g_hash_table_size (self->remote);
 }
+
+guint
+rc_session_relay_get_relayed_count (RcSessionRelay *self)
+{
+  return g_hash_table_size (self->relayed);
+}
+
+guint64
+rc_session_relay_get_refused (RcSessionRelay *self)
+{
+  return rc_relay_get_refused (self->relay);
+}

@@ -51,7 +51,10 @@ void rc_session_relay_hand_back (RcSessionRelay *self, RcSession *session,
 /* @session's guest left or closed: the room's node forgets it. */
 void rc_session_relay_detach (RcSessionRelay *self, RcSession *session);
 
-/* Remote sessions held here, for tests and /metrics. */
+/* For /metrics: remote sessions held here, sessions of this node relayed
+ * elsewhere, and relay messages refused as malformed. */
 guint rc_session_relay_get_remote_count (RcSessionRelay *self);
+guint rc_session_relay_get_relayed_count (RcSessionRelay *self);
+guint64 rc_session_relay_get_refused (RcSessionRelay *self);
 
 G_END_DECLS

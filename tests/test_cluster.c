@@ -725,6 +725,14 @@ test_cross_node_signalling (void)
     g_assert_cmpstr (names, ==, "Anna Boris ");
     g_assert_cmpint (json_object_get_int_member (x.boris_state, "participantCount"), ==, 2);
   }
+  /* Each node's operator sees the relayed guest, on its side. */
+  {
+    g_autofree char *on_owner = rc_test_http_text (x.p.owner, "/metrics", NULL);
+    g_autofree char *on_other = rc_test_http_text (x.p.other, "/metrics", NULL);
+
+    g_assert_nonnull (strstr (on_owner, "\nroomcast_relay_guests{side=\"remote\"} 1\n"));
+    g_assert_nonnull (strstr (on_other, "\nroomcast_relay_guests{side=\"relayed\"} 1\n"));
+  }
   /* Presence, asked on either node, shows both. */
   {
     g_autoptr (JsonObject) on_a = rc_test_ws_command (x.anna, "{\"type\":\"listViewers\"}");

@@ -328,6 +328,12 @@ rc_server_get_url (RcServer *server)
   return g_strdup_printf ("http://%s:%u/", host, server->port);
 }
 
+struct _RcSessionRelay *
+rc_server_get_session_relay (RcServer *server)
+{
+  return server->host.relay;
+}
+
 const RcConfig *
 rc_server_get_config (RcServer *server)
 {

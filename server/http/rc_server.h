@@ -50,6 +50,8 @@ guint rc_server_get_accept_restarts (RcServer *server);
 char *rc_server_get_url (RcServer *server); /* "http://host:port/" */
 
 const RcConfig *rc_server_get_config (RcServer *server);
+/* A cluster's signalling between nodes (NULL: a lone node); borrowed. */
+struct _RcSessionRelay *rc_server_get_session_relay (RcServer *server);
 RcRegistry *rc_server_get_registry (RcServer *server);
 RcStore *rc_server_get_store (RcServer *server);
 RcLibrary *rc_server_get_library (RcServer *server);
