@@ -381,6 +381,56 @@ send_moved (RcSession *session, const char *room_id)
   rc_session_send (session, closed);
 }
 
+/* The other node of @session: its guest's node for a remote session, its
+ * room's node for a relayed one. */
+static const char *
+other_node (RcSession *session)
+{
+  return session->remote_node != NULL ? session->remote_node : session->relay_node;
+}
+
+/* Counts, once per listing, each node of @table's sessions that is not in
+ * @alive; forgets the count of one that is. */
+static void
+count_missing (RcSessionRelay *self, GHashTable *table, GHashTable *alive, GHashTable *counted)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, table);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      const char *node = other_node (value);
+      guint missing;
+
+      if (g_hash_table_contains (alive, node))
+        {
+          g_hash_table_remove (self->missing, node);
+          continue;
+        }
+      if (!g_hash_table_add (counted, (gpointer) node))
+        continue;
+      missing = GPOINTER_TO_UINT (g_hash_table_lookup (self->missing, node));
+      g_hash_table_insert (self->missing, g_strdup (node), GUINT_TO_POINTER (missing + 1));
+    }
+}
+
+/* The keys of @table's sessions whose other node is gone. */
+static GPtrArray *
+gone_keys (RcSessionRelay *self, GHashTable *table)
+{
+  GPtrArray *gone = g_ptr_array_new_with_free_func (g_free);
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&iter, table);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (GPOINTER_TO_UINT (g_hash_table_lookup (self->missing, other_node (value)))
+        >= DEAD_NODE_LISTINGS)
+      g_ptr_array_add (gone, g_strdup (key));
+  return gone;
+}
+
 /* A node missing from DEAD_NODE_LISTINGS listings in a row is gone: the
  * remote sessions of its guests end here (they leave their rooms), and
  * this node's guests relayed to it are told their room moved. */
@@ -390,63 +440,33 @@ on_nodes (RcCluster *cluster, GPtrArray *nodes, const GError *error, gpointer us
   RcSessionRelay *self = user_data;
   g_autoptr (GHashTable) alive = NULL;
   g_autoptr (GHashTable) counted = NULL;
-  g_autoptr (GPtrArray) gone = NULL;
-  GHashTableIter iter;
-  gpointer key, value;
+  g_autoptr (GPtrArray) gone_remote = NULL;
+  g_autoptr (GPtrArray) gone_relayed = NULL;
 
   if (error != NULL || self->stopping)
     return; /* Redis unreachable: nobody can be told dead */
   alive = g_hash_table_new (g_str_hash, g_str_equal);
   for (guint i = 0; i < nodes->len; i++)
     g_hash_table_add (alive, ((RcClusterNode *) nodes->pdata[i])->id);
-  /* Each node of a session here counted once per listing. */
   counted = g_hash_table_new (g_str_hash, g_str_equal);
-  for (guint pass = 0; pass < 2; pass++)
-    {
-      g_hash_table_iter_init (&iter, pass == 0 ? self->remote : self->relayed);
-      while (g_hash_table_iter_next (&iter, NULL, &value))
-        {
-          RcSession *session = value;
-          const char *node = pass == 0 ? session->remote_node : session->relay_node;
-          guint missing;
+  count_missing (self, self->remote, alive, counted);
+  count_missing (self, self->relayed, alive, counted);
 
-          if (g_hash_table_contains (alive, node))
-            {
-              g_hash_table_remove (self->missing, node);
-              continue;
-            }
-          if (!g_hash_table_add (counted, (gpointer) node))
-            continue;
-          missing = GPOINTER_TO_UINT (g_hash_table_lookup (self->missing, node));
-          g_hash_table_insert (self->missing, g_strdup (node), GUINT_TO_POINTER (missing + 1));
-        }
+  gone_remote = gone_keys (self, self->remote);
+  for (guint i = 0; i < gone_remote->len; i++)
+    {
+      g_message ("Relay: dropping remote guest %s, its node is gone",
+                 (char *) gone_remote->pdata[i]);
+      g_hash_table_remove (self->remote, gone_remote->pdata[i]);
     }
-
-  gone = g_ptr_array_new_with_free_func (g_free);
-  g_hash_table_iter_init (&iter, self->remote);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    if (GPOINTER_TO_UINT (g_hash_table_lookup (self->missing, ((RcSession *) value)->remote_node))
-        >= DEAD_NODE_LISTINGS)
-      g_ptr_array_add (gone, g_strdup (key));
-  for (guint i = 0; i < gone->len; i++)
+  gone_relayed = gone_keys (self, self->relayed);
+  for (guint i = 0; i < gone_relayed->len; i++)
     {
-      g_message ("Relay: dropping remote guest %s, its node is gone", (char *) gone->pdata[i]);
-      g_hash_table_remove (self->remote, gone->pdata[i]);
-    }
-
-  g_ptr_array_set_size (gone, 0);
-  g_hash_table_iter_init (&iter, self->relayed);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    if (GPOINTER_TO_UINT (g_hash_table_lookup (self->missing, ((RcSession *) value)->relay_node))
-        >= DEAD_NODE_LISTINGS)
-      g_ptr_array_add (gone, g_strdup (key));
-  for (guint i = 0; i < gone->len; i++)
-    {
-      RcSession *session = g_hash_table_lookup (self->relayed, gone->pdata[i]);
+      RcSession *session = g_hash_table_lookup (self->relayed, gone_relayed->pdata[i]);
       g_autofree char *room_id = g_strdup (session->relay_room);
 
       g_message ("Relay: the node serving guest %s's room is gone; telling it to join again",
-                 (char *) gone->pdata[i]);
+                 (char *) gone_relayed->pdata[i]);
       relay_end (self, session, FALSE);
       send_moved (session, room_id);
     }

@@ -288,18 +288,26 @@ test_rest_from_any_node_and_placement (void)
   }
 }
 
-/* The chat a guest joining @room on @server is given. */
+/* The chat of an initialState holds @text. */
 static gboolean
-chat_has (RcTestServer *server, const char *room, const char *text)
+state_chat_has (JsonObject *state, const char *text)
 {
-  g_autoptr (JsonObject) state = NULL;
-  g_autoptr (RcTestWs) ws = rc_test_ws_join (server, room, "Reader", NULL, NULL, &state);
   JsonArray *chat = json_object_get_array_member (state, "chat");
 
   for (guint i = 0; i < json_array_get_length (chat); i++)
     if (g_strcmp0 (rc_test_str (json_array_get_object_element (chat, i), "text"), text) == 0)
       return TRUE;
   return FALSE;
+}
+
+/* The chat a guest joining @room on @server is given. */
+static gboolean
+chat_has (RcTestServer *server, const char *room, const char *text)
+{
+  g_autoptr (JsonObject) state = NULL;
+  g_autoptr (RcTestWs) ws = rc_test_ws_join (server, room, "Reader", NULL, NULL, &state);
+
+  return state_chat_has (state, text);
 }
 
 /* Room @id's chat in Redis holds @n messages. The echo a guest gets can
@@ -816,18 +824,6 @@ test_cross_node_signalling (void)
       }
   }
   cross_clear (&x);
-}
-
-/* The JSON text of the chat array of an initialState holds @text. */
-static gboolean
-state_chat_has (JsonObject *state, const char *text)
-{
-  JsonArray *chat = json_object_get_array_member (state, "chat");
-
-  for (guint i = 0; i < json_array_get_length (chat); i++)
-    if (g_strcmp0 (rc_test_str (json_array_get_object_element (chat, i), "text"), text) == 0)
-      return TRUE;
-  return FALSE;
 }
 
 /* Redis restarted under a relayed guest: once it is back, the guest is
