@@ -733,6 +733,14 @@ test_cross_node_signalling (void)
     g_assert_cmpstr (names, ==, "Anna Boris ");
     g_assert_cmpint (json_object_get_int_member (x.boris_state, "participantCount"), ==, 2);
   }
+  /* Anna, on the room's node, is told Boris came in, as for a local guest. */
+  {
+    g_autoptr (JsonObject) joined = rc_test_ws_expect (x.anna, "viewerJoined", 5000);
+
+    g_assert_cmpstr (rc_test_str (json_object_get_object_member (joined, "guest"), "name"), ==,
+                     "Boris");
+    g_assert_cmpint (json_object_get_int_member (joined, "count"), ==, 2);
+  }
   /* Each node's operator sees the relayed guest, on its side. */
   {
     g_autofree char *on_owner = rc_test_http_text (x.p.owner, "/metrics", NULL);
@@ -808,6 +816,19 @@ test_cross_node_signalling (void)
     g_autoptr (JsonObject) left = rc_test_ws_command (x.boris, "{\"type\":\"leave\"}");
 
     g_assert_cmpstr (rc_test_str (left, "type"), ==, "left");
+    /* (the newcomers and the native guest left before him) */
+    {
+      const char *boris_id =
+        rc_test_str (json_object_get_object_member (x.boris_state, "you"), "id");
+      gboolean seen = FALSE;
+
+      while (!seen)
+        {
+          g_autoptr (JsonObject) gone = rc_test_ws_expect (x.anna, "viewerLeft", 5000);
+
+          seen = g_strcmp0 (rc_test_str (gone, "guestId"), boris_id) == 0;
+        }
+    }
     for (guint i = 0; i < 2; i++)
       {
         g_autoptr (JsonObject) other = rc_test_create_room (x.p.owner, i ? "Two" : "One", NULL);
