@@ -36,6 +36,7 @@ struct _RcSessionRelay
   GHashTable *remote;  /* "node/sid" -> RcSession* (owned): other nodes' guests of rooms here */
   GHashTable *missing; /* node id -> listings it was missing from */
   guint sweep_id;
+  struct _Listing *listing; /* the node listing on its way, or NULL */
   gboolean stopping;
 };
 
@@ -434,15 +435,25 @@ gone_keys (RcSessionRelay *self, GHashTable *table)
 /* A node missing from DEAD_NODE_LISTINGS listings in a row is gone: the
  * remote sessions of its guests end here (they leave their rooms), and
  * this node's guests relayed to it are told their room moved. */
+/* A node listing on its way; the relay may be freed before it answers. */
+typedef struct _Listing
+{
+  RcSessionRelay *self; /* NULL once the relay is gone */
+} Listing;
+
 static void
 on_nodes (RcCluster *cluster, GPtrArray *nodes, const GError *error, gpointer user_data)
 {
-  RcSessionRelay *self = user_data;
+  g_autofree Listing *listing = user_data;
+  RcSessionRelay *self = listing->self;
   g_autoptr (GHashTable) alive = NULL;
   g_autoptr (GHashTable) counted = NULL;
   g_autoptr (GPtrArray) gone_remote = NULL;
   g_autoptr (GPtrArray) gone_relayed = NULL;
 
+  if (self == NULL)
+    return;
+  self->listing = NULL;
   if (error != NULL || self->stopping)
     return; /* Redis unreachable: nobody can be told dead */
   alive = g_hash_table_new (g_str_hash, g_str_equal);
@@ -478,9 +489,13 @@ on_sweep (gpointer user_data)
   RcSessionRelay *self = user_data;
   RcCluster *cluster = rc_registry_get_cluster (self->host->registry);
 
-  if (cluster != NULL
+  if (cluster != NULL && self->listing == NULL
       && (g_hash_table_size (self->remote) > 0 || g_hash_table_size (self->relayed) > 0))
-    rc_cluster_list_nodes (cluster, on_nodes, self);
+    {
+      self->listing = g_new0 (Listing, 1);
+      self->listing->self = self;
+      rc_cluster_list_nodes (cluster, on_nodes, self->listing);
+    }
   return G_SOURCE_CONTINUE;
 }
 
@@ -533,6 +548,9 @@ rc_session_relay_free (RcSessionRelay *self)
     return;
   rc_session_relay_stop (self);
   g_clear_handle_id (&self->sweep_id, g_source_remove);
+  if (self->listing != NULL)
+    self->listing->self = NULL; /* freed by its callback */
+  rc_relay_stop (self->relay); /* pending sends' Pending are freed, never called */
   g_hash_table_unref (self->remote);
   g_hash_table_unref (self->relayed);
   g_hash_table_unref (self->missing);

@@ -35,6 +35,7 @@ struct _RcRelay
   gboolean subscribed;       /* the subscription is in place */
   gboolean lost;             /* a link dropped since both were last up: messages were missed */
   gboolean started;
+  gboolean stopped; /* rc_relay_stop: no more callbacks */
   RcRelayReceiveFunc receive;
   RcRelayHealedFunc healed;
   gpointer user_data;
@@ -145,7 +146,7 @@ rc_relay_message_serialise (const RcRelayMessage *message)
 static void
 maybe_healed (RcRelay *relay)
 {
-  if (!relay->lost || !relay->subscribed || relay->pub_ac == NULL)
+  if (!relay->lost || !relay->subscribed || relay->pub_ac == NULL || relay->stopped)
     return;
   relay->lost = FALSE;
   if (relay->healed != NULL)
@@ -190,6 +191,8 @@ on_subscribed_reply (redisAsyncContext *ac, void *reply_data, void *privdata)
       return;
     }
   if (!g_str_equal (kind->str, "message") || payload->type != REDIS_REPLY_STRING)
+    return;
+  if (relay->stopped)
     return;
   if (!rc_relay_message_parse (payload->str, payload->len, &message, &error))
     {
@@ -251,7 +254,7 @@ on_published (redisAsyncContext *ac, void *reply_data, void *privdata)
   if (reply != NULL && reply->type == REDIS_REPLY_INTEGER)
     receivers = reply->integer;
   /* During rc_relay_free the relay is going: nobody to tell. */
-  if (sent->func != NULL && sent->relay->pub != NULL)
+  if (sent->func != NULL && sent->relay->pub != NULL && !sent->relay->stopped)
     sent->func (sent->relay, receivers, sent->data);
   sent_free (sent);
 }
@@ -358,6 +361,12 @@ rc_relay_free (RcRelay *relay)
   g_free (relay->node_id);
   g_free (relay->channel);
   g_free (relay);
+}
+
+void
+rc_relay_stop (RcRelay *relay)
+{
+  relay->stopped = TRUE;
 }
 
 const char *

@@ -50,8 +50,8 @@ char *rc_relay_message_serialise (const RcRelayMessage *message);
 
 typedef void (*RcRelayReceiveFunc) (RcRelay *relay, const RcRelayMessage *message,
                                     gpointer user_data);
-/* A link came back after a loss (or the first subscription was made):
- * messages may have been missed meanwhile. */
+/* Both links are up again after one of them was lost: messages may have
+ * been missed meanwhile, both ways. */
 typedef void (*RcRelayHealedFunc) (RcRelay *relay, gpointer user_data);
 /* @receivers: nodes that got the message (0: the other node is not
  * listening), -1: it could not be sent. */
@@ -64,6 +64,9 @@ void rc_relay_free (RcRelay *relay);
 /* Subscribes; @receive and @healed run on the main context until _free. */
 void rc_relay_start (RcRelay *relay, RcRelayReceiveFunc receive, RcRelayHealedFunc healed,
                      gpointer user_data);
+/* From now on nothing is called back: received messages are dropped and
+ * pending sends' @sent is skipped (their data still freed). Its user stops. */
+void rc_relay_stop (RcRelay *relay);
 const char *rc_relay_get_node_id (RcRelay *relay);
 /* Messages read that were refused (malformed), for tests and logs. */
 guint64 rc_relay_get_refused (RcRelay *relay);
