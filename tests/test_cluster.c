@@ -783,6 +783,15 @@ test_cross_node_signalling (void)
     g_assert_cmpint (json_object_get_int_member (on_b, "code"), ==, RC_ERROR_NOT_OWNER);
     g_assert_cmpint (json_object_get_int_member (bad_b, "code"), ==, RC_ERROR_INVALID_PARAM);
   }
+  /* WebSocket audio is not carried between nodes: Boris is sent to the
+   * room's node for it. */
+  {
+    g_autoptr (JsonObject) ws_media =
+      rc_test_ws_command (x.boris, "{\"type\":\"startMedia\",\"transport\":\"ws\"}");
+
+    g_assert_cmpint (json_object_get_int_member (ws_media, "code"), ==, RC_ERROR_ROOM_ELSEWHERE);
+    g_assert_cmpstr (rc_test_str (ws_media, "nodeUrl"), ==, x.p.owner->base_url);
+  }
   /* A second join, as on one node: already in a room. */
   {
     g_autofree char *again =
@@ -865,6 +874,14 @@ test_cross_node_redis_restart (void)
   rc_test_run_for (LEASE_MS + 500);
   rc_test_ws_send (x.anna, "{\"type\":\"chat\",\"text\":\"during the outage\"}");
   json_object_unref (rc_test_ws_expect (x.anna, "chat", 5000));
+  /* Boris's node cannot reach the room's node meanwhile: he is told so. */
+  {
+    g_autoptr (JsonObject) refused =
+      rc_test_ws_command (x.boris, "{\"type\":\"chat\",\"text\":\"lost\"}");
+
+    g_assert_cmpint (json_object_get_int_member (refused, "code"), ==,
+                     RC_ERROR_STORE_UNAVAILABLE);
+  }
   g_assert_true (rc_test_redis_restart (x.p.redis, &error));
   g_assert_no_error (error);
 
