@@ -27,6 +27,8 @@
 /* A guest's node whose key has been missing from this many listings in a
  * row (one a lease apart) is gone: its remote sessions end. */
 #define DEAD_NODE_LISTINGS 3
+/* Closes kept while Redis is away (one per guest who left meanwhile). */
+#define MAX_UNSENT_CLOSES 100000
 
 struct _RcSessionRelay
 {
@@ -37,6 +39,10 @@ struct _RcSessionRelay
   GHashTable *missing; /* node id -> listings it was missing from */
   guint sweep_id;
   struct _Listing *listing; /* the node listing on its way, or NULL */
+  /* "node/sid" of sessions whose close could not be sent (Redis away):
+   * sent once the links are back, or the room's node would keep a guest
+   * that is gone. */
+  GPtrArray *unsent_closes;
   gboolean stopping;
 };
 
@@ -65,7 +71,11 @@ send_op (RcSessionRelay *self, const char *node, RcRelayOp op, const char *sid, 
   RcRelayMessage message = { .op = op, .sid = (char *) sid, .msg = (char *) text };
 
   if (!rc_relay_send (self->relay, node, &message, NULL, NULL, NULL))
-    g_debug ("Relay: no link to send a message for session %s to node %s", sid, node);
+    {
+      g_debug ("Relay: no link to send a message for session %s to node %s", sid, node);
+      if (op == RC_RELAY_CLOSE && self->unsent_closes->len < MAX_UNSENT_CLOSES)
+        g_ptr_array_add (self->unsent_closes, g_strconcat (node, "/", sid, NULL));
+    }
   g_free (message.from); /* set by rc_relay_send */
 }
 
@@ -228,10 +238,20 @@ static void
 on_healed (RcRelay *relay, gpointer user_data)
 {
   RcSessionRelay *self = user_data;
+  g_autoptr (GPtrArray) closes = g_steal_pointer (&self->unsent_closes);
   GHashTableIter iter;
   gpointer value;
   guint resyncs = 0;
 
+  self->unsent_closes = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < closes->len; i++)
+    {
+      char *node = closes->pdata[i];
+      char *slash = strchr (node, '/');
+
+      *slash = '\0';
+      send_op (self, node, RC_RELAY_CLOSE, slash + 1, NULL);
+    }
   g_hash_table_iter_init (&iter, self->relayed);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
@@ -513,6 +533,7 @@ rc_session_relay_new (const RcSessionHost *host, RcRelay *relay)
   self->remote = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                         (GDestroyNotify) rc_session_free);
   self->missing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->unsent_closes = g_ptr_array_new_with_free_func (g_free);
   if (cluster != NULL)
     self->sweep_id = g_timeout_add (MAX (rc_cluster_get_lease_ms (cluster), 100), on_sweep, self);
   rc_relay_start (relay, on_receive, on_healed, self);
@@ -554,6 +575,7 @@ rc_session_relay_free (RcSessionRelay *self)
   g_hash_table_unref (self->remote);
   g_hash_table_unref (self->relayed);
   g_hash_table_unref (self->missing);
+  g_ptr_array_unref (self->unsent_closes);
   g_free (self);
 }
 

@@ -866,14 +866,18 @@ test_cross_node_redis_restart (void)
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonObject) resent = NULL;
   g_autofree char *owner_id = NULL;
+  RcTestWs *cleo;
 
   cross_start (&x);
   owner_id = node_id (x.p.owner);
+  cleo = rc_test_ws_join (x.p.other, x.p.id, "Cleo", NULL, NULL, NULL);
   rc_test_redis_kill (x.p.redis);
   /* Longer than a lease: the nodes' keys expire meanwhile. */
   rc_test_run_for (LEASE_MS + 500);
   rc_test_ws_send (x.anna, "{\"type\":\"chat\",\"text\":\"during the outage\"}");
   json_object_unref (rc_test_ws_expect (x.anna, "chat", 5000));
+  /* Cleo goes while her node cannot tell the room's node. */
+  rc_test_ws_free (cleo);
   /* Boris's node cannot reach the room's node meanwhile: he is told so. */
   {
     g_autoptr (JsonObject) refused =
@@ -897,6 +901,15 @@ test_cross_node_redis_restart (void)
     g_assert_cmpstr (rc_test_str (chat, "text"), ==, "after, from B");
   }
   g_assert_false (x.boris->closed);
+  /* Cleo's leaving reached the room's node once Redis was back. */
+  g_assert_true (RC_WAIT_UNTIL (
+    ({
+      g_autoptr (JsonObject) viewers = rc_test_ws_command (x.anna, "{\"type\":\"listViewers\"}");
+      g_autofree char *names = names_of (json_object_get_array_member (viewers, "participants"));
+
+      g_str_equal (names, "Anna Boris ");
+    }),
+    5000));
   assert_same_view (x.p.owner, x.p.other, x.p.id);
   cross_clear (&x);
 }
