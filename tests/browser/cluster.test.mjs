@@ -3,30 +3,37 @@
 // Browser end-to-end on a cluster: Redis and three roomcast nodes on
 // 127.0.0.1. Alice's page is on a node that does not serve the room (its
 // signalling relayed to the room's node), Bob's on the room's node. What a
-// user would notice: both are in the room and chat both ways; when the
+// user would notice: both are in the room and chat both ways; the song
+// Alice queues plays and she hears it over WebRTC, straight from the
+// room's node; when the
 // room's node is killed, Alice's page is told the room moved and rejoins
 // through its own node, and Bob's page, whose node is gone, goes round the
 // nodes it learnt from GET /api/nodes until one takes it in; then both
-// chat again, with the chat said before the crash still there.
+// chat again, with the chat said before the crash still there, and Alice
+// hears the song again from the node that took the room over.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServer, startRedis, launchBrowser, withPeople, join, waitForParticipants, sendChat, waitForChat,
+  makeDemoMusic, waitForLibrary, addBySearch, waitForNowPlaying, assertHearsAudio, AUDIO_ARGS,
 } from './helpers.mjs';
 
 const TEST_TIMEOUT_MS = 90000;
 const LEASE_MS = 1500;
 
 let redis;
+let music;
 let nodes = [];
 let browser;
 
 before(async () => {
   redis = await startRedis();
+  music = await makeDemoMusic();
   const args = ['--cluster', redis.uri, '--cluster-lease', String(LEASE_MS)];
-  for (let i = 0; i < 3; i++) nodes.push(await startServer(args));
-  browser = await launchBrowser();
+  for (let i = 0; i < 3; i++) nodes.push(await startServer(args, { musicDir: music.dir }));
+  for (const node of nodes) await waitForLibrary(node.url, 4);
+  browser = await launchBrowser({ args: AUDIO_ARGS });
 });
 
 after(async () => {
@@ -35,6 +42,7 @@ after(async () => {
   } finally {
     await Promise.allSettled(nodes.map((n) => n.stop()));
     if (redis) await redis.stop();
+    if (music) await music.remove();
   }
 });
 
@@ -111,6 +119,13 @@ test('a guest on another node is in the room, and both pages follow the room whe
       assert.deepEqual(await waitForChat(alice.page, 2), before);
       assert.deepEqual(await waitForChat(bob.page, 2), before);
 
+      // Alice queues a song through her node; both see it play, and her
+      // page hears it over WebRTC from the room's node.
+      await addBySearch(alice.page, '440', 'Demo 440 Hz');
+      await waitForNowPlaying(alice.page, 'Demo 440 Hz');
+      await waitForNowPlaying(bob.page, 'Demo 440 Hz');
+      await assertHearsAudio(alice.page, 'Alice (relayed)', { transport: 'webrtc' });
+
       await roomNode.kill('SIGKILL');
       // Bob's page loses its node; Alice's node tells her page the room moved.
       await bob.page.locator('[data-testid="offline-indicator"]').waitFor({ state: 'visible' });
@@ -132,5 +147,8 @@ test('a guest on another node is in the room, and both pages follow the room whe
       await sendChat(bob.page, 'after the crash');
       const seen = await waitForChat(alice.page, 3);
       assert.deepEqual(seen[2], { from: 'Bob', text: 'after the crash' });
+      // The room plays on from the node that took it over.
+      await waitForNowPlaying(alice.page, 'Demo 440 Hz');
+      await assertHearsAudio(alice.page, 'Alice after the failover', { transport: 'webrtc' });
     });
   });
