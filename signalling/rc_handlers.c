@@ -206,10 +206,11 @@ typedef struct
   GCancellable *cancellable; /* the session's joining */
   JsonObject *request;
   JsonNode *request_id;
-  /* The room's node handed this join back (rc_session_relay.c): the two
-   * nodes disagree on where the room is (its lease is moving), so it is
-   * not relayed again but answered here. */
-  gboolean handed_back;
+  /* The node that handed this join back (rc_session_relay.c), or NULL:
+   * should the claim name that node again, the two disagree on where the
+   * room is (its lease is moving), so the join is answered here rather
+   * than sent back to it. */
+  char *handed_back;
 } ClaimingJoin;
 
 /* Another node serves the room: the guest stays here and its session is
@@ -223,7 +224,8 @@ relay_join (RcSession *session, ClaimingJoin *claiming, const char *owner_id,
   g_autoptr (JsonNode) node = NULL;
   g_autofree char *text = NULL;
 
-  if (session->host->relay == NULL || owner_id == NULL || claiming->handed_back)
+  if (session->host->relay == NULL || owner_id == NULL
+      || g_strcmp0 (owner_id, claiming->handed_back) == 0)
     return FALSE;
   node = json_node_init_object (json_node_alloc (), claiming->request);
   text = rc_json_to_string (node);
@@ -259,16 +261,17 @@ on_join_claimed (RcRegistry *registry, RcRoom *room, const char *owner_id, const
   g_object_unref (claiming->cancellable);
   json_object_unref (claiming->request);
   g_clear_pointer (&claiming->request_id, json_node_unref);
+  g_free (claiming->handed_back);
   g_free (claiming);
 }
 
 static gboolean
 start_join_claim (RcSession *session, JsonObject *request, JsonNode *request_id,
-                  gboolean handed_back)
+                  char *handed_back)
 {
   ClaimingJoin *claiming = g_new0 (ClaimingJoin, 1);
 
-  claiming->handed_back = handed_back;
+  claiming->handed_back = handed_back; /* owned */
   claiming->session = session;
   session->joining = g_cancellable_new ();
   claiming->cancellable = g_object_ref (session->joining);
@@ -287,9 +290,8 @@ handle_join (RcSession *session, JsonObject *request, JsonNode *request_id, GErr
   g_autofree char *telegram_user = NULL;
   const char *user_id;
   gboolean is_owner;
-  gboolean handed_back = session->relay_back;
+  g_autofree char *handed_back = g_steal_pointer (&session->relay_back);
 
-  session->relay_back = FALSE;
   if (session->guest != NULL)
     {
       rc_error_set (error, RC_ERROR_ALREADY_IN_ROOM);
@@ -303,7 +305,7 @@ handle_join (RcSession *session, JsonObject *request, JsonNode *request_id, GErr
     }
   room = rc_registry_lookup (session->host->registry, rc_json_get_string (request, "roomId"));
   if (room == NULL && rc_registry_get_cluster (session->host->registry) != NULL)
-    return start_join_claim (session, request, request_id, handed_back);
+    return start_join_claim (session, request, request_id, g_steal_pointer (&handed_back));
   if (room == NULL)
     {
       g_set_error_literal (error, RC_ERROR, RC_ERROR_NOT_FOUND, "No room with that id");

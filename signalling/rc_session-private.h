@@ -40,7 +40,7 @@ struct _RcSession
   char *relay_node;
   char *relay_join;
   char *relay_room;     /* the room id of @relay_join */
-  gboolean relay_back;  /* the last join came back from the room's node */
+  char *relay_back;     /* the node the last join came back from, or NULL */
   char *remote_node;
   GCancellable *joining; /* a join waiting for its password check, or NULL */
 };

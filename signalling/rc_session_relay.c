@@ -208,7 +208,8 @@ on_from_room_node (RcSessionRelay *self, const RcRelayMessage *message)
     case RC_RELAY_BACK:
       /* A join the room's node does not serve: it is this node's again. */
       relay_end (self, session, TRUE);
-      session->relay_back = TRUE;
+      g_free (session->relay_back);
+      session->relay_back = g_strdup (message->from);
       rc_session_receive_text (session, message->msg, strlen (message->msg));
       break;
     default:

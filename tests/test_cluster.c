@@ -856,6 +856,68 @@ test_cross_node_signalling (void)
   cross_clear (&x);
 }
 
+/* POST /api/rooms served by @server itself (as a forwarded creation is):
+ * the new room's id. */
+static char *
+create_room_on (RcTestServer *server, const char *name)
+{
+  g_autoptr (SoupSession) http = soup_session_new ();
+  g_autofree char *url = g_strconcat (server->base_url, "/api/rooms", NULL);
+  g_autoptr (SoupMessage) msg = soup_message_new ("POST", url);
+  g_autofree char *body = g_strdup_printf ("{\"name\":\"%s\"}", name);
+  g_autoptr (GBytes) bytes = g_bytes_new (body, strlen (body));
+  g_autoptr (GBytes) reply = NULL;
+  g_autoptr (JsonNode) room = NULL;
+  g_autoptr (GError) error = NULL;
+
+  soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "X-Roomcast-Forwarded",
+                                "1");
+  reply = soup_session_send_and_read (http, msg, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (soup_message_get_status (msg), ==, 201);
+  room = json_from_string (g_bytes_get_data (reply, NULL), &error);
+  g_assert_no_error (error);
+  return g_strdup (rc_test_str (json_node_get_object (room), "id"));
+}
+
+/* Three nodes: Boris, relayed from B to the room's node A, leaves and
+ * joins a room of the third node C on the same connection. A does not
+ * serve it and hands the join back; B relays Boris to C, where he chats
+ * with a guest of C. */
+static void
+test_cross_node_third_node (void)
+{
+  Cross x = { 0 };
+  g_autoptr (RcTestServer) c = NULL;
+  g_autoptr (RcTestWs) cleo = NULL;
+  g_autoptr (JsonObject) left = NULL;
+  g_autoptr (JsonObject) state = NULL;
+  g_autoptr (JsonObject) heard = NULL;
+  g_autofree char *third = NULL;
+  g_autofree char *join = NULL;
+
+  cross_start (&x);
+  c = start_node (x.p.redis);
+  g_assert_true (RC_WAIT_UNTIL (count_nodes (c) == 3, 5000));
+  third = create_room_on (c, "Third");
+  g_assert_true (owned_by (x.p.owner, third, c));
+  cleo = rc_test_ws_join (c, third, "Cleo", NULL, NULL, NULL);
+
+  left = rc_test_ws_command (x.boris, "{\"type\":\"leave\"}");
+  g_assert_cmpstr (rc_test_str (left, "type"), ==, "left");
+  join = g_strdup_printf ("{\"type\":\"join\",\"roomId\":\"%s\",\"name\":\"Boris\"}", third);
+  state = rc_test_ws_command (x.boris, join);
+  g_assert_cmpstr (rc_test_str (state, "type"), ==, "initialState");
+  g_assert_cmpstr (rc_test_str (json_object_get_object_member (state, "room"), "id"), ==, third);
+  g_assert_cmpint (json_object_get_int_member (state, "participantCount"), ==, 2);
+  rc_test_ws_send (x.boris, "{\"type\":\"chat\",\"text\":\"hello C\"}");
+  heard = rc_test_ws_expect (cleo, "chat", 5000);
+  g_assert_cmpstr (rc_test_str (heard, "text"), ==, "hello C");
+  g_clear_pointer (&cleo, rc_test_ws_free);
+  cross_clear (&x);
+}
+
 /* Redis restarted under a relayed guest: once it is back, the guest is
  * sent its whole state again (the chat said meanwhile in it) and sees
  * what the room's node's guest sees. */
@@ -962,5 +1024,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cluster/cross-node-signalling", test_cross_node_signalling);
   g_test_add_func ("/cluster/cross-node-redis-restart", test_cross_node_redis_restart);
   g_test_add_func ("/cluster/cross-node-room-node-killed", test_cross_node_room_node_killed);
+  g_test_add_func ("/cluster/cross-node-third-node", test_cross_node_third_node);
   return g_test_run ();
 }
