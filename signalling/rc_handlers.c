@@ -12,6 +12,7 @@
 #include "server/core/rc_telegram_auth.h"
 #include "server/core/rc_text.h"
 #include "signalling/rc_presence.h"
+#include "signalling/rc_session_relay.h"
 
 #define MAX_NAME_CHARS 32
 #define MAX_CHAT_CHARS 500
@@ -49,6 +50,26 @@ static const RcParam join_params[] = {
   RC_PARAMS_END,
 };
 
+JsonNode *
+rc_handlers_initial_state (RcSession *session, RcRoom *room)
+{
+  JsonObject *o;
+  JsonNode *reply = rc_json_message_new ("initialState", &o);
+
+  json_object_set_member (o, "room", rc_room_to_json (room));
+  json_object_set_member (o, "you", rc_guest_to_json (session->guest));
+  /* The first page of the list; a bigger room's page asks for the rest. */
+  json_object_set_member (o, "participants",
+                          rc_presence_page_json (room, 0, RC_PRESENCE_LIST_MAX));
+  json_object_set_int_member (o, "participantCount", rc_room_get_guest_count (room));
+  json_object_set_member (o, "chat", rc_room_chat_json (room));
+  json_object_set_member (o, "state", rc_player_state_json (rc_room_get_player (room)));
+  json_object_set_member (o, "queue", rc_player_queue_json (rc_room_get_player (room)));
+  json_object_set_member (o, "clock", rc_handlers_clock_json (session));
+  json_object_set_member (o, "broadcast", rc_live_stats_json (room));
+  return reply;
+}
+
 /* Puts the session's guest in @room and tells everyone: the end of a join
  * whose checks (password included) have passed. */
 static gboolean
@@ -56,7 +77,6 @@ finish_join (RcSession *session, RcRoom *room, const char *name, const char *use
              gboolean is_owner, JsonNode *request_id, GError **error)
 {
   g_autofree char *joined = NULL;
-  JsonObject *o;
   g_autoptr (JsonNode) reply = NULL;
   RcGuest *guest;
 
@@ -79,18 +99,7 @@ finish_join (RcSession *session, RcRoom *room, const char *name, const char *use
   guest->joined_us = session->last_activity_us; /* when the join arrived */
   rc_room_add_guest (room, guest);
 
-  reply = rc_json_message_new ("initialState", &o);
-  json_object_set_member (o, "room", rc_room_to_json (room));
-  json_object_set_member (o, "you", rc_guest_to_json (guest));
-  /* The first page of the list; a bigger room's page asks for the rest. */
-  json_object_set_member (o, "participants",
-                          rc_presence_page_json (room, 0, RC_PRESENCE_LIST_MAX));
-  json_object_set_int_member (o, "participantCount", rc_room_get_guest_count (room));
-  json_object_set_member (o, "chat", rc_room_chat_json (room));
-  json_object_set_member (o, "state", rc_player_state_json (rc_room_get_player (room)));
-  json_object_set_member (o, "queue", rc_player_queue_json (rc_room_get_player (room)));
-  json_object_set_member (o, "clock", rc_handlers_clock_json (session));
-  json_object_set_member (o, "broadcast", rc_live_stats_json (room));
+  reply = rc_handlers_initial_state (session, room);
   rc_session_reply (session, reply, request_id);
   rc_metrics_observe (rc_room_get_metrics (room), RC_METRIC_JOIN_LATENCY, "initial_state",
                       (g_get_monotonic_time () - guest->joined_us) / 1e6);
@@ -197,11 +206,41 @@ typedef struct
   GCancellable *cancellable; /* the session's joining */
   JsonObject *request;
   JsonNode *request_id;
+  /* The node that handed this join back (rc_session_relay.c), or NULL:
+   * should the claim name that node again, the two disagree on where the
+   * room is (its lease is moving), so the join is answered here rather
+   * than sent back to it. */
+  char *handed_back;
 } ClaimingJoin;
 
+/* Another node serves the room: the guest stays here and its session is
+ * relayed there (rc_session_relay.c), the join first. A guest of another
+ * node (a remote session) is never relayed on: its own node takes the
+ * join back. */
+static gboolean
+relay_join (RcSession *session, ClaimingJoin *claiming, const char *owner_id,
+            const char *owner_url)
+{
+  g_autoptr (JsonNode) node = NULL;
+  g_autofree char *text = NULL;
+
+  if (session->host->relay == NULL || owner_id == NULL
+      || g_strcmp0 (owner_id, claiming->handed_back) == 0)
+    return FALSE;
+  node = json_node_init_object (json_node_alloc (), claiming->request);
+  text = rc_json_to_string (node);
+  if (session->remote_node != NULL)
+    {
+      rc_session_relay_hand_back (session->host->relay, session, text);
+      return TRUE;
+    }
+  return rc_session_relay_attach (session->host->relay, session, owner_id, owner_url,
+                                  rc_json_get_string (claiming->request, "roomId"), text);
+}
+
 static void
-on_join_claimed (RcRegistry *registry, RcRoom *room, const char *owner_url, const GError *error,
-                 gpointer user_data)
+on_join_claimed (RcRegistry *registry, RcRoom *room, const char *owner_id, const char *owner_url,
+                 const GError *error, gpointer user_data)
 {
   ClaimingJoin *claiming = user_data;
   RcSession *session = claiming->session;
@@ -214,20 +253,25 @@ on_join_claimed (RcRegistry *registry, RcRoom *room, const char *owner_url, cons
       if (room != NULL
           && !handle_join (session, claiming->request, claiming->request_id, &local))
         rc_session_reply_error (session, local, claiming->request_id);
-      else if (room == NULL)
+      else if (room == NULL
+               && !(owner_url != NULL && g_error_matches (error, RC_ERROR, RC_ERROR_ROOM_ELSEWHERE)
+                    && relay_join (session, claiming, owner_id, owner_url)))
         rc_session_reply_error_at (session, error, claiming->request_id, owner_url);
     }
   g_object_unref (claiming->cancellable);
   json_object_unref (claiming->request);
   g_clear_pointer (&claiming->request_id, json_node_unref);
+  g_free (claiming->handed_back);
   g_free (claiming);
 }
 
 static gboolean
-start_join_claim (RcSession *session, JsonObject *request, JsonNode *request_id)
+start_join_claim (RcSession *session, JsonObject *request, JsonNode *request_id,
+                  char *handed_back)
 {
   ClaimingJoin *claiming = g_new0 (ClaimingJoin, 1);
 
+  claiming->handed_back = handed_back; /* owned */
   claiming->session = session;
   session->joining = g_cancellable_new ();
   claiming->cancellable = g_object_ref (session->joining);
@@ -246,6 +290,7 @@ handle_join (RcSession *session, JsonObject *request, JsonNode *request_id, GErr
   g_autofree char *telegram_user = NULL;
   const char *user_id;
   gboolean is_owner;
+  g_autofree char *handed_back = g_steal_pointer (&session->relay_back);
 
   if (session->guest != NULL)
     {
@@ -260,7 +305,7 @@ handle_join (RcSession *session, JsonObject *request, JsonNode *request_id, GErr
     }
   room = rc_registry_lookup (session->host->registry, rc_json_get_string (request, "roomId"));
   if (room == NULL && rc_registry_get_cluster (session->host->registry) != NULL)
-    return start_join_claim (session, request, request_id);
+    return start_join_claim (session, request, request_id, g_steal_pointer (&handed_back));
   if (room == NULL)
     {
       g_set_error_literal (error, RC_ERROR, RC_ERROR_NOT_FOUND, "No room with that id");

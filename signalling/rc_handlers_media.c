@@ -115,6 +115,20 @@ handle_start_media (RcSession *session, JsonObject *request, JsonNode *request_i
                            "\"transport\" must be \"webrtc\" or \"ws\"");
       return FALSE;
     }
+  /* WebSocket audio is not carried over Redis (far too heavy): a guest of
+   * another node fetches it from this node itself. */
+  if (ws && session->remote_node != NULL)
+    {
+      RcCluster *cluster = rc_registry_get_cluster (session->host->registry);
+      g_autoptr (GError) elsewhere =
+        g_error_new_literal (RC_ERROR, RC_ERROR_ROOM_ELSEWHERE,
+                             "WebSocket audio comes from the room's node: connect there for it "
+                             "(WebRTC works through any node)");
+
+      rc_session_reply_error_at (session, elsewhere, request_id,
+                                 cluster != NULL ? rc_cluster_get_node_url (cluster) : NULL);
+      return TRUE;
+    }
   replies = g_new0 (MediaReplies, 1);
   replies->session = session;
   if (request_id != NULL)

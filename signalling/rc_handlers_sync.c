@@ -20,6 +20,16 @@ rc_handlers_clock_json (RcSession *session)
   json_object_set_int_member (o, "port",
                               session->host->clock ? rc_clock_get_port (session->host->clock) : 0);
   json_object_set_double_member (o, "now", rc_clock_now_ms ());
+  /* A guest of another node: the clock is this node's, on this node's host. */
+  if (session->remote_node != NULL)
+    {
+      RcCluster *cluster = rc_registry_get_cluster (session->host->registry);
+      const char *url = cluster != NULL ? rc_cluster_get_node_url (cluster) : NULL;
+      g_autoptr (GUri) uri = url != NULL ? g_uri_parse (url, G_URI_FLAGS_NONE, NULL) : NULL;
+
+      if (uri != NULL && g_uri_get_host (uri) != NULL)
+        json_object_set_string_member (o, "host", g_uri_get_host (uri));
+    }
   return node;
 }
 

@@ -15,6 +15,7 @@ struct _RcSession
   SoupWebsocketConnection *conn; /* NULL for a detached session */
   RcSessionSinkFunc sink;        /* a detached session's output */
   gpointer sink_data;
+  GDestroyNotify sink_free;      /* frees sink_data with the session (may be NULL) */
   RcActivityStream *activity;
   RcWsPeer *ws_peer; /* the connection's writer; NULL for a detached session */
   char *peer;
@@ -29,6 +30,18 @@ struct _RcSession
   double received_ms; /* server clock when the message being handled arrived */
 
   RcGuest *guest; /* owned; in guest->room while joined */
+
+  /* A cluster (rc_session_relay.c). On the guest's node: @sid names the
+   * session to other nodes and @relay_node is the node its room is served
+   * by while it is relayed there (NULL: handled here), @relay_join the join
+   * that started it. On the room's node, a remote session: @remote_node is
+   * its guest's node and @sid its id there. */
+  char *sid;
+  char *relay_node;
+  char *relay_join;
+  char *relay_room;     /* the room id of @relay_join */
+  char *relay_back;     /* the node the last join came back from, or NULL */
+  char *remote_node;
   GCancellable *joining; /* a join waiting for its password check, or NULL */
 };
 
@@ -65,6 +78,10 @@ const RcHandler *rc_handlers_lookup (const char *type);
 
 /* Leaves the room if in one: tells the others, frees the guest. */
 void rc_session_leave_room (RcSession *session);
+
+/* The initialState a join of @room answers with (the session's guest is in
+ * @room): also what a relayed guest is sent again after a lost message. */
+JsonNode *rc_handlers_initial_state (RcSession *session, RcRoom *room);
 
 /* initialState.clock: {port, now}. */
 JsonNode *rc_handlers_clock_json (RcSession *session);

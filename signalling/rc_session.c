@@ -10,6 +10,7 @@
 #include "server/core/rc_error.h"
 #include "server/core/rc_json.h"
 #include "signalling/rc_presence.h"
+#include "signalling/rc_session_relay.h"
 
 #include <string.h>
 
@@ -86,6 +87,8 @@ rc_session_leave_room (RcSession *session)
   RcGuest *guest = g_steal_pointer (&session->guest);
   RcRoom *room;
 
+  if (session->host->relay != NULL)
+    rc_session_relay_detach (session->host->relay, session);
   if (guest == NULL)
     return;
   room = guest->room;
@@ -226,6 +229,9 @@ on_message (SoupWebsocketConnection *conn, gint type, GBytes *message, gpointer 
       send_error (session, RC_ERROR_INVALID_MESSAGE, "Binary messages are not accepted", NULL);
       return;
     }
+  if (session->host->relay != NULL
+      && rc_session_relay_intercept (session->host->relay, session, data, length))
+    return;
   dispatch (session, data, length, now_us);
 }
 
@@ -365,6 +371,14 @@ rc_session_free (RcSession *session)
     }
   g_clear_object (&session->activity);
   g_clear_pointer (&session->ws_peer, rc_ws_peer_unref);
+  if (session->sink_free != NULL)
+    session->sink_free (session->sink_data);
+  g_free (session->sid);
+  g_free (session->relay_node);
+  g_free (session->relay_join);
+  g_free (session->relay_room);
+  g_free (session->relay_back);
+  g_free (session->remote_node);
   g_free (session->peer);
   g_free (session->address);
   g_free (session);

@@ -32,6 +32,9 @@ typedef struct
   RcRateLimits *password_limits;
   /* Who is in each room as guests are told it; owned by the server. */
   struct _RcPresence *presence;
+  /* Guests of rooms other nodes serve (a cluster; NULL: a lone node);
+   * owned by the server. */
+  struct _RcSessionRelay *relay;
 } RcSessionHost;
 
 /* Wrong or right, a client may try this many passwords a minute on one

@@ -15,6 +15,8 @@
 #include "rc_test_server.h"
 #include "rc_test_util.h"
 #include "rc_test_ws.h"
+#include "rc_test_audio.h"
+#include "tools/native-guest/rc_native_guest.h"
 
 #include <gst/gst.h>
 #include <signal.h>
@@ -252,14 +254,14 @@ test_rest_from_any_node_and_placement (void)
                        RC_ERROR_ROOM_ELSEWHERE);
       g_assert_cmpstr (rc_test_str (json_node_get_object (refused), "nodeUrl"), ==, owner);
     }
-    /* A guest who joins on the wrong node is told where to go. */
+    /* A guest who joins on another node gets in there: its session is
+     * relayed to the room's node (the cross-node tests below). */
     {
-      g_autoptr (RcTestWs) ws = rc_test_ws_connect (elsewhere);
-      g_autoptr (JsonObject) error = NULL;
+      g_autoptr (JsonObject) state = NULL;
+      g_autoptr (RcTestWs) ws = rc_test_ws_join (elsewhere, id, "Elsewhere", NULL, NULL, &state);
 
-      rc_test_ws_sendf (ws, "{\"type\":\"join\",\"roomId\":\"%s\",\"name\":\"Lost\"}", id);
-      error = rc_test_ws_expect_error (ws, RC_ERROR_ROOM_ELSEWHERE, 5000);
-      g_assert_cmpstr (rc_test_str (error, "nodeUrl"), ==, owner);
+      g_assert_cmpstr (rc_test_str (json_object_get_object_member (state, "room"), "id"), ==,
+                       id);
     }
     {
       g_autoptr (JsonNode) deleted =
@@ -286,18 +288,26 @@ test_rest_from_any_node_and_placement (void)
   }
 }
 
-/* The chat a guest joining @room on @server is given. */
+/* The chat of an initialState holds @text. */
 static gboolean
-chat_has (RcTestServer *server, const char *room, const char *text)
+state_chat_has (JsonObject *state, const char *text)
 {
-  g_autoptr (JsonObject) state = NULL;
-  g_autoptr (RcTestWs) ws = rc_test_ws_join (server, room, "Reader", NULL, NULL, &state);
   JsonArray *chat = json_object_get_array_member (state, "chat");
 
   for (guint i = 0; i < json_array_get_length (chat); i++)
     if (g_strcmp0 (rc_test_str (json_array_get_object_element (chat, i), "text"), text) == 0)
       return TRUE;
   return FALSE;
+}
+
+/* The chat a guest joining @room on @server is given. */
+static gboolean
+chat_has (RcTestServer *server, const char *room, const char *text)
+{
+  g_autoptr (JsonObject) state = NULL;
+  g_autoptr (RcTestWs) ws = rc_test_ws_join (server, room, "Reader", NULL, NULL, &state);
+
+  return state_chat_has (state, text);
 }
 
 /* Room @id's chat in Redis holds @n messages. The echo a guest gets can
@@ -542,6 +552,463 @@ test_redis_restart_keeps_rooms (void)
   pair_clear (&p);
 }
 
+/* ---- signalling across nodes ------------------------------------------- */
+
+#define CROSS_HZ 660.0
+
+/* Redis, two nodes with one song, a room, and two guests of it: Anna on
+ * the room's node, Boris on the other (relayed). Neither is the owner. */
+typedef struct
+{
+  Pair p;
+  char *dir;
+  char *owner_token;
+  RcTestWs *anna;  /* on p.owner */
+  RcTestWs *boris; /* on p.other */
+  JsonObject *boris_state;
+} Cross;
+
+static void
+cross_start (Cross *x)
+{
+  g_autofree char *path = NULL;
+  g_autoptr (JsonObject) room = NULL;
+  g_autoptr (JsonObject) anna_state = NULL;
+
+  x->dir = g_dir_make_tmp ("rc-cluster-XXXXXX", NULL);
+  path = g_build_filename (x->dir, "cross.ogg", NULL);
+  rc_test_music_write (path, RC_TEST_MUSIC_VORBIS, CROSS_HZ, 60000, "Cross tune", "Tones", NULL,
+                       NULL);
+  x->p.redis = rc_test_redis_start_checked ();
+  x->p.a = start_node_with (x->p.redis, x->dir);
+  x->p.b = start_node_with (x->p.redis, x->dir);
+  g_assert_true (RC_WAIT_UNTIL (count_nodes (x->p.a) == 2, 5000));
+  room = rc_test_create_room (x->p.a, "Across", NULL);
+  x->p.owner = g_str_equal (rc_test_str (room, "nodeUrl"), x->p.a->base_url) ? x->p.a : x->p.b;
+  x->p.other = x->p.owner == x->p.a ? x->p.b : x->p.a;
+  x->p.id = g_strdup (rc_test_str (room, "id"));
+  x->owner_token = g_strdup (rc_test_str (room, "ownerToken"));
+  x->anna = rc_test_ws_join (x->p.owner, x->p.id, "Anna", NULL, NULL, &anna_state);
+  x->boris = rc_test_ws_join (x->p.other, x->p.id, "Boris", NULL, NULL, &x->boris_state);
+}
+
+static void
+cross_clear (Cross *x)
+{
+  g_clear_pointer (&x->anna, rc_test_ws_free);
+  g_clear_pointer (&x->boris, rc_test_ws_free);
+  g_clear_pointer (&x->boris_state, json_object_unref);
+  pair_clear (&x->p);
+  rc_test_music_remove_tree (x->dir);
+  g_free (x->dir);
+  g_free (x->owner_token);
+}
+
+static char *
+member_text (JsonObject *o, const char *name)
+{
+  g_autoptr (JsonNode) node = json_node_copy (json_object_get_member (o, name));
+
+  return json_to_string (node, FALSE);
+}
+
+/* The names in a participants array, in order, space-separated. */
+static char *
+names_of (JsonArray *participants)
+{
+  GString *names = g_string_new (NULL);
+
+  for (guint i = 0; i < json_array_get_length (participants); i++)
+    g_string_append_printf (names, "%s ",
+                            rc_test_str (json_array_get_object_element (participants, i), "name"));
+  return g_string_free (names, FALSE);
+}
+
+/* The room as a newcomer joining through @server sees it. */
+static JsonObject *
+newcomer_state (RcTestServer *server, const char *id)
+{
+  JsonObject *state = NULL;
+  g_autoptr (RcTestWs) ws = rc_test_ws_join (server, id, "Newcomer", NULL, NULL, &state);
+
+  return state;
+}
+
+/* What a guest sees of @id must not depend on the node it joined: room,
+ * chat, queue, player state (its position aside) and participants. */
+static void
+assert_same_view (RcTestServer *one, RcTestServer *two, const char *id)
+{
+  g_autoptr (JsonObject) s1 = newcomer_state (one, id);
+  g_autoptr (JsonObject) s2 = newcomer_state (two, id);
+  const char *same[] = { "room", "chat", "queue" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (same); i++)
+    {
+      g_autofree char *t1 = member_text (s1, same[i]);
+      g_autofree char *t2 = member_text (s2, same[i]);
+
+      g_assert_cmpstr (t1, ==, t2);
+    }
+  {
+    JsonObject *p1 = json_object_get_object_member (s1, "state");
+    JsonObject *p2 = json_object_get_object_member (s2, "state");
+    g_autofree char *n1 = names_of (json_object_get_array_member (s1, "participants"));
+    g_autofree char *n2 = names_of (json_object_get_array_member (s2, "participants"));
+
+    g_assert_cmpint (json_object_get_boolean_member (p1, "playing"), ==,
+                     json_object_get_boolean_member (p2, "playing"));
+    g_assert_cmpstr (n1, ==, n2);
+    g_assert_cmpint (json_object_get_int_member (s1, "participantCount"), ==,
+                     json_object_get_int_member (s2, "participantCount"));
+  }
+}
+
+/* The texts of the chat messages @ws receives until it has @n. */
+static char *
+chats_seen (RcTestWs *ws, guint n)
+{
+  GString *seen = g_string_new (NULL);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (JsonObject) chat = rc_test_ws_expect (ws, "chat", 5000);
+
+      g_string_append_printf (seen, "%s|", rc_test_str (chat, "text"));
+    }
+  return g_string_free (seen, FALSE);
+}
+
+static RcNativeGuest *
+native_ear_at (RcTestServer *server, const char *id)
+{
+  RcNativeGuestOptions options = {
+    .server_url = server->base_url,
+    .room_id = id,
+    .name = "Native ear",
+    .keep_pcm = TRUE,
+  };
+
+  return rc_native_guest_new (&options);
+}
+
+static gboolean
+ear_hears (RcNativeGuest *guest, double hz)
+{
+  gsize frames = 0;
+  g_autofree gint16 *pcm = rc_native_guest_get_recent_pcm (guest, 200, &frames);
+  double freq, rms;
+
+  if (frames < 4800)
+    return FALSE;
+  rc_test_audio_analyse_s16 (pcm, frames, &freq, &rms);
+  return rc_test_audio_is_tone (freq, rms, hz);
+}
+
+/* A guest on the node that does not serve the room: joins, sees and is
+ * seen, chats both ways in order, is refused owner-only requests with the
+ * room's node's own code, queues a song every guest sees and that a native
+ * guest connected through the same node hears. */
+static void
+test_cross_node_signalling (void)
+{
+  Cross x = { 0 };
+  g_autoptr (RcNativeGuest) ear = NULL;
+  g_autofree char *song = NULL;
+  g_autofree char *add = NULL;
+  g_autofree char *anna_saw = NULL;
+  g_autofree char *boris_saw = NULL;
+  g_autoptr (JsonObject) reply = NULL;
+  g_autoptr (JsonObject) queued = NULL;
+
+  cross_start (&x);
+
+  /* Boris's join, answered by the room's node: both guests listed. */
+  {
+    g_autofree char *names =
+      names_of (json_object_get_array_member (x.boris_state, "participants"));
+
+    g_assert_cmpstr (rc_test_str (json_object_get_object_member (x.boris_state, "room"), "id"),
+                     ==, x.p.id);
+    g_assert_cmpstr (names, ==, "Anna Boris ");
+    g_assert_cmpint (json_object_get_int_member (x.boris_state, "participantCount"), ==, 2);
+  }
+  /* Anna, on the room's node, is told Boris came in, as for a local guest. */
+  {
+    g_autoptr (JsonObject) joined = rc_test_ws_expect (x.anna, "viewerJoined", 5000);
+
+    g_assert_cmpstr (rc_test_str (json_object_get_object_member (joined, "guest"), "name"), ==,
+                     "Boris");
+    g_assert_cmpint (json_object_get_int_member (joined, "count"), ==, 2);
+  }
+  /* Each node's operator sees the relayed guest, on its side. */
+  {
+    g_autofree char *on_owner = rc_test_http_text (x.p.owner, "/metrics", NULL);
+    g_autofree char *on_other = rc_test_http_text (x.p.other, "/metrics", NULL);
+
+    g_assert_nonnull (strstr (on_owner, "\nroomcast_relay_guests{side=\"remote\"} 1\n"));
+    g_assert_nonnull (strstr (on_other, "\nroomcast_relay_guests{side=\"relayed\"} 1\n"));
+  }
+  /* Presence, asked on either node, shows both. */
+  {
+    g_autoptr (JsonObject) on_a = rc_test_ws_command (x.anna, "{\"type\":\"listViewers\"}");
+    g_autoptr (JsonObject) on_b = rc_test_ws_command (x.boris, "{\"type\":\"listViewers\"}");
+    g_autofree char *names_a = names_of (json_object_get_array_member (on_a, "participants"));
+    g_autofree char *names_b = names_of (json_object_get_array_member (on_b, "participants"));
+
+    g_assert_cmpstr (rc_test_str (on_b, "type"), ==, "viewers");
+    g_assert_cmpstr (names_a, ==, "Anna Boris ");
+    g_assert_cmpstr (names_b, ==, names_a);
+  }
+
+  /* Chat said on either node reaches both guests, in one order. */
+  rc_test_ws_send (x.boris, "{\"type\":\"chat\",\"text\":\"one from B\"}");
+  rc_test_ws_send (x.anna, "{\"type\":\"chat\",\"text\":\"two from A\"}");
+  rc_test_ws_send (x.boris, "{\"type\":\"chat\",\"text\":\"three from B\"}");
+  anna_saw = chats_seen (x.anna, 3);
+  boris_saw = chats_seen (x.boris, 3);
+  g_assert_cmpstr (boris_saw, ==, anna_saw);
+  g_assert_nonnull (strstr (anna_saw, "one from B"));
+  g_assert_nonnull (strstr (anna_saw, "two from A"));
+
+  /* Owner-only, bad input and rate limits: the room's node's answers. */
+  {
+    g_autoptr (JsonObject) on_a =
+      rc_test_ws_command (x.anna, "{\"type\":\"removeSong\",\"index\":0}");
+    g_autoptr (JsonObject) on_b =
+      rc_test_ws_command (x.boris, "{\"type\":\"removeSong\",\"index\":0}");
+    g_autoptr (JsonObject) bad_b = rc_test_ws_command (x.boris, "{\"type\":\"chat\",\"text\":7}");
+
+    g_assert_cmpint (json_object_get_int_member (on_a, "code"), ==, RC_ERROR_NOT_OWNER);
+    g_assert_cmpint (json_object_get_int_member (on_b, "code"), ==, RC_ERROR_NOT_OWNER);
+    g_assert_cmpint (json_object_get_int_member (bad_b, "code"), ==, RC_ERROR_INVALID_PARAM);
+  }
+  /* WebSocket audio is not carried between nodes: Boris is sent to the
+   * room's node for it. */
+  {
+    g_autoptr (JsonObject) ws_media =
+      rc_test_ws_command (x.boris, "{\"type\":\"startMedia\",\"transport\":\"ws\"}");
+
+    g_assert_cmpint (json_object_get_int_member (ws_media, "code"), ==, RC_ERROR_ROOM_ELSEWHERE);
+    g_assert_cmpstr (rc_test_str (ws_media, "nodeUrl"), ==, x.p.owner->base_url);
+  }
+  /* A second join, as on one node: already in a room. */
+  {
+    g_autofree char *again =
+      g_strdup_printf ("{\"type\":\"join\",\"roomId\":\"%s\",\"name\":\"Boris\"}", x.p.id);
+    g_autoptr (JsonObject) on_b = rc_test_ws_command (x.boris, again);
+
+    g_assert_cmpint (json_object_get_int_member (on_b, "code"), ==, RC_ERROR_ALREADY_IN_ROOM);
+  }
+
+  /* Boris queues a song: both guests see the queue, and a native guest
+   * joined through Boris's node hears it (WebRTC straight from the room's
+   * node, its signalling relayed). */
+  g_assert_true (RC_WAIT_UNTIL (rc_test_library_has (x.p.owner, 1), 20000));
+  song = rc_test_song_id (x.p.owner, "Cross tune");
+  ear = native_ear_at (x.p.other, x.p.id);
+  add = g_strdup_printf ("{\"type\":\"addSong\",\"songId\":\"%s\"}", song);
+  reply = rc_test_ws_command (x.boris, add);
+  g_assert_cmpstr (rc_test_str (reply, "type"), ==, "queueUpdated");
+  queued = rc_test_ws_expect (x.anna, "queueUpdated", 5000);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (queued, "queue")), ==, 1);
+  g_assert_true (RC_WAIT_UNTIL (ear_hears (ear, CROSS_HZ) || rc_native_guest_get_failure (ear),
+                                20000 * rc_test_slowdown ()));
+  g_assert_null (rc_native_guest_get_failure (ear));
+
+  assert_same_view (x.p.owner, x.p.other, x.p.id);
+  g_clear_pointer (&ear, rc_native_guest_free);
+
+  /* Boris leaves and joins two other rooms through the same connection,
+   * wherever they are served: the relaying follows him. */
+  {
+    g_autoptr (JsonObject) left = rc_test_ws_command (x.boris, "{\"type\":\"leave\"}");
+
+    g_assert_cmpstr (rc_test_str (left, "type"), ==, "left");
+    /* (the newcomers and the native guest left before him) */
+    {
+      const char *boris_id =
+        rc_test_str (json_object_get_object_member (x.boris_state, "you"), "id");
+      gboolean seen = FALSE;
+
+      while (!seen)
+        {
+          g_autoptr (JsonObject) gone = rc_test_ws_expect (x.anna, "viewerLeft", 5000);
+
+          seen = g_strcmp0 (rc_test_str (gone, "guestId"), boris_id) == 0;
+        }
+    }
+    for (guint i = 0; i < 2; i++)
+      {
+        g_autoptr (JsonObject) other = rc_test_create_room (x.p.owner, i ? "Two" : "One", NULL);
+        g_autofree char *join = g_strdup_printf (
+          "{\"type\":\"join\",\"roomId\":\"%s\",\"name\":\"Boris\"}", rc_test_str (other, "id"));
+        g_autoptr (JsonObject) state = rc_test_ws_command (x.boris, join);
+        g_autoptr (JsonObject) left_again = NULL;
+
+        g_assert_cmpstr (rc_test_str (state, "type"), ==, "initialState");
+        g_assert_cmpstr (rc_test_str (json_object_get_object_member (state, "room"), "id"), ==,
+                         rc_test_str (other, "id"));
+        left_again = rc_test_ws_command (x.boris, "{\"type\":\"leave\"}");
+        g_assert_cmpstr (rc_test_str (left_again, "type"), ==, "left");
+      }
+  }
+  cross_clear (&x);
+}
+
+/* POST /api/rooms served by @server itself (as a forwarded creation is):
+ * the new room's id. */
+static char *
+create_room_on (RcTestServer *server, const char *name)
+{
+  g_autoptr (SoupSession) http = soup_session_new ();
+  g_autofree char *url = g_strconcat (server->base_url, "/api/rooms", NULL);
+  g_autoptr (SoupMessage) msg = soup_message_new ("POST", url);
+  g_autofree char *body = g_strdup_printf ("{\"name\":\"%s\"}", name);
+  g_autoptr (GBytes) bytes = g_bytes_new (body, strlen (body));
+  g_autoptr (GBytes) reply = NULL;
+  g_autoptr (JsonNode) room = NULL;
+  g_autoptr (GError) error = NULL;
+
+  soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "X-Roomcast-Forwarded",
+                                "1");
+  reply = soup_session_send_and_read (http, msg, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (soup_message_get_status (msg), ==, 201);
+  room = json_from_string (g_bytes_get_data (reply, NULL), &error);
+  g_assert_no_error (error);
+  return g_strdup (rc_test_str (json_node_get_object (room), "id"));
+}
+
+/* Three nodes: Boris, relayed from B to the room's node A, leaves and
+ * joins a room of the third node C on the same connection. A does not
+ * serve it and hands the join back; B relays Boris to C, where he chats
+ * with a guest of C. */
+static void
+test_cross_node_third_node (void)
+{
+  Cross x = { 0 };
+  g_autoptr (RcTestServer) c = NULL;
+  g_autoptr (RcTestWs) cleo = NULL;
+  g_autoptr (JsonObject) left = NULL;
+  g_autoptr (JsonObject) state = NULL;
+  g_autoptr (JsonObject) heard = NULL;
+  g_autofree char *third = NULL;
+  g_autofree char *join = NULL;
+
+  cross_start (&x);
+  c = start_node (x.p.redis);
+  g_assert_true (RC_WAIT_UNTIL (count_nodes (c) == 3, 5000));
+  third = create_room_on (c, "Third");
+  g_assert_true (owned_by (x.p.owner, third, c));
+  cleo = rc_test_ws_join (c, third, "Cleo", NULL, NULL, NULL);
+
+  left = rc_test_ws_command (x.boris, "{\"type\":\"leave\"}");
+  g_assert_cmpstr (rc_test_str (left, "type"), ==, "left");
+  join = g_strdup_printf ("{\"type\":\"join\",\"roomId\":\"%s\",\"name\":\"Boris\"}", third);
+  state = rc_test_ws_command (x.boris, join);
+  g_assert_cmpstr (rc_test_str (state, "type"), ==, "initialState");
+  g_assert_cmpstr (rc_test_str (json_object_get_object_member (state, "room"), "id"), ==, third);
+  g_assert_cmpint (json_object_get_int_member (state, "participantCount"), ==, 2);
+  rc_test_ws_send (x.boris, "{\"type\":\"chat\",\"text\":\"hello C\"}");
+  heard = rc_test_ws_expect (cleo, "chat", 5000);
+  g_assert_cmpstr (rc_test_str (heard, "text"), ==, "hello C");
+  g_clear_pointer (&cleo, rc_test_ws_free);
+  cross_clear (&x);
+}
+
+/* Redis restarted under a relayed guest: once it is back, the guest is
+ * sent its whole state again (the chat said meanwhile in it) and sees
+ * what the room's node's guest sees. */
+static void
+test_cross_node_redis_restart (void)
+{
+  Cross x = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) resent = NULL;
+  g_autofree char *owner_id = NULL;
+  RcTestWs *cleo;
+
+  cross_start (&x);
+  owner_id = node_id (x.p.owner);
+  cleo = rc_test_ws_join (x.p.other, x.p.id, "Cleo", NULL, NULL, NULL);
+  rc_test_redis_kill (x.p.redis);
+  /* Longer than a lease: the nodes' keys expire meanwhile. */
+  rc_test_run_for (LEASE_MS + 500);
+  rc_test_ws_send (x.anna, "{\"type\":\"chat\",\"text\":\"during the outage\"}");
+  json_object_unref (rc_test_ws_expect (x.anna, "chat", 5000));
+  /* Cleo goes while her node cannot tell the room's node. */
+  rc_test_ws_free (cleo);
+  /* Boris's node cannot reach the room's node meanwhile: he is told so. */
+  {
+    g_autoptr (JsonObject) refused =
+      rc_test_ws_command (x.boris, "{\"type\":\"chat\",\"text\":\"lost\"}");
+
+    g_assert_cmpint (json_object_get_int_member (refused, "code"), ==,
+                     RC_ERROR_STORE_UNAVAILABLE);
+  }
+  g_assert_true (rc_test_redis_restart (x.p.redis, &error));
+  g_assert_no_error (error);
+
+  /* The room's node takes its lease back (nobody else asked for the room). */
+  g_assert_true (RC_WAIT_UNTIL (lease_is (x.p.redis, x.p.id, owner_id), 10000));
+  resent = rc_test_ws_expect (x.boris, "initialState", 10000 * rc_test_slowdown ());
+  g_assert_true (state_chat_has (resent, "during the outage"));
+  /* Relaying goes on: chat both ways, the same view through both nodes. */
+  rc_test_ws_send (x.boris, "{\"type\":\"chat\",\"text\":\"after, from B\"}");
+  {
+    g_autoptr (JsonObject) chat = rc_test_ws_expect (x.anna, "chat", 5000);
+
+    g_assert_cmpstr (rc_test_str (chat, "text"), ==, "after, from B");
+  }
+  g_assert_false (x.boris->closed);
+  /* Cleo's leaving reached the room's node once Redis was back. */
+  g_assert_true (RC_WAIT_UNTIL (
+    ({
+      g_autoptr (JsonObject) viewers = rc_test_ws_command (x.anna, "{\"type\":\"listViewers\"}");
+      g_autofree char *names = names_of (json_object_get_array_member (viewers, "participants"));
+
+      g_str_equal (names, "Anna Boris ");
+    }),
+    5000));
+  assert_same_view (x.p.owner, x.p.other, x.p.id);
+  cross_clear (&x);
+}
+
+/* The room's node killed under a relayed guest: its node tells it the
+ * room moved, and its join again, on the same connection, finds the room
+ * taken over by its own node, chat kept. */
+static void
+test_cross_node_room_node_killed (void)
+{
+  Cross x = { 0 };
+  g_autoptr (JsonObject) moved = NULL;
+  g_autoptr (JsonObject) state = NULL;
+  g_autofree char *join = NULL;
+
+  cross_start (&x);
+  rc_test_ws_send (x.boris, "{\"type\":\"chat\",\"text\":\"before the crash\"}");
+  json_object_unref (rc_test_ws_expect (x.boris, "chat", 5000));
+  g_assert_true (RC_WAIT_UNTIL (stored_chat_is (x.p.redis, x.p.id, 1), 5000));
+  kill (rc_test_server_get_pid (x.p.owner), SIGKILL);
+
+  moved = rc_test_ws_expect (x.boris, "roomClosed", LEASE_MS * 5 + 5000);
+  g_assert_cmpstr (rc_test_str (moved, "reason"), ==, "moved");
+  g_assert_cmpstr (rc_test_str (moved, "roomId"), ==, x.p.id);
+  join = g_strdup_printf ("{\"type\":\"join\",\"roomId\":\"%s\",\"name\":\"Boris\"}", x.p.id);
+  g_assert_true (RC_WAIT_UNTIL (
+    ({
+      g_clear_pointer (&state, json_object_unref);
+      state = rc_test_ws_command (x.boris, join);
+      g_strcmp0 (rc_test_str (state, "type"), "initialState") == 0;
+    }),
+    LEASE_MS + 5000));
+  g_assert_true (state_chat_has (state, "before the crash"));
+  g_assert_true (owned_by (x.p.other, x.p.id, x.p.other));
+  cross_clear (&x);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -554,5 +1021,9 @@ main (int argc, char **argv)
   g_test_add_func ("/cluster/kill9-keeps-the-song", test_kill9_keeps_the_song);
   g_test_add_func ("/cluster/paused-node-is-fenced", test_paused_node_is_fenced);
   g_test_add_func ("/cluster/redis-restart-keeps-rooms", test_redis_restart_keeps_rooms);
+  g_test_add_func ("/cluster/cross-node-signalling", test_cross_node_signalling);
+  g_test_add_func ("/cluster/cross-node-redis-restart", test_cross_node_redis_restart);
+  g_test_add_func ("/cluster/cross-node-room-node-killed", test_cross_node_room_node_killed);
+  g_test_add_func ("/cluster/cross-node-third-node", test_cross_node_third_node);
   return g_test_run ();
 }

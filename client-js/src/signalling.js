@@ -15,17 +15,46 @@
 //
 // Binary messages (the room's audio when it comes over the WebSocket) are
 // emitted as `binary` with an ArrayBuffer.
+//
+// A cluster (docs/protocol.md, "A cluster of nodes"): any node serves any
+// room, so the socket stays where it is; moveTo() switches to another node
+// when told to (a 4208 error's nodeUrl). The live nodes are learnt from
+// GET /api/nodes after each connect; when the node in use stops answering,
+// the reconnects go round the other nodes it listed.
 
 export class SignallingError extends Error {
-  constructor(code, name, message, request = null) {
+  constructor(code, name, message, request = null, nodeUrl = null) {
     super(message || name);
     this.code = code;   // protocol error code, 0 for client-side failures
     this.name = name;   // wrong_password, room_full, … or disconnected, timeout
     this.request = request;
+    this.nodeUrl = nodeUrl; // room_elsewhere: the node that serves the room
   }
 }
 
 const PING_INTERVAL_MS = 25000;
+// Failed connects to one node before the next node of the cluster is tried.
+const ATTEMPTS_PER_NODE = 2;
+
+/** The /ws URL of a node's base URL (http://host:port → ws://host:port/ws); null if not http(s). */
+export function socketUrlOfNode(nodeUrl) {
+  let u;
+  try {
+    u = new URL(nodeUrl);
+  } catch {
+    return null;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return null;
+  return `${u.protocol === 'https:' ? 'wss' : 'ws'}://${u.host}/ws`;
+}
+
+/** The cluster's live nodes from GET /api/nodes on the page's own server; [] outside a cluster. */
+async function fetchNodeUrls() {
+  const response = await fetch('/api/nodes', { headers: { Accept: 'application/json' } });
+  if (!response.ok) return [];
+  const body = await response.json();
+  return Array.isArray(body?.nodes) ? body.nodes.map((n) => n?.url).filter((u) => typeof u === 'string') : [];
+}
 
 /** ws:// or wss:// URL of /ws on the page's own host. */
 export function defaultSocketUrl(loc = window.location) {
@@ -48,6 +77,19 @@ export class Signalling {
     this.pingTimer = 0;
     this.stopped = true;
     this.everOpened = false;
+    this.fetchNodes = options.fetchNodes ?? fetchNodeUrls;
+    this.nodeSockets = []; // /ws URLs of the cluster's nodes, as last listed
+    this.failedHere = 0;   // connects to this.url that failed in a row
+  }
+
+  /** Switches to another node's socket (a room_elsewhere's nodeUrl) and connects there now. */
+  moveTo(nodeUrl) {
+    const url = socketUrlOfNode(nodeUrl);
+    if (!url) return false;
+    this.url = url;
+    this.failedHere = 0;
+    this.restart();
+    return true;
   }
 
   get connected() {
@@ -130,6 +172,8 @@ export class Signalling {
       const reconnect = this.everOpened;
       this.everOpened = true;
       this.attempt = 0;
+      this.failedHere = 0;
+      this.learnNodes();
       this.startPing();
       this.emit('socket:open', { reconnect });
     };
@@ -142,8 +186,32 @@ export class Signalling {
       this.failPending('disconnected', 'Connection lost.');
       const willRetry = !this.stopped;
       this.emit('socket:close', { code: event.code, reason: event.reason, willRetry });
-      if (willRetry) this.scheduleReconnect();
+      if (willRetry) {
+        this.failedHere += 1;
+        this.nextNode();
+        this.scheduleReconnect();
+      }
     };
+  }
+
+  /** Keeps the cluster's node list (nothing outside a cluster); a failed fetch keeps the old one. */
+  learnNodes() {
+    Promise.resolve()
+      .then(() => this.fetchNodes())
+      .then((urls) => {
+        const sockets = urls.map(socketUrlOfNode).filter(Boolean);
+        if (sockets.length > 0) this.nodeSockets = sockets;
+      })
+      .catch(() => { /* its node is going: the last list stands */ });
+  }
+
+  /** After ATTEMPTS_PER_NODE failed connects to one node, the next node listed. */
+  nextNode() {
+    if (this.failedHere < ATTEMPTS_PER_NODE || this.nodeSockets.length < 2) return;
+    const at = this.nodeSockets.indexOf(this.url);
+    this.url = this.nodeSockets[(at + 1) % this.nodeSockets.length];
+    this.failedHere = 0;
+    this.emit('socket:node', { url: this.url });
   }
 
   scheduleReconnect() {
@@ -178,7 +246,8 @@ export class Signalling {
       this.pending.delete(msg.id);
       clearTimeout(waiter.timer);
       if (msg.type === 'error') {
-        waiter.reject(new SignallingError(msg.code ?? 0, msg.name ?? 'error', msg.message, waiter.message));
+        waiter.reject(new SignallingError(msg.code ?? 0, msg.name ?? 'error', msg.message, waiter.message,
+          typeof msg.nodeUrl === 'string' ? msg.nodeUrl : null));
         return; // handled by the requester, not broadcast
       }
       waiter.resolve(msg);

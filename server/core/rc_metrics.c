@@ -36,6 +36,7 @@ typedef struct
 
 static const char *const transports[] = { "webrtc", "ws", NULL };
 static const char *const guest_transports[] = { "webrtc", "ws", "none", NULL };
+static const char *const relay_sides[] = { "remote", "relayed", NULL };
 static const char *const join_ends[] = { "initial_state", "first_audio", NULL };
 static const char *const drop_reasons[] = { "unknown_address", "stun_refused", "malformed",
                                             "dtls", "srtp", "timed_out", NULL };
@@ -67,6 +68,10 @@ static const Family families[RC_METRIC_COUNT] = {
                                "Store writes refused because this node no longer held the "
                                "room's lease (its fencing epoch had moved on).",
                                KIND_COUNTER },
+  [RC_METRIC_RELAY_REFUSED] = { "roomcast_relay_refused_total",
+                                "Messages from other nodes of the cluster refused as malformed "
+                                "(another version, or a compromised node).",
+                                KIND_COUNTER },
   [RC_METRIC_CPU_SECONDS] = { "process_cpu_seconds_total",
                               "User and system CPU time spent, in seconds.", KIND_COUNTER },
   [RC_METRIC_ACCEPT_RESTARTS] = { "roomcast_http_accept_restarts_total",
@@ -104,6 +109,11 @@ static const Family families[RC_METRIC_COUNT] = {
   [RC_METRIC_START_TIME] = { "process_start_time_seconds",
                              "Start time of the process since the Unix epoch, in seconds.",
                              KIND_GAUGE },
+  [RC_METRIC_RELAY_GUESTS] = { "roomcast_relay_guests",
+                               "Guests relayed between nodes of the cluster: remote (guests of "
+                               "other nodes in rooms served here), relayed (guests connected here "
+                               "whose room another node serves).",
+                               KIND_GAUGE, "side", relay_sides },
   [RC_METRIC_JOIN_LATENCY] = { "roomcast_join_latency_seconds",
                                "From a join request to its initialState, and to the first audio "
                                "frame sent to the guest.",

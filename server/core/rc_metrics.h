@@ -28,6 +28,7 @@ typedef enum
   RC_METRIC_BYTES_SENT,       /* their bytes, label transport */
   RC_METRIC_STORE_RECONNECTS, /* set from the store at each write-out */
   RC_METRIC_STORE_FENCED,     /* writes a cluster's fence refused, set likewise */
+  RC_METRIC_RELAY_REFUSED,    /* a cluster's relay messages refused as malformed, set likewise */
   RC_METRIC_CPU_SECONDS,      /* process CPU, set likewise */
   RC_METRIC_ACCEPT_RESTARTS,  /* the HTTP listener set up again after an accept failed */
   RC_METRIC_WEBRTC_DROPPED,   /* the engine's port: datagrams dropped, label reason (set) */
@@ -44,6 +45,7 @@ typedef enum
   RC_METRIC_RESIDENT_BYTES,
   RC_METRIC_THREADS,
   RC_METRIC_START_TIME,
+  RC_METRIC_RELAY_GUESTS,     /* a cluster's relayed guests, label side (remote, relayed) */
   /* histograms, in seconds */
   RC_METRIC_JOIN_LATENCY,     /* label until (initial_state, first_audio) */
   RC_METRIC_SYNC_ERROR,       /* |error| of guests' syncReports */

@@ -260,8 +260,8 @@ send_elsewhere (SoupServerMessage *msg, const GError *error, const char *owner_u
 }
 
 static void
-on_room_claimed (RcRegistry *registry, RcRoom *room, const char *owner_url, const GError *error,
-                 gpointer user_data)
+on_room_claimed (RcRegistry *registry, RcRoom *room, const char *owner_id,
+                 const char *owner_url, const GError *error, gpointer user_data)
 {
   Pending *p = user_data;
   const char *method = soup_server_message_get_method (p->msg);

@@ -11,6 +11,7 @@
  */
 #include "server/http/rc_app.h"
 #include "server/cluster/rc_cluster.h"
+#include "server/cluster/rc_relay.h"
 #include "server/core/rc_clock.h"
 #include "server/core/rc_http.h"
 #include "server/core/rc_metrics.h"
@@ -45,6 +46,7 @@ struct _RcApp
   RcTelegramHost telegram_host;
   RcTelegramBot *telegram; /* --telegram-token; NULL when off */
   RcCluster *cluster; /* --cluster; NULL: a lone node */
+  RcRelay *relay;     /* --cluster: room events between the nodes; outlives the server */
   RcServer *server;
   RcWsWriter *writer; /* every WebSocket's bytes; outlives the server and the rooms */
 };
@@ -125,6 +127,7 @@ rc_app_new (const RcConfig *config, RcStore *store)
     {
       app->cluster = rc_cluster_new (store, (guint) config->cluster_lease_ms);
       rc_registry_set_cluster (app->registry, app->cluster);
+      app->relay = rc_relay_new (store, rc_cluster_get_node_id (app->cluster));
     }
   app->live_host.config = config;
   app->live_host.registry = app->registry;
@@ -139,6 +142,7 @@ rc_app_free (RcApp *app)
     return;
   rc_app_stop (app);
   g_clear_pointer (&app->server, rc_server_free);
+  g_clear_pointer (&app->relay, rc_relay_free);
   g_clear_pointer (&app->clock, rc_clock_free);
   rc_registry_free (app->registry);
   g_clear_pointer (&app->cluster, rc_cluster_unref);
@@ -279,6 +283,7 @@ rc_app_start (RcApp *app, GError **error)
       .rest_limits = app->rest_limits,
       .whip = app->whip,
       .writer = app->writer,
+      .relay = app->relay,
     };
 
     app->server = rc_server_new (&parts);

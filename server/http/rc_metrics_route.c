@@ -10,6 +10,7 @@
 #include "server/core/rc_http.h"
 #include "server/core/rc_process_stats.h"
 #include "pipelines/rc_fanout.h"
+#include "signalling/rc_session_relay.h"
 
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -83,6 +84,16 @@ rc_metrics_route_update (RcServer *server)
   rc_metrics_set (metrics, RC_METRIC_STORE_PENDING, NULL, rc_store_get_pending_writes (store));
   rc_metrics_set (metrics, RC_METRIC_STORE_RECONNECTS, NULL, rc_store_get_reconnects (store));
   rc_metrics_set (metrics, RC_METRIC_STORE_FENCED, NULL, rc_store_get_fenced_refused (store));
+  if (rc_server_get_session_relay (server) != NULL)
+    {
+      RcSessionRelay *relay = rc_server_get_session_relay (server);
+
+      rc_metrics_set (metrics, RC_METRIC_RELAY_REFUSED, NULL, rc_session_relay_get_refused (relay));
+      rc_metrics_set (metrics, RC_METRIC_RELAY_GUESTS, "remote",
+                      rc_session_relay_get_remote_count (relay));
+      rc_metrics_set (metrics, RC_METRIC_RELAY_GUESTS, "relayed",
+                      rc_session_relay_get_relayed_count (relay));
+    }
   rc_process_stats_read (&process);
   rc_metrics_set (metrics, RC_METRIC_CPU_SECONDS, NULL, process.cpu_seconds);
   rc_metrics_set (metrics, RC_METRIC_OPEN_FDS, NULL, process.open_fds);

@@ -15,6 +15,7 @@
 #include "server/core/rc_rate_limit.h"
 #include "signalling/rc_session.h"
 #include "signalling/rc_presence.h"
+#include "signalling/rc_session_relay.h"
 #include "server/http/rc_api_user.h"
 #include "server/http/rc_http_guard.h"
 #include "server/http/rc_http_listener.h"
@@ -223,6 +224,8 @@ rc_server_new (const RcServerParts *parts)
   server->host.password_limits =
     rc_rate_limits_new (RC_SESSION_PASSWORD_ATTEMPTS / 60.0, RC_SESSION_PASSWORD_ATTEMPTS);
   server->host.presence = rc_presence_new ();
+  if (parts->relay != NULL)
+    server->host.relay = rc_session_relay_new (&server->host, parts->relay);
   server->sessions = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) rc_session_free, NULL);
   server->started_us = g_get_monotonic_time ();
   return server;
@@ -235,6 +238,7 @@ rc_server_free (RcServer *server)
     return;
   rc_server_stop (server);
   g_hash_table_unref (server->sessions);
+  g_clear_pointer (&server->host.relay, rc_session_relay_free);
   rc_rate_limits_free (server->host.password_limits);
   rc_presence_free (server->host.presence);
   g_clear_pointer (&server->guard, rc_http_guard_free);
@@ -289,6 +293,8 @@ rc_server_stop (RcServer *server)
   sessions = sessions_snapshot (server);
   for (guint i = 0; i < sessions->len; i++)
     rc_session_close (sessions->pdata[i], SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "server shutting down");
+  if (server->host.relay != NULL)
+    rc_session_relay_stop (server->host.relay);
   g_clear_pointer (&server->listener, rc_http_listener_free);
   if (server->soup != NULL)
     soup_server_disconnect (server->soup);
@@ -320,6 +326,12 @@ rc_server_get_url (RcServer *server)
   if (strchr (host, ':') != NULL)
     return g_strdup_printf ("http://[%s]:%u/", host, server->port);
   return g_strdup_printf ("http://%s:%u/", host, server->port);
+}
+
+struct _RcSessionRelay *
+rc_server_get_session_relay (RcServer *server)
+{
+  return server->host.relay;
 }
 
 const RcConfig *

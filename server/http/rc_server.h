@@ -3,6 +3,7 @@
 
 #include <libsoup/soup.h>
 
+#include "server/cluster/rc_relay.h"
 #include "server/core/rc_clock.h"
 #include "server/core/rc_rate_limit.h"
 #include "server/core/rc_ws_writer.h"
@@ -32,6 +33,7 @@ typedef struct
   RcRateLimits *rest_limits; /* per-client REST write budget */
   RcWhip *whip;
   RcWsWriter *writer; /* sends every WebSocket's bytes */
+  RcRelay *relay;     /* a cluster's signalling between nodes; NULL: a lone node */
 } RcServerParts;
 
 RcServer *rc_server_new (const RcServerParts *parts);
@@ -48,6 +50,8 @@ guint rc_server_get_accept_restarts (RcServer *server);
 char *rc_server_get_url (RcServer *server); /* "http://host:port/" */
 
 const RcConfig *rc_server_get_config (RcServer *server);
+/* A cluster's signalling between nodes (NULL: a lone node); borrowed. */
+struct _RcSessionRelay *rc_server_get_session_relay (RcServer *server);
 RcRegistry *rc_server_get_registry (RcServer *server);
 RcStore *rc_server_get_store (RcServer *server);
 RcLibrary *rc_server_get_library (RcServer *server);

@@ -283,7 +283,7 @@ rc_registry_get_cluster (RcRegistry *registry)
 
 /* Tells every waiter of @claim and frees it. */
 static void
-claim_finish (Claim *claim, const char *owner_url, const GError *error)
+claim_finish (Claim *claim, const char *owner_id, const char *owner_url, const GError *error)
 {
   RcRegistry *registry = claim->registry;
   RcRoom *room = NULL;
@@ -296,7 +296,7 @@ claim_finish (Claim *claim, const char *owner_url, const GError *error)
         {
           Waiter *w = &g_array_index (claim->waiters, Waiter, i);
 
-          w->func (registry, room, owner_url, error, w->user_data);
+          w->func (registry, room, owner_id, owner_url, error, w->user_data);
         }
     }
   g_array_unref (claim->waiters);
@@ -327,7 +327,7 @@ claim_loaded (RcRegistry *registry, const GError *error, gpointer user_data)
     }
   else if (claim->registry != NULL && error == NULL)
     g_message ("Room %s taken over by this node", claim->id);
-  claim_finish (claim, NULL, error);
+  claim_finish (claim, NULL, NULL, error);
 }
 
 static void
@@ -339,7 +339,7 @@ on_claim_acquired (RcCluster *cluster, const char *room_id, const RcClusterClaim
 
   if (error != NULL)
     {
-      claim_finish (claim, NULL, error);
+      claim_finish (claim, NULL, NULL, error);
       return;
     }
   switch (result->result)
@@ -348,7 +348,7 @@ on_claim_acquired (RcCluster *cluster, const char *room_id, const RcClusterClaim
       if (claim->registry == NULL)
         {
           rc_cluster_release (cluster, room_id, FALSE);
-          claim_finish (claim, NULL, NULL);
+          claim_finish (claim, NULL, NULL, NULL);
           return;
         }
       {
@@ -367,11 +367,11 @@ on_claim_acquired (RcCluster *cluster, const char *room_id, const RcClusterClaim
         local = g_error_new (RC_ERROR, RC_ERROR_ROOM_MOVING,
                              "The room's node stopped answering; try again in %u s",
                              (rc_cluster_get_lease_ms (cluster) + 999) / 1000);
-      claim_finish (claim, result->owner_url, local);
+      claim_finish (claim, result->owner_id, result->owner_url, local);
       return;
     case RC_CLUSTER_CLAIM_NO_ROOM:
       local = g_error_new_literal (RC_ERROR, RC_ERROR_NOT_FOUND, "No room with that id");
-      claim_finish (claim, NULL, local);
+      claim_finish (claim, NULL, NULL, local);
       return;
     }
 }
@@ -390,7 +390,7 @@ rc_registry_claim (RcRegistry *registry, const char *id, RcRegistryClaimFunc fun
 
       if (room == NULL)
         error = g_error_new_literal (RC_ERROR, RC_ERROR_NOT_FOUND, "No room with that id");
-      func (registry, room, NULL, error, user_data);
+      func (registry, room, NULL, NULL, error, user_data);
       return;
     }
   claim = g_hash_table_lookup (registry->claims, id);

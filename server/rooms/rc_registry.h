@@ -37,9 +37,10 @@ void rc_registry_set_cluster (RcRegistry *registry, RcCluster *cluster);
 RcCluster *rc_registry_get_cluster (RcRegistry *registry); /* NULL: a lone node */
 
 /* @room: the room, served here (transfer none); else @error, and with
- * RC_ERROR_ROOM_ELSEWHERE @owner_url says where it is served. */
-typedef void (*RcRegistryClaimFunc) (RcRegistry *registry, RcRoom *room, const char *owner_url,
-                                     const GError *error, gpointer user_data);
+ * RC_ERROR_ROOM_ELSEWHERE @owner_id and @owner_url say which node serves it. */
+typedef void (*RcRegistryClaimFunc) (RcRegistry *registry, RcRoom *room, const char *owner_id,
+                                     const char *owner_url, const GError *error,
+                                     gpointer user_data);
 
 /*
  * The room @id, served here: at once (@func runs before this returns) when

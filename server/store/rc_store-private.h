@@ -38,6 +38,9 @@ typedef struct
   void (*sync) (RcStore *store, RcStoreSyncFunc func, gpointer user_data);
   void (*eval) (RcStore *store, const char *script, guint n_keys, const char *const *argv,
                 guint argc, RcStoreListFunc func, gpointer user_data);
+  /* NULL for a backend without a server (memory). */
+  RcRedisLink *(*open_link) (RcStore *store, const char *name, RcRedisLinkUpFunc up,
+                             RcRedisLinkLostFunc lost, gpointer user_data);
 } RcStoreClass;
 
 /* A fence over keys starting with a prefix (see rc_store_fence). */

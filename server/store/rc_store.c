@@ -69,6 +69,16 @@ rc_store_unref (RcStore *store)
     }
 }
 
+RcRedisLink *
+rc_store_open_link (RcStore *store, const char *name, RcRedisLinkUpFunc up,
+                    RcRedisLinkLostFunc lost, gpointer user_data)
+{
+  g_return_val_if_fail (store != NULL && up != NULL && lost != NULL, NULL);
+  if (store->klass->open_link == NULL)
+    return NULL;
+  return store->klass->open_link (store, name, up, lost, user_data);
+}
+
 RcStoreBackend
 rc_store_get_backend (RcStore *store)
 {

@@ -3,6 +3,8 @@
 
 #include <glib.h>
 
+#include "server/store/rc_redis_link.h"
+
 G_BEGIN_DECLS
 
 /*
@@ -47,6 +49,15 @@ typedef void (*RcStoreSyncFunc) (RcStore *store, const GError *error, gpointer u
 RcStore *rc_store_new (const char *uri, guint connect_timeout_ms, GError **error);
 RcStore *rc_store_ref (RcStore *store);
 void rc_store_unref (RcStore *store);
+
+/*
+ * A connection of its own to the Redis behind @store, for a user whose
+ * commands cannot share the store's ordered link (a subscriber takes no
+ * other commands): same server, database and connect timeout, started.
+ * NULL for a memory store. Free it with rc_redis_link_free().
+ */
+RcRedisLink *rc_store_open_link (RcStore *store, const char *name, RcRedisLinkUpFunc up,
+                                 RcRedisLinkLostFunc lost, gpointer user_data);
 
 RcStoreBackend rc_store_get_backend (RcStore *store);
 const char *rc_store_get_backend_name (RcStore *store); /* "memory" | "redis" */

@@ -16,8 +16,10 @@
  *  - Outage. Writes are kept up to MAX_BUFFERED_WRITES (then the oldest are
  *    dropped and counted); reads and syncs fail at once, from an idle, with
  *    RC_ERROR_STORE_UNAVAILABLE. Reconnects back off 100 ms to 5 s (a sync
- *    restarts the backoff: its caller retries and waits for Redis). A link
- *    whose handshake does not finish within the connect timeout is dropped;
+ *    restarts the backoff: its caller retries and waits for Redis). The
+ *    link's connecting, handshake and backoff are RcRedisLink's
+ *    (rc_redis_link.c); a link whose handshake does not finish within the
+ *    connect timeout is dropped;
  *    commands on a live link have no timeout (TCP keepalive catches a peer
  *    that vanished, not one that hangs).
  *  - Handshake. A new link carries PING then SELECT. Only when PING answered
@@ -33,33 +35,21 @@
  */
 #include "server/store/rc_store-private.h"
 #include "pipelines/rc_defer.h"
-#include "server/store/rc_redis_source.h"
+#include "server/store/rc_redis_link.h"
 #include "server/core/rc_error.h"
 
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #define MAX_CMDS 4 /* list_replace: MULTI, DEL, RPUSH, EXEC */
 #define MAX_BUFFERED_WRITES 100000
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 5000
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000
 #define ERROR_LOG_INTERVAL_US (10 * G_USEC_PER_SEC)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (redisReply, freeReplyObject)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (redisContext, redisFree)
-
-typedef enum
-{
-  LINK_DOWN,      /* no connection; a reconnect is scheduled */
-  LINK_HANDSHAKE, /* connecting; PING and SELECT in flight */
-  LINK_UP,
-} LinkState;
 
 typedef enum
 {
@@ -102,16 +92,11 @@ typedef struct
   guint timeout_ms;
   char *address; /* "host:port", for messages */
 
-  redisAsyncContext *ac; /* NULL while LINK_DOWN */
-  LinkState state;
+  RcRedisLink *link;
+  redisAsyncContext *ac; /* the link's context while it is up, else NULL */
   gboolean starting;   /* no link has failed since _new(): reads wait instead of failing */
-  gboolean pinged;     /* handshake: PING answered */
   gboolean outage;     /* a loss was logged and no link has come up since */
   gboolean finalizing; /* hiredis callbacks run during redisAsyncFree() in finalize */
-  char *handshake_error;
-  GSource *reconnect_source;
-  GSource *handshake_timeout_source;
-  guint backoff_ms;
 
   GQueue backlog; /* Request*, not sent yet, in call order */
   guint backlog_writes;
@@ -123,8 +108,6 @@ typedef struct
 } RcStoreRedis;
 
 #define REDIS(store) ((RcStoreRedis *) (store))
-
-static void link_start (RcStoreRedis *self);
 
 /* ---- requests ---------------------------------------------------------- */
 
@@ -452,7 +435,7 @@ backlog_trim (RcStoreRedis *self)
 static void
 submit (RcStoreRedis *self, Request *req)
 {
-  if (self->state == LINK_UP)
+  if (self->ac != NULL)
     send_request (self, req);
   else if (req->kind == REQ_WRITE)
     {
@@ -468,46 +451,15 @@ submit (RcStoreRedis *self, Request *req)
 
 /* ---- the link ---------------------------------------------------------- */
 
+/* The link is gone (or never came up): keep its unanswered writes. */
 static void
-clear_source (GSource **source)
+on_link_lost (RcRedisLink *link, const char *reason, gpointer user_data)
 {
-  if (*source == NULL)
-    return;
-  g_source_destroy (*source);
-  g_clear_pointer (source, g_source_unref);
-}
-
-static GSource *
-add_timeout (RcStoreRedis *self, guint ms, GSourceFunc func, const char *name)
-{
-  GSource *source = g_timeout_source_new (ms);
-
-  g_source_set_static_name (source, name);
-  g_source_set_callback (source, func, self, NULL);
-  g_source_attach (source, self->context);
-  return source;
-}
-
-static gboolean
-on_reconnect_timeout (gpointer data)
-{
-  RcStoreRedis *self = data;
-
-  clear_source (&self->reconnect_source);
-  link_start (self);
-  return G_SOURCE_REMOVE;
-}
-
-/* The link is gone (or never came up): keep its unanswered writes, retry. */
-static void
-link_lost (RcStoreRedis *self, const char *reason)
-{
+  RcStoreRedis *self = user_data;
   guint requeued = 0;
   Request *req;
 
   self->ac = NULL;
-  self->state = LINK_DOWN;
-  clear_source (&self->handshake_timeout_source);
 
   /* Unanswered writes go back in front of newer ones, in their order. */
   while ((req = g_queue_pop_tail (&self->sent)) != NULL)
@@ -539,45 +491,24 @@ link_lost (RcStoreRedis *self, const char *reason)
     }
   else
     g_debug ("Redis at %s: reconnect failed (%s), next try in %u ms", self->address, reason,
-             self->backoff_ms);
+             rc_redis_link_get_backoff_ms (link));
   if (requeued > 0)
     g_debug ("Redis at %s: %u unanswered writes queued for replay", self->address, requeued);
-
-  self->reconnect_source =
-    add_timeout (self, self->backoff_ms, on_reconnect_timeout, "rc_store_redis reconnect");
-  self->backoff_ms = MIN (self->backoff_ms * 2, BACKOFF_MAX_MS);
-}
-
-static void
-on_link_closed (redisAsyncContext *ac, gpointer user_data)
-{
-  RcStoreRedis *self = user_data;
-  const char *reason;
-
-  if (self->finalizing || ac != self->ac)
-    return;
-  if (ac->errstr[0] != '\0')
-    reason = ac->errstr;
-  else if (self->handshake_error != NULL)
-    reason = self->handshake_error;
-  else
-    reason = "connection closed";
-  link_lost (self, reason);
 }
 
 /* Handshake done: replay the backlog, then new calls go straight out. */
 static void
-link_up (RcStoreRedis *self)
+on_link_up (RcRedisLink *link, redisAsyncContext *ac, gpointer user_data)
 {
+  RcStoreRedis *self = user_data;
   gboolean reconnected = self->outage;
   guint replayed = 0;
   Request *req;
 
-  clear_source (&self->handshake_timeout_source);
-  self->state = LINK_UP;
+  ac->data = self;
+  self->ac = ac;
   self->starting = FALSE;
   self->outage = FALSE;
-  self->backoff_ms = BACKOFF_MIN_MS;
   self->parent.reconnects += reconnected ? 1 : 0;
 
   while ((req = g_queue_pop_head (&self->backlog)) != NULL)
@@ -598,110 +529,6 @@ link_up (RcStoreRedis *self)
   self->dropped = 0;
 }
 
-/* Called from a hiredis callback: hiredis frees @ac once it returns. */
-static void
-handshake_abort (RcStoreRedis *self, redisAsyncContext *ac, const char *why)
-{
-  g_free (self->handshake_error);
-  self->handshake_error = g_strdup (why);
-  redisAsyncFree (ac);
-}
-
-static void
-on_handshake_ping (redisAsyncContext *ac, void *reply_data, void *privdata)
-{
-  RcStoreRedis *self = privdata;
-  const redisReply *reply = reply_data;
-
-  if (reply == NULL || self->finalizing)
-    return;
-  if (reply->type == REDIS_REPLY_ERROR)
-    handshake_abort (self, ac, reply->str); /* e.g. LOADING: try again later */
-  else
-    self->pinged = TRUE;
-}
-
-static void
-on_handshake_select (redisAsyncContext *ac, void *reply_data, void *privdata)
-{
-  RcStoreRedis *self = privdata;
-  const redisReply *reply = reply_data;
-
-  if (reply == NULL || self->finalizing || !self->pinged)
-    return;
-  if (reply->type == REDIS_REPLY_ERROR)
-    handshake_abort (self, ac, reply->str);
-  else
-    link_up (self);
-}
-
-static gboolean
-on_handshake_timeout (gpointer data)
-{
-  RcStoreRedis *self = data;
-  redisAsyncContext *ac = self->ac;
-
-  clear_source (&self->handshake_timeout_source);
-  if (ac == NULL)
-    return G_SOURCE_REMOVE;
-  g_free (self->handshake_error);
-  self->handshake_error = g_strdup_printf ("no answer within %u ms", self->timeout_ms);
-  /* Not inside hiredis: frees now, and on_link_closed() runs from inside. */
-  redisAsyncFree (ac);
-  return G_SOURCE_REMOVE;
-}
-
-/* Lets the kernel notice a peer that vanished without closing the link. */
-static void
-enable_keepalive (int fd)
-{
-  int on = 1;
-
-  (void) setsockopt (fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
-#ifdef TCP_KEEPIDLE
-  {
-    int idle = 15, interval = 5, count = 3;
-
-    (void) setsockopt (fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
-    (void) setsockopt (fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
-    (void) setsockopt (fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
-  }
-#endif
-}
-
-static void
-link_start (RcStoreRedis *self)
-{
-  g_autofree char *db = g_strdup_printf ("%u", self->db);
-  const char *select_argv[] = { "SELECT", db };
-  const size_t select_lens[] = { strlen ("SELECT"), strlen (db) };
-  redisAsyncContext *ac;
-
-  /* Resolving a host name blocks; an address or /etc/hosts name does not. */
-  ac = redisAsyncConnect (self->host, (int) self->port);
-  if (ac == NULL || ac->err)
-    {
-      g_autofree char *why = g_strdup (ac ? ac->errstr : "out of memory");
-
-      if (ac != NULL)
-        redisAsyncFree (ac);
-      link_lost (self, why);
-      return;
-    }
-  enable_keepalive (ac->c.fd);
-  ac->data = self;
-  self->ac = ac;
-  self->state = LINK_HANDSHAKE;
-  self->pinged = FALSE;
-  g_clear_pointer (&self->handshake_error, g_free);
-  rc_redis_source_attach (ac, self->context, on_link_closed, self);
-
-  redisAsyncCommand (ac, on_handshake_ping, self, "PING");
-  redisAsyncCommandArgv (ac, on_handshake_select, self, 2, select_argv, select_lens);
-  self->handshake_timeout_source = add_timeout (self, self->timeout_ms, on_handshake_timeout,
-                                                "rc_store_redis handshake");
-}
-
 /* ---- the vtable -------------------------------------------------------- */
 
 static void
@@ -711,10 +538,8 @@ redis_finalize (RcStore *store)
   guint unacked = g_queue_get_length (&self->sent) + self->backlog_writes;
 
   self->finalizing = TRUE;
-  clear_source (&self->reconnect_source);
-  clear_source (&self->handshake_timeout_source);
-  if (self->ac != NULL)
-    redisAsyncFree (g_steal_pointer (&self->ac));
+  g_clear_pointer (&self->link, rc_redis_link_free);
+  self->ac = NULL;
   if (unacked > 0)
     g_debug ("Redis at %s: store freed with %u writes not acknowledged", self->address,
              unacked);
@@ -722,7 +547,6 @@ redis_finalize (RcStore *store)
   /* Pending reads hold references, so only writes are left here. */
   g_queue_clear_full (&self->sent, request_free);
   g_queue_clear_full (&self->backlog, request_free);
-  g_free (self->handshake_error);
   g_free (self->address);
   g_free (self->host);
   g_main_context_unref (self->context);
@@ -734,7 +558,7 @@ redis_is_connected (RcStore *store)
 {
   RcStoreRedis *self = REDIS (store);
 
-  return self->state == LINK_UP || self->starting;
+  return self->ac != NULL || self->starting;
 }
 
 static guint
@@ -947,13 +771,7 @@ redis_sync (RcStore *store, RcStoreSyncFunc func, gpointer user_data)
 
   req->sync_func = func;
   submit (self, req);
-  if (self->state == LINK_DOWN && self->reconnect_source != NULL && self->backoff_ms > BACKOFF_MIN_MS)
-    {
-      clear_source (&self->reconnect_source);
-      self->backoff_ms = BACKOFF_MIN_MS;
-      self->reconnect_source =
-        add_timeout (self, BACKOFF_MIN_MS, on_reconnect_timeout, "rc_store_redis reconnect");
-    }
+  rc_redis_link_retry_soon (self->link);
 }
 
 static void
@@ -974,10 +792,23 @@ redis_eval (RcStore *store, const char *script, guint n_keys, const char *const 
   submit (REDIS (store), req);
 }
 
+static RcRedisLink *
+redis_open_link (RcStore *store, const char *name, RcRedisLinkUpFunc up, RcRedisLinkLostFunc lost,
+                 gpointer user_data)
+{
+  RcStoreRedis *self = REDIS (store);
+  RcRedisLink *link =
+    rc_redis_link_new (self->host, self->port, self->db, self->timeout_ms, name, up, lost, user_data);
+
+  rc_redis_link_start (link);
+  return link;
+}
+
 static const RcStoreClass redis_class = {
   .backend = RC_STORE_BACKEND_REDIS,
   .name = "redis",
   .finalize = redis_finalize,
+  .open_link = redis_open_link,
   .is_connected = redis_is_connected,
   .pending_writes = redis_pending_writes,
   .set = redis_set,
@@ -1088,17 +919,17 @@ rc_store_redis_new (const char *host, guint port, guint db, guint connect_timeou
   self->parent.klass = &redis_class;
   self->parent.ref_count = 1;
   self->context = g_main_context_ref_thread_default ();
+  self->address = g_steal_pointer (&address);
+  self->starting = TRUE;
+  g_queue_init (&self->backlog);
+  g_queue_init (&self->sent);
+
   self->host = g_strdup (host);
   self->port = port;
   self->db = db;
   self->timeout_ms = connect_timeout_ms;
-  self->address = g_steal_pointer (&address);
-  self->state = LINK_DOWN;
-  self->starting = TRUE;
-  self->backoff_ms = BACKOFF_MIN_MS;
-  g_queue_init (&self->backlog);
-  g_queue_init (&self->sent);
-
-  link_start (self);
+  self->link = rc_redis_link_new (host, port, db, connect_timeout_ms, "rc_store_redis",
+                                  on_link_up, on_link_lost, self);
+  rc_redis_link_start (self->link);
   return &self->parent;
 }

@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServer, launchBrowser, tid, withPeople as withPeopleIn, createRoomViaForm as createRoomIn,
-  submitJoin, join, waitForParticipants,
+  submitJoin, join, waitForParticipants, sendChat, waitForChat,
 } from './helpers.mjs';
 
 const TEST_TIMEOUT_MS = 60000;
@@ -36,21 +36,6 @@ const createRoomViaForm = (page, name, password) => createRoomIn(page, server.ur
 
 async function participantNames(page) {
   return page.locator(`${id('participants')} .participant-name`).allTextContents();
-}
-
-async function sendChat(page, text) {
-  await page.fill(id('chat-input'), text);
-  await page.press(id('chat-input'), 'Enter');
-}
-
-/** Waits until the chat log has n messages, then returns them as {from, text}. */
-async function waitForChat(page, n) {
-  await page.waitForFunction(([sel, count]) =>
-    document.querySelectorAll(`${sel} [data-testid="chat-message"]`).length >= count, [id('chat-log'), n]);
-  return page.$$eval(`${id('chat-log')} [data-testid="chat-message"]`, (lines) => lines.map((line) => ({
-    from: line.querySelector('.chat-from')?.textContent,
-    text: line.querySelector('.chat-text')?.textContent,
-  })));
 }
 
 test('two guests see each other and the same chat in the same order', { timeout: TEST_TIMEOUT_MS }, async () => {

@@ -116,6 +116,12 @@ export async function startServer(extraArgs = [], { musicDir } = {}) {
   return {
     url,
     logs: () => output,
+    /** Sends @signal (a crash: SIGKILL) and waits for the exit. */
+    async kill(signal) {
+      if (exitInfo) return exitInfo;
+      child.kill(signal);
+      return exited;
+    },
     async stop() {
       if (exitInfo) return exitInfo;
       child.kill('SIGTERM');
@@ -170,6 +176,50 @@ export async function addTaggedTrack(dir, file, { title, artist = 'roomcast test
     'audiotestsrc', 'wave=sine', `freq=${freq}`, 'volume=0.2', 'samplesperbuffer=4800', `num-buffers=${seconds * 10}`,
     '!', 'audio/x-raw,rate=48000,channels=2', '!', 'audioconvert', '!', 'taginject', tags,
     '!', 'vorbisenc', 'quality=0.2', '!', 'oggmux', '!', 'filesink', `location=${path.join(dir, file)}`], { timeout: 60000 });
+}
+
+/** A free TCP port on 127.0.0.1 (free when asked: for a server that cannot take port 0). */
+async function freePort() {
+  const probe = net.createServer();
+  await new Promise((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/**
+ * Debian's redis-server on a free port of 127.0.0.1, in a temporary folder,
+ * for a cluster of roomcast nodes (`--cluster` uri). Returns { uri, stop() }.
+ */
+export async function startRedis() {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'rc-browser-redis-'));
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
+    '--save', '', '--appendonly', 'no', '--daemonize', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  let output = '';
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${output}`)), STARTUP_TIMEOUT_MS);
+    child.once('error', (err) => { clearTimeout(timer); reject(err); });
+    child.stdout.on('data', (chunk) => {
+      output += chunk.toString();
+      if (/Ready to accept connections/.test(output)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  return {
+    uri: `redis://127.0.0.1:${port}/0`,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /**
@@ -371,6 +421,22 @@ export async function waitForJoined(page, name) {
 export async function join(page, name, password) {
   await submitJoin(page, name, password);
   await waitForJoined(page, name);
+}
+
+/** Says @text in the room's chat. */
+export async function sendChat(page, text) {
+  await page.fill(tid('chat-input'), text);
+  await page.press(tid('chat-input'), 'Enter');
+}
+
+/** Waits until the chat log has n messages, then returns them as {from, text}. */
+export async function waitForChat(page, n) {
+  await page.waitForFunction(([sel, count]) =>
+    document.querySelectorAll(`${sel} [data-testid="chat-message"]`).length >= count, [tid('chat-log'), n]);
+  return page.$$eval(`${tid('chat-log')} [data-testid="chat-message"]`, (lines) => lines.map((line) => ({
+    from: line.querySelector('.chat-from')?.textContent,
+    text: line.querySelector('.chat-text')?.textContent,
+  })));
 }
 
 // -- the playout engine (client-js/src/engine) -------------------------------

@@ -265,7 +265,17 @@ start_playout (RcNativeGuest *self, JsonObject *initial)
   if (self->player != NULL)
     return TRUE; /* a second join keeps the clock */
   if (clock != NULL && JSON_NODE_HOLDS_OBJECT (clock))
-    port = json_object_get_int_member_with_default (json_node_get_object (clock), "port", 0);
+    {
+      JsonNode *host_node = json_object_get_member (json_node_get_object (clock), "host");
+      const char *host = host_node != NULL && JSON_NODE_HOLDS_VALUE (host_node)
+                             && json_node_get_value_type (host_node) == G_TYPE_STRING
+                           ? json_node_get_string (host_node) : NULL;
+
+      port = json_object_get_int_member_with_default (json_node_get_object (clock), "port", 0);
+      /* In a cluster the room's node keeps the clock, maybe on another host. */
+      if (host != NULL && *host != '\0')
+        options.clock_address = host;
+    }
   if (port <= 0 || port > 65535)
     {
       set_failure (self, "the server publishes no clock (initialState.clock.port)");

@@ -7,7 +7,11 @@
 //      one and each reconnect) sends `join` while the user wants to be in.
 //   3. initialState → participants, chat history, player state and queue;
 //      then presence (viewerJoined/viewerLeft/viewerCount), chat, stateUpdate and queueUpdated keep them
-//      current. roomClosed ends the page.
+//      current. roomClosed ends the page, unless its reason is `moved` (a
+//      cluster moved the room to another node: join again). In a cluster a
+//      `room_elsewhere` reply moves the socket to the node it names
+//      (signalling.js moveTo), and an initialState the server sends unasked
+//      (a relayed guest made whole after its node lost Redis) redraws all.
 //   4. After every (re)join the media session asks for the room's audio
 //      (media.js: WebRTC or the WebSocket, both feeding the playout engine
 //      in engine/, which the server clock of clock.js schedules); a dropped
@@ -54,6 +58,12 @@ import { micIcon, hostPath } from './host.js';
 import { createLiveIndicator, createMixControl } from './live.js';
 import { telegramInitData, telegramName } from '../telegram.js';
 
+// A cluster: how often one join may be sent to another node (room_elsewhere)
+// before it counts as a failure, and the wait before a join is tried again
+// while a room moves between nodes (its lease takes a few seconds).
+const MAX_NODE_MOVES = 3;
+const ROOM_MOVING_RETRY_MS = 1500;
+
 // Where the queue stands: the current index, or once the end was reached
 // (index -1) the count of played items, so they still show as played.
 function queuePosition(msg) {
@@ -84,6 +94,8 @@ export function mountRoom(container, [roomId]) {
   let savedSongs = [];
   let lastServerSkip = -Infinity;
   let skipTimer = 0;
+  let movesToNode = 0; // room_elsewhere moves since the last join that got in
+  let movingTimer = 0;
 
   // -- static parts, built once -------------------------------------------
   const title = h('h1', { class: 'room-title', dataset: { testid: 'room-title' } });
@@ -277,6 +289,12 @@ export function mountRoom(container, [roomId]) {
         const n = participants.apply(msg);
         if (n !== null) drawGuestCount(n);
       })),
+      s.on('initialState', (msg) => {
+        // Unasked: the whole state again (a join's own reply lands while
+        // joining). Without an id the guest is still in the room with its
+        // audio; with one its node joined it again, audio to ask anew.
+        if (session.joined && !session.joining) enterRoom(msg, true, { keepMedia: msg.id === undefined });
+      }),
       s.on('chat', (msg) => { if (session.joined) chat.add(msg); }),
       s.on('stateUpdate', (msg) => {
         if (!session.joined) return;
@@ -302,6 +320,12 @@ export function mountRoom(container, [roomId]) {
       s.on('broadcastStats', (msg) => { if (session.joined) liveIndicator.set(msg); }),
       s.on('mixPolicy', (msg) => { if (session.joined) mixControl.setPolicy(msg); }),
       s.on('roomClosed', (msg) => {
+        if (msg.reason === 'moved' && (msg.roomId === undefined || String(msg.roomId) === String(roomId))) {
+          // A cluster moved the room to another node: join again, through
+          // this node, which finds where it went.
+          roomMoving();
+          return;
+        }
         if (msg.roomId === undefined || String(msg.roomId) === String(roomId)) {
           if (session.you && session.you.isOwner) roomClosed('Room deleted', 'You closed this room. Everyone in it has been told.');
           else roomClosed('This room was closed', 'The owner ended the room.');
@@ -335,8 +359,9 @@ export function mountRoom(container, [roomId]) {
     }
   }
 
-  function enterRoom(state, reconnect) {
+  function enterRoom(state, reconnect, { keepMedia = false } = {}) {
     session.joined = true;
+    movesToNode = 0;
     session.you = state.you || null;
     if (state.room) showRoomInfo(state.room);
     if (joinForm) {
@@ -366,7 +391,7 @@ export function mountRoom(container, [roomId]) {
     if (!reconnect) search.refresh();
     loadSaved();
     if (state.clock && Number.isFinite(state.clock.now)) clock.seed(state.clock.now);
-    media.start();
+    if (!keepMedia) media.start();
     clearStatus();
     if (connection.offline) {
       connection.setOnline();
@@ -414,6 +439,9 @@ export function mountRoom(container, [roomId]) {
       case 'not_found':
         roomClosed('Room not found', 'It may have been closed, or the link is wrong.');
         return;
+      case 'room_moving':
+        roomMoving();
+        return;
       case 'wrong_password':
       case 'unauthorized':
         session.wanted = false;
@@ -431,6 +459,15 @@ export function mountRoom(container, [roomId]) {
         sig.send({ type: 'leave' });
         setTimeout(() => { if (!disposed && session.wanted) join(); }, 300);
         return;
+      case 'room_elsewhere':
+        // Another node of the cluster serves the room and this one cannot
+        // reach it: go there (the join happens on socket:open).
+        if (err.nodeUrl && movesToNode < MAX_NODE_MOVES && sig.moveTo(err.nodeUrl)) {
+          movesToNode += 1;
+          connection.setOffline({ why: 'Moving to the server that plays this room…' });
+          return;
+        }
+        // falls through: told to move too often, or nowhere to go
       default:
         // A refused Telegram sign-in (4110-4113): the form, to join by name.
         if (err.code >= 4110 && err.code <= 4119) session.telegramRefused = true;
@@ -557,6 +594,20 @@ export function mountRoom(container, [roomId]) {
   }
 
   // -- endings ------------------------------------------------------------
+  /** The room is moving to another node of the cluster: audio stops, the
+   * join is tried again shortly (any node finds where the room went). */
+  function roomMoving() {
+    if (session.closed) return;
+    session.joined = false;
+    if (media) media.stop();
+    chat.setEnabled(false);
+    connection.setOffline({ why: 'The room is moving to another server…' });
+    clearTimeout(movingTimer);
+    movingTimer = setTimeout(() => {
+      if (!disposed && session.wanted && sig && sig.connected) join({ reconnect: true });
+    }, ROOM_MOVING_RETRY_MS);
+  }
+
   function roomClosed(heading, detail) {
     if (session.closed || disposed) return;
     session.closed = true;
@@ -595,6 +646,7 @@ export function mountRoom(container, [roomId]) {
     disposed = true;
     controller.abort();
     clearTimeout(deleteArmed);
+    clearTimeout(movingTimer);
     clearTimeout(skipTimer);
     stopSocket(true);
     offShortcuts();

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: MIT
+//
+// Browser end-to-end on a cluster: Redis and three roomcast nodes on
+// 127.0.0.1. Alice's page is on a node that does not serve the room (its
+// signalling relayed to the room's node), Bob's on the room's node. What a
+// user would notice: both are in the room and chat both ways; the song
+// Alice queues plays and she hears it over WebRTC, straight from the
+// room's node; when the
+// room's node is killed, Alice's page is told the room moved and rejoins
+// through its own node, and Bob's page, whose node is gone, goes round the
+// nodes it learnt from GET /api/nodes until one takes it in; then both
+// chat again, with the chat said before the crash still there, and Alice
+// hears the song again from the node that took the room over.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startServer, startRedis, launchBrowser, withPeople, join, waitForParticipants, sendChat, waitForChat,
+  makeDemoMusic, waitForLibrary, addBySearch, waitForNowPlaying, assertHearsAudio, AUDIO_ARGS,
+} from './helpers.mjs';
+
+const TEST_TIMEOUT_MS = 90000;
+const LEASE_MS = 1500;
+
+let redis;
+let music;
+let nodes = [];
+let browser;
+
+before(async () => {
+  redis = await startRedis();
+  music = await makeDemoMusic();
+  const args = ['--cluster', redis.uri, '--cluster-lease', String(LEASE_MS)];
+  for (let i = 0; i < 3; i++) nodes.push(await startServer(args, { musicDir: music.dir }));
+  for (const node of nodes) await waitForLibrary(node.url, 4);
+  browser = await launchBrowser({ args: AUDIO_ARGS });
+});
+
+after(async () => {
+  try {
+    if (browser) await browser.close();
+  } finally {
+    await Promise.allSettled(nodes.map((n) => n.stop()));
+    if (redis) await redis.stop();
+    if (music) await music.remove();
+  }
+});
+
+async function waitFor(what, check, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Records in the page every WebSocket it opens and the types (with a
+ * roomClosed's reason) of the messages they bring. */
+function spyOnSockets() {
+  window.__rcSockets = [];
+  window.__rcTypes = [];
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(url, protocols) {
+      super(url, protocols);
+      window.__rcSockets.push(String(url));
+      this.addEventListener('message', (event) => {
+        if (typeof event.data !== 'string') return;
+        try {
+          const m = JSON.parse(event.data);
+          window.__rcTypes.push(m.reason ? `${m.type}:${m.reason}` : m.type);
+        } catch { /* not ours to judge */ }
+      });
+    }
+  };
+}
+
+const socketsOf = (page) => page.evaluate(() => window.__rcSockets);
+const typesOf = (page) => page.evaluate(() => window.__rcTypes);
+
+/** The participant names the page shows, sorted. */
+async function names(page) {
+  return (await page.locator('[data-testid="participants"] .participant-name').allTextContents()).sort();
+}
+
+test('a guest on another node is in the room, and both pages follow the room when its node dies',
+  { timeout: TEST_TIMEOUT_MS }, async () => {
+    await waitFor('three nodes', async () => {
+      const body = await (await fetch(`${nodes[0].url}/api/nodes`)).json();
+      return body.nodes.length === 3;
+    });
+    const made = await (await fetch(`${nodes[0].url}/api/rooms`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: `Across nodes ${Date.now()}` }),
+    })).json();
+    const roomNode = nodes.find((n) => n.url === made.nodeUrl);
+    const otherNode = nodes.find((n) => n !== roomNode);
+    assert.ok(roomNode, `the room's node ${made.nodeUrl} is one of ours`);
+
+    await withPeople(browser, 2, async (alice, bob) => {
+      await alice.page.addInitScript(spyOnSockets);
+      await bob.page.addInitScript(spyOnSockets);
+      await alice.page.goto(`${otherNode.url}/room/${made.id}`);
+      await join(alice.page, 'Alice');
+      await bob.page.goto(`${roomNode.url}/room/${made.id}`);
+      await join(bob.page, 'Bob');
+      await waitForParticipants(alice.page, ['Alice', 'Bob']);
+      await waitForParticipants(bob.page, ['Alice', 'Bob']);
+
+      await sendChat(alice.page, 'from Alice, through her node');
+      await waitForChat(bob.page, 1);
+      await sendChat(bob.page, 'from Bob, on the room node');
+      const before = [
+        { from: 'Alice', text: 'from Alice, through her node' },
+        { from: 'Bob', text: 'from Bob, on the room node' },
+      ];
+      assert.deepEqual(await waitForChat(alice.page, 2), before);
+      assert.deepEqual(await waitForChat(bob.page, 2), before);
+
+      // Alice queues a song through her node; both see it play, and her
+      // page hears it over WebRTC from the room's node.
+      await addBySearch(alice.page, '440', 'Demo 440 Hz');
+      await waitForNowPlaying(alice.page, 'Demo 440 Hz');
+      await waitForNowPlaying(bob.page, 'Demo 440 Hz');
+      await assertHearsAudio(alice.page, 'Alice (relayed)', { transport: 'webrtc' });
+
+      await roomNode.kill('SIGKILL');
+      // Bob's page loses its node; Alice's node tells her page the room moved.
+      await bob.page.locator('[data-testid="offline-indicator"]').waitFor({ state: 'visible' });
+      await waitFor('Alice told the room moved', async () =>
+        (await typesOf(alice.page)).includes('roomClosed:moved'), 30000);
+      // Both pages come back into the room by themselves, on live nodes.
+      await waitFor('both guests back in the room', async () =>
+        JSON.stringify(await names(alice.page)) === '["Alice","Bob"]'
+        && JSON.stringify(await names(bob.page)) === '["Alice","Bob"]'
+        && await alice.page.locator('[data-testid="chat-input"]').isEnabled()
+        && await bob.page.locator('[data-testid="chat-input"]').isEnabled(), 60000);
+      assert.deepEqual((await waitForChat(alice.page, 2)).slice(0, 2), before, 'the chat survived');
+
+      // Alice kept her socket; Bob's page went on to another node.
+      assert.equal(new Set(await socketsOf(alice.page)).size, 1);
+      const bobSockets = await socketsOf(bob.page);
+      assert.notEqual(bobSockets.at(-1), bobSockets[0], `Bob moved on: ${bobSockets.join(' ')}`);
+
+      await sendChat(bob.page, 'after the crash');
+      const seen = await waitForChat(alice.page, 3);
+      assert.deepEqual(seen[2], { from: 'Bob', text: 'after the crash' });
+      // The room plays on from the node that took it over.
+      await waitForNowPlaying(alice.page, 'Demo 440 Hz');
+      await assertHearsAudio(alice.page, 'Alice after the failover', { transport: 'webrtc' });
+    });
+  });
