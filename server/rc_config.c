@@ -67,7 +67,7 @@ static const RcOption options[] = {
   OPT ("http-body-timeout", "HTTP_BODY_TIMEOUT", INT, http_body_timeout, "30", 1, 3600,
        "SECONDS", "Close an HTTP connection whose request body takes longer than this"),
   OPT ("http-idle-timeout", "HTTP_IDLE_TIMEOUT", INT, http_idle_timeout, "10", 1, 3600,
-       "SECONDS", "Close a keep-alive HTTP connection idle between requests for this long"),
+       "SECONDS", "Close an HTTP connection left open this long after its response (responses close their connection: a safety net)"),
   OPT ("store-timeout", "STORE_TIMEOUT", INT, store_timeout_ms, "3000", 100, 60000, "MS",
        "How long to wait for the store at start before giving up"),
   OPT ("max-publishers", "MAX_PUBLISHERS", INT, max_publishers, "8", 0, 1000, "N",

@@ -223,8 +223,10 @@ test_oversized_body_refused_early (void)
   g_assert_cmpint (rc_test_server_stop (server), ==, 0);
 }
 
-/* A half-sent request line is closed after the header timeout, an idle
- * keep-alive connection after the idle timeout. */
+/* A half-sent request line is closed after the header timeout; a request
+ * asking for keep-alive gets its answer and the connection ends with it
+ * (libsoup 3.2.3 never noticed keep-alive connections closed by the client
+ * while idle: every response now says so and closes). */
 static void
 test_slow_requests_closed (void)
 {
@@ -244,9 +246,9 @@ test_slow_requests_closed (void)
   send_text (idle, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   reply = read_until (idle, "}}");
   g_assert_true (g_str_has_prefix (reply, "HTTP/1.1 200"));
+  g_assert_nonnull (strstr (reply, "\r\nConnection: close\r\n"));
   waited = seconds_until_closed (idle);
-  g_assert_cmpfloat (waited, >, 1);
-  g_assert_cmpfloat (waited, <, 5);
+  g_assert_cmpfloat (waited, <, 1);
   g_assert_cmpint (rc_test_server_stop (server), ==, 0);
 }
 

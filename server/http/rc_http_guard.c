@@ -3,10 +3,14 @@
  * Connection timeouts and early body refusal for the HTTP server, which
  * libsoup 3.2 does not provide: without them a client that declares a huge
  * body has it buffered before any handler can refuse it, a half-sent request
- * holds its socket for ever, and (libsoup 3.2 bug, fixed upstream later) a
- * keep-alive connection the client closes while idle is never closed on our
- * side. Connections are found by their GSocket, which is the same object for
- * every request of one connection.
+ * holds its socket for ever. Every response says `Connection: close` (and
+ * libsoup, handed its connections by rc_http_listener, keeps none alive):
+ * libsoup 3.2.3 never notices a keep-alive connection the client closes
+ * while idle, and closing the socket under it leaves its connection objects
+ * behind (~2 KiB each). The idle phase below remains for a connection that
+ * outlives its response all the same. Connections are found by their
+ * GSocket (rc_http_socket_of), the same object for every request of one
+ * connection.
  *
  * Ordering rules: libsoup connects its own got-headers handler (which runs
  * the early handlers) before it emits request-started, so ours runs after the
@@ -17,6 +21,7 @@
 #include "server/http/rc_http_guard.h"
 #include "server/core/rc_error.h"
 #include "server/core/rc_http.h"
+#include "server/http/rc_http_listener.h"
 
 #include <errno.h>
 #include <sys/socket.h>
@@ -70,7 +75,7 @@ conn_free (RcHttpConn *conn)
 static RcHttpConn *
 conn_of (RcHttpGuard *guard, SoupServerMessage *msg)
 {
-  GSocket *socket = soup_server_message_get_socket (msg);
+  GSocket *socket = rc_http_socket_of (msg);
 
   return socket != NULL ? g_hash_table_lookup (guard->conns, socket) : NULL;
 }
@@ -266,7 +271,7 @@ static void
 answer_now (RcHttpGuard *guard, SoupServerMessage *msg)
 {
   RcEarlyReply *reply;
-  GSocket *socket = soup_server_message_get_socket (msg);
+  GSocket *socket = rc_http_socket_of (msg);
   g_autoptr (GBytes) response = NULL;
   GIOStream *stream;
   gsize length;
@@ -380,7 +385,7 @@ static void
 on_request_started (SoupServer *soup, SoupServerMessage *msg, gpointer user_data)
 {
   RcHttpGuard *guard = user_data;
-  GSocket *socket = soup_server_message_get_socket (msg);
+  GSocket *socket = rc_http_socket_of (msg);
   RcHttpConn *conn;
 
   if (socket == NULL)
@@ -393,6 +398,9 @@ on_request_started (SoupServer *soup, SoupServerMessage *msg, gpointer user_data
       g_hash_table_insert (guard->conns, socket, conn);
     }
   clear_source (&conn->watch);
+  /* A WebSocket upgrade replaces it with "Upgrade". */
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
+                                "close");
   arm (guard, conn, PHASE_HEADERS, guard->limits.header_timeout_s);
   g_signal_connect (msg, "got-headers", G_CALLBACK (on_got_headers), guard);
   g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), guard);

@@ -143,7 +143,7 @@ on_ws_upgraded (SoupServerMessage *msg, gpointer user_data)
   g_autoptr (SoupWebsocketConnection) conn = NULL;
   g_autofree char *peer = rc_http_peer (msg, TRUE);
   g_autofree char *address = rc_http_peer (msg, FALSE);
-  GSocket *sock = soup_server_message_get_socket (msg); /* before the steal */
+  GSocket *sock = rc_http_socket_of (msg); /* before the steal */
   RcSession *session;
 
   stolen = soup_server_message_steal_connection (msg);
