@@ -75,8 +75,8 @@ static const Family families[RC_METRIC_COUNT] = {
   [RC_METRIC_CPU_SECONDS] = { "process_cpu_seconds_total",
                               "User and system CPU time spent, in seconds.", KIND_COUNTER },
   [RC_METRIC_ACCEPT_RESTARTS] = { "roomcast_http_accept_restarts_total",
-                                  "Times the HTTP listener stopped accepting (an accept failed, "
-                                  "e.g. at the open-file limit) and was started again.",
+                                  "Times the HTTP listener paused at the open-file limit and "
+                                  "accepted again.",
                                   KIND_COUNTER },
   [RC_METRIC_WEBRTC_DROPPED] = { "roomcast_webrtc_dropped_total",
                                  "Datagrams the WebRTC engine's port dropped, by why (guests "
