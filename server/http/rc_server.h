@@ -45,7 +45,7 @@ gboolean rc_server_start (RcServer *server, GError **error);
 void rc_server_stop (RcServer *server);
 
 guint rc_server_get_port (RcServer *server);
-/* Times libsoup stopped accepting and was set up again (rc_http_listener.h). */
+/* Times accepting paused at the open-file limit and resumed (rc_http_listener.h). */
 guint rc_server_get_accept_restarts (RcServer *server);
 char *rc_server_get_url (RcServer *server); /* "http://host:port/" */
 
