@@ -15,6 +15,7 @@ test_health_and_url (void)
 {
   g_autoptr (RcTestServer) server = rc_test_server_start (NULL);
   g_autoptr (JsonNode) health = NULL;
+  g_autoptr (JsonNode) nodes = NULL;
   JsonObject *o, *store;
   guint status = 0;
 
@@ -33,6 +34,14 @@ test_health_and_url (void)
   store = json_object_get_object_member (o, "store");
   g_assert_cmpstr (rc_test_str (store, "backend"), ==, "memory");
   g_assert_true (json_object_get_boolean_member (store, "connected"));
+
+  /* Alone, the server lists no cluster nodes, and that is no error (the
+   * page asks after every connect and keeps its console clean). */
+  nodes = rc_test_http (server, "GET", "/api/nodes", NULL, NULL, &status);
+  g_assert_cmpuint (status, ==, 200);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (json_node_get_object (nodes),
+                                                                        "nodes")),
+                    ==, 0);
 
   g_assert_cmpint (rc_test_server_stop (server), ==, 0);
 }

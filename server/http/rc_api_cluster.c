@@ -156,7 +156,11 @@ rc_api_nodes_handle (RcServer *server, SoupServerMessage *msg)
     return;
   if (cluster == NULL)
     {
-      rc_http_send_error (msg, RC_ERROR_NOT_FOUND, "This server runs alone (no --cluster)");
+      /* Alone, not an error: the page asks after every connect. */
+      g_autoptr (JsonNode) body = json_node_init_object (json_node_alloc (), json_object_new ());
+
+      json_object_set_array_member (json_node_get_object (body), "nodes", json_array_new ());
+      rc_http_send_json (msg, SOUP_STATUS_OK, body);
       return;
     }
   rc_cluster_list_nodes (cluster, on_nodes_listed, pending_new (server, msg));
