@@ -213,8 +213,9 @@ test('the host page goes live with the microphone: the meter moves, guests hear 
       assert.match(await host.textContent(tid('host-source-label')), /^Microphone: /);
 
       // The owner makes a key here (shown once) and goes live with it.
+      // (The wrong key typed above starts with rk_ too: wait for the shown key.)
       await host.click(tid('host-create-key'));
-      await host.waitForFunction((sel) => document.querySelector(sel)?.value.startsWith('rk_'), tid('host-key'));
+      await host.waitForFunction((sel) => document.querySelector(sel)?.textContent.startsWith('rk_'), tid('host-new-key'));
       assert.equal(await host.textContent(tid('host-new-key')), await host.inputValue(tid('host-key')));
       await host.click(tid('host-go-live'));
       await host.waitForFunction((sel) => document.querySelector(sel)?.dataset.state === 'live', tid('host-state'), { timeout: 20000 });
