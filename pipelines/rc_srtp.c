@@ -24,6 +24,7 @@
  */
 #include "pipelines/rc_srtp.h"
 
+#include <gst/gst.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -171,21 +172,6 @@ rc_srtp_free (RcSrtp *srtp)
     keys_clear (&srtp->rtcp);
   OPENSSL_cleanse (srtp, sizeof *srtp);
   g_free (srtp);
-}
-
-static guint32
-read32 (const guint8 *p)
-{
-  return (guint32) p[0] << 24 | (guint32) p[1] << 16 | (guint32) p[2] << 8 | p[3];
-}
-
-static void
-write32 (guint8 *p, guint32 v)
-{
-  p[0] = (guint8) (v >> 24);
-  p[1] = (guint8) (v >> 16);
-  p[2] = (guint8) (v >> 8);
-  p[3] = (guint8) v;
 }
 
 static Stream *
@@ -355,12 +341,12 @@ rc_srtp_protect (RcSrtp *srtp, guint8 *packet, gsize *length, gsize capacity)
 
   if (srtp->direction != RC_SRTP_OUTBOUND || header == 0 || capacity < *length + TAG_LEN)
     return FALSE;
-  ssrc = read32 (packet + 8);
+  ssrc = GST_READ_UINT32_BE (packet + 8);
   stream = find_stream (srtp, ssrc);
   if (stream == NULL)
     stream = add_stream (srtp, ssrc);
   index = send_index (stream, (guint16) (packet[2] << 8 | packet[3]));
-  write32 (roc, (guint32) (index >> 16));
+  GST_WRITE_UINT32_BE (roc, (guint32) (index >> 16));
   if (!apply_keystream (&srtp->rtp, ssrc, index, packet + header, *length - header)
       || !compute_tag (&srtp->rtp, packet, *length, roc, packet + *length))
     return FALSE;
@@ -383,13 +369,13 @@ rc_srtp_unprotect (RcSrtp *srtp, guint8 *packet, gsize *length)
   header = rtp_header_length (packet, body);
   if (header == 0)
     return FALSE;
-  ssrc = read32 (packet + 8);
+  ssrc = GST_READ_UINT32_BE (packet + 8);
   stream = find_stream (srtp, ssrc);
   index = guess_index (stream, (guint16) (packet[2] << 8 | packet[3]));
   if (stream != NULL
       && !window_check (stream->rtp_started, &stream->rtp_top, &stream->rtp_seen, index, FALSE))
     return FALSE;
-  write32 (roc, (guint32) (index >> 16));
+  GST_WRITE_UINT32_BE (roc, (guint32) (index >> 16));
   if (!compute_tag (&srtp->rtp, packet, body, roc, tag)
       || CRYPTO_memcmp (tag, packet + body, TAG_LEN) != 0)
     return FALSE;
@@ -413,7 +399,7 @@ rc_srtp_protect_rtcp (RcSrtp *srtp, guint8 *packet, gsize *length, gsize capacit
   if (srtp->direction != RC_SRTP_OUTBOUND || *length < 8 || (packet[0] >> 6) != 2
       || capacity < *length + SRTCP_INDEX_LEN + TAG_LEN || (keys = keys_for (srtp, TRUE)) == NULL)
     return FALSE;
-  ssrc = read32 (packet + 4);
+  ssrc = GST_READ_UINT32_BE (packet + 4);
   stream = find_stream (srtp, ssrc);
   if (stream == NULL)
     stream = add_stream (srtp, ssrc);
@@ -421,7 +407,7 @@ rc_srtp_protect_rtcp (RcSrtp *srtp, guint8 *packet, gsize *length, gsize capacit
   stream->rtcp_next = (stream->rtcp_next + 1) & 0x7fffffff;
   if (!apply_keystream (keys, ssrc, index, packet + 8, *length - 8))
     return FALSE;
-  write32 (packet + *length, 0x80000000u | index); /* E: encrypted */
+  GST_WRITE_UINT32_BE (packet + *length, 0x80000000u | index); /* E: encrypted */
   *length += SRTCP_INDEX_LEN;
   if (!compute_tag (keys, packet, *length, NULL, packet + *length))
     return FALSE;
@@ -445,9 +431,9 @@ rc_srtp_unprotect_rtcp (RcSrtp *srtp, guint8 *packet, gsize *length)
   body = *length - TAG_LEN;
   if (!compute_tag (keys, packet, body, NULL, tag) || CRYPTO_memcmp (tag, packet + body, TAG_LEN) != 0)
     return FALSE;
-  word = read32 (packet + body - SRTCP_INDEX_LEN);
+  word = GST_READ_UINT32_BE (packet + body - SRTCP_INDEX_LEN);
   index = word & 0x7fffffff;
-  ssrc = read32 (packet + 4);
+  ssrc = GST_READ_UINT32_BE (packet + 4);
   stream = find_stream (srtp, ssrc);
   top = stream != NULL ? stream->rtcp_top : 0;
   if (stream != NULL && !window_check (stream->rtcp_started, &top, &stream->rtcp_seen, index, FALSE))
