@@ -157,9 +157,10 @@ rc_api_nodes_handle (RcServer *server, SoupServerMessage *msg)
   if (cluster == NULL)
     {
       /* Alone, not an error: the page asks after every connect. */
-      g_autoptr (JsonNode) body = json_node_init_object (json_node_alloc (), json_object_new ());
+      JsonObject *o;
+      g_autoptr (JsonNode) body = rc_json_message_new (NULL, &o);
 
-      json_object_set_array_member (json_node_get_object (body), "nodes", json_array_new ());
+      json_object_set_array_member (o, "nodes", json_array_new ());
       rc_http_send_json (msg, SOUP_STATUS_OK, body);
       return;
     }
