@@ -202,6 +202,8 @@ is_one_object (const char *data, gsize length)
       else if ((data[i] == '}' || data[i] == ']') && --depth == 0)
         break;
     }
+  if (i >= length)
+    return FALSE; /* never closed (json-glib leaks on some such text too) */
   for (i++; i < length; i++)
     if (data[i] == '\0' || strchr (" \t\r\n", data[i]) == NULL)
       return FALSE;
