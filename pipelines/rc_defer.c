@@ -15,3 +15,12 @@ rc_defer (GMainContext *context, int priority, GSourceFunc func, gpointer data,
   g_source_set_callback (source, func, data, destroy);
   g_source_attach (source, context);
 }
+
+void
+rc_source_clear (GSource **source)
+{
+  if (*source == NULL)
+    return;
+  g_source_destroy (*source);
+  g_clear_pointer (source, g_source_unref);
+}

@@ -19,4 +19,8 @@ G_BEGIN_DECLS
 void rc_defer (GMainContext *context, int priority, GSourceFunc func, gpointer data,
                GDestroyNotify destroy);
 
+/* Destroys and unrefs *@source (a source its owner keeps a reference to)
+ * and sets it to NULL; nothing when it is NULL already. */
+void rc_source_clear (GSource **source);
+
 G_END_DECLS

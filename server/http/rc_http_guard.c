@@ -19,6 +19,7 @@
  * at G_PRIORITY_LOW, after libsoup's own reader has seen the end of stream.
  */
 #include "server/http/rc_http_guard.h"
+#include "pipelines/rc_defer.h"
 #include "server/core/rc_error.h"
 #include "server/core/rc_http.h"
 #include "server/http/rc_http_listener.h"
@@ -55,19 +56,10 @@ struct _RcHttpGuard
 };
 
 static void
-clear_source (GSource **source)
-{
-  if (*source == NULL)
-    return;
-  g_source_destroy (*source);
-  g_clear_pointer (source, g_source_unref);
-}
-
-static void
 conn_free (RcHttpConn *conn)
 {
-  clear_source (&conn->timer);
-  clear_source (&conn->watch);
+  rc_source_clear (&conn->timer);
+  rc_source_clear (&conn->watch);
   g_object_unref (conn->socket);
   g_free (conn);
 }
@@ -128,7 +120,7 @@ static void
 arm (RcHttpGuard *guard, RcHttpConn *conn, Phase phase, guint seconds)
 {
   conn->phase = phase;
-  clear_source (&conn->timer);
+  rc_source_clear (&conn->timer);
   if (seconds == 0)
     return;
   conn->timer = g_timeout_source_new_seconds (seconds);
@@ -160,7 +152,7 @@ on_idle_readable (GSocket *socket, GIOCondition condition, gpointer user_data)
 static void
 watch_idle (RcHttpGuard *guard, RcHttpConn *conn)
 {
-  clear_source (&conn->watch);
+  rc_source_clear (&conn->watch);
   conn->watch = g_socket_create_source (conn->socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
   g_source_set_priority (conn->watch, G_PRIORITY_LOW);
   g_source_set_callback (conn->watch, G_SOURCE_FUNC (on_idle_readable),
@@ -397,7 +389,7 @@ on_request_started (SoupServer *soup, SoupServerMessage *msg, gpointer user_data
       conn->socket = g_object_ref (socket);
       g_hash_table_insert (guard->conns, socket, conn);
     }
-  clear_source (&conn->watch);
+  rc_source_clear (&conn->watch);
   /* A WebSocket upgrade replaces it with "Upgrade". */
   soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
                                 "close");

@@ -4,6 +4,7 @@
  * connection by connection (rc_http_listener.h says why).
  */
 #include "server/http/rc_http_listener.h"
+#include "pipelines/rc_defer.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -81,8 +82,7 @@ pause_accepting (RcHttpListener *self)
   g_warning ("HTTP listener: the process is at its open-file limit; connections wait in the "
              "backlog, retrying every %d ms",
              RETRY_MS);
-  g_source_destroy (self->watch);
-  g_clear_pointer (&self->watch, g_source_unref);
+  rc_source_clear (&self->watch);
   self->retry_id = g_timeout_add (RETRY_MS, on_retry, self);
 }
 
@@ -191,11 +191,7 @@ rc_http_listener_free (RcHttpListener *self)
 {
   if (self == NULL)
     return;
-  if (self->watch != NULL)
-    {
-      g_source_destroy (self->watch);
-      g_source_unref (self->watch);
-    }
+  rc_source_clear (&self->watch);
   g_clear_handle_id (&self->retry_id, g_source_remove);
   g_socket_close (self->socket, NULL);
   g_object_unref (self->socket);

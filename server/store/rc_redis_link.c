@@ -10,6 +10,7 @@
  */
 #include "server/store/rc_redis_link.h"
 #include "server/store/rc_redis_source.h"
+#include "pipelines/rc_defer.h"
 
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
@@ -44,15 +45,6 @@ struct _RcRedisLink
 
 static void link_connect (RcRedisLink *link);
 
-static void
-clear_source (GSource **source)
-{
-  if (*source == NULL)
-    return;
-  g_source_destroy (*source);
-  g_clear_pointer (source, g_source_unref);
-}
-
 static GSource *
 add_timeout (RcRedisLink *link, guint ms, GSourceFunc func, const char *what)
 {
@@ -70,7 +62,7 @@ on_reconnect_timeout (gpointer data)
 {
   RcRedisLink *link = data;
 
-  clear_source (&link->reconnect_source);
+  rc_source_clear (&link->reconnect_source);
   link_connect (link);
   return G_SOURCE_REMOVE;
 }
@@ -81,7 +73,7 @@ link_down (RcRedisLink *link, const char *reason)
 {
   link->ac = NULL;
   link->is_up = FALSE;
-  clear_source (&link->handshake_timeout_source);
+  rc_source_clear (&link->handshake_timeout_source);
   link->lost (link, reason, link->user_data);
   link->reconnect_source =
     add_timeout (link, link->backoff_ms, on_reconnect_timeout, "reconnect");
@@ -141,7 +133,7 @@ on_handshake_select (redisAsyncContext *ac, void *reply_data, void *privdata)
       handshake_abort (link, ac, reply->str);
       return;
     }
-  clear_source (&link->handshake_timeout_source);
+  rc_source_clear (&link->handshake_timeout_source);
   link->is_up = TRUE;
   link->backoff_ms = BACKOFF_MIN_MS;
   link->up (link, ac, link->user_data);
@@ -153,7 +145,7 @@ on_handshake_timeout (gpointer data)
   RcRedisLink *link = data;
   redisAsyncContext *ac = link->ac;
 
-  clear_source (&link->handshake_timeout_source);
+  rc_source_clear (&link->handshake_timeout_source);
   if (ac == NULL)
     return G_SOURCE_REMOVE;
   g_free (link->handshake_error);
@@ -245,8 +237,8 @@ rc_redis_link_free (RcRedisLink *link)
   if (link == NULL)
     return;
   link->freeing = TRUE;
-  clear_source (&link->reconnect_source);
-  clear_source (&link->handshake_timeout_source);
+  rc_source_clear (&link->reconnect_source);
+  rc_source_clear (&link->handshake_timeout_source);
   if (link->ac != NULL)
     redisAsyncFree (g_steal_pointer (&link->ac));
   g_main_context_unref (link->context);
@@ -267,7 +259,7 @@ rc_redis_link_retry_soon (RcRedisLink *link)
 {
   if (link->ac != NULL || link->reconnect_source == NULL || link->backoff_ms <= BACKOFF_MIN_MS)
     return;
-  clear_source (&link->reconnect_source);
+  rc_source_clear (&link->reconnect_source);
   link->backoff_ms = BACKOFF_MIN_MS;
   link->reconnect_source =
     add_timeout (link, BACKOFF_MIN_MS, on_reconnect_timeout, "reconnect");
