@@ -58,7 +58,7 @@ typedef struct
   /* SRTCP: outbound the next index; inbound the highest and the window. */
   guint32 rtcp_next;
   gboolean rtcp_started;
-  guint32 rtcp_top;
+  guint64 rtcp_top;
   guint64 rtcp_seen;
 } Stream;
 
@@ -421,7 +421,6 @@ rc_srtp_unprotect_rtcp (RcSrtp *srtp, guint8 *packet, gsize *length)
   Keys *keys;
   gsize body;
   guint32 ssrc, word, index;
-  guint64 top;
   Stream *stream;
   guint8 tag[TAG_LEN];
 
@@ -435,14 +434,12 @@ rc_srtp_unprotect_rtcp (RcSrtp *srtp, guint8 *packet, gsize *length)
   index = word & 0x7fffffff;
   ssrc = GST_READ_UINT32_BE (packet + 4);
   stream = find_stream (srtp, ssrc);
-  top = stream != NULL ? stream->rtcp_top : 0;
-  if (stream != NULL && !window_check (stream->rtcp_started, &top, &stream->rtcp_seen, index, FALSE))
+  if (stream != NULL
+      && !window_check (stream->rtcp_started, &stream->rtcp_top, &stream->rtcp_seen, index, FALSE))
     return FALSE;
   if (stream == NULL)
     stream = add_stream (srtp, ssrc);
-  top = stream->rtcp_top;
-  window_check (stream->rtcp_started, &top, &stream->rtcp_seen, index, TRUE);
-  stream->rtcp_top = (guint32) top;
+  window_check (stream->rtcp_started, &stream->rtcp_top, &stream->rtcp_seen, index, TRUE);
   stream->rtcp_started = TRUE;
   body -= SRTCP_INDEX_LEN;
   if ((word & 0x80000000u) && !apply_keystream (keys, ssrc, index, packet + 8, body - 8))
