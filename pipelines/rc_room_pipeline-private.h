@@ -45,6 +45,10 @@ struct _RcRoomPipeline
   GDestroyNotify tap_destroy;
 
   RcDucking *ducking; /* talk-over: its own lock, its probes hold references */
+  /* Mixer pads unlinked and waiting for the mixer's own thread to release
+   * them (rc_room_pipeline_release_mixer_pad), under release_lock. */
+  GMutex release_lock;
+  GPtrArray *pads_to_release; /* GstPad*, owned */
 };
 
 /* rc_room_pipeline.c: the references tracks, inputs and branch removals
@@ -52,6 +56,10 @@ struct _RcRoomPipeline
  * a probe or a main-context call still needs it. */
 RcRoomPipeline *rc_room_pipeline_ref (RcRoomPipeline *self);
 void rc_room_pipeline_unref (RcRoomPipeline *self);
+
+/* rc_room_pipeline.c: gives the mixer back @pad (transfer full), already
+ * unlinked from its source. Any thread. */
+void rc_room_pipeline_release_mixer_pad (RcRoomPipeline *self, GstPad *pad);
 
 /* rc_room_pipeline.c: a GstIterator foreach that sets each element to NULL. */
 void rc_room_pipeline_set_null (const GValue *item, gpointer user_data);

@@ -89,6 +89,8 @@ rc_room_pipeline_unref (RcRoomPipeline *self)
     return;
   g_main_context_unref (self->context);
   g_mutex_clear (&self->timeline_lock);
+  g_mutex_clear (&self->release_lock);
+  g_ptr_array_unref (self->pads_to_release);
   rc_ducking_unref (self->ducking);
   g_ptr_array_unref (self->inputs);
   g_free (self->room_id);
@@ -129,6 +131,49 @@ running_time_now (RcRoomPipeline *self)
   if (clock == NULL)
     return 0;
   return gst_clock_get_time (clock) - gst_element_get_base_time (self->pipeline);
+}
+
+/*
+ * Releasing mixer pads. GStreamer 1.22's audioaggregator mixes each pad with
+ * neither its own lock nor the pad's held and without a reference to the
+ * pad: one released by another thread in that window is freed under it (a
+ * crash in the mixer's thread, "invalid unclassed pointer in cast to
+ * GstAudioMixerPad", seen under ASan in test_webrtc_branch's churn of
+ * skips). So a pad that leaves the mixer, once unlinked, is handed to the
+ * mixer's own thread, which releases it as it pushes an output buffer: then
+ * no mixing is under way. A pipeline that is not streaming releases what is
+ * left when it is freed.
+ */
+void
+rc_room_pipeline_release_mixer_pad (RcRoomPipeline *self, GstPad *pad)
+{
+  g_mutex_lock (&self->release_lock);
+  g_ptr_array_add (self->pads_to_release, pad);
+  g_mutex_unlock (&self->release_lock);
+}
+
+static void
+release_waiting_pads (RcRoomPipeline *self)
+{
+  g_autoptr (GPtrArray) pads = NULL;
+
+  g_mutex_lock (&self->release_lock);
+  if (self->pads_to_release->len > 0)
+    {
+      pads = self->pads_to_release;
+      self->pads_to_release = g_ptr_array_new_with_free_func (gst_object_unref);
+    }
+  g_mutex_unlock (&self->release_lock);
+  for (guint i = 0; pads != NULL && i < pads->len; i++)
+    gst_element_release_request_pad (self->mixer, g_ptr_array_index (pads, i));
+}
+
+/* The mixer's thread, between two rounds of mixing. */
+static GstPadProbeReturn
+on_mixer_output (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  release_waiting_pads (data);
+  return GST_PAD_PROBE_OK;
 }
 
 /* The pipeline's clock now (the server clock: every room uses the system one). */
@@ -180,13 +225,18 @@ static GstPadProbeReturn
 on_idle_unlink (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
   Track *t = data;
+  /* Runs once, though the probe may be called again while the pad stays
+   * blocked, and from two threads at once: the main context's add_probe
+   * finding the pad idle and a streaming thread leaving it. Whoever takes
+   * the pad does the work; a plain test-then-clear let both release it
+   * (GStreamer's "does not belong to element mixer", seen under ASan in
+   * test_webrtc_branch's churn of skips). */
+  GstPad *mixer_pad = g_atomic_pointer_exchange (&t->mixer_pad, NULL);
 
-  /* Runs once: guard against a second call while the pad stays blocked. */
-  if (t->mixer_pad == NULL)
+  if (mixer_pad == NULL)
     return GST_PAD_PROBE_OK;
-  gst_pad_unlink (t->ghost, t->mixer_pad);
-  gst_element_release_request_pad (t->owner->mixer, t->mixer_pad);
-  gst_clear_object (&t->mixer_pad);
+  gst_pad_unlink (t->ghost, mixer_pad);
+  rc_room_pipeline_release_mixer_pad (t->owner, mixer_pad);
   invoke_on_main (t, finish_removal_on_main);
   /* Keep the pad blocked: the bin is about to be shut down. */
   return GST_PAD_PROBE_OK;
@@ -675,10 +725,12 @@ build (RcRoomPipeline *self, GError **error)
     }
   {
     g_autoptr (GstPad) tee_sink = gst_element_get_static_pad (self->tee, "sink");
+    g_autoptr (GstPad) mixer_src = gst_element_get_static_pad (self->mixer, "src");
 
     gst_segment_init (&self->rtp_segment, GST_FORMAT_TIME);
     gst_pad_add_probe (tee_sink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
                        on_rtp_packet, self, NULL);
+    gst_pad_add_probe (mixer_src, GST_PAD_PROBE_TYPE_BUFFER, on_mixer_output, self, NULL);
   }
   /* Every room runs on the monotonic system clock (shared by all rooms). */
   {
@@ -701,6 +753,8 @@ rc_room_pipeline_new (const char *room_id, const RcRoomPipelineCallbacks *callba
   self->ref_count = 1;
   self->inputs = g_ptr_array_new ();
   g_mutex_init (&self->timeline_lock);
+  g_mutex_init (&self->release_lock);
+  self->pads_to_release = g_ptr_array_new_with_free_func (gst_object_unref);
   self->ducking = rc_ducking_new (room_id);
   self->room_id = g_strdup (room_id);
   if (callbacks != NULL)
@@ -740,6 +794,7 @@ rc_room_pipeline_free (RcRoomPipeline *self)
   if (t != NULL)
     finish_removal (t);
   rc_room_pipeline_drop_inputs (self);
+  release_waiting_pads (self); /* nothing streams now */
   g_clear_handle_id (&self->bus_watch, g_source_remove);
   gst_clear_object (&self->pipeline);
   rc_room_pipeline_unref (self);

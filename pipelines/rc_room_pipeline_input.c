@@ -43,7 +43,7 @@ struct _Input
   gboolean linked;   /* main context */
   gboolean removed;  /* main context: being taken out */
   gboolean stopped;  /* main context: out, and off the pipeline's list */
-  gboolean unlinked; /* streaming thread, inside the IDLE probe */
+  gint unlinked; /* atomic: set by the one call of the IDLE probe that unlinks */
 };
 
 static Input *
@@ -270,13 +270,14 @@ on_idle_unlink_input (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
   Input *in = data;
 
-  /* Runs once: the pad stays blocked until the input is stopped. */
-  if (in->unlinked)
+  /* Runs once, though the probe may be called again while the pad stays
+   * blocked (until the input is stopped), and from the main context and a
+   * streaming thread at once: the first to set the flag unlinks. */
+  if (!g_atomic_int_compare_and_exchange (&in->unlinked, FALSE, TRUE))
     return GST_PAD_PROBE_OK;
-  in->unlinked = TRUE;
   GST_DEBUG ("room %s: input %s unlinked", in->owner->room_id, GST_OBJECT_NAME (in->element));
   gst_pad_unlink (in->src, in->mixer_pad);
-  gst_element_release_request_pad (in->owner->mixer, in->mixer_pad);
+  rc_room_pipeline_release_mixer_pad (in->owner, gst_object_ref (in->mixer_pad));
   input_invoke_on_main (in, stop_input_on_main);
   return GST_PAD_PROBE_OK;
 }

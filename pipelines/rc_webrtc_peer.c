@@ -140,7 +140,6 @@ fail (RcWebrtcPeer *self, int code, const char *reason)
 }
 
 static void on_local_set (GstPromise *promise, gpointer data);
-static GstPromise *promise_new (RcWebrtcPeer *self, GstPromiseChangeFunc func);
 
 /* Main context: a description webrtcbin made becomes the local one. */
 static void
@@ -156,8 +155,7 @@ take_local (RcWebrtcPeer *self, GstWebRTCSessionDescription *description)
       fail (self, RC_MEDIA_ERROR_UNSUPPORTED_OFFER, reason);
       return;
     }
-  g_signal_emit_by_name (self->webrtc, "set-local-description", description,
-                         promise_new (self, on_local_set));
+  rc_webrtc_peer_request (self, "set-local-description", description, on_local_set);
   text = gst_sdp_message_as_text (description->sdp);
   if (self->callbacks.description != NULL)
     self->callbacks.description (self, description, text, self->user_data);
@@ -326,11 +324,21 @@ forward_signals (RcWebrtcPeer *self)
 
 /* ---- promises ---------------------------------------------------------------- */
 
-static GstPromise *
-promise_new (RcWebrtcPeer *self, GstPromiseChangeFunc func)
+/* The promise goes to webrtcbin, which keeps its own references, and ours
+ * is dropped at once: the change functions never unref it. webrtcbin 1.22
+ * drops a task still queued when it stops without answering its promise, so
+ * a change function that held the last reference would never run and the
+ * peer it holds would leak (seen as a leaked peer when a guest leaves while
+ * its answer is being made). */
+void
+rc_webrtc_peer_request (RcWebrtcPeer *self, const char *signal, gpointer argument,
+                        GstPromiseChangeFunc func)
 {
-  return gst_promise_new_with_change_func (func, rc_webrtc_peer_ref (self),
-                                           (GDestroyNotify) rc_webrtc_peer_unref);
+  GstPromise *promise = gst_promise_new_with_change_func (func, rc_webrtc_peer_ref (self),
+                                                          (GDestroyNotify) rc_webrtc_peer_unref);
+
+  g_signal_emit_by_name (self->webrtc, signal, argument, promise);
+  gst_promise_unref (promise);
 }
 
 /* webrtcbin's thread: the offer or answer (@field) it was asked for. */
@@ -352,7 +360,6 @@ take_description (GstPromise *promise, RcWebrtcPeer *self, const char *field, in
     post (self, EV_FAILED, (guint) code, error, NULL);
   else
     post (self, EV_DESCRIPTION, 0, NULL, description);
-  gst_promise_unref (promise);
 }
 
 static void
@@ -373,7 +380,6 @@ check_set (GstPromise *promise, RcWebrtcPeer *self, int code, const char *what)
 {
   char *error = rc_webrtc_promise_error (promise, what);
 
-  gst_promise_unref (promise);
   if (error == NULL)
     return TRUE;
   post (self, EV_FAILED, (guint) code, error, NULL);
@@ -387,8 +393,7 @@ on_remote_offer_set (GstPromise *promise, gpointer data)
   RcWebrtcPeer *self = data;
 
   if (check_set (promise, self, RC_MEDIA_ERROR_INVALID, "the offer was refused"))
-    g_signal_emit_by_name (self->webrtc, "create-answer", NULL,
-                           promise_new (self, on_answer_created));
+    rc_webrtc_peer_request (self, "create-answer", NULL, on_answer_created);
 }
 
 static void
@@ -495,16 +500,10 @@ rc_webrtc_peer_connect (RcWebrtcPeer *self, gpointer instance, const char *signa
   g_signal_connect_closure (instance, signal, closure, FALSE);
 }
 
-GstPromise *
-rc_webrtc_peer_promise_new (RcWebrtcPeer *self, GstPromiseChangeFunc func)
-{
-  return promise_new (self, func);
-}
-
 void
 rc_webrtc_peer_create_offer (RcWebrtcPeer *self)
 {
-  g_signal_emit_by_name (self->webrtc, "create-offer", NULL, promise_new (self, on_offer_created));
+  rc_webrtc_peer_request (self, "create-offer", NULL, on_offer_created);
 }
 
 void
@@ -512,10 +511,9 @@ rc_webrtc_peer_set_remote (RcWebrtcPeer *self, GstWebRTCSDPType type, GstSDPMess
 {
   GstWebRTCSessionDescription *description = gst_webrtc_session_description_new (type, sdp);
 
-  g_signal_emit_by_name (self->webrtc, "set-remote-description", description,
-                         promise_new (self, type == GST_WEBRTC_SDP_TYPE_OFFER
-                                              ? on_remote_offer_set
-                                              : on_remote_answer_set));
+  rc_webrtc_peer_request (self, "set-remote-description", description,
+                          type == GST_WEBRTC_SDP_TYPE_OFFER ? on_remote_offer_set
+                                                            : on_remote_answer_set);
   gst_webrtc_session_description_free (description);
 }
 

@@ -99,8 +99,11 @@ gpointer rc_webrtc_peer_get_user_data (RcWebrtcPeer *peer);
  * instance the owner disconnects them (by its data). */
 void rc_webrtc_peer_connect (RcWebrtcPeer *peer, gpointer instance, const char *signal,
                              GCallback callback);
-/* A promise whose @func gets the peer as data, holding it. */
-GstPromise *rc_webrtc_peer_promise_new (RcWebrtcPeer *peer, GstPromiseChangeFunc func);
+/* Emits webrtcbin's action @signal (@argument, promise) with a promise whose
+ * @func gets the peer as data, holding it. @func must not unref the promise:
+ * webrtcbin owns it, and frees it even when it stops before answering. */
+void rc_webrtc_peer_request (RcWebrtcPeer *peer, const char *signal, gpointer argument,
+                             GstPromiseChangeFunc func);
 
 /* Asks for an offer; it comes as `description`. */
 void rc_webrtc_peer_create_offer (RcWebrtcPeer *peer);

@@ -417,7 +417,6 @@ on_stats (GstPromise *promise, gpointer data)
       self->jitter_ms = jitter * 1000.0;
       g_mutex_unlock (&self->lock);
     }
-  gst_promise_unref (promise);
 }
 
 static void
@@ -434,8 +433,7 @@ poll_stats (RcWhipIngest *self, gint64 now)
   self->stats_at_us = now;
   self->stats_bytes = bytes;
   if (rc_webrtc_peer_is_connected (self->peer))
-    g_signal_emit_by_name (self->webrtc, "get-stats", NULL,
-                           rc_webrtc_peer_promise_new (self->peer, on_stats));
+    rc_webrtc_peer_request (self->peer, "get-stats", NULL, on_stats);
 }
 
 /* Main context, every WATCHDOG_MS: gathering, silence and the figures. */

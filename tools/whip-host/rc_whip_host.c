@@ -162,13 +162,19 @@ on_description_set (GstPromise *promise, gpointer data)
 
   if (error != NULL)
     post (data, job_fail, 0, error);
-  gst_promise_unref (promise);
 }
 
-static GstPromise *
-promise_new (RcWhipHost *self, GstPromiseChangeFunc func)
+/* Emits webrtcbin's @signal (@argument, promise); the promise is webrtcbin's
+ * alone afterwards (the change functions never unref it), so one it drops
+ * unanswered when it stops still frees the host it holds. */
+static void
+request (RcWhipHost *self, const char *signal, gpointer argument, GstPromiseChangeFunc func)
 {
-  return gst_promise_new_with_change_func (func, whip_ref (self), (GDestroyNotify) whip_unref);
+  GstPromise *promise
+    = gst_promise_new_with_change_func (func, whip_ref (self), (GDestroyNotify) whip_unref);
+
+  g_signal_emit_by_name (self->webrtc, signal, argument, promise);
+  gst_promise_unref (promise);
 }
 
 static void
@@ -190,11 +196,9 @@ on_offer_created (GstPromise *promise, gpointer data)
   else
     {
       /* Gathering starts now; the offer goes once it is complete. */
-      g_signal_emit_by_name (self->webrtc, "set-local-description", offer,
-                             promise_new (self, on_description_set));
+      request (self, "set-local-description", offer, on_description_set);
       gst_webrtc_session_description_free (offer);
     }
-  gst_promise_unref (promise);
 }
 
 static gboolean
@@ -205,7 +209,7 @@ job_create_offer (gpointer data)
   if (self->offer_requested)
     return G_SOURCE_REMOVE;
   self->offer_requested = TRUE;
-  g_signal_emit_by_name (self->webrtc, "create-offer", NULL, promise_new (self, on_offer_created));
+  request (self, "create-offer", NULL, on_offer_created);
   return G_SOURCE_REMOVE;
 }
 
@@ -302,8 +306,7 @@ on_posted (GObject *source, GAsyncResult *result, gpointer data)
         {
           answer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER,
                                                        g_steal_pointer (&sdp));
-          g_signal_emit_by_name (self->webrtc, "set-remote-description", answer,
-                                 promise_new (self, on_description_set));
+          request (self, "set-remote-description", answer, on_description_set);
           gst_webrtc_session_description_free (answer);
         }
     }
