@@ -133,3 +133,36 @@ rc_http_resolve_host (const char *host, GError **error)
     return NULL;
   return g_object_ref (found->data);
 }
+
+static GQuark
+holds_quark (void)
+{
+  static GQuark quark;
+
+  if (quark == 0)
+    quark = g_quark_from_static_string ("rc-http-holds");
+  return quark;
+}
+
+void
+rc_http_hold (SoupServerMessage *msg)
+{
+  guint holds = GPOINTER_TO_UINT (g_object_get_qdata (G_OBJECT (msg), holds_quark ()));
+
+  if (holds == 0)
+    soup_server_message_pause (msg);
+  g_object_set_qdata (G_OBJECT (msg), holds_quark (), GUINT_TO_POINTER (holds + 1));
+  g_object_ref (msg);
+}
+
+void
+rc_http_release (SoupServerMessage *msg)
+{
+  guint holds = GPOINTER_TO_UINT (g_object_get_qdata (G_OBJECT (msg), holds_quark ()));
+
+  g_return_if_fail (holds > 0);
+  g_object_set_qdata (G_OBJECT (msg), holds_quark (), GUINT_TO_POINTER (holds - 1));
+  if (holds == 1)
+    soup_server_message_unpause (msg);
+  g_object_unref (msg);
+}

@@ -30,6 +30,13 @@ char *rc_http_peer (SoupServerMessage *msg, gboolean with_port);
  * 429 with Retry-After sent) when it is spent. */
 gboolean rc_http_allow_write (RcRateLimits *limits, SoupServerMessage *msg);
 
+/* Holds @msg's answer back while something asynchronous works on it, and
+ * takes a reference to @msg. Holds nest (libsoup's own pause does not: one
+ * unpause resumes every pause): the message resumes when the last hold is
+ * released, which also drops the reference. */
+void rc_http_hold (SoupServerMessage *msg);
+void rc_http_release (SoupServerMessage *msg);
+
 /* @host as an address: a literal, or the first the resolver finds. */
 GInetAddress *rc_http_resolve_host (const char *host, GError **error);
 

@@ -39,17 +39,16 @@ pending_new (RcServer *server, SoupServerMessage *msg)
   Pending *p = g_new0 (Pending, 1);
 
   p->server = server;
-  p->msg = g_object_ref (msg);
+  p->msg = msg;
   p->bearer = rc_http_get_bearer (msg);
-  soup_server_message_pause (msg);
+  rc_http_hold (msg);
   return p;
 }
 
 static void
 pending_finish (Pending *p)
 {
-  soup_server_message_unpause (p->msg);
-  g_object_unref (p->msg);
+  rc_http_release (p->msg);
   g_free (p->path);
   g_free (p->id);
   g_free (p->bearer);

@@ -71,6 +71,25 @@ list_rooms (RcServer *server, SoupServerMessage *msg)
 }
 
 /* Makes the room here (the REST write budget was taken already). */
+typedef struct
+{
+  SoupServerMessage *msg;
+  JsonNode *body;
+} CreatedRoom;
+
+/* A new room's writes reached Redis (or failed: the room exists here and
+ * its writes wait in the store's buffer, so it is made all the same). */
+static void
+on_created_stored (RcStore *store, const GError *error, gpointer user_data)
+{
+  CreatedRoom *created = user_data;
+
+  rc_http_send_json (created->msg, SOUP_STATUS_CREATED, created->body);
+  rc_http_release (created->msg);
+  json_node_unref (created->body);
+  g_free (created);
+}
+
 static void
 create_room (RcServer *server, SoupServerMessage *msg)
 {
@@ -120,6 +139,20 @@ create_room (RcServer *server, SoupServerMessage *msg)
   json_object_set_string_member (json_node_get_object (body), "ownerToken", token);
   json_object_set_string_member (json_node_get_object (body), "url", url);
   soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Location", url);
+  if (cluster != NULL)
+    {
+      /* Every node reads rooms it does not serve from Redis: answer once
+       * the room's first writes are there, so that a GET of the new room
+       * on any node right after the 201 finds it (test_cluster's third
+       * node once got a 404 in the gap). */
+      CreatedRoom *created = g_new0 (CreatedRoom, 1);
+
+      created->msg = msg;
+      created->body = g_steal_pointer (&body);
+      rc_http_hold (msg);
+      rc_store_sync (rc_server_get_store (server), on_created_stored, created);
+      return;
+    }
   rc_http_send_json (msg, SOUP_STATUS_CREATED, body);
 }
 

@@ -119,8 +119,7 @@ on_playlist_read (RcStore *store, GPtrArray *ids, const GError *error, gpointer 
       json_object_set_array_member (o, "songs", songs);
       rc_http_send_json (read->msg, read->status, body);
     }
-  soup_server_message_unpause (read->msg);
-  g_object_unref (read->msg);
+  rc_http_release (read->msg);
   g_free (read);
 }
 
@@ -131,9 +130,9 @@ send_playlist (RcServer *server, SoupServerMessage *msg, const char *user_id, gu
   g_autofree char *key = g_strdup_printf ("user:%s:library", user_id);
 
   read->server = server;
-  read->msg = g_object_ref (msg);
+  read->msg = msg;
   read->status = status;
-  soup_server_message_pause (msg);
+  rc_http_hold (msg);
   rc_store_zset_range_rev (rc_server_get_store (server), key, 0, PLAYLIST_MAX - 1,
                            on_playlist_read, read);
 }
