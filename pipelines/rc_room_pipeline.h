@@ -34,6 +34,19 @@ typedef struct
 
 RcRoomPipeline *rc_room_pipeline_new (const char *room_id, const RcRoomPipelineCallbacks *callbacks,
                                       gpointer user_data, GError **error);
+/*
+ * An edge's room pipeline (the origin → edge media relay): no mixer,
+ * encoder or tracks; the origin's RTP comes from @source (an
+ * RcRelaySource's element, stamped with each packet's C) straight into the
+ * tee, and branches, the RTP tap and the timeline work as on the origin,
+ * with the origin's C. It runs on @clock (the origin's clock, a
+ * GstNetClientClock on its clock port) with base time 0. Tracks and live
+ * inputs are not for it. @callbacks may be NULL.
+ */
+RcRoomPipeline *rc_room_pipeline_new_relayed (const char *room_id, GstElement *source,
+                                              GstClock *clock,
+                                              const RcRoomPipelineCallbacks *callbacks,
+                                              gpointer user_data, GError **error);
 void rc_room_pipeline_free (RcRoomPipeline *pipeline);
 
 /* Plays @uri from @position_ms, replacing whatever played. */
