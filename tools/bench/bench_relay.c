@@ -12,7 +12,12 @@
  * room's node) for one guest on each side, and how long a chat message
  * sent by a guest of the room's node takes to reach every guest on each
  * side. Every time is read on this process's monotonic clock.
+ *
+ * With --media it measures the origin → edge media relay instead: the
+ * origin's CPU per edge against one listener's, and what an edge sees
+ * (rc_bench_relay_media.c).
  */
+#include "rc_bench_relay_media.h"
 #include "rc_bench_server.h"
 #include "pipelines/rc_stats.h"
 #include "tools/support/rc_roomcast_process.h"
@@ -205,13 +210,23 @@ main (int argc, char **argv)
 {
   const char *roomcast = "build/roomcast";
   const char *redis_server = "redis-server";
-  gint pings = 500, guests_n = 50, chats = 100;
+  gint pings = 500, guests_n = 50, chats = 100, window = 10;
+  gboolean media = FALSE;
+  const char *levels = "10,100,1000";
+  double listener_us = 7.6;
   GOptionEntry entries[] = {
     { "roomcast", 0, 0, G_OPTION_ARG_FILENAME, &roomcast, "The server binary", "PATH" },
     { "redis-server", 0, 0, G_OPTION_ARG_FILENAME, &redis_server, "redis-server to run", "PATH" },
     { "pings", 0, 0, G_OPTION_ARG_INT, &pings, "Requests timed on each side (500)", "N" },
     { "guests", 0, 0, G_OPTION_ARG_INT, &guests_n, "Guests on each node (50)", "N" },
     { "chats", 0, 0, G_OPTION_ARG_INT, &chats, "Chat messages timed (100)", "N" },
+    { "media", 0, 0, G_OPTION_ARG_NONE, &media,
+      "Measure the origin → edge media relay instead (in this process)", NULL },
+    { "levels", 0, 0, G_OPTION_ARG_STRING, &levels, "--media: edge counts (10,100,1000)", "N,N" },
+    { "window", 0, 0, G_OPTION_ARG_INT, &window, "--media: seconds per level (10)", "S" },
+    { "listener-us", 0, 0, G_OPTION_ARG_DOUBLE, &listener_us,
+      "--media: one engine listener's CPU per packet, to compare (7.6 µs: docs/benchmarks.md, "
+      "the engine's quiet run at 1,000 guests)", "US" },
     { NULL },
   };
   g_autoptr (GOptionContext) options = g_option_context_new ("- what relaying between nodes costs");
@@ -238,6 +253,8 @@ main (int argc, char **argv)
       g_printerr ("bench-relay: %s\n", error ? error->message : "need positive counts");
       return 2;
     }
+  if (media)
+    return rc_bench_relay_media_run (levels, (guint) MAX (window, 1), listener_us);
   rc_bench_catch_signals ();
   redis = start_redis (redis_server, &port, &error);
   if (redis == NULL)
