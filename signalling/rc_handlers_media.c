@@ -116,11 +116,12 @@ read_edge (JsonObject *request, RcGuestMediaEdge *edge)
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     return FALSE;
   o = json_node_get_object (node);
-  edge->address = json_object_get_string_member_with_default (o, "address", "");
-  edge->port = (guint) CLAMP (json_object_get_int_member_with_default (o, "port", 0), 0, 65536);
-  token = json_object_get_string_member_with_default (o, "token", "");
-  if (!g_hostname_is_ip_address (edge->address) || edge->port == 0 || edge->port > 65535
-      || strlen (token) != 16 || !g_ascii_string_to_unsigned (token, 16, 0, G_MAXUINT64, &value, NULL))
+  edge->address = rc_json_get_string (o, "address");
+  edge->port = (guint) CLAMP (rc_json_get_int (o, "port", 0), 0, 65536);
+  token = rc_json_get_string (o, "token");
+  if (edge->address == NULL || !g_hostname_is_ip_address (edge->address) || edge->port == 0
+      || edge->port > 65535 || token == NULL || strlen (token) != 16
+      || !g_ascii_string_to_unsigned (token, 16, 0, G_MAXUINT64, &value, NULL))
     return FALSE;
   edge->token = value;
   return TRUE;

@@ -228,10 +228,10 @@ edge_event_of (const char *text)
       && strstr (text, "\"type\":\"mediaStopped\"") == NULL)
     return NULL;
   o = rc_validate_parse_object (text, strlen (text), NULL);
-  type = o != NULL ? json_object_get_string_member_with_default (o, "type", "") : "";
-  if (g_str_equal (type, "timeline"))
+  type = o != NULL ? rc_json_get_string (o, "type") : NULL;
+  if (g_strcmp0 (type, "timeline") == 0)
     return "timeline";
-  if (g_str_equal (type, "mediaStopped"))
+  if (g_strcmp0 (type, "mediaStopped") == 0)
     return "mediaStopped";
   return NULL;
 }
@@ -264,22 +264,21 @@ static char *
 edge_rewrite (RcSessionRelay *self, RcSession *session, const char *text, gsize length)
 {
   g_autoptr (JsonObject) request = rc_validate_parse_object (text, length, NULL);
-  const char *type = request != NULL
-                       ? json_object_get_string_member_with_default (request, "type", "")
-                       : "";
+  const char *type = request != NULL ? rc_json_get_string (request, "type") : NULL;
   g_autoptr (JsonNode) node = NULL;
   RcEdges *edges;
   guint port;
   guint64 token;
 
-  if (!g_str_equal (type, "startMedia") && !g_str_equal (type, "stopMedia")
-      && !g_str_equal (type, "leave") && !g_str_equal (type, "join"))
+  if (type == NULL
+      || (!g_str_equal (type, "startMedia") && !g_str_equal (type, "stopMedia")
+          && !g_str_equal (type, "leave") && !g_str_equal (type, "join")))
     return NULL;
   edge_stop (self, session);
   if (!g_str_equal (type, "startMedia"))
     return NULL;
   json_object_remove_member (request, "edge");
-  if (g_strcmp0 (json_object_get_string_member_with_default (request, "transport", ""), "ws") == 0
+  if (g_strcmp0 (rc_json_get_string (request, "transport"), "ws") == 0
       && session->ws_peer != NULL && session->relay_room != NULL
       && (edges = edges_of (self)) != NULL
       && rc_edges_attach (edges, session->relay_room, &port, &token, NULL))

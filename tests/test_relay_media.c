@@ -236,8 +236,9 @@ test_edge_hears_the_origin (void)
   g_assert_cmpfloat (fabs (c_of_ms (ws.rtp_timestamp, rtp_o, c_o) - ws.server_time_ms), <, 0.01);
   g_mutex_unlock (&ws.lock);
 
-  /* The edge's clock agrees with the origin's, and the relay's transit is
-   * what one loopback hop costs. */
+  /* The edge's clock agrees with the origin's; the transit (arrival less
+   * C) is the origin's own latency after C (its mixer's 50 ms, the
+   * encoder) plus one loopback hop. */
   offset_ms = ((double) gst_clock_get_time (r.edge_clock) - (double) rc_clock_now ()) / GST_MSECOND;
   rc_relay_source_get_stats (r.source, &source_stats);
   rc_relay_sink_get_stats (r.sink, &sink_stats);

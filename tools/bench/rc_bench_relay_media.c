@@ -171,10 +171,10 @@ typedef struct
 static gboolean
 edge_start (Edge *e, RcRelaySink *sink, GError **error)
 {
-  g_autoptr (GstClock) system = gst_system_clock_obtain ();
+  g_autoptr (GstClock) system_clock = gst_system_clock_obtain ();
   gint port = 0;
 
-  e->provider = gst_net_time_provider_new (system, "127.0.0.1", 0);
+  e->provider = gst_net_time_provider_new (system_clock, "127.0.0.1", 0);
   if (e->provider == NULL)
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "no clock provider");
@@ -215,7 +215,7 @@ print_report (GArray *windows, double listener_us, Edge *edge)
   double base_pct = 100.0 * base->origin_cpu_s / base->seconds;
   RcRelaySourceStats stats;
   double offset_ms;
-  g_autoptr (GstClock) system = gst_system_clock_obtain ();
+  g_autoptr (GstClock) system_clock = gst_system_clock_obtain ();
 
   printf ("bench-relay --media: one origin room pipeline, N edges on 127.0.0.1; %s; "
           "load average %s\n", machine, load);
@@ -236,7 +236,7 @@ print_report (GArray *windows, double listener_us, Edge *edge)
               w->send_failed);
     }
   rc_relay_source_get_stats (edge->source, &stats);
-  offset_ms = ((double) gst_clock_get_time (edge->clock) - (double) gst_clock_get_time (system))
+  offset_ms = ((double) gst_clock_get_time (edge->clock) - (double) gst_clock_get_time (system_clock))
               / GST_MSECOND;
   printf ("the real edge: clock − origin's clock %.3f ms; transit p50 %.3f ms, p95 %.3f ms "
           "(last %u packets); received %" G_GUINT64_FORMAT ", lost %" G_GUINT64_FORMAT
