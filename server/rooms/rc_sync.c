@@ -585,6 +585,19 @@ rc_sync_stats_json (RcSync *self)
   json_object_set_int_member (o, "wsListeners", self->ws_listeners->len);
   json_object_set_int_member (o, "wsDropped", (gint64) self->ws_dropped);
   json_object_set_int_member (o, "wsFramesPerMessage", ws_frames_per_message (self));
+  if (self->relay_sink != NULL)
+    {
+      RcRelaySinkStats relay;
+      JsonObject *r;
+      JsonNode *r_node = rc_json_message_new (NULL, &r);
+
+      rc_relay_sink_get_stats (self->relay_sink, &relay);
+      json_object_set_int_member (r, "edges", relay.edges);
+      json_object_set_int_member (r, "packets", (gint64) relay.packets);
+      json_object_set_int_member (r, "datagrams", (gint64) relay.datagrams);
+      json_object_set_int_member (r, "sendFailed", (gint64) relay.send_failed);
+      json_object_set_member (o, "relay", r_node);
+    }
   /* In join order, like the participants list. */
   for (guint i = 0; i < members->len; i++)
     {
