@@ -788,6 +788,18 @@ test_edge_serves_ws_audio (void)
   rc_test_audio_analyse_float ((float *) heard->data + heard->len - 9600, 9600, &freq, &rms);
   g_assert_true (rc_test_audio_is_tone (freq, rms, CROSS_HZ));
 
+  /* The room's node sends one stream to Boris's node. */
+  {
+    g_autofree char *path = g_strdup_printf ("/api/rooms/%s/stats", x.p.id);
+    g_autoptr (JsonObject) stats = get_ok (x.p.owner, path);
+    JsonObject *relay = json_object_get_object_member (stats, "relay");
+
+    g_assert_nonnull (relay);
+    g_assert_cmpint (json_object_get_int_member (relay, "edges"), ==, 1);
+    g_assert_cmpint (json_object_get_int_member (relay, "datagrams"), >=, 150);
+    g_assert_cmpint (json_object_get_int_member (relay, "sendFailed"), ==, 0);
+  }
+
   /* Stopped: no more frames come. */
   g_clear_pointer (&reply, json_object_unref);
   reply = rc_test_ws_command (x.boris, "{\"type\":\"stopMedia\"}");

@@ -43,6 +43,7 @@
 #include "tools/native-guest/rc_recording.h"
 #include "rc_test_audio.h"
 #include "rc_test_server.h"
+#include "rc_test_skew.h"
 #include "rc_test_util.h"
 #include "rc_test_ws.h"
 
@@ -55,11 +56,6 @@
 #define DELAY_MS 400.0
 #define ASKED_ARRIVAL_MS 600.0
 #define MARGIN_MS 25.0 /* what the server adds to the arrival a report asks for */
-#define MAX_SKEW_P50_MS 1.0
-#define MAX_SKEW_MS 2.0
-#define MIN_SHARE_WITHIN 0.8
-#define FAULT_MS 25.0
-#define CLICK_THRESHOLD 0.1
 
 typedef struct
 {
@@ -144,66 +140,6 @@ rendering (RcNativeGuest *guest)
 
   rc_native_guest_get_stats (guest, &s);
   return s.frames > 48000 / 2 || rc_native_guest_get_failure (guest) != NULL;
-}
-
-/* The frames the server sent, decoded and placed at C + @delay_ms: what
- * every guest should have rendered, when. */
-static RcRecording *
-ideal_recording (GQueue *frames, double delay_ms)
-{
-  double c0;
-  g_autoptr (GArray) x = rc_test_audio_decode_ws_frames (frames, &c0);
-
-  return rc_recording_new ("ideal", (const float *) x->data, x->len, 48000, c0 + delay_ms);
-}
-
-/* Skews of @b against @a for the clicks @a has in [@from, @to) (host
- * clock, ms), with a message; *@within is the share of them under
- * MAX_SKEW_MS. */
-static void
-measure (RcRecording *a, RcRecording *b, double from, double to, RcSkewStats *stats,
-         double *within)
-{
-  g_autoptr (GArray) skews =
-    rc_recording_compare (a, b, RC_RECORDING_HOST, CLICK_THRESHOLD, 20, 0.8);
-  guint in = 0;
-
-  rc_skew_stats (skews, from, to, stats);
-  for (guint i = 0; i < skews->len; i++)
-    {
-      const RcSkew *k = &g_array_index (skews, RcSkew, i);
-
-      if (k->time >= from && k->time < to && fabs (k->skew) < MAX_SKEW_MS)
-        in++;
-    }
-  *within = stats->n > 0 ? (double) in / stats->n : 0;
-  g_test_message ("%s vs %s: %u clicks, mean %+.3f ms, |skew| p50 %.3f p95 %.3f max %.3f ms, "
-                  "%.0f %% under %.0f ms",
-                  rc_recording_get_name (a), rc_recording_get_name (b), stats->n, stats->mean,
-                  stats->p50, stats->p95, stats->max, 100 * *within, MAX_SKEW_MS);
-}
-
-static void
-check_in_step (RcRecording *a, RcRecording *b, RcRecording *ideal, double from, double to)
-{
-  RcSkewStats between, ea, eb;
-  double within_between, within_a, within_b;
-
-  measure (a, b, from, to, &between, &within_between);
-  measure (ideal, a, from, to, &ea, &within_a);
-  measure (ideal, b, from, to, &eb, &within_b);
-  /* Clicks come every 250-370 ms: three seconds give ten or more; a fault
-   * moves the median, a machine's hiccup only a click or two. */
-  g_assert_cmpuint (between.n, >=, 6);
-  g_assert_cmpuint (ea.n, >=, 6);
-  g_assert_cmpuint (eb.n, >=, 6);
-  g_assert_cmpfloat (between.p50, <, MAX_SKEW_P50_MS);
-  g_assert_cmpfloat (within_between, >=, MIN_SHARE_WITHIN);
-  g_assert_cmpfloat (between.max, <, FAULT_MS);
-  g_assert_cmpfloat (ea.p50, <, MAX_SKEW_P50_MS);
-  g_assert_cmpfloat (eb.p50, <, MAX_SKEW_P50_MS);
-  g_assert_cmpfloat (ea.max, <, FAULT_MS);
-  g_assert_cmpfloat (eb.max, <, FAULT_MS);
 }
 
 static gboolean
@@ -363,12 +299,12 @@ test_two_transports_in_step (void)
     g_test_message ("D moved by itself before the test moved it (a stalled machine)");
   /* Before: what was rendered before anyone took a new D. After: what was
    * sent after the last change, once rendered at that D. */
-  before = ideal_recording (&r.control->binary, DELAY_MS);
-  after = ideal_recording (&r.control->binary, final_delay);
+  before = rc_test_skew_ideal (&r.control->binary, DELAY_MS);
+  after = rc_test_skew_ideal (&r.control->binary, final_delay);
   g_test_message ("at D = %.0f ms:", DELAY_MS);
-  check_in_step (a, b, before, start, MIN (first_change, change));
+  rc_test_skew_check_in_step (a, b, before, start, MIN (first_change, change));
   g_test_message ("after the change to D = %.0f ms:", final_delay);
-  check_in_step (a, b, after, last_change + final_delay, end);
+  rc_test_skew_check_in_step (a, b, after, last_change + final_delay, end);
 
   room_stop (&r);
   for (guint i = 0; i < 2; i++)
