@@ -293,11 +293,13 @@ main (int argc, char **argv)
   {
     /* --skew: the click track, and D held at 300 ms (never lowered). */
     const char *const args[] = { "--cluster", uri, "--max-guests", "100000", "--chat-rate-limit",
-                                 "0", "--playout-delay", "300", "--playout-delay-min", "300",
-                                 skew ? "--music-dir" : NULL, music_dir, NULL };
+                                 "0", NULL };
+    const char *const skew_args[] = { "--cluster", uri, "--playout-delay", "300",
+                                      "--playout-delay-min", "300", "--music-dir", music_dir,
+                                      NULL };
 
     for (guint i = 0; i < 2 && error == NULL; i++)
-      servers[i] = rc_bench_server_start (roomcast, args, "/dev/null", &error);
+      servers[i] = rc_bench_server_start (roomcast, skew ? skew_args : args, "/dev/null", &error);
   }
   if (error != NULL)
     {
