@@ -13,6 +13,7 @@
  * snapshot without holding the lock while it sends; the state it uses is
  * reference-counted, so rc_relay_sink_free never waits for it.
  */
+#define _GNU_SOURCE /* sendmmsg */
 #include "pipelines/rc_relay_sink.h"
 #include "pipelines/rc_media_error.h"
 #include "pipelines/rc_relay_frame.h"
@@ -144,7 +145,7 @@ on_new_sample (GstAppSink *appsink, gpointer data)
   if (s->alive && s->edges->len > 0)
     edges = g_array_ref (s->edges);
   g_mutex_unlock (&s->lock);
-  if (edges == NULL || !gst_buffer_map (buffer, GST_MAP_READ, &map))
+  if (edges == NULL || !gst_buffer_map (buffer, &map, GST_MAP_READ))
     return GST_FLOW_OK;
   if (map.size >= 12 && map.size <= RC_RELAY_FRAME_MAX_RTP)
     send_to_edges (s, edges, gst_element_get_base_time (s->pipeline) + running, map.data,

@@ -8,6 +8,7 @@
  * a room pipeline as roomcast builds it, the edges are UDP sockets, and
  * one of them a real edge pipeline whose clock and transit are read.
  */
+#define _GNU_SOURCE /* recvmmsg */
 #include "rc_bench_relay_media.h"
 #include "rc_bench_proc.h"
 #include "rc_bench_server.h"
