@@ -19,6 +19,7 @@
 #include "tools/native-guest/rc_native_guest.h"
 
 #include <glib/gstdio.h>
+#include <gst/gst.h>
 
 #define RECORD_MS 5000
 
@@ -185,6 +186,7 @@ test_guests_on_two_nodes_in_step (void)
 int
 main (int argc, char **argv)
 {
+  gst_init (&argc, &argv);
   rc_test_init (&argc, &argv);
   g_test_add_func ("/cluster-relay/guests-on-two-nodes-in-step", test_guests_on_two_nodes_in_step);
   return g_test_run ();

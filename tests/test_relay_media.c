@@ -351,6 +351,7 @@ main (int argc, char **argv)
 {
   int status;
 
+  gst_init (&argc, &argv);
   rc_test_init (&argc, &argv);
   tmpdir = g_dir_make_tmp ("rc-relay-XXXXXX", NULL);
   g_test_add_func ("/relay-media/edge-hears-the-origin", test_edge_hears_the_origin);
