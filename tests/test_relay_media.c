@@ -242,7 +242,7 @@ test_edge_hears_the_origin (void)
   offset_ms = ((double) gst_clock_get_time (r.edge_clock) - (double) rc_clock_now ()) / GST_MSECOND;
   rc_relay_source_get_stats (r.source, &source_stats);
   rc_relay_sink_get_stats (r.sink, &sink_stats);
-  g_test_message ("edge clock − origin clock: %.3f ms; transit p50 %.3f ms, p95 %.3f ms over %u "
+  g_test_message ("edge clock - origin clock: %.3f ms; transit p50 %.3f ms, p95 %.3f ms over %u "
                   "packets; lost %" G_GUINT64_FORMAT,
                   offset_ms, source_stats.transit_p50_ms, source_stats.transit_p95_ms,
                   source_stats.transit_count, source_stats.lost);
