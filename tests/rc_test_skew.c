@@ -7,6 +7,7 @@
  */
 #include "rc_test_skew.h"
 #include "rc_test_audio.h"
+#include "rc_test_util.h"
 
 #include <math.h>
 
@@ -71,4 +72,55 @@ rc_test_skew_check_in_step (RcRecording *a, RcRecording *b, RcRecording *ideal, 
   g_assert_cmpfloat (eb.p50, <, RC_TEST_MAX_SKEW_P50_MS);
   g_assert_cmpfloat (ea.max, <, RC_TEST_FAULT_MS);
   g_assert_cmpfloat (eb.max, <, RC_TEST_FAULT_MS);
+}
+
+RcTestWs *
+rc_test_skew_control (RcTestServer *server, const char *room_id, JsonObject **timeline)
+{
+  RcTestWs *control = rc_test_ws_join (server, room_id, "Control", NULL, NULL, NULL);
+  g_autoptr (JsonNode) body = NULL;
+  g_autoptr (JsonObject) reply = NULL;
+  g_autoptr (JsonObject) first = NULL;
+  guint status = 0;
+  JsonArray *songs;
+
+  body = rc_test_http (server, "GET", "/api/library", NULL, NULL, &status);
+  g_assert_cmpuint (status, ==, 200);
+  songs = json_object_get_array_member (json_node_get_object (body), "songs");
+  rc_test_ws_sendf (control, "{\"type\":\"addSong\",\"id\":1,\"songId\":\"%s\"}",
+                    rc_test_str (json_array_get_object_element (songs, 0), "id"));
+  reply = rc_test_ws_expect (control, "queueUpdated", 5000);
+  rc_test_ws_send (control, "{\"type\":\"startMedia\",\"id\":\"m\",\"transport\":\"ws\"}");
+  json_object_unref (rc_test_ws_expect (control, "mediaStarted", 5000));
+  first = rc_test_ws_expect (control, "timeline", 5000);
+  if (timeline != NULL)
+    *timeline = g_steal_pointer (&first);
+  return control;
+}
+
+RcNativeGuest *
+rc_test_skew_guest_new (RcTestServer *server, const char *room_id, const char *name,
+                        const char *transport, const char *record)
+{
+  RcNativeGuestOptions options = {
+    .server_url = server->base_url,
+    .room_id = room_id,
+    .name = name,
+    .record_path = record,
+    .playout = TRUE,
+    .transport = transport,
+    .report_interval_ms = 1000,
+    .realtime = TRUE, /* as roomcast-guest does: a player's rendering thread */
+  };
+
+  return rc_native_guest_new (&options);
+}
+
+gboolean
+rc_test_skew_rendering (RcNativeGuest *guest)
+{
+  RcNativeGuestStats s;
+
+  rc_native_guest_get_stats (guest, &s);
+  return s.frames > 48000 / 2 || rc_native_guest_get_failure (guest) != NULL;
 }

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include "rc_test_server.h"
+#include "rc_test_ws.h"
+#include "tools/native-guest/rc_native_guest.h"
 #include "tools/native-guest/rc_recording.h"
 
 G_BEGIN_DECLS
@@ -15,6 +18,19 @@ G_BEGIN_DECLS
 #define RC_TEST_MAX_SKEW_MS 2.0
 #define RC_TEST_MIN_SHARE_WITHIN 0.8
 #define RC_TEST_FAULT_MS 25.0
+
+/* A control guest of @room_id on @server (whose library holds the click
+ * track and nothing else) that queues the track and listens over the
+ * WebSocket: the frames as sent, the reference. *@timeline (may be NULL)
+ * gets its first timeline. */
+RcTestWs *rc_test_skew_control (RcTestServer *server, const char *room_id, JsonObject **timeline);
+/* A native guest of @room_id through @server that renders at C + D over
+ * @transport and records what it rendered to @record. */
+RcNativeGuest *rc_test_skew_guest_new (RcTestServer *server, const char *room_id,
+                                       const char *name, const char *transport,
+                                       const char *record);
+/* It has rendered half a second (or failed: check its failure). */
+gboolean rc_test_skew_rendering (RcNativeGuest *guest);
 
 /* The WebSocket frames @frames (GBytes*, as the server sent them), decoded
  * and placed at C + @delay_ms: what every guest should have rendered. */

@@ -60,11 +60,7 @@ cluster_start (Cluster *c)
 {
   g_autofree char *track = NULL;
   g_autoptr (JsonObject) room = NULL;
-  g_autoptr (JsonNode) body = NULL;
-  g_autoptr (JsonObject) reply = NULL;
   g_autoptr (GError) error = NULL;
-  guint status = 0;
-  JsonArray *songs;
 
   c->dir = g_dir_make_tmp ("rc-cluster-relay-XXXXXX", NULL);
   track = g_build_filename (c->dir, "clicks.wav", NULL);
@@ -79,16 +75,7 @@ cluster_start (Cluster *c)
   c->edge = c->origin == c->nodes[0] ? c->nodes[1] : c->nodes[0];
   c->room_id = g_strdup (rc_test_str (room, "id"));
   g_assert_true (RC_WAIT_UNTIL (rc_test_library_has (c->origin, 1), 30000));
-
-  c->control = rc_test_ws_join (c->origin, c->room_id, "Control", NULL, NULL, NULL);
-  body = rc_test_http (c->origin, "GET", "/api/library", NULL, NULL, &status);
-  songs = json_object_get_array_member (json_node_get_object (body), "songs");
-  rc_test_ws_sendf (c->control, "{\"type\":\"addSong\",\"id\":1,\"songId\":\"%s\"}",
-                    rc_test_str (json_array_get_object_element (songs, 0), "id"));
-  reply = rc_test_ws_expect (c->control, "queueUpdated", 5000);
-  rc_test_ws_send (c->control, "{\"type\":\"startMedia\",\"id\":\"m\",\"transport\":\"ws\"}");
-  json_object_unref (rc_test_ws_expect (c->control, "mediaStarted", 5000));
-  json_object_unref (rc_test_ws_expect (c->control, "timeline", 5000));
+  c->control = rc_test_skew_control (c->origin, c->room_id, NULL);
 }
 
 static void
@@ -111,32 +98,6 @@ cluster_stop (Cluster *c)
   g_free (c->room_id);
 }
 
-static RcNativeGuest *
-guest_new (Cluster *c, RcTestServer *node, const char *name, const char *record)
-{
-  RcNativeGuestOptions options = {
-    .server_url = node->base_url,
-    .room_id = c->room_id,
-    .name = name,
-    .record_path = record,
-    .playout = TRUE,
-    .transport = "ws",
-    .report_interval_ms = 1000,
-    .realtime = TRUE,
-  };
-
-  return rc_native_guest_new (&options);
-}
-
-static gboolean
-rendering (RcNativeGuest *guest)
-{
-  RcNativeGuestStats s;
-
-  rc_native_guest_get_stats (guest, &s);
-  return s.frames > 48000 / 2 || rc_native_guest_get_failure (guest) != NULL;
-}
-
 static void
 test_guests_on_two_nodes_in_step (void)
 {
@@ -152,9 +113,9 @@ test_guests_on_two_nodes_in_step (void)
   cluster_start (&c);
   wav_o = g_build_filename (c.dir, "olga.wav", NULL);
   wav_e = g_build_filename (c.dir, "edgar.wav", NULL);
-  olga = guest_new (&c, c.origin, "Olga", wav_o);
-  edgar = guest_new (&c, c.edge, "Edgar", wav_e);
-  g_assert_true (RC_WAIT_UNTIL (rendering (olga) && rendering (edgar), 30000));
+  olga = rc_test_skew_guest_new (c.origin, c.room_id, "Olga", "ws", wav_o);
+  edgar = rc_test_skew_guest_new (c.edge, c.room_id, "Edgar", "ws", wav_e);
+  g_assert_true (RC_WAIT_UNTIL (rc_test_skew_rendering (olga) && rc_test_skew_rendering (edgar), 30000));
   g_assert_null (rc_native_guest_get_failure (olga));
   g_assert_null (rc_native_guest_get_failure (edgar));
   g_queue_clear_full (&c.control->binary, (GDestroyNotify) g_bytes_unref);

@@ -81,11 +81,7 @@ room_start (Room *r, JsonObject **timeline)
 {
   g_autofree char *track = NULL;
   g_autoptr (JsonObject) room = NULL;
-  g_autoptr (JsonNode) body = NULL;
-  g_autoptr (JsonObject) reply = NULL;
   g_autoptr (GError) error = NULL;
-  guint status = 0;
-  JsonArray *songs;
 
   r->dir = g_dir_make_tmp ("rc-native-sync-XXXXXX", NULL);
   track = g_build_filename (r->dir, "clicks.wav", NULL);
@@ -96,15 +92,7 @@ room_start (Room *r, JsonObject **timeline)
   g_assert_true (RC_WAIT_UNTIL (library_ready (r->server), 30000));
   room = rc_test_create_room (r->server, "Clicks", NULL);
   r->room_id = g_strdup (rc_test_str (room, "id"));
-  r->control = rc_test_ws_join (r->server, r->room_id, "Control", NULL, NULL, NULL);
-  body = rc_test_http (r->server, "GET", "/api/library", NULL, NULL, &status);
-  songs = json_object_get_array_member (json_node_get_object (body), "songs");
-  rc_test_ws_sendf (r->control, "{\"type\":\"addSong\",\"id\":1,\"songId\":\"%s\"}",
-                    rc_test_str (json_array_get_object_element (songs, 0), "id"));
-  reply = rc_test_ws_expect (r->control, "queueUpdated", 5000);
-  rc_test_ws_send (r->control, "{\"type\":\"startMedia\",\"id\":\"m\",\"transport\":\"ws\"}");
-  json_object_unref (rc_test_ws_expect (r->control, "mediaStarted", 5000));
-  *timeline = rc_test_ws_expect (r->control, "timeline", 5000);
+  r->control = rc_test_skew_control (r->server, r->room_id, timeline);
 }
 
 static void
@@ -114,32 +102,6 @@ room_stop (Room *r)
   g_assert_cmpint (rc_test_server_stop (r->server), ==, 0);
   rc_test_server_free (r->server);
   g_free (r->room_id);
-}
-
-static RcNativeGuest *
-guest_new (Room *r, const char *name, const char *transport, const char *record)
-{
-  RcNativeGuestOptions options = {
-    .server_url = r->server->base_url,
-    .room_id = r->room_id,
-    .name = name,
-    .record_path = record,
-    .playout = TRUE,
-    .transport = transport,
-    .report_interval_ms = 1000,
-    .realtime = TRUE, /* as roomcast-guest does: a player's rendering thread */
-  };
-
-  return rc_native_guest_new (&options);
-}
-
-static gboolean
-rendering (RcNativeGuest *guest)
-{
-  RcNativeGuestStats s;
-
-  rc_native_guest_get_stats (guest, &s);
-  return s.frames > 48000 / 2 || rc_native_guest_get_failure (guest) != NULL;
 }
 
 static gboolean
@@ -251,10 +213,10 @@ test_two_transports_in_step (void)
   g_assert_cmpfloat (json_object_get_double_member (timeline, "playoutDelay"), ==, DELAY_MS);
   wav_a = g_build_filename (r.dir, "rita.wav", NULL);
   wav_b = g_build_filename (r.dir, "wes.wav", NULL);
-  rita = guest_new (&r, "Rita", "webrtc", wav_a);
-  wes = guest_new (&r, "Wes", "ws", wav_b);
+  rita = rc_test_skew_guest_new (r.server, r.room_id, "Rita", "webrtc", wav_a);
+  wes = rc_test_skew_guest_new (r.server, r.room_id, "Wes", "ws", wav_b);
 
-  g_assert_true (RC_WAIT_UNTIL (rendering (rita) && rendering (wes), 30000));
+  g_assert_true (RC_WAIT_UNTIL (rc_test_skew_rendering (rita) && rc_test_skew_rendering (wes), 30000));
   g_assert_null (rc_native_guest_get_failure (rita));
   g_assert_null (rc_native_guest_get_failure (wes));
   g_queue_clear_full (&r.control->binary, (GDestroyNotify) g_bytes_unref);

@@ -101,24 +101,6 @@ on_ws_message (GBytes *message, gpointer data)
       }
 }
 
-static GstElement *
-listening_branch (RcTestEar *ear)
-{
-  g_autoptr (GError) error = NULL;
-  GstElement *bin = gst_parse_bin_from_description ("queue ! " RC_TEST_EAR_DECODER, TRUE, &error);
-  g_autoptr (GstElement) sink = NULL;
-  g_autoptr (GstElement) depay = NULL;
-  g_autoptr (GstPad) pad = NULL;
-
-  g_assert_no_error (error);
-  sink = gst_bin_get_by_name (GST_BIN (bin), "sink");
-  g_signal_connect (sink, "new-sample", G_CALLBACK (rc_test_ear_on_sample), ear);
-  depay = gst_bin_get_by_name (GST_BIN (bin), "depay");
-  pad = gst_element_get_static_pad (depay, "sink");
-  rc_test_ear_watch_rtp (ear, pad);
-  return bin;
-}
-
 /* The server time C of RTP timestamp @ts by the timeline (@rtp0, @c0). */
 static double
 c_of_ms (guint32 ts, guint32 rtp0, GstClockTime c0)
@@ -166,7 +148,7 @@ relay_start (Relay *r, double tone_hz)
                                           r->edge_clock, NULL, NULL, &error);
   g_assert_no_error (error);
   r->ear = rc_test_ear_new ();
-  g_assert_true (rc_room_pipeline_add_branch (r->edge, listening_branch (r->ear)));
+  g_assert_true (rc_room_pipeline_add_branch (r->edge, rc_test_ear_branch (r->ear)));
   g_assert_true (rc_relay_sink_add_edge (r->sink, "127.0.0.1", rc_relay_source_get_port (r->source),
                                          TOKEN, &error));
   g_assert_no_error (error);
