@@ -129,16 +129,13 @@ on_new_sample (GstAppSink *appsink, gpointer data)
 {
   Shared *s = data;
   g_autoptr (GstSample) sample = gst_app_sink_pull_sample (appsink);
-  GstBuffer *buffer = sample ? gst_sample_get_buffer (sample) : NULL;
-  const GstSegment *segment = sample ? gst_sample_get_segment (sample) : NULL;
+  GstClockTime c = sample != NULL ? rc_room_pipeline_sample_time (s->pipeline, sample)
+                                  : GST_CLOCK_TIME_NONE;
+  GstBuffer *buffer = sample != NULL ? gst_sample_get_buffer (sample) : NULL;
   g_autoptr (GArray) edges = NULL;
-  GstClockTime running;
   GstMapInfo map;
 
-  if (buffer == NULL || segment == NULL || !GST_BUFFER_PTS_IS_VALID (buffer))
-    return GST_FLOW_OK;
-  running = gst_segment_to_running_time (segment, GST_FORMAT_TIME, GST_BUFFER_PTS (buffer));
-  if (!GST_CLOCK_TIME_IS_VALID (running))
+  if (!GST_CLOCK_TIME_IS_VALID (c) || buffer == NULL)
     return GST_FLOW_OK;
   __atomic_fetch_add (&s->packets, 1, __ATOMIC_RELAXED);
   g_mutex_lock (&s->lock);
@@ -148,8 +145,7 @@ on_new_sample (GstAppSink *appsink, gpointer data)
   if (edges == NULL || !gst_buffer_map (buffer, &map, GST_MAP_READ))
     return GST_FLOW_OK;
   if (map.size >= 12 && map.size <= RC_RELAY_FRAME_MAX_RTP)
-    send_to_edges (s, edges, gst_element_get_base_time (s->pipeline) + running, map.data,
-                   map.size);
+    send_to_edges (s, edges, c, map.data, map.size);
   gst_buffer_unmap (buffer, &map);
   return GST_FLOW_OK;
 }

@@ -676,6 +676,21 @@ rc_room_pipeline_get_timeline (RcRoomPipeline *self, guint32 *rtp_timestamp,
   return valid;
 }
 
+GstClockTime
+rc_room_pipeline_sample_time (GstElement *gst_pipeline, GstSample *sample)
+{
+  GstBuffer *buffer = gst_sample_get_buffer (sample);
+  const GstSegment *segment = gst_sample_get_segment (sample);
+  GstClockTime running;
+
+  if (buffer == NULL || segment == NULL || !GST_BUFFER_PTS_IS_VALID (buffer))
+    return GST_CLOCK_TIME_NONE;
+  running = gst_segment_to_running_time (segment, GST_FORMAT_TIME, GST_BUFFER_PTS (buffer));
+  if (!GST_CLOCK_TIME_IS_VALID (running))
+    return GST_CLOCK_TIME_NONE;
+  return gst_element_get_base_time (gst_pipeline) + running;
+}
+
 static gboolean
 build (RcRoomPipeline *self, GError **error)
 {

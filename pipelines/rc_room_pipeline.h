@@ -142,6 +142,11 @@ void rc_room_pipeline_set_rtp_tap (RcRoomPipeline *pipeline, RcRtpTap tap, gpoin
 gpointer rc_room_pipeline_get_rtp_tap_data (RcRoomPipeline *pipeline);
 gboolean rc_room_pipeline_get_timeline (RcRoomPipeline *pipeline, guint32 *rtp_timestamp,
                                         GstClockTime *server_time);
+/* The server time C of @sample, an RTP packet a branch's appsink took from
+ * the tee of @gst_pipeline (rc_room_pipeline_get_gst): the base time plus
+ * its running time, as the tee's probe counts it. GST_CLOCK_TIME_NONE
+ * when it has none. Any thread. */
+GstClockTime rc_room_pipeline_sample_time (GstElement *gst_pipeline, GstSample *sample);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcRoomPipeline, rc_room_pipeline_free)
 
