@@ -38,11 +38,11 @@ typedef struct
 typedef struct
 {
   gint ref_count;
-  int fd;               /* dual-stack UDP, non-blocking */
+  int fd; /* dual-stack UDP, non-blocking */
   GMutex lock;
-  GArray *edges;        /* Edge, copy-on-write; protected by lock */
-  gboolean alive;       /* protected by lock */
-  GstElement *pipeline; /* for the base time; weak (the branch goes first) */
+  GArray *edges;                           /* Edge, copy-on-write; protected by lock */
+  gboolean alive;                          /* protected by lock */
+  GstElement *pipeline;                    /* for the base time; weak (the branch goes first) */
   guint64 packets, datagrams, send_failed; /* atomic (__atomic, relaxed) */
 } Shared;
 
@@ -91,7 +91,7 @@ send_to_edges (Shared *s, GArray *edges, guint64 c, const guint8 *rtp, gsize len
           rc_relay_frame_write_header (headers[i], e->token, c);
           iov[i][0].iov_base = headers[i];
           iov[i][0].iov_len = RC_RELAY_FRAME_HEADER;
-          iov[i][1].iov_base = (void *) rtp;
+          iov[i][1].iov_base = (void *)rtp;
           iov[i][1].iov_len = length;
           msgs[i].msg_hdr.msg_name = &e->address;
           msgs[i].msg_hdr.msg_namelen = sizeof e->address;
@@ -129,8 +129,8 @@ on_new_sample (GstAppSink *appsink, gpointer data)
 {
   Shared *s = data;
   g_autoptr (GstSample) sample = gst_app_sink_pull_sample (appsink);
-  GstClockTime c = sample != NULL ? rc_room_pipeline_sample_time (s->pipeline, sample)
-                                  : GST_CLOCK_TIME_NONE;
+  GstClockTime c
+      = sample != NULL ? rc_room_pipeline_sample_time (s->pipeline, sample) : GST_CLOCK_TIME_NONE;
   GstBuffer *buffer = sample != NULL ? gst_sample_get_buffer (sample) : NULL;
   g_autoptr (GArray) edges = NULL;
   GstMapInfo map;
@@ -194,7 +194,7 @@ rc_relay_sink_new (RcRoomPipeline *pipeline, GError **error)
   g_object_set (self->sink, "sync", FALSE, "async", FALSE, "max-buffers", 50, "drop", TRUE,
                 "enable-last-sample", FALSE, NULL);
   gst_app_sink_set_callbacks (GST_APP_SINK (self->sink), &callbacks, shared_ref (s),
-                              (GDestroyNotify) shared_unref);
+                              (GDestroyNotify)shared_unref);
   if (!rc_room_pipeline_add_branch (pipeline, self->sink))
     {
       g_set_error_literal (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_FAILED,
@@ -226,7 +226,7 @@ parse_address (const char *address, guint port, struct sockaddr_in6 *out, GError
 
   memset (out, 0, sizeof *out);
   out->sin6_family = AF_INET6;
-  out->sin6_port = g_htons ((guint16) port);
+  out->sin6_port = g_htons ((guint16)port);
   if (inet == NULL || port == 0 || port > 65535)
     {
       g_set_error (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_INVALID,

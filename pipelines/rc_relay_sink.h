@@ -33,8 +33,8 @@ void rc_relay_sink_free (RcRelaySink *sink);
 /* An edge listening on @address (numeric IPv4 or IPv6):@port, whose frames
  * carry @token. Another edge of the same token is replaced. FALSE with
  * RC_MEDIA_ERROR_INVALID for an address that is not one. */
-gboolean rc_relay_sink_add_edge (RcRelaySink *sink, const char *address, guint port,
-                                 guint64 token, GError **error);
+gboolean rc_relay_sink_add_edge (RcRelaySink *sink, const char *address, guint port, guint64 token,
+                                 GError **error);
 /* FALSE when no edge has @token. */
 gboolean rc_relay_sink_remove_edge (RcRelaySink *sink, guint64 token);
 void rc_relay_sink_get_stats (RcRelaySink *sink, RcRelaySinkStats *stats);

@@ -32,7 +32,7 @@ typedef struct
   gint ref_count;
   guint64 token;
   guint64 received, refused, wrong_token, lost; /* atomic (__atomic, relaxed) */
-  gint32 last_seq; /* streaming thread only; -1 before the first */
+  gint32 last_seq;                              /* streaming thread only; -1 before the first */
   GMutex lock;
   double transits[TRANSITS]; /* ms; protected by lock */
   guint n_transits;          /* protected by lock: how many were ever written */
@@ -68,7 +68,7 @@ count_sequence (Shared *s, GstBuffer *buffer)
   gst_rtp_buffer_unmap (&rtp);
   if (s->last_seq >= 0)
     {
-      guint16 gap = (guint16) (seq - (guint16) s->last_seq - 1);
+      guint16 gap = (guint16)(seq - (guint16)s->last_seq - 1);
 
       /* A gap of thousands is a new stream (an origin restarted), not loss;
        * a packet behind the last is late, counted as lost already. */
@@ -90,7 +90,7 @@ note_transit (Shared *s, GstElement *element, GstClockTime c)
     return;
   now = gst_clock_get_time (clock);
   g_mutex_lock (&s->lock);
-  s->transits[s->n_transits++ % TRANSITS] = ((double) now - (double) c) / GST_MSECOND;
+  s->transits[s->n_transits++ % TRANSITS] = ((double)now - (double)c) / GST_MSECOND;
   g_mutex_unlock (&s->lock);
 }
 
@@ -152,7 +152,7 @@ bind_socket (const char *address, guint port, GError **error)
     }
   socket = g_socket_new (g_inet_address_get_family (inet), G_SOCKET_TYPE_DATAGRAM,
                          G_SOCKET_PROTOCOL_UDP, error);
-  where = g_inet_socket_address_new (inet, (guint16) port);
+  where = g_inet_socket_address_new (inet, (guint16)port);
   if (socket == NULL || !g_socket_bind (socket, where, FALSE, error))
     {
       g_prefix_error (error, "The media relay's socket: ");
@@ -184,8 +184,7 @@ rc_relay_source_new (const char *address, guint port, guint64 token, GError **er
   gst_object_ref_sink (self->element);
   self->socket = g_steal_pointer (&socket);
   caps = gst_caps_from_string (RC_RELAY_RTP_CAPS);
-  g_object_set (self->element, "socket", self->socket, "close-socket", FALSE, "caps", caps,
-                NULL);
+  g_object_set (self->element, "socket", self->socket, "close-socket", FALSE, "caps", caps, NULL);
 
   s = g_new0 (Shared, 1);
   s->ref_count = 2; /* ours and the probe's */

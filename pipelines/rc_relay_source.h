@@ -35,8 +35,7 @@ typedef struct
 
 /* Binds @address (numeric; NULL: every address):@port (0: any free one)
  * and takes frames carrying @token. NULL with @error when it cannot. */
-RcRelaySource *rc_relay_source_new (const char *address, guint port, guint64 token,
-                                    GError **error);
+RcRelaySource *rc_relay_source_new (const char *address, guint port, guint64 token, GError **error);
 void rc_relay_source_free (RcRelaySource *source);
 
 guint rc_relay_source_get_port (RcRelaySource *source);

@@ -22,7 +22,7 @@ rc_test_skew_ideal (GQueue *frames, double delay_ms)
   double c0;
   g_autoptr (GArray) x = rc_test_audio_decode_ws_frames (frames, &c0);
 
-  return rc_recording_new ("ideal", (const float *) x->data, x->len, 48000, c0 + delay_ms);
+  return rc_recording_new ("ideal", (const float *)x->data, x->len, 48000, c0 + delay_ms);
 }
 
 /* Skews of @b against @a for the clicks @a has in [@from, @to) (host
@@ -30,10 +30,10 @@ rc_test_skew_ideal (GQueue *frames, double delay_ms)
  * RC_TEST_MAX_SKEW_MS. */
 void
 rc_test_skew_measure (RcRecording *a, RcRecording *b, double from, double to, RcSkewStats *stats,
-         double *within)
+                      double *within)
 {
-  g_autoptr (GArray) skews =
-    rc_recording_compare (a, b, RC_RECORDING_HOST, CLICK_THRESHOLD, 20, 0.8);
+  g_autoptr (GArray) skews
+      = rc_recording_compare (a, b, RC_RECORDING_HOST, CLICK_THRESHOLD, 20, 0.8);
   guint in = 0;
 
   rc_skew_stats (skews, from, to, stats);
@@ -44,7 +44,7 @@ rc_test_skew_measure (RcRecording *a, RcRecording *b, double from, double to, Rc
       if (k->time >= from && k->time < to && fabs (k->skew) < RC_TEST_MAX_SKEW_MS)
         in++;
     }
-  *within = stats->n > 0 ? (double) in / stats->n : 0;
+  *within = stats->n > 0 ? (double)in / stats->n : 0;
   g_test_message ("%s vs %s: %u clicks, mean %+.3f ms, |skew| p50 %.3f p95 %.3f max %.3f ms, "
                   "%.0f %% under %.0f ms",
                   rc_recording_get_name (a), rc_recording_get_name (b), stats->n, stats->mean,
@@ -52,7 +52,8 @@ rc_test_skew_measure (RcRecording *a, RcRecording *b, double from, double to, Rc
 }
 
 void
-rc_test_skew_check_in_step (RcRecording *a, RcRecording *b, RcRecording *ideal, double from, double to)
+rc_test_skew_check_in_step (RcRecording *a, RcRecording *b, RcRecording *ideal, double from,
+                            double to)
 {
   RcSkewStats between, ea, eb;
   double within_between, within_a, within_b;

@@ -26,9 +26,8 @@ G_BEGIN_DECLS
 RcTestWs *rc_test_skew_control (RcTestServer *server, const char *room_id, JsonObject **timeline);
 /* A native guest of @room_id through @server that renders at C + D over
  * @transport and records what it rendered to @record. */
-RcNativeGuest *rc_test_skew_guest_new (RcTestServer *server, const char *room_id,
-                                       const char *name, const char *transport,
-                                       const char *record);
+RcNativeGuest *rc_test_skew_guest_new (RcTestServer *server, const char *room_id, const char *name,
+                                       const char *transport, const char *record);
 /* It has rendered half a second (or failed: check its failure). */
 gboolean rc_test_skew_rendering (RcNativeGuest *guest);
 

@@ -37,9 +37,17 @@ typedef struct
 static RcTestServer *
 start_node (Cluster *c)
 {
-  const char *args[] = { "--cluster", rc_test_redis_get_uri (c->redis), "--music-dir", c->dir,
-                         "--playout-delay", "400", "--playout-delay-min", "400",
-                         "--playout-delay-max", "1000", NULL };
+  const char *args[] = { "--cluster",
+                         rc_test_redis_get_uri (c->redis),
+                         "--music-dir",
+                         c->dir,
+                         "--playout-delay",
+                         "400",
+                         "--playout-delay-min",
+                         "400",
+                         "--playout-delay-max",
+                         "1000",
+                         NULL };
 
   return rc_test_server_start (args);
 }
@@ -52,7 +60,8 @@ count_nodes (RcTestServer *server)
 
   if (status != 200)
     return 0;
-  return json_array_get_length (json_object_get_array_member (json_node_get_object (body), "nodes"));
+  return json_array_get_length (
+      json_object_get_array_member (json_node_get_object (body), "nodes"));
 }
 
 static void
@@ -71,7 +80,7 @@ cluster_start (Cluster *c)
   g_assert_true (RC_WAIT_UNTIL (count_nodes (c->nodes[0]) == 2, 5000));
   room = rc_test_create_room (c->nodes[0], "Clicks across", NULL);
   c->origin = g_str_equal (rc_test_str (room, "nodeUrl"), c->nodes[0]->base_url) ? c->nodes[0]
-                                                                                  : c->nodes[1];
+                                                                                 : c->nodes[1];
   c->edge = c->origin == c->nodes[0] ? c->nodes[1] : c->nodes[0];
   c->room_id = g_strdup (rc_test_str (room, "id"));
   g_assert_true (RC_WAIT_UNTIL (rc_test_library_has (c->origin, 1), 30000));
@@ -115,10 +124,11 @@ test_guests_on_two_nodes_in_step (void)
   wav_e = g_build_filename (c.dir, "edgar.wav", NULL);
   olga = rc_test_skew_guest_new (c.origin, c.room_id, "Olga", "ws", wav_o);
   edgar = rc_test_skew_guest_new (c.edge, c.room_id, "Edgar", "ws", wav_e);
-  g_assert_true (RC_WAIT_UNTIL (rc_test_skew_rendering (olga) && rc_test_skew_rendering (edgar), 30000));
+  g_assert_true (
+      RC_WAIT_UNTIL (rc_test_skew_rendering (olga) && rc_test_skew_rendering (edgar), 30000));
   g_assert_null (rc_native_guest_get_failure (olga));
   g_assert_null (rc_native_guest_get_failure (edgar));
-  g_queue_clear_full (&c.control->binary, (GDestroyNotify) g_bytes_unref);
+  g_queue_clear_full (&c.control->binary, (GDestroyNotify)g_bytes_unref);
   start = g_get_monotonic_time () / 1000.0;
   rc_test_run_for (RECORD_MS);
   end = g_get_monotonic_time () / 1000.0;

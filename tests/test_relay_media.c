@@ -42,7 +42,7 @@ static void
 tap_packet (const guint8 *rtp, gsize length, gpointer data)
 {
   Tap *tap = data;
-  guint seq = ((guint) rtp[2] << 8) | rtp[3];
+  guint seq = ((guint)rtp[2] << 8) | rtp[3];
 
   g_mutex_lock (&tap->lock);
   if (g_hash_table_size (tap->packets) < 2000)
@@ -56,7 +56,7 @@ tap_new (void)
   Tap *tap = g_new0 (Tap, 1);
 
   g_mutex_init (&tap->lock);
-  tap->packets = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_bytes_unref);
+  tap->packets = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify)g_bytes_unref);
   return tap;
 }
 
@@ -105,8 +105,8 @@ on_ws_message (GBytes *message, gpointer data)
 static double
 c_of_ms (guint32 ts, guint32 rtp0, GstClockTime c0)
 {
-  return (double) c0 / GST_MSECOND
-         + (double) (gint32) (ts - rtp0) * 1000.0 / RC_ROOM_PIPELINE_CLOCK_RATE;
+  return (double)c0 / GST_MSECOND
+         + (double)(gint32)(ts - rtp0) * 1000.0 / RC_ROOM_PIPELINE_CLOCK_RATE;
 }
 
 typedef struct
@@ -139,7 +139,7 @@ relay_start (Relay *r, double tone_hz)
 
   /* The edge: its clock slaved to the origin's published clock. */
   r->edge_clock = gst_net_client_clock_new ("edge-clock", "127.0.0.1",
-                                            (gint) rc_clock_get_port (r->server_clock), 0);
+                                            (gint)rc_clock_get_port (r->server_clock), 0);
   g_assert_true (gst_clock_wait_for_sync (r->edge_clock, 10 * GST_SECOND * rc_test_slowdown ()));
   r->source = rc_relay_source_new ("127.0.0.1", 0, TOKEN, &error);
   g_assert_no_error (error);
@@ -212,7 +212,7 @@ test_edge_hears_the_origin (void)
   /* One timeline: the edge's packets map to the origin's C. */
   g_assert_true (rc_room_pipeline_get_timeline (r.origin, &rtp_o, &c_o));
   g_assert_true (rc_room_pipeline_get_timeline (r.edge, &rtp_e, &c_e));
-  g_assert_cmpfloat (fabs (c_of_ms (rtp_e, rtp_o, c_o) - (double) c_e / GST_MSECOND), <, 0.01);
+  g_assert_cmpfloat (fabs (c_of_ms (rtp_e, rtp_o, c_o) - (double)c_e / GST_MSECOND), <, 0.01);
   g_mutex_lock (&ws.lock);
   g_assert_cmpuint (ws.frames, >, 0);
   g_assert_cmpfloat (fabs (c_of_ms (ws.rtp_timestamp, rtp_o, c_o) - ws.server_time_ms), <, 0.01);
@@ -221,7 +221,7 @@ test_edge_hears_the_origin (void)
   /* The edge's clock agrees with the origin's; the transit (arrival less
    * C) is the origin's own latency after C (its mixer's 50 ms, the
    * encoder) plus one loopback hop. */
-  offset_ms = ((double) gst_clock_get_time (r.edge_clock) - (double) rc_clock_now ()) / GST_MSECOND;
+  offset_ms = ((double)gst_clock_get_time (r.edge_clock) - (double)rc_clock_now ()) / GST_MSECOND;
   rc_relay_source_get_stats (r.source, &source_stats);
   rc_relay_sink_get_stats (r.sink, &sink_stats);
   g_test_message ("edge clock - origin clock: %.3f ms; transit p50 %.3f ms, p95 %.3f ms over %u "
@@ -246,7 +246,7 @@ send_datagram (GSocket *socket, GSocketAddress *to, const guint8 *data, gsize le
 {
   g_autoptr (GError) error = NULL;
 
-  g_socket_send_to (socket, to, (const char *) data, length, NULL, &error);
+  g_socket_send_to (socket, to, (const char *)data, length, NULL, &error);
   g_assert_no_error (error);
 }
 
@@ -265,10 +265,10 @@ test_edge_drops_strangers (void)
 
   relay_start (&r, 660);
   g_assert_true (RC_WAIT_UNTIL (rc_test_ear_hears (r.ear, 660), 10000 * rc_test_slowdown ()));
-  stranger = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP,
-                           &error);
+  stranger
+      = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
   g_assert_no_error (error);
-  edge_address = g_inet_socket_address_new (loopback, (guint16) rc_relay_source_get_port (r.source));
+  edge_address = g_inet_socket_address_new (loopback, (guint16)rc_relay_source_get_port (r.source));
 
   since = g_get_monotonic_time ();
   for (guint i = 0; i < 200; i++)
@@ -276,7 +276,7 @@ test_edge_drops_strangers (void)
       /* Garbage, a frame cut short, one too big, and a well-made frame of
        * another token carrying a packet of another stream. */
       for (guint b = 0; b < 64; b++)
-        frame[b] = (guint8) g_random_int ();
+        frame[b] = (guint8)g_random_int ();
       send_datagram (stranger, edge_address, frame, 64);
       rc_relay_frame_write_header (frame, TOKEN, 1);
       send_datagram (stranger, edge_address, frame, RC_RELAY_FRAME_HEADER + 4);
@@ -286,9 +286,9 @@ test_edge_drops_strangers (void)
       send_datagram (stranger, edge_address, frame, RC_RELAY_FRAME_HEADER + 100);
       rc_test_run_for (5);
     }
-  g_assert_true (RC_WAIT_UNTIL ((rc_relay_source_get_stats (r.source, &stats),
-                                 stats.refused + stats.wrong_token >= 800),
-                                5000 * rc_test_slowdown ()));
+  g_assert_true (RC_WAIT_UNTIL (
+      (rc_relay_source_get_stats (r.source, &stats), stats.refused + stats.wrong_token >= 800),
+      5000 * rc_test_slowdown ()));
   g_assert_cmpuint (stats.refused, ==, 600);
   g_assert_cmpuint (stats.wrong_token, ==, 200);
   /* The room's audio played on through it, unbroken. */

@@ -25,10 +25,10 @@ typedef struct
   char *room_id;
   RcRelaySource *source;
   RcRoomPipeline *pipeline;
-  RcWsGroup *group;     /* made with the first listening peer */
-  RcWsBranch *branch;   /* idem */
-  GPtrArray *peers;     /* RcWsPeer*, strong: those in the group */
-  guint listeners;      /* attached, listening or not yet */
+  RcWsGroup *group;   /* made with the first listening peer */
+  RcWsBranch *branch; /* idem */
+  GPtrArray *peers;   /* RcWsPeer*, strong: those in the group */
+  guint listeners;    /* attached, listening or not yet */
 } Edge;
 
 struct _RcEdges
@@ -91,16 +91,16 @@ edge_new (RcEdges *self, const char *room_id, GError **error)
   g_autoptr (GError) local = NULL;
   g_autoptr (GstClock) clock = gst_system_clock_obtain ();
   Edge *edge = g_new0 (Edge, 1);
-  guint64 token = ((guint64) g_random_int () << 32) | g_random_int ();
+  guint64 token = ((guint64)g_random_int () << 32) | g_random_int ();
 
   edge->room_id = g_strdup (room_id);
-  edge->peers = g_ptr_array_new_with_free_func ((GDestroyNotify) rc_ws_peer_unref);
+  edge->peers = g_ptr_array_new_with_free_func ((GDestroyNotify)rc_ws_peer_unref);
   edge->source = rc_relay_source_new (self->address, 0, token, &local);
   /* C is carried, not re-stamped: the edge's clock only places its
    * running time, so the server's own clock serves (docs/architecture.md). */
   if (edge->source != NULL)
-    edge->pipeline = rc_room_pipeline_new_relayed (room_id, rc_relay_source_get_element (edge->source),
-                                                   clock, NULL, NULL, &local);
+    edge->pipeline = rc_room_pipeline_new_relayed (
+        room_id, rc_relay_source_get_element (edge->source), clock, NULL, NULL, &local);
   if (edge->pipeline == NULL)
     {
       g_warning ("Room %s: cannot be an edge of it: %s", room_id, local->message);

@@ -32,11 +32,11 @@
 
 typedef struct
 {
-  GArray *fds;           /* int; the edges' sockets, added before the thread sees them */
+  GArray *fds; /* int; the edges' sockets, added before the thread sees them */
   int epoll_fd;
-  gboolean stop;         /* atomic */
-  guint64 datagrams;     /* atomic (__atomic) */
-  guint64 cpu_ns;        /* atomic (__atomic): the receiver thread's CPU time */
+  gboolean stop;     /* atomic */
+  guint64 datagrams; /* atomic (__atomic) */
+  guint64 cpu_ns;    /* atomic (__atomic): the receiver thread's CPU time */
 } Receivers;
 
 static guint64
@@ -45,7 +45,7 @@ thread_cpu_ns (void)
   struct timespec ts;
 
   clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (guint64) ts.tv_sec * G_GUINT64_CONSTANT (1000000000) + (guint64) ts.tv_nsec;
+  return (guint64)ts.tv_sec * G_GUINT64_CONSTANT (1000000000) + (guint64)ts.tv_nsec;
 }
 
 static gpointer
@@ -80,7 +80,7 @@ receive_loop (gpointer data)
             got = recvmmsg (events[e].data.fd, msgs, 32, MSG_DONTWAIT, NULL);
             if (got <= 0)
               break;
-            __atomic_fetch_add (&r->datagrams, (guint64) got, __ATOMIC_RELAXED);
+            __atomic_fetch_add (&r->datagrams, (guint64)got, __ATOMIC_RELAXED);
           }
       __atomic_store_n (&r->cpu_ns, thread_cpu_ns (), __ATOMIC_RELAXED);
     }
@@ -98,8 +98,8 @@ add_receiver (Receivers *r)
 
   if (fd < 0)
     return 0;
-  if (bind (fd, (struct sockaddr *) &addr, sizeof addr) < 0
-      || getsockname (fd, (struct sockaddr *) &addr, &len) < 0)
+  if (bind (fd, (struct sockaddr *)&addr, sizeof addr) < 0
+      || getsockname (fd, (struct sockaddr *)&addr, &len) < 0)
     {
       close (fd);
       return 0;
@@ -185,7 +185,8 @@ edge_start (Edge *e, RcRelaySink *sink, GError **error)
   e->clock = gst_net_client_clock_new ("edge-clock", "127.0.0.1", port, 0);
   if (!gst_clock_wait_for_sync (e->clock, 10 * GST_SECOND))
     {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "the edge's clock did not sync");
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                           "the edge's clock did not sync");
       return FALSE;
     }
   e->source = rc_relay_source_new ("127.0.0.1", 0, 1, error);
@@ -219,7 +220,8 @@ print_report (GArray *windows, double listener_us, Edge *edge)
   g_autoptr (GstClock) system_clock = gst_system_clock_obtain ();
 
   printf ("bench-relay --media: one origin room pipeline, N edges on 127.0.0.1; %s; "
-          "load average %s\n", machine, load);
+          "load average %s\n",
+          machine, load);
   printf ("%6s %9s %11s %11s %9s %11s %12s %11s %8s\n", "edges", "packets/s", "datagrams/s",
           "received/s", "origin %", "+% of core", "µs/edge/pkt", "× listener", "dropped");
   for (guint i = 0; i < windows->len; i++)
@@ -228,8 +230,8 @@ print_report (GArray *windows, double listener_us, Edge *edge)
       double pct = 100.0 * w->origin_cpu_s / w->seconds;
       double pps = w->packets / w->seconds;
       double per_edge_us = w->edges > base->edges && pps > 0
-                             ? (pct - base_pct) / 100.0 * 1e6 / (pps * (w->edges - base->edges))
-                             : 0;
+                               ? (pct - base_pct) / 100.0 * 1e6 / (pps * (w->edges - base->edges))
+                               : 0;
 
       printf ("%6u %9.1f %11.0f %11.0f %9.2f %11.2f %12.2f %11.2f %8" G_GUINT64_FORMAT "\n",
               w->edges, pps, w->datagrams / w->seconds, w->received / w->seconds, pct,
@@ -237,7 +239,7 @@ print_report (GArray *windows, double listener_us, Edge *edge)
               w->send_failed);
     }
   rc_relay_source_get_stats (edge->source, &stats);
-  offset_ms = ((double) gst_clock_get_time (edge->clock) - (double) gst_clock_get_time (system_clock))
+  offset_ms = ((double)gst_clock_get_time (edge->clock) - (double)gst_clock_get_time (system_clock))
               / GST_MSECOND;
   printf ("the real edge: clock − origin's clock %.3f ms; transit p50 %.3f ms, p95 %.3f ms "
           "(last %u packets); received %" G_GUINT64_FORMAT ", lost %" G_GUINT64_FORMAT
@@ -260,12 +262,12 @@ parse_levels (const char *text)
       guint64 n;
 
       if (!g_ascii_string_to_unsigned (g_strstrip (parts[i]), 10, 1, 20000, &n, NULL)
-          || (guint) n <= last)
+          || (guint)n <= last)
         {
           g_array_unref (levels);
           return NULL;
         }
-      last = (guint) n;
+      last = (guint)n;
       g_array_append_val (levels, last);
     }
   return levels;

@@ -91,7 +91,7 @@ rc_bench_relay_skew_run (RcBenchServer *origin, RcBenchServer *edge, const char 
   double from, to;
   int status = 1;
 
-  g_array_set_clear_func (listeners, (GDestroyNotify) listener_clear);
+  g_array_set_clear_func (listeners, (GDestroyNotify)listener_clear);
   if (songs == NULL)
     {
       g_printerr ("bench-relay: %s\n", error->message);
@@ -103,9 +103,9 @@ rc_bench_relay_skew_run (RcBenchServer *origin, RcBenchServer *edge, const char 
       g_printerr ("bench-relay: %s\n", error->message);
       return 1;
     }
-  rc_bench_control_send (control, "{\"type\":\"addSong\",\"songId\":\"%s\"}",
-                         json_object_get_string_member (json_array_get_object_element (songs, 0),
-                                                        "id"));
+  rc_bench_control_send (
+      control, "{\"type\":\"addSong\",\"songId\":\"%s\"}",
+      json_object_get_string_member (json_array_get_object_element (songs, 0), "id"));
   g_array_set_size (listeners, 2 * pairs);
   for (guint i = 0; i < 2 * pairs; i++)
     {
@@ -138,8 +138,9 @@ rc_bench_relay_skew_run (RcBenchServer *origin, RcBenchServer *edge, const char 
       if (!rc_bench_native_is_listening (l->native))
         {
           g_printerr ("bench-relay: %s does not listen: %s\n", l->name,
-                      rc_bench_native_get_failure (l->native) ? rc_bench_native_get_failure (l->native)
-                                                              : rc_bench_native_get_last_line (l->native));
+                      rc_bench_native_get_failure (l->native)
+                          ? rc_bench_native_get_failure (l->native)
+                          : rc_bench_native_get_last_line (l->native));
           return 1;
         }
     }
