@@ -814,6 +814,46 @@ test_edge_serves_ws_audio (void)
   cross_clear (&x);
 }
 
+/* A node whose URL names no IP address cannot be an edge (the others
+ * could not be sure where to send the packets): its relayed guest's
+ * WebSocket audio is refused with 4208 and the room's node's URL, as
+ * before edges existed. */
+static RcTestServer *
+start_named_node (RcTestRedis *redis)
+{
+  guint port = rc_test_free_port ();
+  g_autofree char *port_text = g_strdup_printf ("%u", port);
+  g_autofree char *url = g_strdup_printf ("http://localhost:%u", port);
+  g_autofree char *lease = g_strdup_printf ("%u", (guint) LEASE_MS);
+  const char *args[] = { "--cluster", rc_test_redis_get_uri (redis), "--cluster-lease", lease,
+                         "--port", port_text, "--node-url", url, NULL };
+
+  return rc_test_server_start (args);
+}
+
+static void
+test_edge_needs_an_ip_address (void)
+{
+  g_autoptr (RcTestRedis) redis = rc_test_redis_start_checked ();
+  g_autoptr (RcTestServer) a = start_named_node (redis);
+  g_autoptr (RcTestServer) b = start_named_node (redis);
+  g_autoptr (JsonObject) room = NULL;
+  g_autoptr (RcTestWs) guest = NULL;
+  g_autoptr (JsonObject) refused = NULL;
+  const char *owner_url;
+  RcTestServer *other;
+
+  g_assert_true (RC_WAIT_UNTIL (count_nodes (a) == 2, 5000));
+  room = rc_test_create_room (a, "Named", NULL);
+  owner_url = rc_test_str (room, "nodeUrl");
+  g_assert_true (g_str_has_prefix (owner_url, "http://localhost:"));
+  other = g_str_has_suffix (owner_url, g_strrstr (a->base_url, ":")) ? b : a;
+  guest = rc_test_ws_join (other, rc_test_str (room, "id"), "Named guest", NULL, NULL, NULL);
+  refused = rc_test_ws_command (guest, "{\"type\":\"startMedia\",\"transport\":\"ws\"}");
+  g_assert_cmpint (json_object_get_int_member (refused, "code"), ==, RC_ERROR_ROOM_ELSEWHERE);
+  g_assert_cmpstr (rc_test_str (refused, "nodeUrl"), ==, owner_url);
+}
+
 /* A guest on the node that does not serve the room: joins, sees and is
  * seen, chats both ways in order, is refused owner-only requests with the
  * room's node's own code, queues a song every guest sees and that a native
@@ -1138,5 +1178,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cluster/cross-node-room-node-killed", test_cross_node_room_node_killed);
   g_test_add_func ("/cluster/cross-node-third-node", test_cross_node_third_node);
   g_test_add_func ("/cluster/edge-serves-ws-audio", test_edge_serves_ws_audio);
+  g_test_add_func ("/cluster/edge-needs-an-ip-address", test_edge_needs_an_ip_address);
   return g_test_run ();
 }
