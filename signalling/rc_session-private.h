@@ -47,6 +47,7 @@ struct _RcSession
    * its timeline reached it (its frames flow). */
   char *edge_room;
   gboolean edge_listening;
+  char *edge_start_id; /* its startMedia's "id" as JSON text (NULL: none) */
   GCancellable *joining; /* a join waiting for its password check, or NULL */
 };
 

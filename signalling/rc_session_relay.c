@@ -212,40 +212,43 @@ edge_stop (RcSessionRelay *self, RcSession *session)
   if (room != NULL && self->edges != NULL)
     rc_edges_detach (self->edges, room, session->edge_listening ? session->ws_peer : NULL);
   session->edge_listening = FALSE;
+  g_clear_pointer (&session->edge_start_id, g_free);
 }
 
-/* A down text's type when it is one that moves an edge listener
- * (timeline, mediaStopped), else NULL; a cheap look first, since every
- * text of a listening guest comes by (a chat cannot hold the unescaped
- * quotes looked for). */
-static const char *
-edge_event_of (const char *text)
+/* @message's "id" is @id (JSON text; NULL: none). */
+static gboolean
+has_id (JsonObject *message, const char *id)
+{
+  JsonNode *node = json_object_get_member (message, "id");
+  g_autofree char *text = node != NULL ? rc_json_to_string (node) : NULL;
+
+  return g_strcmp0 (text, id) == 0;
+}
+
+/* A text going down to a guest who listens (or is about to) through this
+ * node's edge: its timeline starts the frames, mediaStopped (or an error
+ * answering its startMedia) ends the listening. A cheap look first, since
+ * every text of a listening guest comes by (a chat cannot hold the
+ * unescaped quotes looked for). */
+static void
+edge_follow (RcSessionRelay *self, RcSession *session, const char *text)
 {
   g_autoptr (JsonObject) o = NULL;
   const char *type;
 
-  if (strstr (text, "\"type\":\"timeline\"") == NULL
-      && strstr (text, "\"type\":\"mediaStopped\"") == NULL)
-    return NULL;
+  if (session->edge_room == NULL
+      || (strstr (text, "\"type\":\"timeline\"") == NULL
+          && strstr (text, "\"type\":\"mediaStopped\"") == NULL
+          && (session->edge_listening || strstr (text, "\"type\":\"error\"") == NULL)))
+    return;
   o = rc_validate_parse_object (text, strlen (text), NULL);
   type = o != NULL ? rc_json_get_string (o, "type") : NULL;
-  if (g_strcmp0 (type, "timeline") == 0)
-    return "timeline";
   if (g_strcmp0 (type, "mediaStopped") == 0)
-    return "mediaStopped";
-  return NULL;
-}
-
-static void
-edge_follow (RcSessionRelay *self, RcSession *session, const char *text)
-{
-  const char *event = session->edge_room != NULL ? edge_event_of (text) : NULL;
-
-  if (event == NULL)
-    return;
-  if (g_str_equal (event, "mediaStopped"))
     edge_stop (self, session);
-  else if (!session->edge_listening && self->edges != NULL)
+  else if (g_strcmp0 (type, "error") == 0 && !session->edge_listening
+           && has_id (o, session->edge_start_id))
+    edge_stop (self, session); /* its startMedia was refused */
+  else if (g_strcmp0 (type, "timeline") == 0 && !session->edge_listening && self->edges != NULL)
     {
       /* Its timeline is on its connection: frames may follow. */
       rc_edges_listen (self->edges, session->edge_room, session->ws_peer);
@@ -291,6 +294,8 @@ edge_rewrite (RcSessionRelay *self, RcSession *session, const char *text, gsize 
       json_object_set_string_member (edge, "token", hex);
       json_object_set_object_member (request, "edge", edge);
       session->edge_room = g_strdup (session->relay_room);
+      if (json_object_has_member (request, "id"))
+        session->edge_start_id = rc_json_to_string (json_object_get_member (request, "id"));
     }
   node = json_node_init_object (json_node_alloc (), request);
   return rc_json_to_string (node);
