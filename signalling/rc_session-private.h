@@ -48,6 +48,8 @@ struct _RcSession
   char *edge_room;
   gboolean edge_listening;
   char *edge_start_id; /* its startMedia's "id" as JSON text (NULL: none) */
+  char *relay_clock_host; /* the room's node's clock (its initialState), or NULL */
+  guint relay_clock_port;
   GCancellable *joining; /* a join waiting for its password check, or NULL */
 };
 

@@ -230,6 +230,27 @@ has_id (JsonObject *message, const char *id)
  * answering its startMedia) ends the listening. A cheap look first, since
  * every text of a listening guest comes by (a chat cannot hold the
  * unescaped quotes looked for). */
+/* The room's node's clock, from the initialState it sent the guest: an
+ * edge of the room runs on it. */
+static void
+note_clock (RcSession *session, const char *text)
+{
+  g_autoptr (JsonObject) o = NULL;
+  JsonNode *clock;
+  const char *host;
+
+  if (strstr (text, "\"type\":\"initialState\"") == NULL
+      || (o = rc_validate_parse_object (text, strlen (text), NULL)) == NULL
+      || g_strcmp0 (rc_json_get_string (o, "type"), "initialState") != 0
+      || (clock = json_object_get_member (o, "clock")) == NULL || !JSON_NODE_HOLDS_OBJECT (clock)
+      || (host = rc_json_get_string (json_node_get_object (clock), "host")) == NULL)
+    return;
+  g_free (session->relay_clock_host);
+  session->relay_clock_host = g_strdup (host);
+  session->relay_clock_port =
+    (guint) CLAMP (rc_json_get_int (json_node_get_object (clock), "port", 0), 0, 65535);
+}
+
 static void
 edge_follow (RcSessionRelay *self, RcSession *session, const char *text)
 {
@@ -284,7 +305,8 @@ edge_rewrite (RcSessionRelay *self, RcSession *session, const char *text, gsize 
   if (g_strcmp0 (rc_json_get_string (request, "transport"), "ws") == 0
       && session->ws_peer != NULL && session->relay_room != NULL
       && (edges = edges_of (self)) != NULL
-      && rc_edges_attach (edges, session->relay_room, &port, &token, NULL))
+      && rc_edges_attach (edges, session->relay_room, session->relay_clock_host,
+                          session->relay_clock_port, &port, &token, NULL))
     {
       JsonObject *edge = json_object_new ();
       g_autofree char *hex = g_strdup_printf ("%016" G_GINT64_MODIFIER "x", token);
@@ -331,6 +353,7 @@ on_from_room_node (RcSessionRelay *self, const RcRelayMessage *message)
     {
     case RC_RELAY_DOWN:
       rc_session_send_text (session, message->msg, strlen (message->msg));
+      note_clock (session, message->msg);
       edge_follow (self, session, message->msg);
       break;
     case RC_RELAY_BACK:

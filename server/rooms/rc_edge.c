@@ -20,11 +20,14 @@
 #include "pipelines/rc_room_pipeline.h"
 #include "pipelines/rc_ws_branch.h"
 
+#include <gst/net/gstnet.h>
+
 typedef struct
 {
   char *room_id;
   RcRelaySource *source;
   RcRoomPipeline *pipeline;
+  GstClock *clock;      /* the room's node's (a network clock), or this node's */
   RcWsGroup *group;   /* made with the first listening peer */
   RcWsBranch *branch; /* idem */
   GPtrArray *peers;   /* RcWsPeer*, strong: those in the group */
@@ -47,8 +50,19 @@ edge_free (gpointer data)
     rc_ws_group_remove (edge->group, edge->peers->pdata[i]);
   g_clear_pointer (&edge->group, rc_ws_group_free);
   g_ptr_array_unref (edge->peers);
+  if (edge->source != NULL)
+    {
+      RcRelaySourceStats stats;
+
+      rc_relay_source_get_stats (edge->source, &stats);
+      g_message ("Room %s: the edge took %" G_GUINT64_FORMAT " packets (lost %" G_GUINT64_FORMAT
+                 ", refused %" G_GUINT64_FORMAT "), transit p50 %.1f ms, p95 %.1f ms",
+                 edge->room_id, stats.received, stats.lost, stats.refused + stats.wrong_token,
+                 stats.transit_p50_ms, stats.transit_p95_ms);
+    }
   g_clear_pointer (&edge->pipeline, rc_room_pipeline_free);
   g_clear_pointer (&edge->source, rc_relay_source_free);
+  gst_clear_object (&edge->clock);
   g_free (edge->room_id);
   g_free (edge);
 }
@@ -86,21 +100,25 @@ rc_edges_count (RcEdges *self)
 }
 
 static Edge *
-edge_new (RcEdges *self, const char *room_id, GError **error)
+edge_new (RcEdges *self, const char *room_id, const char *clock_host, guint clock_port,
+          GError **error)
 {
   g_autoptr (GError) local = NULL;
-  g_autoptr (GstClock) clock = gst_system_clock_obtain ();
   Edge *edge = g_new0 (Edge, 1);
-  guint64 token = ((guint64)g_random_int () << 32) | g_random_int ();
+  guint64 token = ((guint64) g_random_int () << 32) | g_random_int ();
 
   edge->room_id = g_strdup (room_id);
-  edge->peers = g_ptr_array_new_with_free_func ((GDestroyNotify)rc_ws_peer_unref);
+  edge->peers = g_ptr_array_new_with_free_func ((GDestroyNotify) rc_ws_peer_unref);
+  /* C is carried, not re-stamped, so the guests' timing does not hang on
+   * this clock; on the room's node's it makes the edge's running time the
+   * room's server time and its transit a true figure. */
+  edge->clock = clock_host != NULL && clock_port > 0
+                  ? gst_net_client_clock_new (NULL, clock_host, (gint) clock_port, 0)
+                  : gst_system_clock_obtain ();
   edge->source = rc_relay_source_new (self->address, 0, token, &local);
-  /* C is carried, not re-stamped: the edge's clock only places its
-   * running time, so the server's own clock serves (docs/architecture.md). */
   if (edge->source != NULL)
     edge->pipeline = rc_room_pipeline_new_relayed (
-        room_id, rc_relay_source_get_element (edge->source), clock, NULL, NULL, &local);
+      room_id, rc_relay_source_get_element (edge->source), edge->clock, NULL, NULL, &local);
   if (edge->pipeline == NULL)
     {
       g_warning ("Room %s: cannot be an edge of it: %s", room_id, local->message);
@@ -109,19 +127,21 @@ edge_new (RcEdges *self, const char *room_id, GError **error)
       edge_free (edge);
       return NULL;
     }
-  g_message ("Room %s: this node is an edge of it, on %s port %u", room_id, self->address,
-             rc_relay_source_get_port (edge->source));
+  g_message ("Room %s: this node is an edge of it, on %s port %u, on the clock of %s:%u", room_id,
+             self->address, rc_relay_source_get_port (edge->source),
+             clock_host != NULL ? clock_host : "this node", clock_port);
   return edge;
 }
 
 gboolean
-rc_edges_attach (RcEdges *self, const char *room_id, guint *port, guint64 *token, GError **error)
+rc_edges_attach (RcEdges *self, const char *room_id, const char *clock_host, guint clock_port,
+                 guint *port, guint64 *token, GError **error)
 {
   Edge *edge = g_hash_table_lookup (self->edges, room_id);
 
   if (edge == NULL)
     {
-      if ((edge = edge_new (self, room_id, error)) == NULL)
+      if ((edge = edge_new (self, room_id, clock_host, clock_port, error)) == NULL)
         return FALSE;
       g_hash_table_insert (self->edges, edge->room_id, edge);
     }

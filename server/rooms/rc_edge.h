@@ -23,10 +23,12 @@ RcEdges *rc_edges_new (const char *address);
 void rc_edges_free (RcEdges *edges);
 const char *rc_edges_get_address (RcEdges *edges);
 
-/* One more listener of @room_id's edge, made if needed: its port and
- * token, for the room's node. FALSE with @error when it cannot start. */
-gboolean rc_edges_attach (RcEdges *edges, const char *room_id, guint *port, guint64 *token,
-                          GError **error);
+/* One more listener of @room_id's edge, made if needed (on the room's
+ * node's clock at @clock_host:@clock_port, or this node's own clock when
+ * @clock_host is NULL): its port and token, for the room's node. FALSE
+ * with @error when it cannot start. */
+gboolean rc_edges_attach (RcEdges *edges, const char *room_id, const char *clock_host,
+                          guint clock_port, guint *port, guint64 *token, GError **error);
 /* @peer (of an attached listener) takes the room's frames from now on:
  * call it once its timeline is on its connection. */
 void rc_edges_listen (RcEdges *edges, const char *room_id, RcWsPeer *peer);
