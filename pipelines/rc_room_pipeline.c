@@ -430,6 +430,7 @@ start_track (RcRoomPipeline *self, const char *uri, gint64 position_ms, GstClock
 {
   Track *t;
 
+  g_return_if_fail (self->mixer != NULL); /* an edge's pipeline plays no tracks */
   rc_room_pipeline_stop_track (self);
   t = make_track (self, uri, position_ms);
   t->due_at = due_at;
@@ -675,6 +676,21 @@ rc_room_pipeline_get_timeline (RcRoomPipeline *self, guint32 *rtp_timestamp,
   return valid;
 }
 
+GstClockTime
+rc_room_pipeline_sample_time (GstElement *gst_pipeline, GstSample *sample)
+{
+  GstBuffer *buffer = gst_sample_get_buffer (sample);
+  const GstSegment *segment = gst_sample_get_segment (sample);
+  GstClockTime running;
+
+  if (buffer == NULL || segment == NULL || !GST_BUFFER_PTS_IS_VALID (buffer))
+    return GST_CLOCK_TIME_NONE;
+  running = gst_segment_to_running_time (segment, GST_FORMAT_TIME, GST_BUFFER_PTS (buffer));
+  if (!GST_CLOCK_TIME_IS_VALID (running))
+    return GST_CLOCK_TIME_NONE;
+  return gst_element_get_base_time (gst_pipeline) + running;
+}
+
 static gboolean
 build (RcRoomPipeline *self, GError **error)
 {
@@ -742,9 +758,49 @@ build (RcRoomPipeline *self, GError **error)
   return TRUE;
 }
 
-RcRoomPipeline *
-rc_room_pipeline_new (const char *room_id, const RcRoomPipelineCallbacks *callbacks,
-                      gpointer user_data, GError **error)
+/*
+ * An edge's pipeline: the origin's RTP from @source straight into the tee
+ * (no silence, mixer, encoder or tracks), on @clock with base time 0 and
+ * no start time, as the native guest runs, so a packet's running time is
+ * its C (pipelines/rc_relay_source.c stamps it so) and the tee's probe
+ * finds the origin's C again.
+ */
+static gboolean
+build_relayed (RcRoomPipeline *self, GstElement *source, GstClock *clock, GError **error)
+{
+  g_autofree char *name = g_strdup_printf ("room-%s", self->room_id);
+  g_autoptr (GstPad) tee_sink = NULL;
+  g_autoptr (GstBus) bus = NULL;
+  GstElement *keepalive;
+
+  self->pipeline = gst_pipeline_new (name);
+  self->tee = gst_element_factory_make ("tee", "rtp");
+  keepalive = gst_element_factory_make ("fakesink", NULL);
+  g_object_set (self->tee, "allow-not-linked", TRUE, NULL);
+  g_object_set (keepalive, "sync", FALSE, "async", FALSE, NULL);
+  gst_bin_add_many (GST_BIN (self->pipeline), source, self->tee, keepalive, NULL);
+  if (!gst_element_link_many (source, self->tee, keepalive, NULL))
+    {
+      g_set_error_literal (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
+                           "Could not link the edge's room pipeline");
+      gst_clear_object (&self->pipeline);
+      return FALSE;
+    }
+  tee_sink = gst_element_get_static_pad (self->tee, "sink");
+  gst_segment_init (&self->rtp_segment, GST_FORMAT_TIME);
+  gst_pad_add_probe (tee_sink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+                     on_rtp_packet, self, NULL);
+  gst_pipeline_use_clock (GST_PIPELINE (self->pipeline), clock);
+  gst_element_set_start_time (self->pipeline, GST_CLOCK_TIME_NONE);
+  gst_element_set_base_time (self->pipeline, 0);
+  bus = gst_pipeline_get_bus (GST_PIPELINE (self->pipeline));
+  self->bus_watch = gst_bus_add_watch (bus, on_bus, self);
+  return TRUE;
+}
+
+static RcRoomPipeline *
+pipeline_new (const char *room_id, GstElement *source, GstClock *clock,
+              const RcRoomPipelineCallbacks *callbacks, gpointer user_data, GError **error)
 {
   RcRoomPipeline *self = g_new0 (RcRoomPipeline, 1);
 
@@ -761,7 +817,7 @@ rc_room_pipeline_new (const char *room_id, const RcRoomPipelineCallbacks *callba
     self->callbacks = *callbacks;
   self->user_data = user_data;
   self->context = g_main_context_ref_thread_default ();
-  if (!build (self, error))
+  if (source != NULL ? !build_relayed (self, source, clock, error) : !build (self, error))
     {
       rc_room_pipeline_unref (self);
       return NULL;
@@ -778,6 +834,22 @@ rc_room_pipeline_new (const char *room_id, const RcRoomPipelineCallbacks *callba
       return NULL;
     }
   return self;
+}
+
+RcRoomPipeline *
+rc_room_pipeline_new (const char *room_id, const RcRoomPipelineCallbacks *callbacks,
+                      gpointer user_data, GError **error)
+{
+  return pipeline_new (room_id, NULL, NULL, callbacks, user_data, error);
+}
+
+RcRoomPipeline *
+rc_room_pipeline_new_relayed (const char *room_id, GstElement *source, GstClock *clock,
+                              const RcRoomPipelineCallbacks *callbacks, gpointer user_data,
+                              GError **error)
+{
+  g_return_val_if_fail (GST_IS_ELEMENT (source) && GST_IS_CLOCK (clock), NULL);
+  return pipeline_new (room_id, source, clock, callbacks, user_data, error);
 }
 
 void

@@ -34,6 +34,19 @@ typedef struct
 
 RcRoomPipeline *rc_room_pipeline_new (const char *room_id, const RcRoomPipelineCallbacks *callbacks,
                                       gpointer user_data, GError **error);
+/*
+ * An edge's room pipeline (the origin → edge media relay): no mixer,
+ * encoder or tracks; the origin's RTP comes from @source (an
+ * RcRelaySource's element, stamped with each packet's C) straight into the
+ * tee, and branches, the RTP tap and the timeline work as on the origin,
+ * with the origin's C. It runs on @clock (the origin's clock, a
+ * GstNetClientClock on its clock port) with base time 0. Tracks and live
+ * inputs are not for it. @callbacks may be NULL.
+ */
+RcRoomPipeline *rc_room_pipeline_new_relayed (const char *room_id, GstElement *source,
+                                              GstClock *clock,
+                                              const RcRoomPipelineCallbacks *callbacks,
+                                              gpointer user_data, GError **error);
 void rc_room_pipeline_free (RcRoomPipeline *pipeline);
 
 /* Plays @uri from @position_ms, replacing whatever played. */
@@ -129,6 +142,11 @@ void rc_room_pipeline_set_rtp_tap (RcRoomPipeline *pipeline, RcRtpTap tap, gpoin
 gpointer rc_room_pipeline_get_rtp_tap_data (RcRoomPipeline *pipeline);
 gboolean rc_room_pipeline_get_timeline (RcRoomPipeline *pipeline, guint32 *rtp_timestamp,
                                         GstClockTime *server_time);
+/* The server time C of @sample, an RTP packet a branch's appsink took from
+ * the tee of @gst_pipeline (rc_room_pipeline_get_gst): the base time plus
+ * its running time, as the tee's probe counts it. GST_CLOCK_TIME_NONE
+ * when it has none. Any thread. */
+GstClockTime rc_room_pipeline_sample_time (GstElement *gst_pipeline, GstSample *sample);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcRoomPipeline, rc_room_pipeline_free)
 

@@ -222,9 +222,11 @@ on_input_query (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 gboolean
 rc_room_pipeline_add_input (RcRoomPipeline *self, GstElement *input, GstClockTime lead)
 {
-  g_autoptr (GstPad) src = gst_element_get_static_pad (input, "src");
+  g_autoptr (GstPad) src = NULL;
   Input *in;
 
+  g_return_val_if_fail (self->mixer != NULL, FALSE); /* an edge's pipeline mixes nothing */
+  src = gst_element_get_static_pad (input, "src");
   if (src == NULL)
     {
       GST_ERROR ("room %s: input %s has no src pad", self->room_id, GST_OBJECT_NAME (input));

@@ -108,18 +108,16 @@ on_new_sample (GstAppSink *sink, gpointer data)
 {
   Shared *s = data;
   g_autoptr (GstSample) sample = gst_app_sink_pull_sample (sink);
-  GstBuffer *buffer = sample ? gst_sample_get_buffer (sample) : NULL;
-  const GstSegment *segment = sample ? gst_sample_get_segment (sample) : NULL;
+  GstClockTime c = sample != NULL ? rc_room_pipeline_sample_time (s->pipeline, sample)
+                                  : GST_CLOCK_TIME_NONE;
+  GstBuffer *buffer = sample != NULL ? gst_sample_get_buffer (sample) : NULL;
   GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
-  GstClockTime running;
   guint8 *frame;
   guint payload_length;
   guint want = g_atomic_int_get (&s->frames_per_message);
 
-  if (buffer == NULL || segment == NULL || !GST_BUFFER_PTS_IS_VALID (buffer))
-    return GST_FLOW_OK;
-  running = gst_segment_to_running_time (segment, GST_FORMAT_TIME, GST_BUFFER_PTS (buffer));
-  if (!GST_CLOCK_TIME_IS_VALID (running) || !gst_rtp_buffer_map (buffer, GST_MAP_READ, &rtp))
+  if (!GST_CLOCK_TIME_IS_VALID (c) || buffer == NULL
+      || !gst_rtp_buffer_map (buffer, GST_MAP_READ, &rtp))
     return GST_FLOW_OK;
   payload_length = gst_rtp_buffer_get_payload_len (&rtp);
   frame = g_malloc (RC_WS_FRAME_HEADER + payload_length);
@@ -127,8 +125,7 @@ on_new_sample (GstAppSink *sink, gpointer data)
   frame[1] = 0;
   GST_WRITE_UINT16_BE (frame + 2, RC_WS_FRAME_HEADER);
   GST_WRITE_UINT32_BE (frame + 4, gst_rtp_buffer_get_timestamp (&rtp));
-  GST_WRITE_DOUBLE_BE (frame + 8,
-                       (double) (gst_element_get_base_time (s->pipeline) + running) / GST_MSECOND);
+  GST_WRITE_DOUBLE_BE (frame + 8, (double) c / GST_MSECOND);
   GST_WRITE_UINT32_BE (frame + 16, s->sequence++);
   memcpy (frame + RC_WS_FRAME_HEADER, gst_rtp_buffer_get_payload (&rtp), payload_length);
   gst_rtp_buffer_unmap (&rtp);

@@ -13,6 +13,8 @@
 #include "server/core/rc_error.h"
 #include "server/core/rc_json.h"
 
+#include <string.h>
+
 /* What the guest's session needs to reach the guest; it lives as long as
  * the session. */
 typedef struct
@@ -100,6 +102,31 @@ static const RcParam start_media_params[] = {
   RC_PARAMS_END,
 };
 
+/* A relayed startMedia's "edge" (set by the guest's node, never by a guest:
+ * that node strips a guest's own, signalling/rc_session_relay.c): where
+ * that node takes the room's packets. FALSE when it is missing or wrong. */
+static gboolean
+read_edge (JsonObject *request, RcGuestMediaEdge *edge)
+{
+  JsonNode *node = json_object_get_member (request, "edge");
+  JsonObject *o;
+  const char *token;
+  guint64 value;
+
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return FALSE;
+  o = json_node_get_object (node);
+  edge->address = rc_json_get_string (o, "address");
+  edge->port = (guint) CLAMP (rc_json_get_int (o, "port", 0), 0, 65536);
+  token = rc_json_get_string (o, "token");
+  if (edge->address == NULL || !g_hostname_is_ip_address (edge->address) || edge->port == 0
+      || edge->port > 65535 || token == NULL || strlen (token) != 16
+      || !g_ascii_string_to_unsigned (token, 16, 0, G_MAXUINT64, &value, NULL))
+    return FALSE;
+  edge->token = value;
+  return TRUE;
+}
+
 static gboolean
 handle_start_media (RcSession *session, JsonObject *request, JsonNode *request_id,
                     GError **error)
@@ -107,6 +134,8 @@ handle_start_media (RcSession *session, JsonObject *request, JsonNode *request_i
   RcGuest *guest = session->guest;
   const char *transport = rc_json_get_string (request, "transport");
   gboolean ws = g_str_equal (transport, "ws");
+  RcGuestMediaEdge edge = { 0 };
+  gboolean from_edge = FALSE;
   MediaReplies *replies;
 
   if (!ws && !g_str_equal (transport, "webrtc"))
@@ -116,8 +145,11 @@ handle_start_media (RcSession *session, JsonObject *request, JsonNode *request_i
       return FALSE;
     }
   /* WebSocket audio is not carried over Redis (far too heavy): a guest of
-   * another node fetches it from this node itself. */
+   * another node gets it from its own node, an edge this node feeds, or
+   * (when that node cannot be one) fetches it from this node itself. */
   if (ws && session->remote_node != NULL)
+    from_edge = read_edge (request, &edge);
+  if (ws && session->remote_node != NULL && !from_edge)
     {
       RcCluster *cluster = rc_registry_get_cluster (session->host->registry);
       g_autoptr (GError) elsewhere =
@@ -133,8 +165,12 @@ handle_start_media (RcSession *session, JsonObject *request, JsonNode *request_i
   replies->session = session;
   if (request_id != NULL)
     replies->request_id = json_node_copy (request_id);
-  return rc_room_start_media (guest->room, guest, ws ? RC_GUEST_MEDIA_WS : RC_GUEST_MEDIA_WEBRTC,
-                              &media_callbacks, replies, media_replies_free, error)
+  return rc_room_start_media (guest->room, guest,
+                              from_edge ? RC_GUEST_MEDIA_EDGE
+                              : ws      ? RC_GUEST_MEDIA_WS
+                                        : RC_GUEST_MEDIA_WEBRTC,
+                              from_edge ? &edge : NULL, &media_callbacks, replies,
+                              media_replies_free, error)
          != NULL;
 }
 

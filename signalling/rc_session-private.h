@@ -42,6 +42,14 @@ struct _RcSession
   char *relay_room;     /* the room id of @relay_join */
   char *relay_back;     /* the node the last join came back from, or NULL */
   char *remote_node;
+  /* On the guest's node, a relayed guest listening over the WebSocket: the
+   * room this node is its edge of (its audio comes from here), and whether
+   * its timeline reached it (its frames flow). */
+  char *edge_room;
+  gboolean edge_listening;
+  char *edge_start_id; /* its startMedia's "id" as JSON text (NULL: none) */
+  char *relay_clock_host; /* the room's node's clock (its initialState), or NULL */
+  guint relay_clock_port;
   GCancellable *joining; /* a join waiting for its password check, or NULL */
 };
 

@@ -99,6 +99,24 @@ rc_test_ear_watch_rtp (RcTestEar *ear, GstPad *pad)
                      NULL);
 }
 
+GstElement *
+rc_test_ear_branch (RcTestEar *ear)
+{
+  g_autoptr (GError) error = NULL;
+  GstElement *bin = gst_parse_bin_from_description ("queue ! " RC_TEST_EAR_DECODER, TRUE, &error);
+  g_autoptr (GstElement) sink = NULL;
+  g_autoptr (GstElement) depay = NULL;
+  g_autoptr (GstPad) rtp = NULL;
+
+  g_assert_no_error (error);
+  sink = gst_bin_get_by_name (GST_BIN (bin), "sink");
+  depay = gst_bin_get_by_name (GST_BIN (bin), "depay");
+  rtp = gst_element_get_static_pad (depay, "sink");
+  g_signal_connect (sink, "new-sample", G_CALLBACK (rc_test_ear_on_sample), ear);
+  rc_test_ear_watch_rtp (ear, rtp);
+  return bin;
+}
+
 guint
 rc_test_ear_pcm_len (RcTestEar *ear)
 {

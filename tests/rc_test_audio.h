@@ -36,6 +36,9 @@ GstFlowReturn rc_test_ear_on_sample (GstElement *appsink, RcTestEar *ear);
   "! appsink name=sink emit-signals=true sync=false"
 /* Records every RTP buffer passing @pad (sequence number, arrival time). */
 void rc_test_ear_watch_rtp (RcTestEar *ear, GstPad *pad);
+/* A branch for a room pipeline's RTP tee (one "sink" pad): a queue and
+ * RC_TEST_EAR_DECODER, its decoded audio and its RTP packets into @ear. */
+GstElement *rc_test_ear_branch (RcTestEar *ear);
 
 guint rc_test_ear_pcm_len (RcTestEar *ear);
 guint rc_test_ear_packets (RcTestEar *ear);

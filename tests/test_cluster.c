@@ -17,8 +17,10 @@
 #include "rc_test_ws.h"
 #include "rc_test_audio.h"
 #include "tools/native-guest/rc_native_guest.h"
+#include "pipelines/rc_ws_branch.h"
 
 #include <gst/gst.h>
+#include <math.h>
 #include <signal.h>
 #include <string.h>
 
@@ -705,6 +707,153 @@ ear_hears (RcNativeGuest *guest, double hz)
   return rc_test_audio_is_tone (freq, rms, hz);
 }
 
+/* The server time C of RTP timestamp @ts on the timeline (@ts0, @c0_ms). */
+static double
+c_of (guint32 ts, guint32 ts0, double c0_ms)
+{
+  return c0_ms + (double) (gint32) (ts - ts0) * 1000.0 / 48000.0;
+}
+
+/* The first frame of @ws's binary messages: its RTP timestamp and C. */
+static gboolean
+first_frame (RcTestWs *ws, guint32 *ts, double *c_ms)
+{
+  GBytes *message = g_queue_peek_head (&ws->binary);
+  gsize length, offset = 0, frame_length, payload_length;
+  const guint8 *data, *frame, *payload;
+  guint32 sequence;
+
+  if (message == NULL)
+    return FALSE;
+  data = g_bytes_get_data (message, &length);
+  return rc_ws_message_next (data, length, &offset, &frame, &frame_length)
+         && rc_ws_frame_parse (frame, frame_length, ts, c_ms, &sequence, &payload,
+                               &payload_length);
+}
+
+/*
+ * The origin → edge relay: Boris, relayed to the room's node, asks for
+ * WebSocket audio; his own node becomes an edge of the room and sends him
+ * the room's frames, which carry the room's node's C: he hears the song,
+ * and every frame he gets maps onto Anna's timeline (she listens on the
+ * room's node) to the microsecond. The edge goes when he stops.
+ */
+static void
+test_edge_serves_ws_audio (void)
+{
+  Cross x = { 0 };
+  g_autofree char *song = NULL;
+  g_autofree char *add = NULL;
+  g_autoptr (JsonObject) reply = NULL;
+  g_autoptr (JsonObject) anna_timeline = NULL;
+  g_autoptr (JsonObject) boris_timeline = NULL;
+  g_autoptr (GArray) heard = NULL;
+  guint32 ts_a, ts_b;
+  double c_a, c_b, c0, freq, rms;
+
+  cross_start (&x);
+  g_assert_true (RC_WAIT_UNTIL (rc_test_library_has (x.p.owner, 1), 20000));
+  song = rc_test_song_id (x.p.owner, "Cross tune");
+  add = g_strdup_printf ("{\"type\":\"addSong\",\"songId\":\"%s\"}", song);
+  reply = rc_test_ws_command (x.anna, add);
+  g_assert_cmpstr (rc_test_str (reply, "type"), ==, "queueUpdated");
+
+  g_clear_pointer (&reply, json_object_unref);
+  reply = rc_test_ws_command (x.anna, "{\"type\":\"startMedia\",\"transport\":\"ws\"}");
+  g_assert_cmpstr (rc_test_str (reply, "type"), ==, "mediaStarted");
+  anna_timeline = rc_test_ws_expect (x.anna, "timeline", 5000);
+  g_clear_pointer (&reply, json_object_unref);
+  reply = rc_test_ws_command (x.boris, "{\"type\":\"startMedia\",\"transport\":\"ws\"}");
+  g_assert_cmpstr (rc_test_str (reply, "type"), ==, "mediaStarted");
+  boris_timeline = rc_test_ws_expect (x.boris, "timeline", 5000);
+  /* One timeline for both: the room's node's. */
+  g_assert_cmpfloat (
+    fabs (c_of ((guint32) json_object_get_int_member (boris_timeline, "rtpTimestamp"),
+                (guint32) json_object_get_int_member (anna_timeline, "rtpTimestamp"),
+                json_object_get_double_member (anna_timeline, "serverTime"))
+          - json_object_get_double_member (boris_timeline, "serverTime")),
+    <, 0.001);
+
+  /* Three seconds of audio reach Boris through his own node. */
+  g_assert_true (RC_WAIT_UNTIL (g_queue_get_length (&x.boris->binary) >= 150
+                                  && g_queue_get_length (&x.anna->binary) >= 150,
+                                20000 * rc_test_slowdown ()));
+  g_assert_true (first_frame (x.anna, &ts_a, &c_a));
+  g_assert_true (first_frame (x.boris, &ts_b, &c_b));
+  g_test_message ("Boris's first frame: %.3f ms after Anna's on the room's timeline",
+                  c_b - c_a);
+  g_assert_cmpfloat (fabs (c_of (ts_b, ts_a, c_a) - c_b), <, 0.001);
+  heard = rc_test_audio_decode_ws_frames (&x.boris->binary, &c0);
+  g_assert_cmpuint (heard->len, >, 48000);
+  rc_test_audio_analyse_float ((float *) heard->data + heard->len - 9600, 9600, &freq, &rms);
+  g_assert_true (rc_test_audio_is_tone (freq, rms, CROSS_HZ));
+
+  /* The room's node sends one stream to Boris's node. */
+  {
+    g_autofree char *path = g_strdup_printf ("/api/rooms/%s/stats", x.p.id);
+    g_autoptr (JsonObject) stats = get_ok (x.p.owner, path);
+    JsonObject *relay = json_object_get_object_member (stats, "relay");
+
+    g_assert_nonnull (relay);
+    g_assert_cmpint (json_object_get_int_member (relay, "edges"), ==, 1);
+    g_assert_cmpint (json_object_get_int_member (relay, "datagrams"), >=, 150);
+    g_assert_cmpint (json_object_get_int_member (relay, "sendFailed"), ==, 0);
+  }
+
+  /* Stopped: no more frames come. */
+  g_clear_pointer (&reply, json_object_unref);
+  reply = rc_test_ws_command (x.boris, "{\"type\":\"stopMedia\"}");
+  g_assert_cmpstr (rc_test_str (reply, "type"), ==, "mediaStopped");
+  rc_test_run_for (300);
+  {
+    guint before = g_queue_get_length (&x.boris->binary);
+
+    rc_test_run_for (500);
+    g_assert_cmpuint (g_queue_get_length (&x.boris->binary), ==, before);
+  }
+  cross_clear (&x);
+}
+
+/* A node whose URL names no IP address cannot be an edge (the others
+ * could not be sure where to send the packets): its relayed guest's
+ * WebSocket audio is refused with 4208 and the room's node's URL, as
+ * before edges existed. */
+static RcTestServer *
+start_named_node (RcTestRedis *redis)
+{
+  guint port = rc_test_free_port ();
+  g_autofree char *port_text = g_strdup_printf ("%u", port);
+  g_autofree char *url = g_strdup_printf ("http://localhost:%u", port);
+  g_autofree char *lease = g_strdup_printf ("%u", (guint) LEASE_MS);
+  const char *args[] = { "--cluster", rc_test_redis_get_uri (redis), "--cluster-lease", lease,
+                         "--port", port_text, "--node-url", url, NULL };
+
+  return rc_test_server_start (args);
+}
+
+static void
+test_edge_needs_an_ip_address (void)
+{
+  g_autoptr (RcTestRedis) redis = rc_test_redis_start_checked ();
+  g_autoptr (RcTestServer) a = start_named_node (redis);
+  g_autoptr (RcTestServer) b = start_named_node (redis);
+  g_autoptr (JsonObject) room = NULL;
+  g_autoptr (RcTestWs) guest = NULL;
+  g_autoptr (JsonObject) refused = NULL;
+  const char *owner_url;
+  RcTestServer *other;
+
+  g_assert_true (RC_WAIT_UNTIL (count_nodes (a) == 2, 5000));
+  room = rc_test_create_room (a, "Named", NULL);
+  owner_url = rc_test_str (room, "nodeUrl");
+  g_assert_true (g_str_has_prefix (owner_url, "http://localhost:"));
+  other = g_str_has_suffix (owner_url, g_strrstr (a->base_url, ":")) ? b : a;
+  guest = rc_test_ws_join (other, rc_test_str (room, "id"), "Named guest", NULL, NULL, NULL);
+  refused = rc_test_ws_command (guest, "{\"type\":\"startMedia\",\"transport\":\"ws\"}");
+  g_assert_cmpint (json_object_get_int_member (refused, "code"), ==, RC_ERROR_ROOM_ELSEWHERE);
+  g_assert_cmpstr (rc_test_str (refused, "nodeUrl"), ==, owner_url);
+}
+
 /* A guest on the node that does not serve the room: joins, sees and is
  * seen, chats both ways in order, is refused owner-only requests with the
  * room's node's own code, queues a song every guest sees and that a native
@@ -783,14 +932,17 @@ test_cross_node_signalling (void)
     g_assert_cmpint (json_object_get_int_member (on_b, "code"), ==, RC_ERROR_NOT_OWNER);
     g_assert_cmpint (json_object_get_int_member (bad_b, "code"), ==, RC_ERROR_INVALID_PARAM);
   }
-  /* WebSocket audio is not carried between nodes: Boris is sent to the
-   * room's node for it. */
+  /* WebSocket audio is not carried over Redis: Boris's own node becomes an
+   * edge of the room and serves it (test_edge_serves_ws_audio listens). */
   {
     g_autoptr (JsonObject) ws_media =
       rc_test_ws_command (x.boris, "{\"type\":\"startMedia\",\"transport\":\"ws\"}");
+    g_autoptr (JsonObject) stopped = NULL;
 
-    g_assert_cmpint (json_object_get_int_member (ws_media, "code"), ==, RC_ERROR_ROOM_ELSEWHERE);
-    g_assert_cmpstr (rc_test_str (ws_media, "nodeUrl"), ==, x.p.owner->base_url);
+    g_assert_cmpstr (rc_test_str (ws_media, "type"), ==, "mediaStarted");
+    g_assert_cmpstr (rc_test_str (ws_media, "transport"), ==, "ws");
+    stopped = rc_test_ws_command (x.boris, "{\"type\":\"stopMedia\"}");
+    g_assert_cmpstr (rc_test_str (stopped, "type"), ==, "mediaStopped");
   }
   /* A second join, as on one node: already in a room. */
   {
@@ -1025,5 +1177,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cluster/cross-node-redis-restart", test_cross_node_redis_restart);
   g_test_add_func ("/cluster/cross-node-room-node-killed", test_cross_node_room_node_killed);
   g_test_add_func ("/cluster/cross-node-third-node", test_cross_node_third_node);
+  g_test_add_func ("/cluster/edge-serves-ws-audio", test_edge_serves_ws_audio);
+  g_test_add_func ("/cluster/edge-needs-an-ip-address", test_edge_needs_an_ip_address);
   return g_test_run ();
 }

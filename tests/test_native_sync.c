@@ -43,6 +43,7 @@
 #include "tools/native-guest/rc_recording.h"
 #include "rc_test_audio.h"
 #include "rc_test_server.h"
+#include "rc_test_skew.h"
 #include "rc_test_util.h"
 #include "rc_test_ws.h"
 
@@ -55,11 +56,6 @@
 #define DELAY_MS 400.0
 #define ASKED_ARRIVAL_MS 600.0
 #define MARGIN_MS 25.0 /* what the server adds to the arrival a report asks for */
-#define MAX_SKEW_P50_MS 1.0
-#define MAX_SKEW_MS 2.0
-#define MIN_SHARE_WITHIN 0.8
-#define FAULT_MS 25.0
-#define CLICK_THRESHOLD 0.1
 
 typedef struct
 {
@@ -85,11 +81,7 @@ room_start (Room *r, JsonObject **timeline)
 {
   g_autofree char *track = NULL;
   g_autoptr (JsonObject) room = NULL;
-  g_autoptr (JsonNode) body = NULL;
-  g_autoptr (JsonObject) reply = NULL;
   g_autoptr (GError) error = NULL;
-  guint status = 0;
-  JsonArray *songs;
 
   r->dir = g_dir_make_tmp ("rc-native-sync-XXXXXX", NULL);
   track = g_build_filename (r->dir, "clicks.wav", NULL);
@@ -100,15 +92,7 @@ room_start (Room *r, JsonObject **timeline)
   g_assert_true (RC_WAIT_UNTIL (library_ready (r->server), 30000));
   room = rc_test_create_room (r->server, "Clicks", NULL);
   r->room_id = g_strdup (rc_test_str (room, "id"));
-  r->control = rc_test_ws_join (r->server, r->room_id, "Control", NULL, NULL, NULL);
-  body = rc_test_http (r->server, "GET", "/api/library", NULL, NULL, &status);
-  songs = json_object_get_array_member (json_node_get_object (body), "songs");
-  rc_test_ws_sendf (r->control, "{\"type\":\"addSong\",\"id\":1,\"songId\":\"%s\"}",
-                    rc_test_str (json_array_get_object_element (songs, 0), "id"));
-  reply = rc_test_ws_expect (r->control, "queueUpdated", 5000);
-  rc_test_ws_send (r->control, "{\"type\":\"startMedia\",\"id\":\"m\",\"transport\":\"ws\"}");
-  json_object_unref (rc_test_ws_expect (r->control, "mediaStarted", 5000));
-  *timeline = rc_test_ws_expect (r->control, "timeline", 5000);
+  r->control = rc_test_skew_control (r->server, r->room_id, timeline);
 }
 
 static void
@@ -118,92 +102,6 @@ room_stop (Room *r)
   g_assert_cmpint (rc_test_server_stop (r->server), ==, 0);
   rc_test_server_free (r->server);
   g_free (r->room_id);
-}
-
-static RcNativeGuest *
-guest_new (Room *r, const char *name, const char *transport, const char *record)
-{
-  RcNativeGuestOptions options = {
-    .server_url = r->server->base_url,
-    .room_id = r->room_id,
-    .name = name,
-    .record_path = record,
-    .playout = TRUE,
-    .transport = transport,
-    .report_interval_ms = 1000,
-    .realtime = TRUE, /* as roomcast-guest does: a player's rendering thread */
-  };
-
-  return rc_native_guest_new (&options);
-}
-
-static gboolean
-rendering (RcNativeGuest *guest)
-{
-  RcNativeGuestStats s;
-
-  rc_native_guest_get_stats (guest, &s);
-  return s.frames > 48000 / 2 || rc_native_guest_get_failure (guest) != NULL;
-}
-
-/* The frames the server sent, decoded and placed at C + @delay_ms: what
- * every guest should have rendered, when. */
-static RcRecording *
-ideal_recording (GQueue *frames, double delay_ms)
-{
-  double c0;
-  g_autoptr (GArray) x = rc_test_audio_decode_ws_frames (frames, &c0);
-
-  return rc_recording_new ("ideal", (const float *) x->data, x->len, 48000, c0 + delay_ms);
-}
-
-/* Skews of @b against @a for the clicks @a has in [@from, @to) (host
- * clock, ms), with a message; *@within is the share of them under
- * MAX_SKEW_MS. */
-static void
-measure (RcRecording *a, RcRecording *b, double from, double to, RcSkewStats *stats,
-         double *within)
-{
-  g_autoptr (GArray) skews =
-    rc_recording_compare (a, b, RC_RECORDING_HOST, CLICK_THRESHOLD, 20, 0.8);
-  guint in = 0;
-
-  rc_skew_stats (skews, from, to, stats);
-  for (guint i = 0; i < skews->len; i++)
-    {
-      const RcSkew *k = &g_array_index (skews, RcSkew, i);
-
-      if (k->time >= from && k->time < to && fabs (k->skew) < MAX_SKEW_MS)
-        in++;
-    }
-  *within = stats->n > 0 ? (double) in / stats->n : 0;
-  g_test_message ("%s vs %s: %u clicks, mean %+.3f ms, |skew| p50 %.3f p95 %.3f max %.3f ms, "
-                  "%.0f %% under %.0f ms",
-                  rc_recording_get_name (a), rc_recording_get_name (b), stats->n, stats->mean,
-                  stats->p50, stats->p95, stats->max, 100 * *within, MAX_SKEW_MS);
-}
-
-static void
-check_in_step (RcRecording *a, RcRecording *b, RcRecording *ideal, double from, double to)
-{
-  RcSkewStats between, ea, eb;
-  double within_between, within_a, within_b;
-
-  measure (a, b, from, to, &between, &within_between);
-  measure (ideal, a, from, to, &ea, &within_a);
-  measure (ideal, b, from, to, &eb, &within_b);
-  /* Clicks come every 250-370 ms: three seconds give ten or more; a fault
-   * moves the median, a machine's hiccup only a click or two. */
-  g_assert_cmpuint (between.n, >=, 6);
-  g_assert_cmpuint (ea.n, >=, 6);
-  g_assert_cmpuint (eb.n, >=, 6);
-  g_assert_cmpfloat (between.p50, <, MAX_SKEW_P50_MS);
-  g_assert_cmpfloat (within_between, >=, MIN_SHARE_WITHIN);
-  g_assert_cmpfloat (between.max, <, FAULT_MS);
-  g_assert_cmpfloat (ea.p50, <, MAX_SKEW_P50_MS);
-  g_assert_cmpfloat (eb.p50, <, MAX_SKEW_P50_MS);
-  g_assert_cmpfloat (ea.max, <, FAULT_MS);
-  g_assert_cmpfloat (eb.max, <, FAULT_MS);
 }
 
 static gboolean
@@ -315,10 +213,10 @@ test_two_transports_in_step (void)
   g_assert_cmpfloat (json_object_get_double_member (timeline, "playoutDelay"), ==, DELAY_MS);
   wav_a = g_build_filename (r.dir, "rita.wav", NULL);
   wav_b = g_build_filename (r.dir, "wes.wav", NULL);
-  rita = guest_new (&r, "Rita", "webrtc", wav_a);
-  wes = guest_new (&r, "Wes", "ws", wav_b);
+  rita = rc_test_skew_guest_new (r.server, r.room_id, "Rita", "webrtc", wav_a);
+  wes = rc_test_skew_guest_new (r.server, r.room_id, "Wes", "ws", wav_b);
 
-  g_assert_true (RC_WAIT_UNTIL (rendering (rita) && rendering (wes), 30000));
+  g_assert_true (RC_WAIT_UNTIL (rc_test_skew_rendering (rita) && rc_test_skew_rendering (wes), 30000));
   g_assert_null (rc_native_guest_get_failure (rita));
   g_assert_null (rc_native_guest_get_failure (wes));
   g_queue_clear_full (&r.control->binary, (GDestroyNotify) g_bytes_unref);
@@ -363,12 +261,12 @@ test_two_transports_in_step (void)
     g_test_message ("D moved by itself before the test moved it (a stalled machine)");
   /* Before: what was rendered before anyone took a new D. After: what was
    * sent after the last change, once rendered at that D. */
-  before = ideal_recording (&r.control->binary, DELAY_MS);
-  after = ideal_recording (&r.control->binary, final_delay);
+  before = rc_test_skew_ideal (&r.control->binary, DELAY_MS);
+  after = rc_test_skew_ideal (&r.control->binary, final_delay);
   g_test_message ("at D = %.0f ms:", DELAY_MS);
-  check_in_step (a, b, before, start, MIN (first_change, change));
+  rc_test_skew_check_in_step (a, b, before, start, MIN (first_change, change));
   g_test_message ("after the change to D = %.0f ms:", final_delay);
-  check_in_step (a, b, after, last_change + final_delay, end);
+  rc_test_skew_check_in_step (a, b, after, last_change + final_delay, end);
 
   room_stop (&r);
   for (guint i = 0; i < 2; i++)

@@ -760,24 +760,6 @@ test_offer_noise (void)
 
 /* ---- in process: the room pipeline's live input, without WebRTC -------- */
 
-static GstElement *
-listening_branch (RcTestEar *ear)
-{
-  g_autoptr (GError) error = NULL;
-  GstElement *bin = gst_parse_bin_from_description ("queue ! " RC_TEST_EAR_DECODER, TRUE, &error);
-  g_autoptr (GstElement) sink = NULL;
-  g_autoptr (GstElement) depay = NULL;
-  g_autoptr (GstPad) rtp = NULL;
-
-  g_assert_no_error (error);
-  sink = gst_bin_get_by_name (GST_BIN (bin), "sink");
-  depay = gst_bin_get_by_name (GST_BIN (bin), "depay");
-  rtp = gst_element_get_static_pad (depay, "sink");
-  g_signal_connect (sink, "new-sample", G_CALLBACK (rc_test_ear_on_sample), ear);
-  rc_test_ear_watch_rtp (ear, rtp);
-  return bin;
-}
-
 #define INPUT_LATE (200 * GST_MSECOND)
 
 /* Stamps each buffer INPUT_LATE earlier: it comes out that late, as a
@@ -823,7 +805,7 @@ test_pipeline_input (void)
   g_autoptr (GError) error = NULL;
   g_autoptr (RcRoomPipeline) pipeline = rc_room_pipeline_new ("input-test", NULL, NULL, &error);
   RcTestEar *ear = rc_test_ear_new ();
-  GstElement *branch = listening_branch (ear);
+  GstElement *branch = rc_test_ear_branch (ear);
   GstElement *input = live_input (550);
   gint64 since;
 

@@ -35,7 +35,8 @@ update_rooms (RcMetrics *metrics, RcRegistry *registry)
 
           if (media == NULL)
             none++;
-          else if (rc_guest_media_get_transport (media) == RC_GUEST_MEDIA_WS)
+          /* WebSocket audio, from this node or from an edge */
+          else if (rc_guest_media_get_transport (media) != RC_GUEST_MEDIA_WEBRTC)
             ws++;
           else
             webrtc++;

@@ -42,6 +42,8 @@ struct _RcGuestMedia
   RcWebrtcBranch *branch; /* webrtc through webrtcbin */
   RcFanoutGuest *fanout;  /* webrtc through the fan-out engine */
   gboolean ws_listening;  /* ws: on the room's listener list */
+  gboolean edge_feeding;  /* edge: its node is fed the room's packets for it */
+  guint64 edge_token;
   gboolean has_timeline;  /* the guest was told the timeline */
   guint poll_id;          /* webrtc: counting the branch's packets */
   guint64 counted_packets, counted_bytes; /* webrtc: of them, in the metrics already */
@@ -113,6 +115,8 @@ rc_guest_media_free (RcGuestMedia *media)
   g_clear_pointer (&media->fanout, rc_fanout_guest_free);
   if (media->ws_listening)
     rc_sync_remove_ws_listener (rc_room_get_sync (media->room), media);
+  if (media->edge_feeding)
+    rc_sync_remove_edge (rc_room_get_sync (media->room), media->edge_token);
   rc_room_release_pipeline (media->room);
   if (media->destroy != NULL)
     media->destroy (media->user_data);
@@ -218,7 +222,8 @@ pipeline_stream (RcRoom *room, RcRoomPipeline *pipeline)
 
 RcGuestMedia *
 rc_guest_media_new (RcRoom *room, RcGuest *guest, RcRoomPipeline *pipeline,
-                    RcGuestMediaTransport transport, const RcGuestMediaCallbacks *callbacks,
+                    RcGuestMediaTransport transport, const RcGuestMediaEdge *edge,
+                    const RcGuestMediaCallbacks *callbacks,
                     gpointer user_data, GDestroyNotify destroy, GError **error)
 {
   RcGuestMedia *media = g_new0 (RcGuestMedia, 1);
@@ -238,6 +243,17 @@ rc_guest_media_new (RcRoom *room, RcGuest *guest, RcRoomPipeline *pipeline,
           return NULL;
         }
       media->ws_listening = TRUE;
+      return media;
+    }
+  if (transport == RC_GUEST_MEDIA_EDGE)
+    {
+      if (edge == NULL || !rc_sync_add_edge (rc_room_get_sync (room), edge, error))
+        {
+          rc_guest_media_free (media);
+          return NULL;
+        }
+      media->edge_feeding = TRUE;
+      media->edge_token = edge->token;
       return media;
     }
   if (rc_room_get_fanout (room) != NULL)
@@ -261,11 +277,11 @@ rc_guest_media_new (RcRoom *room, RcGuest *guest, RcRoomPipeline *pipeline,
 }
 
 /* Called by the room once @media is the guest's session: a WebSocket
- * session has started, and its timeline follows its start. */
+ * (or an edge's) session has started, and its timeline follows its start. */
 void
 rc_guest_media_begin (RcGuestMedia *media)
 {
-  if (media->transport != RC_GUEST_MEDIA_WS)
+  if (media->transport == RC_GUEST_MEDIA_WEBRTC)
     return;
   if (media->callbacks.started != NULL)
     media->callbacks.started (media->guest, NULL, media->user_data);

@@ -25,7 +25,21 @@ typedef enum
 {
   RC_GUEST_MEDIA_WEBRTC,
   RC_GUEST_MEDIA_WS,
+  /* A guest of another node, which asked for WebSocket audio: that node is
+   * an edge of the room (the origin → edge relay) and sends the guest the
+   * room's packets itself; this node sends the edge the packets and the
+   * guest its start and its timelines. */
+  RC_GUEST_MEDIA_EDGE,
 } RcGuestMediaTransport;
+
+/* Where an edge takes the room's packets (RC_GUEST_MEDIA_EDGE): its
+ * numeric address, port and token (pipelines/rc_relay_frame.h). */
+typedef struct
+{
+  const char *address;
+  guint port;
+  guint64 token;
+} RcGuestMediaEdge;
 
 typedef struct
 {
@@ -44,9 +58,10 @@ typedef struct
 /* For RcRoom: starts the session on @pipeline, which the room counts as
  * taken (rc_room_acquire_pipeline) and which the session gives back when
  * it ends. NULL with @error (and @pipeline given back) when it cannot
- * start. @destroy frees @user_data when the session ends. */
+ * start. @destroy frees @user_data when the session ends. @edge: with
+ * RC_GUEST_MEDIA_EDGE only. */
 RcGuestMedia *rc_guest_media_new (RcRoom *room, RcGuest *guest, RcRoomPipeline *pipeline,
-                                  RcGuestMediaTransport transport,
+                                  RcGuestMediaTransport transport, const RcGuestMediaEdge *edge,
                                   const RcGuestMediaCallbacks *callbacks, gpointer user_data,
                                   GDestroyNotify destroy, GError **error);
 /* For RcRoom, once @media is the guest's session: a WebSocket session

@@ -701,7 +701,7 @@ rc_room_stop_media (RcRoom *room, RcGuest *guest)
 
 RcGuestMedia *
 rc_room_start_media (RcRoom *room, RcGuest *guest, RcGuestMediaTransport transport,
-                     const RcGuestMediaCallbacks *callbacks, gpointer user_data,
+                     const RcGuestMediaEdge *edge, const RcGuestMediaCallbacks *callbacks, gpointer user_data,
                      GDestroyNotify destroy, GError **error)
 {
   g_autoptr (GError) local = NULL;
@@ -720,8 +720,8 @@ rc_room_start_media (RcRoom *room, RcGuest *guest, RcGuestMediaTransport transpo
       rc_error_set (error, RC_ERROR_MEDIA_FAILED);
       return NULL;
     }
-  media = rc_guest_media_new (room, guest, pipeline, transport, callbacks, user_data, destroy,
-                              error);
+  media = rc_guest_media_new (room, guest, pipeline, transport, edge, callbacks, user_data,
+                              destroy, error);
   if (media == NULL)
     return NULL;
   g_hash_table_insert (room->media, guest, media);

@@ -174,9 +174,11 @@ RcRoomPipeline *rc_room_get_pipeline (RcRoom *room);
  * A guest's audio session (see rc_guest_media.h): starting one replaces the
  * guest's previous one; the room ends it when the guest leaves, before
  * anything else, or when the room goes. NULL with @error when it cannot
- * start (@destroy has then freed @user_data).
+ * start (@destroy has then freed @user_data). @edge: where an edge takes
+ * the packets, with RC_GUEST_MEDIA_EDGE only (else NULL).
  */
 RcGuestMedia *rc_room_start_media (RcRoom *room, RcGuest *guest, RcGuestMediaTransport transport,
+                                   const RcGuestMediaEdge *edge,
                                    const RcGuestMediaCallbacks *callbacks, gpointer user_data,
                                    GDestroyNotify destroy, GError **error);
 /* Ends @guest's session, if any, without a word to the guest. */

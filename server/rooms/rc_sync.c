@@ -30,6 +30,7 @@
 #include "server/rooms/rc_guest_media.h"
 #include "server/rooms/rc_room.h"
 #include "pipelines/rc_stats.h"
+#include "pipelines/rc_relay_sink.h"
 #include "pipelines/rc_ws_branch.h"
 
 #include <math.h>
@@ -85,6 +86,11 @@ struct _RcSync
   GPtrArray *timeline_waiting; /* guest ids (char*) */
   guint timeline_retry_id;
   gint64 timeline_waiting_since_us;
+
+  /* The origin → edge relay: the room's packets to the edges (other nodes)
+   * whose guests listen, while any does. */
+  RcRelaySink *relay_sink;
+  GHashTable *edges; /* token (gint64*, owned) -> its node's listeners (GUINT_TO_POINTER) */
 };
 
 static void stop_ws (RcSync *self);
@@ -102,6 +108,7 @@ rc_sync_new (RcRoom *room, const RcRoomSettings *settings)
   self->reports = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   self->ws_listeners = g_ptr_array_new ();
   self->timeline_waiting = g_ptr_array_new_with_free_func (g_free);
+  self->edges = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   return self;
 }
 
@@ -113,6 +120,8 @@ rc_sync_free (RcSync *self)
   g_clear_handle_id (&self->timeline_retry_id, g_source_remove);
   g_clear_handle_id (&self->delay_retry_id, g_source_remove);
   stop_ws (self);
+  g_clear_pointer (&self->relay_sink, rc_relay_sink_free);
+  g_hash_table_unref (self->edges);
   g_ptr_array_unref (self->ws_listeners);
   g_ptr_array_unref (self->timeline_waiting);
   g_hash_table_unref (self->reports);
@@ -504,6 +513,60 @@ rc_sync_remove_ws_listener (RcSync *self, RcGuestMedia *media)
     update_bundling (self);
 }
 
+/* ---- the origin → edge relay ----------------------------------------------- */
+
+gboolean
+rc_sync_add_edge (RcSync *self, const RcGuestMediaEdge *edge, GError **error)
+{
+  RcRoomPipeline *pipeline = rc_room_get_pipeline (self->room);
+  gint64 key = (gint64) edge->token;
+  guint listeners = GPOINTER_TO_UINT (g_hash_table_lookup (self->edges, &key));
+  g_autoptr (GError) local = NULL;
+
+  if (pipeline == NULL)
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_MEDIA_FAILED, "The room has no pipeline");
+      return FALSE;
+    }
+  if (self->relay_sink == NULL && (self->relay_sink = rc_relay_sink_new (pipeline, &local)) == NULL)
+    {
+      g_warning ("Room %s: no media relay: %s", rc_room_get_id (self->room), local->message);
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_MEDIA_FAILED, "The room cannot feed an edge");
+      return FALSE;
+    }
+  if (listeners == 0
+      && !rc_relay_sink_add_edge (self->relay_sink, edge->address, edge->port, edge->token, &local))
+    {
+      g_set_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM, "\"edge\": %s", local->message);
+      if (g_hash_table_size (self->edges) == 0)
+        g_clear_pointer (&self->relay_sink, rc_relay_sink_free);
+      return FALSE;
+    }
+  g_hash_table_replace (self->edges, g_memdup2 (&key, sizeof key), GUINT_TO_POINTER (listeners + 1));
+  return TRUE;
+}
+
+void
+rc_sync_remove_edge (RcSync *self, guint64 token)
+{
+  gint64 key = (gint64) token;
+  guint listeners = GPOINTER_TO_UINT (g_hash_table_lookup (self->edges, &key));
+
+  if (listeners == 0)
+    return;
+  if (listeners > 1)
+    {
+      g_hash_table_replace (self->edges, g_memdup2 (&key, sizeof key),
+                            GUINT_TO_POINTER (listeners - 1));
+      return;
+    }
+  g_hash_table_remove (self->edges, &key);
+  rc_relay_sink_remove_edge (self->relay_sink, token);
+  /* The branch goes with the last edge, before the pipeline can. */
+  if (g_hash_table_size (self->edges) == 0)
+    g_clear_pointer (&self->relay_sink, rc_relay_sink_free);
+}
+
 /* ---- stats ------------------------------------------------------------------- */
 
 JsonNode *
@@ -522,6 +585,19 @@ rc_sync_stats_json (RcSync *self)
   json_object_set_int_member (o, "wsListeners", self->ws_listeners->len);
   json_object_set_int_member (o, "wsDropped", (gint64) self->ws_dropped);
   json_object_set_int_member (o, "wsFramesPerMessage", ws_frames_per_message (self));
+  if (self->relay_sink != NULL)
+    {
+      RcRelaySinkStats relay;
+      JsonObject *r;
+      JsonNode *r_node = rc_json_message_new (NULL, &r);
+
+      rc_relay_sink_get_stats (self->relay_sink, &relay);
+      json_object_set_int_member (r, "edges", relay.edges);
+      json_object_set_int_member (r, "packets", (gint64) relay.packets);
+      json_object_set_int_member (r, "datagrams", (gint64) relay.datagrams);
+      json_object_set_int_member (r, "sendFailed", (gint64) relay.send_failed);
+      json_object_set_member (o, "relay", r_node);
+    }
   /* In join order, like the participants list. */
   for (guint i = 0; i < members->len; i++)
     {

@@ -3,6 +3,8 @@
 
 #include <json-glib/json-glib.h>
 
+#include "server/rooms/rc_guest_media.h"
+
 G_BEGIN_DECLS
 
 typedef struct _RcRoom RcRoom;
@@ -19,7 +21,9 @@ typedef struct _RcRoomSettings RcRoomSettings;
  * WebSocket audio: one RcWsBranch on the room pipeline while any guest
  * listens that way, its messages handed on the streaming thread to an
  * RcWsGroup of the listeners' connections (server/core/rc_ws_writer.h),
- * bundled 3 to a message from --ws-bundle-from listeners.
+ * bundled 3 to a message from --ws-bundle-from listeners. In a cluster it
+ * feeds the edges (other nodes) whose guests listen: one RcRelaySink on the
+ * pipeline while any does (the origin → edge relay).
  * Main context only.
  */
 typedef struct _RcSync RcSync;
@@ -60,6 +64,13 @@ void rc_sync_remove_ws_listener (RcSync *sync, RcGuestMedia *media);
 /* Adds what the WebSocket audio sent since the last count to the metrics
  * (done every second too). */
 void rc_sync_count_ws (RcSync *sync);
+
+/* The origin → edge relay: one more listener of the edge @edge (its token
+ * names it): the room's packets go there while it has any. FALSE with
+ * @error when the room has no pipeline or @edge's address is not one. */
+gboolean rc_sync_add_edge (RcSync *sync, const RcGuestMediaEdge *edge, GError **error);
+/* One listener fewer of the edge of @token; its packets stop with its last. */
+void rc_sync_remove_edge (RcSync *sync, guint64 token);
 
 /* GET /api/rooms/{id}/stats. */
 JsonNode *rc_sync_stats_json (RcSync *sync);

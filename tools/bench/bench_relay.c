@@ -12,10 +12,20 @@
  * room's node) for one guest on each side, and how long a chat message
  * sent by a guest of the room's node takes to reach every guest on each
  * side. Every time is read on this process's monotonic clock.
+ *
+ * With --media it measures the origin → edge media relay instead: the
+ * origin's CPU per edge against one listener's, and what an edge sees
+ * (rc_bench_relay_media.c); with --skew, how closely native guests on the
+ * room's node and on an edge render the same sample (rc_bench_relay_skew.c).
  */
+#include "rc_bench_relay_media.h"
+#include "rc_bench_relay_skew.h"
 #include "rc_bench_server.h"
 #include "pipelines/rc_stats.h"
 #include "tools/support/rc_roomcast_process.h"
+#include "tools/native-guest/rc_recording.h"
+
+#include <glib/gstdio.h>
 
 #include <libsoup/soup.h>
 #include <stdio.h>
@@ -205,13 +215,33 @@ main (int argc, char **argv)
 {
   const char *roomcast = "build/roomcast";
   const char *redis_server = "redis-server";
-  gint pings = 500, guests_n = 50, chats = 100;
+  gint pings = 500, guests_n = 50, chats = 100, window = 10;
+  gboolean media = FALSE, skew = FALSE;
+  gint pairs = 2;
+  double seconds = 30;
+  const char *guest_program = "build/tools/roomcast-guest";
+  g_autofree char *music_dir = NULL;
+  const char *levels = "10,100,1000";
+  double listener_us = 7.6;
   GOptionEntry entries[] = {
     { "roomcast", 0, 0, G_OPTION_ARG_FILENAME, &roomcast, "The server binary", "PATH" },
     { "redis-server", 0, 0, G_OPTION_ARG_FILENAME, &redis_server, "redis-server to run", "PATH" },
     { "pings", 0, 0, G_OPTION_ARG_INT, &pings, "Requests timed on each side (500)", "N" },
     { "guests", 0, 0, G_OPTION_ARG_INT, &guests_n, "Guests on each node (50)", "N" },
     { "chats", 0, 0, G_OPTION_ARG_INT, &chats, "Chat messages timed (100)", "N" },
+    { "media", 0, 0, G_OPTION_ARG_NONE, &media,
+      "Measure the origin → edge media relay instead (in this process)", NULL },
+    { "levels", 0, 0, G_OPTION_ARG_STRING, &levels, "--media: edge counts (10,100,1000)", "N,N" },
+    { "window", 0, 0, G_OPTION_ARG_INT, &window, "--media: seconds per level (10)", "S" },
+    { "skew", 0, 0, G_OPTION_ARG_NONE, &skew,
+      "Measure native guests on the room's node and on an edge instead", NULL },
+    { "pairs", 0, 0, G_OPTION_ARG_INT, &pairs, "--skew: native guests on each node (2)", "N" },
+    { "seconds", 0, 0, G_OPTION_ARG_DOUBLE, &seconds, "--skew: seconds recorded (30)", "S" },
+    { "guest", 0, 0, G_OPTION_ARG_FILENAME, &guest_program,
+      "--skew: roomcast-guest (build/tools/roomcast-guest)", "PATH" },
+    { "listener-us", 0, 0, G_OPTION_ARG_DOUBLE, &listener_us,
+      "--media: one engine listener's CPU per packet, to compare (7.6 µs: docs/benchmarks.md, "
+      "the engine's quiet run at 1,000 guests)", "US" },
     { NULL },
   };
   g_autoptr (GOptionContext) options = g_option_context_new ("- what relaying between nodes costs");
@@ -238,6 +268,8 @@ main (int argc, char **argv)
       g_printerr ("bench-relay: %s\n", error ? error->message : "need positive counts");
       return 2;
     }
+  if (media)
+    return rc_bench_relay_media_run (levels, (guint) MAX (window, 1), listener_us);
   rc_bench_catch_signals ();
   redis = start_redis (redis_server, &port, &error);
   if (redis == NULL)
@@ -246,12 +278,28 @@ main (int argc, char **argv)
       return 1;
     }
   uri = g_strdup_printf ("redis://127.0.0.1:%u/0", port);
+  if (skew)
+    {
+      g_autofree char *track = NULL;
+
+      music_dir = g_dir_make_tmp ("bench-relay-XXXXXX", NULL);
+      track = g_build_filename (music_dir, "clicks.wav", NULL);
+      if (!rc_click_track_write (track, (guint) seconds + 120, &error))
+        {
+          g_printerr ("bench-relay: %s\n", error->message);
+          goto out;
+        }
+    }
   {
+    /* --skew: the click track, and D held at 300 ms (never lowered). */
     const char *const args[] = { "--cluster", uri, "--max-guests", "100000", "--chat-rate-limit",
                                  "0", NULL };
+    const char *const skew_args[] = { "--cluster", uri, "--playout-delay", "300",
+                                      "--playout-delay-min", "300", "--music-dir", music_dir,
+                                      NULL };
 
     for (guint i = 0; i < 2 && error == NULL; i++)
-      servers[i] = rc_bench_server_start (roomcast, args, "/dev/null", &error);
+      servers[i] = rc_bench_server_start (roomcast, skew ? skew_args : args, "/dev/null", &error);
   }
   if (error != NULL)
     {
@@ -275,6 +323,13 @@ main (int argc, char **argv)
       servers[1] = swap;
     }
 
+  if (skew)
+    {
+      status = rc_bench_relay_skew_run (servers[0], servers[1], room_id, owner_token,
+                                        guest_program, music_dir, (guint) MAX (pairs, 1),
+                                        MAX (seconds, 5));
+      goto out;
+    }
   sent_us = g_new0 (gint64, chats);
   for (guint s = 0; s < 2; s++)
     {
@@ -333,5 +388,12 @@ out:
   for (guint i = 0; i < 2; i++)
     g_clear_pointer (&servers[i], rc_bench_server_free);
   rc_roomcast_child_stop (redis, 5);
+  if (music_dir != NULL)
+    {
+      g_autofree char *track = g_build_filename (music_dir, "clicks.wav", NULL);
+
+      g_unlink (track);
+      g_rmdir (music_dir);
+    }
   return status;
 }
