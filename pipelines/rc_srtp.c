@@ -80,8 +80,8 @@ struct _RcSrtp
   Keys rtp, rtcp; /* derived on first use */
   gboolean have_rtp, have_rtcp;
   EVP_MD_CTX *work; /* a copy of a keyed half, per packet */
-  Stream streams[MAX_STREAMS];
-  guint n_streams;
+  Stream *streams; /* grown as SSRCs come, up to MAX_STREAMS: most contexts meet one */
+  guint n_streams, n_allocated;
 };
 
 /* RFC 3711 §4.3.1, key derivation rate 0: AES-CM under the master key over
@@ -183,9 +183,10 @@ rc_srtp_new (const guint8 *key, const guint8 *salt, RcSrtpDirection direction, G
   srtp->direction = direction;
   memcpy (srtp->master_key, key, 16);
   memcpy (srtp->master_salt, salt, 14);
-  /* The RTP keys now, so that a refusal is seen at once (the RTCP ones
-   * come with the first RTCP packet: most contexts never see one). */
-  if (keys_for (srtp, FALSE) == NULL)
+  /* An outbound context's RTP keys now, so that a refusal is seen at once.
+   * The rest come with their first packet: an inbound context of the
+   * fan-out engine sees its guest's RTCP only, and most see no RTCP. */
+  if (direction == RC_SRTP_OUTBOUND && keys_for (srtp, FALSE) == NULL)
     {
       g_set_error_literal (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_FAILED,
                            "OpenSSL could not make the SRTP keys");
@@ -205,6 +206,9 @@ rc_srtp_free (RcSrtp *srtp)
   if (srtp->have_rtcp)
     keys_clear (&srtp->rtcp);
   EVP_MD_CTX_free (srtp->work);
+  if (srtp->streams != NULL)
+    OPENSSL_cleanse (srtp->streams, srtp->n_allocated * sizeof (Stream));
+  g_free (srtp->streams);
   OPENSSL_cleanse (srtp, sizeof *srtp);
   g_free (srtp);
 }
@@ -229,6 +233,11 @@ add_stream (RcSrtp *srtp, guint32 ssrc)
     {
       memmove (&srtp->streams[0], &srtp->streams[1], (MAX_STREAMS - 1) * sizeof (Stream));
       srtp->n_streams--;
+    }
+  else if (srtp->n_streams == srtp->n_allocated)
+    {
+      srtp->n_allocated = MIN (MAX (srtp->n_allocated * 2, 1), MAX_STREAMS);
+      srtp->streams = g_renew (Stream, srtp->streams, srtp->n_allocated);
     }
   stream = &srtp->streams[srtp->n_streams++];
   memset (stream, 0, sizeof *stream);
@@ -432,8 +441,10 @@ rc_srtp_unprotect (RcSrtp *srtp, guint8 *packet, gsize *length)
   Stream *stream;
   guint64 index;
   guint8 roc[4], tag[TAG_LEN];
+  Keys *keys;
 
-  if (srtp->direction != RC_SRTP_INBOUND || *length < 12 + TAG_LEN)
+  if (srtp->direction != RC_SRTP_INBOUND || *length < 12 + TAG_LEN
+      || (keys = keys_for (srtp, FALSE)) == NULL)
     return FALSE;
   body = *length - TAG_LEN;
   header = rtp_header_length (packet, body);
@@ -446,14 +457,14 @@ rc_srtp_unprotect (RcSrtp *srtp, guint8 *packet, gsize *length)
       && !window_check (stream->rtp_started, &stream->rtp_top, &stream->rtp_seen, index, FALSE))
     return FALSE;
   GST_WRITE_UINT32_BE (roc, (guint32) (index >> 16));
-  if (!compute_tag (srtp->work, &srtp->rtp, packet, body, roc, tag)
+  if (!compute_tag (srtp->work, keys, packet, body, roc, tag)
       || CRYPTO_memcmp (tag, packet + body, TAG_LEN) != 0)
     return FALSE;
   if (stream == NULL)
     stream = add_stream (srtp, ssrc);
   window_check (stream->rtp_started, &stream->rtp_top, &stream->rtp_seen, index, TRUE);
   stream->rtp_started = TRUE;
-  if (!apply_keystream (&srtp->rtp, ssrc, index, packet + header, body - header))
+  if (!apply_keystream (keys, ssrc, index, packet + header, body - header))
     return FALSE;
   *length = body;
   return TRUE;
