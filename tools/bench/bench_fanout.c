@@ -407,8 +407,9 @@ report_ws (Bench *b, GString *out, const char *command_line, GString *tables)
   g_string_append (out, "CPU is percent of one core. Per-listener figures are the growth over "
                         "the server with no listener, divided by N. Join CPU is the server's "
                         "CPU while a level's listeners joined, per listener; \"net\" takes off "
-                        "the streaming cost of those already there. \"to audio\" is connect to "
-                        "first frame (page, packet).\n\n");
+                        "the streaming, which grows from the last level's rate to this one's "
+                        "while they join (taken as a ramp). \"to audio\" is connect to first "
+                        "frame (page, packet).\n\n");
   g_string_append_len (out, tables->str, (gssize) tables->len);
 }
 

@@ -391,6 +391,12 @@ rc_bench_side_run (const RcBenchSideOptions *o, RcBenchLoadgen *lg, RcBenchSide 
         }
       present = l->n;
       measure_level (o, lg, side, l, o->settle_s);
+      /* Net of streaming: while the level's guests join, the streaming
+       * grows from the last level's rate to this one's (taken as a ramp),
+       * and none of that is the joins' own. */
+      if (l->measured && l->added > 0)
+        l->net_join_ms = (l->join_cpu_s - (prev_rate + l->server_pct / 100.0) / 2 * l->join_wall_s)
+                         / l->added * 1000;
       rc_bench_progress ("%s N=%u: %u receiving, server %.1f%% CPU, %.1f MiB, %u threads; "
                          "%" G_GINT64_FORMAT " frames, %" G_GINT64_FORMAT " lost, %" G_GINT64_FORMAT
                          " late (p99 %.0f ms)",
@@ -446,9 +452,16 @@ rc_bench_side_churn (const RcBenchSideOptions *o, RcBenchLoadgen *lg, RcBenchSid
    * are the N listeners (joiners never are). */
   measure_level (o, lg, side, l, life + 3);
   ok2 = rc_bench_loadgen_ask (lg, "churn 0", "ok", 5000);
-  /* The server's CPU beyond the N listeners' alone, per join and leave. */
+  /* The server's CPU beyond the N listeners' level and the joiners'
+   * streaming (as much a guest as at that level), per join and leave. */
   if (l->measured && l->joins > 0)
-    l->net_join_ms = (l->server_pct - last->server_pct) / 100.0 * l->window_s / l->joins * 1000;
+    {
+      double per_guest = (last->server_pct - side->baseline_pct) / MAX (last->n, 1);
+      double joiners = l->receiving > l->n ? l->receiving - l->n : 0;
+
+      l->net_join_ms = (l->server_pct - last->server_pct - per_guest * joiners) / 100.0
+                       * l->window_s / l->joins * 1000;
+    }
 }
 
 void
@@ -520,8 +533,8 @@ rc_bench_side_table (GString *out, const RcBenchSide *side)
                                      "are the %u listeners'; in the window %" G_GINT64_FORMAT
                                      " joins had audio and %" G_GINT64_FORMAT " joiners left (each "
                                      "%g s after its first packet), %u joiners there at its end; "
-                                     "its join CPU is the server's beyond the %u listeners' level, "
-                                     "per join; every guest's, joiners too: %" G_GINT64_FORMAT
+                                     "its join CPU is the server's beyond the %u listeners' level "
+                                     "and the joiners' streaming, per join; every guest's, joiners too: %" G_GINT64_FORMAT
                                      " packets, %" G_GINT64_FORMAT " lost, %" G_GINT64_FORMAT
                                      " late, p99 %.0f ms behind\n",
                                 l->churn_rate, l->n, l->n, l->joins, l->leaves,
