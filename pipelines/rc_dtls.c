@@ -32,6 +32,10 @@ struct _RcDtlsCert
 {
   gatomicrefcount ref;
   gnutls_certificate_credentials_t credentials;
+  /* GnuTLS's default priorities, parsed once: every association of the
+   * process shares them (gnutls_set_default_priority parsed the string for
+   * each, a join's cost). The cert outlives its associations. */
+  gnutls_priority_t priority;
   char *fingerprint;
 };
 
@@ -137,7 +141,8 @@ rc_dtls_cert_new (GError **error)
     {
       if ((ret = gnutls_x509_crt_get_fingerprint (crt, GNUTLS_DIG_SHA256, digest, &size)) < 0
           || (ret = gnutls_certificate_allocate_credentials (&cert->credentials)) < 0
-          || (ret = gnutls_certificate_set_x509_key (cert->credentials, &crt, 1, key)) < 0)
+          || (ret = gnutls_certificate_set_x509_key (cert->credentials, &crt, 1, key)) < 0
+          || (ret = gnutls_priority_init (&cert->priority, NULL, NULL)) < 0)
         set_gnutls_error (error, ret, "Cannot use the DTLS certificate");
       else
         ok = TRUE;
@@ -169,6 +174,8 @@ rc_dtls_cert_unref (RcDtlsCert *cert)
     return;
   if (cert->credentials != NULL)
     gnutls_certificate_free_credentials (cert->credentials);
+  if (cert->priority != NULL)
+    gnutls_priority_deinit (cert->priority);
   g_free (cert->fingerprint);
   g_free (cert);
 }
@@ -237,7 +244,7 @@ rc_dtls_new (RcDtlsCert *cert, RcDtlsRole role, const char *remote_fingerprint,
   dtls->user_data = user_data;
   flags |= role == RC_DTLS_SERVER ? GNUTLS_SERVER : GNUTLS_CLIENT;
   if ((ret = gnutls_init (&dtls->session, flags)) < 0
-      || (ret = gnutls_set_default_priority (dtls->session)) < 0
+      || (ret = gnutls_priority_set (dtls->session, cert->priority)) < 0
       || (ret = gnutls_credentials_set (dtls->session, GNUTLS_CRD_CERTIFICATE,
                                         cert->credentials)) < 0
       || (ret = gnutls_srtp_set_profile (dtls->session, GNUTLS_SRTP_AES128_CM_HMAC_SHA1_80)) < 0)

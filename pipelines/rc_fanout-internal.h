@@ -28,6 +28,8 @@ G_BEGIN_DECLS
 /* How long a connected guest's DTLS association is kept (to answer its
  * retransmitted last flight if ours was lost); then only its keys stay. */
 #define RC_FANOUT_DTLS_KEEP_US (10 * G_USEC_PER_SEC)
+/* At most this often the engine gives free heap pages back (rc_fanout.c). */
+#define RC_FANOUT_TRIM_US (2 * G_USEC_PER_SEC)
 #define RC_FANOUT_LATENCY_SAMPLES 4096
 #define RC_FANOUT_MAX_ADDRESSES 8
 #define RC_FANOUT_SEND_BUFFER (8 * 1024 * 1024)
@@ -144,6 +146,7 @@ struct _RcFanout
   GHashTable *by_address; /* RcFanoutAddress* → RcFanoutGuest* (borrowed from by_ufrag) */
   GHashTable *by_ufrag;   /* char* (the guest's) → RcFanoutGuest* (strong) */
   gint64 next_sweep_us;
+  gint64 next_trim_us;
 
   GMutex stats_lock; /* guests' counters and reports, the latency ring, connected */
   double latencies[RC_FANOUT_LATENCY_SAMPLES];

@@ -26,7 +26,9 @@ typedef enum
 #define RC_SRTP_MAX_TRAILER 14
 
 /* @key 16 bytes, @salt 14 (as rc_dtls_get_srtp_keys gives them). NULL with
- * @error (RC_MEDIA_ERROR_FAILED) when OpenSSL cannot make the keys. */
+ * @error (RC_MEDIA_ERROR_FAILED) when OpenSSL cannot make an outbound
+ * context's RTP keys; the others are made with their first packet (an
+ * inbound context that cannot make them finds no packet authentic). */
 RcSrtp *rc_srtp_new (const guint8 *key, const guint8 *salt, RcSrtpDirection direction,
                      GError **error);
 void rc_srtp_free (RcSrtp *srtp);

@@ -6,7 +6,8 @@
  * arrives after its playout time C + D, and the sampled guests decode the
  * tone.
  * The same for a few WebRTC guests of the load generator (ICE, DTLS, RTP
- * counted by its header). A test of the server's fan-out and of the tool
+ * counted by its header), and for them while others join and leave. A
+ * test of the server's fan-out and of the tool
  * the benchmarks rely on (tools/loadgen/).
  */
 #include "rc_test_music.h"
@@ -199,6 +200,117 @@ test_webrtc_guests (void)
   room_stop (&r);
 }
 
+/* ---- joins and leaves while the others listen ---- */
+
+#define CHURN_RATE 10
+#define CHURN_LIFE_S 1.0
+#define CHURN_WINDOW_S 3
+
+typedef struct
+{
+  guint guests;
+  gint phase; /* 0 joining, 1 churning, 2 window, 3 churn over, 4 done */
+  gint64 phase_us;
+  RcLoadgenFigures window;
+  gint quit;  /* atomic: the main thread has seen what it waited for */
+} Churn;
+
+static void
+on_churn_tick (RcLoadgen *lg, const RcLoadgenFigures *second, gpointer data)
+{
+  Churn *c = data;
+  RcLoadgenPopulation ws = rc_loadgen_get_ws (lg);
+  gint64 now = g_get_monotonic_time ();
+
+  g_test_message ("phase %d: %u receiving, %u joining, %u failed", c->phase, ws.receiving,
+                  ws.joining, ws.failed);
+  if (c->phase == 0 && ws.receiving + ws.failed >= c->guests)
+    {
+      rc_loadgen_set_churn (lg, CHURN_RATE, CHURN_LIFE_S);
+      c->phase = 1;
+      c->phase_us = now;
+    }
+  else if (c->phase == 1 && now - c->phase_us >= (CHURN_LIFE_S + 2) * G_USEC_PER_SEC)
+    {
+      rc_loadgen_mark (lg);
+      c->phase = 2;
+      c->phase_us = now;
+    }
+  else if (c->phase == 2 && now - c->phase_us >= CHURN_WINDOW_S * G_USEC_PER_SEC)
+    {
+      rc_loadgen_get_window (lg, &c->window);
+      rc_loadgen_set_churn (lg, 0, 0);
+      g_atomic_int_set (&c->phase, 3);
+    }
+  if (g_atomic_int_get (&c->quit))
+    rc_loadgen_quit (lg);
+}
+
+static gint64
+engine_guests (Room *r)
+{
+  g_autofree char *path = g_strdup_printf ("/api/rooms/%s/stats", rc_test_str (r->room, "id"));
+  guint status = 0;
+  g_autoptr (JsonNode) body = rc_test_http (r->server, "GET", path, NULL, NULL, &status);
+  JsonObject *webrtc = json_object_get_object_member (json_node_get_object (body), "webrtc");
+
+  return json_object_get_int_member_with_default (webrtc, "engineGuests", -1);
+}
+
+/* WebRTC guests listen while others join and leave (the loadgen's churn,
+ * what bench-fanout's churn row drives): the listeners hear every packet,
+ * the joiners get audio and leave, and the engine lets every one of them
+ * go. */
+static void
+test_webrtc_churn (void)
+{
+  Room r = { 0 };
+  Churn c = { .guests = WEBRTC_GUESTS };
+  g_autoptr (RcLoadgen) lg = NULL;
+  g_autoptr (GError) error = NULL;
+  RcLoadgenOptions options = { 0 };
+  Run run = { 0 };
+  GThread *thread;
+  const RcLgCounts *settled = &c.window.ws_settled;
+
+  room_start (&r);
+  options.server_url = r.server->base_url;
+  options.room_id = rc_test_str (r.room, "id");
+  options.late_ms = PLAYOUT_DELAY_MS;
+  options.join_rate = 400;
+  options.source_addresses = 4;
+  options.transport = "webrtc";
+  lg = rc_loadgen_new (&options, &error);
+  g_assert_no_error (error);
+  rc_loadgen_set_ws_target (lg, WEBRTC_GUESTS);
+  rc_loadgen_set_tick_func (lg, on_churn_tick, &c);
+  run.lg = lg;
+  thread = g_thread_new ("loadgen", run_thread, &run);
+  g_assert_true (RC_WAIT_UNTIL (g_atomic_int_get (&c.phase) == 3, 30000 * rc_test_slowdown ()));
+  /* Every joiner left: the engine serves the listeners alone again. */
+  g_assert_true (RC_WAIT_UNTIL (engine_guests (&r) == WEBRTC_GUESTS, 10000 * rc_test_slowdown ()));
+  g_atomic_int_set (&c.quit, TRUE);
+  g_assert_true (RC_WAIT_UNTIL (g_atomic_int_get (&run.done), 10000 * rc_test_slowdown ()));
+  g_thread_join (thread);
+  g_test_message ("churn window %.1f s: %u joins, %u leaves, %u churners at its end; "
+                  "listeners %" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT " lost, %"
+                  G_GUINT64_FORMAT " late; %u failed (%s)",
+                  c.window.span_s, c.window.joins, c.window.leaves, c.window.churners,
+                  settled->frames, settled->lost, settled->late, c.window.ws.failed,
+                  c.window.first_failure != NULL ? c.window.first_failure : "-");
+  /* Joins and leaves went on through the window, at about the rate. */
+  g_assert_cmpuint (c.window.joins, >=, CHURN_RATE * CHURN_WINDOW_S / 2);
+  g_assert_cmpuint (c.window.leaves, >=, CHURN_RATE * CHURN_WINDOW_S / 2);
+  g_assert_cmpuint (c.window.ws.failed, ==, 0);
+  /* The listeners heard all of it, on time. */
+  g_assert_cmpuint (c.window.silent_ws, ==, 0);
+  g_assert_cmpuint (settled->lost, ==, 0);
+  g_assert_cmpfloat ((double) settled->frames, >=, 0.9 * WEBRTC_GUESTS * c.window.span_s * 50);
+  g_assert_cmpfloat ((double) settled->late, <=, 0.01 * (double) settled->frames);
+  rc_loadgen_figures_clear (&c.window);
+  room_stop (&r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -206,5 +318,6 @@ main (int argc, char **argv)
   gst_init (&argc, &argv);
   g_test_add_func ("/loadgen/200-ws-guests", test_200_ws_guests);
   g_test_add_func ("/loadgen/webrtc-guests", test_webrtc_guests);
+  g_test_add_func ("/loadgen/webrtc-churn", test_webrtc_churn);
   return g_test_run ();
 }

@@ -368,7 +368,8 @@ run_webrtc (Bench *b, GArray *levels, GArray *bin_levels, GArray *janus_levels, 
     .janus_levels = janus_levels->len > 0 ? (const guint *) (gpointer) janus_levels->data
                                           : (const guint *) (gpointer) levels->data,
     .n_janus_levels = janus_levels->len > 0 ? janus_levels->len : levels->len,
-    .churn_rate = b->o->churn_rate, .churn_at = b->o->churn_at, .server_setup = rc_bench_fanout_child_setup,
+    .churn_rate = b->o->churn_rate, .churn_at = b->o->churn_at,
+    .churn_life_s = b->o->churn_life_s, .server_setup = rc_bench_fanout_child_setup,
     .server_setup_data = &b->server_setup, .restart_server = restart_server_cb,
     .stop_server = stop_server_cb, .server_data = b,
   };
@@ -406,8 +407,9 @@ report_ws (Bench *b, GString *out, const char *command_line, GString *tables)
   g_string_append (out, "CPU is percent of one core. Per-listener figures are the growth over "
                         "the server with no listener, divided by N. Join CPU is the server's "
                         "CPU while a level's listeners joined, per listener; \"net\" takes off "
-                        "the streaming cost of those already there. \"to audio\" is connect to "
-                        "first frame (page, packet).\n\n");
+                        "the streaming, which grows from the last level's rate to this one's "
+                        "while they join (taken as a ramp). \"to audio\" is connect to first "
+                        "frame (page, packet).\n\n");
   g_string_append_len (out, tables->str, (gssize) tables->len);
 }
 
@@ -487,7 +489,7 @@ main (int argc, char **argv)
   };
   int window = 10, settle = 3, batch = 10, per_receiver = 50, join_timeout = 40;
   int max_seconds = 600, track_seconds = 900, top_threads = 6, n_cycles = 2, retries = 2;
-  int join_rate = 500, churn_rate = 50, churn_at = 5000;
+  int join_rate = 500, churn_rate = 50, churn_at = 5000, churn_life = 10;
   gboolean receiver = FALSE;
   GOptionEntry entries[] = {
     { "levels", 'n', 0, G_OPTION_ARG_STRING, &o.levels,
@@ -549,8 +551,11 @@ main (int argc, char **argv)
     { "janus-levels", 0, 0, G_OPTION_ARG_STRING, &o.janus_levels,
       "--transport webrtc: Janus's viewer counts (default: --levels)", "N,N,..." },
     { "churn-rate", 0, 0, G_OPTION_ARG_INT, &churn_rate,
-      "--transport webrtc: joins per second of the row \"joins while N listen\" (50; 0: none)",
+      "--transport webrtc: joins (and leaves) per second of the row \"joins and leaves while N "
+      "listen\" (50; 0: none)",
       "N" },
+    { "churn-life", 0, 0, G_OPTION_ARG_INT, &churn_life,
+      "--transport webrtc: ... each joiner leaving S seconds after its first packet (10)", "S" },
     { "churn-at", 0, 0, G_OPTION_ARG_INT, &churn_at,
       "--transport webrtc: ... after the first level of at least N guests (5000; 0: the last)",
       "N" },
@@ -604,6 +609,7 @@ main (int argc, char **argv)
   o.join_rate = (guint) MAX (join_rate, 1);
   o.churn_rate = (guint) MAX (churn_rate, 0);
   o.churn_at = (guint) MAX (churn_at, 0);
+  o.churn_life_s = MAX (churn_life, 1);
   if (o.transport != NULL && g_str_equal (o.transport, "receivers"))
     g_clear_pointer (&o.transport, g_free);
   if (o.transport != NULL && !is_webrtc (&o) && !is_ws (&o))

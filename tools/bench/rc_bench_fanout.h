@@ -56,6 +56,7 @@ typedef struct
   gboolean no_janus;
   guint churn_rate;
   guint churn_at;
+  double churn_life_s;
 } Options;
 
 /* ---- state ---- */

@@ -15,7 +15,6 @@
 #include "rc_bench_side.h"
 #include "tools/support/rc_roomcast_process.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -341,6 +340,8 @@ measure_level (const RcBenchSideOptions *o, RcBenchLoadgen *lg, RcBenchSide *sid
   if (l->churn)
     {
       l->joins = json_object_get_int_member_with_default (w, "joins", 0);
+      l->leaves = json_object_get_int_member_with_default (w, "leaves", 0);
+      l->churn_joined = (guint) json_object_get_int_member_with_default (w, "churners", 0);
       l->join_mean_ms = json_object_get_double_member_with_default (w, "joinMeanMs", 0);
       l->join_p99_ms = json_object_get_double_member_with_default (w, "joinP99Ms", 0);
     }
@@ -390,6 +391,12 @@ rc_bench_side_run (const RcBenchSideOptions *o, RcBenchLoadgen *lg, RcBenchSide 
         }
       present = l->n;
       measure_level (o, lg, side, l, o->settle_s);
+      /* Net of streaming: while the level's guests join, the streaming
+       * grows from the last level's rate to this one's (taken as a ramp),
+       * and none of that is the joins' own. */
+      if (l->measured && l->added > 0)
+        l->net_join_ms = (l->join_cpu_s - (prev_rate + l->server_pct / 100.0) / 2 * l->join_wall_s)
+                         / l->added * 1000;
       rc_bench_progress ("%s N=%u: %u receiving, server %.1f%% CPU, %.1f MiB, %u threads; "
                          "%" G_GINT64_FORMAT " frames, %" G_GINT64_FORMAT " lost, %" G_GINT64_FORMAT
                          " late (p99 %.0f ms)",
@@ -405,13 +412,9 @@ rc_bench_side_run (const RcBenchSideOptions *o, RcBenchLoadgen *lg, RcBenchSide 
       if (!churned && side->churn_at > 0 && l->n >= side->churn_at
           && i + 1 < side->n_levels)
         {
-          g_autofree char *back = g_strdup_printf ("%s %u", side->kind, l->n);
-          g_autoptr (JsonObject) ok = NULL;
-
+          /* It ends with its joiners gone: the next level starts from N. */
           rc_bench_side_churn (o, lg, side, side->churn_rate);
           churned = TRUE;
-          /* The joiners leave (the newest go first): the next level starts from N. */
-          ok = rc_bench_loadgen_ask (lg, back, "ok", 5000);
           rc_bench_wait (NULL, NULL, 2000);
         }
     }
@@ -427,10 +430,9 @@ rc_bench_side_churn (const RcBenchSideOptions *o, RcBenchLoadgen *lg, RcBenchSid
                                                  : NULL;
   /* After a level that ended the side, no churn: it carries no more. */
   gboolean ended = last != NULL && last->note != NULL;
+  double life = side->churn_life_s > 0 ? side->churn_life_s : 10;
   RcBenchLevel *l;
-  g_autofree char *rate_command = g_strdup_printf ("rate %u", rate);
-  g_autofree char *back = g_strdup_printf ("rate %u", o->join_rate);
-  g_autofree char *target = NULL;
+  g_autofree char *start = g_strdup_printf ("churn %u %g", rate, life);
   g_autoptr (JsonObject) ok = NULL;
   g_autoptr (JsonObject) ok2 = NULL;
 
@@ -441,19 +443,25 @@ rc_bench_side_churn (const RcBenchSideOptions *o, RcBenchLoadgen *lg, RcBenchSid
   l->churn = TRUE;
   l->churn_rate = rate;
   l->n = last->receiving;
-  /* Enough joiners to keep joining through the whole window. */
-  l->added = (guint) ceil (rate * (o->window_s + 2));
   g_ptr_array_add (side->done, l);
-  rc_bench_progress ("%s: joins at %u/s while %u listen", side->name, rate, l->n);
-  ok = rc_bench_loadgen_ask (lg, rate_command, "ok", 5000);
-  target = g_strdup_printf ("%s %u", side->kind, last->n + l->added);
-  ok2 = rc_bench_loadgen_ask (lg, target, "ok", 5000);
-  /* The window begins at once: no joiner has audio yet, so the settled
-   * guests are the N listeners. */
-  measure_level (o, lg, side, l, 0);
-  l->churn_joined = l->receiving > l->n ? l->receiving - l->n : 0;
-  g_clear_pointer (&ok, json_object_unref);
-  ok = rc_bench_loadgen_ask (lg, back, "ok", 5000);
+  rc_bench_progress ("%s: joins and leaves at %u/s while %u listen (each joiner %g s)",
+                     side->name, rate, l->n, life);
+  ok = rc_bench_loadgen_ask (lg, start, "ok", 5000);
+  /* Joins only until the first joiners' lives end; from then on as many
+   * leave as join each second, and the window begins. Its settled guests
+   * are the N listeners (joiners never are). */
+  measure_level (o, lg, side, l, life + 3);
+  ok2 = rc_bench_loadgen_ask (lg, "churn 0", "ok", 5000);
+  /* The server's CPU beyond the N listeners' level and the joiners'
+   * streaming (as much a guest as at that level), per join and leave. */
+  if (l->measured && l->joins > 0)
+    {
+      double per_guest = (last->server_pct - side->baseline_pct) / MAX (last->n, 1);
+      double joiners = l->receiving > l->n ? l->receiving - l->n : 0;
+
+      l->net_join_ms = (l->server_pct - last->server_pct - per_guest * joiners) / 100.0
+                       * l->window_s / l->joins * 1000;
+    }
 }
 
 void
@@ -468,12 +476,14 @@ rc_bench_side_empty (RcBenchLoadgen *lg, RcBenchSide *side)
 static void
 level_row (GString *out, const RcBenchSide *side, const RcBenchLevel *l)
 {
-  g_autofree char *n = l->churn ? g_strdup_printf ("%u + joins at %u/s", l->n, l->churn_rate)
+  g_autofree char *n = l->churn ? g_strdup_printf ("%u + joins and leaves at %u/s", l->n,
+                                                   l->churn_rate)
                                 : g_strdup_printf ("%u", l->n);
   g_autofree char *engine = l->engine_p99_ms >= 0
                               ? g_strdup_printf ("%.2f / %.2f", l->engine_p50_ms, l->engine_p99_ms)
                               : g_strdup ("—");
-  g_autofree char *join_cpu = l->churn        ? g_strdup ("(in the window)")
+  g_autofree char *join_cpu = l->churn        ? g_strdup_printf ("(%.2f a join and leave)",
+                                                                l->net_join_ms)
                               : l->added > 0 ? g_strdup_printf ("%.2f (%.2f)",
                                                                 l->join_cpu_s / l->added * 1000,
                                                                 l->net_join_ms)
@@ -519,13 +529,17 @@ rc_bench_side_table (GString *out, const RcBenchSide *side)
       const RcBenchLevel *l = g_ptr_array_index (side->done, i);
 
       if (l->churn)
-        g_string_append_printf (out, "- joins at %u/s while %u listen: the row's packets are the "
-                                     "%u listeners'; %u more had audio by the window's end (%"
-                                     G_GINT64_FORMAT " joins done in it); every guest's, joiners "
-                                     "too: %" G_GINT64_FORMAT " packets, %" G_GINT64_FORMAT
-                                     " lost, %" G_GINT64_FORMAT " late, p99 %.0f ms behind\n",
-                                l->churn_rate, l->n, l->n, l->churn_joined, l->joins,
-                                l->all_frames, l->all_lost, l->all_late, l->all_p99);
+        g_string_append_printf (out, "- joins and leaves at %u/s while %u listen: the row's packets "
+                                     "are the %u listeners'; in the window %" G_GINT64_FORMAT
+                                     " joins had audio and %" G_GINT64_FORMAT " joiners left (each "
+                                     "%g s after its first packet), %u joiners there at its end; "
+                                     "its join CPU is the server's beyond the %u listeners' level "
+                                     "and the joiners' streaming, per join; every guest's, joiners too: %" G_GINT64_FORMAT
+                                     " packets, %" G_GINT64_FORMAT " lost, %" G_GINT64_FORMAT
+                                     " late, p99 %.0f ms behind\n",
+                                l->churn_rate, l->n, l->n, l->joins, l->leaves,
+                                side->churn_life_s > 0 ? side->churn_life_s : 10, l->churn_joined,
+                                l->n, l->all_frames, l->all_lost, l->all_late, l->all_p99);
       if (l->note != NULL || l->closed_by_peer > 0 || l->stalls > 0 || l->early > 0)
         g_string_append_printf (out, "- N=%u: %s%s%" G_GINT64_FORMAT " closed by the server, %"
                                 G_GINT64_FORMAT " stalls (> --stall-ms), %" G_GINT64_FORMAT

@@ -50,8 +50,9 @@ typedef struct
   guint added;
   guint receiving, failed;
   gboolean measured;
-  gboolean churn;             /* the "joins at R/s while N listen" row */
+  gboolean churn;             /* the "joins and leaves at R/s while N listen" row */
   guint churn_rate, churn_joined;
+  gint64 leaves;              /* the churn row: joiners that left in the window */
   /* The churn row: its frames, lost, late are the settled listeners' (those
    * with audio when the window began); these are every guest's, joiners too. */
   gint64 all_frames, all_lost, all_late;
@@ -84,9 +85,11 @@ typedef struct
   const guint *levels;
   guint n_levels;
   double stop_lost_pct;       /* a level losing more than this ends the side (0: never) */
-  /* The "joins at @churn_rate/s while N listen" row (rate 0: none): after
-   * the first level of at least @churn_at guests (0: after the last). */
+  /* The "joins and leaves at @churn_rate/s while N listen" row (rate 0:
+   * none): after the first level of at least @churn_at guests (0: after the
+   * last); each joiner leaves @churn_life_s after its first packet. */
   guint churn_rate, churn_at;
+  double churn_life_s;
   /* Reads the engine's latency from GET /api/rooms/ROOM/stats; may be NULL. */
   RcBenchServer *stats_server;
   const char *stats_room;
@@ -100,8 +103,10 @@ void rc_bench_side_read_baseline (RcBenchSide *side);
 /* Raises the listeners level by level until one is past what the server
  * carries, with the churn row where the side asks for it. */
 void rc_bench_side_run (const RcBenchSideOptions *o, RcBenchLoadgen *lg, RcBenchSide *side);
-/* The "joins at @rate/s while N listen" row: with the side's last level
- * listening, @rate more join each second through a window. */
+/* The "joins and leaves at @rate/s while N listen" row: with the side's
+ * last level listening, @rate more join each second, each leaving
+ * @side->churn_life_s after its first packet; the window begins once the
+ * first joiners leave, so it holds joins and leaves at @rate/s both. */
 void rc_bench_side_churn (const RcBenchSideOptions *o, RcBenchLoadgen *lg, RcBenchSide *side,
                           guint rate);
 /* Every listener leaves. */

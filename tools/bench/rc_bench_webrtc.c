@@ -36,6 +36,7 @@ run_roomcast (const RcBenchWebrtcOptions *o, RcBenchServer *server, const char *
     }
   side->churn_rate = churn_rate;
   side->churn_at = o->churn_at;
+  side->churn_life_s = o->churn_life_s;
   rc_bench_side_run (&o->common, lg, side);
   rc_bench_side_empty (lg, side);
 }

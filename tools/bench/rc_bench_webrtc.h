@@ -31,6 +31,7 @@ typedef struct
   gboolean janus;                   /* the Janus side too */
   guint churn_rate;                 /* joins/s of the churn row (0: none) */
   guint churn_at;                   /* ... after the first level of at least this (0: the last) */
+  double churn_life_s;              /* a churn row's joiner leaves this long after its audio */
   /* Janus's setup before exec (CPU pinning, fd limit). */
   GSpawnChildSetupFunc server_setup;
   gpointer server_setup_data;

@@ -10,6 +10,8 @@
  *   ws N       hold N WebSocket guests        http N   hold N HTTP listeners
  *   mark       start a window ("marked")      window   print the window's figures
  *   rate N     start N connections a second   quit     end
+ *   churn N S  N more guests join a second, each leaving S seconds after
+ *              its first frame (churn 0: the churn ends, its guests leave)
  *
  * With --janus-url the guests watch a Janus Streaming mountpoint instead of
  * joining a roomcast room (rc_lg_janus.h).
@@ -112,6 +114,13 @@ run_command (App *app, const char *command)
     {
       rc_loadgen_set_join_rate (app->lg, (guint) n);
       printf ("{\"type\":\"ok\",\"command\":\"rate\"}\n");
+    }
+  else if (g_str_equal (f[0], "churn") && f[1] != NULL
+           && g_ascii_string_to_unsigned (f[1], 10, 0, 100000, &n, NULL)
+           && (n == 0 || (f[2] != NULL && g_ascii_strtod (f[2], NULL) > 0)))
+    {
+      rc_loadgen_set_churn (app->lg, (guint) n, n > 0 ? g_ascii_strtod (f[2], NULL) : 0);
+      printf ("{\"type\":\"ok\",\"command\":\"churn\"}\n");
     }
   else if (g_str_equal (f[0], "mark"))
     {

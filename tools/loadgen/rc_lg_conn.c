@@ -188,6 +188,10 @@ rc_lg_conn_close (RcLoadgen *lg, RcLgConn *conn, const char *failure)
     lg->clock_conn = NULL;
   if (conn->rtc != NULL)
     rc_lg_rtc_close (lg, conn->rtc);
+  if (conn->churner)
+    lg->churners--;
+  if (conn->churn_link != NULL)
+    g_queue_delete_link (&lg->churn_leaving, g_steal_pointer (&conn->churn_link));
   /* Freed after the loop's batch of events, which may still name it. */
   conn->fd = -1;
   conn->state = RC_LG_CLOSED;
@@ -507,6 +511,12 @@ rc_lg_conn_first_frame (RcLoadgen *lg, RcLgConn *conn, gint64 now_us)
   pop->receiving++;
   conn->state = RC_LG_RECEIVING;
   g_array_append_val (lg->join_ms, join);
+  if (conn->churner)
+    {
+      conn->leave_us = now_us + lg->churn_life_us;
+      g_queue_push_tail (&lg->churn_leaving, conn);
+      conn->churn_link = lg->churn_leaving.tail;
+    }
 }
 
 /* How strongly a 20 ms frame holds @hz: the Goertzel power at @hz over the

@@ -244,10 +244,15 @@ rc_loadgen_free (RcLoadgen *lg)
 static void
 close_newest (RcLoadgen *lg, GPtrArray *list, guint keep, guint *started)
 {
-  while (*started > keep && list->len > 0)
+  /* The list is unordered after swap-removes: close from its end, passing
+   * over the churners (they leave by themselves). */
+  for (guint i = list->len; i > 0 && *started > keep; i--)
     {
-      /* The list is unordered after swap-removes: close the last entry. */
-      rc_lg_conn_close (lg, g_ptr_array_index (list, list->len - 1), NULL);
+      RcLgConn *c = g_ptr_array_index (list, i - 1);
+
+      if (c->churner)
+        continue;
+      rc_lg_conn_close (lg, c, NULL);
       (*started)--;
     }
   if (*started > keep)
@@ -288,6 +293,41 @@ rc_loadgen_set_join_rate (RcLoadgen *lg, guint per_second)
   lg->join_tokens = MIN (lg->join_tokens, 1);
 }
 
+void
+rc_loadgen_set_churn (RcLoadgen *lg, guint per_second, double life_s)
+{
+  lg->churn_rate = per_second;
+  lg->churn_life_us = (gint64) (MAX (life_s, 0) * G_USEC_PER_SEC);
+  lg->churn_tokens = MIN (lg->churn_tokens, 1);
+  if (per_second > 0)
+    return;
+  /* Backwards: a closed one leaves the list by a swap with the last. */
+  for (guint i = lg->ws->len; i > 0; i--)
+    {
+      RcLgConn *c = g_ptr_array_index (lg->ws, i - 1);
+
+      if (c->churner)
+        {
+          rc_lg_conn_close (lg, c, NULL);
+          lg->window.leaves++;
+        }
+    }
+}
+
+/* Churners whose time is up leave (the queue is in leaving order: one life
+ * after each first frame). */
+static void
+churn_leave (RcLoadgen *lg, gint64 now_us)
+{
+  RcLgConn *c;
+
+  while ((c = g_queue_peek_head (&lg->churn_leaving)) != NULL && c->leave_us <= now_us)
+    {
+      rc_lg_conn_close (lg, c, NULL); /* takes it off the queue */
+      lg->window.leaves++;
+    }
+}
+
 gboolean
 rc_loadgen_clock_ready (RcLoadgen *lg)
 {
@@ -325,6 +365,23 @@ ramp (RcLoadgen *lg, gint64 now_us)
   lg->last_ramp_us = now_us;
   lg->join_tokens = MIN (lg->join_tokens + elapsed * lg->o.join_rate, (double) lg->o.max_pending);
   pending = lg->ws_pop.joining + lg->http_pop.joining;
+  if (lg->churn_rate > 0)
+    lg->churn_tokens = MIN (lg->churn_tokens + elapsed * lg->churn_rate,
+                            (double) lg->o.max_pending);
+  /* The churn's joins, at their own rate. */
+  while (lg->churn_rate > 0 && lg->churn_tokens >= 1 && pending < lg->o.max_pending
+         && lg->host != NULL && (rc_loadgen_clock_ready (lg) || lg->janus_path != NULL))
+    {
+      RcLgConn *c = rc_lg_conn_open (lg, RC_LG_KIND_WS);
+
+      if (c != NULL)
+        {
+          c->churner = TRUE;
+          lg->churners++;
+        }
+      lg->churn_tokens -= 1;
+      pending++;
+    }
   while (lg->join_tokens >= 1 && pending < lg->o.max_pending)
     {
       if (lg->http_path != NULL && lg->http_started < lg->http_pop.target)
@@ -427,7 +484,7 @@ rc_loadgen_mark (RcLoadgen *lg)
       RcLgConn *c = g_ptr_array_index (lg->ws, i);
 
       c->frames_at_mark = c->frames;
-      c->settled = c->state == RC_LG_RECEIVING;
+      c->settled = c->state == RC_LG_RECEIVING && !c->churner;
       if (c->sample != NULL)
         c->sample->frames = c->sample->tone_frames = 0;
     }
@@ -464,6 +521,7 @@ rc_loadgen_get_window (RcLoadgen *lg, RcLoadgenFigures *out)
   out->silent_ws = silent (lg->ws);
   out->silent_http = silent (lg->http);
   out->joins = lg->join_ms->len;
+  out->churners = lg->churners;
   if (lg->join_ms->len > 0)
     {
       double sum = 0;
@@ -565,6 +623,8 @@ rc_loadgen_figures_to_json (const RcLoadgenFigures *f, const char *kind)
   MEMBER_INT (b, "silentWs", f->silent_ws);
   MEMBER_INT (b, "silentHttp", f->silent_http);
   MEMBER_INT (b, "joins", f->joins);
+  MEMBER_INT (b, "leaves", f->leaves);
+  MEMBER_INT (b, "churners", f->churners);
   MEMBER_DOUBLE (b, "joinMeanMs", f->join_mean_ms);
   MEMBER_DOUBLE (b, "joinP99Ms", f->join_p99_ms);
   MEMBER_DOUBLE (b, "joinMaxMs", f->join_max_ms);
@@ -674,6 +734,7 @@ rc_loadgen_run (RcLoadgen *lg, double ms)
             rc_lg_conn_close (lg, rc_lg_rtc_get_conn (rtc), failure);
         }
       follow_clock (lg, now_us);
+      churn_leave (lg, now_us);
       ramp (lg, now_us);
       if (now_us - lg->second_start_us >= G_USEC_PER_SEC)
         tick (lg, now_us);

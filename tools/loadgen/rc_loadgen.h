@@ -75,6 +75,8 @@ typedef struct
                              * (joins in the window left out: "joins while N listen") */
   double join_mean_ms, join_p99_ms, join_max_ms; /* connect → first frame, joins done in it */
   guint joins;
+  guint leaves;             /* churners that left as planned (rc_loadgen_set_churn) */
+  guint churners;           /* churners open now, joining or listening */
   guint sampled, sampled_with_tone; /* sample guests, and those whose audio held the tone */
   guint64 sample_frames;
   char *first_failure;      /* the first failure's reason, or NULL */
@@ -99,6 +101,13 @@ RcLoadgenPopulation rc_loadgen_get_ws (RcLoadgen *loadgen);
 RcLoadgenPopulation rc_loadgen_get_http (RcLoadgen *loadgen);
 /* Connections started per second from now on. */
 void rc_loadgen_set_join_rate (RcLoadgen *loadgen, guint per_second);
+/* Joins and leaves while the others listen: from now on @per_second guests
+ * join on top of the target (at that rate, besides the join rate), each
+ * leaving by itself @life_s after its first frame (its sockets closed, as a
+ * closed tab does); a failed one is not replaced. @per_second 0 ends the
+ * churn: every churner leaves at once. Churners are never the window's
+ * settled guests, and lowering the target closes none of them. */
+void rc_loadgen_set_churn (RcLoadgen *loadgen, guint per_second, double life_s);
 /* The server clock is known (WebSocket guests start only then). */
 gboolean rc_loadgen_clock_ready (RcLoadgen *loadgen);
 

@@ -46,6 +46,7 @@ typedef struct
   guint8 have_seq;
   guint8 counted_joining; /* counted in joining (not yet receiving) */
   guint8 settled;         /* had audio when the window began: counted in window.ws_settled too */
+  guint8 churner;         /* joined by the churn, leaves by itself (rc_loadgen_set_churn) */
   guint index;            /* in its list (RcLoadgen's ws or http) */
   guint number;           /* guest number, for its name */
   guint32 last_seq;
@@ -63,6 +64,8 @@ typedef struct
   RcLgSample *sample;     /* 1 in sample_every guests */
   struct _RcLgRtc *rtc;   /* a WebRTC guest's UDP side (rc_lg_webrtc.c), or NULL */
   struct _RcLgJanus *janus; /* a Janus viewer's HTTP exchange (rc_lg_janus.c), or NULL */
+  GList *churn_link;      /* a churner with audio: its place in RcLoadgen's churn_leaving */
+  gint64 leave_us;        /* a churner with audio: when it leaves */
   char key[25];
 } RcLgConn;
 
@@ -101,6 +104,13 @@ struct _RcLoadgen
   guint ws_started, http_started; /* not counting ones closed by a lowered target */
   double join_tokens;
   gint64 last_ramp_us;
+  /* The churn (rc_loadgen_set_churn): guests on top of the target, joining
+   * at churn_rate, each leaving churn_life_us after its first frame. */
+  guint churn_rate;
+  gint64 churn_life_us;
+  double churn_tokens;
+  guint churners;           /* open churners, joining or listening */
+  GQueue churn_leaving;     /* RcLgConn*, churners with audio, in the order they leave */
 
   RcLoadgenFigures second;  /* counts of the current second */
   RcLoadgenFigures window;  /* counts since the mark */
