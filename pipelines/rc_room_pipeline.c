@@ -33,6 +33,7 @@
 #include "pipelines/rc_room_pipeline-private.h"
 #include "pipelines/rc_defer.h"
 
+#include "pipelines/rc_mixer.h"
 #include "pipelines/rc_track_bin.h"
 
 #include <gst/rtp/gstrtpbuffer.h>
@@ -670,11 +671,12 @@ rc_room_pipeline_get_timeline (RcRoomPipeline *self, guint32 *rtp_timestamp,
  * reaches. A live aggregator mixes as soon as every pad has data, and a
  * track decodes ahead of its time, so without a pad that is never ready the
  * mixer would run as fast as the decoder; with it, every frame waits for
- * its deadline on the clock: the frame's start, as when a live silence
- * source (a thread of its own) paced it. Latency 0 keeps that instant; the
- * price is that a pad's data must be there by then (a track's is decoded
- * two buffers ahead; a live input's lead is raised, see
- * rc_room_pipeline_input.c). The pad is the mixer's and goes with it.
+ * its deadline on the clock: the frame's start (rc_mixer.h), as when a live
+ * silence source (a thread of its own) paced it. The price is that a pad's
+ * data must be there by then, where the mixer waited up to its 50 ms
+ * latency for it before: a track's is decoded RC_MIXER_AHEAD ahead, a live
+ * input's lead is raised (rc_room_pipeline_input.c). The pad is the
+ * mixer's and goes with it.
  */
 static void
 add_pacer (RcRoomPipeline *self)
@@ -693,11 +695,9 @@ build (RcRoomPipeline *self, GError **error)
   g_autoptr (GstBus) bus = NULL;
 
   self->pipeline = gst_pipeline_new (name);
-  /* Live by itself (force-live, GStreamer 1.22): the mixer's own thread
-   * waits on the clock for each frame, with no source thread feeding it
-   * silence. */
-  self->mixer = gst_element_factory_make_full ("audiomixer", "name", "mixer", "force-live", TRUE,
-                                               NULL);
+  /* Live by itself: the mixer's own thread waits on the clock for each
+   * frame, with no source thread feeding it silence (rc_mixer.h). */
+  self->mixer = rc_mixer_new ("mixer");
   mix_caps = gst_element_factory_make ("capsfilter", NULL);
   encoder = gst_element_factory_make ("opusenc", "encoder");
   payloader = gst_element_factory_make ("rtpopuspay", "payloader");
@@ -711,11 +711,6 @@ build (RcRoomPipeline *self, GError **error)
       return FALSE;
     }
   g_object_set (mix_caps, "caps", caps, NULL);
-  /* The mixer hands the encoder one 20 ms frame at a time (its default is
-   * 10 ms: twice the wake-ups and buffers for nothing), each as its frame
-   * starts (latency 0; see add_pacer). */
-  g_object_set (self->mixer, "latency", (guint64) 0, "output-buffer-duration",
-                20 * GST_MSECOND, NULL);
   /* Complexity 6 of 10: measured at 128 kb/s, 40 % less encoding CPU than
    * the default 10 for 0.4 dB less SNR (docs/benchmarks.md, "A room's CPU"). */
   g_object_set (encoder, "bitrate", 128000, "frame-size", 20, "complexity", RC_ROOM_OPUS_COMPLEXITY,
