@@ -294,6 +294,7 @@ link_track_on_main (gpointer data)
             self->room_id, GST_TIME_ARGS (offset), t->start_ms);
   gst_pad_remove_probe (t->ghost, t->block_probe);
   t->block_probe = 0;
+  rc_track_bin_end_idle_threads (t->bin);
   return G_SOURCE_REMOVE;
 }
 

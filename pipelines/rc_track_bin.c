@@ -189,3 +189,35 @@ rc_track_bin_add_decoder (GstElement *bin, const char *uri, GstElement *sink)
   g_signal_connect_object (decoder, "pad-added", G_CALLBACK (on_decoded_pad), sink, 0);
   return TRUE;
 }
+
+/* A typefinder that found the type in pull mode and whose downstream now
+ * pulls through it pauses its task (it may not stop it from the streaming
+ * thread that activates it): the task's thread then waits until the
+ * element stops. Stopped here, it goes back to GStreamer's pool. Only
+ * then: a typefinder whose downstream does not pull pushes the file from
+ * that task. */
+static void
+end_typefind_task (const GValue *item, gpointer user_data)
+{
+  GstElement *element = g_value_get_object (item);
+  GstElementFactory *factory = gst_element_get_factory (element);
+  g_autoptr (GstPad) sink = NULL;
+  g_autoptr (GstPad) src = NULL;
+
+  if (factory == NULL || g_strcmp0 (GST_OBJECT_NAME (factory), "typefind") != 0)
+    return;
+  sink = gst_element_get_static_pad (element, "sink");
+  src = gst_element_get_static_pad (element, "src");
+  if (sink != NULL && src != NULL && GST_PAD_MODE (src) == GST_PAD_MODE_PULL
+      && GST_PAD_MODE (sink) == GST_PAD_MODE_PULL)
+    gst_pad_stop_task (sink);
+}
+
+void
+rc_track_bin_end_idle_threads (GstElement *bin)
+{
+  g_autoptr (GstIterator) it = gst_bin_iterate_recurse (GST_BIN (bin));
+
+  while (gst_iterator_foreach (it, end_typefind_task, NULL) == GST_ITERATOR_RESYNC)
+    gst_iterator_resync (it);
+}

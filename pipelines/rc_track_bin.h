@@ -28,4 +28,9 @@ GstElement *rc_track_bin_new (const char *name);
  */
 gboolean rc_track_bin_add_decoder (GstElement *bin, const char *uri, GstElement *sink);
 
+/* Once @bin's audio flows: ends the thread its typefinder keeps waiting
+ * when the demuxer pulls the file through it (a paused task keeps its
+ * thread for the life of the track). Main context. */
+void rc_track_bin_end_idle_threads (GstElement *bin);
+
 G_END_DECLS
