@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * RcMixer (see rc_mixer.h): why a subclass. The room's mixer is paced by
- * its own thread on the clock, with no source thread feeding it silence
- * (rc_room_pipeline.c, add_pacer). GstAggregator waits for a frame until
- * start + latency, and lets a pad queue up to latency of data: with
+ * its own thread on the clock, with no source thread feeding it silence,
+ * through a pad that is never ready (the pacer). GstAggregator waits for
+ * a frame until start + latency, and lets a pad queue up to latency of
+ * data: with
  * latency 0 a frame leaves at its start, but a pad holds only two buffers,
  * and a frame that needs a third (a live input's 10 ms buffers, a Vorbis
  * stream's short blocks) races the thread that pushes it, and loses
@@ -76,10 +77,16 @@ GstElement *
 rc_mixer_new (const char *name)
 {
   GType type = rc_mixer_get_type ();
+  GstElement *mixer;
+  GstPad *pacer;
 
   if (type == G_TYPE_INVALID)
     return NULL;
-  return g_object_new (type, "name", name, "force-live", TRUE, "latency",
-                       (guint64) RC_MIXER_AHEAD, "output-buffer-duration",
-                       (guint64) RC_MIXER_FRAME, NULL);
+  mixer = g_object_new (type, "name", name, "force-live", TRUE, "latency",
+                        (guint64) RC_MIXER_AHEAD, "output-buffer-duration",
+                        (guint64) RC_MIXER_FRAME, NULL);
+  /* The pacer: the mixer's own pad, released with it. */
+  pacer = gst_element_request_pad_simple (mixer, "sink_%u");
+  gst_object_unref (pacer);
+  return mixer;
 }

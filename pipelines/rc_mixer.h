@@ -6,16 +6,24 @@
 G_BEGIN_DECLS
 
 /*
- * RcMixer: GStreamer's audiomixer, live by itself (force-live), whose every
- * output frame is due at its start on the clock, while each input pad may
- * still queue RC_MIXER_AHEAD of data. A stock live aggregator is due at
- * start + latency, and its latency is also how much a pad may queue: a room
- * needs frames to leave at their start (as when a live silence source paced
- * the mixer) and tracks decoded ahead, so RcMixer moves its deadline back by
- * its latency. A pad's data that comes after the deadline is late (mixed
- * without it, then dropped as it comes).
+ * RcMixer: GStreamer's audiomixer, live by itself (force-live) and paced by
+ * its own thread on the clock: every output frame is due at its start, as
+ * when a live silence source (a thread of its own) paced the room's mixer,
+ * while each input pad may still queue RC_MIXER_AHEAD of data.
  *
- * NULL if audiomixer is not installed. Requested pads, properties and
+ * - The pacer: one requested pad that nothing is linked to and no data
+ *   ever reaches. A live aggregator mixes as soon as every pad has data,
+ *   and a track decodes ahead of its time: without a pad that is never
+ *   ready the mixer would run as fast as the decoder; with it, every frame
+ *   waits for its deadline on the clock.
+ * - The deadline: a stock live aggregator's is start + latency, and its
+ *   latency is also how much a pad may queue; RcMixer moves it back by its
+ *   latency, so frames leave at their start and tracks stay decoded ahead.
+ *   A pad's data that comes after the deadline is late (the frame is mixed
+ *   without it, and it is dropped as it comes), where the room's mixer
+ *   waited up to 50 ms for it before.
+ *
+ * NULL if audiomixer is not installed. Other requested pads, properties and
  * signals are audiomixer's.
  */
 #define RC_MIXER_AHEAD (50 * GST_MSECOND)

@@ -3,7 +3,7 @@
  * The room pipeline. Why it is built this way:
  *
  * - The timeline belongs to the mixer, live by itself and paced by its own
- *   thread on the clock (add_pacer), so it runs from start to teardown
+ *   thread on the clock (rc_mixer.h), so it runs from start to teardown
  *   without a gap: guests' RTP timestamps and sequence numbers never jump
  *   when the music changes. A heard room has two threads: the mixer's
  *   (mix, encode, payload, the WebSocket frames) and its track's.
@@ -47,7 +47,7 @@ GST_DEBUG_CATEGORY (rc_room_pipeline_debug);
 /* How far ahead of "now" a new track is placed on the timeline, once its
  * first buffer is decoded: the time that buffer may take from the link to
  * the mixer on a busy machine. The mixer waits for no pad past a frame's
- * start (add_pacer) and the frame it lands in may start up to 20 ms before
+ * start (rc_mixer.h) and the frame it lands in may start up to 20 ms before
  * it, so this is 20 ms of frame plus 20 ms of margin (the mixer's 50 ms
  * latency was the margin when a silence source paced it). What a skip or a
  * seek costs a listener beyond D. */
@@ -667,26 +667,6 @@ rc_room_pipeline_get_timeline (RcRoomPipeline *self, guint32 *rtp_timestamp,
   return valid;
 }
 
-/*
- * The pacer: a mixer pad that nothing is linked to and no data ever
- * reaches. A live aggregator mixes as soon as every pad has data, and a
- * track decodes ahead of its time, so without a pad that is never ready the
- * mixer would run as fast as the decoder; with it, every frame waits for
- * its deadline on the clock: the frame's start (rc_mixer.h), as when a live
- * silence source (a thread of its own) paced it. The price is that a pad's
- * data must be there by then, where the mixer waited up to its 50 ms
- * latency for it before: a track's is decoded RC_MIXER_AHEAD ahead, a live
- * input's lead is raised (rc_room_pipeline_input.c). The pad is the
- * mixer's and goes with it.
- */
-static void
-add_pacer (RcRoomPipeline *self)
-{
-  GstPad *pacer = gst_element_request_pad_simple (self->mixer, "sink_%u");
-
-  gst_object_unref (pacer);
-}
-
 static gboolean
 build (RcRoomPipeline *self, GError **error)
 {
@@ -721,7 +701,6 @@ build (RcRoomPipeline *self, GError **error)
 
   gst_bin_add_many (GST_BIN (self->pipeline), self->mixer, mix_caps, encoder, payloader,
                     self->tee, keepalive, NULL);
-  add_pacer (self);
   if (!gst_element_link_many (self->mixer, mix_caps, encoder, payloader, self->tee, keepalive,
                               NULL))
     {

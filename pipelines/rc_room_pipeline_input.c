@@ -19,7 +19,7 @@
 typedef struct _Input Input;
 
 /* Added to every input's lead. The mixer waits for no pad past a frame's
- * start (rc_room_pipeline.c, add_pacer); when a live silence source paced
+ * start (pipelines/rc_mixer.h); when a live silence source paced
  * it, it waited up to its 50 ms latency for a late input. An input placed
  * this much later keeps that room for its jitter, at this much more delay
  * for the host's audio. */
