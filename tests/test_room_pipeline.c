@@ -166,6 +166,75 @@ test_tracks_pitch_silence_and_continuity (void)
   ear_free (ear);
 }
 
+/* @seconds of a @freq tone in @name, through @encoder (a gst-launch
+ * chain ending in a muxer or an encoder); its file:// URI. */
+static char *
+make_file (const char *name, const char *encoder, int freq, double seconds)
+{
+  g_autofree char *path = g_build_filename (tmpdir, name, NULL);
+  g_autofree char *text = g_strdup_printf (
+    "audiotestsrc freq=%d samplesperbuffer=441 num-buffers=%d ! audio/x-raw,rate=44100,channels=2 "
+    "! audioconvert ! audioresample ! %s ! filesink location=\"%s\"",
+    freq, (int) (seconds * 100), encoder, path);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GstElement) pipeline = gst_parse_launch (text, &error);
+  g_autoptr (GstBus) bus = NULL;
+  g_autoptr (GstMessage) msg = NULL;
+
+  g_assert_no_error (error);
+  bus = gst_element_get_bus (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  msg = gst_bus_timed_pop_filtered (bus, 30 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  g_assert_cmpint (GST_MESSAGE_TYPE (msg), ==, GST_MESSAGE_EOS);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  return gst_filename_to_uri (path, NULL);
+}
+
+/* Every format the library plays decodes in a track (a local file goes
+ * through parsebin and a decoder of its own choosing, not decodebin), from
+ * its start and after a seek. */
+static void
+test_every_format (void)
+{
+  static const struct
+  {
+    const char *name, *encoder;
+    int freq;
+  } formats[] = {
+    { "f.ogg", "vorbisenc ! oggmux", 330 },
+    { "f.opus", "opusenc ! oggmux", 440 },
+    { "f.mp3", "lamemp3enc", 550 },
+    { "f.flac", "flacenc", 660 },
+    { "f.wav", "wavenc", 770 },
+    { "f.m4a", "voaacenc ! mp4mux", 880 },
+  };
+  Ear *ear = ear_new ();
+  g_autoptr (GError) error = NULL;
+  RcRoomPipeline *p = rc_room_pipeline_new ("formats", &callbacks, ear, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (rc_room_pipeline_add_branch (p, listening_branch (ear)));
+  g_assert_true (RC_WAIT_UNTIL (hears_silence (ear), 3000));
+  for (guint i = 0; i < G_N_ELEMENTS (formats); i++)
+    {
+      g_autofree char *uri = make_file (formats[i].name, formats[i].encoder, formats[i].freq, 4);
+
+      g_test_message ("%s", formats[i].name);
+      rc_room_pipeline_play (p, uri, 0);
+      g_assert_true (RC_WAIT_UNTIL (hears (ear, formats[i].freq), 3000));
+      rc_room_pipeline_play (p, uri, 2000); /* a seek */
+      rc_test_run_for (300);
+      g_assert_true (RC_WAIT_UNTIL (hears (ear, formats[i].freq), 3000));
+      g_assert_cmpint (rc_room_pipeline_get_position_ms (p), >=, 2000);
+      rc_room_pipeline_stop_track (p);
+      g_assert_true (RC_WAIT_UNTIL (hears_silence (ear), 2000));
+    }
+  g_assert_cmpuint (ear->failed, ==, 0);
+  rc_room_pipeline_free (p);
+  ear_free (ear);
+}
+
 static void
 test_seek_position_and_end (void)
 {
@@ -566,6 +635,7 @@ main (int argc, char **argv)
   g_test_add_func ("/room-pipeline/tracks-pitch-silence-continuity",
                    test_tracks_pitch_silence_and_continuity);
   g_test_add_func ("/room-pipeline/seek-position-end", test_seek_position_and_end);
+  g_test_add_func ("/room-pipeline/every-format", test_every_format);
   g_test_add_func ("/room-pipeline/bad-track", test_bad_track_skips_and_room_lives);
   g_test_add_func ("/room-pipeline/branch-leaving", test_branch_leaving_leaves_no_gap);
   g_test_add_func ("/room-pipeline/talkover-ducks-the-track", test_talkover_ducks_the_track);
