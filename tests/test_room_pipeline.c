@@ -166,31 +166,6 @@ test_tracks_pitch_silence_and_continuity (void)
   ear_free (ear);
 }
 
-/* @seconds of a @freq tone in @name, through @encoder (a gst-launch
- * chain ending in a muxer or an encoder); its file:// URI. */
-static char *
-make_file (const char *name, const char *encoder, int freq, double seconds)
-{
-  g_autofree char *path = g_build_filename (tmpdir, name, NULL);
-  g_autofree char *text = g_strdup_printf (
-    "audiotestsrc freq=%d samplesperbuffer=441 num-buffers=%d ! audio/x-raw,rate=44100,channels=2 "
-    "! audioconvert ! audioresample ! %s ! filesink location=\"%s\"",
-    freq, (int) (seconds * 100), encoder, path);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GstElement) pipeline = gst_parse_launch (text, &error);
-  g_autoptr (GstBus) bus = NULL;
-  g_autoptr (GstMessage) msg = NULL;
-
-  g_assert_no_error (error);
-  bus = gst_element_get_bus (pipeline);
-  gst_element_set_state (pipeline, GST_STATE_PLAYING);
-  msg = gst_bus_timed_pop_filtered (bus, 30 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-  g_assert_nonnull (msg);
-  g_assert_cmpint (GST_MESSAGE_TYPE (msg), ==, GST_MESSAGE_EOS);
-  gst_element_set_state (pipeline, GST_STATE_NULL);
-  return gst_filename_to_uri (path, NULL);
-}
-
 /* Every format the library plays decodes in a track (a local file goes
  * through parsebin and a decoder of its own choosing, not decodebin), from
  * its start and after a seek. */
@@ -199,15 +174,13 @@ test_every_format (void)
 {
   static const struct
   {
-    const char *name, *encoder;
+    const char *name;
+    RcTestMusicFormat format;
     int freq;
   } formats[] = {
-    { "f.ogg", "vorbisenc ! oggmux", 330 },
-    { "f.opus", "opusenc ! oggmux", 440 },
-    { "f.mp3", "lamemp3enc", 550 },
-    { "f.flac", "flacenc", 660 },
-    { "f.wav", "wavenc", 770 },
-    { "f.m4a", "voaacenc ! mp4mux", 880 },
+    { "f.ogg", RC_TEST_MUSIC_VORBIS, 330 }, { "f.opus", RC_TEST_MUSIC_OPUS, 440 },
+    { "f.mp3", RC_TEST_MUSIC_MP3, 550 },    { "f.flac", RC_TEST_MUSIC_FLAC, 660 },
+    { "f.wav", RC_TEST_MUSIC_WAV, 770 },    { "f.m4a", RC_TEST_MUSIC_AAC, 880 },
   };
   Ear *ear = ear_new ();
   g_autoptr (GError) error = NULL;
@@ -218,7 +191,11 @@ test_every_format (void)
   g_assert_true (RC_WAIT_UNTIL (hears_silence (ear), 3000));
   for (guint i = 0; i < G_N_ELEMENTS (formats); i++)
     {
-      g_autofree char *uri = make_file (formats[i].name, formats[i].encoder, formats[i].freq, 4);
+      g_autofree char *path = g_build_filename (tmpdir, formats[i].name, NULL);
+      g_autofree char *uri = gst_filename_to_uri (path, NULL);
+
+      rc_test_music_write (path, formats[i].format, formats[i].freq, 4000, NULL, NULL, NULL,
+                           NULL);
 
       g_test_message ("%s", formats[i].name);
       rc_room_pipeline_play (p, uri, 0);
