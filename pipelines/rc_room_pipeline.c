@@ -2,9 +2,11 @@
 /*
  * The room pipeline. Why it is built this way:
  *
- * - The timeline belongs to the mixer, driven by a live silence source, so it
- *   runs from start to teardown without a gap: guests' RTP timestamps and
- *   sequence numbers never jump when the music changes.
+ * - The timeline belongs to the mixer, live by itself and paced by its own
+ *   thread on the clock (rc_mixer.h), so it runs from start to teardown
+ *   without a gap: guests' RTP timestamps and sequence numbers never jump
+ *   when the music changes. A heard room has two threads: the mixer's
+ *   (mix, encode, payload, the WebSocket frames) and its track's.
  * - A track is a short-lived decode bin. To start one at position P it is
  *   added unlinked with a blocking probe on its output; when the first
  *   buffer blocks, a flushing seek to P is sent (if P > 0), and when data
@@ -31,6 +33,7 @@
 #include "pipelines/rc_room_pipeline-private.h"
 #include "pipelines/rc_defer.h"
 
+#include "pipelines/rc_mixer.h"
 #include "pipelines/rc_track_bin.h"
 
 #include <gst/rtp/gstrtpbuffer.h>
@@ -42,10 +45,13 @@ GST_DEBUG_CATEGORY (rc_room_pipeline_debug);
 
 #define MIX_CAPS "audio/x-raw,format=S16LE,layout=interleaved,rate=48000,channels=2"
 /* How far ahead of "now" a new track is placed on the timeline, once its
- * first buffer is decoded: on top of the mixer's latency (50 ms), the time
- * that buffer may take from the link to the mixer on a busy machine. What
- * a skip or a seek costs a listener beyond D. */
-#define TRACK_LEAD (20 * GST_MSECOND)
+ * first buffer is decoded: the time that buffer may take from the link to
+ * the mixer on a busy machine. The mixer waits for no pad past a frame's
+ * start (rc_mixer.h) and the frame it lands in may start up to 20 ms before
+ * it, so this is 20 ms of frame plus 20 ms of margin (the mixer's 50 ms
+ * latency was the margin when a silence source paced it). What a skip or a
+ * seek costs a listener beyond D. */
+#define TRACK_LEAD (40 * GST_MSECOND)
 /* A track that joins a timeline already running (rc_room_pipeline_play_at)
  * seeks this far beyond where the timeline is when its decoder is ready:
  * room for the seek, the decode and the hop to the main context before its
@@ -288,6 +294,7 @@ link_track_on_main (gpointer data)
             self->room_id, GST_TIME_ARGS (offset), t->start_ms);
   gst_pad_remove_probe (t->ghost, t->block_probe);
   t->block_probe = 0;
+  rc_track_bin_end_idle_threads (t->bin);
   return G_SOURCE_REMOVE;
 }
 
@@ -367,28 +374,11 @@ on_track_event (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   return GST_PAD_PROBE_DROP;
 }
 
-static void
-on_decoder_pad (GstElement *decoder, GstPad *pad, gpointer data)
-{
-  GstElement *convert = data;
-  g_autoptr (GstPad) sink = gst_element_get_static_pad (convert, "sink");
-  g_autoptr (GstCaps) caps = gst_pad_get_current_caps (pad);
-  GstStructure *s;
-
-  if (caps == NULL)
-    caps = gst_pad_query_caps (pad, NULL);
-  s = gst_caps_get_structure (caps, 0);
-  if (!g_str_has_prefix (gst_structure_get_name (s), "audio/") || gst_pad_is_linked (sink))
-    return; /* video or a second audio stream: not ours */
-  gst_pad_link (pad, sink);
-}
-
 static Track *
 make_track (RcRoomPipeline *self, const char *uri, gint64 position_ms)
 {
   Track *t = g_new0 (Track, 1);
   g_autofree char *name = NULL;
-  GstElement *decoder = gst_element_factory_make ("uridecodebin", NULL);
   GstElement *convert = gst_element_factory_make ("audioconvert", NULL);
   GstElement *resample = gst_element_factory_make ("audioresample", NULL);
   GstElement *filter = gst_element_factory_make ("capsfilter", NULL);
@@ -403,15 +393,17 @@ make_track (RcRoomPipeline *self, const char *uri, gint64 position_ms)
   t->start_ms = MAX (position_ms, 0);
   t->due_at = GST_CLOCK_TIME_NONE;
   t->bin = gst_object_ref_sink (rc_track_bin_new (name));
-  g_object_set (decoder, "uri", uri, NULL);
   g_object_set (filter, "caps", caps, NULL);
   /* Float decoders (Vorbis, Opus, AAC) to the mixer's 16 bits without
    * dither: half the cost of conversion and resampling (measured), and the
    * truncation noise (-96 dBFS) is far below what Opus adds at 128 kb/s. */
   g_object_set (convert, "dithering", 0 /* GST_AUDIO_DITHER_NONE */, NULL);
-  gst_bin_add_many (GST_BIN (t->bin), decoder, convert, resample, filter, volume, NULL);
+  gst_bin_add_many (GST_BIN (t->bin), convert, resample, filter, volume, NULL);
   gst_element_link_many (convert, resample, filter, volume, NULL);
-  g_signal_connect_object (decoder, "pad-added", G_CALLBACK (on_decoder_pad), convert, 0);
+  /* Only an install without GStreamer's base plugins (uridecodebin) fails
+   * here; the track then stays silent. */
+  if (!rc_track_bin_add_decoder (t->bin, uri, convert))
+    GST_ERROR ("room %s: no element can read %s", self->room_id, uri);
 
   src = gst_element_get_static_pad (volume, "src");
   t->ghost = gst_object_ref (gst_ghost_pad_new ("src", src));
@@ -696,32 +688,26 @@ build (RcRoomPipeline *self, GError **error)
 {
   g_autofree char *name = g_strdup_printf ("room-%s", self->room_id);
   g_autoptr (GstCaps) caps = gst_caps_from_string (MIX_CAPS);
-  GstElement *silence, *silence_caps, *mix_caps, *encoder, *payloader, *keepalive;
+  GstElement *mix_caps, *encoder, *payloader, *keepalive;
   g_autoptr (GstBus) bus = NULL;
 
   self->pipeline = gst_pipeline_new (name);
-  silence = gst_element_factory_make ("audiotestsrc", "silence");
-  silence_caps = gst_element_factory_make ("capsfilter", NULL);
-  self->mixer = gst_element_factory_make ("audiomixer", "mixer");
+  /* Live by itself: the mixer's own thread waits on the clock for each
+   * frame, with no source thread feeding it silence (rc_mixer.h). */
+  self->mixer = rc_mixer_new ("mixer");
   mix_caps = gst_element_factory_make ("capsfilter", NULL);
   encoder = gst_element_factory_make ("opusenc", "encoder");
   payloader = gst_element_factory_make ("rtpopuspay", "payloader");
   self->tee = gst_element_factory_make ("tee", "rtp");
   keepalive = gst_element_factory_make ("fakesink", NULL);
-  if (!silence || !self->mixer || !encoder || !payloader || !self->tee || !keepalive)
+  if (!self->mixer || !encoder || !payloader || !self->tee || !keepalive)
     {
       g_set_error_literal (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
                            "GStreamer elements are missing (base, good plugins and opus)");
       gst_clear_object (&self->pipeline);
       return FALSE;
     }
-  g_object_set (silence, "wave", 4 /* silence */, "is-live", TRUE, "samplesperbuffer", 960, NULL);
-  g_object_set (silence_caps, "caps", caps, NULL);
   g_object_set (mix_caps, "caps", caps, NULL);
-  /* The mixer hands the encoder one 20 ms frame at a time (its default is
-   * 10 ms: twice the wake-ups and buffers for nothing). */
-  g_object_set (self->mixer, "latency", 50 * GST_MSECOND, "output-buffer-duration",
-                20 * GST_MSECOND, NULL);
   /* Complexity 6 of 10: measured at 128 kb/s, 40 % less encoding CPU than
    * the default 10 for 0.4 dB less SNR (docs/benchmarks.md, "A room's CPU"). */
   g_object_set (encoder, "bitrate", 128000, "frame-size", 20, "complexity", RC_ROOM_OPUS_COMPLEXITY,
@@ -729,10 +715,10 @@ build (RcRoomPipeline *self, GError **error)
   g_object_set (self->tee, "allow-not-linked", TRUE, NULL);
   g_object_set (keepalive, "sync", FALSE, "async", FALSE, NULL);
 
-  gst_bin_add_many (GST_BIN (self->pipeline), silence, silence_caps, self->mixer, mix_caps,
-                    encoder, payloader, self->tee, keepalive, NULL);
-  if (!gst_element_link_many (silence, silence_caps, self->mixer, mix_caps, encoder, payloader,
-                              self->tee, keepalive, NULL))
+  gst_bin_add_many (GST_BIN (self->pipeline), self->mixer, mix_caps, encoder, payloader,
+                    self->tee, keepalive, NULL);
+  if (!gst_element_link_many (self->mixer, mix_caps, encoder, payloader, self->tee, keepalive,
+                              NULL))
     {
       g_set_error_literal (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
                            "Could not link the room pipeline");

@@ -84,8 +84,10 @@ void rc_room_pipeline_remove_branch (RcRoomPipeline *pipeline, GstElement *branc
  * pipeline's running time, as live sources are (a jitter buffer's output);
  * its ERRORs must stay its own (catch them in its bin). It is added and
  * started at once and linked to a new mixer pad when its first buffer comes
- * out, with a pad offset of how late that buffer was plus @lead: later
- * buffers arrive as late, so all reach the mixer before its deadline. Its
+ * out, with a pad offset of how late that buffer was plus @lead plus 50 ms
+ * (the room the mixer gives its jitter: it waits for no pad past a frame's
+ * start): later buffers arrive as late, so all reach the mixer before its
+ * deadline. Its
  * latency is not reported to the mixer, so a host with a deep jitter buffer
  * never delays the room; its EOS never reaches the mixer. FALSE (and @input
  * is gone from the pipeline) when it cannot start.
@@ -99,7 +101,7 @@ void rc_room_pipeline_remove_input (RcRoomPipeline *pipeline, GstElement *input)
 /* Whether @input's first buffer has reached the mixer. */
 gboolean rc_room_pipeline_input_is_linked (RcRoomPipeline *pipeline, GstElement *input);
 /* How much later than its own timestamps @input is mixed (how late its
- * first buffer came plus @lead): how long its audio waits at the server
+ * first buffer came plus @lead and the 50 ms): how long its audio waits at the server
  * beyond its own path. GST_CLOCK_TIME_NONE until it is linked. */
 GstClockTime rc_room_pipeline_get_input_offset (RcRoomPipeline *pipeline, GstElement *input);
 

@@ -18,6 +18,13 @@
 
 typedef struct _Input Input;
 
+/* Added to every input's lead. The mixer waits for no pad past a frame's
+ * start (pipelines/rc_mixer.h); when a live silence source paced
+ * it, it waited up to its 50 ms latency for a late input. An input placed
+ * this much later keeps that room for its jitter, at this much more delay
+ * for the host's audio. */
+#define INPUT_WAIT (50 * GST_MSECOND)
+
 /*
  * Live inputs. Like a track, an input reaches the mixer through a blocking
  * probe on its output, but its data is already stamped with the pipeline's
@@ -247,7 +254,7 @@ rc_room_pipeline_add_input (RcRoomPipeline *self, GstElement *input, GstClockTim
   in->owner = rc_room_pipeline_ref (self);
   in->element = input; /* the reference taken above */
   in->src = gst_object_ref (src);
-  in->lead = lead;
+  in->lead = lead + INPUT_WAIT;
   in->block_probe = gst_pad_add_probe (src,
                                        GST_PAD_PROBE_TYPE_BLOCK | GST_PAD_PROBE_TYPE_BUFFER
                                          | GST_PAD_PROBE_TYPE_BUFFER_LIST,

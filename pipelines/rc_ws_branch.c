@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * WebSocket audio. The appsink runs on the RTP tee's streaming thread; it
+ * WebSocket audio. The appsink runs on the RTP tee's streaming thread (the
+ * mixer's: no queue, no thread of its own); it
  * builds each frame there (the header needs the packet's running time and
  * the pipeline's base time), bundles frames when asked, and hands each
  * message to the owner on that same thread: the owner's writer sends it
@@ -140,10 +141,8 @@ RcWsBranch *
 rc_ws_branch_new (RcRoomPipeline *pipeline, RcWsMessageFunc func, gpointer user_data)
 {
   RcWsBranch *self = g_new0 (RcWsBranch, 1);
-  GstElement *queue = gst_element_factory_make ("queue", NULL);
   GstElement *sink = gst_element_factory_make ("appsink", NULL);
   GstAppSinkCallbacks callbacks = { .new_sample = on_new_sample };
-  g_autoptr (GstPad) pad = NULL;
   Shared *s = g_new0 (Shared, 1);
 
   s->ref_count = 1;
@@ -154,20 +153,17 @@ rc_ws_branch_new (RcRoomPipeline *pipeline, RcWsMessageFunc func, gpointer user_
   s->frames_per_message = 1;
   s->pipeline = GST_ELEMENT (rc_room_pipeline_get_gst (pipeline));
 
-  /* An owner that falls behind loses old packets, never stalls the tee. */
-  g_object_set (queue, "leaky", 2 /* downstream */, "max-size-time", 200 * GST_MSECOND,
-                "max-size-buffers", 0, "max-size-bytes", 0, NULL);
+  /* No queue (and no thread) in front: the appsink neither syncs nor
+   * prerolls, and the owner only queues each message for the writer thread
+   * (rc_ws_group_send never waits on a socket), so the mixer's own thread
+   * frames and hands over every packet without waiting on anyone. */
   g_object_set (sink, "sync", FALSE, "async", FALSE, "max-buffers", 50, "drop", TRUE, NULL);
   gst_app_sink_set_callbacks (GST_APP_SINK (sink), &callbacks, shared_ref (s),
                               (GDestroyNotify) shared_unref);
 
   self->pipeline = pipeline;
   self->shared = s;
-  self->bin = gst_bin_new (NULL);
-  gst_bin_add_many (GST_BIN (self->bin), queue, sink, NULL);
-  gst_element_link (queue, sink);
-  pad = gst_element_get_static_pad (queue, "sink");
-  gst_element_add_pad (self->bin, gst_ghost_pad_new ("sink", pad));
+  self->bin = gst_object_ref_sink (sink);
   rc_room_pipeline_add_branch (pipeline, self->bin);
   return self;
 }
@@ -181,6 +177,7 @@ rc_ws_branch_free (RcWsBranch *self)
   self->shared->alive = FALSE;
   g_mutex_unlock (&self->shared->lock);
   rc_room_pipeline_remove_branch (self->pipeline, self->bin);
+  gst_object_unref (self->bin);
   shared_unref (self->shared);
   g_free (self);
 }

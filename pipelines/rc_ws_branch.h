@@ -8,7 +8,8 @@ G_BEGIN_DECLS
 /*
  * RcWsBranch: the room's RTP stream turned into WebSocket audio messages
  * (see docs/protocol.md, "Audio over the WebSocket"). One per room, shared
- * by all of its WebSocket guests: leaky queue ─ appsink on the RTP tee.
+ * by all of its WebSocket guests: an appsink on the RTP tee, run by the
+ * mixer's thread (no queue: the owner's function must not wait).
  * Each packet becomes one frame (version, header length, RTP timestamp,
  * server time C, sequence number, Opus payload); a message is one frame,
  * or a bundle of 2-RC_WS_BUNDLE_MAX frames when the room asks for it

@@ -20,6 +20,9 @@ rc_test_music_write (const char *path, RcTestMusicFormat format, double freq,
     [RC_TEST_MUSIC_VORBIS] = "vorbisenc name=enc ! oggmux",
     [RC_TEST_MUSIC_FLAC] = "flacenc name=enc",
     [RC_TEST_MUSIC_WAV] = "wavenc name=enc",
+    [RC_TEST_MUSIC_OPUS] = "opusenc name=enc ! oggmux",
+    [RC_TEST_MUSIC_MP3] = "lamemp3enc name=enc",
+    [RC_TEST_MUSIC_AAC] = "voaacenc name=enc ! mp4mux",
   };
   g_autofree char *description = NULL;
   g_autoptr (GError) error = NULL;
@@ -31,7 +34,7 @@ rc_test_music_write (const char *path, RcTestMusicFormat format, double freq,
 
   /* 10 ms buffers at 44.1 kHz: the duration is exact to the buffer. */
   description = g_strdup_printf ("audiotestsrc freq=%g samplesperbuffer=441 num-buffers=%u "
-                                 "! audio/x-raw,rate=44100,channels=1 ! audioconvert ! %s "
+                                 "! audio/x-raw,rate=44100,channels=1 ! audioconvert ! audioresample ! %s "
                                  "! filesink name=sink",
                                  freq, duration_ms / 10, encoders[format]);
   pipeline = gst_parse_launch (description, &error);

@@ -14,6 +14,9 @@ typedef enum
   RC_TEST_MUSIC_VORBIS, /* .ogg */
   RC_TEST_MUSIC_FLAC,   /* .flac */
   RC_TEST_MUSIC_WAV,    /* .wav, no tags */
+  RC_TEST_MUSIC_OPUS,   /* .opus (Ogg) */
+  RC_TEST_MUSIC_MP3,    /* .mp3, no tags */
+  RC_TEST_MUSIC_AAC,    /* .m4a (AAC in MP4), no tags */
 } RcTestMusicFormat;
 
 /* A tone of @freq Hz, @duration_ms long; tags may be NULL. Fails the test on error. */

@@ -166,6 +166,52 @@ test_tracks_pitch_silence_and_continuity (void)
   ear_free (ear);
 }
 
+/* Every format the library plays decodes in a track (a local file goes
+ * through parsebin and a decoder of its own choosing, not decodebin), from
+ * its start and after a seek. */
+static void
+test_every_format (void)
+{
+  static const struct
+  {
+    const char *name;
+    RcTestMusicFormat format;
+    int freq;
+  } formats[] = {
+    { "f.ogg", RC_TEST_MUSIC_VORBIS, 330 }, { "f.opus", RC_TEST_MUSIC_OPUS, 440 },
+    { "f.mp3", RC_TEST_MUSIC_MP3, 550 },    { "f.flac", RC_TEST_MUSIC_FLAC, 660 },
+    { "f.wav", RC_TEST_MUSIC_WAV, 770 },    { "f.m4a", RC_TEST_MUSIC_AAC, 880 },
+  };
+  Ear *ear = ear_new ();
+  g_autoptr (GError) error = NULL;
+  RcRoomPipeline *p = rc_room_pipeline_new ("formats", &callbacks, ear, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (rc_room_pipeline_add_branch (p, listening_branch (ear)));
+  g_assert_true (RC_WAIT_UNTIL (hears_silence (ear), 3000));
+  for (guint i = 0; i < G_N_ELEMENTS (formats); i++)
+    {
+      g_autofree char *path = g_build_filename (tmpdir, formats[i].name, NULL);
+      g_autofree char *uri = gst_filename_to_uri (path, NULL);
+
+      rc_test_music_write (path, formats[i].format, formats[i].freq, 4000, NULL, NULL, NULL,
+                           NULL);
+
+      g_test_message ("%s", formats[i].name);
+      rc_room_pipeline_play (p, uri, 0);
+      g_assert_true (RC_WAIT_UNTIL (hears (ear, formats[i].freq), 3000));
+      rc_room_pipeline_play (p, uri, 2000); /* a seek */
+      rc_test_run_for (300);
+      g_assert_true (RC_WAIT_UNTIL (hears (ear, formats[i].freq), 3000));
+      g_assert_cmpint (rc_room_pipeline_get_position_ms (p), >=, 2000);
+      rc_room_pipeline_stop_track (p);
+      g_assert_true (RC_WAIT_UNTIL (hears_silence (ear), 2000));
+    }
+  g_assert_cmpuint (ear->failed, ==, 0);
+  rc_room_pipeline_free (p);
+  ear_free (ear);
+}
+
 static void
 test_seek_position_and_end (void)
 {
@@ -566,6 +612,7 @@ main (int argc, char **argv)
   g_test_add_func ("/room-pipeline/tracks-pitch-silence-continuity",
                    test_tracks_pitch_silence_and_continuity);
   g_test_add_func ("/room-pipeline/seek-position-end", test_seek_position_and_end);
+  g_test_add_func ("/room-pipeline/every-format", test_every_format);
   g_test_add_func ("/room-pipeline/bad-track", test_bad_track_skips_and_room_lives);
   g_test_add_func ("/room-pipeline/branch-leaving", test_branch_leaving_leaves_no_gap);
   g_test_add_func ("/room-pipeline/talkover-ducks-the-track", test_talkover_ducks_the_track);
