@@ -46,6 +46,8 @@ struct _RcWebrtcPeer
   gboolean connected;
 
   GMutex lock;
+  GPtrArray *requests;      /* under lock: GstPromise*, ours, not answered yet */
+  gboolean requests_closed; /* under lock: the owner closed the peer */
   char *fingerprint; /* protected by lock: the expected remote certificate's */
   gint cert_ok;      /* atomic */
 };
@@ -80,6 +82,7 @@ finalize (RcWebrtcPeer *self)
   gst_clear_object (&self->webrtc);
   g_main_context_unref (self->context);
   g_mutex_clear (&self->lock);
+  g_ptr_array_unref (self->requests); /* empty: each holds the peer */
   g_free (self->fingerprint);
   g_free (self->opus_fmtp);
   g_free (self);
@@ -324,21 +327,92 @@ forward_signals (RcWebrtcPeer *self)
 
 /* ---- promises ---------------------------------------------------------------- */
 
-/* The promise goes to webrtcbin, which keeps its own references, and ours
- * is dropped at once: the change functions never unref it. webrtcbin 1.22
- * drops a task still queued when it stops without answering its promise, so
- * a change function that held the last reference would never run and the
- * peer it holds would leak (seen as a leaked peer when a guest leaves while
- * its answer is being made). */
+/*
+ * Requests to webrtcbin. A promise's change function is how its answer
+ * comes, but webrtcbin 1.22 drops a task still queued when it stops,
+ * without answering its promise; and GStreamer warns when a promise is
+ * freed unanswered. So the peer keeps its own reference to each promise
+ * until the answer comes, and when the owner closes the peer it interrupts
+ * those still waiting (a late answer to an interrupted promise is dropped
+ * by GStreamer) and lets them go: no promise, and no peer it holds, is left
+ * behind (once seen under ASan as a leaked peer and native receiver when a
+ * guest left while its answer was being made).
+ */
+typedef struct
+{
+  RcWebrtcPeer *peer; /* held */
+  GstPromiseChangeFunc func;
+} Request;
+
+static void
+request_free (gpointer data)
+{
+  Request *r = data;
+
+  rc_webrtc_peer_unref (r->peer);
+  g_free (r);
+}
+
+/* webrtcbin's thread (answered), or the closer's (interrupted). */
+static void
+on_request_done (GstPromise *promise, gpointer data)
+{
+  Request *r = data;
+  RcWebrtcPeer *self = r->peer;
+  gboolean ours, closed;
+
+  g_mutex_lock (&self->lock);
+  ours = g_ptr_array_remove_fast (self->requests, promise);
+  closed = self->requests_closed;
+  g_mutex_unlock (&self->lock);
+  if (!closed && gst_promise_wait (promise) != GST_PROMISE_RESULT_INTERRUPTED)
+    r->func (promise, self);
+  if (ours)
+    gst_promise_unref (promise);
+}
+
 void
 rc_webrtc_peer_request (RcWebrtcPeer *self, const char *signal, gpointer argument,
                         GstPromiseChangeFunc func)
 {
-  GstPromise *promise = gst_promise_new_with_change_func (func, rc_webrtc_peer_ref (self),
-                                                          (GDestroyNotify) rc_webrtc_peer_unref);
+  Request *r = g_new0 (Request, 1);
+  GstPromise *promise;
+  gboolean closed;
 
+  r->peer = rc_webrtc_peer_ref (self);
+  r->func = func;
+  promise = gst_promise_new_with_change_func (on_request_done, r, request_free);
+  g_mutex_lock (&self->lock);
+  closed = self->requests_closed;
+  if (!closed)
+    g_ptr_array_add (self->requests, promise);
+  g_mutex_unlock (&self->lock);
+  if (closed)
+    {
+      gst_promise_interrupt (promise);
+      gst_promise_unref (promise);
+      return;
+    }
   g_signal_emit_by_name (self->webrtc, signal, argument, promise);
-  gst_promise_unref (promise);
+}
+
+/* The owner is done: nothing still asked of webrtcbin is wanted. */
+static void
+interrupt_requests (RcWebrtcPeer *self)
+{
+  GPtrArray *waiting;
+
+  g_mutex_lock (&self->lock);
+  self->requests_closed = TRUE;
+  waiting = g_steal_pointer (&self->requests);
+  self->requests = g_ptr_array_new ();
+  g_mutex_unlock (&self->lock);
+  for (guint i = 0; i < waiting->len; i++)
+    {
+      gst_promise_interrupt (g_ptr_array_index (waiting, i));
+      gst_promise_unref (g_ptr_array_index (waiting, i));
+    }
+  g_ptr_array_unref (waiting);
 }
 
 /* webrtcbin's thread: the offer or answer (@field) it was asked for. */
@@ -435,6 +509,7 @@ rc_webrtc_peer_new (const RcWebrtcPeerOptions *options, const RcWebrtcPeerCallba
   self->user_data = user_data;
   self->user_data_free = user_data_free;
   g_mutex_init (&self->lock);
+  self->requests = g_ptr_array_new ();
   g_object_set (webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
   if (options->latency_ms > 0)
     g_object_set (webrtc, "latency", options->latency_ms, NULL);
@@ -449,6 +524,7 @@ rc_webrtc_peer_close (RcWebrtcPeer *self)
   if (self == NULL || self->closed)
     return;
   self->closed = TRUE;
+  interrupt_requests (self);
   g_signal_handlers_disconnect_by_data (self->webrtc, self);
   if (self->user_data != NULL)
     g_signal_handlers_disconnect_by_data (self->webrtc, self->user_data);

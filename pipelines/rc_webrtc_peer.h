@@ -99,9 +99,10 @@ gpointer rc_webrtc_peer_get_user_data (RcWebrtcPeer *peer);
  * instance the owner disconnects them (by its data). */
 void rc_webrtc_peer_connect (RcWebrtcPeer *peer, gpointer instance, const char *signal,
                              GCallback callback);
-/* Emits webrtcbin's action @signal (@argument, promise) with a promise whose
- * @func gets the peer as data, holding it. @func must not unref the promise:
- * webrtcbin owns it, and frees it even when it stops before answering. */
+/* Emits webrtcbin's action @signal (@argument, promise) with a promise
+ * whose @func gets the peer as data once webrtcbin answers (not for an
+ * answer that comes after the peer closed). @func must not unref the
+ * promise: the peer owns it. */
 void rc_webrtc_peer_request (RcWebrtcPeer *peer, const char *signal, gpointer argument,
                              GstPromiseChangeFunc func);
 

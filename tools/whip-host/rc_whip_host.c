@@ -162,19 +162,13 @@ on_description_set (GstPromise *promise, gpointer data)
 
   if (error != NULL)
     post (data, job_fail, 0, error);
+  gst_promise_unref (promise);
 }
 
-/* Emits webrtcbin's @signal (@argument, promise); the promise is webrtcbin's
- * alone afterwards (the change functions never unref it), so one it drops
- * unanswered when it stops still frees the host it holds. */
-static void
-request (RcWhipHost *self, const char *signal, gpointer argument, GstPromiseChangeFunc func)
+static GstPromise *
+promise_new (RcWhipHost *self, GstPromiseChangeFunc func)
 {
-  GstPromise *promise
-    = gst_promise_new_with_change_func (func, whip_ref (self), (GDestroyNotify) whip_unref);
-
-  g_signal_emit_by_name (self->webrtc, signal, argument, promise);
-  gst_promise_unref (promise);
+  return gst_promise_new_with_change_func (func, whip_ref (self), (GDestroyNotify) whip_unref);
 }
 
 static void
@@ -196,9 +190,11 @@ on_offer_created (GstPromise *promise, gpointer data)
   else
     {
       /* Gathering starts now; the offer goes once it is complete. */
-      request (self, "set-local-description", offer, on_description_set);
+      g_signal_emit_by_name (self->webrtc, "set-local-description", offer,
+                             promise_new (self, on_description_set));
       gst_webrtc_session_description_free (offer);
     }
+  gst_promise_unref (promise);
 }
 
 static gboolean
@@ -209,7 +205,7 @@ job_create_offer (gpointer data)
   if (self->offer_requested)
     return G_SOURCE_REMOVE;
   self->offer_requested = TRUE;
-  request (self, "create-offer", NULL, on_offer_created);
+  g_signal_emit_by_name (self->webrtc, "create-offer", NULL, promise_new (self, on_offer_created));
   return G_SOURCE_REMOVE;
 }
 
@@ -306,7 +302,8 @@ on_posted (GObject *source, GAsyncResult *result, gpointer data)
         {
           answer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER,
                                                        g_steal_pointer (&sdp));
-          request (self, "set-remote-description", answer, on_description_set);
+          g_signal_emit_by_name (self->webrtc, "set-remote-description", answer,
+                                 promise_new (self, on_description_set));
           gst_webrtc_session_description_free (answer);
         }
     }
