@@ -207,6 +207,19 @@ rc_bench_side_read_baseline (RcBenchSide *side)
                                         g_get_monotonic_time () - t0);
 }
 
+/* A loadgen counts object (frames, lost, late and lateness quantiles). */
+static void
+read_counts (JsonObject *c, gint64 *frames, gint64 *lost, gint64 *late, double *p50, double *p99,
+             double *max)
+{
+  *frames = json_object_get_int_member_with_default (c, "frames", 0);
+  *lost = json_object_get_int_member_with_default (c, "lost", 0);
+  *late = json_object_get_int_member_with_default (c, "late", 0);
+  *p50 = json_object_get_double_member_with_default (c, "p50", 0);
+  *p99 = json_object_get_double_member_with_default (c, "p99", 0);
+  *max = json_object_get_double_member_with_default (c, "max", 0);
+}
+
 /* What the listeners that had audio when the joins began got while they
  * went on: the window's wsSettled (WebSocket guests only). */
 static void
@@ -219,12 +232,8 @@ read_during (JsonObject *w, RcBenchLevel *l)
   if (c == NULL || json_object_get_int_member_with_default (c, "frames", 0) == 0)
     return;
   l->during_measured = TRUE;
-  l->during_frames = json_object_get_int_member_with_default (c, "frames", 0);
-  l->during_lost = json_object_get_int_member_with_default (c, "lost", 0);
-  l->during_late = json_object_get_int_member_with_default (c, "late", 0);
-  l->during_p50 = json_object_get_double_member_with_default (c, "p50", 0);
-  l->during_p99 = json_object_get_double_member_with_default (c, "p99", 0);
-  l->during_max = json_object_get_double_member_with_default (c, "max", 0);
+  read_counts (c, &l->during_frames, &l->during_lost, &l->during_late, &l->during_p50,
+               &l->during_p99, &l->during_max);
 }
 
 /* Raises the listeners to @l->n and waits until each has audio or failed;
@@ -366,13 +375,8 @@ measure_level (const RcBenchSideOptions *o, RcBenchLoadgen *lg, RcBenchSide *sid
       if (json_object_has_member (w, "wsSettled"))
         c = json_object_get_object_member (w, "wsSettled");
     }
-  l->frames = json_object_get_int_member_with_default (c, "frames", 0);
-  l->lost = json_object_get_int_member_with_default (c, "lost", 0);
-  l->late = json_object_get_int_member_with_default (c, "late", 0);
+  read_counts (c, &l->frames, &l->lost, &l->late, &l->p50, &l->p99, &l->max);
   l->early = json_object_get_int_member_with_default (c, "early", 0);
-  l->p50 = json_object_get_double_member_with_default (c, "p50", 0);
-  l->p99 = json_object_get_double_member_with_default (c, "p99", 0);
-  l->max = json_object_get_double_member_with_default (c, "max", 0);
   l->silent = json_object_get_int_member_with_default (
     w, g_str_equal (side->kind, "ws") ? "silentWs" : "silentHttp", 0);
   l->closed_by_peer = json_object_get_int_member_with_default (w, "closedByPeer", 0);
