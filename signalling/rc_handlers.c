@@ -29,6 +29,12 @@ guest_send_text (RcGuest *guest, const char *text, gsize length, gpointer user_d
   rc_session_send_text (user_data, text, length);
 }
 
+static void
+guest_send_frame (RcGuest *guest, GBytes *frame, gpointer user_data)
+{
+  rc_session_send_frame (user_data, frame);
+}
+
 /* The room was deleted under the guest: forget it, the session stays open. */
 static void
 guest_evicted (RcGuest *guest, gpointer user_data)
@@ -90,6 +96,8 @@ finish_join (RcSession *session, RcRoom *room, const char *name, const char *use
   guest->evicted = guest_evicted;
   guest->ws_peer = session->ws_peer;
   guest->send_text = guest_send_text;
+  if (session->ws_peer != NULL)
+    guest->send_frame = guest_send_frame;
   if (user_id != NULL)
     {
       g_free (guest->user_id);

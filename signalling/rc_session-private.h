@@ -27,6 +27,7 @@ struct _RcSession
   RcRateLimit chat;
   guint64 last_bytes;
   gint64 last_activity_us;
+  gint64 last_ping_us; /* pings go out from the sweep (rc_session_check_idle) */
   double received_ms; /* server clock when the message being handled arrived */
 
   RcGuest *guest; /* owned; in guest->room while joined */

@@ -48,6 +48,13 @@ rc_session_send_text (RcSession *session, const char *text, gsize length)
 }
 
 void
+rc_session_send_frame (RcSession *session, GBytes *frame)
+{
+  if (session->ws_peer != NULL && session->conn != NULL && is_open (session))
+    rc_ws_peer_send_frame (session->ws_peer, frame);
+}
+
+void
 rc_session_send (RcSession *session, JsonNode *message)
 {
   g_autofree char *text = NULL;
@@ -61,24 +68,14 @@ rc_session_send (RcSession *session, JsonNode *message)
 void
 rc_session_reply (RcSession *session, JsonNode *message, JsonNode *request_id)
 {
-  JsonObject *source = json_node_get_object (message);
-  JsonObject *copy;
-  g_autoptr (JsonNode) reply = NULL;
-  g_autoptr (GList) members = NULL;
+  g_autofree char *text = NULL;
 
-  if (request_id == NULL)
-    {
-      rc_session_send (session, message);
-      return;
-    }
-  /* @message may be shared (stored chat, a broadcast): json_node_copy would
-   * share its object too, so the id goes on a new object of our own. */
-  reply = rc_json_message_new (NULL, &copy);
-  members = json_object_get_members (source);
-  for (GList *l = members; l != NULL; l = l->next)
-    json_object_set_member (copy, l->data, json_node_copy (json_object_get_member (source, l->data)));
-  json_object_set_member (copy, "id", json_node_copy (request_id));
-  rc_session_send (session, reply);
+  if (!is_open (session))
+    return;
+  /* Written with the id rather than copied with it: a reply can be big
+   * (initialState) and @message may be shared (stored chat, a broadcast). */
+  text = rc_json_to_string_with_id (message, request_id);
+  rc_session_send_text (session, text, strlen (text));
 }
 
 void
@@ -344,7 +341,12 @@ rc_session_new (const RcSessionHost *host, SoupWebsocketConnection *conn,
    * (the connection lives on); beyond that libsoup closes with 1009. */
   soup_websocket_connection_set_max_incoming_payload_size (
     conn, (guint64) MAX (config->max_message_bytes * 4, 4 * 1024 * 1024));
-  soup_websocket_connection_set_keepalive_interval (conn, (guint) config->ping_interval);
+  /* With the writer, pings go out from the server's one-second sweep
+   * (rc_session_check_idle): libsoup's keepalive is a timer per connection
+   * on the main context, which every iteration of it walks. */
+  if (session->ws_peer == NULL)
+    soup_websocket_connection_set_keepalive_interval (conn, (guint) config->ping_interval);
+  session->last_ping_us = session->last_activity_us;
   g_signal_connect (conn, "message", G_CALLBACK (on_message), session);
   g_signal_connect (conn, "closed", G_CALLBACK (on_closed), session);
   g_signal_connect (conn, "error", G_CALLBACK (on_error), session);
@@ -413,6 +415,12 @@ rc_session_check_idle (RcSession *session, gint64 now_us)
     }
   if (session->guest == NULL && !is_open (session))
     return;
+  if (session->ws_peer != NULL && is_open (session)
+      && now_us - session->last_ping_us >= session->host->config->ping_interval * G_USEC_PER_SEC)
+    {
+      session->last_ping_us = now_us;
+      rc_ws_peer_ping (session->ws_peer);
+    }
   if (now_us - session->last_activity_us > timeout_us)
     {
       g_message ("Dropping WebSocket %s: nothing received for %" G_GINT64_FORMAT " s",

@@ -56,6 +56,9 @@ void rc_session_free (RcSession *session);
 void rc_session_send (RcSession *session, JsonNode *message);
 /* @text: a serialised message of @length bytes (NUL-terminated). */
 void rc_session_send_text (RcSession *session, const char *text, gsize length);
+/* @frame: a text message framed once for many (rc_ws_frame_text); only for
+ * a session with a writer (its guest's send_frame is set then). */
+void rc_session_send_frame (RcSession *session, GBytes *frame);
 void rc_session_close (RcSession *session, gushort code, const char *reason);
 
 /* Drops the session (leaving its room first) if it has been silent too long. */

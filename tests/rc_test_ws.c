@@ -217,13 +217,13 @@ on_raw_client_event (GSocketClient *client, GSocketClientEvent event,
                          SOL_SOCKET, SO_RCVBUF, rcvbuf, NULL);
 }
 
-void
-rc_test_ws_raw_send (GSocketConnection *conn, const char *text)
+/* @text as one masked client text frame. */
+static guint8 *
+raw_frame (const char *text, gsize *size)
 {
-  g_autoptr (GError) error = NULL;
   const guint8 mask[4] = { 0x12, 0x34, 0x56, 0x78 };
   gsize len = strlen (text);
-  g_autofree guint8 *frame = g_malloc (8 + len);
+  guint8 *frame = g_malloc (8 + len);
   gsize head = len < 126 ? 2 : 4;
 
   g_assert_cmpuint (len, <=, G_MAXUINT16);
@@ -239,18 +239,31 @@ rc_test_ws_raw_send (GSocketConnection *conn, const char *text)
   memcpy (frame + head, mask, 4);
   for (gsize i = 0; i < len; i++)
     frame[head + 4 + i] = (guint8) text[i] ^ mask[i % 4];
-  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (conn)), frame,
-                             head + 4 + len, NULL, NULL, &error);
+  *size = head + 4 + len;
+  return frame;
+}
+
+void
+rc_test_ws_raw_send (GSocketConnection *conn, const char *text)
+{
+  g_autoptr (GError) error = NULL;
+  gsize size;
+  g_autofree guint8 *frame = raw_frame (text, &size);
+
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (conn)), frame, size,
+                             NULL, NULL, &error);
   g_assert_no_error (error);
 }
 
-GSocketConnection *
-rc_test_ws_raw_join (RcTestServer *server, const char *room_id, const char *name, int rcvbuf)
+static GSocketConnection *
+raw_join (RcTestServer *server, const char *room_id, const char *name, int rcvbuf,
+          gboolean eager)
 {
   g_autoptr (GSocketClient) client = g_socket_client_new ();
   g_autoptr (GError) error = NULL;
   GSocketConnection *conn;
   GInputStream *in;
+  g_autoptr (GByteArray) out = g_byte_array_new ();
   g_autofree char *request = NULL;
   g_autofree char *join = NULL;
   char response[1024];
@@ -265,8 +278,17 @@ rc_test_ws_raw_join (RcTestServer *server, const char *room_id, const char *name
                              "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                              "Sec-WebSocket-Version: 13\r\n\r\n",
                              server->port);
-  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (conn)), request,
-                             strlen (request), NULL, NULL, &error);
+  join = g_strdup_printf ("{\"type\":\"join\",\"roomId\":\"%s\",\"name\":\"%s\"}", room_id, name);
+  g_byte_array_append (out, (const guint8 *) request, strlen (request));
+  if (eager)
+    {
+      gsize size;
+      g_autofree guint8 *frame = raw_frame (join, &size);
+
+      g_byte_array_append (out, frame, size);
+    }
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (conn)), out->data,
+                             out->len, NULL, NULL, &error);
   g_assert_no_error (error);
   while (got < sizeof response - 1)
     {
@@ -279,9 +301,21 @@ rc_test_ws_raw_join (RcTestServer *server, const char *room_id, const char *name
     }
   response[got] = '\0';
   g_assert_nonnull (strstr (response, " 101 "));
-  join = g_strdup_printf ("{\"type\":\"join\",\"roomId\":\"%s\",\"name\":\"%s\"}", room_id, name);
-  rc_test_ws_raw_send (conn, join);
+  if (!eager)
+    rc_test_ws_raw_send (conn, join);
   return conn;
+}
+
+GSocketConnection *
+rc_test_ws_raw_join (RcTestServer *server, const char *room_id, const char *name, int rcvbuf)
+{
+  return raw_join (server, room_id, name, rcvbuf, FALSE);
+}
+
+GSocketConnection *
+rc_test_ws_raw_join_eager (RcTestServer *server, const char *room_id, const char *name)
+{
+  return raw_join (server, room_id, name, 0, TRUE);
 }
 
 GBytes *

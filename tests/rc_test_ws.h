@@ -50,6 +50,10 @@ RcTestWs *rc_test_ws_join (RcTestServer *server, const char *room_id, const char
  */
 GSocketConnection *rc_test_ws_raw_join (RcTestServer *server, const char *room_id,
                                         const char *name, int rcvbuf);
+/* The same, its join written with the upgrade request in one write, before
+ * the 101 comes back (what the server's HTTP reading takes ahead). */
+GSocketConnection *rc_test_ws_raw_join_eager (RcTestServer *server, const char *room_id,
+                                              const char *name);
 void rc_test_ws_raw_send (GSocketConnection *conn, const char *text);
 GBytes *rc_test_ws_raw_read (GSocketConnection *conn, guint *opcode);
 

@@ -104,6 +104,36 @@ test_readers (void)
   }
 }
 
+/* A reply is the message with the request's id written last, in place of
+ * an id of its own, and the message itself is left as it was (a broadcast
+ * or stored chat is shared). */
+static void
+test_with_id (void)
+{
+  JsonObject *o;
+  g_autoptr (JsonNode) message = rc_json_message_new ("chat", &o);
+  g_autoptr (JsonNode) number = json_node_new (JSON_NODE_VALUE);
+  g_autoptr (JsonNode) text = json_node_new (JSON_NODE_VALUE);
+  g_autoptr (JsonNode) empty = rc_json_message_new (NULL, NULL);
+  g_autofree char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL;
+
+  json_object_set_string_member (o, "text", "hi \"there\"");
+  json_node_set_int (number, 7);
+  json_node_set_string (text, "r-1");
+  a = rc_json_to_string_with_id (message, number);
+  g_assert_cmpstr (a, ==, "{\"type\":\"chat\",\"text\":\"hi \\\"there\\\"\",\"id\":7}");
+  json_object_set_string_member (o, "id", "its own");
+  b = rc_json_to_string_with_id (message, text);
+  g_assert_cmpstr (b, ==, "{\"type\":\"chat\",\"text\":\"hi \\\"there\\\"\",\"id\":\"r-1\"}");
+  /* Untouched, and without an id it is the message as it is. */
+  c = rc_json_to_string (message);
+  d = rc_json_to_string_with_id (message, NULL);
+  g_assert_cmpstr (c, ==, d);
+  g_assert_cmpstr (json_object_get_string_member (o, "id"), ==, "its own");
+  e = rc_json_to_string_with_id (empty, number);
+  g_assert_cmpstr (e, ==, "{\"id\":7}");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -111,5 +141,6 @@ main (int argc, char **argv)
   g_test_add_func ("/json/repair-numbers", test_repair);
   g_test_add_func ("/json/parse-stored", test_parse_stored);
   g_test_add_func ("/json/readers", test_readers);
+  g_test_add_func ("/json/with-id", test_with_id);
   return g_test_run ();
 }

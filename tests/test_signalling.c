@@ -437,6 +437,40 @@ test_dead_connection_dropped (void)
   json_object_unref (rc_test_ws_expect (alive, "chat", 5000));
 }
 
+/* A client that sends its join with the upgrade request, before the 101
+ * (bytes the server's HTTP reading takes ahead of the WebSocket), is
+ * answered as any other: the join is not left waiting for more bytes. */
+static void
+test_join_sent_with_upgrade (void)
+{
+  g_autoptr (RcTestServer) server = rc_test_server_start (NULL);
+  g_autoptr (JsonObject) room = rc_test_create_room (server, "Eager", NULL);
+  g_autoptr (GSocketConnection) eager =
+    rc_test_ws_raw_join_eager (server, rc_test_str (room, "id"), "Eager");
+  gboolean joined = FALSE;
+
+  g_socket_set_timeout (g_socket_connection_get_socket (eager), 10);
+  while (!joined)
+    {
+      guint opcode = 0;
+      g_autoptr (GBytes) payload = rc_test_ws_raw_read (eager, &opcode);
+
+      g_assert_nonnull (payload);
+      joined = opcode == 1 && strstr (g_bytes_get_data (payload, NULL), "\"initialState\"") != NULL;
+    }
+  rc_test_ws_raw_send (eager, "{\"type\":\"ping\",\"id\":1}");
+  for (;;)
+    {
+      guint opcode = 0;
+      g_autoptr (GBytes) payload = rc_test_ws_raw_read (eager, &opcode);
+
+      g_assert_nonnull (payload);
+      if (opcode == 1 && strstr (g_bytes_get_data (payload, NULL), "\"pong\"") != NULL)
+        break;
+    }
+  g_assert_cmpint (rc_test_server_stop (server), ==, 0);
+}
+
 /* Replies, listings and stats stay valid JSON whatever numbers a guest sends,
  * and a message holding what cannot be echoed back gets a numbered error. */
 static void
@@ -515,5 +549,6 @@ main (int argc, char **argv)
   g_test_add_func ("/signalling/bad-messages", test_bad_messages_connection_survives);
   g_test_add_func ("/signalling/leave-and-close", test_leave_and_close);
   g_test_add_func ("/signalling/dead-connection", test_dead_connection_dropped);
+  g_test_add_func ("/signalling/join-sent-with-upgrade", test_join_sent_with_upgrade);
   return g_test_run ();
 }

@@ -93,8 +93,10 @@ write_value (GString *out, JsonNode *node)
     }
 }
 
+/* @id, when not NULL, is written last as the member "id" (in place of any
+ * "id" of @object's own). */
 static void
-write_object (GString *out, JsonObject *object)
+write_object (GString *out, JsonObject *object, JsonNode *id)
 {
   JsonObjectIter iter;
   const char *name;
@@ -105,12 +107,21 @@ write_object (GString *out, JsonObject *object)
   json_object_iter_init_ordered (&iter, object);
   while (json_object_iter_next_ordered (&iter, &name, &member))
     {
+      if (id != NULL && g_str_equal (name, "id"))
+        continue;
       if (!first)
         g_string_append_c (out, ',');
       first = FALSE;
       write_string (out, name);
       g_string_append_c (out, ':');
       write_node (out, member);
+    }
+  if (id != NULL)
+    {
+      if (!first)
+        g_string_append_c (out, ',');
+      g_string_append (out, "\"id\":");
+      write_node (out, id);
     }
   g_string_append_c (out, '}');
 }
@@ -126,7 +137,7 @@ write_node (GString *out, JsonNode *node)
   switch (json_node_get_node_type (node))
     {
     case JSON_NODE_OBJECT:
-      write_object (out, json_node_get_object (node));
+      write_object (out, json_node_get_object (node), NULL);
       break;
     case JSON_NODE_ARRAY:
       {
@@ -158,6 +169,18 @@ rc_json_to_string (JsonNode *node)
   GString *out = g_string_new (NULL);
 
   write_node (out, node);
+  return g_string_free (out, FALSE);
+}
+
+char *
+rc_json_to_string_with_id (JsonNode *message, JsonNode *id)
+{
+  GString *out;
+
+  if (id == NULL || !JSON_NODE_HOLDS_OBJECT (message))
+    return rc_json_to_string (message);
+  out = g_string_new (NULL);
+  write_object (out, json_node_get_object (message), id);
   return g_string_free (out, FALSE);
 }
 

@@ -9,6 +9,10 @@ G_BEGIN_DECLS
  * JSON and UTF-8 (non-finite numbers become null). Every JSON the server
  * writes goes through this, never through json-glib's generator. */
 char *rc_json_to_string (JsonNode *node);
+/* @message (an object) as text with @id as its member "id", written last
+ * (replacing an "id" of its own); @message is not touched, so a shared
+ * message (a broadcast, stored chat) can be a reply. @id NULL: as above. */
+char *rc_json_to_string_with_id (JsonNode *message, JsonNode *id);
 /* Appends @value as a JSON number (null when not finite). */
 void rc_json_append_double (GString *out, double value);
 

@@ -18,8 +18,11 @@
  * what is queued (for at most RC_WS_STALL_MS), stops using the socket and
  * then closes the connection on the main context it came from, so the
  * socket is never closed under a thread that uses it.
+ *
+ * Reading stays libsoup's, on the main context, through the peer's input
+ * (rc_ws_peer_input.c), which keeps the sockets out of the main loop's poll.
  */
-#include "server/core/rc_ws_writer.h"
+#include "server/core/rc_ws_writer-private.h"
 
 #include <errno.h>
 #include <string.h>
@@ -33,44 +36,6 @@ typedef struct
   GBytes *bytes;
   gboolean media;
 } Chunk;
-
-struct _RcWsPeer
-{
-  gint ref_count;
-  RcWsWriter *writer;
-  int fd;
-  GIOStream *connection; /* strong; closed on @context when the peer is done */
-  GMainContext *context;
-
-  GMutex lock;
-  GQueue chunks;         /* Chunk*, protected by lock (appended by anyone) */
-  gsize head_sent;       /* bytes of the head chunk written; writer thread */
-  guint64 queued_bytes;  /* protected by lock */
-  guint64 queued_media;  /* protected by lock */
-  gboolean media_off;    /* dropped for being slow: no media queued; lock */
-  gboolean closing;      /* send what is queued, then finish; lock */
-  gboolean finished;     /* the socket is not used any more; lock */
-  gboolean had_frame;    /* lock */
-  RcWsGroup *group;      /* the group it is in, or NULL; lock */
-
-  /* writer thread only */
-  gboolean dirty;        /* on the writer's dirty list (writer lock) */
-  gboolean armed;        /* registered with epoll for EPOLLOUT */
-  gboolean registered;   /* known to epoll at all */
-  gint64 stalled_since;  /* the socket refused bytes, monotonic us, or 0 */
-  gint64 closing_since;
-};
-
-struct _RcWsWriter
-{
-  GThread *thread;
-  int epoll_fd;
-  int wake_fd;
-  GMutex lock;
-  GPtrArray *dirty;   /* RcWsPeer* (a reference each); protected by lock */
-  GPtrArray *blocked; /* RcWsPeer* waiting for the socket; writer thread */
-  gboolean stop;      /* protected by lock */
-};
 
 struct _RcWsGroup
 {
@@ -271,6 +236,15 @@ rc_ws_peer_stream_init (RcWsPeerStream *self)
 {
 }
 
+void
+rc_ws_peer_ping (RcWsPeer *peer)
+{
+  static const guint8 ping[] = { 0x89, 0x00 }; /* FIN, ping, no payload */
+  g_autoptr (GBytes) bytes = g_bytes_new_static (ping, sizeof ping);
+
+  rc_ws_peer_send_frame (peer, bytes);
+}
+
 /* ---- the stream pair ------------------------------------------------------- */
 
 #define RC_TYPE_WS_PEER_IO (rc_ws_peer_io_get_type ())
@@ -280,6 +254,7 @@ struct _RcWsPeerIO
 {
   GIOStream parent;
   RcWsPeer *peer;      /* strong */
+  GInputStream *in;    /* strong: RcWsPeerInput */
   GOutputStream *out;  /* strong: RcWsPeerStream */
 };
 
@@ -288,7 +263,7 @@ G_DEFINE_FINAL_TYPE (RcWsPeerIO, rc_ws_peer_io, G_TYPE_IO_STREAM)
 static GInputStream *
 io_get_input_stream (GIOStream *stream)
 {
-  return g_io_stream_get_input_stream (RC_WS_PEER_IO (stream)->peer->connection);
+  return RC_WS_PEER_IO (stream)->in;
 }
 
 static GOutputStream *
@@ -345,6 +320,7 @@ rc_ws_peer_io_finalize (GObject *object)
 
   /* Dropped without a close (a session freed at shutdown): close anyway. */
   peer_close (self->peer);
+  g_clear_object (&self->in);
   g_clear_object (&self->out);
   rc_ws_peer_unref (self->peer);
   G_OBJECT_CLASS (rc_ws_peer_io_parent_class)->finalize (object);
@@ -389,6 +365,7 @@ rc_ws_writer_attach (RcWsWriter *writer, GIOStream *connection, GSocket *socket,
   if (setsockopt (peer->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf) < 0)
     g_debug ("WebSocket writer: SO_SNDBUF: %s", g_strerror (errno));
   out->peer = rc_ws_peer_ref (peer);
+  io->in = rc_ws_peer_input_new (peer, g_io_stream_get_input_stream (connection));
   io->out = G_OUTPUT_STREAM (out);
   io->peer = rc_ws_peer_ref (peer);
   *peer_out = peer;
@@ -402,6 +379,7 @@ close_on_main (gpointer data)
 {
   RcWsPeer *peer = data;
 
+  rc_ws_peer_input_disarm (peer);
   g_io_stream_close (peer->connection, NULL, NULL);
   return G_SOURCE_REMOVE;
 }
@@ -439,9 +417,9 @@ group_event_on_main (gpointer data)
   GroupEvent *e = data;
   gboolean member;
 
-  g_mutex_lock (&e->group->lock);
-  member = g_ptr_array_find (e->group->peers, e->peer, NULL);
-  g_mutex_unlock (&e->group->lock);
+  g_mutex_lock (&e->peer->lock);
+  member = e->peer->group == e->group;
+  g_mutex_unlock (&e->peer->lock);
   if (e->group->alive && member)
     e->group->func (e->peer, e->event, e->group->user_data);
   return G_SOURCE_REMOVE;
@@ -704,6 +682,7 @@ rc_ws_writer_new (void)
   g_mutex_init (&writer->lock);
   writer->dirty = g_ptr_array_new ();
   writer->blocked = g_ptr_array_new ();
+  rc_ws_peer_input_watch_start (writer);
   writer->thread = g_thread_new ("ws-writer", writer_main, writer);
   return writer;
 }
@@ -723,6 +702,7 @@ rc_ws_writer_free (RcWsWriter *writer)
   g_ptr_array_unref (writer->dirty);
   g_ptr_array_unref (writer->blocked);
   g_mutex_clear (&writer->lock);
+  rc_ws_peer_input_watch_stop (writer);
   close (writer->epoll_fd);
   close (writer->wake_fd);
   g_free (writer);
@@ -786,44 +766,57 @@ rc_ws_group_free (RcWsGroup *group)
   group_unref (group);
 }
 
+/* Membership is the peer's own group pointer and its index in the group's
+ * array, so that adding or removing one listener of thousands costs the
+ * same as of one (a big room's joins never walk its listeners). */
 void
 rc_ws_group_add (RcWsGroup *group, RcWsPeer *peer)
 {
   g_mutex_lock (&group->lock);
-  if (!g_ptr_array_find (group->peers, peer, NULL))
+  g_mutex_lock (&peer->lock);
+  if (peer->group != group)
     {
-      g_ptr_array_add (group->peers, rc_ws_peer_ref (peer));
-      g_mutex_lock (&peer->lock);
+      g_warn_if_fail (peer->group == NULL);
       peer->group = group;
+      peer->group_index = group->peers->len;
       peer->media_off = FALSE; /* a new session starts with a clean slate */
       peer->had_frame = FALSE;
-      g_mutex_unlock (&peer->lock);
+      g_ptr_array_add (group->peers, rc_ws_peer_ref (peer));
     }
+  g_mutex_unlock (&peer->lock);
   g_mutex_unlock (&group->lock);
 }
 
 void
 rc_ws_group_remove (RcWsGroup *group, RcWsPeer *peer)
 {
+  RcWsPeer *removed = NULL;
+
   g_mutex_lock (&group->lock);
-  if (g_ptr_array_find (group->peers, peer, NULL))
+  g_mutex_lock (&peer->lock);
+  if (peer->group == group)
     {
-      set_peer_group (peer, NULL);
-      g_ptr_array_remove_fast (group->peers, peer);
+      guint index = peer->group_index;
+
+      peer->group = NULL;
+      /* The last peer takes its place. */
+      removed = g_ptr_array_steal_index_fast (group->peers, index);
+      if (index < group->peers->len)
+        ((RcWsPeer *) group->peers->pdata[index])->group_index = index;
     }
+  g_mutex_unlock (&peer->lock);
   g_mutex_unlock (&group->lock);
+  rc_ws_peer_unref (removed);
 }
 
-/* One binary message on the wire, as a server sends it (unmasked). */
+/* One message on the wire, as a server sends it (unmasked, one frame). */
 static GBytes *
-frame_message (GBytes *payload)
+frame_message (guint8 opcode, const guint8 *data, gsize length)
 {
-  gsize length;
-  const guint8 *data = g_bytes_get_data (payload, &length);
   gsize header = length < 126 ? 2 : length <= G_MAXUINT16 ? 4 : 10;
   guint8 *out = g_malloc (header + length);
 
-  out[0] = 0x82; /* FIN, binary */
+  out[0] = 0x80 | opcode; /* FIN */
   if (header == 2)
     out[1] = (guint8) length;
   else if (header == 4)
@@ -842,10 +835,25 @@ frame_message (GBytes *payload)
   return g_bytes_new_take (out, header + length);
 }
 
+GBytes *
+rc_ws_frame_text (const char *text, gsize length)
+{
+  return frame_message (0x1, (const guint8 *) text, length);
+}
+
+void
+rc_ws_peer_send_frame (RcWsPeer *peer, GBytes *frame)
+{
+  if (peer_queue (peer, frame, FALSE, NULL) && mark_dirty (peer))
+    wake (peer->writer);
+}
+
 void
 rc_ws_group_send (RcWsGroup *group, GBytes *payload)
 {
-  g_autoptr (GBytes) message = frame_message (payload);
+  gsize length;
+  const guint8 *data = g_bytes_get_data (payload, &length);
+  g_autoptr (GBytes) message = frame_message (0x2, data, length);
   gboolean need_wake = FALSE;
 
   g_mutex_lock (&group->lock);

@@ -13,7 +13,9 @@ G_BEGIN_DECLS
  *
  * A connection handed over with rc_ws_writer_attach() becomes an RcWsPeer:
  * libsoup still reads, parses and frames the control messages on the main
- * context, but what it writes lands in the peer's queue (the output stream
+ * context (the writer's maker's: the peers must share it), waking on one
+ * epoll set for every socket instead of one polled fd each, but what it
+ * writes lands in the peer's queue (the output stream
  * always takes everything at once, so each of libsoup's frames is one
  * chunk), and the writer thread sends the queue with non-blocking sendmsg
  * of up to RC_WS_WRITER_IOV chunks at a time. Media frames join the same
@@ -51,6 +53,18 @@ GIOStream *rc_ws_writer_attach (RcWsWriter *writer, GIOStream *connection, GSock
 RcWsPeer *rc_ws_peer_ref (RcWsPeer *peer);
 void rc_ws_peer_unref (RcWsPeer *peer);
 RcWsWriter *rc_ws_peer_get_writer (RcWsPeer *peer);
+/* Queues a WebSocket ping (empty payload) between two of libsoup's frames:
+ * one timer for every connection instead of libsoup's keepalive source per
+ * connection on the main context. The caller checks the connection is
+ * open (no frame may follow a close). */
+void rc_ws_peer_ping (RcWsPeer *peer);
+/* A text message framed once as a server sends it, for rc_ws_peer_send_frame
+ * to every recipient of a broadcast. */
+GBytes *rc_ws_frame_text (const char *text, gsize length);
+/* Queues a whole frame (a reference to @frame) after what libsoup wrote so
+ * far: libsoup writes each of its frames at once, so the order holds. The
+ * caller checks the connection is open. */
+void rc_ws_peer_send_frame (RcWsPeer *peer, GBytes *frame);
 
 typedef enum
 {

@@ -25,19 +25,14 @@ static void
 on_history_read (RcStore *store, GPtrArray *values, const GError *error, gpointer data)
 {
   HistoryRead *read = data;
-  GPtrArray *guests = rc_room_get_guests (read->room);
+  RcGuest *guest = error == NULL ? rc_room_find_guest (read->room, read->guest_id) : NULL;
 
-  for (guint i = 0; error == NULL && i < guests->len; i++)
+  if (guest != NULL)
     {
-      RcGuest *guest = guests->pdata[i];
       JsonObject *o;
-      g_autoptr (JsonNode) message = NULL;
-      JsonArray *history;
+      g_autoptr (JsonNode) message = rc_json_message_new ("historyUpdate", &o);
+      JsonArray *history = json_array_sized_new (values->len);
 
-      if (!g_str_equal (guest->id, read->guest_id))
-        continue;
-      message = rc_json_message_new ("historyUpdate", &o);
-      history = json_array_sized_new (values->len);
       for (guint j = 0; j < values->len; j++)
         {
           JsonNode *entry = json_from_string (values->pdata[j], NULL);
@@ -49,7 +44,6 @@ on_history_read (RcStore *store, GPtrArray *values, const GError *error, gpointe
         }
       json_object_set_array_member (o, "history", history);
       guest->send (guest, message, guest->send_data);
-      break;
     }
   rc_room_unref (read->room);
   g_free (read->guest_id);

@@ -133,7 +133,6 @@ on_url_fetched (const char *url, const GError *error, gpointer data)
   RcPlayer *self = data;
   Item *item = rc_player_current_item (self);
   g_autoptr (GHashTable) told = NULL;
-  GPtrArray *guests = rc_room_get_guests (self->room);
 
   if (error == NULL || error->domain != RC_ERROR)
     return;
@@ -141,17 +140,15 @@ on_url_fetched (const char *url, const GError *error, gpointer data)
   for (guint i = 0; i < self->queue->len; i++)
     {
       Item *it = self->queue->pdata[i];
+      RcGuest *guest;
 
       if (g_strcmp0 (it->url, url) != 0 || !g_hash_table_add (told, it->added_by_id))
         continue;
-      for (guint g = 0; g < guests->len; g++)
+      guest = rc_room_find_guest (self->room, it->added_by_id);
+      if (guest != NULL)
         {
-          RcGuest *guest = guests->pdata[g];
-          g_autoptr (JsonNode) message = NULL;
+          g_autoptr (JsonNode) message = rc_error_to_json (error->code, error->message, NULL);
 
-          if (g_strcmp0 (guest->id, it->added_by_id) != 0)
-            continue;
-          message = rc_error_to_json (error->code, error->message, NULL);
           json_object_set_string_member (json_node_get_object (message), "url", url);
           guest->send (guest, message, guest->send_data);
         }

@@ -33,6 +33,7 @@ struct _RcRoom
   gint64 created_at;      /* ms since the epoch */
   guint chat_cap;
   GPtrArray *guests;      /* RcGuest*, borrowed from sessions, join order */
+  GHashTable *by_id;      /* guest id -> RcGuest*: the same guests, found in O(1) */
   guint64 removals;       /* guests removed so far (broadcasts watch it) */
   GQueue chat;            /* JsonNode*, oldest first, at most chat_cap */
   RcPlayer *player;       /* what the room plays; NULL until rc_room_start_player */
@@ -116,6 +117,7 @@ room_alloc (RcStore *store, guint chat_cap)
   room->store = rc_store_ref (store);
   room->chat_cap = MAX (chat_cap, 1);
   room->guests = g_ptr_array_new ();
+  room->by_id = g_hash_table_new (g_str_hash, g_str_equal);
   room->media = g_hash_table_new (NULL, NULL);
   room->keys = g_ptr_array_new_with_free_func ((GDestroyNotify) publish_key_free);
   g_queue_init (&room->chat);
@@ -252,6 +254,7 @@ rc_room_unref (RcRoom *room)
   rc_sync_free (room->sync);
   rc_player_free (room->player);
   g_ptr_array_unref (room->guests);
+  g_hash_table_unref (room->by_id);
   g_queue_clear_full (&room->chat, (GDestroyNotify) json_node_unref);
   rc_store_unref (room->store);
   g_free (room->id);
@@ -301,6 +304,12 @@ GPtrArray *
 rc_room_get_guests (RcRoom *room)
 {
   return room->guests;
+}
+
+RcGuest *
+rc_room_find_guest (RcRoom *room, const char *guest_id)
+{
+  return guest_id != NULL ? g_hash_table_lookup (room->by_id, guest_id) : NULL;
 }
 
 void
@@ -535,6 +544,7 @@ rc_room_add_guest (RcRoom *room, RcGuest *guest)
 
   guest->room = room;
   g_ptr_array_add (room->guests, guest);
+  g_hash_table_insert (room->by_id, guest->id, guest);
   rc_store_set_add (room->store, viewers, guest->id);
   rc_metrics_inc (room->metrics, RC_METRIC_JOINS);
   if (room->player != NULL)
@@ -551,6 +561,8 @@ rc_room_remove_guest (RcRoom *room, RcGuest *guest)
     rc_sync_forget (room->sync, guest);
   rc_store_set_remove (room->store, viewers, guest->id);
   guest->room = NULL;
+  if (g_hash_table_lookup (room->by_id, guest->id) == guest)
+    g_hash_table_remove (room->by_id, guest->id);
   g_ptr_array_remove (room->guests, guest);
   room->removals++;
   if (room->player != NULL)
@@ -745,10 +757,12 @@ rc_room_broadcast (RcRoom *room, JsonNode *message, RcGuest *except)
 {
   /* A send may drop a guest (dead socket); walk a snapshot, and once anyone
    * has left during the walk, check each guest is still here before using
-   * it. The message is serialised once for everyone (a big room's join
-   * sends the whole participant list to every guest). */
+   * it. The message is serialised once for everyone, and framed once for
+   * every WebSocket: each recipient costs a reference in its writer's
+   * queue, not a copy. */
   g_autoptr (GPtrArray) snapshot = g_ptr_array_copy (room->guests, NULL, NULL);
   g_autofree char *text = NULL;
+  g_autoptr (GBytes) frame = NULL;
   gsize length = 0;
   guint64 removals = room->removals;
 
@@ -760,15 +774,19 @@ rc_room_broadcast (RcRoom *room, JsonNode *message, RcGuest *except)
       if (g == except
           || (room->removals != removals && !g_ptr_array_find (room->guests, g, NULL)))
         continue;
-      if (g->send_text != NULL)
+      if ((g->send_frame != NULL || g->send_text != NULL) && text == NULL)
         {
-          if (text == NULL)
-            {
-              text = rc_json_to_string (message);
-              length = strlen (text);
-            }
-          g->send_text (g, text, length, g->send_data);
+          text = rc_json_to_string (message);
+          length = strlen (text);
         }
+      if (g->send_frame != NULL)
+        {
+          if (frame == NULL)
+            frame = rc_ws_frame_text (text, length);
+          g->send_frame (g, frame, g->send_data);
+        }
+      else if (g->send_text != NULL)
+        g->send_text (g, text, length, g->send_data);
       else if (g->send != NULL)
         g->send (g, message, g->send_data);
     }

@@ -36,6 +36,10 @@ struct _RcGuest
   /* Optional: the same as send for a message already serialised (@text is
    * the JSON of @length bytes), so a broadcast serialises once. */
   void (*send_text) (RcGuest *guest, const char *text, gsize length, gpointer user_data);
+  /* Optional, better still: the message already framed as a WebSocket text
+   * message (rc_ws_frame_text), one buffer that every recipient's writer
+   * queue shares. */
+  void (*send_frame) (RcGuest *guest, GBytes *frame, gpointer user_data);
   /* Called after the room dropped the guest on its own (room deleted). */
   void (*evicted) (RcGuest *guest, gpointer user_data);
   gpointer send_data;
@@ -68,6 +72,9 @@ gboolean rc_room_has_password (RcRoom *room);
 gint64 rc_room_get_created_at (RcRoom *room);
 guint rc_room_get_guest_count (RcRoom *room);
 GPtrArray *rc_room_get_guests (RcRoom *room); /* RcGuest*, transfer none */
+/* The guest with @guest_id in @room, or NULL (a hash lookup: a big room's
+ * join must not walk its guests). */
+RcGuest *rc_room_find_guest (RcRoom *room, const char *guest_id);
 RcStore *rc_room_get_store (RcRoom *room);    /* transfer none */
 
 /* Checks @password off the main context (TRUE at once for an open room);

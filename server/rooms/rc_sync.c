@@ -75,7 +75,9 @@ struct _RcSync
 
   GHashTable *reports; /* RcGuest* -> RcSyncReport* (guests borrowed) */
 
-  GPtrArray *ws_listeners; /* RcGuestMedia*, borrowed */
+  /* RcWsPeer* -> RcGuestMedia* (both borrowed): each listener by its
+   * connection, so that a join or a writer's event finds it in O(1). */
+  GHashTable *ws_listeners;
   RcWsBranch *ws_branch;
   RcWsGroup *ws_group; /* the listeners' connections (after their timeline) */
   guint ws_bundle_from;
@@ -106,7 +108,7 @@ rc_sync_new (RcRoom *room, const RcRoomSettings *settings)
   self->delay_ms = CLAMP (settings->delay_initial_ms, self->min_ms, self->max_ms);
   self->ws_bundle_from = settings->ws_bundle_from;
   self->reports = g_hash_table_new_full (NULL, NULL, NULL, g_free);
-  self->ws_listeners = g_ptr_array_new ();
+  self->ws_listeners = g_hash_table_new (NULL, NULL);
   self->timeline_waiting = g_ptr_array_new_with_free_func (g_free);
   self->edges = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   return self;
@@ -122,7 +124,7 @@ rc_sync_free (RcSync *self)
   stop_ws (self);
   g_clear_pointer (&self->relay_sink, rc_relay_sink_free);
   g_hash_table_unref (self->edges);
-  g_ptr_array_unref (self->ws_listeners);
+  g_hash_table_unref (self->ws_listeners);
   g_ptr_array_unref (self->timeline_waiting);
   g_hash_table_unref (self->reports);
   g_free (self);
@@ -168,17 +170,6 @@ deliver_timeline (RcSync *self, RcGuest *guest, JsonNode *message)
     rc_guest_media_deliver_timeline (media, message);
 }
 
-static RcGuest *
-guest_by_id (RcSync *self, const char *id)
-{
-  GPtrArray *guests = rc_room_get_guests (self->room);
-
-  for (guint i = 0; i < guests->len; i++)
-    if (g_str_equal (((RcGuest *) guests->pdata[i])->id, id))
-      return guests->pdata[i];
-  return NULL;
-}
-
 static gboolean
 on_timeline_retry (gpointer data)
 {
@@ -193,7 +184,7 @@ on_timeline_retry (gpointer data)
                rc_room_get_id (self->room), TIMELINE_GIVE_UP_MS);
   for (guint i = 0; message != NULL && i < self->timeline_waiting->len; i++)
     {
-      RcGuest *guest = guest_by_id (self, self->timeline_waiting->pdata[i]);
+      RcGuest *guest = rc_room_find_guest (self->room, self->timeline_waiting->pdata[i]);
 
       if (guest != NULL)
         deliver_timeline (self, guest, message);
@@ -417,10 +408,7 @@ on_ws_count (gpointer data)
 static RcGuestMedia *
 ws_listener_of (RcSync *self, RcWsPeer *peer)
 {
-  for (guint i = 0; i < self->ws_listeners->len; i++)
-    if (rc_guest_media_get_guest (self->ws_listeners->pdata[i])->ws_peer == peer)
-      return self->ws_listeners->pdata[i];
-  return NULL;
+  return g_hash_table_lookup (self->ws_listeners, peer);
 }
 
 /* Main context: what the writer saw happen to a listener's connection. */
@@ -445,7 +433,8 @@ on_ws_event (RcWsPeer *peer, RcWsGroupEvent event, gpointer data)
 static guint
 ws_frames_per_message (RcSync *self)
 {
-  return self->ws_bundle_from > 0 && self->ws_listeners->len >= self->ws_bundle_from
+  return self->ws_bundle_from > 0
+             && g_hash_table_size (self->ws_listeners) >= self->ws_bundle_from
            ? WS_BUNDLE_FRAMES
            : 1;
 }
@@ -481,8 +470,7 @@ rc_sync_add_ws_listener (RcSync *self, RcGuestMedia *media, GError **error)
                                             : "This connection cannot carry audio");
       return FALSE;
     }
-  if (!g_ptr_array_find (self->ws_listeners, media, NULL))
-    g_ptr_array_add (self->ws_listeners, media);
+  g_hash_table_insert (self->ws_listeners, peer, media);
   if (self->ws_group == NULL)
     {
       self->ws_group = rc_ws_group_new (rc_ws_peer_get_writer (peer), on_ws_event, self);
@@ -497,17 +485,22 @@ rc_sync_add_ws_listener (RcSync *self, RcGuestMedia *media, GError **error)
 void
 rc_sync_start_ws_frames (RcSync *self, RcGuestMedia *media)
 {
-  if (self->ws_group != NULL && g_ptr_array_find (self->ws_listeners, media, NULL))
-    rc_ws_group_add (self->ws_group, rc_guest_media_get_guest (media)->ws_peer);
+  RcWsPeer *peer = rc_guest_media_get_guest (media)->ws_peer;
+
+  if (self->ws_group != NULL && ws_listener_of (self, peer) == media)
+    rc_ws_group_add (self->ws_group, peer);
 }
 
 void
 rc_sync_remove_ws_listener (RcSync *self, RcGuestMedia *media)
 {
-  if (!g_ptr_array_remove (self->ws_listeners, media))
+  RcWsPeer *peer = rc_guest_media_get_guest (media)->ws_peer;
+
+  if (ws_listener_of (self, peer) != media)
     return;
-  rc_ws_group_remove (self->ws_group, rc_guest_media_get_guest (media)->ws_peer);
-  if (self->ws_listeners->len == 0)
+  g_hash_table_remove (self->ws_listeners, peer);
+  rc_ws_group_remove (self->ws_group, peer);
+  if (g_hash_table_size (self->ws_listeners) == 0)
     stop_ws (self);
   else
     update_bundling (self);
@@ -582,7 +575,7 @@ rc_sync_stats_json (RcSync *self)
   json_object_set_string_member (o, "roomId", rc_room_get_id (self->room));
   json_object_set_double_member (o, "playoutDelay", self->delay_ms);
   json_object_set_int_member (o, "clockRate", RC_ROOM_PIPELINE_CLOCK_RATE);
-  json_object_set_int_member (o, "wsListeners", self->ws_listeners->len);
+  json_object_set_int_member (o, "wsListeners", g_hash_table_size (self->ws_listeners));
   json_object_set_int_member (o, "wsDropped", (gint64) self->ws_dropped);
   json_object_set_int_member (o, "wsFramesPerMessage", ws_frames_per_message (self));
   if (self->relay_sink != NULL)

@@ -409,7 +409,12 @@ report_ws (Bench *b, GString *out, const char *command_line, GString *tables)
                         "CPU while a level's listeners joined, per listener; \"net\" takes off "
                         "the streaming, which grows from the last level's rate to this one's "
                         "while they join (taken as a ramp). \"to audio\" is connect to first "
-                        "frame (page, packet).\n\n");
+                        "frame (page, packet). The joins tables read the server's main "
+                        "thread alone (/proc/PID/task/PID/schedstat: the main context, where "
+                        "signalling, presence and every join run) over each level's joins; "
+                        "\"net\" takes off its share at rest with the listeners already "
+                        "there, and their frames during the joins are counted against their "
+                        "slot as in the window.\n\n");
   g_string_append_len (out, tables->str, (gssize) tables->len);
 }
 

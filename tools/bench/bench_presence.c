@@ -13,6 +13,7 @@
  * in batches of --batch (each batch waits for every initialState). The
  * first guest counts every message and byte it receives in that window.
  */
+#include "rc_bench_proc.h"
 #include "rc_bench_server.h"
 
 #include <libsoup/soup.h>
@@ -91,18 +92,6 @@ batch_done (gpointer data)
   return TRUE;
 }
 
-/* CPU time of the process's main thread (its tid is its pid), ns. */
-static guint64
-main_thread_ns (GPid pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/task/%d/schedstat", pid, pid);
-  g_autofree char *text = NULL;
-
-  if (!g_file_get_contents (path, &text, NULL, NULL))
-    return 0;
-  return g_ascii_strtoull (text, NULL, 10);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -124,6 +113,7 @@ main (int argc, char **argv)
   g_autofree char *ws_url = NULL;
   g_autofree Guest *guests = NULL;
   RcBenchServer *server;
+  GPid pid;
   guint64 cpu_from = 0, messages_from = 0, bytes_from = 0;
   gint64 wall_from = 0;
   double load[3] = { 0 };
@@ -144,6 +134,7 @@ main (int argc, char **argv)
       return 1;
     }
   ws_url = g_strdup_printf ("ws://127.0.0.1:%u/ws", rc_bench_server_get_port (server));
+  pid = rc_bench_server_get_pid (server);
   guests = g_new0 (Guest, guests_n);
   session = soup_session_new_with_options ("max-conns", guests_n + 10, "max-conns-per-host",
                                            guests_n + 10, NULL);
@@ -153,7 +144,7 @@ main (int argc, char **argv)
 
       if (start == from || (start < from && start + batch > from))
         {
-          cpu_from = main_thread_ns (rc_bench_server_get_pid (server));
+          cpu_from = rc_bench_thread_cpu_ns (pid, pid);
           wall_from = g_get_monotonic_time ();
           messages_from = guests[0].messages;
           bytes_from = guests[0].bytes;
@@ -177,7 +168,7 @@ main (int argc, char **argv)
       rc_bench_progress ("%u guests in", b.to);
     }
   {
-    guint64 cpu = main_thread_ns (rc_bench_server_get_pid (server)) - cpu_from;
+    guint64 cpu = rc_bench_thread_cpu_ns (pid, pid) - cpu_from;
     guint joins = (guint) (guests_n - from);
     double wall = (g_get_monotonic_time () - wall_from) / 1e6;
 

@@ -55,6 +55,21 @@ read_stat (const char *path, guint64 *ticks, char *comm, gsize comm_size)
   return TRUE;
 }
 
+guint64
+rc_bench_thread_cpu_ns (GPid pid, GPid tid)
+{
+  g_autofree char *schedstat = g_strdup_printf ("/proc/%d/task/%d/schedstat", (int) pid, (int) tid);
+  g_autofree char *stat = g_strdup_printf ("/proc/%d/task/%d/stat", (int) pid, (int) tid);
+  g_autofree char *text = NULL;
+  guint64 ticks = 0;
+
+  if (g_file_get_contents (schedstat, &text, NULL, NULL))
+    return g_ascii_strtoull (text, NULL, 10);
+  if (!read_stat (stat, &ticks, NULL, 0))
+    return 0;
+  return (guint64) (rc_bench_ticks_to_s (ticks) * 1e9);
+}
+
 gboolean
 rc_bench_proc_read (GPid pid, RcBenchProc *out)
 {

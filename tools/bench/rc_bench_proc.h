@@ -22,6 +22,13 @@ typedef struct
 
 gboolean rc_bench_proc_read (GPid pid, RcBenchProc *out);
 
+/* CPU time of one thread of @pid (its main thread when @tid is @pid), in
+ * nanoseconds: /proc/PID/task/TID/schedstat's run time, or utime + stime
+ * of its stat file (tick resolution) where schedstat is missing; 0 when
+ * the thread is gone. A server's main context runs on its main thread, so
+ * this is what signalling, joins and presence cost it. */
+guint64 rc_bench_thread_cpu_ns (GPid pid, GPid tid);
+
 /* Every thread of @pid: tid (GINT_TO_POINTER) → RcBenchThread. */
 typedef struct
 {

@@ -160,6 +160,7 @@ level_free (gpointer data)
   RcBenchLevel *l = data;
 
   g_free (l->note);
+  g_free (l->join_load);
   g_free (l);
 }
 
@@ -205,19 +206,56 @@ rc_bench_side_read_baseline (RcBenchSide *side)
                                         g_get_monotonic_time () - t0);
 }
 
+/* A loadgen counts object (frames, lost, late and lateness quantiles). */
+static void
+read_counts (JsonObject *c, gint64 *frames, gint64 *lost, gint64 *late, double *p50, double *p99,
+             double *max)
+{
+  *frames = json_object_get_int_member_with_default (c, "frames", 0);
+  *lost = json_object_get_int_member_with_default (c, "lost", 0);
+  *late = json_object_get_int_member_with_default (c, "late", 0);
+  *p50 = json_object_get_double_member_with_default (c, "p50", 0);
+  *p99 = json_object_get_double_member_with_default (c, "p99", 0);
+  *max = json_object_get_double_member_with_default (c, "max", 0);
+}
+
+/* What the listeners that had audio when the joins began got while they
+ * went on: the window's wsSettled (WebSocket guests only). */
+static void
+read_during (JsonObject *w, RcBenchLevel *l)
+{
+  JsonObject *c = json_object_has_member (w, "wsSettled")
+                    ? json_object_get_object_member (w, "wsSettled")
+                    : NULL;
+
+  if (c == NULL || json_object_get_int_member_with_default (c, "frames", 0) == 0)
+    return;
+  l->during_measured = TRUE;
+  read_counts (c, &l->during_frames, &l->during_lost, &l->during_late, &l->during_p50,
+               &l->during_p99, &l->during_max);
+}
+
 /* Raises the listeners to @l->n and waits until each has audio or failed;
- * FALSE when it got nowhere. */
+ * FALSE when it got nowhere. The main thread's rate at rest (@prev_main_rate,
+ * of a core) and the process's (@prev_rate) are taken off for the net
+ * figures. */
 static gboolean
 join_level (const RcBenchSideOptions *o, RcBenchLoadgen *lg, RcBenchSide *side, RcBenchLevel *l,
-            double prev_rate)
+            double prev_rate, double prev_main_rate)
 {
   g_autofree char *command = g_strdup_printf ("%s %u", side->kind, l->n);
   RcBenchProc j0, j1;
-  gint64 t0 = g_get_monotonic_time (), last_progress = t0;
+  guint64 main0, main1;
+  gint64 t0, last_progress;
   guint last_count = 0;
+  g_autoptr (JsonObject) marked = NULL;
   g_autoptr (JsonObject) w = NULL;
 
+  /* The listeners with audio now are the "settled" ones of this window. */
+  marked = rc_bench_loadgen_ask (lg, "mark", "marked", 5000);
+  t0 = last_progress = g_get_monotonic_time ();
   rc_bench_proc_read (side->pid, &j0);
+  main0 = rc_bench_thread_cpu_ns (side->pid, side->pid);
   w = rc_bench_loadgen_ask (lg, command, "ok", 5000);
   for (;;)
     {
@@ -251,12 +289,18 @@ join_level (const RcBenchSideOptions *o, RcBenchLoadgen *lg, RcBenchSide *side, 
         }
     }
   rc_bench_proc_read (side->pid, &j1);
+  main1 = rc_bench_thread_cpu_ns (side->pid, side->pid);
   l->join_wall_s = (g_get_monotonic_time () - t0) / 1e6;
   l->join_cpu_s = rc_bench_ticks_to_s (j1.cpu_ticks - j0.cpu_ticks);
   l->net_join_ms = l->added > 0 ? (l->join_cpu_s - prev_rate * l->join_wall_s) / l->added * 1000 : 0;
+  l->join_main_s = main1 > main0 ? (main1 - main0) / 1e9 : 0;
+  l->net_join_main_ms =
+    l->added > 0 ? (l->join_main_s - prev_main_rate * l->join_wall_s) / l->added * 1000 : 0;
+  l->join_load = rc_bench_loadavg ();
   l->joins = json_object_get_int_member_with_default (w, "joins", 0);
   l->join_mean_ms = json_object_get_double_member_with_default (w, "joinMeanMs", 0);
   l->join_p99_ms = json_object_get_double_member_with_default (w, "joinP99Ms", 0);
+  read_during (w, l);
   return l->receiving > 0;
 }
 
@@ -292,6 +336,7 @@ measure_level (const RcBenchSideOptions *o, RcBenchLoadgen *lg, RcBenchSide *sid
                RcBenchLevel *l, double settle_s)
 {
   RcBenchProc w0, w1;
+  guint64 main0, main1;
   gint64 t0, t1;
   g_autoptr (JsonObject) marked = NULL;
   g_autoptr (JsonObject) w = NULL;
@@ -302,8 +347,10 @@ measure_level (const RcBenchSideOptions *o, RcBenchLoadgen *lg, RcBenchSide *sid
   marked = rc_bench_loadgen_ask (lg, "mark", "marked", 5000);
   t0 = g_get_monotonic_time ();
   rc_bench_proc_read (side->pid, &w0);
+  main0 = rc_bench_thread_cpu_ns (side->pid, side->pid);
   rc_bench_wait (NULL, NULL, o->window_s * 1000);
   rc_bench_proc_read (side->pid, &w1);
+  main1 = rc_bench_thread_cpu_ns (side->pid, side->pid);
   t1 = g_get_monotonic_time ();
   w = rc_bench_loadgen_ask (lg, "window", "window", 10000);
   read_engine_latency (side, l);
@@ -312,6 +359,7 @@ measure_level (const RcBenchSideOptions *o, RcBenchLoadgen *lg, RcBenchSide *sid
   l->measured = TRUE;
   l->window_s = (t1 - t0) / 1e6;
   l->server_pct = rc_bench_pct_of (w1.cpu_ticks - w0.cpu_ticks, t1 - t0);
+  l->main_pct = main1 > main0 ? 100.0 * (main1 - main0) / 1e3 / (t1 - t0) : 0;
   l->rss_kib = w1.rss_kib;
   l->threads = w1.threads;
   l->loadgen_pct = json_object_get_double_member_with_default (w, "cpu", 0);
@@ -326,13 +374,8 @@ measure_level (const RcBenchSideOptions *o, RcBenchLoadgen *lg, RcBenchSide *sid
       if (json_object_has_member (w, "wsSettled"))
         c = json_object_get_object_member (w, "wsSettled");
     }
-  l->frames = json_object_get_int_member_with_default (c, "frames", 0);
-  l->lost = json_object_get_int_member_with_default (c, "lost", 0);
-  l->late = json_object_get_int_member_with_default (c, "late", 0);
+  read_counts (c, &l->frames, &l->lost, &l->late, &l->p50, &l->p99, &l->max);
   l->early = json_object_get_int_member_with_default (c, "early", 0);
-  l->p50 = json_object_get_double_member_with_default (c, "p50", 0);
-  l->p99 = json_object_get_double_member_with_default (c, "p99", 0);
-  l->max = json_object_get_double_member_with_default (c, "max", 0);
   l->silent = json_object_get_int_member_with_default (
     w, g_str_equal (side->kind, "ws") ? "silentWs" : "silentHttp", 0);
   l->closed_by_peer = json_object_get_int_member_with_default (w, "closedByPeer", 0);
@@ -367,6 +410,7 @@ void
 rc_bench_side_run (const RcBenchSideOptions *o, RcBenchLoadgen *lg, RcBenchSide *side)
 {
   double prev_rate = side->baseline_pct / 100.0;
+  double prev_main_rate = 0;
   guint present = 0;
   gboolean churned = side->churn_rate == 0;
 
@@ -383,7 +427,7 @@ rc_bench_side_run (const RcBenchSideOptions *o, RcBenchLoadgen *lg, RcBenchSide 
           break;
         }
       rc_bench_progress ("%s: %u %s", side->name, l->n, side->title);
-      if (!join_level (o, lg, side, l, prev_rate))
+      if (!join_level (o, lg, side, l, prev_rate, prev_main_rate))
         {
           if (l->note == NULL)
             l->note = g_strdup ("no listener got audio");
@@ -402,7 +446,14 @@ rc_bench_side_run (const RcBenchSideOptions *o, RcBenchLoadgen *lg, RcBenchSide 
                          " late (p99 %.0f ms)",
                          side->name, l->n, l->receiving, l->server_pct, l->rss_kib / 1024.0,
                          l->threads, l->frames, l->lost, l->late, l->p99);
+      rc_bench_progress ("%s N=%u: the %u joins took the main thread %.3f s (%.3f ms a join, "
+                         "net %.3f); meanwhile those already there: %" G_GINT64_FORMAT
+                         " frames, %" G_GINT64_FORMAT " late, p99 %.0f ms; load average %s",
+                         side->name, l->n, l->added, l->join_main_s,
+                         l->added > 0 ? l->join_main_s / l->added * 1000 : 0, l->net_join_main_ms,
+                         l->during_frames, l->during_late, l->during_p99, l->join_load);
       prev_rate = l->server_pct / 100.0;
+      prev_main_rate = l->main_pct / 100.0;
       if (past_capacity (side, l))
         {
           if (l->note == NULL)
@@ -510,6 +561,37 @@ level_row (GString *out, const RcBenchSide *side, const RcBenchLevel *l)
     l->join_mean_ms, l->join_p99_ms, engine, l->loadgen_pct);
 }
 
+/* Each level's joins: what they cost the server's main thread, and what
+ * the listeners already in the room got while they went on. */
+static void
+joins_table (GString *out, const RcBenchSide *side)
+{
+  g_string_append_printf (out, "#### %s: the joins, seen from the main thread\n\n", side->name);
+  g_string_append (out, "| N | joins | join s | main-thread CPU s | per join ms (net) "
+                        "| main thread at rest % | those already there, during the joins: "
+                        "frames | lost | late | behind slot p50/p99/max ms | load average |\n");
+  g_string_append (out, "|---|---:|---:|---:|---|---:|---:|---:|---:|---|---|\n");
+  for (guint i = 0; i < side->done->len; i++)
+    {
+      const RcBenchLevel *l = g_ptr_array_index (side->done, i);
+      g_autofree char *during =
+        l->during_measured
+          ? g_strdup_printf ("%" G_GINT64_FORMAT " | %" G_GINT64_FORMAT " | %" G_GINT64_FORMAT
+                             " | %.0f / %.0f / %.0f",
+                             l->during_frames, l->during_lost, l->during_late, l->during_p50,
+                             l->during_p99, l->during_max)
+          : g_strdup ("— | — | — | —");
+
+      if (l->churn || l->added == 0)
+        continue;
+      g_string_append_printf (out, "| %u | %u | %.1f | %.3f | %.3f (%.3f) | %.1f | %s | %s |\n",
+                              l->n, l->added, l->join_wall_s, l->join_main_s,
+                              l->join_main_s / l->added * 1000, l->net_join_main_ms, l->main_pct,
+                              during, l->join_load != NULL ? l->join_load : "?");
+    }
+  g_string_append (out, "\n");
+}
+
 void
 rc_bench_side_table (GString *out, const RcBenchSide *side)
 {
@@ -548,6 +630,7 @@ rc_bench_side_table (GString *out, const RcBenchSide *side)
                                 l->closed_by_peer, l->stalls, l->early);
     }
   g_string_append (out, "\n");
+  joins_table (out, side);
 }
 
 const RcBenchLevel *

@@ -64,6 +64,17 @@ typedef struct
   gint64 frames, lost, late, early, silent;
   double p50, p99, max;
   double join_wall_s, join_cpu_s, net_join_ms;
+  /* The joins that raised the level, seen from the server's main thread
+   * (its main context: accepts, signalling, presence, the joins
+   * themselves), and what the listeners already there got meanwhile (the
+   * loadgen's wsSettled since a mark as the joins began; WebSocket only). */
+  double join_main_s;        /* main-thread CPU over the joins */
+  double net_join_main_ms;   /* per join, less the main thread's share at rest */
+  double main_pct;           /* the main thread's share in the steady window */
+  gboolean during_measured;
+  gint64 during_frames, during_lost, during_late;
+  double during_p50, during_p99, during_max;
+  char *join_load;           /* the load average as the joins ended */
   gint64 joins;
   double join_mean_ms, join_p99_ms;
   gint64 closed_by_peer, stalls;
