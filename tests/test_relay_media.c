@@ -11,6 +11,7 @@
  * transit, and sends the edge's port datagrams of strangers: dropped,
  * counted, and the audio plays on.
  */
+#include "pipelines/rc_net_clock.h"
 #include "pipelines/rc_relay_frame.h"
 #include "pipelines/rc_relay_sink.h"
 #include "pipelines/rc_relay_source.h"
@@ -138,8 +139,7 @@ relay_start (Relay *r, double tone_hz)
   g_assert_no_error (error);
 
   /* The edge: its clock slaved to the origin's published clock. */
-  r->edge_clock = gst_net_client_clock_new ("edge-clock", "127.0.0.1",
-                                            (gint)rc_clock_get_port (r->server_clock), 0);
+  r->edge_clock = rc_net_clock_obtain ("127.0.0.1", rc_clock_get_port (r->server_clock));
   g_assert_true (gst_clock_wait_for_sync (r->edge_clock, 10 * GST_SECOND * rc_test_slowdown ()));
   r->source = rc_relay_source_new ("127.0.0.1", 0, TOKEN, &error);
   g_assert_no_error (error);

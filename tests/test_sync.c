@@ -9,6 +9,7 @@
  * tone that plays, stamped consistently with the timeline message), the
  * playout delay following the guests' reports, and the stats they feed.
  */
+#include "pipelines/rc_net_clock.h"
 #include "server/core/rc_error.h"
 #include "rc_test_audio.h"
 #include "rc_test_music.h"
@@ -88,7 +89,7 @@ test_network_clock (void)
   g_assert_cmpint (port, >, 0);
   g_assert_cmpfloat (fabs (now - local_ms ()), <, 1000);
 
-  net = gst_net_client_clock_new ("server", "127.0.0.1", (gint) port, 0);
+  net = rc_net_clock_obtain ("127.0.0.1", (guint) port);
   g_assert_true (gst_clock_wait_for_sync (net, 10 * GST_SECOND));
   a = gst_clock_get_time (local);
   b = gst_clock_get_time (net);

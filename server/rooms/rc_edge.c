@@ -16,11 +16,11 @@
  */
 #include "server/rooms/rc_edge.h"
 #include "server/core/rc_error.h"
+#include "pipelines/rc_net_clock.h"
 #include "pipelines/rc_relay_source.h"
 #include "pipelines/rc_room_pipeline.h"
 #include "pipelines/rc_ws_branch.h"
 
-#include <gst/net/gstnet.h>
 
 typedef struct
 {
@@ -113,7 +113,7 @@ edge_new (RcEdges *self, const char *room_id, const char *clock_host, guint cloc
    * this clock; on the room's node's it makes the edge's running time the
    * room's server time and its transit a true figure. */
   edge->clock = clock_host != NULL && clock_port > 0
-                  ? gst_net_client_clock_new (NULL, clock_host, (gint) clock_port, 0)
+                  ? rc_net_clock_obtain (clock_host, clock_port)
                   : gst_system_clock_obtain ();
   edge->source = rc_relay_source_new (self->address, 0, token, &local);
   if (edge->source != NULL)
