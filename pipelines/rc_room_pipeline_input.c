@@ -21,9 +21,12 @@ typedef struct _Input Input;
 /* Added to every input's lead. The mixer waits for no pad past a frame's
  * start (pipelines/rc_mixer.h); when a live silence source paced
  * it, it waited up to its 50 ms latency for a late input. An input placed
- * this much later keeps that room for its jitter, at this much more delay
- * for the host's audio. */
-#define INPUT_WAIT (50 * GST_MSECOND)
+ * this much later has that much room for its streaming thread's lateness
+ * (network jitter is the input's own lead: a WHIP host's jitter buffer
+ * latency), at this much more delay for the host's audio. 50 ms put a WHIP
+ * host at D + 87.5 ms, past issue 5's D + 60 (bench-latency, quiet); 20 ms
+ * keeps it under. */
+#define INPUT_WAIT (20 * GST_MSECOND)
 
 /*
  * Live inputs. Like a track, an input reaches the mixer through a blocking
