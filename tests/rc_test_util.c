@@ -4,6 +4,7 @@
 #include "tools/support/rc_roomcast_process.h"
 
 #include <gio/gio.h>
+#include <string.h>
 
 static gboolean
 wake (gpointer user_data)
@@ -94,4 +95,30 @@ rc_test_slowdown (void)
   guint64 factor = text != NULL ? g_ascii_strtoull (text, NULL, 10) : 1;
 
   return (guint) CLAMP (factor, 1, 10);
+}
+
+static GPtrArray *let_through; /* const char*, static strings */
+
+static gboolean
+fatal_unless_let_through (const char *domain, GLogLevelFlags level, const char *message,
+                          gpointer data)
+{
+  if (g_strcmp0 (domain, "GStreamer") != 0 || message == NULL)
+    return TRUE;
+  for (guint i = 0; i < let_through->len; i++)
+    if (strstr (message, g_ptr_array_index (let_through, i)) != NULL)
+      {
+        g_test_message ("GStreamer-internal warning let through: %s", message);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+void
+rc_test_let_gstreamer_warning_through (const char *fragment)
+{
+  if (let_through == NULL)
+    let_through = g_ptr_array_new ();
+  g_ptr_array_add (let_through, (gpointer) fragment);
+  g_test_log_set_fatal_handler (fatal_unless_let_through, NULL);
 }

@@ -502,6 +502,12 @@ main (int argc, char **argv)
 
   gst_init (&argc, &argv);
   rc_test_init (&argc, &argv);
+  /* GstBin sorts its children for a state change while webrtcbin's own
+   * thread may be linking or unlinking inside it; a guest of the churn torn
+   * down mid-negotiation then made GStreamer 1.22 warn of a loop in the
+   * graph of the test guest's webrtcbin, once in six sanitizer runs (the
+   * sort goes on and the guest stops; no loop is ever built). */
+  rc_test_let_gstreamer_warning_through ("loop detected in the graph of bin");
   tmpdir = g_dir_make_tmp ("roomcast-webrtc-XXXXXX", NULL);
   path = g_build_filename (tmpdir, "a440.ogg", NULL);
   rc_test_music_write (path, RC_TEST_MUSIC_VORBIS, TONE_HZ, 60000, NULL, NULL, NULL, NULL);
