@@ -12,6 +12,7 @@
 #include "rc_bench_relay_media.h"
 #include "rc_bench_proc.h"
 #include "rc_bench_server.h"
+#include "pipelines/rc_net_clock.h"
 #include "pipelines/rc_relay_sink.h"
 #include "pipelines/rc_relay_source.h"
 #include "pipelines/rc_room_pipeline.h"
@@ -182,7 +183,7 @@ edge_start (Edge *e, RcRelaySink *sink, GError **error)
       return FALSE;
     }
   g_object_get (e->provider, "port", &port, NULL);
-  e->clock = gst_net_client_clock_new ("edge-clock", "127.0.0.1", port, 0);
+  e->clock = rc_net_clock_obtain ("127.0.0.1", (guint) port);
   if (!gst_clock_wait_for_sync (e->clock, 10 * GST_SECOND))
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
