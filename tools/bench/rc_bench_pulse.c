@@ -242,7 +242,8 @@ gboolean
 rc_bench_pulse_record (RcBenchPulse *self, GError **error)
 {
   g_autoptr (GSubprocessLauncher) launcher =
-    rc_roomcast_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+    rc_roomcast_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autofree char *log = g_build_filename (self->dir, "parec.log", NULL);
   g_autoptr (GString) map = g_string_new ("--channel-map=");
   g_autofree char *channels = g_strdup_printf ("--channels=%u", self->n_sinks);
   g_autofree char *rate = g_strdup_printf ("--rate=%d", RATE);
@@ -256,6 +257,7 @@ rc_bench_pulse_record (RcBenchPulse *self, GError **error)
   for (guint i = 0; i < self->n_sinks; i++)
     g_string_append_printf (map, "%saux%u", i ? "," : "", i);
   rc_bench_pulse_setenv (self, launcher, -1);
+  g_subprocess_launcher_set_stderr_file_path (launcher, log);
   self->recorder = g_subprocess_launcher_spawn (launcher, error, "parec", "--raw",
                                                 "--device=" MASTER ".monitor",
                                                 "--format=float32le", rate, channels, map->str,
@@ -285,4 +287,26 @@ rc_bench_pulse_take (RcBenchPulse *self, guint index, const char *name)
     return NULL;
   return rc_recording_new (name, (const float *) self->channels[index]->data,
                            self->channels[index]->len, RATE, self->first);
+}
+
+void
+rc_bench_pulse_print_logs (RcBenchPulse *self)
+{
+  const char *names[] = { "pulseaudio.log", "parec.log" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *path = g_build_filename (self->dir, names[i], NULL);
+      g_autofree char *text = NULL;
+      gsize length = 0;
+
+      if (!g_file_get_contents (path, &text, &length, NULL))
+        {
+          g_printerr ("%s: none\n", names[i]);
+          continue;
+        }
+      /* The end is what went wrong; a log that ran long is cut. */
+      g_printerr ("%s (%" G_GSIZE_FORMAT " bytes, the last 4 KiB):\n%s\n", names[i], length,
+                  text + (length > 4096 ? length - 4096 : 0));
+    }
 }

@@ -62,6 +62,9 @@ void rc_bench_pulse_stop_recording (RcBenchPulse *pulse);
 /* Player @index's output as a recording named @name, placed on this
  * machine's monotonic clock (ms); NULL when nothing was recorded. */
 RcRecording *rc_bench_pulse_take (RcBenchPulse *pulse, guint index, const char *name);
+/* Prints the server's log and the recorder's to stderr: why a recording
+ * holds nothing a player output. */
+void rc_bench_pulse_print_logs (RcBenchPulse *pulse);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RcBenchPulse, rc_bench_pulse_free)
 

@@ -238,6 +238,16 @@ rc_recording_get_rate (RcRecording *self)
 }
 
 double
+rc_recording_get_peak (RcRecording *self)
+{
+  double peak = 0;
+
+  for (gsize i = 0; i < self->n; i++)
+    peak = MAX (peak, fabs (self->x[i]));
+  return peak;
+}
+
+double
 rc_recording_get_delay (RcRecording *self)
 {
   return self->delay;

@@ -50,6 +50,8 @@ const char *rc_recording_get_name (RcRecording *recording);
 const char *rc_recording_get_transport (RcRecording *recording); /* NULL when unknown */
 gsize rc_recording_get_length (RcRecording *recording);
 guint rc_recording_get_rate (RcRecording *recording);
+/* The loudest sample's magnitude (full scale 1). */
+double rc_recording_get_peak (RcRecording *recording);
 /* The sidecar's first playout delay (ms), or -1. */
 double rc_recording_get_delay (RcRecording *recording);
 /* The sidecar's playout delays: double pairs (server time it was taken, ms;
