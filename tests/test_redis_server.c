@@ -6,6 +6,8 @@
  * made during the outage reach Redis once it is back. A room an older build
  * saved with numbers json-glib spelled wrongly ("-1e-300.0", "inf.0") or with
  * a field of the wrong type still loads, whole, with that field's default.
+ * An answer held while Redis is frozen outlives its client leaving and the
+ * server stopping.
  */
 #include "server/core/rc_error.h"
 #include "server/core/rc_secret.h"
@@ -14,6 +16,7 @@
 #include "rc_test_util.h"
 #include "rc_test_ws.h"
 
+#include <gio/gio.h>
 #include <string.h>
 
 static RcTestServer *
@@ -372,6 +375,67 @@ test_tiny_duck_survives_restart (void)
   g_assert_cmpstr (chat_text (chat_of (initial), 0), ==, "still here?");
 }
 
+static void
+resume_redis (gpointer redis)
+{
+  rc_test_redis_resume (redis);
+}
+
+/* Sends GET /api/playlist for @user on a connection of its own, with Redis
+ * frozen: the server holds the answer, waiting on Redis. */
+static GSocketConnection *
+send_held_read (GSocketClient *client, RcTestServer *server, RcTestRedis *redis, const char *user)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *request =
+    g_strdup_printf ("GET /api/playlist?userId=%s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", user);
+  GSocketConnection *conn;
+
+  rc_test_redis_pause (redis);
+  conn = g_socket_client_connect_to_host (client, "127.0.0.1", server->port, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (conn)),
+                                            request, strlen (request), NULL, NULL, &error));
+  g_assert_no_error (error);
+  rc_test_iterate (300);
+  return conn;
+}
+
+/* GET /api/playlist waits on Redis with its answer held. Twice Redis is
+ * frozen meanwhile: once the client gives up and closes (libsoup 3.2 does
+ * not notice while the message is paused: the answer goes to a closed
+ * socket and the server serves on), once the server is stopped (libsoup
+ * drops every connection's I/O; resuming the held message when Redis then
+ * answered was a critical warning, an abort under fatal-criticals, as this
+ * server runs). */
+static void
+test_held_answer_outlives_its_client (void)
+{
+  g_autoptr (RcTestRedis) redis = rc_test_redis_start_checked ();
+  g_autoptr (RcTestServer) server = NULL;
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GSocketConnection) leaving = NULL, stopped = NULL;
+  g_autoptr (JsonNode) later = NULL;
+  guint status = 0;
+
+  g_setenv ("G_DEBUG", "fatal-criticals,gc-friendly", TRUE);
+  server = start_roomcast (redis);
+  g_setenv ("G_DEBUG", "gc-friendly", TRUE);
+
+  leaving = send_held_read (client, server, redis, "leaving-1");
+  g_assert_true (g_io_stream_close (G_IO_STREAM (leaving), NULL, NULL));
+  rc_test_iterate (300);
+  rc_test_redis_resume (redis);
+  later = rc_test_http (server, "GET", "/api/playlist?userId=staying-1", NULL, NULL, &status);
+  g_assert_cmpuint (status, ==, 200);
+
+  stopped = send_held_read (client, server, redis, "stopped-1");
+  /* Redis wakes while the server stops (the stop waits on this thread's
+   * main context). */
+  g_timeout_add_once (500, resume_redis, redis);
+  g_assert_cmpint (rc_test_server_stop (server), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -381,5 +445,7 @@ main (int argc, char **argv)
   g_test_add_func ("/redis-server/outage-while-running", test_outage_while_running);
   g_test_add_func ("/redis-server/legacy-state-loads", test_legacy_state_loads);
   g_test_add_func ("/redis-server/tiny-duck-survives-restart", test_tiny_duck_survives_restart);
+  g_test_add_func ("/redis-server/held-answer-outlives-its-client",
+                   test_held_answer_outlives_its_client);
   return g_test_run ();
 }

@@ -144,13 +144,34 @@ holds_quark (void)
   return quark;
 }
 
+static GQuark
+gone_quark (void)
+{
+  static GQuark quark;
+
+  if (quark == 0)
+    quark = g_quark_from_static_string ("rc-http-gone");
+  return quark;
+}
+
+/* The client went away while the answer was held: libsoup has dropped the
+ * message's I/O, and unpausing it then is a critical warning. */
+static void
+on_held_disconnected (SoupServerMessage *msg, gpointer data)
+{
+  g_object_set_qdata (G_OBJECT (msg), gone_quark (), GINT_TO_POINTER (TRUE));
+}
+
 void
 rc_http_hold (SoupServerMessage *msg)
 {
   guint holds = GPOINTER_TO_UINT (g_object_get_qdata (G_OBJECT (msg), holds_quark ()));
 
   if (holds == 0)
-    soup_server_message_pause (msg);
+    {
+      soup_server_message_pause (msg);
+      g_signal_connect (msg, "disconnected", G_CALLBACK (on_held_disconnected), NULL);
+    }
   g_object_set_qdata (G_OBJECT (msg), holds_quark (), GUINT_TO_POINTER (holds + 1));
   g_object_ref (msg);
 }
@@ -163,6 +184,10 @@ rc_http_release (SoupServerMessage *msg)
   g_return_if_fail (holds > 0);
   g_object_set_qdata (G_OBJECT (msg), holds_quark (), GUINT_TO_POINTER (holds - 1));
   if (holds == 1)
-    soup_server_message_unpause (msg);
+    {
+      g_signal_handlers_disconnect_by_func (msg, on_held_disconnected, NULL);
+      if (g_object_get_qdata (G_OBJECT (msg), gone_quark ()) == NULL)
+        soup_server_message_unpause (msg);
+    }
   g_object_unref (msg);
 }

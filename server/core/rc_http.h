@@ -33,7 +33,8 @@ gboolean rc_http_allow_write (RcRateLimits *limits, SoupServerMessage *msg);
 /* Holds @msg's answer back while something asynchronous works on it, and
  * takes a reference to @msg. Holds nest (libsoup's own pause does not: one
  * unpause resumes every pause): the message resumes when the last hold is
- * released, which also drops the reference. */
+ * released, which also drops the reference. A client that went away
+ * meanwhile is not resumed (libsoup has dropped its I/O). */
 void rc_http_hold (SoupServerMessage *msg);
 void rc_http_release (SoupServerMessage *msg);
 
