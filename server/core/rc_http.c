@@ -134,25 +134,9 @@ rc_http_resolve_host (const char *host, GError **error)
   return g_object_ref (found->data);
 }
 
-static GQuark
-holds_quark (void)
-{
-  static GQuark quark;
-
-  if (quark == 0)
-    quark = g_quark_from_static_string ("rc-http-holds");
-  return quark;
-}
-
-static GQuark
-gone_quark (void)
-{
-  static GQuark quark;
-
-  if (quark == 0)
-    quark = g_quark_from_static_string ("rc-http-gone");
-  return quark;
-}
+/* The holds on a message, and whether its client went away while held. */
+static G_DEFINE_QUARK (rc-http-holds, holds)
+static G_DEFINE_QUARK (rc-http-gone, gone)
 
 /* The client went away while the answer was held: libsoup has dropped the
  * message's I/O, and unpausing it then is a critical warning. */
