@@ -3,9 +3,10 @@
  * The origin → edge relay heard at the rendering point: Redis and two
  * roomcast nodes on 127.0.0.1, a room playing the click track on one of
  * them (the origin), and two native guests listening over the WebSocket,
- * one connected to each node. The other node's guest is relayed to the
- * origin for its signalling and gets its frames from its own node, an edge
- * the origin feeds over UDP. Both render C + D on the origin's clock
+ * or over WebRTC, one connected to each node. The other node's guest is
+ * relayed to the origin for its signalling and gets its audio from its
+ * own node, an edge the origin feeds over UDP: its WebSocket frames, or
+ * its own fan-out engine's SRTP. Both render C + D on the origin's clock
  * (initialState.clock names the origin's host); their recordings,
  * cross-correlated around each click, must be in step with each other and
  * with the frames as the origin sent them, within the bounds the one-node
@@ -107,8 +108,28 @@ cluster_stop (Cluster *c)
   g_free (c->room_id);
 }
 
+/* The origin's engine serves @webrtc guests, and it feeds one edge. */
 static void
-test_guests_on_two_nodes_in_step (void)
+check_origin_serves (Cluster *c, gint64 webrtc)
+{
+  g_autofree char *path = g_strdup_printf ("/api/rooms/%s/stats", c->room_id);
+  guint status = 0;
+  g_autoptr (JsonNode) body = rc_test_http (c->origin, "GET", path, NULL, NULL, &status);
+  JsonObject *stats, *relay, *engine;
+
+  g_assert_cmpuint (status, ==, 200);
+  stats = json_node_get_object (body);
+  relay = json_object_get_object_member (stats, "relay");
+  engine = json_object_get_object_member (stats, "webrtc");
+  g_assert_nonnull (relay);
+  g_assert_cmpint (json_object_get_int_member (relay, "edges"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (relay, "sendFailed"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (engine, "engineGuests"), ==, webrtc);
+}
+
+/* Olga on the origin and Edgar on the edge listen over @transport. */
+static void
+guests_on_two_nodes_in_step (const char *transport)
 {
   Cluster c = { 0 };
   g_autofree char *wav_o = NULL, *wav_e = NULL;
@@ -122,12 +143,15 @@ test_guests_on_two_nodes_in_step (void)
   cluster_start (&c);
   wav_o = g_build_filename (c.dir, "olga.wav", NULL);
   wav_e = g_build_filename (c.dir, "edgar.wav", NULL);
-  olga = rc_test_skew_guest_new (c.origin, c.room_id, "Olga", "ws", wav_o);
-  edgar = rc_test_skew_guest_new (c.edge, c.room_id, "Edgar", "ws", wav_e);
+  olga = rc_test_skew_guest_new (c.origin, c.room_id, "Olga", transport, wav_o);
+  edgar = rc_test_skew_guest_new (c.edge, c.room_id, "Edgar", transport, wav_e);
   g_assert_true (
       RC_WAIT_UNTIL (rc_test_skew_rendering (olga) && rc_test_skew_rendering (edgar), 30000));
   g_assert_null (rc_native_guest_get_failure (olga));
   g_assert_null (rc_native_guest_get_failure (edgar));
+  /* Edgar's audio comes from his own node: the origin's engine has Olga
+   * alone (over WebRTC), and it sends one stream, to the edge. */
+  check_origin_serves (&c, g_str_equal (transport, "webrtc") ? 1 : 0);
   g_queue_clear_full (&c.control->binary, (GDestroyNotify)g_bytes_unref);
   start = g_get_monotonic_time () / 1000.0;
   rc_test_run_for (RECORD_MS);
@@ -140,7 +164,7 @@ test_guests_on_two_nodes_in_step (void)
   e = rc_recording_load (wav_e, &error);
   g_assert_no_error (error);
   ideal = rc_test_skew_ideal (&c.control->binary, 400);
-  g_test_message ("Olga on the origin, Edgar on the edge, at D = 400 ms:");
+  g_test_message ("Olga on the origin, Edgar on the edge, over %s, at D = 400 ms:", transport);
   rc_test_skew_check_in_step (o, e, ideal, start, end);
   g_unlink (wav_o);
   g_unlink (wav_e);
@@ -154,11 +178,27 @@ test_guests_on_two_nodes_in_step (void)
   cluster_stop (&c);
 }
 
+static void
+test_guests_on_two_nodes_in_step (void)
+{
+  guests_on_two_nodes_in_step ("ws");
+}
+
+/* An edge's WebRTC guest is served by the edge's own fan-out engine, fed
+ * from the relayed packets, at the same C + D. */
+static void
+test_webrtc_guests_on_two_nodes_in_step (void)
+{
+  guests_on_two_nodes_in_step ("webrtc");
+}
+
 int
 main (int argc, char **argv)
 {
   gst_init (&argc, &argv);
   rc_test_init (&argc, &argv);
   g_test_add_func ("/cluster-relay/guests-on-two-nodes-in-step", test_guests_on_two_nodes_in_step);
+  g_test_add_func ("/cluster-relay/webrtc-guests-on-two-nodes-in-step",
+                   test_webrtc_guests_on_two_nodes_in_step);
   return g_test_run ();
 }
