@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: MIT
+//
+// A Chromium page on an edge: Redis and two roomcast nodes on 127.0.0.1, a
+// room served by node A (its origin), Bob's page on A and Edgar's page on
+// node B. Edgar's signalling is relayed to A; his audio comes from B, an
+// edge A feeds once, through B's own WebRTC fan-out engine. What a user
+// would notice: Edgar sees the queue and chat changes Bob makes on A and
+// hears the song over WebRTC; and A's engine does not serve him (A sends
+// one stream, to B).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startServer, startRedis, launchBrowser, withPeople, join, waitForParticipants, sendChat, waitForChat,
+  makeDemoMusic, waitForLibrary, addBySearch, waitForNowPlaying, assertHearsAudio, mediaTransport, AUDIO_ARGS,
+} from './helpers.mjs';
+
+const TEST_TIMEOUT_MS = 90000;
+
+let redis;
+let music;
+let nodes = [];
+let browser;
+
+before(async () => {
+  redis = await startRedis();
+  music = await makeDemoMusic();
+  const args = ['--cluster', redis.uri];
+  for (let i = 0; i < 2; i++) nodes.push(await startServer(args, { musicDir: music.dir }));
+  for (const node of nodes) await waitForLibrary(node.url, 4);
+  browser = await launchBrowser({ args: AUDIO_ARGS });
+});
+
+after(async () => {
+  try {
+    if (browser) await browser.close();
+  } finally {
+    await Promise.allSettled(nodes.map((n) => n.stop()));
+    if (redis) await redis.stop();
+    if (music) await music.remove();
+  }
+});
+
+async function waitFor(what, check, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+test('a page on an edge hears the room from its own node and sees what happens on the origin',
+  { timeout: TEST_TIMEOUT_MS }, async () => {
+    await waitFor('two nodes', async () => {
+      const body = await (await fetch(`${nodes[0].url}/api/nodes`)).json();
+      return body.nodes.length === 2;
+    });
+    const made = await (await fetch(`${nodes[0].url}/api/rooms`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: `Edge ${Date.now()}` }),
+    })).json();
+    const origin = nodes.find((n) => n.url === made.nodeUrl);
+    const edge = nodes.find((n) => n !== origin);
+    assert.ok(origin, `the room's node ${made.nodeUrl} is one of ours`);
+
+    await withPeople(browser, 2, async (bob, edgar) => {
+      await bob.page.goto(`${origin.url}/room/${made.id}`);
+      await join(bob.page, 'Bob');
+      await edgar.page.goto(`${edge.url}/room/${made.id}`);
+      await join(edgar.page, 'Edgar');
+      await waitForParticipants(edgar.page, ['Bob', 'Edgar']);
+      await waitForParticipants(bob.page, ['Bob', 'Edgar']);
+
+      // Bob, on the origin, queues a song and chats; Edgar's page sees both.
+      await addBySearch(bob.page, '440', 'Demo 440 Hz');
+      await waitForNowPlaying(bob.page, 'Demo 440 Hz');
+      await waitForNowPlaying(edgar.page, 'Demo 440 Hz');
+      await sendChat(bob.page, 'from Bob, on the origin');
+      assert.deepEqual(await waitForChat(edgar.page, 1), [{ from: 'Bob', text: 'from Bob, on the origin' }]);
+
+      // Edgar hears the song over WebRTC...
+      await assertHearsAudio(edgar.page, 'Edgar (on the edge)', { transport: 'webrtc' });
+      assert.equal(await mediaTransport(edgar.page), 'webrtc');
+      // ...from his own node: the origin feeds one edge, and its engine
+      // serves only the pages on the origin itself.
+      const stats = await (await fetch(`${origin.url}/api/rooms/${made.id}/stats`)).json();
+      assert.equal(stats.relay?.edges, 1, `the origin feeds one edge: ${JSON.stringify(stats.relay)}`);
+      const onOrigin = (await mediaTransport(bob.page)) === 'webrtc' ? 1 : 0;
+      assert.equal(stats.webrtc.engineGuests, onOrigin,
+        `the origin's engine serves ${stats.webrtc.engineGuests} guests; ${onOrigin} page(s) on it listen over WebRTC`);
+
+      // A queue change on the origin reaches the edge's page too.
+      await addBySearch(bob.page, '550', 'Demo 550 Hz');
+      await waitFor('the second song in Edgar\'s queue', async () =>
+        (await edgar.page.locator('[data-testid="queue"]').textContent() ?? '').includes('Demo 550 Hz'));
+      await sendChat(edgar.page, 'from Edgar, on the edge');
+      assert.deepEqual((await waitForChat(bob.page, 2))[1], { from: 'Edgar', text: 'from Edgar, on the edge' });
+    });
+  });
