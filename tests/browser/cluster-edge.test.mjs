@@ -6,7 +6,10 @@
 // edge A feeds once, through B's own WebRTC fan-out engine. What a user
 // would notice: Edgar sees the queue and chat changes Bob makes on A and
 // hears the song over WebRTC; and A's engine does not serve him (A sends
-// one stream, to B).
+// one stream, to B). Then B is killed (SIGKILL): Edgar's page goes round
+// the nodes it learnt from GET /api/nodes, rejoins through A and hears
+// the song again; the time from the kill to audio again is printed
+// (docs/benchmarks.md; the issue's target is 5 s).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -51,7 +54,7 @@ async function waitFor(what, check, timeoutMs = 10000) {
 }
 
 test('a page on an edge hears the room from its own node and sees what happens on the origin',
-  { timeout: TEST_TIMEOUT_MS }, async () => {
+  { timeout: TEST_TIMEOUT_MS }, async (t) => {
     await waitFor('two nodes', async () => {
       const body = await (await fetch(`${nodes[0].url}/api/nodes`)).json();
       return body.nodes.length === 2;
@@ -97,5 +100,22 @@ test('a page on an edge hears the room from its own node and sees what happens o
         (await edgar.page.locator('[data-testid="queue"]').textContent() ?? '').includes('Demo 550 Hz'));
       await sendChat(edgar.page, 'from Edgar, on the edge');
       assert.deepEqual((await waitForChat(bob.page, 2))[1], { from: 'Edgar', text: 'from Edgar, on the edge' });
+
+      // The edge dies: Edgar listens again elsewhere.
+      const decoded = async () => (await edgar.page.evaluate(() =>
+        window.__roomcast?.engine?.snapshot()?.frames?.decoded)) ?? 0;
+      const killedAt = Date.now();
+      await edge.kill('SIGKILL');
+      await edgar.page.waitForTimeout(300); // what was on its way is in
+      const stalled = await decoded();
+      await waitFor('Edgar hearing the room again', async () => {
+        const now = await decoded();
+        // 25 frames: half a second of new audio (the engine may be new).
+        return now > stalled + 25 || (now < stalled && now > 25);
+      }, 30000);
+      const again = Date.now() - killedAt;
+      t.diagnostic(`edge killed: Edgar's page hears the room again ${again} ms after the kill`);
+      await assertHearsAudio(edgar.page, 'Edgar after his edge died');
+      await waitForParticipants(bob.page, ['Bob', 'Edgar']);
     });
   });
