@@ -58,6 +58,7 @@ struct _RcSession
   char *relay_clock_host; /* the room's node's clock (its initialState), or NULL */
   guint relay_clock_port;
   GCancellable *joining; /* a join waiting for its password check, or NULL */
+  gboolean join_placed;  /* the join being handled was let in by placement */
 };
 
 /*
