@@ -14,23 +14,17 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, startRedis, launchBrowser, withPeople, join, waitForParticipants, sendChat, waitForChat,
-  makeDemoMusic, waitForLibrary, addBySearch, waitForNowPlaying, assertHearsAudio, mediaTransport, AUDIO_ARGS,
+  startCluster, waitFor, launchBrowser, withPeople, join, waitForParticipants, sendChat, waitForChat,
+  addBySearch, waitForNowPlaying, assertHearsAudio, mediaTransport, AUDIO_ARGS,
 } from './helpers.mjs';
 
 const TEST_TIMEOUT_MS = 90000;
 
-let redis;
-let music;
-let nodes = [];
+let cluster;
 let browser;
 
 before(async () => {
-  redis = await startRedis();
-  music = await makeDemoMusic();
-  const args = ['--cluster', redis.uri];
-  for (let i = 0; i < 2; i++) nodes.push(await startServer(args, { musicDir: music.dir }));
-  for (const node of nodes) await waitForLibrary(node.url, 4);
+  cluster = await startCluster(2);
   browser = await launchBrowser({ args: AUDIO_ARGS });
 });
 
@@ -38,35 +32,15 @@ after(async () => {
   try {
     if (browser) await browser.close();
   } finally {
-    await Promise.allSettled(nodes.map((n) => n.stop()));
-    if (redis) await redis.stop();
-    if (music) await music.remove();
+    if (cluster) await cluster.stop();
   }
 });
 
-async function waitFor(what, check, timeoutMs = 10000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 test('a page on an edge hears the room from its own node and sees what happens on the origin',
   { timeout: TEST_TIMEOUT_MS }, async (t) => {
-    await waitFor('two nodes', async () => {
-      const body = await (await fetch(`${nodes[0].url}/api/nodes`)).json();
-      return body.nodes.length === 2;
-    });
-    const made = await (await fetch(`${nodes[0].url}/api/rooms`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ name: `Edge ${Date.now()}` }),
-    })).json();
-    const origin = nodes.find((n) => n.url === made.nodeUrl);
-    const edge = nodes.find((n) => n !== origin);
-    assert.ok(origin, `the room's node ${made.nodeUrl} is one of ours`);
+    const made = await cluster.room(`Edge ${Date.now()}`);
+    const { origin } = made;
+    const edge = made.others[0];
 
     await withPeople(browser, 2, async (bob, edgar) => {
       await bob.page.goto(`${origin.url}/room/${made.id}`);
