@@ -21,6 +21,7 @@
 
 #include <glib/gstdio.h>
 #include <gst/gst.h>
+#include <signal.h>
 
 #define RECORD_MS 5000
 
@@ -33,6 +34,7 @@ typedef struct
   RcTestServer *edge;   /* the other */
   char *room_id;
   RcTestWs *control; /* on the origin: the frames as sent */
+  gboolean edge_killed;
 } Cluster;
 
 static RcTestServer *
@@ -94,7 +96,10 @@ cluster_stop (Cluster *c)
   rc_test_ws_free (c->control);
   for (guint i = 0; i < 2; i++)
     {
-      g_assert_cmpint (rc_test_server_stop (c->nodes[i]), ==, 0);
+      if (c->edge_killed && c->nodes[i] == c->edge)
+        rc_test_server_stop (c->nodes[i]); /* reaps it */
+      else
+        g_assert_cmpint (rc_test_server_stop (c->nodes[i]), ==, 0);
       rc_test_server_free (c->nodes[i]);
     }
   rc_test_redis_stop (c->redis);
@@ -192,6 +197,64 @@ test_webrtc_guests_on_two_nodes_in_step (void)
   guests_on_two_nodes_in_step ("webrtc");
 }
 
+/* Edgar's WebRTC audio has come again since it was lost: a new session,
+ * connected, with half a second of packets. */
+static gboolean
+listening_again (RcNativeGuest *guest)
+{
+  RcNativeGuestStats s;
+
+  rc_native_guest_get_stats (guest, &s);
+  return s.joined && s.connected && s.packets >= 25;
+}
+
+static gboolean
+lost (RcNativeGuest *guest)
+{
+  RcNativeGuestStats s;
+
+  rc_native_guest_get_stats (guest, &s);
+  return !s.connected;
+}
+
+/*
+ * An edge killed with -9: its native guest (following the cluster, as
+ * roomcast-guest --follow-cluster does) loses its socket, reconnects, goes
+ * on to the other node GET /api/nodes listed, joins through it and hears
+ * the room again over WebRTC. The time from the kill to audio again is
+ * printed (the issue's target: 5 s; docs/benchmarks.md).
+ */
+static void
+test_edge_killed_guest_listens_again (void)
+{
+  Cluster c = { 0 };
+  RcNativeGuestOptions options = { .name = "Edgar", .playout = TRUE, .transport = "webrtc",
+                                   .follow_cluster = TRUE, .report_interval_ms = 1000 };
+  RcNativeGuest *edgar;
+  gint64 killed;
+  double again_ms;
+
+  cluster_start (&c);
+  options.server_url = c.edge->base_url;
+  options.room_id = c.room_id;
+  edgar = rc_native_guest_new (&options);
+  g_assert_true (RC_WAIT_UNTIL (listening_again (edgar) && rc_test_skew_rendering (edgar), 30000));
+  check_origin_serves (&c, 0);
+
+  kill (rc_test_server_get_pid (c.edge), SIGKILL);
+  killed = g_get_monotonic_time ();
+  c.edge_killed = TRUE;
+  g_assert_true (RC_WAIT_UNTIL (lost (edgar), 5000));
+  g_assert_true (RC_WAIT_UNTIL (listening_again (edgar), 30000));
+  again_ms = (g_get_monotonic_time () - killed) / 1000.0;
+  g_test_message ("edge killed: Edgar hears the room again through the origin %.0f ms after the "
+                  "kill",
+                  again_ms);
+  g_assert_null (rc_native_guest_get_failure (edgar));
+  rc_native_guest_free (edgar);
+  cluster_stop (&c);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -200,5 +263,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cluster-relay/guests-on-two-nodes-in-step", test_guests_on_two_nodes_in_step);
   g_test_add_func ("/cluster-relay/webrtc-guests-on-two-nodes-in-step",
                    test_webrtc_guests_on_two_nodes_in_step);
+  g_test_add_func ("/cluster-relay/edge-killed-guest-listens-again",
+                   test_edge_killed_guest_listens_again);
   return g_test_run ();
 }
