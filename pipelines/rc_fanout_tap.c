@@ -22,7 +22,7 @@ rc_fanout_tap_stream (RcFanout *fanout, RcRoomPipeline *pipeline, const char *na
     {
       stream = rc_fanout_stream_new (fanout, name);
       rc_room_pipeline_set_rtp_tap (pipeline, tap_rtp, stream,
-                                    (GDestroyNotify) rc_fanout_stream_unref);
+                                    (GDestroyNotify)rc_fanout_stream_unref);
     }
   return stream;
 }

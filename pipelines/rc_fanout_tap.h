@@ -13,7 +13,6 @@ G_BEGIN_DECLS
  * a reference). An origin's pipeline and an edge's relayed one are fed the
  * same way. Main context.
  */
-RcFanoutStream *rc_fanout_tap_stream (RcFanout *fanout, RcRoomPipeline *pipeline,
-                                      const char *name);
+RcFanoutStream *rc_fanout_tap_stream (RcFanout *fanout, RcRoomPipeline *pipeline, const char *name);
 
 G_END_DECLS

@@ -116,8 +116,8 @@ on_offer (const char *sdp, gpointer data)
   RcSession *session = data;
   JsonObject *o;
   g_autoptr (JsonNode) offer = rc_json_message_new ("offer", &o);
-  g_autoptr (JsonNode) request_id =
-    session->edge_start_id != NULL ? json_from_string (session->edge_start_id, NULL) : NULL;
+  g_autoptr (JsonNode) request_id
+      = session->edge_start_id != NULL ? json_from_string (session->edge_start_id, NULL) : NULL;
   g_autofree char *timeline = g_steal_pointer (&session->edge_timeline);
 
   json_object_set_string_member (o, "sdp", sdp);
@@ -186,8 +186,8 @@ webrtc_request (RcSession *session, JsonObject *request, const char *type)
 
   if (request_id != NULL && JSON_NODE_HOLDS_NULL (request_id))
     request_id = NULL;
-  if (handler == NULL || (handler->params != NULL
-                          && !rc_validate_object (request, handler->params, &error)))
+  if (handler == NULL
+      || (handler->params != NULL && !rc_validate_object (request, handler->params, &error)))
     {
       if (error == NULL)
         rc_error_set (&error, RC_ERROR_UNKNOWN_TYPE);
@@ -198,7 +198,7 @@ webrtc_request (RcSession *session, JsonObject *request, const char *type)
     rc_edge_guest_set_answer (session->edge_guest, rc_json_get_string (request, "sdp"), &error);
   else
     rc_edge_guest_add_ice (session->edge_guest,
-                           (guint) rc_json_get_int (request, "sdpMLineIndex", 0),
+                           (guint)rc_json_get_int (request, "sdpMLineIndex", 0),
                            rc_json_get_string (request, "candidate"), &error);
   if (error != NULL)
     rc_session_reply_error (session, error, request_id);
@@ -286,8 +286,8 @@ note_clock (RcSession *session, const char *text)
     return;
   g_free (session->relay_clock_host);
   session->relay_clock_host = g_strdup (host);
-  session->relay_clock_port =
-    (guint) CLAMP (rc_json_get_int (json_node_get_object (clock), "port", 0), 0, 65535);
+  session->relay_clock_port
+      = (guint)CLAMP (rc_json_get_int (json_node_get_object (clock), "port", 0), 0, 65535);
 }
 
 /* A text for a WebRTC guest of this node's engine: the room's mediaStarted
