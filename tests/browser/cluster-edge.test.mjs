@@ -11,38 +11,24 @@
 // the song again; the time from the kill to audio again is printed
 // (docs/benchmarks.md; the issue's target is 5 s).
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startCluster, waitFor, launchBrowser, withPeople, join, waitForParticipants, sendChat, waitForChat,
-  addBySearch, waitForNowPlaying, assertHearsAudio, mediaTransport, AUDIO_ARGS,
+  useCluster, waitFor, withPeople, join, waitForParticipants, sendChat, waitForChat,
+  addBySearch, waitForNowPlaying, assertHearsAudio, mediaTransport,
 } from './helpers.mjs';
 
 const TEST_TIMEOUT_MS = 90000;
 
-let cluster;
-let browser;
-
-before(async () => {
-  cluster = await startCluster(2);
-  browser = await launchBrowser({ args: AUDIO_ARGS });
-});
-
-after(async () => {
-  try {
-    if (browser) await browser.close();
-  } finally {
-    if (cluster) await cluster.stop();
-  }
-});
+const ctx = useCluster(2);
 
 test('a page on an edge hears the room from its own node and sees what happens on the origin',
   { timeout: TEST_TIMEOUT_MS }, async (t) => {
-    const made = await cluster.room(`Edge ${Date.now()}`);
+    const made = await ctx.cluster.room(`Edge ${Date.now()}`);
     const { origin } = made;
     const edge = made.others[0];
 
-    await withPeople(browser, 2, async (bob, edgar) => {
+    await withPeople(ctx.browser, 2, async (bob, edgar) => {
       await bob.page.goto(`${origin.url}/room/${made.id}`);
       await join(bob.page, 'Bob');
       await edgar.page.goto(`${edge.url}/room/${made.id}`);

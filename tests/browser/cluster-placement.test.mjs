@@ -7,38 +7,24 @@
 // connects there, joins (relayed to the room's node) and hears the song
 // over WebRTC from that node, an edge of the room.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startCluster, spyOnSockets, socketsOf, launchBrowser, withPeople, join, waitForParticipants,
-  addBySearch, waitForNowPlaying, assertHearsAudio, AUDIO_ARGS,
+  useCluster, spyOnSockets, socketsOf, withPeople, join, waitForParticipants,
+  addBySearch, waitForNowPlaying, assertHearsAudio,
 } from './helpers.mjs';
 
 const TEST_TIMEOUT_MS = 90000;
 
-let cluster;
-let browser;
-
-before(async () => {
-  cluster = await startCluster(2, ['--max-listeners', '1']);
-  browser = await launchBrowser({ args: AUDIO_ARGS });
-});
-
-after(async () => {
-  try {
-    if (browser) await browser.close();
-  } finally {
-    if (cluster) await cluster.stop();
-  }
-});
+const ctx = useCluster(2, ['--max-listeners', '1']);
 
 test('a page whose join finds the room\'s node full is sent to another node and hears the room there',
   { timeout: TEST_TIMEOUT_MS }, async () => {
-    const made = await cluster.room(`Placed ${Date.now()}`);
+    const made = await ctx.cluster.room(`Placed ${Date.now()}`);
     const { origin } = made;
     const other = made.others[0];
 
-    await withPeople(browser, 2, async (bob, carla) => {
+    await withPeople(ctx.browser, 2, async (bob, carla) => {
       await bob.page.goto(`${origin.url}/room/${made.id}`);
       await join(bob.page, 'Bob');
       await addBySearch(bob.page, '440', 'Demo 440 Hz');

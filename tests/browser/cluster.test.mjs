@@ -12,31 +12,17 @@
 // chat again, with the chat said before the crash still there, and Alice
 // hears the song again from the node that took the room over.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startCluster, waitFor, spyOnSockets, socketsOf, launchBrowser, withPeople, join, waitForParticipants, sendChat, waitForChat,
-  addBySearch, waitForNowPlaying, assertHearsAudio, AUDIO_ARGS,
+  useCluster, waitFor, spyOnSockets, socketsOf, withPeople, join, waitForParticipants, sendChat, waitForChat,
+  addBySearch, waitForNowPlaying, assertHearsAudio,
 } from './helpers.mjs';
 
 const TEST_TIMEOUT_MS = 90000;
 const LEASE_MS = 1500;
 
-let cluster;
-let browser;
-
-before(async () => {
-  cluster = await startCluster(3, ['--cluster-lease', String(LEASE_MS)]);
-  browser = await launchBrowser({ args: AUDIO_ARGS });
-});
-
-after(async () => {
-  try {
-    if (browser) await browser.close();
-  } finally {
-    if (cluster) await cluster.stop();
-  }
-});
+const ctx = useCluster(3, ['--cluster-lease', String(LEASE_MS)]);
 
 const typesOf = (page) => page.evaluate(() => window.__rcTypes);
 
@@ -47,11 +33,11 @@ async function names(page) {
 
 test('a guest on another node is in the room, and both pages follow the room when its node dies',
   { timeout: TEST_TIMEOUT_MS }, async () => {
-    const made = await cluster.room(`Across nodes ${Date.now()}`);
+    const made = await ctx.cluster.room(`Across nodes ${Date.now()}`);
     const roomNode = made.origin;
     const otherNode = made.others[0];
 
-    await withPeople(browser, 2, async (alice, bob) => {
+    await withPeople(ctx.browser, 2, async (alice, bob) => {
       await alice.page.addInitScript(spyOnSockets);
       await bob.page.addInitScript(spyOnSockets);
       await alice.page.goto(`${otherNode.url}/room/${made.id}`);

@@ -9,6 +9,7 @@
 // outside client-js/ and a bare ESM import would not resolve.
 
 import assert from 'node:assert/strict';
+import { before, after } from 'node:test';
 import { spawn, execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -285,6 +286,27 @@ export function spyOnSockets() {
 
 /** The WebSocket URLs a page spied on by spyOnSockets opened, in order. */
 export const socketsOf = (page) => page.evaluate(() => window.__rcSockets);
+
+/**
+ * For a test file on a cluster: hooks that start the cluster (startCluster)
+ * and Chromium (AUDIO_ARGS) before its tests and stop both after. Returns
+ * { cluster, browser }, filled in by the hook.
+ */
+export function useCluster(n, extraArgs = []) {
+  const ctx = { cluster: null, browser: null };
+  before(async () => {
+    ctx.cluster = await startCluster(n, extraArgs);
+    ctx.browser = await launchBrowser({ args: AUDIO_ARGS });
+  });
+  after(async () => {
+    try {
+      if (ctx.browser) await ctx.browser.close();
+    } finally {
+      if (ctx.cluster) await ctx.cluster.stop();
+    }
+  });
+  return ctx;
+}
 
 /** Polls `check` (async, truthy when done) every 100 ms; throws naming `what` after `timeoutMs`. */
 export async function waitFor(what, check, timeoutMs = 10000) {
