@@ -331,10 +331,17 @@ on_nodes_for_placement (RcCluster *cluster, GPtrArray *nodes, const GError *erro
   if (!g_cancellable_is_cancelled (placing->cancellable))
     {
       g_clear_object (&session->joining);
+      /* The others with room left (every node is taken to have this
+       * node's limit): a full cluster takes the join in here rather than
+       * bounce it between full nodes. */
       for (guint i = 0; error == NULL && i < nodes->len; i++)
-        if (g_strcmp0 (((RcClusterNode *) nodes->pdata[i])->id, rc_cluster_get_node_id (cluster))
-            != 0)
-          g_ptr_array_add (others, nodes->pdata[i]);
+        {
+          RcClusterNode *node = nodes->pdata[i];
+
+          if (g_strcmp0 (node->id, rc_cluster_get_node_id (cluster)) != 0
+              && node->guests < session->host->config->max_listeners)
+            g_ptr_array_add (others, node);
+        }
       target = rc_cluster_least_loaded (others);
       if (target != NULL)
         {
