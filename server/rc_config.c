@@ -116,6 +116,9 @@ static const RcOption options[] = {
   OPT ("cluster-lease", "CLUSTER_LEASE", INT, cluster_lease_ms, "3000", 300, 60000, "MS",
        "With --cluster: how long a room stays with a node that stopped renewing its lease "
        "(a dead node's rooms move after this long)"),
+  OPT ("max-listeners", "MAX_LISTENERS", INT, max_listeners, "0", 0, 1000000, "N",
+       "With --cluster: guests this node holds the sockets of before it sends a new join to the "
+       "least loaded other node (4209 node_full with its URL; 0: no limit)"),
   { NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL },
 };
 

@@ -61,6 +61,7 @@ typedef struct
   char *cluster;      /* redis://host:port/db, empty: a lone node */
   char *node_url;     /* how guests reach this node, empty: its own listening URL */
   gint64 cluster_lease_ms;
+  gint64 max_listeners; /* local guests before joins go elsewhere (4209), 0: no limit */
 } RcConfig;
 
 typedef enum

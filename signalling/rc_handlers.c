@@ -290,10 +290,98 @@ start_join_claim (RcSession *session, JsonObject *request, JsonNode *request_id,
   return TRUE;
 }
 
+/* ---- placement: a full node sends joins elsewhere ------------------------ */
+
+/* A join that found this node full, while the live nodes are listed. */
+typedef struct
+{
+  RcSession *session;        /* valid while @cancellable is not cancelled */
+  GCancellable *cancellable; /* the session's joining */
+  JsonObject *request;
+  JsonNode *request_id;
+} PlacingJoin;
+
+/* Whether this node holds --max-listeners guests' sockets already: the
+ * guests of its rooms, less those whose sockets other nodes hold, plus
+ * its own guests of rooms served elsewhere. */
+static gboolean
+node_is_full (RcSession *session)
+{
+  RcSessionRelay *relay = session->host->relay;
+  gint64 limit = session->host->config->max_listeners;
+  gint64 held;
+
+  if (limit <= 0 || relay == NULL || session->remote_node != NULL)
+    return FALSE;
+  held = (gint64) rc_registry_get_guest_count (session->host->registry)
+         - rc_session_relay_get_remote_count (relay) + rc_session_relay_get_relayed_count (relay);
+  return held >= limit;
+}
+
+static void
+on_nodes_for_placement (RcCluster *cluster, GPtrArray *nodes, const GError *error,
+                        gpointer user_data)
+{
+  PlacingJoin *placing = user_data;
+  RcSession *session = placing->session;
+  g_autoptr (GPtrArray) others = g_ptr_array_new ();
+  g_autoptr (GError) local = NULL;
+  RcClusterNode *target;
+
+  if (!g_cancellable_is_cancelled (placing->cancellable))
+    {
+      g_clear_object (&session->joining);
+      /* The others with room left (every node is taken to have this
+       * node's limit): a full cluster takes the join in here rather than
+       * bounce it between full nodes. */
+      for (guint i = 0; error == NULL && i < nodes->len; i++)
+        {
+          RcClusterNode *node = nodes->pdata[i];
+
+          if (g_strcmp0 (node->id, rc_cluster_get_node_id (cluster)) != 0
+              && node->guests < session->host->config->max_listeners)
+            g_ptr_array_add (others, node);
+        }
+      target = rc_cluster_least_loaded (others);
+      if (target != NULL)
+        {
+          rc_error_set (&local, RC_ERROR_NODE_FULL);
+          rc_session_reply_error_at (session, local, placing->request_id, target->url);
+        }
+      else
+        {
+          /* Nowhere else to go: taken in here. */
+          session->join_placed = TRUE;
+          if (!handle_join (session, placing->request, placing->request_id, &local))
+            rc_session_reply_error (session, local, placing->request_id);
+        }
+    }
+  g_object_unref (placing->cancellable);
+  json_object_unref (placing->request);
+  g_clear_pointer (&placing->request_id, json_node_unref);
+  g_free (placing);
+}
+
+static gboolean
+start_placement (RcSession *session, JsonObject *request, JsonNode *request_id)
+{
+  PlacingJoin *placing = g_new0 (PlacingJoin, 1);
+
+  placing->session = session;
+  session->joining = g_cancellable_new ();
+  placing->cancellable = g_object_ref (session->joining);
+  placing->request = json_object_ref (request);
+  placing->request_id = request_id != NULL ? json_node_copy (request_id) : NULL;
+  rc_cluster_list_nodes (rc_registry_get_cluster (session->host->registry),
+                         on_nodes_for_placement, placing);
+  return TRUE;
+}
+
 static gboolean
 handle_join (RcSession *session, JsonObject *request, JsonNode *request_id, GError **error)
 {
   RcRoom *room;
+  gboolean placed = session->join_placed;
   g_autofree char *name = NULL;
   g_autofree char *telegram_user = NULL;
   const char *user_id;
@@ -310,6 +398,15 @@ handle_join (RcSession *session, JsonObject *request, JsonNode *request_id, GErr
       g_set_error_literal (error, RC_ERROR, RC_ERROR_ALREADY_IN_ROOM,
                            "A join is already being checked");
       return FALSE;
+    }
+  session->join_placed = FALSE;
+  /* A full node sends the guest to the least loaded other node, which
+   * relays its signalling and serves its audio as an edge. */
+  if (!placed && rc_registry_get_cluster (session->host->registry) != NULL
+      && node_is_full (session))
+    {
+      session->relay_back = g_steal_pointer (&handed_back);
+      return start_placement (session, request, request_id);
     }
   room = rc_registry_lookup (session->host->registry, rc_json_get_string (request, "roomId"));
   if (room == NULL && rc_registry_get_cluster (session->host->registry) != NULL)

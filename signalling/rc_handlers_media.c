@@ -146,8 +146,11 @@ handle_start_media (RcSession *session, JsonObject *request, JsonNode *request_i
     }
   /* WebSocket audio is not carried over Redis (far too heavy): a guest of
    * another node gets it from its own node, an edge this node feeds, or
-   * (when that node cannot be one) fetches it from this node itself. */
-  if (ws && session->remote_node != NULL)
+   * (when that node cannot be one) fetches it from this node itself. A
+   * WebRTC guest of another node gets it from that node's engine when that
+   * node is an edge (this node starts it as an edge's, and that node makes
+   * the offer), else from this node's engine. */
+  if (session->remote_node != NULL)
     from_edge = read_edge (request, &edge);
   if (ws && session->remote_node != NULL && !from_edge)
     {

@@ -43,15 +43,22 @@ struct _RcSession
   char *relay_room;     /* the room id of @relay_join */
   char *relay_back;     /* the node the last join came back from, or NULL */
   char *remote_node;
-  /* On the guest's node, a relayed guest listening over the WebSocket: the
-   * room this node is its edge of (its audio comes from here), and whether
-   * its timeline reached it (its frames flow). */
+  /* On the guest's node, a relayed guest whose audio comes from this node
+   * (rc_session_edges.c): the room this node is its edge of, and whether
+   * the room's node started it (WebSocket: its timeline reached it, its
+   * frames flow; WebRTC: its mediaStarted came, this node's engine took
+   * it). */
   char *edge_room;
   gboolean edge_listening;
   char *edge_start_id; /* its startMedia's "id" as JSON text (NULL: none) */
+  gboolean edge_webrtc;              /* over WebRTC, from this node's engine */
+  struct _RcEdgeGuest *edge_guest;   /* WebRTC: the engine's guest, once started */
+  gboolean edge_offered;             /* WebRTC: its offer went out */
+  char *edge_timeline;               /* WebRTC: the timeline held until the offer */
   char *relay_clock_host; /* the room's node's clock (its initialState), or NULL */
   guint relay_clock_port;
   GCancellable *joining; /* a join waiting for its password check, or NULL */
+  gboolean join_placed;  /* the join being handled was let in by placement */
 };
 
 /*

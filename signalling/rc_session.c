@@ -383,6 +383,7 @@ rc_session_free (RcSession *session)
   g_free (session->remote_node);
   g_free (session->edge_room);
   g_free (session->edge_start_id);
+  g_free (session->edge_timeline);
   g_free (session->relay_clock_host);
   g_free (session->peer);
   g_free (session->address);

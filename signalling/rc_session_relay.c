@@ -16,10 +16,10 @@
  */
 #include "signalling/rc_session_relay.h"
 #include "signalling/rc_session-private.h"
+#include "signalling/rc_session_edges.h"
 #include "server/core/rc_error.h"
 #include "server/core/rc_json.h"
 #include "server/core/rc_secret.h"
-#include "server/rooms/rc_edge.h"
 #include "server/rooms/rc_history.h"
 
 #include <string.h>
@@ -45,11 +45,9 @@ struct _RcSessionRelay
    * that is gone. */
   GPtrArray *unsent_closes;
   gboolean stopping;
-  /* This node as an edge of rooms served elsewhere (its guests' WebSocket
-   * audio), made at the first need; NULL when this node's address is no
-   * IP address the others can send to (edges_tried then). */
-  RcEdges *edges;
-  gboolean edges_tried;
+  /* This node as an edge of rooms served elsewhere: its relayed guests'
+   * audio. */
+  RcSessionEdges *edges;
 };
 
 /* ---- the room's node: remote sessions ----------------------------------- */
@@ -181,152 +179,10 @@ on_from_guest_node (RcSessionRelay *self, const RcRelayMessage *message)
 
 /* ---- the guest's node: relayed sessions --------------------------------- */
 
-/* This node's edges, made at the first need from the address other nodes
- * know it by (its node URL's host, which must be an IP address). */
-static RcEdges *
-edges_of (RcSessionRelay *self)
-{
-  RcCluster *cluster = rc_registry_get_cluster (self->host->registry);
-  const char *url = cluster != NULL ? rc_cluster_get_node_url (cluster) : NULL;
-  g_autoptr (GUri) uri = url != NULL ? g_uri_parse (url, G_URI_FLAGS_NONE, NULL) : NULL;
-  const char *host = uri != NULL ? g_uri_get_host (uri) : NULL;
-
-  if (self->edges != NULL || self->edges_tried || url == NULL)
-    return self->edges;
-  self->edges_tried = TRUE;
-  if (host != NULL && g_hostname_is_ip_address (host))
-    self->edges = rc_edges_new (host);
-  else
-    g_message ("Relay: this node's URL %s names no IP address: its guests get their WebSocket "
-               "audio from the room's node",
-               url);
-  return self->edges;
-}
-
-/* The session's guest no longer listens through this node's edge. */
-static void
-edge_stop (RcSessionRelay *self, RcSession *session)
-{
-  g_autofree char *room = g_steal_pointer (&session->edge_room);
-
-  if (room != NULL && self->edges != NULL)
-    rc_edges_detach (self->edges, room, session->edge_listening ? session->ws_peer : NULL);
-  session->edge_listening = FALSE;
-  g_clear_pointer (&session->edge_start_id, g_free);
-}
-
-/* @message's "id" is @id (JSON text; NULL: none). */
-static gboolean
-has_id (JsonObject *message, const char *id)
-{
-  JsonNode *node = json_object_get_member (message, "id");
-  g_autofree char *text = node != NULL ? rc_json_to_string (node) : NULL;
-
-  return g_strcmp0 (text, id) == 0;
-}
-
-/* A text going down to a guest who listens (or is about to) through this
- * node's edge: its timeline starts the frames, mediaStopped (or an error
- * answering its startMedia) ends the listening. A cheap look first, since
- * every text of a listening guest comes by (a chat cannot hold the
- * unescaped quotes looked for). */
-/* The room's node's clock, from the initialState it sent the guest: an
- * edge of the room runs on it. */
-static void
-note_clock (RcSession *session, const char *text)
-{
-  g_autoptr (JsonObject) o = NULL;
-  JsonNode *clock;
-  const char *host;
-
-  if (strstr (text, "\"type\":\"initialState\"") == NULL
-      || (o = rc_validate_parse_object (text, strlen (text), NULL)) == NULL
-      || g_strcmp0 (rc_json_get_string (o, "type"), "initialState") != 0
-      || (clock = json_object_get_member (o, "clock")) == NULL || !JSON_NODE_HOLDS_OBJECT (clock)
-      || (host = rc_json_get_string (json_node_get_object (clock), "host")) == NULL)
-    return;
-  g_free (session->relay_clock_host);
-  session->relay_clock_host = g_strdup (host);
-  session->relay_clock_port =
-    (guint) CLAMP (rc_json_get_int (json_node_get_object (clock), "port", 0), 0, 65535);
-}
-
-static void
-edge_follow (RcSessionRelay *self, RcSession *session, const char *text)
-{
-  g_autoptr (JsonObject) o = NULL;
-  const char *type;
-
-  if (session->edge_room == NULL
-      || (strstr (text, "\"type\":\"timeline\"") == NULL
-          && strstr (text, "\"type\":\"mediaStopped\"") == NULL
-          && (session->edge_listening || strstr (text, "\"type\":\"error\"") == NULL)))
-    return;
-  o = rc_validate_parse_object (text, strlen (text), NULL);
-  type = o != NULL ? rc_json_get_string (o, "type") : NULL;
-  if (g_strcmp0 (type, "mediaStopped") == 0)
-    edge_stop (self, session);
-  else if (g_strcmp0 (type, "error") == 0 && !session->edge_listening
-           && has_id (o, session->edge_start_id))
-    edge_stop (self, session); /* its startMedia was refused */
-  else if (g_strcmp0 (type, "timeline") == 0 && !session->edge_listening && self->edges != NULL)
-    {
-      /* Its timeline is on its connection: frames may follow. */
-      rc_edges_listen (self->edges, session->edge_room, session->ws_peer);
-      session->edge_listening = TRUE;
-    }
-}
-
-/*
- * A relayed guest's request before it goes up. A startMedia loses any
- * "edge" a guest wrote (only this node says where it takes audio) and,
- * for WebSocket audio, gains this node's edge of the room when it can be
- * one; a new startMedia, a stopMedia, a leave or a join end the old
- * listening here. Returns the text to send (NULL: @text as it is).
- */
-static char *
-edge_rewrite (RcSessionRelay *self, RcSession *session, const char *text, gsize length)
-{
-  g_autoptr (JsonObject) request = rc_validate_parse_object (text, length, NULL);
-  const char *type = request != NULL ? rc_json_get_string (request, "type") : NULL;
-  g_autoptr (JsonNode) node = NULL;
-  RcEdges *edges;
-  guint port;
-  guint64 token;
-
-  if (type == NULL
-      || (!g_str_equal (type, "startMedia") && !g_str_equal (type, "stopMedia")
-          && !g_str_equal (type, "leave") && !g_str_equal (type, "join")))
-    return NULL;
-  edge_stop (self, session);
-  if (!g_str_equal (type, "startMedia"))
-    return NULL;
-  json_object_remove_member (request, "edge");
-  if (g_strcmp0 (rc_json_get_string (request, "transport"), "ws") == 0
-      && session->ws_peer != NULL && session->relay_room != NULL
-      && (edges = edges_of (self)) != NULL
-      && rc_edges_attach (edges, session->relay_room, session->relay_clock_host,
-                          session->relay_clock_port, &port, &token, NULL))
-    {
-      JsonObject *edge = json_object_new ();
-      g_autofree char *hex = g_strdup_printf ("%016" G_GINT64_MODIFIER "x", token);
-
-      json_object_set_string_member (edge, "address", rc_edges_get_address (edges));
-      json_object_set_int_member (edge, "port", port);
-      json_object_set_string_member (edge, "token", hex);
-      json_object_set_object_member (request, "edge", edge);
-      session->edge_room = g_strdup (session->relay_room);
-      if (json_object_has_member (request, "id"))
-        session->edge_start_id = rc_json_to_string (json_object_get_member (request, "id"));
-    }
-  node = json_node_init_object (json_node_alloc (), request);
-  return rc_json_to_string (node);
-}
-
 static void
 relay_end (RcSessionRelay *self, RcSession *session, gboolean tell)
 {
-  edge_stop (self, session);
+  rc_session_edges_stop (self->edges, session);
   if (session->relay_node == NULL)
     return;
   if (tell)
@@ -352,9 +208,8 @@ on_from_room_node (RcSessionRelay *self, const RcRelayMessage *message)
   switch (message->op)
     {
     case RC_RELAY_DOWN:
-      rc_session_send_text (session, message->msg, strlen (message->msg));
-      note_clock (session, message->msg);
-      edge_follow (self, session, message->msg);
+      if (rc_session_edges_down (self->edges, session, message->msg))
+        rc_session_send_text (session, message->msg, strlen (message->msg));
       break;
     case RC_RELAY_BACK:
       /* A join the room's node does not serve: it is this node's again. */
@@ -524,7 +379,8 @@ rc_session_relay_intercept (RcSessionRelay *self, RcSession *session, const char
 
   if (session->relay_node == NULL)
     return FALSE;
-  rewritten = edge_rewrite (self, session, data, length);
+  if (!rc_session_edges_up (self->edges, session, data, length, &rewritten))
+    return TRUE; /* answered here */
   if (rewritten != NULL)
     relay_up (self, session, rewritten, strlen (rewritten), NULL);
   else
@@ -692,6 +548,7 @@ rc_session_relay_new (const RcSessionHost *host, RcRelay *relay)
                                         (GDestroyNotify) rc_session_free);
   self->missing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->unsent_closes = g_ptr_array_new_with_free_func (g_free);
+  self->edges = rc_session_edges_new (host);
   if (cluster != NULL)
     self->sweep_id = g_timeout_add (MAX (rc_cluster_get_lease_ms (cluster), 100), on_sweep, self);
   rc_relay_start (relay, on_receive, on_healed, self);
@@ -734,7 +591,7 @@ rc_session_relay_free (RcSessionRelay *self)
   g_hash_table_unref (self->relayed);
   g_hash_table_unref (self->missing);
   g_ptr_array_unref (self->unsent_closes);
-  g_clear_pointer (&self->edges, rc_edges_free);
+  g_clear_pointer (&self->edges, rc_session_edges_free);
   g_free (self);
 }
 

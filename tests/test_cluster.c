@@ -854,6 +854,98 @@ test_edge_needs_an_ip_address (void)
   g_assert_cmpstr (rc_test_str (refused, "nodeUrl"), ==, owner_url);
 }
 
+/*
+ * Placement: nodes started with --max-listeners 1. Anna takes the room's
+ * node's one place; Carl's join there is answered 4209 node_full with the
+ * other node's URL; joining through that node he is in the room (relayed)
+ * and hears the song from it, an edge the room's node feeds once.
+ */
+static RcTestServer *
+start_capped_node (RcTestRedis *redis, const char *music_dir)
+{
+  g_autofree char *lease = g_strdup_printf ("%u", (guint) LEASE_MS);
+  const char *args[] = { "--cluster", rc_test_redis_get_uri (redis), "--cluster-lease", lease,
+                         "--music-dir", music_dir, "--max-listeners", "1", NULL };
+
+  return rc_test_server_start (args);
+}
+
+static void
+test_full_node_sends_joins_elsewhere (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("rc-cluster-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "cross.ogg", NULL);
+  g_autofree char *song = NULL;
+  g_autofree char *add = NULL;
+  g_autofree char *join = NULL;
+  g_autofree char *stats_path = NULL;
+  g_autoptr (RcTestRedis) redis = NULL;
+  g_autoptr (RcTestServer) a = NULL;
+  g_autoptr (RcTestServer) b = NULL;
+  g_autoptr (JsonObject) room = NULL;
+  g_autoptr (RcTestWs) anna = NULL;
+  g_autoptr (RcTestWs) carl = NULL;
+  g_autoptr (JsonObject) reply = NULL;
+  g_autoptr (JsonObject) stats = NULL;
+  g_autoptr (GArray) heard = NULL;
+  RcTestServer *owner, *other;
+  double c0, freq, rms;
+
+  rc_test_music_write (path, RC_TEST_MUSIC_VORBIS, CROSS_HZ, 60000, "Cross tune", "Tones", NULL,
+                       NULL);
+  redis = rc_test_redis_start_checked ();
+  a = start_capped_node (redis, dir);
+  b = start_capped_node (redis, dir);
+  g_assert_true (RC_WAIT_UNTIL (count_nodes (a) == 2, 5000));
+  room = rc_test_create_room (a, "Placed", NULL);
+  owner = g_str_equal (rc_test_str (room, "nodeUrl"), a->base_url) ? a : b;
+  other = owner == a ? b : a;
+  g_assert_true (RC_WAIT_UNTIL (rc_test_library_has (owner, 1), 20000));
+  anna = rc_test_ws_join (owner, rc_test_str (room, "id"), "Anna", NULL, NULL, NULL);
+  song = rc_test_song_id (owner, "Cross tune");
+  add = g_strdup_printf ("{\"type\":\"addSong\",\"songId\":\"%s\"}", song);
+  g_clear_pointer (&reply, json_object_unref);
+  reply = rc_test_ws_command (anna, add);
+  g_assert_cmpstr (rc_test_str (reply, "type"), ==, "queueUpdated");
+
+  /* The room's node is full: Carl is sent to the other node. */
+  join = g_strdup_printf ("{\"type\":\"join\",\"roomId\":\"%s\",\"name\":\"Carl\"}",
+                          rc_test_str (room, "id"));
+  carl = rc_test_ws_connect (owner);
+  g_clear_pointer (&reply, json_object_unref);
+  reply = rc_test_ws_command (carl, join);
+  g_assert_cmpint (json_object_get_int_member (reply, "code"), ==, RC_ERROR_NODE_FULL);
+  g_assert_cmpstr (rc_test_str (reply, "name"), ==, "node_full");
+  g_assert_cmpstr (rc_test_str (reply, "nodeUrl"), ==, other->base_url);
+
+  /* Through it he is in the room and hears the song from it. */
+  g_clear_pointer (&carl, rc_test_ws_free);
+  carl = rc_test_ws_connect (other);
+  g_clear_pointer (&reply, json_object_unref);
+  reply = rc_test_ws_command (carl, join);
+  g_assert_cmpstr (rc_test_str (reply, "type"), ==, "initialState");
+  g_assert_cmpint (json_object_get_int_member (reply, "participantCount"), ==, 2);
+  g_clear_pointer (&reply, json_object_unref);
+  reply = rc_test_ws_command (carl, "{\"type\":\"startMedia\",\"transport\":\"ws\"}");
+  g_assert_cmpstr (rc_test_str (reply, "type"), ==, "mediaStarted");
+  g_assert_true (RC_WAIT_UNTIL (g_queue_get_length (&carl->binary) >= 150,
+                                20000 * rc_test_slowdown ()));
+  heard = rc_test_audio_decode_ws_frames (&carl->binary, &c0);
+  rc_test_audio_analyse_float ((float *) heard->data + heard->len - 9600, 9600, &freq, &rms);
+  g_assert_true (rc_test_audio_is_tone (freq, rms, CROSS_HZ));
+  stats_path = g_strdup_printf ("/api/rooms/%s/stats", rc_test_str (room, "id"));
+  stats = get_ok (owner, stats_path);
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (stats, "relay"),
+                                               "edges"),
+                   ==, 1);
+
+  g_clear_pointer (&carl, rc_test_ws_free);
+  g_clear_pointer (&anna, rc_test_ws_free);
+  g_clear_pointer (&b, rc_test_server_free);
+  g_clear_pointer (&a, rc_test_server_free);
+  rc_test_music_remove_tree (dir);
+}
+
 /* A guest on the node that does not serve the room: joins, sees and is
  * seen, chats both ways in order, is refused owner-only requests with the
  * room's node's own code, queues a song every guest sees and that a native
@@ -1179,5 +1271,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cluster/cross-node-third-node", test_cross_node_third_node);
   g_test_add_func ("/cluster/edge-serves-ws-audio", test_edge_serves_ws_audio);
   g_test_add_func ("/cluster/edge-needs-an-ip-address", test_edge_needs_an_ip_address);
+  g_test_add_func ("/cluster/full-node-sends-joins-elsewhere", test_full_node_sends_joins_elsewhere);
   return g_test_run ();
 }

@@ -32,6 +32,7 @@ static const RcErrorInfo error_table[] = {
   { RC_ERROR_NO_MEDIA, 409, "no_media", "No media session; send startMedia first" },
   { RC_ERROR_ALREADY_LIVE, 409, "already_live", "A host is already live in this room" },
   { RC_ERROR_ROOM_ELSEWHERE, 421, "room_elsewhere", "Another node of the cluster serves this room: go to nodeUrl" },
+  { RC_ERROR_NODE_FULL, 503, "node_full", "This node is full: join through nodeUrl" },
   /* URL songs fetched into the server's cache. */
   { RC_ERROR_URL_FETCH_FAILED, 502, "url_fetch_failed", "The song could not be fetched from its URL" },
   { RC_ERROR_URL_NOT_AUDIO, 415, "url_not_audio", "The URL does not serve an audio file" },

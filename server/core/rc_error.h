@@ -41,6 +41,8 @@ typedef enum
   RC_ERROR_ALREADY_LIVE = 4207,
   /* A cluster (server/cluster/): another node serves the room. */
   RC_ERROR_ROOM_ELSEWHERE = 4208,
+  /* A cluster: this node holds --max-listeners guests; go to another. */
+  RC_ERROR_NODE_FULL = 4209,
 
   /* URL songs fetched into the server's cache (server/library/rc_url_cache.c). */
   RC_ERROR_URL_FETCH_FAILED = 4210,

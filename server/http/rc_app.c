@@ -24,6 +24,7 @@
 #include "server/telegram/rc_telegram_bot.h"
 #include "server/rooms/rc_live.h"
 #include "server/rooms/rc_registry.h"
+#include "signalling/rc_session_relay.h"
 #include "pipelines/rc_fanout.h"
 
 #include <string.h>
@@ -208,8 +209,14 @@ cluster_load (RcClusterLoad *load, gpointer user_data)
 {
   RcApp *app = user_data;
 
+  RcSessionRelay *relay = app->server != NULL ? rc_server_get_session_relay (app->server) : NULL;
+
   load->rooms = rc_registry_get_room_count (app->registry);
-  load->guests = rc_registry_get_guest_count (app->registry);
+  /* The guests of its rooms (other nodes' too: it runs their signalling)
+   * and its own guests of rooms served elsewhere (it serves their audio as
+   * an edge): what placement weighs. */
+  load->guests = rc_registry_get_guest_count (app->registry)
+                 + (relay != NULL ? rc_session_relay_get_relayed_count (relay) : 0);
 }
 
 static void

@@ -16,6 +16,7 @@
  */
 #include "server/rooms/rc_edge.h"
 #include "server/core/rc_error.h"
+#include "pipelines/rc_fanout_tap.h"
 #include "pipelines/rc_net_clock.h"
 #include "pipelines/rc_relay_source.h"
 #include "pipelines/rc_room_pipeline.h"
@@ -37,6 +38,7 @@ typedef struct
 struct _RcEdges
 {
   char *address;
+  RcFanout *fanout; /* borrowed; NULL: no WebRTC guests here */
   GHashTable *edges; /* room id -> Edge* */
 };
 
@@ -68,11 +70,12 @@ edge_free (gpointer data)
 }
 
 RcEdges *
-rc_edges_new (const char *address)
+rc_edges_new (const char *address, RcFanout *fanout)
 {
   RcEdges *self = g_new0 (RcEdges, 1);
 
   self->address = g_strdup (address);
+  self->fanout = fanout;
   self->edges = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, edge_free);
   return self;
 }
@@ -205,4 +208,83 @@ rc_edges_detach (RcEdges *self, const char *room_id, RcWsPeer *peer)
       g_message ("Room %s: this node is no longer an edge of it", room_id);
       g_hash_table_remove (self->edges, room_id);
     }
+}
+
+gboolean
+rc_edges_has_webrtc (RcEdges *self)
+{
+  return self->fanout != NULL;
+}
+
+/* ---- WebRTC guests of an edge ------------------------------------------- */
+
+struct _RcEdgeGuest
+{
+  RcFanoutGuest *fanout;
+  RcEdgeGuestCallbacks callbacks;
+  gpointer user_data;
+};
+
+static void
+on_fanout_offer (RcFanoutGuest *fanout, const char *sdp, gpointer data)
+{
+  RcEdgeGuest *guest = data;
+
+  guest->callbacks.offer (sdp, guest->user_data);
+}
+
+static void
+on_fanout_failed (RcFanoutGuest *fanout, const char *reason, gpointer data)
+{
+  RcEdgeGuest *guest = data;
+
+  guest->callbacks.failed (reason, guest->user_data);
+}
+
+static const RcFanoutGuestCallbacks fanout_callbacks = {
+  .offer = on_fanout_offer,
+  .failed = on_fanout_failed,
+};
+
+RcEdgeGuest *
+rc_edges_add_webrtc (RcEdges *self, const char *room_id, const char *name,
+                     const RcEdgeGuestCallbacks *callbacks, gpointer user_data, GError **error)
+{
+  Edge *edge = g_hash_table_lookup (self->edges, room_id);
+  RcEdgeGuest *guest;
+
+  if (edge == NULL || self->fanout == NULL)
+    {
+      g_set_error_literal (error, RC_ERROR, RC_ERROR_MEDIA_FAILED,
+                           "This node cannot relay the room's audio over WebRTC");
+      return NULL;
+    }
+  guest = g_new0 (RcEdgeGuest, 1);
+  guest->callbacks = *callbacks;
+  guest->user_data = user_data;
+  guest->fanout = rc_fanout_guest_new (rc_fanout_tap_stream (self->fanout, edge->pipeline, room_id),
+                                       name, &fanout_callbacks, guest);
+  return guest;
+}
+
+gboolean
+rc_edge_guest_set_answer (RcEdgeGuest *guest, const char *sdp, GError **error)
+{
+  return rc_fanout_guest_set_answer (guest->fanout, sdp, error);
+}
+
+gboolean
+rc_edge_guest_add_ice (RcEdgeGuest *guest, guint mline_index, const char *candidate,
+                       GError **error)
+{
+  return rc_fanout_guest_add_ice (guest->fanout, mline_index, candidate, error);
+}
+
+void
+rc_edge_guest_free (RcEdgeGuest *guest)
+{
+  if (guest == NULL)
+    return;
+  rc_fanout_guest_free (guest->fanout);
+  g_free (guest);
 }

@@ -29,6 +29,7 @@
 #include "server/core/rc_json.h"
 #include "server/rooms/rc_sync.h"
 #include "pipelines/rc_fanout.h"
+#include "pipelines/rc_fanout_tap.h"
 #include "pipelines/rc_webrtc_branch.h"
 
 /* How often a WebRTC branch is looked at until its first packet. */
@@ -198,28 +199,6 @@ static const RcFanoutGuestCallbacks fanout_callbacks = {
   .failed = on_fanout_failed,
 };
 
-static void
-tap_rtp (const guint8 *rtp, gsize length, gpointer stream)
-{
-  rc_fanout_stream_push (stream, rtp, length);
-}
-
-/* The room pipeline's stream in the engine: made by its first guest, on
- * the pipeline's RTP tap, and gone with the pipeline (and its last guest). */
-static RcFanoutStream *
-pipeline_stream (RcRoom *room, RcRoomPipeline *pipeline)
-{
-  RcFanoutStream *stream = rc_room_pipeline_get_rtp_tap_data (pipeline);
-
-  if (stream == NULL)
-    {
-      stream = rc_fanout_stream_new (rc_room_get_fanout (room), rc_room_get_id (room));
-      rc_room_pipeline_set_rtp_tap (pipeline, tap_rtp, stream,
-                                    (GDestroyNotify) rc_fanout_stream_unref);
-    }
-  return stream;
-}
-
 RcGuestMedia *
 rc_guest_media_new (RcRoom *room, RcGuest *guest, RcRoomPipeline *pipeline,
                     RcGuestMediaTransport transport, const RcGuestMediaEdge *edge,
@@ -258,8 +237,10 @@ rc_guest_media_new (RcRoom *room, RcGuest *guest, RcRoomPipeline *pipeline,
     }
   if (rc_room_get_fanout (room) != NULL)
     {
-      media->fanout = rc_fanout_guest_new (pipeline_stream (room, pipeline), guest->id,
-                                           &fanout_callbacks, media);
+      RcFanoutStream *stream =
+        rc_fanout_tap_stream (rc_room_get_fanout (room), pipeline, rc_room_get_id (room));
+
+      media->fanout = rc_fanout_guest_new (stream, guest->id, &fanout_callbacks, media);
       media->poll_id = g_timeout_add (POLL_FIRST_MS, poll_branch, media);
       return media;
     }

@@ -12,71 +12,18 @@
 // chat again, with the chat said before the crash still there, and Alice
 // hears the song again from the node that took the room over.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, startRedis, launchBrowser, withPeople, join, waitForParticipants, sendChat, waitForChat,
-  makeDemoMusic, waitForLibrary, addBySearch, waitForNowPlaying, assertHearsAudio, AUDIO_ARGS,
+  useCluster, waitFor, spyOnSockets, socketsOf, withPeople, join, waitForParticipants, sendChat, waitForChat,
+  addBySearch, waitForNowPlaying, assertHearsAudio,
 } from './helpers.mjs';
 
 const TEST_TIMEOUT_MS = 90000;
 const LEASE_MS = 1500;
 
-let redis;
-let music;
-let nodes = [];
-let browser;
+const ctx = useCluster(3, ['--cluster-lease', String(LEASE_MS)]);
 
-before(async () => {
-  redis = await startRedis();
-  music = await makeDemoMusic();
-  const args = ['--cluster', redis.uri, '--cluster-lease', String(LEASE_MS)];
-  for (let i = 0; i < 3; i++) nodes.push(await startServer(args, { musicDir: music.dir }));
-  for (const node of nodes) await waitForLibrary(node.url, 4);
-  browser = await launchBrowser({ args: AUDIO_ARGS });
-});
-
-after(async () => {
-  try {
-    if (browser) await browser.close();
-  } finally {
-    await Promise.allSettled(nodes.map((n) => n.stop()));
-    if (redis) await redis.stop();
-    if (music) await music.remove();
-  }
-});
-
-async function waitFor(what, check, timeoutMs = 10000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/** Records in the page every WebSocket it opens and the types (with a
- * roomClosed's reason) of the messages they bring. */
-function spyOnSockets() {
-  window.__rcSockets = [];
-  window.__rcTypes = [];
-  const Native = window.WebSocket;
-  window.WebSocket = class extends Native {
-    constructor(url, protocols) {
-      super(url, protocols);
-      window.__rcSockets.push(String(url));
-      this.addEventListener('message', (event) => {
-        if (typeof event.data !== 'string') return;
-        try {
-          const m = JSON.parse(event.data);
-          window.__rcTypes.push(m.reason ? `${m.type}:${m.reason}` : m.type);
-        } catch { /* not ours to judge */ }
-      });
-    }
-  };
-}
-
-const socketsOf = (page) => page.evaluate(() => window.__rcSockets);
 const typesOf = (page) => page.evaluate(() => window.__rcTypes);
 
 /** The participant names the page shows, sorted. */
@@ -86,20 +33,11 @@ async function names(page) {
 
 test('a guest on another node is in the room, and both pages follow the room when its node dies',
   { timeout: TEST_TIMEOUT_MS }, async () => {
-    await waitFor('three nodes', async () => {
-      const body = await (await fetch(`${nodes[0].url}/api/nodes`)).json();
-      return body.nodes.length === 3;
-    });
-    const made = await (await fetch(`${nodes[0].url}/api/rooms`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ name: `Across nodes ${Date.now()}` }),
-    })).json();
-    const roomNode = nodes.find((n) => n.url === made.nodeUrl);
-    const otherNode = nodes.find((n) => n !== roomNode);
-    assert.ok(roomNode, `the room's node ${made.nodeUrl} is one of ours`);
+    const made = await ctx.cluster.room(`Across nodes ${Date.now()}`);
+    const roomNode = made.origin;
+    const otherNode = made.others[0];
 
-    await withPeople(browser, 2, async (alice, bob) => {
+    await withPeople(ctx.browser, 2, async (alice, bob) => {
       await alice.page.addInitScript(spyOnSockets);
       await bob.page.addInitScript(spyOnSockets);
       await alice.page.goto(`${otherNode.url}/room/${made.id}`);

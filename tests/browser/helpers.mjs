@@ -9,6 +9,7 @@
 // outside client-js/ and a bare ESM import would not resolve.
 
 import assert from 'node:assert/strict';
+import { before, after } from 'node:test';
 import { spawn, execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -220,6 +221,101 @@ export async function startRedis() {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Redis and `n` roomcast nodes sharing it (`--cluster`, plus `extraArgs`),
+ * with the demo music scanned on each, once every node lists all `n`.
+ * Returns { redis, music, nodes, room(name), stop() }: room() makes a room
+ * through the first node (placed by the cluster) and returns the reply with
+ * `origin`, the node serving it, and `others`, the rest.
+ */
+export async function startCluster(n, extraArgs = []) {
+  const redis = await startRedis();
+  const music = await makeDemoMusic();
+  const nodes = [];
+  const stop = async () => {
+    await Promise.allSettled(nodes.map((node) => node.stop()));
+    await redis.stop();
+    await music.remove();
+  };
+  try {
+    for (let i = 0; i < n; i++) {
+      nodes.push(await startServer(['--cluster', redis.uri, ...extraArgs], { musicDir: music.dir }));
+    }
+    for (const node of nodes) await waitForLibrary(node.url, 4);
+    await waitFor(`${n} nodes`, async () =>
+      (await (await fetch(`${nodes[0].url}/api/nodes`)).json()).nodes.length === n);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const room = async (name) => {
+    const made = await (await fetch(`${nodes[0].url}/api/rooms`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name }),
+    })).json();
+    const origin = nodes.find((node) => node.url === made.nodeUrl);
+    if (!origin) throw new Error(`the room's node ${made.nodeUrl} is not one of ours`);
+    return { ...made, origin, others: nodes.filter((node) => node !== origin) };
+  };
+  return { redis, music, nodes, room, stop };
+}
+
+/** Records in the page every WebSocket it opens and the types (with a
+ * roomClosed's reason) of the messages they bring. */
+export function spyOnSockets() {
+  window.__rcSockets = [];
+  window.__rcTypes = [];
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(url, protocols) {
+      super(url, protocols);
+      window.__rcSockets.push(String(url));
+      this.addEventListener('message', (event) => {
+        if (typeof event.data !== 'string') return;
+        try {
+          const m = JSON.parse(event.data);
+          window.__rcTypes.push(m.reason ? `${m.type}:${m.reason}` : m.type);
+        } catch { /* not ours to judge */ }
+      });
+    }
+  };
+}
+
+/** The WebSocket URLs a page spied on by spyOnSockets opened, in order. */
+export const socketsOf = (page) => page.evaluate(() => window.__rcSockets);
+
+/**
+ * For a test file on a cluster: hooks that start the cluster (startCluster)
+ * and Chromium (AUDIO_ARGS) before its tests and stop both after. Returns
+ * { cluster, browser }, filled in by the hook.
+ */
+export function useCluster(n, extraArgs = []) {
+  const ctx = { cluster: null, browser: null };
+  before(async () => {
+    ctx.cluster = await startCluster(n, extraArgs);
+    ctx.browser = await launchBrowser({ args: AUDIO_ARGS });
+  });
+  after(async () => {
+    try {
+      if (ctx.browser) await ctx.browser.close();
+    } finally {
+      if (ctx.cluster) await ctx.cluster.stop();
+    }
+  });
+  return ctx;
+}
+
+/** Polls `check` (async, truthy when done) every 100 ms; throws naming `what` after `timeoutMs`. */
+export async function waitFor(what, check, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /**

@@ -9,7 +9,8 @@
  *
  *   roomcast-guest --server http://127.0.0.1:8080 --room ID --name Ann \
  *                  [--transport webrtc|ws] [--latency-offset MS] [--sink DESC] \
- *                  [--password P] [--owner-token T] [--record out.wav] [--duration 10]
+ *                  [--password P] [--owner-token T] [--record out.wav] [--duration 10] \
+ *                  [--follow-cluster]
  *
  * --no-playout is the plain listener of earlier versions: WebRTC audio
  * decoded as it arrives (and recorded so), no clock, no reports.
@@ -114,7 +115,7 @@ main (int argc, char **argv)
   g_autofree char *owner_token = NULL, *record = NULL;
   g_autofree char *transport = NULL, *sink = NULL;
   double duration = 0, latency_offset = 0, report_interval = 3;
-  gboolean no_playout = FALSE, no_realtime = FALSE;
+  gboolean no_playout = FALSE, no_realtime = FALSE, follow_cluster = FALSE;
   GOptionEntry entries[] = {
     { "server", 's', 0, G_OPTION_ARG_STRING, &server, "roomcast URL (http://host:port)", "URL" },
     { "room", 'r', 0, G_OPTION_ARG_STRING, &room, "Room id", "ID" },
@@ -137,6 +138,9 @@ main (int argc, char **argv)
       "Leave the rendering thread at normal priority (default: SCHED_FIFO when allowed)", NULL },
     { "no-playout", 0, 0, G_OPTION_ARG_NONE, &no_playout,
       "Decode WebRTC audio as it arrives (no clock, no C + D, no reports)", NULL },
+    { "follow-cluster", 0, 0, G_OPTION_ARG_NONE, &follow_cluster,
+      "In a cluster: go where a join is sent (4208, 4209), and when the node is lost, reconnect "
+      "and go round the nodes GET /api/nodes listed", NULL },
     { "duration", 'd', 0, G_OPTION_ARG_DOUBLE, &duration,
       "Listen this long, then leave (default: until Ctrl-C)", "SECONDS" },
     { NULL },
@@ -188,6 +192,7 @@ main (int argc, char **argv)
   options.sink = sink;
   options.report_interval_ms = (guint) (report_interval * 1000);
   options.realtime = !no_realtime;
+  options.follow_cluster = follow_cluster;
   say (&app, "connecting to %s", server);
   app.guest = rc_native_guest_new (&options);
 

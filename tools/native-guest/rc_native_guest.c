@@ -16,6 +16,12 @@
  * on (a stateUpdate every second, viewersUpdated on every join...) are not
  * even parsed: bench-fanout runs hundreds of these guests beside the server.
  *
+ * With follow_cluster it moves between a cluster's nodes as the browser
+ * client does (client-js/src/signalling.js): the node list from
+ * GET /api/nodes after each connect, reconnects with backoff, the next
+ * node after two failed connects, a join's nodeUrl followed. The player
+ * (and its clock, the room's node's) lives across reconnects.
+ *
  * With playout, an RcNativePlayout is made as soon as initialState names the
  * server's clock port, before media is asked for, so the network clock has
  * the time the offer takes to sync. Its packets come from the receiver's
@@ -38,6 +44,13 @@
  * is the floor, 60 ms its default): a packet webrtcbin waits for longer
  * than this is late anyway. */
 #define PLAYOUT_JITTERBUFFER_MS 50
+/* follow_cluster: failed connects to one node before the next, the first
+ * reconnect's delay (doubling, with jitter, up to the last), and how many
+ * nodeUrl moves one join may make. */
+#define ATTEMPTS_PER_NODE 2
+#define RECONNECT_MIN_MS 500
+#define RECONNECT_MAX_MS 5000
+#define MAX_NODE_MOVES 3
 
 struct _RcNativeGuest
 {
@@ -83,6 +96,15 @@ struct _RcNativeGuest
   gboolean ws_have_seq;
   gint64 ws_last_arrival_us;
   gint64 ws_max_gap_us;
+
+  /* follow_cluster */
+  gboolean follow;
+  GPtrArray *nodes;   /* char*: the cluster's node URLs, as last listed */
+  char *node_url;     /* the node connected to (or being) */
+  guint failed_here;  /* connects to it that failed in a row */
+  guint attempt;      /* reconnects since the last that held */
+  guint moves;        /* nodeUrl moves since the last join that got in */
+  guint reconnect_id;
 };
 
 static void
@@ -343,6 +365,22 @@ handle_binary (RcNativeGuest *self, GBytes *bytes)
     handle_frame (self, frame, length, now);
 }
 
+static gboolean follow_node_url (RcNativeGuest *self, JsonObject *error);
+
+static void
+send_join (RcNativeGuest *self)
+{
+  g_autoptr (JsonObject) join = request_new ("join", JOIN_ID);
+
+  json_object_set_string_member (join, "roomId", self->room_id);
+  json_object_set_string_member (join, "name", self->name);
+  if (self->password != NULL)
+    json_object_set_string_member (join, "password", self->password);
+  if (self->owner_token != NULL)
+    json_object_set_string_member (join, "ownerToken", self->owner_token);
+  send_object (self, join);
+}
+
 static void
 handle_message (RcNativeGuest *self, JsonObject *message)
 {
@@ -374,6 +412,8 @@ handle_message (RcNativeGuest *self, JsonObject *message)
       g_autoptr (JsonObject) start = request_new ("startMedia", MEDIA_ID);
 
       self->joined = TRUE;
+      self->attempt = 0;
+      self->moves = 0;
       if (!self->playout || start_playout (self, message))
         {
           json_object_set_string_member (start, "transport", self->ws ? "ws" : "webrtc");
@@ -397,8 +437,16 @@ handle_message (RcNativeGuest *self, JsonObject *message)
     {
       self->joined = FALSE;
       drop_receiver (self);
-      set_failure (self, "the room was closed");
+      if (self->follow
+          && g_strcmp0 (json_object_get_string_member_with_default (message, "reason", ""), "moved")
+               == 0)
+        send_join (self); /* its node finds where the room went */
+      else
+        set_failure (self, "the room was closed");
     }
+  else if (g_str_equal (type, "error") && g_strcmp0 (id, JOIN_ID) == 0
+           && follow_node_url (self, message))
+    return;
   else if (g_str_equal (type, "error")
            && (g_strcmp0 (id, JOIN_ID) == 0 || g_strcmp0 (id, MEDIA_ID) == 0))
     set_failure (self, "%s refused: %s (%" G_GINT64_FORMAT ")",
@@ -457,16 +505,142 @@ on_ws_message (SoupWebsocketConnection *conn, gint type, GBytes *data, gpointer 
   handle_message (self, json_node_get_object (json_parser_get_root (parser)));
 }
 
+static void connect_to (RcNativeGuest *self, const char *server_url);
+static void release_closed (SoupWebsocketConnection *conn, gpointer data);
+
+static gboolean
+on_reconnect (gpointer data)
+{
+  RcNativeGuest *self = data;
+
+  self->reconnect_id = 0;
+  connect_to (self, self->node_url);
+  return G_SOURCE_REMOVE;
+}
+
+/* A connect failed or the socket was lost: again later, on the next node
+ * after ATTEMPTS_PER_NODE failures here. */
+static void
+schedule_reconnect (RcNativeGuest *self)
+{
+  guint base = MIN (RECONNECT_MAX_MS, RECONNECT_MIN_MS << MIN (self->attempt, 8));
+  guint delay = base / 2 + g_random_int_range (0, (gint32) base / 2 + 1);
+
+  self->failed_here++;
+  if (self->failed_here >= ATTEMPTS_PER_NODE && self->nodes->len >= 2)
+    {
+      guint at = 0;
+
+      for (guint i = 0; i < self->nodes->len; i++)
+        if (g_str_equal (self->nodes->pdata[i], self->node_url))
+          at = i;
+      g_free (self->node_url);
+      self->node_url = g_strdup (self->nodes->pdata[(at + 1) % self->nodes->len]);
+      self->failed_here = 0;
+    }
+  self->attempt++;
+  g_debug ("%s: reconnecting to %s in %u ms", self->name, self->node_url, delay);
+  g_clear_handle_id (&self->reconnect_id, g_source_remove);
+  self->reconnect_id = g_timeout_add (delay, on_reconnect, self);
+}
+
+/* The socket is going away (lost, or left for another node). */
+static void
+drop_connection (RcNativeGuest *self)
+{
+  self->joined = FALSE;
+  self->ws_media = FALSE;
+  drop_receiver (self);
+  if (self->conn == NULL)
+    return;
+  g_signal_handlers_disconnect_by_data (self->conn, self);
+  if (soup_websocket_connection_get_state (self->conn) == SOUP_WEBSOCKET_STATE_OPEN)
+    {
+      g_signal_connect (self->conn, "closed", G_CALLBACK (release_closed), NULL);
+      soup_websocket_connection_close (self->conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
+      self->conn = NULL;
+    }
+  g_clear_object (&self->conn);
+}
+
 static void
 on_ws_closed (SoupWebsocketConnection *conn, gpointer user_data)
 {
   RcNativeGuest *self = user_data;
 
+  if (self->follow && !self->closing)
+    {
+      drop_connection (self);
+      schedule_reconnect (self);
+      return;
+    }
   self->joined = FALSE;
   drop_receiver (self);
   if (!self->closing)
     set_failure (self, "the server closed the connection (%u)",
                  soup_websocket_connection_get_close_code (conn));
+}
+
+/* A join answered 4208 or 4209 with the node to go to. */
+static gboolean
+follow_node_url (RcNativeGuest *self, JsonObject *error)
+{
+  const char *url = json_object_get_string_member_with_default (error, "nodeUrl", NULL);
+  gint64 code = json_object_get_int_member_with_default (error, "code", 0);
+
+  if (!self->follow || url == NULL || (code != 4208 && code != 4209)
+      || self->moves >= MAX_NODE_MOVES)
+    return FALSE;
+  self->moves++;
+  g_debug ("%s: join sent on to %s (%" G_GINT64_FORMAT ")", self->name, url, code);
+  drop_connection (self);
+  connect_to (self, url);
+  return TRUE;
+}
+
+/* GET /api/nodes on the node just connected to: the nodes to go round. */
+static void
+on_nodes (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  RcNativeGuest *self = user_data;
+  g_autoptr (GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, NULL);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *root;
+  JsonArray *nodes;
+
+  if (body == NULL
+      || !json_parser_load_from_data (parser, g_bytes_get_data (body, NULL),
+                                      (gssize) g_bytes_get_size (body), NULL)
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return; /* cancelled, or its node is going: the last list stands */
+  root = json_node_get_object (json_parser_get_root (parser));
+  nodes = json_object_has_member (root, "nodes") ? json_object_get_array_member (root, "nodes")
+                                                 : NULL;
+  if (nodes == NULL || json_array_get_length (nodes) == 0)
+    return;
+  g_ptr_array_set_size (self->nodes, 0);
+  for (guint i = 0; i < json_array_get_length (nodes); i++)
+    {
+      JsonNode *node = json_array_get_element (nodes, i);
+      const char *url = JSON_NODE_HOLDS_OBJECT (node)
+                          ? json_object_get_string_member_with_default (
+                              json_node_get_object (node), "url", NULL)
+                          : NULL;
+
+      if (url != NULL)
+        g_ptr_array_add (self->nodes, g_strdup (url));
+    }
+}
+
+static void
+learn_nodes (RcNativeGuest *self)
+{
+  g_autofree char *url = g_strconcat (self->node_url, "/api/nodes", NULL);
+  g_autoptr (SoupMessage) msg = soup_message_new ("GET", url);
+
+  if (msg != NULL)
+    soup_session_send_and_read_async (self->session, msg, G_PRIORITY_DEFAULT, self->cancellable,
+                                      on_nodes, self);
 }
 
 static void
@@ -475,31 +649,29 @@ on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
   SoupWebsocketConnection *conn;
   RcNativeGuest *self;
-  g_autoptr (JsonObject) join = NULL;
 
   conn = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
   if (conn == NULL)
     {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      if (((RcNativeGuest *) user_data)->follow)
+        schedule_reconnect (user_data);
+      else
         set_failure (user_data, "cannot connect: %s", error->message);
       return;
     }
   self = user_data;
   self->conn = conn;
+  self->failed_here = 0;
+  if (self->follow)
+    learn_nodes (self);
   /* An offer is a few kB; leave room for large server messages (queues). */
   soup_websocket_connection_set_max_incoming_payload_size (conn, 16 * 1024 * 1024);
   soup_websocket_connection_set_keepalive_interval (conn, 5);
   g_signal_connect (conn, "message", G_CALLBACK (on_ws_message), self);
   g_signal_connect (conn, "closed", G_CALLBACK (on_ws_closed), self);
-
-  join = request_new ("join", JOIN_ID);
-  json_object_set_string_member (join, "roomId", self->room_id);
-  json_object_set_string_member (join, "name", self->name);
-  if (self->password != NULL)
-    json_object_set_string_member (join, "password", self->password);
-  if (self->owner_token != NULL)
-    json_object_set_string_member (join, "ownerToken", self->owner_token);
-  send_object (self, join);
+  send_join (self);
 }
 
 /* "http://host:port/..." → "ws://host:port/ws"; NULL when it is no such URL. */
@@ -536,9 +708,6 @@ RcNativeGuest *
 rc_native_guest_new (const RcNativeGuestOptions *options)
 {
   RcNativeGuest *self = g_new0 (RcNativeGuest, 1);
-  g_autofree char *url = NULL;
-  g_autoptr (SoupMessage) msg = NULL;
-
   self->server_url = g_strdup (options->server_url);
   self->room_id = g_strdup (options->room_id);
   self->name = g_strdup (options->name != NULL ? options->name : "native guest");
@@ -565,25 +734,43 @@ rc_native_guest_new (const RcNativeGuestOptions *options)
       return self;
     }
 
-  url = self->server_url != NULL
-          ? websocket_url (self->server_url, &self->loopback, &self->host)
-          : NULL;
-  if (url == NULL || self->room_id == NULL)
+  self->follow = options->follow_cluster;
+  self->nodes = g_ptr_array_new_with_free_func (g_free);
+  if (self->room_id == NULL)
     {
-      set_failure (self, "need an http(s) server URL and a room id (got %s)",
-                   self->server_url != NULL ? self->server_url : "no URL");
-      return self;
-    }
-  msg = soup_message_new ("GET", url);
-  if (msg == NULL)
-    {
-      set_failure (self, "bad server URL %s", url);
+      set_failure (self, "need a room id");
       return self;
     }
   self->session = options->session != NULL ? g_object_ref (options->session) : soup_session_new ();
+  connect_to (self, self->server_url);
+  return self;
+}
+
+/* Opens /ws of @server_url (an http(s):// node URL); the join follows. */
+static void
+connect_to (RcNativeGuest *self, const char *server_url)
+{
+  g_autofree char *host = NULL;
+  g_autofree char *url =
+    server_url != NULL ? websocket_url (server_url, &self->loopback, &host) : NULL;
+  g_autoptr (SoupMessage) msg = url != NULL ? soup_message_new ("GET", url) : NULL;
+
+  if (msg == NULL)
+    {
+      set_failure (self, "need an http(s) server URL (got %s)",
+                   server_url != NULL ? server_url : "no URL");
+      return;
+    }
+  if (self->node_url != server_url)
+    {
+      g_free (self->node_url);
+      self->node_url = g_strdup (server_url);
+    }
+  /* The first node's host stands for the clock's until initialState names it. */
+  if (self->host == NULL)
+    self->host = g_steal_pointer (&host);
   soup_session_websocket_connect_async (self->session, msg, NULL, NULL, G_PRIORITY_DEFAULT,
                                         self->cancellable, on_connected, self);
-  return self;
 }
 
 void
@@ -615,6 +802,7 @@ rc_native_guest_free (RcNativeGuest *self)
       g_clear_object (&self->conn);
     }
   drop_receiver (self);
+  g_clear_handle_id (&self->reconnect_id, g_source_remove);
   /* After the receiver: its streaming threads pushed into the player. */
   g_clear_handle_id (&self->report_id, g_source_remove);
   g_clear_pointer (&self->player, rc_native_playout_free);
@@ -629,6 +817,8 @@ rc_native_guest_free (RcNativeGuest *self)
   g_free (self->failure);
   g_free (self->sink);
   g_free (self->host);
+  g_free (self->node_url);
+  g_clear_pointer (&self->nodes, g_ptr_array_unref);
   g_free (self);
 }
 

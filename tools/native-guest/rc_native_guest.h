@@ -71,6 +71,12 @@ typedef struct
   gint64 late_us;            /* see RcNativeReceiverOptions */
   /* Shared by many guests of one process (benchmarks); NULL: its own. */
   SoupSession *session;
+  /* A cluster (docs/protocol.md, "A cluster of nodes"): follow a join's
+   * 4208/4209 nodeUrl, join again after roomClosed "moved", and when the
+   * socket is lost, reconnect (backoff) and after two failed connects go
+   * on to the next node GET /api/nodes listed, as the browser client does.
+   * FALSE: a lost socket is a failure. */
+  gboolean follow_cluster;
 } RcNativeGuestOptions;
 
 typedef struct

@@ -460,8 +460,10 @@ export function mountRoom(container, [roomId]) {
         setTimeout(() => { if (!disposed && session.wanted) join(); }, 300);
         return;
       case 'room_elsewhere':
+      case 'node_full':
         // Another node of the cluster serves the room and this one cannot
-        // reach it: go there (the join happens on socket:open).
+        // reach it, or this node is full and names the least loaded one:
+        // go there (the join happens on socket:open).
         if (err.nodeUrl && movesToNode < MAX_NODE_MOVES && sig.moveTo(err.nodeUrl)) {
           movesToNode += 1;
           connection.setOffline({ why: 'Moving to the server that plays this room…' });
