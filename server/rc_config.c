@@ -12,16 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OPT(name, env, type, field, def, lo, hi, arg, desc)                                        \
-  {                                                                                                \
-    name, "ROOMCAST_" env, RC_OPTION_##type, G_STRUCT_OFFSET (RcConfig, field), def, lo, hi, arg,  \
-        desc                                                                                       \
-  }
+#define OPT(name, env, type, field, def, lo, hi, arg, desc) \
+  { name, "ROOMCAST_" env, RC_OPTION_##type, G_STRUCT_OFFSET (RcConfig, field), def, lo, hi, arg, desc }
 
 static const RcOption options[] = {
   OPT ("config", "CONFIG", STRING, config_file, "", 0, 0, "FILE",
        "Read KEY=VALUE settings (ROOMCAST_* names) from FILE"),
-  OPT ("host", "HOST", STRING, host, "127.0.0.1", 0, 0, "ADDR", "Address to listen on"),
+  OPT ("host", "HOST", STRING, host, "127.0.0.1", 0, 0, "ADDR",
+       "Address to listen on"),
   OPT ("port", "PORT", INT, port, "8080", 0, 65535, "PORT",
        "TCP port to listen on; 0 picks a free one"),
   OPT ("store", "STORE", STRING, store, "memory", 0, 0, "URI",
@@ -36,8 +34,8 @@ static const RcOption options[] = {
        "Most rooms the server keeps"),
   OPT ("max-guests", "MAX_GUESTS", INT, max_guests, "100", 1, 100000, "N",
        "Most guests in one room"),
-  OPT ("max-message-bytes", "MAX_MESSAGE_BYTES", INT, max_message_bytes, "16384", 256, 1048576,
-       "BYTES", "Largest WebSocket message or REST body accepted"),
+  OPT ("max-message-bytes", "MAX_MESSAGE_BYTES", INT, max_message_bytes, "16384", 256,
+       1048576, "BYTES", "Largest WebSocket message or REST body accepted"),
   OPT ("rate-limit", "RATE_LIMIT", DOUBLE, rate_limit, "20", 0, 100000, "N",
        "Requests per second allowed per connection (0: unlimited)"),
   OPT ("rate-burst", "RATE_BURST", DOUBLE, rate_burst, "40", 1, 100000, "N",
@@ -51,19 +49,15 @@ static const RcOption options[] = {
   OPT ("clock-port", "CLOCK_PORT", INT, clock_port, "0", 0, 65535, "PORT",
        "UDP port publishing the server clock to native guests (0: any free port)"),
   OPT ("playout-delay", "PLAYOUT_DELAY", INT, playout_delay, "150", 10, 5000, "MS",
-       "Playout delay a room starts with: every guest hears a packet this long after the server "
-       "made it"),
+       "Playout delay a room starts with: every guest hears a packet this long after the server made it"),
   OPT ("playout-delay-min", "PLAYOUT_DELAY_MIN", INT, playout_delay_min, "60", 10, 5000, "MS",
        "Lowest playout delay a room adapts down to"),
   OPT ("playout-delay-max", "PLAYOUT_DELAY_MAX", INT, playout_delay_max, "1000", 10, 10000, "MS",
        "Highest playout delay a room adapts up to (guests later than this drop audio)"),
-  OPT (
-      "ws-bundle-from", "WS_BUNDLE_FROM", INT, ws_bundle_from, "200", 0, 1000000, "N",
-      "A room with this many WebSocket listeners sends them 3 audio frames per message (0: never)"),
-  OPT (
-      "ws-bundle-large-from", "WS_BUNDLE_LARGE_FROM", INT, ws_bundle_large_from, "4000", 0, 1000000,
-      "N",
-      "A room with this many WebSocket listeners sends them 5 audio frames per message (0: never)"),
+  OPT ("ws-bundle-from", "WS_BUNDLE_FROM", INT, ws_bundle_from, "200", 0, 1000000, "N",
+       "A room with this many WebSocket listeners sends them 3 audio frames per message (0: never)"),
+  OPT ("ws-bundle-large-from", "WS_BUNDLE_LARGE_FROM", INT, ws_bundle_large_from, "4000", 0, 1000000, "N",
+       "A room with this many WebSocket listeners sends them 5 audio frames per message (0: never)"),
   OPT ("empty-room-pause", "EMPTY_ROOM_PAUSE", INT, empty_room_pause, "30", 1, 86400, "SECONDS",
        "A playing room that nobody is in pauses itself after this long"),
   OPT ("ping-interval", "PING_INTERVAL", INT, ping_interval, "10", 1, 3600, "SECONDS",
@@ -72,11 +66,10 @@ static const RcOption options[] = {
        "Drop a WebSocket that has sent nothing (not even a pong) for this long"),
   OPT ("http-header-timeout", "HTTP_HEADER_TIMEOUT", INT, http_header_timeout, "15", 1, 3600,
        "SECONDS", "Close an HTTP connection whose request headers take longer than this"),
-  OPT ("http-body-timeout", "HTTP_BODY_TIMEOUT", INT, http_body_timeout, "30", 1, 3600, "SECONDS",
-       "Close an HTTP connection whose request body takes longer than this"),
-  OPT ("http-idle-timeout", "HTTP_IDLE_TIMEOUT", INT, http_idle_timeout, "10", 1, 3600, "SECONDS",
-       "Close an HTTP connection left open this long after its response (responses close their "
-       "connection: a safety net)"),
+  OPT ("http-body-timeout", "HTTP_BODY_TIMEOUT", INT, http_body_timeout, "30", 1, 3600,
+       "SECONDS", "Close an HTTP connection whose request body takes longer than this"),
+  OPT ("http-idle-timeout", "HTTP_IDLE_TIMEOUT", INT, http_idle_timeout, "10", 1, 3600,
+       "SECONDS", "Close an HTTP connection left open this long after its response (responses close their connection: a safety net)"),
   OPT ("store-timeout", "STORE_TIMEOUT", INT, store_timeout_ms, "3000", 100, 60000, "MS",
        "How long to wait for the store at start before giving up"),
   OPT ("max-publishers", "MAX_PUBLISHERS", INT, max_publishers, "8", 0, 1000, "N",
@@ -89,27 +82,25 @@ static const RcOption options[] = {
   OPT ("srt-port", "SRT_PORT", INT, srt_port, "0", 0, 65535, "PORT",
        "UDP port taking live hosts over SRT (OBS: srt://host:PORT?streamid=ROOM/KEY); 0: no SRT"),
   OPT ("srt-latency", "SRT_LATENCY", INT, srt_latency, "120", 20, 8000, "MS",
-       "SRT receive latency: time to retransmit what the network lost; the room hears the host "
-       "that much later"),
+       "SRT receive latency: time to retransmit what the network lost; the room hears the host that much later"),
   /* Telegram: the bot (server/telegram/) and the Mini App sign-in. */
   OPT ("telegram-token", "TELEGRAM_TOKEN", STRING, telegram_token, "", 0, 0, "TOKEN",
        "Telegram bot token from BotFather: turns the bot and the Mini App sign-in on (none: off)"),
-  OPT ("telegram-api-url", "TELEGRAM_API_URL", STRING, telegram_api_url, "https://api.telegram.org",
-       0, 0, "URL",
+  OPT ("telegram-api-url", "TELEGRAM_API_URL", STRING, telegram_api_url,
+       "https://api.telegram.org", 0, 0, "URL",
        "Where the bot reaches the Telegram Bot API (a local Bot API server, or a test's stand-in)"),
   OPT ("telegram-auth-max-age", "TELEGRAM_AUTH_MAX_AGE", INT, telegram_auth_max_age, "86400", 10,
-       31536000, "SECONDS", "Oldest Mini App sign-in (initData auth_date) a join accepts"),
+       31536000, "SECONDS",
+       "Oldest Mini App sign-in (initData auth_date) a join accepts"),
   OPT ("telegram-webapp-url", "TELEGRAM_WEBAPP_URL", STRING, telegram_webapp_url, "", 0, 0, "URL",
        "Public https:// address of this server for the bot's Mini App button (none: no button)"),
   /* WebRTC guests: the fan-out engine's port and address, or webrtcbin per guest. */
   OPT ("webrtc-fanout", "WEBRTC_FANOUT", STRING, webrtc_fanout, "engine", 0, 0, "MODE",
-       "How WebRTC guests are served: engine (one UDP port and one sender thread for all) or "
-       "webrtcbin (one each)"),
+       "How WebRTC guests are served: engine (one UDP port and one sender thread for all) or webrtcbin (one each)"),
   OPT ("webrtc-port", "WEBRTC_PORT", INT, webrtc_port, "0", 0, 65535, "PORT",
        "UDP port of the WebRTC engine, on the --host address; 0: any free port (printed at start)"),
   OPT ("webrtc-public-ip", "WEBRTC_PUBLIC_IP", STRING, webrtc_public_ip, "", 0, 0, "ADDR",
-       "Address the WebRTC engine's candidate advertises (1:1 NAT, Docker, cloud); empty: the "
-       "--host address"),
+       "Address the WebRTC engine's candidate advertises (1:1 NAT, Docker, cloud); empty: the --host address"),
   /* URL songs' cache (server/library/rc_url_cache.c). */
   OPT ("cache-dir", "CACHE_DIR", STRING, cache_dir, "", 0, 0, "DIR",
        "Folder where http(s) songs are cached for instant replay (empty: the user's cache "
@@ -154,27 +145,27 @@ apply (RcConfig *config, const RcOption *o, const char *value, GError **error)
 
   switch (o->type)
     {
-      case RC_OPTION_STRING:
-        g_free (*(char **)field);
-        *(char **)field = g_strdup (value);
-        return TRUE;
-      case RC_OPTION_INT:
-      case RC_OPTION_DOUBLE:
-        d = g_ascii_strtod (value, &end);
-        if (end == value || *end != '\0' || d < o->min || d > o->max
-            || (o->type == RC_OPTION_INT && (gint64)d != d))
-          {
-            g_set_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
-                         "--%s (%s): \"%s\" is not %s between %g and %g", o->long_name, o->env_name,
-                         value, o->type == RC_OPTION_INT ? "an integer" : "a number", o->min,
-                         o->max);
-            return FALSE;
-          }
-        if (o->type == RC_OPTION_INT)
-          *(gint64 *)field = (gint64)d;
-        else
-          *(double *)field = d;
-        return TRUE;
+    case RC_OPTION_STRING:
+      g_free (*(char **) field);
+      *(char **) field = g_strdup (value);
+      return TRUE;
+    case RC_OPTION_INT:
+    case RC_OPTION_DOUBLE:
+      d = g_ascii_strtod (value, &end);
+      if (end == value || *end != '\0' || d < o->min || d > o->max
+          || (o->type == RC_OPTION_INT && (gint64) d != d))
+        {
+          g_set_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
+                       "--%s (%s): \"%s\" is not %s between %g and %g", o->long_name,
+                       o->env_name, value, o->type == RC_OPTION_INT ? "an integer" : "a number",
+                       o->min, o->max);
+          return FALSE;
+        }
+      if (o->type == RC_OPTION_INT)
+        *(gint64 *) field = (gint64) d;
+      else
+        *(double *) field = d;
+      return TRUE;
     }
   return FALSE;
 }
@@ -251,16 +242,16 @@ rc_config_load_data (RcConfig *config, const char *contents, const char *path, G
       eq = strchr (line, '=');
       if (eq == NULL)
         {
-          g_set_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM, "%s:%u: expected KEY=VALUE", path,
-                       i + 1);
+          g_set_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
+                       "%s:%u: expected KEY=VALUE", path, i + 1);
           return FALSE;
         }
       *eq = '\0';
       o = find_env (g_strstrip (line));
       if (o == NULL)
         {
-          g_set_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM, "%s:%u: unknown setting %s", path,
-                       i + 1, line);
+          g_set_error (error, RC_ERROR, RC_ERROR_INVALID_PARAM, "%s:%u: unknown setting %s",
+                       path, i + 1, line);
           return FALSE;
         }
       value = g_strdup (g_strstrip (eq + 1));
@@ -348,8 +339,8 @@ rc_config_parse (int *argc, char ***argv, GError **error)
     {
       char *desc = g_strdup_printf ("%s [%s, default: %s]", o->description, o->env_name,
                                     *o->default_value ? o->default_value : "none");
-      GOptionEntry e = { o->long_name,      0, 0, G_OPTION_ARG_CALLBACK, (gpointer)on_option, desc,
-                         o->arg_description };
+      GOptionEntry e = { o->long_name, 0, 0, G_OPTION_ARG_CALLBACK, (gpointer) on_option,
+                         desc, o->arg_description };
 
       g_ptr_array_add (strings, desc);
       g_array_append_val (entries, e);
@@ -361,7 +352,7 @@ rc_config_parse (int *argc, char ***argv, GError **error)
                                 "variable or in a --config file.\nPrecedence: flag > "
                                 "environment > config file > default.");
   group = g_option_group_new ("roomcast", "roomcast options", "roomcast options", &pd, NULL);
-  g_option_group_add_entries (group, (const GOptionEntry *)entries->data);
+  g_option_group_add_entries (group, (const GOptionEntry *) entries->data);
   g_option_context_set_main_group (context, group);
   if (!g_option_context_parse (context, argc, argv, error))
     return NULL;

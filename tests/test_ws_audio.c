@@ -51,9 +51,9 @@ room_start (Room *r, const char *const *extra)
   g_ptr_array_add (args, "--music-dir");
   g_ptr_array_add (args, r->dir);
   for (guint i = 0; extra != NULL && extra[i] != NULL; i++)
-    g_ptr_array_add (args, (gpointer)extra[i]);
+    g_ptr_array_add (args, (gpointer) extra[i]);
   g_ptr_array_add (args, NULL);
-  r->server = rc_test_server_start ((const char *const *)args->pdata);
+  r->server = rc_test_server_start ((const char *const *) args->pdata);
   g_assert_true (RC_WAIT_UNTIL (rc_test_library_has (r->server, 1), 30000));
   room = rc_test_create_room (r->server, "Waves", NULL);
   r->room_id = g_strdup (rc_test_str (room, "id"));
@@ -124,10 +124,10 @@ typedef struct
   guint32 rtp0;     /* the timeline: rtpTimestamp ↔ serverTime */
   double c0;
   double max_mapping_error; /* |C − the timeline's C| over every frame, ms */
-  guint messages;           /* protected by lock */
-  guint bundled;            /* messages with more than one frame */
-  guint max_frames;         /* the most frames one message held */
-  GQueue binary;            /* GBytes*: every binary message, as sent; lock */
+  guint messages;   /* protected by lock */
+  guint bundled;    /* messages with more than one frame */
+  guint max_frames; /* the most frames one message held */
+  GQueue binary;    /* GBytes*: every binary message, as sent; lock */
 } Listener;
 
 static gpointer
@@ -158,8 +158,9 @@ listener_main (gpointer user_data)
           g_assert_true (rc_ws_frame_parse (frame, frame_length, &rtp, &a.c, &a.sequence, &opus,
                                             &payload_length));
           a.lateness = now - a.c;
-          l->max_mapping_error = MAX (
-              l->max_mapping_error, fabs (l->c0 + (gint32)(rtp - l->rtp0) * 1000.0 / 48000 - a.c));
+          l->max_mapping_error =
+            MAX (l->max_mapping_error,
+                 fabs (l->c0 + (gint32) (rtp - l->rtp0) * 1000.0 / 48000 - a.c));
           g_array_append_val (l->arrivals, a);
           frames++;
         }
@@ -183,7 +184,7 @@ listener_start (Room *r, const char *name)
   rc_test_ws_raw_send (l->conn, "{\"type\":\"startMedia\",\"id\":\"m\",\"transport\":\"ws\"}");
   json_object_unref (raw_expect (l->conn, "mediaStarted"));
   timeline = raw_expect (l->conn, "timeline");
-  l->rtp0 = (guint32)json_object_get_int_member (timeline, "rtpTimestamp");
+  l->rtp0 = (guint32) json_object_get_int_member (timeline, "rtpTimestamp");
   l->c0 = json_object_get_double_member (timeline, "serverTime");
   g_mutex_init (&l->lock);
   l->arrivals = g_array_new (FALSE, FALSE, sizeof (Arrival));
@@ -211,7 +212,7 @@ listener_free (Listener *l)
   g_thread_join (l->thread);
   g_object_unref (l->conn);
   g_array_unref (l->arrivals);
-  g_queue_clear_full (&l->binary, (GDestroyNotify)g_bytes_unref);
+  g_queue_clear_full (&l->binary, (GDestroyNotify) g_bytes_unref);
   g_mutex_clear (&l->lock);
   g_free (l);
 }

@@ -86,7 +86,7 @@ struct _RcSync
   RcWsGroup *ws_group; /* the listeners' connections (after their timeline) */
   guint ws_bundle_from;
   guint ws_bundle_large_from;
-  guint64 ws_dropped;                            /* listeners dropped for falling behind */
+  guint64 ws_dropped;  /* listeners dropped for falling behind */
   guint64 ws_counted_messages, ws_counted_bytes; /* of the group's, in the metrics */
   guint ws_count_id;
 
@@ -155,7 +155,7 @@ timeline_message (RcSync *self)
     return NULL;
   node = rc_json_message_new ("timeline", &o);
   json_object_set_int_member (o, "rtpTimestamp", rtp);
-  json_object_set_double_member (o, "serverTime", (double)when / GST_MSECOND);
+  json_object_set_double_member (o, "serverTime", (double) when / GST_MSECOND);
   json_object_set_int_member (o, "clockRate", RC_ROOM_PIPELINE_CLOCK_RATE);
   json_object_set_double_member (o, "playoutDelay", self->delay_ms);
   if (self->delay_change_at_ms > rc_clock_now_ms ())
@@ -276,7 +276,7 @@ change_time (RcSync *self, double before)
 
   if (pipeline == NULL || !rc_room_pipeline_get_timeline (pipeline, &rtp, &when))
     return 0;
-  first_ms = (double)when / GST_MSECOND;
+  first_ms = (double) when / GST_MSECOND;
   c_ms = now_ms + DELAY_CHANGE_LEAD_MS;
   c_ms = first_ms + ceil ((c_ms - first_ms) / PACKET_MS) * PACKET_MS;
   return c_ms + before;
@@ -308,8 +308,8 @@ schedule_change (RcSync *self, double before)
         {
           self->delay_ms = before;
           if (self->delay_retry_id == 0)
-            self->delay_retry_id = g_timeout_add ((guint)(self->delay_change_at_ms - now_ms) + 1,
-                                                  on_delay_retry, self);
+            self->delay_retry_id = g_timeout_add (
+              (guint) (self->delay_change_at_ms - now_ms) + 1, on_delay_retry, self);
           return FALSE;
         }
       /* Still far off: the pending change takes the new value instead. */
@@ -521,7 +521,7 @@ gboolean
 rc_sync_add_edge (RcSync *self, const RcGuestMediaEdge *edge, GError **error)
 {
   RcRoomPipeline *pipeline = rc_room_get_pipeline (self->room);
-  gint64 key = (gint64)edge->token;
+  gint64 key = (gint64) edge->token;
   guint listeners = GPOINTER_TO_UINT (g_hash_table_lookup (self->edges, &key));
   g_autoptr (GError) local = NULL;
 
@@ -544,15 +544,14 @@ rc_sync_add_edge (RcSync *self, const RcGuestMediaEdge *edge, GError **error)
         g_clear_pointer (&self->relay_sink, rc_relay_sink_free);
       return FALSE;
     }
-  g_hash_table_replace (self->edges, g_memdup2 (&key, sizeof key),
-                        GUINT_TO_POINTER (listeners + 1));
+  g_hash_table_replace (self->edges, g_memdup2 (&key, sizeof key), GUINT_TO_POINTER (listeners + 1));
   return TRUE;
 }
 
 void
 rc_sync_remove_edge (RcSync *self, guint64 token)
 {
-  gint64 key = (gint64)token;
+  gint64 key = (gint64) token;
   guint listeners = GPOINTER_TO_UINT (g_hash_table_lookup (self->edges, &key));
 
   if (listeners == 0)
@@ -586,7 +585,7 @@ rc_sync_stats_json (RcSync *self)
   json_object_set_double_member (o, "playoutDelay", self->delay_ms);
   json_object_set_int_member (o, "clockRate", RC_ROOM_PIPELINE_CLOCK_RATE);
   json_object_set_int_member (o, "wsListeners", g_hash_table_size (self->ws_listeners));
-  json_object_set_int_member (o, "wsDropped", (gint64)self->ws_dropped);
+  json_object_set_int_member (o, "wsDropped", (gint64) self->ws_dropped);
   json_object_set_int_member (o, "wsFramesPerMessage", ws_frames_per_message (self));
   if (self->relay_sink != NULL)
     {
@@ -596,9 +595,9 @@ rc_sync_stats_json (RcSync *self)
 
       rc_relay_sink_get_stats (self->relay_sink, &relay);
       json_object_set_int_member (r, "edges", relay.edges);
-      json_object_set_int_member (r, "packets", (gint64)relay.packets);
-      json_object_set_int_member (r, "datagrams", (gint64)relay.datagrams);
-      json_object_set_int_member (r, "sendFailed", (gint64)relay.send_failed);
+      json_object_set_int_member (r, "packets", (gint64) relay.packets);
+      json_object_set_int_member (r, "datagrams", (gint64) relay.datagrams);
+      json_object_set_int_member (r, "sendFailed", (gint64) relay.send_failed);
       json_object_set_member (o, "relay", r_node);
     }
   /* In join order, like the participants list. */
