@@ -562,6 +562,7 @@ typedef struct
   RcLoadgen *lg;
   RcLgConn *conn;
   gint64 now_us;
+  double slot_ms; /* every frame's slot (--slot message), or NAN: each its own C */
 } Media;
 
 /* One media frame (docs/protocol.md), counted against its C. */
@@ -594,17 +595,38 @@ on_media_frame (const guint8 *data, gsize length, gpointer user_data)
   conn->last_seq = seq;
   conn->have_seq = TRUE;
   conn->frames++;
-  rc_lg_count_frame (m->lg, conn, m->now_us / 1000.0 + m->lg->clock.offset_ms - c_ms);
+  rc_lg_count_frame (m->lg, conn,
+                     m->now_us / 1000.0 + m->lg->clock.offset_ms
+                       - (isnan (m->slot_ms) ? c_ms : m->slot_ms));
   if (conn->sample != NULL)
     sample_decode (m->lg, conn->sample, payload, payload_length);
   return TRUE;
+}
+
+/* --slot message: the C of the message's last frame (NAN if none parses;
+ * the split below then fails the message). */
+static double
+message_slot (const guint8 *data, gsize length)
+{
+  gsize offset = 0, frame_length, payload_length;
+  const guint8 *frame, *payload;
+  double c_ms = NAN, c;
+  guint32 rtp, seq;
+
+  while (rc_ws_message_next (data, length, &offset, &frame, &frame_length))
+    if (rc_ws_frame_parse (frame, frame_length, &rtp, &c, &seq, &payload, &payload_length))
+      c_ms = c;
+  return c_ms;
 }
 
 /* One binary message: a frame or a bundle of them. */
 static gboolean
 on_media (RcLoadgen *lg, RcLgConn *conn, const RcLgWsFrame *f, gint64 now_us, char **failure)
 {
-  Media m = { lg, conn, now_us };
+  Media m = { lg, conn, now_us, NAN };
+
+  if (lg->o.slot_by_message && f->fin)
+    m.slot_ms = message_slot (f->data, f->length);
 
   if (!f->fin || !rc_lg_media_split (f->data, f->length, on_media_frame, &m))
     {

@@ -34,6 +34,10 @@ typedef struct
   const char *http_url;    /* "http://HOST:PORT/mount" for HTTP listeners; may be NULL */
   const char *name_prefix; /* guests' names: PREFIX-N ("lg") */
   double late_ms;          /* a frame this much behind its slot is late (60) */
+  /* A WebSocket frame's slot: its own C (FALSE), or the C of the last frame
+   * of its message (TRUE: a bundle's frames are due when the bundle is
+   * complete, so the wait the bundling adds by design is left out). */
+  gboolean slot_by_message;
   double stall_ms;         /* an HTTP listener with no byte for this long stalls (500) */
   guint join_rate;         /* connections started per second, at most (500) */
   guint max_pending;       /* connections joining at once, at most (64) */
