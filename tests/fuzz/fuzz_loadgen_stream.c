@@ -5,7 +5,8 @@
  * them over. The first byte picks the reader: the WebSocket frame reader
  * (rc_lg_ws_feed over rc_lg_ws_read, then each binary message split by
  * rc_lg_media_split, one frame or a bundle's, and each frame through
- * rc_ws_frame_parse as a guest does), the Ogg page reader (rc_lg_ogg_read), the upgrade
+ * rc_ws_frame_parse as a guest does; the message's slot through
+ * rc_lg_media_last_c), the Ogg page reader (rc_lg_ogg_read), the upgrade
  * answer's check (rc_lg_ws_upgrade_ok), or the Janus viewer's HTTP answers
  * (rc_lg_janus_next_answer, then json-glib); the second byte seeds the read
  * sizes. A reader must consume only what it was given, hand out frames
@@ -18,6 +19,7 @@
 #include "tools/loadgen/rc_lg_websocket.h"
 
 #include <json-glib/json-glib.h>
+#include <math.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
@@ -64,8 +66,11 @@ on_frame (const RcLgWsFrame *f, gpointer data)
   if (f->opcode == RC_LG_WS_OP_BINARY)
     {
       Read inner = { f->data, f->length };
+      double last_c = rc_lg_media_last_c (f->data, f->length);
 
-      rc_lg_media_split (f->data, f->length, on_media_frame, &inner);
+      /* A message the guests take has a slot (--slot message). */
+      if (rc_lg_media_split (f->data, f->length, on_media_frame, &inner))
+        g_assert (isfinite (last_c));
     }
   return TRUE;
 }

@@ -603,22 +603,6 @@ on_media_frame (const guint8 *data, gsize length, gpointer user_data)
   return TRUE;
 }
 
-/* --slot message: the C of the message's last frame (NAN if none parses;
- * the split below then fails the message). */
-static double
-message_slot (const guint8 *data, gsize length)
-{
-  gsize offset = 0, frame_length, payload_length;
-  const guint8 *frame, *payload;
-  double c_ms = NAN, c;
-  guint32 rtp, seq;
-
-  while (rc_ws_message_next (data, length, &offset, &frame, &frame_length))
-    if (rc_ws_frame_parse (frame, frame_length, &rtp, &c, &seq, &payload, &payload_length))
-      c_ms = c;
-  return c_ms;
-}
-
 /* One binary message: a frame or a bundle of them. */
 static gboolean
 on_media (RcLoadgen *lg, RcLgConn *conn, const RcLgWsFrame *f, gint64 now_us, char **failure)
@@ -626,7 +610,7 @@ on_media (RcLoadgen *lg, RcLgConn *conn, const RcLgWsFrame *f, gint64 now_us, ch
   Media m = { lg, conn, now_us, NAN };
 
   if (lg->o.slot_by_message && f->fin)
-    m.slot_ms = message_slot (f->data, f->length);
+    m.slot_ms = rc_lg_media_last_c (f->data, f->length); /* NAN fails in the split below */
 
   if (!f->fin || !rc_lg_media_split (f->data, f->length, on_media_frame, &m))
     {
