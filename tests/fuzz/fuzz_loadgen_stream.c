@@ -36,6 +36,8 @@ typedef struct
 {
   const guint8 *buf;
   gsize have;
+  guint parsed;  /* frames that parsed, and the last one's C */
+  double last_c;
 } Read;
 
 /* Each frame of a message (one, or a bundle's), as a guest reads it. */
@@ -52,7 +54,11 @@ on_media_frame (const guint8 *data, gsize length, gpointer user_data)
 
   g_assert (data >= r->buf && data + length <= r->buf + r->have);
   if (rc_ws_frame_parse (frame, length, &rtp, &c, &seq, &payload, &payload_length))
-    g_assert (payload >= frame && payload + payload_length == frame + length);
+    {
+      g_assert (payload >= frame && payload + payload_length == frame + length);
+      r->parsed++;
+      r->last_c = c;
+    }
   return TRUE;
 }
 
@@ -65,12 +71,16 @@ on_frame (const RcLgWsFrame *f, gpointer data)
   g_assert (f->length <= f->total);
   if (f->opcode == RC_LG_WS_OP_BINARY)
     {
-      Read inner = { f->data, f->length };
+      Read inner = { f->data, f->length, 0, NAN };
       double last_c = rc_lg_media_last_c (f->data, f->length);
 
-      /* A message the guests take has a slot (--slot message). */
-      if (rc_lg_media_split (f->data, f->length, on_media_frame, &inner))
-        g_assert (isfinite (last_c));
+      /* The slot (--slot message) is the last parsed frame's C, a time;
+       * none without a frame that parses. */
+      rc_lg_media_split (f->data, f->length, on_media_frame, &inner);
+      if (inner.parsed > 0)
+        g_assert (isfinite (last_c) && last_c == inner.last_c);
+      else
+        g_assert (isnan (last_c));
     }
   return TRUE;
 }
