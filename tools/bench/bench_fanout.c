@@ -512,8 +512,10 @@ main (int argc, char **argv)
     { "late-ms", 0, 0, G_OPTION_ARG_DOUBLE, &o.late_ms,
       "A packet this much behind its slot is late (60)", "MS" },
     { "slot", 0, 0, G_OPTION_ARG_STRING, &o.slot,
-      "--transport ws: a frame's slot is its C (frame, the default) or the C of its message's "
-      "last frame (message: a bundle's frames are due when it is complete)", "frame|message" },
+      "--transport ws: a frame's slot is its C (frame, the default), the C of its message's "
+      "last frame (message: a bundle's frames are due when it is complete) or that plus the "
+      "listener's best transit so far (transit: as the Icecast listeners are measured)",
+      "frame|message|transit" },
     { "max-seconds", 0, 0, G_OPTION_ARG_INT, &max_seconds,
       "Time budget: no new joins after this (600)", "S" },
     { "track-seconds", 0, 0, G_OPTION_ARG_INT, &track_seconds,
@@ -626,9 +628,10 @@ main (int argc, char **argv)
       g_printerr ("bench-fanout: --transport is receivers, webrtc or ws\n");
       return 2;
     }
-  if (o.slot != NULL && !g_str_equal (o.slot, "frame") && !g_str_equal (o.slot, "message"))
+  if (o.slot != NULL && !g_str_equal (o.slot, "frame") && !g_str_equal (o.slot, "message")
+      && !g_str_equal (o.slot, "transit"))
     {
-      g_printerr ("bench-fanout: --slot is frame or message\n");
+      g_printerr ("bench-fanout: --slot is frame, message or transit\n");
       return 2;
     }
   if (!parse_levels (o.levels != NULL ? o.levels

@@ -18,7 +18,7 @@
 
 static void
 summary (GString *out, const RcBenchSide *rc, const RcBenchSide *ice, double late_ms,
-         gboolean by_message)
+         const char *slot)
 {
   const RcBenchLevel *a = rc_bench_side_best_held (rc);
   const RcBenchLevel *b = ice != NULL ? rc_bench_side_best_held (ice) : NULL;
@@ -30,8 +30,12 @@ summary (GString *out, const RcBenchSide *rc, const RcBenchSide *ice, double lat
                                "listener's best transit of the stream's timeline), the server at "
                                "most 80%% of its core.\n\n",
                           late_ms,
-                          by_message ? "the C of the last frame of the frame's message"
-                                     : "the frame's C");
+                          g_strcmp0 (slot, "message") == 0
+                            ? "the C of the last frame of the frame's message"
+                          : g_strcmp0 (slot, "transit") == 0
+                            ? "the C of the last frame of the frame's message plus the "
+                              "listener's best transit"
+                            : "the frame's C");
   g_string_append (out, "| server | most listeners held | its CPU % | listeners per core |\n");
   g_string_append (out, "|---|---:|---:|---:|\n");
   g_string_append_printf (out, "| roomcast (WebSocket) | %u | %.1f | %.0f |\n", a != NULL ? a->n : 0,
@@ -120,8 +124,7 @@ rc_bench_ws_run (const RcBenchWsOptions *o, GString *out)
   rc_bench_side_table (out, &rc);
   if (icecast != NULL)
     rc_bench_side_table (out, &ice);
-  summary (out, &rc, icecast != NULL ? &ice : NULL, o->common.late_ms,
-           g_strcmp0 (o->slot, "message") == 0);
+  summary (out, &rc, icecast != NULL ? &ice : NULL, o->common.late_ms, o->slot);
   ok = rc.done->len > 0;
   rc_bench_side_clear (&rc);
   rc_bench_side_clear (&ice);

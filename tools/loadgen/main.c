@@ -184,8 +184,10 @@ main (int argc, char **argv)
     { "late-ms", 0, 0, G_OPTION_ARG_DOUBLE, &o.late_ms,
       "A frame this far behind its slot is late (60)", "MS" },
     { "slot", 0, 0, G_OPTION_ARG_STRING, &slot,
-      "A WebSocket frame's slot: frame (its C, the default) or message (the C of its "
-      "message's last frame: the bundling's own wait left out)", "frame|message" },
+      "A WebSocket frame's slot: frame (its C, the default), message (the C of its "
+      "message's last frame: the bundling's own wait left out) or transit (that plus the "
+      "listener's best transit so far, as HTTP listeners are measured)",
+      "frame|message|transit" },
     { "stall-ms", 0, 0, G_OPTION_ARG_DOUBLE, &o.stall_ms,
       "An HTTP listener this long without a byte stalls (500)", "MS" },
     { "rate", 0, 0, G_OPTION_ARG_INT, &rate, "Connections started per second (500)", "N" },
@@ -230,12 +232,15 @@ main (int argc, char **argv)
       g_printerr ("roomcast-loadgen: give --server and --room, or --janus-url, or --http-url\n");
       return 2;
     }
-  if (slot != NULL && !g_str_equal (slot, "frame") && !g_str_equal (slot, "message"))
+  if (slot != NULL && !g_str_equal (slot, "frame") && !g_str_equal (slot, "message")
+      && !g_str_equal (slot, "transit"))
     {
-      g_printerr ("roomcast-loadgen: --slot is frame or message\n");
+      g_printerr ("roomcast-loadgen: --slot is frame, message or transit\n");
       return 2;
     }
-  o.slot_by_message = g_strcmp0 (slot, "message") == 0;
+  o.slot = g_strcmp0 (slot, "message") == 0   ? RC_LG_SLOT_MESSAGE
+           : g_strcmp0 (slot, "transit") == 0 ? RC_LG_SLOT_TRANSIT
+                                              : RC_LG_SLOT_FRAME;
   o.server_url = server;
   o.room_id = room;
   o.http_url = http_url;
