@@ -60,7 +60,7 @@
  * covers; from --ws-bundle-large-from, RC_WS_BUNDLE_MAX (100 ms): each
  * listener costs the writer one send per message, nearly all of it the
  * kernel's TCP path (docs/benchmarks.md), so fewer, larger messages are
- * what lets one core carry 10,000. */
+ * what brings one core near 10,000 listeners. */
 #define WS_BUNDLE_FRAMES 3
 /* How often the WebSocket audio's counters reach the metrics. */
 #define WS_COUNT_PERIOD_S 1
