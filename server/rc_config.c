@@ -56,6 +56,8 @@ static const RcOption options[] = {
        "Highest playout delay a room adapts up to (guests later than this drop audio)"),
   OPT ("ws-bundle-from", "WS_BUNDLE_FROM", INT, ws_bundle_from, "200", 0, 1000000, "N",
        "A room with this many WebSocket listeners sends them 3 audio frames per message (0: never)"),
+  OPT ("ws-bundle-large-from", "WS_BUNDLE_LARGE_FROM", INT, ws_bundle_large_from, "4000", 0, 1000000, "N",
+       "A room with this many WebSocket listeners sends them 5 audio frames per message (0: never)"),
   OPT ("empty-room-pause", "EMPTY_ROOM_PAUSE", INT, empty_room_pause, "30", 1, 86400, "SECONDS",
        "A playing room that nobody is in pauses itself after this long"),
   OPT ("ping-interval", "PING_INTERVAL", INT, ping_interval, "10", 1, 3600, "SECONDS",

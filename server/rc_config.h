@@ -34,6 +34,7 @@ typedef struct
   gint64 playout_delay_min;
   gint64 playout_delay_max;
   gint64 ws_bundle_from;
+  gint64 ws_bundle_large_from;
   gint64 ping_interval;
   gint64 idle_timeout;
   gint64 http_header_timeout;

@@ -6,13 +6,17 @@
  *   arriving on time (each frame's arrival measured against its C by a
  *   thread that does nothing but read);
  * - a room that bundles its frames (--ws-bundle-from) still gives every
- *   frame its exact C.
+ *   frame its exact C;
+ * - a room with many listeners (--ws-bundle-large-from, lowered to a few
+ *   here) sends 5 frames a message, and a listener among them hears the
+ *   tone without a gap, every frame in its place on the timeline.
  * The server clock is this machine's monotonic clock, so arrival − C is a
  * frame's lateness as the listener sees it.
  */
 #include "server/core/rc_error.h"
 #include "pipelines/rc_ws_branch.h"
 #include "pipelines/rc_stats.h"
+#include "rc_test_audio.h"
 #include "rc_test_music.h"
 #include "rc_test_server.h"
 #include "rc_test_util.h"
@@ -122,6 +126,8 @@ typedef struct
   double max_mapping_error; /* |C − the timeline's C| over every frame, ms */
   guint messages;   /* protected by lock */
   guint bundled;    /* messages with more than one frame */
+  guint max_frames; /* the most frames one message held */
+  GQueue binary;    /* GBytes*: every binary message, as sent; lock */
 } Listener;
 
 static gpointer
@@ -160,6 +166,8 @@ listener_main (gpointer user_data)
         }
       l->messages++;
       l->bundled += frames > 1 ? 1 : 0;
+      l->max_frames = MAX (l->max_frames, frames);
+      g_queue_push_tail (&l->binary, g_bytes_ref (payload));
       g_mutex_unlock (&l->lock);
     }
 }
@@ -204,6 +212,7 @@ listener_free (Listener *l)
   g_thread_join (l->thread);
   g_object_unref (l->conn);
   g_array_unref (l->arrivals);
+  g_queue_clear_full (&l->binary, (GDestroyNotify) g_bytes_unref);
   g_mutex_clear (&l->lock);
   g_free (l);
 }
@@ -338,6 +347,83 @@ test_bundled_frames_keep_c (void)
   room_stop (&r);
 }
 
+/* Bundled 5 to a message once a room has --ws-bundle-large-from listeners:
+ * each listener still hears every frame, consecutive, at its exact C, and
+ * the tone decoded from them and placed by C has no gap. */
+static void
+test_many_listeners_large_bundles (void)
+{
+  Room r = { 0 };
+  Listener *many[4];
+  g_autoptr (JsonObject) stats = NULL;
+  g_autoptr (GArray) pcm = NULL;
+  Listener *wes;
+  double c0 = 0, max_step_error = 0;
+  guint windows = 0, max_frames, messages;
+
+  room_start (
+      &r, (const char *const[]){ "--ws-bundle-from", "2", "--ws-bundle-large-from", "4", NULL });
+  for (guint i = 0; i < G_N_ELEMENTS (many); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("Many%u", i);
+
+      many[i] = listener_start (&r, name);
+    }
+  wes = many[G_N_ELEMENTS (many) - 1];
+  stats = room_stats (&r);
+  g_assert_cmpint (json_object_get_int_member (stats, "wsListeners"), ==, 4);
+  g_assert_cmpint (json_object_get_int_member (stats, "wsFramesPerMessage"), ==, RC_WS_BUNDLE_MAX);
+  /* 3 s of audio, from a second after the last listener joined (the room's
+   * pipeline starts with its first listener and takes a moment to settle). */
+  g_assert_true (RC_WAIT_UNTIL (listener_count (wes) >= 50, 15000));
+  g_mutex_lock (&wes->lock);
+  g_queue_clear_full (&wes->binary, (GDestroyNotify)g_bytes_unref);
+  g_array_set_size (wes->arrivals, 0);
+  wes->messages = wes->bundled = wes->max_frames = 0;
+  g_mutex_unlock (&wes->lock);
+  g_assert_true (RC_WAIT_UNTIL (listener_count (wes) >= 150, 15000));
+
+  g_mutex_lock (&wes->lock);
+  max_frames = wes->max_frames;
+  messages = wes->messages;
+  /* Whole bundles of 5 (the first may have been cut by the reset above). */
+  g_assert_cmpuint (max_frames, ==, RC_WS_BUNDLE_MAX);
+  g_assert_cmpuint (wes->arrivals->len, >=, RC_WS_BUNDLE_MAX * (messages - 1));
+  for (guint i = 1; i < wes->arrivals->len; i++)
+    {
+      Arrival *a = &g_array_index (wes->arrivals, Arrival, i);
+      Arrival *p = &g_array_index (wes->arrivals, Arrival, i - 1);
+
+      g_assert_cmpuint (a->sequence, ==, p->sequence + 1);
+      max_step_error = MAX (max_step_error, fabs (a->c - p->c - 20.0));
+    }
+  pcm = rc_test_audio_decode_ws_frames (&wes->binary, &c0);
+  g_mutex_unlock (&wes->lock);
+  g_assert_cmpfloat (max_step_error, <, 0.01);
+  g_assert_cmpfloat (wes->max_mapping_error, <, 0.01);
+
+  /* The tone in every 100 ms of the 3 s (the decoder's first 300 ms left
+   * out: it starts mid-stream and settles): a missing or misplaced frame would break a
+   * window's pitch. */
+  for (gsize at = 300 * 48; at + 100 * 48 <= pcm->len; at += 100 * 48)
+    {
+      double freq, rms;
+
+      rc_test_audio_analyse_float (&g_array_index (pcm, float, at), 100 * 48, &freq, &rms);
+      if (!rc_test_audio_is_tone (freq, rms, 440))
+        g_error ("no tone at %.0f ms of the heard audio: %.1f Hz, rms %.3f", at / 48.0, freq, rms);
+      windows++;
+    }
+  g_test_message ("%u messages of up to %u frames, %u frames; the tone in all %u windows of "
+                  "100 ms; C steps off 20 ms by at most %.6f ms",
+                  messages, max_frames, listener_count (wes), windows, max_step_error);
+  g_assert_cmpuint (windows, >=, 25);
+
+  for (guint i = 0; i < G_N_ELEMENTS (many); i++)
+    listener_free (many[i]);
+  room_stop (&r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -345,5 +431,6 @@ main (int argc, char **argv)
   rc_test_init (&argc, &argv);
   g_test_add_func ("/ws-audio/stalled-reader-dropped", test_stalled_reader_dropped);
   g_test_add_func ("/ws-audio/bundled-frames-keep-c", test_bundled_frames_keep_c);
+  g_test_add_func ("/ws-audio/many-listeners-large-bundles", test_many_listeners_large_bundles);
   return g_test_run ();
 }

@@ -94,6 +94,30 @@ wake (RcWsWriter *writer)
     g_warning ("WebSocket writer: cannot wake the thread: %s", g_strerror (errno));
 }
 
+/* Puts each of @peers on the dirty list under one turn of the writer's
+ * lock (a frame for thousands of listeners); TRUE when the thread must be
+ * woken. The caller holds references to them. */
+static gboolean
+mark_dirty_all (RcWsWriter *writer, GPtrArray *peers)
+{
+  gboolean first;
+
+  g_mutex_lock (&writer->lock);
+  first = writer->dirty->len == 0;
+  for (guint i = 0; i < peers->len; i++)
+    {
+      RcWsPeer *peer = peers->pdata[i];
+
+      if (peer->dirty)
+        continue;
+      peer->dirty = TRUE;
+      g_ptr_array_add (writer->dirty, rc_ws_peer_ref (peer));
+    }
+  first = first && writer->dirty->len > 0;
+  g_mutex_unlock (&writer->lock);
+  return first;
+}
+
 /* Puts @peer on the dirty list; TRUE when the thread must be woken. */
 static gboolean
 mark_dirty (RcWsPeer *peer)
@@ -490,9 +514,12 @@ arm (RcWsWriter *writer, RcWsPeer *peer)
 }
 
 /* Sends the head of @peer's queue, as much as the socket takes. Returns
- * FALSE when the socket refused bytes (or failed). */
+ * FALSE when the socket refused bytes (or failed). *@empty_out: nothing is
+ * left queued; *@finished_out: the peer is finished (nothing was sent).
+ * Two turns of the peer's lock a call: it is taken per listener and
+ * message, thousands of times a frame. */
 static gboolean
-send_some (RcWsPeer *peer, gboolean *error_out)
+send_some (RcWsPeer *peer, gboolean *error_out, gboolean *empty_out, gboolean *finished_out)
 {
   struct iovec iov[RC_WS_WRITER_IOV];
   struct msghdr msg = { .msg_iov = iov };
@@ -501,7 +528,8 @@ send_some (RcWsPeer *peer, gboolean *error_out)
   GList *l;
 
   g_mutex_lock (&peer->lock);
-  l = g_queue_peek_head_link (&peer->chunks);
+  *finished_out = peer->finished;
+  l = peer->finished ? NULL : g_queue_peek_head_link (&peer->chunks);
   for (; l != NULL && msg.msg_iovlen < RC_WS_WRITER_IOV; l = l->next)
     {
       Chunk *c = l->data;
@@ -515,6 +543,7 @@ send_some (RcWsPeer *peer, gboolean *error_out)
       msg.msg_iovlen++;
     }
   g_mutex_unlock (&peer->lock);
+  *empty_out = total == 0;
   if (total == 0)
     return TRUE;
   n = sendmsg (peer->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -545,6 +574,7 @@ send_some (RcWsPeer *peer, gboolean *error_out)
       peer->head_sent = 0;
       chunk_free (g_queue_pop_head (&peer->chunks));
     }
+  *empty_out = g_queue_is_empty (&peer->chunks);
   g_mutex_unlock (&peer->lock);
   return (gsize) n == total;
 }
@@ -553,23 +583,15 @@ send_some (RcWsPeer *peer, gboolean *error_out)
 static void
 flush_peer (RcWsWriter *writer, RcWsPeer *peer, gint64 now)
 {
-  gboolean error = FALSE, all = TRUE, empty, closing, finished;
+  gboolean error = FALSE, all, empty = FALSE, closing, finished = FALSE;
   gboolean slow = FALSE;
   RcWsGroup *group = NULL;
 
-  g_mutex_lock (&peer->lock);
-  finished = peer->finished;
-  g_mutex_unlock (&peer->lock);
+  do
+    all = send_some (peer, &error, &empty, &finished);
+  while (all && !empty && !finished);
   if (finished)
     return;
-  while ((all = send_some (peer, &error)))
-    {
-      g_mutex_lock (&peer->lock);
-      empty = g_queue_is_empty (&peer->chunks);
-      g_mutex_unlock (&peer->lock);
-      if (empty)
-        break;
-    }
   g_mutex_lock (&peer->lock);
   empty = g_queue_is_empty (&peer->chunks);
   closing = peer->closing;
@@ -854,9 +876,11 @@ rc_ws_group_send (RcWsGroup *group, GBytes *payload)
   gsize length;
   const guint8 *data = g_bytes_get_data (payload, &length);
   g_autoptr (GBytes) message = frame_message (0x2, data, length);
-  gboolean need_wake = FALSE;
+  g_autoptr (GPtrArray) queued = NULL;
+  gboolean need_wake;
 
   g_mutex_lock (&group->lock);
+  queued = g_ptr_array_sized_new (group->peers->len);
   for (guint i = 0; i < group->peers->len; i++)
     {
       RcWsPeer *peer = group->peers->pdata[i];
@@ -866,10 +890,11 @@ rc_ws_group_send (RcWsGroup *group, GBytes *payload)
         continue;
       group->messages++;
       group->bytes += g_bytes_get_size (message);
-      need_wake |= mark_dirty (peer);
+      g_ptr_array_add (queued, peer); /* the group's reference holds while it is locked */
       if (first)
         post_group_event (group, peer, RC_WS_GROUP_FIRST_FRAME);
     }
+  need_wake = mark_dirty_all (group->writer, queued);
   g_mutex_unlock (&group->lock);
   if (need_wake)
     wake (group->writer);

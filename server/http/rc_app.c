@@ -109,6 +109,7 @@ rc_app_new (const RcConfig *config, RcStore *store)
     .delay_initial_ms = (double) config->playout_delay,
     .delay_max_ms = (double) config->playout_delay_max,
     .ws_bundle_from = (guint) config->ws_bundle_from,
+    .ws_bundle_large_from = (guint) config->ws_bundle_large_from,
     .metrics = metrics,
     .url_cache = url_cache,
   };

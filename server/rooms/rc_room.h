@@ -145,6 +145,7 @@ typedef struct _RcRoomSettings
   double delay_initial_ms;
   double delay_max_ms;
   guint ws_bundle_from;    /* WebSocket listeners from which frames are bundled (0: never) */
+  guint ws_bundle_large_from; /* ... from which 5 go in a message (0: never) */
   RcMetrics *metrics;      /* borrowed, may be NULL: what rooms count */
   RcFanout *fanout;        /* borrowed, may be NULL: WebRTC guests get a webrtcbin each */
   RcUrlCache *url_cache;   /* borrowed, may be NULL: URL songs stream uncached */

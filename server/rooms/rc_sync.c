@@ -56,7 +56,11 @@
 #define DELAY_FALL_AFTER_US (20 * G_USEC_PER_SEC)
 /* A report older than this no longer counts toward D. */
 #define REPORT_STALE_US (15 * G_USEC_PER_SEC)
-/* Frames per message from --ws-bundle-from listeners: 60 ms, which D covers. */
+/* Frames per message from --ws-bundle-from listeners: 60 ms, which D
+ * covers; from --ws-bundle-large-from, RC_WS_BUNDLE_MAX (100 ms): each
+ * listener costs the writer one send per message, nearly all of it the
+ * kernel's TCP path (docs/benchmarks.md), so fewer, larger messages are
+ * what brings one core near 10,000 listeners. */
 #define WS_BUNDLE_FRAMES 3
 /* How often the WebSocket audio's counters reach the metrics. */
 #define WS_COUNT_PERIOD_S 1
@@ -81,6 +85,7 @@ struct _RcSync
   RcWsBranch *ws_branch;
   RcWsGroup *ws_group; /* the listeners' connections (after their timeline) */
   guint ws_bundle_from;
+  guint ws_bundle_large_from;
   guint64 ws_dropped;  /* listeners dropped for falling behind */
   guint64 ws_counted_messages, ws_counted_bytes; /* of the group's, in the metrics */
   guint ws_count_id;
@@ -107,6 +112,7 @@ rc_sync_new (RcRoom *room, const RcRoomSettings *settings)
   self->max_ms = MAX (settings->delay_max_ms, self->min_ms);
   self->delay_ms = CLAMP (settings->delay_initial_ms, self->min_ms, self->max_ms);
   self->ws_bundle_from = settings->ws_bundle_from;
+  self->ws_bundle_large_from = settings->ws_bundle_large_from;
   self->reports = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   self->ws_listeners = g_hash_table_new (NULL, NULL);
   self->timeline_waiting = g_ptr_array_new_with_free_func (g_free);
@@ -433,10 +439,13 @@ on_ws_event (RcWsPeer *peer, RcWsGroupEvent event, gpointer data)
 static guint
 ws_frames_per_message (RcSync *self)
 {
-  return self->ws_bundle_from > 0
-             && g_hash_table_size (self->ws_listeners) >= self->ws_bundle_from
-           ? WS_BUNDLE_FRAMES
-           : 1;
+  guint listeners = g_hash_table_size (self->ws_listeners);
+
+  if (self->ws_bundle_large_from > 0 && listeners >= self->ws_bundle_large_from)
+    return RC_WS_BUNDLE_MAX;
+  if (self->ws_bundle_from > 0 && listeners >= self->ws_bundle_from)
+    return WS_BUNDLE_FRAMES;
+  return 1;
 }
 
 static void

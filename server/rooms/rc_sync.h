@@ -21,7 +21,8 @@ typedef struct _RcRoomSettings RcRoomSettings;
  * WebSocket audio: one RcWsBranch on the room pipeline while any guest
  * listens that way, its messages handed on the streaming thread to an
  * RcWsGroup of the listeners' connections (server/core/rc_ws_writer.h),
- * bundled 3 to a message from --ws-bundle-from listeners. In a cluster it
+ * bundled 3 to a message from --ws-bundle-from listeners and 5 from
+ * --ws-bundle-large-from. In a cluster it
  * feeds the edges (other nodes) whose guests listen: one RcRelaySink on the
  * pipeline while any does (the origin → edge relay).
  * Main context only.

@@ -120,6 +120,18 @@ test('WebSocket audio bundles: every frame with its own C, bad entries refused',
   assert.equal(parseWsMessage(cut).length, 2);
 });
 
+test('WebSocket audio bundles of 5 (a room past --ws-bundle-large-from): all five, in order', () => {
+  const frames = [0, 1, 2, 3, 4].map((i) => buildWsFrame(
+    { rtpTimestamp: 960 * i, serverTime: 1000 + 20 * i, sequence: 7 + i },
+    new Uint8Array(160 + i).fill(i)));
+  const bundle = buildWsBundle(frames);
+  assert.deepEqual([...new Uint8Array(bundle, 0, 2)], [2, 5]);
+  const parsed = parseWsMessage(bundle);
+  assert.deepEqual(parsed.map((f) => f.sequence), [7, 8, 9, 10, 11]);
+  assert.deepEqual(parsed.map((f) => f.serverTime), [1000, 1020, 1040, 1060, 1080]);
+  parsed.forEach((f, i) => assert.equal(f.payload.length, 160 + i));
+});
+
 // -- the worklet's reader ------------------------------------------------------
 
 const SR = 48000;

@@ -5,7 +5,8 @@
  * them over. The first byte picks the reader: the WebSocket frame reader
  * (rc_lg_ws_feed over rc_lg_ws_read, then each binary message split by
  * rc_lg_media_split, one frame or a bundle's, and each frame through
- * rc_ws_frame_parse as a guest does), the Ogg page reader (rc_lg_ogg_read), the upgrade
+ * rc_ws_frame_parse as a guest does; the message's slot through
+ * rc_lg_media_last_c), the Ogg page reader (rc_lg_ogg_read), the upgrade
  * answer's check (rc_lg_ws_upgrade_ok), or the Janus viewer's HTTP answers
  * (rc_lg_janus_next_answer, then json-glib); the second byte seeds the read
  * sizes. A reader must consume only what it was given, hand out frames
@@ -18,6 +19,7 @@
 #include "tools/loadgen/rc_lg_websocket.h"
 
 #include <json-glib/json-glib.h>
+#include <math.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
@@ -34,6 +36,8 @@ typedef struct
 {
   const guint8 *buf;
   gsize have;
+  guint parsed;  /* frames that parsed, and the last one's C */
+  double last_c;
 } Read;
 
 /* Each frame of a message (one, or a bundle's), as a guest reads it. */
@@ -50,7 +54,11 @@ on_media_frame (const guint8 *data, gsize length, gpointer user_data)
 
   g_assert (data >= r->buf && data + length <= r->buf + r->have);
   if (rc_ws_frame_parse (frame, length, &rtp, &c, &seq, &payload, &payload_length))
-    g_assert (payload >= frame && payload + payload_length == frame + length);
+    {
+      g_assert (payload >= frame && payload + payload_length == frame + length);
+      r->parsed++;
+      r->last_c = c;
+    }
   return TRUE;
 }
 
@@ -63,9 +71,16 @@ on_frame (const RcLgWsFrame *f, gpointer data)
   g_assert (f->length <= f->total);
   if (f->opcode == RC_LG_WS_OP_BINARY)
     {
-      Read inner = { f->data, f->length };
+      Read inner = { f->data, f->length, 0, NAN };
+      double last_c = rc_lg_media_last_c (f->data, f->length);
 
+      /* The slot (--slot message) is the last parsed frame's C, a time;
+       * none without a frame that parses. */
       rc_lg_media_split (f->data, f->length, on_media_frame, &inner);
+      if (inner.parsed > 0)
+        g_assert (isfinite (last_c) && last_c == inner.last_c);
+      else
+        g_assert (isnan (last_c));
     }
   return TRUE;
 }

@@ -323,6 +323,7 @@ run_ws (Bench *b, GArray *levels, GString *out)
     .levels = (const guint *) (gpointer) levels->data, .n_levels = levels->len,
     .icecast = !b->o->no_icecast, .server_setup = rc_bench_fanout_child_setup,
     .server_setup_data = &b->server_setup, .stop_server = stop_server_cb, .stop_data = b,
+    .slot = b->o->slot,
   };
 
   return rc_bench_ws_run (&wo, out);
@@ -510,6 +511,11 @@ main (int argc, char **argv)
       "Seconds a guest may take to get its first packet (40)", "S" },
     { "late-ms", 0, 0, G_OPTION_ARG_DOUBLE, &o.late_ms,
       "A packet this much behind its slot is late (60)", "MS" },
+    { "slot", 0, 0, G_OPTION_ARG_STRING, &o.slot,
+      "--transport ws: a frame's slot is its C (frame, the default), the C of its message's "
+      "last frame (message: a bundle's frames are due when it is complete) or that plus the "
+      "listener's best transit so far (transit: as the Icecast listeners are measured)",
+      "frame|message|transit" },
     { "max-seconds", 0, 0, G_OPTION_ARG_INT, &max_seconds,
       "Time budget: no new joins after this (600)", "S" },
     { "track-seconds", 0, 0, G_OPTION_ARG_INT, &track_seconds,
@@ -620,6 +626,12 @@ main (int argc, char **argv)
   if (o.transport != NULL && !is_webrtc (&o) && !is_ws (&o))
     {
       g_printerr ("bench-fanout: --transport is receivers, webrtc or ws\n");
+      return 2;
+    }
+  if (o.slot != NULL && !g_str_equal (o.slot, "frame") && !g_str_equal (o.slot, "message")
+      && !g_str_equal (o.slot, "transit"))
+    {
+      g_printerr ("bench-fanout: --slot is frame, message or transit\n");
       return 2;
     }
   if (!parse_levels (o.levels != NULL ? o.levels

@@ -31,6 +31,7 @@ typedef struct
   guint per_receiver;
   guint join_timeout_s;
   double late_ms;
+  char *slot; /* --transport ws: the loadgen's --slot (NULL: frame) */
   guint max_seconds;
   guint track_seconds;
   char *roomcast;

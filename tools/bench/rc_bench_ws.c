@@ -17,7 +17,8 @@
 /* ---- the summary ---- */
 
 static void
-summary (GString *out, const RcBenchSide *rc, const RcBenchSide *ice, double late_ms)
+summary (GString *out, const RcBenchSide *rc, const RcBenchSide *ice, double late_ms,
+         const char *slot)
 {
   const RcBenchLevel *a = rc_bench_side_best_held (rc);
   const RcBenchLevel *b = ice != NULL ? rc_bench_side_best_held (ice) : NULL;
@@ -25,10 +26,16 @@ summary (GString *out, const RcBenchSide *rc, const RcBenchSide *ice, double lat
   g_string_append_printf (out, "### Listeners per core at the same bound\n\n"
                                "Bound: every listener with audio all through the window, none "
                                "lost, at most 0.1%% of frames more than %.0f ms behind their slot "
-                               "(roomcast: the frame's C on the server clock; Icecast: the "
+                               "(roomcast: %s on the server clock; Icecast: the "
                                "listener's best transit of the stream's timeline), the server at "
                                "most 80%% of its core.\n\n",
-                          late_ms);
+                          late_ms,
+                          g_strcmp0 (slot, "message") == 0
+                            ? "the C of the last frame of the frame's message"
+                          : g_strcmp0 (slot, "transit") == 0
+                            ? "the C of the last frame of the frame's message plus the "
+                              "listener's best transit"
+                            : "the frame's C");
   g_string_append (out, "| server | most listeners held | its CPU % | listeners per core |\n");
   g_string_append (out, "|---|---:|---:|---:|\n");
   g_string_append_printf (out, "| roomcast (WebSocket) | %u | %.1f | %.0f |\n", a != NULL ? a->n : 0,
@@ -58,7 +65,7 @@ rc_bench_ws_run (const RcBenchWsOptions *o, GString *out)
   RcBenchSide ice = { .name = "Icecast", .title = "HTTP (Ogg/Opus) listeners", .kind = "http",
                       .counts = "http", .population = "httpListeners" };
   const char *rc_args[] = { "--server", rc_bench_server_get_url (o->server), "--room", o->room_id,
-                            NULL };
+                            "--slot", o->slot != NULL ? o->slot : "frame", NULL };
   RcBenchLoadgen *lg;
   gboolean ok = TRUE;
 
@@ -117,7 +124,7 @@ rc_bench_ws_run (const RcBenchWsOptions *o, GString *out)
   rc_bench_side_table (out, &rc);
   if (icecast != NULL)
     rc_bench_side_table (out, &ice);
-  summary (out, &rc, icecast != NULL ? &ice : NULL, o->common.late_ms);
+  summary (out, &rc, icecast != NULL ? &ice : NULL, o->common.late_ms, o->slot);
   ok = rc.done->len > 0;
   rc_bench_side_clear (&rc);
   rc_bench_side_clear (&ice);

@@ -22,6 +22,7 @@ typedef struct
   const guint *levels;
   guint n_levels;
   gboolean icecast;           /* the Icecast side too */
+  const char *slot;           /* the loadgen's --slot for the WebSocket side (NULL: frame) */
   /* Icecast's setup before exec (CPU pinning, fd limit). */
   GSpawnChildSetupFunc server_setup;
   gpointer server_setup_data;

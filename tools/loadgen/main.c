@@ -173,6 +173,7 @@ main (int argc, char **argv)
   double duration = 0;
   gboolean commands = FALSE, quiet = FALSE, text = FALSE;
   char *server = NULL, *room = NULL, *http_url = NULL, *prefix = NULL, *transport = NULL;
+  char *slot = NULL;
   GOptionEntry entries[] = {
     { "server", 's', 0, G_OPTION_ARG_STRING, &server, "The roomcast (http://127.0.0.1:PORT)", "URL" },
     { "room", 'r', 0, G_OPTION_ARG_STRING, &room, "The room the guests join", "ID" },
@@ -182,6 +183,11 @@ main (int argc, char **argv)
     { "listeners", 'l', 0, G_OPTION_ARG_INT, &listeners, "HTTP listeners to hold (0)", "N" },
     { "late-ms", 0, 0, G_OPTION_ARG_DOUBLE, &o.late_ms,
       "A frame this far behind its slot is late (60)", "MS" },
+    { "slot", 0, 0, G_OPTION_ARG_STRING, &slot,
+      "A WebSocket frame's slot: frame (its C, the default), message (the C of its "
+      "message's last frame: the bundling's own wait left out) or transit (that plus the "
+      "listener's best transit so far, as HTTP listeners are measured)",
+      "frame|message|transit" },
     { "stall-ms", 0, 0, G_OPTION_ARG_DOUBLE, &o.stall_ms,
       "An HTTP listener this long without a byte stalls (500)", "MS" },
     { "rate", 0, 0, G_OPTION_ARG_INT, &rate, "Connections started per second (500)", "N" },
@@ -226,6 +232,15 @@ main (int argc, char **argv)
       g_printerr ("roomcast-loadgen: give --server and --room, or --janus-url, or --http-url\n");
       return 2;
     }
+  if (slot != NULL && !g_str_equal (slot, "frame") && !g_str_equal (slot, "message")
+      && !g_str_equal (slot, "transit"))
+    {
+      g_printerr ("roomcast-loadgen: --slot is frame, message or transit\n");
+      return 2;
+    }
+  o.slot = g_strcmp0 (slot, "message") == 0   ? RC_LG_SLOT_MESSAGE
+           : g_strcmp0 (slot, "transit") == 0 ? RC_LG_SLOT_TRANSIT
+                                              : RC_LG_SLOT_FRAME;
   o.server_url = server;
   o.room_id = room;
   o.http_url = http_url;

@@ -99,11 +99,9 @@ rc_lg_conn_open (RcLoadgen *lg, RcLgKind kind)
           conn->fd = -1;
         }
     }
+  conn->best_transit_ms = INFINITY;
   if (kind == RC_LG_KIND_HTTP)
-    {
-      conn->ogg = g_new0 (RcLgOggReader, 1);
-      conn->best_transit_ms = INFINITY;
-    }
+    conn->ogg = g_new0 (RcLgOggReader, 1);
   if (kind == RC_LG_KIND_WS && !lg->webrtc && lg->o.sample_every > 0
       && lg->ws_opened++ % lg->o.sample_every == 0)
     {
@@ -562,6 +560,7 @@ typedef struct
   RcLoadgen *lg;
   RcLgConn *conn;
   gint64 now_us;
+  double slot_ms; /* every frame's slot (--slot message, transit), or NAN: each its own C */
 } Media;
 
 /* One media frame (docs/protocol.md), counted against its C. */
@@ -571,7 +570,7 @@ on_media_frame (const guint8 *data, gsize length, gpointer user_data)
   Media *m = user_data;
   RcLgConn *conn = m->conn;
   guint32 rtp, seq;
-  double c_ms;
+  double c_ms, behind_ms;
   const guint8 *payload;
   gsize payload_length;
   /* rc_ws_frame_parse reads at any address (a frame inside the shared
@@ -594,7 +593,14 @@ on_media_frame (const guint8 *data, gsize length, gpointer user_data)
   conn->last_seq = seq;
   conn->have_seq = TRUE;
   conn->frames++;
-  rc_lg_count_frame (m->lg, conn, m->now_us / 1000.0 + m->lg->clock.offset_ms - c_ms);
+  behind_ms = m->now_us / 1000.0 + m->lg->clock.offset_ms
+              - (isnan (m->slot_ms) ? c_ms : m->slot_ms);
+  if (m->lg->o.slot == RC_LG_SLOT_TRANSIT)
+    {
+      conn->best_transit_ms = MIN (conn->best_transit_ms, behind_ms);
+      behind_ms -= conn->best_transit_ms;
+    }
+  rc_lg_count_frame (m->lg, conn, behind_ms);
   if (conn->sample != NULL)
     sample_decode (m->lg, conn->sample, payload, payload_length);
   return TRUE;
@@ -604,7 +610,10 @@ on_media_frame (const guint8 *data, gsize length, gpointer user_data)
 static gboolean
 on_media (RcLoadgen *lg, RcLgConn *conn, const RcLgWsFrame *f, gint64 now_us, char **failure)
 {
-  Media m = { lg, conn, now_us };
+  Media m = { lg, conn, now_us, NAN };
+
+  if (lg->o.slot != RC_LG_SLOT_FRAME && f->fin)
+    m.slot_ms = rc_lg_media_last_c (f->data, f->length); /* NAN fails in the split below */
 
   if (!f->fin || !rc_lg_media_split (f->data, f->length, on_media_frame, &m))
     {

@@ -8,6 +8,8 @@
 
 #include "pipelines/rc_ws_branch.h"
 
+#include <math.h>
+
 gboolean
 rc_lg_media_split (const guint8 *data, gsize length, RcLgMediaFrameFunc func, gpointer user_data)
 {
@@ -27,4 +29,18 @@ rc_lg_media_split (const guint8 *data, gsize length, RcLgMediaFrameFunc func, gp
   if (frames == 0 || before != length)
     return FALSE;
   return data[0] != RC_WS_BUNDLE_VERSION || frames == data[1];
+}
+
+double
+rc_lg_media_last_c (const guint8 *data, gsize length)
+{
+  gsize offset = 0, frame_length, payload_length;
+  const guint8 *frame, *payload;
+  double c_ms = NAN, c;
+  guint32 rtp, seq;
+
+  while (rc_ws_message_next (data, length, &offset, &frame, &frame_length))
+    if (rc_ws_frame_parse (frame, frame_length, &rtp, &c, &seq, &payload, &payload_length))
+      c_ms = c;
+  return c_ms;
 }

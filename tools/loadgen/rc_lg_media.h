@@ -21,5 +21,8 @@ typedef gboolean (*RcLgMediaFrameFunc) (const guint8 *frame, gsize length, gpoin
  * @func stopped. */
 gboolean rc_lg_media_split (const guint8 *data, gsize length, RcLgMediaFrameFunc func,
                             gpointer user_data);
+/* The server time C (ms) of the last frame of @data that parses, or NAN:
+ * when a bundle's frames are due (--slot message). */
+double rc_lg_media_last_c (const guint8 *data, gsize length);
 
 G_END_DECLS

@@ -27,6 +27,20 @@ G_BEGIN_DECLS
  */
 typedef struct _RcLoadgen RcLoadgen;
 
+/* A WebSocket frame's slot, the time its lateness is counted from. */
+typedef enum
+{
+  RC_LG_SLOT_FRAME,   /* its own C */
+  RC_LG_SLOT_MESSAGE, /* the C of its message's last frame: a bundle's frames
+                       * are due when it is complete (the wait the bundling
+                       * adds by design, which D covers, is left out) */
+  RC_LG_SLOT_TRANSIT, /* that, plus the listener's best transit so far (the
+                       * smallest arrival − slot): what the Icecast listeners
+                       * and the WebRTC guests are held to, so a listener
+                       * steadily late by its place in the writer's round
+                       * counts only what it varies */
+} RcLgSlot;
+
 typedef struct
 {
   const char *server_url;  /* "http://127.0.0.1:PORT" of the roomcast; NULL: no WebSocket guests */
@@ -34,6 +48,7 @@ typedef struct
   const char *http_url;    /* "http://HOST:PORT/mount" for HTTP listeners; may be NULL */
   const char *name_prefix; /* guests' names: PREFIX-N ("lg") */
   double late_ms;          /* a frame this much behind its slot is late (60) */
+  RcLgSlot slot;            /* a WebSocket frame's slot (RC_LG_SLOT_FRAME) */
   double stall_ms;         /* an HTTP listener with no byte for this long stalls (500) */
   guint join_rate;         /* connections started per second, at most (500) */
   guint max_pending;       /* connections joining at once, at most (64) */

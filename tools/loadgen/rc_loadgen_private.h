@@ -60,7 +60,8 @@ typedef struct
   guint32 out_len;
   RcLgWsReader ws;
   RcLgOggReader *ogg;     /* HTTP only */
-  double best_transit_ms; /* HTTP: the smallest arrival − media time so far */
+  /* HTTP, and WebSocket with --slot transit: the smallest arrival − slot so far */
+  double best_transit_ms;
   RcLgSample *sample;     /* 1 in sample_every guests */
   struct _RcLgRtc *rtc;   /* a WebRTC guest's UDP side (rc_lg_webrtc.c), or NULL */
   struct _RcLgJanus *janus; /* a Janus viewer's HTTP exchange (rc_lg_janus.c), or NULL */
