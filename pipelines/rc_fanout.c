@@ -46,6 +46,7 @@
 #include "pipelines/rc_fanout-private.h"
 #include "pipelines/rc_media_error.h"
 #include "pipelines/rc_stats.h"
+#include "pipelines/rc_thread_priority.h"
 
 /* ------------------------------------------------------------------ */
 /* Addresses */
@@ -578,6 +579,8 @@ control_main (gpointer data)
 {
   RcFanout *fanout = data;
 
+  /* Handshakes (ECDSA, ECDHE: ~1 ms each) wait for the sender, never the reverse. */
+  rc_thread_lower_to_control_plane ("fan-out control");
   while (!g_atomic_int_get (&fanout->stopping))
     {
       struct pollfd fds[2] = { { fanout->fd, POLLIN, 0 }, { fanout->wake_fd, POLLIN, 0 } };

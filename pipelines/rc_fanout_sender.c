@@ -13,6 +13,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "pipelines/rc_thread_priority.h"
+
 RcFanoutPacket *const RC_FANOUT_STOP = (RcFanoutPacket *) &RC_FANOUT_STOP;
 
 /* ------------------------------------------------------------------ */
@@ -144,6 +146,8 @@ rc_fanout_sender_main (gpointer data)
   RcFanout *fanout = data;
   RcFanoutBatch *batch = g_new0 (RcFanoutBatch, 1);
 
+  /* Above the main loop's joins and the control thread's handshakes. */
+  rc_thread_raise_for_media ("fan-out sender");
   for (guint i = 0; i < RC_FANOUT_BATCH; i++)
     {
       batch->iov[i].iov_base = batch->slots[i];
