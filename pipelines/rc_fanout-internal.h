@@ -36,14 +36,27 @@ G_BEGIN_DECLS
 /* Packets waiting for the sender thread at most (2 s of 25 rooms). */
 #define RC_FANOUT_QUEUE_MAX 2500
 
+/* The length first: a guest's send address then begins in the cache line
+ * of the sender's other fields (the kernel reads only @length bytes). */
 typedef struct
 {
-  struct sockaddr_storage addr;
   socklen_t length;
+  struct sockaddr_storage addr;
 } RcFanoutAddress;
 
 struct _RcFanoutGuest
 {
+  /* sender thread, once active. First and together: the sender reads them
+   * for every guest and packet from a guest that is cold in the cache
+   * (3,000 guests' state is larger than the cache), so they share the
+   * struct's first lines and the sender prefetches them (rc_fanout_sender.c). */
+  gint active; /* atomic */
+  guint32 sr_packets, sr_octets;    /* sender only */
+  RcSrtp *srtp_out;
+  gint64 next_sr_us;
+  guint64 packets_sent, bytes_sent; /* sender writes, anyone reads (atomic, relaxed) */
+  RcFanoutAddress send_addr;
+
   gatomicrefcount ref;
   RcFanout *fanout;
   RcFanoutStream *stream; /* strong */
@@ -70,15 +83,6 @@ struct _RcFanoutGuest
   RcFanoutAddress *addresses[RC_FANOUT_MAX_ADDRESSES]; /* keys of fanout->by_address */
   guint n_addresses;
   gint64 last_heard_us;
-
-  /* sender thread, once active */
-  RcFanoutAddress send_addr;
-  RcSrtp *srtp_out;
-  gint active; /* atomic */
-  gint64 next_sr_us;
-
-  guint64 packets_sent, bytes_sent; /* sender writes, anyone reads (atomic, relaxed) */
-  guint32 sr_packets, sr_octets;    /* sender only */
 
   /* control thread writes, anyone reads: under fanout->stats_lock */
   guint64 reports;
