@@ -31,6 +31,7 @@ G_BEGIN_DECLS
 /* At most this often the engine gives free heap pages back (rc_fanout.c). */
 #define RC_FANOUT_TRIM_US (2 * G_USEC_PER_SEC)
 #define RC_FANOUT_LATENCY_SAMPLES 4096
+#define RC_FANOUT_WAIT_SAMPLES 512
 #define RC_FANOUT_MAX_ADDRESSES 8
 #define RC_FANOUT_SEND_BUFFER (8 * 1024 * 1024)
 /* Packets waiting for the sender thread at most (2 s of 25 rooms). */
@@ -142,6 +143,7 @@ struct _RcFanout
   GThread *control_thread, *sender_thread;
   gint stopping;
   GAsyncQueue *packets;
+  gint64 stale_us;
 
   GMutex lock; /* the command queue */
   GQueue commands;
@@ -155,8 +157,10 @@ struct _RcFanout
   GMutex stats_lock; /* guests' counters and reports, the latency ring, connected */
   double latencies[RC_FANOUT_LATENCY_SAMPLES];
   guint n_latencies, next_latency;
+  double waits[RC_FANOUT_WAIT_SAMPLES];
+  guint n_waits, next_wait;
   guint connected;
-  guint64 packets_sent, bytes_sent, send_failed, batches;
+  guint64 packets_sent, bytes_sent, send_failed, batches, stale_packets;
   guint64 dropped_unknown, dropped_stun, dropped_malformed, dropped_dtls, dropped_srtp;
   guint64 timed_out;
 };

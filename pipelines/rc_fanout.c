@@ -664,6 +664,7 @@ fanout_new (const RcFanoutOptions *options, GError **error)
   fanout->by_ufrag = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                             (GDestroyNotify) rc_fanout_guest_unref);
   fanout->packets = g_async_queue_new ();
+  fanout->stale_us = (gint64) (options->stale_ms > 0 ? options->stale_ms : 1000) * 1000;
   fanout->ice = rc_ice_lite_new ();
   fanout->wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (!open_socket (fanout, options, error)
@@ -745,6 +746,7 @@ void
 rc_fanout_get_stats (RcFanout *fanout, RcFanoutStats *stats)
 {
   g_autoptr (GArray) latencies = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr (GArray) waits = g_array_new (FALSE, FALSE, sizeof (double));
 
   memset (stats, 0, sizeof *stats);
   g_mutex_lock (&fanout->stats_lock);
@@ -752,6 +754,7 @@ rc_fanout_get_stats (RcFanout *fanout, RcFanoutStats *stats)
   stats->packets_sent = fanout->packets_sent;
   stats->bytes_sent = fanout->bytes_sent;
   stats->send_failed = fanout->send_failed;
+  stats->stale_packets = fanout->stale_packets;
   stats->batches = fanout->batches;
   stats->dropped_unknown = fanout->dropped_unknown;
   stats->dropped_stun = fanout->dropped_stun;
@@ -760,8 +763,11 @@ rc_fanout_get_stats (RcFanout *fanout, RcFanoutStats *stats)
   stats->dropped_srtp = fanout->dropped_srtp;
   stats->guests_timed_out = fanout->timed_out;
   g_array_append_vals (latencies, fanout->latencies, fanout->n_latencies);
+  g_array_append_vals (waits, fanout->waits, fanout->n_waits);
   g_mutex_unlock (&fanout->stats_lock);
   stats->latency_p50_ms = rc_percentile (latencies, 0.5);
   stats->latency_p99_ms = rc_percentile (latencies, 0.99);
+  stats->wait_p50_ms = rc_percentile (waits, 0.5);
+  stats->wait_p99_ms = rc_percentile (waits, 0.99);
 }
 

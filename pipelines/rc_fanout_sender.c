@@ -32,12 +32,13 @@ typedef struct
   gint64 tap_us;
 } RcFanoutBatch;
 
+/* Under stats_lock: @ms into a ring of @size samples. */
 static void
-record_latency (RcFanout *fanout, double ms)
+record (double *ring, guint *n, guint *next, guint size, double ms)
 {
-  fanout->latencies[fanout->next_latency] = ms;
-  fanout->next_latency = (fanout->next_latency + 1) % RC_FANOUT_LATENCY_SAMPLES;
-  fanout->n_latencies = MIN (fanout->n_latencies + 1, RC_FANOUT_LATENCY_SAMPLES);
+  ring[*next] = ms;
+  *next = (*next + 1) % size;
+  *n = MIN (*n + 1, size);
 }
 
 static void
@@ -70,7 +71,8 @@ flush (RcFanout *fanout, RcFanoutBatch *batch)
   fanout->bytes_sent += bytes;
   fanout->send_failed += failed;
   fanout->batches++;
-  record_latency (fanout, (g_get_monotonic_time () - batch->tap_us) / 1000.0);
+  record (fanout->latencies, &fanout->n_latencies, &fanout->next_latency, RC_FANOUT_LATENCY_SAMPLES,
+          (g_get_monotonic_time () - batch->tap_us) / 1000.0);
   g_mutex_unlock (&fanout->stats_lock);
   batch->n = 0;
 }
@@ -117,6 +119,10 @@ fan_out (RcFanout *fanout, RcFanoutBatch *batch, RcFanoutPacket *packet)
   RcFanoutGuestList *list = rc_fanout_stream_snapshot (packet->stream);
   gint64 now = g_get_monotonic_time ();
 
+  g_mutex_lock (&fanout->stats_lock);
+  record (fanout->waits, &fanout->n_waits, &fanout->next_wait, RC_FANOUT_WAIT_SAMPLES,
+          (now - packet->tap_us) / 1000.0);
+  g_mutex_unlock (&fanout->stats_lock);
   batch->tap_us = packet->tap_us;
   for (guint i = 0; i < list->n; i++)
     {
@@ -174,7 +180,18 @@ rc_fanout_sender_main (gpointer data)
 
       if (packet == RC_FANOUT_STOP)
         break;
-      fan_out (fanout, batch, packet);
+      /* Behind by more than any guest's playout delay (the core was taken
+       * from the sender): nobody could play it, and sending it would make
+       * the packets behind it later still. Dropping it is how the sender
+       * catches up after an overload instead of staying seconds late. */
+      if (g_get_monotonic_time () - packet->tap_us > fanout->stale_us)
+        {
+          g_mutex_lock (&fanout->stats_lock);
+          fanout->stale_packets++;
+          g_mutex_unlock (&fanout->stats_lock);
+        }
+      else
+        fan_out (fanout, batch, packet);
       rc_fanout_stream_unref (packet->stream);
       g_free (packet);
     }

@@ -11,11 +11,10 @@
  * it makes later (GStreamer's streaming threads) would inherit it and an
  * unprivileged thread cannot come back up.
  */
-#define _GNU_SOURCE /* gettid, SCHED_IDLE */
+#define _GNU_SOURCE /* gettid */
 #include "pipelines/rc_thread_priority.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -52,18 +51,14 @@ gboolean
 rc_thread_lower_to_control_plane (const char *what)
 {
   pid_t tid = gettid ();
-  int now, wanted;
-  struct sched_param param = { 0 };
+  int now;
 
   if (!get_nice (tid, &now))
     return FALSE;
-  wanted = MIN (now + RC_THREAD_PRIORITY_STEPS, 19);
-  if (wanted - now == RC_THREAD_PRIORITY_STEPS)
-    {
-      if (setpriority (PRIO_PROCESS, (id_t) tid, wanted) == 0)
-        return TRUE;
-    }
-  else if (sched_setscheduler (tid, SCHED_IDLE, &param) == 0)
+  /* Never SCHED_IDLE (tried): on a core other processes keep busy an idle
+   * thread never runs, and the guests' checks and handshakes went
+   * unanswered until every join failed. */
+  if (now >= 19 || setpriority (PRIO_PROCESS, (id_t) tid, MIN (now + RC_THREAD_PRIORITY_STEPS, 19)) == 0)
     return TRUE;
   g_warning ("The %s thread stays at the media's priority: %s", what, g_strerror (errno));
   return FALSE;

@@ -20,9 +20,9 @@ gboolean rc_thread_raise_for_media (const char *what);
 
 /*
  * Puts the calling thread below the media: RC_THREAD_PRIORITY_STEPS nice
- * steps down, or SCHED_IDLE when the process's nice leaves no room for
- * that (a server started under `nice -n 19`). Threads it makes afterwards
- * inherit it. Returns FALSE (with a warning) when the kernel refuses.
+ * steps down, at most to 19 (under `nice -n 19` it stays level). Threads
+ * it makes afterwards inherit it. Returns FALSE (with a warning) when the
+ * kernel refuses.
  */
 gboolean rc_thread_lower_to_control_plane (const char *what);
 

@@ -76,6 +76,7 @@ make_fanout (const RcConfig *config, GError **error)
   options.bind_address = address;
   options.port = (guint) config->webrtc_port;
   options.public_address = config->webrtc_public_ip;
+  options.stale_ms = (guint) config->playout_delay_max;
   return rc_fanout_new (&options, error);
 }
 
