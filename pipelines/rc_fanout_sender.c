@@ -118,11 +118,8 @@ fan_out (RcFanout *fanout, RcFanoutBatch *batch, RcFanoutPacket *packet)
 {
   RcFanoutGuestList *list = rc_fanout_stream_snapshot (packet->stream);
   gint64 now = g_get_monotonic_time ();
+  gboolean sent = FALSE;
 
-  g_mutex_lock (&fanout->stats_lock);
-  record (fanout->waits, &fanout->n_waits, &fanout->next_wait, RC_FANOUT_WAIT_SAMPLES,
-          (now - packet->tap_us) / 1000.0);
-  g_mutex_unlock (&fanout->stats_lock);
   batch->tap_us = packet->tap_us;
   for (guint i = 0; i < list->n; i++)
     {
@@ -148,6 +145,7 @@ fan_out (RcFanout *fanout, RcFanoutBatch *batch, RcFanoutPacket *packet)
       if (!rc_srtp_protect (guest->srtp_out, slot, &length, RC_FANOUT_SLOT_SIZE))
         continue;
       batch_add (batch, length);
+      sent = TRUE;
       __atomic_store_n (&guest->packets_sent, guest->packets_sent + 1, __ATOMIC_RELAXED);
       __atomic_store_n (&guest->bytes_sent, guest->bytes_sent + length, __ATOMIC_RELAXED);
       guest->sr_packets++;
@@ -158,6 +156,14 @@ fan_out (RcFanout *fanout, RcFanoutBatch *batch, RcFanoutPacket *packet)
   if (batch->n > 0)
     flush (fanout, batch);
   rc_fanout_guest_list_unref (list);
+  /* Only a packet that went out: its batches are in the latency ring too. */
+  if (sent)
+    {
+      g_mutex_lock (&fanout->stats_lock);
+      record (fanout->waits, &fanout->n_waits, &fanout->next_wait, RC_FANOUT_WAIT_SAMPLES,
+              (now - packet->tap_us) / 1000.0);
+      g_mutex_unlock (&fanout->stats_lock);
+    }
 }
 
 gpointer

@@ -311,6 +311,15 @@ test_bad_input (Fixture *f, gconstpointer data)
   g_assert_cmpint (dropped (f, "stunRefused"), >=, 100);
   g_assert_cmpint (dropped (f, "dtls"), >=, 300);
   g_assert_cmpint (dropped (f, "srtp"), >=, 1);
+  {
+    /* The storm took no packet from the listener: none waited past the
+     * playout delay; the wait is part of the latency the stats show. */
+    g_autoptr (JsonObject) stats = webrtc_stats (f);
+
+    g_assert_cmpint (json_object_get_int_member (stats, "stalePackets"), ==, 0);
+    g_assert_cmpfloat (json_object_get_double_member (stats, "waitP99Ms"), <=,
+                       json_object_get_double_member (stats, "latencyP99Ms"));
+  }
   g_socket_set_blocking (stranger, FALSE);
   g_assert_cmpint (g_socket_receive (stranger, (char *) check, sizeof check, NULL, NULL), <, 0);
   rc_native_guest_get_stats (listener, &s);
