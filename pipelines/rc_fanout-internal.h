@@ -36,6 +36,8 @@ G_BEGIN_DECLS
 #define RC_FANOUT_SEND_BUFFER (8 * 1024 * 1024)
 /* Packets waiting for the sender thread at most (2 s of 25 rooms). */
 #define RC_FANOUT_QUEUE_MAX 2500
+/* Sender threads at most (--webrtc-senders). */
+#define RC_FANOUT_MAX_SENDERS 16
 
 /* The length first: a guest's send address then begins in the cache line
  * of the sender's other fields (the kernel reads only @length bytes). */
@@ -61,6 +63,7 @@ struct _RcFanoutGuest
   gatomicrefcount ref;
   RcFanout *fanout;
   RcFanoutStream *stream; /* strong */
+  guint sender;           /* the sender thread that serves it, for its life */
   char *name;
   char ufrag[RC_ICE_UFRAG_LEN + 1];
   char pwd[RC_ICE_PWD_LEN + 1];
@@ -98,20 +101,26 @@ typedef struct
   RcFanoutGuest *guests[];
 } RcFanoutGuestList;
 
+typedef struct _RcFanoutSender RcFanoutSender;
+
 struct _RcFanoutStream
 {
   gatomicrefcount ref;
   RcFanout *fanout;
   char *name;
   GMutex lock;
-  RcFanoutGuestList *guests; /* protected by lock: swapped, never changed */
-  gint n_guests;     /* atomic: the list's length, for the tap's quick look */
+  /* One list per sender thread, each of the guests it serves: protected by
+   * lock, swapped, never changed. */
+  RcFanoutGuestList *guests[RC_FANOUT_MAX_SENDERS];
+  guint next_sender; /* protected by lock: the next guest's sender */
+  gint n_guests;     /* atomic: the lists' length, for the tap's quick look */
   gint payload_type; /* atomic: -1 until the first packet */
   guint32 ssrc;      /* valid once payload_type is set */
 };
 
 typedef struct
 {
+  gatomicrefcount ref;    /* one per sender queue it is in */
   RcFanoutStream *stream; /* strong */
   gint64 tap_us;
   gsize length;
@@ -140,9 +149,10 @@ struct _RcFanout
   RcDtlsCert *cert;
   RcIceLite *ice;
   GMainContext *context;
-  GThread *control_thread, *sender_thread;
+  GThread *control_thread;
   gint stopping;
-  GAsyncQueue *packets;
+  RcFanoutSender *senders[RC_FANOUT_MAX_SENDERS];
+  guint n_senders; /* 0 when detached */
   gint64 stale_us;
 
   GMutex lock; /* the command queue */
@@ -165,6 +175,16 @@ struct _RcFanout
   guint64 timed_out;
 };
 
+/* One sender thread: its queue of room packets, the guests whose index in
+ * the stream's lists is its own. */
+struct _RcFanoutSender
+{
+  RcFanout *fanout;
+  guint index;
+  GThread *thread;
+  GAsyncQueue *packets;
+};
+
 /* Pushed to the packet queue to end the sender thread. */
 extern RcFanoutPacket *const RC_FANOUT_STOP;
 
@@ -172,10 +192,11 @@ RcFanoutGuest *rc_fanout_guest_ref (RcFanoutGuest *guest);
 void rc_fanout_guest_unref (RcFanoutGuest *guest);
 void rc_fanout_guest_list_unref (RcFanoutGuestList *list);
 /* The stream's guests now (a reference: give it back with _list_unref). */
-RcFanoutGuestList *rc_fanout_stream_snapshot (RcFanoutStream *stream);
+RcFanoutGuestList *rc_fanout_stream_snapshot (RcFanoutStream *stream, guint sender);
+void rc_fanout_packet_unref (RcFanoutPacket *packet);
 /* Queues @type for @guest on the control thread (run at once when detached). */
 void rc_fanout_post (RcFanout *fanout, RcFanoutCommand type, RcFanoutGuest *guest);
-/* The sender thread's body; @data is the RcFanout. */
+/* A sender thread's body; @data is its RcFanoutSender. */
 gpointer rc_fanout_sender_main (gpointer data);
 
 G_END_DECLS

@@ -663,7 +663,6 @@ fanout_new (const RcFanoutOptions *options, GError **error)
   fanout->by_address = g_hash_table_new_full (address_hash, address_equal, g_free, NULL);
   fanout->by_ufrag = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                             (GDestroyNotify) rc_fanout_guest_unref);
-  fanout->packets = g_async_queue_new ();
   fanout->stale_us = (gint64) (options->stale_ms > 0 ? options->stale_ms : 1000) * 1000;
   fanout->ice = rc_ice_lite_new ();
   fanout->wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -690,7 +689,18 @@ rc_fanout_new (const RcFanoutOptions *options, GError **error)
   if (fanout == NULL)
     return NULL;
   fanout->control_thread = g_thread_new ("rc-fanout-ctl", control_main, fanout);
-  fanout->sender_thread = g_thread_new ("rc-fanout-send", rc_fanout_sender_main, fanout);
+  fanout->n_senders = CLAMP (options->senders, 1, RC_FANOUT_MAX_SENDERS);
+  for (guint i = 0; i < fanout->n_senders; i++)
+    {
+      RcFanoutSender *sender = g_new0 (RcFanoutSender, 1);
+      g_autofree char *name = i == 0 ? g_strdup ("rc-fanout-send") : g_strdup_printf ("rc-fanout-send%u", i);
+
+      sender->fanout = fanout;
+      sender->index = i;
+      sender->packets = g_async_queue_new ();
+      fanout->senders[i] = sender;
+      sender->thread = g_thread_new (name, rc_fanout_sender_main, sender);
+    }
   return fanout;
 }
 
@@ -708,21 +718,21 @@ rc_fanout_free (RcFanout *fanout)
         g_warning ("Fan-out: cannot wake its control thread: %s", g_strerror (errno));
       g_thread_join (fanout->control_thread);
     }
-  if (fanout->sender_thread != NULL)
+  for (guint i = 0; i < fanout->n_senders; i++)
     {
-      g_async_queue_push (fanout->packets, RC_FANOUT_STOP);
-      g_thread_join (fanout->sender_thread);
+      RcFanoutSender *sender = fanout->senders[i];
+
+      g_async_queue_push (sender->packets, RC_FANOUT_STOP);
+      g_thread_join (sender->thread);
+      for (RcFanoutPacket *p; (p = g_async_queue_try_pop (sender->packets)) != NULL;)
+        if (p != RC_FANOUT_STOP)
+          rc_fanout_packet_unref (p);
+      g_async_queue_unref (sender->packets);
+      g_free (sender);
     }
-  for (RcFanoutPacket *p; (p = g_async_queue_try_pop (fanout->packets)) != NULL;)
-    if (p != RC_FANOUT_STOP)
-      {
-        rc_fanout_stream_unref (p->stream);
-        g_free (p);
-      }
   run_commands (fanout);
   g_hash_table_destroy (fanout->by_address);
   g_hash_table_destroy (fanout->by_ufrag);
-  g_async_queue_unref (fanout->packets);
   rc_ice_lite_free (fanout->ice);
   rc_dtls_cert_unref (fanout->cert);
   if (fanout->fd >= 0)

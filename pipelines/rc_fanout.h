@@ -32,6 +32,9 @@ typedef struct
   guint port;                 /* 0: any free port */
   const char *public_address; /* the candidate's address; NULL: the bound one
                                  (127.0.0.1 when bound to every address) */
+  guint senders;              /* sender threads (one per core at most is the
+                                 sense of it), each serving its share of every
+                                 room's guests; 0: 1 */
   guint stale_ms;             /* a room packet that waited longer for the sender
                                  is dropped for all (no guest could play it: the
                                  largest playout delay); 0: 1000 */

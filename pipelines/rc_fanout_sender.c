@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The fan-out engine's sender thread (see rc_fanout.c for the engine). Why
+ * The fan-out engine's sender threads (see rc_fanout.c for the engine). Why
  * a file of its own: it is the hot path, the one loop that runs per packet
  * and per guest: copy, SRTP, batch, sendmmsg, nothing else. It reads each
  * stream's guest list as a snapshot and owns every active guest's outbound
@@ -114,9 +114,9 @@ send_sender_report (RcFanout *fanout, RcFanoutBatch *batch, RcFanoutGuest *guest
 }
 
 static void
-fan_out (RcFanout *fanout, RcFanoutBatch *batch, RcFanoutPacket *packet)
+fan_out (RcFanout *fanout, guint sender, RcFanoutBatch *batch, RcFanoutPacket *packet)
 {
-  RcFanoutGuestList *list = rc_fanout_stream_snapshot (packet->stream);
+  RcFanoutGuestList *list = rc_fanout_stream_snapshot (packet->stream, sender);
   gint64 now = g_get_monotonic_time ();
   gboolean sent = FALSE;
 
@@ -169,7 +169,8 @@ fan_out (RcFanout *fanout, RcFanoutBatch *batch, RcFanoutPacket *packet)
 gpointer
 rc_fanout_sender_main (gpointer data)
 {
-  RcFanout *fanout = data;
+  RcFanoutSender *sender = data;
+  RcFanout *fanout = sender->fanout;
   RcFanoutBatch *batch = g_new0 (RcFanoutBatch, 1);
 
   /* Above the main loop's joins and the control thread's handshakes. */
@@ -182,7 +183,7 @@ rc_fanout_sender_main (gpointer data)
     }
   for (;;)
     {
-      RcFanoutPacket *packet = g_async_queue_pop (fanout->packets);
+      RcFanoutPacket *packet = g_async_queue_pop (sender->packets);
 
       if (packet == RC_FANOUT_STOP)
         break;
@@ -197,9 +198,8 @@ rc_fanout_sender_main (gpointer data)
           g_mutex_unlock (&fanout->stats_lock);
         }
       else
-        fan_out (fanout, batch, packet);
-      rc_fanout_stream_unref (packet->stream);
-      g_free (packet);
+        fan_out (fanout, sender->index, batch, packet);
+      rc_fanout_packet_unref (packet);
     }
   g_free (batch);
   return NULL;
