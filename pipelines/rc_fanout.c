@@ -17,8 +17,10 @@
  *   check or authentic SRTCP; anything else can be forged from its address). When a handshake completes
  *   it makes the guest's outbound SRTP context and its address, then sets
  *   `active` (release); from then on only the sender touches them.
- * - The sender thread pops each room packet, and for every active guest of
- *   its stream copies, protects (the guest's own SRTP context) and batches
+ * - A sender thread (one, or --webrtc-senders: each with its own queue and
+ *   its own share of every stream's guests, dealt when they join, so one
+ *   guest's SRTP context is only ever one thread's) pops each room packet,
+ *   and for every active guest of its stream it serves copies, protects (the guest's own SRTP context) and batches
  *   it, with a Sender Report every SR_INTERVAL, and hands each batch to
  *   sendmmsg on the non-blocking socket: a full socket buffer drops and
  *   counts, it never waits, so one slow guest costs the others nothing.
