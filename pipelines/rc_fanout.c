@@ -20,10 +20,11 @@
  * - A sender thread (one, or --webrtc-senders: each with its own queue and
  *   its own share of every stream's guests, dealt when they join, so one
  *   guest's SRTP context is only ever one thread's) pops each room packet,
- *   and for every active guest of its stream it serves copies, protects (the guest's own SRTP context) and batches
- *   it, with a Sender Report every SR_INTERVAL, and hands each batch to
- *   sendmmsg on the non-blocking socket: a full socket buffer drops and
- *   counts, it never waits, so one slow guest costs the others nothing.
+ *   and for every active guest of its stream it serves copies, protects
+ *   (the guest's own SRTP context) and batches it, with a Sender Report
+ *   every SR_INTERVAL, and hands each batch to sendmmsg on the
+ *   non-blocking socket: a full socket buffer drops and counts, it never
+ *   waits, so one slow guest costs the others nothing.
  * - Guests are reference-counted: the main context's handle, the control
  *   thread's maps and every snapshot hold one, so a guest freed while the
  *   sender is in the middle of a batch is only gone after it.
