@@ -696,7 +696,8 @@ rc_fanout_new (const RcFanoutOptions *options, GError **error)
   for (guint i = 0; i < fanout->n_senders; i++)
     {
       RcFanoutSender *sender = g_new0 (RcFanoutSender, 1);
-      g_autofree char *name = i == 0 ? g_strdup ("rc-fanout-send") : g_strdup_printf ("rc-fanout-send%u", i);
+      g_autofree char *name
+        = i == 0 ? g_strdup ("rc-fanout-send") : g_strdup_printf ("rc-fanout-send%u", i);
 
       sender->fanout = fanout;
       sender->index = i;

@@ -58,7 +58,8 @@ rc_thread_lower_to_control_plane (const char *what)
   /* Never SCHED_IDLE (tried): on a core other processes keep busy an idle
    * thread never runs, and the guests' checks and handshakes went
    * unanswered until every join failed. */
-  if (now >= 19 || setpriority (PRIO_PROCESS, (id_t) tid, MIN (now + RC_THREAD_PRIORITY_STEPS, 19)) == 0)
+  if (now >= 19
+      || setpriority (PRIO_PROCESS, (id_t) tid, MIN (now + RC_THREAD_PRIORITY_STEPS, 19)) == 0)
     return TRUE;
   g_warning ("The %s thread stays at the media's priority: %s", what, g_strerror (errno));
   return FALSE;
