@@ -17,11 +17,14 @@
  *   check or authentic SRTCP; anything else can be forged from its address). When a handshake completes
  *   it makes the guest's outbound SRTP context and its address, then sets
  *   `active` (release); from then on only the sender touches them.
- * - The sender thread pops each room packet, and for every active guest of
- *   its stream copies, protects (the guest's own SRTP context) and batches
- *   it, with a Sender Report every SR_INTERVAL, and hands each batch to
- *   sendmmsg on the non-blocking socket: a full socket buffer drops and
- *   counts, it never waits, so one slow guest costs the others nothing.
+ * - A sender thread (one, or --webrtc-senders: each with its own queue and
+ *   its own share of every stream's guests, dealt when they join, so one
+ *   guest's SRTP context is only ever one thread's) pops each room packet,
+ *   and for every active guest of its stream it serves copies, protects
+ *   (the guest's own SRTP context) and batches it, with a Sender Report
+ *   every SR_INTERVAL, and hands each batch to sendmmsg on the
+ *   non-blocking socket: a full socket buffer drops and counts, it never
+ *   waits, so one slow guest costs the others nothing.
  * - Guests are reference-counted: the main context's handle, the control
  *   thread's maps and every snapshot hold one, so a guest freed while the
  *   sender is in the middle of a batch is only gone after it.
@@ -46,6 +49,7 @@
 #include "pipelines/rc_fanout-private.h"
 #include "pipelines/rc_media_error.h"
 #include "pipelines/rc_stats.h"
+#include "pipelines/rc_thread_priority.h"
 
 /* ------------------------------------------------------------------ */
 /* Addresses */
@@ -578,6 +582,8 @@ control_main (gpointer data)
 {
   RcFanout *fanout = data;
 
+  /* Handshakes (ECDSA, ECDHE: ~1 ms each) wait for the sender, never the reverse. */
+  rc_thread_lower_to_control_plane ("fan-out control");
   while (!g_atomic_int_get (&fanout->stopping))
     {
       struct pollfd fds[2] = { { fanout->fd, POLLIN, 0 }, { fanout->wake_fd, POLLIN, 0 } };
@@ -660,7 +666,7 @@ fanout_new (const RcFanoutOptions *options, GError **error)
   fanout->by_address = g_hash_table_new_full (address_hash, address_equal, g_free, NULL);
   fanout->by_ufrag = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                             (GDestroyNotify) rc_fanout_guest_unref);
-  fanout->packets = g_async_queue_new ();
+  fanout->stale_us = (gint64) (options->stale_ms > 0 ? options->stale_ms : 1000) * 1000;
   fanout->ice = rc_ice_lite_new ();
   fanout->wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (!open_socket (fanout, options, error)
@@ -686,7 +692,19 @@ rc_fanout_new (const RcFanoutOptions *options, GError **error)
   if (fanout == NULL)
     return NULL;
   fanout->control_thread = g_thread_new ("rc-fanout-ctl", control_main, fanout);
-  fanout->sender_thread = g_thread_new ("rc-fanout-send", rc_fanout_sender_main, fanout);
+  fanout->n_senders = CLAMP (options->senders, 1, RC_FANOUT_MAX_SENDERS);
+  for (guint i = 0; i < fanout->n_senders; i++)
+    {
+      RcFanoutSender *sender = g_new0 (RcFanoutSender, 1);
+      g_autofree char *name
+        = i == 0 ? g_strdup ("rc-fanout-send") : g_strdup_printf ("rc-fanout-send%u", i);
+
+      sender->fanout = fanout;
+      sender->index = i;
+      sender->packets = g_async_queue_new ();
+      fanout->senders[i] = sender;
+      sender->thread = g_thread_new (name, rc_fanout_sender_main, sender);
+    }
   return fanout;
 }
 
@@ -704,21 +722,21 @@ rc_fanout_free (RcFanout *fanout)
         g_warning ("Fan-out: cannot wake its control thread: %s", g_strerror (errno));
       g_thread_join (fanout->control_thread);
     }
-  if (fanout->sender_thread != NULL)
+  for (guint i = 0; i < fanout->n_senders; i++)
     {
-      g_async_queue_push (fanout->packets, RC_FANOUT_STOP);
-      g_thread_join (fanout->sender_thread);
+      RcFanoutSender *sender = fanout->senders[i];
+
+      g_async_queue_push (sender->packets, RC_FANOUT_STOP);
+      g_thread_join (sender->thread);
+      for (RcFanoutPacket *p; (p = g_async_queue_try_pop (sender->packets)) != NULL;)
+        if (p != RC_FANOUT_STOP)
+          rc_fanout_packet_unref (p);
+      g_async_queue_unref (sender->packets);
+      g_free (sender);
     }
-  for (RcFanoutPacket *p; (p = g_async_queue_try_pop (fanout->packets)) != NULL;)
-    if (p != RC_FANOUT_STOP)
-      {
-        rc_fanout_stream_unref (p->stream);
-        g_free (p);
-      }
   run_commands (fanout);
   g_hash_table_destroy (fanout->by_address);
   g_hash_table_destroy (fanout->by_ufrag);
-  g_async_queue_unref (fanout->packets);
   rc_ice_lite_free (fanout->ice);
   rc_dtls_cert_unref (fanout->cert);
   if (fanout->fd >= 0)
@@ -742,6 +760,7 @@ void
 rc_fanout_get_stats (RcFanout *fanout, RcFanoutStats *stats)
 {
   g_autoptr (GArray) latencies = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr (GArray) waits = g_array_new (FALSE, FALSE, sizeof (double));
 
   memset (stats, 0, sizeof *stats);
   g_mutex_lock (&fanout->stats_lock);
@@ -749,6 +768,7 @@ rc_fanout_get_stats (RcFanout *fanout, RcFanoutStats *stats)
   stats->packets_sent = fanout->packets_sent;
   stats->bytes_sent = fanout->bytes_sent;
   stats->send_failed = fanout->send_failed;
+  stats->stale_packets = fanout->stale_packets;
   stats->batches = fanout->batches;
   stats->dropped_unknown = fanout->dropped_unknown;
   stats->dropped_stun = fanout->dropped_stun;
@@ -757,8 +777,11 @@ rc_fanout_get_stats (RcFanout *fanout, RcFanoutStats *stats)
   stats->dropped_srtp = fanout->dropped_srtp;
   stats->guests_timed_out = fanout->timed_out;
   g_array_append_vals (latencies, fanout->latencies, fanout->n_latencies);
+  g_array_append_vals (waits, fanout->waits, fanout->n_waits);
   g_mutex_unlock (&fanout->stats_lock);
   stats->latency_p50_ms = rc_percentile (latencies, 0.5);
   stats->latency_p99_ms = rc_percentile (latencies, 0.99);
+  stats->wait_p50_ms = rc_percentile (waits, 0.5);
+  stats->wait_p99_ms = rc_percentile (waits, 0.99);
 }
 

@@ -32,6 +32,12 @@ typedef struct
   guint port;                 /* 0: any free port */
   const char *public_address; /* the candidate's address; NULL: the bound one
                                  (127.0.0.1 when bound to every address) */
+  guint senders;              /* sender threads (one per core at most is the
+                                 sense of it), each serving its share of every
+                                 room's guests; 0: 1 */
+  guint stale_ms;             /* a room packet that waited longer for the sender
+                                 is dropped for all (no guest could play it: the
+                                 largest playout delay); 0: 1000 */
 } RcFanoutOptions;
 
 RcFanout *rc_fanout_new (const RcFanoutOptions *options, GError **error);
@@ -55,6 +61,11 @@ typedef struct
   guint64 dropped_srtp;         /* SRTCP that is not authentic, RTP from a guest */
   guint64 guests_timed_out;     /* dropped after 30 s without a word */
   double latency_p50_ms, latency_p99_ms; /* RTP tap → sendmmsg, recent batches */
+  /* RTP tap → the sender starting the packet (its wait in the queue and
+   * for the CPU), recent packets: the rest of the latency is the serial
+   * protect-and-send of the guests before. */
+  double wait_p50_ms, wait_p99_ms;
+  guint64 stale_packets; /* room packets dropped for waiting past stale_ms */
 } RcFanoutStats;
 
 void rc_fanout_get_stats (RcFanout *fanout, RcFanoutStats *stats);

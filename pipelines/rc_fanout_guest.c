@@ -64,26 +64,30 @@ rc_fanout_guest_list_unref (RcFanoutGuestList *list)
 }
 
 RcFanoutGuestList *
-rc_fanout_stream_snapshot (RcFanoutStream *stream)
+rc_fanout_stream_snapshot (RcFanoutStream *stream, guint sender)
 {
   RcFanoutGuestList *list;
 
   g_mutex_lock (&stream->lock);
-  list = stream->guests;
+  list = stream->guests[sender];
   g_atomic_ref_count_inc (&list->ref);
   g_mutex_unlock (&stream->lock);
   return list;
 }
 
-/* Main context: a new list with @add, or without @remove. */
+/* Main context: a new list with @add (given the next sender, in turn), or
+ * without @remove, for the sender the guest is served by. */
 static void
 stream_change (RcFanoutStream *stream, RcFanoutGuest *add, RcFanoutGuest *remove)
 {
   RcFanoutGuestList *old, *list;
-  guint n = 0;
+  guint n = 0, sender;
 
   g_mutex_lock (&stream->lock);
-  old = stream->guests;
+  if (add != NULL)
+    add->sender = stream->next_sender++ % MAX (stream->fanout->n_senders, 1);
+  sender = add != NULL ? add->sender : remove->sender;
+  old = stream->guests[sender];
   list = guest_list_new (old->n + (add != NULL ? 1 : 0));
   for (guint i = 0; i < old->n; i++)
     if (old->guests[i] != remove)
@@ -91,8 +95,8 @@ stream_change (RcFanoutStream *stream, RcFanoutGuest *add, RcFanoutGuest *remove
   if (add != NULL)
     list->guests[n++] = rc_fanout_guest_ref (add);
   list->n = n;
-  stream->guests = list;
-  g_atomic_int_set (&stream->n_guests, (gint) n);
+  stream->guests[sender] = list;
+  g_atomic_int_add (&stream->n_guests, (gint) n - (gint) old->n);
   g_mutex_unlock (&stream->lock);
   rc_fanout_guest_list_unref (old);
 }
@@ -109,7 +113,8 @@ rc_fanout_stream_new (RcFanout *fanout, const char *name)
   stream->fanout = fanout;
   stream->name = g_strdup (name);
   g_mutex_init (&stream->lock);
-  stream->guests = guest_list_new (0);
+  for (guint i = 0; i < RC_FANOUT_MAX_SENDERS; i++)
+    stream->guests[i] = guest_list_new (0);
   stream->payload_type = -1;
   return stream;
 }
@@ -126,7 +131,8 @@ rc_fanout_stream_unref (RcFanoutStream *stream)
 {
   if (stream == NULL || !g_atomic_ref_count_dec (&stream->ref))
     return;
-  rc_fanout_guest_list_unref (stream->guests);
+  for (guint i = 0; i < RC_FANOUT_MAX_SENDERS; i++)
+    rc_fanout_guest_list_unref (stream->guests[i]);
   g_mutex_clear (&stream->lock);
   g_free (stream->name);
   g_free (stream);
@@ -146,9 +152,9 @@ rc_fanout_stream_push (RcFanoutStream *stream, const guint8 *rtp, gsize length)
                      | rtp[11];
       g_atomic_int_set (&stream->payload_type, rtp[1] & 0x7f);
     }
-  if (g_atomic_int_get (&stream->n_guests) == 0 || fanout->sender_thread == NULL)
+  if (g_atomic_int_get (&stream->n_guests) == 0 || fanout->n_senders == 0)
     return;
-  if (g_async_queue_length (fanout->packets) >= RC_FANOUT_QUEUE_MAX)
+  if (g_async_queue_length (fanout->senders[0]->packets) >= RC_FANOUT_QUEUE_MAX)
     {
       /* The sender is starved: losing packets beats growing without end. */
       g_mutex_lock (&fanout->stats_lock);
@@ -157,11 +163,25 @@ rc_fanout_stream_push (RcFanoutStream *stream, const guint8 *rtp, gsize length)
       return;
     }
   packet = g_malloc (sizeof (RcFanoutPacket) + length);
+  g_atomic_ref_count_init (&packet->ref);
   packet->stream = rc_fanout_stream_ref (stream);
   packet->tap_us = g_get_monotonic_time ();
   packet->length = length;
   memcpy (packet->data, rtp, length);
-  g_async_queue_push (fanout->packets, packet);
+  /* Each sender protects the same packet for its own guests. */
+  for (guint i = 1; i < fanout->n_senders; i++)
+    g_atomic_ref_count_inc (&packet->ref);
+  for (guint i = 0; i < fanout->n_senders; i++)
+    g_async_queue_push (fanout->senders[i]->packets, packet);
+}
+
+void
+rc_fanout_packet_unref (RcFanoutPacket *packet)
+{
+  if (!g_atomic_ref_count_dec (&packet->ref))
+    return;
+  rc_fanout_stream_unref (packet->stream);
+  g_free (packet);
 }
 
 /* ------------------------------------------------------------------ */

@@ -433,6 +433,15 @@ rc_srtp_protect (RcSrtp *srtp, guint8 *packet, gsize *length, gsize capacity)
   return TRUE;
 }
 
+void
+rc_srtp_prefetch (const RcSrtp *srtp)
+{
+  if (srtp == NULL)
+    return;
+  for (gsize offset = 0; offset < sizeof *srtp; offset += 64)
+    __builtin_prefetch ((const guint8 *) srtp + offset);
+}
+
 gboolean
 rc_srtp_unprotect (RcSrtp *srtp, guint8 *packet, gsize *length)
 {

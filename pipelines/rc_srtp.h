@@ -36,6 +36,9 @@ void rc_srtp_free (RcSrtp *srtp);
 /* Protect in place: @length in, the SRTP(C) packet's length out.
  * @capacity must be at least *@length + RC_SRTP_MAX_TRAILER. */
 gboolean rc_srtp_protect (RcSrtp *srtp, guint8 *packet, gsize *length, gsize capacity);
+/* Hints the cache that @srtp (may be NULL) is about to protect: a sender
+ * going round thousands of contexts calls it a few contexts ahead. */
+void rc_srtp_prefetch (const RcSrtp *srtp);
 gboolean rc_srtp_protect_rtcp (RcSrtp *srtp, guint8 *packet, gsize *length, gsize capacity);
 /* Check and strip in place; FALSE when the packet is not authentic (or
  * replayed, or cannot be read). */

@@ -101,6 +101,8 @@ static const RcOption options[] = {
        "UDP port of the WebRTC engine, on the --host address; 0: any free port (printed at start)"),
   OPT ("webrtc-public-ip", "WEBRTC_PUBLIC_IP", STRING, webrtc_public_ip, "", 0, 0, "ADDR",
        "Address the WebRTC engine's candidate advertises (1:1 NAT, Docker, cloud); empty: the --host address"),
+  OPT ("webrtc-senders", "WEBRTC_SENDERS", INT, webrtc_senders, "1", 1, 16, "N",
+       "Sender threads of the WebRTC engine, each protecting and sending for its share of every room's guests (one per core to use)"),
   /* URL songs' cache (server/library/rc_url_cache.c). */
   OPT ("cache-dir", "CACHE_DIR", STRING, cache_dir, "", 0, 0, "DIR",
        "Folder where http(s) songs are cached for instant replay (empty: the user's cache "

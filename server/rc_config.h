@@ -55,6 +55,7 @@ typedef struct
   char *webrtc_fanout;    /* "engine" (one UDP port, pipelines/rc_fanout.c) or "webrtcbin" */
   gint64 webrtc_port;     /* the engine's UDP port, 0: any free one */
   char *webrtc_public_ip; /* the address its candidate advertises; empty: the --host address */
+  gint64 webrtc_senders;  /* the engine's sender threads */
   /* URL songs' cache (issue 17 part 3, server/library/rc_url_cache.c). */
   char *cache_dir;
   gint64 cache_max_bytes;

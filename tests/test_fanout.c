@@ -50,6 +50,15 @@ fixture_setup (Fixture *f, gconstpointer data)
 }
 
 static void
+fixture_setup_two_senders (Fixture *f, gconstpointer data)
+{
+  const char *args[] = { "--webrtc-senders", "2", NULL };
+
+  rc_test_live_room_start (f, TONE_HZ, args);
+  rc_test_live_room_play_song (f);
+}
+
+static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
   rc_test_live_room_stop (f);
@@ -311,6 +320,15 @@ test_bad_input (Fixture *f, gconstpointer data)
   g_assert_cmpint (dropped (f, "stunRefused"), >=, 100);
   g_assert_cmpint (dropped (f, "dtls"), >=, 300);
   g_assert_cmpint (dropped (f, "srtp"), >=, 1);
+  {
+    /* The storm took no packet from the listener: none waited past the
+     * playout delay; the wait is part of the latency the stats show. */
+    g_autoptr (JsonObject) stats = webrtc_stats (f);
+
+    g_assert_cmpint (json_object_get_int_member (stats, "stalePackets"), ==, 0);
+    g_assert_cmpfloat (json_object_get_double_member (stats, "waitP99Ms"), <=,
+                       json_object_get_double_member (stats, "latencyP99Ms"));
+  }
   g_socket_set_blocking (stranger, FALSE);
   g_assert_cmpint (g_socket_receive (stranger, (char *) check, sizeof check, NULL, NULL), <, 0);
   rc_native_guest_get_stats (listener, &s);
@@ -347,6 +365,33 @@ test_webrtcbin_still_serves (Fixture *f, gconstpointer data)
   g_assert_cmpstr (rc_test_str (stats, "fanout"), ==, "webrtcbin");
   g_assert_false (json_object_has_member (stats, "port"));
   rc_native_guest_free (listener);
+}
+
+/* --webrtc-senders 2: the guests are dealt to the two sender threads in
+ * turn (0, 1, 0); each of them hears the room, and leaving takes each off
+ * its own thread's list. */
+static void
+test_two_senders (Fixture *f, gconstpointer data)
+{
+  RcNativeGuest *listeners[3];
+
+  for (guint i = 0; i < G_N_ELEMENTS (listeners); i++)
+    listeners[i] = rc_test_live_room_listen (f);
+  for (guint i = 0; i < G_N_ELEMENTS (listeners); i++)
+    {
+      g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (listeners[i], TONE_HZ)
+                                      || rc_native_guest_get_failure (listeners[i]),
+                                    20000));
+      g_assert_cmpstr (rc_native_guest_get_failure (listeners[i]), ==, NULL);
+    }
+  g_assert_cmpint (engine_guests (f), ==, 3);
+  rc_native_guest_free (listeners[1]);
+  g_assert_true (RC_WAIT_UNTIL (engine_guests (f) == 2, 10000));
+  g_assert_true (rc_test_guest_hears (listeners[0], TONE_HZ));
+  g_assert_true (rc_test_guest_hears (listeners[2], TONE_HZ));
+  rc_native_guest_free (listeners[0]);
+  rc_native_guest_free (listeners[2]);
+  g_assert_true (RC_WAIT_UNTIL (engine_guests (f) == 0, 10000));
 }
 
 /* What an operator sees for a wrong mode or a port that is taken: the
@@ -386,5 +431,7 @@ main (int argc, char **argv)
               fixture_teardown);
   g_test_add ("/fanout/webrtcbin-still-serves", Fixture, "webrtcbin", fixture_setup,
               test_webrtcbin_still_serves, fixture_teardown);
+  g_test_add ("/fanout/two-senders", Fixture, NULL, fixture_setup_two_senders, test_two_senders,
+              fixture_teardown);
   return g_test_run ();
 }

@@ -77,6 +77,8 @@ make_fanout (const RcConfig *config, GError **error)
   options.bind_address = address;
   options.port = (guint) config->webrtc_port;
   options.public_address = config->webrtc_public_ip;
+  options.stale_ms = (guint) config->playout_delay_max;
+  options.senders = (guint) config->webrtc_senders;
   return rc_fanout_new (&options, error);
 }
 

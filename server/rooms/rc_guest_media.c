@@ -387,6 +387,9 @@ rc_guest_media_webrtc_stats_json (RcRoom *room, gboolean with_guests)
   json_object_set_int_member (o, "batches", (gint64) stats.batches);
   json_object_set_double_member (o, "latencyP50Ms", stats.latency_p50_ms);
   json_object_set_double_member (o, "latencyP99Ms", stats.latency_p99_ms);
+  json_object_set_double_member (o, "waitP50Ms", stats.wait_p50_ms);
+  json_object_set_double_member (o, "waitP99Ms", stats.wait_p99_ms);
+  json_object_set_int_member (o, "stalePackets", (gint64) stats.stale_packets);
   {
     JsonObject *d;
     JsonNode *dropped = rc_json_message_new (NULL, &d);
