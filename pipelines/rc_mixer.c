@@ -90,3 +90,15 @@ rc_mixer_new (const char *name)
   gst_object_unref (pacer);
   return mixer;
 }
+
+void
+rc_mixer_set_frames (GstElement *mixer, guint frames)
+{
+  g_object_set (mixer, "output-buffer-duration", (guint64) MAX (frames, 1) * RC_MIXER_FRAME,
+                NULL);
+  /* audioaggregator takes its buffer's duration as its own latency, which
+   * the aggregator adds to every deadline: keep it one frame, the deadline
+   * at each buffer's start (rc_mixer_get_next_time) and the latency the
+   * pipeline reports unchanged, whatever the buffer's size. */
+  gst_aggregator_set_latency (GST_AGGREGATOR (mixer), RC_MIXER_FRAME, RC_MIXER_FRAME);
+}

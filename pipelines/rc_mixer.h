@@ -33,4 +33,17 @@ G_BEGIN_DECLS
 
 GstElement *rc_mixer_new (const char *name);
 
+/*
+ * Output buffers of @frames RC_MIXER_FRAMEs (1 at first). A buffer of
+ * several frames still leaves at its start, so its first frame is as early
+ * as a single frame would be and the others are earlier; the encoder still
+ * cuts it into 20 ms Opus frames. Fewer, larger buffers cost fewer
+ * wake-ups of the mixer, the track's thread and the WebSocket writer, but
+ * anything placed on the timeline must land in a buffer that has not left
+ * (a live input's data comes in real time: one frame a buffer then).
+ * Call it only from the mixer's own thread (a probe on its output), between
+ * two buffers: the new size applies from the next one.
+ */
+void rc_mixer_set_frames (GstElement *mixer, guint frames);
+
 G_END_DECLS

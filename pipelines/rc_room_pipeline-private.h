@@ -49,6 +49,14 @@ struct _RcRoomPipeline
    * them (rc_room_pipeline_release_mixer_pad), under release_lock. */
   GMutex release_lock;
   GPtrArray *pads_to_release; /* GstPad*, owned */
+  /* The mixer's buffer size (rc_mixer_set_frames), under release_lock too:
+   * the main context says when one frame a buffer is needed, the mixer's
+   * thread applies it between two buffers (see batch_output). */
+  gboolean single_frames;    /* a live input, or a track on its way */
+  GstClockTime batch_from;   /* running time: no batching before it */
+  GstSegment mixer_segment;  /* the mixer's output segment */
+  GstClockTime mixer_next;   /* running time where its next buffer starts */
+  guint mixer_frames;        /* frames in its buffers now */
 };
 
 /* rc_room_pipeline.c: the references tracks, inputs and branch removals
@@ -67,5 +75,7 @@ void rc_room_pipeline_set_null (const GValue *item, gpointer user_data);
 /* rc_room_pipeline_input.c: the pipeline is going: its inputs go down with
  * it, removed or not. Main context. */
 void rc_room_pipeline_drop_inputs (RcRoomPipeline *self);
+
+void rc_room_pipeline_update_batching (RcRoomPipeline *self);
 
 G_END_DECLS

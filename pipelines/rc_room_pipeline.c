@@ -58,6 +58,11 @@ GST_DEBUG_CATEGORY (rc_room_pipeline_debug);
  * data is due. Data that still comes late is clipped by the mixer, so the
  * track is heard in place either way. */
 #define TRACK_CATCH_UP_MS 250
+/* Frames in each of the mixer's output buffers while nothing needs one
+ * frame at a time (rc_mixer_set_frames): a third of the wake-ups of the
+ * mixer's thread, the track's and the WebSocket writer's (see
+ * batch_output). */
+#define BATCH_FRAMES 3
 /* The encoder's complexity, chosen by measurement (see build ()). */
 #define RC_ROOM_OPUS_COMPLEXITY 6
 
@@ -174,12 +179,102 @@ release_waiting_pads (RcRoomPipeline *self)
     gst_element_release_request_pad (self->mixer, g_ptr_array_index (pads, i));
 }
 
+/*
+ * Batching. A room that only plays tracks has its mixer output BATCH_FRAMES
+ * frames a buffer: a buffer leaves at its start, so no frame is later than
+ * before (the later ones are early), and D is untouched. One frame a buffer
+ * while a live input is mixed (its data comes in real time, and a buffer
+ * of three frames would need it 40 ms sooner: the host would be heard 40
+ * ms later) and while a track is on its way to the mixer (a buffer of
+ * three that left before it is linked would push it up to 40 ms later:
+ * place_track). The main context says what is needed
+ * (rc_room_pipeline_update_batching), the mixer's thread applies it as it
+ * pushes a buffer, so the size never changes under a buffer being mixed.
+ */
+void
+rc_room_pipeline_update_batching (RcRoomPipeline *self)
+{
+  gboolean single = self->inputs->len > 0 || (self->track != NULL && !self->track->linked);
+
+  g_mutex_lock (&self->release_lock);
+  self->single_frames = single;
+  g_mutex_unlock (&self->release_lock);
+}
+
+/* The mixer's thread, as it pushes @buffer. */
+static void
+batch_output (RcRoomPipeline *self, GstBuffer *buffer)
+{
+  GstClockTime start, end;
+  guint frames = 0;
+
+  if (!GST_BUFFER_PTS_IS_VALID (buffer) || !GST_BUFFER_DURATION_IS_VALID (buffer))
+    return;
+  g_mutex_lock (&self->release_lock);
+  start = gst_segment_to_running_time (&self->mixer_segment, GST_FORMAT_TIME,
+                                       GST_BUFFER_PTS (buffer));
+  end = gst_segment_to_running_time (&self->mixer_segment, GST_FORMAT_TIME,
+                                     GST_BUFFER_PTS (buffer) + GST_BUFFER_DURATION (buffer));
+  if (GST_CLOCK_TIME_IS_VALID (start) && GST_CLOCK_TIME_IS_VALID (end))
+    {
+      guint want = self->single_frames || !GST_CLOCK_TIME_IS_VALID (self->batch_from)
+                       || start < self->batch_from ? 1 : BATCH_FRAMES;
+
+      self->mixer_next = end;
+      if (want != self->mixer_frames)
+        frames = self->mixer_frames = want;
+    }
+  g_mutex_unlock (&self->release_lock);
+  if (frames > 0)
+    rc_mixer_set_frames (self->mixer, frames);
+}
+
 /* The mixer's thread, between two rounds of mixing. */
 static GstPadProbeReturn
 on_mixer_output (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
-  release_waiting_pads (data);
+  RcRoomPipeline *self = data;
+
+  if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM)
+    {
+      GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+
+      if (GST_EVENT_TYPE (event) == GST_EVENT_SEGMENT)
+        {
+          g_mutex_lock (&self->release_lock);
+          gst_event_copy_segment (event, &self->mixer_segment);
+          g_mutex_unlock (&self->release_lock);
+        }
+      return GST_PAD_PROBE_OK;
+    }
+  release_waiting_pads (self);
+  batch_output (self, GST_PAD_PROBE_INFO_BUFFER (info));
   return GST_PAD_PROBE_OK;
+}
+
+/*
+ * Where a new track's first sample goes on the timeline: TRACK_LEAD from
+ * @now, in a buffer that leaves no sooner than TRACK_LEAD - RC_MIXER_FRAME
+ * from now (with one frame a buffer, always). A buffer of several frames
+ * that started sooner leaves too soon for the track's data: it then starts
+ * at the next buffer. The buffers ahead may only get shorter (the main
+ * context asked for one frame a buffer as the track started), which starts
+ * the buffer holding it no sooner.
+ */
+static GstClockTime
+place_track (RcRoomPipeline *self, GstClockTime now)
+{
+  GstClockTime at = now + TRACK_LEAD, earliest = at - RC_MIXER_FRAME, start, length;
+
+  g_mutex_lock (&self->release_lock);
+  start = self->mixer_next;
+  length = self->mixer_frames * RC_MIXER_FRAME;
+  g_mutex_unlock (&self->release_lock);
+  if (length <= RC_MIXER_FRAME || !GST_CLOCK_TIME_IS_VALID (start))
+    return at;
+  while (start < earliest)
+    start += length;
+  return start <= at ? at : start;
 }
 
 /* The pipeline's clock now (the server clock: every room uses the system one). */
@@ -268,7 +363,7 @@ link_track_on_main (gpointer data)
   if (self->disposed || self->track != t || t->linked)
     return G_SOURCE_REMOVE;
   t->mixer_pad = gst_element_request_pad_simple (self->mixer, "sink_%u");
-  offset = running_time_now (self) + TRACK_LEAD;
+  offset = place_track (self, running_time_now (self));
   /* A track joining a running timeline goes where its start is due; if
    * that has passed, the mixer drops what is late and it is heard in step. */
   if (GST_CLOCK_TIME_IS_VALID (t->due_at))
@@ -281,6 +376,7 @@ link_track_on_main (gpointer data)
       g_autoptr (GError) error = g_error_new (GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
                                               "Could not link the track to the mixer");
       self->track = NULL;
+      rc_room_pipeline_update_batching (self);
       gst_element_release_request_pad (self->mixer, t->mixer_pad);
       gst_clear_object (&t->mixer_pad);
       finish_removal (t);
@@ -290,6 +386,11 @@ link_track_on_main (gpointer data)
     }
   t->linked = TRUE;
   t->start_running_time = offset;
+  /* Batching again once the mixer is past the track's first sample. */
+  g_mutex_lock (&self->release_lock);
+  self->batch_from = offset;
+  g_mutex_unlock (&self->release_lock);
+  rc_room_pipeline_update_batching (self);
   GST_INFO ("room %s: track linked at %" GST_TIME_FORMAT " from %" G_GINT64_FORMAT " ms",
             self->room_id, GST_TIME_ARGS (offset), t->start_ms);
   gst_pad_remove_probe (t->ghost, t->block_probe);
@@ -357,6 +458,7 @@ track_ended_on_main (gpointer data)
   if (self->disposed || self->track != t)
     return G_SOURCE_REMOVE;
   self->track = NULL;
+  rc_room_pipeline_update_batching (self);
   remove_track (t);
   if (self->callbacks.track_ended)
     self->callbacks.track_ended (self, self->user_data);
@@ -427,6 +529,7 @@ start_track (RcRoomPipeline *self, const char *uri, gint64 position_ms, GstClock
   t = make_track (self, uri, position_ms);
   t->due_at = due_at;
   self->track = t;
+  rc_room_pipeline_update_batching (self);
   rc_ducking_follow_track (self->ducking, t->serial);
   /* A track runs its own state: a file that fails to open must not drag the
    * pipeline (and guest branches mid-way through their own state change)
@@ -457,6 +560,8 @@ rc_room_pipeline_stop_track (RcRoomPipeline *self)
 
   if (t != NULL)
     remove_track (t);
+  if (self->mixer != NULL)
+    rc_room_pipeline_update_batching (self);
 }
 
 gint64
@@ -732,7 +837,13 @@ build (RcRoomPipeline *self, GError **error)
     gst_segment_init (&self->rtp_segment, GST_FORMAT_TIME);
     gst_pad_add_probe (tee_sink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
                        on_rtp_packet, self, NULL);
-    gst_pad_add_probe (mixer_src, GST_PAD_PROBE_TYPE_BUFFER, on_mixer_output, self, NULL);
+    gst_segment_init (&self->mixer_segment, GST_FORMAT_TIME);
+    self->mixer_frames = 1;
+    self->batch_from = 0;
+    self->mixer_next = GST_CLOCK_TIME_NONE;
+    gst_pad_add_probe (mixer_src,
+                       GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+                       on_mixer_output, self, NULL);
   }
   /* Every room runs on the monotonic system clock (shared by all rooms). */
   {
