@@ -41,9 +41,19 @@ GstElement *rc_mixer_new (const char *name);
  * wake-ups of the mixer, the track's thread and the WebSocket writer, but
  * anything placed on the timeline must land in a buffer that has not left
  * (a live input's data comes in real time: one frame a buffer then).
- * Call it only from the mixer's own thread (a probe on its output), between
- * two buffers: the new size applies from the next one.
+ * The new size applies from the next buffer the mixer starts. Let the pads
+ * queue for it first (rc_mixer_set_queue), long enough before for a track's
+ * thread to fill the room.
  */
 void rc_mixer_set_frames (GstElement *mixer, guint frames);
+
+/*
+ * Lets each input pad queue RC_MIXER_AHEAD plus the extra frames of a
+ * buffer of @frames (1 at first), so that a buffer's start finds all of it
+ * queued. That room is not latency: neither the deadlines nor the latency
+ * the mixer reports change with it. A deeper queue makes a track's pad
+ * take its data (and a pad probe see it) that much sooner.
+ */
+void rc_mixer_set_queue (GstElement *mixer, guint frames);
 
 G_END_DECLS

@@ -50,13 +50,15 @@ struct _RcRoomPipeline
   GMutex release_lock;
   GPtrArray *pads_to_release; /* GstPad*, owned */
   /* The mixer's buffer size (rc_mixer_set_frames), under release_lock too:
-   * the main context says when one frame a buffer is needed, the mixer's
-   * thread applies it between two buffers (see batch_output). */
+   * the main context asks for one frame a buffer when it is needed, the
+   * mixer's thread goes back to batches (see batch_output). */
   gboolean single_frames;    /* a live input, or a track on its way */
   GstClockTime batch_from;   /* running time: no batching before it */
   GstSegment mixer_segment;  /* the mixer's output segment */
   GstClockTime mixer_next;   /* running time where its next buffer starts */
   guint mixer_frames;        /* frames in its buffers now */
+  guint queue_frames;        /* the frames its pads may queue for (rc_mixer_set_queue) */
+  GstClockTime queue_since;  /* running time since when they may */
 };
 
 /* rc_room_pipeline.c: the references tracks, inputs and branch removals

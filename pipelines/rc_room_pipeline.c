@@ -191,6 +191,18 @@ release_waiting_pads (RcRoomPipeline *self)
  * (rc_room_pipeline_update_batching), the mixer's thread applies it as it
  * pushes a buffer, so the size never changes under a buffer being mixed.
  */
+/* One frame a buffer from the next buffer on, and the pads' queue back to
+ * RC_MIXER_AHEAD. Under release_lock. */
+static void
+single_frames_now (RcRoomPipeline *self)
+{
+  if (self->mixer_frames != 1)
+    rc_mixer_set_frames (self->mixer, 1);
+  if (self->queue_frames != 1)
+    rc_mixer_set_queue (self->mixer, 1);
+  self->mixer_frames = self->queue_frames = 1;
+}
+
 void
 rc_room_pipeline_update_batching (RcRoomPipeline *self)
 {
@@ -198,15 +210,19 @@ rc_room_pipeline_update_batching (RcRoomPipeline *self)
 
   g_mutex_lock (&self->release_lock);
   self->single_frames = single;
+  /* At once: the buffer after the one being mixed is a single frame. */
+  if (single)
+    single_frames_now (self);
   g_mutex_unlock (&self->release_lock);
 }
 
-/* The mixer's thread, as it pushes @buffer. */
+/* The mixer's thread, as it pushes @buffer. Going to batches takes two
+ * steps: the pads may queue a batch's worth first, and the batches start
+ * RC_MIXER_AHEAD later, once a track's thread has had time to fill it. */
 static void
 batch_output (RcRoomPipeline *self, GstBuffer *buffer)
 {
   GstClockTime start, end;
-  guint frames = 0;
 
   if (!GST_BUFFER_PTS_IS_VALID (buffer) || !GST_BUFFER_DURATION_IS_VALID (buffer))
     return;
@@ -217,16 +233,24 @@ batch_output (RcRoomPipeline *self, GstBuffer *buffer)
                                      GST_BUFFER_PTS (buffer) + GST_BUFFER_DURATION (buffer));
   if (GST_CLOCK_TIME_IS_VALID (start) && GST_CLOCK_TIME_IS_VALID (end))
     {
-      guint want = self->single_frames || !GST_CLOCK_TIME_IS_VALID (self->batch_from)
-                       || start < self->batch_from ? 1 : BATCH_FRAMES;
-
       self->mixer_next = end;
-      if (want != self->mixer_frames)
-        frames = self->mixer_frames = want;
+      if (self->single_frames || start < self->batch_from)
+        single_frames_now (self);
+      else if (self->queue_frames != BATCH_FRAMES)
+        {
+          rc_mixer_set_queue (self->mixer, BATCH_FRAMES);
+          self->queue_frames = BATCH_FRAMES;
+          self->queue_since = end;
+        }
+      else if (self->mixer_frames != BATCH_FRAMES && start >= self->queue_since + RC_MIXER_AHEAD)
+        {
+          GST_DEBUG ("room %s: %u frames a mixer buffer from %" GST_TIME_FORMAT, self->room_id,
+                     BATCH_FRAMES, GST_TIME_ARGS (end));
+          rc_mixer_set_frames (self->mixer, BATCH_FRAMES);
+          self->mixer_frames = BATCH_FRAMES;
+        }
     }
   g_mutex_unlock (&self->release_lock);
-  if (frames > 0)
-    rc_mixer_set_frames (self->mixer, frames);
 }
 
 /* The mixer's thread, between two rounds of mixing. */
@@ -255,11 +279,11 @@ on_mixer_output (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 /*
  * Where a new track's first sample goes on the timeline: TRACK_LEAD from
  * @now, in a buffer that leaves no sooner than TRACK_LEAD - RC_MIXER_FRAME
- * from now (with one frame a buffer, always). A buffer of several frames
- * that started sooner leaves too soon for the track's data: it then starts
- * at the next buffer. The buffers ahead may only get shorter (the main
- * context asked for one frame a buffer as the track started), which starts
- * the buffer holding it no sooner.
+ * from now (with one frame a buffer, always). The buffers from mixer_next
+ * on are single frames (asked for when the track started), but the one
+ * the mixer has just pushed may have been a batch that reaches past that
+ * point: the track then starts where it ends, up to 40 ms later, rather
+ * than lose its first samples.
  */
 static GstClockTime
 place_track (RcRoomPipeline *self, GstClockTime now)
@@ -270,7 +294,7 @@ place_track (RcRoomPipeline *self, GstClockTime now)
   start = self->mixer_next;
   length = self->mixer_frames * RC_MIXER_FRAME;
   g_mutex_unlock (&self->release_lock);
-  if (length <= RC_MIXER_FRAME || !GST_CLOCK_TIME_IS_VALID (start))
+  if (!GST_CLOCK_TIME_IS_VALID (start))
     return at;
   while (start < earliest)
     start += length;
@@ -840,7 +864,7 @@ build (RcRoomPipeline *self, GError **error)
     gst_pad_add_probe (tee_sink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
                        on_rtp_packet, self, NULL);
     gst_segment_init (&self->mixer_segment, GST_FORMAT_TIME);
-    self->mixer_frames = 1;
+    self->mixer_frames = self->queue_frames = 1;
     self->batch_from = 0;
     self->mixer_next = GST_CLOCK_TIME_NONE;
     gst_pad_add_probe (mixer_src,
