@@ -253,24 +253,33 @@ batch_output (RcRoomPipeline *self, GstBuffer *buffer)
   g_mutex_unlock (&self->release_lock);
 }
 
+/* A probe that sees buffers and downstream events: TRUE if @info is an
+ * event, and a segment is copied into @segment under @lock. */
+static gboolean
+keep_segment (GstPadProbeInfo *info, GMutex *lock, GstSegment *segment)
+{
+  GstEvent *event;
+
+  if (!(info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM))
+    return FALSE;
+  event = GST_PAD_PROBE_INFO_EVENT (info);
+  if (GST_EVENT_TYPE (event) == GST_EVENT_SEGMENT)
+    {
+      g_mutex_lock (lock);
+      gst_event_copy_segment (event, segment);
+      g_mutex_unlock (lock);
+    }
+  return TRUE;
+}
+
 /* The mixer's thread, between two rounds of mixing. */
 static GstPadProbeReturn
 on_mixer_output (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
   RcRoomPipeline *self = data;
 
-  if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM)
-    {
-      GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
-
-      if (GST_EVENT_TYPE (event) == GST_EVENT_SEGMENT)
-        {
-          g_mutex_lock (&self->release_lock);
-          gst_event_copy_segment (event, &self->mixer_segment);
-          g_mutex_unlock (&self->release_lock);
-        }
-      return GST_PAD_PROBE_OK;
-    }
+  if (keep_segment (info, &self->release_lock, &self->mixer_segment))
+    return GST_PAD_PROBE_OK;
   release_waiting_pads (self);
   batch_output (self, GST_PAD_PROBE_INFO_BUFFER (info));
   return GST_PAD_PROBE_OK;
@@ -718,18 +727,8 @@ on_rtp_packet (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   GstBuffer *buffer;
   GstClockTime running;
 
-  if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM)
-    {
-      GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
-
-      if (GST_EVENT_TYPE (event) == GST_EVENT_SEGMENT)
-        {
-          g_mutex_lock (&self->timeline_lock);
-          gst_event_copy_segment (event, &self->rtp_segment);
-          g_mutex_unlock (&self->timeline_lock);
-        }
-      return GST_PAD_PROBE_OK;
-    }
+  if (keep_segment (info, &self->timeline_lock, &self->rtp_segment))
+    return GST_PAD_PROBE_OK;
   buffer = GST_PAD_PROBE_INFO_BUFFER (info);
   if (!GST_BUFFER_PTS_IS_VALID (buffer) || !gst_rtp_buffer_map (buffer, GST_MAP_READ, &rtp))
     return GST_PAD_PROBE_OK;
