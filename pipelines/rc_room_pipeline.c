@@ -208,6 +208,8 @@ rc_room_pipeline_update_batching (RcRoomPipeline *self)
 {
   gboolean single = self->inputs->len > 0 || (self->track != NULL && !self->track->linked);
 
+  if (self->mixer == NULL)
+    return; /* an edge's pipeline */
   g_mutex_lock (&self->release_lock);
   self->single_frames = single;
   /* At once: the buffer after the one being mixed is a single frame. */
@@ -593,8 +595,7 @@ rc_room_pipeline_stop_track (RcRoomPipeline *self)
 
   if (t != NULL)
     remove_track (t);
-  if (self->mixer != NULL)
-    rc_room_pipeline_update_batching (self);
+  rc_room_pipeline_update_batching (self);
 }
 
 gint64
