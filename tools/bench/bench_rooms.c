@@ -140,12 +140,13 @@ on_frame (GBytes *frame, gpointer data)
   transit = (double) g_get_monotonic_time () / 1000.0 - c;
   r->frames++;
   /* A room may send a frame before its C (a mixer that outputs several
-   * frames at once sends them at the first one's start): a frame is late
-   * when it comes more than --late-ms after the room's best transit, or
-   * after its C where that best is before C (early frames set no bar). */
-  if (isnan (r->best_transit_ms) || transit < r->best_transit_ms)
+   * frames at once sends them at the first one's start): the bar is the
+   * room's best transit among frames that come after their C, and a frame
+   * more than --late-ms above it is late. Early frames set no bar: the
+   * first frame of each batch is as late as a single frame would be. */
+  if (transit >= 0 && (isnan (r->best_transit_ms) || transit < r->best_transit_ms))
     r->best_transit_ms = transit;
-  if (transit - MAX (r->best_transit_ms, 0.0) > r->late_ms)
+  if (transit - (isnan (r->best_transit_ms) ? 0.0 : r->best_transit_ms) > r->late_ms)
     r->late++;
 }
 
