@@ -20,6 +20,9 @@
  * - Live inputs (a host over WHIP) are mixed in the same way, but their data
  *   already carries running times: their pad offset is how late their first
  *   buffer arrives, plus a lead (see rc_room_pipeline_input.c).
+ * - While only tracks play the mixer outputs three frames a buffer (fewer
+ *   wake-ups, the same packets); a live input or a track on its way takes
+ *   it back to one (see "Batching" below).
  * - Talk-over ducking (rc_ducking.c) lives in pad probes the pipeline
  *   places: on a track's mixer pad as it is linked, on a live input's
  *   output while ducking listens to it.
