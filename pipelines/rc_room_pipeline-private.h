@@ -52,7 +52,8 @@ struct _RcRoomPipeline
   /* The mixer's buffer size (rc_mixer_set_frames), under release_lock too:
    * the main context asks for one frame a buffer when it is needed, the
    * mixer's thread goes back to batches (see batch_output). */
-  gboolean single_frames;    /* a live input, or a track on its way */
+  gboolean single_frames;    /* a live input, a track on its way or a hold */
+  guint single_holds;        /* main context: rc_room_pipeline_hold_single_frames */
   GstClockTime batch_from;   /* running time: no batching before it */
   GstSegment mixer_segment;  /* the mixer's output segment */
   GstClockTime mixer_next;   /* running time where its next buffer starts */

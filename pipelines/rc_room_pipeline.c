@@ -209,7 +209,8 @@ single_frames_now (RcRoomPipeline *self)
 void
 rc_room_pipeline_update_batching (RcRoomPipeline *self)
 {
-  gboolean single = self->inputs->len > 0 || (self->track != NULL && !self->track->linked);
+  gboolean single = self->inputs->len > 0 || self->single_holds > 0
+                    || (self->track != NULL && !self->track->linked);
 
   if (self->mixer == NULL)
     return; /* an edge's pipeline */
@@ -219,6 +220,16 @@ rc_room_pipeline_update_batching (RcRoomPipeline *self)
   if (single)
     single_frames_now (self);
   g_mutex_unlock (&self->release_lock);
+}
+
+void
+rc_room_pipeline_hold_single_frames (RcRoomPipeline *self, gboolean hold)
+{
+  if (hold)
+    self->single_holds++;
+  else if (self->single_holds > 0)
+    self->single_holds--;
+  rc_room_pipeline_update_batching (self);
 }
 
 /* The mixer's thread, as it pushes @buffer. Going to batches takes two
