@@ -220,24 +220,27 @@ test_every_format (void)
 static void
 test_batches_keep_the_track_whole (void)
 {
-  g_autofree char *a = make_tone ("a440-whole.ogg", 440, 6);
-  g_autofree char *b = make_tone ("b660-whole.ogg", 660, 6);
+  static const struct
+  {
+    const char *name;
+    int hz;
+  } tones[] = { { "a440-whole.ogg", 440 }, { "b660-whole.ogg", 660 } };
   Ear *ear = ear_new ();
   g_autoptr (GError) error = NULL;
   RcRoomPipeline *p = rc_room_pipeline_new ("t-whole", &callbacks, ear, &error);
-  const char *uris[] = { a, b };
-  const double hz[] = { 440, 660 };
 
   g_assert_no_error (error);
   g_assert_true (rc_room_pipeline_add_branch (p, listening_branch (ear)));
-  for (guint i = 0; i < G_N_ELEMENTS (uris); i++)
+  for (guint i = 0; i < G_N_ELEMENTS (tones); i++)
     {
-      rc_room_pipeline_play (p, uris[i], 0);
-      g_assert_true (RC_WAIT_UNTIL (hears (ear, hz[i]), 3000));
+      g_autofree char *uri = make_tone (tones[i].name, tones[i].hz, 6);
+
+      rc_room_pipeline_play (p, uri, 0);
+      g_assert_true (RC_WAIT_UNTIL (hears (ear, tones[i].hz), 3000));
       for (guint n = 0; n < 20; n++)
         {
           rc_test_run_for (100);
-          g_assert_true (hears (ear, hz[i]));
+          g_assert_true (hears (ear, tones[i].hz));
         }
     }
   g_assert_cmpuint (ear->failed, ==, 0);
