@@ -12,36 +12,13 @@
  * moving it back by the latency (and the frame audioaggregator adds to it)
  * keeps both: the deadline at the start, RC_MIXER_AHEAD of queue.
  *
- * Buffers of several frames (rc_mixer_set_frames) need a pad to hold that
- * much more ahead at a buffer's start, or the mixer finds a track's next
- * buffer not yet queued (its thread only just woken) and mixes a hole:
- * the latency property, which is also the queue's bound, grows by the
- * extra frames. That extra is nobody's latency: the deadline stays at each
- * buffer's start (get_next_time moves back by the whole property) and the
- * latency the mixer reports downstream leaves it out (src_query), so the
- * pipeline's latency, which a syncing sink (a webrtcbin's nicesink) adds
- * to every packet, does not change with the buffer's size.
- *
  * audiomixer's type is the plugin's, not public API: it is subclassed
  * through the type system (GTypeQuery gives its sizes), overriding only
- * those two documented virtual functions.
+ * that documented virtual function.
  */
 #include "pipelines/rc_mixer.h"
 
 #include <gst/base/gstaggregator.h>
-
-static GstAggregatorClass *rc_mixer_parent_class;
-
-/* The latency property: RC_MIXER_AHEAD, plus a frame for each extra frame
- * in a buffer. */
-static GstClockTime
-rc_mixer_queue (GstAggregator *aggregator)
-{
-  guint64 latency = RC_MIXER_AHEAD;
-
-  g_object_get (aggregator, "latency", &latency, NULL);
-  return latency;
-}
 
 static GstClockTime
 rc_mixer_get_next_time (GstAggregator *aggregator)
@@ -49,40 +26,18 @@ rc_mixer_get_next_time (GstAggregator *aggregator)
   GstClockTime start = gst_aggregator_simple_get_next_time (aggregator);
 
   /* audioaggregator adds a frame's duration to the latency it waits for
-   * (its own latency, as it fills a frame: rc_mixer_set_frames keeps it
-   * one frame) on top of the property. */
-  GstClockTime back = rc_mixer_queue (aggregator) + RC_MIXER_FRAME;
+   * (its own latency, as it fills a frame) on top of the property. */
+  GstClockTime back = RC_MIXER_AHEAD + RC_MIXER_FRAME;
 
   if (!GST_CLOCK_TIME_IS_VALID (start))
     return start;
   return start > back ? start - back : 0;
 }
 
-static gboolean
-rc_mixer_src_query (GstAggregator *aggregator, GstQuery *query)
-{
-  GstClockTime extra, min, max;
-  gboolean live;
-
-  if (!rc_mixer_parent_class->src_query (aggregator, query))
-    return FALSE;
-  if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
-    return TRUE;
-  extra = rc_mixer_queue (aggregator) - RC_MIXER_AHEAD;
-  gst_query_parse_latency (query, &live, &min, &max);
-  min = min > extra ? min - extra : 0;
-  if (GST_CLOCK_TIME_IS_VALID (max))
-    max = max > extra ? max - extra : 0;
-  gst_query_set_latency (query, live, min, max);
-  return TRUE;
-}
-
 static void
 rc_mixer_class_init (gpointer klass, gpointer data)
 {
-  rc_mixer_parent_class = g_type_class_peek_parent (klass);
   GST_AGGREGATOR_CLASS (klass)->get_next_time = rc_mixer_get_next_time;
-  GST_AGGREGATOR_CLASS (klass)->src_query = rc_mixer_src_query;
 }
 
 static GType
@@ -134,23 +89,4 @@ rc_mixer_new (const char *name)
   pacer = gst_element_request_pad_simple (mixer, "sink_%u");
   gst_object_unref (pacer);
   return mixer;
-}
-
-void
-rc_mixer_set_queue (GstElement *mixer, guint frames)
-{
-  g_object_set (mixer, "latency",
-                (guint64) RC_MIXER_AHEAD + (guint64) (MAX (frames, 1) - 1) * RC_MIXER_FRAME, NULL);
-}
-
-void
-rc_mixer_set_frames (GstElement *mixer, guint frames)
-{
-  g_object_set (mixer, "output-buffer-duration", (guint64) MAX (frames, 1) * RC_MIXER_FRAME,
-                NULL);
-  /* audioaggregator takes its buffer's duration as its own latency, which
-   * the aggregator adds to every deadline: keep it one frame, the deadline
-   * at each buffer's start (rc_mixer_get_next_time) and the latency the
-   * pipeline reports unchanged, whatever the buffer's size. */
-  gst_aggregator_set_latency (GST_AGGREGATOR (mixer), RC_MIXER_FRAME, RC_MIXER_FRAME);
 }

@@ -33,27 +33,4 @@ G_BEGIN_DECLS
 
 GstElement *rc_mixer_new (const char *name);
 
-/*
- * Output buffers of @frames RC_MIXER_FRAMEs (1 at first). A buffer of
- * several frames still leaves at its start, so its first frame is as early
- * as a single frame would be and the others are earlier; the encoder still
- * cuts it into 20 ms Opus frames. Fewer, larger buffers cost fewer
- * wake-ups of the mixer, the track's thread and the WebSocket writer, but
- * anything placed on the timeline must land in a buffer that has not left
- * (a live input's data comes in real time: one frame a buffer then).
- * The new size applies from the next buffer the mixer starts. Let the pads
- * queue for it first (rc_mixer_set_queue), long enough before for a track's
- * thread to fill the room.
- */
-void rc_mixer_set_frames (GstElement *mixer, guint frames);
-
-/*
- * Lets each input pad queue RC_MIXER_AHEAD plus the extra frames of a
- * buffer of @frames (1 at first), so that a buffer's start finds all of it
- * queued. That room is not latency: neither the deadlines nor the latency
- * the mixer reports change with it. A deeper queue makes a track's pad
- * take its data (and a pad probe see it) that much sooner.
- */
-void rc_mixer_set_queue (GstElement *mixer, guint frames);
-
 G_END_DECLS

@@ -203,9 +203,6 @@ rc_relay_sink_new (RcRoomPipeline *pipeline, GError **error)
       g_free (self);
       return NULL;
     }
-  /* Each packet as soon as it is made, not three at once: the edges read
-   * arrival less C as the relay's transit. */
-  rc_room_pipeline_hold_single_frames (pipeline, TRUE);
   return self;
 }
 
@@ -218,7 +215,6 @@ rc_relay_sink_free (RcRelaySink *self)
   self->shared->alive = FALSE;
   g_mutex_unlock (&self->shared->lock);
   rc_room_pipeline_remove_branch (self->pipeline, self->sink);
-  rc_room_pipeline_hold_single_frames (self->pipeline, FALSE);
   shared_unref (self->shared);
   g_free (self);
 }

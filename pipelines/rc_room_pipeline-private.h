@@ -49,17 +49,6 @@ struct _RcRoomPipeline
    * them (rc_room_pipeline_release_mixer_pad), under release_lock. */
   GMutex release_lock;
   GPtrArray *pads_to_release; /* GstPad*, owned */
-  /* The mixer's buffer size (rc_mixer_set_frames), under release_lock too:
-   * the main context asks for one frame a buffer when it is needed, the
-   * mixer's thread goes back to batches (see batch_output). */
-  gboolean single_frames;    /* a live input, a track on its way or a hold */
-  guint single_holds;        /* main context: rc_room_pipeline_hold_single_frames */
-  GstClockTime batch_from;   /* running time: no batching before it */
-  GstSegment mixer_segment;  /* the mixer's output segment */
-  GstClockTime mixer_next;   /* running time where its next buffer starts */
-  guint mixer_frames;        /* frames in its buffers now */
-  guint queue_frames;        /* the frames its pads may queue for (rc_mixer_set_queue) */
-  GstClockTime queue_since;  /* running time since when they may */
 };
 
 /* rc_room_pipeline.c: the references tracks, inputs and branch removals
@@ -78,7 +67,5 @@ void rc_room_pipeline_set_null (const GValue *item, gpointer user_data);
 /* rc_room_pipeline_input.c: the pipeline is going: its inputs go down with
  * it, removed or not. Main context. */
 void rc_room_pipeline_drop_inputs (RcRoomPipeline *self);
-
-void rc_room_pipeline_update_batching (RcRoomPipeline *self);
 
 G_END_DECLS

@@ -20,9 +20,6 @@
  * - Live inputs (a host over WHIP) are mixed in the same way, but their data
  *   already carries running times: their pad offset is how late their first
  *   buffer arrives, plus a lead (see rc_room_pipeline_input.c).
- * - While only tracks play the mixer outputs three frames a buffer (fewer
- *   wake-ups, the same packets); a live input or a track on its way takes
- *   it back to one (see "Batching" below).
  * - Talk-over ducking (rc_ducking.c) lives in pad probes the pipeline
  *   places: on a track's mixer pad as it is linked, on a live input's
  *   output while ducking listens to it.
@@ -61,13 +58,8 @@ GST_DEBUG_CATEGORY (rc_room_pipeline_debug);
  * data is due. Data that still comes late is clipped by the mixer, so the
  * track is heard in place either way. */
 #define TRACK_CATCH_UP_MS 250
-/* Frames in each of the mixer's output buffers while nothing needs one
- * frame at a time (rc_mixer_set_frames): a third of the wake-ups of the
- * mixer's thread, the track's and the WebSocket writer's (see
- * batch_output). */
-#define BATCH_FRAMES 3
 /* The encoder's complexity, chosen by measurement (see build ()). */
-#define RC_ROOM_OPUS_COMPLEXITY 4
+#define RC_ROOM_OPUS_COMPLEXITY 6
 
 typedef struct _Track Track;
 
@@ -182,148 +174,12 @@ release_waiting_pads (RcRoomPipeline *self)
     gst_element_release_request_pad (self->mixer, g_ptr_array_index (pads, i));
 }
 
-/*
- * Batching. A room that only plays tracks has its mixer output BATCH_FRAMES
- * frames a buffer: a buffer leaves at its start, so no frame is later than
- * before (the later ones are early), and D is untouched. One frame a buffer
- * while a live input is mixed (its data comes in real time, and a buffer
- * of three frames would need it 40 ms sooner: the host would be heard 40
- * ms later) and while a track is on its way to the mixer (a buffer of
- * three that left before it is linked would push it up to 40 ms later:
- * place_track). The main context says what is needed
- * (rc_room_pipeline_update_batching), the mixer's thread applies it as it
- * pushes a buffer, so the size never changes under a buffer being mixed.
- */
-/* One frame a buffer from the next buffer on, and the pads' queue back to
- * RC_MIXER_AHEAD. Under release_lock. */
-static void
-single_frames_now (RcRoomPipeline *self)
-{
-  if (self->mixer_frames != 1)
-    rc_mixer_set_frames (self->mixer, 1);
-  if (self->queue_frames != 1)
-    rc_mixer_set_queue (self->mixer, 1);
-  self->mixer_frames = self->queue_frames = 1;
-}
-
-void
-rc_room_pipeline_update_batching (RcRoomPipeline *self)
-{
-  gboolean single = self->inputs->len > 0 || self->single_holds > 0
-                    || (self->track != NULL && !self->track->linked);
-
-  if (self->mixer == NULL)
-    return; /* an edge's pipeline */
-  g_mutex_lock (&self->release_lock);
-  self->single_frames = single;
-  /* At once: the buffer after the one being mixed is a single frame. */
-  if (single)
-    single_frames_now (self);
-  g_mutex_unlock (&self->release_lock);
-}
-
-void
-rc_room_pipeline_hold_single_frames (RcRoomPipeline *self, gboolean hold)
-{
-  if (hold)
-    self->single_holds++;
-  else if (self->single_holds > 0)
-    self->single_holds--;
-  rc_room_pipeline_update_batching (self);
-}
-
-/* The mixer's thread, as it pushes @buffer. Going to batches takes two
- * steps: the pads may queue a batch's worth first, and the batches start
- * RC_MIXER_AHEAD later, once a track's thread has had time to fill it. */
-static void
-batch_output (RcRoomPipeline *self, GstBuffer *buffer)
-{
-  GstClockTime start, end;
-
-  if (!GST_BUFFER_PTS_IS_VALID (buffer) || !GST_BUFFER_DURATION_IS_VALID (buffer))
-    return;
-  g_mutex_lock (&self->release_lock);
-  start = gst_segment_to_running_time (&self->mixer_segment, GST_FORMAT_TIME,
-                                       GST_BUFFER_PTS (buffer));
-  end = gst_segment_to_running_time (&self->mixer_segment, GST_FORMAT_TIME,
-                                     GST_BUFFER_PTS (buffer) + GST_BUFFER_DURATION (buffer));
-  if (GST_CLOCK_TIME_IS_VALID (start) && GST_CLOCK_TIME_IS_VALID (end))
-    {
-      self->mixer_next = end;
-      if (self->single_frames || start < self->batch_from)
-        single_frames_now (self);
-      else if (self->queue_frames != BATCH_FRAMES)
-        {
-          rc_mixer_set_queue (self->mixer, BATCH_FRAMES);
-          self->queue_frames = BATCH_FRAMES;
-          self->queue_since = end;
-        }
-      else if (self->mixer_frames != BATCH_FRAMES && start >= self->queue_since + RC_MIXER_AHEAD)
-        {
-          GST_DEBUG ("room %s: %u frames a mixer buffer from %" GST_TIME_FORMAT, self->room_id,
-                     BATCH_FRAMES, GST_TIME_ARGS (end));
-          rc_mixer_set_frames (self->mixer, BATCH_FRAMES);
-          self->mixer_frames = BATCH_FRAMES;
-        }
-    }
-  g_mutex_unlock (&self->release_lock);
-}
-
-/* A probe that sees buffers and downstream events: TRUE if @info is an
- * event, and a segment is copied into @segment under @lock. */
-static gboolean
-keep_segment (GstPadProbeInfo *info, GMutex *lock, GstSegment *segment)
-{
-  GstEvent *event;
-
-  if (!(info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM))
-    return FALSE;
-  event = GST_PAD_PROBE_INFO_EVENT (info);
-  if (GST_EVENT_TYPE (event) == GST_EVENT_SEGMENT)
-    {
-      g_mutex_lock (lock);
-      gst_event_copy_segment (event, segment);
-      g_mutex_unlock (lock);
-    }
-  return TRUE;
-}
-
 /* The mixer's thread, between two rounds of mixing. */
 static GstPadProbeReturn
 on_mixer_output (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
-  RcRoomPipeline *self = data;
-
-  if (keep_segment (info, &self->release_lock, &self->mixer_segment))
-    return GST_PAD_PROBE_OK;
-  release_waiting_pads (self);
-  batch_output (self, GST_PAD_PROBE_INFO_BUFFER (info));
+  release_waiting_pads (data);
   return GST_PAD_PROBE_OK;
-}
-
-/*
- * Where a new track's first sample goes on the timeline: TRACK_LEAD from
- * @now, in a buffer that leaves no sooner than TRACK_LEAD - RC_MIXER_FRAME
- * from now (with one frame a buffer, always). The buffers from mixer_next
- * on are single frames (asked for when the track started), but the one
- * the mixer has just pushed may have been a batch that reaches past that
- * point: the track then starts where it ends, up to 40 ms later, rather
- * than lose its first samples.
- */
-static GstClockTime
-place_track (RcRoomPipeline *self, GstClockTime now)
-{
-  GstClockTime at = now + TRACK_LEAD, earliest = at - RC_MIXER_FRAME, start, length;
-
-  g_mutex_lock (&self->release_lock);
-  start = self->mixer_next;
-  length = self->mixer_frames * RC_MIXER_FRAME;
-  g_mutex_unlock (&self->release_lock);
-  if (!GST_CLOCK_TIME_IS_VALID (start))
-    return at;
-  while (start < earliest)
-    start += length;
-  return start <= at ? at : start;
 }
 
 /* The pipeline's clock now (the server clock: every room uses the system one). */
@@ -412,7 +268,7 @@ link_track_on_main (gpointer data)
   if (self->disposed || self->track != t || t->linked)
     return G_SOURCE_REMOVE;
   t->mixer_pad = gst_element_request_pad_simple (self->mixer, "sink_%u");
-  offset = place_track (self, running_time_now (self));
+  offset = running_time_now (self) + TRACK_LEAD;
   /* A track joining a running timeline goes where its start is due; if
    * that has passed, the mixer drops what is late and it is heard in step. */
   if (GST_CLOCK_TIME_IS_VALID (t->due_at))
@@ -425,7 +281,6 @@ link_track_on_main (gpointer data)
       g_autoptr (GError) error = g_error_new (GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
                                               "Could not link the track to the mixer");
       self->track = NULL;
-      rc_room_pipeline_update_batching (self);
       gst_element_release_request_pad (self->mixer, t->mixer_pad);
       gst_clear_object (&t->mixer_pad);
       finish_removal (t);
@@ -435,11 +290,6 @@ link_track_on_main (gpointer data)
     }
   t->linked = TRUE;
   t->start_running_time = offset;
-  /* Batching again once the mixer is past the track's first sample. */
-  g_mutex_lock (&self->release_lock);
-  self->batch_from = offset;
-  g_mutex_unlock (&self->release_lock);
-  rc_room_pipeline_update_batching (self);
   GST_INFO ("room %s: track linked at %" GST_TIME_FORMAT " from %" G_GINT64_FORMAT " ms",
             self->room_id, GST_TIME_ARGS (offset), t->start_ms);
   gst_pad_remove_probe (t->ghost, t->block_probe);
@@ -507,7 +357,6 @@ track_ended_on_main (gpointer data)
   if (self->disposed || self->track != t)
     return G_SOURCE_REMOVE;
   self->track = NULL;
-  rc_room_pipeline_update_batching (self);
   remove_track (t);
   if (self->callbacks.track_ended)
     self->callbacks.track_ended (self, self->user_data);
@@ -578,7 +427,6 @@ start_track (RcRoomPipeline *self, const char *uri, gint64 position_ms, GstClock
   t = make_track (self, uri, position_ms);
   t->due_at = due_at;
   self->track = t;
-  rc_room_pipeline_update_batching (self);
   rc_ducking_follow_track (self->ducking, t->serial);
   /* A track runs its own state: a file that fails to open must not drag the
    * pipeline (and guest branches mid-way through their own state change)
@@ -609,7 +457,6 @@ rc_room_pipeline_stop_track (RcRoomPipeline *self)
 
   if (t != NULL)
     remove_track (t);
-  rc_room_pipeline_update_batching (self);
 }
 
 gint64
@@ -742,8 +589,18 @@ on_rtp_packet (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   GstBuffer *buffer;
   GstClockTime running;
 
-  if (keep_segment (info, &self->timeline_lock, &self->rtp_segment))
-    return GST_PAD_PROBE_OK;
+  if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM)
+    {
+      GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+
+      if (GST_EVENT_TYPE (event) == GST_EVENT_SEGMENT)
+        {
+          g_mutex_lock (&self->timeline_lock);
+          gst_event_copy_segment (event, &self->rtp_segment);
+          g_mutex_unlock (&self->timeline_lock);
+        }
+      return GST_PAD_PROBE_OK;
+    }
   buffer = GST_PAD_PROBE_INFO_BUFFER (info);
   if (!GST_BUFFER_PTS_IS_VALID (buffer) || !gst_rtp_buffer_map (buffer, GST_MAP_READ, &rtp))
     return GST_PAD_PROBE_OK;
@@ -851,10 +708,8 @@ build (RcRoomPipeline *self, GError **error)
       return FALSE;
     }
   g_object_set (mix_caps, "caps", caps, NULL);
-  /* Complexity 4 of 10: measured at 128 kb/s stereo, 23 % fewer encoder
-   * instructions than 6 (which took 40 % less than the default 10); what 4
-   * leaves out is CELT's pitch pre-filter (5 and up), which helps strongly
-   * periodic sounds at low bitrates. docs/benchmarks.md, "A room's CPU". */
+  /* Complexity 6 of 10: measured at 128 kb/s, 40 % less encoding CPU than
+   * the default 10 for 0.4 dB less SNR (docs/benchmarks.md, "A room's CPU"). */
   g_object_set (encoder, "bitrate", 128000, "frame-size", 20, "complexity", RC_ROOM_OPUS_COMPLEXITY,
                 NULL);
   g_object_set (self->tee, "allow-not-linked", TRUE, NULL);
@@ -877,13 +732,7 @@ build (RcRoomPipeline *self, GError **error)
     gst_segment_init (&self->rtp_segment, GST_FORMAT_TIME);
     gst_pad_add_probe (tee_sink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
                        on_rtp_packet, self, NULL);
-    gst_segment_init (&self->mixer_segment, GST_FORMAT_TIME);
-    self->mixer_frames = self->queue_frames = 1;
-    self->batch_from = 0;
-    self->mixer_next = GST_CLOCK_TIME_NONE;
-    gst_pad_add_probe (mixer_src,
-                       GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
-                       on_mixer_output, self, NULL);
+    gst_pad_add_probe (mixer_src, GST_PAD_PROBE_TYPE_BUFFER, on_mixer_output, self, NULL);
   }
   /* Every room runs on the monotonic system clock (shared by all rooms). */
   {

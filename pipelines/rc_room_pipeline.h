@@ -78,13 +78,6 @@ gboolean rc_room_pipeline_has_track (RcRoomPipeline *pipeline);
 gboolean rc_room_pipeline_add_branch (RcRoomPipeline *pipeline, GstElement *branch);
 void rc_room_pipeline_remove_branch (RcRoomPipeline *pipeline, GstElement *branch);
 
-/* Keeps the mixer at one 20 ms frame a buffer while held (each hold is
- * released once), for a branch whose far end reads a packet's arrival
- * less its C as the path's transit: the media relay, whose edges report
- * it to operators. While only tracks play and nothing holds it, the mixer
- * sends three frames at once, two of them before their C. Main context. */
-void rc_room_pipeline_hold_single_frames (RcRoomPipeline *pipeline, gboolean hold);
-
 /*
  * Live inputs (a host's stream) are mixed in beside the track. @input has
  * one always "src" pad giving S16LE 48 kHz stereo stamped with the

@@ -128,7 +128,6 @@ stop_input (Input *in)
     }
   if (g_ptr_array_remove (self->inputs, in))
     input_unref (in);
-  rc_room_pipeline_update_batching (self);
 }
 
 static gboolean
@@ -268,8 +267,6 @@ rc_room_pipeline_add_input (RcRoomPipeline *self, GstElement *input, GstClockTim
   gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_QUERY_UPSTREAM | GST_PAD_PROBE_TYPE_PUSH,
                      on_input_query, NULL, NULL);
   g_ptr_array_add (self->inputs, in);
-  /* One frame a mixer buffer while a live input is mixed (rc_room_pipeline.c). */
-  rc_room_pipeline_update_batching (self);
   if (gst_element_set_state (input, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     {
       GST_ERROR ("room %s: input %s would not start", self->room_id, GST_OBJECT_NAME (input));

@@ -212,42 +212,6 @@ test_every_format (void)
   ear_free (ear);
 }
 
-/* A room that only plays a track mixes it in buffers of several frames
- * (rc_room_pipeline.c, "Batching"), going over from single frames just
- * after the track starts: the tone stays whole through it, every 200 ms
- * heard at its pitch (a hole of a few ms moves the pitch the ear reads by
- * more than it allows), and again after a skip. */
-static void
-test_batches_keep_the_track_whole (void)
-{
-  static const struct
-  {
-    const char *name;
-    int hz;
-  } tones[] = { { "a440-whole.ogg", 440 }, { "b660-whole.ogg", 660 } };
-  Ear *ear = ear_new ();
-  g_autoptr (GError) error = NULL;
-  RcRoomPipeline *p = rc_room_pipeline_new ("t-whole", &callbacks, ear, &error);
-
-  g_assert_no_error (error);
-  g_assert_true (rc_room_pipeline_add_branch (p, listening_branch (ear)));
-  for (guint i = 0; i < G_N_ELEMENTS (tones); i++)
-    {
-      g_autofree char *uri = make_tone (tones[i].name, tones[i].hz, 6);
-
-      rc_room_pipeline_play (p, uri, 0);
-      g_assert_true (RC_WAIT_UNTIL (hears (ear, tones[i].hz), 3000));
-      for (guint n = 0; n < 20; n++)
-        {
-          rc_test_run_for (100);
-          g_assert_true (hears (ear, tones[i].hz));
-        }
-    }
-  g_assert_cmpuint (ear->failed, ==, 0);
-  rc_room_pipeline_free (p);
-  ear_free (ear);
-}
-
 static void
 test_seek_position_and_end (void)
 {
@@ -648,8 +612,6 @@ main (int argc, char **argv)
   g_test_add_func ("/room-pipeline/tracks-pitch-silence-continuity",
                    test_tracks_pitch_silence_and_continuity);
   g_test_add_func ("/room-pipeline/seek-position-end", test_seek_position_and_end);
-  g_test_add_func ("/room-pipeline/batches-keep-the-track-whole",
-                   test_batches_keep_the_track_whole);
   g_test_add_func ("/room-pipeline/every-format", test_every_format);
   g_test_add_func ("/room-pipeline/bad-track", test_bad_track_skips_and_room_lives);
   g_test_add_func ("/room-pipeline/branch-leaving", test_branch_leaving_leaves_no_gap);

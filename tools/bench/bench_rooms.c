@@ -27,7 +27,6 @@
 #include "tools/support/rc_tree.h"
 
 #include <glib/gstdio.h>
-#include <math.h>
 #include <gst/gst.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -43,7 +42,7 @@ typedef struct
   RcBenchControl *control;
   guint64 frames;
   guint64 late;
-  double best_transit_ms; /* NAN: none yet */
+  double best_transit_ms; /* < 0: none yet */
   double late_ms;
   gboolean counting;
   gboolean joined;
@@ -139,14 +138,9 @@ on_frame (GBytes *frame, gpointer data)
   /* C is the server clock, the machine's monotonic clock, in ms. */
   transit = (double) g_get_monotonic_time () / 1000.0 - c;
   r->frames++;
-  /* A room may send a frame before its C (a mixer that outputs several
-   * frames at once sends them at the first one's start): the bar is the
-   * room's best transit among frames that come after their C, and a frame
-   * more than --late-ms above it is late. Early frames set no bar: the
-   * first frame of each batch is as late as a single frame would be. */
-  if (transit >= 0 && (isnan (r->best_transit_ms) || transit < r->best_transit_ms))
+  if (r->best_transit_ms < 0 || transit < r->best_transit_ms)
     r->best_transit_ms = transit;
-  if (transit - (isnan (r->best_transit_ms) ? 0.0 : r->best_transit_ms) > r->late_ms)
+  else if (transit - r->best_transit_ms > r->late_ms)
     r->late++;
 }
 
@@ -244,7 +238,7 @@ run_level (const Options *o, const char *music_dir, const char *log_dir, guint n
     {
       Room *r = g_new0 (Room, 1);
 
-      r->best_transit_ms = NAN;
+      r->best_transit_ms = -1;
       r->late_ms = o->late_ms;
       r->control = rc_bench_control_new (server, ids->pdata[i], tokens->pdata[i], on_message, r);
       rc_bench_control_only (r->control, only);
