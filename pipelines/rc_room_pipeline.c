@@ -59,7 +59,7 @@ GST_DEBUG_CATEGORY (rc_room_pipeline_debug);
  * track is heard in place either way. */
 #define TRACK_CATCH_UP_MS 250
 /* The encoder's complexity, chosen by measurement (see build ()). */
-#define RC_ROOM_OPUS_COMPLEXITY 6
+#define RC_ROOM_OPUS_COMPLEXITY 4
 
 typedef struct _Track Track;
 
@@ -708,8 +708,11 @@ build (RcRoomPipeline *self, GError **error)
       return FALSE;
     }
   g_object_set (mix_caps, "caps", caps, NULL);
-  /* Complexity 6 of 10: measured at 128 kb/s, 40 % less encoding CPU than
-   * the default 10 for 0.4 dB less SNR (docs/benchmarks.md, "A room's CPU"). */
+  /* Complexity 4 of 10: measured at 128 kb/s stereo, 23 % fewer encoder
+   * instructions than 6 (callgrind, 10 s of audio: 377 M against 491 M),
+   * which took 40 % less than the default 10 for 0.4 dB less SNR; what 4
+   * leaves out is CELT's pitch pre-filter (5 and up), which helps strongly
+   * periodic sounds at low bitrates (docs/benchmarks.md, "A room's CPU"). */
   g_object_set (encoder, "bitrate", 128000, "frame-size", 20, "complexity", RC_ROOM_OPUS_COMPLEXITY,
                 NULL);
   g_object_set (self->tee, "allow-not-linked", TRUE, NULL);
