@@ -23,10 +23,15 @@ typedef struct _Input Input;
  * it, it waited up to its 50 ms latency for a late input. An input placed
  * this much later has that much room for its streaming thread's lateness
  * (network jitter is the input's own lead: a WHIP host's jitter buffer
- * latency), at this much more delay for the host's audio. 50 ms put a WHIP
- * host at D + 87.5 ms, past issue 5's D + 60 (bench-latency, quiet); 20 ms
- * keeps it under. */
-#define INPUT_WAIT (20 * GST_MSECOND)
+ * latency), at this much more delay for the host's audio. 20 ms put a WHIP
+ * host at D + 57 ms (bench-latency, quiet), but on a busy machine the
+ * host's decoding thread fell behind it and the mixer mixed silence in its
+ * place: test_whip's guest heard 0.6-1.2 s of silence after a takeover in 3
+ * runs of 8 with both cores hogged, and in two fresh-clone CI runs. 50 ms
+ * held 8 of 8 under the same load, for a host heard at D + 87.5 ms (past
+ * issue 5's D + 60; docs/benchmarks.md, bench-latency). A host that drops
+ * out is worse than one heard 30 ms later. */
+#define INPUT_WAIT (50 * GST_MSECOND)
 
 /*
  * Live inputs. Like a track, an input reaches the mixer through a blocking
