@@ -184,6 +184,25 @@ rc_test_guest_hears (RcNativeGuest *guest, double hz)
 }
 
 gboolean
+rc_test_guest_waits_for (RcNativeGuest *guest, double hz, guint timeout_ms)
+{
+  RcNativeGuestStats stats = { 0 };
+  double freq = 0, rms = 0;
+
+  if (RC_WAIT_UNTIL (rc_test_guest_hears (guest, hz), timeout_ms))
+    return TRUE;
+  /* On stderr, which meson prints for a failed test. */
+  rc_test_guest_heard (guest, &freq, &rms);
+  rc_native_guest_get_stats (guest, &stats);
+  g_printerr ("waited %u ms for %.0f Hz: the last 200 ms held %.1f Hz at rms %.3f; "
+              "%" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT " lost, longest gap %.0f ms, "
+              "%" G_GUINT64_FORMAT " frames decoded\n",
+              timeout_ms, hz, freq, rms, stats.packets, stats.lost, stats.max_gap_us / 1000.0,
+              stats.frames);
+  return FALSE;
+}
+
+gboolean
 rc_test_guest_keeps_hearing (RcNativeGuest *guest, double hz, double other_hz)
 {
   guint good = 0;
@@ -195,7 +214,7 @@ rc_test_guest_keeps_hearing (RcNativeGuest *guest, double hz, double other_hz)
       if (rc_test_guest_heard (guest, &freq, &rms) && rc_test_audio_is_tone (freq, rms, hz))
         good++;
       else
-        g_test_message ("window %d: %.1f Hz at %.3f, wanted %.0f Hz", i, freq, rms, hz);
+        g_printerr ("window %d: %.1f Hz at %.3f, wanted %.0f Hz\n", i, freq, rms, hz);
       if (rc_test_audio_is_tone (freq, rms, other_hz))
         return FALSE;
       rc_test_run_for (200);

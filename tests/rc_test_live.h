@@ -48,6 +48,9 @@ JsonObject *rc_test_live_room_broadcast_stats (RcTestLiveRoom *room, gboolean li
 gboolean rc_test_guest_heard (RcNativeGuest *guest, double *freq, double *rms);
 /* The last 200 ms are a clear tone of @hz. */
 gboolean rc_test_guest_hears (RcNativeGuest *guest, double hz);
+/* Waits up to @timeout_ms for @hz; on failure prints to stderr what the
+ * guest heard last and its packet counts. */
+gboolean rc_test_guest_waits_for (RcNativeGuest *guest, double hz, guint timeout_ms);
 /* It keeps hearing @hz: ten windows over two seconds, and never @other_hz.
  * Three windows may be off: on a loaded machine a late packet is
  * concealed, and a window holding it is no clean tone; a host still mixed

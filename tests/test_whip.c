@@ -163,14 +163,14 @@ test_live_and_leave (Fixture *f, gconstpointer data)
 
   rc_test_live_room_play_song (f);
   guest = rc_test_live_room_listen (f);
-  g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (guest, SONG_HZ), 5000));
+  g_assert_true (rc_test_guest_waits_for (guest, SONG_HZ, 5000));
 
   /* OBS 30.2+: no candidates in the offer, a real H264 stream offered. */
   whip = go_live (f, key, TRUE, TRUE);
   check_answer (f, whip);
   g_assert_null (soup_message_headers_get_one (rc_whip_host_get_headers (whip), "Link"));
   rc_test_live_room_expect_change (f, "Host is live", FALSE, 10000);
-  g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (guest, HOST_HZ), 5000));
+  g_assert_true (rc_test_guest_waits_for (guest, HOST_HZ, 5000));
   g_assert_true (rc_test_guest_keeps_hearing (guest, HOST_HZ, SONG_HZ));
   g_assert_true (rc_whip_host_is_connected (whip));
   g_assert_null (rc_whip_host_get_failure (whip));
@@ -179,7 +179,7 @@ test_live_and_leave (Fixture *f, gconstpointer data)
   g_assert_cmpuint (rc_whip_host_delete (whip, &figures), ==, 200);
   check_host_figures (figures);
   rc_test_live_room_expect_change (f, "Host has left", TRUE, 5000);
-  g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (guest, SONG_HZ), 5000));
+  g_assert_true (rc_test_guest_waits_for (guest, SONG_HZ, 5000));
   g_assert_true (rc_test_guest_keeps_hearing (guest, SONG_HZ, HOST_HZ));
   g_assert_cmpuint (rc_whip_host_delete (whip, NULL), ==, 404);
 }
@@ -267,7 +267,7 @@ test_talkover_and_stats (Fixture *f, gconstpointer data)
 
   rc_test_live_room_play_song (f);
   guest = rc_test_live_room_listen (f);
-  g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (guest, SONG_HZ), 5000));
+  g_assert_true (rc_test_guest_waits_for (guest, SONG_HZ, 5000));
   before = song_level_db (guest, 5);
 
   whip = go_live (f, key, TRUE, FALSE);
@@ -319,14 +319,14 @@ test_talkover_and_stats (Fixture *f, gconstpointer data)
   /* Takeover mid-broadcast: the song pauses; talk-over again: it plays. */
   set_mix_policy (owner, "takeover");
   expect_playing (f, FALSE);
-  g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (guest, HOST_HZ), 5000));
+  g_assert_true (rc_test_guest_waits_for (guest, HOST_HZ, 5000));
   set_mix_policy (owner, "talkover");
   expect_playing (f, TRUE);
 
   /* The host leaves: the song comes back up. */
   g_assert_cmpuint (rc_whip_host_delete (whip, NULL), ==, 200);
   last = rc_test_live_room_broadcast_stats (f, FALSE);
-  g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (guest, SONG_HZ), 5000));
+  g_assert_true (rc_test_guest_waits_for (guest, SONG_HZ, 5000));
   rc_test_run_for (1000); /* past the release */
   after = song_level_db (guest, 5);
   g_test_message ("song level after the host: %.1f dB", after);
@@ -432,7 +432,7 @@ test_bad_requests (Fixture *f, gconstpointer data)
   check_options (f, resource, "PATCH");
 
   /* None of it touched the room. */
-  g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (guest, SONG_HZ), 3000));
+  g_assert_true (rc_test_guest_waits_for (guest, SONG_HZ, 3000));
   g_assert_true (rc_test_guest_keeps_hearing (guest, SONG_HZ, HOST_HZ));
 }
 
@@ -471,7 +471,7 @@ test_conflicts_revoke_and_drop (Fixture *f, gconstpointer data)
                                      "credential=\"s3cret\"; credential-type=\"password\""));
   }
   rc_test_live_room_expect_change (f, "Host is live", FALSE, 10000);
-  g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (guest, HOST_HZ), 5000));
+  g_assert_true (rc_test_guest_waits_for (guest, HOST_HZ, 5000));
 
   /* A second host in the room: 409. Another room, over the server's one
    * publisher: 503 with Retry-After. The offers are real ones. */
@@ -490,7 +490,7 @@ test_conflicts_revoke_and_drop (Fixture *f, gconstpointer data)
   revoked = rc_test_http (f->server, "DELETE", revoke, NULL, f->owner_token, &status);
   g_assert_cmpuint (status, ==, 200);
   rc_test_live_room_expect_change (f, "Host has left", TRUE, 5000);
-  g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (guest, SONG_HZ), 5000));
+  g_assert_true (rc_test_guest_waits_for (guest, SONG_HZ, 5000));
   expect_post_error (f, path, "application/sdp", rc_whip_host_get_offer (host), key, 401,
                      RC_ERROR_UNAUTHORIZED, NULL);
   g_clear_pointer (&host, rc_whip_host_free);
@@ -498,14 +498,14 @@ test_conflicts_revoke_and_drop (Fixture *f, gconstpointer data)
   /* A host that dies without DELETE: within 3 s the room is its queue again. */
   host = go_live (f, second, TRUE, FALSE);
   rc_test_live_room_expect_change (f, "Host is live", FALSE, 10000);
-  g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (guest, HOST_HZ), 5000));
+  g_assert_true (rc_test_guest_waits_for (guest, HOST_HZ, 5000));
   rc_whip_host_kill (host);
   killed_us = g_get_monotonic_time ();
   back_us = rc_test_live_room_expect_change (f, "Host has left", TRUE, 6000);
   g_test_message ("the room noticed the host was gone after %.2f s",
                   (back_us - killed_us) / (double) G_USEC_PER_SEC);
   g_assert_cmpint (back_us - killed_us, <, 3 * G_USEC_PER_SEC);
-  g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (guest, SONG_HZ), 3000));
+  g_assert_true (rc_test_guest_waits_for (guest, SONG_HZ, 3000));
   g_assert_true (rc_test_guest_keeps_hearing (guest, SONG_HZ, HOST_HZ));
   g_assert_null (rc_native_guest_get_failure (guest));
 
@@ -554,7 +554,7 @@ test_forged_certificate (Fixture *f, gconstpointer data)
   g_assert_nonnull (honest);
   g_assert_cmpuint (rc_whip_host_delete (forged, NULL), ==, 404);
   rc_test_live_room_expect_change (f, "Host is live", FALSE, 10000);
-  g_assert_true (RC_WAIT_UNTIL (rc_test_guest_hears (guest, HOST_HZ), 5000));
+  g_assert_true (rc_test_guest_waits_for (guest, HOST_HZ, 5000));
 
   /* The owner deletes the room while the host is live: the session ends
    * with it, and the server's one publisher slot (--max-publishers 1) is
