@@ -1033,7 +1033,17 @@ main (int argc, char **argv)
                             "\"At the speaker\" (at the end) is.\n\n");
       rc_bench_sync_report (&b.run, out);
       if (b.speakers != NULL)
-        rc_bench_speakers_report (b.speakers, b.run.ideal, b.run.start, b.run.end, out);
+        {
+          rc_bench_speakers_report (b.speakers, b.run.ideal, b.run.start, b.run.end, out);
+          if (o.keep)
+            {
+              g_autofree char *series = g_build_filename (b.dir, "speakers-series.tsv", NULL);
+              g_autoptr (GError) series_error = NULL;
+
+              if (!rc_bench_speakers_write_series (b.speakers, b.run.ideal, series, &series_error))
+                g_printerr ("bench-sync: %s\n", series_error->message);
+            }
+        }
     }
   cleanup (&b);
   if (!ok)

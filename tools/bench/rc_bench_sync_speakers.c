@@ -38,6 +38,7 @@ typedef struct
   GSubprocess *proc;
   RcRecording *recording;
   GArray *beliefs; /* double ms: its reported error, polled in the window */
+  GArray *belief_times; /* double ms, monotonic: when each belief was read */
 } Player;
 
 struct _RcBenchSpeakers
@@ -61,6 +62,7 @@ player_free (Player *p)
   g_clear_object (&p->proc);
   g_clear_pointer (&p->recording, rc_recording_free);
   g_array_unref (p->beliefs);
+  g_array_unref (p->belief_times);
   g_free (p->name);
   g_free (p->kind);
   g_free (p);
@@ -75,6 +77,7 @@ player_add (RcBenchSpeakers *self, const char *name, const char *kind)
   p->kind = g_strdup (kind);
   p->sink = self->players->len;
   p->beliefs = g_array_new (FALSE, FALSE, sizeof (double));
+  p->belief_times = g_array_new (FALSE, FALSE, sizeof (double));
   g_ptr_array_add (self->players, p);
   return p;
 }
@@ -258,7 +261,12 @@ read_beliefs (RcBenchSpeakers *self, gboolean keep)
         continue;
       seen++;
       if (keep)
-        g_array_append_val (p->beliefs, e);
+        {
+          double now = g_get_monotonic_time () / 1000.0;
+
+          g_array_append_val (p->beliefs, e);
+          g_array_append_val (p->belief_times, now);
+        }
     }
   return seen >= self->o.natives;
 }
@@ -389,6 +397,36 @@ rc_bench_speakers_report (RcBenchSpeakers *self, RcRecording *ideal, double star
       belief = belief_cells (p->beliefs);
       g_string_append_printf (out, "%s\n", belief);
     }
+}
+
+/* One line per click and player (its truth against C + D) and per belief
+ * read: "player<TAB>truth|belief<TAB>ms (monotonic)<TAB>error ms". */
+gboolean
+rc_bench_speakers_write_series (RcBenchSpeakers *self, RcRecording *ideal, const char *path,
+                                GError **error)
+{
+  g_autoptr (GString) out = g_string_new ("player\tkind\ttime_ms\terror_ms\n");
+
+  for (guint i = 0; i < self->players->len; i++)
+    {
+      Player *p = self->players->pdata[i];
+      g_autoptr (GArray) skews = NULL;
+
+      if (ideal != NULL && p->recording != NULL && !g_str_equal (p->kind, "Snapcast"))
+        skews = rc_recording_compare (ideal, p->recording, RC_RECORDING_HOST, CLICK_THRESHOLD,
+                                      MAX_LAG_MS, MIN_SCORE);
+      for (guint k = 0; skews != NULL && k < skews->len; k++)
+        {
+          RcSkew *s = &g_array_index (skews, RcSkew, k);
+
+          g_string_append_printf (out, "%s\ttruth\t%.1f\t%.3f\n", p->name, s->time, s->skew);
+        }
+      for (guint k = 0; k < p->beliefs->len; k++)
+        g_string_append_printf (out, "%s\tbelief\t%.1f\t%.3f\n", p->name,
+                                g_array_index (p->belief_times, double, k),
+                                g_array_index (p->beliefs, double, k));
+    }
+  return g_file_set_contents (path, out->str, (gssize) out->len, error);
 }
 
 void

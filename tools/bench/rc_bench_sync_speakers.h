@@ -48,6 +48,9 @@ void rc_bench_speakers_stop (RcBenchSpeakers *speakers);
  * against C + D then), placed on this machine's monotonic clock. */
 void rc_bench_speakers_report (RcBenchSpeakers *speakers, RcRecording *ideal, double start,
                                double end, GString *out);
+/* With --keep: each click's truth and each belief read, over time (TSV). */
+gboolean rc_bench_speakers_write_series (RcBenchSpeakers *speakers, RcRecording *ideal,
+                                         const char *path, GError **error);
 void rc_bench_speakers_free (RcBenchSpeakers *speakers);
 
 G_END_DECLS
