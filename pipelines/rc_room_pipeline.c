@@ -58,6 +58,13 @@ GST_DEBUG_CATEGORY (rc_room_pipeline_debug);
  * data is due. Data that still comes late is clipped by the mixer, so the
  * track is heard in place either way. */
 #define TRACK_CATCH_UP_MS 250
+/* A track whose decoder has given no buffer this long after it started is
+ * started again, at most TRACK_STARTS times in all. Under load GStreamer
+ * 1.22's Ogg demuxer was seen (gdb) with its pull task paused before its
+ * first buffer and no error: the room stayed silent until the next song
+ * (test_whip: about one start in 25 with both cores busy). */
+#define TRACK_STALL_MS 2000
+#define TRACK_STARTS 3
 /* The encoder's complexity, chosen by measurement (see build ()). */
 #define RC_ROOM_OPUS_COMPLEXITY 4
 
@@ -79,6 +86,11 @@ struct _Track
   GstClockTime due_at;
   gboolean seek_sent; /* streaming thread only */
   gboolean linked;
+  char *uri;
+  GstClockTime started_at; /* clock time of start_track */
+  guint starts;            /* this one included */
+  gint first_buffer;       /* atomic: its first buffer reached the block */
+  GSource *stall_check;    /* main context */
 };
 
 RcRoomPipeline *
@@ -115,6 +127,7 @@ track_unref (Track *t)
 {
   if (!g_atomic_int_dec_and_test (&t->ref_count))
     return;
+  g_free (t->uri);
   gst_clear_object (&t->mixer_pad);
   gst_clear_object (&t->ghost);
   gst_clear_object (&t->bin);
@@ -203,6 +216,11 @@ finish_removal (Track *t)
   RcRoomPipeline *self = t->owner;
   g_autoptr (GstIterator) it = gst_bin_iterate_recurse (GST_BIN (t->bin));
 
+  if (t->stall_check != NULL)
+    {
+      g_source_destroy (t->stall_check);
+      g_clear_pointer (&t->stall_check, g_source_unref);
+    }
   /* A streaming thread may be parked in a probe on the bin's output (the
    * block before linking, or the IDLE probe that keeps the pad blocked),
    * holding the stream locks of every pad upstream of it. Flushing the
@@ -316,6 +334,8 @@ seek_track_on_main (gpointer data)
       t->start_ms += ahead_ms;
       t->due_at += ahead_ms * GST_MSECOND;
     }
+  GST_DEBUG ("room %s: track-%u seeks to %" G_GINT64_FORMAT " ms", t->owner->room_id, t->serial,
+             t->start_ms);
   if (!gst_pad_send_event (t->ghost,
                            gst_event_new_seek (1.0, GST_FORMAT_TIME,
                                                GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE,
@@ -338,6 +358,9 @@ on_track_blocked (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
   Track *t = data;
 
+  GST_LOG ("room %s: track-%u's first buffer waits (seek sent: %d)", t->owner->room_id,
+           t->serial, t->seek_sent);
+  g_atomic_int_set (&t->first_buffer, 1);
   if ((t->start_ms > 0 || GST_CLOCK_TIME_IS_VALID (t->due_at)) && !t->seek_sent)
     {
       t->seek_sent = TRUE;
@@ -417,8 +440,33 @@ make_track (RcRoomPipeline *self, const char *uri, gint64 position_ms)
   return t;
 }
 
+static void start_track (RcRoomPipeline *self, const char *uri, gint64 position_ms,
+                         GstClockTime due_at, guint starts);
+
+/* Main context: a track still without its first buffer starts again, where
+ * the timeline would have had it. */
+static gboolean
+on_stall_check (gpointer data)
+{
+  Track *t = data;
+  RcRoomPipeline *self = t->owner;
+  g_autofree char *uri = NULL;
+  GstClockTime due_at;
+
+  g_clear_pointer (&t->stall_check, g_source_unref);
+  if (self->disposed || self->track != t || t->linked || g_atomic_int_get (&t->first_buffer))
+    return G_SOURCE_REMOVE;
+  due_at = GST_CLOCK_TIME_IS_VALID (t->due_at) ? t->due_at : t->started_at + TRACK_LEAD;
+  GST_WARNING ("room %s: track-%u gave no audio in %d ms; starting it again (start %u of %d)",
+               self->room_id, t->serial, TRACK_STALL_MS, t->starts + 1, TRACK_STARTS);
+  uri = g_strdup (t->uri);
+  start_track (self, uri, t->start_ms, due_at, t->starts + 1);
+  return G_SOURCE_REMOVE;
+}
+
 static void
-start_track (RcRoomPipeline *self, const char *uri, gint64 position_ms, GstClockTime due_at)
+start_track (RcRoomPipeline *self, const char *uri, gint64 position_ms, GstClockTime due_at,
+             guint starts)
 {
   Track *t;
 
@@ -426,7 +474,19 @@ start_track (RcRoomPipeline *self, const char *uri, gint64 position_ms, GstClock
   rc_room_pipeline_stop_track (self);
   t = make_track (self, uri, position_ms);
   t->due_at = due_at;
+  t->uri = g_strdup (uri);
+  t->started_at = clock_now (self);
+  t->starts = starts;
+  if (starts < TRACK_STARTS && GST_CLOCK_TIME_IS_VALID (t->started_at))
+    {
+      t->stall_check = g_timeout_source_new (TRACK_STALL_MS);
+      g_source_set_callback (t->stall_check, on_stall_check, track_ref (t),
+                             (GDestroyNotify) track_unref);
+      g_source_attach (t->stall_check, self->context);
+    }
   self->track = t;
+  GST_DEBUG ("room %s: track-%u starts %s at %" G_GINT64_FORMAT " ms, due at %" GST_TIME_FORMAT,
+             self->room_id, t->serial, uri, t->start_ms, GST_TIME_ARGS (due_at));
   rc_ducking_follow_track (self->ducking, t->serial);
   /* A track runs its own state: a file that fails to open must not drag the
    * pipeline (and guest branches mid-way through their own state change)
@@ -440,14 +500,14 @@ start_track (RcRoomPipeline *self, const char *uri, gint64 position_ms, GstClock
 void
 rc_room_pipeline_play (RcRoomPipeline *self, const char *uri, gint64 position_ms)
 {
-  start_track (self, uri, position_ms, GST_CLOCK_TIME_NONE);
+  start_track (self, uri, position_ms, GST_CLOCK_TIME_NONE, 1);
 }
 
 void
 rc_room_pipeline_play_at (RcRoomPipeline *self, const char *uri, gint64 position_ms,
                           GstClockTime due_at)
 {
-  start_track (self, uri, position_ms, due_at);
+  start_track (self, uri, position_ms, due_at, 1);
 }
 
 void

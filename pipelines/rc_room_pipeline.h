@@ -97,6 +97,14 @@ void rc_room_pipeline_remove_branch (RcRoomPipeline *pipeline, GstElement *branc
  */
 gboolean rc_room_pipeline_add_input (RcRoomPipeline *pipeline, GstElement *input,
                                      GstClockTime lead);
+/* Told on the main context when @input's first audio is linked into the
+ * mix: what guests hear from then on is the input. */
+typedef void (*RcRoomPipelineInputFunc) (GstElement *input, gpointer user_data);
+/* As rc_room_pipeline_add_input, and @linked(@input, @user_data) once it is
+ * linked; never after rc_room_pipeline_remove_input. */
+gboolean rc_room_pipeline_add_input_full (RcRoomPipeline *pipeline, GstElement *input,
+                                          GstClockTime lead, RcRoomPipelineInputFunc linked,
+                                          gpointer user_data);
 void rc_room_pipeline_remove_input (RcRoomPipeline *pipeline, GstElement *input);
 /* Whether @input's first buffer has reached the mixer. */
 gboolean rc_room_pipeline_input_is_linked (RcRoomPipeline *pipeline, GstElement *input);

@@ -58,6 +58,8 @@ struct _Input
   gboolean linked;   /* main context */
   gboolean removed;  /* main context: being taken out */
   gboolean stopped;  /* main context: out, and off the pipeline's list */
+  RcRoomPipelineInputFunc on_linked; /* main context; cleared when stopped */
+  gpointer on_linked_data;
   gint unlinked; /* atomic: set by the one call of the IDLE probe that unlinks */
 };
 
@@ -104,6 +106,7 @@ stop_input (Input *in)
     return;
   in->stopped = TRUE;
   in->removed = TRUE;
+  in->on_linked = NULL;
   rc_ducking_forget (self->ducking, in->src);
   GST_DEBUG ("room %s: stopping input %s", self->room_id, GST_OBJECT_NAME (in->element));
   /* Wakes a streaming thread parked in the block or the IDLE probe, which
@@ -175,6 +178,8 @@ link_input_on_main (gpointer data)
             GST_TIME_ARGS (offset));
   gst_pad_remove_probe (in->src, in->block_probe);
   in->block_probe = 0;
+  if (in->on_linked != NULL)
+    in->on_linked (in->element, in->on_linked_data);
   return G_SOURCE_REMOVE;
 }
 
@@ -237,6 +242,13 @@ on_input_query (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 gboolean
 rc_room_pipeline_add_input (RcRoomPipeline *self, GstElement *input, GstClockTime lead)
 {
+  return rc_room_pipeline_add_input_full (self, input, lead, NULL, NULL);
+}
+
+gboolean
+rc_room_pipeline_add_input_full (RcRoomPipeline *self, GstElement *input, GstClockTime lead,
+                                 RcRoomPipelineInputFunc linked, gpointer user_data)
+{
   g_autoptr (GstPad) src = NULL;
   Input *in;
 
@@ -263,6 +275,8 @@ rc_room_pipeline_add_input (RcRoomPipeline *self, GstElement *input, GstClockTim
   in->element = input; /* the reference taken above */
   in->src = gst_object_ref (src);
   in->lead = lead + INPUT_WAIT;
+  in->on_linked = linked;
+  in->on_linked_data = user_data;
   in->block_probe = gst_pad_add_probe (src,
                                        GST_PAD_PROBE_TYPE_BLOCK | GST_PAD_PROBE_TYPE_BUFFER
                                          | GST_PAD_PROBE_TYPE_BUFFER_LIST,
@@ -309,6 +323,7 @@ rc_room_pipeline_remove_input (RcRoomPipeline *self, GstElement *input)
   GST_DEBUG ("room %s: removing input %s (linked: %d)", self->room_id, GST_OBJECT_NAME (input),
              in->linked);
   in->removed = TRUE;
+  in->on_linked = NULL;
   rc_ducking_forget (self->ducking, in->src);
   if (in->linked)
     in->idle_probe = gst_pad_add_probe (in->src, GST_PAD_PROBE_TYPE_IDLE, on_idle_unlink_input,

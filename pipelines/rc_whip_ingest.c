@@ -286,10 +286,22 @@ on_first_packet (RcWebrtcPeer *peer, guint kind, gpointer data)
 {
   RcWhipIngest *self = data;
 
+  GST_INFO_OBJECT (self->bin, "host %s: audio arrives", self->name);
+}
+
+/* Main context: the host's first audio is in the mix. The host is live
+ * from here, not from its first packet: a takeover that stopped the queue
+ * at the first packet left guests a silence while the first audio was
+ * decoded and placed (up to a second on a busy machine: test_whip). */
+static void
+on_input_linked (GstElement *input, gpointer data)
+{
+  RcWhipIngest *self = data;
+
   if (self->live || self->ended)
     return;
   self->live = TRUE;
-  GST_INFO_OBJECT (self->bin, "host %s: audio arrives", self->name);
+  GST_INFO_OBJECT (self->bin, "host %s: heard in the mix", self->name);
   if (self->callbacks.live != NULL)
     self->callbacks.live (self, self->user_data);
 }
@@ -669,8 +681,9 @@ rc_whip_ingest_new (RcRoomPipeline *pipeline, const char *name, GstSDPMessage *o
    * waits its latency only for a missing one. The same latency is the
    * host's lead at the mixer: a packet that much later than the earliest
    * (plus the mixer's own latency) is still mixed. */
-  if (!rc_room_pipeline_add_input (pipeline, self->bin,
-                                   self->options.latency_ms * GST_MSECOND))
+  if (!rc_room_pipeline_add_input_full (pipeline, self->bin,
+                                        self->options.latency_ms * GST_MSECOND, on_input_linked,
+                                        self))
     {
       g_set_error (error, RC_MEDIA_ERROR, RC_MEDIA_ERROR_FAILED, "Could not start the ingest of %s",
                    name);

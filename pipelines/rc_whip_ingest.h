@@ -43,7 +43,7 @@ typedef struct
 {
   /* The answer SDP, with every local candidate and a=end-of-candidates. Once. */
   void (*answer) (RcWhipIngest *ingest, const char *sdp, gpointer user_data);
-  /* The host's first audio is on its way into the mixer. Once. */
+  /* The host's first audio is in the mix (guests hear it from now). Once. */
   void (*live) (RcWhipIngest *ingest, gpointer user_data);
   /* It is over and should be freed (which may be done from here): the offer
    * was refused (RC_MEDIA_ERROR_INVALID, or RC_MEDIA_ERROR_UNSUPPORTED_OFFER when

@@ -18,6 +18,7 @@
 #include "rc_test_util.h"
 
 #include <glib/gstdio.h>
+#include <libsoup/soup.h>
 #include <math.h>
 #include <string.h>
 
@@ -601,6 +602,75 @@ test_talkover_next_track_and_host_leaving (void)
   ear_free (ear);
 }
 
+/* A web server whose first request for the song never gets an answer (a
+ * stalled origin, or a decoder that never starts): later requests get the
+ * song. */
+typedef struct
+{
+  char *body;
+  gsize length;
+  guint requests;
+  GPtrArray *held; /* SoupServerMessage*, never answered */
+} StallingServer;
+
+static void
+on_stalling_request (SoupServer *server, SoupServerMessage *msg, const char *path,
+                     GHashTable *query, gpointer data)
+{
+  StallingServer *s = data;
+
+  if (++s->requests == 1)
+    {
+      g_ptr_array_add (s->held, g_object_ref (msg));
+      soup_server_message_pause (msg);
+      return;
+    }
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, "audio/ogg", SOUP_MEMORY_COPY, s->body, s->length);
+}
+
+/* A track that gives no audio is started again by the room: the song is
+ * heard, in place on the timeline, instead of silence until the next one. */
+static void
+test_stalled_track_starts_again (void)
+{
+  g_autofree char *a = make_tone ("a440-stall.ogg", 440, 20);
+  g_autofree char *path = g_filename_from_uri (a, NULL, NULL);
+  StallingServer s = { .held = g_ptr_array_new_with_free_func (g_object_unref) };
+  g_autoptr (SoupServer) server = soup_server_new (NULL, NULL);
+  g_autoptr (GSList) uris = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *url = NULL;
+  Ear *ear = ear_new ();
+  RcRoomPipeline *p = rc_room_pipeline_new ("t-stall", &callbacks, ear, &error);
+  gint64 started;
+
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (path, &s.body, &s.length, &error));
+  soup_server_add_handler (server, "/song.ogg", on_stalling_request, &s, NULL);
+  g_assert_true (soup_server_listen_local (server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
+  g_assert_no_error (error);
+  uris = soup_server_get_uris (server);
+  url = g_strdup_printf ("http://127.0.0.1:%d/song.ogg", g_uri_get_port (uris->data));
+  g_slist_free_full (g_steal_pointer (&uris), (GDestroyNotify) g_uri_unref);
+  g_assert_true (rc_room_pipeline_add_branch (p, listening_branch (ear)));
+
+  started = g_get_monotonic_time ();
+  rc_room_pipeline_play (p, url, 0);
+  g_assert_true (RC_WAIT_UNTIL (hears (ear, 440), 10000));
+  g_test_message ("heard after %.1f s, %u requests",
+                  (g_get_monotonic_time () - started) / 1e6, s.requests);
+  g_assert_cmpuint (s.held->len, ==, 1); /* the stalled one; the restart asked again */
+  g_assert_cmpuint (s.requests, >=, 2);
+  g_assert_cmpuint (ear->failed, ==, 0);
+  rc_room_pipeline_free (p);
+  ear_free (ear);
+  for (guint i = 0; i < s.held->len; i++)
+    soup_server_message_unpause (s.held->pdata[i]);
+  g_ptr_array_unref (s.held);
+  g_free (s.body);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -614,6 +684,7 @@ main (int argc, char **argv)
   g_test_add_func ("/room-pipeline/seek-position-end", test_seek_position_and_end);
   g_test_add_func ("/room-pipeline/every-format", test_every_format);
   g_test_add_func ("/room-pipeline/bad-track", test_bad_track_skips_and_room_lives);
+  g_test_add_func ("/room-pipeline/stalled-track-starts-again", test_stalled_track_starts_again);
   g_test_add_func ("/room-pipeline/branch-leaving", test_branch_leaving_leaves_no_gap);
   g_test_add_func ("/room-pipeline/talkover-ducks-the-track", test_talkover_ducks_the_track);
   g_test_add_func ("/room-pipeline/talkover-next-track-and-host-leaving",
