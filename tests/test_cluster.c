@@ -701,6 +701,100 @@ test_cross_node_third_node (void)
   rc_test_cross_clear (&x);
 }
 
+/* PUBLISH commands @redis has run. */
+static gint64
+publishes (RcTestRedis *redis)
+{
+  g_autofree char *stats = rc_test_redis_call (redis, "INFO", "commandstats", NULL);
+  const char *calls = strstr (stats, "cmdstat_publish:calls=");
+
+  g_assert_nonnull (calls);
+  return g_ascii_strtoll (calls + strlen ("cmdstat_publish:calls="), NULL, 10);
+}
+
+/*
+ * Three guests of the room on the other node (Boris, Cleo, Dora): each
+ * sees the others come and go as Anna on the room's node does, and not
+ * itself; a chat reaches every one of them while Redis carries it once
+ * (the room's node publishes a broadcast once per node, not per guest);
+ * and Dora, once she has left (her connection still relayed to the room's
+ * node), is sent nothing more of the room.
+ */
+static void
+test_cross_node_broadcasts_once_per_node (void)
+{
+  RcTestCross x = { 0 };
+  g_autoptr (RcTestWs) cleo = NULL;
+  g_autoptr (RcTestWs) dora = NULL;
+  g_autoptr (JsonObject) left = NULL;
+  gint64 before;
+
+  rc_test_cross_start (&x);
+  cleo = rc_test_ws_join (x.p.other, x.p.id, "Cleo", NULL, NULL, NULL);
+  {
+    g_autoptr (JsonObject) on_boris = rc_test_ws_expect (x.boris, "viewerJoined", 5000);
+
+    g_assert_cmpstr (rc_test_str (json_object_get_object_member (on_boris, "guest"), "name"), ==,
+                     "Cleo");
+  }
+  /* (Anna was told of Boris first.) */
+  g_assert_true (RC_WAIT_UNTIL (
+    ({
+      g_autoptr (JsonObject) joined = rc_test_ws_expect (x.anna, "viewerJoined", 5000);
+
+      g_str_equal (rc_test_str (json_object_get_object_member (joined, "guest"), "name"), "Cleo");
+    }),
+    5000));
+  dora = rc_test_ws_join (x.p.other, x.p.id, "Dora", NULL, NULL, NULL);
+  for (guint i = 0; i < 3; i++)
+    {
+      RcTestWs *who[] = { x.anna, x.boris, cleo };
+      g_autoptr (JsonObject) joined = rc_test_ws_expect (who[i], "viewerJoined", 5000);
+
+      g_assert_cmpstr (rc_test_str (json_object_get_object_member (joined, "guest"), "name"), ==,
+                       "Dora");
+    }
+
+  /* A chat of Anna's: three guests on the other node, one PUBLISH. */
+  rc_test_run_for (300);
+  before = publishes (x.p.redis);
+  rc_test_ws_send (x.anna, "{\"type\":\"chat\",\"text\":\"to all of you\"}");
+  for (guint i = 0; i < 3; i++)
+    {
+      RcTestWs *who[] = { x.boris, cleo, dora };
+      g_autoptr (JsonObject) chat = rc_test_ws_expect (who[i], "chat", 5000);
+
+      g_assert_cmpstr (rc_test_str (chat, "text"), ==, "to all of you");
+    }
+  g_assert_cmpint (publishes (x.p.redis) - before, ==, 1);
+
+  /* Dora leaves: the others are told, she is sent nothing more. */
+  left = rc_test_ws_command (dora, "{\"type\":\"leave\"}");
+  g_assert_cmpstr (rc_test_str (left, "type"), ==, "left");
+  json_object_unref (rc_test_ws_expect (cleo, "viewerLeft", 5000));
+  rc_test_ws_send (x.anna, "{\"type\":\"chat\",\"text\":\"after Dora\"}");
+  {
+    g_autoptr (JsonObject) chat = rc_test_ws_expect (cleo, "chat", 5000);
+
+    g_assert_cmpstr (rc_test_str (chat, "text"), ==, "after Dora");
+  }
+  rc_test_run_for (300);
+  {
+    g_autoptr (JsonObject) nothing = rc_test_ws_next (dora, 0);
+
+    while (nothing != NULL)
+      {
+        g_assert_cmpstr (rc_test_str (nothing, "type"), !=, "chat");
+        g_assert_cmpstr (rc_test_str (nothing, "type"), !=, "viewerLeft");
+        json_object_unref (nothing);
+        nothing = rc_test_ws_next (dora, 0);
+      }
+  }
+  g_clear_pointer (&dora, rc_test_ws_free);
+  g_clear_pointer (&cleo, rc_test_ws_free);
+  rc_test_cross_clear (&x);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -711,6 +805,8 @@ main (int argc, char **argv)
                    test_rest_from_any_node_and_placement);
   g_test_add_func ("/cluster/cross-node-signalling", test_cross_node_signalling);
   g_test_add_func ("/cluster/cross-node-third-node", test_cross_node_third_node);
+  g_test_add_func ("/cluster/cross-node-broadcasts-once-per-node",
+                   test_cross_node_broadcasts_once_per_node);
   g_test_add_func ("/cluster/edge-serves-ws-audio", test_edge_serves_ws_audio);
   g_test_add_func ("/cluster/edge-needs-an-ip-address", test_edge_needs_an_ip_address);
   g_test_add_func ("/cluster/full-node-sends-joins-elsewhere",
