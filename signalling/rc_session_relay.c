@@ -426,7 +426,15 @@ on_healed (RcRelay *relay, gpointer user_data)
     }
   g_hash_table_iter_init (&iter, self->remote);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    send_snapshot (value);
+    {
+      RcSession *session = value;
+
+      /* One that left meanwhile: its `out` may not have gone. */
+      if (session->guest == NULL || session->guest->room == NULL)
+        send_op (self, session->remote_node, RC_RELAY_OUT, session->sid, NULL);
+      else
+        send_snapshot (session);
+    }
   g_message ("Relay: links back; %u relayed guests resynced, %u remote guests sent their state",
              resyncs, g_hash_table_size (self->remote));
 }
