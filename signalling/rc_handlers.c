@@ -94,6 +94,8 @@ finish_join (RcSession *session, RcRoom *room, const char *name, const char *use
 
   guest = rc_guest_new (name, is_owner, guest_send, session);
   guest->evicted = guest_evicted;
+  if (session->remote_node != NULL && session->host->relay != NULL)
+    guest->group = rc_session_relay_group (session->host->relay, session, room);
   guest->ws_peer = session->ws_peer;
   guest->send_text = guest_send_text;
   if (session->ws_peer != NULL)

@@ -42,6 +42,7 @@ struct _RcSession
   char *relay_join;
   char *relay_room;     /* the room id of @relay_join */
   char *relay_back;     /* the node the last join came back from, or NULL */
+  gboolean relay_in;    /* the room's node has it in @relay_room: its broadcasts are its */
   char *remote_node;
   /* On the guest's node, a relayed guest whose audio comes from this node
    * (rc_session_edges.c): the room this node is its edge of, and whether

@@ -6,9 +6,12 @@
  * guest's texts unchanged and the room's node runs them in a session
  * without a socket whose output is published back: permissions, rate
  * limits, validation, replies, errors and every broadcast are then the
- * room's node's own, byte for byte. Ordering rule: a session is relayed to
- * one node at a time; a `join` (the only request that may change the node)
- * first ends the relaying, then is handled here as on any node.
+ * room's node's own, byte for byte. A room's broadcast is the exception
+ * in transport only: it crosses once per node, which hands it to those of
+ * its sessions the room's node has in the room (the groups below).
+ * Ordering rule: a session is relayed to one node at a time; a `join` (the
+ * only request that may change the node) first ends the relaying, then is
+ * handled here as on any node.
  *
  * What a lost Redis link costs, and how guests are made whole again (a
  * resync: the room's node sends the guest's initialState again, or joins
@@ -37,6 +40,7 @@ struct _RcSessionRelay
   RcRelay *relay;
   GHashTable *relayed; /* sid -> RcSession* (borrowed): this node's guests relayed elsewhere */
   GHashTable *remote;  /* "node/sid" -> RcSession* (owned): other nodes' guests of rooms here */
+  GHashTable *groups;  /* "node/room" -> Group* (owned): those guests by node and room */
   GHashTable *missing; /* node id -> listings it was missing from */
   guint sweep_id;
   struct _Listing *listing; /* the node listing on its way, or NULL */
@@ -121,6 +125,114 @@ remote_session_new (RcSessionRelay *self, const RcRelayMessage *message)
   return session;
 }
 
+/* ---- the room's node: a room's guests on another node ------------------ */
+
+/*
+ * A room's broadcast crosses Redis once per node that has guests in the
+ * room, not once per guest: the room hands it to the group of the guests
+ * of one node (RcGuestGroup), which publishes it once (RC_RELAY_ROOM), and
+ * that node gives it to each of its sessions the room's node has in the
+ * room. Which those are, the room's node says as it happens (RC_RELAY_IN
+ * as a guest enters, before anything the room then sends; RC_RELAY_OUT as
+ * it leaves), on the same link as everything else, so that node delivers
+ * a broadcast to exactly the guests the room's node would have sent it to.
+ */
+typedef struct
+{
+  RcGuestGroup base; /* first */
+  RcSessionRelay *self;
+  char *key; /* "node/room" */
+  char *node;
+  char *room;
+  guint members;
+} Group;
+
+static void
+group_free (gpointer data)
+{
+  Group *group = data;
+
+  g_free (group->key);
+  g_free (group->node);
+  g_free (group->room);
+  g_free (group);
+}
+
+/* The session of a remote guest (its send_data, rc_handlers.c). */
+static const char *
+sid_of (RcGuest *guest)
+{
+  return ((RcSession *) guest->send_data)->sid;
+}
+
+static void
+send_in (RcSessionRelay *self, RcSession *session)
+{
+  Group *group = (Group *) session->guest->group;
+  RcRelayMessage message = { .op = RC_RELAY_IN, .sid = session->sid, .room = group->room };
+
+  if (!rc_relay_send (self->relay, group->node, &message, NULL, NULL, NULL))
+    g_debug ("Relay: no link to tell node %s that %s is in room %s", group->node, session->sid,
+             group->room);
+  g_free (message.from);
+}
+
+static void
+group_send_text (RcGuestGroup *base, const char *text, gsize length, RcGuest *except)
+{
+  Group *group = (Group *) base;
+  RcRelayMessage message = { .op = RC_RELAY_ROOM,
+                             .sid = except != NULL ? (char *) sid_of (except) : NULL,
+                             .room = group->room,
+                             .msg = (char *) text };
+
+  /* Lost when Redis is away, as per-guest texts are: the heal resyncs. */
+  if (!rc_relay_send (group->self->relay, group->node, &message, NULL, NULL, NULL))
+    g_debug ("Relay: no link to send room %s's broadcast to node %s", group->room, group->node);
+  g_free (message.from);
+}
+
+static void
+group_entered (RcGuestGroup *base, RcGuest *guest)
+{
+  Group *group = (Group *) base;
+
+  group->members++;
+  send_in (group->self, guest->send_data);
+}
+
+static void
+group_left (RcGuestGroup *base, RcGuest *guest)
+{
+  Group *group = (Group *) base;
+
+  send_op (group->self, group->node, RC_RELAY_OUT, sid_of (guest), NULL);
+  guest->group = NULL;
+  if (--group->members == 0)
+    g_hash_table_remove (group->self->groups, group->key);
+}
+
+RcGuestGroup *
+rc_session_relay_group (RcSessionRelay *self, RcSession *session, RcRoom *room)
+{
+  g_autofree char *key = g_strconcat (session->remote_node, "/", rc_room_get_id (room), NULL);
+  Group *group = g_hash_table_lookup (self->groups, key);
+
+  if (group == NULL)
+    {
+      group = g_new0 (Group, 1);
+      group->base.send_text = group_send_text;
+      group->base.entered = group_entered;
+      group->base.left = group_left;
+      group->self = self;
+      group->key = g_steal_pointer (&key);
+      group->node = g_strdup (session->remote_node);
+      group->room = g_strdup (rc_room_get_id (room));
+      g_hash_table_insert (self->groups, group->key, group);
+    }
+  return &group->base;
+}
+
 /* The guest's whole state as a join gives it, without joining again. */
 static void
 send_snapshot (RcSession *session)
@@ -129,6 +241,9 @@ send_snapshot (RcSession *session)
 
   if (session->guest == NULL || session->guest->room == NULL)
     return;
+  /* Its node may have missed that it is in the room (it forgets on a heal). */
+  if (session->guest->group != NULL)
+    send_in (session->host->relay, session);
   state = rc_handlers_initial_state (session, session->guest->room);
   rc_session_send (session, state);
   rc_history_send (session->guest->room, session->guest);
@@ -173,6 +288,9 @@ on_from_guest_node (RcSessionRelay *self, const RcRelayMessage *message)
       break;
     case RC_RELAY_DOWN:
     case RC_RELAY_BACK:
+    case RC_RELAY_IN:
+    case RC_RELAY_OUT:
+    case RC_RELAY_ROOM:
       break;
     }
 }
@@ -188,6 +306,7 @@ relay_end (RcSessionRelay *self, RcSession *session, gboolean tell)
   if (tell)
     send_op (self, session->relay_node, RC_RELAY_CLOSE, session->sid, NULL);
   g_hash_table_remove (self->relayed, session->sid);
+  session->relay_in = FALSE;
   g_clear_pointer (&session->relay_node, g_free);
   g_clear_pointer (&session->relay_join, g_free);
   g_clear_pointer (&session->relay_room, g_free);
@@ -211,6 +330,12 @@ on_from_room_node (RcSessionRelay *self, const RcRelayMessage *message)
       if (rc_session_edges_down (self->edges, session, message->msg))
         rc_session_send_text (session, message->msg, strlen (message->msg));
       break;
+    case RC_RELAY_IN:
+      session->relay_in = g_strcmp0 (message->room, session->relay_room) == 0;
+      break;
+    case RC_RELAY_OUT:
+      session->relay_in = FALSE;
+      break;
     case RC_RELAY_BACK:
       /* A join the room's node does not serve: it is this node's again. */
       relay_end (self, session, TRUE);
@@ -224,6 +349,32 @@ on_from_room_node (RcSessionRelay *self, const RcRelayMessage *message)
     }
 }
 
+/* A room's broadcast from its node: to each session of this node that
+ * node has in the room, but the one it leaves out. Walks this node's
+ * relayed sessions: most of them are the guests of the room anyway. */
+static void
+on_room_broadcast (RcSessionRelay *self, const RcRelayMessage *message)
+{
+  GHashTableIter iter;
+  gpointer value;
+  g_autoptr (GPtrArray) to = g_ptr_array_new ();
+
+  g_hash_table_iter_init (&iter, self->relayed);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      RcSession *session = value;
+
+      if (session->relay_in && g_strcmp0 (session->relay_node, message->from) == 0
+          && g_strcmp0 (session->relay_room, message->room) == 0
+          && g_strcmp0 (session->sid, message->sid) != 0)
+        g_ptr_array_add (to, session);
+    }
+  /* (A send does not end a session's relaying: the walk above is safe.) */
+  for (guint i = 0; i < to->len; i++)
+    if (rc_session_edges_down (self->edges, to->pdata[i], message->msg))
+      rc_session_send_text (to->pdata[i], message->msg, strlen (message->msg));
+}
+
 static void
 on_receive (RcRelay *relay, const RcRelayMessage *message, gpointer user_data)
 {
@@ -231,7 +382,10 @@ on_receive (RcRelay *relay, const RcRelayMessage *message, gpointer user_data)
 
   if (self->stopping)
     return;
-  if (message->op == RC_RELAY_DOWN || message->op == RC_RELAY_BACK)
+  if (message->op == RC_RELAY_ROOM)
+    on_room_broadcast (self, message);
+  else if (message->op == RC_RELAY_DOWN || message->op == RC_RELAY_BACK
+           || message->op == RC_RELAY_IN || message->op == RC_RELAY_OUT)
     on_from_room_node (self, message);
   else if (message->op == RC_RELAY_CLOSE && g_hash_table_contains (self->relayed, message->sid))
     on_from_room_node (self, message);
@@ -264,12 +418,23 @@ on_healed (RcRelay *relay, gpointer user_data)
     {
       RcSession *session = value;
 
+      /* Until the room's node says again that it is in the room (with its
+       * state): an RC_RELAY_OUT may have been lost. */
+      session->relay_in = FALSE;
       send_op (self, session->relay_node, RC_RELAY_RESYNC, session->sid, session->relay_join);
       resyncs++;
     }
   g_hash_table_iter_init (&iter, self->remote);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    send_snapshot (value);
+    {
+      RcSession *session = value;
+
+      /* One that left meanwhile: its `out` may not have gone. */
+      if (session->guest == NULL || session->guest->room == NULL)
+        send_op (self, session->remote_node, RC_RELAY_OUT, session->sid, NULL);
+      else
+        send_snapshot (session);
+    }
   g_message ("Relay: links back; %u relayed guests resynced, %u remote guests sent their state",
              resyncs, g_hash_table_size (self->remote));
 }
@@ -546,6 +711,7 @@ rc_session_relay_new (const RcSessionHost *host, RcRelay *relay)
   self->relayed = g_hash_table_new (g_str_hash, g_str_equal);
   self->remote = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                         (GDestroyNotify) rc_session_free);
+  self->groups = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, group_free);
   self->missing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->unsent_closes = g_ptr_array_new_with_free_func (g_free);
   self->edges = rc_session_edges_new (host);
@@ -588,6 +754,7 @@ rc_session_relay_free (RcSessionRelay *self)
     self->listing->self = NULL; /* freed by its callback */
   rc_relay_stop (self->relay); /* pending sends' Pending are freed, never called */
   g_hash_table_unref (self->remote);
+  g_hash_table_unref (self->groups);
   g_hash_table_unref (self->relayed);
   g_hash_table_unref (self->missing);
   g_ptr_array_unref (self->unsent_closes);

@@ -48,6 +48,10 @@ gboolean rc_session_relay_intercept (RcSessionRelay *self, RcSession *session, c
  * serves; its guest's node takes it back and handles it itself. */
 void rc_session_relay_hand_back (RcSessionRelay *self, RcSession *session,
                                  const char *join_text);
+/* On the room's node: the group a remote @session's guest belongs to in
+ * @room (the room's guests on its node, sent each broadcast once), for
+ * RcGuest.group before the guest enters the room. */
+RcGuestGroup *rc_session_relay_group (RcSessionRelay *self, RcSession *session, RcRoom *room);
 /* @session's guest left or closed: the room's node forgets it. */
 void rc_session_relay_detach (RcSessionRelay *self, RcSession *session);
 

@@ -43,7 +43,8 @@ struct _RcRelay
   gint64 last_refusal_log_us;
 };
 
-static const char *const op_names[] = { "up", "down", "close", "resync", "back" };
+static const char *const op_names[] = { "up", "down", "close", "resync", "back",
+                                        "in", "out", "room" };
 
 /* ---- messages ---------------------------------------------------------- */
 
@@ -52,6 +53,7 @@ rc_relay_message_clear (RcRelayMessage *message)
 {
   g_clear_pointer (&message->from, g_free);
   g_clear_pointer (&message->sid, g_free);
+  g_clear_pointer (&message->room, g_free);
   g_clear_pointer (&message->addr, g_free);
   g_clear_pointer (&message->msg, g_free);
 }
@@ -60,7 +62,8 @@ static const RcParam message_params[] = {
   { "v", RC_PARAM_INT, TRUE, 1, 1000 },
   { "op", RC_PARAM_STRING, TRUE, 1, 16 },
   { "from", RC_PARAM_STRING, TRUE, 1, 64 },
-  { "sid", RC_PARAM_STRING, TRUE, 1, 64 },
+  { "sid", RC_PARAM_STRING, FALSE, 1, 64 },
+  { "room", RC_PARAM_STRING, FALSE, 1, 64 },
   { "addr", RC_PARAM_STRING, FALSE, 1, MAX_ADDR_CHARS },
   { "msg", RC_PARAM_STRING, FALSE, 0, RC_RELAY_MAX_TEXT },
   RC_PARAMS_END,
@@ -101,22 +104,26 @@ rc_relay_message_parse (const char *data, gsize length, RcRelayMessage *message,
       return FALSE;
     }
   if (!rc_secret_id_is_valid (rc_json_get_string (o, "from"))
-      || !rc_secret_id_is_valid (rc_json_get_string (o, "sid")))
+      || ((i != RC_RELAY_ROOM || json_object_has_member (o, "sid"))
+          && !rc_secret_id_is_valid (rc_json_get_string (o, "sid")))
+      || ((i == RC_RELAY_IN || i == RC_RELAY_ROOM)
+          && !rc_secret_id_is_valid (rc_json_get_string (o, "room"))))
     {
       g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
-                           "Relay \"from\" and \"sid\" must be ids");
+                           "Relay \"from\", \"sid\" and \"room\" must be ids");
       return FALSE;
     }
-  if ((i == RC_RELAY_UP || i == RC_RELAY_DOWN || i == RC_RELAY_BACK)
+  if ((i == RC_RELAY_UP || i == RC_RELAY_DOWN || i == RC_RELAY_BACK || i == RC_RELAY_ROOM)
       && rc_json_get_string (o, "msg") == NULL)
     {
       g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_PARAM,
-                           "Relay \"up\", \"down\" and \"back\" need \"msg\"");
+                           "Relay \"up\", \"down\", \"back\" and \"room\" need \"msg\"");
       return FALSE;
     }
   message->op = (RcRelayOp) i;
   message->from = g_strdup (rc_json_get_string (o, "from"));
   message->sid = g_strdup (rc_json_get_string (o, "sid"));
+  message->room = g_strdup (rc_json_get_string (o, "room"));
   message->addr = g_strdup (rc_json_get_string (o, "addr"));
   message->msg = g_strdup (rc_json_get_string (o, "msg"));
   return TRUE;
@@ -131,7 +138,10 @@ rc_relay_message_serialise (const RcRelayMessage *message)
   json_object_set_int_member (o, "v", RELAY_VERSION);
   json_object_set_string_member (o, "op", op_names[message->op]);
   json_object_set_string_member (o, "from", message->from);
-  json_object_set_string_member (o, "sid", message->sid);
+  if (message->sid != NULL)
+    json_object_set_string_member (o, "sid", message->sid);
+  if (message->room != NULL)
+    json_object_set_string_member (o, "room", message->room);
   if (message->addr != NULL)
     json_object_set_string_member (o, "addr", message->addr);
   if (message->msg != NULL)

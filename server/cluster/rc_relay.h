@@ -9,7 +9,8 @@ G_BEGIN_DECLS
  * RcRelay: signalling between the nodes of a cluster over Redis pub/sub.
  * Each node subscribes to its own channel `relay:{nodeId}` and publishes to
  * another node's; a message carries one WebSocket text for one guest
- * session (its id on the guest's node). It is transport only: what the
+ * session (its id on the guest's node), or a room's broadcast once for
+ * all of that node's guests in the room. It is transport only: what the
  * messages mean is the signalling floor's (signalling/rc_session_relay.c).
  * Two links of its own to the store's Redis (RcRedisLink): a subscribed
  * connection takes no other commands. Why pub/sub, and what is lost when a
@@ -26,6 +27,10 @@ typedef enum
   RC_RELAY_RESYNC, /* guest's node → room's node: send the guest its whole state again */
   RC_RELAY_BACK,   /* room's node → guest's node: this join is for a room served elsewhere:
                     * end the relaying and handle it there */
+  RC_RELAY_IN,     /* room's node → guest's node: the guest is in room @room now */
+  RC_RELAY_OUT,    /* room's node → guest's node: the guest is in no room any more */
+  RC_RELAY_ROOM,   /* room's node → guest's node: a broadcast of room @room, for each of
+                    * that node's guests in it (@sid, if any: the one left out) */
 } RcRelayOp;
 
 /* The longest relayed WebSocket text (a message bigger than any
@@ -36,9 +41,10 @@ typedef struct
 {
   RcRelayOp op;
   char *from; /* the sending node's id */
-  char *sid;  /* the session's id on the guest's node */
+  char *sid;  /* the session's id on the guest's node; ROOM: may be NULL */
+  char *room; /* IN, ROOM: the room's id */
   char *addr; /* UP only, may be NULL: the guest's address (per-address limits) */
-  char *msg;  /* UP, DOWN, BACK: the WebSocket text; RESYNC: the join, may be NULL */
+  char *msg;  /* UP, DOWN, BACK, ROOM: the WebSocket text; RESYNC: the join, may be NULL */
 } RcRelayMessage;
 
 void rc_relay_message_clear (RcRelayMessage *message);

@@ -545,6 +545,8 @@ rc_room_add_guest (RcRoom *room, RcGuest *guest)
   guest->room = room;
   g_ptr_array_add (room->guests, guest);
   g_hash_table_insert (room->by_id, guest->id, guest);
+  if (guest->group != NULL)
+    guest->group->entered (guest->group, guest);
   rc_store_set_add (room->store, viewers, guest->id);
   rc_metrics_inc (room->metrics, RC_METRIC_JOINS);
   if (room->player != NULL)
@@ -565,6 +567,8 @@ rc_room_remove_guest (RcRoom *room, RcGuest *guest)
     g_hash_table_remove (room->by_id, guest->id);
   g_ptr_array_remove (room->guests, guest);
   room->removals++;
+  if (guest->group != NULL)
+    guest->group->left (guest->group, guest);
   if (room->player != NULL)
     rc_player_guests_changed (room->player);
 }
@@ -759,8 +763,10 @@ rc_room_broadcast (RcRoom *room, JsonNode *message, RcGuest *except)
    * has left during the walk, check each guest is still here before using
    * it. The message is serialised once for everyone, and framed once for
    * every WebSocket: each recipient costs a reference in its writer's
-   * queue, not a copy. */
+   * queue, not a copy. A group of guests is sent it once (few groups: a
+   * cluster's nodes). */
   g_autoptr (GPtrArray) snapshot = g_ptr_array_copy (room->guests, NULL, NULL);
+  g_autoptr (GPtrArray) groups = NULL;
   g_autofree char *text = NULL;
   g_autoptr (GBytes) frame = NULL;
   gsize length = 0;
@@ -771,15 +777,25 @@ rc_room_broadcast (RcRoom *room, JsonNode *message, RcGuest *except)
     {
       RcGuest *g = snapshot->pdata[i];
 
-      if (g == except
+      if ((g == except && g->group == NULL)
           || (room->removals != removals && !g_ptr_array_find (room->guests, g, NULL)))
         continue;
-      if ((g->send_frame != NULL || g->send_text != NULL) && text == NULL)
+      if ((g->send_frame != NULL || g->send_text != NULL || g->group != NULL) && text == NULL)
         {
           text = rc_json_to_string (message);
           length = strlen (text);
         }
-      if (g->send_frame != NULL)
+      if (g->group != NULL)
+        {
+          if (groups == NULL)
+            groups = g_ptr_array_new ();
+          if (g_ptr_array_find (groups, g->group, NULL))
+            continue;
+          g_ptr_array_add (groups, g->group);
+          g->group->send_text (g->group, text, length,
+                               except != NULL && except->group == g->group ? except : NULL);
+        }
+      else if (g->send_frame != NULL)
         {
           if (frame == NULL)
             frame = rc_ws_frame_text (text, length);

@@ -26,6 +26,26 @@ typedef struct _RcGuest RcGuest;
  */
 typedef void (*RcGuestSendFunc) (RcGuest *guest, JsonNode *message, gpointer user_data);
 
+/*
+ * Guests reached through one shared path that delivers to each of them
+ * itself (in a cluster: the guests of one room on one other node, whose
+ * node gets a broadcast once and hands it to each). A broadcast goes to
+ * the group once, not to its guests one by one; the group is told when
+ * one of its guests enters or leaves the room, before anything else the
+ * room then sends, so that it delivers to exactly the room's guests.
+ * Made and owned by whoever made the guest; it outlives its guests' time
+ * in the room.
+ */
+typedef struct _RcGuestGroup RcGuestGroup;
+struct _RcGuestGroup
+{
+  /* @text: the JSON of @length bytes, for every guest of the group in the
+   * room but @except (a guest of the group, or NULL). */
+  void (*send_text) (RcGuestGroup *group, const char *text, gsize length, RcGuest *except);
+  void (*entered) (RcGuestGroup *group, RcGuest *guest);
+  void (*left) (RcGuestGroup *group, RcGuest *guest);
+};
+
 struct _RcGuest
 {
   char *id;
@@ -46,6 +66,7 @@ struct _RcGuest
   RcRoom *room; /* weak: set while the guest is in a room */
   char *user_id; /* whose listening history this is (join's userId, else id) */
   gint64 joined_us; /* monotonic time of its join request; 0 once its first audio was counted */
+  RcGuestGroup *group; /* borrowed, may be NULL: broadcasts reach it through this group */
 };
 
 RcGuest *rc_guest_new (const char *name, gboolean is_owner, RcGuestSendFunc send,

@@ -24,17 +24,25 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
   if (!rc_relay_message_parse ((const char *) data, size, &message, &error))
     {
       g_assert (error != NULL && error->message != NULL);
-      g_assert (message.from == NULL && message.sid == NULL && message.msg == NULL);
+      g_assert (message.from == NULL && message.sid == NULL && message.room == NULL
+                && message.msg == NULL);
       return 0;
     }
-  g_assert (rc_secret_id_is_valid (message.from) && rc_secret_id_is_valid (message.sid));
-  g_assert (message.op <= RC_RELAY_BACK);
-  if (message.op == RC_RELAY_UP || message.op == RC_RELAY_DOWN || message.op == RC_RELAY_BACK)
+  g_assert (rc_secret_id_is_valid (message.from));
+  /* Only a room's broadcast may name no session. */
+  g_assert (rc_secret_id_is_valid (message.sid)
+            || (message.op == RC_RELAY_ROOM && message.sid == NULL));
+  g_assert (message.op <= RC_RELAY_ROOM);
+  if (message.op == RC_RELAY_IN || message.op == RC_RELAY_ROOM)
+    g_assert (rc_secret_id_is_valid (message.room));
+  if (message.op == RC_RELAY_UP || message.op == RC_RELAY_DOWN || message.op == RC_RELAY_BACK
+      || message.op == RC_RELAY_ROOM)
     g_assert (message.msg != NULL);
   text = rc_relay_message_serialise (&message);
   g_assert (rc_relay_message_parse (text, strlen (text), &again, NULL));
   g_assert (again.op == message.op);
-  g_assert (g_str_equal (again.from, message.from) && g_str_equal (again.sid, message.sid));
+  g_assert (g_str_equal (again.from, message.from) && g_strcmp0 (again.sid, message.sid) == 0
+            && g_strcmp0 (again.room, message.room) == 0);
   g_assert (g_strcmp0 (again.addr, message.addr) == 0 && g_strcmp0 (again.msg, message.msg) == 0);
   rc_relay_message_clear (&again);
   rc_relay_message_clear (&message);

@@ -21,6 +21,7 @@
 #include "rc_bench_relay_media.h"
 #include "rc_bench_relay_skew.h"
 #include "rc_bench_server.h"
+#include "rc_bench_proc.h"
 #include "pipelines/rc_stats.h"
 #include "tools/support/rc_roomcast_process.h"
 #include "tools/native-guest/rc_recording.h"
@@ -164,6 +165,42 @@ print_row (const char *what, const char *side, GArray *ms)
           rc_percentile (ms, 0.95), rc_percentile (ms, 0.99), rc_percentile (ms, 1.0));
 }
 
+/* PUBLISH commands the redis-server on @port has run (INFO commandstats,
+ * through redis-cli), or -1. */
+static gint64
+redis_publishes (guint port)
+{
+  g_autofree char *port_text = g_strdup_printf ("%u", port);
+  const char *argv[] = { "redis-cli", "-p", port_text, "INFO", "commandstats", NULL };
+  g_autofree char *out = NULL;
+  const char *line;
+
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
+                     NULL, NULL, &out, NULL, NULL, NULL))
+    return -1;
+  line = strstr (out, "cmdstat_publish:calls=");
+  return line != NULL ? g_ascii_strtoll (line + strlen ("cmdstat_publish:calls="), NULL, 10) : 0;
+}
+
+/* What crosses Redis and what each node's main thread spends, over a
+ * stretch of the run. */
+typedef struct
+{
+  gint64 publishes;
+  guint64 main_ns[2];
+  gint64 at_us;
+} Cost;
+
+static void
+cost_read (Cost *cost, guint port, RcBenchServer *servers[2])
+{
+  cost->publishes = redis_publishes (port);
+  for (guint i = 0; i < 2; i++)
+    cost->main_ns[i] = rc_bench_thread_cpu_ns (rc_bench_server_get_pid (servers[i]),
+                                               rc_bench_server_get_pid (servers[i]));
+  cost->at_us = g_get_monotonic_time ();
+}
+
 /* @n guests on each of the two nodes, each joined; FALSE on a failure. */
 static gboolean
 join_guests (RcBenchServer *servers[2], const char *room_id, Side sides[2], Guest *guests, guint n)
@@ -255,6 +292,7 @@ main (int argc, char **argv)
   g_autofree gint64 *sent_us = NULL;
   RcBenchServer *servers[2] = { NULL, NULL };
   Side sides[2] = { { 0 } };
+  Cost rest_from, rest_to, chat_from, chat_to;
   GArray *rtt[2];
   double load[3] = { 0 };
   FILE *loadavg;
@@ -342,9 +380,16 @@ main (int argc, char **argv)
   rc_bench_progress ("%d guests on each node; timing %d pings on each side", guests_n, pings);
   measure_pings (guests, (guint) pings, rtt);
 
+  /* At rest: the 1 s stateUpdate heartbeat, and presence settling. */
+  rc_bench_wait (NULL, NULL, 2000);
+  cost_read (&rest_from, port, servers);
+  rc_bench_wait (NULL, NULL, 5000);
+  cost_read (&rest_to, port, servers);
+
   rc_bench_progress ("timing %d chat messages to %d guests on each side", chats, guests_n);
   for (guint s = 0; s < 2; s++)
     sides[s].sent_us = sent_us;
+  cost_read (&chat_from, port, servers);
   for (guint k = 0; k < (guint) chats && !rc_bench_interrupted (); k++)
     {
       sent_us[k] = g_get_monotonic_time ();
@@ -357,6 +402,7 @@ main (int argc, char **argv)
 
       rc_bench_wait (all_came, &w, 10000);
     }
+  cost_read (&chat_to, port, servers);
 
   if ((loadavg = fopen ("/proc/loadavg", "r")) != NULL)
     {
@@ -371,6 +417,26 @@ main (int argc, char **argv)
   print_row ("request round trip", "other", rtt[1]);
   print_row ("chat to every guest", "room node", sides[0].delays);
   print_row ("chat to every guest", "other", sides[1].delays);
+  {
+    double rest_s = (rest_to.at_us - rest_from.at_us) / 1e6;
+    double chat_s = (chat_to.at_us - chat_from.at_us) / 1e6;
+    /* The heartbeats' share of the chat stretch, taken off. */
+    double rest_rate = (rest_to.publishes - rest_from.publishes) / rest_s;
+    double per_chat = ((chat_to.publishes - chat_from.publishes) - rest_rate * chat_s) / chats;
+
+    printf ("Redis PUBLISHes: %.1f a second at rest (room heartbeat), %.1f per chat message "
+            "(heartbeats taken off)\n",
+            rest_rate, per_chat);
+    for (guint i = 0; i < 2; i++)
+      {
+        double rest_us = (rest_to.main_ns[i] - rest_from.main_ns[i]) / 1e3 / rest_s;
+        double chat_us = ((chat_to.main_ns[i] - chat_from.main_ns[i]) / 1e3 - rest_us * chat_s)
+                         / chats;
+
+        printf ("%s's main thread: %.0f µs a second at rest, %.0f µs per chat message\n",
+                i == 0 ? "room node" : "other node", rest_us, chat_us);
+      }
+  }
   status = sides[1].delays->len == (guint) (chats * guests_n) ? 0 : 1;
   if (status != 0)
     g_printerr ("bench-relay: %u of %d chat deliveries to the other node's guests arrived\n",

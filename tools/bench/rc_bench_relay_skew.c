@@ -11,6 +11,7 @@
  */
 #include "rc_bench_relay_skew.h"
 #include "rc_bench_proc.h"
+#include "pipelines/rc_stats.h"
 #include "tools/native-guest/rc_recording.h"
 
 #include <glib/gstdio.h>
@@ -56,6 +57,9 @@ all_listening (gpointer data)
   return TRUE;
 }
 
+/* One pair: skew by this machine's clock (what a listener hears), and by
+ * the guests' own network clocks (their rendering alone); the difference
+ * is the two network clocks' error. */
 static void
 print_pair (Listener *a, Listener *b, const char *what, double from, double to)
 {
@@ -63,18 +67,49 @@ print_pair (Listener *a, Listener *b, const char *what, double from, double to)
   g_autoptr (RcRecording) ra = rc_recording_load (a->wav, &error);
   g_autoptr (RcRecording) rb = ra != NULL ? rc_recording_load (b->wav, &error) : NULL;
   g_autoptr (GArray) skews = NULL;
-  RcSkewStats stats;
+  g_autoptr (GArray) rendering = NULL;
+  RcSkewStats stats, by_guest;
 
   if (rb == NULL)
     {
-      printf ("| %s | %s | %s | (no recording: %s) | | | | |\n", what, a->name, b->name,
+      printf ("| %s | %s | %s | (no recording: %s) | | | | | |\n", what, a->name, b->name,
               error->message);
       return;
     }
   skews = rc_recording_compare (ra, rb, RC_RECORDING_HOST, 0.1, 20, 0.8);
   rc_skew_stats (skews, from, to, &stats);
-  printf ("| %s | %s | %s | %u | %+.3f | %.3f | %.3f | %.3f |\n", what, a->name, b->name, stats.n,
-          stats.mean, stats.p50, stats.p95, stats.max);
+  rendering = rc_recording_compare (ra, rb, RC_RECORDING_GUEST, 0.1, 20, 0.8);
+  rc_skew_stats (rendering, -INFINITY, INFINITY, &by_guest);
+  printf ("| %s | %s | %s | %u | %+.3f | %.3f | %.3f | %.3f | %+.3f |\n", what, a->name, b->name,
+          stats.n, stats.mean, stats.p50, stats.p95, stats.max, by_guest.mean);
+}
+
+/* A listener's network clock less this machine's (the server's) clock
+ * while recording (@from to @to, ms on this machine's clock): its mean and
+ * its spread, read from the sidecar's offsets once a second. */
+static void
+print_clock (Listener *l, double from, double to)
+{
+  g_autoptr (RcRecording) r = rc_recording_load (l->wav, NULL);
+  g_autoptr (GArray) errors = g_array_new (FALSE, FALSE, sizeof (double));
+  double sum = 0, first, last;
+
+  if (r == NULL || rc_recording_get_length (r) == 0)
+    return;
+  first = MAX (0, rc_recording_index_of (r, from, RC_RECORDING_HOST));
+  last = MIN (rc_recording_get_length (r), rc_recording_index_of (r, to, RC_RECORDING_HOST));
+  for (double i = first; i < last; i += rc_recording_get_rate (r))
+    {
+      double e = rc_recording_time_of (r, i, RC_RECORDING_GUEST)
+                 - rc_recording_time_of (r, i, RC_RECORDING_HOST);
+
+      g_array_append_val (errors, e);
+      sum += e;
+    }
+  if (errors->len == 0)
+    return;
+  printf ("| %s | %+.3f | %.3f | %.3f |\n", l->name, sum / errors->len,
+          rc_percentile (errors, 0.05), rc_percentile (errors, 0.95));
 }
 
 int
@@ -157,8 +192,9 @@ rc_bench_relay_skew_run (RcBenchServer *origin, RcBenchServer *edge, const char 
   printf ("bench-relay --skew: Redis and two nodes on 127.0.0.1, %u WebSocket native guests on "
           "each, %.0f s; %s; load average %s\n",
           pairs, seconds, machine, load);
-  printf ("| pair | A | B | clicks | mean ms | abs p50 | abs p95 | abs max |\n");
-  printf ("|---|---|---|---:|---:|---:|---:|---:|\n");
+  printf ("| pair | A | B | clicks | mean ms | abs p50 | abs p95 | abs max "
+          "| mean, guest clocks |\n");
+  printf ("|---|---|---|---:|---:|---:|---:|---:|---:|\n");
   for (guint i = 0; i < pairs; i++)
     print_pair (&g_array_index (listeners, Listener, i),
                 &g_array_index (listeners, Listener, pairs + i), "origin vs edge", from, to);
@@ -168,6 +204,10 @@ rc_bench_relay_skew_run (RcBenchServer *origin, RcBenchServer *edge, const char 
   for (guint i = 1; i < pairs; i++)
     print_pair (&g_array_index (listeners, Listener, pairs),
                 &g_array_index (listeners, Listener, pairs + i), "edge vs edge", from, to);
+  printf ("\n| guest | its network clock ahead of the server's, mean ms | p5 | p95 |\n");
+  printf ("|---|---:|---:|---:|\n");
+  for (guint i = 0; i < listeners->len; i++)
+    print_clock (&g_array_index (listeners, Listener, i), from, to);
   status = 0;
   return status;
 }
