@@ -638,7 +638,10 @@ test_stalled_track_starts_again (void)
   g_autofree char *path = g_filename_from_uri (a, NULL, NULL);
   StallingServer s = { .held = g_ptr_array_new_with_free_func (g_object_unref) };
   g_autoptr (SoupServer) server = soup_server_new (NULL, NULL);
-  g_autoptr (GSList) uris = NULL;
+  g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr (GSocketAddress) local = NULL;
+  GSList *listeners;
   g_autoptr (GError) error = NULL;
   g_autofree char *url = NULL;
   Ear *ear = ear_new ();
@@ -648,11 +651,16 @@ test_stalled_track_starts_again (void)
   g_assert_no_error (error);
   g_assert_true (g_file_get_contents (path, &s.body, &s.length, &error));
   soup_server_add_handler (server, "/song.ogg", on_stalling_request, &s, NULL);
-  g_assert_true (soup_server_listen_local (server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
+  /* Not soup_server_listen_local: it leaks its listener's address (libsoup
+   * 3.2.3, as test_url_cache says). */
+  g_assert_true (soup_server_listen (server, address, 0, &error));
   g_assert_no_error (error);
-  uris = soup_server_get_uris (server);
-  url = g_strdup_printf ("http://127.0.0.1:%d/song.ogg", g_uri_get_port (uris->data));
-  g_slist_free_full (g_steal_pointer (&uris), (GDestroyNotify) g_uri_unref);
+  listeners = soup_server_get_listeners (server);
+  local = g_socket_get_local_address (listeners->data, &error);
+  g_slist_free (listeners);
+  g_assert_no_error (error);
+  url = g_strdup_printf ("http://127.0.0.1:%u/song.ogg",
+                         g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local)));
   g_assert_true (rc_room_pipeline_add_branch (p, listening_branch (ear)));
 
   started = g_get_monotonic_time ();
@@ -667,6 +675,7 @@ test_stalled_track_starts_again (void)
   ear_free (ear);
   for (guint i = 0; i < s.held->len; i++)
     soup_server_message_unpause (s.held->pdata[i]);
+  soup_server_disconnect (server);
   g_ptr_array_unref (s.held);
   g_free (s.body);
 }
