@@ -35,6 +35,8 @@
 #define TICK_MS 50
 #define CACHE_MAX 250000
 #define BIG_BYTES 400000
+/* /late.mp3's server answers this late (times rc_test_slowdown). */
+#define LATE_MS 3000
 
 /* ---- the song server ---------------------------------------------------- */
 
@@ -136,6 +138,24 @@ serve_slowly (SoupServerMessage *msg, const char *type, GBytes *body, gsize rate
   soup_server_message_pause (msg);
 }
 
+/* A response that starts LATE_MS late (then as /song.mp3). */
+typedef struct
+{
+  SongServer *s;
+  SoupServerMessage *msg;
+} Late;
+
+static gboolean
+on_late (gpointer data)
+{
+  Late *late = data;
+
+  serve_slowly (late->msg, "audio/mpeg", late->s->song, SLOW_RATE, FALSE);
+  g_object_unref (late->msg);
+  g_free (late);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 on_request (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
             gpointer data)
@@ -147,6 +167,15 @@ on_request (SoupServer *server, SoupServerMessage *msg, const char *path, GHashT
                        GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (s->requests, path)) + 1));
   if (g_str_equal (path, "/song.mp3") || g_str_equal (path, "/again.mp3"))
     serve_slowly (msg, "audio/mpeg", s->song, SLOW_RATE, FALSE);
+  else if (g_str_equal (path, "/late.mp3"))
+    {
+      Late *late = g_new0 (Late, 1);
+
+      late->s = s;
+      late->msg = g_object_ref (msg);
+      soup_server_message_pause (msg);
+      g_timeout_add (LATE_MS * rc_test_slowdown (), on_late, late);
+    }
   else if (g_str_has_prefix (path, "/fast-"))
     serve_slowly (msg, "audio/mpeg", s->song, 4 << 20, FALSE);
   else if (g_str_equal (path, "/big.ogg"))
@@ -507,6 +536,86 @@ test_refusals (Fixture *f, gconstpointer data)
   g_assert_cmpuint (parts, ==, 0);
 }
 
+/* A room whose first songs are a 404 and an HTML page, then a song whose
+ * server takes LATE_MS to answer, skipped while it waits, then a song: the
+ * guest listening hears the last one. None of the first three was opened
+ * by the room's pipeline (each was requested once, by the cache): a URL
+ * plays only once the cache has accepted it, so no HTTP source in the room
+ * is torn down in the middle of a refused or unanswered request; the
+ * waiting song's position holds at 0 for every guest. */
+static void
+test_waits_for_acceptance (Fixture *f, gconstpointer data)
+{
+  g_autofree char *room = new_room (f->server, "Waits");
+  RcNativeGuestOptions options = {
+    .server_url = f->server->base_url, .room_id = room, .name = "Ear", .keep_pcm = TRUE,
+  };
+  g_autoptr (RcNativeGuest) guest = rc_native_guest_new (&options);
+  g_autoptr (RcTestWs) watcher = rc_test_ws_join (f->server, room, "Watcher", NULL, NULL, NULL);
+  const char *paths[] = { "/missing.ogg", "/page.html", "/late.mp3", "/song.mp3" };
+  RcTestWs *by[G_N_ELEMENTS (paths)];
+  RcNativeGuestStats stats = { 0 };
+  g_autoptr (JsonObject) reply = NULL;
+  guint held = 0;
+  gint64 deadline;
+
+  g_assert_true (RC_WAIT_UNTIL ((rc_native_guest_get_stats (guest, &stats), stats.frames > 9600)
+                                  || rc_native_guest_get_failure (guest) != NULL,
+                                20000 * rc_test_slowdown ()));
+  g_assert_null (rc_native_guest_get_failure (guest));
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      g_autofree char *url = song_url (f->songs, paths[i]);
+
+      by[i] = add_url (f->server, room, url);
+    }
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *url = song_url (f->songs, paths[i]);
+      g_autoptr (JsonObject) error
+        = expect_refusal (by[i], i == 0 ? RC_ERROR_URL_FETCH_FAILED : RC_ERROR_URL_NOT_AUDIO, url);
+    }
+  /* The late song is current and waits: its position stays 0 across the
+   * heartbeats, and nobody hears it. */
+  deadline = g_get_monotonic_time () + (gint64) LATE_MS * 1000 * rc_test_slowdown () / 2;
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autoptr (JsonObject) o = rc_test_ws_next (watcher, 100);
+      JsonObject *song;
+
+      if (o == NULL || g_strcmp0 (rc_test_str (o, "type"), "stateUpdate") != 0 ||
+          json_object_get_int_member (o, "index") != 2)
+        continue;
+      song = json_object_get_object_member (o, "song");
+      g_assert_true (g_str_has_suffix (json_object_get_string_member (song, "url"), "/late.mp3"));
+      g_assert_cmpfloat (json_object_get_double_member (o, "position"), ==, 0.0);
+      g_assert_true (json_object_get_boolean_member (o, "playing"));
+      held++;
+    }
+  g_assert_cmpuint (held, >=, 2);
+  g_assert_false (hears_tone (guest));
+  g_assert_cmpuint (requests_for (f->songs, "/late.mp3"), ==, 1);
+  reply = rc_test_ws_command (by[2], "{\"type\":\"skip\"}");
+  g_assert_cmpstr (rc_test_str (reply, "type"), !=, "error");
+  g_assert_true (RC_WAIT_UNTIL (hears_tone (guest), 30000 * rc_test_slowdown ()));
+  /* The late server answers meanwhile: the skipped song stays skipped. */
+  deadline = g_get_monotonic_time () + (gint64) LATE_MS * 1000 * rc_test_slowdown ();
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autoptr (JsonObject) o = rc_test_ws_next (watcher, 100);
+
+      if (o != NULL && g_strcmp0 (rc_test_str (o, "type"), "stateUpdate") == 0)
+        g_assert_cmpint (json_object_get_int_member (o, "index"), ==, 3);
+    }
+  g_assert_true (hears_tone (guest));
+  g_assert_cmpuint (requests_for (f->songs, "/missing.ogg"), ==, 1);
+  g_assert_cmpuint (requests_for (f->songs, "/page.html"), ==, 1);
+  g_assert_cmpuint (requests_for (f->songs, "/late.mp3"), ==, 1);
+  g_assert_cmpuint (requests_for (f->songs, "/song.mp3"), >=, 2);
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    rc_test_ws_free (by[i]);
+}
+
 /* A download of unknown length grows past the cache: the least recently
  * played song is deleted to make room, the download is refused when it
  * outgrows the whole cache, and at no moment does the folder hold more
@@ -595,9 +704,12 @@ typedef struct
 } Ended;
 
 static void
-on_download_ended (const char *url, const GError *error, gpointer data)
+on_download_ended (const char *url, RcUrlCacheEvent event, const GError *error, gpointer data)
 {
   Ended *ended = data;
+
+  if (event != RC_URL_CACHE_ENDED)
+    return;
 
   ended->ended++;
   ended->code = error != NULL ? error->code : 0;
@@ -687,6 +799,8 @@ main (int argc, char **argv)
               test_second_room_plays_from_cache, fixture_teardown);
   g_test_add ("/url-cache/refusals", Fixture, NULL, fixture_setup, test_refusals,
               fixture_teardown);
+  g_test_add ("/url-cache/waits-for-acceptance", Fixture, NULL, fixture_setup,
+              test_waits_for_acceptance, fixture_teardown);
   g_test_add ("/url-cache/bound-on-disk", Fixture, NULL, fixture_setup, test_bound_on_disk,
               fixture_teardown);
   return g_test_run ();
