@@ -51,11 +51,32 @@ typedef struct
   GBytes *song; /* an MP3 tone, 32 kb/s: the slow server sends it 5 times faster */
   GBytes *big;  /* "OggS" and noise, BIG_BYTES */
   GHashTable *requests; /* path → count */
+  GPtrArray *timers;    /* GSource*: the responses still being made; freed with it */
 } SongServer;
+
+/* Runs @func(@data) every @ms until it returns G_SOURCE_REMOVE or the
+ * server goes; @free_data then frees @data. */
+static void
+add_timer (SongServer *s, guint ms, GSourceFunc func, gpointer data, GDestroyNotify free_data)
+{
+  GSource *source = g_timeout_source_new (ms);
+
+  g_source_set_callback (source, func, data, free_data);
+  g_source_attach (source, NULL);
+  g_ptr_array_add (s->timers, source);
+}
+
+static void
+drop_timer (SongServer *s)
+{
+  if (s->timers != NULL)
+    g_ptr_array_remove (s->timers, g_main_current_source ());
+}
 
 /* One slow response; it holds the message until its timer stops. */
 typedef struct
 {
+  SongServer *s;
   SoupServerMessage *msg;
   GBytes *body;
   gsize offset;
@@ -91,17 +112,25 @@ on_trickle (gpointer data)
       soup_server_message_unpause (t->msg);
       return G_SOURCE_CONTINUE;
     }
+  drop_timer (t->s);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+trickle_free (gpointer data)
+{
+  Trickle *t = data;
+
   g_signal_handlers_disconnect_by_data (t->msg, t);
   g_object_unref (t->msg);
   g_bytes_unref (t->body);
   g_free (t);
-  return G_SOURCE_REMOVE;
 }
 
 /* Serves @body at @rate bytes a second, with a Content-Length (and byte
  * ranges, as web servers do: a demuxer looks at the end first) or chunked. */
 static void
-serve_slowly (SoupServerMessage *msg, const char *type, GBytes *body, gsize rate,
+serve_slowly (SongServer *s, SoupServerMessage *msg, const char *type, GBytes *body, gsize rate,
               gboolean chunked)
 {
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
@@ -134,10 +163,11 @@ serve_slowly (SoupServerMessage *msg, const char *type, GBytes *body, gsize rate
         soup_message_headers_free_ranges (request, ranges);
       soup_message_headers_set_content_length (headers, (goffset) g_bytes_get_size (body));
     }
+  t->s = s;
   t->msg = g_object_ref (msg);
   t->body = body;
   t->per_tick = MAX (rate * TICK_MS / 1000, 1);
-  g_timeout_add (TICK_MS, on_trickle, t);
+  add_timer (s, TICK_MS, on_trickle, t, trickle_free);
   g_signal_connect (msg, "finished", G_CALLBACK (on_finished), t);
   soup_server_message_pause (msg);
 }
@@ -151,13 +181,13 @@ respond (SongServer *s, SoupServerMessage *msg, const char *path)
 
   if (g_str_equal (path, "/song.mp3") || g_str_equal (path, "/again.mp3") ||
       g_str_equal (path, "/late.mp3"))
-    serve_slowly (msg, "audio/mpeg", s->song, SLOW_RATE, FALSE);
+    serve_slowly (s, msg, "audio/mpeg", s->song, SLOW_RATE, FALSE);
   else if (g_str_has_prefix (path, "/fast-"))
-    serve_slowly (msg, "audio/mpeg", s->song, 4 << 20, FALSE);
+    serve_slowly (s, msg, "audio/mpeg", s->song, 4 << 20, FALSE);
   else if (g_str_equal (path, "/big.ogg"))
-    serve_slowly (msg, "audio/ogg", s->big, 1 << 20, FALSE);
+    serve_slowly (s, msg, "audio/ogg", s->big, 1 << 20, FALSE);
   else if (g_str_equal (path, "/big-chunked.ogg"))
-    serve_slowly (msg, "application/octet-stream", s->big, 1 << 20, TRUE);
+    serve_slowly (s, msg, "application/octet-stream", s->big, 1 << 20, TRUE);
   else if (g_str_equal (path, "/page.html") || g_str_equal (path, "/disguised.ogg"))
     {
       /* An HTML page, named as one or as a download. */
@@ -199,10 +229,19 @@ on_later (gpointer data)
   g_signal_handlers_disconnect_by_data (later->msg, later);
   if (!later->gone && respond (later->s, later->msg, later->path))
     soup_server_message_unpause (later->msg);
+  drop_timer (later->s);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+later_free (gpointer data)
+{
+  Later *later = data;
+
+  g_signal_handlers_disconnect_by_data (later->msg, later);
   g_object_unref (later->msg);
   g_free (later->path);
   g_free (later);
-  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -215,7 +254,7 @@ respond_later (SongServer *s, SoupServerMessage *msg, const char *path, guint ms
   later->path = g_strdup (path);
   g_signal_connect (msg, "finished", G_CALLBACK (on_later_gone), later);
   soup_server_message_pause (msg);
-  g_timeout_add (ms, on_later, later);
+  add_timer (s, ms, on_later, later, later_free);
 }
 
 /*
@@ -306,6 +345,7 @@ song_server_new (const char *dir)
   memcpy (big, "OggS", 4);
   s->big = g_bytes_new_take (big, BIG_BYTES);
   s->requests = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  s->timers = g_ptr_array_new_with_free_func ((GDestroyNotify) g_source_unref);
   s->server = soup_server_new (NULL, NULL);
   soup_server_add_handler (s->server, NULL, on_request, s, NULL);
   /* soup_server_listen_local would leak its listener's address (libsoup
@@ -325,6 +365,12 @@ song_server_new (const char *dir)
 static void
 song_server_free (SongServer *s)
 {
+  /* A response still trickling (a stream roomcast was reading when it
+   * stopped) must not run on into the next test. */
+  g_autoptr (GPtrArray) timers = g_steal_pointer (&s->timers);
+
+  for (guint i = 0; i < timers->len; i++)
+    g_source_destroy (timers->pdata[i]);
   soup_server_disconnect (s->server);
   g_object_unref (s->server);
   g_bytes_unref (s->song);
