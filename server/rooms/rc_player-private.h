@@ -64,7 +64,8 @@ struct _RcPlayer
   /* The current URL song waits for the cache to accept its URL before the
    * pipeline opens it; its position holds meanwhile. */
   gboolean url_waiting;
-  guint accepted_id; /* ... and was accepted (or its download ended): it plays from an idle */
+  guint accepted_id;  /* ... and was accepted (or its download ended): it plays from an idle */
+  char *accepted_url; /* the URL accepted_id was armed for */
 };
 
 static inline RcPlayerItem *

@@ -1013,6 +1013,7 @@ rc_player_free (RcPlayer *self)
   rc_player_set_url_cache (self, NULL);
   g_clear_handle_id (&self->refused_id, g_source_remove);
   g_clear_handle_id (&self->accepted_id, g_source_remove);
+  g_free (self->accepted_url);
   g_ptr_array_unref (self->queue);
   g_queue_clear_full (&self->recent, g_free);
   rc_store_unref (self->store);

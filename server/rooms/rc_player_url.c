@@ -103,20 +103,45 @@ on_refused_idle (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* The pipeline starts @uri for the current song. */
+static void
+start_track (RcRoomPipeline *pipeline, const char *uri, gint64 position_ms, GstClockTime due_at)
+{
+  if (GST_CLOCK_TIME_IS_VALID (due_at))
+    rc_room_pipeline_play_at (pipeline, uri, position_ms, due_at);
+  else
+    rc_room_pipeline_play (pipeline, uri, position_ms);
+}
+
 /* The current URL song waited for the cache, which has now accepted it (or
- * ended its download): it starts where it waited, the timeline from now. */
+ * ended its download): it starts where it waited, the timeline from now.
+ * Not asking the cache again whether it is accepted: a download the cache
+ * gave up on after accepting it (full of other downloads) is forgotten,
+ * and the song streams. */
 static gboolean
 on_accepted_idle (gpointer data)
 {
   RcPlayer *self = data;
   Item *item = rc_player_current_item (self);
   RcRoomPipeline *pipeline = rc_room_get_pipeline (self->room);
+  const GError *refusal = NULL;
+  g_autofree char *cached = NULL;
+  g_autofree char *accepted = g_steal_pointer (&self->accepted_url);
 
   self->accepted_id = 0;
-  if (item == NULL || !self->playing || !self->url_waiting || pipeline == NULL)
+  if (item == NULL || !self->playing || !self->url_waiting || pipeline == NULL
+      || g_strcmp0 (item->url, accepted) != 0)
     return G_SOURCE_REMOVE;
+  self->url_waiting = FALSE;
+  cached = rc_url_cache_lookup (self->url_cache, item->url, &refusal);
+  if (refusal != NULL)
+    {
+      rc_player_on_track_failed (pipeline, refusal, self);
+      return G_SOURCE_REMOVE;
+    }
   self->anchor = rc_clock_now ();
-  rc_player_play_item (self, pipeline, item, self->position_ms, GST_CLOCK_TIME_NONE);
+  start_track (pipeline, cached != NULL ? cached : item->uri, self->position_ms,
+               GST_CLOCK_TIME_NONE);
   return G_SOURCE_REMOVE;
 }
 
@@ -143,12 +168,7 @@ rc_player_play_item (RcPlayer *self, RcRoomPipeline *pipeline, RcPlayerItem *ite
   if (refusal == NULL && (cached != NULL || !web || rc_url_cache_want_now (self->url_cache,
                                                                               item->url)))
     {
-      const char *uri = cached != NULL ? cached : item->uri;
-
-      if (GST_CLOCK_TIME_IS_VALID (due_at))
-        rc_room_pipeline_play_at (pipeline, uri, position_ms, due_at);
-      else
-        rc_room_pipeline_play (pipeline, uri, position_ms);
+      start_track (pipeline, cached != NULL ? cached : item->uri, position_ms, due_at);
       return;
     }
   if (rc_room_pipeline_has_track (pipeline))
@@ -208,8 +228,13 @@ on_url_event (const char *url, RcUrlCacheEvent event, const GError *error, gpoin
     return;
   if (refused && self->refused_id == 0)
     self->refused_id = g_idle_add (on_refused_idle, self);
-  else if (!refused && self->url_waiting && self->accepted_id == 0)
-    self->accepted_id = g_idle_add (on_accepted_idle, self);
+  else if (!refused && self->url_waiting)
+    {
+      g_free (self->accepted_url);
+      self->accepted_url = g_strdup (url);
+      if (self->accepted_id == 0)
+        self->accepted_id = g_idle_add (on_accepted_idle, self);
+    }
 }
 
 void
