@@ -9,7 +9,8 @@
  * cache fills; until the response's status, type and first bytes pass,
  * the song waits, silent, its position held). When the cache refuses a
  * URL, every guest here who queued it is told, and the current song, if
- * it is that one, fails from an idle as a track would
+ * it waits for that one, fails from an idle as a track would (one already
+ * streaming plays on)
  * (rc_player_on_track_failed). The state is the player's
  * (rc_player-private.h). Main context only.
  */
@@ -210,9 +211,12 @@ tell_refusal (RcPlayer *self, const char *url, const GError *error)
 
 /*
  * The cache accepted @url, or ended its download. A current song that
- * waits for it starts from an idle; a refused current song (before
- * acceptance, or after: a chunked song that outgrows the cache, the
- * cache's connection breaking) fails from an idle.
+ * waits for it starts from an idle, or, refused, fails from an idle. A
+ * refusal after acceptance (a chunked song that outgrows the cache, the
+ * cache's connection breaking) is told, but a song already streaming
+ * plays on until its stream ends or fails: the room does not stop
+ * souphttpsrc on the cache's account (stopped in the middle of a
+ * response, GStreamer 1.22's can crash: docs/architecture.md).
  */
 static void
 on_url_event (const char *url, RcUrlCacheEvent event, const GError *error, gpointer data)
@@ -224,11 +228,11 @@ on_url_event (const char *url, RcUrlCacheEvent event, const GError *error, gpoin
 
   if (refused)
     tell_refusal (self, url, error);
-  if (!current_url)
+  if (!current_url || !self->url_waiting)
     return;
   if (refused && self->refused_id == 0)
     self->refused_id = g_idle_add (on_refused_idle, self);
-  else if (!refused && self->url_waiting)
+  else if (!refused)
     {
       g_free (self->accepted_url);
       self->accepted_url = g_strdup (url);
