@@ -8,7 +8,9 @@
  * cache without fetching it again; time to first audio is measured by a
  * native guest in each room (printed: speed is the benchmarks' business).
  * What is not audio, or too large, or missing, is refused with its code,
- * told to the guest who queued it; the folder never holds more than
+ * told to the guest who queued it, and never reaches the room's pipeline
+ * (a song plays only once the cache has accepted its URL; one skipped
+ * while it waits stays skipped); the folder never holds more than
  * --cache-max-bytes of songs, checked on disk while a download grows.
  */
 #include "server/core/rc_error.h"
@@ -35,6 +37,10 @@
 #define TICK_MS 50
 #define CACHE_MAX 250000
 #define BIG_BYTES 400000
+/* /late.mp3's server answers this late (times rc_test_slowdown). */
+#define LATE_MS 3000
+/* A refused URL's request other than the cache's is answered this late. */
+#define ROOM_LAG_MS 300
 
 /* ---- the song server ---------------------------------------------------- */
 
@@ -45,11 +51,32 @@ typedef struct
   GBytes *song; /* an MP3 tone, 32 kb/s: the slow server sends it 5 times faster */
   GBytes *big;  /* "OggS" and noise, BIG_BYTES */
   GHashTable *requests; /* path → count */
+  GPtrArray *timers;    /* GSource*: the responses still being made; freed with it */
 } SongServer;
+
+/* Runs @func(@data) every @ms until it returns G_SOURCE_REMOVE or the
+ * server goes; @free_data then frees @data. */
+static void
+add_timer (SongServer *s, guint ms, GSourceFunc func, gpointer data, GDestroyNotify free_data)
+{
+  GSource *source = g_timeout_source_new (ms);
+
+  g_source_set_callback (source, func, data, free_data);
+  g_source_attach (source, NULL);
+  g_ptr_array_add (s->timers, source);
+}
+
+static void
+drop_timer (SongServer *s)
+{
+  if (s->timers != NULL)
+    g_ptr_array_remove (s->timers, g_main_current_source ());
+}
 
 /* One slow response; it holds the message until its timer stops. */
 typedef struct
 {
+  SongServer *s;
   SoupServerMessage *msg;
   GBytes *body;
   gsize offset;
@@ -85,17 +112,25 @@ on_trickle (gpointer data)
       soup_server_message_unpause (t->msg);
       return G_SOURCE_CONTINUE;
     }
+  drop_timer (t->s);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+trickle_free (gpointer data)
+{
+  Trickle *t = data;
+
   g_signal_handlers_disconnect_by_data (t->msg, t);
   g_object_unref (t->msg);
   g_bytes_unref (t->body);
   g_free (t);
-  return G_SOURCE_REMOVE;
 }
 
 /* Serves @body at @rate bytes a second, with a Content-Length (and byte
  * ranges, as web servers do: a demuxer looks at the end first) or chunked. */
 static void
-serve_slowly (SoupServerMessage *msg, const char *type, GBytes *body, gsize rate,
+serve_slowly (SongServer *s, SoupServerMessage *msg, const char *type, GBytes *body, gsize rate,
               gboolean chunked)
 {
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
@@ -128,31 +163,31 @@ serve_slowly (SoupServerMessage *msg, const char *type, GBytes *body, gsize rate
         soup_message_headers_free_ranges (request, ranges);
       soup_message_headers_set_content_length (headers, (goffset) g_bytes_get_size (body));
     }
+  t->s = s;
   t->msg = g_object_ref (msg);
   t->body = body;
   t->per_tick = MAX (rate * TICK_MS / 1000, 1);
-  g_timeout_add (TICK_MS, on_trickle, t);
+  add_timer (s, TICK_MS, on_trickle, t, trickle_free);
   g_signal_connect (msg, "finished", G_CALLBACK (on_finished), t);
   soup_server_message_pause (msg);
 }
 
-static void
-on_request (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
-            gpointer data)
+/* TRUE when the whole response is set; FALSE when it trickles (its timer
+ * unpauses it). */
+static gboolean
+respond (SongServer *s, SoupServerMessage *msg, const char *path)
 {
-  SongServer *s = data;
   const char *page = "<!DOCTYPE html><html><body>Not a song</body></html>";
 
-  g_hash_table_insert (s->requests, g_strdup (path),
-                       GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (s->requests, path)) + 1));
-  if (g_str_equal (path, "/song.mp3") || g_str_equal (path, "/again.mp3"))
-    serve_slowly (msg, "audio/mpeg", s->song, SLOW_RATE, FALSE);
+  if (g_str_equal (path, "/song.mp3") || g_str_equal (path, "/again.mp3") ||
+      g_str_equal (path, "/late.mp3"))
+    serve_slowly (s, msg, "audio/mpeg", s->song, SLOW_RATE, FALSE);
   else if (g_str_has_prefix (path, "/fast-"))
-    serve_slowly (msg, "audio/mpeg", s->song, 4 << 20, FALSE);
+    serve_slowly (s, msg, "audio/mpeg", s->song, 4 << 20, FALSE);
   else if (g_str_equal (path, "/big.ogg"))
-    serve_slowly (msg, "audio/ogg", s->big, 1 << 20, FALSE);
+    serve_slowly (s, msg, "audio/ogg", s->big, 1 << 20, FALSE);
   else if (g_str_equal (path, "/big-chunked.ogg"))
-    serve_slowly (msg, "application/octet-stream", s->big, 1 << 20, TRUE);
+    serve_slowly (s, msg, "application/octet-stream", s->big, 1 << 20, TRUE);
   else if (g_str_equal (path, "/page.html") || g_str_equal (path, "/disguised.ogg"))
     {
       /* An HTML page, named as one or as a download. */
@@ -160,9 +195,94 @@ on_request (SoupServer *server, SoupServerMessage *msg, const char *path, GHashT
       soup_server_message_set_response (msg, g_str_equal (path, "/page.html")
                                                ? "text/html" : "application/octet-stream",
                                         SOUP_MEMORY_STATIC, page, strlen (page));
+      return TRUE;
     }
   else
-    soup_server_message_set_status (msg, 404, NULL);
+    {
+      soup_server_message_set_status (msg, 404, NULL);
+      return TRUE;
+    }
+  return FALSE;
+}
+
+/* A response that starts later: held, then answered as respond() would,
+ * unless the client went meanwhile. */
+typedef struct
+{
+  SongServer *s;
+  SoupServerMessage *msg;
+  char *path;
+  gboolean gone;
+} Later;
+
+static void
+on_later_gone (SoupServerMessage *msg, Later *later)
+{
+  later->gone = TRUE;
+}
+
+static gboolean
+on_later (gpointer data)
+{
+  Later *later = data;
+
+  g_signal_handlers_disconnect_by_data (later->msg, later);
+  if (!later->gone && respond (later->s, later->msg, later->path))
+    soup_server_message_unpause (later->msg);
+  drop_timer (later->s);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+later_free (gpointer data)
+{
+  Later *later = data;
+
+  g_signal_handlers_disconnect_by_data (later->msg, later);
+  g_object_unref (later->msg);
+  g_free (later->path);
+  g_free (later);
+}
+
+static void
+respond_later (SongServer *s, SoupServerMessage *msg, const char *path, guint ms)
+{
+  Later *later = g_new0 (Later, 1);
+
+  later->s = s;
+  later->msg = g_object_ref (msg);
+  later->path = g_strdup (path);
+  g_signal_connect (msg, "finished", G_CALLBACK (on_later_gone), later);
+  soup_server_message_pause (msg);
+  add_timer (s, ms, on_later, later, later_free);
+}
+
+/*
+ * /late.mp3 answers LATE_MS late. A request for a URL the cache refuses
+ * that is not the cache's own (a room's stream, as roomcast made before it
+ * waited for the cache's verdict) is answered ROOM_LAG_MS late: on a busy
+ * machine a pipeline's source asks after the cache did, and was stopped by
+ * the refusal in the middle of its request (the crash of GStreamer 1.22's
+ * souphttpsrc that the sanitizer pass saw); this makes that the rule.
+ */
+static void
+on_request (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+            gpointer data)
+{
+  SongServer *s = data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const char *agent = soup_message_headers_get_one (headers, "User-Agent");
+  gboolean from_cache = agent != NULL && strstr (agent, "roomcast-song-cache") != NULL;
+
+  g_hash_table_insert (s->requests, g_strdup (path),
+                       GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (s->requests, path)) + 1));
+  if (g_str_equal (path, "/late.mp3"))
+    respond_later (s, msg, path, LATE_MS * rc_test_slowdown ());
+  else if (!from_cache && (g_str_equal (path, "/missing.ogg") || g_str_equal (path, "/page.html")
+                           || g_str_equal (path, "/disguised.ogg") || g_str_equal (path, "/big.ogg")))
+    respond_later (s, msg, path, ROOM_LAG_MS * rc_test_slowdown ());
+  else
+    respond (s, msg, path);
 }
 
 static guint
@@ -225,6 +345,7 @@ song_server_new (const char *dir)
   memcpy (big, "OggS", 4);
   s->big = g_bytes_new_take (big, BIG_BYTES);
   s->requests = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  s->timers = g_ptr_array_new_with_free_func ((GDestroyNotify) g_source_unref);
   s->server = soup_server_new (NULL, NULL);
   soup_server_add_handler (s->server, NULL, on_request, s, NULL);
   /* soup_server_listen_local would leak its listener's address (libsoup
@@ -244,6 +365,12 @@ song_server_new (const char *dir)
 static void
 song_server_free (SongServer *s)
 {
+  /* A response still trickling (a stream roomcast was reading when it
+   * stopped) must not run on into the next test. */
+  g_autoptr (GPtrArray) timers = g_steal_pointer (&s->timers);
+
+  for (guint i = 0; i < timers->len; i++)
+    g_source_destroy (timers->pdata[i]);
   soup_server_disconnect (s->server);
   g_object_unref (s->server);
   g_bytes_unref (s->song);
@@ -466,7 +593,9 @@ expect_refusal (RcTestWs *ws, int code, const char *url)
 
 /* A 404, an HTML page (by its type, and by its bytes), and songs larger
  * than the cache are refused with their codes, told to the guest who
- * queued them; a dead link queued again is refused at once. */
+ * queued them; a dead link queued again is refused at once. The room
+ * never opens what the cache refuses by its answer (requested once each,
+ * though the room's own request would be answered late: ROOM_LAG_MS). */
 static void
 test_refusals (Fixture *f, gconstpointer data)
 {
@@ -503,8 +632,93 @@ test_refusals (Fixture *f, gconstpointer data)
     g_assert_cmpstr (rc_test_str (o, "type"), !=, "error");
   reply = rc_test_ws_command (other, request);
   g_assert_cmpint (json_object_get_int_member (reply, "code"), ==, RC_ERROR_URL_FETCH_FAILED);
+  /* What the cache refused by its answer was never opened by the room's
+   * pipeline: only the cache asked for it (the chunked one, accepted by its
+   * first bytes, the room may have streamed before it outgrew the cache). */
+  for (guint i = 0; i < G_N_ELEMENTS (cases) - 1; i++)
+    g_assert_cmpuint (requests_for (f->songs, cases[i].path), ==, 1);
   g_assert_cmpuint (songs_on_disk (f->cache_dir, &parts), ==, 0);
   g_assert_cmpuint (parts, ==, 0);
+}
+
+/* A room whose first songs are a 404 and an HTML page, then a song whose
+ * server takes LATE_MS to answer, skipped while it waits, then a song: the
+ * guest listening hears the last one. None of the first three was opened
+ * by the room's pipeline (each was requested once, by the cache): a URL
+ * plays only once the cache has accepted it, so no HTTP source in the room
+ * is torn down in the middle of a refused or unanswered request; the
+ * waiting song's position holds at 0 for every guest. */
+static void
+test_waits_for_acceptance (Fixture *f, gconstpointer data)
+{
+  g_autofree char *room = new_room (f->server, "Waits");
+  RcNativeGuestOptions options = {
+    .server_url = f->server->base_url, .room_id = room, .name = "Ear", .keep_pcm = TRUE,
+  };
+  g_autoptr (RcNativeGuest) guest = rc_native_guest_new (&options);
+  g_autoptr (RcTestWs) watcher = rc_test_ws_join (f->server, room, "Watcher", NULL, NULL, NULL);
+  const char *paths[] = { "/missing.ogg", "/page.html", "/late.mp3", "/song.mp3" };
+  RcTestWs *by[G_N_ELEMENTS (paths)];
+  RcNativeGuestStats stats = { 0 };
+  g_autoptr (JsonObject) reply = NULL;
+  guint held = 0;
+  gint64 deadline;
+
+  g_assert_true (RC_WAIT_UNTIL ((rc_native_guest_get_stats (guest, &stats), stats.frames > 9600)
+                                  || rc_native_guest_get_failure (guest) != NULL,
+                                20000 * rc_test_slowdown ()));
+  g_assert_null (rc_native_guest_get_failure (guest));
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      g_autofree char *url = song_url (f->songs, paths[i]);
+
+      by[i] = add_url (f->server, room, url);
+    }
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *url = song_url (f->songs, paths[i]);
+      g_autoptr (JsonObject) error
+        = expect_refusal (by[i], i == 0 ? RC_ERROR_URL_FETCH_FAILED : RC_ERROR_URL_NOT_AUDIO, url);
+    }
+  /* The late song is current and waits: its position stays 0 across the
+   * heartbeats, and nobody hears it. */
+  deadline = g_get_monotonic_time () + (gint64) LATE_MS * 1000 * rc_test_slowdown () / 2;
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autoptr (JsonObject) o = rc_test_ws_next (watcher, 100);
+      JsonObject *song;
+
+      if (o == NULL || g_strcmp0 (rc_test_str (o, "type"), "stateUpdate") != 0 ||
+          json_object_get_int_member (o, "index") != 2)
+        continue;
+      song = json_object_get_object_member (o, "song");
+      g_assert_true (g_str_has_suffix (json_object_get_string_member (song, "url"), "/late.mp3"));
+      g_assert_cmpfloat (json_object_get_double_member (o, "position"), ==, 0.0);
+      g_assert_true (json_object_get_boolean_member (o, "playing"));
+      held++;
+    }
+  g_assert_cmpuint (held, >=, 2);
+  g_assert_false (hears_tone (guest));
+  g_assert_cmpuint (requests_for (f->songs, "/late.mp3"), ==, 1);
+  reply = rc_test_ws_command (by[2], "{\"type\":\"skip\"}");
+  g_assert_cmpstr (rc_test_str (reply, "type"), !=, "error");
+  g_assert_true (RC_WAIT_UNTIL (hears_tone (guest), 30000 * rc_test_slowdown ()));
+  /* The late server answers meanwhile: the skipped song stays skipped
+   * (the last one may end meanwhile under ASan and load: index -1). */
+  deadline = g_get_monotonic_time () + (gint64) LATE_MS * 1000 * rc_test_slowdown ();
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autoptr (JsonObject) o = rc_test_ws_next (watcher, 100);
+
+      if (o != NULL && g_strcmp0 (rc_test_str (o, "type"), "stateUpdate") == 0)
+        g_assert_cmpint (json_object_get_int_member (o, "index"), !=, 2);
+    }
+  g_assert_cmpuint (requests_for (f->songs, "/missing.ogg"), ==, 1);
+  g_assert_cmpuint (requests_for (f->songs, "/page.html"), ==, 1);
+  g_assert_cmpuint (requests_for (f->songs, "/late.mp3"), ==, 1);
+  g_assert_cmpuint (requests_for (f->songs, "/song.mp3"), >=, 2);
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    rc_test_ws_free (by[i]);
 }
 
 /* A download of unknown length grows past the cache: the least recently
@@ -595,9 +809,12 @@ typedef struct
 } Ended;
 
 static void
-on_download_ended (const char *url, const GError *error, gpointer data)
+on_download_ended (const char *url, RcUrlCacheEvent event, const GError *error, gpointer data)
 {
   Ended *ended = data;
+
+  if (event != RC_URL_CACHE_ENDED)
+    return;
 
   ended->ended++;
   ended->code = error != NULL ? error->code : 0;
@@ -687,6 +904,8 @@ main (int argc, char **argv)
               test_second_room_plays_from_cache, fixture_teardown);
   g_test_add ("/url-cache/refusals", Fixture, NULL, fixture_setup, test_refusals,
               fixture_teardown);
+  g_test_add ("/url-cache/waits-for-acceptance", Fixture, NULL, fixture_setup,
+              test_waits_for_acceptance, fixture_teardown);
   g_test_add ("/url-cache/bound-on-disk", Fixture, NULL, fixture_setup, test_bound_on_disk,
               fixture_teardown);
   return g_test_run ();

@@ -11,7 +11,8 @@
  *
  * A download, on the main context: send (libsoup) → status, Content-Type
  * and Content-Length checks → the first RC_AUDIO_SNIFF_BYTES read and
- * sniffed → NAME.part opened (GIO) → read 64 KiB / write, reserving space
+ * sniffed (accepted: listeners told, a room may stream the URL now) →
+ * NAME.part opened (GIO) → read 64 KiB / write, reserving space
  * before each write → close, rename NAME.part to NAME. Any refusal deletes
  * the part file and gives its reservation back. Ordering rule: `used`
  * counts every song file and every reservation, and a reservation is taken
@@ -70,6 +71,7 @@ typedef struct
   gint64 refused_until;  /* REFUSED: monotonic µs */
   SoupMessage *message;  /* WAITING: the request to send */
   Download *download;    /* FETCHING */
+  gboolean accepted;     /* FETCHING: the response passed its checks */
 } Entry;
 
 struct _Download
@@ -243,7 +245,7 @@ has_listener (RcUrlCache *self, guint id)
 
 /* A listener may remove itself or others while being told. */
 static void
-tell_listeners (RcUrlCache *self, const char *url, const GError *error)
+tell_listeners (RcUrlCache *self, const char *url, RcUrlCacheEvent event, const GError *error)
 {
   g_autoptr (GArray) copy = g_array_copy (self->listeners);
 
@@ -252,7 +254,7 @@ tell_listeners (RcUrlCache *self, const char *url, const GError *error)
       Listener *l = &g_array_index (copy, Listener, i);
 
       if (has_listener (self, l->id))
-        l->func (url, error, l->data);
+        l->func (url, event, error, l->data);
     }
 }
 
@@ -315,7 +317,7 @@ download_end (Download *dl, GError *error)
           g_hash_table_remove (self->entries, url);
         }
     }
-  tell_listeners (self, url, error);
+  tell_listeners (self, url, RC_URL_CACHE_ENDED, error);
   g_clear_error (&error);
   start_waiting (self);
 }
@@ -483,6 +485,13 @@ on_sniffed (GObject *source, GAsyncResult *result, gpointer data)
                        "The URL does not serve an audio file (its first bytes are not audio)");
       return;
     }
+  dl->entry->accepted = TRUE;
+  {
+    g_autofree char *url = g_strdup (dl->entry->url);
+
+    /* A listener may call into the cache; this download is not touched. */
+    tell_listeners (dl->cache, url, RC_URL_CACHE_ACCEPTED, NULL);
+  }
   /* Only now, so that what is refused never evicts a song. */
   if (!reserve (dl->cache, dl->entry,
                 dl->expected > 0 ? dl->expected : growth_step (dl->cache, 0)))
@@ -555,25 +564,29 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
                                  dl->cache->cancellable, on_sniffed, dl);
 }
 
+/* Sends @entry's request (taken off the waiting queue). */
+static void
+start_entry (RcUrlCache *self, Entry *entry)
+{
+  Download *dl = g_new0 (Download, 1);
+  g_autoptr (SoupMessage) message = g_steal_pointer (&entry->message);
+
+  dl->cache = self;
+  dl->entry = entry;
+  entry->download = dl;
+  entry->state = ENTRY_FETCHING;
+  self->active++;
+  g_debug ("Song cache: fetching %s", entry->url);
+  soup_session_send_async (self->session, message, G_PRIORITY_LOW, self->cancellable, on_sent,
+                           dl);
+}
+
 static void
 start_waiting (RcUrlCache *self)
 {
   while (self->active < MAX_ACTIVE && !g_queue_is_empty (&self->waiting)
          && !g_cancellable_is_cancelled (self->cancellable))
-    {
-      Entry *entry = g_queue_pop_head (&self->waiting);
-      Download *dl = g_new0 (Download, 1);
-      g_autoptr (SoupMessage) message = g_steal_pointer (&entry->message);
-
-      dl->cache = self;
-      dl->entry = entry;
-      entry->download = dl;
-      entry->state = ENTRY_FETCHING;
-      self->active++;
-      g_debug ("Song cache: fetching %s", entry->url);
-      soup_session_send_async (self->session, message, G_PRIORITY_LOW, self->cancellable,
-                               on_sent, dl);
-    }
+    start_entry (self, g_queue_pop_head (&self->waiting));
 }
 
 /* ---- lookups ----------------------------------------------------------------- */
@@ -624,6 +637,22 @@ rc_url_cache_lookup (RcUrlCache *self, const char *url, const GError **refusal)
   g_queue_push_tail (&self->waiting, entry);
   start_waiting (self);
   return NULL;
+}
+
+gboolean
+rc_url_cache_want_now (RcUrlCache *self, const char *url)
+{
+  Entry *entry = g_hash_table_lookup (self->entries, url);
+
+  if (entry == NULL)
+    return FALSE;
+  /* Beyond MAX_ACTIVE: a room waits for this one, not for its turn. */
+  if (entry->state == ENTRY_WAITING && !g_cancellable_is_cancelled (self->cancellable))
+    {
+      g_queue_remove (&self->waiting, entry);
+      start_entry (self, entry);
+    }
+  return entry->state == ENTRY_CACHED || (entry->state == ENTRY_FETCHING && entry->accepted);
 }
 
 guint64

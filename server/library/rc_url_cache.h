@@ -19,8 +19,10 @@ G_BEGIN_DECLS
  *   not audio, or when it outgrows the cache; a refusal is remembered for a
  *   while, so a replay does not fetch a dead link again.
  * - Downloads run on the main context, asynchronously (libsoup, GIO), a
- *   few at a time; listeners are told how each ends, never from inside a
- *   call into the cache.
+ *   few at a time (a song a room wants now does not wait its turn:
+ *   rc_url_cache_want_now); listeners are told when a download's response
+ *   has passed its checks (status, Content-Type, first bytes: accepted)
+ *   and how each ends, never from inside a call into the cache.
  * - The index (the folder's index.json: URL, size, last play) survives a
  *   restart; a lock file keeps a second process out of the same folder.
  *
@@ -42,10 +44,29 @@ void rc_url_cache_free (RcUrlCache *cache);
  */
 char *rc_url_cache_lookup (RcUrlCache *cache, const char *url, const GError **refusal);
 
-/* Told when a download ends: @error NULL (cached), an RC_ERROR refusal, or
- * another domain when the cache gave up on its own account (full of other
- * downloads, shutting down): the URL is then simply not cached. */
-typedef void (*RcUrlCacheFunc) (const char *url, const GError *error, gpointer user_data);
+/*
+ * A URL wanted now (a room is about to play it): its download starts at
+ * once if it was waiting for its turn. TRUE when the song is whole in the
+ * folder or its download was accepted (its response passed the checks),
+ * so that the URL itself can be streamed: a URL not yet accepted may still
+ * be refused, and is not worth opening elsewhere.
+ */
+gboolean rc_url_cache_want_now (RcUrlCache *cache, const char *url);
+
+typedef enum
+{
+  RC_URL_CACHE_ACCEPTED, /* the response passed its checks; the download goes on */
+  RC_URL_CACHE_ENDED,    /* the download ended (@error says how) */
+} RcUrlCacheEvent;
+
+/* Told when a download is accepted (@error NULL), and when it ends: @error
+ * NULL (cached), an RC_ERROR refusal, or another domain when the cache gave
+ * up on its own account (full of other downloads, shutting down): the URL
+ * is then simply not cached. A refusal can come before acceptance (status,
+ * type, first bytes, Content-Length) or after it (a chunked download that
+ * outgrows the cache, a connection that breaks). */
+typedef void (*RcUrlCacheFunc) (const char *url, RcUrlCacheEvent event, const GError *error,
+                                gpointer user_data);
 
 guint rc_url_cache_add_listener (RcUrlCache *cache, RcUrlCacheFunc func, gpointer user_data);
 void rc_url_cache_remove_listener (RcUrlCache *cache, guint id);

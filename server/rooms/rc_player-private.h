@@ -61,6 +61,11 @@ struct _RcPlayer
   RcUrlCache *url_cache; /* borrowed, may be NULL */
   guint url_listener;
   guint refused_id; /* the current URL song was refused: it fails from an idle */
+  /* The current URL song waits for the cache to accept its URL before the
+   * pipeline opens it; its position holds meanwhile. */
+  gboolean url_waiting;
+  guint accepted_id;  /* ... and was accepted (or its download ended): it plays from an idle */
+  char *accepted_url; /* the URL accepted_id was armed for */
 };
 
 static inline RcPlayerItem *
@@ -88,7 +93,9 @@ void rc_player_on_track_failed (RcRoomPipeline *pipeline, const GError *error, g
 /* rc_player_url.c: the pipeline plays @item from @position_ms (the song
  * cache's copy of a URL song when it has the whole of it), due at clock
  * time @due_at (GST_CLOCK_TIME_NONE: at once); a URL the cache refused
- * fails as a track would. */
+ * fails as a track would, and one it has not accepted yet waits
+ * (url_waiting) with no track, then starts from @position_ms when the
+ * cache accepts it. */
 void rc_player_play_item (RcPlayer *self, RcRoomPipeline *pipeline, RcPlayerItem *item,
                           gint64 position_ms, GstClockTime due_at);
 

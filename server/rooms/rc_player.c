@@ -576,6 +576,7 @@ halt (RcPlayer *self)
   if (pipeline != NULL && rc_room_pipeline_has_track (pipeline))
     rc_room_pipeline_stop_track (pipeline);
   self->playing = FALSE;
+  self->url_waiting = FALSE;
   update_timers (self);
   rc_room_idle_pipeline (self->room);
 }
@@ -1011,6 +1012,8 @@ rc_player_free (RcPlayer *self)
   g_clear_handle_id (&self->empty_pause_id, g_source_remove);
   rc_player_set_url_cache (self, NULL);
   g_clear_handle_id (&self->refused_id, g_source_remove);
+  g_clear_handle_id (&self->accepted_id, g_source_remove);
+  g_free (self->accepted_url);
   g_ptr_array_unref (self->queue);
   g_queue_clear_full (&self->recent, g_free);
   rc_store_unref (self->store);

@@ -36,7 +36,7 @@ rc_player_position_now (RcPlayer *self)
 {
   RcRoomPipeline *pipeline = rc_room_get_pipeline (self->room);
 
-  if (!self->playing)
+  if (!self->playing || self->url_waiting)
     return self->position_ms;
   if (pipeline != NULL && rc_room_pipeline_has_track (pipeline))
     {

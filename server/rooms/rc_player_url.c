@@ -5,15 +5,19 @@
  * folder; a web URL starts the song cache's download at once
  * (rc_url_cache_lookup), and one the cache refused lately is not queued.
  * The pipeline plays the cache's whole copy when it has one, else the URL
- * itself (a first play streams while the cache fills). When the cache
- * refuses a URL, every guest here who queued it is told, and the current
- * song, if it is that one, fails from an idle as a track would
+ * itself once the cache has accepted it (a first play streams while the
+ * cache fills; until the response's status, type and first bytes pass,
+ * the song waits, silent, its position held). When the cache refuses a
+ * URL, every guest here who queued it is told, and the current song, if
+ * it waits for that one, fails from an idle as a track would (one already
+ * streaming plays on)
  * (rc_player_on_track_failed). The state is the player's
  * (rc_player-private.h). Main context only.
  */
 #include <stdlib.h>
 
 #include "server/rooms/rc_player-private.h"
+#include "server/core/rc_clock.h"
 #include "server/core/rc_error.h"
 #include "server/core/rc_text.h"
 #include "server/rooms/rc_room.h"
@@ -93,50 +97,100 @@ on_refused_idle (gpointer data)
     return G_SOURCE_REMOVE;
   cached = rc_url_cache_lookup (self->url_cache, item->url, &refusal);
   if (refusal != NULL)
-    rc_player_on_track_failed (pipeline, refusal, self);
+    {
+      self->url_waiting = FALSE;
+      rc_player_on_track_failed (pipeline, refusal, self);
+    }
   return G_SOURCE_REMOVE;
 }
 
-/* What the pipeline plays for @item: the cache's whole copy of a URL song,
- * else its URI (a first play streams while the cache fills). A URL the
- * cache refused plays nothing and fails as a track would. */
+/* The pipeline starts @uri for the current song. */
+static void
+start_track (RcRoomPipeline *pipeline, const char *uri, gint64 position_ms, GstClockTime due_at)
+{
+  if (GST_CLOCK_TIME_IS_VALID (due_at))
+    rc_room_pipeline_play_at (pipeline, uri, position_ms, due_at);
+  else
+    rc_room_pipeline_play (pipeline, uri, position_ms);
+}
+
+/* The current URL song waited for the cache, which has now accepted it (or
+ * ended its download): it starts where it waited, the timeline from now.
+ * Not asking the cache again whether it is accepted: a download the cache
+ * gave up on after accepting it (full of other downloads) is forgotten,
+ * and the song streams. */
+static gboolean
+on_accepted_idle (gpointer data)
+{
+  RcPlayer *self = data;
+  Item *item = rc_player_current_item (self);
+  RcRoomPipeline *pipeline = rc_room_get_pipeline (self->room);
+  const GError *refusal = NULL;
+  g_autofree char *cached = NULL;
+  g_autofree char *accepted = g_steal_pointer (&self->accepted_url);
+
+  self->accepted_id = 0;
+  if (item == NULL || !self->playing || !self->url_waiting || pipeline == NULL
+      || g_strcmp0 (item->url, accepted) != 0)
+    return G_SOURCE_REMOVE;
+  self->url_waiting = FALSE;
+  cached = rc_url_cache_lookup (self->url_cache, item->url, &refusal);
+  if (refusal != NULL)
+    {
+      rc_player_on_track_failed (pipeline, refusal, self);
+      return G_SOURCE_REMOVE;
+    }
+  self->anchor = rc_clock_now ();
+  start_track (pipeline, cached != NULL ? cached : item->uri, self->position_ms,
+               GST_CLOCK_TIME_NONE);
+  return G_SOURCE_REMOVE;
+}
+
+/*
+ * What the pipeline plays for @item: the cache's whole copy of a URL song,
+ * else its URI once the cache has accepted it (a first play streams while
+ * the cache fills). Until then the room plays nothing: a URL that answers
+ * 404, or HTML, never reaches the pipeline, whose HTTP source
+ * (souphttpsrc) must then not be torn down in the middle of such a
+ * request (GStreamer 1.22 can crash there: docs/architecture.md). A URL
+ * the cache refused plays nothing and fails as a track would.
+ */
 void
 rc_player_play_item (RcPlayer *self, RcRoomPipeline *pipeline, RcPlayerItem *item,
                      gint64 position_ms, GstClockTime due_at)
 {
   const GError *refusal = NULL;
   g_autofree char *cached = NULL;
+  gboolean web = self->url_cache != NULL && is_web_url (item->url);
 
-  if (self->url_cache != NULL && is_web_url (item->url))
+  self->url_waiting = FALSE;
+  if (web)
     cached = rc_url_cache_lookup (self->url_cache, item->url, &refusal);
-  if (refusal == NULL)
+  if (refusal == NULL && (cached != NULL || !web || rc_url_cache_want_now (self->url_cache,
+                                                                              item->url)))
     {
-      const char *uri = cached != NULL ? cached : item->uri;
-
-      if (GST_CLOCK_TIME_IS_VALID (due_at))
-        rc_room_pipeline_play_at (pipeline, uri, position_ms, due_at);
-      else
-        rc_room_pipeline_play (pipeline, uri, position_ms);
+      start_track (pipeline, cached != NULL ? cached : item->uri, position_ms, due_at);
       return;
     }
   if (rc_room_pipeline_has_track (pipeline))
     rc_room_pipeline_stop_track (pipeline);
+  if (refusal == NULL)
+    {
+      /* Not accepted yet: the position holds until it is (on_url_event). */
+      self->url_waiting = TRUE;
+      self->position_ms = position_ms;
+      return;
+    }
   if (self->refused_id == 0)
     self->refused_id = g_idle_add (on_refused_idle, self);
 }
 
-/* The cache refused @url: each guest here who queued it is told, and the
- * current song stops if it is that one. */
+/* Tells each guest here who queued @url that the cache refused it. */
 static void
-on_url_fetched (const char *url, const GError *error, gpointer data)
+tell_refusal (RcPlayer *self, const char *url, const GError *error)
 {
-  RcPlayer *self = data;
-  Item *item = rc_player_current_item (self);
-  g_autoptr (GHashTable) told = NULL;
+  g_autoptr (GHashTable) told = g_hash_table_new (g_str_hash, g_str_equal);
 
-  if (error == NULL || error->domain != RC_ERROR)
-    return;
-  told = g_hash_table_new (g_str_hash, g_str_equal);
   for (guint i = 0; i < self->queue->len; i++)
     {
       Item *it = self->queue->pdata[i];
@@ -153,8 +207,38 @@ on_url_fetched (const char *url, const GError *error, gpointer data)
           guest->send (guest, message, guest->send_data);
         }
     }
-  if (item != NULL && self->playing && g_strcmp0 (item->url, url) == 0 && self->refused_id == 0)
+}
+
+/*
+ * The cache accepted @url, or ended its download. A current song that
+ * waits for it starts from an idle, or, refused, fails from an idle. A
+ * refusal after acceptance (a chunked song that outgrows the cache, the
+ * cache's connection breaking) is told, but a song already streaming
+ * plays on until its stream ends or fails: the room does not stop
+ * souphttpsrc on the cache's account (stopped in the middle of a
+ * response, GStreamer 1.22's can crash: docs/architecture.md).
+ */
+static void
+on_url_event (const char *url, RcUrlCacheEvent event, const GError *error, gpointer data)
+{
+  RcPlayer *self = data;
+  Item *item = rc_player_current_item (self);
+  gboolean current_url = item != NULL && self->playing && g_strcmp0 (item->url, url) == 0;
+  gboolean refused = event == RC_URL_CACHE_ENDED && error != NULL && error->domain == RC_ERROR;
+
+  if (refused)
+    tell_refusal (self, url, error);
+  if (!current_url || !self->url_waiting)
+    return;
+  if (refused && self->refused_id == 0)
     self->refused_id = g_idle_add (on_refused_idle, self);
+  else if (!refused)
+    {
+      g_free (self->accepted_url);
+      self->accepted_url = g_strdup (url);
+      if (self->accepted_id == 0)
+        self->accepted_id = g_idle_add (on_accepted_idle, self);
+    }
 }
 
 void
@@ -163,7 +247,7 @@ rc_player_set_url_cache (RcPlayer *self, RcUrlCache *cache)
   if (self->url_cache != NULL)
     rc_url_cache_remove_listener (self->url_cache, self->url_listener);
   self->url_cache = cache;
-  self->url_listener = cache != NULL ? rc_url_cache_add_listener (cache, on_url_fetched, self) : 0;
+  self->url_listener = cache != NULL ? rc_url_cache_add_listener (cache, on_url_event, self) : 0;
 }
 
 gboolean
