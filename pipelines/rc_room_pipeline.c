@@ -62,8 +62,11 @@ GST_DEBUG_CATEGORY (rc_room_pipeline_debug);
  * started again, at most TRACK_STARTS times in all. Under load GStreamer
  * 1.22's Ogg demuxer was seen (gdb) with its pull task paused before its
  * first buffer and no error: the room stayed silent until the next song
- * (test_whip: about one start in 25 with both cores busy). */
-#define TRACK_STALL_MS 2000
+ * (test_whip: about one start in 25 with both cores busy). A local file's
+ * first buffer takes tens of ms, even on a busy machine; a web song's
+ * waits for its server, so it is given longer. */
+#define TRACK_STALL_FILE_MS 1000
+#define TRACK_STALL_WEB_MS 4000
 #define TRACK_STARTS 3
 /* The encoder's complexity, chosen by measurement (see build ()). */
 #define RC_ROOM_OPUS_COMPLEXITY 4
@@ -87,7 +90,6 @@ struct _Track
   gboolean seek_sent; /* streaming thread only */
   gboolean linked;
   char *uri;
-  GstClockTime started_at; /* clock time of start_track */
   guint starts;            /* this one included */
   gint first_buffer;       /* atomic: its first buffer reached the block */
   GSource *stall_check;    /* main context */
@@ -443,8 +445,7 @@ make_track (RcRoomPipeline *self, const char *uri, gint64 position_ms)
 static void start_track (RcRoomPipeline *self, const char *uri, gint64 position_ms,
                          GstClockTime due_at, guint starts);
 
-/* Main context: a track still without its first buffer starts again, where
- * the timeline would have had it. */
+/* Main context: a track still without its first buffer starts again. */
 static gboolean
 on_stall_check (gpointer data)
 {
@@ -456,9 +457,14 @@ on_stall_check (gpointer data)
   g_clear_pointer (&t->stall_check, g_source_unref);
   if (self->disposed || self->track != t || t->linked || g_atomic_int_get (&t->first_buffer))
     return G_SOURCE_REMOVE;
-  due_at = GST_CLOCK_TIME_IS_VALID (t->due_at) ? t->due_at : t->started_at + TRACK_LEAD;
-  GST_WARNING ("room %s: track-%u gave no audio in %d ms; starting it again (start %u of %d)",
-               self->room_id, t->serial, TRACK_STALL_MS, t->starts + 1, TRACK_STARTS);
+  /* A track placed on a running timeline keeps its place (it seeks, as
+   * play_at does); one that starts when it is ready starts from its
+   * position again: a seek ahead could wait for ever on a web server that
+   * serves no ranges (seen in /room-pipeline/stalled-track-starts-again),
+   * and the player reads such a track's position from the pipeline. */
+  due_at = t->due_at;
+  GST_WARNING ("room %s: track-%u gave no audio; starting it again (start %u of %d)",
+               self->room_id, t->serial, t->starts + 1, TRACK_STARTS);
   uri = g_strdup (t->uri);
   start_track (self, uri, t->start_ms, due_at, t->starts + 1);
   return G_SOURCE_REMOVE;
@@ -475,11 +481,11 @@ start_track (RcRoomPipeline *self, const char *uri, gint64 position_ms, GstClock
   t = make_track (self, uri, position_ms);
   t->due_at = due_at;
   t->uri = g_strdup (uri);
-  t->started_at = clock_now (self);
   t->starts = starts;
-  if (starts < TRACK_STARTS && GST_CLOCK_TIME_IS_VALID (t->started_at))
+  if (starts < TRACK_STARTS)
     {
-      t->stall_check = g_timeout_source_new (TRACK_STALL_MS);
+      t->stall_check = g_timeout_source_new (gst_uri_has_protocol (uri, "file")
+                                               ? TRACK_STALL_FILE_MS : TRACK_STALL_WEB_MS);
       g_source_set_callback (t->stall_check, on_stall_check, track_ref (t),
                              (GDestroyNotify) track_unref);
       g_source_attach (t->stall_check, self->context);
