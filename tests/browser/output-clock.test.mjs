@@ -75,3 +75,43 @@ test('a step the line has not taken yet shows in the residual at once', () => {
   assert.equal(clock.steps, 0, 'two samples are not a step yet');
   assert.ok(Math.abs(clock.residual() - 12) < 1.5, `residual ${clock.residual().toFixed(2)} ms`);
 });
+
+/**
+ * Chromium's timestamps under PulseAudio (measured with bench-sync's
+ * RC_BENCH_DIAG): the intercept falls ~8 ms a second, then jumps back up
+ * about every 1.3 s, 10 ms from peak to peak, while the sound itself is
+ * steady. truth(c) is the middle of the sawtooth.
+ */
+function sawtooth(c, periodS = 1.3, peakToPeakMs = 10) {
+  const phase = (c % periodS) / periodS;
+  return peakToPeakMs / 2 - phase * peakToPeakMs;
+}
+
+test('a 10 ms sawtooth in the timestamps moves the line by under 1 ms and is never a step', () => {
+  const clock = new OutputClock();
+  const truth = (c) => 5000 + c * 1000;
+  const lines = [];
+  for (let c = 1; c < 31; c += 0.05) {
+    clock.add(c, truth(c) + sawtooth(c));
+    if (c > 11) lines.push(clock.perfAt(c) - truth(c));
+  }
+  assert.equal(clock.steps, 0, `${clock.steps} steps seen in the sawtooth`);
+  const spread = Math.max(...lines) - Math.min(...lines);
+  assert.ok(spread < 1, `the line moved by ${spread.toFixed(2)} ms`);
+  assert.ok(Math.abs(lines[lines.length - 1]) < 1, `and sits ${lines[lines.length - 1].toFixed(2)} ms off`);
+});
+
+test('a 12 ms step under the sawtooth is followed within 2 s', () => {
+  const clock = new OutputClock();
+  const before = (c) => 5000 + c * 1000;
+  const after = (c) => before(c) + 12;
+  let c = 1;
+  for (; c < 21; c += 0.05) clock.add(c, before(c) + sawtooth(c));
+  const stepAt = c;
+  for (; c < stepAt + 2; c += 0.05) clock.add(c, after(c) + sawtooth(c));
+  assert.equal(clock.steps, 1);
+  assert.ok(Math.abs(clock.perfAt(c) - after(c)) < 3, `2 s after the step the line is ${(clock.perfAt(c) - after(c)).toFixed(2)} ms off`);
+  for (; c < stepAt + 12; c += 0.05) clock.add(c, after(c) + sawtooth(c));
+  assert.equal(clock.steps, 1, 'and no other');
+  assert.ok(Math.abs(clock.perfAt(c) - after(c)) < 1, `then sits ${(clock.perfAt(c) - after(c)).toFixed(2)} ms off`);
+});

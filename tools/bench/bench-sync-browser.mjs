@@ -24,7 +24,7 @@
 // Captures are written as raw float32 (little-endian, mono, 48 kHz) to
 // DIR/<name>-<n>.f32; their event carries serverTime and msPerFrame.
 
-import { writeFile } from 'node:fs/promises';
+import { appendFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import readline from 'node:readline';
 import {
@@ -96,6 +96,35 @@ async function captureLoop(name, page) {
   }
 }
 
+/**
+ * Every 250 ms, the page's clocks as its engine sees them (JSON lines in
+ * NAME-diag.jsonl): what moves the engine's map when the speaker says it
+ * jumped. Off unless RC_BENCH_DIAG is set.
+ */
+async function diagLoop(name, page) {
+  const file = path.join(opts.out, `${name}-diag.jsonl`);
+  while (!stopping) {
+    const d = await page.evaluate(() => {
+      const e = window.__roomcast && window.__roomcast.engine;
+      if (!e || !e.ctx) return null;
+      const ts = e.ctx.getOutputTimestamp();
+      const t = e.ctx.currentTime;
+      const w = e.worklet;
+      return {
+        perf: performance.now(), ctxTime: t, tsCtx: ts.contextTime, tsPerf: ts.performanceTime,
+        linePerf: e.output.perfAt(t), residual: e.output.residual(), steps: e.output.steps,
+        rate: e.output.rate, clockOffset: e.clock.estimator.offset, clockDrift: e.clock.estimator.drift,
+        rtt: e.clock.estimator.rtt, heard: e.heardAt(t), delay: e.playoutDelay,
+        resyncs: w ? w.resyncs : null, late: w ? w.late : null, gaps: w ? w.gapFrames : null,
+        tracking: w ? w.tracking : null, error: e.currentError(),
+        outputLatency: e.ctx.outputLatency, baseLatency: e.ctx.baseLatency,
+      };
+    }).catch(() => null);
+    if (d) await appendFile(file, `${JSON.stringify(d)}\n`);
+    await page.waitForTimeout(250).catch(() => {});
+  }
+}
+
 const ownBrowsers = [];
 
 /** The shared headless browser, or for a page with a sink its own Chromium playing into it. */
@@ -120,6 +149,7 @@ async function bringIn(browser, spec, { late = false } = {}) {
   await waitForListening(page, 30000);
   say('joined', { name, transport, late });
   if (!late) loops.push(captureLoop(name, page));
+  if (process.env.RC_BENCH_DIAG) loops.push(diagLoop(name, page));
   return person;
 }
 

@@ -32,7 +32,7 @@
 // that much audio.
 
 import { SAMPLES_PER_MS } from './timeline.js';
-import { OutputClock } from './output-clock.js';
+import { OutputClock, SAMPLE_MS } from './output-clock.js';
 import { median } from '../clock.js';
 
 const MAP_INTERVAL_MS = 250;
@@ -60,6 +60,7 @@ export class PlayoutEngine {
     this.timeline = null;
     this.output = new OutputClock();
     this.mapTimer = 0;
+    this.outputTimer = 0;
     this.volume = 1;
     this.muted = false;
     this.captures = new Map();
@@ -110,6 +111,8 @@ export class PlayoutEngine {
     if (this.timeline) this.worker.postMessage({ type: 'timeline', timeline: this.timeline });
     this.sendClock();
     this.mapTimer = setInterval(() => this.updateMap(), MAP_INTERVAL_MS);
+    // getOutputTimestamp is off by up to ±5 ms a sample (output-clock.js): many samples.
+    this.outputTimer = setInterval(() => this.sampleOutputTimestamp(), SAMPLE_MS);
     this.updateMap();
     this.changed();
   }
@@ -379,7 +382,9 @@ export class PlayoutEngine {
   close() {
     this.closed = true;
     clearInterval(this.mapTimer);
+    clearInterval(this.outputTimer);
     this.mapTimer = 0;
+    this.outputTimer = 0;
     if (this.worker) this.worker.terminate();
     this.worker = null;
     if (this.ctx) this.ctx.close().catch(() => {});
