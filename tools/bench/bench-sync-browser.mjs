@@ -118,6 +118,9 @@ async function diagLoop(name, page) {
         resyncs: w ? w.resyncs : null, late: w ? w.late : null, gaps: w ? w.gapFrames : null,
         tracking: w ? w.tracking : null, error: e.currentError(),
         outputLatency: e.ctx.outputLatency, baseLatency: e.ctx.baseLatency,
+        // The output clock's newest raw samples (one every 50 ms): with
+        // those of the rows before and after, the whole series.
+        samples: e.output.samples.slice(-8).map((x) => [x.c, x.p]),
       };
     }).catch(() => null);
     if (d) await appendFile(file, `${JSON.stringify(d)}\n`);
