@@ -115,3 +115,30 @@ test('a 12 ms step under the sawtooth is followed within 2 s', () => {
   assert.equal(clock.steps, 1, 'and no other');
   assert.ok(Math.abs(clock.perfAt(c) - after(c)) < 1, `then sits ${(clock.perfAt(c) - after(c)).toFixed(2)} ms off`);
 });
+
+test('the sawtooth does not tilt the rate: a sink on the page clock reads within 30 ppm of it', () => {
+  // The first version fitted a least-squares line through the raw samples:
+  // under this sawtooth its rate sat at the ±300 ppm limit for whole runs
+  // (bench-sync's diag rows), and the line ran off by up to 1.5 ms.
+  const clock = new OutputClock();
+  const truth = (c) => 5000 + c * 1000;
+  let worst = 0;
+  for (let c = 1; c < 61; c += 0.05) {
+    clock.add(c, truth(c) + sawtooth(c));
+    if (c > 25) worst = Math.max(worst, Math.abs(clock.rate - 1));
+  }
+  assert.ok(worst < 30e-6, `the rate strayed ${(worst * 1e6).toFixed(0)} ppm from the truth`);
+  assert.equal(clock.steps, 0);
+});
+
+test('a 12 ms step under the sawtooth is followed within half a second', () => {
+  const clock = new OutputClock();
+  const before = (c) => 5000 + c * 1000;
+  const after = (c) => before(c) + 12;
+  let c = 1;
+  for (; c < 21; c += 0.05) clock.add(c, before(c) + sawtooth(c));
+  const stepAt = c;
+  for (; c < stepAt + 0.5; c += 0.05) clock.add(c, after(c) + sawtooth(c));
+  assert.equal(clock.steps, 1, 'the step is seen');
+  assert.ok(Math.abs(clock.perfAt(c) - after(c)) < 5, `0.5 s after the step the line is ${(clock.perfAt(c) - after(c)).toFixed(2)} ms off`);
+});

@@ -14,38 +14,43 @@
 // silence and everything after it comes out later.
 //
 // So:
-// - the rate (sound card vs performance clock, ±300 ppm) is fitted over a
-//   long span, only over samples since the last step;
-// - the offset is the mean intercept, under that rate, of the samples since
-//   the last step (up to KEEP_S of them: the sawtooth averages out);
-// - a step is the median intercept of the last RECENT_S off the older
-//   samples' median by more than a threshold that grows with the spread of
-//   the samples themselves (STEP_SIGMAS robust standard deviations, at
-//   least STEP_MIN_MS). The first version took 1.5 ms for a step: with the
-//   sawtooth above it saw a "step" every second or two, restarted its line
-//   from five samples, and the worklet resynced onto a line tens of ms off:
-//   the plateaus and jumps measured at the speaker (issue 12);
-// - after a step the window starts again from the samples after it, so the
-//   line follows a real step within about RECENT_S, and the worklet slews
-//   or, past 5 ms, resyncs onto it once.
+// - the offset is the median intercept of the samples of the last LEVEL_S
+//   since the last step (several periods of the sawtooth: it averages out);
+// - the rate (sound card vs performance clock, ±300 ppm) is the median of
+//   the slopes between one-second medians of the intercept over up to
+//   RATE_KEEP_S since the last step, once they span RATE_SPAN_S. A least-
+//   squares line through the raw samples over ten seconds, the first
+//   version, was tilted by the sawtooth's last partial period by up to
+//   ±1,000 ppm: on a sink that runs on the very clock of performance.now()
+//   it sat at the ±300 ppm limit for whole runs, and the line drifted by up
+//   to 1.5 ms from its middle to its end;
+// - a step is the median intercept of the last RECENT_S off the level of
+//   the samples before it by more than STEP_MS, more than the sawtooth can
+//   move the median of so short a window. A step shows at the very next
+//   sample, so the line follows it within about RECENT_S (the first version
+//   compared medians of 1.5 s, and followed an underrun about a second
+//   later, while the speaker was off by the whole step);
+// - after a step the window starts again from the samples after it, and
+//   the worklet slews or, past 5 ms, resyncs onto the new line once.
 // It takes samples at any rate; the engine takes one every SAMPLE_MS.
 
-import { median, slope } from '../clock.js';
+import { median } from '../clock.js';
 
 export const SAMPLE_MS = 50;
-const KEEP_S = 10;
-const MIN_RATE_SPAN_S = 8;   // a shorter span gives a noisier rate than the clocks really differ
+const LEVEL_S = 10;
+const RATE_KEEP_S = 30;
+const RATE_SPAN_S = 20;       // a shorter span gives a noisier rate than the clocks really differ
+const RATE_MIN_GAP_S = 5;     // slopes only between seconds this far apart
 const MAX_PPM = 300;
-const RECENT_S = 1.5;        // more than one period of the sawtooth
+const RECENT_S = 0.3;
 const MIN_RECENT = 5;
+const STEP_MS = 5;
 const RESIDUAL_S = 0.5;
-const STEP_MIN_MS = 3;
-const STEP_SIGMAS = 3;
 const KEEP_MAX = 1000;
 
 export class OutputClock {
   constructor() {
-    this.samples = [];   // { c, p }
+    this.samples = [];   // { c, p }, since the last step
     this.rate = 1;       // performance ms per context ms
     this.steps = 0;
   }
@@ -59,9 +64,9 @@ export class OutputClock {
     const s = this.samples;
     if (!(c > 0) || !(p > 0) || (s.length && c <= s[s.length - 1].c)) return false;
     s.push({ c, p });
-    while (s.length > KEEP_MAX || (s.length > 1 && s[0].c < c - KEEP_S)) s.shift();
+    while (s.length > KEEP_MAX || (s.length > 1 && s[0].c < c - RATE_KEEP_S)) s.shift();
     this.detectStep();
-    this.fitRate();
+    if (Math.floor(c) !== Math.floor(s.length > 1 ? s[s.length - 2].c : -1)) this.fitRate();
     return true;
   }
 
@@ -81,14 +86,12 @@ export class OutputClock {
   detectStep() {
     const s = this.samples;
     const split = Math.min(this.since(RECENT_S), s.length - MIN_RECENT);
-    // Enough older samples to know their spread: as long as the recent window.
-    if (split < MIN_RECENT || s[split - 1].c - s[0].c < RECENT_S) return;
-    const older = s.slice(0, split).map((x) => this.intercept(x));
-    const recentValues = s.slice(split).map((x) => this.intercept(x));
-    const olderMid = median(older);
-    const recentMid = median(recentValues);
-    const sigma = 1.4826 * median(older.map((v) => Math.abs(v - olderMid)));
-    if (Math.abs(recentMid - olderMid) > Math.max(STEP_MIN_MS, STEP_SIGMAS * sigma)) {
+    // Enough older samples to know their level: a second of them.
+    if (split < MIN_RECENT || s[split - 1].c - s[0].c < 1) return;
+    const from = Math.max(0, this.since(LEVEL_S + RECENT_S));
+    const olderMid = median(s.slice(Math.min(from, split - MIN_RECENT), split).map((x) => this.intercept(x)));
+    const recentMid = median(s.slice(split).map((x) => this.intercept(x)));
+    if (Math.abs(recentMid - olderMid) > STEP_MS) {
       // The samples after the step: those of the recent window nearer the new level.
       this.samples = s.slice(split).filter((x) => {
         const b = this.intercept(x);
@@ -98,25 +101,33 @@ export class OutputClock {
     }
   }
 
+  /** Once a second: the median slope between one-second medians (Theil–Sen). */
   fitRate() {
-    // Not the newest: they may be the start of a step (and at the end of the
-    // span they would tilt the line most).
-    const all = this.samples;
-    if (all.length < 2) return;
-    const end = Math.min(this.since(RECENT_S), all.length);
-    const s = end >= 2 ? all.slice(0, end) : all;
-    const n = s.length;
-    if (n < 2 || s[n - 1].c - s[0].c < MIN_RATE_SPAN_S) return; // keep the last rate
-    const fitted = slope(s, (x) => x.c, (x) => x.p) / 1000;
-    if (!Number.isFinite(fitted)) return;
+    const s = this.samples;
+    if (s.length < 2 || s[s.length - 1].c - s[0].c < RATE_SPAN_S) return; // keep the last rate
+    const seconds = [];
+    for (let i = 0; i < s.length;) {
+      const sec = Math.floor(s[i].c);
+      const group = [];
+      for (; i < s.length && Math.floor(s[i].c) === sec; i++) group.push(s[i]);
+      seconds.push({ c: median(group.map((x) => x.c)), b: median(group.map((x) => x.p - x.c * 1000)) });
+    }
+    const slopes = [];
+    for (let i = 0; i < seconds.length; i++) {
+      for (let j = i + 1; j < seconds.length; j++) {
+        const dc = seconds[j].c - seconds[i].c;
+        if (dc >= RATE_MIN_GAP_S) slopes.push((seconds[j].b - seconds[i].b) / (dc * 1000));
+      }
+    }
+    if (slopes.length < 10) return;
     const limit = MAX_PPM * 1e-6;
-    this.rate = Math.max(1 - limit, Math.min(1 + limit, fitted));
+    this.rate = 1 + Math.max(-limit, Math.min(limit, median(slopes)));
   }
 
   /** The line's intercept (ms): performance time of context time 0. */
   lineIntercept() {
     const s = this.samples;
-    return s.reduce((a, x) => a + this.intercept(x), 0) / s.length;
+    return median(s.slice(Math.min(this.since(LEVEL_S), s.length - 1)).map((x) => this.intercept(x)));
   }
 
   /** performance.now() at which context time t (s) reaches the output, or null before any sample. */
