@@ -19,15 +19,15 @@
 // - the rate (sound card vs performance clock, ±300 ppm) is the median of
 //   the slopes between one-second medians of the intercept over up to
 //   RATE_KEEP_S since the last step, once they span RATE_SPAN_S. A least-
-//   squares line through the raw samples over ten seconds, the first
-//   version, was tilted by the sawtooth's last partial period by up to
+//   squares line through the raw samples over ten seconds (an earlier
+//   version) was tilted by the sawtooth's last partial period by up to
 //   ±1,000 ppm: on a sink that runs on the very clock of performance.now()
 //   it sat at the ±300 ppm limit for whole runs, and the line drifted by up
 //   to 1.5 ms from its middle to its end;
 // - a step is the median intercept of the last RECENT_S off the level of
 //   the samples before it by more than STEP_MS, more than the sawtooth can
 //   move the median of so short a window. A step shows at the very next
-//   sample, so the line follows it within about RECENT_S (the first version
+//   sample, so the line follows it within about RECENT_S (an earlier version
 //   compared medians of 1.5 s, and followed an underrun about a second
 //   later, while the speaker was off by the whole step);
 // - after a step the window starts again from the samples after it, and
@@ -44,7 +44,7 @@ const RATE_MIN_GAP_S = 5;     // slopes only between seconds this far apart
 const MAX_PPM = 300;
 const RECENT_S = 0.3;
 const MIN_RECENT = 5;
-const STEP_MS = 5;
+const STEP_MS = 8;
 const RESIDUAL_S = 0.5;
 const KEEP_MAX = 1000;
 
