@@ -101,15 +101,18 @@ test('a 10 ms sawtooth in the timestamps moves the line by under 1 ms and is nev
   assert.ok(Math.abs(lines[lines.length - 1]) < 1, `and sits ${lines[lines.length - 1].toFixed(2)} ms off`);
 });
 
-test('a 12 ms step under the sawtooth is followed within 2 s', () => {
+test('a 12 ms step under the sawtooth is followed within half a second, then settles', () => {
+  // (Comparing 1.5 s medians, an earlier version had not taken it at 0.5 s.)
   const clock = new OutputClock();
   const before = (c) => 5000 + c * 1000;
   const after = (c) => before(c) + 12;
   let c = 1;
   for (; c < 21; c += 0.05) clock.add(c, before(c) + sawtooth(c));
   const stepAt = c;
+  for (; c < stepAt + 0.5; c += 0.05) clock.add(c, after(c) + sawtooth(c));
+  assert.equal(clock.steps, 1, 'the step is seen');
+  assert.ok(Math.abs(clock.perfAt(c) - after(c)) < 5, `0.5 s after the step the line is ${(clock.perfAt(c) - after(c)).toFixed(2)} ms off`);
   for (; c < stepAt + 2; c += 0.05) clock.add(c, after(c) + sawtooth(c));
-  assert.equal(clock.steps, 1);
   assert.ok(Math.abs(clock.perfAt(c) - after(c)) < 3, `2 s after the step the line is ${(clock.perfAt(c) - after(c)).toFixed(2)} ms off`);
   for (; c < stepAt + 12; c += 0.05) clock.add(c, after(c) + sawtooth(c));
   assert.equal(clock.steps, 1, 'and no other');
@@ -117,7 +120,7 @@ test('a 12 ms step under the sawtooth is followed within 2 s', () => {
 });
 
 test('the sawtooth does not tilt the rate: a sink on the page clock reads within 30 ppm of it', () => {
-  // The first version fitted a least-squares line through the raw samples:
+  // Earlier versions fitted a least-squares line through the raw samples:
   // under this sawtooth its rate sat at the ±300 ppm limit for whole runs
   // (bench-sync's diag rows), and the line ran off by up to 1.5 ms.
   const clock = new OutputClock();
@@ -129,16 +132,4 @@ test('the sawtooth does not tilt the rate: a sink on the page clock reads within
   }
   assert.ok(worst < 30e-6, `the rate strayed ${(worst * 1e6).toFixed(0)} ppm from the truth`);
   assert.equal(clock.steps, 0);
-});
-
-test('a 12 ms step under the sawtooth is followed within half a second', () => {
-  const clock = new OutputClock();
-  const before = (c) => 5000 + c * 1000;
-  const after = (c) => before(c) + 12;
-  let c = 1;
-  for (; c < 21; c += 0.05) clock.add(c, before(c) + sawtooth(c));
-  const stepAt = c;
-  for (; c < stepAt + 0.5; c += 0.05) clock.add(c, after(c) + sawtooth(c));
-  assert.equal(clock.steps, 1, 'the step is seen');
-  assert.ok(Math.abs(clock.perfAt(c) - after(c)) < 5, `0.5 s after the step the line is ${(clock.perfAt(c) - after(c)).toFixed(2)} ms off`);
 });
