@@ -131,6 +131,18 @@ rc_bench_pulse_start (const char *parent_dir, guint n_sinks, GError **error)
   g_subprocess_launcher_setenv (launcher, "HOME", self->dir, TRUE);
   g_subprocess_launcher_setenv (launcher, "PULSE_RUNTIME_PATH", runtime, TRUE);
   g_subprocess_launcher_setenv (launcher, "PULSE_STATE_PATH", state, TRUE);
+  /* The server's default rate is PulseAudio's own (44.1 kHz), what most
+   * desktops run, and the rate Chromium opens its output at (resampling its
+   * 48 kHz context). RC_BENCH_PULSE_RATE=48000 sets another, to measure
+   * without that resampling (docs/benchmarks.md, "the output's rate"). */
+  if (g_getenv ("RC_BENCH_PULSE_RATE") != NULL)
+    {
+      g_autofree char *conf = g_build_filename (self->dir, "daemon.conf", NULL);
+      g_autofree char *line = g_strdup_printf ("default-sample-rate = %s\n", g_getenv ("RC_BENCH_PULSE_RATE"));
+
+      g_file_set_contents (conf, line, -1, NULL);
+      g_subprocess_launcher_setenv (launcher, "PULSE_CONFIG_PATH", self->dir, TRUE);
+    }
   g_subprocess_launcher_unsetenv (launcher, "PULSE_SERVER");
   g_subprocess_launcher_unsetenv (launcher, "DBUS_SESSION_BUS_ADDRESS");
   log_arg = g_strconcat ("--log-target=file:", log, NULL);
