@@ -112,6 +112,12 @@ export function slope(items, x, y) {
   return sxx > 0 ? sxy / sxx : NaN;
 }
 
+/** The q-quantile (0..1) of the values: the sorted value at ⌊q·n⌋ (undefined when empty). */
+export function percentile(values, q) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
 export function median(values) {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);

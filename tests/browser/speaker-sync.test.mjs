@@ -34,6 +34,7 @@ import {
   waitForPlaying, waitForListening, engineSnapshot, mediaTransport, logsOnFailure,
 } from './helpers.mjs';
 import { startPulse, pulseAvailable, clickLags, writeClickTrack, LATE_MS } from './pulse.mjs';
+import { percentile as quantile } from '../../client-js/src/clock.js';
 
 const TEST_TIMEOUT_MS = 180000;
 const RECORD_S = 20;
@@ -72,7 +73,6 @@ after(async () => {
   if (musicDir) await rm(musicDir, { recursive: true, force: true });
 });
 
-const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
 
 test('a WebRTC page and a WebSocket page click together at their speakers', { skip: skipUnheld, timeout: TEST_TIMEOUT_MS }, async () => {
   const [a, b] = [await newPerson(browsers[0]), await newPerson(browsers[1])];

@@ -23,6 +23,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { percentile as quantile } from '../../client-js/src/clock.js';
 
 const [dir, modulePath = new URL('../../client-js/src/engine/output-clock.js', import.meta.url).pathname] = process.argv.slice(2);
 if (!dir) {
@@ -30,7 +31,6 @@ if (!dir) {
   process.exit(2);
 }
 const { OutputClock } = await import(pathToFileURL(path.resolve(modulePath)).href);
-const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
 const series = readFileSync(path.join(dir, 'speakers-series.tsv'), 'utf8').split('\n');
 
 for (const name of ['browser-1', 'browser-2', 'browser-3', 'browser-4']) {

@@ -33,7 +33,7 @@
 
 import { SAMPLES_PER_MS } from './timeline.js';
 import { OutputClock, SAMPLE_MS } from './output-clock.js';
-import { median } from '../clock.js';
+import { median, percentile } from '../clock.js';
 
 const MAP_INTERVAL_MS = 250;
 const IN_SYNC_MS = 5;
@@ -391,9 +391,4 @@ export class PlayoutEngine {
     this.node = null;
     this.starting = null;
   }
-}
-
-function percentile(values, q) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
