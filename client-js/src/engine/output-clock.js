@@ -88,9 +88,8 @@ export class OutputClock {
     const split = Math.min(this.since(RECENT_S), s.length - MIN_RECENT);
     // Enough older samples to know their level: a second of them.
     if (split < MIN_RECENT || s[split - 1].c - s[0].c < 1) return;
-    const from = Math.max(0, this.since(LEVEL_S + RECENT_S));
-    const olderMid = median(s.slice(Math.min(from, split - MIN_RECENT), split).map((x) => this.intercept(x)));
-    const recentMid = median(s.slice(split).map((x) => this.intercept(x)));
+    const olderMid = this.level(Math.min(this.since(LEVEL_S + RECENT_S), split - MIN_RECENT), split);
+    const recentMid = this.level(split);
     if (Math.abs(recentMid - olderMid) > STEP_MS) {
       // The samples after the step: those of the recent window nearer the new level.
       this.samples = s.slice(split).filter((x) => {
@@ -124,10 +123,19 @@ export class OutputClock {
     this.rate = 1 + Math.max(-limit, Math.min(limit, median(slopes)));
   }
 
+  /** The median intercept of samples [from, to). */
+  level(from, to = this.samples.length) {
+    return median(this.samples.slice(from, to).map((x) => this.intercept(x)));
+  }
+
+  /** The median intercept of the last `seconds` (at least the newest sample). */
+  recentLevel(seconds) {
+    return this.level(Math.min(this.since(seconds), this.samples.length - 1));
+  }
+
   /** The line's intercept (ms): performance time of context time 0. */
   lineIntercept() {
-    const s = this.samples;
-    return median(s.slice(Math.min(this.since(LEVEL_S), s.length - 1)).map((x) => this.intercept(x)));
+    return this.recentLevel(LEVEL_S);
   }
 
   /** performance.now() at which context time t (s) reaches the output, or null before any sample. */
@@ -144,9 +152,7 @@ export class OutputClock {
    * claiming sync.
    */
   residual() {
-    const s = this.samples;
-    if (s.length === 0) return 0;
-    const from = Math.min(this.since(RESIDUAL_S), s.length - 1);
-    return median(s.slice(from).map((x) => this.intercept(x))) - this.lineIntercept();
+    if (this.samples.length === 0) return 0;
+    return this.recentLevel(RESIDUAL_S) - this.lineIntercept();
   }
 }
