@@ -14,6 +14,7 @@
  * best-ranked decoder for what it exposes is plugged here.
  */
 #include "pipelines/rc_track_bin.h"
+#include "pipelines/rc_growing_file.h"
 
 struct _RcTrackBin
 {
@@ -147,16 +148,21 @@ on_parsed_pad (GstElement *parsebin, GstPad *pad, gpointer data)
     }
 }
 
-/* filesrc ─ parsebin, or FALSE (then uridecodebin reports what is wrong). */
+/* filesrc (or, for a file still being downloaded, RcGrowingSrc) ─ parsebin,
+ * or FALSE (then uridecodebin reports what is wrong). */
 static gboolean
 add_file_decoder (GstElement *bin, const char *uri, GstElement *sink)
 {
   g_autoptr (GstElement) source = NULL;
   g_autoptr (GstElement) parse = NULL;
+  g_autofree char *path = NULL;
 
   if (!gst_uri_has_protocol (uri, "file"))
     return FALSE;
-  source = gst_element_make_from_uri (GST_URI_SRC, uri, NULL, NULL);
+  path = g_filename_from_uri (uri, NULL, NULL);
+  source = path != NULL ? rc_growing_src_new (path) : NULL;
+  if (source == NULL)
+    source = gst_element_make_from_uri (GST_URI_SRC, uri, NULL, NULL);
   parse = gst_element_factory_make ("parsebin", NULL);
   if (source != NULL)
     gst_object_ref_sink (source);

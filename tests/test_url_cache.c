@@ -37,6 +37,8 @@
 #define TICK_MS 50
 #define CACHE_MAX 250000
 #define BIG_BYTES 400000
+/* /broken.mp3's server closes the connection after this part of the song. */
+#define BROKEN_PART 4
 /* /late.mp3's server answers this late (times rc_test_slowdown). */
 #define LATE_MS 3000
 /* A refused URL's request other than the cache's is answered this late. */
@@ -81,6 +83,7 @@ typedef struct
   GBytes *body;
   gsize offset;
   gsize per_tick;
+  gsize break_at;    /* > 0: the connection is closed once this much is sent */
   gboolean finished; /* the client went, or the body was all sent */
 } Trickle;
 
@@ -98,6 +101,15 @@ on_trickle (gpointer data)
   gsize size = g_bytes_get_size (t->body);
   gsize n = MIN (t->per_tick, size - t->offset);
 
+  if (!t->finished && t->break_at > 0 && t->offset >= t->break_at)
+    {
+      /* A server that dies in the middle of the song. */
+      g_autoptr (GIOStream) connection = soup_server_message_steal_connection (t->msg);
+
+      t->finished = TRUE;
+      if (connection != NULL)
+        g_io_stream_close (connection, NULL, NULL);
+    }
   if (!t->finished && t->offset < size)
     {
       if (n > 0)
@@ -131,7 +143,7 @@ trickle_free (gpointer data)
  * ranges, as web servers do: a demuxer looks at the end first) or chunked. */
 static void
 serve_slowly (SongServer *s, SoupServerMessage *msg, const char *type, GBytes *body, gsize rate,
-              gboolean chunked)
+              gboolean chunked, gsize break_at)
 {
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
   SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
@@ -167,6 +179,7 @@ serve_slowly (SongServer *s, SoupServerMessage *msg, const char *type, GBytes *b
   t->msg = g_object_ref (msg);
   t->body = body;
   t->per_tick = MAX (rate * TICK_MS / 1000, 1);
+  t->break_at = break_at;
   add_timer (s, TICK_MS, on_trickle, t, trickle_free);
   g_signal_connect (msg, "finished", G_CALLBACK (on_finished), t);
   soup_server_message_pause (msg);
@@ -181,13 +194,16 @@ respond (SongServer *s, SoupServerMessage *msg, const char *path)
 
   if (g_str_equal (path, "/song.mp3") || g_str_equal (path, "/again.mp3") ||
       g_str_equal (path, "/late.mp3"))
-    serve_slowly (s, msg, "audio/mpeg", s->song, SLOW_RATE, FALSE);
+    serve_slowly (s, msg, "audio/mpeg", s->song, SLOW_RATE, FALSE, 0);
+  else if (g_str_equal (path, "/broken.mp3"))
+    serve_slowly (s, msg, "audio/mpeg", s->song, SLOW_RATE, FALSE,
+                  g_bytes_get_size (s->song) / BROKEN_PART);
   else if (g_str_has_prefix (path, "/fast-"))
-    serve_slowly (s, msg, "audio/mpeg", s->song, 4 << 20, FALSE);
+    serve_slowly (s, msg, "audio/mpeg", s->song, 4 << 20, FALSE, 0);
   else if (g_str_equal (path, "/big.ogg"))
-    serve_slowly (s, msg, "audio/ogg", s->big, 1 << 20, FALSE);
+    serve_slowly (s, msg, "audio/ogg", s->big, 1 << 20, FALSE, 0);
   else if (g_str_equal (path, "/big-chunked.ogg"))
-    serve_slowly (s, msg, "application/octet-stream", s->big, 1 << 20, TRUE);
+    serve_slowly (s, msg, "application/octet-stream", s->big, 1 << 20, TRUE, 0);
   else if (g_str_equal (path, "/page.html") || g_str_equal (path, "/disguised.ogg"))
     {
       /* An HTML page, named as one or as a download. */
@@ -535,7 +551,7 @@ time_to_first_audio (Fixture *f, RcTestServer *server, const char *room_id, cons
   g_test_message ("heard after %.0f ms; cached by then: %d", heard, is_cached (f->cache_dir, url));
   if (while_fetching)
     g_assert_false (is_cached (f->cache_dir, url));
-  /* The room stops, so that its stream fetches nothing more. */
+  /* The room stops: the next room's play starts on its own. */
   reply = rc_test_ws_command (dj, "{\"type\":\"pause\"}");
   g_assert_false (json_object_get_boolean_member (reply, "playing"));
   return heard;
@@ -543,8 +559,9 @@ time_to_first_audio (Fixture *f, RcTestServer *server, const char *room_id, cons
 
 /* ---- tests ------------------------------------------------------------------ */
 
-/* The first room plays while the cache fills; a second room, and a room
- * after a restart, play from the cache without fetching again. */
+/* The first room plays the cache's download while it fills, from the one
+ * request; a second room, and a room after a restart, play from the cache
+ * without fetching again, and start sooner than the song trickles in. */
 static void
 test_second_room_plays_from_cache (Fixture *f, gconstpointer data)
 {
@@ -560,8 +577,9 @@ test_second_room_plays_from_cache (Fixture *f, gconstpointer data)
   g_assert_true (RC_WAIT_UNTIL (is_cached (f->cache_dir, url), 60000 * rc_test_slowdown ()));
   g_assert_cmpuint (songs_on_disk (f->cache_dir, &parts), ==, g_bytes_get_size (f->songs->song));
   g_assert_cmpuint (parts, ==, 0);
+  /* Fetched once: the first room played the cache's download as it grew. */
   fetches = requests_for (f->songs, "/song.mp3");
-  g_assert_cmpuint (fetches, >=, 2); /* the first room's stream and the cache's download */
+  g_assert_cmpuint (fetches, ==, 1);
 
   second_room = new_room (f->server, "Second");
   second_ms = time_to_first_audio (f, f->server, second_room, url, FALSE);
@@ -576,7 +594,7 @@ test_second_room_plays_from_cache (Fixture *f, gconstpointer data)
   g_assert_cmpuint (requests_for (f->songs, "/song.mp3"), ==, fetches);
 
   g_file_get_contents ("/proc/loadavg", &load, NULL, NULL);
-  g_test_message ("time to first audio: streaming while caching %.0f ms, from the cache "
+  g_test_message ("time to first audio: while caching %.0f ms, from the cache "
                   "%.0f ms, from the cache after a restart %.0f ms (load average %s)",
                   first_ms, second_ms, restarted_ms, load != NULL ? g_strstrip (load) : "?");
 }
@@ -716,9 +734,61 @@ test_waits_for_acceptance (Fixture *f, gconstpointer data)
   g_assert_cmpuint (requests_for (f->songs, "/missing.ogg"), ==, 1);
   g_assert_cmpuint (requests_for (f->songs, "/page.html"), ==, 1);
   g_assert_cmpuint (requests_for (f->songs, "/late.mp3"), ==, 1);
-  g_assert_cmpuint (requests_for (f->songs, "/song.mp3"), >=, 2);
+  g_assert_cmpuint (requests_for (f->songs, "/song.mp3"), ==, 1);
   for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
     rc_test_ws_free (by[i]);
+}
+
+/* The song's server dies a quarter into it while the room plays the
+ * download: the room plays what had arrived, the guest who queued it is
+ * told (4210), nothing of it stays in the cache, and the next song plays. */
+static void
+test_broken_while_playing (Fixture *f, gconstpointer data)
+{
+  g_autofree char *room = new_room (f->server, "Broken");
+  g_autofree char *broken = song_url (f->songs, "/broken.mp3");
+  g_autofree char *next = song_url (f->songs, "/fast-next.mp3");
+  RcNativeGuestOptions options = {
+    .server_url = f->server->base_url, .room_id = room, .name = "Ear", .keep_pcm = TRUE,
+  };
+  g_autoptr (RcNativeGuest) guest = rc_native_guest_new (&options);
+  g_autoptr (RcTestWs) watcher = rc_test_ws_join (f->server, room, "Watcher", NULL, NULL, NULL);
+  g_autoptr (RcTestWs) dj = NULL;
+  g_autoptr (RcTestWs) dj2 = NULL;
+  g_autoptr (JsonObject) error = NULL;
+  RcNativeGuestStats stats = { 0 };
+  gboolean moved_on = FALSE;
+  guint parts;
+  gint64 deadline;
+
+  g_assert_true (RC_WAIT_UNTIL ((rc_native_guest_get_stats (guest, &stats), stats.frames > 9600)
+                                  || rc_native_guest_get_failure (guest) != NULL,
+                                20000 * rc_test_slowdown ()));
+  g_assert_null (rc_native_guest_get_failure (guest));
+  dj = add_url (f->server, room, broken);
+  dj2 = add_url (f->server, room, next);
+  g_assert_true (RC_WAIT_UNTIL (hears_tone (guest), 30000 * rc_test_slowdown ()));
+  g_assert_false (is_cached (f->cache_dir, broken));
+  error = expect_refusal (dj, RC_ERROR_URL_FETCH_FAILED, broken);
+  /* A quarter of the song is SONG_SECONDS / BROKEN_PART of audio; then the
+   * next song is current, and heard. */
+  deadline = g_get_monotonic_time ()
+             + (SONG_SECONDS / BROKEN_PART + 15) * G_USEC_PER_SEC * rc_test_slowdown ();
+  while (!moved_on && g_get_monotonic_time () < deadline)
+    {
+      g_autoptr (JsonObject) o = rc_test_ws_next (watcher, 100);
+
+      moved_on = o != NULL && g_strcmp0 (rc_test_str (o, "type"), "stateUpdate") == 0
+                 && json_object_get_int_member (o, "index") == 1
+                 && json_object_get_boolean_member (o, "playing");
+    }
+  g_assert_true (moved_on);
+  g_assert_true (RC_WAIT_UNTIL (hears_tone (guest), 10000 * rc_test_slowdown ()));
+  g_assert_cmpuint (requests_for (f->songs, "/broken.mp3"), ==, 1);
+  g_assert_false (is_cached (f->cache_dir, broken));
+  g_assert_true (RC_WAIT_UNTIL (is_cached (f->cache_dir, next), 10000 * rc_test_slowdown ()));
+  g_assert_cmpuint (songs_on_disk (f->cache_dir, &parts), ==, g_bytes_get_size (f->songs->song));
+  g_assert_cmpuint (parts, ==, 0);
 }
 
 /* A download of unknown length grows past the cache: the least recently
@@ -906,6 +976,8 @@ main (int argc, char **argv)
               fixture_teardown);
   g_test_add ("/url-cache/waits-for-acceptance", Fixture, NULL, fixture_setup,
               test_waits_for_acceptance, fixture_teardown);
+  g_test_add ("/url-cache/broken-while-playing", Fixture, NULL, fixture_setup,
+              test_broken_while_playing, fixture_teardown);
   g_test_add ("/url-cache/bound-on-disk", Fixture, NULL, fixture_setup, test_bound_on_disk,
               fixture_teardown);
   return g_test_run ();

@@ -2,17 +2,17 @@
 /*
  * The song cache for URL songs (see rc_url_cache.h for the contract).
  *
- * Why a cache and not only streaming: a room plays a URL song from the
- * URL itself the first time (uridecodebin, while this cache fills in
- * parallel: no new element and no growing-file reader in pipelines/, and
- * the first play starts as fast as streaming does); every later play, in
- * any room, is a local file that starts at once and seeks without the
- * network. docs/architecture.md has the measured figures.
+ * Why a cache and not only streaming: a song is fetched once. The first
+ * play reads the part file as it grows (pipelines/rc_growing_file.h: the
+ * track waits at the end of what has arrived instead of ending); every
+ * later play, in any room, is a local file that starts at once and seeks
+ * without the network. docs/architecture.md has the measured figures.
  *
  * A download, on the main context: send (libsoup) → status, Content-Type
  * and Content-Length checks → the first RC_AUDIO_SNIFF_BYTES read and
- * sniffed (accepted: listeners told, a room may stream the URL now) →
- * NAME.part opened (GIO) → read 64 KiB / write, reserving space
+ * sniffed (accepted: the part file registered as growing, listeners told,
+ * a room may play it now) → NAME.part opened (GIO) → read 64 KiB / write
+ * (each write told to the growing file), reserving space
  * before each write → close, rename NAME.part to NAME. Any refusal deletes
  * the part file and gives its reservation back. Ordering rule: `used`
  * counts every song file and every reservation, and a reservation is taken
@@ -33,6 +33,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "pipelines/rc_growing_file.h"
 #include "server/core/rc_error.h"
 #include "server/core/rc_json.h"
 #include "server/core/rc_text.h"
@@ -85,6 +86,7 @@ struct _Download
   gsize pending;  /* bytes in buffer still to write */
   guint64 written;
   guint64 expected; /* Content-Length, or 0 when unknown */
+  RcGrowingFile *growing; /* once accepted: the part file, for rooms playing it */
 };
 
 typedef struct
@@ -287,6 +289,15 @@ download_end (Download *dl, GError *error)
   g_clear_object (&dl->out);
   g_clear_object (&dl->part);
   g_free (dl->buffer);
+  if (dl->growing != NULL && error == NULL)
+    {
+      g_autofree char *whole = entry_path (self, entry, "");
+
+      rc_growing_file_finish (dl->growing, whole);
+    }
+  else if (dl->growing != NULL)
+    rc_growing_file_fail (dl->growing, error->message);
+  rc_growing_file_unref (dl->growing);
   g_free (dl);
   entry->download = NULL;
   self->active--;
@@ -400,6 +411,7 @@ on_written (GObject *source, GAsyncResult *result, gpointer data)
     }
   dl->written += dl->pending;
   dl->pending = 0;
+  rc_growing_file_wrote (dl->growing, dl->written);
   read_next (dl);
 }
 
@@ -486,6 +498,8 @@ on_sniffed (GObject *source, GAsyncResult *result, gpointer data)
       return;
     }
   dl->entry->accepted = TRUE;
+  part = entry_path (dl->cache, dl->entry, PART_SUFFIX);
+  dl->growing = rc_growing_file_begin (part, dl->expected > 0 ? (gint64) dl->expected : -1);
   {
     g_autofree char *url = g_strdup (dl->entry->url);
 
@@ -501,7 +515,9 @@ on_sniffed (GObject *source, GAsyncResult *result, gpointer data)
       return;
     }
   dl->pending = n;
-  part = entry_path (dl->cache, dl->entry, PART_SUFFIX);
+  /* Written in place, never through a temporary file that replaces it at
+   * the end: a room reads the part file as it grows. */
+  g_unlink (part);
   dl->part = g_file_new_for_path (part);
   g_file_replace_async (dl->part, NULL, FALSE,
                         G_FILE_CREATE_PRIVATE | G_FILE_CREATE_REPLACE_DESTINATION,
@@ -653,6 +669,19 @@ rc_url_cache_want_now (RcUrlCache *self, const char *url)
       start_entry (self, entry);
     }
   return entry->state == ENTRY_CACHED || (entry->state == ENTRY_FETCHING && entry->accepted);
+}
+
+char *
+rc_url_cache_get_growing (RcUrlCache *self, const char *url)
+{
+  Entry *entry = g_hash_table_lookup (self->entries, url);
+  g_autofree char *part = NULL;
+
+  if (entry == NULL || entry->state != ENTRY_FETCHING || entry->download == NULL
+      || entry->download->growing == NULL)
+    return NULL;
+  part = entry_path (self, entry, PART_SUFFIX);
+  return g_filename_to_uri (part, NULL, NULL);
 }
 
 guint64

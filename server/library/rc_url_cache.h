@@ -53,6 +53,14 @@ char *rc_url_cache_lookup (RcUrlCache *cache, const char *url, const GError **re
  */
 gboolean rc_url_cache_want_now (RcUrlCache *cache, const char *url);
 
+/*
+ * The file:// URI of @url's download in progress, once accepted (a new
+ * string), else NULL. The part file is registered as growing
+ * (pipelines/rc_growing_file.h): a track that plays it waits for the
+ * download at its end, so a first play is heard from the one download.
+ */
+char *rc_url_cache_get_growing (RcUrlCache *cache, const char *url);
+
 typedef enum
 {
   RC_URL_CACHE_ACCEPTED, /* the response passed its checks; the download goes on */

@@ -4,13 +4,13 @@
  * to one job. A guest adds an http(s) URL, or a file: URL inside the music
  * folder; a web URL starts the song cache's download at once
  * (rc_url_cache_lookup), and one the cache refused lately is not queued.
- * The pipeline plays the cache's whole copy when it has one, else the URL
- * itself once the cache has accepted it (a first play streams while the
- * cache fills; until the response's status, type and first bytes pass,
- * the song waits, silent, its position held). When the cache refuses a
- * URL, every guest here who queued it is told, and the current song, if
- * it waits for that one, fails from an idle as a track would (one already
- * streaming plays on)
+ * The pipeline plays the cache's whole copy when it has one, else its
+ * download as it grows once the cache has accepted it (until the
+ * response's status, type and first bytes pass, the song waits, silent,
+ * its position held), else (the cache gave up on it) the URL itself. When
+ * the cache refuses a URL, every guest here who queued it is told, and
+ * the current song, if it waits for that one, fails from an idle as a
+ * track would (one already playing plays what had arrived, then fails)
  * (rc_player_on_track_failed). The state is the player's
  * (rc_player-private.h). Main context only.
  */
@@ -104,10 +104,19 @@ on_refused_idle (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* The pipeline starts @uri for the current song. */
+/* The pipeline starts @item: the cache's whole copy (@cached), else the
+ * download in progress, else the URI itself. */
 static void
-start_track (RcRoomPipeline *pipeline, const char *uri, gint64 position_ms, GstClockTime due_at)
+start_track (RcPlayer *self, RcRoomPipeline *pipeline, Item *item, const char *cached,
+             gint64 position_ms, GstClockTime due_at)
 {
+  g_autofree char *growing = NULL;
+  const char *uri = cached;
+
+  if (uri == NULL && self->url_cache != NULL && is_web_url (item->url))
+    uri = growing = rc_url_cache_get_growing (self->url_cache, item->url);
+  if (uri == NULL)
+    uri = item->uri;
   if (GST_CLOCK_TIME_IS_VALID (due_at))
     rc_room_pipeline_play_at (pipeline, uri, position_ms, due_at);
   else
@@ -141,19 +150,16 @@ on_accepted_idle (gpointer data)
       return G_SOURCE_REMOVE;
     }
   self->anchor = rc_clock_now ();
-  start_track (pipeline, cached != NULL ? cached : item->uri, self->position_ms,
-               GST_CLOCK_TIME_NONE);
+  start_track (self, pipeline, item, cached, self->position_ms, GST_CLOCK_TIME_NONE);
   return G_SOURCE_REMOVE;
 }
 
 /*
  * What the pipeline plays for @item: the cache's whole copy of a URL song,
- * else its URI once the cache has accepted it (a first play streams while
- * the cache fills). Until then the room plays nothing: a URL that answers
- * 404, or HTML, never reaches the pipeline, whose HTTP source
- * (souphttpsrc) must then not be torn down in the middle of such a
- * request (GStreamer 1.22 can crash there: docs/architecture.md). A URL
- * the cache refused plays nothing and fails as a track would.
+ * else, once the cache has accepted it, its download as it grows. Until
+ * then the room plays nothing: a URL that answers 404, or HTML, never
+ * reaches the pipeline. A URL the cache refused plays nothing and fails
+ * as a track would.
  */
 void
 rc_player_play_item (RcPlayer *self, RcRoomPipeline *pipeline, RcPlayerItem *item,
@@ -169,7 +175,7 @@ rc_player_play_item (RcPlayer *self, RcRoomPipeline *pipeline, RcPlayerItem *ite
   if (refusal == NULL && (cached != NULL || !web || rc_url_cache_want_now (self->url_cache,
                                                                               item->url)))
     {
-      start_track (pipeline, cached != NULL ? cached : item->uri, position_ms, due_at);
+      start_track (self, pipeline, item, cached, position_ms, due_at);
       return;
     }
   if (rc_room_pipeline_has_track (pipeline))
@@ -213,10 +219,9 @@ tell_refusal (RcPlayer *self, const char *url, const GError *error)
  * The cache accepted @url, or ended its download. A current song that
  * waits for it starts from an idle, or, refused, fails from an idle. A
  * refusal after acceptance (a chunked song that outgrows the cache, the
- * cache's connection breaking) is told, but a song already streaming
- * plays on until its stream ends or fails: the room does not stop
- * souphttpsrc on the cache's account (stopped in the middle of a
- * response, GStreamer 1.22's can crash: docs/architecture.md).
+ * cache's connection breaking) is told; a song already playing its
+ * download plays what had arrived, then its track fails
+ * (pipelines/rc_growing_file.h).
  */
 static void
 on_url_event (const char *url, RcUrlCacheEvent event, const GError *error, gpointer data)
