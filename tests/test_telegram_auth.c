@@ -129,6 +129,10 @@ test_vectors (Fixture *f, gconstpointer data)
   g_autofree char *now = g_strdup_printf ("%" G_GINT64_FORMAT, g_get_real_time () / G_USEC_PER_SEC);
   g_autofree char *stale = g_strdup_printf ("%" G_GINT64_FORMAT,
                                             g_get_real_time () / G_USEC_PER_SEC - 86400 - 60);
+  g_autofree char *day_old = g_strdup_printf ("%" G_GINT64_FORMAT,
+                                              g_get_real_time () / G_USEC_PER_SEC - 86400 + 3600);
+  g_autofree char *young = NULL;
+  g_autofree char *young_hash = NULL;
   Field fields[] = {
     { "query_id", "AAHdF6IQAAAAAN0XohDhrOrc" },
     { "user", USER_JSON },
@@ -159,6 +163,16 @@ test_vectors (Fixture *f, gconstpointer data)
   expect_refused (f, tampered, RC_ERROR_TELEGRAM_AUTH_BAD_SIGNATURE);
   /* Signed for another bot. */
   expect_refused (f, other_bot, RC_ERROR_TELEGRAM_AUTH_BAD_SIGNATURE);
+  /* Rightly signed 23 hours ago: still within the default day. */
+  fields[2].value = day_old;
+  young_hash = sign (fields, G_N_ELEMENTS (fields), BOT_TOKEN);
+  young = init_data (fields, G_N_ELEMENTS (fields), young_hash);
+  {
+    g_autoptr (RcTestWs) ws2 = rc_test_ws_connect (f->server);
+    g_autoptr (JsonObject) accepted = join (f, ws2, young);
+
+    g_assert_cmpstr (rc_test_str (accepted, "type"), ==, "initialState");
+  }
   /* Rightly signed, but a day and a minute old (--telegram-auth-max-age 86400). */
   fields[2].value = stale;
   old_hash = sign (fields, G_N_ELEMENTS (fields), BOT_TOKEN);

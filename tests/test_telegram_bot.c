@@ -619,6 +619,10 @@ test_play_skip_refuse (Fixture *f, gconstpointer data)
   press (f->api, GROUP, MEMBER, call->message_id, "cb-choose", choose);
   expect_call (f->api, "answerCallbackQuery", 0, NULL, 10000);
   expect_call (f->api, "sendMessage", GROUP, "Queued “Beta Tone”", 10000);
+  /* The queue shows each song under the Telegram user who queued it. */
+  say (f->api, GROUP, MEMBER, "/queue", 0);
+  expect_call (f->api, "sendMessage", GROUP,
+               "▶️ Alpha Tone — Testers (Max)\n1. Beta Tone — Testers (Someone)", 10000);
 
   /* Nothing found says so. */
   say (f->api, GROUP, MEMBER, "/play zzyzx qwerty", 0);
