@@ -55,11 +55,12 @@ const opts = parseArgs(process.argv);
 let stopping = false;
 const loops = [];
 
-async function capture(page, frames) {
-  return page.evaluate(async (n) => {
+async function capture(page, seconds) {
+  return page.evaluate(async (secs) => {
     const engine = window.__roomcast && window.__roomcast.engine;
     if (!engine) return null;
-    const c = await engine.capture(n);
+    await engine.start();
+    const c = await engine.capture(Math.round(secs * engine.ctx.sampleRate));
     const bytes = new Uint8Array(c.samples.buffer, c.samples.byteOffset, c.samples.byteLength);
     let s = '';
     for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
@@ -68,7 +69,7 @@ async function capture(page, frames) {
       latencyOffset: c.latencyOffset, report: window.__roomcast.lastReport || null,
       snapshot: engine.snapshot(),
     };
-  }, frames);
+  }, seconds);
 }
 
 /** Captures one after the other until stopped. */
@@ -76,7 +77,7 @@ async function captureLoop(name, page) {
   let n = 0;
   let lastReport = null;
   while (!stopping) {
-    const c = await capture(page, Math.round(opts.captureSeconds * 48000));
+    const c = await capture(page, opts.captureSeconds);
     if (!c) {
       await page.waitForTimeout(100);
       continue;
@@ -90,7 +91,7 @@ async function captureLoop(name, page) {
     await writeFile(file, Buffer.from(c.b64, 'base64'));
     say('capture', {
       name, file, serverTime: c.heard0, msPerFrame: c.msPerFrame, sampleRate: c.sampleRate,
-      frames: Math.round(opts.captureSeconds * 48000), latencyOffset: c.latencyOffset,
+      frames: Math.round(opts.captureSeconds * c.sampleRate), latencyOffset: c.latencyOffset,
       playoutDelay: c.snapshot.playoutDelay, engineError: c.snapshot.error,
     });
   }

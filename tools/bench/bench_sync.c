@@ -475,19 +475,56 @@ guest_by_name (Bench *b, const char *name)
   return NULL;
 }
 
+/* @x (@n frames at @rate) read at 48 kHz: the clicks are matched against the
+ * natives' 48 kHz recordings sample by sample, and a page renders at its
+ * device's rate. 4-point Hermite interpolation, as the page's own reader. */
+static float *
+to_48k (const float *x, gsize n, double rate, gsize *out_n)
+{
+  double step = rate / 48000.0;
+  gsize m = n > 3 ? (gsize) ((double) (n - 3) / step) : 0;
+  float *y = g_new (float, MAX (m, 1));
+
+  for (gsize j = 0; j < m; j++)
+    {
+      double pos = j * step;
+      gsize i = (gsize) pos;
+      double f = pos - (double) i;
+      double y0 = x[i > 0 ? i - 1 : 0], y1 = x[i], y2 = x[i + 1], y3 = x[i + 2];
+      double c1 = 0.5 * (y2 - y0);
+      double c2 = y0 - 2.5 * y1 + 2 * y2 - 0.5 * y3;
+      double c3 = 0.5 * (y3 - y0) + 1.5 * (y1 - y2);
+
+      y[j] = (float) (((c3 * f + c2) * f + c1) * f + y1);
+    }
+  *out_n = m;
+  return y;
+}
+
 static void
 load_capture (Bench *b, RcBenchSyncGuest *g, JsonObject *o)
 {
   const char *file = json_object_get_string_member_with_default (o, "file", NULL);
+  double rate = json_object_get_double_member_with_default (o, "sampleRate", 48000);
+  double ms_per_frame = json_object_get_double_member (o, "msPerFrame");
   g_autofree char *bytes = NULL;
-  gsize size = 0;
+  g_autofree float *resampled = NULL;
+  const float *x;
+  gsize size = 0, n;
 
   if (file == NULL || !g_file_get_contents (file, &bytes, &size, NULL) || size < 4)
     return;
+  x = (const float *) bytes;
+  n = size / sizeof (float);
+  if (rate > 0 && fabs (rate - 48000) > 0.5)
+    {
+      x = resampled = to_48k (x, n, rate, &n);
+      ms_per_frame *= rate / 48000.0;
+    }
   g_ptr_array_add (g->recordings,
-                   rc_recording_new_timed (g->name, (const float *) bytes, size / sizeof (float),
-                                           48000, json_object_get_double_member (o, "serverTime"),
-                                           json_object_get_double_member (o, "msPerFrame")));
+                   rc_recording_new_timed (g->name, x, n, 48000,
+                                           json_object_get_double_member (o, "serverTime"),
+                                           ms_per_frame));
   if (!b->o->keep)
     g_unlink (file);
 }

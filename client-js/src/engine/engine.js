@@ -88,7 +88,7 @@ export class PlayoutEngine {
   }
 
   async build() {
-    const ctx = new AudioContext({ sampleRate: 48000, latencyHint: 'interactive' });
+    const ctx = new AudioContext({ latencyHint: 'interactive' });
     this.ctx = ctx;
     ctx.onstatechange = () => this.changed();
     await ctx.audioWorklet.addModule(new URL('./worklet.js', import.meta.url));
