@@ -117,7 +117,14 @@ test_malformed (void)
                         "{\"a\":\"\\x41\"}",
                         /* an object never closed, a second inside its string:
                          * json-glib leaked that one (fuzz_relay_message) */
-                        "{/a\",/}{\"v\":2}" };
+                        "{/a\",/}{\"v\":2}",
+                        /* a character JSON has no place for between tokens:
+                         * json-glib leaked a few hundred bytes on the first
+                         * (fuzz_relay_message), a remote client's message */
+                        "{/{/}{}}",
+                        "{\"a\":1 x}",
+                        "{\"a\":#}",
+                        "{\"a\":1}\x01" };
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
@@ -128,11 +135,13 @@ test_malformed (void)
       g_assert_error (error, RC_ERROR, RC_ERROR_INVALID_MESSAGE);
     }
   /* Whitespace around the object is fine; braces inside strings are text;
-   * so are a real surrogate pair and an escaped backslash before "ud800". */
-  for (guint i = 0; i < 4; i++)
+   * so are a real surrogate pair and an escaped backslash before "ud800";
+   * every token JSON has passes the check on what lies between them. */
+  for (guint i = 0; i < 5; i++)
     {
       const char *good[] = { " \r\n{\"type\":\"ping\"}\n\t ", "{\"t\":\"}{\\\"\",\"u\":[{}]}",
-                             "{\"a\":\"\\ud83d\\ude00\"}", "{\"a\":\"\\\\ud800\\u0041\"}" };
+                             "{\"a\":\"\\ud83d\\ude00\"}", "{\"a\":\"\\\\ud800\\u0041\"}",
+                             "{\"n\":[true,false,null,-1.5e+3,2E-2,0],\"s\":\"/#x\\u0001\"}" };
       g_autoptr (GError) error = NULL;
       g_autoptr (JsonObject) o = rc_validate_parse_object (good[i], strlen (good[i]), &error);
 
