@@ -177,7 +177,7 @@ on_password_checked (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 /* Starts the password check of a join, or refuses it when this address has
- * tried too many passwords on this room lately. */
+ * tried too many passwords on this room, or on all rooms, lately. */
 static gboolean
 start_password_check (RcSession *session, RcRoom *room, JsonObject *request, const char *name,
                       const char *user_id, JsonNode *request_id, GError **error)
@@ -185,11 +185,20 @@ start_password_check (RcSession *session, RcRoom *room, JsonObject *request, con
   g_autofree char *key = g_strdup_printf ("%s %s", rc_room_get_id (room), session->address);
   PendingJoin *pending;
 
-  if (!rc_rate_limits_take (session->host->password_limits, key, g_get_monotonic_time ()))
+  gint64 now = g_get_monotonic_time ();
+
+  if (!rc_rate_limits_take (session->host->password_limits, key, now))
     {
       g_set_error (error, RC_ERROR, RC_ERROR_RATE_LIMITED,
                    "Too many password attempts for this room; at most %d a minute",
                    RC_SESSION_PASSWORD_ATTEMPTS);
+      return FALSE;
+    }
+  if (!rc_rate_limits_take (session->host->password_address_limits, session->address, now))
+    {
+      g_set_error (error, RC_ERROR, RC_ERROR_RATE_LIMITED,
+                   "Too many password attempts from this address; at most %d a minute",
+                   RC_SESSION_PASSWORD_ADDRESS_ATTEMPTS);
       return FALSE;
     }
   pending = g_new0 (PendingJoin, 1);

@@ -28,8 +28,11 @@ typedef struct
   RcRegistry *registry;
   RcClock *clock;
   /* Password attempts, one bucket per room and address
-   * (RC_SESSION_PASSWORD_ATTEMPTS); owned by the server, which sweeps it. */
+   * (RC_SESSION_PASSWORD_ATTEMPTS), and one per address over every room
+   * (RC_SESSION_PASSWORD_ADDRESS_ATTEMPTS); owned by the server, which
+   * sweeps them. */
   RcRateLimits *password_limits;
+  RcRateLimits *password_address_limits;
   /* Who is in each room as guests are told it; owned by the server. */
   struct _RcPresence *presence;
   /* Guests of rooms other nodes serve (a cluster; NULL: a lone node);
@@ -40,6 +43,9 @@ typedef struct
 /* Wrong or right, a client may try this many passwords a minute on one
  * room from one address; the next gets rate_limited (4300). */
 #define RC_SESSION_PASSWORD_ATTEMPTS 5
+/* …and this many over all rooms: a client cannot spread its guesses over
+ * many rooms to spend the server's CPU on checks (each ~10 ms). */
+#define RC_SESSION_PASSWORD_ADDRESS_ATTEMPTS 20
 
 typedef void (*RcSessionClosedFunc) (RcSession *session, gpointer user_data);
 

@@ -199,6 +199,30 @@ rc_secret_check_password_finish (GAsyncResult *result, GError **error)
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
+static void
+hash_password_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  g_task_return_pointer (task, rc_secret_hash_password (task_data), g_free);
+}
+
+void
+rc_secret_hash_password_async (const char *password, GCancellable *cancellable,
+                               GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, rc_secret_hash_password_async);
+  g_task_set_task_data (task, g_strdup (password), g_free);
+  g_task_run_in_thread (task, hash_password_thread);
+}
+
+char *
+rc_secret_hash_password_finish (GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
 char *
 rc_secret_hash_token (const char *token)
 {

@@ -32,6 +32,11 @@ void rc_secret_check_password_async (const char *encoded, const char *password,
                                      gpointer user_data);
 /* TRUE when the password matched; FALSE with @error only when cancelled. */
 gboolean rc_secret_check_password_finish (GAsyncResult *result, GError **error);
+/* rc_secret_hash_password on a worker thread, for the same reason. */
+void rc_secret_hash_password_async (const char *password, GCancellable *cancellable,
+                                    GAsyncReadyCallback callback, gpointer user_data);
+/* The encoded hash (a new string), or NULL with @error when cancelled. */
+char *rc_secret_hash_password_finish (GAsyncResult *result, GError **error);
 
 /* Hex SHA-256, for high-entropy tokens that need no salt or stretching. */
 char *rc_secret_hash_token (const char *token);

@@ -90,34 +90,18 @@ on_created_stored (RcStore *store, const GError *error, gpointer user_data)
   g_free (created);
 }
 
+/* Makes the room @name (with @password_hash, or open) and answers @msg. */
 static void
-create_room (RcServer *server, SoupServerMessage *msg)
+make_room (RcServer *server, SoupServerMessage *msg, const char *name, const char *password_hash)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (JsonObject) request = NULL;
-  g_autofree char *name = NULL;
   g_autofree char *token = NULL;
   g_autofree char *url = NULL;
   g_autoptr (JsonNode) body = NULL;
-  const char *password;
   RcRoom *room;
   RcCluster *cluster = cluster_of (server);
 
-  request = rc_http_read_json_object (msg, rc_server_get_config (server)->max_message_bytes,
-                                      &error);
-  if (request == NULL || !rc_validate_object (request, create_params, &error))
-    {
-      rc_http_send_gerror (msg, error);
-      return;
-    }
-  name = rc_text_sanitize (rc_json_get_string (request, "name"), MAX_ROOM_NAME_CHARS);
-  if (*name == '\0')
-    {
-      rc_http_send_error (msg, RC_ERROR_INVALID_PARAM, "\"name\" must contain visible characters");
-      return;
-    }
-  password = rc_json_get_string (request, "password");
-  room = rc_registry_create_room (rc_server_get_registry (server), name, password, &token,
+  room = rc_registry_create_room (rc_server_get_registry (server), name, password_hash, &token,
                                   &error);
   if (room == NULL)
     {
@@ -154,6 +138,64 @@ create_room (RcServer *server, SoupServerMessage *msg)
       return;
     }
   rc_http_send_json (msg, SOUP_STATUS_CREATED, body);
+}
+
+/* A password room waits for its password's hash, made on a worker thread
+ * (PBKDF2: ~10 ms of CPU, which would stall every room on the main
+ * context). */
+typedef struct
+{
+  RcServer *server;
+  SoupServerMessage *msg;
+  char *name;
+} HashingRoom;
+
+static void
+on_password_hashed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  HashingRoom *hashing = user_data;
+  g_autofree char *hash = rc_secret_hash_password_finish (result, NULL);
+
+  make_room (hashing->server, hashing->msg, hashing->name, hash);
+  rc_http_release (hashing->msg);
+  g_free (hashing->name);
+  g_free (hashing);
+}
+
+static void
+create_room (RcServer *server, SoupServerMessage *msg)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) request = NULL;
+  g_autofree char *name = NULL;
+  const char *password;
+  HashingRoom *hashing;
+
+  request = rc_http_read_json_object (msg, rc_server_get_config (server)->max_message_bytes,
+                                      &error);
+  if (request == NULL || !rc_validate_object (request, create_params, &error))
+    {
+      rc_http_send_gerror (msg, error);
+      return;
+    }
+  name = rc_text_sanitize (rc_json_get_string (request, "name"), MAX_ROOM_NAME_CHARS);
+  if (*name == '\0')
+    {
+      rc_http_send_error (msg, RC_ERROR_INVALID_PARAM, "\"name\" must contain visible characters");
+      return;
+    }
+  password = rc_json_get_string (request, "password");
+  if (password == NULL || *password == '\0')
+    {
+      make_room (server, msg, name, NULL);
+      return;
+    }
+  hashing = g_new0 (HashingRoom, 1);
+  hashing->server = server;
+  hashing->msg = msg;
+  hashing->name = g_steal_pointer (&name);
+  rc_http_hold (msg);
+  rc_secret_hash_password_async (password, NULL, on_password_hashed, hashing);
 }
 
 /* The request carries @room's owner token, or it has been answered 401/403. */

@@ -202,6 +202,7 @@ sweep (gpointer user_data)
     rc_session_check_idle (sessions->pdata[i], now);
   rc_rate_limits_sweep (server->rest_limits, now);
   rc_rate_limits_sweep (server->host.password_limits, now);
+  rc_rate_limits_sweep (server->host.password_address_limits, now);
   rc_http_guard_sweep (server->guard);
   return G_SOURCE_CONTINUE;
 }
@@ -223,6 +224,8 @@ rc_server_new (const RcServerParts *parts)
   server->host.clock = parts->clock;
   server->host.password_limits =
     rc_rate_limits_new (RC_SESSION_PASSWORD_ATTEMPTS / 60.0, RC_SESSION_PASSWORD_ATTEMPTS);
+  server->host.password_address_limits = rc_rate_limits_new (
+    RC_SESSION_PASSWORD_ADDRESS_ATTEMPTS / 60.0, RC_SESSION_PASSWORD_ADDRESS_ATTEMPTS);
   server->host.presence = rc_presence_new ();
   if (parts->relay != NULL)
     server->host.relay = rc_session_relay_new (&server->host, parts->relay);
@@ -240,6 +243,7 @@ rc_server_free (RcServer *server)
   g_hash_table_unref (server->sessions);
   g_clear_pointer (&server->host.relay, rc_session_relay_free);
   rc_rate_limits_free (server->host.password_limits);
+  rc_rate_limits_free (server->host.password_address_limits);
   rc_presence_free (server->host.presence);
   g_clear_pointer (&server->guard, rc_http_guard_free);
   g_clear_object (&server->soup);

@@ -407,7 +407,7 @@ rc_registry_claim (RcRegistry *registry, const char *id, RcRegistryClaimFunc fun
 }
 
 RcRoom *
-rc_registry_create_room (RcRegistry *registry, const char *name, const char *password,
+rc_registry_create_room (RcRegistry *registry, const char *name, const char *password_hash,
                          char **owner_token_out, GError **error)
 {
   g_autofree char *id = NULL;
@@ -435,7 +435,7 @@ rc_registry_create_room (RcRegistry *registry, const char *name, const char *pas
   token = rc_secret_random_token ();
   if (registry->cluster != NULL)
     rc_cluster_acquire_new (registry->cluster, id); /* before the room's first write */
-  room = rc_room_new (registry->store, id, name, password, token, registry->chat_cap);
+  room = rc_room_new (registry->store, id, name, password_hash, token, registry->chat_cap);
   rc_room_start_player (room, registry->library, &registry->settings);
   g_hash_table_insert (registry->rooms, g_strdup (id), room);
   rc_room_save (room);

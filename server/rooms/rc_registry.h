@@ -52,9 +52,11 @@ typedef void (*RcRegistryClaimFunc) (RcRegistry *registry, RcRoom *room, const c
 void rc_registry_claim (RcRegistry *registry, const char *id, RcRegistryClaimFunc func,
                         gpointer user_data);
 
-/* @owner_token_out receives the new owner token (the only time it is known). */
-RcRoom *rc_registry_create_room (RcRegistry *registry, const char *name, const char *password,
-                                 char **owner_token_out, GError **error);
+/* @owner_token_out receives the new owner token (the only time it is known);
+ * @password_hash as rc_room_new takes it. */
+RcRoom *rc_registry_create_room (RcRegistry *registry, const char *name,
+                                 const char *password_hash, char **owner_token_out,
+                                 GError **error);
 RcRoom *rc_registry_lookup (RcRegistry *registry, const char *id); /* transfer none */
 RcRoom *rc_registry_find_by_name (RcRegistry *registry, const char *name);
 /* Tells guests (roomClosed), removes them, and erases the room from the store. */

@@ -126,15 +126,14 @@ room_alloc (RcStore *store, guint chat_cap)
 }
 
 RcRoom *
-rc_room_new (RcStore *store, const char *id, const char *name, const char *password,
+rc_room_new (RcStore *store, const char *id, const char *name, const char *password_hash,
              const char *owner_token, guint chat_cap)
 {
   RcRoom *room = room_alloc (store, chat_cap);
 
   room->id = g_strdup (id);
   room->name = g_strdup (name);
-  if (password != NULL && *password != '\0')
-    room->password_hash = rc_secret_hash_password (password);
+  room->password_hash = g_strdup (password_hash);
   room->owner_token_hash = rc_secret_hash_token (owner_token);
   room->created_at = g_get_real_time () / 1000;
   return room;

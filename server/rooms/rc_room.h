@@ -79,7 +79,9 @@ JsonNode *rc_guest_to_json (RcGuest *guest);
  * recent chat, and writes through to the store under room:{id}:*.
  * Lives on the main context.
  */
-RcRoom *rc_room_new (RcStore *store, const char *id, const char *name, const char *password,
+/* @password_hash: rc_secret_hash_password's encoding (made off the main
+ * context: rc_secret_hash_password_async), or NULL for an open room. */
+RcRoom *rc_room_new (RcStore *store, const char *id, const char *name, const char *password_hash,
                      const char *owner_token, guint chat_cap);
 /* From the JSON written by rc_room_to_state_json(); NULL if it is unusable. */
 RcRoom *rc_room_new_from_state (RcStore *store, const char *state_json, guint chat_cap,
