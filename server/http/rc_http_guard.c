@@ -22,9 +22,11 @@
 #include "pipelines/rc_defer.h"
 #include "server/core/rc_error.h"
 #include "server/core/rc_http.h"
+#include "server/core/rc_json.h"
 #include "server/http/rc_http_listener.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #define DRAIN_SECONDS 2
@@ -303,15 +305,37 @@ has_body (SoupMessageHeaders *headers)
              && soup_message_headers_get_content_length (headers) > 0);
 }
 
-/* libsoup refuses some requests itself, before any handler (a path holding
- * %00, or a ".." segment once decoded): a bare 400. Every error we send has
- * a JSON body with a code, so these get one too. */
+/*
+ * libsoup refuses some requests itself, before any handler: a bare 400.
+ * Every error we send has a JSON body with a code, so these get one too.
+ * - A request it cannot parse (a request line that is not one, a path that
+ *   is not a URI such as "/%zz", HTTP/1.1 without Host) is answered with
+ *   no signal in between: its answer is made ready when the request starts
+ *   (prefill_bad_request) and dropped once the headers have parsed
+ *   (got-headers, which such a request never reaches).
+ * - A parsed path holding %00, or a ".." segment once decoded, is refused
+ *   before our got-headers handler runs: it gets its own message there.
+ */
 static void
-give_json_to_bare_400 (SoupServerMessage *msg)
+prefill_bad_request (SoupServerMessage *msg)
 {
-  SoupMessageBody *body = soup_server_message_get_response_body (msg);
+  g_autoptr (JsonNode) body = rc_error_to_json (
+    RC_ERROR_INVALID_MESSAGE, "Malformed request: the request line or headers are not HTTP", NULL);
+  g_autofree char *text = rc_json_to_string (body);
+  gsize length = strlen (text);
 
-  if (soup_server_message_get_status (msg) == SOUP_STATUS_BAD_REQUEST && body->length == 0)
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Content-Type",
+                                "application/json");
+  soup_message_body_append (soup_server_message_get_response_body (msg), SOUP_MEMORY_TAKE,
+                            g_steal_pointer (&text), length);
+}
+
+static void
+drop_prefill_or_name_refusal (SoupServerMessage *msg)
+{
+  soup_message_body_truncate (soup_server_message_get_response_body (msg));
+  soup_message_headers_remove (soup_server_message_get_response_headers (msg), "Content-Type");
+  if (soup_server_message_get_status (msg) == SOUP_STATUS_BAD_REQUEST)
     rc_http_send_error (msg, RC_ERROR_INVALID_MESSAGE,
                         "Malformed request: the path holds an encoded NUL or \"..\" segment");
 }
@@ -323,7 +347,7 @@ on_got_headers (SoupServerMessage *msg, gpointer user_data)
   RcHttpConn *conn = conn_of (guard, msg);
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
 
-  give_json_to_bare_400 (msg);
+  drop_prefill_or_name_refusal (msg);
   if (conn == NULL)
     return;
   if (has_body (headers))
@@ -393,6 +417,7 @@ on_request_started (SoupServer *soup, SoupServerMessage *msg, gpointer user_data
   /* A WebSocket upgrade replaces it with "Upgrade". */
   soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
                                 "close");
+  prefill_bad_request (msg);
   arm (guard, conn, PHASE_HEADERS, guard->limits.header_timeout_s);
   g_signal_connect (msg, "got-headers", G_CALLBACK (on_got_headers), guard);
   g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), guard);
