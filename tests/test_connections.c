@@ -230,15 +230,26 @@ test_oversized_body_refused_early (void)
 static void
 test_slow_requests_closed (void)
 {
-  const char *args[] = { "--http-header-timeout", "1", "--http-idle-timeout", "2", NULL };
+  const char *args[] = { "--http-header-timeout", "1", "--http-idle-timeout", "2",
+                         "--http-body-timeout", "1", NULL };
   g_autoptr (RcTestServer) server = rc_test_server_start (args);
   g_autoptr (GSocket) half = connect_raw (server);
+  g_autoptr (GSocket) stalled = NULL;
   g_autoptr (GSocket) idle = NULL;
   g_autofree char *reply = NULL;
   double waited;
 
   send_text (half, "GET /hea");
   waited = seconds_until_closed (half);
+  g_assert_cmpfloat (waited, >, 0.5);
+  g_assert_cmpfloat (waited, <, 4);
+
+  /* Headers whole, the body 10 of the 100 bytes it declared, then nothing. */
+  stalled = connect_raw (server);
+  send_text (stalled, "POST /api/rooms HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"name\":\"");
+  waited = seconds_until_closed (stalled);
+  g_test_message ("a stalled body closed after %.2f s (--http-body-timeout 1)", waited);
   g_assert_cmpfloat (waited, >, 0.5);
   g_assert_cmpfloat (waited, <, 4);
 
