@@ -16,6 +16,9 @@ rc_http_send_json (SoupServerMessage *msg, guint status, JsonNode *body)
   soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Cache-Control",
                                 "no-store");
   soup_server_message_set_status (msg, status, NULL);
+  /* The answer replaces any body set before (libsoup's set_response appends
+   * to it): an early refusal replaces the guard's prefilled 400. */
+  soup_message_body_truncate (soup_server_message_get_response_body (msg));
   soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE,
                                     g_steal_pointer (&text), len);
 }

@@ -314,30 +314,56 @@ has_body (SoupMessageHeaders *headers)
  *   (prefill_bad_request) and dropped once the headers have parsed
  *   (got-headers, which such a request never reaches).
  * - A parsed path holding %00, or a ".." segment once decoded, is refused
- *   before our got-headers handler runs: it gets its own message there.
+ *   before our got-headers handler runs (libsoup's own runs first, with
+ *   the early handlers): it gets its own message there. An early handler's
+ *   answer (a 413) has replaced the prefilled one (rc_http_send_json) and
+ *   is kept.
  */
+#define PREFILL_KEY "rc-http-guard-prefill"
+
 static void
 prefill_bad_request (SoupServerMessage *msg)
 {
   g_autoptr (JsonNode) body = rc_error_to_json (
     RC_ERROR_INVALID_MESSAGE, "Malformed request: the request line or headers are not HTTP", NULL);
-  g_autofree char *text = rc_json_to_string (body);
-  gsize length = strlen (text);
+  char *text = rc_json_to_string (body);
 
   soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Content-Type",
                                 "application/json");
-  soup_message_body_append (soup_server_message_get_response_body (msg), SOUP_MEMORY_TAKE,
-                            g_steal_pointer (&text), length);
+  soup_message_body_append (soup_server_message_get_response_body (msg), SOUP_MEMORY_COPY, text,
+                            strlen (text));
+  g_object_set_data_full (G_OBJECT (msg), PREFILL_KEY, text, g_free);
+}
+
+/* TRUE while @msg's answer is still the prefilled one. */
+static gboolean
+answer_is_prefill (SoupServerMessage *msg)
+{
+  const char *text = g_object_get_data (G_OBJECT (msg), PREFILL_KEY);
+  g_autoptr (GBytes) body = NULL;
+
+  if (text == NULL)
+    return FALSE;
+  body = soup_message_body_flatten (soup_server_message_get_response_body (msg));
+  return g_bytes_get_size (body) == strlen (text)
+         && memcmp (g_bytes_get_data (body, NULL), text, strlen (text)) == 0;
 }
 
 static void
 drop_prefill_or_name_refusal (SoupServerMessage *msg)
 {
+  guint status = soup_server_message_get_status (msg);
+
+  if (!answer_is_prefill (msg))
+    return;
+  g_object_set_data (G_OBJECT (msg), PREFILL_KEY, NULL);
   soup_message_body_truncate (soup_server_message_get_response_body (msg));
   soup_message_headers_remove (soup_server_message_get_response_headers (msg), "Content-Type");
-  if (soup_server_message_get_status (msg) == SOUP_STATUS_BAD_REQUEST)
+  if (status == SOUP_STATUS_BAD_REQUEST)
     rc_http_send_error (msg, RC_ERROR_INVALID_MESSAGE,
                         "Malformed request: the path holds an encoded NUL or \"..\" segment");
+  else if (status != 0)
+    rc_http_send_error (msg, RC_ERROR_INVALID_MESSAGE, NULL);
 }
 
 static void
