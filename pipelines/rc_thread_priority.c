@@ -4,12 +4,19 @@
  * kernel shares the CPU evenly between runnable threads, so a burst of
  * joins (the main loop's signalling, the fan-out's DTLS handshakes, each
  * a ms or more) took the fan-out sender's share and every listener's
- * packets fell behind (docs/benchmarks.md, the churn row). The engine's
- * control thread lowers itself (anyone may); the sender raises itself
- * where the process is allowed to (root, CAP_SYS_NICE, RLIMIT_NICE), which
- * also puts it above the main loop, which cannot be lowered: the threads
- * it makes later (GStreamer's streaming threads) would inherit it and an
- * unprivileged thread cannot come back up.
+ * packets fell behind (docs/benchmarks.md, the churn row). The sender
+ * raises itself where the process is allowed to (root, CAP_SYS_NICE,
+ * RLIMIT_NICE), which puts it above the main loop, which cannot be
+ * lowered: the threads it makes later (GStreamer's streaming threads)
+ * would inherit it and an unprivileged thread cannot come back up.
+ *
+ * The engine's control thread (ICE, DTLS) once lowered itself 10 steps
+ * too. It must not go below the main loop: the main loop's joins are what
+ * send guests to it, so while joins keep the main loop busy (500 a second,
+ * ~1 ms each) a lowered control thread got about a tenth of the core's
+ * remainder, the handshakes waited past the guests' 30 s of silence, and
+ * none of 1,000 guests got audio (2026-12-07; level with the main loop,
+ * all 1,000 did). It runs at the process's priority.
  */
 #define _GNU_SOURCE /* gettid */
 #include "pipelines/rc_thread_priority.h"
@@ -44,23 +51,5 @@ rc_thread_raise_for_media (const char *what)
              "give the process CAP_SYS_NICE or an RLIMIT_NICE (systemd LimitNICE=-10) to "
              "keep its listeners on time while the core is full",
              what);
-  return FALSE;
-}
-
-gboolean
-rc_thread_lower_to_control_plane (const char *what)
-{
-  pid_t tid = gettid ();
-  int now;
-
-  if (!get_nice (tid, &now))
-    return FALSE;
-  /* Never SCHED_IDLE (tried): on a core other processes keep busy an idle
-   * thread never runs, and the guests' checks and handshakes went
-   * unanswered until every join failed. */
-  if (now >= 19
-      || setpriority (PRIO_PROCESS, (id_t) tid, MIN (now + RC_THREAD_PRIORITY_STEPS, 19)) == 0)
-    return TRUE;
-  g_warning ("The %s thread stays at the media's priority: %s", what, g_strerror (errno));
   return FALSE;
 }

@@ -5,8 +5,7 @@
 
 G_BEGIN_DECLS
 
-/* How many nice steps the media thread runs above the process and the
- * control plane below it. */
+/* How many nice steps the media thread runs above the process. */
 #define RC_THREAD_PRIORITY_STEPS 10
 
 /*
@@ -17,13 +16,5 @@ G_BEGIN_DECLS
  * allow it, when it may not move at all.
  */
 gboolean rc_thread_raise_for_media (const char *what);
-
-/*
- * Puts the calling thread below the media: RC_THREAD_PRIORITY_STEPS nice
- * steps down, at most to 19 (under `nice -n 19` it stays level). Threads
- * it makes afterwards inherit it. Returns FALSE (with a warning) when the
- * kernel refuses.
- */
-gboolean rc_thread_lower_to_control_plane (const char *what);
 
 G_END_DECLS
