@@ -301,6 +301,9 @@ raw_join (RcTestServer *server, const char *room_id, const char *name, int rcvbu
     }
   response[got] = '\0';
   g_assert_nonnull (strstr (response, " 101 "));
+  /* One Connection header, and it says Upgrade (not also "close"). */
+  g_assert_nonnull (strstr (response, "\r\nConnection: Upgrade\r\n"));
+  g_assert_null (strstr (response, "Connection: close"));
   if (!eager)
     rc_test_ws_raw_send (conn, join);
   return conn;

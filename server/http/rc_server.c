@@ -174,7 +174,12 @@ on_ws (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *q
     }
   /* The server outlives every message, so a plain connection is safe. */
   if (soup_websocket_server_process_handshake (msg, NULL, NULL, NULL, NULL))
-    g_signal_connect (msg, "wrote-informational", G_CALLBACK (on_ws_upgraded), user_data);
+    {
+      /* libsoup appends "Connection: Upgrade" beside the guard's "close". */
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
+                                    "Upgrade");
+      g_signal_connect (msg, "wrote-informational", G_CALLBACK (on_ws_upgraded), user_data);
+    }
 }
 
 /* A snapshot of the sessions, safe to walk while sessions close. */
