@@ -173,19 +173,35 @@ integers_fit (const char *data, gsize length)
   return TRUE;
 }
 
-/* The text is one JSON object and nothing after it but whitespace. json-glib
- * 1.6 takes "1{...}" or "{...}{...}" without an error and leaks every value
- * but the last, so such text is refused before it is parsed. */
-static gboolean
-is_one_object (const char *data, gsize length)
+typedef enum
 {
+  SHAPE_OK,
+  SHAPE_NOT_ONE_OBJECT,
+  SHAPE_BAD_CHARACTER,
+} Shape;
+
+/*
+ * What json-glib 1.6 must never see, found in one pass over the text:
+ * - anything but one JSON object and whitespace after it: it takes
+ *   "1{...}" or "{...}{...}" without an error and leaks every value but
+ *   the last, and leaks on some text never closed too;
+ * - outside strings, anything JSON's grammar has no place for (only
+ *   whitespace, the structural characters, numbers and the letters of
+ *   true, false and null): it leaks on some such text (found by
+ *   fuzz_relay_message: "{/{/}{}}" left a few hundred bytes per message).
+ * Valid JSON always passes.
+ */
+static Shape
+text_shape (const char *data, gsize length)
+{
+  static const char allowed[] = " \t\r\n{}[]:,-+.0123456789eEtruefalsn";
   gboolean in_string = FALSE;
   gsize i = 0, depth = 0;
 
   while (i < length && strchr (" \t\r\n", data[i]) != NULL && data[i] != '\0')
     i++;
   if (i == length || data[i] != '{')
-    return FALSE;
+    return SHAPE_NOT_ONE_OBJECT;
   for (; i < length; i++)
     {
       if (in_string)
@@ -197,45 +213,19 @@ is_one_object (const char *data, gsize length)
         }
       else if (data[i] == '"')
         in_string = TRUE;
+      else if (data[i] == '\0' || strchr (allowed, data[i]) == NULL)
+        return SHAPE_BAD_CHARACTER;
       else if (data[i] == '{' || data[i] == '[')
         depth++;
       else if ((data[i] == '}' || data[i] == ']') && --depth == 0)
         break;
     }
   if (i >= length)
-    return FALSE; /* never closed (json-glib leaks on some such text too) */
+    return SHAPE_NOT_ONE_OBJECT; /* never closed */
   for (i++; i < length; i++)
     if (data[i] == '\0' || strchr (" \t\r\n", data[i]) == NULL)
-      return FALSE;
-  return TRUE;
-}
-
-/* Outside strings, only what JSON's grammar has: whitespace, the
- * structural characters, numbers and the letters of true, false and null.
- * json-glib 1.6 leaks on some text with anything else between its tokens
- * (found by fuzz_relay_message: "{/{/}{}}" left a few hundred bytes per
- * message), so valid JSON passes and nothing else reaches it. */
-static gboolean
-only_json_outside_strings (const char *data, gsize length)
-{
-  static const char allowed[] = " \t\r\n{}[]:,-+.0123456789eEtruefalsn";
-  gboolean in_string = FALSE;
-
-  for (gsize i = 0; i < length; i++)
-    {
-      if (in_string)
-        {
-          if (data[i] == '\\')
-            i++;
-          else if (data[i] == '"')
-            in_string = FALSE;
-        }
-      else if (data[i] == '"')
-        in_string = TRUE;
-      else if (data[i] == '\0' || strchr (allowed, data[i]) == NULL)
-        return FALSE;
-    }
-  return TRUE;
+      return SHAPE_NOT_ONE_OBJECT;
+  return SHAPE_OK;
 }
 
 /* Every string (names too) is UTF-8 (a lone surrogate escape is not) and
@@ -361,14 +351,16 @@ rc_validate_parse_object (const char *data, gsize length, GError **error)
   g_autoptr (GError) local = NULL;
   const char *problem = NULL;
   JsonNode *root;
+  Shape shape;
 
-  if (!is_one_object (data, length))
+  shape = text_shape (data, length);
+  if (shape == SHAPE_NOT_ONE_OBJECT)
     {
       g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_MESSAGE,
                            "Expected one JSON object");
       return NULL;
     }
-  if (!only_json_outside_strings (data, length))
+  if (shape == SHAPE_BAD_CHARACTER)
     {
       g_set_error_literal (error, RC_ERROR, RC_ERROR_INVALID_MESSAGE,
                            "Malformed JSON: a character outside a string that JSON does not "
