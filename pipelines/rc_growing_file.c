@@ -124,24 +124,28 @@ rc_growing_file_wrote (RcGrowingFile *file, guint64 size)
   CHANGE (file, file->size = size);
 }
 
-void
-rc_growing_file_finish (RcGrowingFile *file, const char *whole_path)
+/* The writer is done: WHOLE at @text (the whole file's path), or FAILED
+ * for @text (why). */
+static void
+end_file (RcGrowingFile *file, GrowState state, const char *text)
 {
   unregister (file);
   CHANGE (file, {
-    file->state = WHOLE;
-    file->whole_path = g_strdup (whole_path);
+    file->state = state;
+    *(state == WHOLE ? &file->whole_path : &file->message) = g_strdup (text);
   });
+}
+
+void
+rc_growing_file_finish (RcGrowingFile *file, const char *whole_path)
+{
+  end_file (file, WHOLE, whole_path);
 }
 
 void
 rc_growing_file_fail (RcGrowingFile *file, const char *message)
 {
-  unregister (file);
-  CHANGE (file, {
-    file->state = FAILED;
-    file->message = g_strdup (message);
-  });
+  end_file (file, FAILED, message);
 }
 
 /* ---- the source ------------------------------------------------------------- */
