@@ -319,32 +319,44 @@ has_body (SoupMessageHeaders *headers)
  *   answer (a 413) has replaced the prefilled one (rc_http_send_json) and
  *   is kept.
  */
-#define PREFILL_KEY "rc-http-guard-prefill"
+/* The prefilled answer: the same text for every request, made once. */
+static const char *
+bad_request_text (void)
+{
+  static gsize once;
+  static char *text;
+
+  if (g_once_init_enter (&once))
+    {
+      g_autoptr (JsonNode) body = rc_error_to_json (
+        RC_ERROR_INVALID_MESSAGE, "Malformed request: the request line or headers are not HTTP",
+        NULL);
+
+      text = rc_json_to_string (body);
+      g_once_init_leave (&once, 1);
+    }
+  return text;
+}
 
 static void
 prefill_bad_request (SoupServerMessage *msg)
 {
-  g_autoptr (JsonNode) body = rc_error_to_json (
-    RC_ERROR_INVALID_MESSAGE, "Malformed request: the request line or headers are not HTTP", NULL);
-  char *text = rc_json_to_string (body);
+  const char *text = bad_request_text ();
 
   soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Content-Type",
                                 "application/json");
-  soup_message_body_append (soup_server_message_get_response_body (msg), SOUP_MEMORY_COPY, text,
+  soup_message_body_append (soup_server_message_get_response_body (msg), SOUP_MEMORY_STATIC, text,
                             strlen (text));
-  g_object_set_data_full (G_OBJECT (msg), PREFILL_KEY, text, g_free);
 }
 
 /* TRUE while @msg's answer is still the prefilled one. */
 static gboolean
 answer_is_prefill (SoupServerMessage *msg)
 {
-  const char *text = g_object_get_data (G_OBJECT (msg), PREFILL_KEY);
-  g_autoptr (GBytes) body = NULL;
+  const char *text = bad_request_text ();
+  g_autoptr (GBytes) body =
+    soup_message_body_flatten (soup_server_message_get_response_body (msg));
 
-  if (text == NULL)
-    return FALSE;
-  body = soup_message_body_flatten (soup_server_message_get_response_body (msg));
   return g_bytes_get_size (body) == strlen (text)
          && memcmp (g_bytes_get_data (body, NULL), text, strlen (text)) == 0;
 }
@@ -353,17 +365,21 @@ static void
 drop_prefill_or_name_refusal (SoupServerMessage *msg)
 {
   guint status = soup_server_message_get_status (msg);
+  g_autoptr (JsonNode) body = NULL;
 
   if (!answer_is_prefill (msg))
     return;
-  g_object_set_data (G_OBJECT (msg), PREFILL_KEY, NULL);
   soup_message_body_truncate (soup_server_message_get_response_body (msg));
   soup_message_headers_remove (soup_server_message_get_response_headers (msg), "Content-Type");
-  if (status == SOUP_STATUS_BAD_REQUEST)
-    rc_http_send_error (msg, RC_ERROR_INVALID_MESSAGE,
-                        "Malformed request: the path holds an encoded NUL or \"..\" segment");
-  else if (status != 0)
-    rc_http_send_error (msg, RC_ERROR_INVALID_MESSAGE, NULL);
+  if (status == 0)
+    return;
+  /* libsoup refused the parsed request: its status stays, with our body. */
+  body = rc_error_to_json (RC_ERROR_INVALID_MESSAGE,
+                           status == SOUP_STATUS_BAD_REQUEST
+                             ? "Malformed request: the path holds an encoded NUL or \"..\" segment"
+                             : NULL,
+                           NULL);
+  rc_http_send_json (msg, status, body);
 }
 
 static void
