@@ -344,7 +344,7 @@ src_fill (GstBaseSrc *base, guint64 offset, guint length, GstBuffer *buffer)
       state = file->state;
       if (state == GROWING)
         {
-          gboolean go_on = file->generation != seen || wait_change (self, seen);
+          gboolean go_on = wait_change (self, seen);
 
           g_mutex_unlock (&file->lock);
           if (!go_on)

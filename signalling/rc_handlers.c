@@ -183,9 +183,8 @@ start_password_check (RcSession *session, RcRoom *room, JsonObject *request, con
                       const char *user_id, JsonNode *request_id, GError **error)
 {
   g_autofree char *key = g_strdup_printf ("%s %s", rc_room_get_id (room), session->address);
-  PendingJoin *pending;
-
   gint64 now = g_get_monotonic_time ();
+  PendingJoin *pending;
 
   if (!rc_rate_limits_take (session->host->password_limits, key, now))
     {

@@ -93,6 +93,7 @@ rc_bench_pulse_start (const char *parent_dir, guint n_sinks, GError **error)
   g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autofree char *script = NULL, *log = NULL, *runtime = NULL, *state = NULL;
   g_autofree char *log_arg = NULL;
+  const char *rate = g_getenv ("RC_BENCH_PULSE_RATE");
   gint64 deadline;
 
   g_mutex_init (&self->lock);
@@ -132,13 +133,13 @@ rc_bench_pulse_start (const char *parent_dir, guint n_sinks, GError **error)
   g_subprocess_launcher_setenv (launcher, "PULSE_RUNTIME_PATH", runtime, TRUE);
   g_subprocess_launcher_setenv (launcher, "PULSE_STATE_PATH", state, TRUE);
   /* The server's default rate is PulseAudio's own (44.1 kHz), what most
-   * desktops run, and the rate Chromium opens its output at (resampling its
-   * 48 kHz context). RC_BENCH_PULSE_RATE=48000 sets another, to measure
-   * without that resampling (docs/benchmarks.md, "the output's rate"). */
-  if (g_getenv ("RC_BENCH_PULSE_RATE") != NULL)
+   * desktops run, and the rate Chromium opens its output and the page's
+   * AudioContext at. RC_BENCH_PULSE_RATE=48000 sets another, the rate the
+   * room's audio has (docs/benchmarks.md, "the output's rate"). */
+  if (rate != NULL)
     {
       g_autofree char *conf = g_build_filename (self->dir, "daemon.conf", NULL);
-      g_autofree char *line = g_strdup_printf ("default-sample-rate = %s\n", g_getenv ("RC_BENCH_PULSE_RATE"));
+      g_autofree char *line = g_strdup_printf ("default-sample-rate = %s\n", rate);
 
       g_file_set_contents (conf, line, -1, NULL);
       g_subprocess_launcher_setenv (launcher, "PULSE_CONFIG_PATH", self->dir, TRUE);
