@@ -61,8 +61,11 @@ void rc_room_pipeline_unref (RcRoomPipeline *self);
  * unlinked from its source. Any thread. */
 void rc_room_pipeline_release_mixer_pad (RcRoomPipeline *self, GstPad *pad);
 
-/* rc_room_pipeline.c: a GstIterator foreach that sets each element to NULL. */
-void rc_room_pipeline_set_null (const GValue *item, gpointer user_data);
+/* rc_room_pipeline.c: takes @element (a track's or an input's bin, whose
+ * state is its own) to NULL with everything in it, even when its start
+ * failed half-way or an asynchronous change of its state is under way;
+ * FALSE if it would not stop cleanly. Main context. */
+gboolean rc_room_pipeline_take_down (GstElement *element);
 
 /* rc_room_pipeline_input.c: the pipeline is going: its inputs go down with
  * it, removed or not. Main context. */

@@ -206,17 +206,45 @@ clock_now (RcRoomPipeline *self)
   return clock != NULL ? gst_clock_get_time (clock) : GST_CLOCK_TIME_NONE;
 }
 
-void
-rc_room_pipeline_set_null (const GValue *item, gpointer user_data)
+static void
+set_null (const GValue *item, gpointer user_data)
 {
   gst_element_set_state (g_value_get_object (item), GST_STATE_NULL);
+}
+
+/* The element goes down as a whole first, under its state lock. A track
+ * still prerolling has an asynchronous change to PLAYING under way, which
+ * GstBin finishes on a thread of its own by setting every child to the
+ * state due: children taken down one by one before their bin were started
+ * again behind our back, and parsebin, torn down while it autoplugged the
+ * file anew, used a chain it had freed (a crash seen under ASan in
+ * test_webrtc_branch's churn of skips). Changing the bin's state makes a
+ * continuation scheduled before it give up; one already running holds the
+ * lock until it is done. Then whatever a failed start left above NULL (a
+ * broken child can fail the bin's change, or the bin be NULL already with
+ * children READY) goes down element by element. */
+gboolean
+rc_room_pipeline_take_down (GstElement *element)
+{
+  gboolean clean;
+
+  GST_STATE_LOCK (element);
+  clean = gst_element_set_state (element, GST_STATE_NULL) != GST_STATE_CHANGE_FAILURE;
+  if (GST_IS_BIN (element))
+    {
+      g_autoptr (GstIterator) it = gst_bin_iterate_recurse (GST_BIN (element));
+
+      while (gst_iterator_foreach (it, set_null, NULL) == GST_ITERATOR_RESYNC)
+        gst_iterator_resync (it);
+    }
+  GST_STATE_UNLOCK (element);
+  return clean;
 }
 
 static void
 finish_removal (Track *t)
 {
   RcRoomPipeline *self = t->owner;
-  g_autoptr (GstIterator) it = gst_bin_iterate_recurse (GST_BIN (t->bin));
 
   if (t->stall_check != NULL)
     {
@@ -228,12 +256,7 @@ finish_removal (Track *t)
    * holding the stream locks of every pad upstream of it. Flushing the
    * output wakes it, so taking elements down cannot wait on those locks. */
   gst_pad_set_active (t->ghost, FALSE);
-  /* A bin whose start failed can be stuck half-way: its own change to NULL
-   * may fail on a broken child, or be a no-op while children are READY.
-   * Take every element down first, then the bin. */
-  while (gst_iterator_foreach (it, rc_room_pipeline_set_null, NULL) == GST_ITERATOR_RESYNC)
-    gst_iterator_resync (it);
-  if (gst_element_set_state (t->bin, GST_STATE_NULL) == GST_STATE_CHANGE_FAILURE)
+  if (!rc_room_pipeline_take_down (t->bin))
     GST_WARNING ("room %s: %s would not stop cleanly", self->room_id, GST_OBJECT_NAME (t->bin));
   if (GST_OBJECT_PARENT (t->bin) == GST_OBJECT (self->pipeline))
     gst_bin_remove (GST_BIN (self->pipeline), t->bin);
@@ -941,7 +964,7 @@ typedef struct
   RcRoomPipeline *owner; /* strong */
   GstElement *branch;    /* strong */
   GstPad *teepad;        /* owned request pad */
-  gboolean done;         /* streaming thread */
+  gint done;             /* taken once, atomically */
 } BranchRemoval;
 
 static void
@@ -996,10 +1019,12 @@ on_idle_unlink_branch (GstPad *teepad, GstPadProbeInfo *info, gpointer data)
   GstElement *tee;
   GstPad *peer;
 
-  /* Runs once: guard against a second call before the probe is gone. */
-  if (r->done)
+  /* Runs once, though two threads may call it at the same moment: the main
+   * context's add_probe finding the pad idle and a streaming thread leaving
+   * it (as on_idle_unlink above). Whoever takes the flag does the work; a
+   * plain test-then-set let both unlink and release the pad. */
+  if (!g_atomic_int_compare_and_exchange (&r->done, FALSE, TRUE))
     return GST_PAD_PROBE_REMOVE;
-  r->done = TRUE;
   peer = gst_pad_get_peer (teepad);
   if (peer != NULL)
     {

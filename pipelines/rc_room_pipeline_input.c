@@ -118,14 +118,7 @@ stop_input (Input *in)
   if (in->idle_probe != 0)
     gst_pad_remove_probe (in->src, in->idle_probe);
   in->block_probe = in->idle_probe = 0;
-  if (GST_IS_BIN (in->element))
-    {
-      g_autoptr (GstIterator) it = gst_bin_iterate_recurse (GST_BIN (in->element));
-
-      while (gst_iterator_foreach (it, rc_room_pipeline_set_null, NULL) == GST_ITERATOR_RESYNC)
-        gst_iterator_resync (it);
-    }
-  if (gst_element_set_state (in->element, GST_STATE_NULL) == GST_STATE_CHANGE_FAILURE)
+  if (!rc_room_pipeline_take_down (in->element))
     GST_WARNING ("room %s: input %s would not stop cleanly", self->room_id,
                  GST_OBJECT_NAME (in->element));
   parent = gst_object_get_parent (GST_OBJECT (in->element));

@@ -43,14 +43,21 @@ test('a page on an edge hears the room from its own node and sees what happens o
       await sendChat(bob.page, 'from Bob, on the origin');
       assert.deepEqual(await waitForChat(edgar.page, 1), [{ from: 'Bob', text: 'from Bob, on the origin' }]);
 
-      // Edgar hears the song over WebRTC...
+      // Edgar hears the song over WebRTC (a page starts on the WebSocket
+      // and moves when its peer connection is up: on a loaded machine that
+      // can take seconds)...
+      await waitFor('Edgar\'s page on WebRTC', async () => (await mediaTransport(edgar.page)) === 'webrtc', 20000);
       await assertHearsAudio(edgar.page, 'Edgar (on the edge)', { transport: 'webrtc' });
-      assert.equal(await mediaTransport(edgar.page), 'webrtc');
       // ...from his own node: the origin feeds one edge, and its engine
-      // serves only the pages on the origin itself.
-      const stats = await (await fetch(`${origin.url}/api/rooms/${made.id}/stats`)).json();
+      // serves only the pages on the origin itself (Bob's, once his page
+      // has moved to WebRTC too).
+      let stats, onOrigin;
+      await waitFor('the origin\'s engine serving only its own pages', async () => {
+        stats = await (await fetch(`${origin.url}/api/rooms/${made.id}/stats`)).json();
+        onOrigin = (await mediaTransport(bob.page)) === 'webrtc' ? 1 : 0;
+        return stats.webrtc.engineGuests === onOrigin;
+      }, 10000).catch(() => {});
       assert.equal(stats.relay?.edges, 1, `the origin feeds one edge: ${JSON.stringify(stats.relay)}`);
-      const onOrigin = (await mediaTransport(bob.page)) === 'webrtc' ? 1 : 0;
       assert.equal(stats.webrtc.engineGuests, onOrigin,
         `the origin's engine serves ${stats.webrtc.engineGuests} guests; ${onOrigin} page(s) on it listen over WebRTC`);
 
