@@ -508,6 +508,17 @@ main (int argc, char **argv)
    * graph of the test guest's webrtcbin, once in six sanitizer runs (the
    * sort goes on and the guest stops; no loop is ever built). */
   rc_test_let_gstreamer_warning_through ("loop detected in the graph of bin");
+  /* GStreamer 1.22's srtpdec (inside webrtcbin's DTLS-SRTP decoder) that
+   * gets a packet before any stream-start makes one up with
+   * gst_pad_create_stream_id, which refuses an element with two sink pads
+   * (RTP and RTCP): a CRITICAL, then the NULL it returned as a stream id,
+   * then the NULL event pushed. Seen once in some 30 sanitizer runs of the
+   * churn, on a queue thread of a webrtcbin being set up or torn down, with
+   * nothing of roomcast's on the stack; the packet is dropped and the
+   * element goes on. */
+  rc_test_let_gstreamer_warning_through ("assertion 'parent->numsinkpads <= 1' failed");
+  rc_test_let_gstreamer_warning_through ("gst_event_new_stream_start: assertion 'stream_id != NULL'");
+  rc_test_let_gstreamer_warning_through ("gst_pad_push_event: assertion 'GST_IS_EVENT (event)'");
   tmpdir = g_dir_make_tmp ("roomcast-webrtc-XXXXXX", NULL);
   path = g_build_filename (tmpdir, "a440.ogg", NULL);
   rc_test_music_write (path, RC_TEST_MUSIC_VORBIS, TONE_HZ, 60000, NULL, NULL, NULL, NULL);
