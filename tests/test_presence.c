@@ -151,7 +151,13 @@ settle (void)
 static void
 test_presence_at_scale (void)
 {
-  const char *args[] = { "--max-guests", "1000", "--rate-limit", "0", NULL };
+  /* The 300 guests are one thread's sockets, which parses every message
+   * they get: under ASan on a loaded machine (a sanitizer run beside the
+   * browser suite, 367 s where CI takes 170) it fell more than the server's
+   * 25 s behind answering their pings, and the server dropped 4 guests as
+   * silent ("nothing received for 25 s"; 136 stayed where 140 should).
+   * Liveness is not what this test is about. */
+  const char *args[] = { "--max-guests", "1000", "--rate-limit", "0", "--idle-timeout", "300", NULL };
   g_autoptr (RcTestServer) server = rc_test_server_start (args);
   g_autoptr (JsonObject) room = rc_test_create_room (server, "Arena", NULL);
   const char *id = rc_test_str (room, "id");

@@ -11,7 +11,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
   repoRoot, startDemoSetup, AUDIO_ARGS,
-  tid, withPeople, createRoomViaForm, join, waitForListening, waitForPlaying, addBySearch,
+  tid, withPeople, createRoomViaForm, join, waitForListening, waitForPlaying, addBySearch, waitFor,
 } from './helpers.mjs';
 
 const TEST_TIMEOUT_MS = 120000;
@@ -48,10 +48,16 @@ test('/status shows the store ok and the one guest listening, with plots of the 
     assert.equal(status.listeners.webrtc + status.listeners.ws, 1);
     assert.equal(status.store.connected, true);
     assert.ok(status.samples.length >= 2 && status.samples.length <= 360);
-    // Whichever way Lena hears it, /metrics counted the packets she was sent.
+    // Whichever way Lena hears it, /metrics counts the packets she is sent
+    // (a page that has just moved from the WebSocket to WebRTC has been
+    // sent few over WebRTC yet: wait for two seconds of them).
     const transport = status.listeners.webrtc ? 'webrtc' : 'ws';
-    const metrics = await (await fetch(`${server.url}/metrics`)).text();
-    const sent = metrics.match(new RegExp(`^roomcast_packets_sent_total\\{transport="${transport}"\\} (\\S+)$`, 'm'));
+    let metrics, sent;
+    await waitFor(`${transport} packets in /metrics`, async () => {
+      metrics = await (await fetch(`${server.url}/metrics`)).text();
+      sent = metrics.match(new RegExp(`^roomcast_packets_sent_total\\{transport="${transport}"\\} (\\S+)$`, 'm'));
+      return sent && Number(sent[1]) > 100;
+    }, 10000).catch(() => {});
     assert.ok(sent && Number(sent[1]) > 100, `${transport} packets counted (${sent?.[1]})`);
     assert.match(metrics, /^roomcast_join_latency_seconds_count\{until="first_audio"\} 1$/m);
 
