@@ -12,6 +12,7 @@ import path from 'node:path';
 import {
   repoRoot, startDemoSetup, AUDIO_ARGS,
   tid, withPeople, createRoomViaForm, join, waitForListening, waitForPlaying, addBySearch, waitFor,
+  mediaTransport,
 } from './helpers.mjs';
 
 const TEST_TIMEOUT_MS = 120000;
@@ -48,10 +49,10 @@ test('/status shows the store ok and the one guest listening, with plots of the 
     assert.equal(status.listeners.webrtc + status.listeners.ws, 1);
     assert.equal(status.store.connected, true);
     assert.ok(status.samples.length >= 2 && status.samples.length <= 360);
-    // Whichever way Lena hears it, /metrics counts the packets she is sent
-    // (a page that has just moved from the WebSocket to WebRTC has been
-    // sent few over WebRTC yet: wait for two seconds of them).
-    const transport = status.listeners.webrtc ? 'webrtc' : 'ws';
+    // Whichever way Lena hears it (her page's transport: WebRTC, or the
+    // WebSocket it fell back to), /metrics counts the packets she is sent;
+    // two seconds of them.
+    const transport = await mediaTransport(listener.page);
     let metrics, sent;
     await waitFor(`${transport} packets in /metrics`, async () => {
       metrics = await (await fetch(`${server.url}/metrics`)).text();
