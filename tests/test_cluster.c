@@ -255,14 +255,16 @@ ws_hears_tone (RcTestWs *ws, double hz)
 
   for (;;)
     {
-      double c0, freq = 0, rms = 0;
+      double c0, freq, rms;
       g_autoptr (GArray) heard = rc_test_audio_decode_ws_frames (&ws->binary, &c0);
 
       if (heard->len >= 9600)
-        rc_test_audio_analyse_float ((float *) heard->data + heard->len - 9600, 9600, &freq,
-                                     &rms);
-      if (heard->len >= 9600 && rc_test_audio_is_tone (freq, rms, hz))
-        return TRUE;
+        {
+          rc_test_audio_analyse_float ((float *) heard->data + heard->len - 9600, 9600, &freq,
+                                       &rms);
+          if (rc_test_audio_is_tone (freq, rms, hz))
+            return TRUE;
+        }
       if (g_get_monotonic_time () >= deadline)
         return FALSE;
       rc_test_run_for (500);
